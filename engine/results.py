@@ -1,0 +1,164 @@
+"""The determination: what the engine says about a household, as plain immutable data.
+
+These are the shapes of the public contract's ``Determination`` (GraphQL, CLI JSON); every view
+(ZH, EN, GraphQL, CLI, batch rows) is built from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from typing import Any
+
+
+class Status(str, Enum):
+    GRANTED = "GRANTED"
+    NOT_GRANTED = "NOT_GRANTED"
+    UNDETERMINED = "UNDETERMINED"
+
+
+@dataclass(frozen=True)
+class Citation:
+    document: str
+    clause: str | None = None
+    quote: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ConditionCheck:
+    expression: str          # the condition as written in the rule set
+    actual: str | None       # the fact's value, e.g. "5400"
+    expected: str | None     # the threshold or set, e.g. "< 6000"
+    passed: bool | None      # None when a fact is missing
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule_id: str
+    text_zh: str
+    text_en: str
+    citation: Citation
+    conditions: tuple[ConditionCheck, ...]
+
+    def text(self, lang: str = "ZH") -> str:
+        return self.text_en if lang.upper() == "EN" else self.text_zh
+
+
+@dataclass(frozen=True)
+class Term:
+    key: str
+    value: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: str
+    title_zh: str
+    title_en: str
+    member_id: str | None
+    status: Status
+    amount: float | None
+    period: str | None       # YEAR | MONTH | ONCE
+    terms: tuple[Term, ...]
+    reasons: tuple[Reason, ...]
+    missing_facts: tuple[str, ...]
+    flags_monitoring: bool = False
+
+    def title(self, lang: str = "ZH") -> str:
+        return self.title_en if lang.upper() == "EN" else self.title_zh
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """Which version of a program was used; enough to replay."""
+
+    id: str
+    rule_set: str
+    version: int
+    status: str
+    effective_from: date | None
+    effective_to: date | None
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class ProgramResult:
+    program: str
+    version: VersionRef
+    outcomes: tuple[Outcome, ...]
+
+
+@dataclass(frozen=True)
+class Determination:
+    as_of: date
+    household_id: str
+    programs: tuple[ProgramResult, ...]
+    flagged_for_monitoring: bool
+    flagged_by: tuple[str, ...] = field(default=())
+
+    def outcomes(self, status: Status | None = None) -> list[Outcome]:
+        return [
+            o for p in self.programs for o in p.outcomes if status is None or o.status is status
+        ]
+
+
+def determination_json(d: Determination, lang: str = "ZH") -> dict[str, Any]:
+    """The Determination as JSON with the contract's field names: the same object as
+    ``data.evaluate`` of a GraphQL query that selects every field."""
+
+    def citation(c: Citation) -> dict[str, Any]:
+        return {"document": c.document, "clause": c.clause, "quote": c.quote, "url": c.url}
+
+    def outcome(o: Outcome) -> dict[str, Any]:
+        return {
+            "code": o.code,
+            "title": o.title(lang),
+            "memberId": o.member_id,
+            "status": o.status.value,
+            "amount": o.amount,
+            "period": o.period,
+            "terms": [{"key": t.key, "value": t.value, "unit": t.unit} for t in o.terms],
+            "reasons": [
+                {
+                    "ruleId": r.rule_id,
+                    "text": r.text(lang),
+                    "citation": citation(r.citation),
+                    "conditions": [
+                        {"expression": c.expression, "actual": c.actual,
+                         "expected": c.expected, "passed": c.passed}
+                        for c in r.conditions
+                    ],
+                }
+                for r in o.reasons
+            ],
+            "missingFacts": list(o.missing_facts),
+        }
+
+    def version(v: VersionRef) -> dict[str, Any]:
+        return {
+            "id": v.id,
+            "ruleSet": v.rule_set,
+            "version": v.version,
+            "status": v.status,
+            "effectiveFrom": v.effective_from.isoformat() if v.effective_from else None,
+            "effectiveTo": v.effective_to.isoformat() if v.effective_to else None,
+            "contentHash": v.content_hash,
+        }
+
+    return {
+        "asOf": d.as_of.isoformat(),
+        "flaggedForMonitoring": d.flagged_for_monitoring,
+        "flaggedBy": list(d.flagged_by),
+        "programs": [
+            {
+                "program": p.program,
+                "ruleSetVersion": version(p.version),
+                "outcomes": [outcome(o) for o in p.outcomes],
+            }
+            for p in d.programs
+        ],
+        "outcomes": [outcome(o) for o in d.outcomes()],
+    }

@@ -1,0 +1,340 @@
+"""Rule-set documents: the versioned, citable text of a program's policy.
+
+A document is a whole version: metadata, parameters (value, unit, citation), definitions (named
+conditions), rules and the version's own test cases. ``load_document`` reads YAML or JSON text;
+``compile_document`` parses and type-checks every condition and expression once, giving a
+``Program`` the engine runs. ``content_hash`` is the sha256 of the canonical serialisation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from policy.conditions import ast as a
+from policy.conditions.parser import parse
+from policy.conditions.typecheck import Environment, check
+from policy.errors import ConditionError, DocumentInvalid, FieldError
+from policy.schema import BOOL, FACTS, NUMBER, Scope
+
+PROGRAM_CODE = r"^[a-z][a-z0-9_]*$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Model):
+    """A user-facing text, Chinese first."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, lang: str) -> str:
+        return self.en if lang.upper() == "EN" else self.zh
+
+
+class Citation(_Model):
+    document: str = Field(min_length=1)
+    clause: str | None = None
+    quote: str | None = None
+    url: str | None = None
+
+
+class Parameter(_Model):
+    value: float
+    unit: str = Field(min_length=1)
+    description: Text | None = None
+    sample: bool = False  # a sample value fixed by this project, not a figure from the law
+    citation: Citation
+
+
+class Definition(_Model):
+    scope: Literal["household", "member"]
+    condition: str
+    description: Text | None = None
+
+
+class TermSpec(_Model):
+    key: str = Field(pattern=r"^[a-z][A-Za-z0-9]*$")
+    value: str  # an expression
+    unit: str
+
+
+class Rule(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_.]*$")
+    outcome: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+    title: Text
+    per: Literal["household", "member"]
+    condition: str
+    reason: Text
+    citation: Citation
+    amount: str | None = None
+    period: Literal["YEAR", "MONTH", "ONCE"] | None = None
+    terms: tuple[TermSpec, ...] = ()
+    group: str | None = None
+    priority: int | None = None
+    flagsMonitoring: bool = False
+
+
+class Expectation(_Model):
+    outcome: str
+    status: Literal["GRANTED", "NOT_GRANTED", "UNDETERMINED"]
+    memberId: str | None = None
+    amount: float | None = None
+    terms: dict[str, float] | None = None
+
+
+class TestCase(_Model):
+    name: str
+    asOf: date
+    household: dict[str, Any]
+    expect: tuple[Expectation, ...] = Field(min_length=1)
+    flagged: bool | None = None
+
+
+class RuleSetDocument(_Model):
+    program: str = Field(pattern=PROGRAM_CODE)
+    version: int = Field(ge=1)
+    title: Text
+    owner: str = Field(min_length=1)
+    effectiveFrom: date | None = None
+    notes: tuple[Text, ...] = ()
+    parameters: dict[str, Parameter] = {}
+    definitions: dict[str, Definition] = {}
+    rules: tuple[Rule, ...] = Field(min_length=1)
+    tests: tuple[TestCase, ...] = ()
+
+
+# --- loading and hashing --------------------------------------------------------------------
+
+
+def load_document(text: str | bytes | dict[str, Any]) -> RuleSetDocument:
+    """Read a document from YAML or JSON text (or an already-parsed mapping)."""
+    if isinstance(text, dict):
+        data: Any = text
+    else:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "document"
+            raise DocumentInvalid([FieldError(where, "YAML_SYNTAX", str(exc))]) from None
+    if not isinstance(data, dict):
+        raise DocumentInvalid([FieldError("document", "WRONG_TYPE", "expected a mapping")])
+    try:
+        return RuleSetDocument.model_validate(data)
+    except ValidationError as exc:
+        raise DocumentInvalid(
+            [
+                FieldError(_loc(e["loc"]), _doc_code(e["type"]), e["msg"])
+                for e in exc.errors(include_url=False)
+            ]
+        ) from None
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "document"
+
+
+def _doc_code(pydantic_type: str) -> str:
+    return {
+        "extra_forbidden": "UNKNOWN_FIELD",
+        "missing": "REQUIRED",
+        "string_pattern_mismatch": "INVALID_VALUE",
+        "literal_error": "INVALID_VALUE",
+    }.get(pydantic_type, "WRONG_TYPE")
+
+
+def canonical(doc: RuleSetDocument) -> dict[str, Any]:
+    """The document's content as plain JSON data (lifecycle dates left out)."""
+    return doc.model_dump(mode="json", exclude={"effectiveFrom"}, exclude_defaults=True)
+
+
+def canonical_json(doc: RuleSetDocument) -> str:
+    return json.dumps(canonical(doc), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def content_hash(doc: RuleSetDocument) -> str:
+    """sha256 of the canonical serialisation; determinations record it."""
+    return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
+
+
+# --- compiling ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompiledTerm:
+    key: str
+    expr: a.Node
+    unit: str
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    spec: Rule
+    scope: Scope
+    condition: a.Node
+    amount: a.Node | None
+    terms: tuple[CompiledTerm, ...]
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+@dataclass(frozen=True)
+class Program:
+    """A type-checked version, ready to evaluate. Build it with ``compile_document``."""
+
+    document: RuleSetDocument
+    content_hash: str
+    parameters: dict[str, float]
+    definitions: dict[str, tuple[Scope, a.Node]]
+    rules: tuple[CompiledRule, ...]
+    used_parameters: frozenset[str]
+
+    @property
+    def code(self) -> str:
+        return self.document.program
+
+    def outcome_codes(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for r in self.rules:
+            seen.setdefault(r.spec.outcome, None)
+        return list(seen)
+
+
+def _scope(name: str) -> Scope:
+    return Scope.MEMBER if name == "member" else Scope.HOUSEHOLD
+
+
+def compile_document(doc: RuleSetDocument) -> Program:
+    """Parse and type-check every condition, definition and expression of a document.
+
+    Raises ``DocumentInvalid`` listing every problem (with field paths and, for conditions,
+    the column). Definitions may use earlier definitions.
+    """
+    errors: list[FieldError] = []
+    params = frozenset(doc.parameters)
+    for name in doc.parameters:
+        if name in FACTS:
+            errors.append(FieldError(f"parameters.{name}", "NAME_CLASH",
+                                     f"parameter {name!r} has the name of a fact"))
+    used_params: set[str] = set()
+    definitions: dict[str, tuple[Scope, a.Node]] = {}
+    for name, d in doc.definitions.items():
+        path = f"definitions.{name}.condition"
+        if name in FACTS or name in params:
+            errors.append(FieldError(f"definitions.{name}", "NAME_CLASH",
+                                     f"definition {name!r} has the name of a fact or parameter"))
+            continue
+        env = Environment(params, dict(definitions))
+        try:
+            checked = check(parse(d.condition), env, _scope(d.scope), text=d.condition)
+        except ConditionError as exc:
+            errors.append(_condition_error(path, exc))
+            continue
+        used_params |= checked.used_parameters
+        definitions[name] = (_scope(d.scope), checked.tree)
+    env = Environment(params, definitions)
+    rules: list[CompiledRule] = []
+    for i, r in enumerate(doc.rules):
+        scope = _scope(r.per)
+        cond = _check(f"rules[{i}].condition", r.condition, env, scope, BOOL, errors, used_params)
+        amount = None
+        if r.amount is not None:
+            amount = _check(f"rules[{i}].amount", r.amount, env, scope, NUMBER, errors,
+                            used_params)
+            if r.period is None:
+                errors.append(FieldError(f"rules[{i}].period", "REQUIRED",
+                                         "a rule with an amount needs a period (YEAR, MONTH, ONCE)"))
+        terms = []
+        for j, t in enumerate(r.terms):
+            expr = _check(f"rules[{i}].terms[{j}].value", t.value, env, scope, NUMBER, errors,
+                          used_params)
+            if expr is not None:
+                terms.append(CompiledTerm(t.key, expr, t.unit))
+        if cond is not None:
+            rules.append(CompiledRule(r, scope, cond, amount, tuple(terms)))
+    errors.extend(_structural_errors(doc))
+    if errors:
+        raise DocumentInvalid(errors)
+    return Program(
+        document=doc,
+        content_hash=content_hash(doc),
+        parameters={k: p.value for k, p in doc.parameters.items()},
+        definitions=definitions,
+        rules=tuple(rules),
+        used_parameters=frozenset(used_params),
+    )
+
+
+def _check(
+    path: str, text: str, env: Environment, scope: Scope, want: Any,
+    errors: list[FieldError], used: set[str],
+) -> a.Node | None:
+    try:
+        checked = check(parse(text), env, scope, text=text, want=want)
+    except ConditionError as exc:
+        errors.append(_condition_error(path, exc))
+        return None
+    used |= checked.used_parameters
+    return checked.tree
+
+
+def _condition_error(path: str, exc: ConditionError) -> FieldError:
+    return FieldError(path, exc.code, f"{exc.message} at column {exc.position + 1}: "
+                      f"{exc.text!r}")
+
+
+def _structural_errors(doc: RuleSetDocument) -> list[FieldError]:
+    errors: list[FieldError] = []
+    seen_ids: dict[str, int] = {}
+    outcome_scope: dict[str, str] = {}
+    outcome_title: dict[str, Text] = {}
+    group_priorities: dict[tuple[str, int], str] = {}
+    for i, r in enumerate(doc.rules):
+        if r.id in seen_ids:
+            errors.append(FieldError(f"rules[{i}].id", "DUPLICATE_RULE_ID",
+                                     f"rule id {r.id!r} is already used by rules[{seen_ids[r.id]}]"))
+        seen_ids.setdefault(r.id, i)
+        if not r.outcome.startswith(_outcome_prefix(doc.program)):
+            errors.append(FieldError(
+                f"rules[{i}].outcome", "OUTCOME_PREFIX",
+                f"outcome codes of program {doc.program!r} start with "
+                f"{_outcome_prefix(doc.program)!r}, got {r.outcome!r}",
+            ))
+        if outcome_scope.setdefault(r.outcome, r.per) != r.per:
+            errors.append(FieldError(f"rules[{i}].per", "OUTCOME_SCOPE",
+                                     f"outcome {r.outcome} is given per {outcome_scope[r.outcome]} "
+                                     f"by another rule"))
+        if outcome_title.setdefault(r.outcome, r.title) != r.title:
+            errors.append(FieldError(f"rules[{i}].title", "OUTCOME_TITLE",
+                                     f"outcome {r.outcome} has another title in an earlier rule"))
+        if (r.group is None) != (r.priority is None):
+            errors.append(FieldError(f"rules[{i}].priority", "GROUP_PRIORITY",
+                                     "an exclusive group needs both group and priority"))
+        if r.group is not None and r.priority is not None:
+            key = (r.group, r.priority)
+            if key in group_priorities:
+                errors.append(FieldError(
+                    f"rules[{i}].priority", "DUPLICATE_PRIORITY",
+                    f"priority {r.priority} of group {r.group!r} is taken by {group_priorities[key]}",
+                ))
+            group_priorities.setdefault(key, r.id)
+    return errors
+
+
+def _outcome_prefix(program: str) -> str:
+    # The education program's codes are "education.*"; medical_relief's are "medical.*".
+    return {"medical_relief": "medical.", "early_warning": "alert."}.get(program, program + ".")

@@ -1,0 +1,56 @@
+"""Errors of the domain, each with a stable code, the field path and a readable message.
+
+    PolicyError
+    ├── FactsInvalid        household facts rejected as a whole (one FactError per problem)
+    ├── DocumentInvalid     a rule-set document rejected (one DocumentError per problem)
+    └── ConditionError      a condition that does not parse or type-check, with its position
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem: where (a field path such as ``members[1].birthDate``), a stable code, and
+    a message that says what was expected and what was found."""
+
+    field: str
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message} [{self.code}]"
+
+
+class PolicyError(Exception):
+    """Base of the errors this package raises."""
+
+
+class FactsInvalid(PolicyError):
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors))
+
+
+class DocumentInvalid(PolicyError):
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors))
+
+
+class ConditionError(PolicyError):
+    """A condition that cannot be parsed or typed. ``position`` is the 0-based character offset
+    into the condition text."""
+
+    def __init__(self, code: str, message: str, position: int, text: str = ""):
+        self.code = code
+        self.message = message
+        self.position = position
+        self.text = text
+        super().__init__(f"{message} (at column {position + 1}) [{code}]")
+
+    def pointer(self) -> str:
+        """The condition with a caret under the offending position."""
+        return f"{self.text}\n{' ' * self.position}^"
