@@ -1,0 +1,206 @@
+"""Compile a type-checked version into a durable_rules ruleset.
+
+Each rule becomes one durable_rules rule over a single fact (no joins): household rules match the
+household fact (``t: "hh"``), member rules match member facts (``t: "m"``), which carry the
+household's facts beside their own. Conditions are put in negation normal form so that a rule
+fires exactly when its condition is *true* under Kleene logic: an unknown fact is left out of
+the fact, and durable_rules never matches a comparison on a missing field.
+
+A household condition quantified over members (``any member(...)``) compiles to an auxiliary
+member rule; our code counts its firings per household and hands the verdict to the household
+fact as a boolean field (``_q0``) before asserting it.
+
+durable_rules' own arithmetic is not used: it raises SIGFPE on a zero divisor and treats a
+missing operand as zero (both measured on 2.0.28). A comparison operand that is neither a fact
+nor a constant is computed by ``engine.values`` and handed over as a field (``_v0``); constants
+(literals and parameters) are folded at compile time. The comparison itself, the boolean
+structure and the choice of rules stay with durable_rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from engine.values import Scope as ValueScope
+from engine.values import evaluate
+from policy.conditions import ast as a
+from policy.document import Program
+from policy.facts import UNKNOWN, Value
+from policy.schema import Scope
+
+HOUSEHOLD_TAG = "hh"
+MEMBER_TAG = "m"
+
+_OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
+class _Const:
+    """A compile-time constant (TRUE/FALSE markers for folded conditions)."""
+
+    def __init__(self, value: bool):
+        self.value = value
+
+
+TRUE = _Const(True)
+FALSE = _Const(False)
+
+
+@dataclass(frozen=True)
+class Quantified:
+    field: str           # the household fact's boolean field, e.g. "_q0"
+    rule: str            # the auxiliary member rule's name
+    every: bool          # True: all members must fire; False: at least one
+
+
+@dataclass
+class CompiledRuleset:
+    name: str
+    definition: dict[str, Any]
+    rule_index: dict[str, int]                 # durable rule name -> index in Program.rules
+    household_lifts: list[tuple[str, a.Node]] = field(default_factory=list)
+    member_lifts: list[tuple[str, a.Node]] = field(default_factory=list)
+    quantifiers: list[Quantified] = field(default_factory=list)
+
+    @property
+    def has_member_rules(self) -> bool:
+        return any(name.startswith(("m", "q")) for name in self.definition)
+
+
+def encode(value: Value) -> Any:
+    """A fact value as durable_rules sees it (dates as day numbers)."""
+    if isinstance(value, date):
+        return value.toordinal()
+    return value
+
+
+class _Compiler:
+    def __init__(self, program: Program):
+        self.program = program
+        self.params_scope = ValueScope({}, program.parameters)
+        self.out = CompiledRuleset(f"pe_{program.code}_{program.content_hash[:20]}", {}, {})
+        self.lift_ids: dict[tuple[Scope, a.Node], str] = {}
+        self.quant_ids: dict[tuple[a.Node, bool, bool], Quantified] = {}
+
+    def compile(self) -> CompiledRuleset:
+        for i, rule in enumerate(self.program.rules):
+            tag = "h" if rule.scope is Scope.HOUSEHOLD else "m"
+            name = f"{tag}{i}"
+            self.out.rule_index[name] = i
+            expr = self.cond(rule.condition, rule.scope, negated=False)
+            self.out.definition[name] = _rule(rule.scope, expr)
+        return self.out
+
+    # -- conditions --------------------------------------------------------------------
+
+    def cond(self, node: a.Node, scope: Scope, negated: bool) -> Any:
+        match node:
+            case a.Bool(value=v):
+                return TRUE if v != negated else FALSE
+            case a.Not(operand=o):
+                return self.cond(o, scope, not negated)
+            case a.And(operands=ops) | a.Or(operands=ops):
+                conj = isinstance(node, a.And) != negated
+                return _junction(conj, [self.cond(x, scope, negated) for x in ops])
+            case a.DefRef(body=body):
+                assert body is not None
+                return self.cond(body, scope, negated)
+            case a.FactRef(name=n):
+                return {n: not negated}
+            case a.Quantifier(kind=kind, body=body):
+                # not any(P) == all(not P); not all(P) == any(not P)
+                every = (kind == "all") != negated
+                body_negated = negated
+                q = self.quantifier(body, body_negated, every)
+                return {q.field: True}
+            case a.Compare(op=op, left=l, right=r):
+                return self.compare(a.NEGATED[op] if negated else op, l, r, scope)
+            case a.In(subject=s, items=items, negated=neg):
+                inside = neg == negated  # True: the subject must equal one of the items
+                parts = [self.compare("==" if inside else "!=", s, x, scope) for x in items]
+                return _junction(not inside, parts)
+            case a.Between(subject=s, low=lo, high=hi):
+                if negated:
+                    return _junction(False, [self.compare("<", s, lo, scope),
+                                             self.compare(">", s, hi, scope)])
+                return _junction(True, [self.compare(">=", s, lo, scope),
+                                        self.compare("<=", s, hi, scope)])
+        raise TypeError(f"cannot compile {type(node).__name__} as a condition")
+
+    def quantifier(self, body: a.Node, body_negated: bool, every: bool) -> Quantified:
+        key = (body, body_negated, every)
+        if key not in self.quant_ids:
+            k = len(self.quant_ids)
+            q = Quantified(f"_q{k}", f"q{k}", every)
+            self.quant_ids[key] = q
+            self.out.quantifiers.append(q)
+            self.out.definition[q.rule] = _rule(Scope.MEMBER,
+                                                self.cond(body, Scope.MEMBER, body_negated))
+        return self.quant_ids[key]
+
+    def compare(self, op: str, left: a.Node, right: a.Node, scope: Scope) -> Any:
+        lk, lv = self.operand(left, scope)
+        rk, rv = self.operand(right, scope)
+        if lk == "const" and rk == "const":
+            from engine.values import compare
+
+            return TRUE if compare(op, lv, rv) is True else FALSE
+        if lk == "const":
+            lk, lv, rk, rv, op = rk, rv, lk, lv, _FLIP[op]
+        target = {"$m": rv} if rk == "field" else encode(rv)
+        if op == "==":
+            return {lv: target}
+        return {_OPS[op]: {lv: target}}
+
+    def operand(self, node: a.Node, scope: Scope) -> tuple[str, Any]:
+        if isinstance(node, a.FactRef):
+            return "field", node.name
+        if _is_constant(node):
+            value = evaluate(node, self.params_scope)
+            if value is UNKNOWN:
+                raise ValueError("a constant expression has no value (division by zero?)")
+            return "const", value
+        key = (scope, node)
+        if key not in self.lift_ids:
+            lifts = self.out.member_lifts if scope is Scope.MEMBER else self.out.household_lifts
+            name = f"_v{len(self.lift_ids)}"
+            self.lift_ids[key] = name
+            lifts.append((name, node))
+        return "field", self.lift_ids[key]
+
+
+def _is_constant(node: a.Node) -> bool:
+    if isinstance(node, a.FactRef | a.DefRef | a.Quantifier):
+        return False
+    return all(_is_constant(c) for c in a.children(node))
+
+
+def _junction(conj: bool, parts: list[Any]) -> Any:
+    """``$and`` (conj) or ``$or`` of parts, folding constant parts away."""
+    neutral, absorbing = (TRUE, FALSE) if conj else (FALSE, TRUE)
+    if any(p is absorbing for p in parts):
+        return absorbing
+    kept = [p for p in parts if p is not neutral]
+    if not kept:
+        return neutral
+    if len(kept) == 1:
+        return kept[0]
+    return {"$and" if conj else "$or": kept}
+
+
+def _rule(scope: Scope, expr: Any) -> dict[str, Any]:
+    tag = {"t": MEMBER_TAG if scope is Scope.MEMBER else HOUSEHOLD_TAG}
+    if expr is TRUE:
+        match: dict[str, Any] = tag
+    elif expr is FALSE:
+        match = {"t": "never"}  # a condition that can never hold still needs a valid rule
+    else:
+        match = {"$and": [tag, expr]}
+    return {"all": [{"m": match}]}
+
+
+def compile_program(program: Program) -> CompiledRuleset:
+    """Compile a version; the result is deterministic for a given content hash."""
+    return _Compiler(program).compile()
