@@ -63,6 +63,7 @@ class CompiledRuleset:
     household_lifts: list[tuple[str, a.Node]] = field(default_factory=list)
     member_lifts: list[tuple[str, a.Node]] = field(default_factory=list)
     quantifiers: list[Quantified] = field(default_factory=list)
+    fields: set[str] = field(default_factory=set)  # the facts the conditions read
 
     @property
     def has_member_rules(self) -> bool:
@@ -108,6 +109,7 @@ class _Compiler:
                 assert body is not None
                 return self.cond(body, scope, negated)
             case a.FactRef(name=n):
+                self.out.fields.add(n)
                 return {n: not negated}
             case a.Quantifier(kind=kind, body=body):
                 # not any(P) == all(not P); not all(P) == any(not P)
@@ -156,6 +158,7 @@ class _Compiler:
 
     def operand(self, node: a.Node, scope: Scope) -> tuple[str, Any]:
         if isinstance(node, a.FactRef):
+            self.out.fields.add(node.name)
             return "field", node.name
         if _is_constant(node):
             value = evaluate(node, self.params_scope)

@@ -7,12 +7,17 @@ Measured hazards of durable_rules 2.0.28 and what this module does about each:
   C engine happens under one process-wide lock.
 * A ruleset can never be unregistered (deleting one leaks): each compiled version is registered
   once per process, keyed by its content hash.
-* At most 1024 live sessions per ruleset, and session ids are 32-bit hashes: one short-lived
-  session per evaluation, with a fresh sid from a process-wide counter, deleted in ``finally``;
-  since the lock is held for the whole session, at most one session is ever live.
-* Fact identities are 32-bit hashes of the fact's ``id``: facts in a session get the ids
-  ``"h"`` and ``"0"`` .. ``"19"`` (checked once to be collision-free) and carry the member's real
-  id in their own field.
+* ``delete_state`` reads uninitialised memory (valgrind: ``deleteStateNode``) and crashed the
+  process with SIGSEGV for some households, depending on heap layout. Sessions are therefore
+  never deleted: each ruleset has one session id, and an evaluation retracts every fact it
+  asserted before it returns, leaving the session empty for the next one (checked: valgrind
+  reports no error, and resident memory stays flat over a million evaluations, see
+  ``bench/stress_durable.py``). Should a retraction fail, the ruleset moves to a fresh session
+  id, so a half-cleaned session is never reused. This also keeps far below the 1024 live
+  sessions a ruleset allows.
+* Fact identities are 32-bit hashes of ``sid!id``: the facts of an evaluation get the ids
+  ``"h"`` and ``"0"`` .. ``"19"`` (collision-free, see the tests) and carry the member's real id
+  nowhere near durable_rules.
 * ``post`` fires only the first matching rule, and a rule with ``$or`` fires once per true
   branch: facts are asserted with ``assert_fact(s)`` and firings are de-duplicated.
 * Exceptions inside actions are swallowed: there are no actions; firings are only read.
@@ -22,8 +27,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import durable_rules_engine as _dr
@@ -31,8 +38,11 @@ import durable_rules_engine as _dr
 _LOCK = threading.Lock()
 _SIDS = itertools.count(1)
 _REGISTERED: dict[str, int] = {}  # ruleset name -> handle
+_SESSION_OF: dict[int, str] = {}  # handle -> the session id evaluations use
 
 HOUSEHOLD_FACT_ID = "h"
+MAX_FACTS = 21  # a household fact and at most 20 members
+_FIRING = re.compile(r'\{"([A-Za-z0-9_]+)":\{"m":\{"id": ?"([A-Za-z0-9_]+)"')
 
 
 class DurableError(RuntimeError):
@@ -53,6 +63,7 @@ def register(name: str, definition: dict[str, Any]) -> int:
             except Exception as exc:  # the C module raises plain Exception
                 raise DurableError(f"durable_rules refused ruleset {name}: {exc}") from exc
             _REGISTERED[name] = handle
+            _SESSION_OF[handle] = f"s{next(_SIDS)}"
         return handle
 
 
@@ -64,21 +75,24 @@ Firings = dict[str, set[str]]  # rule name -> ids of the facts it fired for
 
 
 class Session:
-    """One short-lived session; use only inside ``session()``, which holds the lock."""
+    """One evaluation's use of a ruleset's session; only valid inside ``session()``."""
 
     def __init__(self, handle: int, sid: str):
         self.handle = handle
         self.sid = sid
+        self.asserted: list[dict[str, Any]] = []
 
-    def assert_facts(self, facts: Iterable[dict[str, Any]]) -> Firings:
-        """Assert facts (each with ``id`` and ``t``) and return the rules they fired."""
-        batch = [{**f, "sid": self.sid} for f in facts]
-        if not batch:
+    def assert_facts(self, facts: list[dict[str, Any]]) -> Firings:
+        """Assert facts (each with ``id`` first, then ``t``) and return the rules they fired."""
+        if not facts:
             return {}
-        if len(batch) == 1:
-            result = _dr.assert_fact(self.handle, json.dumps(batch[0], ensure_ascii=False))
+        for f in facts:
+            f["sid"] = self.sid
+        self.asserted.extend(facts)
+        if len(facts) == 1:
+            result = _dr.assert_fact(self.handle, json.dumps(facts[0], ensure_ascii=False))
         else:
-            result = _dr.assert_facts(self.handle, json.dumps(batch, ensure_ascii=False))
+            result = _dr.assert_facts(self.handle, json.dumps(facts, ensure_ascii=False))
         return self._drain(result[1])
 
     def _drain(self, state_handle: int) -> Firings:
@@ -88,28 +102,31 @@ class Session:
             return fired
         message = started[1]
         while message:
-            for rule, frame in json.loads(message).items():
-                fact = frame.get("m", frame)
-                fired.setdefault(rule, set()).add(str(fact.get("id")))
+            # A firing is {"<rule>":{"m":{"id": "<fact id>", ...}}}: our facts put ``id`` first,
+            # so the two names are read without parsing the whole fact.
+            m = _FIRING.match(message)
+            if m is None:
+                raise DurableError(f"unexpected firing from durable_rules: {message[:200]}")
+            fired.setdefault(m.group(1), set()).add(m.group(2))
             message = _dr.complete_and_start_action(self.handle, state_handle)
         return fired
 
+    def retract_all(self) -> None:
+        if self.asserted:
+            _dr.retract_facts(self.handle, json.dumps(self.asserted, ensure_ascii=False))
+            self.asserted = []
 
-class session:  # noqa: N801 - used as a context manager, reads as a verb
-    """``with session(handle) as s: s.assert_facts(...)``: a fresh sid, deleted on exit."""
 
-    def __init__(self, handle: int):
-        self.handle = handle
-
-    def __enter__(self) -> Session:
-        _LOCK.acquire()
-        self.sid = f"s{next(_SIDS)}"
-        return Session(self.handle, self.sid)
-
-    def __exit__(self, *exc: object) -> None:
+@contextmanager
+def session(handle: int) -> Iterator[Session]:
+    """``with session(handle) as s: s.assert_facts(...)``: the lock is held throughout, and on
+    exit every fact asserted is retracted again."""
+    with _LOCK:
+        s = Session(handle, _SESSION_OF[handle])
         try:
-            _dr.delete_state(self.handle, self.sid)
-        except Exception:  # noqa: BLE001, S110 - no state was created: nothing to delete
-            pass
+            yield s
         finally:
-            _LOCK.release()
+            try:
+                s.retract_all()
+            except Exception:  # noqa: BLE001 - any failure: never reuse this session
+                _SESSION_OF[handle] = f"s{next(_SIDS)}"

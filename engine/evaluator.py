@@ -8,7 +8,7 @@ disagreement at run time raises ``EngineDisagreement`` rather than answering wro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ class Loaded:
     program: Program
     compiled: CompiledRuleset
     handle: int
+    fields: tuple[str, ...]
 
 
 _LOADED: dict[str, Loaded] = {}
@@ -40,7 +41,7 @@ def load(program: Program) -> Loaded:
     if loaded is None:
         compiled = compile_program(program)
         handle = durable.register(compiled.name, compiled.definition)
-        loaded = Loaded(program, compiled, handle)
+        loaded = Loaded(program, compiled, handle, tuple(sorted(compiled.fields)))
         _LOADED[program.content_hash] = loaded
     return loaded
 
@@ -58,8 +59,15 @@ class Verdicts:
         return rule_index in self.members[member]
 
 
-def _fact(values: Mapping[str, Value], extra: Mapping[str, Any]) -> dict[str, Any]:
-    fact = {k: encode(v) for k, v in values.items() if v is not UNKNOWN}
+def _fact(values: Mapping[str, Value], fields: Sequence[str],
+          head: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    # Only the facts the ruleset reads: less JSON each way. ``head`` (id, t) goes first, which
+    # durable.Session relies on to read firings without parsing whole facts.
+    fact = dict(head)
+    for k in fields:
+        v = values.get(k, UNKNOWN)
+        if v is not UNKNOWN:
+            fact[k] = encode(v)
     fact.update(extra)
     return fact
 
@@ -83,8 +91,8 @@ def fire(loaded: Loaded, facts: FactSet) -> Verdicts:
         member_fired: durable.Firings = {}
         if c.has_member_rules:
             member_facts = [
-                _fact(ctx, {"t": MEMBER_TAG, "id": durable.member_fact_id(i),
-                            **_lifted(c.member_lifts, Scope(ctx, params))})
+                _fact(ctx, loaded.fields, {"id": durable.member_fact_id(i), "t": MEMBER_TAG},
+                      _lifted(c.member_lifts, Scope(ctx, params)))
                 for i, ctx in enumerate(member_scopes)
             ]
             member_fired = s.assert_facts(member_facts)
@@ -95,9 +103,9 @@ def fire(loaded: Loaded, facts: FactSet) -> Verdicts:
         }
         hh_scope = Scope(facts.household, params, member_scopes)
         household_fact = _fact(
-            facts.household,
-            {"t": HOUSEHOLD_TAG, "id": durable.HOUSEHOLD_FACT_ID,
-             **_lifted(c.household_lifts, hh_scope), **quantified},
+            facts.household, loaded.fields,
+            {"id": durable.HOUSEHOLD_FACT_ID, "t": HOUSEHOLD_TAG},
+            {**_lifted(c.household_lifts, hh_scope), **quantified},
         )
         hh_fired = s.assert_facts([household_fact])
     household = frozenset(

@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
+
+from policy.catalog import VersionRef
+
+__all__ = ["VersionRef"]  # re-exported: determinations carry it
 
 
 class Status(str, Enum):
@@ -26,8 +30,8 @@ class Citation:
     url: str | None = None
 
 
-@dataclass(frozen=True)
-class ConditionCheck:
+class ConditionCheck(NamedTuple):
+    # A named tuple, not a frozen dataclass: explanations build thousands per second.
     expression: str          # the condition as written in the rule set
     actual: str | None       # the fact's value, e.g. "5400"
     expected: str | None     # the threshold or set, e.g. "< 6000"
@@ -46,8 +50,7 @@ class Reason:
         return self.text_en if lang.upper() == "EN" else self.text_zh
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(NamedTuple):
     key: str
     value: float
     unit: str
@@ -69,19 +72,6 @@ class Outcome:
 
     def title(self, lang: str = "ZH") -> str:
         return self.title_en if lang.upper() == "EN" else self.title_zh
-
-
-@dataclass(frozen=True)
-class VersionRef:
-    """Which version of a program was used; enough to replay."""
-
-    id: str
-    rule_set: str
-    version: int
-    status: str
-    effective_from: date | None
-    effective_to: date | None
-    content_hash: str
 
 
 @dataclass(frozen=True)

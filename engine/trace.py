@@ -4,105 +4,144 @@ durable_rules says which rules fired, not why others did not. This module walks 
 tree that was compiled for durable_rules and reports each elementary condition (a comparison, a
 flag, a quantifier, a negated definition) as a ``ConditionCheck``. Positive definitions are
 opened up so that an explanation shows ``perCapitaNetIncome < incomeLine`` rather than
-``lowIncome``.
+``lowIncome``. The flattening is planned once per tree; each evaluation only fills in values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
 from dataclasses import dataclass
 
 from engine.results import ConditionCheck
-from engine.values import Scope, evaluate, fmt
+from engine.values import Scope, closure, compare, fmt, k_and, k_or
 from policy.conditions import ast as a
 from policy.conditions.printer import unparse
 from policy.facts import UNKNOWN, Value
 from policy.schema import FACTS
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     check: ConditionCheck
     missing: tuple[str, ...]  # input facts whose absence left this check open
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """One elementary condition, with everything that does not depend on the facts."""
+
+    node: a.Node
+    negated: bool
+    expression: str
+    # (the atom's own value, actual, expected) for a scope and the members' ids
+    detail: Callable[[Scope, tuple[str, ...]], tuple[Value, str | None, str | None]]
+
+
+_PLANS: dict[int, tuple[a.Node, list[_Plan]]] = {}
+Detail = tuple[Value, str | None, str | None]
+
+
 def checks(node: a.Node, scope: Scope, member_ids: tuple[str, ...] = ()) -> list[Check]:
     """The elementary conditions of ``node`` with their values in ``scope``."""
-    out: list[Check] = []
-    _collect(node, scope, member_ids, negated=False, out=out)
+    out = []
+    for plan in _plans(node):
+        passed, actual, expected = plan.detail(scope, member_ids)
+        if passed is UNKNOWN:
+            out.append(Check(ConditionCheck(plan.expression, actual, expected, None),
+                             missing_facts(plan.node, scope)))
+        else:
+            out.append(Check(ConditionCheck(plan.expression, actual, expected,
+                                            passed is not plan.negated), ()))
     return out
 
 
-def _collect(
-    node: a.Node, scope: Scope, ids: tuple[str, ...], negated: bool, out: list[Check]
-) -> None:
+def _plans(node: a.Node) -> list[_Plan]:
+    hit = _PLANS.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    plans: list[_Plan] = []
+    _flatten(node, False, plans)
+    _PLANS[id(node)] = (node, plans)
+    return plans
+
+
+def _flatten(node: a.Node, negated: bool, out: list[_Plan]) -> None:
     match node:
         case a.And(operands=ops) | a.Or(operands=ops):
             for x in ops:
-                _collect(x, scope, ids, negated, out)
-            return
-        case a.Not(operand=o) if isinstance(o, a.And | a.Or | a.Not):
-            _collect(o, scope, ids, not negated, out)
+                _flatten(x, negated, out)
             return
         case a.Not(operand=o):
-            _collect(o, scope, ids, not negated, out)
+            _flatten(o, not negated, out)
             return
         case a.DefRef(body=body) if not negated:
             assert body is not None
-            _collect(body, scope, ids, negated, out)
+            _flatten(body, negated, out)
             return
-    out.append(_atom(node, scope, ids, negated))
+    out.append(_plan(node, negated))
 
 
-def _atom(node: a.Node, scope: Scope, ids: tuple[str, ...], negated: bool) -> Check:
-    value = evaluate(node, scope)
-    passed: Value = value if value is UNKNOWN or not negated else not value
+def _plan(node: a.Node, negated: bool) -> _Plan:
     text = unparse(node)
+    f_all = closure(node)
     if negated:
-        expression = f"not {text}" if _is_wrapped(node) else f"not ({text})"
+        wrapped = isinstance(node, a.FactRef | a.DefRef | a.Quantifier | a.Bool)
+        expression = f"not {text}" if wrapped else f"not ({text})"
     else:
         expression = text
-    actual: str | None
-    expected: str | None
+    detail: Callable[[Scope, tuple[str, ...]], tuple[Value, str | None, str | None]]
     match node:
         case a.Compare(op=op, left=l, right=r):
-            actual = fmt(evaluate(l, scope))
-            rv = fmt(evaluate(r, scope))
+            fl, fr = closure(l), closure(r)
             shown_op = a.NEGATED[op] if negated else op
-            expected = f"{shown_op} {rv}" if rv is not None else None
-        case a.In(subject=s, items=items, negated=neg):
-            actual = fmt(evaluate(s, scope))
-            values = ", ".join(fmt(evaluate(x, scope)) or "?" for x in items)
-            expected = f"{'not in' if neg != negated else 'in'} {{{values}}}"
-        case a.Between(subject=s, low=lo, high=hi):
-            actual = fmt(evaluate(s, scope))
-            expected = (f"{'not ' if negated else ''}between {fmt(evaluate(lo, scope))} "
-                        f"and {fmt(evaluate(hi, scope))}")
+
+            def detail(s: Scope, ids: tuple[str, ...]) -> Detail:
+                lv, rv = fl(s), fr(s)
+                shown = fmt(rv)
+                return (compare(op, lv, rv), fmt(lv),
+                        f"{shown_op} {shown}" if shown is not None else None)
+
+        case a.In(subject=subj, items=items, negated=neg):
+            fs = closure(subj)
+            fitems = [closure(x) for x in items]
+            kw = "not in" if neg != negated else "in"
+
+            def detail(s: Scope, ids: tuple[str, ...]) -> Detail:
+                values = ", ".join(fmt(f(s)) or "?" for f in fitems)
+                return f_all(s), fmt(fs(s)), f"{kw} {{{values}}}"
+
+        case a.Between(subject=subj, low=lo, high=hi):
+            fs, flo, fhi = closure(subj), closure(lo), closure(hi)
+            prefix = "not " if negated else ""
+
+            def detail(s: Scope, ids: tuple[str, ...]) -> Detail:
+                return (f_all(s), fmt(fs(s)),
+                        f"{prefix}between {fmt(flo(s))} and {fmt(fhi(s))}")
+
         case a.Quantifier(kind=kind, body=b):
-            hits = [
-                mid for mid, m in zip(ids, scope.members, strict=True)
-                if evaluate(b, Scope(m, scope.params)) is (kind == "any")
-            ]
-            actual = ", ".join(hits) if hits else "none"
+            fb = closure(b)
+            want = kind == "any"
             if kind == "any":
                 expected = "no member" if negated else "at least one member"
             else:
                 expected = "some member fails" if negated else "no member fails"
+
+            def detail(s: Scope, ids: tuple[str, ...]) -> Detail:
+                # "any": the members that satisfy the body; "all": those that do not.
+                results = [fb(Scope(m, s.params)) for m in s.members]
+                hits = [mid for mid, v in zip(ids, results, strict=True) if v is want]
+                value = k_or(results) if want else k_and(results)
+                return value, (", ".join(hits) if hits else "none"), expected
+
         case _:
-            actual = fmt(value)
-            expected = "false" if negated else "true"
-    return Check(
-        ConditionCheck(
-            expression=expression,
-            actual=actual,
-            expected=expected,
-            passed=None if passed is UNKNOWN else bool(passed),
-        ),
-        missing_facts(node, scope) if passed is UNKNOWN else (),
-    )
+            f = closure(node)
+            shown = "false" if negated else "true"
 
+            def detail(s: Scope, ids: tuple[str, ...]) -> Detail:
+                v = f(s)
+                return v, fmt(v), shown
 
-def _is_wrapped(node: a.Node) -> bool:
-    return isinstance(node, a.FactRef | a.DefRef | a.Quantifier | a.Bool)
+    return _Plan(node, negated, expression, detail)
 
 
 def missing_facts(node: a.Node, scope: Scope) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ depends on an unknown fact is unknown.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -71,50 +71,118 @@ def compare(op: str, left: Value, right: Value) -> Value:
     raise ValueError(op)
 
 
+Fn = Callable[[Scope], Value]
+_CLOSURES: dict[int, tuple[a.Node, Fn]] = {}
+
+
 def evaluate(node: a.Node, scope: Scope) -> Value:
     """The value of a typed tree (a number, a date, an enum value, a truth value or UNKNOWN)."""
+    return closure(node)(scope)
+
+
+def closure(node: a.Node) -> Fn:
+    """The tree compiled once into nested Python closures (parse once, evaluate many).
+
+    Cached by node identity; the cache keeps the node alive so an id is never reused."""
+    hit = _CLOSURES.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    fn = _build(node)
+    _CLOSURES[id(node)] = (node, fn)
+    return fn
+
+
+def _build(node: a.Node) -> Fn:  # noqa: C901 - one case per node type reads best
     match node:
-        case a.Num(value=v):
-            return v
-        case a.Bool(value=v):
-            return v
+        case a.Num(value=v) | a.Bool(value=v):
+            const: Value = v
+            return lambda s: const
         case a.EnumLit(name=n):
-            return n
+            return lambda s: n
         case a.FactRef(name=n):
-            return scope.facts[n]
+            return lambda s: s.facts[n]
         case a.ParamRef(name=n):
-            return scope.params[n]
+            return lambda s: s.params[n]
         case a.DefRef(body=body):
             assert body is not None
-            return evaluate(body, scope)
+            return closure(body)
         case a.Neg(operand=o):
-            v = evaluate(o, scope)
-            return UNKNOWN if v is UNKNOWN else -v  # type: ignore[operator]
+            f = closure(o)
+
+            def neg(s: Scope) -> Value:
+                v = f(s)
+                return UNKNOWN if v is UNKNOWN else -v  # type: ignore[operator]
+
+            return neg
         case a.Arith(op=op, left=l, right=r):
-            return _arith(op, evaluate(l, scope), evaluate(r, scope))
-        case a.Call(func=f, args=args):
-            return _call(f, [evaluate(x, scope) for x in args])
+            fl, fr = closure(l), closure(r)
+            return lambda s: _arith(op, fl(s), fr(s))
+        case a.Call(func=func, args=args):
+            fs = [closure(x) for x in args]
+            return lambda s: _call(func, [f(s) for f in fs])
         case a.Compare(op=op, left=l, right=r):
-            return compare(op, evaluate(l, scope), evaluate(r, scope))
-        case a.In(subject=s, items=items, negated=neg):
-            v = evaluate(s, scope)
-            if v is UNKNOWN:
-                return UNKNOWN
-            found = v in [evaluate(x, scope) for x in items]
-            return not found if neg else found
-        case a.Between(subject=s, low=lo, high=hi):
-            v = evaluate(s, scope)
-            return k_and([compare(">=", v, evaluate(lo, scope)),
-                          compare("<=", v, evaluate(hi, scope))])
+            fl, fr = closure(l), closure(r)
+            return lambda s: compare(op, fl(s), fr(s))
+        case a.In(subject=subj, items=items, negated=negated):
+            fs = closure(subj)
+            fitems = [closure(x) for x in items]
+
+            def in_(s: Scope) -> Value:
+                v = fs(s)
+                if v is UNKNOWN:
+                    return UNKNOWN
+                found = any(v == f(s) for f in fitems)
+                return not found if negated else found
+
+            return in_
+        case a.Between(subject=subj, low=lo, high=hi):
+            fs, flo, fhi = closure(subj), closure(lo), closure(hi)
+
+            def between(s: Scope) -> Value:
+                v = fs(s)
+                return k_and([compare(">=", v, flo(s)), compare("<=", v, fhi(s))])
+
+            return between
         case a.Not(operand=o):
-            return k_not(evaluate(o, scope))
+            f = closure(o)
+            return lambda s: k_not(f(s))
         case a.And(operands=ops):
-            return k_and([evaluate(x, scope) for x in ops])
+            fops = [closure(x) for x in ops]
+
+            def and_(s: Scope) -> Value:
+                unknown = False
+                for f in fops:
+                    v = f(s)
+                    if v is False:
+                        return False
+                    if v is UNKNOWN:
+                        unknown = True
+                return UNKNOWN if unknown else True
+
+            return and_
         case a.Or(operands=ops):
-            return k_or([evaluate(x, scope) for x in ops])
+            fops = [closure(x) for x in ops]
+
+            def or_(s: Scope) -> Value:
+                unknown = False
+                for f in fops:
+                    v = f(s)
+                    if v is True:
+                        return True
+                    if v is UNKNOWN:
+                        unknown = True
+                return UNKNOWN if unknown else False
+
+            return or_
         case a.Quantifier(kind=kind, body=b):
-            results = [evaluate(b, Scope(m, scope.params)) for m in scope.members]
-            return k_or(results) if kind == "any" else k_and(results)
+            fb = closure(b)
+            every = kind == "all"
+
+            def quantifier(s: Scope) -> Value:
+                results = [fb(Scope(m, s.params)) for m in s.members]
+                return k_and(results) if every else k_or(results)
+
+            return quantifier
     raise TypeError(f"cannot evaluate {type(node).__name__}")
 
 
@@ -154,6 +222,14 @@ def _call(func: str, args: list[Value]) -> Value:
 
 def fmt(value: Value) -> str | None:
     """A value as explanations show it: ``5400``, ``0.5``, ``2023-02-28``, ``true``, ``C``."""
+    t = type(value)
+    if t is float:
+        f: float = value  # type: ignore[assignment]
+        if f.is_integer() and abs(f) < 1e15:
+            return str(int(f))
+        return repr(round(f, 6))
+    if t is int:
+        return str(value)
     if value is UNKNOWN:
         return None
     if isinstance(value, bool):

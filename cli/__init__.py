@@ -1,0 +1,1 @@
+"""The ``policy-engine`` command: thin commands over the use cases."""

@@ -1,0 +1,120 @@
+"""``policy-engine``: evaluate, validate, serve, screen, diff, tokens.
+
+Exit codes: 0 success, 1 a check failed (e.g. a rule set's own tests), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from policy.errors import DocumentInvalid, FactsInvalid
+from services.rulesets import RULESETS
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date such as 2024-03-01, got {text!r}")
+
+
+def _fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 2
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from engine.determine import determine
+    from engine.results import determination_json
+    from policy.catalog import UnknownProgram
+    from services.rulesets import load_catalog
+
+    try:
+        data = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except OSError as exc:
+        return _fail(f"error: cannot read {args.file}: {exc.strerror}")
+    except json.JSONDecodeError as exc:
+        return _fail(f"error: {args.file} is not valid JSON: {exc.msg} "
+                     f"(line {exc.lineno}, column {exc.colno}) [INVALID_JSON]")
+    catalog = load_catalog(Path(args.rulesets))
+    try:
+        versions = catalog.in_force(args.as_of, args.program or None)
+        det = determine(data, args.as_of, versions)
+    except UnknownProgram as exc:
+        return _fail(f"error: {exc} [UNKNOWN_PROGRAM]")
+    except FactsInvalid as exc:
+        lines = [f"error: {args.file}: invalid household facts"]
+        lines += [f"  {e.field}: {e.message} [{e.code}]" for e in exc.errors]
+        return _fail("\n".join(lines))
+    json.dump(determination_json(det, args.lang), sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from engine.testcases import run_cases
+    from services.rulesets import load_file
+
+    status = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            program = load_file(path)
+        except OSError as exc:
+            status = max(status, _fail(f"error: cannot read {name}: {exc.strerror}"))
+            continue
+        except DocumentInvalid as exc:
+            lines = [f"{name}: invalid"]
+            lines += [f"  {e.field}: {e.message} [{e.code}]" for e in exc.errors]
+            status = max(status, _fail("\n".join(lines)))
+            continue
+        results = run_cases(program)
+        failed = [r for r in results if not r.passed]
+        print(f"{name}: {program.code} v{program.document.version} valid, "
+              f"contentHash {program.content_hash}; "
+              f"{len(results) - len(failed)}/{len(results)} test cases pass")
+        for r in failed:
+            print(f"  FAIL {r.name}")
+            for f in r.failures:
+                print(f"    {f}")
+        if failed:
+            status = max(status, 1)
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="policy-engine",
+        description="Rules-as-code eligibility engine (防止返贫监测与帮扶政策引擎).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("evaluate", help="evaluate a household JSON file and print the "
+                       "Determination as JSON")
+    p.add_argument("file")
+    p.add_argument("--as-of", required=True, type=_date, dest="as_of")
+    p.add_argument("--program", action="append", help="restrict to a program (repeatable)")
+    p.add_argument("--lang", choices=["ZH", "EN"], default="ZH")
+    p.add_argument("--rulesets", default=str(RULESETS), help="directory of rule-set documents")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("validate", help="check rule-set documents and run their test cases")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

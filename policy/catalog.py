@@ -1,0 +1,108 @@
+"""Which version of each program is in force on a date.
+
+A ``Catalog`` is built from version records handed to it (from files or the database); it never
+reads anything itself. Time is an argument: there is no "latest", only "in force on D".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from policy.document import Program
+from policy.errors import PolicyError
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """Which version of a program was used; enough to replay."""
+
+    id: str
+    rule_set: str
+    version: int
+    status: str
+    effective_from: date | None
+    effective_to: date | None
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    id: str
+    program: Program
+    status: str  # DRAFT | IN_REVIEW | PUBLISHED | RETIRED
+    effective_from: date | None
+
+
+class UnknownProgram(PolicyError):
+    def __init__(self, names: Sequence[str], known: Sequence[str]):
+        self.names = list(names)
+        self.known = list(known)
+        super().__init__(
+            f"unknown program {', '.join(map(repr, names))}; known programs: {', '.join(known)}"
+        )
+
+
+class Catalog:
+    def __init__(self, records: Iterable[VersionRecord]):
+        self.records = list(records)
+        self._published: dict[str, list[VersionRecord]] = {}
+        for r in self.records:
+            if r.status == "PUBLISHED" and r.effective_from is not None:
+                self._published.setdefault(r.program.code, []).append(r)
+        for versions in self._published.values():
+            versions.sort(key=lambda r: (r.effective_from, r.program.document.version))
+
+    def programs(self) -> list[str]:
+        """Every program with at least one version, in a stable order."""
+        return sorted({r.program.code for r in self.records})
+
+    def ref(self, record: VersionRecord) -> VersionRef:
+        return VersionRef(
+            id=record.id,
+            rule_set=record.program.code,
+            version=record.program.document.version,
+            status=record.status,
+            effective_from=record.effective_from,
+            effective_to=self.effective_to(record),
+            content_hash=record.program.content_hash,
+        )
+
+    def effective_to(self, record: VersionRecord) -> date | None:
+        """The day before the next published version of the program takes effect."""
+        if record.status != "PUBLISHED" or record.effective_from is None:
+            return None
+        later = [
+            r.effective_from for r in self._published.get(record.program.code, [])
+            if r.effective_from is not None and r.effective_from > record.effective_from
+        ]
+        return min(later) - timedelta(days=1) if later else None
+
+    def version_in_force(self, program: str, as_of: date) -> VersionRecord | None:
+        found = None
+        for r in self._published.get(program, []):
+            if r.effective_from is not None and r.effective_from <= as_of:
+                found = r
+        return found
+
+    def in_force(
+        self, as_of: date, programs: Sequence[str] | None = None
+    ) -> list[tuple[Program, VersionRef]]:
+        """Per program (all, or those named), the published version in force on ``as_of``.
+        A program with none in force is left out; an unknown name is an error."""
+        known = self.programs()
+        if programs is not None:
+            unknown = [p for p in programs if p not in known]
+            if unknown:
+                raise UnknownProgram(unknown, known)
+        chosen = known if programs is None else [p for p in known if p in programs]
+        out = []
+        for code in chosen:
+            record = self.version_in_force(code, as_of)
+            if record is not None:
+                out.append((record.program, self.ref(record)))
+        return out
+
+    def by_hash(self, content_hash: str) -> VersionRecord | None:
+        return next((r for r in self.records if r.program.content_hash == content_hash), None)

@@ -1,0 +1,360 @@
+"""The tables, as SQLAlchemy 2 typed declarative models (portable across SQLite and PostgreSQL).
+
+    rule_sets ─< rule_set_versions (documents; PUBLISHED and RETIRED rows are frozen)
+    households ─< household_fact_revisions (append-only fact history)
+    households ─< determinations (append-only: facts snapshot, version hashes, result)
+    audit_log (append-only), api_tokens (sha256 of the token only)
+    events (idempotent by key), alerts (one per household, rule and cause)
+
+Names of constraints follow ``NAMING_CONVENTION`` so the migration and the models agree.
+What may never change is enforced twice: by the ORM listeners in ``store.immutability`` (a
+clear ``ImmutableError`` before anything is sent) and by database triggers the migration
+creates (whatever client sends the SQL). This module only declares; it does no I/O.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from policy.document import RuleSetDocument, load_document
+from store.errors import ConflictError
+from store.types import Json, UTCDateTime, utc_now
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class VersionStatus(StrEnum):
+    """A rule-set version's lifecycle: DRAFT -> IN_REVIEW -> PUBLISHED -> RETIRED."""
+
+    DRAFT = "DRAFT"
+    IN_REVIEW = "IN_REVIEW"
+    PUBLISHED = "PUBLISHED"
+    RETIRED = "RETIRED"
+
+
+FROZEN_STATUSES = frozenset({VersionStatus.PUBLISHED, VersionStatus.RETIRED})
+
+
+class Role(StrEnum):
+    """What a token's holder may do (the checks themselves live in the application layer)."""
+
+    CASEWORKER = "caseworker"
+    POLICY_EDITOR = "policy_editor"
+    POLICY_APPROVER = "policy_approver"
+    AUDITOR = "auditor"
+    API_CLIENT = "api_client"
+
+
+class AlertStatus(StrEnum):
+    """An early-warning alert: OPEN -> VERIFIED -> INCLUDED, or DISMISSED (with a reason)."""
+
+    OPEN = "OPEN"
+    VERIFIED = "VERIFIED"
+    INCLUDED = "INCLUDED"
+    DISMISSED = "DISMISSED"
+
+
+def _enum(cls: type[StrEnum], name: str) -> Enum:
+    # A VARCHAR with a CHECK on both backends (no PostgreSQL ENUM type to migrate later),
+    # storing the values ("caseworker"), not the Python names ("CASEWORKER").
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+def new_id() -> str:
+    """A new random primary key (UUID 4, as text so SQLite and PostgreSQL store the same)."""
+    return str(uuid.uuid4())
+
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
+AutoIncrementId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), date: Date()}
+
+
+class RuleSet(Base):
+    """A program (e.g. ``education``), owned by one department."""
+
+    __tablename__ = "rule_sets"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title_zh: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class RuleSetVersion(Base):
+    """One whole version of a rule set's document.
+
+    ``document`` is the canonical document (``policy.document.canonical``: no effectiveFrom,
+    defaults left out) and ``content_hash`` its sha256; ``effective_from`` lives in its own
+    column because it is set at publication. Once PUBLISHED or RETIRED nothing but the move
+    to RETIRED may change. ``revision`` counts every update (SQLAlchemy's version counter),
+    so an update based on a stale read is refused.
+    """
+
+    __tablename__ = "rule_set_versions"
+    __table_args__ = (
+        UniqueConstraint("rule_set_code", "version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint(
+            "status NOT IN ('PUBLISHED', 'RETIRED') OR (effective_from IS NOT NULL"
+            " AND published_at IS NOT NULL AND published_by IS NOT NULL)",
+            name="published_has_publication",
+        ),
+        CheckConstraint(
+            "status <> 'RETIRED' OR (retired_at IS NOT NULL AND retired_by IS NOT NULL)",
+            name="retired_has_retirement",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    rule_set_code: Mapped[str] = mapped_column(ForeignKey("rule_sets.code"), index=True)
+    version: Mapped[int]
+    # active_history: the immutability listener must know the status a row had before.
+    status: Mapped[VersionStatus] = mapped_column(
+        _enum(VersionStatus, "version_status"), default=VersionStatus.DRAFT, active_history=True
+    )
+    effective_from: Mapped[date | None]
+    document: Mapped[dict[str, Any]] = mapped_column(Json)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer)
+    based_on_id: Mapped[str | None] = mapped_column(ForeignKey("rule_set_versions.id"))
+    author: Mapped[str] = mapped_column(String(100))
+    submitted_by: Mapped[str | None] = mapped_column(String(100))
+    submitted_at: Mapped[datetime | None]
+    published_by: Mapped[str | None] = mapped_column(String(100))
+    published_at: Mapped[datetime | None]
+    retired_by: Mapped[str | None] = mapped_column(String(100))
+    retired_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    __mapper_args__ = {"version_id_col": revision}
+
+    @property
+    def frozen(self) -> bool:
+        """True once published: the document can no longer change."""
+        return self.status in FROZEN_STATUSES
+
+    def to_document(self) -> RuleSetDocument:
+        """The stored document as the domain model, with this version's effectiveFrom."""
+        return load_document(self.document).model_copy(
+            update={"effectiveFrom": self.effective_from}
+        )
+
+    # The lifecycle moves. Who may make them (e.g. a publisher other than the author) is the
+    # application layer's decision; these only refuse moves the lifecycle does not have.
+
+    def submit(self, *, by: str, at: datetime) -> None:
+        """DRAFT -> IN_REVIEW."""
+        self._expect(VersionStatus.DRAFT, "submitted")
+        self.status = VersionStatus.IN_REVIEW
+        self.submitted_by, self.submitted_at = by, at
+
+    def publish(self, *, by: str, at: datetime, effective_from: date) -> None:
+        """IN_REVIEW -> PUBLISHED, in force from ``effective_from``; frozen from then on."""
+        self._expect(VersionStatus.IN_REVIEW, "published")
+        self.status = VersionStatus.PUBLISHED
+        self.effective_from = effective_from
+        self.published_by, self.published_at = by, at
+
+    def retire(self, *, by: str, at: datetime) -> None:
+        """PUBLISHED -> RETIRED."""
+        self._expect(VersionStatus.PUBLISHED, "retired")
+        self.status = VersionStatus.RETIRED
+        self.retired_by, self.retired_at = by, at
+
+    def _expect(self, status: VersionStatus, move: str) -> None:
+        if self.status != status:
+            raise ConflictError(
+                f"{self.rule_set_code} version {self.version} is {self.status.value}; only a "
+                f"{status.value} version can be {move}",
+                expected=status.value,
+                actual=self.status.value,
+            )
+
+
+class StoredHousehold(Base):
+    """A household's current facts (the contract's household JSON, validated before saving)."""
+
+    __tablename__ = "households"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(32), index=True)
+    facts: Mapped[dict[str, Any]] = mapped_column(Json)
+    # Set by the repository (save bumps it); the UPDATE also checks the old value, so two
+    # concurrent saves of one household cannot both win.
+    revision: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    __mapper_args__ = {"version_id_col": revision, "version_id_generator": False}
+
+
+class HouseholdFactRevision(Base):
+    """One saved state of a household's facts (append-only)."""
+
+    __tablename__ = "household_fact_revisions"
+
+    household_id: Mapped[str] = mapped_column(ForeignKey("households.id"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    facts: Mapped[dict[str, Any]] = mapped_column(Json)
+    recorded_at: Mapped[datetime] = mapped_column(default=utc_now)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+class DeterminationRecord(Base):
+    """A recorded evaluation: enough to replay it exactly (append-only).
+
+    ``versions`` lists ``{program, versionId, version, contentHash}`` for every version used;
+    ``household_id`` is null for an ad-hoc evaluation of facts that were not saved.
+    """
+
+    __tablename__ = "determinations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    household_id: Mapped[str | None] = mapped_column(ForeignKey("households.id"), index=True)
+    household_revision: Mapped[int | None]
+    region_code: Mapped[str] = mapped_column(String(32), index=True)
+    as_of: Mapped[date]
+    facts: Mapped[dict[str, Any]] = mapped_column(Json)
+    versions: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    result: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class AuditEntry(Base):
+    """Who did what to which object, and when (append-only)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(AutoIncrementId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class ApiToken(Base):
+    """A bearer token's holder and scope. Only the token's sha256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[Role] = mapped_column(_enum(Role, "token_role"))
+    regions: Mapped[list[str]] = mapped_column(Json, default=list)
+    department: Mapped[str | None] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    revoked_at: Mapped[datetime | None]
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Event(Base):
+    """A department feed's event about a household, stored before it is correlated."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index(None, "household_id", "occurred_on"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    household_id: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[str | None] = mapped_column(String(64))
+    occurred_on: Mapped[date]
+    payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Alert(Base):
+    """An early-warning alert; one per (household, alert rule, cause), so replays never
+    raise it twice."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("household_id", "rule", "cause"),
+        Index(None, "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    household_id: Mapped[str] = mapped_column(String(64))
+    region_code: Mapped[str] = mapped_column(String(32), index=True)
+    rule: Mapped[str] = mapped_column(String(100))
+    cause: Mapped[str] = mapped_column(String(200))
+    status: Mapped[AlertStatus] = mapped_column(
+        _enum(AlertStatus, "alert_status"), default=AlertStatus.OPEN, index=True
+    )
+    explanation: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    event_ids: Mapped[list[str]] = mapped_column(Json, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[datetime | None]
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+
+    def resolve(self, status: AlertStatus, *, by: str, at: datetime, note: str | None) -> None:
+        """Move a caseworker's decision onto the alert: OPEN -> VERIFIED -> INCLUDED, or
+        DISMISSED from OPEN or VERIFIED. INCLUDED and DISMISSED are final."""
+        allowed = _ALERT_MOVES[self.status]
+        if status not in allowed:
+            raise ConflictError(
+                f"alert {self.id} is {self.status.value}; it can move to "
+                f"{', '.join(s.value for s in allowed) or 'nothing (final)'}, not {status.value}",
+                expected=sorted(s.value for s in allowed),
+                actual=status.value,
+            )
+        self.status = status
+        self.resolved_by, self.resolved_at, self.resolution_note = by, at, note
+        self.updated_at = at
+
+
+_ALERT_MOVES: dict[AlertStatus, frozenset[AlertStatus]] = {
+    AlertStatus.OPEN: frozenset({AlertStatus.VERIFIED, AlertStatus.DISMISSED}),
+    AlertStatus.VERIFIED: frozenset({AlertStatus.INCLUDED, AlertStatus.DISMISSED}),
+    AlertStatus.INCLUDED: frozenset(),
+    AlertStatus.DISMISSED: frozenset(),
+}

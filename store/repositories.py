@@ -1,0 +1,698 @@
+"""Repositories: the only code that queries the tables. Each works inside the session of one
+``store.uow.UnitOfWork``; none of them commits (the use case decides, once).
+
+Reads that must find a row raise ``NotFound``; writes based on stale data raise
+``ConflictError``; lists are keyset-paginated ``Page``s. Region filters take a collection of
+region codes: ``None`` means no filter, an empty collection matches nothing (a caseworker with
+no regions sees no household). Writes take their time from the unit of work's clock.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import secrets
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, Generic, NamedTuple, TypedDict, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from policy.document import RuleSetDocument, canonical, content_hash
+from policy.facts import Household
+from store.errors import ConflictError, ImmutableError, InvalidCursor, NotFound
+from store.models import (
+    Alert,
+    AlertStatus,
+    ApiToken,
+    AuditEntry,
+    DeterminationRecord,
+    Event,
+    HouseholdFactRevision,
+    Role,
+    RuleSet,
+    RuleSetVersion,
+    StoredHousehold,
+    VersionStatus,
+    new_id,
+)
+from store.pagination import Page, check_page_size, decode_cursor, encode_cursor
+from store.upsert import insert_unless_exists
+
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+
+class Upserted(NamedTuple, Generic[T]):
+    """A row written idempotently; ``created`` is False when it was already there."""
+
+    item: T
+    created: bool
+
+
+class IssuedToken(NamedTuple):
+    """A new token: the stored record and the plain token, shown to its holder once."""
+
+    record: ApiToken
+    token: str
+
+
+class VersionRef(TypedDict):
+    """One rule-set version a determination used (camelCase: it is stored as JSON)."""
+
+    program: str
+    versionId: str
+    version: int
+    contentHash: str
+
+
+class _Repository:
+    def __init__(self, session: Session, clock: Clock):
+        self.session = session
+        self._clock = clock
+
+    def _flush(self, what: str) -> None:
+        # Flush now so a constraint fails at the call that caused it, not at commit.
+        try:
+            self.session.flush()
+        except StaleDataError as exc:
+            raise ConflictError(f"{what} was changed by someone else; re-read and retry") from exc
+        except IntegrityError as exc:
+            raise ConflictError(f"{what} conflicts with a stored row: {exc.orig}") from exc
+
+
+def _in_regions(column: Any, region_codes: Collection[str] | None) -> ColumnElement[bool] | None:
+    if region_codes is None:
+        return None
+    return column.in_(sorted(set(region_codes)))  # an empty list compiles to "false"
+
+
+def _page(rows: Sequence[T], first: int, cursor_of: Callable[[T], str]) -> Page[T]:
+    # The query asked for one row more than a page: its presence says there is a next page.
+    items = list(rows[:first])
+    return Page(
+        items=items,
+        end_cursor=cursor_of(items[-1]) if items else None,
+        has_next_page=len(rows) > first,
+    )
+
+
+# --- rule sets ------------------------------------------------------------------------------
+
+
+class RuleSetRepository(_Repository):
+    """Programs and their versions. A version's document is stored in canonical form with its
+    content hash, both computed here, so the two cannot disagree."""
+
+    def add_rule_set(self, code: str, *, title_zh: str, title_en: str, owner: str) -> RuleSet:
+        if self.session.get(RuleSet, code) is not None:
+            raise ConflictError(f"rule set {code!r} already exists")
+        rule_set = RuleSet(
+            code=code, title_zh=title_zh, title_en=title_en, owner=owner,
+            created_at=self._clock(),
+        )
+        self.session.add(rule_set)
+        self._flush(f"rule set {code!r}")
+        return rule_set
+
+    def get_rule_set(self, code: str) -> RuleSet:
+        rule_set = self.session.get(RuleSet, code)
+        if rule_set is None:
+            raise NotFound("rule set", code)
+        return rule_set
+
+    def list_rule_sets(self) -> list[RuleSet]:
+        return list(self.session.scalars(select(RuleSet).order_by(RuleSet.code)))
+
+    def add_version(
+        self, document: RuleSetDocument, *, author: str, based_on_id: str | None = None
+    ) -> RuleSetVersion:
+        """Store ``document`` as a DRAFT of rule set ``document.program``, numbered
+        ``document.version`` (see ``next_version_number``)."""
+        code = document.program
+        self.get_rule_set(code)
+        if based_on_id is not None and self.get_version(based_on_id).rule_set_code != code:
+            raise ValueError(f"version {based_on_id} is not a version of rule set {code!r}")
+        if self._find(code, document.version) is not None:
+            raise ConflictError(
+                f"rule set {code!r} already has a version {document.version}",
+                expected=self.next_version_number(code), actual=document.version,
+            )
+        version = RuleSetVersion(
+            rule_set_code=code,
+            version=document.version,
+            status=VersionStatus.DRAFT,
+            effective_from=document.effectiveFrom,
+            document=canonical(document),
+            content_hash=content_hash(document),
+            based_on_id=based_on_id,
+            author=author,
+            created_at=self._clock(),
+        )
+        self.session.add(version)
+        self._flush(f"{code} version {document.version}")
+        return version
+
+    def update_draft(
+        self, version_id: str, document: RuleSetDocument, *, expected_revision: int
+    ) -> RuleSetVersion:
+        """Replace a DRAFT's document, if nobody has changed it since ``expected_revision``
+        was read; the revision then goes up by one."""
+        version = self.get_version(version_id)
+        if version.frozen:
+            raise ImmutableError(
+                f"{version.rule_set_code} version {version.version} is {version.status.value}; "
+                "create a new draft from it instead"
+            )
+        if version.revision != expected_revision:
+            raise ConflictError(
+                f"{version.rule_set_code} version {version.version} is at revision "
+                f"{version.revision}, not {expected_revision}: someone else changed it",
+                expected=expected_revision, actual=version.revision,
+            )
+        if version.status != VersionStatus.DRAFT:
+            raise ConflictError(
+                f"{version.rule_set_code} version {version.version} is "
+                f"{version.status.value}; only a DRAFT can be edited",
+                expected=VersionStatus.DRAFT.value, actual=version.status.value,
+            )
+        if (document.program, document.version) != (version.rule_set_code, version.version):
+            raise ValueError(
+                f"the document is {document.program} version {document.version}, but the draft "
+                f"is {version.rule_set_code} version {version.version}"
+            )
+        version.document = canonical(document)
+        version.content_hash = content_hash(document)
+        version.effective_from = document.effectiveFrom
+        self._flush(f"{version.rule_set_code} version {version.version}")
+        return version
+
+    def get_version(self, version_id: str) -> RuleSetVersion:
+        version = self.session.get(RuleSetVersion, version_id)
+        if version is None:
+            raise NotFound("rule set version", version_id)
+        return version
+
+    def get_by_number(self, code: str, number: int) -> RuleSetVersion:
+        version = self._find(code, number)
+        if version is None:
+            raise NotFound("rule set version", f"{code} v{number}")
+        return version
+
+    def _find(self, code: str, number: int) -> RuleSetVersion | None:
+        return self.session.scalars(
+            select(RuleSetVersion).where(
+                RuleSetVersion.rule_set_code == code, RuleSetVersion.version == number
+            )
+        ).one_or_none()
+
+    def list_versions(self, code: str) -> list[RuleSetVersion]:
+        """Every version of a rule set, oldest first."""
+        return list(
+            self.session.scalars(
+                select(RuleSetVersion)
+                .where(RuleSetVersion.rule_set_code == code)
+                .order_by(RuleSetVersion.version)
+            )
+        )
+
+    def list_published(
+        self, code: str | None = None, *, include_retired: bool = False
+    ) -> list[RuleSetVersion]:
+        """Published versions (of one rule set, or all), by rule set, then effective date,
+        then version number: the order in which they take effect."""
+        statuses = [VersionStatus.PUBLISHED]
+        if include_retired:
+            statuses.append(VersionStatus.RETIRED)
+        query = select(RuleSetVersion).where(RuleSetVersion.status.in_(statuses))
+        if code is not None:
+            query = query.where(RuleSetVersion.rule_set_code == code)
+        return list(
+            self.session.scalars(
+                query.order_by(
+                    RuleSetVersion.rule_set_code,
+                    RuleSetVersion.effective_from,
+                    RuleSetVersion.version,
+                )
+            )
+        )
+
+    def next_version_number(self, code: str) -> int:
+        """One more than the highest version number of the rule set (1 for the first)."""
+        highest = self.session.scalar(
+            select(func.max(RuleSetVersion.version)).where(RuleSetVersion.rule_set_code == code)
+        )
+        return (highest or 0) + 1
+
+
+# --- households -----------------------------------------------------------------------------
+
+
+class HouseholdRepository(_Repository):
+    """Households' current facts and the history of every saved state."""
+
+    def get(self, household_id: str) -> StoredHousehold:
+        household = self.find(household_id)
+        if household is None:
+            raise NotFound("household", household_id)
+        return household
+
+    def find(self, household_id: str) -> StoredHousehold | None:
+        return self.session.get(StoredHousehold, household_id)
+
+    def save(
+        self, household: Household, *, by: str, expected_revision: int | None = None
+    ) -> StoredHousehold:
+        """Store validated facts as the household's new revision (and append it to the
+        history). ``expected_revision``, when given, is the revision the caller read (0 for
+        "must not exist yet"); any other current revision is a ``ConflictError``. Saving the
+        facts it already has changes nothing."""
+        # Left-out optional facts stay left out: the contract reads absence as "unknown".
+        facts = household.model_dump(mode="json", exclude_none=True)
+        stored = self.find(household.id)
+        current = stored.revision if stored is not None else 0
+        if expected_revision is not None and expected_revision != current:
+            raise ConflictError(
+                f"household {household.id!r} is at revision {current}, not "
+                f"{expected_revision}: someone else changed it",
+                expected=expected_revision, actual=current,
+            )
+        now = self._clock()
+        if stored is None:
+            stored = StoredHousehold(
+                id=household.id, region_code=household.regionCode, facts=facts, revision=1,
+                created_at=now, updated_at=now,
+            )
+            self.session.add(stored)
+        elif stored.facts == facts:
+            return stored
+        else:
+            stored.facts = facts
+            stored.region_code = household.regionCode
+            stored.revision = current + 1
+            stored.updated_at = now
+        self.session.add(
+            HouseholdFactRevision(
+                household_id=household.id, revision=stored.revision, facts=copy.deepcopy(facts),
+                recorded_at=now, recorded_by=by,
+            )
+        )
+        self._flush(f"household {household.id!r}")
+        return stored
+
+    def history(self, household_id: str) -> list[HouseholdFactRevision]:
+        """Every saved state of the household, oldest first."""
+        return list(
+            self.session.scalars(
+                select(HouseholdFactRevision)
+                .where(HouseholdFactRevision.household_id == household_id)
+                .order_by(HouseholdFactRevision.revision)
+            )
+        )
+
+    def get_revision(self, household_id: str, revision: int) -> HouseholdFactRevision:
+        row = self.session.get(HouseholdFactRevision, (household_id, revision))
+        if row is None:
+            raise NotFound("household revision", f"{household_id}@{revision}")
+        return row
+
+    def page(
+        self,
+        first: int,
+        after: str | None = None,
+        *,
+        region_codes: Collection[str] | None = None,
+        id_prefix: str | None = None,
+    ) -> Page[StoredHousehold]:
+        """Households by id, ``first`` at a time, after the cursor ``after``."""
+        check_page_size(first)
+        query = self._filtered(region_codes, id_prefix)
+        if after is not None:
+            (last_id,) = decode_cursor(after, 1)
+            query = query.where(StoredHousehold.id > str(last_id))
+        rows = self.session.scalars(query.order_by(StoredHousehold.id).limit(first + 1)).all()
+        return _page(rows, first, lambda h: encode_cursor(h.id))
+
+    def iterate(
+        self,
+        *,
+        region_codes: Collection[str] | None = None,
+        id_prefix: str | None = None,
+        batch_size: int = 500,
+    ) -> Iterator[StoredHousehold]:
+        """Every matching household by id, fetched ``batch_size`` at a time (e.g. to preview
+        a draft's impact without holding all of them in one query)."""
+        after: str | None = None
+        while True:
+            page = self.page(batch_size, after, region_codes=region_codes, id_prefix=id_prefix)
+            yield from page.items
+            if not page.has_next_page:
+                return
+            after = page.end_cursor
+
+    def count(
+        self, *, region_codes: Collection[str] | None = None, id_prefix: str | None = None
+    ) -> int:
+        query = self._filtered(region_codes, id_prefix).subquery()
+        return self.session.scalar(select(func.count()).select_from(query)) or 0
+
+    @staticmethod
+    def _filtered(
+        region_codes: Collection[str] | None, id_prefix: str | None
+    ) -> Select[tuple[StoredHousehold]]:
+        query = select(StoredHousehold)
+        regions = _in_regions(StoredHousehold.region_code, region_codes)
+        if regions is not None:
+            query = query.where(regions)
+        if id_prefix:
+            query = query.where(StoredHousehold.id.startswith(id_prefix, autoescape=True))
+        return query
+
+
+# --- determinations -------------------------------------------------------------------------
+
+
+class DeterminationRepository(_Repository):
+    """Recorded evaluations (append-only)."""
+
+    def add(
+        self,
+        *,
+        region_code: str,
+        as_of: date,
+        facts: Mapping[str, Any],
+        versions: Sequence[VersionRef],
+        result: Mapping[str, Any],
+        created_by: str,
+        household_id: str | None = None,
+        household_revision: int | None = None,
+    ) -> DeterminationRecord:
+        """Record a determination: the facts as evaluated, each version's id and content
+        hash, and the result, so it can be replayed and must reproduce."""
+        for i, ref in enumerate(versions):
+            missing = sorted(set(VersionRef.__required_keys__) - set(ref))
+            if missing:
+                raise ValueError(f"versions[{i}] lacks {', '.join(missing)}")
+        record = DeterminationRecord(
+            id=new_id(),
+            household_id=household_id,
+            household_revision=household_revision,
+            region_code=region_code,
+            as_of=as_of,
+            # Copies: the caller's dicts may change after this call; the record must not.
+            facts=copy.deepcopy(dict(facts)),
+            versions=[dict(copy.deepcopy(ref)) for ref in versions],
+            result=copy.deepcopy(dict(result)),
+            created_at=self._clock(),
+            created_by=created_by,
+        )
+        self.session.add(record)
+        self._flush("determination")
+        return record
+
+    def get(self, determination_id: str) -> DeterminationRecord:
+        record = self.session.get(DeterminationRecord, determination_id)
+        if record is None:
+            raise NotFound("determination", determination_id)
+        return record
+
+    def for_household(self, household_id: str) -> list[DeterminationRecord]:
+        """A household's recorded determinations, oldest first."""
+        return list(
+            self.session.scalars(
+                select(DeterminationRecord)
+                .where(DeterminationRecord.household_id == household_id)
+                .order_by(DeterminationRecord.created_at, DeterminationRecord.id)
+            )
+        )
+
+
+# --- audit log ------------------------------------------------------------------------------
+
+
+class AuditLog(_Repository):
+    """Who did what, when (append-only). The use case that knows *why* appends the entry, in
+    the same unit of work as the change it describes."""
+
+    def append(
+        self,
+        *,
+        actor: str,
+        action: str,
+        object_type: str,
+        object_id: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        entry = AuditEntry(
+            at=self._clock(), actor=actor, action=action, object_type=object_type,
+            object_id=object_id, details=copy.deepcopy(dict(details or {})),
+        )
+        self.session.add(entry)
+        self._flush("audit entry")
+        return entry
+
+    def page(
+        self,
+        first: int,
+        after: str | None = None,
+        *,
+        action: str | None = None,
+        actor: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+    ) -> Page[AuditEntry]:
+        """Entries newest first, ``first`` at a time, after the cursor ``after``."""
+        check_page_size(first)
+        query = select(AuditEntry)
+        for column, value in (
+            (AuditEntry.action, action),
+            (AuditEntry.actor, actor),
+            (AuditEntry.object_type, object_type),
+            (AuditEntry.object_id, object_id),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if after is not None:
+            (last_id,) = decode_cursor(after, 1)
+            query = query.where(AuditEntry.id < int(last_id))
+        rows = self.session.scalars(query.order_by(AuditEntry.id.desc()).limit(first + 1)).all()
+        return _page(rows, first, lambda e: encode_cursor(e.id))
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+TOKEN_PREFIX = "pe_"
+
+
+def hash_token(token: str) -> str:
+    """The sha256 (hex) stored in place of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenRepository(_Repository):
+    """Bearer tokens. The plain token exists only in ``create``'s answer; the table holds its
+    sha256, so a leaked database does not leak working tokens."""
+
+    def create(
+        self,
+        *,
+        name: str,
+        role: Role,
+        regions: Collection[str] = (),
+        department: str | None = None,
+    ) -> IssuedToken:
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        record = ApiToken(
+            id=new_id(), name=name, role=Role(role), regions=sorted(set(regions)),
+            department=department, token_hash=hash_token(token), created_at=self._clock(),
+        )
+        self.session.add(record)
+        self._flush(f"token {name!r}")
+        return IssuedToken(record, token)
+
+    def lookup(self, token: str) -> ApiToken | None:
+        """The active token's record, or None for an unknown or revoked token."""
+        record = self.session.scalars(
+            select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+        ).one_or_none()
+        return record if record is not None and record.active else None
+
+    def get(self, token_id: str) -> ApiToken:
+        record = self.session.get(ApiToken, token_id)
+        if record is None:
+            raise NotFound("token", token_id)
+        return record
+
+    def list_tokens(self, *, include_revoked: bool = False) -> list[ApiToken]:
+        query = select(ApiToken)
+        if not include_revoked:
+            query = query.where(ApiToken.revoked_at.is_(None))
+        return list(self.session.scalars(query.order_by(ApiToken.created_at, ApiToken.id)))
+
+    def revoke(self, token_id: str) -> ApiToken:
+        """Revoke a token (revoking it again keeps the first revocation time)."""
+        record = self.get(token_id)
+        if record.revoked_at is None:
+            record.revoked_at = self._clock()
+            self._flush(f"token {token_id}")
+        return record
+
+
+# --- early warning --------------------------------------------------------------------------
+
+
+class EventRepository(_Repository):
+    """Department events, stored once per idempotency key."""
+
+    def add(
+        self,
+        *,
+        idempotency_key: str,
+        source: str,
+        kind: str,
+        household_id: str,
+        occurred_on: date,
+        payload: Mapping[str, Any] | None = None,
+        member_id: str | None = None,
+    ) -> Upserted[Event]:
+        """Store an event unless its key was seen before. A replay of the same event returns
+        the stored one (``created`` False); the same key with other content is a
+        ``ConflictError``, since one of the two senders is wrong."""
+        content: dict[str, Any] = {
+            "source": source, "kind": kind, "household_id": household_id,
+            "member_id": member_id, "occurred_on": occurred_on,
+            "payload": copy.deepcopy(dict(payload or {})),
+        }
+        created = insert_unless_exists(
+            self.session, Event,
+            {"id": new_id(), "idempotency_key": idempotency_key, "received_at": self._clock(),
+             **content},
+            ["idempotency_key"],
+        )
+        event = self.session.scalars(
+            select(Event)
+            .where(Event.idempotency_key == idempotency_key)
+            .execution_options(populate_existing=True)
+        ).one()
+        if not created:
+            differing = sorted(k for k, v in content.items() if getattr(event, k) != v)
+            if differing:
+                raise ConflictError(
+                    f"idempotency key {idempotency_key!r} was used for another event "
+                    f"(differs in {', '.join(differing)})"
+                )
+        return Upserted(event, created)
+
+    def get(self, event_id: str) -> Event:
+        event = self.session.get(Event, event_id)
+        if event is None:
+            raise NotFound("event", event_id)
+        return event
+
+    def for_household(self, household_id: str, *, since: date, until: date) -> list[Event]:
+        """A household's events that occurred from ``since`` to ``until`` (both included),
+        in order of occurrence: the window the early-warning rules look at."""
+        return list(
+            self.session.scalars(
+                select(Event)
+                .where(
+                    Event.household_id == household_id,
+                    Event.occurred_on >= since,
+                    Event.occurred_on <= until,
+                )
+                .order_by(Event.occurred_on, Event.received_at, Event.id)
+            )
+        )
+
+
+class AlertRepository(_Repository):
+    """Early-warning alerts, one per (household, alert rule, cause)."""
+
+    def upsert(
+        self,
+        *,
+        household_id: str,
+        region_code: str,
+        rule: str,
+        cause: str,
+        explanation: Mapping[str, Any],
+        event_ids: Sequence[str] = (),
+    ) -> Upserted[Alert]:
+        """Raise an alert, or, when it is already raised, add the new evidence to it
+        (``created`` False). The status is left alone: a dismissed alert stays dismissed
+        when the same cause is seen again."""
+        now = self._clock()
+        key = {"household_id": household_id, "rule": rule, "cause": cause}
+        created = insert_unless_exists(
+            self.session, Alert,
+            {"id": new_id(), **key, "region_code": region_code, "status": AlertStatus.OPEN,
+             "explanation": copy.deepcopy(dict(explanation)),
+             "event_ids": list(dict.fromkeys(event_ids)), "created_at": now, "updated_at": now},
+            list(key),
+        )
+        alert = self.session.scalars(
+            select(Alert)
+            .where(Alert.household_id == household_id, Alert.rule == rule, Alert.cause == cause)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        if not created:
+            merged = list(dict.fromkeys([*alert.event_ids, *event_ids]))
+            if merged != alert.event_ids or alert.explanation != dict(explanation):
+                alert.event_ids = merged
+                alert.explanation = copy.deepcopy(dict(explanation))
+                alert.updated_at = now
+                self._flush(f"alert {alert.id}")
+        return Upserted(alert, created)
+
+    def get(self, alert_id: str) -> Alert:
+        alert = self.session.get(Alert, alert_id)
+        if alert is None:
+            raise NotFound("alert", alert_id)
+        return alert
+
+    def page(
+        self,
+        first: int,
+        after: str | None = None,
+        *,
+        status: AlertStatus | None = None,
+        region_codes: Collection[str] | None = None,
+        household_id: str | None = None,
+    ) -> Page[Alert]:
+        """Alerts newest first, ``first`` at a time, after the cursor ``after``."""
+        check_page_size(first)
+        query = select(Alert)
+        if status is not None:
+            query = query.where(Alert.status == AlertStatus(status))
+        regions = _in_regions(Alert.region_code, region_codes)
+        if regions is not None:
+            query = query.where(regions)
+        if household_id is not None:
+            query = query.where(Alert.household_id == household_id)
+        if after is not None:
+            created_text, last_id = decode_cursor(after, 2)
+            created = _parse_timestamp(str(created_text), after)
+            query = query.where(
+                or_(
+                    Alert.created_at < created,
+                    and_(Alert.created_at == created, Alert.id < str(last_id)),
+                )
+            )
+        rows = self.session.scalars(
+            query.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(first + 1)
+        ).all()
+        return _page(rows, first, lambda a: encode_cursor(a.created_at.isoformat(), a.id))
+
+
+def _parse_timestamp(text: str, cursor: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidCursor(f"not a cursor this store handed out: {cursor!r}") from None
+    if value.tzinfo is None:
+        raise InvalidCursor(f"not a cursor this store handed out: {cursor!r}")
+    return value
