@@ -20,7 +20,8 @@ def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date such as 2024-03-01, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a date such as 2024-03-01, got {text!r}") from None
 
 
 def _fail(message: str) -> int:

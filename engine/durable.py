@@ -128,5 +128,5 @@ def session(handle: int) -> Iterator[Session]:
         finally:
             try:
                 s.retract_all()
-            except Exception:  # noqa: BLE001 - any failure: never reuse this session
+            except Exception:
                 _SESSION_OF[handle] = f"s{next(_SIDS)}"

@@ -82,9 +82,9 @@ def explain_program(
 
     outcomes: list[Outcome] = []
     by_code: dict[str, list[int]] = {}
-    for i, r in enumerate(program.rules):
-        by_code.setdefault(r.spec.outcome, []).append(i)
-    for code, rule_ids in by_code.items():
+    for i, rule in enumerate(program.rules):
+        by_code.setdefault(rule.spec.outcome, []).append(i)
+    for rule_ids in by_code.values():
         rule_ids.sort(key=lambda i: (program.rules[i].spec.priority or 0, i))
         first = program.rules[rule_ids[0]]
         instances: Sequence[int | None] = (
@@ -94,10 +94,10 @@ def explain_program(
             effs = [(i, effective(i, m)) for i in rule_ids]
             granted = next((i for i, v in effs if v is True), None)
             if granted is not None:
-                rule = program.rules[granted]
-                r, _ = reason(granted, m)
-                outcomes.append(_outcome(rule, m, ids, Status.GRANTED, (r,), (),
-                                         *_amounts(rule, scope_of(m))))
+                granting = program.rules[granted]
+                why, _ = reason(granted, m)
+                outcomes.append(_outcome(granting, m, ids, Status.GRANTED, (why,), (),
+                                         *_amounts(granting, scope_of(m))))
                 continue
             open_ = [i for i, v in effs if v is UNKNOWN]
             status = Status.UNDETERMINED if open_ else Status.NOT_GRANTED
@@ -106,7 +106,7 @@ def explain_program(
             for _, ms in explained:
                 for f in ms:
                     missing.setdefault(f, None)
-            outcomes.append(_outcome(first, m, ids, status, tuple(r for r, _ in explained),
+            outcomes.append(_outcome(first, m, ids, status, tuple(x for x, _ in explained),
                                      tuple(missing) if open_ else (), None, None, ()))
     return ProgramResult(program.code, version, tuple(outcomes))
 

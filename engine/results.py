@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 from policy.catalog import VersionRef
@@ -16,7 +16,7 @@ from policy.catalog import VersionRef
 __all__ = ["VersionRef"]  # re-exported: determinations carry it
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     GRANTED = "GRANTED"
     NOT_GRANTED = "NOT_GRANTED"
     UNDETERMINED = "UNDETERMINED"

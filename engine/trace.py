@@ -10,8 +10,8 @@ opened up so that an explanation shows ``perCapitaNetIncome < incomeLine`` rathe
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine.results import ConditionCheck
 from engine.values import Scope, closure, compare, fmt, k_and, k_or

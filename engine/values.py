@@ -92,7 +92,7 @@ def closure(node: a.Node) -> Fn:
     return fn
 
 
-def _build(node: a.Node) -> Fn:  # noqa: C901 - one case per node type reads best
+def _build(node: a.Node) -> Fn:
     match node:
         case a.Num(value=v) | a.Bool(value=v):
             const: Value = v
@@ -118,17 +118,17 @@ def _build(node: a.Node) -> Fn:  # noqa: C901 - one case per node type reads bes
             fl, fr = closure(l), closure(r)
             return lambda s: _arith(op, fl(s), fr(s))
         case a.Call(func=func, args=args):
-            fs = [closure(x) for x in args]
-            return lambda s: _call(func, [f(s) for f in fs])
+            fargs = [closure(x) for x in args]
+            return lambda s: _call(func, [f(s) for f in fargs])
         case a.Compare(op=op, left=l, right=r):
             fl, fr = closure(l), closure(r)
             return lambda s: compare(op, fl(s), fr(s))
         case a.In(subject=subj, items=items, negated=negated):
-            fs = closure(subj)
+            fsubj = closure(subj)
             fitems = [closure(x) for x in items]
 
             def in_(s: Scope) -> Value:
-                v = fs(s)
+                v = fsubj(s)
                 if v is UNKNOWN:
                     return UNKNOWN
                 found = any(v == f(s) for f in fitems)
@@ -136,10 +136,10 @@ def _build(node: a.Node) -> Fn:  # noqa: C901 - one case per node type reads bes
 
             return in_
         case a.Between(subject=subj, low=lo, high=hi):
-            fs, flo, fhi = closure(subj), closure(lo), closure(hi)
+            fsub, flo, fhi = closure(subj), closure(lo), closure(hi)
 
             def between(s: Scope) -> Value:
-                v = fs(s)
+                v = fsub(s)
                 return k_and([compare(">=", v, flo(s)), compare("<=", v, fhi(s))])
 
             return between

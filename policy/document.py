@@ -256,8 +256,9 @@ def compile_document(doc: RuleSetDocument) -> Program:
             amount = _check(f"rules[{i}].amount", r.amount, env, scope, NUMBER, errors,
                             used_params)
             if r.period is None:
-                errors.append(FieldError(f"rules[{i}].period", "REQUIRED",
-                                         "a rule with an amount needs a period (YEAR, MONTH, ONCE)"))
+                errors.append(FieldError(
+                    f"rules[{i}].period", "REQUIRED",
+                    "a rule with an amount needs a period (YEAR, MONTH, ONCE)"))
         terms = []
         for j, t in enumerate(r.terms):
             expr = _check(f"rules[{i}].terms[{j}].value", t.value, env, scope, NUMBER, errors,
@@ -305,8 +306,9 @@ def _structural_errors(doc: RuleSetDocument) -> list[FieldError]:
     group_priorities: dict[tuple[str, int], str] = {}
     for i, r in enumerate(doc.rules):
         if r.id in seen_ids:
-            errors.append(FieldError(f"rules[{i}].id", "DUPLICATE_RULE_ID",
-                                     f"rule id {r.id!r} is already used by rules[{seen_ids[r.id]}]"))
+            errors.append(FieldError(
+                f"rules[{i}].id", "DUPLICATE_RULE_ID",
+                f"rule id {r.id!r} is already used by rules[{seen_ids[r.id]}]"))
         seen_ids.setdefault(r.id, i)
         if not r.outcome.startswith(_outcome_prefix(doc.program)):
             errors.append(FieldError(
@@ -329,7 +331,8 @@ def _structural_errors(doc: RuleSetDocument) -> list[FieldError]:
             if key in group_priorities:
                 errors.append(FieldError(
                     f"rules[{i}].priority", "DUPLICATE_PRIORITY",
-                    f"priority {r.priority} of group {r.group!r} is taken by {group_priorities[key]}",
+                    f"priority {r.priority} of group {r.group!r} is taken by "
+                    f"{group_priorities[key]}",
                 ))
             group_priorities.setdefault(key, r.id)
     return errors

@@ -152,13 +152,15 @@ def parse_household(data: Any, as_of: date) -> Household:
     """
     if not isinstance(data, Mapping):
         raise FactsInvalid(
-            [FieldError("household", "WRONG_TYPE", f"expected an object, got {type(data).__name__}")]
+            [FieldError("household", "WRONG_TYPE",
+                        f"expected an object, got {type(data).__name__}")]
         )
     errors: list[FieldError] = []
     members = data.get("members")
     if isinstance(members, list):
         if not members:
-            errors.append(FieldError("members", "NO_MEMBERS", "a household has at least one member"))
+            errors.append(
+                FieldError("members", "NO_MEMBERS", "a household has at least one member"))
         elif len(members) > MAX_MEMBERS:
             errors.append(
                 FieldError(
@@ -339,7 +341,7 @@ def derive(hh: Household, as_of: date) -> FactSet:
         "incomeDropRatio": (1 - hh.annualNetIncome / prev) if prev else UNKNOWN,
         "economicHardship": hh.povertyAlleviated or hh.monitored or hh.dibao or hh.dibaoMarginal,
     }
-    members = tuple(
+    members: tuple[dict[str, Value], ...] = tuple(
         {
             "relation": m.relation,
             "birthDate": m.birthDate,

@@ -7,10 +7,10 @@ names a fact that does not exist, is refused before it is ever evaluated.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     NUMBER = "number"
     BOOL = "bool"
     DATE = "date"
@@ -18,7 +18,7 @@ class Kind(str, Enum):
     STRING = "string"
 
 
-class Scope(str, Enum):
+class Scope(StrEnum):
     HOUSEHOLD = "household"
     MEMBER = "member"
 
@@ -101,7 +101,8 @@ FACTS: dict[str, FactDef] = {
         _h("drinkingWaterSafe", BOOL),
         _h("householdSize", NUMBER, derived=True),
         _h("perCapitaNetIncome", NUMBER, derived=True),
-        _h("householdMedicalOutOfPocket", NUMBER, "sum of members' medicalOutOfPocket", derived=True),
+        _h("householdMedicalOutOfPocket", NUMBER, "sum of members' medicalOutOfPocket",
+           derived=True),
         _h("rigidExpenses", NUMBER, derived=True),
         _h("perCapitaIncomeAfterRigid", NUMBER, derived=True),
         _h(

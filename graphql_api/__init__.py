@@ -1,0 +1,1 @@
+"""The GraphQL API: strawberry schema, thin resolvers over the use cases, the ASGI app."""

@@ -1,0 +1,78 @@
+"""How durable_rules is contained: one registration per version, no background threads, sessions
+left empty after each evaluation, fact identities that never collide."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import durable_rules_engine as dr
+
+from engine import durable
+from engine.compiler import compile_program
+from engine.determine import determine
+from engine.evaluator import load
+from policy.catalog import Catalog
+
+AS_OF = date(2024, 6, 1)
+HOUSEHOLD = {"id": "h", "annualNetIncome": 5000,
+             "members": [{"id": f"m{i}", "birthDate": "1990-01-01"} for i in range(20)]}
+
+
+def test_each_version_is_registered_once(catalog: Catalog) -> None:
+    versions = catalog.in_force(AS_OF)
+    determine(HOUSEHOLD, AS_OF, versions)
+    before = durable.registered_count()
+    for _ in range(5):
+        determine(HOUSEHOLD, AS_OF, versions)
+    assert durable.registered_count() == before
+    program = versions[0][0]
+    assert load(program) is load(program)
+
+
+def test_no_background_threads(catalog: Catalog) -> None:
+    threads = threading.active_count()
+    determine(HOUSEHOLD, AS_OF, catalog.in_force(AS_OF))
+    assert threading.active_count() == threads
+
+
+def test_sessions_are_left_empty(catalog: Catalog) -> None:
+    program, _ = catalog.in_force(AS_OF, ["monitoring"])[0]
+    loaded = load(program)
+    determine(HOUSEHOLD, AS_OF, [(program, catalog.in_force(AS_OF, ["monitoring"])[0][1])])
+    sid = durable._SESSION_OF[loaded.handle]
+    assert dr.get_facts(loaded.handle, sid) == "[]"
+
+
+def test_more_evaluations_than_the_session_limit(catalog: Catalog) -> None:
+    # durable_rules allows 1024 live sessions per ruleset; evaluations never hold one.
+    versions = catalog.in_force(AS_OF, ["monitoring"])
+    results = {determine(HOUSEHOLD, AS_OF, versions).flagged_for_monitoring for _ in range(1500)}
+    assert results == {True}
+
+
+def test_fact_ids_of_a_full_household_all_fire() -> None:
+    # All 21 fact ids (household + 20 members) are distinct to durable_rules: each fires.
+    from policy.document import compile_document, load_document
+
+    doc = load_document({
+        "program": "idcheck", "version": 1, "title": {"zh": "检查", "en": "check"},
+        "owner": "x",
+        "rules": [
+            {"id": "every", "outcome": "idcheck.member", "title": {"zh": "成员", "en": "member"},
+             "per": "member", "condition": "age >= 0", "reason": {"zh": "是", "en": "yes"},
+             "citation": {"document": "test"}},
+            {"id": "hh", "outcome": "idcheck.household", "title": {"zh": "户", "en": "hh"},
+             "per": "household", "condition": "householdSize >= 1",
+             "reason": {"zh": "是", "en": "yes"}, "citation": {"document": "test"}},
+        ],
+    })
+    program = compile_document(doc)
+    assert compile_program(program).definition
+    from engine.evaluator import fire
+    from policy.facts import derive, parse_household
+
+    facts = derive(parse_household(HOUSEHOLD, AS_OF), AS_OF)
+    verdicts = fire(load(program), facts)
+    assert verdicts.household == frozenset({1})
+    assert verdicts.members == tuple(frozenset({0}) for _ in range(20))

@@ -1,0 +1,85 @@
+"""The command line, run as a user runs it: a real process, exit codes, stdout and stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from services.rulesets import FIXTURES
+
+HH = FIXTURES / "households" / "hh-001.json"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_evaluate_prints_the_determination() -> None:
+    done = run("evaluate", str(HH), "--as-of", "2024-06-01")
+    assert done.returncode == 0, done.stderr
+    det = json.loads(done.stdout)
+    assert det["asOf"] == "2024-06-01"
+    assert {p["program"] for p in det["programs"]} == {
+        "monitoring", "medical_relief", "education", "disability"}
+    granted = [(o["code"], o["memberId"], o["amount"]) for o in det["outcomes"]
+               if o["status"] == "GRANTED"]
+    assert granted == [("education.compulsory_living_subsidy", "m2", 1500.0)]
+    first = det["outcomes"][0]
+    assert set(first) == {"code", "title", "memberId", "status", "amount", "period", "terms",
+                          "reasons", "missingFacts"}
+    assert set(first["reasons"][0]) == {"ruleId", "text", "citation", "conditions"}
+
+
+def test_evaluate_one_program_in_english() -> None:
+    done = run("evaluate", str(HH), "--as-of", "2024-06-01", "--program", "education",
+               "--lang", "EN")
+    det = json.loads(done.stdout)
+    assert [p["program"] for p in det["programs"]] == ["education"]
+    assert det["outcomes"][0]["title"].isascii()
+
+
+def test_invalid_household_exits_2_with_field_paths(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"id": "x", "members": [{"id": "a", "birthDate": "2030-01-01"}],
+                               "annualNetIncome": -1}))
+    done = run("evaluate", str(bad), "--as-of", "2024-06-01")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "annualNetIncome" in done.stderr and "[NEGATIVE_AMOUNT]" in done.stderr
+    assert "members[0].birthDate" in done.stderr and "[BIRTH_AFTER_AS_OF]" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_json_unknown_program_and_bad_date_exit_2(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    assert "[INVALID_JSON]" in run("evaluate", str(broken), "--as-of", "2024-06-01").stderr
+    done = run("evaluate", str(HH), "--as-of", "2024-06-01", "--program", "housing")
+    assert done.returncode == 2 and "known programs: disability" in done.stderr
+    done = run("evaluate", str(HH), "--as-of", "June 1st")
+    assert done.returncode == 2 and "expected a date" in done.stderr
+
+
+def test_validate_reports_positions(tmp_path: Path) -> None:
+    ok = run("validate", str(FIXTURES / "rulesets" / "monitoring" / "v1.yaml"))
+    assert ok.returncode == 0 and "10/10 test cases pass" in ok.stdout
+    text = (FIXTURES / "rulesets" / "monitoring" / "v1.yaml").read_text(encoding="utf-8")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(text.replace("condition: povertyAlleviated and lowIncome",
+                                   "condition: povertyAlleviated and lowIncom < 3"))
+    done = run("validate", str(broken))
+    assert done.returncode == 2
+    assert "rules[0].condition" in done.stderr
+    assert "[UNKNOWN_NAME]" in done.stderr and "column 23" in done.stderr
+
+
+def test_validate_fails_on_a_failing_test_case(tmp_path: Path) -> None:
+    text = (FIXTURES / "rulesets" / "monitoring" / "v1.yaml").read_text(encoding="utf-8")
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(text.replace("    value: 6000\n", "    value: 4000\n", 1))
+    done = run("validate", str(changed))
+    assert done.returncode == 1
+    assert "FAIL" in done.stdout
