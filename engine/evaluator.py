@@ -14,6 +14,7 @@ from typing import Any
 
 from engine import durable
 from engine.compiler import HOUSEHOLD_TAG, MEMBER_TAG, CompiledRuleset, compile_program, encode
+from engine.trace import explain_condition
 from engine.values import Scope, evaluate
 from policy.document import Program
 from policy.facts import UNKNOWN, FactSet, Value
@@ -125,12 +126,14 @@ def tree_verdicts(program: Program, facts: FactSet) -> dict[tuple[int, int | Non
     member_scopes = [facts.member_context(i) for i in range(len(facts.members))]
     hh_scope = Scope(facts.household, params, member_scopes)
     out: dict[tuple[int, int | None], Value] = {}
+    scopes = [Scope(ctx, params) for ctx in member_scopes]
+    ids = facts.member_ids
     for i, rule in enumerate(program.rules):
         if rule.scope is FactScope.HOUSEHOLD:
-            out[(i, None)] = evaluate(rule.condition, hh_scope)
+            out[(i, None)] = explain_condition(rule.condition, hh_scope, ids)[0]
         else:
-            for m, ctx in enumerate(member_scopes):
-                out[(i, m)] = evaluate(rule.condition, Scope(ctx, params))
+            for m, scope in enumerate(scopes):
+                out[(i, m)] = explain_condition(rule.condition, scope, ids)[0]
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from engine.evaluator import Verdicts
 from engine.results import (
@@ -15,13 +16,58 @@ from engine.results import (
     Term,
     VersionRef,
 )
-from engine.trace import checks
+from engine.trace import Check, explain_condition
 from engine.values import Scope, evaluate, k_and, k_not, k_or
 from policy.document import CompiledRule, Program
 from policy.facts import UNKNOWN, FactSet, Value
 from policy.schema import Scope as FactScope
 
 Key = tuple[int, int | None]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What explaining a version needs that does not depend on the household, built once."""
+
+    codes: tuple[tuple[tuple[int, ...], bool], ...]  # (rule ids by priority, per member)
+    higher: tuple[tuple[int, ...], ...]                # per rule: rules above it in its group
+    citations: tuple[Citation, ...]
+
+
+_PLANS: dict[str, _Plan] = {}
+_REASONS: dict[tuple[str, int, tuple[Check, ...]], tuple[Reason, tuple[str, ...]]] = {}
+_REASON_LIMIT = 200_000
+
+
+def _plan(program: Program) -> _Plan:
+    plan = _PLANS.get(program.content_hash)
+    if plan is not None:
+        return plan
+    groups: dict[str, list[int]] = {}
+    by_code: dict[str, list[int]] = {}
+    for i, r in enumerate(program.rules):
+        by_code.setdefault(r.spec.outcome, []).append(i)
+        if r.spec.group is not None:
+            groups.setdefault(r.spec.group, []).append(i)
+    for members in groups.values():
+        members.sort(key=lambda i: program.rules[i].spec.priority or 0)
+    higher = []
+    for r in program.rules:
+        order = groups.get(r.spec.group or "", [])
+        i = program.rules.index(r)
+        higher.append(tuple(order[: order.index(i)]) if r.spec.group else ())
+    codes = []
+    for rule_ids in by_code.values():
+        rule_ids.sort(key=lambda i: (program.rules[i].spec.priority or 0, i))
+        codes.append((tuple(rule_ids), program.rules[rule_ids[0]].scope is FactScope.MEMBER))
+    citations = tuple(
+        Citation(r.spec.citation.document, r.spec.citation.clause, r.spec.citation.quote,
+                 r.spec.citation.url)
+        for r in program.rules
+    )
+    plan = _Plan(tuple(codes), tuple(higher), citations)
+    _PLANS[program.content_hash] = plan
+    return plan
 
 
 def explain_program(
@@ -31,6 +77,8 @@ def explain_program(
     verdicts: Verdicts,
     tree: dict[Key, Value],
 ) -> ProgramResult:
+    plan = _plan(program)
+    rules = program.rules
     params = program.parameters
     member_scopes = [Scope(facts.member_context(i), params) for i in range(len(facts.members))]
     hh_scope = Scope(facts.household, params, [s.facts for s in member_scopes])
@@ -44,57 +92,49 @@ def explain_program(
     def verdict(i: int, m: int | None) -> Value:
         return True if verdicts.fired(i, m) else tree[(i, m)]
 
-    groups: dict[str, list[int]] = {}
-    for i, r in enumerate(program.rules):
-        if r.spec.group is not None:
-            groups.setdefault(r.spec.group, []).append(i)
-    for members in groups.values():
-        members.sort(key=lambda i: program.rules[i].spec.priority or 0)
-
-    def higher(i: int) -> list[int]:
-        g = program.rules[i].spec.group
-        if g is None:
-            return []
-        order = groups[g]
-        return order[: order.index(i)]
-
     def effective(i: int, m: int | None) -> Value:
-        return k_and([verdict(i, m), *[k_not(verdict(h, m)) for h in higher(i)]])
+        above = plan.higher[i]
+        if not above:
+            return verdict(i, m)
+        return k_and([verdict(i, m), *[k_not(verdict(h, m)) for h in above]])
 
     def reason(i: int, m: int | None) -> tuple[Reason, tuple[str, ...]]:
-        rule = program.rules[i]
-        found = checks(rule.condition, scope_of(m), ids)
-        conditions = [c.check for c in found]
-        missing: dict[str, None] = {}
-        for c in found:
-            for f in c.missing:
-                missing.setdefault(f, None)
-        above = [h for h in higher(i) if verdict(h, m) is not False]
-        if above:
-            applies = k_or([verdict(h, m) for h in above])
-            conditions.append(ConditionCheck(
-                expression=f"no higher-priority rule of group {rule.spec.group} applies",
-                actual=", ".join(program.rules[h].spec.outcome for h in above),
-                expected="none",
-                passed=None if applies is UNKNOWN else not applies,
-            ))
-        return _reason(rule, conditions), tuple(missing)
+        _, found = explain_condition(rules[i].condition, scope_of(m), ids)
+        key = (program.content_hash, i, found)
+        cached = _REASONS.get(key)
+        if cached is None:
+            missing: dict[str, None] = {}
+            for c in found:
+                for f in c.missing:
+                    missing.setdefault(f, None)
+            cached = (_reason(rules[i], plan.citations[i], [c.check for c in found]),
+                      tuple(missing))
+            if len(_REASONS) >= _REASON_LIMIT:
+                _REASONS.clear()
+            _REASONS[key] = cached
+        above = [h for h in plan.higher[i] if verdict(h, m) is not False]
+        if not above:
+            return cached
+        applies = k_or([verdict(h, m) for h in above])
+        superseded = ConditionCheck(
+            expression=f"no higher-priority rule of group {rules[i].spec.group} applies",
+            actual=", ".join(rules[h].spec.outcome for h in above),
+            expected="none",
+            passed=None if applies is UNKNOWN else not applies,
+        )
+        r = cached[0]
+        return (Reason(r.rule_id, r.text_zh, r.text_en, r.citation,
+                       (*r.conditions, superseded)), cached[1])
 
     outcomes: list[Outcome] = []
-    by_code: dict[str, list[int]] = {}
-    for i, rule in enumerate(program.rules):
-        by_code.setdefault(rule.spec.outcome, []).append(i)
-    for rule_ids in by_code.values():
-        rule_ids.sort(key=lambda i: (program.rules[i].spec.priority or 0, i))
-        first = program.rules[rule_ids[0]]
-        instances: Sequence[int | None] = (
-            [None] if first.scope is FactScope.HOUSEHOLD else range(len(member_scopes))
-        )
-        for m in instances:
+    instances_all: Sequence[int | None] = range(len(member_scopes))
+    for rule_ids, per_member in plan.codes:
+        first = rules[rule_ids[0]]
+        for m in (instances_all if per_member else (None,)):
             effs = [(i, effective(i, m)) for i in rule_ids]
             granted = next((i for i, v in effs if v is True), None)
             if granted is not None:
-                granting = program.rules[granted]
+                granting = rules[granted]
                 why, _ = reason(granted, m)
                 outcomes.append(_outcome(granting, m, ids, Status.GRANTED, (why,), (),
                                          *_amounts(granting, scope_of(m))))
@@ -103,21 +143,21 @@ def explain_program(
             status = Status.UNDETERMINED if open_ else Status.NOT_GRANTED
             explained = [reason(i, m) for i in (open_ or rule_ids)]
             missing: dict[str, None] = {}
-            for _, ms in explained:
-                for f in ms:
-                    missing.setdefault(f, None)
+            if open_:
+                for _, ms in explained:
+                    for f in ms:
+                        missing.setdefault(f, None)
             outcomes.append(_outcome(first, m, ids, status, tuple(x for x, _ in explained),
-                                     tuple(missing) if open_ else (), None, None, ()))
+                                     tuple(missing), None, None, ()))
     return ProgramResult(program.code, version, tuple(outcomes))
 
 
-def _reason(rule: CompiledRule, conditions: list[ConditionCheck]) -> Reason:
-    c = rule.spec.citation
+def _reason(rule: CompiledRule, citation: Citation, conditions: list[ConditionCheck]) -> Reason:
     return Reason(
         rule_id=rule.id,
         text_zh=rule.spec.reason.zh,
         text_en=rule.spec.reason.en,
-        citation=Citation(c.document, c.clause, c.quote, c.url),
+        citation=citation,
         conditions=tuple(conditions),
     )
 

@@ -9,7 +9,8 @@ opened up so that an explanation shows ``perCapitaNetIncome < incomeLine`` rathe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from operator import itemgetter
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -163,3 +164,80 @@ def missing_facts(node: a.Node, scope: Scope) -> tuple[str, ...]:
 
     visit(node, scope)
     return tuple(found)
+
+
+# --- memoised explanations --------------------------------------------------------------------
+#
+# A condition's verdict and checks depend only on the values of the facts it reads (and, for a
+# household condition over members, on the members' values and ids). Many members and many
+# households share those values (every non-student member reads the same for an education
+# rule), so results are memoised by that key. The cache is bounded and cleared when full; it
+# holds only values computed by the code above, so a hit and a miss give identical results.
+
+MEMO_LIMIT = 200_000
+_MEMO: dict[tuple[int, tuple[object, ...]], tuple[Value, tuple[Check, ...]]] = {}
+_READS: dict[int, tuple[a.Node, _Getter, _Getter | None]] = {}
+_Getter = Callable[[Mapping[str, Value]], tuple[Value, ...]]
+memo_stats = {"hits": 0, "misses": 0}
+
+
+def _getter(names: tuple[str, ...]) -> _Getter:
+    if not names:
+        return lambda facts: ()
+    if len(names) == 1:
+        (name,) = names
+        return lambda facts: (facts[name],)
+    return itemgetter(*names)  # type: ignore[return-value]
+
+
+def _reads(node: a.Node) -> tuple[_Getter, _Getter | None]:
+    """Getters of the facts a node reads in its own scope and, if it quantifies over members,
+    of those each member's scope contributes."""
+    hit = _READS.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1], hit[2]
+    outer: dict[str, None] = {}
+    inner: dict[str, None] = {}
+
+    def visit(n: a.Node, inside: bool) -> None:
+        if isinstance(n, a.FactRef):
+            (inner if inside else outer).setdefault(n.name, None)
+        elif isinstance(n, a.DefRef) and n.body is not None:
+            visit(n.body, inside)
+        elif isinstance(n, a.Quantifier):
+            visit(n.body, True)
+            return
+        for c in a.children(n):
+            visit(c, inside)
+
+    visit(node, False)
+    quantified = bool(inner) or any(isinstance(x, a.Quantifier) for x in a.walk(node))
+    outer_get = _getter(tuple(outer))
+    inner_get = _getter(tuple(inner)) if quantified else None
+    _READS[id(node)] = (node, outer_get, inner_get)
+    return outer_get, inner_get
+
+
+def explain_condition(
+    node: a.Node, scope: Scope, member_ids: tuple[str, ...] = ()
+) -> tuple[Value, tuple[Check, ...]]:
+    """The condition's Kleene verdict and its checks, memoised by the values it reads."""
+    outer, inner = _reads(node)
+    key: tuple[object, ...] = outer(scope.facts)
+    if inner is not None:
+        key += (member_ids, tuple(inner(m) for m in scope.members))
+    full = (id(node), key)
+    hit = _MEMO.get(full)
+    if hit is not None:
+        memo_stats["hits"] += 1
+        return hit
+    memo_stats["misses"] += 1
+    result = (closure(node)(scope), tuple(checks(node, scope, member_ids)))
+    if len(_MEMO) >= MEMO_LIMIT:
+        _MEMO.clear()
+    _MEMO[full] = result
+    _KEEP[id(node)] = node  # an id stays valid while its node is alive
+    return result
+
+
+_KEEP: dict[int, a.Node] = {}
