@@ -88,6 +88,58 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    import uvicorn
+
+    os.environ.setdefault("POLICY_ENGINE_ENV", "dev")
+    from graphql_api.app import create_app
+    from graphql_api.observability import configure_logging
+    from services.config import Settings
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    app = create_app(settings)
+    print(f"policy-engine: serving on http://{args.host}:{args.port}/graphql "
+          f"(env {settings.env}, database {_safe_url(settings.database_url)})", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                timeout_graceful_shutdown=10, access_log=False)
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from services.application import Application, Tokens
+    from services.auth import ROLES
+    from services.config import Settings
+
+    if args.role not in ROLES:
+        return _fail(f"error: unknown role {args.role!r}; roles: {', '.join(ROLES)}")
+    if args.role == "caseworker" and not args.region:
+        return _fail("error: a caseworker needs at least one --region")
+    if args.role == "policy_editor" and not args.department:
+        return _fail("error: a policy_editor needs a --department (e.g. 县教体局)")
+    app = Application(Settings())
+    app.start()
+    token = Tokens(app).create(role=args.role, name=args.name, regions=args.region or [],
+                               department=args.department)
+    print(token)
+    return 0
+
+
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    from graphql_api.schema import export_schema
+
+    sys.stdout.write(export_schema())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policy-engine",
@@ -107,6 +159,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check rule-set documents and run their test cases")
     p.add_argument("files", nargs="+")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("serve", help="run the API (GraphiQL in dev) on SQLite by default; "
+                       "DATABASE_URL selects PostgreSQL")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("token", help="API tokens")
+    tsub = p.add_subparsers(dest="token_command", required=True)
+    t = tsub.add_parser("create", help="print a new bearer token")
+    t.add_argument("--role", required=True)
+    t.add_argument("--name", required=True)
+    t.add_argument("--region", action="append", help="region code (repeatable)")
+    t.add_argument("--department")
+    t.set_defaults(func=cmd_token_create)
+
+    p = sub.add_parser("export-schema", help="print the GraphQL schema (SDL) as served")
+    p.set_defaults(func=cmd_export_schema)
     return parser
 
 

@@ -1,0 +1,220 @@
+"""The schema: Query and Mutation as thin calls into the use cases (services.application)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.types import ExecutionContext
+
+from graphql_api.observability import count_determination
+from graphql_api.types import (
+    Determination,
+    DeterminationRecord,
+    Household,
+    HouseholdConnection,
+    HouseholdEdge,
+    HouseholdFilter,
+    HouseholdInput,
+    PageInfo,
+    RuleSet,
+    UserError,
+    input_to_json,
+    wrap_determination,
+)
+from services.application import Application
+from services.auth import Principal
+from services.config import Settings
+from services.errors import Forbidden, ServiceError, Unauthenticated
+from store.pagination import encode_cursor
+
+
+@dataclass
+class Context:
+    app: Application
+    principal: Principal
+    today: date
+
+
+T = TypeVar("T")
+
+
+def _info_context(info: strawberry.Info) -> Context:
+    ctx: Context = info.context
+    return ctx
+
+
+def service_error(exc: ServiceError) -> GraphQLError:
+    """A business or validation error as a GraphQL error clients can act on."""
+    extensions: dict[str, Any] = {"code": exc.code}
+    if exc.errors:
+        extensions["errors"] = [
+            {"field": e.field, "code": e.code, "message": e.message} for e in exc.errors
+        ]
+    return GraphQLError(exc.message, extensions=extensions, original_error=exc)
+
+
+def call(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except ServiceError as exc:
+        raise service_error(exc) from None
+
+
+def user_errors(exc: ServiceError) -> list[UserError]:
+    if isinstance(exc, Unauthenticated | Forbidden):
+        raise service_error(exc) from None
+    if exc.errors:
+        return [UserError(field=e.field, message=e.message, code=e.code) for e in exc.errors]
+    return [UserError(field=None, message=exc.message, code=exc.code)]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Evaluate a household (not stored) under the versions in force "
+                      "on asOf.")
+    def evaluate(
+        self, info: strawberry.Info, household: HouseholdInput, as_of: date,
+        programs: list[str] | None = None,
+    ) -> Determination:
+        ctx = _info_context(info)
+        det = call(lambda: ctx.app.evaluate(ctx.principal, input_to_json(household), as_of,
+                                            programs))
+        count_determination(det)
+        return wrap_determination(det)  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def rule_sets(self, info: strawberry.Info) -> list[RuleSet]:
+        ctx = _info_context(info)
+        return call(lambda: ctx.app.rule_sets(ctx.principal))  # type: ignore[return-value]
+
+    @strawberry.field
+    def rule_set(self, info: strawberry.Info, code: str) -> RuleSet | None:
+        ctx = _info_context(info)
+        return call(lambda: ctx.app.rule_set(ctx.principal, code))  # type: ignore[return-value]
+
+    @strawberry.field(description="A stored household, if it exists and you may see it.")
+    def household(self, info: strawberry.Info, id: strawberry.ID) -> Household | None:
+        ctx = _info_context(info)
+        try:
+            return ctx.app.household(ctx.principal, str(id))  # type: ignore[return-value]
+        except ServiceError as exc:
+            if exc.code == "NOT_FOUND":
+                return None
+            raise service_error(exc) from None
+
+    @strawberry.field(description="Stored households by id; first is required (1 to 100).")
+    def households(
+        self, info: strawberry.Info, first: int, after: str | None = None,
+        filter: HouseholdFilter | None = None,
+    ) -> HouseholdConnection:
+        ctx = _info_context(info)
+        items, has_next, end, total = call(lambda: ctx.app.households(
+            ctx.principal, first, after,
+            region_codes=filter.region_codes if filter else None,
+            id_prefix=filter.id_prefix if filter else None,
+        ))
+        return HouseholdConnection(
+            edges=[HouseholdEdge(cursor=encode_cursor(h.id), node=h) for h in items],  # type: ignore[arg-type]
+            page_info=PageInfo(has_next_page=has_next, end_cursor=end),
+            total_count=total,
+        )
+
+    @strawberry.field(description="A recorded determination, if you may see it.")
+    def determination_record(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> DeterminationRecord | None:
+        ctx = _info_context(info)
+        try:
+            return ctx.app.determination_record(ctx.principal, str(id))  # type: ignore[return-value]
+        except ServiceError as exc:
+            if exc.code == "NOT_FOUND":
+                return None
+            raise service_error(exc) from None
+
+
+@strawberry.type
+class HouseholdSavePayload:
+    household: Household | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class HouseholdDeterminePayload:
+    record: DeterminationRecord | None
+    determination: Determination | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Save a household's facts as a new revision.")
+    def household_save(
+        self, info: strawberry.Info, household: HouseholdInput,
+        expected_revision: int | None = None,
+    ) -> HouseholdSavePayload:
+        ctx = _info_context(info)
+        try:
+            saved = ctx.app.save_household(ctx.principal, input_to_json(household), ctx.today,
+                                           expected_revision)
+        except ServiceError as exc:
+            return HouseholdSavePayload(household=None, user_errors=user_errors(exc))
+        return HouseholdSavePayload(household=saved, user_errors=[])  # type: ignore[arg-type]
+
+    @strawberry.mutation(description="Evaluate a stored household and record the determination.")
+    def household_determine(
+        self, info: strawberry.Info, id: strawberry.ID, as_of: date,
+        programs: list[str] | None = None,
+    ) -> HouseholdDeterminePayload:
+        ctx = _info_context(info)
+        try:
+            det, record = ctx.app.determine_household(ctx.principal, str(id), as_of, programs)
+        except ServiceError as exc:
+            return HouseholdDeterminePayload(record=None, determination=None,
+                                             user_errors=user_errors(exc))
+        return HouseholdDeterminePayload(record=record,  # type: ignore[arg-type]
+                                         determination=wrap_determination(det), user_errors=[])
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    # Validation errors and our business errors are shown; anything unexpected is masked.
+    original = error.original_error
+    if original is None or isinstance(original, ServiceError):
+        return False
+    return not isinstance(original, GraphQLError)
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    extensions: list[Any] = [
+        ParserCache(maxsize=256),
+        ValidationCache(maxsize=256),
+        QueryDepthLimiter(max_depth=settings.max_depth),
+        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        MaxTokensLimiter(max_token_count=settings.max_tokens),
+        MaskErrors(should_mask_error=_should_mask, error_message="内部错误 / internal error"),
+    ]
+    if not settings.dev:
+        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+def export_schema() -> str:
+    """The schema as served (SDL)."""
+    return build_schema(Settings(env="dev")).as_str() + "\n"
+
+
+__all__ = ["Context", "ExecutionContext", "build_schema", "export_schema"]

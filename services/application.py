@@ -1,0 +1,430 @@
+"""The application: use cases over the store's unit of work and the engine.
+
+One ``Application`` per process. It owns the database engine, the catalog of rule-set versions
+(compiled once per content hash, rebuilt when a version changes), and the authorization policy.
+Each use case opens one unit of work, so every write is one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from engine.determine import determine
+from engine.results import Determination, determination_json
+from policy.catalog import Catalog, UnknownProgram, VersionRecord, VersionRef
+from policy.document import Program, compile_document, load_document
+from policy.errors import DocumentInvalid, FactsInvalid, FieldError
+from policy.facts import Household, parse_household
+from services.auth import ANONYMOUS, Policy, Principal
+from services.config import Settings
+from services.errors import Conflict, InvalidInput, NotFoundError
+from services.rulesets import FIXTURES, document_files, load_file, version_id
+from store import db
+from store.errors import ConflictError, NotFound
+from store.models import DeterminationRecord, RuleSetVersion, StoredHousehold, VersionStatus
+from store.pagination import Page
+from store.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class RuleSetView:
+    code: str
+    title_zh: str
+    title_en: str
+    owner: str
+    versions: tuple[VersionRef, ...]
+
+
+@dataclass(frozen=True)
+class HouseholdView:
+    id: str
+    region_code: str
+    revision: int
+    facts: dict[str, Any]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordView:
+    id: str
+    household_id: str | None
+    household_revision: int | None
+    region_code: str
+    as_of: date
+    created_at: datetime
+    created_by: str
+    versions: tuple[VersionRef, ...]
+    result: dict[str, Any]
+    facts: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Replay:
+    determination: Determination
+    identical: bool
+
+
+class Application:
+    def __init__(self, settings: Settings, engine: Engine | None = None):
+        self.settings = settings
+        self.engine = engine or db.make_engine(settings.database_url)
+        self.policy = Policy(dev=settings.dev)
+        self._catalog: Catalog | None = None
+        self._programs: dict[str, Program] = {}
+        self._lock = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Migrate the database and, if it is empty, seed it from fixtures/."""
+        db.migrate(self.engine)
+        if self.settings.seed_fixtures:
+            self.seed(FIXTURES)
+        self.catalog()
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine)
+
+    def ready(self) -> tuple[bool, str]:
+        """Database reachable and rule sets loaded."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - readiness reports any failure as not ready
+            return False, f"database unreachable: {type(exc).__name__}"
+        catalog = self._catalog
+        if catalog is None or not catalog.programs():
+            return False, "rule sets not loaded"
+        return True, f"{len(catalog.programs())} programs"
+
+    def seed(self, fixtures: Path) -> None:
+        with self.uow() as uow:
+            if uow.rule_sets.list_rule_sets():
+                return
+            for path in document_files(fixtures / "rulesets"):
+                program = load_file(path)
+                doc = program.document
+                try:
+                    uow.rule_sets.get_rule_set(doc.program)
+                except NotFound:
+                    uow.rule_sets.add_rule_set(doc.program, title_zh=doc.title.zh,
+                                               title_en=doc.title.en, owner=doc.owner)
+                version = uow.rule_sets.add_version(
+                    doc, author="fixtures", version_id=version_id(doc.program, doc.version))
+                if doc.effectiveFrom is not None:
+                    version.submit(by="fixtures", at=uow.now())
+                    version.publish(by="fixtures", at=uow.now(), effective_from=doc.effectiveFrom)
+                uow.audit.append(actor="system:fixtures", action="ruleset.seed",
+                                 object_type="rule_set_version", object_id=version.id,
+                                 details={"contentHash": version.content_hash})
+            today = uow.now().date()
+            for path in sorted((fixtures / "households").glob("*.json")):
+                household = parse_household(json.loads(path.read_text(encoding="utf-8")), today)
+                uow.households.save(household, by="system:fixtures")
+                uow.audit.append(actor="system:fixtures", action="household.seed",
+                                 object_type="household", object_id=household.id)
+            uow.commit()
+        self.invalidate()
+
+    # -- the catalog -----------------------------------------------------------------------
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._catalog = None
+
+    def program(self, version: RuleSetVersion) -> Program:
+        """A stored version compiled (once per content hash)."""
+        program = self._programs.get(version.content_hash)
+        if program is None:
+            program = compile_document(load_document(dict(version.document)))
+            if program.content_hash != version.content_hash:
+                raise RuntimeError(f"stored version {version.id} does not hash to its "
+                                   f"recorded contentHash")
+            self._programs[version.content_hash] = program
+        return program
+
+    def catalog(self) -> Catalog:
+        with self._lock:
+            if self._catalog is None:
+                with self.uow() as uow:
+                    records = []
+                    for rule_set in uow.rule_sets.list_rule_sets():
+                        for v in uow.rule_sets.list_versions(rule_set.code):
+                            records.append(VersionRecord(v.id, self.program(v), v.status.value,
+                                                         v.effective_from))
+                self._catalog = Catalog(records)
+            return self._catalog
+
+    # -- evaluation ------------------------------------------------------------------------
+
+    def evaluate(
+        self, principal: Principal, data: Mapping[str, Any], as_of: date,
+        programs: Sequence[str] | None = None,
+    ) -> Determination:
+        """Evaluate facts that are not stored, under the versions in force on ``as_of``."""
+        self.policy.evaluate(principal)
+        return self._determine(data, as_of, programs)
+
+    def _determine(self, data: Mapping[str, Any] | Household, as_of: date,
+                   programs: Sequence[str] | None) -> Determination:
+        try:
+            versions = self.catalog().in_force(as_of, programs)
+        except UnknownProgram as exc:
+            raise InvalidInput(str(exc), [FieldError("programs", "UNKNOWN_PROGRAM", str(exc))],
+                               code="UNKNOWN_PROGRAM") from None
+        try:
+            return determine(data, as_of, versions)
+        except FactsInvalid as exc:
+            raise InvalidInput(f"invalid household facts: {len(exc.errors)} problem(s)",
+                               [FieldError(f"household.{e.field}", e.code, e.message)
+                                for e in exc.errors], code="INVALID_FACTS") from None
+
+    # -- rule sets -------------------------------------------------------------------------
+
+    def rule_sets(self, principal: Principal) -> list[RuleSetView]:
+        self.policy.read_rule_sets(principal)
+        catalog = self.catalog()
+        drafts = self.policy.see_drafts(principal)
+        with self.uow() as uow:
+            out = []
+            for rs in uow.rule_sets.list_rule_sets():
+                refs = tuple(
+                    catalog.ref(r) for r in catalog.records
+                    if r.program.code == rs.code
+                    and (drafts or r.status in ("PUBLISHED", "RETIRED"))
+                )
+                out.append(RuleSetView(rs.code, rs.title_zh, rs.title_en, rs.owner,
+                                       tuple(sorted(refs, key=lambda v: v.version))))
+        return out
+
+    def rule_set(self, principal: Principal, code: str) -> RuleSetView | None:
+        return next((r for r in self.rule_sets(principal) if r.code == code), None)
+
+    def version_in_force(self, code: str, as_of: date) -> VersionRef | None:
+        catalog = self.catalog()
+        record = catalog.version_in_force(code, as_of)
+        return catalog.ref(record) if record else None
+
+    # -- households ------------------------------------------------------------------------
+
+    def save_household(
+        self, principal: Principal, data: Mapping[str, Any], today: date,
+        expected_revision: int | None = None,
+    ) -> HouseholdView:
+        try:
+            household = parse_household(data, today)
+        except FactsInvalid as exc:
+            raise InvalidInput(f"invalid household facts: {len(exc.errors)} problem(s)",
+                               [FieldError(f"household.{e.field}", e.code, e.message)
+                                for e in exc.errors], code="INVALID_FACTS") from None
+        self.policy.write_household(principal, household.regionCode)
+        with self.uow() as uow:
+            existing = uow.households.find(household.id)
+            if existing is not None:
+                self.policy.write_household(principal, existing.region_code)
+            try:
+                stored = uow.households.save(household, by=principal.actor,
+                                             expected_revision=expected_revision)
+                uow.audit.append(actor=principal.actor, action="household.save",
+                                 object_type="household", object_id=stored.id,
+                                 details={"revision": stored.revision})
+                uow.commit()
+            except ConflictError as exc:
+                raise Conflict(str(exc), [FieldError("expectedRevision", "CONFLICT",
+                                                     str(exc))]) from None
+            return _household_view(stored)
+
+    def household(self, principal: Principal, household_id: str) -> HouseholdView:
+        with self.uow() as uow:
+            stored = uow.households.find(household_id)
+            if stored is None:
+                self.policy.read_households(principal)
+                raise NotFoundError(f"no household {household_id!r}")
+            self.policy.read_household(principal, stored.region_code, "household", household_id)
+            return _household_view(stored)
+
+    def households(
+        self, principal: Principal, first: int, after: str | None,
+        region_codes: Sequence[str] | None = None, id_prefix: str | None = None,
+    ) -> tuple[list[HouseholdView], bool, str | None, int]:
+        self.policy.read_households(principal)
+        self._check_first(first)
+        allowed = self.policy.region_filter(principal)
+        regions: list[str] | None
+        if allowed is None:
+            regions = list(region_codes) if region_codes else None
+        else:
+            regions = sorted(allowed) if not region_codes else [
+                r for r in region_codes if any(r == a or r.startswith(a + "-") for a in allowed)
+            ]
+        with self.uow() as uow:
+            if regions is not None and not regions:
+                return [], False, None, 0
+            page: Page[StoredHousehold] = uow.households.page(
+                first, after, region_codes=_expand(regions, uow) if regions else None,
+                id_prefix=id_prefix)
+            total = uow.households.count(
+                region_codes=_expand(regions, uow) if regions else None, id_prefix=id_prefix)
+            return ([_household_view(h) for h in page.items], page.has_next_page,
+                    page.end_cursor, total)
+
+    def _check_first(self, first: int) -> None:
+        limit = self.settings.max_page_size
+        if not 1 <= first <= limit:
+            raise InvalidInput(f"first must be between 1 and {limit}, got {first}",
+                               [FieldError("first", "PAGE_SIZE",
+                                           f"first must be between 1 and {limit}")],
+                               code="PAGE_SIZE")
+
+    # -- determinations --------------------------------------------------------------------
+
+    def determine_household(
+        self, principal: Principal, household_id: str, as_of: date,
+        programs: Sequence[str] | None = None,
+    ) -> tuple[Determination, RecordView]:
+        """Evaluate a stored household and record the determination (append-only)."""
+        self.policy.evaluate(principal)
+        with self.uow() as uow:
+            stored = uow.households.find(household_id)
+            if stored is None:
+                self.policy.read_households(principal)
+                raise NotFoundError(f"no household {household_id!r}")
+            self.policy.read_household(principal, stored.region_code, "household", household_id)
+            det = self._determine(stored.facts, as_of, programs)
+            record = uow.determinations.add(
+                region_code=stored.region_code, as_of=as_of, facts=stored.facts,
+                versions=[{"program": p.program, "versionId": p.version.id,
+                           "version": p.version.version, "contentHash": p.version.content_hash}
+                          for p in det.programs],
+                result=determination_json(det),
+                created_by=principal.actor, household_id=stored.id,
+                household_revision=stored.revision,
+            )
+            uow.audit.append(actor=principal.actor, action="determination.record",
+                             object_type="determination", object_id=record.id,
+                             details={"household": stored.id, "asOf": as_of.isoformat(),
+                                      "flagged": det.flagged_for_monitoring})
+            uow.commit()
+            return det, self._record_view(record)
+
+    def determination_record(self, principal: Principal, record_id: str) -> RecordView:
+        with self.uow() as uow:
+            try:
+                record = uow.determinations.get(record_id)
+            except NotFound:
+                self.policy.read_households(principal)
+                raise NotFoundError(f"no determination record {record_id!r}") from None
+            self.policy.read_household(principal, record.region_code, "determination record",
+                                       record_id)
+            return self._record_view(record)
+
+    def replay(self, record: RecordView) -> Replay:
+        """Evaluate the recorded facts again with the recorded versions (by content hash)."""
+        versions: list[tuple[Program, VersionRef]] = []
+        catalog = self.catalog()
+        for ref in record.versions:
+            found = catalog.by_hash(ref.content_hash)
+            if found is None:
+                raise NotFoundError(f"version {ref.id} ({ref.content_hash}) is not stored")
+            versions.append((found.program, catalog.ref(found)))
+        det = determine(record.facts, record.as_of, versions)
+        again = determination_json(det)
+        identical = _without_version_dates(again) == _without_version_dates(record.result)
+        return Replay(det, identical)
+
+    def _record_view(self, record: DeterminationRecord) -> RecordView:
+        catalog = self.catalog()
+        refs = []
+        for v in record.versions:
+            found = catalog.by_hash(v["contentHash"])
+            refs.append(catalog.ref(found) if found else VersionRef(
+                v["versionId"], v["program"], v["version"], "UNKNOWN", None, None,
+                v["contentHash"]))
+        return RecordView(record.id, record.household_id, record.household_revision,
+                          record.region_code, record.as_of, record.created_at,
+                          record.created_by, tuple(refs), dict(record.result),
+                          dict(record.facts))
+
+
+def _without_version_dates(result: Mapping[str, Any]) -> Any:
+    # effectiveTo and status of a version change when a later version is published; the
+    # decision itself (and the content hash) must not.
+    data = json.loads(json.dumps(result))
+    for p in data.get("programs", []):
+        p["ruleSetVersion"].pop("effectiveTo", None)
+        p["ruleSetVersion"].pop("status", None)
+    return data
+
+
+def _household_view(h: StoredHousehold) -> HouseholdView:
+    return HouseholdView(h.id, h.region_code, h.revision, dict(h.facts), h.updated_at)
+
+
+def _expand(regions: Sequence[str], uow: UnitOfWork) -> list[str]:
+    """Region codes as stored: a prefix region covers its villages."""
+    from sqlalchemy import select
+
+    codes = set(regions)
+    rows = uow.session.scalars(select(StoredHousehold.region_code).distinct())
+    for code in rows:
+        if any(code.startswith(r + "-") for r in regions):
+            codes.add(code)
+    return sorted(codes)
+
+
+__all__ = ["ANONYMOUS", "Application", "DocumentInvalid", "VersionStatus"]
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+def _principal_of(record: Any) -> Principal:
+    return Principal(name=record.name, role=record.role.value, regions=frozenset(record.regions),
+                     department=record.department, token_id=record.id)
+
+
+class Tokens:
+    """Bearer tokens: issued once in plain text, stored hashed; lookups cached briefly."""
+
+    TTL_SECONDS = 30.0
+
+    def __init__(self, app: Application):
+        self.app = app
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    def create(self, *, role: str, name: str, regions: Sequence[str] = (),
+               department: str | None = None, actor: str = "system:cli") -> str:
+        from store.models import Role
+
+        with self.app.uow() as uow:
+            issued = uow.tokens.create(name=name, role=Role(role), regions=regions,
+                                       department=department)
+            uow.audit.append(actor=actor, action="token.create", object_type="token",
+                             object_id=issued.record.id,
+                             details={"role": role, "name": name, "regions": list(regions),
+                                      "department": department})
+            uow.commit()
+            return issued.token
+
+    def principal(self, token: str, now: float) -> Principal | None:
+        import hashlib
+
+        key = hashlib.sha256(token.encode()).hexdigest()
+        hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < self.TTL_SECONDS:
+            return hit[1]
+        with self.app.uow() as uow:
+            record = uow.tokens.lookup(token)
+            principal = _principal_of(record) if record is not None else None
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key] = (now, principal)
+        return principal

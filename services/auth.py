@@ -1,0 +1,134 @@
+"""Who is calling, and what they may do. Every authorization decision is made here, once.
+
+Roles (the public contract): ``caseworker`` (evaluate; households, determinations and alerts of
+their own region codes only), ``policy_editor`` (drafts of their department's rule sets),
+``policy_approver`` (submit, publish, retire), ``auditor`` (read-only, audit log),
+``api_client`` (evaluate only). In ``dev`` an anonymous caller may evaluate and read rule sets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from services.errors import Forbidden, NotFoundError, Unauthenticated
+
+INVALID_ROLE = "invalid"  # a token was sent but is unknown or revoked
+ROLES = ("caseworker", "policy_editor", "policy_approver", "auditor", "api_client")
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: str | None  # None: anonymous
+    regions: frozenset[str] = field(default_factory=frozenset)
+    department: str | None = None
+    token_id: str | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.role is None
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names the caller (never a token)."""
+        return self.name if self.role is None else f"{self.role}:{self.name}"
+
+
+ANONYMOUS = Principal(name="anonymous", role=None)
+
+
+def in_region(region_code: str, regions: Collection[str]) -> bool:
+    """A caseworker of ``371300`` sees ``371300-001``; of ``371300-001`` only that village."""
+    return any(region_code == r or region_code.startswith(r + "-") for r in regions)
+
+
+class Policy:
+    """The decisions. ``dev`` lets anonymous callers evaluate and read rule sets."""
+
+    def __init__(self, dev: bool):
+        self.dev = dev
+
+    def _known(self, p: Principal) -> None:
+        if p.anonymous:
+            raise Unauthenticated("a bearer token is required (Authorization: Bearer <token>)")
+        self._valid(p)
+
+    @staticmethod
+    def _valid(p: Principal) -> None:
+        if p.role == INVALID_ROLE:
+            raise Unauthenticated("the bearer token is unknown or revoked")
+
+    def evaluate(self, p: Principal) -> None:
+        self._valid(p)
+        if p.anonymous:
+            if not self.dev:
+                self._known(p)
+            return
+        if p.role not in ("caseworker", "api_client", "policy_editor", "policy_approver",
+                          "auditor"):
+            raise Forbidden(f"role {p.role} may not evaluate")
+
+    def read_rule_sets(self, p: Principal) -> None:
+        self._valid(p)
+        if p.anonymous and not self.dev:
+            self._known(p)
+
+    def see_drafts(self, p: Principal) -> bool:
+        return p.role in ("policy_editor", "policy_approver", "auditor")
+
+    def read_households(self, p: Principal) -> None:
+        self._known(p)
+        if p.role not in ("caseworker", "auditor"):
+            raise Forbidden(f"role {p.role} may not read stored households")
+
+    def household_visible(self, p: Principal, region_code: str) -> bool:
+        if p.role == "auditor":
+            return True
+        return p.role == "caseworker" and in_region(region_code, p.regions)
+
+    def read_household(self, p: Principal, region_code: str, what: str, ident: str) -> None:
+        self.read_households(p)
+        if not self.household_visible(p, region_code):
+            # Not "forbidden": another region's objects are not acknowledged to exist.
+            raise NotFoundError(f"no {what} {ident!r}")
+
+    def region_filter(self, p: Principal) -> frozenset[str] | None:
+        """The regions a listing is restricted to (None: all)."""
+        return None if p.role == "auditor" else p.regions
+
+    def write_household(self, p: Principal, region_code: str) -> None:
+        self._known(p)
+        if p.role != "caseworker":
+            raise Forbidden(f"role {p.role} may not save households")
+        if not in_region(region_code, p.regions):
+            raise Forbidden(f"region {region_code} is not one of your regions "
+                            f"({', '.join(sorted(p.regions)) or 'none'})")
+
+    def edit_rule_set(self, p: Principal, owner: str) -> None:
+        self._known(p)
+        if p.role != "policy_editor":
+            raise Forbidden(f"role {p.role} may not edit rule sets")
+        if p.department != owner:
+            raise Forbidden(f"this rule set belongs to {owner}; you edit {p.department}'s")
+
+    def approve(self, p: Principal) -> None:
+        self._known(p)
+        if p.role != "policy_approver":
+            raise Forbidden(f"role {p.role} may not submit, publish or retire versions")
+
+    def submit(self, p: Principal, owner: str) -> None:
+        self._known(p)
+        if p.role == "policy_approver":
+            return
+        self.edit_rule_set(p, owner)
+
+    def read_audit(self, p: Principal) -> None:
+        self._known(p)
+        if p.role != "auditor":
+            raise Forbidden("only auditors read the audit log")
+
+    def ingest_events(self, p: Principal) -> None:
+        self._known(p)
+        if p.role not in ("api_client", "caseworker"):
+            raise Forbidden(f"role {p.role} may not ingest events")

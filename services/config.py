@@ -1,0 +1,28 @@
+"""Configuration from the environment (pydantic-settings); nothing else reads os.environ."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POLICY_ENGINE_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "prod"
+    database_url: str = Field(
+        "sqlite:///./var/policy-engine.sqlite3",
+        validation_alias=AliasChoices("DATABASE_URL", "POLICY_ENGINE_DATABASE_URL"),
+    )
+    seed_fixtures: bool = True  # load fixtures/ into an empty database on start
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 4000
+    max_page_size: int = 100
+    log_level: str = "INFO"
+
+    @property
+    def dev(self) -> bool:
+        return self.env == "dev"

@@ -1,0 +1,45 @@
+"""Expected failures of the use cases, each with a stable code the API shows to clients.
+
+    ServiceError
+    ├── Unauthenticated   UNAUTHENTICATED  no or unknown token where one is needed
+    ├── Forbidden         FORBIDDEN        the caller's role or region does not allow it
+    ├── NotFoundError     NOT_FOUND        no such object (or not visible to the caller)
+    ├── InvalidInput      INVALID_INPUT / INVALID_FACTS / UNKNOWN_PROGRAM ...  with field errors
+    └── Conflict          CONFLICT         a stale revision or a state that forbids the change
+"""
+
+from __future__ import annotations
+
+from policy.errors import FieldError
+
+
+class ServiceError(Exception):
+    code = "ERROR"
+
+    def __init__(self, message: str, errors: list[FieldError] | None = None,
+                 code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or []
+        if code is not None:
+            self.code = code
+
+
+class Unauthenticated(ServiceError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(ServiceError):
+    code = "FORBIDDEN"
+
+
+class NotFoundError(ServiceError):
+    code = "NOT_FOUND"
+
+
+class InvalidInput(ServiceError):
+    code = "INVALID_INPUT"
+
+
+class Conflict(ServiceError):
+    code = "CONFLICT"
