@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date
 from pathlib import Path
@@ -11,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from graphql_api.observability import RequestLog, metrics_text
@@ -47,26 +48,67 @@ class GraphQLApp(GraphQL[Context, None]):
 _INVALID = Principal(name="invalid-token", role=INVALID_ROLE)
 
 
+MAX_BODY_BYTES = 1 << 20
+
+
+def _refuse(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
+                        status_code=status)
+
+
 class JsonOnly:
-    """No CSRF through simple requests: a POST to /graphql must be application/json (a form
-    post or text/plain cannot be). GET never executes operations."""
+    """A POST to /graphql must be one JSON object (no CSRF through simple requests: a form post
+    or text/plain cannot be; no batching: an array is refused) of at most 1 MiB. GET never
+    executes operations."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].rstrip("/") == "/graphql" \
-                and scope["method"] == "POST":
-            headers = dict(scope.get("headers") or [])
-            ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-            if ctype != b"application/json":
-                response = JSONResponse(
-                    {"errors": [{"message": "POST /graphql needs Content-Type: application/json",
-                                 "extensions": {"code": "UNSUPPORTED_MEDIA_TYPE"}}]},
-                    status_code=415)
-                await response(scope, receive, send)
+        if not (scope["type"] == "http" and scope["path"].rstrip("/") == "/graphql"
+                and scope["method"] == "POST"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if ctype != b"application/json":
+            await _refuse(415, "UNSUPPORTED_MEDIA_TYPE",
+                          "POST /graphql needs Content-Type: application/json")(scope, receive, send)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
                 return
-        await self.app(scope, receive, send)
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_BODY_BYTES:
+                await _refuse(413, "BODY_TOO_LARGE", "the request body is over 1 MiB")(
+                    scope, receive, send)
+                return
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            await _refuse(400, "INVALID_JSON", f"the body is not valid JSON: {exc}")(
+                scope, receive, send)
+            return
+        if not isinstance(data, dict):
+            await _refuse(400, "BAD_REQUEST", "the body must be one JSON object "
+                          '{"query": ..., "variables": {...}} (batching is off)')(
+                scope, receive, send)
+            return
+
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 def create_app(settings: Settings | None = None, application: Application | None = None) -> ASGIApp:

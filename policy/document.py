@@ -232,7 +232,8 @@ def compile_document(doc: RuleSetDocument) -> Program:
                                      f"parameter {name!r} has the name of a fact"))
     used_params: set[str] = set()
     definitions: dict[str, tuple[Scope, a.Node]] = {}
-    for name, d in doc.definitions.items():
+    for name in _definition_order(doc, errors):
+        d = doc.definitions[name]
         path = f"definitions.{name}.condition"
         if name in FACTS or name in params:
             errors.append(FieldError(f"definitions.{name}", "NAME_CLASH",
@@ -278,6 +279,40 @@ def compile_document(doc: RuleSetDocument) -> Program:
         rules=tuple(rules),
         used_parameters=frozenset(used_params),
     )
+
+
+def _definition_order(doc: RuleSetDocument, errors: list[FieldError]) -> list[str]:
+    """Definitions in an order where each comes after those it uses (documents may list them
+    in any order; a stored JSON document need not keep the order it was written in)."""
+    uses: dict[str, set[str]] = {}
+    for name, d in doc.definitions.items():
+        try:
+            tree = parse(d.condition)
+        except ConditionError:
+            uses[name] = set()  # reported when the definition itself is checked
+            continue
+        uses[name] = {n.name for n in a.walk(tree) if isinstance(n, a.Name)} & set(
+            doc.definitions) - {name}
+        if name in {n.name for n in a.walk(tree) if isinstance(n, a.Name)}:
+            errors.append(FieldError(f"definitions.{name}.condition", "CYCLIC_DEFINITION",
+                                     f"definition {name!r} uses itself"))
+    order: list[str] = []
+    done: set[str] = set()
+    pending = sorted(uses)
+    while pending:
+        ready = [n for n in pending if uses[n] <= done]
+        if not ready:
+            for n in pending:
+                errors.append(FieldError(
+                    f"definitions.{n}.condition", "CYCLIC_DEFINITION",
+                    f"definition {n!r} is part of a cycle through "
+                    f"{', '.join(sorted(uses[n] - done))}"))
+            return order
+        for n in ready:
+            order.append(n)
+            done.add(n)
+        pending = [n for n in pending if n not in done]
+    return order
 
 
 def _check(

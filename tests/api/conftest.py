@@ -1,0 +1,163 @@
+"""API fixtures: the real ASGI app on a fresh database per backend (SQLite always, PostgreSQL
+when TEST_DATABASE_URL is set), tokens for every role, and a real uvicorn server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+
+from graphql_api.app import create_app
+from services.application import Application, Tokens
+from services.config import Settings
+from store.db import make_engine
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def postgres_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL")
+
+
+def fresh_engine(backend: str, folder: Path) -> Iterator[Engine]:
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{folder / f'api-{uuid.uuid4().hex[:8]}.sqlite3'}")
+        yield engine
+        engine.dispose()
+        return
+    url = postgres_url()
+    if not url:
+        pytest.skip("PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test")
+    schema = f"api_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+class AppClient:
+    """A synchronous HTTP client for the ASGI app in-process (httpx with its ASGI transport)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                return await c.request(method, url, **kwargs)
+
+        return anyio.run(go)
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+
+@dataclass
+class Api:
+    """A running app and the tokens of each role."""
+
+    application: Application
+    client: AppClient
+    tokens: dict[str, str]
+
+    def gql(self, query: str, variables: dict[str, Any] | None = None,
+            token: str | None = None, **headers: str) -> dict[str, Any]:
+        h = {"content-type": "application/json", **headers}
+        if token is not None:
+            h["authorization"] = f"Bearer {self.tokens.get(token, token)}"
+        response = self.client.post("/graphql", json={"query": query, "variables": variables or {}},
+                                    headers=h)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+def _tokens(application: Application) -> dict[str, str]:
+    t = Tokens(application)
+    return {
+        "caseworker": t.create(role="caseworker", name="cw-001", regions=["371300-001"]),
+        "caseworker2": t.create(role="caseworker", name="cw-002", regions=["371300-002"]),
+        "county_caseworker": t.create(role="caseworker", name="cw-county", regions=["371300"]),
+        "policy_editor": t.create(role="policy_editor", name="ed-1", department="县扶贫办"),
+        "policy_editor2": t.create(role="policy_editor", name="ed-2", department="县扶贫办"),
+        "education_editor": t.create(role="policy_editor", name="ed-edu", department="县教体局"),
+        "policy_approver": t.create(role="policy_approver", name="ap-1"),
+        "policy_approver2": t.create(role="policy_approver", name="ap-2"),
+        "auditor": t.create(role="auditor", name="au-1"),
+        "api_client": t.create(role="api_client", name="app-1"),
+    }
+
+
+def _api(backend: str, folder: Path, env: str) -> Iterator[Api]:
+    for engine in fresh_engine(backend, folder):
+        settings = Settings(env=env)  # type: ignore[arg-type]
+        application = Application(settings, engine)
+        app = create_app(settings, application)
+        yield Api(application, AppClient(app), _tokens(application))
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The app in dev (as `policy-engine serve` runs it)."""
+    yield from _api(request.param, tmp_path_factory.mktemp("api"), "dev")
+
+
+@pytest.fixture(scope="module")
+def prod_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The app as deployed (POLICY_ENGINE_ENV=prod)."""
+    yield from _api("sqlite", tmp_path_factory.mktemp("prod"), "prod")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Api]]:
+    """A real uvicorn server on loopback, with its own database."""
+    folder = tmp_path_factory.mktemp("live")
+    for engine in fresh_engine("sqlite", folder):
+        settings = Settings(env="dev")
+        application = Application(settings, engine)
+        app = create_app(settings, application)
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                               log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield base, Api(application, AppClient(app), _tokens(application))
+        server.should_exit = True
+        thread.join(timeout=10)
