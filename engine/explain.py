@@ -36,7 +36,7 @@ class _Plan:
 
 _PLANS: dict[str, _Plan] = {}
 _REASONS: dict[tuple[str, int, tuple[Check, ...]], tuple[Reason, tuple[str, ...]]] = {}
-_REASON_LIMIT = 200_000
+_REASON_LIMIT = 50_000
 
 
 def _plan(program: Program) -> _Plan:

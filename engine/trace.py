@@ -174,7 +174,7 @@ def missing_facts(node: a.Node, scope: Scope) -> tuple[str, ...]:
 # rule), so results are memoised by that key. The cache is bounded and cleared when full; it
 # holds only values computed by the code above, so a hit and a miss give identical results.
 
-MEMO_LIMIT = 200_000
+MEMO_LIMIT = 50_000
 _MEMO: dict[tuple[int, tuple[object, ...]], tuple[Value, tuple[Check, ...]]] = {}
 _READS: dict[int, tuple[a.Node, _Getter, _Getter | None]] = {}
 _Getter = Callable[[Mapping[str, Value]], tuple[Value, ...]]
@@ -187,7 +187,7 @@ def _getter(names: tuple[str, ...]) -> _Getter:
     if len(names) == 1:
         (name,) = names
         return lambda facts: (facts[name],)
-    return itemgetter(*names)  # type: ignore[return-value]
+    return itemgetter(*names)
 
 
 def _reads(node: a.Node) -> tuple[_Getter, _Getter | None]:

@@ -72,8 +72,9 @@ class JsonOnly:
         headers = dict(scope.get("headers") or [])
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if ctype != b"application/json":
-            await _refuse(415, "UNSUPPORTED_MEDIA_TYPE",
-                          "POST /graphql needs Content-Type: application/json")(scope, receive, send)
+            refusal = _refuse(415, "UNSUPPORTED_MEDIA_TYPE",
+                              "POST /graphql needs Content-Type: application/json")
+            await refusal(scope, receive, send)
             return
         body = b""
         more = True

@@ -98,7 +98,7 @@ class Application:
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 - readiness reports any failure as not ready
+        except Exception as exc:
             return False, f"database unreachable: {type(exc).__name__}"
         catalog = self._catalog
         if catalog is None or not catalog.programs():

@@ -211,12 +211,11 @@ def test_health_readiness_metrics_request_id(api: Api) -> None:
 def test_internal_errors_are_masked(tmp_path: Path) -> None:
     from sqlalchemy import text
 
-    from tests.api.conftest import AppClient
-
     from graphql_api.app import create_app
     from services.application import Application, Tokens
     from services.config import Settings
     from store.db import make_engine
+    from tests.api.conftest import AppClient
 
     engine = make_engine(f"sqlite:///{tmp_path / 'broken.sqlite3'}")
     settings = Settings(env="dev")
@@ -231,7 +230,7 @@ def test_internal_errors_are_masked(tmp_path: Path) -> None:
     assert r.status_code == 200
     (err,) = r.json()["errors"]
     assert err["message"] == "内部错误 / internal error"
-    assert "households" not in json.dumps(err["extensions"] if "extensions" in err else {})
+    assert "households" not in json.dumps(err.get("extensions", {}))
     assert "Traceback" not in r.text and "sqlite" not in r.text.lower()
 
 
