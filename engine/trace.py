@@ -10,8 +10,8 @@ opened up so that an explanation shows ``perCapitaNetIncome < incomeLine`` rathe
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from operator import itemgetter
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import NamedTuple
 
 from engine.results import ConditionCheck

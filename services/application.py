@@ -370,11 +370,8 @@ def _household_view(h: StoredHousehold) -> HouseholdView:
 
 def _expand(regions: Sequence[str], uow: UnitOfWork) -> list[str]:
     """Region codes as stored: a prefix region covers its villages."""
-    from sqlalchemy import select
-
     codes = set(regions)
-    rows = uow.session.scalars(select(StoredHousehold.region_code).distinct())
-    for code in rows:
+    for code in uow.households.region_codes():
         if any(code.startswith(r + "-") for r in regions):
             codes.add(code)
     return sorted(codes)

@@ -15,8 +15,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
+from store.errors import ConflictError
 from store.immutability import refuse_bulk_changes, translate_trigger_error
 
 DEFAULT_URL = "sqlite:///./var/policy-engine.sqlite3"
@@ -40,8 +42,9 @@ def make_engine(url: str | URL | None = None, *, echo: bool = False, **kwargs: A
     """An engine for ``url`` (default: ``DEFAULT_URL``, a SQLite file under ./var/).
 
     SQLite gets foreign keys on, WAL, a busy timeout, recursive triggers (so ``INSERT OR
-    REPLACE`` cannot slip past the append-only triggers) and real transactions. Every engine
-    translates the triggers' refusals into ``ImmutableError``.
+    REPLACE`` cannot slip past the append-only triggers), real transactions, and a stale
+    snapshot reported as ``ConflictError``. Every engine translates the triggers' refusals
+    into ``ImmutableError``.
     """
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -80,6 +83,22 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
+
+    event.listen(engine, "handle_error", _translate_stale_snapshot)
+
+
+def _translate_stale_snapshot(context: ExceptionContext) -> BaseException | None:
+    # In WAL mode a transaction that read, then tries to write after another transaction
+    # committed, fails at once with SQLITE_BUSY_SNAPSHOT ("database is locked"): its reads
+    # are stale. That is the same situation as a stale revision, so it is the same error.
+    if getattr(context.original_exception, "sqlite_errorname", None) != "SQLITE_BUSY_SNAPSHOT":
+        return None
+    error = ConflictError(
+        "the database changed after this transaction read it: someone else wrote first; "
+        "re-read and retry"
+    )
+    error.__cause__ = context.original_exception
+    return error
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -58,7 +58,7 @@ def _stored_status(connection: Connection, state: InstanceState[Any]) -> Version
             RuleSetVersion.__table__.c.id == state.identity[0]  # type: ignore[index]
         )
     )
-    return VersionStatus(stored)
+    return VersionStatus(str(stored))
 
 
 def _describe(version: RuleSetVersion) -> str:
@@ -95,19 +95,23 @@ def _keep_published_version(
         raise ImmutableError(f"{_describe(target)} is {before.value} and cannot be deleted")
 
 
+def _table(mapper: Mapper[Any]) -> str:
+    return str(mapper.class_.__tablename__)
+
+
 def _refuse_update(mapper: Mapper[Any], connection: Connection, target: Any) -> None:
     # before_update also fires for objects marked dirty without a net change; only a real
     # change is refused.
     changed = _changed_columns(inspect(target))
     if changed:
         raise ImmutableError(
-            f"{mapper.persist_selectable.name} is append-only; cannot update "
+            f"{_table(mapper)} is append-only; cannot update "
             f"{', '.join(sorted(changed))}"
         )
 
 
 def _refuse_delete(mapper: Mapper[Any], connection: Connection, target: Any) -> None:
-    raise ImmutableError(f"{mapper.persist_selectable.name} is append-only; cannot delete a row")
+    raise ImmutableError(f"{_table(mapper)} is append-only; cannot delete a row")
 
 
 for _model in APPEND_ONLY:
@@ -125,17 +129,18 @@ def refuse_bulk_changes(state: ORMExecuteState) -> None:
         if mapper.class_ in APPEND_ONLY:
             verb = "update" if state.is_update else "delete"
             raise ImmutableError(
-                f"{mapper.persist_selectable.name} is append-only; cannot {verb} rows"
+                f"{_table(mapper)} is append-only; cannot {verb} rows"
             )
 
 
 def translate_trigger_error(context: ExceptionContext) -> BaseException | None:
     """``handle_error`` listener: a trigger's refusal becomes ``ImmutableError``."""
+    # The marker must open the message: a duplicate-key error merely quoting a value that
+    # contains it (say, a household id) is not a trigger's refusal.
     message = str(context.original_exception)
-    start = message.find(TRIGGER_MARKER)
-    if start < 0:
+    if not message.startswith(TRIGGER_MARKER):
         return None
-    text = message[start + len(TRIGGER_MARKER):].strip().splitlines()[0]
+    text = message.removeprefix(TRIGGER_MARKER).strip().splitlines()[0]
     error = ImmutableError(text)
     error.__cause__ = context.original_exception
     return error

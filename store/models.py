@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -103,7 +103,7 @@ AutoIncrementId = BigInteger().with_variant(Integer(), "sqlite")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), date: Date()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), date: Date()}
 
 
 class RuleSet(Base):
@@ -143,7 +143,8 @@ class RuleSetVersion(Base):
         ),
     )
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    # A UUID by default; seeding may choose readable ids such as "education-v1".
+    id: Mapped[str] = mapped_column(String(100), primary_key=True, default=new_id)
     rule_set_code: Mapped[str] = mapped_column(ForeignKey("rule_sets.code"), index=True)
     version: Mapped[int]
     # active_history: the immutability listener must know the status a row had before.
@@ -164,7 +165,8 @@ class RuleSetVersion(Base):
     retired_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
-    __mapper_args__ = {"version_id_col": revision}
+    # SQLAlchemy declares __mapper_args__ as an instance attribute, so no ClassVar here.
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
 
     @property
     def frozen(self) -> bool:
@@ -223,7 +225,7 @@ class StoredHousehold(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
 
-    __mapper_args__ = {"version_id_col": revision, "version_id_generator": False}
+    __mapper_args__ = {"version_id_col": revision, "version_id_generator": False}  # noqa: RUF012
 
 
 class HouseholdFactRevision(Base):

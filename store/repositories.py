@@ -16,9 +16,9 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Generic, NamedTuple, TypedDict, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from policy.document import RuleSetDocument, canonical, content_hash
@@ -60,7 +60,7 @@ class IssuedToken(NamedTuple):
     token: str
 
 
-class VersionRef(TypedDict):
+class VersionUsed(TypedDict):
     """One rule-set version a determination used (camelCase: it is stored as JSON)."""
 
     program: str
@@ -84,10 +84,12 @@ class _Repository:
             raise ConflictError(f"{what} conflicts with a stored row: {exc.orig}") from exc
 
 
-def _in_regions(column: Any, region_codes: Collection[str] | None) -> ColumnElement[bool] | None:
+def _in_regions(
+    column: InstrumentedAttribute[str], region_codes: Collection[str] | None
+) -> list[ColumnElement[bool]]:
     if region_codes is None:
-        return None
-    return column.in_(sorted(set(region_codes)))  # an empty list compiles to "false"
+        return []
+    return [column.in_(sorted(set(region_codes)))]  # an empty list compiles to "false"
 
 
 def _page(rows: Sequence[T], first: int, cursor_of: Callable[[T], str]) -> Page[T]:
@@ -128,10 +130,16 @@ class RuleSetRepository(_Repository):
         return list(self.session.scalars(select(RuleSet).order_by(RuleSet.code)))
 
     def add_version(
-        self, document: RuleSetDocument, *, author: str, based_on_id: str | None = None
+        self,
+        document: RuleSetDocument,
+        *,
+        author: str,
+        based_on_id: str | None = None,
+        version_id: str | None = None,
     ) -> RuleSetVersion:
         """Store ``document`` as a DRAFT of rule set ``document.program``, numbered
-        ``document.version`` (see ``next_version_number``)."""
+        ``document.version`` (see ``next_version_number``). ``version_id`` defaults to a new
+        UUID."""
         code = document.program
         self.get_rule_set(code)
         if based_on_id is not None and self.get_version(based_on_id).rule_set_code != code:
@@ -141,7 +149,10 @@ class RuleSetRepository(_Repository):
                 f"rule set {code!r} already has a version {document.version}",
                 expected=self.next_version_number(code), actual=document.version,
             )
+        if version_id is not None and self.session.get(RuleSetVersion, version_id) is not None:
+            raise ConflictError(f"a rule set version with id {version_id!r} already exists")
         version = RuleSetVersion(
+            id=version_id or new_id(),
             rule_set_code=code,
             version=document.version,
             status=VersionStatus.DRAFT,
@@ -294,6 +305,8 @@ class HouseholdRepository(_Repository):
             stored.region_code = household.regionCode
             stored.revision = current + 1
             stored.updated_at = now
+        # Written first: without a relationship() the ORM does not order the two inserts.
+        self._flush(f"household {household.id!r}")
         self.session.add(
             HouseholdFactRevision(
                 household_id=household.id, revision=stored.revision, facts=copy.deepcopy(facts),
@@ -329,7 +342,7 @@ class HouseholdRepository(_Repository):
     ) -> Page[StoredHousehold]:
         """Households by id, ``first`` at a time, after the cursor ``after``."""
         check_page_size(first)
-        query = self._filtered(region_codes, id_prefix)
+        query = select(StoredHousehold).where(*self._filters(region_codes, id_prefix))
         if after is not None:
             (last_id,) = decode_cursor(after, 1)
             query = query.where(StoredHousehold.id > str(last_id))
@@ -356,20 +369,25 @@ class HouseholdRepository(_Repository):
     def count(
         self, *, region_codes: Collection[str] | None = None, id_prefix: str | None = None
     ) -> int:
-        query = self._filtered(region_codes, id_prefix).subquery()
-        return self.session.scalar(select(func.count()).select_from(query)) or 0
+        query = select(func.count()).select_from(StoredHousehold)
+        return self.session.scalar(query.where(*self._filters(region_codes, id_prefix))) or 0
+
+    def region_codes(self) -> list[str]:
+        """Every region code some stored household has, sorted (e.g. to expand a county's
+        code into its villages' codes for a region filter)."""
+        query = select(StoredHousehold.region_code).distinct().order_by(
+            StoredHousehold.region_code
+        )
+        return list(self.session.scalars(query))
 
     @staticmethod
-    def _filtered(
+    def _filters(
         region_codes: Collection[str] | None, id_prefix: str | None
-    ) -> Select[tuple[StoredHousehold]]:
-        query = select(StoredHousehold)
-        regions = _in_regions(StoredHousehold.region_code, region_codes)
-        if regions is not None:
-            query = query.where(regions)
+    ) -> list[ColumnElement[bool]]:
+        filters = _in_regions(StoredHousehold.region_code, region_codes)
         if id_prefix:
-            query = query.where(StoredHousehold.id.startswith(id_prefix, autoescape=True))
-        return query
+            filters.append(StoredHousehold.id.startswith(id_prefix, autoescape=True))
+        return filters
 
 
 # --- determinations -------------------------------------------------------------------------
@@ -384,7 +402,7 @@ class DeterminationRepository(_Repository):
         region_code: str,
         as_of: date,
         facts: Mapping[str, Any],
-        versions: Sequence[VersionRef],
+        versions: Sequence[VersionUsed],
         result: Mapping[str, Any],
         created_by: str,
         household_id: str | None = None,
@@ -393,7 +411,7 @@ class DeterminationRepository(_Repository):
         """Record a determination: the facts as evaluated, each version's id and content
         hash, and the result, so it can be replayed and must reproduce."""
         for i, ref in enumerate(versions):
-            missing = sorted(set(VersionRef.__required_keys__) - set(ref))
+            missing = sorted(set(VersionUsed.__required_keys__) - set(ref))
             if missing:
                 raise ValueError(f"versions[{i}] lacks {', '.join(missing)}")
         record = DeterminationRecord(
@@ -668,9 +686,7 @@ class AlertRepository(_Repository):
         query = select(Alert)
         if status is not None:
             query = query.where(Alert.status == AlertStatus(status))
-        regions = _in_regions(Alert.region_code, region_codes)
-        if regions is not None:
-            query = query.where(regions)
+        query = query.where(*_in_regions(Alert.region_code, region_codes))
         if household_id is not None:
             query = query.where(Alert.household_id == household_id)
         if after is not None:

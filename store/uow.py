@@ -87,10 +87,9 @@ class UnitOfWork:
         traceback: TracebackType | None,
     ) -> None:
         session, self._session = self.session, None
-        try:
-            session.rollback()  # a no-op after commit; otherwise it discards everything
-        finally:
-            session.close()
+        # close() rolls back whatever was not committed and detaches the objects without
+        # expiring them (rollback() would), so what a use case read stays readable after.
+        session.close()
 
     def commit(self) -> None:
         """Make every change of this unit of work durable, all at once."""

@@ -73,7 +73,7 @@ def _create_tables() -> None:
     )
     op.create_table(
         "rule_set_versions",
-        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("id", sa.String(100), nullable=False),
         sa.Column("rule_set_code", sa.String(64), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
@@ -81,7 +81,7 @@ def _create_tables() -> None:
         sa.Column("document", JSON, nullable=False),
         sa.Column("content_hash", sa.String(64), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
-        sa.Column("based_on_id", sa.String(36), nullable=True),
+        sa.Column("based_on_id", sa.String(100), nullable=True),
         sa.Column("author", sa.String(100), nullable=False),
         sa.Column("submitted_by", sa.String(100), nullable=True),
         _ts("submitted_at", nullable=True),
