@@ -67,7 +67,10 @@ class CompiledRuleset:
 
     @property
     def has_member_rules(self) -> bool:
-        return any(name.startswith(("m", "q")) for name in self.definition)
+        return any(rule["all"][0]["m"].get("t") == MEMBER_TAG
+                   or any(part.get("t") == MEMBER_TAG
+                          for part in rule["all"][0]["m"].get("$and", []))
+                   for rule in self.definition.values())
 
 
 def encode(value: Value) -> Any:
@@ -78,8 +81,9 @@ def encode(value: Value) -> Any:
 
 
 class _Compiler:
-    def __init__(self, program: Program):
+    def __init__(self, program: Program, prefix: str = ""):
         self.program = program
+        self.prefix = prefix
         self.params_scope = ValueScope({}, program.parameters)
         self.out = CompiledRuleset(f"pe_{program.code}_{program.content_hash[:20]}", {}, {})
         self.lift_ids: dict[tuple[Scope, a.Node], str] = {}
@@ -88,7 +92,7 @@ class _Compiler:
     def compile(self) -> CompiledRuleset:
         for i, rule in enumerate(self.program.rules):
             tag = "h" if rule.scope is Scope.HOUSEHOLD else "m"
-            name = f"{tag}{i}"
+            name = f"{self.prefix}{tag}{i}"
             self.out.rule_index[name] = i
             expr = self.cond(rule.condition, rule.scope, negated=False)
             self.out.definition[name] = _rule(rule.scope, expr)
@@ -135,7 +139,7 @@ class _Compiler:
         key = (body, body_negated, every)
         if key not in self.quant_ids:
             k = len(self.quant_ids)
-            q = Quantified(f"_q{k}", f"q{k}", every)
+            q = Quantified(f"_{self.prefix}q{k}", f"{self.prefix}q{k}", every)
             self.quant_ids[key] = q
             self.out.quantifiers.append(q)
             self.out.definition[q.rule] = _rule(Scope.MEMBER,
@@ -168,7 +172,7 @@ class _Compiler:
         key = (scope, node)
         if key not in self.lift_ids:
             lifts = self.out.member_lifts if scope is Scope.MEMBER else self.out.household_lifts
-            name = f"_v{len(self.lift_ids)}"
+            name = f"_{self.prefix}v{len(self.lift_ids)}"
             self.lift_ids[key] = name
             lifts.append((name, node))
         return "field", self.lift_ids[key]
@@ -204,6 +208,7 @@ def _rule(scope: Scope, expr: Any) -> dict[str, Any]:
     return {"all": [{"m": match}]}
 
 
-def compile_program(program: Program) -> CompiledRuleset:
-    """Compile a version; the result is deterministic for a given content hash."""
-    return _Compiler(program).compile()
+def compile_program(program: Program, prefix: str = "") -> CompiledRuleset:
+    """Compile a version; the result is deterministic for a given content hash. ``prefix``
+    keeps rule and field names apart when several versions share one ruleset."""
+    return _Compiler(program, prefix).compile()

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from engine.evaluator import check_agreement, fire, load, tree_verdicts
+from engine.evaluator import check_agreement, fire_all, load, trace_rules
 from engine.explain import explain_program
 from engine.results import Determination, VersionRef
 from policy.document import Program
@@ -23,12 +23,12 @@ def determine(
     hh = household if isinstance(household, Household) else parse_household(household, as_of)
     facts = derive(hh, as_of)
     results = []
-    for program, ref in versions:
-        loaded = load(program)
-        verdicts = fire(loaded, facts)
-        tree = tree_verdicts(program, facts)
-        check_agreement(program, verdicts, tree)
-        results.append(explain_program(program, ref, facts, verdicts, tree))
+    if versions:
+        loaded = load(*(program for program, _ in versions))
+        for (program, ref), verdicts in zip(versions, fire_all(loaded, facts), strict=True):
+            tree = trace_rules(program, facts)
+            check_agreement(program, verdicts, tree)
+            results.append(explain_program(program, ref, facts, verdicts, tree))
     flagged_by = tuple(
         dict.fromkeys(o.code for r in results for o in r.outcomes if o.flags_monitoring)
     )

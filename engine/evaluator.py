@@ -1,5 +1,11 @@
-"""Evaluate a household under one program version: durable_rules decides which rules fire,
-the trace explains every outcome.
+"""Evaluate a household under program versions: durable_rules decides which rules fire, the
+trace explains every outcome.
+
+The versions evaluated together (those in force on a date) share one durable_rules ruleset and
+one session, so an evaluation costs three calls into the C engine whatever the number of
+programs: assert the members, assert the household, retract. Each combination of versions is
+registered once per process, keyed by its content hashes (only a handful exist: the versions in
+force change a few times a year).
 
 The fired set must equal the set of rules whose condition the typed tree says is *true*; a
 property test checks this over generated households for every shipped version, and a
@@ -8,13 +14,14 @@ disagreement at run time raises ``EngineDisagreement`` rather than answering wro
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from engine import durable
 from engine.compiler import HOUSEHOLD_TAG, MEMBER_TAG, CompiledRuleset, compile_program, encode
-from engine.trace import explain_condition
+from engine.trace import Check, explain_condition
 from engine.values import Scope, evaluate
 from policy.document import Program
 from policy.facts import UNKNOWN, FactSet, Value
@@ -27,23 +34,37 @@ class EngineDisagreement(RuntimeError):
 
 @dataclass(frozen=True)
 class Loaded:
-    program: Program
-    compiled: CompiledRuleset
+    """Versions compiled into one registered durable_rules ruleset."""
+
+    programs: tuple[Program, ...]
+    compiled: tuple[CompiledRuleset, ...]
     handle: int
     fields: tuple[str, ...]
+    has_member_rules: bool
+
+    @property
+    def program(self) -> Program:
+        return self.programs[0]
 
 
-_LOADED: dict[str, Loaded] = {}
+_LOADED: dict[tuple[str, ...], Loaded] = {}
 
 
-def load(program: Program) -> Loaded:
-    """Compile and register a version once per process (by content hash)."""
-    loaded = _LOADED.get(program.content_hash)
+def load(*programs: Program) -> Loaded:
+    """Compile and register versions together, once per process (by their content hashes)."""
+    key = tuple(p.content_hash for p in programs)
+    loaded = _LOADED.get(key)
     if loaded is None:
-        compiled = compile_program(program)
-        handle = durable.register(compiled.name, compiled.definition)
-        loaded = Loaded(program, compiled, handle, tuple(sorted(compiled.fields)))
-        _LOADED[program.content_hash] = loaded
+        compiled = tuple(compile_program(p, prefix=f"p{k}_") for k, p in enumerate(programs))
+        definition: dict[str, Any] = {}
+        for c in compiled:
+            definition.update(c.definition)
+        digest = hashlib.sha256("".join(key).encode()).hexdigest()[:24]
+        handle = durable.register(f"pe_{digest}", definition)
+        fields = sorted(set().union(*(c.fields for c in compiled)))
+        loaded = Loaded(programs, compiled, handle, tuple(fields),
+                        any(c.has_member_rules for c in compiled))
+        _LOADED[key] = loaded
     return loaded
 
 
@@ -82,64 +103,80 @@ def _lifted(lifts: list[tuple[str, Any]], scope: Scope) -> dict[str, Any]:
     return out
 
 
-def fire(loaded: Loaded, facts: FactSet) -> Verdicts:
-    """Run durable_rules over one household; return the rules that fired."""
-    c = loaded.compiled
-    params = loaded.program.parameters
+def fire_all(loaded: Loaded, facts: FactSet) -> tuple[Verdicts, ...]:
+    """Run durable_rules over one household; the rules that fired, per version."""
     member_scopes = [facts.member_context(i) for i in range(len(facts.members))]
     n = len(member_scopes)
     with durable.session(loaded.handle) as s:
         member_fired: durable.Firings = {}
-        if c.has_member_rules:
-            member_facts = [
-                _fact(ctx, loaded.fields, {"id": durable.member_fact_id(i), "t": MEMBER_TAG},
-                      _lifted(c.member_lifts, Scope(ctx, params)))
-                for i, ctx in enumerate(member_scopes)
-            ]
+        if loaded.has_member_rules:
+            member_facts = []
+            for i, ctx in enumerate(member_scopes):
+                lifted: dict[str, Any] = {}
+                for c, p in zip(loaded.compiled, loaded.programs, strict=True):
+                    if c.member_lifts:
+                        lifted.update(_lifted(c.member_lifts, Scope(ctx, p.parameters)))
+                member_facts.append(_fact(ctx, loaded.fields,
+                                          {"id": durable.member_fact_id(i), "t": MEMBER_TAG},
+                                          lifted))
             member_fired = s.assert_facts(member_facts)
-        quantified = {
-            q.field: (len(member_fired.get(q.rule, ())) == n) if q.every
-            else bool(member_fired.get(q.rule))
-            for q in c.quantifiers
-        }
-        hh_scope = Scope(facts.household, params, member_scopes)
-        household_fact = _fact(
-            facts.household, loaded.fields,
-            {"id": durable.HOUSEHOLD_FACT_ID, "t": HOUSEHOLD_TAG},
-            {**_lifted(c.household_lifts, hh_scope), **quantified},
-        )
+        extra: dict[str, Any] = {}
+        for c, p in zip(loaded.compiled, loaded.programs, strict=True):
+            if c.household_lifts:
+                extra.update(_lifted(c.household_lifts,
+                                     Scope(facts.household, p.parameters, member_scopes)))
+            for q in c.quantifiers:
+                fired_members = member_fired.get(q.rule, ())
+                extra[q.field] = len(fired_members) == n if q.every else bool(fired_members)
+        household_fact = _fact(facts.household, loaded.fields,
+                               {"id": durable.HOUSEHOLD_FACT_ID, "t": HOUSEHOLD_TAG}, extra)
         hh_fired = s.assert_facts([household_fact])
-    household = frozenset(
-        c.rule_index[name] for name in hh_fired if name in c.rule_index
-    )
-    per_member: list[set[int]] = [set() for _ in range(n)]
-    for name, ids in member_fired.items():
-        if name in c.rule_index:
-            for fid in ids:
-                per_member[int(fid)].add(c.rule_index[name])
-    return Verdicts(household, tuple(frozenset(m) for m in per_member))
+    out = []
+    for c in loaded.compiled:
+        household = frozenset(c.rule_index[name] for name in hh_fired if name in c.rule_index)
+        per_member: list[set[int]] = [set() for _ in range(n)]
+        for name, ids in member_fired.items():
+            index = c.rule_index.get(name)
+            if index is not None:
+                for fid in ids:
+                    per_member[int(fid)].add(index)
+        out.append(Verdicts(household, tuple(frozenset(m) for m in per_member)))
+    return tuple(out)
 
 
-def tree_verdicts(program: Program, facts: FactSet) -> dict[tuple[int, int | None], Value]:
-    """The condition tree's Kleene verdict for every (rule, member-or-None)."""
+def fire(loaded: Loaded, facts: FactSet) -> Verdicts:
+    """The rules of a single version that fired (``loaded`` from ``load(program)``)."""
+    (verdicts,) = fire_all(loaded, facts)
+    return verdicts
+
+
+Traced = dict[tuple[int, int | None], tuple[Value, tuple[Check, ...]]]
+
+
+def trace_rules(program: Program, facts: FactSet) -> Traced:
+    """The condition tree's Kleene verdict and checks for every (rule, member-or-None)."""
     params = program.parameters
     member_scopes = [facts.member_context(i) for i in range(len(facts.members))]
     hh_scope = Scope(facts.household, params, member_scopes)
-    out: dict[tuple[int, int | None], Value] = {}
+    out: Traced = {}
     scopes = [Scope(ctx, params) for ctx in member_scopes]
     ids = facts.member_ids
     for i, rule in enumerate(program.rules):
         if rule.scope is FactScope.HOUSEHOLD:
-            out[(i, None)] = explain_condition(rule.condition, hh_scope, ids)[0]
+            out[(i, None)] = explain_condition(rule.condition, hh_scope, ids)
         else:
             for m, scope in enumerate(scopes):
-                out[(i, m)] = explain_condition(rule.condition, scope, ids)[0]
+                out[(i, m)] = explain_condition(rule.condition, scope, ids)
     return out
 
 
-def check_agreement(program: Program, verdicts: Verdicts,
-                    tree: dict[tuple[int, int | None], Value]) -> None:
-    for (rule, member), value in tree.items():
+def tree_verdicts(program: Program, facts: FactSet) -> dict[tuple[int, int | None], Value]:
+    """The condition tree's Kleene verdict for every (rule, member-or-None)."""
+    return {key: value for key, (value, _) in trace_rules(program, facts).items()}
+
+
+def check_agreement(program: Program, verdicts: Verdicts, tree: Traced) -> None:
+    for (rule, member), (value, _) in tree.items():
         if verdicts.fired(rule, member) != (value is True):
             where = "household" if member is None else f"member #{member}"
             raise EngineDisagreement(

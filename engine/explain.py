@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engine.evaluator import Verdicts
+from engine.evaluator import Traced, Verdicts
 from engine.results import (
     Citation,
     ConditionCheck,
@@ -16,13 +16,12 @@ from engine.results import (
     Term,
     VersionRef,
 )
-from engine.trace import Check, explain_condition
+from engine.trace import Check
 from engine.values import Scope, evaluate, k_and, k_not, k_or
 from policy.document import CompiledRule, Program
 from policy.facts import UNKNOWN, FactSet, Value
 from policy.schema import Scope as FactScope
 
-Key = tuple[int, int | None]
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,8 @@ class _Plan:
 
 
 _PLANS: dict[str, _Plan] = {}
-_REASONS: dict[tuple[str, int, tuple[Check, ...]], tuple[Reason, tuple[str, ...]]] = {}
+_REASONS: dict[
+    tuple[str, int, int], tuple[tuple[Check, ...], tuple[Reason, tuple[str, ...]]]] = {}
 _REASON_LIMIT = 50_000
 
 
@@ -75,7 +75,7 @@ def explain_program(
     version: VersionRef,
     facts: FactSet,
     verdicts: Verdicts,
-    tree: dict[Key, Value],
+    tree: Traced,
 ) -> ProgramResult:
     plan = _plan(program)
     rules = program.rules
@@ -90,7 +90,7 @@ def explain_program(
     # The rule's own verdict comes from durable_rules when it fired; otherwise the tree tells a
     # false condition from an unknown one.
     def verdict(i: int, m: int | None) -> Value:
-        return True if verdicts.fired(i, m) else tree[(i, m)]
+        return True if verdicts.fired(i, m) else tree[(i, m)][0]
 
     def effective(i: int, m: int | None) -> Value:
         above = plan.higher[i]
@@ -99,9 +99,12 @@ def explain_program(
         return k_and([verdict(i, m), *[k_not(verdict(h, m)) for h in above]])
 
     def reason(i: int, m: int | None) -> tuple[Reason, tuple[str, ...]]:
-        _, found = explain_condition(rules[i].condition, scope_of(m), ids)
-        key = (program.content_hash, i, found)
-        cached = _REASONS.get(key)
+        found = tree[(i, m)][1]
+        # The checks tuple is the trace memo's own object: its identity is the key (the entry
+        # keeps it alive, so the id cannot be reused while the entry exists).
+        key = (program.content_hash, i, id(found))
+        entry = _REASONS.get(key)
+        cached = entry[1] if entry is not None and entry[0] is found else None
         if cached is None:
             missing: dict[str, None] = {}
             for c in found:
@@ -111,7 +114,7 @@ def explain_program(
                       tuple(missing))
             if len(_REASONS) >= _REASON_LIMIT:
                 _REASONS.clear()
-            _REASONS[key] = cached
+            _REASONS[key] = (found, cached)
         above = [h for h in plan.higher[i] if verdict(h, m) is not False]
         if not above:
             return cached

@@ -22,8 +22,7 @@ class Status(StrEnum):
     UNDETERMINED = "UNDETERMINED"
 
 
-@dataclass(frozen=True)
-class Citation:
+class Citation(NamedTuple):
     document: str
     clause: str | None = None
     quote: str | None = None
@@ -38,8 +37,7 @@ class ConditionCheck(NamedTuple):
     passed: bool | None      # None when a fact is missing
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
     rule_id: str
     text_zh: str
     text_en: str
@@ -56,8 +54,9 @@ class Term(NamedTuple):
     unit: str
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
+    # Named tuples, not frozen dataclasses: a determination builds about a hundred of these,
+    # and a frozen dataclass's __init__ costs several times more.
     code: str
     title_zh: str
     title_en: str
@@ -95,12 +94,38 @@ class Determination:
         ]
 
 
+_REASON_JSON: dict[tuple[int, str], tuple[Reason, dict[str, Any]]] = {}
+
+
+def _reason_json(r: Reason, lang: str) -> dict[str, Any]:
+    # Reasons are shared between outcomes and determinations (the explainer memoises them),
+    # so their JSON is too. The entry keeps the reason alive, so its id is not reused.
+    key = (id(r), lang)
+    hit = _REASON_JSON.get(key)
+    if hit is not None and hit[0] is r:
+        return hit[1]
+    c = r.citation
+    data = {
+        "ruleId": r.rule_id,
+        "text": r.text(lang),
+        "citation": {"document": c.document, "clause": c.clause, "quote": c.quote, "url": c.url},
+        "conditions": [
+            {"expression": x.expression, "actual": x.actual, "expected": x.expected,
+             "passed": x.passed}
+            for x in r.conditions
+        ],
+    }
+    if len(_REASON_JSON) >= 50_000:
+        _REASON_JSON.clear()
+    _REASON_JSON[key] = (r, data)
+    return data
+
+
 def determination_json(d: Determination, lang: str = "ZH") -> dict[str, Any]:
     """The Determination as JSON with the contract's field names: the same object as
-    ``data.evaluate`` of a GraphQL query that selects every field."""
-
-    def citation(c: Citation) -> dict[str, Any]:
-        return {"document": c.document, "clause": c.clause, "quote": c.quote, "url": c.url}
+    ``data.evaluate`` of a GraphQL query that selects every field. The JSON shares sub-objects
+    (an outcome appears under its program and in the flattened list); serialise it, do not
+    mutate it."""
 
     def outcome(o: Outcome) -> dict[str, Any]:
         return {
@@ -111,19 +136,7 @@ def determination_json(d: Determination, lang: str = "ZH") -> dict[str, Any]:
             "amount": o.amount,
             "period": o.period,
             "terms": [{"key": t.key, "value": t.value, "unit": t.unit} for t in o.terms],
-            "reasons": [
-                {
-                    "ruleId": r.rule_id,
-                    "text": r.text(lang),
-                    "citation": citation(r.citation),
-                    "conditions": [
-                        {"expression": c.expression, "actual": c.actual,
-                         "expected": c.expected, "passed": c.passed}
-                        for c in r.conditions
-                    ],
-                }
-                for r in o.reasons
-            ],
+            "reasons": [_reason_json(r, lang) for r in o.reasons],
             "missingFacts": list(o.missing_facts),
         }
 
@@ -138,17 +151,14 @@ def determination_json(d: Determination, lang: str = "ZH") -> dict[str, Any]:
             "contentHash": v.content_hash,
         }
 
+    programs = [(p, [outcome(o) for o in p.outcomes]) for p in d.programs]
     return {
         "asOf": d.as_of.isoformat(),
         "flaggedForMonitoring": d.flagged_for_monitoring,
         "flaggedBy": list(d.flagged_by),
         "programs": [
-            {
-                "program": p.program,
-                "ruleSetVersion": version(p.version),
-                "outcomes": [outcome(o) for o in p.outcomes],
-            }
-            for p in d.programs
+            {"program": p.program, "ruleSetVersion": version(p.version), "outcomes": outs}
+            for p, outs in programs
         ],
-        "outcomes": [outcome(o) for o in d.outcomes()],
+        "outcomes": [o for _, outs in programs for o in outs],
     }
