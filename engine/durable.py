@@ -112,8 +112,10 @@ class Session:
         return fired
 
     def retract_all(self) -> None:
+        # A fact's identity is its sid and id: that is all a retraction needs to send.
         if self.asserted:
-            _dr.retract_facts(self.handle, json.dumps(self.asserted, ensure_ascii=False))
+            ids = [{"id": f["id"], "sid": self.sid} for f in self.asserted]
+            _dr.retract_facts(self.handle, json.dumps(ids))
             self.asserted = []
 
 
