@@ -23,7 +23,6 @@ from policy.facts import UNKNOWN, FactSet, Value
 from policy.schema import Scope as FactScope
 
 
-
 @dataclass(frozen=True)
 class _Plan:
     """What explaining a version needs that does not depend on the household, built once."""

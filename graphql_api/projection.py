@@ -99,6 +99,14 @@ PLAIN: dict[str, dict[str, Getter]] = {
 _IDENTITY_SCALARS = {"String": str, "Boolean": bool, "ID": str}
 
 
+def _constant(value: Any) -> Getter:
+    return lambda source, args: value
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 _Plan = list[tuple[str, Getter, Mapping[str, Any], Callable[[Any], Any]]]
 
 
@@ -139,9 +147,7 @@ class ProjectingExecutionContext(StrawberryGraphQLCoreExecutionContext):
             node = field_details_list[0].node
             name = node.name.value
             if name == "__typename":
-                type_name = parent_type.name
-                plan.append((response_name, lambda source, args: type_name, {},
-                             lambda value: value))
+                plan.append((response_name, _constant(parent_type.name), {}, _same))
                 continue
             getter = getters.get(name)
             if getter is None:
