@@ -1,0 +1,101 @@
+"""Service qualities: readiness, metrics, logs without personal data, the serve command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.application import Application
+from services.config import Settings
+from store.db import make_engine
+from tests.api.conftest import Api, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+HH = json.loads((ROOT / "fixtures" / "households" / "hh-003.json").read_text(encoding="utf-8"))
+Q = """query($h: HouseholdInput!) { evaluate(household: $h, asOf: "2024-06-01") { asOf } }"""
+
+
+def test_not_ready_without_a_database() -> None:
+    app = Application(Settings(env="prod"),
+                      make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    ok, detail = app.ready()
+    assert ok is False and "database unreachable" in detail
+
+
+def test_evaluations_are_counted(api: Api) -> None:
+    api.gql(Q, {"h": HH})
+    metrics = api.client.get("/metrics").text
+    counted = [line for line in metrics.splitlines()
+               if line.startswith('policy_engine_evaluations_total{program="monitoring"}')]
+    assert counted and float(counted[0].split()[-1]) >= 1
+
+
+def test_logs_carry_a_request_id_and_no_personal_data(api: Api,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="policy_engine"):
+        api.gql(Q, {"h": HH}, **{"x-request-id": "req42"})
+    records = [r for r in caplog.records if r.name == "policy_engine.http"]
+    assert records and records[-1].fields["request_id"] == "req42"  # type: ignore[attr-defined]
+    text = " ".join(json.dumps(getattr(r, "fields", {}), ensure_ascii=False) + r.getMessage()
+                    for r in caplog.records)
+    assert HH["id"] not in text and HH["regionCode"] not in text and "1990" not in text
+
+
+def test_serve_command_starts_seeds_and_stops_gracefully(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}"}
+    env.pop("POLICY_ENGINE_ENV", None)
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        r = httpx.post(f"{base}/graphql", json={"query": Q, "variables": {"h": HH}}, timeout=30)
+        assert r.json()["data"]["evaluate"]["asOf"] == "2024-06-01"  # anonymous: dev default
+        page = httpx.get(f"{base}/graphql", headers={"accept": "text/html"}, timeout=5)
+        assert "graphiql" in page.text.lower()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal it caught.
+    assert proc.returncode in (0, -signal.SIGTERM), err
+    assert "Traceback" not in err
+    assert (tmp_path / "serve.sqlite3").exists()
+
+
+def test_token_create_command(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'tok.sqlite3'}"}
+    run = [sys.executable, "-m", "cli.main", "token", "create"]
+    done = subprocess.run([*run, "--role", "caseworker", "--name", "cw", "--region",
+                           "371300-001"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip()
+    assert token.startswith("pe_") and len(token) > 30
+    app = Application(Settings(database_url=f"sqlite:///{tmp_path / 'tok.sqlite3'}"))
+    with app.uow() as uow:
+        record = uow.tokens.lookup(token)
+        assert record is not None and record.regions == ["371300-001"]
+        assert token not in json.dumps([t.token_hash for t in uow.tokens.list_tokens()])
+    bad = subprocess.run([*run, "--role", "caseworker", "--name", "x"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert bad.returncode == 2 and "--region" in bad.stderr
+    bad = subprocess.run([*run, "--role", "root", "--name", "x"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert bad.returncode == 2 and "unknown role" in bad.stderr
