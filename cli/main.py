@@ -88,6 +88,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from policy.diff import diff_documents
+    from policy.document import load_document
+
+    docs = []
+    for name in (args.a, args.b):
+        try:
+            docs.append(load_document(Path(name).read_text(encoding="utf-8")))
+        except OSError as exc:
+            return _fail(f"error: cannot read {name}: {exc.strerror}")
+        except DocumentInvalid as exc:
+            lines = [f"{name}: invalid"]
+            lines += [f"  {e.field}: {e.message} [{e.code}]" for e in exc.errors]
+            return _fail("\n".join(lines))
+    diff = diff_documents(docs[0], docs[1])
+    if args.json:
+        json.dump(diff.as_json(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(diff.text(args.lang))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
@@ -140,6 +163,83 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_screen(args: argparse.Namespace) -> int:
+    """Batch screening of a register (CSV, JSON Lines or Parquet) with the vectorised backend
+    (or on Apache Spark with ``--backend spark``)."""
+    from engine.batch.console import print_summary, progress_bar
+    from engine.batch.evaluate import ALL_STATUSES
+    from engine.batch.layout import LayoutError
+    from engine.batch.sources import detect_format
+    from engine.batch.writers import output_format
+    from policy.catalog import UnknownProgram
+    from services.rulesets import load_catalog
+
+    statuses = ALL_STATUSES
+    if args.status and "all" not in args.status:
+        statuses = frozenset(s.upper() for s in args.status)
+        unknown = sorted(statuses - ALL_STATUSES)
+        if unknown:
+            return _fail(f"error: unknown status {', '.join(unknown)}; one of GRANTED, "
+                         "NOT_GRANTED, UNDETERMINED or all [BAD_ARGUMENT]")
+    if args.chunk_size < 1:
+        return _fail("error: --chunk-size must be at least 1 [BAD_ARGUMENT]")
+    try:
+        input_format = detect_format(args.input, args.format)
+        out_format = output_format(args.out, args.out_format)
+    except ValueError as exc:
+        return _fail(f"error: {exc} [BAD_ARGUMENT]")
+    try:
+        catalog = load_catalog(Path(args.rulesets))
+        versions = catalog.in_force(args.as_of, args.program or None)
+    except UnknownProgram as exc:
+        return _fail(f"error: {exc} [UNKNOWN_PROGRAM]")
+    except (OSError, DocumentInvalid) as exc:
+        return _fail(f"error: cannot load the rule sets in {args.rulesets}: {exc}")
+    if not versions:
+        return _fail(f"error: no program has a version in force on {args.as_of.isoformat()} "
+                     "[NO_VERSION_IN_FORCE]")
+    if args.backend == "spark":
+        from engine.batch.spark import SparkUnavailable, screen_with_spark
+
+        try:
+            summary = screen_with_spark(
+                args.input, args.out, args.as_of, versions, statuses=statuses,
+                terms=args.terms, input_format=input_format, master=args.spark_master,
+                partitions=args.partitions)
+        except SparkUnavailable as exc:
+            return _fail(f"error: {exc} [SPARK_UNAVAILABLE]")
+        except LayoutError as exc:
+            return _fail(f"error: {args.input}: {exc} [BAD_LAYOUT]")
+        print_summary(summary)
+        return 0
+
+    from engine.batch.runner import screen_file
+    from engine.batch.sources import open_source
+
+    try:
+        source = open_source(args.input, input_format, args.chunk_size)
+    except LayoutError as exc:
+        return _fail(f"error: {args.input}: {exc} [BAD_LAYOUT]")
+    except OSError as exc:
+        return _fail(f"error: cannot read {args.input}: {exc.strerror or exc} [CANNOT_READ]")
+    except Exception as exc:  # an unreadable file, reported without a traceback
+        return _fail(f"error: cannot read {args.input}: {exc} [CANNOT_READ]")
+    hook, stop = progress_bar(source, enabled=not args.no_progress)
+    try:
+        summary = screen_file(
+            args.input, args.out, args.as_of, versions, statuses=statuses,
+            errors_path=args.errors, output_format_=out_format, source=source,
+            on_progress=hook, terms=args.terms)
+    except OSError as exc:
+        return _fail(f"error: {exc.filename or ''}: {exc.strerror or exc} [IO_ERROR]")
+    except LayoutError as exc:
+        return _fail(f"error: {args.input}: {exc} [BAD_LAYOUT]")
+    finally:
+        stop()
+    print_summary(summary)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policy-engine",
@@ -159,6 +259,44 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check rule-set documents and run their test cases")
     p.add_argument("files", nargs="+")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "screen", help="screen a register (CSV, JSON Lines or Parquet) of households against "
+        "every program as of a date, with a progress bar; writes one row per household and "
+        "outcome (CSV or Parquet), an errors file and a summary")
+    p.add_argument("input", help="register: .csv or .parquet (one row per member, see "
+                   "docs/screening.md) or .jsonl (one household JSON per line)")
+    p.add_argument("--as-of", required=True, type=_date, dest="as_of")
+    p.add_argument("--out", required=True, help="outcome table: .csv or .parquet")
+    p.add_argument("--program", action="append", help="restrict to a program (repeatable)")
+    p.add_argument("--status", action="append", metavar="STATUS",
+                   help="write only outcomes with this status (GRANTED, NOT_GRANTED, "
+                   "UNDETERMINED; repeatable; default all); the summary counts all")
+    p.add_argument("--terms", action="store_true",
+                   help="add the terms column (e.g. medical tiers' estimatedRelief, as JSON)")
+    p.add_argument("--errors", help="errors file (default: OUT with .errors.csv)")
+    p.add_argument("--format", choices=["csv", "jsonl", "parquet"],
+                   help="input format (default: from the file name)")
+    p.add_argument("--out-format", choices=["csv", "parquet"], dest="out_format",
+                   help="output format (default: from the file name)")
+    p.add_argument("--chunk-size", type=int, default=400_000, dest="chunk_size",
+                   help="rows read at a time (default 400000)")
+    p.add_argument("--no-progress", action="store_true", dest="no_progress")
+    p.add_argument("--backend", choices=["local", "spark"], default="local",
+                   help="local (default) or spark (pyspark; see docs/screening.md)")
+    p.add_argument("--spark-master", dest="spark_master",
+                   help="Spark master for --backend spark (default: spark-submit's, or local[*])")
+    p.add_argument("--partitions", type=int, help="Spark partitions (default: Spark's)")
+    p.add_argument("--rulesets", default=str(RULESETS), help="directory of rule-set documents")
+    p.set_defaults(func=cmd_screen)
+
+    p = sub.add_parser("diff", help="what changed from rule-set document A to document B "
+                       "(parameters, definitions, rules, test cases)")
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.add_argument("--lang", choices=["ZH", "EN"], default="ZH")
+    p.add_argument("--json", action="store_true", help="print the structured diff as JSON")
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("serve", help="run the API (GraphiQL in dev) on SQLite by default; "
                        "DATABASE_URL selects PostgreSQL")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
@@ -13,15 +13,17 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as aliases_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 from strawberry.types import ExecutionContext
 
+from graphql_api.editing import EditingMutation, EditingQuery
 from graphql_api.observability import count_determination
+from graphql_api.projection import ProjectingExecutionContext
 from graphql_api.types import (
     Determination,
     DeterminationRecord,
@@ -48,6 +50,7 @@ class Context:
     app: Application
     principal: Principal
     today: date
+    cache: dict[str, Any] = field(default_factory=dict)  # per request, e.g. stored versions
 
 
 T = TypeVar("T")
@@ -84,7 +87,7 @@ def user_errors(exc: ServiceError) -> list[UserError]:
 
 
 @strawberry.type
-class Query:
+class Query(EditingQuery):
     @strawberry.field(description="Evaluate a household (not stored) under the versions in force "
                       "on asOf.")
     def evaluate(
@@ -161,7 +164,7 @@ class HouseholdDeterminePayload:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(EditingMutation):
     @strawberry.mutation(description="Save a household's facts as a new revision.")
     def household_save(
         self, info: strawberry.Info, household: HouseholdInput,
@@ -199,20 +202,25 @@ def _should_mask(error: GraphQLError) -> bool:
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    # Factories: strawberry builds the extensions per request (the parser and validation caches
-    # live at module level, shared across requests).
+    # Factories: strawberry builds the extensions per request. The validation rules are built
+    # once here, so the validation cache (keyed by the rule classes) hits across requests; the
+    # parser and validation caches themselves live at module level.
+    rules: list[Any] = [
+        depth_validator(settings.max_depth, None, None),
+        aliases_validator(settings.max_aliases),
+    ]
+    if not settings.dev:
+        rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
-        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: MaskErrors(should_mask_error=_should_mask,
                            error_message="内部错误 / internal error"),
     ]
-    if not settings.dev:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions,
+                             execution_context_class=ProjectingExecutionContext)
 
 
 def export_schema() -> str:

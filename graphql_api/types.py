@@ -106,6 +106,91 @@ class RuleSetVersion:
         description="The day before the next published version takes effect.")
     content_hash: str
 
+    # Editors' fields: read from the store (the fields above come with every determination).
+
+    @strawberry.field(description="Counts every change; ruleSetDraftUpdate needs the revision "
+                      "the draft was read at.")
+    def revision(self, info: strawberry.Info) -> int:
+        return _version_detail(self, info).revision  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Who created the draft (policy staff only).")
+    def author(self, info: strawberry.Info) -> str | None:
+        return _staff(self, info, "author")
+
+    @strawberry.field(description="The published version this one was drafted from.")
+    def based_on(self, info: strawberry.Info) -> RuleSetVersion | None:
+        based_on = _version_detail(self, info).based_on_id
+        if based_on is None:
+            return None
+        return info.context.app.editing.version(info.context.principal,  # type: ignore[no-any-return]
+                                                based_on)
+
+    @strawberry.field
+    def created_at(self, info: strawberry.Info) -> datetime:
+        return _version_detail(self, info).created_at  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Who submitted it for review (policy staff only).")
+    def submitted_by(self, info: strawberry.Info) -> str | None:
+        return _staff(self, info, "submitted_by")
+
+    @strawberry.field
+    def submitted_at(self, info: strawberry.Info) -> datetime | None:
+        return _version_detail(self, info).submitted_at  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Who published it (policy staff only).")
+    def published_by(self, info: strawberry.Info) -> str | None:
+        return _staff(self, info, "published_by")
+
+    @strawberry.field
+    def published_at(self, info: strawberry.Info) -> datetime | None:
+        return _version_detail(self, info).published_at  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Who retired it (policy staff only).")
+    def retired_by(self, info: strawberry.Info) -> str | None:
+        return _staff(self, info, "retired_by")
+
+    @strawberry.field
+    def retired_at(self, info: strawberry.Info) -> datetime | None:
+        return _version_detail(self, info).retired_at  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The whole rule-set document (parameters, definitions, rules, "
+                      "test cases) as JSON, in canonical form; ruleSetDraftUpdate takes it back.")
+    def document(self, info: strawberry.Info) -> JSON:
+        return _version_detail(self, info).document
+
+    @strawberry.field(description="What changed from another version (default: the version "
+                      "this one was drafted from, else the one numbered before it) to this one.")
+    def diff(self, info: strawberry.Info,
+             against: strawberry.ID | None = None) -> VersionDiff | None:
+        from graphql_api.schema import call
+
+        ctx = info.context
+        return call(lambda: ctx.app.editing.diff(  # type: ignore[no-any-return]
+            ctx.principal, str(self.id), str(against) if against is not None else None))
+
+
+def _version_detail(root: Any, info: strawberry.Info) -> Any:
+    """The stored version behind a RuleSetVersion (once per request and version)."""
+    if hasattr(root, "revision") and hasattr(root, "document"):
+        return root
+    from graphql_api.schema import call
+
+    ctx = info.context
+    key = f"version:{root.id}"
+    found = ctx.cache.get(key)
+    if found is None:
+        found = ctx.cache[key] = call(lambda: ctx.app.editing.version(ctx.principal,
+                                                                       str(root.id)))
+    return found
+
+
+def _staff(root: Any, info: strawberry.Info, attribute: str) -> str | None:
+    # Names of policy staff are shown to policy staff and auditors, not to the public.
+    if not info.context.app.policy.see_drafts(info.context.principal):
+        return None
+    value: str | None = getattr(_version_detail(root, info), attribute)
+    return value
+
 
 @strawberry.type
 class ProgramResult:
@@ -217,7 +302,219 @@ class ReplayResult:
         description="True when the replay reproduces the recorded result exactly.")
 
 
+# --- rule-set editing -----------------------------------------------------------------------
+
+
+@strawberry.enum
+class IssueSeverity(Enum):
+    ERROR = "ERROR"
+    WARNING = "WARNING"
+
+
+@strawberry.type(description="A problem of a rule-set document; an ERROR blocks submitting and "
+                 "publishing.")
+class ValidationIssue:
+    field: str = strawberry.field(description="Where, e.g. rules[2].condition.")
+    code: str
+    message: str
+    severity: IssueSeverity
+    column: int | None = strawberry.field(
+        description="For conditions and expressions: the column (1-based) of the problem.")
+
+
+@strawberry.type
+class TestCaseResult:
+    index: int
+    name: str
+    passed: bool
+    failures: list[str]
+
+
+@strawberry.enum
+class ChangeKind(Enum):
+    ADDED = "ADDED"
+    REMOVED = "REMOVED"
+    CHANGED = "CHANGED"
+
+
+@strawberry.type(description="One field that differs, as the documents show it.")
+class FieldChange:
+    field: str
+    old: str | None
+    new: str | None
+
+
+@strawberry.type
+class ParameterDiff:
+    name: str
+    kind: ChangeKind
+    old_value: float | None
+    new_value: float | None
+    old_unit: str | None
+    new_unit: str | None
+    old_citation: Citation | None
+    new_citation: Citation | None
+    changes: list[FieldChange]
+
+
+@strawberry.type
+class DefinitionDiff:
+    name: str
+    kind: ChangeKind
+    old_condition: str | None
+    new_condition: str | None
+    changes: list[FieldChange]
+
+
+@strawberry.type(description="A rule added, removed or changed; condition and amount side by "
+                 "side.")
+class RuleDiff:
+    id: str
+    kind: ChangeKind
+    outcome: str
+    old_condition: str | None
+    new_condition: str | None
+    old_amount: str | None
+    new_amount: str | None
+    changes: list[FieldChange]
+
+
+@strawberry.type
+class TestCaseDiff:
+    name: str
+    kind: ChangeKind
+    changes: list[FieldChange]
+
+
+@strawberry.type(description="What changed from one version (against) to another (version).")
+class VersionDiff:
+    against: RuleSetVersion = strawberry.field(resolver=lambda root: root.old)
+    version: RuleSetVersion = strawberry.field(resolver=lambda root: root.new)
+
+    @strawberry.field(description="True when the two documents have the same content.")
+    def empty(self) -> bool:
+        return self.diff.empty  # type: ignore[attr-defined, no-any-return]
+
+    @strawberry.field(description="Title, owner and notes.")
+    def metadata(self) -> list[FieldChange]:
+        return list(self.diff.metadata)  # type: ignore[attr-defined]
+
+    @strawberry.field
+    def parameters(self) -> list[ParameterDiff]:
+        return list(self.diff.parameters)  # type: ignore[attr-defined]
+
+    @strawberry.field
+    def definitions(self) -> list[DefinitionDiff]:
+        return list(self.diff.definitions)  # type: ignore[attr-defined]
+
+    @strawberry.field
+    def rules(self) -> list[RuleDiff]:
+        return list(self.diff.rules)  # type: ignore[attr-defined]
+
+    @strawberry.field
+    def tests(self) -> list[TestCaseDiff]:
+        return list(self.diff.tests)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The diff for a person to read.")
+    def text(self, lang: Lang = Lang.ZH) -> str:
+        return self.diff.text(lang.value)  # type: ignore[attr-defined, no-any-return]
+
+
+@strawberry.enum
+class OutcomeChangeKind(Enum):
+    GAINED = "GAINED"
+    LOST = "LOST"
+    AMOUNT = "AMOUNT"
+    TIER = "TIER"
+    STATUS = "STATUS"
+
+
+@strawberry.enum
+class HouseholdChangeKind(Enum):
+    GAINED = "GAINED"
+    LOST = "LOST"
+    CHANGED = "CHANGED"
+
+
+@strawberry.type(description="One outcome of a household under the version in force (before) "
+                 "and under the draft (after), each with its reasons.")
+class OutcomeChange:
+    code: str
+    member_id: str | None
+    kind: OutcomeChangeKind
+    before: Outcome | None
+    after: Outcome | None
+
+
+@strawberry.type
+class HouseholdChange:
+    household_id: str
+    region_code: str
+    kind: HouseholdChangeKind
+    annual_amount_before: float
+    annual_amount_after: float
+    outcomes: list[OutcomeChange]
+
+
+@strawberry.type
+class RegionImpact:
+    region_code: str
+    households: int
+    gained: int
+    lost: int
+    changed: int
+    annual_amount_before: float = strawberry.field(resolver=lambda root: root.annual_before)
+    annual_amount_after: float = strawberry.field(resolver=lambda root: root.annual_after)
+    one_off_amount_before: float = strawberry.field(resolver=lambda root: root.once_before)
+    one_off_amount_after: float = strawberry.field(resolver=lambda root: root.once_after)
+
+
+@strawberry.type(description="Stored households evaluated as of asOf under the draft and under "
+                 "the version of its program in force then (baseline). Annual amounts count a "
+                 "monthly amount twelve times; one-off amounts are summed apart.")
+class ImpactReport:
+    as_of: date
+    version: RuleSetVersion
+    baseline: RuleSetVersion | None = strawberry.field(
+        description="The version the draft would replace (null: none in force on asOf).")
+    households: int = strawberry.field(description="Households evaluated.")
+    skipped: int = strawberry.field(
+        description="Stored households whose facts are not valid as of asOf (e.g. a member "
+        "born later); left out.")
+    gained: int
+    lost: int
+    changed: int
+    unchanged: int
+    annual_amount_before: float
+    annual_amount_after: float
+    one_off_amount_before: float
+    one_off_amount_after: float
+    by_region: list[RegionImpact] = strawberry.field(resolver=lambda root: root.regions)
+    changed_households: list[HouseholdChange] = strawberry.field(
+        description="The first changed households (by id), with both sides' reasons.")
+    changed_total: int = strawberry.field(description="All households that gain, lose or "
+                                          "change.")
+    seconds: float
+
+
 # --- inputs ---------------------------------------------------------------------------------
+
+
+@strawberry.input
+class CitationInput:
+    document: str
+    clause: str | None = None
+    quote: str | None = None
+    url: str | None = None
+
+
+@strawberry.input(description="A parameter's new value; a new parameter also needs its unit and "
+                  "citation.")
+class ParameterChangeInput:
+    name: str
+    value: float
+    unit: str | None = None
+    citation: CitationInput | None = None
 
 UNSET: Any = strawberry.UNSET
 

@@ -328,9 +328,17 @@ def _check(
     return checked.tree
 
 
+@dataclass(frozen=True)
+class ConditionFieldError(FieldError):
+    """A condition or expression that does not parse or type-check: a ``FieldError`` that also
+    says where in the text (``column``, 1-based), so an editor can point at it."""
+
+    column: int = 0
+
+
 def _condition_error(path: str, exc: ConditionError) -> FieldError:
-    return FieldError(path, exc.code, f"{exc.message} at column {exc.position + 1}: "
-                      f"{exc.text!r}")
+    return ConditionFieldError(path, exc.code, f"{exc.message} at column {exc.position + 1}: "
+                               f"{exc.text!r}", exc.position + 1)
 
 
 def _structural_errors(doc: RuleSetDocument) -> list[FieldError]:

@@ -25,6 +25,7 @@ from policy.errors import DocumentInvalid, FactsInvalid, FieldError
 from policy.facts import Household, parse_household
 from services.auth import ANONYMOUS, Policy, Principal
 from services.config import Settings
+from services.editing import RuleSetEditing
 from services.errors import Conflict, InvalidInput, NotFoundError
 from services.rulesets import FIXTURES, document_files, load_file, version_id
 from store import db
@@ -80,6 +81,7 @@ class Application:
         self._catalog: Catalog | None = None
         self._programs: dict[str, Program] = {}
         self._lock = threading.Lock()
+        self.editing = RuleSetEditing(self)  # drafts, review and publication
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -158,7 +160,13 @@ class Application:
                     records = []
                     for rule_set in uow.rule_sets.list_rule_sets():
                         for v in uow.rule_sets.list_versions(rule_set.code):
-                            records.append(VersionRecord(v.id, self.program(v), v.status.value,
+                            try:
+                                program = self.program(v)
+                            except DocumentInvalid:
+                                if v.frozen:
+                                    raise
+                                continue  # a draft being edited need not compile yet
+                            records.append(VersionRecord(v.id, program, v.status.value,
                                                          v.effective_from))
                 self._catalog = Catalog(records)
             return self._catalog
@@ -201,6 +209,12 @@ class Application:
                     if r.program.code == rs.code
                     and (drafts or r.status in ("PUBLISHED", "RETIRED"))
                 )
+                if drafts:  # drafts that do not compile yet are not in the catalog
+                    known = {r.id for r in refs}
+                    refs += tuple(
+                        VersionRef(v.id, v.rule_set_code, v.version, v.status.value,
+                                   v.effective_from, None, v.content_hash)
+                        for v in uow.rule_sets.list_versions(rs.code) if v.id not in known)
                 out.append(RuleSetView(rs.code, rs.title_zh, rs.title_en, rs.owner,
                                        tuple(sorted(refs, key=lambda v: v.version))))
         return out

@@ -72,7 +72,7 @@ def test_serve_command_starts_seeds_and_stops_gracefully(tmp_path: Path) -> None
         assert "graphiql" in page.text.lower()
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal it caught.
     assert proc.returncode in (0, -signal.SIGTERM), err
     assert "Traceback" not in err

@@ -1,0 +1,202 @@
+"""Rule-set editing in the schema: the query field ``ruleSetVersion`` and the mutations policy
+staff move a version through (CONTRACT.md, "Rule-set editing"), as thin calls into
+``services.editing``. Expected failures (a stale revision, a failing test, an invalid document)
+are ``userErrors``; a missing or insufficient token is a GraphQL error, as everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any, TypeVar
+
+import strawberry
+from strawberry.scalars import JSON
+
+from graphql_api.types import (
+    ImpactReport,
+    ParameterChangeInput,
+    RuleSetVersion,
+    TestCaseResult,
+    UserError,
+    ValidationIssue,
+)
+from services.editing import ParameterChange
+from services.errors import ServiceError
+
+T = TypeVar("T")
+
+
+def _attempt(fn: Callable[[], T]) -> tuple[T | None, list[UserError]]:
+    from graphql_api.schema import user_errors
+
+    try:
+        return fn(), []
+    except ServiceError as exc:
+        return None, user_errors(exc)
+
+
+def _editing(info: strawberry.Info) -> Any:
+    return info.context.app.editing
+
+
+@strawberry.type
+class RuleSetVersionPayload:
+    version: RuleSetVersion | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RuleSetDraftValidatePayload:
+    version: RuleSetVersion | None
+    valid: bool = strawberry.field(description="No ERROR issues (warnings do not count).")
+    issues: list[ValidationIssue]
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RuleSetDraftTestPayload:
+    version: RuleSetVersion | None
+    passed: bool
+    total: int
+    failed: int
+    cases: list[TestCaseResult]
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RuleSetDraftImpactPayload:
+    impact: ImpactReport | None
+    user_errors: list[UserError]
+
+
+def _version_payload(info: strawberry.Info, fn: Callable[[], Any]) -> RuleSetVersionPayload:
+    version, errors = _attempt(fn)
+    return RuleSetVersionPayload(version=version, user_errors=errors)
+
+
+@strawberry.type
+class EditingQuery:
+    @strawberry.field(description="A rule-set version by id (drafts only for policy staff).")
+    def rule_set_version(self, info: strawberry.Info,
+                         id: strawberry.ID) -> RuleSetVersion | None:
+        from graphql_api.schema import service_error
+
+        try:
+            return _editing(info).version(info.context.principal, str(id))  # type: ignore[no-any-return]
+        except ServiceError as exc:
+            if exc.code == "NOT_FOUND":
+                return None
+            raise service_error(exc) from None
+
+
+@strawberry.type
+class EditingMutation:
+    @strawberry.mutation(description="Start a DRAFT of a rule set, copied from a published "
+                         "version (default: the latest to take effect). One open draft per "
+                         "rule set.")
+    def rule_set_draft_create(
+        self, info: strawberry.Info, rule_set: str,
+        from_: Annotated[strawberry.ID | None, strawberry.argument(name="from")] = None,
+    ) -> RuleSetVersionPayload:
+        p = info.context.principal
+        return _version_payload(info, lambda: _editing(info).create_draft(
+            p, rule_set, str(from_) if from_ is not None else None))
+
+    @strawberry.mutation(description="Change a DRAFT: a whole new document (JSON, as "
+                         "RuleSetVersion.document gives it) and/or parameter values. "
+                         "expectedRevision is the revision you read; if someone changed the "
+                         "draft since, nothing is saved and userErrors has CONFLICT.")
+    def rule_set_draft_update(
+        self, info: strawberry.Info, id: strawberry.ID, expected_revision: int,
+        document: JSON | None = None,
+        parameters: list[ParameterChangeInput] | None = None,
+    ) -> RuleSetVersionPayload:
+        p = info.context.principal
+        changes = [
+            ParameterChange(
+                c.name, c.value, c.unit,
+                None if c.citation is None else {"document": c.citation.document,
+                                                 "clause": c.citation.clause,
+                                                 "quote": c.citation.quote,
+                                                 "url": c.citation.url})
+            for c in parameters or []
+        ]
+        if document is not None and not isinstance(document, dict):
+            errors = [UserError(field="document", code="WRONG_TYPE",
+                                message="the document is a JSON object")]
+            return RuleSetVersionPayload(version=None, user_errors=errors)
+        return _version_payload(info, lambda: _editing(info).update_draft(
+            p, str(id), expected_revision, document, changes))
+
+    @strawberry.mutation(description="Check a version without running it (or check document, "
+                         "unsaved, as its next content): conditions, names, citations, "
+                         "exclusive groups, amounts, outcome codes.")
+    def rule_set_draft_validate(
+        self, info: strawberry.Info, id: strawberry.ID, document: JSON | None = None,
+    ) -> RuleSetDraftValidatePayload:
+        p = info.context.principal
+        if document is not None and not isinstance(document, dict):
+            errors = [UserError(field="document", code="WRONG_TYPE",
+                                message="the document is a JSON object")]
+            return RuleSetDraftValidatePayload(version=None, valid=False, issues=[],
+                                               user_errors=errors)
+        result, errors = _attempt(lambda: _editing(info).validate(p, str(id), document))
+        if result is None:
+            return RuleSetDraftValidatePayload(version=None, valid=False, issues=[],
+                                               user_errors=errors)
+        return RuleSetDraftValidatePayload(version=result.version, valid=result.valid,
+                                           issues=list(result.issues), user_errors=[])
+
+    @strawberry.mutation(description="Run the version's own test cases against it.")
+    def rule_set_draft_test(self, info: strawberry.Info,
+                            id: strawberry.ID) -> RuleSetDraftTestPayload:
+        p = info.context.principal
+        result, errors = _attempt(lambda: _editing(info).run_tests(p, str(id)))
+        if result is None:
+            return RuleSetDraftTestPayload(version=None, passed=False, total=0, failed=0,
+                                           cases=[], user_errors=errors)
+        return RuleSetDraftTestPayload(version=result.version, passed=result.passed,
+                                       total=len(result.cases), failed=result.failed,
+                                       cases=list(result.cases), user_errors=[])
+
+    @strawberry.mutation(description="Re-evaluate the stored households (or those of "
+                         "regionCodes) as of asOf under the draft and under the version in "
+                         "force: who gains, loses or changes, totals, by region, and the first "
+                         "changed households with reasons on both sides.")
+    def rule_set_draft_impact(
+        self, info: strawberry.Info, id: strawberry.ID, as_of: date,
+        region_codes: list[str] | None = None, first: int = 100,
+    ) -> RuleSetDraftImpactPayload:
+        p = info.context.principal
+        result, errors = _attempt(lambda: _editing(info).impact(
+            p, str(id), as_of, region_codes, first))
+        return RuleSetDraftImpactPayload(impact=result, user_errors=errors)
+
+    @strawberry.mutation(description="DRAFT -> IN_REVIEW; refused unless the version validates "
+                         "and its test cases pass.")
+    def rule_set_version_submit(
+        self, info: strawberry.Info, id: strawberry.ID, expected_revision: int | None = None,
+    ) -> RuleSetVersionPayload:
+        p = info.context.principal
+        return _version_payload(info, lambda: _editing(info).submit(p, str(id),
+                                                                     expected_revision))
+
+    @strawberry.mutation(description="IN_REVIEW -> PUBLISHED, in force from effectiveFrom, by "
+                         "an approver who did not write or submit it. The previous version's "
+                         "effectiveTo becomes the day before.")
+    def rule_set_version_publish(
+        self, info: strawberry.Info, id: strawberry.ID, effective_from: date,
+        expected_revision: int | None = None,
+    ) -> RuleSetVersionPayload:
+        p = info.context.principal
+        return _version_payload(info, lambda: _editing(info).publish(
+            p, str(id), effective_from, expected_revision))
+
+    @strawberry.mutation(description="PUBLISHED -> RETIRED: no longer in force on any date.")
+    def rule_set_version_retire(
+        self, info: strawberry.Info, id: strawberry.ID, reason: str | None = None,
+        expected_revision: int | None = None,
+    ) -> RuleSetVersionPayload:
+        p = info.context.principal
+        return _version_payload(info, lambda: _editing(info).retire(
+            p, str(id), reason, expected_revision))
