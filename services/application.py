@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine, text
 
@@ -33,6 +34,39 @@ from store.errors import ConflictError, NotFound
 from store.models import DeterminationRecord, RuleSetVersion, StoredHousehold, VersionStatus
 from store.pagination import Page
 from store.uow import UnitOfWork
+
+
+T = TypeVar("T")
+
+
+class Recent(Generic[T]):
+    """A small least-recently-used map (thread-safe: one lock around each operation)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[Hashable, T] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> T | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._items.move_to_end(key)
+            return item
+
+    def put(self, key: Hashable, value: T) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -81,6 +115,7 @@ class Application:
         self._catalog: Catalog | None = None
         self._programs: dict[str, Program] = {}
         self._lock = threading.Lock()
+        self._recent: Recent[Determination] = Recent(settings.determination_cache_size)
         self.editing = RuleSetEditing(self)  # drafts, review and publication
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -188,12 +223,24 @@ class Application:
         except UnknownProgram as exc:
             raise InvalidInput(str(exc), [FieldError("programs", "UNKNOWN_PROGRAM", str(exc))],
                                code="UNKNOWN_PROGRAM") from None
+        # A determination is a pure function of the facts, the date and the versions' content:
+        # recent ones are remembered (the same household is often asked about again).
+        key = None
+        if not isinstance(data, Household):
+            key = (json.dumps(data, sort_keys=True, ensure_ascii=False, default=str), as_of,
+                   tuple(ref for _, ref in versions))
+            hit = self._recent.get(key)
+            if hit is not None:
+                return hit
         try:
-            return determine(data, as_of, versions)
+            det = determine(data, as_of, versions)
         except FactsInvalid as exc:
             raise InvalidInput(f"invalid household facts: {len(exc.errors)} problem(s)",
                                [FieldError(f"household.{e.field}", e.code, e.message)
                                 for e in exc.errors], code="INVALID_FACTS") from None
+        if key is not None:
+            self._recent.put(key, det)
+        return det
 
     # -- rule sets -------------------------------------------------------------------------
 

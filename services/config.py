@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     max_tokens: int = 4000
     max_page_size: int = 100
+    determination_cache_size: int = 4096  # recent evaluate results kept (0: none)
     log_level: str = "INFO"
 
     @property

@@ -99,3 +99,17 @@ def test_token_create_command(tmp_path: Path) -> None:
     bad = subprocess.run([*run, "--role", "root", "--name", "x"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120, check=False)
     assert bad.returncode == 2 and "unknown role" in bad.stderr
+
+
+def test_recent_determinations_are_remembered(api: Api) -> None:
+    from datetime import date
+
+    from services.auth import ANONYMOUS
+
+    app = api.application
+    first = app.evaluate(ANONYMOUS, HH, date(2024, 6, 1))
+    again = app.evaluate(ANONYMOUS, dict(HH), date(2024, 6, 1))
+    assert again is first
+    other = app.evaluate(ANONYMOUS, {**HH, "annualNetIncome": 1}, date(2024, 6, 1))
+    assert other is not first and other != first
+    assert app.evaluate(ANONYMOUS, HH, date(2024, 6, 2)) is not first
