@@ -35,7 +35,6 @@ from store.models import DeterminationRecord, RuleSetVersion, StoredHousehold, V
 from store.pagination import Page
 from store.uow import UnitOfWork
 
-
 T = TypeVar("T")
 
 
