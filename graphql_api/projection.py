@@ -14,7 +14,7 @@ checks that both paths give identical responses for generated selections.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from enum import Enum
 from typing import Any
 
@@ -107,7 +107,27 @@ def _same(value: Any) -> Any:
     return value
 
 
-_Plan = list[tuple[str, Getter, Mapping[str, Any], Callable[[Any], Any]]]
+_Entry = tuple[str, Getter, Mapping[str, Any], Callable[[Any], Any]]
+
+# Projected reasons are shared between requests: a reason object is the explainer's memoised
+# value (the same object for every household with the same values), and its projection depends
+# only on the selection (the plan's signature). Bounded; an entry keeps its reason alive so the
+# id in its key is not reused.
+SHARED_TYPES = frozenset({"Reason"})
+_SHARED: dict[tuple[int, Hashable], tuple[Any, dict[str, Any]]] = {}
+SHARED_LIMIT = 50_000
+# The signature of a selection that includes an object served the ordinary way: such a
+# projection depends on more than the selection, and is never shared.
+_UNSHAREABLE: Hashable = object()
+
+
+class _Plan:
+    __slots__ = ("entries", "shared", "signature")
+
+    def __init__(self, entries: list[_Entry], signature: Hashable, shared: bool):
+        self.entries = entries
+        self.signature = signature
+        self.shared = shared
 
 
 class ProjectingExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -125,8 +145,7 @@ class ProjectingExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if plan is None:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set,
                                           position_context)
-        return {name: complete(getter(source_value, args))
-                for name, getter, args, complete in plan}
+        return _run(plan, source_value)
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any],
               ) -> _Plan | None:
@@ -142,12 +161,14 @@ class ProjectingExecutionContext(StrawberryGraphQLCoreExecutionContext):
         getters = PLAIN.get(parent_type.name)
         if getters is None:
             return None
-        plan: _Plan = []
+        entries: list[_Entry] = []
+        signature: list[Hashable] = [parent_type.name]
         for response_name, field_details_list in grouped_field_set.items():
             node = field_details_list[0].node
             name = node.name.value
             if name == "__typename":
-                plan.append((response_name, _constant(parent_type.name), {}, _same))
+                entries.append((response_name, _constant(parent_type.name), {}, _same))
+                signature.append((response_name, name))
                 continue
             getter = getters.get(name)
             if getter is None:
@@ -155,34 +176,68 @@ class ProjectingExecutionContext(StrawberryGraphQLCoreExecutionContext):
             field_def = parent_type.fields[name]
             args = (get_argument_values(field_def, node, self.variable_values)
                     if field_def.args else {})
-            plan.append((response_name, getter, args,
-                         self._completer(field_def.type, field_details_list)))
-        return plan
+            completer = self._completer(field_def.type, field_details_list)
+            if completer is None:
+                return None
+            complete, sub_signature = completer
+            entries.append((response_name, getter, args, complete))
+            signature.append((response_name, name, _frozen(args), sub_signature))
+        if any(part is _UNSHAREABLE or (isinstance(part, tuple) and _UNSHAREABLE in part)
+               for part in signature):
+            return _Plan(entries, _UNSHAREABLE, False)
+        return _Plan(entries, tuple(signature), parent_type.name in SHARED_TYPES)
 
-    def _completer(self, gql_type: Any, field_details_list: Any) -> Callable[[Any], Any]:
+    def _completer(self, gql_type: Any, field_details_list: Any,
+                   ) -> tuple[Callable[[Any], Any], Hashable] | None:
         if isinstance(gql_type, GraphQLNonNull):
             gql_type = gql_type.of_type
         if isinstance(gql_type, GraphQLList):
-            item = self._completer(gql_type.of_type, field_details_list)
-            return lambda value: None if value is None else [item(v) for v in value]
+            inner = self._completer(gql_type.of_type, field_details_list)
+            if inner is None:
+                return None
+            item, sub = inner
+            return (lambda value: None if value is None else [item(v) for v in value]), sub
         if isinstance(gql_type, GraphQLScalarType):
             serialize = gql_type.serialize
             plain = _IDENTITY_SCALARS.get(gql_type.name)
             if plain is not None:
-                return lambda value: value if value is None or type(value) is plain \
-                    else serialize(value)
-            return lambda value: None if value is None else serialize(value)
+                return (lambda value: value if value is None or type(value) is plain
+                        else serialize(value)), None
+            return (lambda value: None if value is None else serialize(value)), None
         if isinstance(gql_type, GraphQLEnumType):
             enum_serialize = gql_type.serialize
-            return lambda value: None if value is None else enum_serialize(value)
+            return (lambda value: None if value is None else enum_serialize(value)), None
         if isinstance(gql_type, GraphQLObjectType):
-            object_type = gql_type
+            sub = self.collect_subfields(gql_type, field_details_list).grouped_field_set
+            plan = self._plan(gql_type, sub)
+            if plan is None:
+                object_type = gql_type
 
-            def complete_object(value: Any) -> Any:
-                if value is None:
-                    return None
-                sub = self.collect_subfields(object_type, field_details_list).grouped_field_set
-                return self.execute_fields(object_type, value, None, sub, None)
+                def complete_ordinary(value: Any) -> Any:
+                    if value is None:
+                        return None
+                    return self.execute_fields(object_type, value, None, sub, None)
 
-            return complete_object
+                return complete_ordinary, _UNSHAREABLE
+            sub_plan = plan
+            return (lambda value: None if value is None else _run(sub_plan, value)), \
+                sub_plan.signature
         raise TypeError(f"no projection for {gql_type}")  # pragma: no cover
+
+
+def _run(plan: _Plan, source: Any) -> dict[str, Any]:
+    if plan.shared:
+        key = (id(source), plan.signature)
+        hit = _SHARED.get(key)
+        if hit is not None and hit[0] is source:
+            return hit[1]
+    out = {name: complete(getter(source, args)) for name, getter, args, complete in plan.entries}
+    if plan.shared:
+        if len(_SHARED) >= SHARED_LIMIT:
+            _SHARED.clear()
+        _SHARED[key] = (source, out)
+    return out
+
+
+def _frozen(args: Mapping[str, Any]) -> Hashable:
+    return tuple(sorted((k, v.value if isinstance(v, Enum) else v) for k, v in args.items()))
