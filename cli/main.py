@@ -181,6 +181,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
         if unknown:
             return _fail(f"error: unknown status {', '.join(unknown)}; one of GRANTED, "
                          "NOT_GRANTED, UNDETERMINED or all [BAD_ARGUMENT]")
+    if args.chunk_size is None:
+        # Every outcome is about 67 rows a household: smaller chunks keep memory bounded.
+        args.chunk_size = 100_000 if "NOT_GRANTED" in statuses else 400_000
     if args.chunk_size < 1:
         return _fail("error: --chunk-size must be at least 1 [BAD_ARGUMENT]")
     try:
@@ -279,8 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="input format (default: from the file name)")
     p.add_argument("--out-format", choices=["csv", "parquet"], dest="out_format",
                    help="output format (default: from the file name)")
-    p.add_argument("--chunk-size", type=int, default=400_000, dest="chunk_size",
-                   help="rows read at a time (default 400000)")
+    p.add_argument("--chunk-size", type=int, dest="chunk_size",
+                   help="rows read at a time (default 400000; 100000 when NOT_GRANTED "
+                   "outcomes are written)")
     p.add_argument("--no-progress", action="store_true", dest="no_progress")
     p.add_argument("--backend", choices=["local", "spark"], default="local",
                    help="local (default) or spark (pyspark; see docs/screening.md)")

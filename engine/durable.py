@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import durable_rules_engine as _dr
@@ -43,6 +45,35 @@ _SESSION_OF: dict[int, str] = {}  # handle -> the session id evaluations use
 HOUSEHOLD_FACT_ID = "h"
 MAX_FACTS = 21  # a household fact and at most 20 members
 _FIRING = re.compile(r'\{"([A-Za-z0-9_]+)":\{"m":\{"id": ?"([A-Za-z0-9_]+)"')
+
+
+def _number(value: float) -> str:
+    text = repr(value)
+    if "e" in text or "E" in text:
+        # durable_rules' JSON parser crashes the process (SIGSEGV) on exponents such as 1e-05:
+        # write the same number in plain decimal notation.
+        text = format(Decimal(text), "f")
+    return text
+
+
+def dumps_fact(fact: dict[str, Any]) -> str:
+    """A flat fact as JSON that durable_rules can read: no exponents in numbers."""
+    parts = []
+    for key, value in fact.items():
+        if value is True:
+            encoded = "true"
+        elif value is False:
+            encoded = "false"
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise DurableError(f"fact {key} is not a finite number: {value!r}")
+            encoded = _number(value)
+        elif isinstance(value, int):
+            encoded = str(value)
+        else:
+            encoded = json.dumps(value, ensure_ascii=False)
+        parts.append(f"{json.dumps(key)}:{encoded}")
+    return "{" + ",".join(parts) + "}"
 
 
 class DurableError(RuntimeError):
@@ -90,9 +121,9 @@ class Session:
             f["sid"] = self.sid
         self.asserted.extend(facts)
         if len(facts) == 1:
-            result = _dr.assert_fact(self.handle, json.dumps(facts[0], ensure_ascii=False))
+            result = _dr.assert_fact(self.handle, dumps_fact(facts[0]))
         else:
-            result = _dr.assert_facts(self.handle, json.dumps(facts, ensure_ascii=False))
+            result = _dr.assert_facts(self.handle, "[" + ",".join(map(dumps_fact, facts)) + "]")
         return self._drain(result[1])
 
     def _drain(self, state_handle: int) -> Firings:

@@ -24,7 +24,8 @@ from policy.errors import FactsInvalid, FieldError
 MAX_MEMBERS = 20
 MAX_AGE = 120
 
-Money = Annotated[float, Strict()]
+MAX_MONEY = 1e12  # yuan; anything larger is a typing error, not a household
+Money = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Flag = Annotated[bool, Strict()]
 HousingSafetyGrade = Literal["A", "B", "C", "D"]
 Relation = Literal[
@@ -113,6 +114,7 @@ _CODES = {
     "string_too_short": "INVALID_VALUE",
     "string_too_long": "INVALID_VALUE",
     "value_error": "WRONG_TYPE",
+    "finite_number": "NOT_FINITE",
 }
 
 
@@ -189,6 +191,9 @@ def _semantic_errors(hh: Household, as_of: date) -> list[FieldError]:
         value = getattr(hh, name, None)
         if value is not None and value < 0:
             errors.append(FieldError(name, "NEGATIVE_AMOUNT", f"must be 0 or more, got {value:g}"))
+        elif value is not None and value > MAX_MONEY:
+            errors.append(FieldError(name, "AMOUNT_TOO_LARGE",
+                                     f"must be at most {MAX_MONEY:.0f} yuan, got {value:g}"))
     if hh.monitoredSince is not None and hh.monitoredSince > as_of:
         errors.append(
             FieldError(
@@ -215,6 +220,10 @@ def _semantic_errors(hh: Household, as_of: date) -> list[FieldError]:
                     f"must be 0 or more, got {m.medicalOutOfPocket:g}",
                 )
             )
+        elif m.medicalOutOfPocket > MAX_MONEY:
+            errors.append(FieldError(f"{p}.medicalOutOfPocket", "AMOUNT_TOO_LARGE",
+                                     f"must be at most {MAX_MONEY:.0f} yuan, "
+                                     f"got {m.medicalOutOfPocket:g}"))
         if m.birthDate > as_of:
             errors.append(
                 FieldError(

@@ -124,7 +124,7 @@ class _Compiler:
         c = self.compile(node)
         return c if isinstance(c, Const) else c.cast(pl.Float64)
 
-    def compile(self, node: a.Node) -> Compiled:  # noqa: C901 - one case per node type
+    def compile(self, node: a.Node) -> Compiled:
         match node:
             case a.Num(value=v) | a.Bool(value=v):
                 return Const(v)
@@ -162,9 +162,9 @@ class _Compiler:
             case a.In(subject=subj, items=items, negated=negated):
                 return self._in(subj, items, negated)
             case a.Between(subject=subj, low=lo, high=hi):
-                ge = self.compile(a.Compare(">=", subj, lo, type=node.type))
-                le = self.compile(a.Compare("<=", subj, hi, type=node.type))
-                return _and([ge, le])
+                low = self.compile(a.Compare(">=", subj, lo, type=node.type))
+                high = self.compile(a.Compare("<=", subj, hi, type=node.type))
+                return _and([low, high])
             case a.Not(operand=o):
                 c = self.compile(o)
                 return Const(k_not(c.value)) if isinstance(c, Const) else ~c
@@ -183,8 +183,10 @@ class _Compiler:
             return Const(UNKNOWN)
         if op == "/" and isinstance(rc, Const) and float(rc.value) == 0:  # type: ignore[arg-type]
             return Const(UNKNOWN)
-        le = lc if isinstance(lc, pl.Expr) else lit(lc, pl.Float64())
-        re = rc if isinstance(rc, pl.Expr) else lit(rc, pl.Float64())
+        # Constants as columns: polars' scalar kernels take shortcuts IEEE arithmetic does not
+        # (x + 0.0 returns x, so -0.0 + 0.0 stays -0.0; x / c is x * (1 / c)).
+        le = lc if isinstance(lc, pl.Expr) else column_of(float(lc.value))  # type: ignore[arg-type]
+        re = rc if isinstance(rc, pl.Expr) else column_of(float(rc.value))  # type: ignore[arg-type]
         match op:
             case "+":
                 return le + re
@@ -194,7 +196,7 @@ class _Compiler:
                 return le * re
             case "/":
                 if isinstance(rc, Const):
-                    return le / column_of(float(rc.value))  # type: ignore[arg-type]
+                    return le / re
                 return pl.when(re == 0).then(pl.lit(None, pl.Float64)).otherwise(le / re)
         raise Unsupported(f"operator {op}")
 
@@ -250,8 +252,11 @@ class _Compiler:
         se = sc if isinstance(sc, pl.Expr) else lit(sc, dtype_of(subj))
         consts = [c.value for c in ics if isinstance(c, Const) and c.value is not UNKNOWN]
         parts: list[pl.Expr] = []
-        if consts:
-            parts.append(se.is_in(pl.lit(pl.Series(consts, dtype=dtype_of(subj)))))
+        if consts and isinstance(dtype_of(subj), pl.Float64):
+            # Numbers compare as Python compares them (-0.0 == 0.0), not by their bits.
+            parts += [se == pl.lit(float(c), pl.Float64) for c in consts]  # type: ignore[arg-type]
+        elif consts:
+            parts.append(se.is_in(pl.Series(consts, dtype=dtype_of(subj)).implode()))
         for c in ics:
             if isinstance(c, pl.Expr):
                 # An unknown item is not equal to anything (``v == UNKNOWN`` is False).
@@ -318,10 +323,14 @@ _COMPARE: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
 
 
 def column_of(value: float) -> pl.Expr:
-    """A constant as a full column. polars divides by a *scalar* by multiplying with its
-    reciprocal (``x / 10`` is not ``x * 0.1`` in floating point), so a constant divisor must be
-    a column for the division to be IEEE's, as Python's is."""
-    return pl.int_range(pl.len(), dtype=pl.UInt32).cast(pl.Float64) * 0.0 + value
+    """A constant as a full column. polars' kernels for a *scalar* operand take shortcuts that
+    IEEE arithmetic (and so Python) does not: ``x / c`` is computed as ``x * (1 / c)``, and
+    ``x + 0.0`` or ``x - 0.0`` return ``x`` unchanged (so ``-0.0 + 0.0`` stays ``-0.0``). With
+    a column on both sides the elementwise kernel is plain IEEE."""
+    base = pl.int_range(pl.len(), dtype=pl.UInt32).cast(pl.Float64)
+    if value == 0:
+        return base * value  # k * ±0.0 is ±0.0 for k >= 0: the zero keeps its sign
+    return base * 0.0 + value
 
 
 def _add_months(d: pl.Expr, months: pl.Expr) -> pl.Expr:
@@ -354,6 +363,7 @@ class RulePlan:
     amount: pl.Expr | None      # Float64 on the rule's frame
     period: str | None
     terms: tuple[tuple[str, pl.Expr, str], ...]
+    terms_nullable: bool        # whether a term's value can be unknown
     flags_monitoring: bool
     higher: tuple[int, ...]     # rules above it in its exclusive group, by priority
     # For missing facts: per elementary condition (as the trace flattens it), its verdict and
@@ -422,8 +432,9 @@ def compile_version(program: Program, ref: VersionRef, as_of: date, prefix: str
             (comp.expr(node), facts)
             for node, facts in _atoms(r.condition)
         ) if _can_be_unknown(r.condition) else ()
+        terms_nullable = any(_can_be_unknown(t.expr) for t in r.terms)
         plans.append(RulePlan(i, r.id, per_member, cond, amount, r.spec.period, terms,
-                              r.spec.flagsMonitoring, higher, atoms))
+                              terms_nullable, r.spec.flagsMonitoring, higher, atoms))
     codes = []
     for code, ids in by_code.items():
         ids.sort(key=lambda i: (rules[i].spec.priority or 0, i))

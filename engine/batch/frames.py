@@ -18,13 +18,18 @@ Members are in household order: ``_h`` is the household's row in the household f
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
 import polars as pl
 
-from policy.facts import Household
+from engine.batch.compiler import column_of
+from engine.batch.segments import Segments
+from policy.facts import MAX_AGE, Household
+
+MAX_AGE_SEARCH = MAX_AGE + 10  # validated ages are at most MAX_AGE
 
 HOUSEHOLD_INPUT: dict[str, pl.DataType] = {
     "household_id": pl.String(),
@@ -131,68 +136,70 @@ def household_json(hh: Mapping[str, Any], members: Iterable[Mapping[str, Any]]
     return out
 
 
-def _sequential_sum(values: pl.Series, start: pl.Series, size: pl.Series) -> pl.Series:
-    """Per household, ``sum(values of its members)`` as Python adds them: left to right from 0.
+def ages(birth: pl.Series, as_of: date) -> pl.Series:
+    """``policy.facts.age_on`` for a Date series: full years on ``as_of``.
 
-    Members are contiguous; ``start`` is each household's first member row and ``size`` its
-    number of members. Adding 0.0 for a household without a k-th member changes nothing (the
-    running sum, started as ``0 + x0``, is never -0.0)."""
-    acc = pl.Series("acc", [0.0] * len(start), dtype=pl.Float64) if len(start) else \
-        pl.Series("acc", [], dtype=pl.Float64)
-    if len(values) == 0:
-        return acc
-    last = len(values) - 1
-    most = int(size.max() or 0)  # type: ignore[arg-type]
-    frame = pl.DataFrame({"start": start, "size": size, "acc": acc})
-    for k in range(most):
-        idx = (frame["start"] + k).clip(upper_bound=last)
-        x = values.gather(idx)
-        frame = frame.with_columns(
-            acc=pl.col("acc") + pl.when(pl.col("size") > k).then(x).otherwise(0.0)
-        )
-    return frame["acc"]
+    Someone is at least ``a`` years old when born on or before the ``a``-th anniversary date
+    back from ``as_of`` (29 February falls back to the 28th when that year has none, as
+    ``age_on`` compares (month, day) pairs); counting those dates is a binary search."""
+    limits = []
+    for a in range(MAX_AGE_SEARCH, 0, -1):
+        year = as_of.year - a
+        day = as_of.day
+        if as_of.month == 2 and day == 29 and not calendar.isleap(year):
+            day = 28
+        limits.append(date(year, as_of.month, day))
+    bounds = pl.Series(limits, dtype=pl.Date).cast(pl.Int32)
+    days = birth.cast(pl.Int32)
+    return (MAX_AGE_SEARCH - bounds.search_sorted(days, side="left")).cast(pl.Int64)
 
 
-def derive_frames(hh: pl.DataFrame, members: pl.DataFrame, as_of: date
-                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def derive_frames(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
+                  household_reads: tuple[str, ...] = ()
+                  ) -> tuple[pl.DataFrame, pl.DataFrame, Segments]:
     """Add the derived facts. ``members`` must be sorted by household (``_h``) and, within a
-    household, in member order; every household has at least one member."""
+    household, in member order; every household has at least one member. The member frame
+    also gets the household facts named in ``household_reads`` (derived ones included)."""
     n = hh.height
-    counts = members.group_by("_h").len().sort("_h")
-    size = pl.Series("size", [0] * n, dtype=pl.UInt32)
-    size = size.scatter(counts["_h"], counts["len"].cast(pl.UInt32))
-    start = (size.cum_sum() - size).cast(pl.Int64)
-    medical = _sequential_sum(members["medicalOutOfPocket"], start, size)
-    hh = hh.with_columns(
-        _h=pl.int_range(n, dtype=pl.UInt32),
-        _start=start,
-        householdSize=size.cast(pl.Int64),
-        householdMedicalOutOfPocket=medical,
+    if members.height:
+        size = members["_h"].rle().struct.field("len").cast(pl.UInt32)
+    else:
+        size = pl.Series("len", [], dtype=pl.UInt32)
+    if size.len() != n:
+        raise ValueError("every household needs at least one member, in order")
+    seg = Segments(size)
+    medical = seg.sequential_sum(members["medicalOutOfPocket"])
+    size_f = pl.col("householdSize").cast(pl.Float64)
+    hh = hh.lazy().with_columns(
+        _h=pl.int_range(pl.len(), dtype=pl.UInt32),
+        householdSize=pl.lit(size.cast(pl.Int64)),
+        householdMedicalOutOfPocket=pl.lit(medical),
     ).with_columns(
         rigidExpenses=pl.col("householdMedicalOutOfPocket") + pl.col("disasterLoss")
         + pl.col("accidentLoss"),
-    ).with_columns(
-        perCapitaNetIncome=pl.col("annualNetIncome") / pl.col("householdSize").cast(pl.Float64),
-        perCapitaIncomeAfterRigid=(pl.col("annualNetIncome") - pl.col("rigidExpenses"))
-        / pl.col("householdSize").cast(pl.Float64),
+        economicHardship=pl.col("povertyAlleviated") | pl.col("monitored") | pl.col("dibao")
+        | pl.col("dibaoMarginal"),
+        perCapitaNetIncome=pl.col("annualNetIncome") / size_f,
         # ``(1 - income / prev) if prev else UNKNOWN``
         incomeDropRatio=pl.when(
             pl.col("previousAnnualNetIncome").is_not_null()
             & (pl.col("previousAnnualNetIncome") != 0)
-        ).then(1.0 - pl.col("annualNetIncome") / pl.col("previousAnnualNetIncome")),
-        economicHardship=pl.col("povertyAlleviated") | pl.col("monitored") | pl.col("dibao")
-        | pl.col("dibaoMarginal"),
-    )
-    on = as_of.month * 100 + as_of.day
-    birth = pl.col("birthDate")
+        ).then(column_of(1.0) - pl.col("annualNetIncome") / pl.col("previousAnnualNetIncome")),
+    ).with_columns(
+        perCapitaIncomeAfterRigid=(pl.col("annualNetIncome") - pl.col("rigidExpenses")) / size_f,
+    ).collect()
+    idx = members["_h"]
+    carried = hh.select(household_reads).gather(idx) if household_reads else None
     members = members.with_columns(
-        _m=(pl.int_range(pl.len(), dtype=pl.Int64)
-            - start.gather(members["_h"])).cast(pl.UInt32),
-        age=(as_of.year - birth.dt.year().cast(pl.Int64)
-             - (pl.lit(on) < birth.dt.month().cast(pl.Int64) * 100
-                + birth.dt.day().cast(pl.Int64)).cast(pl.Int64)),
+        _m_row=pl.int_range(pl.len(), dtype=pl.UInt32),
+        _m=(pl.int_range(pl.len(), dtype=pl.Int64) - seg.start.gather(idx)).cast(pl.UInt32),
+        age=ages(members["birthDate"], as_of),
+    )
+    if carried is not None:
+        members = members.hstack(carried)
+    members = members.lazy().with_columns(
         disabled=pl.col("disabilityGrade").is_not_null(),
         disabilityGrade=pl.col("disabilityGrade").fill_null(0),
         disabilityKind=pl.col("disabilityKind").fill_null("NONE"),
-    )
-    return hh, members
+    ).collect()
+    return hh, members, seg

@@ -76,3 +76,19 @@ def test_fact_ids_of_a_full_household_all_fire() -> None:
     verdicts = fire(load(program), facts)
     assert verdicts.household == frozenset({1})
     assert verdicts.members == tuple(frozenset({0}) for _ in range(20))
+
+
+def test_numbers_that_print_with_an_exponent(catalog: Catalog) -> None:
+    # durable_rules' JSON parser crashes the process on exponents (1e-05): facts are written
+    # in plain decimal notation. Tiny amounts and ratios must evaluate, and agree with the tree.
+    data = {
+        "id": "h", "annualNetIncome": 30000.0, "previousAnnualNetIncome": 30000.000001,
+        "dibao": True,
+        "members": [{"id": "a", "birthDate": "1980-01-01", "medicalOutOfPocket": 1e-05},
+                    {"id": "b", "birthDate": "1982-01-01", "medicalOutOfPocket": 123456789.5}],
+    }
+    det = determine(data, AS_OF, catalog.in_force(AS_OF))
+    tier2 = [o for o in det.outcomes() if o.code == "medical.tier2" and o.member_id == "a"]
+    assert tier2[0].status.value == "GRANTED"
+    assert durable.dumps_fact({"id": "0", "x": 1e-05, "y": 1e16}) == \
+        '{"id":"0","x":0.00001,"y":10000000000000000}'

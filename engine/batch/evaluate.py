@@ -1,0 +1,697 @@
+"""Evaluate compiled versions over household and member frames: the long outcome table.
+
+Statuses are assigned as ``engine.explain`` assigns them, per outcome code (per member for
+member rules):
+
+* a rule's *effective* verdict is its own verdict AND NOT the verdict of each higher-priority
+  rule of its exclusive group (Kleene);
+* GRANTED when some rule of the code is effectively true (the first by priority gives the
+  amount, period and terms), else UNDETERMINED when some is unknown, else NOT_GRANTED;
+* the amount (and its period) only on GRANTED, and only when the amount is known; terms whose
+  value is unknown are left out; ``missingFacts`` of an UNDETERMINED outcome are the input facts
+  that the open rules' unknown conditions read, in the trace's order.
+
+Rows come out in the interactive engine's order: by household, then program, outcome code and
+member. They are placed by counting (each household's rows, then each code's rows within it),
+not by sorting, and built as an Arrow table whose text columns are dictionary-encoded over the
+chunk's households and members, which Parquet writes as it is.
+
+A household with a number outside what the vectorised path is proven on (not finite, above
+1e15, or between 0 and 1e-6) is evaluated by the interactive engine itself
+(``engine.determine``); it is one in millions in real registers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import pairwise
+from typing import Any
+
+import polars as pl
+import pyarrow as pa  # type: ignore[import-untyped]
+
+from engine.batch.compiler import CodePlan, compile_version, source_facts
+from engine.batch.frames import MONEY_HOUSEHOLD, derive_frames, household_json
+from engine.batch.segments import Segments
+from engine.results import Determination
+from policy.catalog import VersionRef
+from policy.document import Program
+from policy.errors import PolicyError
+
+STATUSES = ("GRANTED", "NOT_GRANTED", "UNDETERMINED")
+PERIODS = ("YEAR", "MONTH", "ONCE")
+STATUS = pl.Enum(list(STATUSES))
+PERIOD = pl.Enum(list(PERIODS))
+ALL_STATUSES = frozenset(STATUSES)
+_STATUS_CODE = {name: i for i, name in enumerate(STATUSES)}  # 0 GRANTED, 1 NOT_ .., 2 UND..
+_STATUS_NAMES = STATUSES
+
+SAFE_MAX = 1e15
+SAFE_MIN_POSITIVE = 1e-6
+
+
+def outcome_schema(programs: Sequence[str], codes: Sequence[str],
+                   hashes: Sequence[str]) -> dict[str, pl.DataType]:
+    """The outcome table as a polars frame (``screen_households``)."""
+    return {
+        "household_id": pl.String(),
+        "member_id": pl.String(),
+        "region_code": pl.String(),
+        "program": pl.Enum(list(dict.fromkeys(programs))),
+        "version": pl.Int32(),
+        "version_hash": pl.Enum(list(dict.fromkeys(hashes))),
+        "code": pl.Enum(list(dict.fromkeys(codes))),
+        "status": STATUS,
+        "amount": pl.Float64(),
+        "period": PERIOD,
+        "flags_monitoring": pl.Boolean(),
+        "terms": pl.String(),          # JSON: [{"key": .., "value": .., "unit": ..}]
+        "missing_facts": pl.String(),  # JSON: ["previousAnnualNetIncome"]
+    }
+
+
+OUTCOME_COLUMNS = tuple(outcome_schema([], [], []))
+
+HOUSEHOLD_SUMMARY: dict[str, pl.DataType] = {
+    "household_id": pl.String(),
+    "region_code": pl.String(),
+    "members": pl.UInt32(),
+    "flagged": pl.Boolean(),
+    "granted": pl.UInt32(),        # GRANTED outcomes of the household (all programs)
+    "undetermined": pl.UInt32(),   # UNDETERMINED outcomes
+}
+
+COUNTS: dict[str, pl.DataType] = {
+    "program": pl.String(),
+    "version": pl.Int32(),
+    "code": pl.String(),
+    "status": pl.String(),
+    "period": pl.String(),
+    "outcomes": pl.Int64(),
+    "amount": pl.Float64(),        # sum of the amounts (GRANTED outcomes with an amount)
+}
+
+
+@dataclass(frozen=True)
+class EvaluationError:
+    household: int            # the household's row in the input frame
+    household_id: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    outcomes: pa.Table          # the outcome table (the statuses asked for), engine's order
+    households: pl.DataFrame    # HOUSEHOLD_SUMMARY, one row per household evaluated
+    counts: pl.DataFrame        # COUNTS: outcomes per program, code, status (and period)
+    errors: tuple[EvaluationError, ...]   # households the interactive engine itself refused
+
+
+@dataclass(frozen=True)
+class _Part:
+    index: int
+    version: int
+    plan: CodePlan
+    rule_base: int          # global number of the version's first rule
+
+
+@dataclass
+class _Rows:
+    """The selected outcomes of a chunk, in output order, as index columns."""
+
+    h: pl.Series            # household row
+    part: pl.Series         # outcome code (index into the parts)
+    member: pl.Series       # member row (null for household outcomes)
+    status: pl.Series       # 0 GRANTED, 1 NOT_GRANTED, 2 UNDETERMINED
+    rule: pl.Series         # global rule number of the granting rule (null unless GRANTED)
+    amount: pl.Series
+    missing: pl.Series
+    terms: pl.Series | None
+
+
+class Evaluator:
+    """The versions in force, compiled once for a date; ``evaluate`` takes input frames."""
+
+    def __init__(self, versions: Sequence[tuple[Program, VersionRef]], as_of: date):
+        self.as_of = as_of
+        self.versions = list(versions)
+        self.compiled = [compile_version(p, r, as_of, f"v{k}_")
+                         for k, (p, r) in enumerate(versions)]
+        self._rules = [{r.index: r for r in cv.rules} for cv in self.compiled]
+        parts: list[_Part] = []
+        base = 0
+        for k, cv in enumerate(self.compiled):
+            for cp in cv.codes:
+                parts.append(_Part(len(parts), k, cp, base))
+            base += len(cv.rules)
+        self.parts = tuple(parts)
+        reads: set[str] = {"householdSize"}
+        for cv in self.compiled:
+            reads |= cv.member_household_reads
+        self.member_reads = tuple(sorted(reads))
+        programs = [cv.code for cv in self.compiled]
+        codes = [cp.code for cv in self.compiled for cp in cv.codes]
+        hashes = [cv.ref.content_hash for cv in self.compiled]
+        self.schema = outcome_schema(programs, codes, hashes)
+        # Lookups by part and by global rule number.
+        self._part_version = pl.Series([p.version for p in self.parts], dtype=pl.UInt32)
+        self._part_code = pl.Series(range(len(self.parts)), dtype=pl.UInt32)
+        self._programs = pa.array(programs, pa.string())
+        self._codes = pa.array(codes, pa.string())
+        self._hashes = pa.array(hashes, pa.string())
+        self._version_numbers = pl.Series(
+            [cv.program.document.version for cv in self.compiled], dtype=pl.Int32)
+        periods: list[int | None] = []
+        flags: list[bool] = []
+        for cv in self.compiled:
+            for r in cv.rules:
+                periods.append(PERIODS.index(r.period)
+                               if r.amount is not None and r.period else None)
+                flags.append(r.flags_monitoring)
+        self._rule_period = pl.Series(periods, dtype=pl.UInt8)
+        self._rule_ids = pa.array([r.rule_id for cv in self.compiled for r in cv.rules],
+                                  pa.string())
+        self._rule_flag = pl.Series(flags, dtype=pl.Boolean)
+
+    # --- the whole chunk ---------------------------------------------------------------------
+
+    def evaluate(self, hh: pl.DataFrame, members: pl.DataFrame,
+                 statuses: frozenset[str] = ALL_STATUSES, terms: bool = True,
+                 rule_ids: bool = False) -> Evaluated:
+        """Outcomes of validated households: ``hh`` and ``members`` have the columns of
+        ``frames.HOUSEHOLD_INPUT`` and ``frames.MEMBER_INPUT``, members sorted by ``_h`` and in
+        household order. Only outcomes with one of ``statuses`` are listed (the summary and
+        counts cover all of them); ``terms=False`` leaves the terms column out, and
+        ``rule_ids=True`` adds ``rule_id``, the granting rule of a GRANTED outcome."""
+        unusual = _unusual(hh, members)
+        if not unusual.any():
+            rows, hh_d, m_d, summary, counts = self._vectorised(hh, members, statuses, terms)
+            return Evaluated(self._arrow(rows, hh_d, m_d, terms, rule_ids), summary, counts, ())
+        sub_hh, sub_m, orig = _subset(hh, members, ~unusual)
+        rows, hh_d, m_d, summary, counts = self._vectorised(sub_hh, sub_m, statuses, terms)
+        vec = self._polars(self._arrow(rows, hh_d, m_d, True, True)).select(
+            pl.lit(orig.gather(rows.h)).alias("_h"),
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_k"), *OUTCOME_COLUMNS,
+            pl.col("rule_id").cast(pl.String))
+        summary = summary.with_columns(_h=orig)
+        py_out, py_summary, py_counts, errors = self._interactive(hh, members, unusual,
+                                                                   statuses)
+        out = pl.concat([vec, py_out], how="diagonal").sort("_h", "_k").drop("_h", "_k")
+        if not terms:
+            out = out.drop("terms")
+        if not rule_ids:
+            out = out.drop("rule_id")
+        all_summary = pl.concat([summary, py_summary], how="diagonal").sort("_h").drop("_h")
+        return Evaluated(out.to_arrow(), all_summary, pl.concat([counts, py_counts]),
+                         errors)
+
+    def as_polars(self, table: pa.Table) -> pl.DataFrame:
+        """An outcome table as a polars frame with plain text and enum columns."""
+        return self._polars(table)
+
+    def _polars(self, table: pa.Table) -> pl.DataFrame:
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        schema = {**self.schema, "rule_id": pl.String()}
+        return frame.with_columns(
+            pl.col(c).cast(pl.String).cast(t) if isinstance(t, pl.Enum) else
+            pl.col(c).cast(t)
+            for c, t in schema.items() if c in frame.columns)
+
+    # --- the vectorised path -------------------------------------------------------------------
+
+    def _vectorised(self, hh_in: pl.DataFrame, m_in: pl.DataFrame, statuses: frozenset[str],
+                    terms: bool
+                    ) -> tuple[_Rows, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        hh, m, seg = derive_frames(hh_in, m_in, self.as_of, self.member_reads)
+        m_parts = [p for p in self.parts if p.plan.per_member]
+        h_parts = [p for p in self.parts if not p.plan.per_member]
+        # 1. member rules (and their statuses), the bodies of quantifiers
+        member_rules: list[pl.Expr] = []
+        bodies: list[pl.Expr] = []
+        for cv in self.compiled:
+            member_rules += [r.condition.alias(cv.rule_column(r.index))
+                             for r in cv.rules if r.per_member]
+            bodies += [q.body.alias(q.name) for q in cv.quantifiers]
+        lazy_m = m.lazy().with_columns(member_rules + bodies)
+        if m_parts:
+            lazy_m = lazy_m.with_columns([e for p in m_parts for e in self._status_exprs(p)])
+        m = lazy_m.collect()
+        # 2. quantifiers, aggregated per household; household rules and their statuses
+        quantified = [seg.kleene(m[q.name], q.every).alias(q.name)
+                      for cv in self.compiled for q in cv.quantifiers]
+        hh_rules = [r.condition.alias(cv.rule_column(r.index))
+                    for cv in self.compiled for r in cv.rules if not r.per_member]
+        lazy_h = hh.lazy().with_columns(quantified).with_columns(hh_rules)
+        if h_parts:
+            lazy_h = lazy_h.with_columns([e for p in h_parts for e in self._status_exprs(p)])
+        hh = lazy_h.collect()
+        counts = self._counts(hh, m)
+        summary = self._household_summary(hh, m, seg, h_parts, m_parts)
+        # 3. the outcome rows asked for, in the engine's order
+        rows = self._select(hh, m, seg, statuses, terms)
+        return rows, hh, m, summary, counts
+
+    def _select(self, hh: pl.DataFrame, m: pl.DataFrame, seg: Segments,
+                statuses: frozenset[str], terms: bool) -> _Rows:
+        """The outcomes with one of ``statuses``, in the engine's order.
+
+        Each row's place is counted, not sorted: a household's rows start after all rows of
+        the households before it; within the household, a code's rows come after the rows of
+        the codes before it; within a member code, members are in order."""
+        wanted = {_STATUS_CODE[x] for x in statuses}
+
+        def selected(p: _Part) -> pl.Expr:
+            s = pl.col(f"_s{p.index}")
+            if len(wanted) == 3:
+                return s.is_not_null()  # a column (a literal would not cum_sum per row)
+            if len(wanted) == 2:
+                return s != ({0, 1, 2} - wanted).pop()
+            return s == next(iter(wanted))
+
+        m_parts = [p for p in self.parts if p.plan.per_member]
+        # How many rows each household has per code (members with a wanted status); each
+        # code's rows start after the earlier codes' rows, each household's after the earlier
+        # households' rows.
+        unwanted = sorted({0, 1, 2} - wanted)
+        lists = pl.DataFrame([seg.lists(m[f"_s{p.index}"]).alias(f"_n{p.index}")
+                              for p in m_parts])
+        counts = lists.lazy().select(
+            (pl.col(c).list.len() - sum((pl.col(c).list.count_matches(u) for u in unwanted),
+                                        start=pl.lit(0, pl.UInt32))).cast(pl.UInt32).alias(c)
+            for c in lists.columns).collect() if m_parts else pl.DataFrame()
+        running: pl.Expr = pl.lit(0, pl.UInt32)
+        starts: dict[int, pl.Expr] = {}
+        for p in self.parts:
+            starts[p.index] = running
+            n = pl.col(f"_n{p.index}") if p.plan.per_member else selected(p).cast(pl.UInt32)
+            running = running + n
+        hh = hh.hstack(counts) if counts.width else hh
+        bases = hh.lazy().with_columns(_total=running).with_columns(
+            _first=pl.col("_total").cum_sum() - pl.col("_total")).select(
+            **{f"_b{p.index}": pl.col("_first") + starts[p.index] for p in self.parts}
+        ).collect()
+        queries = []
+        for p in self.parts:
+            frame = m if p.plan.per_member else hh
+            base = pl.lit(bases[f"_b{p.index}"]).gather(pl.col("_h"))
+            amount = f"_a{p.index}"
+            cols: dict[str, pl.Expr] = {
+                # A member's rank among its household's selected rows of this code.
+                "position": base + (
+                    pl.int_range(pl.len(), dtype=pl.UInt32)
+                    - pl.col("_h").search_sorted(pl.col("_h"), side="left").cast(pl.UInt32)
+                    if p.plan.per_member else 0),
+                "h": pl.col("_h"),
+                "part": pl.lit(p.index, pl.UInt16),
+                "member": pl.col("_m_row") if p.plan.per_member else pl.lit(None, pl.UInt32),
+                "status": pl.col(f"_s{p.index}"),
+                "rule": (pl.col(f"_g{p.index}").cast(pl.Int32) + p.rule_base).cast(pl.UInt16),
+                "amount": pl.col(amount) if amount in frame.columns
+                else pl.lit(None, pl.Float64),
+                "missing": self._missing_column(p),
+            }
+            if terms:
+                cols["terms"] = self._terms_column(p)
+            queries.append(frame.lazy().filter(selected(p)).select(**cols))
+        rows = pl.concat(pl.collect_all(queries)) if queries else None
+        if rows is None or rows.height == 0:
+            empty = pl.Series([], dtype=pl.UInt32)
+            return _Rows(empty, empty.cast(pl.UInt16), empty, empty.cast(pl.UInt8),
+                         empty.cast(pl.UInt16), empty.cast(pl.Float64),
+                         empty.cast(pl.String), empty.cast(pl.String) if terms else None)
+        order = pl.Series([0] * rows.height, dtype=pl.UInt32).scatter(
+            rows["position"], pl.int_range(rows.height, dtype=pl.UInt32, eager=True))
+        rows = rows.drop("position")[order]
+        return _Rows(rows["h"], rows["part"], rows["member"], rows["status"], rows["rule"],
+                     rows["amount"], rows["missing"],
+                     rows["terms"] if terms else None)
+
+    def _missing_column(self, p: _Part) -> pl.Expr:
+        rules = self._rules[p.version]
+        if not any(rules[i].atoms for i in p.plan.rules):
+            return pl.lit(None, pl.String)
+        return pl.when(pl.col(f"_s{p.index}") == 2).then(
+            _missing_expr(p.plan, rules, self._effective(p)))
+
+    def _terms_column(self, p: _Part) -> pl.Expr:
+        rules = self._rules[p.version]
+        term_rules = [i for i in p.plan.rules if rules[i].terms]
+        if not term_rules:
+            return pl.lit(None, pl.String)
+        g = pl.col(f"_g{p.index}")
+        return pl.when(g.is_in(term_rules)).then(_terms_expr(p.plan, rules, g))
+
+    def _arrow(self, rows: _Rows, hh: pl.DataFrame, m: pl.DataFrame, terms: bool,
+               rule_ids: bool = False) -> pa.Table:
+        """The outcome table, text columns dictionary-encoded over the chunk's values."""
+        def dictionary(indices: pl.Series, values: pa.Array) -> pa.DictionaryArray:
+            return pa.DictionaryArray.from_arrays(indices.to_arrow(), values)
+
+        version = self._part_version.gather(rows.part)
+        rule = rows.rule  # null unless GRANTED
+        period = pl.DataFrame({"p": self._rule_period.gather(rule), "a": rows.amount}).select(
+            pl.when(pl.col("a").is_not_null()).then(pl.col("p"))).to_series()
+        columns: dict[str, pa.Array] = {
+            "household_id": dictionary(rows.h, _text(hh["household_id"])),
+            "member_id": dictionary(rows.member, _text(m["member_id"])),
+            "region_code": dictionary(rows.h, _text(hh["regionCode"])),
+            "program": dictionary(version, self._programs),
+            "version": self._version_numbers.gather(version).to_arrow(),
+            "version_hash": dictionary(version, self._hashes),
+            "code": dictionary(self._part_code.gather(rows.part), self._codes),
+            "status": dictionary(rows.status, pa.array(STATUSES)),
+            "amount": rows.amount.to_arrow(),
+            "period": dictionary(period, pa.array(PERIODS)),
+            "flags_monitoring": self._rule_flag.gather(rule).fill_null(False).to_arrow(),
+        }
+        if terms:
+            assert rows.terms is not None
+            columns["terms"] = _text(rows.terms)
+        columns["missing_facts"] = _text(rows.missing)
+        if rule_ids:
+            columns["rule_id"] = dictionary(rule, self._rule_ids)
+        return pa.table(columns)
+
+    def _effective(self, p: _Part) -> dict[int, pl.Expr]:
+        cv = self.compiled[p.version]
+        rules = self._rules[p.version]
+        out = {}
+        for i in p.plan.rules:
+            e = pl.col(cv.rule_column(i))
+            for h in rules[i].higher:
+                e = e & ~pl.col(cv.rule_column(h))
+            out[i] = e
+        return out
+
+    def _status_exprs(self, p: _Part) -> list[pl.Expr]:
+        rules = self._rules[p.version]
+        effs = self._effective(p)
+        granting: pl.Expr = pl.lit(None, pl.Int16)
+        for i in reversed(p.plan.rules):
+            granting = pl.when(effs[i].fill_null(False)).then(pl.lit(i, pl.Int16)) \
+                .otherwise(granting)
+        any_true = pl.any_horizontal([e.fill_null(False) for e in effs.values()])
+        any_unknown = pl.any_horizontal([e.is_null() for e in effs.values()])
+        status = (pl.when(any_true).then(pl.lit(0, pl.UInt8))
+                  .when(any_unknown).then(pl.lit(2, pl.UInt8))
+                  .otherwise(pl.lit(1, pl.UInt8)))
+        exprs = [granting.alias(f"_g{p.index}"), status.alias(f"_s{p.index}")]
+        amounts = {i: rules[i].amount for i in p.plan.rules if rules[i].amount is not None}
+        if amounts:
+            amount: pl.Expr = pl.lit(None, pl.Float64)
+            for i in reversed(p.plan.rules):
+                if i in amounts:
+                    amount = pl.when(granting == i).then(amounts[i]).otherwise(amount)
+            exprs.append(amount.alias(f"_a{p.index}"))
+        return exprs
+
+    def _counts(self, hh: pl.DataFrame, m: pl.DataFrame) -> pl.DataFrame:
+        aggs: dict[int, list[pl.Expr]] = {0: [], 1: []}
+        keys: dict[int, list[tuple[_Part, str, int | None]]] = {0: [], 1: []}
+        for p in self.parts:
+            side = 1 if p.plan.per_member else 0
+            s, g, a_ = pl.col(f"_s{p.index}"), pl.col(f"_g{p.index}"), f"_a{p.index}"
+            rules = self._rules[p.version]
+            for code in (1, 2):
+                aggs[side].append((s == code).sum().cast(pl.Int64))
+                keys[side].append((p, _STATUS_NAMES[code], None))
+            for i in p.plan.rules:
+                aggs[side].append((g == i).sum().cast(pl.Int64))
+                keys[side].append((p, "GRANTED", i))
+                if rules[i].amount is not None:
+                    aggs[side].append(pl.col(a_).filter(g == i).sum())
+                    keys[side].append((p, "AMOUNT", i))
+        rows: dict[tuple[str, int, str, str, str | None], list[Any]] = {}
+        for side, frame in ((0, hh), (1, m)):
+            if not aggs[side]:
+                continue
+            values = frame.lazy().select(
+                [e.alias(f"c{j}") for j, e in enumerate(aggs[side])]).collect().row(0)
+            for (p, what, rule_i), v in zip(keys[side], values, strict=True):
+                cv = self.compiled[p.version]
+                period: str | None = None
+                if rule_i is not None:
+                    rule = self._rules[p.version][rule_i]
+                    period = rule.period if rule.amount is not None else None
+                key = (cv.code, cv.program.document.version, p.plan.code,
+                       "GRANTED" if what in ("GRANTED", "AMOUNT") else what, period)
+                row = rows.setdefault(key, [0, None])
+                if what == "AMOUNT":
+                    if v is not None:
+                        row[1] = (row[1] or 0.0) + float(v)
+                else:
+                    row[0] += int(v or 0)
+        return pl.DataFrame(
+            [(*k, v[0], v[1]) for k, v in rows.items() if v[0]],
+            schema=COUNTS, orient="row")
+
+    def _household_summary(self, hh: pl.DataFrame, m: pl.DataFrame, seg: Segments,
+                           h_parts: list[_Part], m_parts: list[_Part]) -> pl.DataFrame:
+        def flag_rules(p: _Part) -> list[int]:
+            rules = self._rules[p.version]
+            return [i for i in p.plan.rules if rules[i].flags_monitoring]
+
+        def count(parts: list[_Part], code: int) -> pl.Expr:
+            out = pl.lit(0, pl.UInt32)
+            for p in parts:
+                out = out + (pl.col(f"_s{p.index}") == code).cast(pl.UInt32)
+            return out
+
+        def flagged(parts: list[_Part]) -> pl.Expr:
+            out = pl.lit(False)
+            for p in parts:
+                if flag_rules(p):
+                    out = out | pl.col(f"_g{p.index}").is_in(flag_rules(p)).fill_null(False)
+            return out
+
+        if m_parts:
+            per_member = m.lazy().select(
+                g=count(m_parts, 0), u=count(m_parts, 2), f=flagged(m_parts).cast(pl.UInt32)
+            ).collect()
+            g_m = seg.total(per_member["g"])
+            u_m = seg.total(per_member["u"])
+            f_m = seg.total(per_member["f"]) > 0
+        else:
+            g_m = u_m = pl.repeat(0, hh.height, dtype=pl.UInt32, eager=True)
+            f_m = pl.repeat(False, hh.height, dtype=pl.Boolean, eager=True)
+        return hh.lazy().select(
+            household_id=pl.col("household_id"),
+            region_code=pl.col("regionCode"),
+            members=pl.col("householdSize").cast(pl.UInt32),
+            flagged=flagged(h_parts) | pl.lit(f_m),
+            granted=(count(h_parts, 0) + pl.lit(g_m)).cast(pl.UInt32),
+            undetermined=(count(h_parts, 2) + pl.lit(u_m)).cast(pl.UInt32),
+        ).collect()
+
+    # --- the interactive engine, for the rare unusual household ---------------------------------
+
+    def _interactive(self, hh: pl.DataFrame, members: pl.DataFrame, which: pl.Series,
+                     statuses: frozenset[str]
+                     ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame,
+                                tuple[EvaluationError, ...]]:
+
+        rows: list[dict[str, Any]] = []
+        summary: list[dict[str, Any]] = []
+        errors: list[EvaluationError] = []
+        m_by_h: dict[int, list[dict[str, Any]]] = {}
+        picked = which.arg_true()
+        for row in members.filter(pl.col("_h").is_in(picked.cast(pl.UInt32).implode())
+                                  ).iter_rows(named=True):
+            m_by_h.setdefault(row["_h"], []).append(row)
+        for h in picked.to_list():
+            row = hh.row(h, named=True)
+            data = household_json(row, m_by_h.get(h, []))
+            try:
+                det = interactive_determination(data, self.as_of, self.versions)
+            except (PolicyError, ArithmeticError, ValueError) as exc:
+                errors.append(EvaluationError(h, row["household_id"], str(exc) or repr(exc)))
+                continue
+            out = determination_rows(det, row["regionCode"])
+            granting = [o.reasons[0].rule_id if o.status.value == "GRANTED" and o.reasons
+                        else None for p in det.programs for o in p.outcomes]
+            rows.extend({"_h": h, "_k": k, **r, "rule_id": g}
+                        for k, (r, g) in enumerate(zip(out, granting, strict=True)))
+            summary.append({"_h": h, "household_id": row["household_id"],
+                            "region_code": row["regionCode"],
+                            "members": len(m_by_h.get(h, [])),
+                            "flagged": det.flagged_for_monitoring,
+                            "granted": sum(r["status"] == "GRANTED" for r in out),
+                            "undetermined": sum(r["status"] == "UNDETERMINED" for r in out)})
+        schema = {"_h": pl.UInt32(), "_k": pl.UInt32(), **self.schema, "rule_id": pl.String()}
+        frame = pl.DataFrame(rows, schema=schema, orient="row")
+        counts = frame.group_by("program", "version", "code", "status", "period").agg(
+            outcomes=pl.len().cast(pl.Int64), amount=pl.col("amount").sum()
+        ).with_columns(
+            pl.col("program", "code", "status", "period").cast(pl.String),
+            amount=pl.when(pl.col("status") == "GRANTED").then(
+                pl.when(pl.col("period").is_not_null()).then(pl.col("amount"))),
+        ).select(list(COUNTS))
+        return (frame.filter(pl.col("status").cast(pl.String).is_in(sorted(statuses))),
+                pl.DataFrame(summary, schema={"_h": pl.UInt32(), **HOUSEHOLD_SUMMARY},
+                             orient="row"),
+                counts, tuple(errors))
+
+
+def interactive_determination(household: dict[str, Any], as_of: date,
+                              versions: Sequence[tuple[Program, VersionRef]]) -> Determination:
+    """``engine.determine`` without durable_rules: the condition trees' verdicts explained by
+    ``engine.explain``. durable_rules fires exactly the rules whose tree verdict is true (the
+    engine checks this on every call), so the answer is the same; durable_rules 2.0.28 crashes
+    on numbers it prints with an exponent (a member's medicalOutOfPocket of 1e16 or 1e-05),
+    which only these unusual households have."""
+    from engine.evaluator import Verdicts, trace_rules
+    from engine.explain import explain_program
+    from policy.facts import derive, parse_household
+
+    hh = parse_household(household, as_of)
+    facts = derive(hh, as_of)
+    results = []
+    for program, ref in versions:
+        tree = trace_rules(program, facts)
+        true = {key for key, (value, _) in tree.items() if value is True}
+        fired_hh = frozenset(i for (i, m) in true if m is None)
+        fired_m = tuple(frozenset(i for (i, m) in true if m == k)
+                        for k in range(len(facts.members)))
+        results.append(explain_program(program, ref, facts, Verdicts(fired_hh, fired_m), tree))
+    flagged_by = tuple(
+        dict.fromkeys(o.code for r in results for o in r.outcomes if o.flags_monitoring))
+    return Determination(as_of=as_of, household_id=hh.id, programs=tuple(results),
+                         flagged_for_monitoring=bool(flagged_by), flagged_by=flagged_by)
+
+
+def determination_rows(det: Determination, region_code: str) -> list[dict[str, Any]]:
+    """A determination as rows of the outcome table (the interactive engine's answer in the
+    batch shape; the differential tests compare the two)."""
+    out = []
+    for p in det.programs:
+        for o in p.outcomes:
+            out.append({
+                "household_id": det.household_id,
+                "member_id": o.member_id,
+                "region_code": region_code,
+                "program": p.program,
+                "version": p.version.version,
+                "version_hash": p.version.content_hash,
+                "code": o.code,
+                "status": o.status.value,
+                "amount": o.amount,
+                "period": o.period,
+                "flags_monitoring": o.flags_monitoring,
+                "terms": json.dumps(
+                    [{"key": t.key, "value": t.value, "unit": t.unit} for t in o.terms],
+                    ensure_ascii=False, separators=(",", ":")) if o.terms else None,
+                "missing_facts": json.dumps(list(o.missing_facts), separators=(",", ":"))
+                if o.missing_facts else None,
+            })
+    return out
+
+
+def _json_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _terms_expr(cp: CodePlan, rules: dict[int, Any], g: pl.Expr) -> pl.Expr:
+    """The granting rule's terms as JSON text, ``[{"key": .., "value": .., "unit": ..}]``;
+    a term whose value is unknown is left out, and no terms at all is null."""
+    out: pl.Expr = pl.lit(None, pl.String)
+    for i in reversed(cp.rules):
+        terms = rules[i].terms
+        if not terms:
+            continue
+        items = [
+            pl.concat_str([
+                pl.lit(f'{{"key":{_json_string(key)},"value":'),
+                expr.cast(pl.Float64).cast(pl.String),
+                pl.lit(f',"unit":{_json_string(unit)}}}'),
+            ])
+            for key, expr, unit in terms
+        ]
+        body = pl.concat_str(items, separator=",", ignore_nulls=True)
+        text = pl.concat_str([pl.lit("["), body, pl.lit("]")])
+        if rules[i].terms_nullable:
+            text = pl.when(pl.any_horizontal([e.is_not_null() for _, e, _ in terms])).then(text)
+        out = pl.when(g == i).then(text).otherwise(out)
+    return out
+
+
+def _missing_expr(cp: CodePlan, rules: dict[int, Any], effs: dict[int, pl.Expr]) -> pl.Expr:
+    """``missingFacts`` as JSON text (``["previousAnnualNetIncome"]``), null when none: the
+    input facts that the open rules' unknown elementary conditions read, first seen first."""
+    pairs: list[tuple[pl.Expr, str]] = []
+    for i in cp.rules:
+        open_ = effs[i].is_null()
+        for atom, facts in rules[i].atoms:
+            for f in facts:
+                cond = open_ & atom.is_null() & pl.col(f).is_null()
+                for src in source_facts(f):
+                    pairs.append((cond, src))
+    if not pairs:
+        return pl.lit(None, pl.String)
+    sources = list(dict.fromkeys(s for _, s in pairs))
+    first = {
+        s: pl.min_horizontal([pl.when(c).then(pl.lit(k, pl.Int32))
+                              for k, (c, src) in enumerate(pairs) if src == s])
+        for s in sources
+    }
+    if len(sources) <= 3:
+        # Every order of the sources that can occur, spelled out (no list kernels).
+        out: pl.Expr = pl.lit(None, pl.String)
+        for order in _orders(sources):
+            cond = pl.lit(True)
+            for s in sources:
+                cond = cond & (first[s].is_not_null() if s in order else first[s].is_null())
+            for x, y in pairwise(order):
+                cond = cond & (first[x] < first[y])
+            text = "[" + ",".join(_json_string(s) for s in order) + "]"
+            out = pl.when(cond).then(pl.lit(text)).otherwise(out)
+        return out
+    lst = pl.concat_list([pl.struct(p=first[s], n=pl.lit(_json_string(s))) for s in sources])
+    # Structs sort by their first field, the position; unknown positions are dropped.
+    lst = (lst.list.eval(pl.element().filter(pl.element().struct.field("p").is_not_null()))
+           .list.eval(pl.element().sort())
+           .list.eval(pl.element().struct.field("n")))
+    text_expr = pl.concat_str([pl.lit("["), lst.list.join(","), pl.lit("]")])
+    return pl.when(lst.list.len() > 0).then(text_expr)
+
+
+def _orders(items: list[str]) -> list[tuple[str, ...]]:
+    """Every non-empty ordered selection of ``items``."""
+    from itertools import permutations
+
+    return [order for n in range(1, len(items) + 1) for order in permutations(items, n)]
+
+
+def _text(s: pl.Series) -> pa.Array:
+    arr = s.to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr
+
+
+def _unusual(hh: pl.DataFrame, members: pl.DataFrame) -> pl.Series:
+    """Households with a number outside the range the vectorised path is proven on."""
+
+    def bad(c: pl.Expr) -> pl.Expr:
+        return c.is_not_null() & ~(
+            c.is_finite() & (c <= SAFE_MAX) & ((c == 0) | (c.abs() >= SAFE_MIN_POSITIVE)))
+
+    per_hh = hh.select(pl.any_horizontal([bad(pl.col(c)) for c in MONEY_HOUSEHOLD]))
+    flags = per_hh.to_series()
+    m_bad = members.filter(bad(pl.col("medicalOutOfPocket")))["_h"].unique()
+    if m_bad.len():
+        flags = flags | pl.int_range(hh.height, dtype=pl.UInt32, eager=True).is_in(m_bad)
+    return flags
+
+
+def _subset(hh: pl.DataFrame, members: pl.DataFrame, keep: pl.Series
+            ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """The kept households, renumbered, and each one's original row."""
+    orig = keep.arg_true().cast(pl.UInt32)
+    new_index = (keep.cast(pl.UInt32).cum_sum() - 1).cast(pl.UInt32)
+    kept_members = members.filter(keep.gather(members["_h"]))
+    kept_members = kept_members.with_columns(_h=new_index.gather(kept_members["_h"]))
+    return hh.filter(keep), kept_members, orig

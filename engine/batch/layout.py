@@ -1,0 +1,452 @@
+"""The flat register layout (one row per member with the household's columns) and validation.
+
+A register in CSV or Parquet has one row per member; the household's columns are repeated on
+each of its members' rows, and a household's rows are adjacent (its members in order)::
+
+    householdId,regionCode,povertyAlleviated,...,memberId,relation,birthDate,...
+    hh-001,371300-001,true,...,m1,HEAD,1968-04-02,...
+    hh-001,371300-001,true,...,m2,CHILD,2011-09-10,...
+
+Every column is a field of the contract's household JSON (``householdId`` is the household's
+``id`` and ``memberId`` the member's ``id``); an empty cell (null) is a field left out, so the
+contract's defaults apply. A row is read as the JSON value its cell stands for:
+
+* CSV cells are text: ``true``/``false`` (any case) are booleans, a JSON number is a number,
+  anything else is the text itself (so ``yes`` in a boolean column is a type error);
+* Parquet cells have their column's type (bool, integer, floating point, string, date;
+  decimal columns are read as floating point).
+
+Each household is then valid exactly when ``policy.facts.parse_household`` accepts that JSON.
+The check is vectorised and *conservative*: a household it passes is one ``parse_household``
+accepts with the same values; every other household (a problem, or anything unusual such as a
+date written as a timestamp) is handed to ``parse_household`` itself, which gives the errors
+(with their field paths) or accepts it. So exactly the households ``parse_household`` rejects
+are rejected, with its errors, and the tests check the fast path never passes a household it
+rejects.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, get_args
+
+import polars as pl
+
+from engine.batch.frames import HOUSEHOLD_INPUT, MEMBER_INPUT, ages
+from engine.batch.segments import Segments
+from policy import facts as f
+from policy.errors import FactsInvalid, FieldError
+
+JSON_NUMBER = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
+_JSON_NUMBER = re.compile(JSON_NUMBER)
+ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+SAFE_MONEY = f.MAX_MONEY  # larger amounts are refused: parse_household itself says why
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str            # the column's name in the flat layout
+    field: str           # the JSON field it stands for
+    kind: str            # id | region | bool | money | grade | date | enum
+    member: bool
+    values: tuple[str, ...] = ()
+    default: Any = None  # the contract's default when left out (None: stays unknown/absent)
+    required: bool = False
+
+
+def _enum(t: Any) -> tuple[str, ...]:
+    return tuple(get_args(t))
+
+
+HOUSEHOLD_COLUMNS: tuple[Column, ...] = (
+    Column("householdId", "id", "id", False, required=True),
+    Column("regionCode", "regionCode", "region", False, default="000000"),
+    Column("povertyAlleviated", "povertyAlleviated", "bool", False, default=False),
+    Column("monitored", "monitored", "bool", False, default=False),
+    Column("monitoredSince", "monitoredSince", "date", False),
+    Column("dibao", "dibao", "bool", False, default=False),
+    Column("dibaoMarginal", "dibaoMarginal", "bool", False, default=False),
+    Column("annualNetIncome", "annualNetIncome", "money", False, default=0.0),
+    Column("previousAnnualNetIncome", "previousAnnualNetIncome", "money", False),
+    Column("disasterLoss", "disasterLoss", "money", False, default=0.0),
+    Column("accidentLoss", "accidentLoss", "money", False, default=0.0),
+    Column("foodAndClothingSecure", "foodAndClothingSecure", "bool", False, default=True),
+    Column("housingSafetyGrade", "housingSafetyGrade", "enum", False,
+           _enum(f.HousingSafetyGrade), default="A"),
+    Column("drinkingWaterSafe", "drinkingWaterSafe", "bool", False, default=True),
+)
+
+MEMBER_COLUMNS: tuple[Column, ...] = (
+    Column("memberId", "id", "id", True, required=True),
+    Column("relation", "relation", "enum", True, _enum(f.Relation), default="OTHER"),
+    Column("birthDate", "birthDate", "date", True, required=True),
+    Column("tekun", "tekun", "bool", True, default=False),
+    Column("orphan", "orphan", "bool", True, default=False),
+    Column("medicallyInsured", "medicallyInsured", "bool", True, default=True),
+    Column("medicalOutOfPocket", "medicalOutOfPocket", "money", True, default=0.0),
+    Column("disabilityGrade", "disabilityGrade", "grade", True),
+    Column("disabilityKind", "disabilityKind", "enum", True, _enum(f.DisabilityKind)),
+    Column("needsLongTermCare", "needsLongTermCare", "bool", True, default=False),
+    Column("schoolStage", "schoolStage", "enum", True, _enum(f.SchoolStage), default="NONE"),
+    Column("boarding", "boarding", "bool", True, default=False),
+    Column("laborCapacity", "laborCapacity", "enum", True, _enum(f.LaborCapacity),
+           default="FULL"),
+)
+
+COLUMNS: tuple[Column, ...] = HOUSEHOLD_COLUMNS + MEMBER_COLUMNS
+BY_NAME = {c.name: c for c in COLUMNS}
+ROW = "_row"  # the 1-based record number carried through for error reports
+
+
+class LayoutError(ValueError):
+    """The input's columns do not fit the layout (unknown or missing columns)."""
+
+
+def check_columns(names: Iterable[str]) -> None:
+    names = list(names)
+    unknown = [n for n in names if n not in BY_NAME]
+    if unknown:
+        raise LayoutError(
+            f"unknown column(s) {', '.join(map(repr, unknown))}; the layout's columns are "
+            f"{', '.join(c.name for c in COLUMNS)} (see docs/screening.md)")
+    if "householdId" not in names:
+        raise LayoutError("the input needs a householdId column (one row per member, "
+                          "a household's rows adjacent)")
+
+
+# --- the JSON value of a cell -----------------------------------------------------------------
+
+
+def csv_value(kind: str, text: str) -> Any:
+    """The JSON value a CSV cell stands for (an empty cell is left out before this)."""
+    if kind == "bool" and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if kind in ("money", "grade") and _JSON_NUMBER.match(text):
+        return json.loads(text)
+    return text
+
+
+# --- normalising and checking a chunk -----------------------------------------------------------
+
+
+def _len_ok(c: pl.Expr, lo: int, hi: int) -> pl.Expr:
+    n = c.str.len_chars()
+    return (n >= lo) & (n <= hi)
+
+
+def _typed(col: Column, raw: pl.Expr, dtype: pl.DataType, text: bool
+           ) -> tuple[pl.Expr, pl.Expr]:
+    """(the validated value or null, whether the cell passes the fast check) for one column.
+    Null cells pass unless the field is required; their value is the default."""
+    kind = col.kind
+    is_str = dtype == pl.String
+    ok: pl.Expr
+    value: pl.Expr
+    if kind in ("id", "region"):
+        if is_str:
+            hi = 32 if kind == "region" else 64
+            value, ok = raw, _len_ok(raw, 1, hi)
+        else:
+            value, ok = pl.lit(None, pl.String), pl.lit(False)
+    elif kind == "bool":
+        if dtype == pl.Boolean:
+            value, ok = raw, pl.lit(True)
+        elif is_str and text:
+            low = raw.str.to_lowercase()
+            value = pl.when(low == "true").then(pl.lit(True)).when(low == "false") \
+                .then(pl.lit(False))
+            ok = value.is_not_null()
+        else:
+            value, ok = pl.lit(None, pl.Boolean), pl.lit(False)
+    elif kind == "money":
+        if dtype.is_numeric():
+            value = raw.cast(pl.Float64)
+        elif is_str and text:
+            value = pl.when(raw.str.contains(JSON_NUMBER)).then(
+                raw.cast(pl.Float64, strict=False))
+        else:
+            value = pl.lit(None, pl.Float64)
+        ok = value.is_not_null() & value.is_finite() & (value >= 0) & (value <= SAFE_MONEY)
+    elif kind == "grade":
+        if dtype.is_integer():
+            value = raw.cast(pl.Int64)
+            ok = (value >= 1) & (value <= 4)
+        elif is_str and text:
+            ok = raw.is_in(["1", "2", "3", "4"])
+            value = pl.when(ok).then(raw.cast(pl.Int64, strict=False))
+        else:
+            value, ok = pl.lit(None, pl.Int64), pl.lit(False)
+    elif kind == "date":
+        if dtype == pl.Date:
+            value, ok = raw, raw.dt.year() >= 1
+        elif is_str:
+            value = pl.when(raw.str.contains(ISO_DATE)).then(
+                raw.str.to_date("%Y-%m-%d", strict=False))
+            ok = value.is_not_null() & (value.dt.year() >= 1)
+        else:
+            value, ok = pl.lit(None, pl.Date), pl.lit(False)
+    elif kind == "enum":
+        if is_str:
+            ok = raw.is_in(list(col.values))
+            value = raw
+        else:
+            value, ok = pl.lit(None, pl.String), pl.lit(False)
+    else:  # pragma: no cover - every kind is listed above
+        raise ValueError(kind)
+    if col.required:
+        ok = raw.is_not_null() & ok.fill_null(False)
+    else:
+        ok = raw.is_null() | ok.fill_null(False)
+    if col.default is not None:
+        value = pl.when(raw.is_null()).then(pl.lit(col.default)).otherwise(value)
+    return value, ok
+
+
+def prepare(raw: pl.DataFrame) -> pl.DataFrame:
+    """Bring Parquet/Arrow column types to the ones the layout reads: integer ids and region
+    codes are read as their decimal text, decimals as floating point, categoricals as text."""
+    fixes = []
+    for name, dtype in raw.schema.items():
+        if name in ("householdId", "memberId", "regionCode") and dtype.is_integer():
+            fixes.append(pl.col(name).cast(pl.String))
+        elif isinstance(dtype, pl.Decimal):
+            fixes.append(pl.col(name).cast(pl.Float64))
+        elif isinstance(dtype, pl.Categorical | pl.Enum):
+            fixes.append(pl.col(name).cast(pl.String))
+    return raw.with_columns(fixes) if fixes else raw
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A chunk split into valid households (as input frames) and rejected ones."""
+
+    households: pl.DataFrame        # frames.HOUSEHOLD_INPUT
+    members: pl.DataFrame           # frames.MEMBER_INPUT, ``_h`` numbering ``households``
+    errors: pl.DataFrame            # ERRORS
+    rejected: int                   # households rejected
+    first_rows: pl.Series           # each valid household's first record number
+
+
+ERRORS: dict[str, pl.DataType] = {
+    "row": pl.Int64(),
+    "household_id": pl.String(),
+    "field": pl.String(),
+    "code": pl.String(),
+    "message": pl.String(),
+}
+
+
+def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
+    """Validate a chunk of the flat layout (complete households only; ``_row`` numbers the
+    records). ``text`` says the cells are CSV text."""
+    raw = prepare(raw)
+    present = [c for c in COLUMNS if c.name in raw.columns]
+    exprs: list[pl.Expr] = [pl.col(ROW)]
+    oks: list[pl.Expr] = []
+    for c in present:
+        value, ok = _typed(c, pl.col(c.name), raw.schema[c.name], text)
+        exprs.append(value.alias(c.name))
+        oks.append(ok)
+    for c in COLUMNS:
+        if c.name not in raw.columns:
+            exprs.append(pl.lit(c.default, dtype=_dtype(c)).alias(c.name))
+            if c.required:
+                oks.append(pl.lit(False))
+    row_ok = pl.lit(True)
+    for ok in oks:
+        row_ok = row_ok & ok
+    hid = pl.col("householdId")
+    # Adjacent rows with the same id are one household; a row without an id is its own.
+    new = (hid != hid.shift(1)).fill_null(True) | hid.is_null()
+    # The household's cells are the same on all its rows (each row as the one before it).
+    same = pl.lit(True)
+    for c in HOUSEHOLD_COLUMNS:
+        if c.name in raw.columns:
+            same = same & (new | pl.col(c.name).eq_missing(pl.col(c.name).shift(1)))
+    typed = raw.lazy().select(
+        *exprs,
+        _ok=row_ok & same,
+        _h=(new.cum_sum() - 1).cast(pl.UInt32),
+    ).collect()
+    row_ok, repeats = _fast_semantics(typed, as_of)
+    typed = typed.with_columns(row_ok).with_columns(_ok=pl.col("_ok").fill_null(False))
+    bad_h = pl.concat([typed.filter(~pl.col("_ok"))["_h"], repeats.cast(pl.UInt32)]).unique()
+    if bad_h.len() == 0:
+        valid, rejected = typed, typed.clear()
+    else:
+        valid = typed.filter(~pl.col("_h").is_in(bad_h.implode()))
+        rejected = typed.filter(pl.col("_h").is_in(bad_h.implode()))
+    errors: list[dict[str, Any]] = []
+    slow_valid: list[tuple[int, f.Household]] = []
+    n_rejected = 0
+    if rejected.height:
+        for first_row, household, layout_errors in _slow_households(raw, rejected, text):
+            try:
+                hh = f.parse_household(household, as_of)
+                problems: list[FieldError] = []
+            except FactsInvalid as exc:
+                problems = exc.errors
+            if problems or layout_errors:
+                n_rejected += 1
+                errors.extend(error_rows(first_row, household, problems))
+                hid_value = household.get("id")
+                hid_text = hid_value if isinstance(hid_value, str) else None
+                errors.extend({"row": row, "household_id": hid_text,
+                               "field": e.field, "code": e.code, "message": e.message}
+                              for row, e in layout_errors)
+                continue
+            slow_valid.append((first_row, hh))
+    hh_frame, m_frame, first_rows = _input_frames(valid)
+    if slow_valid:
+        from engine.batch.frames import input_frames
+
+        extra_hh, extra_m = input_frames(hh for _, hh in slow_valid)
+        extra_first = pl.Series([r for r, _ in slow_valid], dtype=pl.Int64)
+        hh_frame, m_frame, first_rows = _merge(hh_frame, m_frame, first_rows,
+                                               extra_hh, extra_m, extra_first)
+    return Checked(hh_frame, m_frame, pl.DataFrame(errors, schema=ERRORS, orient="row"),
+                   n_rejected, first_rows)
+
+
+def _dtype(c: Column) -> pl.DataType:
+    return {"id": pl.String(), "region": pl.String(), "bool": pl.Boolean(),
+            "money": pl.Float64(), "grade": pl.Int64(), "date": pl.Date(),
+            "enum": pl.String()}[c.kind]
+
+
+def _fast_semantics(typed: pl.DataFrame, as_of: date) -> tuple[pl.Expr, pl.Series]:
+    """The checks across cells and rows: per row, and the households whose member ids may
+    repeat (a hash collision only sends a household to the slow path)."""
+    runs = typed["_h"].rle()
+    size = runs.struct.field("len")
+    too_big = size.gather(typed["_h"].rle_id()) > f.MAX_MEMBERS
+    birth = pl.col("birthDate")
+    too_old = ages(typed["birthDate"].fill_null(as_of), as_of) > f.MAX_AGE
+    grade, kind = pl.col("disabilityGrade"), pl.col("disabilityKind")
+    row_ok = (
+        pl.col("_ok")
+        & (birth <= as_of) & ~pl.lit(too_old) & ~pl.lit(too_big)
+        & (pl.col("monitoredSince").is_null() | (pl.col("monitoredSince") <= as_of))
+        & (grade.is_null() == kind.is_null())
+    )
+    ids = typed.select(pl.col("memberId").hash(1)).to_series()
+    lists = Segments(size).lists(ids)
+    repeats = runs.struct.field("value").filter(lists.list.n_unique() < lists.list.len())
+    return row_ok.alias("_ok"), repeats
+
+
+def _input_frames(valid: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """The fast-path households as input frames (``_h`` renumbered from 0)."""
+    if valid.height == 0:
+        return (pl.DataFrame(schema=HOUSEHOLD_INPUT), pl.DataFrame(schema=MEMBER_INPUT),
+                pl.Series([], dtype=pl.Int64))
+    h = valid["_h"]
+    first = (h != h.shift(1)).fill_null(True)
+    new_h = (first.cast(pl.UInt32).cum_sum() - 1).cast(pl.UInt32)
+    heads = valid.filter(first)
+    hh_frame = heads.select(
+        household_id=pl.col("householdId"),
+        **{c.name: pl.col(c.name) for c in HOUSEHOLD_COLUMNS if c.name != "householdId"},
+    ).cast(HOUSEHOLD_INPUT)  # type: ignore[arg-type]
+    m_frame = valid.select(
+        _h=new_h,
+        member_id=pl.col("memberId"),
+        **{c.name: pl.col(c.name) for c in MEMBER_COLUMNS if c.name != "memberId"},
+    ).cast(MEMBER_INPUT)  # type: ignore[arg-type]
+    return hh_frame, m_frame, heads[ROW].cast(pl.Int64)
+
+
+def _merge(hh: pl.DataFrame, m: pl.DataFrame, first: pl.Series, hh2: pl.DataFrame,
+           m2: pl.DataFrame, first2: pl.Series
+           ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """Both sets of households, in record order."""
+    n1 = hh.height
+    m2 = m2.with_columns(_h=pl.col("_h") + n1)
+    all_first = pl.concat([first, first2])
+    order = all_first.arg_sort()
+    rank = pl.Series(order.arg_sort(), dtype=pl.UInt32)  # new position of each household
+    all_hh = pl.concat([hh, hh2]).gather(order)
+    all_m = pl.concat([m, m2]).with_columns(_h=pl.lit(rank).gather(pl.col("_h")))
+    all_m = all_m.with_row_index("_i").sort("_h", "_i").drop("_i")
+    return all_hh, all_m, all_first.gather(order)
+
+
+def _slow_households(raw: pl.DataFrame, rejected: pl.DataFrame, text: bool
+                     ) -> list[tuple[int, dict[str, Any], list[tuple[int, FieldError]]]]:
+    """The rejected households as the JSON objects their rows stand for, with the layout's
+    own errors (a household column that differs between the household's rows)."""
+    rows = raw.filter(pl.col(ROW).is_in(rejected[ROW].implode()))
+    groups = rejected.select("_h", ROW)
+    by_row = dict(zip(groups[ROW].to_list(), groups["_h"].to_list(), strict=True))
+    out: dict[int, tuple[int, dict[str, Any], list[tuple[int, FieldError]]]] = {}
+    firsts: dict[int, dict[str, Any]] = {}
+    for r in rows.iter_rows(named=True):
+        h = by_row[r[ROW]]
+        if h not in out:
+            household: dict[str, Any] = {}
+            for c in HOUSEHOLD_COLUMNS:
+                v = r.get(c.name)
+                if v is not None:
+                    household[c.field] = csv_value(c.kind, v) if text else v
+            household["members"] = []
+            out[h] = (r[ROW], household, [])
+            firsts[h] = r
+        else:
+            first = firsts[h]
+            for c in HOUSEHOLD_COLUMNS:
+                if c.name in r and r[c.name] != first[c.name]:
+                    out[h][2].append((r[ROW], FieldError(
+                        c.field, "INCONSISTENT_VALUE",
+                        f"the household's rows disagree on {c.name}: {_shown(r[c.name])} "
+                        f"here, {_shown(first[c.name])} on its first row {first[ROW]}")))
+        member: dict[str, Any] = {}
+        for c in MEMBER_COLUMNS:
+            v = r.get(c.name)
+            if v is not None:
+                member[c.field] = csv_value(c.kind, v) if text else v
+        out[h][1]["members"].append(member)
+    return [out[h] for h in sorted(out)]
+
+
+def _shown(value: Any) -> str:
+    return "an empty cell" if value is None else repr(value)
+
+
+def error_rows(first_row: int, household: Any, errors: list[FieldError],
+               member_rows: bool = True) -> list[dict[str, Any]]:
+    """Errors of a household as rows of the errors file: the record a field path points to
+    (in the flat layout ``members[2].birthDate`` is the household's third row), the
+    household's id, the field path, the code and the message."""
+    hid = household.get("id") if isinstance(household, dict) else None
+    out = []
+    for e in errors:
+        row = first_row
+        m = re.match(r"members\[(\d+)\]", e.field)
+        if m and member_rows:
+            row = first_row + int(m.group(1))
+        out.append({"row": row, "household_id": hid if isinstance(hid, str) else None,
+                    "field": e.field, "code": e.code, "message": e.message})
+    return out
+
+
+def flat_frame(households: Iterable[dict[str, Any]]) -> pl.DataFrame:
+    """Household JSON objects (valid ones) in the flat layout, typed for Parquet: one row per
+    member, the household's fields repeated on each row, left-out fields null."""
+    data: dict[str, list[Any]] = {c.name: [] for c in COLUMNS}
+    for hh in households:
+        for m in hh["members"]:
+            for c in HOUSEHOLD_COLUMNS:
+                data[c.name].append(hh.get(c.field))
+            for c in MEMBER_COLUMNS:
+                data[c.name].append(m.get(c.field))
+    frame = pl.DataFrame({
+        c.name: pl.Series(c.name, data[c.name],
+                          dtype=pl.String() if c.kind == "date" else _dtype(c), strict=False)
+        for c in COLUMNS
+    })
+    return frame.with_columns(pl.col(c.name).str.to_date("%Y-%m-%d")
+                              for c in COLUMNS if c.kind == "date")

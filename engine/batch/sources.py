@@ -1,0 +1,222 @@
+"""Registers read in chunks: CSV and Parquet (the flat layout) and JSON Lines.
+
+Every source yields ``Chunk`` objects of whole households, each record numbered (``_row``,
+1-based: the data row of a CSV file after its header, the row of a Parquet file, the line of a
+JSON Lines file), so memory stays bounded whatever the file's size. A flat-layout household
+whose rows straddle two reads is held back and completed by the next read.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import polars as pl
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+from engine.batch.layout import ROW, check_columns
+
+FORMATS = ("csv", "jsonl", "parquet")
+HOLD_LIMIT = 10_000  # rows of one household held back at most (more is invalid anyway)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Whole households: flat-layout rows (``frame``) or JSON records (``records``)."""
+
+    frame: pl.DataFrame | None
+    records: list[tuple[int, bytes]] | None
+    text: bool      # CSV: the cells are text
+    done: int       # progress units consumed so far (rows or bytes)
+
+
+def detect_format(path: str | os.PathLike[str], given: str | None = None) -> str:
+    if given:
+        if given not in FORMATS:
+            raise ValueError(f"unknown format {given!r}; one of {', '.join(FORMATS)}")
+        return given
+    name = str(path).lower()
+    for suffix, fmt in ((".csv", "csv"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
+                        (".parquet", "parquet"), (".pq", "parquet")):
+        if name.endswith(suffix) or name.endswith(suffix + ".gz"):
+            return fmt
+    if Path(path).is_dir():
+        return "parquet"
+    raise ValueError(f"cannot tell the format of {path}: name it .csv, .jsonl or .parquet, "
+                     "or give --format")
+
+
+class Source:
+    """A register to read: ``total`` progress units (rows or bytes) and ``chunks()``."""
+
+    unit = "rows"
+
+    def __init__(self, path: Path, chunk_rows: int):
+        self.path = path
+        self.chunk_rows = chunk_rows
+        self.total: int | None = None
+
+    def chunks(self) -> Iterator[Chunk]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+def open_source(path: str | os.PathLike[str], fmt: str | None = None,
+                chunk_rows: int = 200_000) -> Source:
+    """The register at ``path`` (``fmt`` from the file name unless given). Raises ``OSError``
+    when it cannot be read and ``LayoutError`` when its columns do not fit the layout."""
+    p = Path(path)
+    kind = detect_format(p, fmt)
+    if kind == "parquet":
+        return ParquetSource(p, chunk_rows)
+    if kind == "csv":
+        return CsvSource(p, chunk_rows)
+    return JsonlSource(p, chunk_rows)
+
+
+def complete_households(frames: Iterator[tuple[pl.DataFrame, int]], text: bool
+                        ) -> Iterator[Chunk]:
+    """Re-cut flat-layout frames (with ``_row``) so that no household is split: the rows of
+    the last household of each frame wait for the next frame."""
+    held: pl.DataFrame | None = None
+    done = 0
+    for frame, done in frames:
+        if held is not None:
+            frame = pl.concat([held, frame], how="diagonal_relaxed")
+            held = None
+        if frame.height == 0:
+            continue
+        ids = frame["householdId"]
+        last = ids[-1]
+        if last is not None:
+            # The trailing run of the last household's id waits for the next frame (unless it
+            # is the whole frame and longer than any valid household).
+            other = (ids != last).fill_null(True)
+            tail = frame.height - (int(other.arg_true()[-1]) + 1) if other.any() \
+                else frame.height
+            if tail < frame.height or tail <= HOLD_LIMIT:
+                held = frame.tail(tail)
+                frame = frame.head(frame.height - tail)
+        if frame.height:
+            yield Chunk(frame, None, text, done)
+    if held is not None and held.height:
+        yield Chunk(held, None, text, done)
+
+
+class ParquetSource(Source):
+    def __init__(self, path: Path, chunk_rows: int):
+        super().__init__(path, chunk_rows)
+        self.files = _parquet_files(path)
+        if not self.files:
+            raise OSError(f"no Parquet files in {path}")
+        schema = pq.read_schema(self.files[0])
+        check_columns(schema.names)
+        self.total = sum(pq.ParquetFile(f).metadata.num_rows for f in self.files)
+
+    def _frames(self) -> Iterator[tuple[pl.DataFrame, int]]:
+        offset = 0
+        for f in self.files:
+            n = pq.ParquetFile(f).metadata.num_rows
+            lf = pl.scan_parquet(f)
+            for start in range(0, n, self.chunk_rows):
+                frame = lf.slice(start, self.chunk_rows).collect()
+                frame = frame.with_columns(
+                    pl.int_range(offset + start + 1, offset + start + 1 + frame.height,
+                                 dtype=pl.Int64).alias(ROW))
+                yield frame, offset + start + frame.height
+            offset += n
+
+    def chunks(self) -> Iterator[Chunk]:
+        return complete_households(self._frames(), text=False)
+
+
+def _parquet_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*.parquet") if p.is_file())
+    return [path]
+
+
+class _Counting(io.RawIOBase):
+    """A file that counts the bytes read from it (for the progress bar)."""
+
+    def __init__(self, f: BinaryIO):
+        self.f = f
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        data = self.f.read(len(b))
+        n = len(data)
+        b[:n] = data
+        self.count += n
+        return n
+
+
+class CsvSource(Source):
+    unit = "bytes"
+
+    def __init__(self, path: Path, chunk_rows: int):
+        super().__init__(path, chunk_rows)
+        with path.open("rb") as f:
+            header = f.readline().decode("utf-8-sig").strip("\r\n")
+        import csv
+
+        self.names = next(csv.reader([header])) if header else []
+        check_columns(self.names)
+        self.total = path.stat().st_size
+
+    def _frames(self) -> Iterator[tuple[pl.DataFrame, int]]:
+        row = 0
+        with self.path.open("rb") as raw:
+            counting = _Counting(raw)
+            reader = pa_csv.open_csv(
+                io.BufferedReader(counting, buffer_size=1 << 20),
+                read_options=pa_csv.ReadOptions(
+                    block_size=min(1 << 26, max(1 << 16, self.chunk_rows * 120))),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types={n: pa.string() for n in self.names},
+                    strings_can_be_null=True, quoted_strings_can_be_null=True),
+            )
+            for batch in reader:
+                frame = pl.from_arrow(pa.Table.from_batches([batch]))
+                assert isinstance(frame, pl.DataFrame)
+                frame = frame.with_columns(
+                    pl.int_range(row + 1, row + 1 + frame.height, dtype=pl.Int64).alias(ROW))
+                row += frame.height
+                yield frame, counting.count
+
+    def chunks(self) -> Iterator[Chunk]:
+        return complete_households(self._frames(), text=True)
+
+
+class JsonlSource(Source):
+    unit = "bytes"
+
+    def __init__(self, path: Path, chunk_rows: int):
+        super().__init__(path, chunk_rows)
+        self.total = path.stat().st_size
+        with path.open("rb"):
+            pass
+
+    def chunks(self) -> Iterator[Chunk]:
+        per_chunk = max(1, self.chunk_rows // 4)  # a household is about four member rows
+        records: list[tuple[int, bytes]] = []
+        done = 0
+        with self.path.open("rb") as f:
+            for line_no, line in enumerate(f, start=1):
+                done += len(line)
+                if not line.strip():
+                    continue
+                records.append((line_no, line))
+                if len(records) >= per_chunk:
+                    yield Chunk(None, records, False, done)
+                    records = []
+        if records:
+            yield Chunk(None, records, False, done)

@@ -1,0 +1,154 @@
+"""Outputs of a screening run: the outcome table (CSV or Parquet, written chunk by chunk), the
+errors file (CSV) and the summary (JSON and Markdown)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import polars as pl
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+from engine.batch.layout import ERRORS
+
+OUTPUT_FORMATS = ("csv", "parquet")
+SMALL_COLUMNS = ("region_code", "program", "version", "version_hash", "code", "status",
+                 "period")
+
+
+def output_format(path: str | os.PathLike[str], given: str | None = None) -> str:
+    if given:
+        if given not in OUTPUT_FORMATS:
+            raise ValueError(f"unknown output format {given!r}; one of csv, parquet")
+        return given
+    name = str(path).lower()
+    if name.endswith(".csv"):
+        return "csv"
+    if name.endswith(".parquet") or name.endswith(".pq"):
+        return "parquet"
+    raise ValueError(f"cannot tell the output format of {path}: name it .csv or .parquet")
+
+
+def sibling(path: Path, suffix: str) -> Path:
+    """``out/screen.parquet`` -> ``out/screen.errors.csv`` for suffix ``.errors.csv``."""
+    name = path.name
+    for ext in (".parquet", ".csv", ".pq"):
+        if name.lower().endswith(ext):
+            name = name[: -len(ext)]
+            break
+    return path.with_name(name + suffix)
+
+
+class OutcomeWriter:
+    """Appends chunks of the outcome table (Arrow tables) to one CSV or Parquet file."""
+
+    def __init__(self, path: Path, fmt: str, compression: str = "lz4"):
+        self.path = path
+        self.fmt = fmt
+        self.compression = compression
+        self.rows = 0
+        self._parquet: pq.ParquetWriter | None = None
+        self._csv: pa_csv.CSVWriter | None = None
+        self._schema: pa.Schema | None = None
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, table: pa.Table) -> None:
+        if self._schema is None:
+            self._schema = table.schema
+            if self.fmt == "csv":
+                self._csv = pa_csv.CSVWriter(str(self.path), table.schema)
+            else:
+                small = [c for c in SMALL_COLUMNS if c in table.schema.names]
+                # Dictionary pages and statistics only where they pay: the ids are unique per
+                # household or member, and their dictionaries and min/max cost more to write
+                # than they save to read.
+                self._parquet = pq.ParquetWriter(self.path, table.schema,
+                                                 compression=self.compression,
+                                                 use_dictionary=small, write_statistics=small)
+        elif table.schema != self._schema:
+            table = table.cast(self._schema)
+        if self._csv is not None:
+            self._csv.write_table(table)
+        elif self._parquet is not None:
+            self._parquet.write_table(table)
+        self.rows += table.num_rows
+
+    def close(self, empty_schema: dict[str, pl.DataType] | None = None) -> None:
+        if self._csv is not None:
+            self._csv.close()
+        elif self._parquet is not None:
+            self._parquet.close()
+        elif empty_schema is not None:
+            empty = pl.DataFrame(schema=empty_schema)
+            if self.fmt == "csv":
+                empty.write_csv(self.path)
+            else:
+                empty.write_parquet(self.path)
+
+
+class ErrorWriter:
+    """The errors file: one row per problem (record number, household id, field path, code,
+    message)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.rows = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._f: BinaryIO = path.open("wb")
+        pl.DataFrame(schema=ERRORS).write_csv(self._f)
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if frame.height:
+            frame.select(list(ERRORS)).write_csv(self._f, include_header=False)
+            self.rows += frame.height
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> Path:
+    """The summary as JSON beside the output, and as Markdown beside that."""
+    path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    md = path.with_suffix(".md")
+    md.write_text(summary_markdown(summary), encoding="utf-8")
+    return md
+
+
+def summary_markdown(s: dict[str, Any]) -> str:
+    h = s["households"]
+    lines = [
+        f"# Screening as of {s['asOf']}",
+        "",
+        f"Input `{s['input']}`; outcomes in `{s['output']}`; errors in `{s['errors']}`.",
+        "",
+        "| households | screened | invalid | flagged for monitoring | outcome rows written "
+        "| error rows | seconds | households/s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {h['read']:,} | {h['screened']:,} | {h['invalid']:,} | {h['flagged']:,} "
+        f"| {s['outcomeRows']:,} | {s['errorRows']:,} | {s['seconds']:.2f} "
+        f"| {s['householdsPerSecond']:,.0f} |",
+        "",
+        "Versions: " + ", ".join(f"{v['program']} v{v['version']} (`{v['contentHash'][:12]}`)"
+                                 for v in s["versions"]),
+        "",
+        "## By program and outcome",
+        "",
+        "| program | code | status | period | outcomes | amount |",
+        "|---|---|---|---|---:|---:|",
+    ]
+    for r in s["byProgram"]:
+        amount = "" if r["amount"] is None else f"{r['amount']:,.2f}"
+        lines.append(f"| {r['program']} | {r['code']} | {r['status']} | {r['period'] or ''} "
+                     f"| {r['outcomes']:,} | {amount} |")
+    lines += ["", "## By region", "",
+              "| region | households | members | flagged | granted outcomes "
+              "| undetermined outcomes |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for r in s["byRegion"]:
+        lines.append(f"| {r['regionCode']} | {r['households']:,} | {r['members']:,} "
+                     f"| {r['flagged']:,} | {r['granted']:,} | {r['undetermined']:,} |")
+    return "\n".join(lines) + "\n"

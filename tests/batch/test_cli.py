@@ -1,0 +1,185 @@
+"""``policy-engine screen`` run as a user runs it: a real process, the three input formats,
+the outputs (CSV and Parquet), the errors file, the summary, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from engine.batch.evaluate import determination_rows
+from engine.batch.layout import flat_frame
+from engine.determine import determine
+from policy.synthetic import random_household
+from services.rulesets import FIXTURES, load_catalog
+from tests.batch.reference import normalise
+
+SCREENING = FIXTURES / "screening"
+AS_OF = "2024-06-01"
+
+
+def screen(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cli.main", "screen", *args],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def read_outcomes(path: Path) -> list[dict[str, Any]]:
+    if path.suffix == ".parquet":
+        frame = pl.read_parquet(path)
+    else:
+        frame = pl.read_csv(path, infer_schema=False).with_columns(
+            pl.col("version").cast(pl.Int32), pl.col("amount").cast(pl.Float64),
+            flags_monitoring=pl.col("flags_monitoring") == "true")
+    frame = frame.with_columns(pl.col(c).cast(pl.String) for c, t in frame.schema.items()
+                               if isinstance(t, pl.Categorical | pl.Enum))
+    return frame.to_dicts()
+
+
+def expected_rows(households: list[dict[str, Any]], as_of: date) -> list[dict[str, Any]]:
+    versions = load_catalog().in_force(as_of)
+    out = []
+    for hh in households:
+        out += determination_rows(determine(hh, as_of, versions), hh.get("regionCode", "000000"))
+    return out
+
+
+FIXTURE_HOUSEHOLDS = [json.loads(p.read_text(encoding="utf-8"))
+                      for p in sorted((FIXTURES / "households").glob("*.json"))]
+
+
+@pytest.mark.parametrize(("source", "out"), [("register.csv", "outcomes.parquet"),
+                                            ("register.jsonl", "outcomes.csv")])
+def test_the_fixture_register_in_every_format(source: str, out: str, tmp_path: Path) -> None:
+    target = tmp_path / out
+    done = screen(str(SCREENING / source), "--as-of", AS_OF, "--out", str(target),
+                  "--no-progress", "--terms")
+    assert done.returncode == 0, done.stderr
+    assert "screened 11 of 11 households" in done.stdout
+    got = read_outcomes(target)
+    assert normalise(got) == normalise(expected_rows(FIXTURE_HOUSEHOLDS, date(2024, 6, 1)))
+    assert {r["region_code"] for r in got} == {h["regionCode"] for h in FIXTURE_HOUSEHOLDS}
+    summary = json.loads(target.with_name(target.stem + ".summary.json").read_text())
+    assert summary["households"] == {"read": 11, "screened": 11, "invalid": 0, "flagged": 4}
+    assert target.with_name(target.stem + ".summary.md").exists()
+    errors = target.with_name(target.stem + ".errors.csv").read_text(encoding="utf-8")
+    assert errors.splitlines() == ["row,household_id,field,code,message"]
+
+
+def test_parquet_in_and_small_chunks_give_the_same_table(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    households = [random_household(rng, date(2024, 6, 1), hid=f"g{i:04d}") for i in range(150)]
+    register = tmp_path / "register.parquet"
+    flat_frame(households).write_parquet(register, row_group_size=97)
+    whole, chunked = tmp_path / "whole.parquet", tmp_path / "chunked.parquet"
+    assert screen(str(register), "--as-of", AS_OF, "--out", str(whole),
+                  "--no-progress", "--terms").returncode == 0
+    # 50 rows at a time: many households straddle two reads.
+    done = screen(str(register), "--as-of", AS_OF, "--out", str(chunked), "--no-progress",
+                  "--chunk-size", "50", "--terms")
+    assert done.returncode == 0, done.stderr
+    assert pl.read_parquet(whole).equals(pl.read_parquet(chunked))
+    got = read_outcomes(chunked)
+    assert normalise(got) == normalise(expected_rows(households, date(2024, 6, 1)))
+
+
+def test_invalid_rows_go_to_the_errors_file_and_the_rest_is_screened(tmp_path: Path) -> None:
+    out = tmp_path / "screen.parquet"
+    done = screen(str(SCREENING / "register-with-errors.csv"), "--as-of", AS_OF,
+                  "--out", str(out), "--no-progress", "--chunk-size", "7")
+    assert done.returncode == 0, done.stderr
+    with (tmp_path / "screen.errors.csv").open(encoding="utf-8") as f:
+        errors = [(int(r["row"]), r["household_id"], r["field"], r["code"])
+                  for r in csv.DictReader(f)]
+    assert (5, "hh-002", "members[2].birthDate", "BIRTH_AFTER_AS_OF") in errors
+    assert (12, "hh-004", "annualNetIncome", "NEGATIVE_AMOUNT") in errors
+    assert (16, "hh-005", "povertyAlleviated", "WRONG_TYPE") in errors
+    assert (22, "hh-007", "members[1].schoolStage", "INVALID_VALUE") in errors
+    assert (34, "hh-010", "members[1].id", "DUPLICATE_MEMBER_ID") in errors
+    summary = json.loads((tmp_path / "screen.summary.json").read_text())
+    assert summary["households"]["invalid"] == 5
+    assert summary["households"]["screened"] == 6
+    assert summary["errorRows"] == len(errors)
+    screened = {r["household_id"] for r in read_outcomes(out)}
+    assert screened == {"hh-001", "hh-003", "hh-006", "hh-008", "hh-009", "hh-011"}
+
+
+def test_only_the_statuses_asked_for_are_written(tmp_path: Path) -> None:
+    out = tmp_path / "granted.csv"
+    done = screen(str(SCREENING / "register.jsonl"), "--as-of", AS_OF, "--out", str(out),
+                  "--status", "GRANTED", "--status", "UNDETERMINED", "--program", "monitoring",
+                  "--no-progress")
+    assert done.returncode == 0, done.stderr
+    rows = read_outcomes(out)
+    assert {r["status"] for r in rows} == {"GRANTED", "UNDETERMINED"}
+    assert {r["program"] for r in rows} == {"monitoring"}
+    summary = json.loads((tmp_path / "granted.summary.json").read_text())
+    statuses = {r["status"] for r in summary["byProgram"]}
+    assert "NOT_GRANTED" in statuses  # the summary counts every outcome
+    undetermined = [r for r in rows if r["status"] == "UNDETERMINED"]
+    assert undetermined and all(json.loads(r["missing_facts"]) for r in undetermined)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--as-of", "2024-13-01"], "expected a date"),
+    (["--program", "housing"], "UNKNOWN_PROGRAM"),
+    (["--status", "MAYBE"], "unknown status"),
+    (["--out-format", "xlsx"], "invalid choice"),
+])
+def test_bad_arguments_exit_2_without_a_traceback(
+        args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = {"--as-of": AS_OF, "--out": str(tmp_path / "o.csv")}
+    for k, v in zip(args[::2], args[1::2], strict=True):
+        base[k] = v
+    argv = ["screen", str(SCREENING / "register.csv"), "--no-progress"]
+    for k, v in base.items():
+        argv += [k, v]
+    assert _main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def _main(argv: list[str]) -> int:
+    from cli.main import main
+
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        return int(exc.code or 0)
+
+
+def test_unreadable_or_misshapen_input_exits_2(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    out = ["--as-of", AS_OF, "--out", str(tmp_path / "o.csv"), "--no-progress"]
+    assert _main(["screen", str(tmp_path / "none.csv"), *out]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("householdId,colour\nh1,red\n", encoding="utf-8")
+    assert _main(["screen", str(bad), *out]) == 2
+    assert "unknown column(s) 'colour'" in capsys.readouterr().err
+    odd = tmp_path / "odd.txt"
+    odd.write_text("x", encoding="utf-8")
+    assert _main(["screen", str(odd), *out]) == 2
+    assert "format" in capsys.readouterr().err
+
+
+def test_the_progress_bar_shows_households_per_second(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from rich.console import Console; import engine.batch.console as c;"
+         "from cli.main import main; sys.exit(main(sys.argv[1:]))",
+         "screen", str(SCREENING / "register.csv"), "--as-of", AS_OF,
+         "--out", str(tmp_path / "o.csv")],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={"COLUMNS": "200", "TERM": "xterm", "FORCE_COLOR": "0", "PATH": "/usr/bin"})
+    assert done.returncode == 0, done.stderr
+    assert "households/s" in done.stderr
