@@ -56,8 +56,21 @@ def _number(value: float) -> str:
     return text
 
 
+_EXPONENT = re.compile(r"[0-9][eE][-+]?[0-9]")
+
+
 def dumps_fact(fact: dict[str, Any]) -> str:
     """A flat fact as JSON that durable_rules can read: no exponents in numbers."""
+    try:
+        text = json.dumps(fact, ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        raise DurableError(f"a fact is not a finite number: {exc}") from None
+    # The C encoder is fast; the rare fact with an exponent (or a string that looks like one)
+    # is written again number by number.
+    return _dumps_plain(fact) if _EXPONENT.search(text) else text
+
+
+def _dumps_plain(fact: dict[str, Any]) -> str:
     parts = []
     for key, value in fact.items():
         if value is True:
