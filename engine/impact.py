@@ -223,9 +223,10 @@ class HouseholdImpact:
     annual_after: float
 
 
-@dataclass
-class RegionImpact:
-    region_code: str
+@dataclass(kw_only=True)
+class Totals:
+    """Households counted, how many gain, lose or change, and the amounts before and after."""
+
     households: int = 0
     gained: int = 0
     lost: int = 0
@@ -234,6 +235,11 @@ class RegionImpact:
     annual_after: float = 0.0
     once_before: float = 0.0
     once_after: float = 0.0
+
+
+@dataclass(kw_only=True)
+class RegionImpact(Totals):
+    region_code: str
 
 
 def compare(before: Table, after: Table) -> tuple[OutcomeChange, ...]:
@@ -285,19 +291,11 @@ def money(table: Table) -> tuple[float, float]:
     return annual, once
 
 
-@dataclass
-class Tally:
+@dataclass(kw_only=True)
+class Tally(Totals):
     """Counts and totals over households, and the first ``keep`` changed ones in full."""
 
     keep: int = 100
-    households: int = 0
-    gained: int = 0
-    lost: int = 0
-    changed: int = 0
-    annual_before: float = 0.0
-    annual_after: float = 0.0
-    once_before: float = 0.0
-    once_after: float = 0.0
     regions: dict[str, RegionImpact] = field(default_factory=dict)
     examples: list[HouseholdImpact] = field(default_factory=list)
 
@@ -312,7 +310,7 @@ class Tally:
     def add(self, household_id: str, region_code: str, before: Table, after: Table) -> None:
         region = self.regions.get(region_code)
         if region is None:
-            region = self.regions[region_code] = RegionImpact(region_code)
+            region = self.regions[region_code] = RegionImpact(region_code=region_code)
         (ab, ob), (aa, oa) = money(before), money(after)
         for target in (self, region):
             target.households += 1
