@@ -88,14 +88,18 @@ def explain_program(
 
     # The rule's own verdict comes from durable_rules when it fired; otherwise the tree tells a
     # false condition from an unknown one.
+    verdict_of: dict[tuple[int, int | None], Value] = {
+        key: True if verdicts.fired(*key) else traced[0] for key, traced in tree.items()
+    }
+
     def verdict(i: int, m: int | None) -> Value:
-        return True if verdicts.fired(i, m) else tree[(i, m)][0]
+        return verdict_of[(i, m)]
 
     def effective(i: int, m: int | None) -> Value:
         above = plan.higher[i]
         if not above:
-            return verdict(i, m)
-        return k_and([verdict(i, m), *[k_not(verdict(h, m)) for h in above]])
+            return verdict_of[(i, m)]
+        return k_and([verdict_of[(i, m)], *[k_not(verdict_of[(h, m)]) for h in above]])
 
     def reason(i: int, m: int | None) -> tuple[Reason, tuple[str, ...]]:
         found = tree[(i, m)][1]
@@ -132,8 +136,12 @@ def explain_program(
     instances_all: Sequence[int | None] = range(len(member_scopes))
     for rule_ids, per_member in plan.codes:
         first = rules[rule_ids[0]]
+        single = len(rule_ids) == 1 and not plan.higher[rule_ids[0]]
         for m in (instances_all if per_member else (None,)):
-            effs = [(i, effective(i, m)) for i in rule_ids]
+            if single:
+                effs = [(rule_ids[0], verdict_of[(rule_ids[0], m)])]
+            else:
+                effs = [(i, effective(i, m)) for i in rule_ids]
             granted = next((i for i, v in effs if v is True), None)
             if granted is not None:
                 granting = rules[granted]
@@ -182,16 +190,7 @@ def _outcome(
     reasons: tuple[Reason, ...], missing: tuple[str, ...], amount: float | None,
     period: str | None, terms: tuple[Term, ...],
 ) -> Outcome:
-    return Outcome(
-        code=rule.spec.outcome,
-        title_zh=rule.spec.title.zh,
-        title_en=rule.spec.title.en,
-        member_id=None if member is None else ids[member],
-        status=status,
-        amount=amount,
-        period=period,
-        terms=terms,
-        reasons=reasons,
-        missing_facts=missing,
-        flags_monitoring=rule.spec.flagsMonitoring and status is Status.GRANTED,
-    )
+    spec = rule.spec
+    return Outcome(spec.outcome, spec.title.zh, spec.title.en,
+                   None if member is None else ids[member], status, amount, period, terms,
+                   reasons, missing, spec.flagsMonitoring and status is Status.GRANTED)
