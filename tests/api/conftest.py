@@ -7,7 +7,6 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from sqlalchemy import Engine
 from graphql_api.app import create_app
 from services.application import Application, Tokens
 from services.config import Settings
-from store.db import make_engine
+from tests import databases
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -32,26 +31,11 @@ def postgres_url() -> str | None:
 
 
 def fresh_engine(backend: str, folder: Path) -> Iterator[Engine]:
-    if backend == "sqlite":
-        engine = make_engine(f"sqlite:///{folder / f'api-{uuid.uuid4().hex[:8]}.sqlite3'}")
-        yield engine
-        engine.dispose()
-        return
-    url = postgres_url()
-    if not url:
+    if backend == "postgresql" and not postgres_url():
         pytest.skip("PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test")
-    schema = f"api_test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
+    with databases.fresh_engine(backend, folder, postgres_url=postgres_url(),
+                                prefix="api_test") as engine:
         yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 class AppClient:

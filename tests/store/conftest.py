@@ -6,7 +6,6 @@ there (dropped afterwards, so runs repeat and never touch other schemas' data).
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,8 +16,9 @@ from sqlalchemy import Engine
 
 from policy.document import RuleSetDocument, load_document
 from policy.facts import Household, parse_household
-from store.db import make_engine, migrate
+from store.db import migrate
 from store.uow import UnitOfWork
+from tests.databases import fresh_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 MONITORING_V1 = ROOT / "fixtures" / "rulesets" / "monitoring" / "v1.yaml"
@@ -42,25 +42,9 @@ BACKENDS = ["sqlite"] + (
 @pytest.fixture(params=BACKENDS)
 def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An engine on an empty database (nothing migrated yet)."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    with fresh_engine(request.param, tmp_path, postgres_url=postgres_url(),
+                      prefix="store_test") as engine:
         yield engine
-        engine.dispose()
-        return
-    url = postgres_url()
-    assert url is not None
-    schema = f"store_test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 @pytest.fixture
