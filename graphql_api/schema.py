@@ -19,7 +19,6 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as aliases_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
-from strawberry.types import ExecutionContext
 
 from graphql_api.editing import EditingMutation, EditingQuery
 from graphql_api.observability import count_determination
@@ -227,5 +226,3 @@ def export_schema() -> str:
     """The schema as served (SDL)."""
     return build_schema(Settings(env="dev")).as_str() + "\n"
 
-
-__all__ = ["Context", "ExecutionContext", "build_schema", "export_schema"]

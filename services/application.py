@@ -24,14 +24,14 @@ from policy.catalog import Catalog, UnknownProgram, VersionRecord, VersionRef
 from policy.document import Program, compile_document, load_document
 from policy.errors import DocumentInvalid, FactsInvalid, FieldError
 from policy.facts import Household, parse_household
-from services.auth import ANONYMOUS, Policy, Principal
+from services.auth import Policy, Principal
 from services.config import Settings
 from services.editing import RuleSetEditing
 from services.errors import Conflict, InvalidInput, NotFoundError
 from services.rulesets import FIXTURES, document_files, load_file, version_id
 from store import db
 from store.errors import ConflictError, NotFound
-from store.models import DeterminationRecord, RuleSetVersion, StoredHousehold, VersionStatus
+from store.models import DeterminationRecord, RuleSetVersion, StoredHousehold
 from store.pagination import Page
 from store.uow import UnitOfWork
 
@@ -436,8 +436,6 @@ def _expand(regions: Sequence[str], uow: UnitOfWork) -> list[str]:
             codes.add(code)
     return sorted(codes)
 
-
-__all__ = ["ANONYMOUS", "Application", "DocumentInvalid", "VersionStatus"]
 
 
 # --- tokens -----------------------------------------------------------------------------------
