@@ -243,6 +243,37 @@ def cmd_screen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rescreen(args: argparse.Namespace) -> int:
+    """Screen every stored household (DATABASE_URL) with the batch backend."""
+    from engine.batch.console import print_summary
+    from engine.batch.evaluate import ALL_STATUSES
+    from policy.catalog import UnknownProgram
+    from services.application import Application
+    from services.config import Settings
+    from services.errors import ServiceError
+    from services.rescreen import rescreen_stored
+
+    statuses = ALL_STATUSES
+    if args.status and "all" not in args.status:
+        statuses = frozenset(s.upper() for s in args.status)
+        if statuses - ALL_STATUSES:
+            return _fail(f"error: unknown status {', '.join(sorted(statuses - ALL_STATUSES))}"
+                         " [BAD_ARGUMENT]")
+    app = Application(Settings())
+    app.start()
+    try:
+        summary = rescreen_stored(app, args.as_of, args.out, programs=args.program or None,
+                                  statuses=statuses, region_codes=args.region or None)
+    except UnknownProgram as exc:
+        return _fail(f"error: {exc} [UNKNOWN_PROGRAM]")
+    except ServiceError as exc:
+        return _fail(f"error: {exc.message} [{exc.code}]")
+    except OSError as exc:
+        return _fail(f"error: {exc.filename or ''}: {exc.strerror or exc} [IO_ERROR]")
+    print_summary(summary)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policy-engine",
@@ -316,6 +347,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--region", action="append", help="region code (repeatable)")
     t.add_argument("--department")
     t.set_defaults(func=cmd_token_create)
+
+    p = sub.add_parser("rescreen", help="screen every stored household (DATABASE_URL) with the "
+                       "batch backend, under the versions in force in the database")
+    p.add_argument("--as-of", required=True, type=_date, dest="as_of")
+    p.add_argument("--out", required=True, help="output file (.csv or .parquet)")
+    p.add_argument("--program", action="append", help="restrict to a program (repeatable)")
+    p.add_argument("--status", action="append", help="only these statuses in the output")
+    p.add_argument("--region", action="append", help="only these region codes (repeatable)")
+    p.set_defaults(func=cmd_rescreen)
 
     p = sub.add_parser("export-schema", help="print the GraphQL schema (SDL) as served")
     p.set_defaults(func=cmd_export_schema)
