@@ -235,9 +235,6 @@ def explain_condition(
     result = (closure(node)(scope), tuple(checks(node, scope, member_ids)))
     if len(_MEMO) >= MEMO_LIMIT:
         _MEMO.clear()
+    # ``_reads`` above keeps the node alive in ``_READS``, so the id in the key stays valid.
     _MEMO[full] = result
-    _KEEP[id(node)] = node  # an id stays valid while its node is alive
     return result
-
-
-_KEEP: dict[int, a.Node] = {}
