@@ -122,6 +122,18 @@ def free_port() -> int:
         return port
 
 
+def wait_until_ready(base: str, seconds: float = 15.0) -> None:
+    """Poll /readyz of a server that is starting until it answers 200 (or time runs out)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Api]]:
     """A real uvicorn server on loopback, with its own database."""
@@ -136,12 +148,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Api]]:
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        wait_until_ready(base)
         yield base, Api(application, AppClient(app), _tokens(application))
         server.should_exit = True
         thread.join(timeout=10)

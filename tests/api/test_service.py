@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,7 @@ import pytest
 from services.application import Application
 from services.config import Settings
 from store.db import make_engine
-from tests.api.conftest import Api, free_port
+from tests.api.conftest import Api, free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 HH = json.loads((ROOT / "fixtures" / "households" / "hh-003.json").read_text(encoding="utf-8"))
@@ -59,13 +58,7 @@ def test_serve_command_starts_seeds_and_stops_gracefully(tmp_path: Path) -> None
                             text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+        wait_until_ready(base)
         r = httpx.post(f"{base}/graphql", json={"query": Q, "variables": {"h": HH}}, timeout=30)
         assert r.json()["data"]["evaluate"]["asOf"] == "2024-06-01"  # anonymous: dev default
         page = httpx.get(f"{base}/graphql", headers={"accept": "text/html"}, timeout=5)
