@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -42,6 +42,14 @@ class GraphQLApp(GraphQL[Context, None]):
             return _INVALID
         found = self.tokens.principal(token.strip(), time.monotonic())
         return found if found is not None else _INVALID
+
+    # orjson: several times faster than the json module on the large responses a full
+    # explanation makes, and UTF-8 output (Chinese texts take 3 bytes a character, not 6).
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
 
 
 # A caller that sent a token we do not know is not anonymous: it gets nothing, even in dev.
@@ -89,8 +97,8 @@ class JsonOnly:
                     scope, receive, send)
                 return
         try:
-            data = json.loads(body)
-        except ValueError as exc:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
             await _refuse(400, "INVALID_JSON", f"the body is not valid JSON: {exc}")(
                 scope, receive, send)
             return
