@@ -575,6 +575,19 @@ def input_to_json(obj: Any) -> Any:
     return obj
 
 
+def coerced_to_json(value: Any) -> Any:
+    """graphql-core's coerced value of a ``HouseholdInput`` as the contract's household JSON
+    (what ``input_to_json`` makes of strawberry's input objects, without building them): the
+    keys are already the GraphQL names, left-out fields are already absent."""
+    if isinstance(value, dict):
+        return {k: coerced_to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [coerced_to_json(x) for x in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
 # --- adapters -------------------------------------------------------------------------------
 
 
