@@ -7,7 +7,9 @@ itself. The engine's results are immutable plain data, so for the types listed i
 execution context projects the selection straight from the data: fields are still collected by
 graphql-core (fragments, aliases, ``@skip``/``@include``), arguments still coerced by it, and
 leaves still serialised by the schema's own scalars and enums; only the per-field resolver and
-completion calls are skipped. A type whose selection names a field not listed here (say a
+completion calls are skipped. Each selection on a plain type is compiled once per request into a
+small Python function (attribute reads and serialisation inline), so projecting an object is one
+call however many fields it has. A type whose selection names a field not listed here (say a
 field with its own resolver) is executed the ordinary way. ``tests/api/test_projection.py``
 checks that both paths give identical responses for generated selections.
 """
@@ -24,11 +26,37 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    get_named_type,
 )
 from graphql.execution.values import get_argument_values
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-Getter = Callable[[Any, Mapping[str, Any]], Any]
+# A field's value: the source's attribute (``Attr``), a method called with an argument fixed by
+# the selection (``Method``), or a function of the selection's arguments that returns the
+# getter (``bind``).
+
+
+class Attr:
+    """The source's attribute of that name (read inline by the generated code)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+class Method:
+    """The source's method ``name`` called with ``argument(args)``."""
+
+    __slots__ = ("argument", "name")
+
+    def __init__(self, name: str, argument: Callable[[Mapping[str, Any]], Any]):
+        self.name = name
+        self.argument = argument
+
+
+Bind = Callable[[Mapping[str, Any]], Callable[[Any], Any]]
+Getter = Attr | Method | Bind
 
 
 def _arg(args: Mapping[str, Any], name: str) -> str | None:
@@ -42,73 +70,85 @@ def _lang(args: Mapping[str, Any]) -> str:
     return _arg(args, "lang") or "ZH"
 
 
-def _status_filter(outcomes: Any, args: Mapping[str, Any]) -> list[Any]:
-    status = _arg(args, "status")
-    return [o for o in outcomes if status is None or o.status.value == status]
+def _status_filter(read: Callable[[Any], Any]) -> Bind:
+    def bind(args: Mapping[str, Any]) -> Callable[[Any], Any]:
+        status = _arg(args, "status")
+        if status is None:
+            return read
+        return lambda source: [o for o in read(source) if o.status.value == status]
 
-
-def _attr(name: str) -> Getter:
-    return lambda source, args: getattr(source, name)
+    return bind
 
 
 PLAIN: dict[str, dict[str, Getter]] = {
     "Determination": {
-        "asOf": _attr("as_of"),
-        "flaggedForMonitoring": _attr("flagged_for_monitoring"),
-        "flaggedBy": _attr("flagged_by"),
-        "programs": _attr("programs_all"),
-        "outcomes": lambda d, args: _status_filter(d.outcomes(), args),
+        "asOf": Attr("as_of"),
+        "flaggedForMonitoring": Attr("flagged_for_monitoring"),
+        "flaggedBy": Attr("flagged_by"),
+        "programs": Attr("programs_all"),
+        "outcomes": _status_filter(lambda d: d.outcomes()),
     },
     "ProgramResult": {
-        "program": _attr("program"),
-        "ruleSetVersion": _attr("version"),
-        "outcomes": lambda p, args: _status_filter(p.outcomes_all, args),
+        "program": Attr("program"),
+        "ruleSetVersion": Attr("version"),
+        "outcomes": _status_filter(lambda p: p.outcomes_all),
     },
     "Outcome": {
-        "code": _attr("code"),
-        "title": lambda o, args: o.title(_lang(args)),
-        "memberId": _attr("member_id"),
-        "status": _attr("status"),
-        "amount": _attr("amount"),
-        "period": _attr("period"),
-        "terms": _attr("terms"),
-        "reasons": _attr("reasons"),
-        "missingFacts": _attr("missing_facts"),
+        "code": Attr("code"),
+        "title": Method("title", _lang),
+        "memberId": Attr("member_id"),
+        "status": Attr("status"),
+        "amount": Attr("amount"),
+        "period": Attr("period"),
+        "terms": Attr("terms"),
+        "reasons": Attr("reasons"),
+        "missingFacts": Attr("missing_facts"),
     },
-    "Term": {"key": _attr("key"), "value": _attr("value"), "unit": _attr("unit")},
+    "Term": {"key": Attr("key"), "value": Attr("value"), "unit": Attr("unit")},
     "Reason": {
-        "ruleId": _attr("rule_id"),
-        "text": lambda r, args: r.text(_lang(args)),
-        "citation": _attr("citation"),
-        "conditions": _attr("conditions"),
+        "ruleId": Attr("rule_id"),
+        "text": Method("text", _lang),
+        "citation": Attr("citation"),
+        "conditions": Attr("conditions"),
     },
-    "Citation": {name: _attr(name) for name in ("document", "clause", "quote", "url")},
-    "ConditionCheck": {name: _attr(name) for name in ("expression", "actual", "expected",
-                                                       "passed")},
+    "Citation": {name: Attr(name) for name in ("document", "clause", "quote", "url")},
+    "ConditionCheck": {name: Attr(name) for name in ("expression", "actual", "expected",
+                                                      "passed")},
     "RuleSetVersion": {
-        "id": _attr("id"),
-        "ruleSet": _attr("rule_set"),
-        "version": _attr("version"),
-        "status": _attr("status"),
-        "effectiveFrom": _attr("effective_from"),
-        "effectiveTo": _attr("effective_to"),
-        "contentHash": _attr("content_hash"),
+        "id": Attr("id"),
+        "ruleSet": Attr("rule_set"),
+        "version": Attr("version"),
+        "status": Attr("status"),
+        "effectiveFrom": Attr("effective_from"),
+        "effectiveTo": Attr("effective_to"),
+        "contentHash": Attr("content_hash"),
     },
 }
 
-_IDENTITY_SCALARS = {"String": str, "Boolean": bool, "ID": str}
+_IDENTITY_SCALARS = {"String": "str", "Boolean": "bool", "ID": "str"}
 
 
-def _constant(value: Any) -> Getter:
-    return lambda source, args: value
+class _Code:
+    """Generated source's references to objects."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, Any] = {}
+
+    def ref(self, obj: Any) -> str:
+        name = f"_{len(self.names)}"
+        self.names[name] = obj
+        return name
 
 
-def _same(value: Any) -> Any:
-    return value
+# The completion of a value held in a local variable, as an expression: (variable, code) -> str.
+Completion = Callable[[str, _Code], str]
 
-
-_Entry = tuple[str, Getter, Mapping[str, Any], Callable[[Any], Any]]
-
+# A selection's signature: the type, and per field its response name, name, argument values and
+# the signature of its own selection. Two selections with the same signature project alike,
+# whatever request, document or variables they come from, so compiled plans are kept across
+# requests by signature (bounded).
+_PLANS: dict[Hashable, _Plan] = {}
+PLANS_LIMIT = 1024
 # Projected reasons are shared between requests: a reason object is the explainer's memoised
 # value (the same object for every household with the same values), and its projection depends
 # only on the selection (the plan's signature). Bounded; an entry keeps its reason alive so the
@@ -116,26 +156,39 @@ _Entry = tuple[str, Getter, Mapping[str, Any], Callable[[Any], Any]]
 SHARED_TYPES = frozenset({"Reason"})
 _SHARED: dict[tuple[int, Hashable], tuple[Any, dict[str, Any]]] = {}
 SHARED_LIMIT = 50_000
-# The signature of a selection that includes an object served the ordinary way: such a
-# projection depends on more than the selection, and is never shared.
-_UNSHAREABLE: Hashable = object()
 
 
 class _Plan:
-    __slots__ = ("entries", "shared", "signature")
+    """A selection on a plain type, compiled to one Python function (``run``) that builds the
+    response object: attribute reads, the scalars' and enums' serialisation and the nested
+    selections, with no per-field calls left for plain attributes."""
 
-    def __init__(self, entries: list[_Entry], signature: Hashable, shared: bool):
-        self.entries = entries
+    __slots__ = ("run", "signature")
+
+    def __init__(self, run: Callable[[Any], dict[str, Any]], signature: Hashable):
+        self.run = run
         self.signature = signature
-        self.shared = shared
+
+
+class _Signed:
+    """A grouped field set's signature, and whether every object under it is plain data (only
+    then can its plan serve other requests: an ordinary object is executed by this request's
+    context)."""
+
+    __slots__ = ("plain", "signature")
+
+    def __init__(self, signature: Hashable, plain: bool):
+        self.signature = signature
+        self.plain = plain
 
 
 class ProjectingExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Plans per grouped field set (graphql-core memoises those by identity, so every item
-        # of a list shares one); the entry keeps the set alive so its id is not reused.
-        self._plans: dict[int, tuple[object, _Plan | None]] = {}
+        # Per grouped field set (graphql-core memoises those by identity, so every item of a
+        # list shares one): its signature (None: not plain data), and this request's plans.
+        self._signed: dict[int, tuple[object, _Signed | None]] = {}
+        self._local: dict[int, tuple[object, _Plan]] = {}
 
     def execute_fields(  # type: ignore[override]
         self, parent_type: GraphQLObjectType, source_value: Any, path: Any,
@@ -145,68 +198,122 @@ class ProjectingExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if plan is None:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set,
                                           position_context)
-        return _run(plan, source_value)
+        return plan.run(source_value)
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any],
               ) -> _Plan | None:
-        hit = self._plans.get(id(grouped_field_set))
-        if hit is not None and hit[0] is grouped_field_set:
-            return hit[1]
-        plan = self._make_plan(parent_type, grouped_field_set)
-        self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
+        signed = self._sign(parent_type, grouped_field_set)
+        if signed is None:
+            return None
+        if signed.plain:
+            plan = _PLANS.get(signed.signature)
+            if plan is None:
+                plan = self._make_plan(parent_type, grouped_field_set, signed.signature)
+                if len(_PLANS) >= PLANS_LIMIT:
+                    _PLANS.clear()
+                _PLANS[signed.signature] = plan
+            return plan
+        local = self._local.get(id(grouped_field_set))
+        if local is not None and local[0] is grouped_field_set:
+            return local[1]
+        plan = self._make_plan(parent_type, grouped_field_set, None)
+        self._local[id(grouped_field_set)] = (grouped_field_set, plan)
         return plan
 
-    def _make_plan(self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any],
-                   ) -> _Plan | None:
+    def _sign(self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any],
+              ) -> _Signed | None:
+        hit = self._signed.get(id(grouped_field_set))
+        if hit is not None and hit[0] is grouped_field_set:
+            return hit[1]
+        signed = self._signature(parent_type, grouped_field_set)
+        self._signed[id(grouped_field_set)] = (grouped_field_set, signed)
+        return signed
+
+    def _signature(self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any],
+                   ) -> _Signed | None:
         getters = PLAIN.get(parent_type.name)
         if getters is None:
             return None
-        entries: list[_Entry] = []
-        signature: list[Hashable] = [parent_type.name]
+        parts: list[Hashable] = [parent_type.name]
+        plain = True
         for response_name, field_details_list in grouped_field_set.items():
             node = field_details_list[0].node
             name = node.name.value
             if name == "__typename":
-                entries.append((response_name, _constant(parent_type.name), {}, _same))
-                signature.append((response_name, name))
+                parts.append((response_name, name))
                 continue
-            getter = getters.get(name)
-            if getter is None:
+            if name not in getters:
                 return None  # not plain data: the whole object takes the ordinary path
             field_def = parent_type.fields[name]
             args = (get_argument_values(field_def, node, self.variable_values)
                     if field_def.args else {})
-            completer = self._completer(field_def.type, field_details_list)
-            if completer is None:
-                return None
-            complete, sub_signature = completer
-            entries.append((response_name, getter, args, complete))
-            signature.append((response_name, name, _frozen(args), sub_signature))
-        if any(part is _UNSHAREABLE or (isinstance(part, tuple) and _UNSHAREABLE in part)
-               for part in signature):
-            return _Plan(entries, _UNSHAREABLE, False)
-        return _Plan(entries, tuple(signature), parent_type.name in SHARED_TYPES)
+            sub: Hashable = None
+            named = get_named_type(field_def.type)
+            if isinstance(named, GraphQLObjectType):
+                inner = self.collect_subfields(named, field_details_list).grouped_field_set
+                signed = self._sign(named, inner)
+                if signed is None or not signed.plain:
+                    plain = False
+                    sub = None if signed is None else signed.signature
+                else:
+                    sub = signed.signature
+            parts.append((response_name, name, _frozen(args), sub))
+        return _Signed(tuple(parts), plain)
 
-    def _completer(self, gql_type: Any, field_details_list: Any,
-                   ) -> tuple[Callable[[Any], Any], Hashable] | None:
+    def _make_plan(self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any],
+                   signature: Hashable) -> _Plan:
+        getters = PLAIN[parent_type.name]
+        code = _Code()
+        body: list[str] = []
+        for response_name, field_details_list in grouped_field_set.items():
+            node = field_details_list[0].node
+            name = node.name.value
+            key = repr(response_name)
+            if name == "__typename":
+                body.append(f"    out[{key}] = {parent_type.name!r}")
+                continue
+            getter = getters[name]
+            field_def = parent_type.fields[name]
+            args = (get_argument_values(field_def, node, self.variable_values)
+                    if field_def.args else {})
+            if isinstance(getter, Attr):
+                body.append(f"    v = src.{getter.name}")
+            elif isinstance(getter, Method):
+                body.append(f"    v = src.{getter.name}({code.ref(getter.argument(args))})")
+            else:
+                body.append(f"    v = {code.ref(getter(args))}(src)")
+            complete = self._completer(field_def.type, field_details_list)
+            body.append(f"    out[{key}] = {complete('v', code)}")
+        source = "def run(src):\n    out = {}\n" + "\n".join(body) + "\n    return out\n"
+        namespace = dict(code.names)
+        exec(compile(source, f"<projection of {parent_type.name}>", "exec"), namespace)
+        run: Callable[[Any], dict[str, Any]] = namespace["run"]
+        if parent_type.name in SHARED_TYPES and signature is not None:
+            run = _shared(run, signature)
+        return _Plan(run, signature)
+
+    def _completer(self, gql_type: Any, field_details_list: Any) -> Completion:
         if isinstance(gql_type, GraphQLNonNull):
             gql_type = gql_type.of_type
         if isinstance(gql_type, GraphQLList):
-            inner = self._completer(gql_type.of_type, field_details_list)
-            if inner is None:
-                return None
-            item, sub = inner
-            return (lambda value: None if value is None else [item(v) for v in value]), sub
+            item = self._completer(gql_type.of_type, field_details_list)
+
+            def complete_list(var: str, code: _Code) -> str:
+                x = f"x{len(var)}"  # nested lists get their own loop variable
+                return f"None if {var} is None else [{item(x, code)} for {x} in {var}]"
+
+            return complete_list
         if isinstance(gql_type, GraphQLScalarType):
             serialize = gql_type.serialize
             plain = _IDENTITY_SCALARS.get(gql_type.name)
             if plain is not None:
-                return (lambda value: value if value is None or type(value) is plain
-                        else serialize(value)), None
-            return (lambda value: None if value is None else serialize(value)), None
+                return (lambda var, code: f"{var} if {var} is None or type({var}) is {plain} "
+                        f"else {code.ref(serialize)}({var})")
+            return lambda var, code: f"None if {var} is None else {code.ref(serialize)}({var})"
         if isinstance(gql_type, GraphQLEnumType):
-            enum_serialize = gql_type.serialize
-            return (lambda value: None if value is None else enum_serialize(value)), None
+            names = _EnumNames(gql_type)
+            return (lambda var, code: f"None if {var} is None else "
+                    f"({code.ref(names.known)}.get({var}) or {code.ref(names)}({var}))")
         if isinstance(gql_type, GraphQLObjectType):
             sub = self.collect_subfields(gql_type, field_details_list).grouped_field_set
             plan = self._plan(gql_type, sub)
@@ -214,30 +321,53 @@ class ProjectingExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 object_type = gql_type
 
                 def complete_ordinary(value: Any) -> Any:
-                    if value is None:
-                        return None
                     return self.execute_fields(object_type, value, None, sub, None)
 
-                return complete_ordinary, _UNSHAREABLE
-            sub_plan = plan
-            return (lambda value: None if value is None else _run(sub_plan, value)), \
-                sub_plan.signature
+                return (lambda var, code: f"None if {var} is None else "
+                        f"{code.ref(complete_ordinary)}({var})")
+            run = plan.run
+            return lambda var, code: f"None if {var} is None else {code.ref(run)}({var})"
         raise TypeError(f"no projection for {gql_type}")  # pragma: no cover
 
 
-def _run(plan: _Plan, source: Any) -> dict[str, Any]:
-    if plan.shared:
-        key = (id(source), plan.signature)
+class _EnumNames:
+    """An enum's serialisation, remembered per value (values are few; names never empty)."""
+
+    def __init__(self, gql_type: GraphQLEnumType):
+        self.serialize = gql_type.serialize
+        self.known: dict[Any, str] = {}
+
+    def __call__(self, value: Any) -> Any:
+        name = self.serialize(value)
+        if isinstance(value, Hashable) and len(self.known) < 1000:
+            self.known[value] = name
+        return name
+
+
+def _shared(run: Callable[[Any], dict[str, Any]], signature: Hashable,
+            ) -> Callable[[Any], dict[str, Any]]:
+    def shared(source: Any) -> dict[str, Any]:
+        key = (id(source), signature)
         hit = _SHARED.get(key)
         if hit is not None and hit[0] is source:
             return hit[1]
-    out = {name: complete(getter(source, args)) for name, getter, args, complete in plan.entries}
-    if plan.shared:
+        out = run(source)
         if len(_SHARED) >= SHARED_LIMIT:
             _SHARED.clear()
         _SHARED[key] = (source, out)
-    return out
+        return out
+
+    return shared
 
 
 def _frozen(args: Mapping[str, Any]) -> Hashable:
-    return tuple(sorted((k, v.value if isinstance(v, Enum) else v) for k, v in args.items()))
+    def freeze(value: Any) -> Hashable:
+        if isinstance(value, Enum):
+            return value.value  # type: ignore[no-any-return]
+        if isinstance(value, list | tuple):
+            return tuple(freeze(v) for v in value)
+        if isinstance(value, Mapping):
+            return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+        return value  # type: ignore[no-any-return]
+
+    return tuple(sorted((k, freeze(v)) for k, v in args.items()))
