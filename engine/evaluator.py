@@ -21,7 +21,7 @@ from typing import Any
 
 from engine import durable
 from engine.compiler import HOUSEHOLD_TAG, MEMBER_TAG, CompiledRuleset, compile_program, encode
-from engine.trace import Check, explain_condition
+from engine.trace import Check, Tracer, tracer
 from engine.values import Scope, evaluate
 from policy.document import Program
 from policy.facts import UNKNOWN, FactSet, Value
@@ -161,13 +161,29 @@ def trace_rules(program: Program, facts: FactSet) -> Traced:
     out: Traced = {}
     scopes = [Scope(ctx, params) for ctx in member_scopes]
     ids = facts.member_ids
-    for i, rule in enumerate(program.rules):
-        if rule.scope is FactScope.HOUSEHOLD:
-            out[(i, None)] = explain_condition(rule.condition, hh_scope, ids)
-        else:
-            for m, scope in enumerate(scopes):
-                out[(i, m)] = explain_condition(rule.condition, scope, ids)
+    household_rules, member_rules = _tracers(program)
+    for i, trace in household_rules:
+        out[(i, None)] = trace(hh_scope, ids)
+    for i, trace in member_rules:
+        for m, scope in enumerate(scopes):
+            out[(i, m)] = trace(scope, ids)
     return out
+
+
+_TRACERS: dict[str, tuple[list[tuple[int, Tracer]], list[tuple[int, Tracer]]]] = {}
+
+
+def _tracers(program: Program) -> tuple[list[tuple[int, Tracer]], list[tuple[int, Tracer]]]:
+    """The program's household and member rules, each with its condition's tracer."""
+    found = _TRACERS.get(program.content_hash)
+    if found is None:
+        found = _TRACERS[program.content_hash] = (
+            [(i, tracer(r.condition)) for i, r in enumerate(program.rules)
+             if r.scope is FactScope.HOUSEHOLD],
+            [(i, tracer(r.condition)) for i, r in enumerate(program.rules)
+             if r.scope is not FactScope.HOUSEHOLD],
+        )
+    return found
 
 
 def tree_verdicts(program: Program, facts: FactSet) -> dict[tuple[int, int | None], Value]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine.evaluator import Traced, Verdicts
 from engine.results import (
@@ -30,6 +30,9 @@ class _Plan:
     codes: tuple[tuple[tuple[int, ...], bool], ...]  # (rule ids by priority, per member)
     higher: tuple[tuple[int, ...], ...]                # per rule: rules above it in its group
     citations: tuple[Citation, ...]
+    # Outcomes no rule of which applies, by (code index, member id, ids of the rules' traces).
+    unfired: dict[tuple[object, ...], tuple[tuple[object, ...], Outcome]] = field(
+        default_factory=dict, compare=False)
 
 
 _PLANS: dict[str, _Plan] = {}
@@ -88,9 +91,12 @@ def explain_program(
 
     # The rule's own verdict comes from durable_rules when it fired; otherwise the tree tells a
     # false condition from an unknown one.
-    verdict_of: dict[tuple[int, int | None], Value] = {
-        key: True if verdicts.fired(*key) else traced[0] for key, traced in tree.items()
-    }
+    verdict_of: dict[tuple[int, int | None], Value] = {key: t[0] for key, t in tree.items()}
+    for i in verdicts.household:
+        verdict_of[(i, None)] = True
+    for index, fired in enumerate(verdicts.members):
+        for i in fired:
+            verdict_of[(i, index)] = True
 
     def verdict(i: int, m: int | None) -> Value:
         return verdict_of[(i, m)]
@@ -134,10 +140,29 @@ def explain_program(
 
     outcomes: list[Outcome] = []
     instances_all: Sequence[int | None] = range(len(member_scopes))
-    for rule_ids, per_member in plan.codes:
+    unfired = plan.unfired
+    for code_index, (rule_ids, per_member) in enumerate(plan.codes):
         first = rules[rule_ids[0]]
         single = len(rule_ids) == 1 and not plan.higher[rule_ids[0]]
         for m in (instances_all if per_member else (None,)):
+            # An outcome none of whose rules applies is a function of the rules' traces alone
+            # (verdicts and checks, the trace memo's objects) and the member: remembered.
+            memo_key: tuple[object, ...] | None = None
+            if single:
+                only = rule_ids[0]
+                traced: tuple[object, ...] = (tree[(only, m)],)
+                if verdict_of[(only, m)] is not True:
+                    memo_key = (code_index, m is not None and ids[m], id(traced[0]))
+            else:
+                traced = tuple([tree[(i, m)] for i in rule_ids])
+                if not any(verdict_of[(i, m)] is True for i in rule_ids):
+                    memo_key = (code_index, m is not None and ids[m], *map(id, traced))
+            if memo_key is not None:
+                # An entry keeps its traces alive, so a key found names these very objects.
+                hit = unfired.get(memo_key)
+                if hit is not None:
+                    outcomes.append(hit[1])
+                    continue
             if single:
                 effs = [(rule_ids[0], verdict_of[(rule_ids[0], m)])]
             else:
@@ -157,8 +182,13 @@ def explain_program(
                 for _, ms in explained:
                     for f in ms:
                         missing.setdefault(f, None)
-            outcomes.append(_outcome(first, m, ids, status, tuple(x for x, _ in explained),
-                                     tuple(missing), None, None, ()))
+            outcome = _outcome(first, m, ids, status, tuple(x for x, _ in explained),
+                               tuple(missing), None, None, ())
+            if memo_key is not None:
+                if len(unfired) >= _REASON_LIMIT:
+                    unfired.clear()
+                unfired[memo_key] = (traced, outcome)
+            outcomes.append(outcome)
     return ProgramResult(program.code, version, tuple(outcomes))
 
 

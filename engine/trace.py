@@ -218,23 +218,43 @@ def _reads(node: a.Node) -> tuple[_Getter, _Getter | None]:
     return outer_get, inner_get
 
 
+Tracer = Callable[[Scope, tuple[str, ...]], tuple[Value, tuple[Check, ...]]]
+_TRACERS: dict[int, tuple[a.Node, Tracer]] = {}
+
+
+def tracer(node: a.Node) -> Tracer:
+    """``explain_condition`` for one node, with what does not depend on the facts (the getters
+    of the values it reads, its closure) bound once."""
+    hit = _TRACERS.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    outer, inner = _reads(node)
+    node_id = id(node)
+    verdict = closure(node)
+
+    def trace(scope: Scope, member_ids: tuple[str, ...] = ()) -> tuple[Value, tuple[Check, ...]]:
+        key: tuple[object, ...] = outer(scope.facts)
+        if inner is not None:
+            key += (member_ids, tuple(inner(m) for m in scope.members))
+        full = (node_id, key)
+        found = _MEMO.get(full)
+        if found is not None:
+            memo_stats["hits"] += 1
+            return found
+        memo_stats["misses"] += 1
+        result = (verdict(scope), tuple(checks(node, scope, member_ids)))
+        if len(_MEMO) >= MEMO_LIMIT:
+            _MEMO.clear()
+        # ``_reads`` keeps the node alive in ``_READS``, so the id in the key stays valid.
+        _MEMO[full] = result
+        return result
+
+    _TRACERS[node_id] = (node, trace)
+    return trace
+
+
 def explain_condition(
     node: a.Node, scope: Scope, member_ids: tuple[str, ...] = ()
 ) -> tuple[Value, tuple[Check, ...]]:
     """The condition's Kleene verdict and its checks, memoised by the values it reads."""
-    outer, inner = _reads(node)
-    key: tuple[object, ...] = outer(scope.facts)
-    if inner is not None:
-        key += (member_ids, tuple(inner(m) for m in scope.members))
-    full = (id(node), key)
-    hit = _MEMO.get(full)
-    if hit is not None:
-        memo_stats["hits"] += 1
-        return hit
-    memo_stats["misses"] += 1
-    result = (closure(node)(scope), tuple(checks(node, scope, member_ids)))
-    if len(_MEMO) >= MEMO_LIMIT:
-        _MEMO.clear()
-    # ``_reads`` above keeps the node alive in ``_READS``, so the id in the key stays valid.
-    _MEMO[full] = result
-    return result
+    return tracer(node)(scope, member_ids)
