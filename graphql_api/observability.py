@@ -13,6 +13,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from engine.results import Status
+
 REGISTRY = CollectorRegistry()
 REQUEST_SECONDS = Histogram(
     "policy_engine_request_seconds", "HTTP request latency", ["path", "method", "status"],
@@ -53,12 +55,22 @@ def metrics_text() -> bytes:
     return generate_latest(REGISTRY)
 
 
+_CHILDREN: dict[tuple[int, str], Any] = {}
+
+
+def _child(counter: Counter, program: str) -> Any:
+    child = _CHILDREN.get((id(counter), program))
+    if child is None:
+        child = _CHILDREN[(id(counter), program)] = counter.labels(program)
+    return child
+
+
 def count_determination(det: Any) -> None:
     for p in det.programs:
-        EVALUATIONS.labels(p.program).inc()
-        granted = sum(1 for o in p.outcomes if o.status.value == "GRANTED")
+        _child(EVALUATIONS, p.program).inc()
+        granted = sum(1 for o in p.outcomes if o.status is Status.GRANTED)
         if granted:
-            GRANTED.labels(p.program).inc(granted)
+            _child(GRANTED, p.program).inc(granted)
 
 
 class RequestLog:

@@ -31,32 +31,28 @@ from graphql import (
 from graphql.execution.values import get_argument_values
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-# A field's value: the source's attribute (``Attr``), a method called with an argument fixed by
-# the selection (``Method``), or a function of the selection's arguments that returns the
-# getter (``bind``).
+# A field's value: the source's attribute (``Attr``, its name possibly chosen by the selection's
+# arguments), or a function of the selection's arguments that returns the getter (``Bind``).
 
 
 class Attr:
-    """The source's attribute of that name (read inline by the generated code)."""
+    """The source's attribute of that name, or of the name the selection's arguments choose
+    (read inline by the generated code)."""
 
     __slots__ = ("name",)
 
-    def __init__(self, name: str):
+    def __init__(self, name: str | Callable[[Mapping[str, Any]], str]):
         self.name = name
 
-
-class Method:
-    """The source's method ``name`` called with ``argument(args)``."""
-
-    __slots__ = ("argument", "name")
-
-    def __init__(self, name: str, argument: Callable[[Mapping[str, Any]], Any]):
-        self.name = name
-        self.argument = argument
+    def attribute(self, args: Mapping[str, Any]) -> str:
+        name = self.name(args) if callable(self.name) else self.name
+        if not name.isidentifier():  # pragma: no cover - the names are ours
+            raise ValueError(f"not an attribute name: {name!r}")
+        return name
 
 
 Bind = Callable[[Mapping[str, Any]], Callable[[Any], Any]]
-Getter = Attr | Method | Bind
+Getter = Attr | Bind
 
 
 def _arg(args: Mapping[str, Any], name: str) -> str | None:
@@ -68,6 +64,10 @@ def _arg(args: Mapping[str, Any], name: str) -> str | None:
 
 def _lang(args: Mapping[str, Any]) -> str:
     return _arg(args, "lang") or "ZH"
+
+
+def _in_language(prefix: str) -> Callable[[Mapping[str, Any]], str]:
+    return lambda args: f"{prefix}_en" if _lang(args).upper() == "EN" else f"{prefix}_zh"
 
 
 def _status_filter(read: Callable[[Any], Any]) -> Bind:
@@ -95,7 +95,7 @@ PLAIN: dict[str, dict[str, Getter]] = {
     },
     "Outcome": {
         "code": Attr("code"),
-        "title": Method("title", _lang),
+        "title": Attr(_in_language("title")),
         "memberId": Attr("member_id"),
         "status": Attr("status"),
         "amount": Attr("amount"),
@@ -107,7 +107,7 @@ PLAIN: dict[str, dict[str, Getter]] = {
     "Term": {"key": Attr("key"), "value": Attr("value"), "unit": Attr("unit")},
     "Reason": {
         "ruleId": Attr("rule_id"),
-        "text": Method("text", _lang),
+        "text": Attr(_in_language("text")),
         "citation": Attr("citation"),
         "conditions": Attr("conditions"),
     },
@@ -277,9 +277,7 @@ class ProjectingExecutionContext(StrawberryGraphQLCoreExecutionContext):
             args = (get_argument_values(field_def, node, self.variable_values)
                     if field_def.args else {})
             if isinstance(getter, Attr):
-                body.append(f"    v = src.{getter.name}")
-            elif isinstance(getter, Method):
-                body.append(f"    v = src.{getter.name}({code.ref(getter.argument(args))})")
+                body.append(f"    v = src.{getter.attribute(args)}")
             else:
                 body.append(f"    v = {code.ref(getter(args))}(src)")
             complete = self._completer(field_def.type, field_details_list)

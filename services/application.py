@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import orjson
 from sqlalchemy import Engine, text
 
 from engine.determine import determine
@@ -36,6 +37,15 @@ from store.pagination import Page
 from store.uow import UnitOfWork
 
 T = TypeVar("T")
+
+
+def _fingerprint(data: Mapping[str, Any]) -> bytes:
+    """The facts as canonical JSON (keys sorted), the key of a remembered determination."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)
+    except TypeError:  # e.g. an integer beyond 64 bits: slower, same canonical form
+        return json.dumps(data, sort_keys=True, ensure_ascii=False, default=str,
+                          separators=(",", ":")).encode()
 
 
 class Recent(Generic[T]):
@@ -226,8 +236,7 @@ class Application:
         # recent ones are remembered (the same household is often asked about again).
         key = None
         if not isinstance(data, Household):
-            key = (json.dumps(data, sort_keys=True, ensure_ascii=False, default=str), as_of,
-                   tuple(ref for _, ref in versions))
+            key = (_fingerprint(data), as_of, tuple(ref for _, ref in versions))
             hit = self._recent.get(key)
             if hit is not None:
                 return hit
