@@ -149,11 +149,12 @@ Completion = Callable[[str, _Code], str]
 # requests by signature (bounded).
 _PLANS: dict[Hashable, _Plan] = {}
 PLANS_LIMIT = 1024
-# Projected reasons are shared between requests: a reason object is the explainer's memoised
-# value (the same object for every household with the same values), and its projection depends
-# only on the selection (the plan's signature). Bounded; an entry keeps its reason alive so the
-# id in its key is not reused.
-SHARED_TYPES = frozenset({"Reason"})
+# Projected outcomes and reasons are shared between requests: most are the explainer's
+# memoised values (the same object for every household whose rules read the same values: a
+# reason, or an outcome none of whose rules applies), and a projection depends only on the
+# object and the selection (the plan's signature). Bounded; an entry keeps its object alive so
+# the id in its key is not reused.
+SHARED_TYPES = frozenset({"Outcome", "Reason"})
 _SHARED: dict[tuple[int, Hashable], tuple[Any, dict[str, Any]]] = {}
 SHARED_LIMIT = 50_000
 

@@ -15,6 +15,7 @@ import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError
@@ -316,9 +317,14 @@ class FactSet:
     members: tuple[dict[str, Value], ...]
     member_ids: tuple[str, ...]
 
-    def member_context(self, index: int) -> dict[str, Value]:
-        """A member's facts with the household's beside them (names never clash)."""
-        return {**self.household, **self.members[index]}
+    def member_context(self, index: int) -> Mapping[str, Value]:
+        """A member's facts with the household's beside them (names never clash); built once
+        per member and shared by every reader, so never to be changed."""
+        return self._contexts[index]
+
+    @cached_property
+    def _contexts(self) -> tuple[Mapping[str, Value], ...]:
+        return tuple({**self.household, **m} for m in self.members)
 
 
 def derive(hh: Household, as_of: date) -> FactSet:

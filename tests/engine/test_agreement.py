@@ -9,9 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.evaluator import fire, load, tree_verdicts
+from engine.evaluator import (
+    EngineDisagreement,
+    Verdicts,
+    check_agreement,
+    fire,
+    load,
+    tree_verdicts,
+)
 from policy.catalog import Catalog
-from policy.facts import derive, parse_household
+from policy.facts import UNKNOWN, derive, parse_household
 from policy.synthetic import AS_OF_DATES, random_household
 from services.rulesets import load_catalog
 
@@ -46,3 +53,19 @@ def test_generated_households_reach_every_outcome(catalog: Catalog) -> None:
                 (seen_true if value is True else seen_false).add(rule)
         assert seen_true == set(range(len(program.rules))), record.id
         assert seen_false == set(range(len(program.rules))), record.id
+
+
+def test_a_disagreement_stops_the_determination() -> None:
+    # check_agreement is the guard every determination passes: a rule durable_rules fired that
+    # the tree does not hold true (or the reverse) must raise, whichever way round.
+    program = next(r.program for r in VERSIONS
+                   if {x.scope.value for x in r.program.rules} == {"household", "member"})
+    hh = [i for i, r in enumerate(program.rules) if r.scope.value == "household"][0]
+    member = [i for i, r in enumerate(program.rules) if r.scope.value == "member"][:2]
+    tree = {(hh, None): (True, ()), (member[0], 0): (False, ()), (member[1], 0): (UNKNOWN, ())}
+    check_agreement(program, Verdicts(frozenset({hh}), (frozenset(),)), tree)
+    for verdicts in (Verdicts(frozenset(), (frozenset(),)),
+                     Verdicts(frozenset({hh}), (frozenset({member[0]}),)),
+                     Verdicts(frozenset({hh}), (frozenset({member[1]}),))):
+        with pytest.raises(EngineDisagreement):
+            check_agreement(program, verdicts, tree)
