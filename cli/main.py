@@ -124,6 +124,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings()
     configure_logging(settings.log_level)
     app = create_app(settings)
+    if settings.gc_complete_seconds > 0:
+        from graphql_api import collector
+
+        collector.install(settings.gc_complete_seconds)
     print(f"policy-engine: serving on http://{args.host}:{args.port}/graphql "
           f"(env {settings.env}, database {_safe_url(settings.database_url)})", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning",

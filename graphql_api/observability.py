@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.results import Status
+from graphql_api import collector
 
 REGISTRY = CollectorRegistry()
 REQUEST_SECONDS = Histogram(
@@ -108,6 +109,7 @@ class RequestLog:
                 log.info("request", extra={"fields": {
                     "request_id": request_id, "method": scope["method"], "path": path,
                     "status": status["code"], "ms": round(elapsed * 1000, 2)}})
+            collector.maybe_complete_collection()  # between requests, when its period is due
 
 
 KNOWN_PATHS = {"/graphql", "/healthz", "/readyz", "/metrics", "/"}

@@ -360,13 +360,16 @@ def _shared(run: Callable[[Any], dict[str, Any]], signature: Hashable,
 
 
 def _frozen(args: Mapping[str, Any]) -> Hashable:
-    def freeze(value: Any) -> Hashable:
-        if isinstance(value, Enum):
-            return value.value  # type: ignore[no-any-return]
-        if isinstance(value, list | tuple):
-            return tuple(freeze(v) for v in value)
-        if isinstance(value, Mapping):
-            return tuple(sorted((k, freeze(v)) for k, v in value.items()))
-        return value  # type: ignore[no-any-return]
+    return tuple(sorted((k, _freeze(v)) for k, v in args.items()))
 
-    return tuple(sorted((k, freeze(v)) for k, v in args.items()))
+
+def _freeze(value: Any) -> Hashable:
+    # A module-level function, not a closure: a recursive closure is a reference cycle, left
+    # for the garbage collector on every request.
+    if isinstance(value, Enum):
+        return value.value  # type: ignore[no-any-return]
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value  # type: ignore[no-any-return]

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     max_tokens: int = 4000
     max_page_size: int = 100
     determination_cache_size: int = 4096  # recent evaluate results kept (0: none)
+    # serve: seconds between complete garbage collections (graphql_api/collector.py); 0: the
+    # interpreter's default collector policy
+    gc_complete_seconds: float = 600.0
     log_level: str = "INFO"
 
     @property

@@ -1,0 +1,61 @@
+"""The server's garbage-collector policy: survivors of a full collection are frozen, and a
+complete collection still finds cycles that died among frozen objects."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from graphql_api import collector
+
+
+class Node:
+    def __init__(self) -> None:
+        self.other: Node | None = None
+
+
+@pytest.fixture
+def installed() -> Iterator[None]:
+    collector.install(full_every=600)
+    try:
+        yield
+    finally:
+        collector.uninstall()
+
+
+def cycle() -> Node:
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    return a
+
+
+def test_survivors_of_a_full_collection_are_frozen(installed: None) -> None:
+    assert gc.get_freeze_count() > 0
+    keep = [Node() for _ in range(1000)]
+    before = collector.stats["freezes"]
+    gc.collect(2)
+    assert collector.stats["freezes"] == before + 1
+    assert gc.get_count()[0] < 1000 and gc.get_freeze_count() >= len(keep)
+
+
+def test_a_complete_collection_finds_cycles_among_frozen_objects(installed: None) -> None:
+    alive = [cycle()]
+    dead = weakref.ref(alive[0])
+    gc.collect(2)  # the cycle is alive then, so it is frozen with the survivors
+    alive.clear()  # now it is garbage, among frozen objects
+    assert dead() is not None
+    gc.collect()  # frozen: an ordinary collection does not look at it
+    assert dead() is not None
+    assert collector.complete_collection() >= 2
+    assert dead() is None
+    assert gc.get_freeze_count() > 0  # survivors frozen again
+
+
+def test_the_complete_collection_runs_when_its_period_is_due(installed: None) -> None:
+    runs = collector.stats["complete_collections"]
+    assert not collector.maybe_complete_collection()
+    assert collector.maybe_complete_collection(now=collector._state["last_complete"] + 601)
+    assert collector.stats["complete_collections"] == runs + 1
