@@ -22,6 +22,8 @@ from typing import Any
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLError,
+    GraphQLInputObjectType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -29,6 +31,7 @@ from graphql import (
     get_named_type,
 )
 from graphql.execution.values import get_argument_values
+from graphql.utilities import type_from_ast
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 # A field's value: the source's attribute (``Attr``, its name possibly chosen by the selection's
@@ -159,6 +162,27 @@ _SHARED: dict[tuple[int, Hashable], tuple[Any, dict[str, Any]]] = {}
 SHARED_LIMIT = 50_000
 
 
+# Plans by document key (``_document_key``): the signature need not be computed again.
+_BY_DOCUMENT: dict[Hashable, tuple[tuple[Any, ...], _Plan]] = {}
+_INPUT_OBJECT_ARGUMENTS: dict[int, tuple[object, bool]] = {}
+
+
+def _takes_input_objects(schema: Any) -> bool:
+    """Whether a plain field of this schema takes an input-object argument (then a selection's
+    shape may depend on any variable, and plans are not looked up by document)."""
+    known = _INPUT_OBJECT_ARGUMENTS.get(id(schema))
+    if known is not None and known[0] is schema:
+        return known[1]
+    takes = any(
+        isinstance(get_named_type(arg.type), GraphQLInputObjectType)
+        for type_name, fields in PLAIN.items() if type_name in schema.type_map
+        for field_name in fields if field_name in schema.type_map[type_name].fields
+        for arg in schema.type_map[type_name].fields[field_name].args.values()
+    )
+    _INPUT_OBJECT_ARGUMENTS[id(schema)] = (schema, takes)
+    return takes
+
+
 class _Plan:
     """A selection on a plain type, compiled to one Python function (``run``) that builds the
     response object: attribute reads, the scalars' and enums' serialisation and the nested
@@ -190,12 +214,18 @@ class ProjectingExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # list shares one): its signature (None: not plain data), and this request's plans.
         self._signed: dict[int, tuple[object, _Signed | None]] = {}
         self._local: dict[int, tuple[object, _Plan]] = {}
+        self._variables_key: Hashable = None
 
     def execute_fields(  # type: ignore[override]
         self, parent_type: GraphQLObjectType, source_value: Any, path: Any,
         grouped_field_set: dict[str, Any], position_context: Any,
     ) -> Any:
-        plan = self._plan(parent_type, grouped_field_set)
+        try:
+            plan = self._plan(parent_type, grouped_field_set)
+        except GraphQLError:
+            # An argument that does not coerce (e.g. a null for a non-null variable): ordinary
+            # execution reports it where graphql-core would, with the field's path.
+            plan = None
         if plan is None:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set,
                                           position_context)
@@ -203,6 +233,11 @@ class ProjectingExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any],
               ) -> _Plan | None:
+        by_document = self._document_key(parent_type, grouped_field_set)
+        if by_document is not None:
+            known = _BY_DOCUMENT.get(by_document[0])
+            if known is not None:
+                return known[1]
         signed = self._sign(parent_type, grouped_field_set)
         if signed is None:
             return None
@@ -213,6 +248,10 @@ class ProjectingExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if len(_PLANS) >= PLANS_LIMIT:
                     _PLANS.clear()
                 _PLANS[signed.signature] = plan
+            if by_document is not None:
+                if len(_BY_DOCUMENT) >= PLANS_LIMIT:
+                    _BY_DOCUMENT.clear()
+                _BY_DOCUMENT[by_document[0]] = (by_document[1], plan)
             return plan
         local = self._local.get(id(grouped_field_set))
         if local is not None and local[0] is grouped_field_set:
@@ -220,6 +259,33 @@ class ProjectingExecutionContext(StrawberryGraphQLCoreExecutionContext):
         plan = self._make_plan(parent_type, grouped_field_set, None)
         self._local[id(grouped_field_set)] = (grouped_field_set, plan)
         return plan
+
+    def _document_key(self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any],
+                      ) -> tuple[Hashable, tuple[Any, ...]] | None:
+        """A key for this selection that skips computing its signature on later requests: the
+        selection's own field nodes (the parser cache hands every request with the same text
+        the same document) and the values of the variables that can shape a selection.
+        Variables of input-object types cannot (no plain field takes an input object, and
+        ``@skip``/``@include`` take booleans), so the household itself is not part of it.
+        Returns the key and the nodes it names (kept alive with the entry, so ids are not
+        reused)."""
+        if parent_type.name not in PLAIN or _takes_input_objects(self.schema):
+            return None
+        nodes = tuple(fd.node for fdl in grouped_field_set.values() for fd in fdl)
+        if self._variables_key is None:
+            self._variables_key = self._shaping_variables()
+        return (parent_type.name, tuple(map(id, nodes)), self._variables_key), nodes
+
+    def _shaping_variables(self) -> Hashable:
+        coerced = self.variable_values.coerced
+        parts = []
+        for definition in self.operation.variable_definitions or ():
+            named = get_named_type(type_from_ast(self.schema, definition.type))
+            if isinstance(named, GraphQLInputObjectType):
+                continue
+            name = definition.variable.name.value
+            parts.append((name, name in coerced, _freeze(coerced.get(name))))
+        return tuple(parts)
 
     def _sign(self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any],
               ) -> _Signed | None:

@@ -112,3 +112,42 @@ def test_projection_equals_ordinary_execution(schemas: Any, query: str, yes: boo
     slow = ordinary.execute_sync(query, variable_values=variables, context_value=ctx)
     assert fast.errors is None and slow.errors is None, (fast.errors, slow.errors)
     assert json.dumps(fast.data, sort_keys=True) == json.dumps(slow.data, sort_keys=True)
+
+
+def test_the_same_document_with_other_variables_projects_anew(schemas: Any) -> None:
+    # Plans are remembered by document; the variables that shape a selection (directives,
+    # arguments) are part of that memory, the household is not.
+    projecting, ordinary, ctx = schemas
+    from policy.synthetic import random_household
+
+    query = """query($h: HouseholdInput!, $yes: Boolean!, $status: OutcomeStatus, $lang: Lang) {
+      evaluate(household: $h, asOf: "2024-06-01") {
+        outcomes(status: $status) { code title(lang: $lang) amount @include(if: $yes)
+          reasons { text(lang: $lang) conditions @skip(if: $yes) { expression passed } } } } }"""
+    rng = random.Random(11)
+    for i, (yes, status, lang) in enumerate([
+            (True, None, None), (False, None, "EN"), (True, "GRANTED", "ZH"),
+            (False, "NOT_GRANTED", None), (True, None, None), (False, "GRANTED", "EN")]):
+        household = random_household(rng, date(2024, 6, 1), hid=f"v{i}")
+        variables = {"h": household, "yes": yes, "status": status}
+        if lang is not None:
+            variables["lang"] = lang
+        fast = projecting.execute_sync(query, variable_values=variables, context_value=ctx)
+        slow = ordinary.execute_sync(query, variable_values=variables, context_value=ctx)
+        assert fast.errors is None and slow.errors is None, (fast.errors, slow.errors)
+        assert fast.data == slow.data
+        outcomes = fast.data["evaluate"]["outcomes"]
+        assert all(("amount" in o) == yes for o in outcomes)
+
+
+def test_an_argument_that_does_not_coerce_is_reported_as_ordinary_execution_does(
+        schemas: Any) -> None:
+    projecting, ordinary, ctx = schemas
+    query = """query($h: HouseholdInput!, $lang: Lang) {
+      evaluate(household: $h, asOf: "2024-06-01") { outcomes { code title(lang: $lang) } } }"""
+    variables = {"h": HOUSEHOLD, "lang": None}  # null for a non-null argument
+    fast = projecting.execute_sync(query, variable_values=variables, context_value=ctx)
+    slow = ordinary.execute_sync(query, variable_values=variables, context_value=ctx)
+    assert fast.data == slow.data
+    assert [(e.message, e.path) for e in fast.errors or []] == \
+        [(e.message, e.path) for e in slow.errors or []] != []
