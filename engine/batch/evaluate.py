@@ -12,8 +12,9 @@ member rules):
   that the open rules' unknown conditions read, in the trace's order.
 
 Rows come out in the interactive engine's order: by household, then program, outcome code and
-member. They are placed by counting (each household's rows, then each code's rows within it),
-not by sorting, and built as an Arrow table whose text columns are dictionary-encoded over the
+member. Each outcome's place among all the chunk's outcomes is computed from the household's
+and member's row numbers (no searching or grouping); the selected rows are put in the order of
+their places, and built as an Arrow table whose text columns are dictionary-encoded over the
 chunk's households and members, which Parquet writes as it is.
 
 A household with a number outside what the vectorised path is proven on (not finite, above
@@ -35,7 +36,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 
 from engine.batch.compiler import CodePlan, compile_version, source_facts
 from engine.batch.frames import MONEY_HOUSEHOLD, derive_frames, household_json
-from engine.batch.segments import Segments
+from engine.batch.segments import Segments, kleene
 from engine.results import Determination
 from policy.catalog import VersionRef
 from policy.document import Program
@@ -229,28 +230,56 @@ class Evaluator:
         hh, m, seg = derive_frames(hh_in, m_in, self.as_of, self.member_reads)
         m_parts = [p for p in self.parts if p.plan.per_member]
         h_parts = [p for p in self.parts if not p.plan.per_member]
-        # 1. member rules (and their statuses), the bodies of quantifiers
+        quantifiers = [q for cv in self.compiled for q in cv.quantifiers]
+        # 1. On the member frame: member rules and their statuses, the bodies of quantifiers,
+        # and what each member adds to its household's figures.
         member_rules: list[pl.Expr] = []
-        bodies: list[pl.Expr] = []
         for cv in self.compiled:
             member_rules += [r.condition.alias(cv.rule_column(r.index))
                              for r in cv.rules if r.per_member]
-            bodies += [q.body.alias(q.name) for q in cv.quantifiers]
-        lazy_m = m.lazy().with_columns(member_rules + bodies)
+        member_rules += [q.body.alias(q.name) for q in quantifiers]
+        flags: dict[str, pl.Expr] = {}    # per household: whether some member is true
+        totals: dict[str, pl.Expr] = {}   # per household: the sum over its members
+        for q in quantifiers:
+            body = pl.col(q.name)
+            # all: whether some member is false; any: whether some member is true.
+            flags[f"{q.name}_d"] = (~body if q.every else body).fill_null(False)
+            flags[f"{q.name}_u"] = body.is_null()
+        if m_parts:
+            flags["_flagged"] = self._flagged(m_parts) > 0
+            totals["_granted"] = self._count_status(m_parts, 0).cast(pl.UInt32)
+            totals["_undetermined"] = self._count_status(m_parts, 2).cast(pl.UInt32)
+        lazy_m = m.lazy().with_columns(member_rules)
         if m_parts:
             lazy_m = lazy_m.with_columns([e for p in m_parts for e in self._status_exprs(p)])
-        m = lazy_m.collect()
-        # 2. quantifiers, aggregated per household; household rules and their statuses
-        quantified = [seg.kleene(m[q.name], q.every).alias(q.name)
-                      for cv in self.compiled for q in cv.quantifiers]
+        m = lazy_m.with_columns(**flags, **totals).collect()
+        per_household = [seg.any(m, list(flags)), seg.totals(m, list(totals))]
+        # 2. On the household frame: quantifiers, household rules and their statuses, the
+        # household's figures.
+        quantified = [kleene(pl.col(f"{q.name}_d"), pl.col(f"{q.name}_u"), q.every).alias(q.name)
+                      for q in quantifiers]
         hh_rules = [r.condition.alias(cv.rule_column(r.index))
                     for cv in self.compiled for r in cv.rules if not r.per_member]
-        lazy_h = hh.lazy().with_columns(quantified).with_columns(hh_rules)
+        lazy_h = hh.hstack([c for f in per_household for c in f.get_columns()]).lazy() \
+            .with_columns(quantified).with_columns(hh_rules)
         if h_parts:
             lazy_h = lazy_h.with_columns([e for p in h_parts for e in self._status_exprs(p)])
-        hh = lazy_h.collect()
+        hh = lazy_h.with_columns(
+            _granted=self._count_status(h_parts, 0).cast(pl.UInt32)
+            + (pl.col("_granted") if m_parts else 0),
+            _undetermined=self._count_status(h_parts, 2).cast(pl.UInt32)
+            + (pl.col("_undetermined") if m_parts else 0),
+            _flagged=(self._flagged(h_parts) > 0) | (pl.col("_flagged") if m_parts else False),
+        ).collect()
+        summary = hh.select(
+            household_id=pl.col("household_id"),
+            region_code=pl.col("regionCode"),
+            members=pl.col("householdSize").cast(pl.UInt32),
+            flagged=pl.col("_flagged"),
+            granted=pl.col("_granted").cast(pl.UInt32),
+            undetermined=pl.col("_undetermined").cast(pl.UInt32),
+        )
         counts = self._counts(hh, m)
-        summary = self._household_summary(hh, m, seg, h_parts, m_parts)
         # 3. the outcome rows asked for, in the engine's order
         rows = self._select(hh, m, seg, statuses, terms)
         return rows, hh, m, summary, counts
@@ -259,76 +288,78 @@ class Evaluator:
                 statuses: frozenset[str], terms: bool) -> _Rows:
         """The outcomes with one of ``statuses``, in the engine's order.
 
-        Each row's place is counted, not sorted: a household's rows start after all rows of
-        the households before it; within the household, a code's rows come after the rows of
-        the codes before it; within a member code, members are in order."""
+        Every outcome has a place in the table of *all* outcomes, by household, then code,
+        then member; it is computed, not searched: household ``h`` (its first member at row
+        ``s``, ``k`` members) starts at ``H * h + M * s`` (``H`` household and ``M`` member
+        codes), a code after ``b`` household and ``c`` member codes at ``b + c * k`` within
+        it, and a member code's ``j``-th member ``j`` further. The selected outcomes are
+        listed code by code and put in the order of their places: a scatter when every
+        outcome is selected, a sort of the places otherwise."""
         wanted = {_STATUS_CODE[x] for x in statuses}
-
-        def selected(p: _Part) -> pl.Expr:
-            s = pl.col(f"_s{p.index}")
-            if len(wanted) == 3:
-                return s.is_not_null()  # a column (a literal would not cum_sum per row)
-            if len(wanted) == 2:
-                return s != ({0, 1, 2} - wanted).pop()
-            return s == next(iter(wanted))
-
-        m_parts = [p for p in self.parts if p.plan.per_member]
-        # How many rows each household has per code (members with a wanted status); each
-        # code's rows start after the earlier codes' rows, each household's after the earlier
-        # households' rows.
-        unwanted = sorted({0, 1, 2} - wanted)
-        lists = pl.DataFrame([seg.lists(m[f"_s{p.index}"]).alias(f"_n{p.index}")
-                              for p in m_parts])
-        counts = lists.lazy().select(
-            (pl.col(c).list.len() - sum((pl.col(c).list.count_matches(u) for u in unwanted),
-                                        start=pl.lit(0, pl.UInt32))).cast(pl.UInt32).alias(c)
-            for c in lists.columns).collect() if m_parts else pl.DataFrame()
-        running: pl.Expr = pl.lit(0, pl.UInt32)
-        starts: dict[int, pl.Expr] = {}
-        for p in self.parts:
-            starts[p.index] = running
-            n = pl.col(f"_n{p.index}") if p.plan.per_member else selected(p).cast(pl.UInt32)
-            running = running + n
-        hh = hh.hstack(counts) if counts.width else hh
-        bases = hh.lazy().with_columns(_total=running).with_columns(
-            _first=pl.col("_total").cum_sum() - pl.col("_total")).select(
-            **{f"_b{p.index}": pl.col("_first") + starts[p.index] for p in self.parts}
-        ).collect()
+        n_h = sum(1 for p in self.parts if not p.plan.per_member)
+        n_m = len(self.parts) - n_h
+        total = n_h * hh.height + n_m * m.height
+        place_type = pl.UInt32 if total < 2**32 else pl.Int64
+        k = pl.col("householdSize").cast(place_type)
+        h = pl.col("_h").cast(place_type)
+        # The place of a household's (or a member's) first outcome, before the code's offset.
+        hh = hh.with_columns(_start=seg.start)
+        household_base = h * n_h + pl.col("_start").cast(place_type) * n_m
+        member_base = h * n_h + (pl.col("_m_row").cast(place_type)
+                                 - pl.col("_m").cast(place_type)) * n_m \
+            + pl.col("_m").cast(place_type)
+        before_h = before_m = 0
         queries = []
         for p in self.parts:
             frame = m if p.plan.per_member else hh
-            base = pl.lit(bases[f"_b{p.index}"]).gather(pl.col("_h"))
+            s = pl.col(f"_s{p.index}")
+            if len(wanted) == 3:
+                keep = None
+            elif len(wanted) == 2:
+                keep = s != ({0, 1, 2} - wanted).pop()
+            else:
+                keep = s == next(iter(wanted))
+            base = member_base if p.plan.per_member else household_base
+            offset = before_h + before_m * k if before_m else pl.lit(before_h, place_type)
             amount = f"_a{p.index}"
             cols: dict[str, pl.Expr] = {
-                # A member's rank among its household's selected rows of this code.
-                "position": base + (
-                    pl.int_range(pl.len(), dtype=pl.UInt32)
-                    - pl.col("_h").search_sorted(pl.col("_h"), side="left").cast(pl.UInt32)
-                    if p.plan.per_member else 0),
+                "place": base + offset,
                 "h": pl.col("_h"),
                 "part": pl.lit(p.index, pl.UInt16),
                 "member": pl.col("_m_row") if p.plan.per_member else pl.lit(None, pl.UInt32),
-                "status": pl.col(f"_s{p.index}"),
-                "rule": (pl.col(f"_g{p.index}").cast(pl.Int32) + p.rule_base).cast(pl.UInt16),
+                "status": s,
+                "rule": (self._granting(p).cast(pl.Int32) + p.rule_base).cast(pl.UInt16),
                 "amount": pl.col(amount) if amount in frame.columns
                 else pl.lit(None, pl.Float64),
                 "missing": self._missing_column(p),
             }
             if terms:
                 cols["terms"] = self._terms_column(p)
-            queries.append(frame.lazy().filter(selected(p)).select(**cols))
-        rows = pl.concat(pl.collect_all(queries)) if queries else None
-        if rows is None or rows.height == 0:
-            empty = pl.Series([], dtype=pl.UInt32)
-            return _Rows(empty, empty.cast(pl.UInt16), empty, empty.cast(pl.UInt8),
-                         empty.cast(pl.UInt16), empty.cast(pl.Float64),
-                         empty.cast(pl.String), empty.cast(pl.String) if terms else None)
-        order = pl.Series([0] * rows.height, dtype=pl.UInt32).scatter(
-            rows["position"], pl.int_range(rows.height, dtype=pl.UInt32, eager=True))
-        rows = rows.drop("position")[order]
+            lf = frame.lazy()
+            if keep is not None:
+                lf = lf.filter(keep)
+            queries.append(lf.select(**cols))
+            if p.plan.per_member:
+                before_m += 1
+            else:
+                before_h += 1
+        rows = pl.concat(pl.collect_all(queries)).rechunk()
+        if len(wanted) == 3:
+            order = pl.zeros(rows.height, dtype=pl.UInt32, eager=True).scatter(
+                rows["place"], pl.int_range(rows.height, dtype=pl.UInt32, eager=True))
+        else:
+            order = rows["place"].arg_sort()
+        rows = rows.drop("place")[order]
         return _Rows(rows["h"], rows["part"], rows["member"], rows["status"], rows["rule"],
                      rows["amount"], rows["missing"],
                      rows["terms"] if terms else None)
+
+    def _granting(self, p: _Part) -> pl.Expr:
+        """The granting rule (its number in the version), null unless GRANTED."""
+        if len(p.plan.rules) == 1:
+            return pl.when(pl.col(f"_s{p.index}") == 0).then(
+                pl.lit(p.plan.rules[0], pl.Int16))
+        return pl.col(f"_g{p.index}")
 
     def _missing_column(self, p: _Part) -> pl.Expr:
         rules = self._rules[p.version]
@@ -342,7 +373,7 @@ class Evaluator:
         term_rules = [i for i in p.plan.rules if rules[i].terms]
         if not term_rules:
             return pl.lit(None, pl.String)
-        g = pl.col(f"_g{p.index}")
+        g = self._granting(p)
         return pl.when(g.is_in(term_rules)).then(_terms_expr(p.plan, rules, g))
 
     def _arrow(self, rows: _Rows, hh: pl.DataFrame, m: pl.DataFrame, terms: bool,
@@ -388,8 +419,22 @@ class Evaluator:
         return out
 
     def _status_exprs(self, p: _Part) -> list[pl.Expr]:
+        """The code's status (``_s``: 0 GRANTED, 1 NOT_GRANTED, 2 UNDETERMINED), granting rule
+        (``_g``, when the code has more than one rule) and amount (``_a``, when a rule has
+        one)."""
         rules = self._rules[p.version]
         effs = self._effective(p)
+        if len(p.plan.rules) == 1:
+            (only,) = effs.values()
+            # true -> 0, false -> 1, unknown -> 2
+            status = (pl.lit(1, pl.UInt8) - only.cast(pl.UInt8)).fill_null(2)
+            exprs = [status.alias(f"_s{p.index}")]
+            granted = only.fill_null(False)
+            i = p.plan.rules[0]
+            if rules[i].amount is not None:
+                exprs.append(pl.when(granted).then(rules[i].amount)
+                             .otherwise(pl.lit(None, pl.Float64)).alias(f"_a{p.index}"))
+            return exprs
         granting: pl.Expr = pl.lit(None, pl.Int16)
         for i in reversed(p.plan.rules):
             granting = pl.when(effs[i].fill_null(False)).then(pl.lit(i, pl.Int16)) \
@@ -409,12 +454,34 @@ class Evaluator:
             exprs.append(amount.alias(f"_a{p.index}"))
         return exprs
 
+    def _count_status(self, parts: list[_Part], code: int) -> pl.Expr:
+        """How many of these codes have the status, per row."""
+        out: pl.Expr = pl.lit(0, pl.UInt8)
+        for p in parts:
+            out = out + (pl.col(f"_s{p.index}") == code).cast(pl.UInt8)
+        return out
+
+    def _flagged(self, parts: list[_Part]) -> pl.Expr:
+        """How many of these codes are granted by a rule that flags for monitoring, per row."""
+        out: pl.Expr = pl.lit(0, pl.UInt8)
+        for p in parts:
+            rules = self._rules[p.version]
+            flagging = [i for i in p.plan.rules if rules[i].flags_monitoring]
+            if not flagging:
+                continue
+            if len(p.plan.rules) == 1:
+                flag = pl.col(f"_s{p.index}") == 0
+            else:
+                flag = pl.col(f"_g{p.index}").is_in(flagging).fill_null(False)
+            out = out + flag.cast(pl.UInt8)
+        return out
+
     def _counts(self, hh: pl.DataFrame, m: pl.DataFrame) -> pl.DataFrame:
         aggs: dict[int, list[pl.Expr]] = {0: [], 1: []}
         keys: dict[int, list[tuple[_Part, str, int | None]]] = {0: [], 1: []}
         for p in self.parts:
             side = 1 if p.plan.per_member else 0
-            s, g, a_ = pl.col(f"_s{p.index}"), pl.col(f"_g{p.index}"), f"_a{p.index}"
+            s, g, a_ = pl.col(f"_s{p.index}"), self._granting(p), f"_a{p.index}"
             rules = self._rules[p.version]
             for code in (1, 2):
                 aggs[side].append((s == code).sum().cast(pl.Int64))
@@ -426,12 +493,12 @@ class Evaluator:
                     aggs[side].append(pl.col(a_).filter(g == i).sum())
                     keys[side].append((p, "AMOUNT", i))
         rows: dict[tuple[str, int, str, str, str | None], list[Any]] = {}
-        for side, frame in ((0, hh), (1, m)):
-            if not aggs[side]:
-                continue
-            values = frame.lazy().select(
-                [e.alias(f"c{j}") for j, e in enumerate(aggs[side])]).collect().row(0)
-            for (p, what, rule_i), v in zip(keys[side], values, strict=True):
+        queries = {side: frame.lazy().select([e.alias(f"c{j}")
+                                              for j, e in enumerate(aggs[side])])
+                   for side, frame in ((0, hh), (1, m)) if aggs[side]}
+        results = dict(zip(queries, pl.collect_all(list(queries.values())), strict=True))
+        for side, result in results.items():
+            for (p, what, rule_i), v in zip(keys[side], result.row(0), strict=True):
                 cv = self.compiled[p.version]
                 period: str | None = None
                 if rule_i is not None:
@@ -448,44 +515,6 @@ class Evaluator:
         return pl.DataFrame(
             [(*k, v[0], v[1]) for k, v in rows.items() if v[0]],
             schema=COUNTS, orient="row")
-
-    def _household_summary(self, hh: pl.DataFrame, m: pl.DataFrame, seg: Segments,
-                           h_parts: list[_Part], m_parts: list[_Part]) -> pl.DataFrame:
-        def flag_rules(p: _Part) -> list[int]:
-            rules = self._rules[p.version]
-            return [i for i in p.plan.rules if rules[i].flags_monitoring]
-
-        def count(parts: list[_Part], code: int) -> pl.Expr:
-            out = pl.lit(0, pl.UInt32)
-            for p in parts:
-                out = out + (pl.col(f"_s{p.index}") == code).cast(pl.UInt32)
-            return out
-
-        def flagged(parts: list[_Part]) -> pl.Expr:
-            out = pl.lit(False)
-            for p in parts:
-                if flag_rules(p):
-                    out = out | pl.col(f"_g{p.index}").is_in(flag_rules(p)).fill_null(False)
-            return out
-
-        if m_parts:
-            per_member = m.lazy().select(
-                g=count(m_parts, 0), u=count(m_parts, 2), f=flagged(m_parts).cast(pl.UInt32)
-            ).collect()
-            g_m = seg.total(per_member["g"])
-            u_m = seg.total(per_member["u"])
-            f_m = seg.total(per_member["f"]) > 0
-        else:
-            g_m = u_m = pl.repeat(0, hh.height, dtype=pl.UInt32, eager=True)
-            f_m = pl.repeat(False, hh.height, dtype=pl.Boolean, eager=True)
-        return hh.lazy().select(
-            household_id=pl.col("household_id"),
-            region_code=pl.col("regionCode"),
-            members=pl.col("householdSize").cast(pl.UInt32),
-            flagged=flagged(h_parts) | pl.lit(f_m),
-            granted=(count(h_parts, 0) + pl.lit(g_m)).cast(pl.UInt32),
-            undetermined=(count(h_parts, 2) + pl.lit(u_m)).cast(pl.UInt32),
-        ).collect()
 
     # --- the interactive engine, for the rare unusual household ---------------------------------
 

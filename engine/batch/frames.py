@@ -19,6 +19,7 @@ Members are in household order: ``_h`` is the household's row in the household f
 from __future__ import annotations
 
 import calendar
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -136,22 +137,38 @@ def household_json(hh: Mapping[str, Any], members: Iterable[Mapping[str, Any]]
     return out
 
 
+def oldest_birth(age: int, as_of: date) -> date:
+    """The last birth date of someone at least ``age`` years old on ``as_of``: the ``age``-th
+    anniversary date back from ``as_of`` (29 February falls back to the 28th when that year
+    has none, as ``policy.facts.age_on`` compares (month, day) pairs)."""
+    year = as_of.year - age
+    day = as_of.day
+    if as_of.month == 2 and day == 29 and not calendar.isleap(year):
+        day = 28
+    return date(year, as_of.month, day)
+
+
+@functools.lru_cache(maxsize=64)
+def _age_table(as_of: date) -> tuple[int, pl.Series]:
+    """Full years on ``as_of`` for every birth date (as days since 1970) from the oldest
+    anniversary searched to the day after the last one: (the first day, the ages)."""
+    bounds = pl.Series([oldest_birth(a, as_of) for a in range(MAX_AGE_SEARCH, 0, -1)],
+                       dtype=pl.Date).cast(pl.Int32)
+    first, last = int(bounds[0]), int(bounds[-1]) + 1
+    days = pl.int_range(first, last + 1, dtype=pl.Int32, eager=True)
+    return first, (MAX_AGE_SEARCH - bounds.search_sorted(days, side="left")).cast(pl.Int64)
+
+
 def ages(birth: pl.Series, as_of: date) -> pl.Series:
     """``policy.facts.age_on`` for a Date series: full years on ``as_of``.
 
-    Someone is at least ``a`` years old when born on or before the ``a``-th anniversary date
-    back from ``as_of`` (29 February falls back to the 28th when that year has none, as
-    ``age_on`` compares (month, day) pairs); counting those dates is a binary search."""
-    limits = []
-    for a in range(MAX_AGE_SEARCH, 0, -1):
-        year = as_of.year - a
-        day = as_of.day
-        if as_of.month == 2 and day == 29 and not calendar.isleap(year):
-            day = 28
-        limits.append(date(year, as_of.month, day))
-    bounds = pl.Series(limits, dtype=pl.Date).cast(pl.Int32)
-    days = birth.cast(pl.Int32)
-    return (MAX_AGE_SEARCH - bounds.search_sorted(days, side="left")).cast(pl.Int64)
+    Someone is at least ``a`` years old when born on or before ``oldest_birth(a, as_of)``;
+    the ages of the ~40,000 birth days that matter are counted once per date (a binary
+    search over the anniversary dates) and looked up; earlier births are the oldest age
+    searched, later ones 0."""
+    first, table = _age_table(as_of)
+    offset = (birth.cast(pl.Int32).cast(pl.Int64) - first).clip(0, table.len() - 1)
+    return table.gather(offset)
 
 
 def derive_frames(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,

@@ -36,7 +36,7 @@ from typing import Any, get_args
 
 import polars as pl
 
-from engine.batch.frames import HOUSEHOLD_INPUT, MEMBER_INPUT, ages
+from engine.batch.frames import oldest_birth
 from engine.batch.segments import Segments
 from policy import facts as f
 from policy.errors import FactsInvalid, FieldError
@@ -45,6 +45,7 @@ JSON_NUMBER = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
 _JSON_NUMBER = re.compile(JSON_NUMBER)
 ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 SAFE_MONEY = f.MAX_MONEY  # larger amounts are refused: parse_household itself says why
+_YEAR_ONE = date(1, 1, 1)  # Python's first date (polars dates go further back)
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,10 @@ def csv_value(kind: str, text: str) -> Any:
 
 
 def _len_ok(c: pl.Expr, lo: int, hi: int) -> pl.Expr:
-    n = c.str.len_chars()
+    # Bytes, not characters (no UTF-8 decoding): a text of lo..hi bytes has lo..hi characters
+    # when lo is 1. Longer non-ASCII texts may still be valid: parse_household decides.
+    assert lo == 1
+    n = c.str.len_bytes()
     return (n >= lo) & (n <= hi)
 
 
@@ -182,11 +186,11 @@ def _typed(col: Column, raw: pl.Expr, dtype: pl.DataType, text: bool
             value, ok = pl.lit(None, pl.Int64), pl.lit(False)
     elif kind == "date":
         if dtype == pl.Date:
-            value, ok = raw, raw.dt.year() >= 1
+            value, ok = raw, raw >= _YEAR_ONE
         elif is_str:
             value = pl.when(raw.str.contains(ISO_DATE)).then(
                 raw.str.to_date("%Y-%m-%d", strict=False))
-            ok = value.is_not_null() & (value.dt.year() >= 1)
+            ok = value.is_not_null() & (value >= _YEAR_ONE)
         else:
             value, ok = pl.lit(None, pl.Date), pl.lit(False)
     elif kind == "enum":
@@ -242,23 +246,11 @@ ERRORS: dict[str, pl.DataType] = {
 
 def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
     """Validate a chunk of the flat layout (complete households only; ``_row`` numbers the
-    records). ``text`` says the cells are CSV text."""
-    raw = prepare(raw)
-    present = [c for c in COLUMNS if c.name in raw.columns]
-    exprs: list[pl.Expr] = [pl.col(ROW)]
-    oks: list[pl.Expr] = []
-    for c in present:
-        value, ok = _typed(c, pl.col(c.name), raw.schema[c.name], text)
-        exprs.append(value.alias(c.name))
-        oks.append(ok)
-    for c in COLUMNS:
-        if c.name not in raw.columns:
-            exprs.append(pl.lit(c.default, dtype=_dtype(c)).alias(c.name))
-            if c.required:
-                oks.append(pl.lit(False))
-    row_ok = pl.lit(True)
-    for ok in oks:
-        row_ok = row_ok & ok
+    records). ``text`` says the cells are CSV text.
+
+    Member columns are checked on every row; household columns on each household's first row,
+    and every other row of the household must repeat that row's cells exactly."""
+    raw = prepare(raw).rechunk()
     hid = pl.col("householdId")
     # Adjacent rows with the same id are one household; a row without an id is its own.
     new = (hid != hid.shift(1)).fill_null(True) | hid.is_null()
@@ -266,41 +258,71 @@ def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
     same = pl.lit(True)
     for c in HOUSEHOLD_COLUMNS:
         if c.name in raw.columns:
-            same = same & (new | pl.col(c.name).eq_missing(pl.col(c.name).shift(1)))
-    typed = raw.lazy().select(
-        *exprs,
-        _ok=row_ok & same,
-        _h=(new.cum_sum() - 1).cast(pl.UInt32),
-    ).collect()
-    row_ok, repeats = _fast_semantics(typed, as_of)
-    typed = typed.with_columns(row_ok).with_columns(_ok=pl.col("_ok").fill_null(False))
-    bad_h = pl.concat([typed.filter(~pl.col("_ok"))["_h"], repeats.cast(pl.UInt32)]).unique()
-    if bad_h.len() == 0:
-        valid, rejected = typed, typed.clear()
+            same = same & pl.col(c.name).eq_missing(pl.col(c.name).shift(1))
+    columns: dict[str, pl.Expr] = {}
+    oks: dict[bool, pl.Expr] = {False: pl.lit(True), True: pl.lit(True)}
+    for c in COLUMNS:
+        if c.name in raw.columns:
+            value, ok = _typed(c, pl.col(c.name), raw.schema[c.name], text)
+            oks[c.member] = oks[c.member] & ok
+        else:
+            value = pl.lit(c.default, dtype=_dtype(c))
+            if c.required:
+                oks[c.member] = pl.lit(False)
+        columns[c.name] = value.cast(_dtype(c))
+    born, grade, kind = pl.col("birthDate"), pl.col("disabilityGrade"), pl.col("disabilityKind")
+    since = pl.col("monitoredSince")
+    base = raw.lazy().with_columns(_new=new, _h=(new.cum_sum() - 1).cast(pl.UInt32))
+    members_q = base.select(
+        "_h",
+        *(columns[c.name].alias(c.name) for c in MEMBER_COLUMNS),
+        _ok=oks[True] & (pl.col("_new") | same),
+    ).with_columns(
+        _ok=(pl.col("_ok") & (born <= as_of) & (born > oldest_birth(f.MAX_AGE + 1, as_of))
+             & (grade.is_null() == kind.is_null())).fill_null(False),
+    )
+    heads_q = base.filter(pl.col("_new")).select(
+        ROW,
+        *(columns[c.name].alias(c.name) for c in HOUSEHOLD_COLUMNS),
+        _ok=oks[False],
+    ).with_columns(_ok=(pl.col("_ok") & (since.is_null() | (since <= as_of))).fill_null(False))
+    members, heads = pl.collect_all([members_q, heads_q])
+    bad_h = _bad_households(members, heads)
+    if bad_h.len():
+        keep = pl.Series([True], dtype=pl.Boolean).extend_constant(
+            True, heads.height - 1).scatter(bad_h, False)
+        slow = _slow_households(
+            raw.with_columns(members["_h"]).filter(~pl.lit(keep).gather(pl.col("_h"))), text)
+        new_index = (keep.cast(pl.UInt32).cum_sum() - 1).cast(pl.UInt32)
+        heads = heads.filter(keep)
+        members = members.filter(pl.lit(keep).gather(pl.col("_h"))).with_columns(
+            _h=pl.lit(new_index).gather(pl.col("_h")))
     else:
-        valid = typed.filter(~pl.col("_h").is_in(bad_h.implode()))
-        rejected = typed.filter(pl.col("_h").is_in(bad_h.implode()))
+        slow = []
+    hh_frame = heads.select(household_id=pl.col("householdId"),
+                            **{c.name: pl.col(c.name) for c in HOUSEHOLD_COLUMNS[1:]})
+    m_frame = members.select("_h", member_id=pl.col("memberId"),
+                             **{c.name: pl.col(c.name) for c in MEMBER_COLUMNS[1:]})
+    first_rows = heads[ROW].cast(pl.Int64)
     errors: list[dict[str, Any]] = []
     slow_valid: list[tuple[int, f.Household]] = []
     n_rejected = 0
-    if rejected.height:
-        for first_row, household, layout_errors in _slow_households(raw, rejected, text):
-            try:
-                hh = f.parse_household(household, as_of)
-                problems: list[FieldError] = []
-            except FactsInvalid as exc:
-                problems = exc.errors
-            if problems or layout_errors:
-                n_rejected += 1
-                errors.extend(error_rows(first_row, household, problems))
-                hid_value = household.get("id")
-                hid_text = hid_value if isinstance(hid_value, str) else None
-                errors.extend({"row": row, "household_id": hid_text,
-                               "field": e.field, "code": e.code, "message": e.message}
-                              for row, e in layout_errors)
-                continue
-            slow_valid.append((first_row, hh))
-    hh_frame, m_frame, first_rows = _input_frames(valid)
+    for first_row, household, layout_errors in slow:
+        try:
+            hh = f.parse_household(household, as_of)
+            problems: list[FieldError] = []
+        except FactsInvalid as exc:
+            problems = exc.errors
+        if problems or layout_errors:
+            n_rejected += 1
+            errors.extend(error_rows(first_row, household, problems))
+            hid_value = household.get("id")
+            hid_text = hid_value if isinstance(hid_value, str) else None
+            errors.extend({"row": row, "household_id": hid_text,
+                           "field": e.field, "code": e.code, "message": e.message}
+                          for row, e in layout_errors)
+            continue
+        slow_valid.append((first_row, hh))
     if slow_valid:
         from engine.batch.frames import input_frames
 
@@ -318,46 +340,20 @@ def _dtype(c: Column) -> pl.DataType:
             "enum": pl.String()}[c.kind]
 
 
-def _fast_semantics(typed: pl.DataFrame, as_of: date) -> tuple[pl.Expr, pl.Series]:
-    """The checks across cells and rows: per row, and the households whose member ids may
-    repeat (a hash collision only sends a household to the slow path)."""
-    runs = typed["_h"].rle()
-    size = runs.struct.field("len")
-    too_big = size.gather(typed["_h"].rle_id()) > f.MAX_MEMBERS
-    birth = pl.col("birthDate")
-    too_old = ages(typed["birthDate"].fill_null(as_of), as_of) > f.MAX_AGE
-    grade, kind = pl.col("disabilityGrade"), pl.col("disabilityKind")
-    row_ok = (
-        pl.col("_ok")
-        & (birth <= as_of) & ~pl.lit(too_old) & ~pl.lit(too_big)
-        & (pl.col("monitoredSince").is_null() | (pl.col("monitoredSince") <= as_of))
-        & (grade.is_null() == kind.is_null())
-    )
-    ids = typed.select(pl.col("memberId").hash(1)).to_series()
+def _bad_households(members: pl.DataFrame, heads: pl.DataFrame) -> pl.Series:
+    """The households the fast checks do not pass: a cell, too many members, or member ids
+    that may repeat (a hash collision only sends a household to the slow path)."""
+    size = members["_h"].rle().struct.field("len")
+    ids = members.select(pl.col("memberId").hash(1)).to_series()
     lists = Segments(size).lists(ids)
-    repeats = runs.struct.field("value").filter(lists.list.n_unique() < lists.list.len())
-    return row_ok.alias("_ok"), repeats
-
-
-def _input_frames(valid: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
-    """The fast-path households as input frames (``_h`` renumbered from 0)."""
-    if valid.height == 0:
-        return (pl.DataFrame(schema=HOUSEHOLD_INPUT), pl.DataFrame(schema=MEMBER_INPUT),
-                pl.Series([], dtype=pl.Int64))
-    h = valid["_h"]
-    first = (h != h.shift(1)).fill_null(True)
-    new_h = (first.cast(pl.UInt32).cum_sum() - 1).cast(pl.UInt32)
-    heads = valid.filter(first)
-    hh_frame = heads.select(
-        household_id=pl.col("householdId"),
-        **{c.name: pl.col(c.name) for c in HOUSEHOLD_COLUMNS if c.name != "householdId"},
-    ).cast(HOUSEHOLD_INPUT)  # type: ignore[arg-type]
-    m_frame = valid.select(
-        _h=new_h,
-        member_id=pl.col("memberId"),
-        **{c.name: pl.col(c.name) for c in MEMBER_COLUMNS if c.name != "memberId"},
-    ).cast(MEMBER_INPUT)  # type: ignore[arg-type]
-    return hh_frame, m_frame, heads[ROW].cast(pl.Int64)
+    bad = heads.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).filter(
+            ~pl.col("_ok") | pl.lit(size > f.MAX_MEMBERS)
+            | pl.lit(lists.list.n_unique() < lists.list.len()))).to_series()
+    bad_m = members.filter(~pl.col("_ok"))["_h"]
+    if bad_m.len():
+        bad = pl.concat([bad, bad_m]).unique().sort()
+    return bad
 
 
 def _merge(hh: pl.DataFrame, m: pl.DataFrame, first: pl.Series, hh2: pl.DataFrame,
@@ -375,17 +371,15 @@ def _merge(hh: pl.DataFrame, m: pl.DataFrame, first: pl.Series, hh2: pl.DataFram
     return all_hh, all_m, all_first.gather(order)
 
 
-def _slow_households(raw: pl.DataFrame, rejected: pl.DataFrame, text: bool
+def _slow_households(rows: pl.DataFrame, text: bool
                      ) -> list[tuple[int, dict[str, Any], list[tuple[int, FieldError]]]]:
-    """The rejected households as the JSON objects their rows stand for, with the layout's
-    own errors (a household column that differs between the household's rows)."""
-    rows = raw.filter(pl.col(ROW).is_in(rejected[ROW].implode()))
-    groups = rejected.select("_h", ROW)
-    by_row = dict(zip(groups[ROW].to_list(), groups["_h"].to_list(), strict=True))
+    """The households of these rows (their number in ``_h``) as the JSON objects their rows
+    stand for, with the layout's own errors (a household column that differs between the
+    household's rows)."""
     out: dict[int, tuple[int, dict[str, Any], list[tuple[int, FieldError]]]] = {}
     firsts: dict[int, dict[str, Any]] = {}
     for r in rows.iter_rows(named=True):
-        h = by_row[r[ROW]]
+        h = r.pop("_h")
         if h not in out:
             household: dict[str, Any] = {}
             for c in HOUSEHOLD_COLUMNS:

@@ -9,6 +9,9 @@ order false < unknown < true: ``any`` is the maximum and ``all`` the minimum of 
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 
@@ -36,19 +39,12 @@ class Segments:
         return out
 
     def kleene(self, values: pl.Series, every: bool) -> pl.Series:
-        """Kleene OR (``every=False``) or AND of a nullable boolean per household."""
-        codes = pl.DataFrame({"v": values}).select(
-            pl.when(pl.col("v")).then(pl.lit(2, pl.UInt8))
-            .when(pl.col("v").is_null()).then(pl.lit(1, pl.UInt8))
-            .otherwise(pl.lit(0, pl.UInt8))
-        ).to_series()
-        lists = self.lists(codes)
-        reduced = lists.list.min() if every else lists.list.max()
-        return pl.DataFrame({"r": reduced}).select(
-            pl.when(pl.col("r") == 2).then(pl.lit(True))
-            .when(pl.col("r") == 0).then(pl.lit(False))
-            .otherwise(pl.lit(None, pl.Boolean))
-        ).to_series()
+        """Kleene OR (``every=False``) or AND of a nullable boolean per household: decided by a
+        member that is true (OR) or false (AND), else unknown if a member is unknown."""
+        frame = pl.DataFrame({"d": (~values if every else values).fill_null(False),
+                              "u": values.is_null()})
+        return self.any(frame, ["d", "u"]).select(
+            kleene(pl.col("d"), pl.col("u"), every)).to_series()
 
     def total(self, values: pl.Series) -> pl.Series:
         """The sum of an unsigned integer column per household (exact)."""
@@ -72,3 +68,42 @@ class Segments:
             idx = (pl.col("start") + k).clip(upper_bound=last)
             acc = acc + pl.when(pl.col("size") > k).then(x.gather(idx)).otherwise(0.0)
         return frame.lazy().select(acc.alias("sum")).collect().to_series()
+
+    def totals(self, frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+        """Per household, the sum of each of these unsigned integer columns of the member
+        frame (exact)."""
+        return pl.DataFrame([self.total(frame[c]).alias(c) for c in columns])
+
+    def any(self, frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+        """Per household, whether some member is true in each of these boolean columns (without
+        nulls) of the member frame.
+
+        The columns are packed side by side into 64-bit words, each in as many bits as a
+        household's count of true members can need, and the words are summed per household:
+        one list sum per word instead of one per column, exact because no lane can carry into
+        the next. A lane is then tested against its mask (no unpacking)."""
+        if not columns:
+            return pl.DataFrame()
+        most = int(self.size.max() or 0) if self.size.len() else 0  # type: ignore[arg-type]
+        width = max(1, most.bit_length())
+        per_word = 64 // width
+        words = [columns[i:i + per_word] for i in range(0, len(columns), per_word)]
+        packed = frame.lazy().select(
+            functools.reduce(operator.add, (
+                pl.col(n).cast(pl.UInt64) * pl.lit(1 << (width * j), pl.UInt64)
+                for j, n in enumerate(word))).alias(f"w{k}")
+            for k, word in enumerate(words)).collect()
+        sums = pl.DataFrame([self.lists(packed[f"w{k}"]).list.sum().alias(f"w{k}")
+                             for k in range(len(words))])
+        return sums.select(
+            ((pl.col(f"w{k}") & pl.lit(((1 << width) - 1) << (width * j), pl.UInt64)) != 0)
+            .alias(n)
+            for k, word in enumerate(words) for j, n in enumerate(word))
+
+
+def kleene(decided: pl.Expr, unknown: pl.Expr, every: bool) -> pl.Expr:
+    """A quantifier's value from whether some member decides it (is true for ``any``, false
+    for ``all``) and whether some member is unknown."""
+    return (pl.when(decided).then(pl.lit(not every))
+            .when(unknown).then(pl.lit(None, pl.Boolean))
+            .otherwise(pl.lit(every)))

@@ -215,3 +215,22 @@ def test_per_household_sums_add_in_member_order_and_kleene_aggregates() -> None:
         assert sums[i] == sum(part) and math.copysign(1, sums[i]) == math.copysign(1, sum(part))
         for got, want in ((anys[i], k_or(kleene)), (alls[i], k_and(kleene))):
             assert got is (None if want is UNKNOWN else want)
+
+
+def test_per_household_any_and_totals_over_many_columns() -> None:
+    # More columns than one 64-bit word holds, households of 1 to 20 members.
+    rng = random.Random(6)
+    sizes = [rng.choice([1, 1, 2, 3, 20]) for _ in range(5_000)]
+    n = sum(sizes)
+    columns = {f"c{k}": [rng.random() < 0.02 * (k % 5) for _ in range(n)] for k in range(30)}
+    counts = [rng.randint(0, 16) for _ in range(n)]
+    frame = pl.DataFrame({**columns, "n": pl.Series(counts, dtype=pl.UInt32)})
+    seg = Segments(pl.Series(sizes))
+    found = seg.any(frame, list(columns)).to_dict(as_series=False)
+    totals = seg.totals(frame, ["n"])["n"].to_list()
+    start = 0
+    for i, size in enumerate(sizes):
+        for name, values in columns.items():
+            assert found[name][i] is any(values[start:start + size])
+        assert totals[i] == sum(counts[start:start + size])
+        start += size
