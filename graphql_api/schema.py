@@ -15,7 +15,6 @@ from strawberry.extensions import (
     MaskErrors,
     MaxTokensLimiter,
     ParserCache,
-    ValidationCache,
 )
 from strawberry.extensions.max_aliases import create_validator as aliases_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
@@ -38,6 +37,7 @@ from graphql_api.types import (
     input_to_json,
     wrap_determination,
 )
+from graphql_api.validation_cache import DocumentValidationCache
 from services.application import Application
 from services.auth import Principal
 from services.config import Settings
@@ -226,7 +226,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        lambda: DocumentValidationCache(maxsize=256),
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: MaskErrors(should_mask_error=_should_mask,

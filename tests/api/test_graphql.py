@@ -248,3 +248,17 @@ def test_against_a_running_uvicorn(live: tuple[str, Api]) -> None:
     r = httpx.post(f"{base}/graphql", content="{oops", timeout=5,
                    headers={"content-type": "application/json"})
     assert r.status_code == 400
+
+
+def test_validation_results_are_remembered_per_document_and_rules(api: Api, prod_api: Api
+                                                                  ) -> None:
+    # The same text twice is the same parsed document: the second answer comes from the
+    # validation cache and must be the same, errors included; another rule set (prod refuses
+    # introspection) validates the same document afresh.
+    many_aliases = "{ " + " ".join(f"b{i}: __typename" for i in range(40)) + " }"
+    first, second = api.gql(many_aliases), api.gql(many_aliases)
+    assert first == second and "aliases" in first["errors"][0]["message"].lower()
+    introspect = "{ __schema { queryType { name } } }"
+    assert api.gql(introspect)["data"]["__schema"]["queryType"]["name"] == "Query"
+    assert "errors" in prod_api.gql(introspect)
+    assert api.gql(introspect)["data"]["__schema"]["queryType"]["name"] == "Query"
