@@ -16,6 +16,7 @@ checks that both paths give identical responses for generated selections.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Hashable, Mapping
 from enum import Enum
 from typing import Any
@@ -158,7 +159,9 @@ PLANS_LIMIT = 1024
 # object and the selection (the plan's signature). Bounded; an entry keeps its object alive so
 # the id in its key is not reused.
 SHARED_TYPES = frozenset({"Outcome", "Reason"})
-_SHARED: dict[tuple[int, Hashable], tuple[Any, dict[str, Any]]] = {}
+_SHARED: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
+_TOKENS: dict[Hashable, int] = {}  # a number per shared selection's signature
+_NEXT_TOKEN = itertools.count()
 SHARED_LIMIT = 50_000
 
 
@@ -411,8 +414,16 @@ class _EnumNames:
 
 def _shared(run: Callable[[Any], dict[str, Any]], signature: Hashable,
             ) -> Callable[[Any], dict[str, Any]]:
+    # The signature is a deep tuple: hashed once here, not on every lookup.
+    token = _TOKENS.get(signature)
+    if token is None:
+        if len(_TOKENS) >= PLANS_LIMIT:
+            _TOKENS.clear()
+            _SHARED.clear()
+        token = _TOKENS[signature] = next(_NEXT_TOKEN)  # never reused, even after a clear
+
     def shared(source: Any) -> dict[str, Any]:
-        key = (id(source), signature)
+        key = (id(source), token)
         hit = _SHARED.get(key)
         if hit is not None and hit[0] is source:
             return hit[1]
