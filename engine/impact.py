@@ -1,29 +1,34 @@
 """Impact of a new version: every household's outcomes under two versions of a program,
 compared and counted (who gains, who loses, whose tier or amount changes, by region).
 
-``outcome_tables`` is the one place that evaluates; it gives, per household, each version's
-outcome *summaries* (status, amount, period, granting rule) without explanations, which is what
-a preview of 100,000 households needs. It evaluates the typed condition trees directly, with
-the semantics of ``engine.explain`` (Kleene unknowns; in an exclusive group the highest-priority
-rule that applies wins): the agreement test proves the trees and durable_rules fire the same
-rules. When the vectorised batch evaluator (``engine.batch``) is available, this function is
-the seam to switch to it. Explanations for the few households a person will read are made by
-``engine.determine`` as usual.
+``outcome_tables`` (and ``frame_tables``, its form for input frames) is the one place that
+evaluates: it gives, per household, each version's outcome *summaries* (status, amount,
+period, granting rule) without explanations, which is what a preview of 100,000 households
+needs. It runs the vectorised batch backend (``engine.batch``, the one ``policy-engine
+screen`` uses), one compiled evaluator per version, so two versions of the same program (a
+draft and the version in force) are evaluated side by side; the batch backend gives the
+interactive engine's statuses, amounts and periods (tests/batch/test_differential.py).
+Explanations for the few households a person will read are made by ``engine.determine`` as
+usual.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from itertools import islice, pairwise
+from typing import Any, Literal
 
-from engine.values import Scope, closure, evaluate, k_and, k_not
-from policy.conditions import ast as a
-from policy.conditions.printer import unparse
+import polars as pl
+import pyarrow as pa  # type: ignore[import-untyped]
+
+from engine.batch import EvaluationFailed, evaluator_for
+from engine.batch.frames import input_frames
+from engine.testcases import draft_ref
+from policy.catalog import VersionRef
 from policy.document import Program
-from policy.facts import UNKNOWN, Household, Value, derive
-from policy.schema import Scope as FactScope
+from policy.facts import Household
 
 Key = tuple[str, str | None]  # (outcome code, member id or None)
 Table = dict[Key, "Summary"]
@@ -46,158 +51,107 @@ class Summary:
 NOT_GRANTED = Summary("NOT_GRANTED")
 
 
-def signature(node: a.Node, params: Mapping[str, float]) -> str:
-    """A condition with its definitions spelled out and its parameters' values in place:
-    two rules with the same signature (and scope) have the same verdict on every household,
-    whatever version they belong to.
+@dataclass(frozen=True)
+class FrameTables:
+    """``frame_tables``' answer: per household row of the input frames, one table per version
+    (None for a household the engine could not evaluate), and why those could not be."""
 
-    >>> from policy.conditions import Environment, check, parse
-    >>> from policy.schema import Scope
-    >>> tree = check(parse("age < limit"), Environment(frozenset({"limit"})), Scope.MEMBER).tree
-    >>> signature(tree, {"limit": 6})
-    'age < 6'
-    """
-    return unparse(_inline(node, params))
+    tables: list[tuple[Table, ...] | None]
+    errors: dict[int, str]  # household row -> message
 
 
-def _inline(node: a.Node, params: Mapping[str, float]) -> a.Node:
-    match node:
-        case a.DefRef(body=body) if body is not None:
-            return _inline(body, params)
-        case a.ParamRef(name=n):
-            return a.Num(params[n])
-        case a.Neg(operand=o):
-            return replace(node, operand=_inline(o, params))
-        case a.Not(operand=o):
-            return replace(node, operand=_inline(o, params))
-        case a.Arith(left=l, right=r) | a.Compare(left=l, right=r):
-            return replace(node, left=_inline(l, params), right=_inline(r, params))
-        case a.Call(args=args):
-            return replace(node, args=tuple(_inline(x, params) for x in args))
-        case a.In(subject=sub, items=items):
-            return replace(node, subject=_inline(sub, params),
-                           items=tuple(_inline(x, params) for x in items))
-        case a.Between(subject=sub, low=lo, high=hi):
-            return replace(node, subject=_inline(sub, params), low=_inline(lo, params),
-                           high=_inline(hi, params))
-        case a.And(operands=ops) | a.Or(operands=ops):
-            return replace(node, operands=tuple(_inline(x, params) for x in ops))
-        case a.Quantifier(body=b):
-            return replace(node, body=_inline(b, params))
-    return node
+def frame_tables(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
+                 versions: Sequence[tuple[Program, VersionRef] | None]) -> FrameTables:
+    """Outcome tables of validated households given as the batch backend's input frames
+    (``engine.batch.frames.HOUSEHOLD_INPUT`` and ``MEMBER_INPUT``, e.g. from
+    ``engine.batch.records.check_records``), one per version (an empty table for None: no
+    version in force). Every outcome is listed, NOT_GRANTED ones included.
+
+    A household that the engine cannot evaluate under some version (e.g. an amount too large
+    to round; one in millions) has None and its message in ``errors``."""
+    n = hh.height
+    per_version: list[list[Table]] = []
+    errors: dict[int, str] = {}
+    if n:
+        # Households are numbered by their row: the outcome rows name them by that number,
+        # whatever their ids (which need not be unique here).
+        hh = hh.with_columns(household_id=pl.int_range(n, dtype=pl.UInt32).cast(pl.String))
+    # One object per distinct summary, shared by the versions: comparing a household's
+    # tables is then mostly comparing identities.
+    summaries = _Summaries()
+    for version in versions:
+        if version is None or not n:
+            per_version.append([{} for _ in range(n)])
+            continue
+        evaluator = evaluator_for([version], as_of)
+        # terms=True: without terms the evaluator fails on a chunk holding households it
+        # hands to the interactive engine (amounts between 0 and 1e-6). Only medical_relief
+        # has terms, so they cost little.
+        result = evaluator.evaluate(hh, members, terms=True, rule_ids=True)
+        for e in result.errors:
+            errors.setdefault(e.household, e.message)
+        per_version.append(_tables(result.outcomes, n, summaries))
+    tables: list[tuple[Table, ...] | None] = [
+        None if h in errors else tuple(t[h] for t in per_version) for h in range(n)]
+    return FrameTables(tables, errors)
 
 
-class _Plan:
-    """What summarising a version needs that does not depend on the household."""
+class _Summaries(dict[tuple[str, float | None, str | None, str | None], Summary]):
+    """Summaries by (status, amount, period, rule id), made when first asked for."""
 
-    def __init__(self, program: Program):
-        self.program = program
-        rules = program.rules
-        self.conditions = [closure(r.condition) for r in rules]
-        # Verdicts are shared, per household, between versions whose rules read alike.
-        self.signatures = [f"{r.scope.value}:{signature(r.condition, program.parameters)}"
-                           for r in rules]
-        self.member_rules = [i for i, r in enumerate(rules) if r.scope is FactScope.MEMBER]
-        self.household_rules = [i for i, r in enumerate(rules)
-                                if r.scope is FactScope.HOUSEHOLD]
-        groups: dict[str, list[int]] = {}
-        by_code: dict[str, list[int]] = {}
-        for i, r in enumerate(rules):
-            by_code.setdefault(r.spec.outcome, []).append(i)
-            if r.spec.group is not None:
-                groups.setdefault(r.spec.group, []).append(i)
-        for members in groups.values():
-            members.sort(key=lambda i: rules[i].spec.priority or 0)
-        self.higher: list[tuple[int, ...]] = []
-        for i, r in enumerate(rules):
-            order = groups.get(r.spec.group or "", [])
-            self.higher.append(tuple(order[: order.index(i)]) if r.spec.group else ())
-        self.codes: list[tuple[str, tuple[int, ...], bool]] = []
-        for code, ids in by_code.items():
-            ids.sort(key=lambda i: (rules[i].spec.priority or 0, i))
-            self.codes.append((code, tuple(ids), rules[ids[0]].scope is FactScope.MEMBER))
+    def __init__(self) -> None:
+        super().__init__({("NOT_GRANTED", None, None, None): NOT_GRANTED})
+
+    def __missing__(self, key: tuple[str, float | None, str | None, str | None]) -> Summary:
+        s = self[key] = Summary(*key)
+        return s
 
 
-_PLANS: dict[str, _Plan] = {}
+def _tables(outcomes: pa.Table, n: int, summaries: _Summaries) -> list[Table]:
+    """The outcome table's rows (of households numbered 0..n-1, in order) as one table per
+    household, in the rows' order."""
+    frame = pl.from_arrow(outcomes.select(
+        ["household_id", "code", "member_id", "status", "amount", "period", "rule_id"]))
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.with_columns(  # text columns may come dictionary-encoded
+        pl.col("household_id").cast(pl.String).cast(pl.UInt32),
+        pl.col("code", "member_id", "status", "period", "rule_id").cast(pl.String))
+    starts = frame["household_id"].search_sorted(
+        pl.Series(range(n + 1), dtype=pl.UInt32), side="left").to_list()
+    # Few distinct keys and summaries: each is made once, and the rows point at them.
+    keys, key_of = _numbered(frame, ["code", "member_id"])
+    values, value_of = _numbered(frame, ["status", "amount", "period", "rule_id"])
+    made = [summaries[v] for v in values]
+    rows = zip(map(keys.__getitem__, key_of), map(made.__getitem__, value_of), strict=True)
+    return [dict(islice(rows, end - start)) for start, end in pairwise(starts)]
 
 
-def _plan(program: Program) -> _Plan:
-    plan = _PLANS.get(program.content_hash)
-    if plan is None:
-        plan = _PLANS[program.content_hash] = _Plan(program)
-    return plan
-
-
-def _summarise(plan: _Plan, household: dict[str, Value],
-               members: Sequence[dict[str, Value]], member_ids: Sequence[str],
-               seen: dict[str, Value | list[Value]]) -> Table:
-    program = plan.program
-    params = program.parameters
-    hh_scope = Scope(household, params, members)
-    m_scopes = [Scope(m, params) for m in members]
-    verdicts: dict[tuple[int, int | None], Value] = {}
-    for i in plan.household_rules:
-        sig = plan.signatures[i]
-        v = seen.get(sig)
-        if v is None:
-            v = seen[sig] = plan.conditions[i](hh_scope)
-        verdicts[(i, None)] = v  # type: ignore[assignment]
-    for i in plan.member_rules:
-        sig = plan.signatures[i]
-        vs = seen.get(sig)
-        if vs is None:
-            f = plan.conditions[i]
-            vs = seen[sig] = [f(s) for s in m_scopes]
-        for index, v in enumerate(vs):  # type: ignore[arg-type]
-            verdicts[(i, index)] = v
-
-    def effective(i: int, m: int | None) -> Value:
-        above = plan.higher[i]
-        if not above:
-            return verdicts[(i, m)]
-        return k_and([verdicts[(i, m)], *[k_not(verdicts[(h, m)]) for h in above]])
-
-    table: Table = {}
-    for code, ids, per_member in plan.codes:
-        instances: Sequence[int | None] = range(len(members)) if per_member else (None,)
-        for m in instances:
-            key = (code, None if m is None else member_ids[m])
-            unknown = False
-            for i in ids:
-                v = effective(i, m)
-                if v is True:
-                    rule = program.rules[i]
-                    amount: float | None = None
-                    if rule.amount is not None:
-                        value = evaluate(rule.amount, hh_scope if m is None else m_scopes[m])
-                        amount = None if value is UNKNOWN else float(value)  # type: ignore[arg-type]
-                    table[key] = Summary("GRANTED", amount,
-                                         rule.spec.period if amount is not None else None,
-                                         rule.id)
-                    break
-                if v is UNKNOWN:
-                    unknown = True
-            else:
-                table[key] = Summary("UNDETERMINED") if unknown else NOT_GRANTED
-    return table
+def _numbered(frame: pl.DataFrame, columns: list[str]) -> tuple[list[tuple[Any, ...]], list[int]]:
+    """The distinct values of ``columns`` (as tuples) and, per row, the index of its own."""
+    part = frame.select(columns)
+    distinct = part.unique(maintain_order=True).with_row_index("_i")
+    index = part.join(distinct, on=columns, how="left", nulls_equal=True,
+                      maintain_order="left")["_i"]
+    return distinct.drop("_i").rows(), index.to_list()
 
 
 def outcome_tables(
-    households: Sequence[Household], as_of: date, programs: Sequence[Program | None]
+    households: Sequence[Household], as_of: date, programs: Sequence[Program | None],
+    refs: Sequence[VersionRef | None] | None = None,
 ) -> list[tuple[Table, ...]]:
     """Per household, one outcome table per program (an empty table for None: a program with
-    no version in force). The seam for the batch evaluator: same answers, other engine."""
-    plans = [None if p is None else _plan(p) for p in programs]
-    out = []
-    for hh in households:
-        facts = derive(hh, as_of)
-        members = [facts.member_context(i) for i in range(len(facts.members))]
-        seen: dict[str, Value | list[Value]] = {}
-        out.append(tuple(
-            {} if plan is None else _summarise(plan, facts.household, members,
-                                               facts.member_ids, seen)
-            for plan in plans
-        ))
+    no version in force). ``refs`` name the versions (by default, as ``draft_ref`` does).
+    Raises ``engine.batch.EvaluationFailed`` for a household the engine cannot evaluate."""
+    refs = refs if refs is not None else [None] * len(programs)
+    versions = [None if p is None else (p, r if r is not None else draft_ref(p))
+                for p, r in zip(programs, refs, strict=True)]
+    hh, members = input_frames(households)
+    result = frame_tables(hh, members, as_of, versions)
+    out: list[tuple[Table, ...]] = []
+    for h, tables in enumerate(result.tables):
+        if tables is None:
+            raise EvaluationFailed(households[h].id, result.errors[h])
+        out.append(tables)
     return out
 
 
@@ -244,6 +198,8 @@ class RegionImpact(Totals):
 
 def compare(before: Table, after: Table) -> tuple[OutcomeChange, ...]:
     """The outcomes whose status, amount or granting rule differ between the two tables."""
+    if before == after:
+        return ()
     changes = []
     for key in [*after, *(k for k in before if k not in after)]:
         b, a = before.get(key, NOT_GRANTED), after.get(key, NOT_GRANTED)
