@@ -22,20 +22,30 @@ store refuses it (ORM listeners and database triggers), whatever this module doe
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from engine.batch.records import check_records
 from engine.determine import determine
-from engine.impact import HouseholdImpact, OutcomeChange, RegionImpact, Tally, outcome_tables
+from engine.impact import (
+    HouseholdImpact,
+    OutcomeChange,
+    RegionImpact,
+    Table,
+    Tally,
+    frame_tables,
+)
 from engine.results import Outcome
 from engine.testcases import draft_ref, run_cases
 from policy.catalog import VersionRef
 from policy.diff import VersionDiff, diff_documents
 from policy.document import Program, RuleSetDocument, compile_document, load_document
-from policy.errors import DocumentInvalid, FactsInvalid, FieldError
-from policy.facts import Household, parse_household
+from policy.errors import DocumentInvalid, FieldError
+from policy.facts import parse_household
 from policy.validation import Issue, errors, validate, validate_data
 from services.auth import Policy, Principal
 from services.errors import Conflict, InvalidInput, NotFoundError
@@ -48,7 +58,7 @@ if TYPE_CHECKING:
 
 OPEN_STATUSES = (VersionStatus.DRAFT, VersionStatus.IN_REVIEW)
 FROZEN = (VersionStatus.PUBLISHED, VersionStatus.RETIRED)
-IMPACT_BATCH = 1000        # households evaluated per call of the evaluator
+IMPACT_BATCH = 5000        # households evaluated per call of the batch evaluator
 MAX_IMPACT_EXAMPLES = 1000  # changed households listed in full, at most
 
 
@@ -583,7 +593,11 @@ class RuleSetEditing:
     def impact(self, p: Principal, version_id: str, as_of: date,
                region_codes: Sequence[str] | None = None, first: int = 100) -> ImpactReport:
         """Every stored household (or those of ``region_codes``) evaluated as of ``as_of``
-        under this version and under the version of its program in force then."""
+        under this version and under the version of its program in force then, through the
+        batch backend (``engine.impact.frame_tables``), ``IMPACT_BATCH`` households at a time:
+        their stored facts go straight into the batch input frames, validated as
+        ``parse_household`` validates them. A household whose facts are invalid on ``as_of``
+        (e.g. a member born after it), or that the engine cannot evaluate, is skipped."""
         if not 0 <= first <= MAX_IMPACT_EXAMPLES:
             msg = f"first must be between 0 and {MAX_IMPACT_EXAMPLES}, got {first}"
             raise InvalidInput(msg, [FieldError("first", "PAGE_SIZE", msg)], code="PAGE_SIZE")
@@ -593,30 +607,39 @@ class RuleSetEditing:
             self._may_review(p, self._owner(uow, v.rule_set_code))
             view = self.view(v)
         draft = self._compiled(v)
+        # A draft is in no catalog: its reference is made from the stored version.
+        draft_version = VersionRef(view.id, view.rule_set, view.version, view.status,
+                                   view.effective_from, None, draft.content_hash)
         catalog = self.app.catalog()
         record = catalog.version_in_force(v.rule_set_code, as_of)
         baseline = record.program if record is not None else None
+        baseline_ref = catalog.ref(record) if record is not None else None
+        versions = [(baseline, baseline_ref) if baseline is not None and baseline_ref
+                    is not None else None, (draft, draft_version)]
         tally = Tally(keep=first)
-        kept: dict[str, Household] = {}
+        kept: dict[str, dict[str, Any]] = {}  # the facts of the households listed in full
         skipped: list[str] = []
-        with self.uow() as uow:
+        # A batch is evaluated in a worker thread (much of it in polars, which releases the
+        # GIL) while the next is read from the database; batches are counted in order.
+        with self.uow() as uow, ThreadPoolExecutor(1, thread_name_prefix="impact") as pool:
             regions = _expand(region_codes, uow.households.region_codes()) if region_codes \
                 else None
-            batch: list[tuple[str, str, Household]] = []
+            pending: deque[Future[_Evaluated]] = deque()
+            batch: _Batch = []
             for stored in uow.households.iterate(region_codes=regions, batch_size=1000):
-                try:
-                    batch.append((stored.id, stored.region_code,
-                                  parse_household(stored.facts, as_of)))
-                except FactsInvalid:
-                    skipped.append(stored.id)  # e.g. a member born after as_of
-                uow.session.expunge(stored)  # 100,000 households need not stay in memory
+                batch.append((stored.id, stored.region_code, stored.facts))
                 if len(batch) >= IMPACT_BATCH:
-                    _tally(tally, kept, batch, as_of, baseline, draft)
+                    uow.session.expunge_all()  # 100,000 households need not stay in memory
+                    pending.append(pool.submit(_evaluate, batch, as_of, versions))
                     batch = []
-            _tally(tally, kept, batch, as_of, baseline, draft)
-        baseline_ref = catalog.ref(record) if record is not None else None
+                    if len(pending) > 1:
+                        _count(tally, kept, skipped, pending.popleft().result())
+            if batch:
+                pending.append(pool.submit(_evaluate, batch, as_of, versions))
+            while pending:
+                _count(tally, kept, skipped, pending.popleft().result())
         changes = tuple(_explained(h, kept[h.household_id], as_of, baseline, baseline_ref,
-                                   draft, view)
+                                   draft, draft_version)
                         for h in tally.examples)
         report = ImpactReport(
             as_of=as_of, version=view, baseline=baseline_ref,
@@ -672,26 +695,44 @@ def _summary(d: VersionDiff) -> dict[str, Any]:
     }
 
 
-def _tally(tally: Tally, kept: dict[str, Household], batch: list[tuple[str, str, Household]],
-           as_of: date, baseline: Program | None, draft: Program) -> None:
-    if not batch:
-        return
-    tables = outcome_tables([hh for _, _, hh in batch], as_of, [baseline, draft])
-    for (hid, region, hh), (before, after) in zip(batch, tables, strict=True):
+_Batch = list[tuple[str, str, dict[str, Any]]]  # stored households: id, region code, facts
+_Evaluated = tuple[_Batch, list[tuple[Table, ...] | None]]
+
+
+def _evaluate(batch: _Batch, as_of: date,
+              versions: Sequence[tuple[Program, VersionRef] | None]) -> _Evaluated:
+    """A batch of stored households, validated as ``parse_household`` validates them and
+    evaluated under both versions at once: per household its two outcome tables, or None
+    when its facts are invalid on ``as_of`` or the engine could not evaluate it."""
+    checked = check_records([(row, facts) for row, (_, _, facts) in enumerate(batch)], as_of)
+    result = frame_tables(checked.households, checked.members, as_of, versions)
+    by_row = dict(zip(checked.first_rows.to_list(), result.tables, strict=True))
+    return batch, [by_row.get(row) for row in range(len(batch))]
+
+
+def _count(tally: Tally, kept: dict[str, dict[str, Any]], skipped: list[str],
+           evaluated: _Evaluated) -> None:
+    """Count an evaluated batch in ``tally``, keeping the facts of the households it lists in
+    full; the households without tables are ``skipped``."""
+    batch, tables_of = evaluated
+    for (hid, region, facts), tables in zip(batch, tables_of, strict=True):
+        if tables is None:
+            skipped.append(hid)  # e.g. a member born after as_of
+            continue
+        before, after = tables
         examples = len(tally.examples)
         tally.add(hid, region, before, after)
         if len(tally.examples) > examples:
-            kept[hid] = hh
+            kept[hid] = facts
 
 
-def _explained(h: HouseholdImpact, hh: Household, as_of: date, baseline: Program | None,
-               baseline_ref: VersionRef | None, draft: Program,
-               view: VersionView) -> HouseholdChangeView:
+def _explained(h: HouseholdImpact, facts: dict[str, Any], as_of: date,
+               baseline: Program | None, baseline_ref: VersionRef | None, draft: Program,
+               draft_version: VersionRef) -> HouseholdChangeView:
     """A changed household with both sides' outcomes explained (reasons, citations)."""
-    draft_ref_ = VersionRef(view.id, view.rule_set, view.version, view.status,
-                            view.effective_from, None, draft.content_hash)
+    hh = parse_household(facts, as_of)
     after = {(o.code, o.member_id): o
-             for o in determine(hh, as_of, [(draft, draft_ref_)]).outcomes()}
+             for o in determine(hh, as_of, [(draft, draft_version)]).outcomes()}
     before: dict[tuple[str, str | None], Outcome] = {}
     if baseline is not None and baseline_ref is not None:
         before = {(o.code, o.member_id): o

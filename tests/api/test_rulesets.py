@@ -7,11 +7,15 @@ lifecycle on monitoring, review rules on education, access and validation on dis
 from __future__ import annotations
 
 import copy
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
+from policy.errors import FactsInvalid
+from policy.facts import parse_household
 from services.application import Tokens
+from services.auth import Principal
 from store.models import AuditEntry
 from tests.api.conftest import Api
 
@@ -378,6 +382,29 @@ def test_amount_changes_by_region(api: Api) -> None:
                       if o["code"] == "disability.living_subsidy")
     bad = api.gql(IMPACT, {"id": did, "asOf": "2024-06-01", "first": 5000}, token=editor)
     assert user_errors(bad, "ruleSetDraftImpact") == [("first", "PAGE_SIZE")]
+
+    # A household whose facts are invalid on the date asked for (a member born after it) is
+    # skipped, by id; the others are counted.
+    newborn = household("t-rs-newborn", "371300-002", 9000)
+    newborn["members"][1].update(relation="CHILD", birthDate="2024-05-01")
+    ok(api.gql(SAVE, {"h": newborn}, token="caseworker2"), "householdSave")
+    as_of = date(2024, 4, 1)
+    with api.application.uow() as uow:
+        stored = [(h.id, h.facts) for h in uow.households.iterate()]
+    invalid = []
+    for hid, facts in stored:
+        try:
+            parse_household(facts, as_of)
+        except FactsInvalid:
+            invalid.append(hid)
+    assert "t-rs-newborn" in invalid
+    report = api.application.editing.impact(Principal(name="ap-1", role="policy_approver"),
+                                            did, as_of)
+    assert report.skipped_ids == tuple(invalid)
+    assert (report.skipped, report.households) == (len(invalid), len(stored) - len(invalid))
+    body = ok(api.gql(IMPACT, {"id": did, "asOf": "2024-04-01"}, token=editor),
+              "ruleSetDraftImpact")["impact"]
+    assert (body["skipped"], body["households"]) == (report.skipped, report.households)
 
 
 def test_broken_documents_are_stored_as_drafts_but_not_submitted(api: Api) -> None:
