@@ -33,6 +33,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from engine.batch.compiler import CodePlan, compile_version, source_facts
 from engine.batch.frames import MONEY_HOUSEHOLD, derive_frames, household_json
@@ -160,9 +161,9 @@ class Evaluator:
         # Lookups by part and by global rule number.
         self._part_version = pl.Series([p.version for p in self.parts], dtype=pl.UInt32)
         self._part_code = pl.Series(range(len(self.parts)), dtype=pl.UInt32)
-        self._programs = pa.array(programs, pa.string())
-        self._codes = pa.array(codes, pa.string())
-        self._hashes = pa.array(hashes, pa.string())
+        self._programs = _strings(programs)
+        self._codes = _strings(codes)
+        self._hashes = _strings(hashes)
         self._version_numbers = pl.Series(
             [cv.program.document.version for cv in self.compiled], dtype=pl.Int32)
         periods: list[int | None] = []
@@ -173,9 +174,27 @@ class Evaluator:
                                if r.amount is not None and r.period else None)
                 flags.append(r.flags_monitoring)
         self._rule_period = pl.Series(periods, dtype=pl.UInt8)
-        self._rule_ids = pa.array([r.rule_id for cv in self.compiled for r in cv.rules],
-                                  pa.string())
+        self._rule_ids = _strings([r.rule_id for cv in self.compiled for r in cv.rules])
         self._rule_flag = pl.Series(flags, dtype=pl.Boolean)
+        self._code_index = pa.uint8() if len(self.parts) < 256 else pa.uint16()
+        self.arrow_schema = pa.schema([
+            # The columns that are never null are declared so: Parquet then writes no
+            # definition levels for them.
+            pa.field("household_id", pa.dictionary(pa.uint32(), pa.large_string()), False),
+            pa.field("member_id", pa.dictionary(pa.uint32(), pa.large_string())),
+            pa.field("region_code", pa.dictionary(pa.uint32(), pa.large_string()), False),
+            pa.field("program", pa.dictionary(pa.uint8(), pa.large_string()), False),
+            pa.field("version", pa.int32(), False),
+            pa.field("version_hash", pa.dictionary(pa.uint8(), pa.large_string()), False),
+            pa.field("code", pa.dictionary(self._code_index, pa.large_string()), False),
+            pa.field("status", pa.dictionary(pa.uint8(), pa.large_string()), False),
+            pa.field("amount", pa.float64()),
+            pa.field("period", pa.dictionary(pa.uint8(), pa.large_string())),
+            pa.field("flags_monitoring", pa.bool_(), False),
+            pa.field("terms", pa.large_string()),
+            pa.field("missing_facts", pa.large_string()),
+            pa.field("rule_id", pa.dictionary(pa.uint16(), pa.large_string())),
+        ])
 
     # --- the whole chunk ---------------------------------------------------------------------
 
@@ -192,7 +211,7 @@ class Evaluator:
             rows, hh_d, m_d, summary, counts = self._vectorised(hh, members, statuses, terms)
             return Evaluated(self._arrow(rows, hh_d, m_d, terms, rule_ids), summary, counts, ())
         sub_hh, sub_m, orig = _subset(hh, members, ~unusual)
-        rows, hh_d, m_d, summary, counts = self._vectorised(sub_hh, sub_m, statuses, terms)
+        rows, hh_d, m_d, summary, counts = self._vectorised(sub_hh, sub_m, statuses, True)
         vec = self._polars(self._arrow(rows, hh_d, m_d, True, True)).select(
             pl.lit(orig.gather(rows.h)).alias("_h"),
             pl.int_range(pl.len(), dtype=pl.UInt32).alias("_k"), *OUTCOME_COLUMNS,
@@ -206,8 +225,9 @@ class Evaluator:
         if not rule_ids:
             out = out.drop("rule_id")
         all_summary = pl.concat([summary, py_summary], how="diagonal").sort("_h").drop("_h")
-        return Evaluated(out.to_arrow(), all_summary, pl.concat([counts, py_counts]),
-                         errors)
+        table = out.to_arrow()
+        table = table.cast(pa.schema([self.arrow_schema.field(c) for c in table.column_names]))
+        return Evaluated(table, all_summary, pl.concat([counts, py_counts]), errors)
 
     def as_polars(self, table: pa.Table) -> pl.DataFrame:
         """An outcome table as a polars frame with plain text and enum columns."""
@@ -378,34 +398,44 @@ class Evaluator:
 
     def _arrow(self, rows: _Rows, hh: pl.DataFrame, m: pl.DataFrame, terms: bool,
                rule_ids: bool = False) -> pa.Table:
-        """The outcome table, text columns dictionary-encoded over the chunk's values."""
-        def dictionary(indices: pl.Series, values: pa.Array) -> pa.DictionaryArray:
-            return pa.DictionaryArray.from_arrays(indices.to_arrow(), values)
-
-        version = self._part_version.gather(rows.part)
-        rule = rows.rule  # null unless GRANTED
-        period = pl.DataFrame({"p": self._rule_period.gather(rule), "a": rows.amount}).select(
-            pl.when(pl.col("a").is_not_null()).then(pl.col("p"))).to_series()
+        """The outcome table (``arrow_schema``): text columns are dictionary-encoded, over
+        the chunk's households (ids), distinct region codes, the chunk's members or their
+        distinct ids (member ids), or the versions' names and codes."""
+        small = pl.DataFrame({"part": rows.part, "rule": rows.rule, "amount": rows.amount}
+                             ).select(
+            version=pl.lit(self._part_version).gather(pl.col("part")).cast(pl.UInt8),
+            code=pl.col("part").cast(pl.UInt8 if self._code_index == pa.uint8()
+                                     else pl.UInt16),
+            period=pl.when(pl.col("amount").is_not_null()).then(
+                pl.lit(self._rule_period).gather(pl.col("rule"))),
+            flag=pl.lit(self._rule_flag).gather(pl.col("rule")).fill_null(False),
+        )
+        version = small["version"]
+        regions = pc.dictionary_encode(_text(hh["regionCode"]))
+        region = pl.from_arrow(regions.indices)
+        assert isinstance(region, pl.Series)
         columns: dict[str, pa.Array] = {
-            "household_id": dictionary(rows.h, _text(hh["household_id"])),
-            "member_id": dictionary(rows.member, _text(m["member_id"])),
-            "region_code": dictionary(rows.h, _text(hh["regionCode"])),
-            "program": dictionary(version, self._programs),
+            "household_id": _dictionary(rows.h, _text(hh["household_id"])),
+            "member_id": _member_ids(rows.member, m["member_id"]),
+            "region_code": _dictionary(region.cast(pl.UInt32).gather(rows.h),
+                                       regions.dictionary),
+            "program": _dictionary(version, self._programs),
             "version": self._version_numbers.gather(version).to_arrow(),
-            "version_hash": dictionary(version, self._hashes),
-            "code": dictionary(self._part_code.gather(rows.part), self._codes),
-            "status": dictionary(rows.status, pa.array(STATUSES)),
+            "version_hash": _dictionary(version, self._hashes),
+            "code": _dictionary(small["code"], self._codes),
+            "status": _dictionary(rows.status, _STATUS_TEXT),
             "amount": rows.amount.to_arrow(),
-            "period": dictionary(period, pa.array(PERIODS)),
-            "flags_monitoring": self._rule_flag.gather(rule).fill_null(False).to_arrow(),
+            "period": _dictionary(small["period"], _PERIOD_TEXT),
+            "flags_monitoring": small["flag"].to_arrow(),
         }
         if terms:
             assert rows.terms is not None
             columns["terms"] = _text(rows.terms)
         columns["missing_facts"] = _text(rows.missing)
         if rule_ids:
-            columns["rule_id"] = dictionary(rule, self._rule_ids)
-        return pa.table(columns)
+            columns["rule_id"] = _dictionary(rows.rule, self._rule_ids)
+        schema = pa.schema([self.arrow_schema.field(c) for c in columns])
+        return pa.Table.from_arrays(list(columns.values()), schema=schema)
 
     def _effective(self, p: _Part) -> dict[int, pl.Expr]:
         cv = self.compiled[p.version]
@@ -699,6 +729,35 @@ def _text(s: pl.Series) -> pa.Array:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     return arr
+
+
+def _strings(values: Sequence[str]) -> pa.Array:
+    """Texts as an Arrow array (built by polars: ``pa.array`` on a Python list imports pandas
+    when it is installed, which takes half a second)."""
+    return _text(pl.Series(list(values), dtype=pl.String))
+
+
+_STATUS_TEXT = _strings(STATUSES)
+_PERIOD_TEXT = _strings(PERIODS)
+
+
+def _dictionary(indices: pl.Series, values: pa.Array) -> pa.DictionaryArray:
+    """Indices (valid ones: not checked again) into ``values``."""
+    return pa.DictionaryArray.from_arrays(_text(indices), values, safe=False)
+
+
+def _member_ids(members: pl.Series, ids: pl.Series) -> pa.DictionaryArray:
+    """The member id column: indices into the chunk's member ids, or, when ids repeat across
+    households (``m1``, ``m2``, ...; judged on the first ones), into their distinct values,
+    whose dictionary is far cheaper to write."""
+    values = _text(ids)
+    sample = ids.head(4096)
+    if sample.len() and sample.n_unique() * 4 <= sample.len():
+        distinct = pc.dictionary_encode(values)
+        index = pl.from_arrow(distinct.indices)
+        assert isinstance(index, pl.Series)
+        return _dictionary(index.cast(pl.UInt32).gather(members), distinct.dictionary)
+    return _dictionary(members, values)
 
 
 def _unusual(hh: pl.DataFrame, members: pl.DataFrame) -> pl.Series:

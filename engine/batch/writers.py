@@ -16,8 +16,7 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from engine.batch.layout import ERRORS
 
 OUTPUT_FORMATS = ("csv", "parquet")
-SMALL_COLUMNS = ("region_code", "program", "version", "version_hash", "code", "status",
-                 "period")
+DICTIONARY_PAGE = 1 << 27  # bytes
 
 
 def output_format(path: str | os.PathLike[str], given: str | None = None) -> str:
@@ -62,13 +61,16 @@ class OutcomeWriter:
             if self.fmt == "csv":
                 self._csv = pa_csv.CSVWriter(str(self.path), table.schema)
             else:
-                small = [c for c in SMALL_COLUMNS if c in table.schema.names]
-                # Dictionary pages and statistics only where they pay: the ids are unique per
-                # household or member, and their dictionaries and min/max cost more to write
-                # than they save to read.
+                # Dictionary-encoded columns are written as they are (their dictionary, then
+                # the indices): a page limit above the largest chunk's dictionary (a chunk's
+                # household or member ids) keeps Parquet from falling back to plain text.
+                # No statistics: every chunk (row group) holds every program, code and status,
+                # so min/max would not let a reader skip anything, and they cost a quarter of
+                # the writing time.
                 self._parquet = pq.ParquetWriter(self.path, table.schema,
                                                  compression=self.compression,
-                                                 use_dictionary=small, write_statistics=small)
+                                                 use_dictionary=True, write_statistics=False,
+                                                 dictionary_pagesize_limit=DICTIONARY_PAGE)
         elif table.schema != self._schema:
             table = table.cast(self._schema)
         if self._csv is not None:
