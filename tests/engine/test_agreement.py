@@ -60,7 +60,7 @@ def test_a_disagreement_stops_the_determination() -> None:
     # the tree does not hold true (or the reverse) must raise, whichever way round.
     program = next(r.program for r in VERSIONS
                    if {x.scope.value for x in r.program.rules} == {"household", "member"})
-    hh = [i for i, r in enumerate(program.rules) if r.scope.value == "household"][0]
+    hh = next(i for i, r in enumerate(program.rules) if r.scope.value == "household")
     member = [i for i, r in enumerate(program.rules) if r.scope.value == "member"][:2]
     tree = {(hh, None): (True, ()), (member[0], 0): (False, ()), (member[1], 0): (UNKNOWN, ())}
     check_agreement(program, Verdicts(frozenset({hh}), (frozenset(),)), tree)
