@@ -243,6 +243,12 @@ class Evaluator:
             for c, t in schema.items() if c in frame.columns)
 
     # --- the vectorised path -------------------------------------------------------------------
+    #
+    # A code with one rule has no columns of its own (but its effective verdict when its
+    # exclusive group has rules of higher priority): its status, granting rule and amount are
+    # expressions over the rule's verdict, evaluated where they are needed (often only on the
+    # rows selected for output). A code with several rules gets its status (``_s``), granting
+    # rule (``_g``) and amount (``_a``) as columns.
 
     def _vectorised(self, hh_in: pl.DataFrame, m_in: pl.DataFrame, statuses: frozenset[str],
                     terms: bool
@@ -251,8 +257,13 @@ class Evaluator:
         m_parts = [p for p in self.parts if p.plan.per_member]
         h_parts = [p for p in self.parts if not p.plan.per_member]
         quantifiers = [q for cv in self.compiled for q in cv.quantifiers]
-        # 1. On the member frame: member rules and their statuses, the bodies of quantifiers,
-        # and what each member adds to its household's figures.
+        wanted = frozenset(_STATUS_CODE[x] for x in statuses)
+        # The household figures (GRANTED and UNDETERMINED outcomes, flagged) are counted on
+        # the selected rows when those hold every GRANTED and UNDETERMINED outcome, else on
+        # the frames.
+        from_rows = {0, 2} <= wanted
+        # 1. On the member frame: member rules and the bodies of quantifiers, the statuses of
+        # codes with several rules, and what each member adds to its household's figures.
         member_rules: list[pl.Expr] = []
         for cv in self.compiled:
             member_rules += [r.condition.alias(cv.rule_column(r.index))
@@ -265,32 +276,42 @@ class Evaluator:
             # all: whether some member is false; any: whether some member is true.
             flags[f"{q.name}_d"] = (~body if q.every else body).fill_null(False)
             flags[f"{q.name}_u"] = body.is_null()
-        if m_parts:
+        if m_parts and not from_rows:
             flags["_flagged"] = self._flagged(m_parts) > 0
-            totals["_granted"] = self._count_status(m_parts, 0).cast(pl.UInt32)
-            totals["_undetermined"] = self._count_status(m_parts, 2).cast(pl.UInt32)
+            totals["_granted"] = self._count_status(m_parts, 0)
+            totals["_undetermined"] = self._count_status(m_parts, 2)
         lazy_m = m.lazy().with_columns(member_rules)
-        if m_parts:
-            lazy_m = lazy_m.with_columns([e for p in m_parts for e in self._status_exprs(p)])
+        columns = [e for p in m_parts for e in self._code_columns(p)]
+        if columns:
+            lazy_m = lazy_m.with_columns(columns)
         m = lazy_m.with_columns(**flags, **totals).collect()
         per_household = [seg.any(m, list(flags)), seg.totals(m, list(totals))]
-        # 2. On the household frame: quantifiers, household rules and their statuses, the
-        # household's figures.
+        # 2. On the household frame: quantifiers, household rules, the statuses of codes with
+        # several rules.
         quantified = [kleene(pl.col(f"{q.name}_d"), pl.col(f"{q.name}_u"), q.every).alias(q.name)
                       for q in quantifiers]
         hh_rules = [r.condition.alias(cv.rule_column(r.index))
                     for cv in self.compiled for r in cv.rules if not r.per_member]
         lazy_h = hh.hstack([c for f in per_household for c in f.get_columns()]).lazy() \
             .with_columns(quantified).with_columns(hh_rules)
-        if h_parts:
-            lazy_h = lazy_h.with_columns([e for p in h_parts for e in self._status_exprs(p)])
-        hh = lazy_h.with_columns(
-            _granted=self._count_status(h_parts, 0).cast(pl.UInt32)
-            + (pl.col("_granted") if m_parts else 0),
-            _undetermined=self._count_status(h_parts, 2).cast(pl.UInt32)
-            + (pl.col("_undetermined") if m_parts else 0),
-            _flagged=(self._flagged(h_parts) > 0) | (pl.col("_flagged") if m_parts else False),
-        ).collect()
+        columns = [e for p in h_parts for e in self._code_columns(p)]
+        if columns:
+            lazy_h = lazy_h.with_columns(columns)
+        if not from_rows:
+            lazy_h = lazy_h.with_columns(
+                _granted=self._count_status(h_parts, 0)
+                + (pl.col("_granted") if m_parts else 0),
+                _undetermined=self._count_status(h_parts, 2)
+                + (pl.col("_undetermined") if m_parts else 0),
+                _flagged=(self._flagged(h_parts) > 0)
+                | (pl.col("_flagged") if m_parts else False),
+            )
+        hh = lazy_h.collect()
+        counts = self._counts(hh, m)
+        # 3. the outcome rows asked for, in the engine's order
+        rows = self._select(hh, m, seg, wanted, terms)
+        if from_rows:
+            hh = hh.with_columns(**self._figures_from_rows(rows, hh.height))
         summary = hh.select(
             household_id=pl.col("household_id"),
             region_code=pl.col("regionCode"),
@@ -299,14 +320,29 @@ class Evaluator:
             granted=pl.col("_granted").cast(pl.UInt32),
             undetermined=pl.col("_undetermined").cast(pl.UInt32),
         )
-        counts = self._counts(hh, m)
-        # 3. the outcome rows asked for, in the engine's order
-        rows = self._select(hh, m, seg, statuses, terms)
         return rows, hh, m, summary, counts
 
-    def _select(self, hh: pl.DataFrame, m: pl.DataFrame, seg: Segments,
-                statuses: frozenset[str], terms: bool) -> _Rows:
-        """The outcomes with one of ``statuses``, in the engine's order.
+    def _figures_from_rows(self, rows: _Rows, n: int) -> dict[str, pl.Series]:
+        """Per household, its GRANTED and UNDETERMINED outcomes and whether one flags it for
+        monitoring, counted on the selected rows (in household order; they must hold every
+        GRANTED and UNDETERMINED outcome)."""
+        # Runs of the same household: (len, value).
+        granted = rows.h.filter(rows.status == 0).rle()
+        undetermined = rows.h.filter(rows.status == 2).rle()
+        flagging = rows.h.filter(self._rule_flag.gather(rows.rule).fill_null(False))
+
+        def per_household(runs: pl.Series) -> pl.Series:
+            return pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(
+                runs.struct.field("value"), runs.struct.field("len").cast(pl.UInt32))
+
+        return {"_granted": per_household(granted),
+                "_undetermined": per_household(undetermined),
+                "_flagged": pl.repeat(False, n, dtype=pl.Boolean, eager=True).scatter(
+                    flagging, True)}
+
+    def _select(self, hh: pl.DataFrame, m: pl.DataFrame, seg: Segments, wanted: frozenset[int],
+                terms: bool) -> _Rows:
+        """The outcomes with one of the ``wanted`` statuses, in the engine's order.
 
         Every outcome has a place in the table of *all* outcomes, by household, then code,
         then member; it is computed, not searched: household ``h`` (its first member at row
@@ -315,7 +351,6 @@ class Evaluator:
         it, and a member code's ``j``-th member ``j`` further. The selected outcomes are
         listed code by code and put in the order of their places: a scatter when every
         outcome is selected, a sort of the places otherwise."""
-        wanted = {_STATUS_CODE[x] for x in statuses}
         n_h = sum(1 for p in self.parts if not p.plan.per_member)
         n_m = len(self.parts) - n_h
         total = n_h * hh.height + n_m * m.height
@@ -332,30 +367,22 @@ class Evaluator:
         queries = []
         for p in self.parts:
             frame = m if p.plan.per_member else hh
-            s = pl.col(f"_s{p.index}")
-            if len(wanted) == 3:
-                keep = None
-            elif len(wanted) == 2:
-                keep = s != ({0, 1, 2} - wanted).pop()
-            else:
-                keep = s == next(iter(wanted))
             base = member_base if p.plan.per_member else household_base
             offset = before_h + before_m * k if before_m else pl.lit(before_h, place_type)
-            amount = f"_a{p.index}"
             cols: dict[str, pl.Expr] = {
                 "place": base + offset,
                 "h": pl.col("_h"),
                 "part": pl.lit(p.index, pl.UInt16),
                 "member": pl.col("_m_row") if p.plan.per_member else pl.lit(None, pl.UInt32),
-                "status": s,
+                "status": self._status(p),
                 "rule": (self._granting(p).cast(pl.Int32) + p.rule_base).cast(pl.UInt16),
-                "amount": pl.col(amount) if amount in frame.columns
-                else pl.lit(None, pl.Float64),
+                "amount": self._amount(p),
                 "missing": self._missing_column(p),
             }
             if terms:
                 cols["terms"] = self._terms_column(p)
             lf = frame.lazy()
+            keep = self._keep(p, wanted)
             if keep is not None:
                 lf = lf.filter(keep)
             queries.append(lf.select(**cols))
@@ -374,18 +401,62 @@ class Evaluator:
                      rows["amount"], rows["missing"],
                      rows["terms"] if terms else None)
 
+    def _verdict(self, p: _Part) -> pl.Expr:
+        """The effective verdict of the only rule of a one-rule code: its own column, or
+        (when higher-priority rules of its exclusive group can exclude it) ``_e``."""
+        (i,) = p.plan.rules
+        if self._rules[p.version][i].higher:
+            return pl.col(f"_e{p.index}")
+        return pl.col(self.compiled[p.version].rule_column(i))
+
+    def _status(self, p: _Part) -> pl.Expr:
+        """0 GRANTED, 1 NOT_GRANTED, 2 UNDETERMINED."""
+        if len(p.plan.rules) == 1:
+            # true -> 0, false -> 1, unknown -> 2
+            return (pl.lit(1, pl.UInt8) - self._verdict(p).cast(pl.UInt8)).fill_null(2)
+        return pl.col(f"_s{p.index}")
+
+    def _keep(self, p: _Part, wanted: frozenset[int]) -> pl.Expr | None:
+        """Whether the code's status is one of ``wanted`` (None: always)."""
+        if len(wanted) == 3:
+            return None
+        if len(p.plan.rules) == 1:
+            v = self._verdict(p)
+            granted, not_granted, unknown = v.fill_null(False), (~v).fill_null(False), \
+                v.is_null()
+            return {frozenset({0}): granted, frozenset({1}): not_granted,
+                    frozenset({2}): unknown, frozenset({0, 1}): v.is_not_null(),
+                    frozenset({0, 2}): v | unknown, frozenset({1, 2}): ~granted}[wanted]
+        s = pl.col(f"_s{p.index}")
+        if len(wanted) == 2:
+            return s != ({0, 1, 2} - wanted).pop()
+        return s == next(iter(wanted))
+
     def _granting(self, p: _Part) -> pl.Expr:
         """The granting rule (its number in the version), null unless GRANTED."""
         if len(p.plan.rules) == 1:
-            return pl.when(pl.col(f"_s{p.index}") == 0).then(
+            return pl.when(self._verdict(p).fill_null(False)).then(
                 pl.lit(p.plan.rules[0], pl.Int16))
         return pl.col(f"_g{p.index}")
+
+    def _amount(self, p: _Part) -> pl.Expr:
+        """The amount of a GRANTED outcome (null otherwise, or when unknown)."""
+        rules = self._rules[p.version]
+        if len(p.plan.rules) == 1:
+            amount = rules[p.plan.rules[0]].amount
+            if amount is None:
+                return pl.lit(None, pl.Float64)
+            return pl.when(self._verdict(p).fill_null(False)).then(amount) \
+                .otherwise(pl.lit(None, pl.Float64))
+        if any(rules[i].amount is not None for i in p.plan.rules):
+            return pl.col(f"_a{p.index}")
+        return pl.lit(None, pl.Float64)
 
     def _missing_column(self, p: _Part) -> pl.Expr:
         rules = self._rules[p.version]
         if not any(rules[i].atoms for i in p.plan.rules):
             return pl.lit(None, pl.String)
-        return pl.when(pl.col(f"_s{p.index}") == 2).then(
+        return pl.when(self._status(p) == 2).then(
             _missing_expr(p.plan, rules, self._effective(p)))
 
     def _terms_column(self, p: _Part) -> pl.Expr:
@@ -448,23 +519,16 @@ class Evaluator:
             out[i] = e
         return out
 
-    def _status_exprs(self, p: _Part) -> list[pl.Expr]:
-        """The code's status (``_s``: 0 GRANTED, 1 NOT_GRANTED, 2 UNDETERMINED), granting rule
-        (``_g``, when the code has more than one rule) and amount (``_a``, when a rule has
-        one)."""
+    def _code_columns(self, p: _Part) -> list[pl.Expr]:
+        """The status (``_s``: 0 GRANTED, 1 NOT_GRANTED, 2 UNDETERMINED), granting rule
+        (``_g``) and amount (``_a``, when a rule has one) of a code with several rules; the
+        effective verdict (``_e``) of a one-rule code that rules of other codes can
+        exclude."""
         rules = self._rules[p.version]
         effs = self._effective(p)
         if len(p.plan.rules) == 1:
-            (only,) = effs.values()
-            # true -> 0, false -> 1, unknown -> 2
-            status = (pl.lit(1, pl.UInt8) - only.cast(pl.UInt8)).fill_null(2)
-            exprs = [status.alias(f"_s{p.index}")]
-            granted = only.fill_null(False)
-            i = p.plan.rules[0]
-            if rules[i].amount is not None:
-                exprs.append(pl.when(granted).then(rules[i].amount)
-                             .otherwise(pl.lit(None, pl.Float64)).alias(f"_a{p.index}"))
-            return exprs
+            (i,) = p.plan.rules
+            return [effs[i].alias(f"_e{p.index}")] if rules[i].higher else []
         granting: pl.Expr = pl.lit(None, pl.Int16)
         for i in reversed(p.plan.rules):
             granting = pl.when(effs[i].fill_null(False)).then(pl.lit(i, pl.Int16)) \
@@ -484,26 +548,33 @@ class Evaluator:
             exprs.append(amount.alias(f"_a{p.index}"))
         return exprs
 
+    def _is_status(self, p: _Part, code: int) -> pl.Expr:
+        """Whether the code has this status (0 GRANTED, 1 NOT_GRANTED, 2 UNDETERMINED)."""
+        if len(p.plan.rules) == 1:
+            v = self._verdict(p)
+            return (v.fill_null(False), (~v).fill_null(False), v.is_null())[code]
+        return pl.col(f"_s{p.index}") == code
+
     def _count_status(self, parts: list[_Part], code: int) -> pl.Expr:
         """How many of these codes have the status, per row."""
-        out: pl.Expr = pl.lit(0, pl.UInt8)
+        out: pl.Expr = pl.lit(0, pl.UInt32)
         for p in parts:
-            out = out + (pl.col(f"_s{p.index}") == code).cast(pl.UInt8)
+            out = out + self._is_status(p, code).cast(pl.UInt32)
         return out
 
     def _flagged(self, parts: list[_Part]) -> pl.Expr:
         """How many of these codes are granted by a rule that flags for monitoring, per row."""
-        out: pl.Expr = pl.lit(0, pl.UInt8)
+        out: pl.Expr = pl.lit(0, pl.UInt32)
         for p in parts:
             rules = self._rules[p.version]
             flagging = [i for i in p.plan.rules if rules[i].flags_monitoring]
             if not flagging:
                 continue
             if len(p.plan.rules) == 1:
-                flag = pl.col(f"_s{p.index}") == 0
+                flag = self._is_status(p, 0)
             else:
                 flag = pl.col(f"_g{p.index}").is_in(flagging).fill_null(False)
-            out = out + flag.cast(pl.UInt8)
+            out = out + flag.cast(pl.UInt32)
         return out
 
     def _counts(self, hh: pl.DataFrame, m: pl.DataFrame) -> pl.DataFrame:
@@ -511,16 +582,20 @@ class Evaluator:
         keys: dict[int, list[tuple[_Part, str, int | None]]] = {0: [], 1: []}
         for p in self.parts:
             side = 1 if p.plan.per_member else 0
-            s, g, a_ = pl.col(f"_s{p.index}"), self._granting(p), f"_a{p.index}"
             rules = self._rules[p.version]
             for code in (1, 2):
-                aggs[side].append((s == code).sum().cast(pl.Int64))
+                aggs[side].append(self._is_status(p, code).sum().cast(pl.Int64))
                 keys[side].append((p, _STATUS_NAMES[code], None))
             for i in p.plan.rules:
-                aggs[side].append((g == i).sum().cast(pl.Int64))
+                if len(p.plan.rules) == 1:
+                    granted, amount = self._is_status(p, 0), rules[i].amount
+                else:
+                    granted, amount = pl.col(f"_g{p.index}") == i, pl.col(f"_a{p.index}")
+                aggs[side].append(granted.sum().cast(pl.Int64))
                 keys[side].append((p, "GRANTED", i))
                 if rules[i].amount is not None:
-                    aggs[side].append(pl.col(a_).filter(g == i).sum())
+                    assert amount is not None
+                    aggs[side].append(amount.cast(pl.Float64).filter(granted).sum())
                     keys[side].append((p, "AMOUNT", i))
         rows: dict[tuple[str, int, str, str, str | None], list[Any]] = {}
         queries = {side: frame.lazy().select([e.alias(f"c{j}")

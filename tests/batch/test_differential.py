@@ -165,3 +165,27 @@ def test_screen_households_names_the_granting_rule() -> None:
                      for p in det.programs for o in p.outcomes]
     assert [r["rule_id"] for r in got] == expected
     assert any(expected)
+
+
+@pytest.mark.parametrize("statuses", [{"GRANTED"}, {"NOT_GRANTED"}, {"UNDETERMINED"},
+                                      {"GRANTED", "UNDETERMINED"}, {"GRANTED", "NOT_GRANTED"},
+                                      {"NOT_GRANTED", "UNDETERMINED"}], ids=sorted)
+def test_written_statuses_change_only_the_rows_written(statuses: set[str]) -> None:
+    # The household figures and the counts are the same whichever statuses are written (they
+    # are taken from the rows written when those hold every GRANTED and UNDETERMINED outcome).
+    import random
+
+    from policy.synthetic import random_household
+
+    as_of = date(2024, 6, 1)
+    rng = random.Random(7)
+    data = [random_household(rng, as_of, hid=f"w{i:04d}") for i in range(3000)]
+    evaluator = evaluator_for(load_catalog().in_force(as_of), as_of)
+    frames = frames_of(data, as_of)
+    every = evaluator.evaluate(*frames, terms=True)
+    some = evaluator.evaluate(*frames, frozenset(statuses), terms=True)
+    assert some.households.equals(every.households)
+    assert some.counts.sort(pl.all()).equals(every.counts.sort(pl.all()))
+    expected = evaluator.as_polars(every.outcomes).filter(
+        pl.col("status").cast(pl.String).is_in(sorted(statuses)))
+    assert evaluator.as_polars(some.outcomes).equals(expected)
