@@ -37,7 +37,6 @@ from typing import Any, get_args
 import polars as pl
 
 from engine.batch.frames import oldest_birth
-from engine.batch.segments import Segments
 from policy import facts as f
 from policy.errors import FactsInvalid, FieldError
 
@@ -250,7 +249,9 @@ def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
 
     Member columns are checked on every row; household columns on each household's first row,
     and every other row of the household must repeat that row's cells exactly."""
-    raw = prepare(raw).rechunk()
+    raw = prepare(raw)
+    if len(set(raw.n_chunks("all"))) > 1:
+        raw = raw.rechunk()  # columns cut into different pieces slow every kernel down
     hid = pl.col("householdId")
     # Adjacent rows with the same id are one household; a row without an id is its own.
     new = (hid != hid.shift(1)).fill_null(True) | hid.is_null()
@@ -273,10 +274,13 @@ def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
     born, grade, kind = pl.col("birthDate"), pl.col("disabilityGrade"), pl.col("disabilityKind")
     since = pl.col("monitoredSince")
     base = raw.lazy().with_columns(_new=new, _h=(new.cum_sum() - 1).cast(pl.UInt32))
+    row = pl.int_range(pl.len(), dtype=pl.UInt32)
     members_q = base.select(
         "_h",
         *(columns[c.name].alias(c.name) for c in MEMBER_COLUMNS),
         _ok=oks[True] & (pl.col("_new") | same),
+        _m=row - row.filter(pl.col("_new")).gather(pl.col("_h")),  # place in the household
+        _id=pl.col("memberId").hash(1),
     ).with_columns(
         _ok=(pl.col("_ok") & (born <= as_of) & (born > oldest_birth(f.MAX_AGE + 1, as_of))
              & (grade.is_null() == kind.is_null())).fill_null(False),
@@ -342,18 +346,21 @@ def _dtype(c: Column) -> pl.DataType:
 
 def _bad_households(members: pl.DataFrame, heads: pl.DataFrame) -> pl.Series:
     """The households the fast checks do not pass: a cell, too many members, or member ids
-    that may repeat (a hash collision only sends a household to the slow path)."""
-    size = members["_h"].rle().struct.field("len")
-    ids = members.select(pl.col("memberId").hash(1)).to_series()
-    lists = Segments(size).lists(ids)
-    bad = heads.select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).filter(
-            ~pl.col("_ok") | pl.lit(size > f.MAX_MEMBERS)
-            | pl.lit(lists.list.n_unique() < lists.list.len()))).to_series()
-    bad_m = members.filter(~pl.col("_ok"))["_h"]
-    if bad_m.len():
-        bad = pl.concat([bad, bad_m]).unique().sort()
-    return bad
+    that may repeat (the same hash as one of the k members before it in the household; a
+    hash collision only sends a household to the slow path)."""
+    most = min(int(members["_m"].max() or 0) + 1, f.MAX_MEMBERS + 1)  # type: ignore[arg-type]
+    position, ids = pl.col("_m"), pl.col("_id")
+    repeated = pl.lit(False)
+    for k in range(1, most):
+        repeated = repeated | ((ids == ids.shift(k)) & (position >= k))
+    bad = pl.concat([
+        heads.select(pl.int_range(pl.len(), dtype=pl.UInt32).filter(~pl.col("_ok")))
+        .to_series(),
+        members.lazy().filter(~pl.col("_ok") | repeated.fill_null(False)
+                              | (position >= f.MAX_MEMBERS)).select("_h").collect()
+        .to_series(),
+    ])
+    return bad.unique().sort() if bad.len() else bad
 
 
 def _merge(hh: pl.DataFrame, m: pl.DataFrame, first: pl.Series, hh2: pl.DataFrame,

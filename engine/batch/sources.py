@@ -122,13 +122,12 @@ class ParquetSource(Source):
         offset = 0
         for f in self.files:
             n = pq.ParquetFile(f).metadata.num_rows
-            lf = pl.scan_parquet(f)
+            # The record numbers are read with the file (cut into the same pieces as its
+            # columns), not added afterwards.
+            lf = pl.scan_parquet(f, row_index_name=ROW, row_index_offset=offset + 1)
             for start in range(0, n, self.chunk_rows):
                 frame = lf.slice(start, self.chunk_rows).collect()
-                frame = frame.with_columns(
-                    pl.int_range(offset + start + 1, offset + start + 1 + frame.height,
-                                 dtype=pl.Int64).alias(ROW))
-                yield frame, offset + start + frame.height
+                yield frame.with_columns(pl.col(ROW).cast(pl.Int64)), offset + start + frame.height
             offset += n
 
     def chunks(self) -> Iterator[Chunk]:

@@ -265,3 +265,20 @@ def test_parquet_cells_keep_their_column_type(column: str, values: list[Any],
     assert checked.rejected == 1
     assert code in checked.errors["code"].to_list()
     assert checked.errors["row"].min() >= 1
+
+
+def test_a_member_id_repeated_anywhere_in_a_household_is_found() -> None:
+    # 20 members (the most allowed): the last repeats the first's id; a second household is
+    # the same with distinct ids; a third has 21 members.
+    def rows(hid: str, ids: list[str]) -> list[dict[str, Any]]:
+        return [{"householdId": hid, "memberId": m, "birthDate": date(1980, 1, 1)}
+                for m in ids]
+
+    ids = [f"m{i}" for i in range(20)]
+    frame = pl.DataFrame(rows("dup", [*ids[:19], "m0"]) + rows("ok", ids)
+                         + rows("big", [*ids, "m20"])).with_columns(
+        pl.int_range(1, 62, dtype=pl.Int64).alias(ROW))
+    checked = check_flat(frame, AS_OF, text=False)
+    assert checked.households["household_id"].to_list() == ["ok"]
+    assert checked.rejected == 2
+    assert set(checked.errors["code"]) >= {"DUPLICATE_MEMBER_ID"}
