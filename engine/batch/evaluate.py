@@ -24,6 +24,7 @@ A household with a number outside what the vectorised path is proven on (not fin
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -118,6 +119,14 @@ class _Part:
     version: int
     plan: CodePlan
     rule_base: int          # global number of the version's first rule
+
+
+@dataclass(frozen=True)
+class _Stages:
+    member: tuple[list[pl.Expr], ...]      # with_columns on the member frame, in turn
+    household: tuple[list[pl.Expr], ...]   # with_columns on the household frame, in turn
+    flags: list[str]                       # member columns: whether some member is true
+    totals: list[str]                      # member columns: summed per household
 
 
 @dataclass
@@ -254,16 +263,47 @@ class Evaluator:
                     terms: bool
                     ) -> tuple[_Rows, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         hh, m, seg = derive_frames(hh_in, m_in, self.as_of, self.member_reads)
-        m_parts = [p for p in self.parts if p.plan.per_member]
-        h_parts = [p for p in self.parts if not p.plan.per_member]
-        quantifiers = [q for cv in self.compiled for q in cv.quantifiers]
         wanted = frozenset(_STATUS_CODE[x] for x in statuses)
         # The household figures (GRANTED and UNDETERMINED outcomes, flagged) are counted on
         # the selected rows when those hold every GRANTED and UNDETERMINED outcome, else on
         # the frames.
         from_rows = {0, 2} <= wanted
+        stages = self._stages(from_rows)
         # 1. On the member frame: member rules and the bodies of quantifiers, the statuses of
         # codes with several rules, and what each member adds to its household's figures.
+        lazy_m = m.lazy()
+        for exprs in stages.member:
+            lazy_m = lazy_m.with_columns(exprs)
+        m = lazy_m.collect()
+        per_household = [seg.any(m, stages.flags), seg.totals(m, stages.totals)]
+        # 2. On the household frame: quantifiers, household rules, the statuses of codes with
+        # several rules.
+        lazy_h = hh.hstack([c for f in per_household for c in f.get_columns()]).lazy()
+        for exprs in stages.household:
+            lazy_h = lazy_h.with_columns(exprs)
+        hh = lazy_h.collect()
+        counts = self._counts(hh, m)
+        # 3. the outcome rows asked for, in the engine's order
+        rows = self._select(hh, m, seg, wanted, terms)
+        if from_rows:
+            hh = hh.with_columns(**self._figures_from_rows(rows, hh.height))
+        summary = hh.select(
+            household_id=pl.col("household_id"),
+            region_code=pl.col("regionCode"),
+            members=pl.col("householdSize").cast(pl.UInt32),
+            flagged=pl.col("_flagged"),
+            granted=pl.col("_granted").cast(pl.UInt32),
+            undetermined=pl.col("_undetermined").cast(pl.UInt32),
+        )
+        return rows, hh, m, summary, counts
+
+    @functools.cache  # noqa: B019 - one per evaluator and argument, kept with it
+    def _stages(self, from_rows: bool) -> _Stages:
+        """The expressions of the member and household stages (built once: building them
+        costs about as much as running them on a small chunk)."""
+        m_parts = [p for p in self.parts if p.plan.per_member]
+        h_parts = [p for p in self.parts if not p.plan.per_member]
+        quantifiers = [q for cv in self.compiled for q in cv.quantifiers]
         member_rules: list[pl.Expr] = []
         for cv in self.compiled:
             member_rules += [r.condition.alias(cv.rule_column(r.index))
@@ -280,47 +320,24 @@ class Evaluator:
             flags["_flagged"] = self._flagged(m_parts) > 0
             totals["_granted"] = self._count_status(m_parts, 0)
             totals["_undetermined"] = self._count_status(m_parts, 2)
-        lazy_m = m.lazy().with_columns(member_rules)
-        columns = [e for p in m_parts for e in self._code_columns(p)]
-        if columns:
-            lazy_m = lazy_m.with_columns(columns)
-        m = lazy_m.with_columns(**flags, **totals).collect()
-        per_household = [seg.any(m, list(flags)), seg.totals(m, list(totals))]
-        # 2. On the household frame: quantifiers, household rules, the statuses of codes with
-        # several rules.
+        member = [member_rules, [e for p in m_parts for e in self._code_columns(p)],
+                  [e.alias(name) for name, e in (flags | totals).items()]]
         quantified = [kleene(pl.col(f"{q.name}_d"), pl.col(f"{q.name}_u"), q.every).alias(q.name)
                       for q in quantifiers]
         hh_rules = [r.condition.alias(cv.rule_column(r.index))
                     for cv in self.compiled for r in cv.rules if not r.per_member]
-        lazy_h = hh.hstack([c for f in per_household for c in f.get_columns()]).lazy() \
-            .with_columns(quantified).with_columns(hh_rules)
-        columns = [e for p in h_parts for e in self._code_columns(p)]
-        if columns:
-            lazy_h = lazy_h.with_columns(columns)
+        household = [quantified, hh_rules, [e for p in h_parts for e in self._code_columns(p)]]
         if not from_rows:
-            lazy_h = lazy_h.with_columns(
-                _granted=self._count_status(h_parts, 0)
-                + (pl.col("_granted") if m_parts else 0),
-                _undetermined=self._count_status(h_parts, 2)
-                + (pl.col("_undetermined") if m_parts else 0),
-                _flagged=(self._flagged(h_parts) > 0)
-                | (pl.col("_flagged") if m_parts else False),
-            )
-        hh = lazy_h.collect()
-        counts = self._counts(hh, m)
-        # 3. the outcome rows asked for, in the engine's order
-        rows = self._select(hh, m, seg, wanted, terms)
-        if from_rows:
-            hh = hh.with_columns(**self._figures_from_rows(rows, hh.height))
-        summary = hh.select(
-            household_id=pl.col("household_id"),
-            region_code=pl.col("regionCode"),
-            members=pl.col("householdSize").cast(pl.UInt32),
-            flagged=pl.col("_flagged"),
-            granted=pl.col("_granted").cast(pl.UInt32),
-            undetermined=pl.col("_undetermined").cast(pl.UInt32),
-        )
-        return rows, hh, m, summary, counts
+            household.append([
+                (self._count_status(h_parts, 0) + (pl.col("_granted") if m_parts else 0))
+                .alias("_granted"),
+                (self._count_status(h_parts, 2) + (pl.col("_undetermined") if m_parts else 0))
+                .alias("_undetermined"),
+                ((self._flagged(h_parts) > 0) | (pl.col("_flagged") if m_parts else False))
+                .alias("_flagged"),
+            ])
+        return _Stages(tuple(e for e in member if e), tuple(e for e in household if e),
+                       list(flags), list(totals))
 
     def _figures_from_rows(self, rows: _Rows, n: int) -> dict[str, pl.Series]:
         """Per household, its GRANTED and UNDETERMINED outcomes and whether one flags it for

@@ -87,18 +87,19 @@ def complete_households(frames: Iterator[tuple[pl.DataFrame, int]], text: bool
     done = 0
     for frame, done in frames:
         if held is not None:
-            frame = pl.concat([held, frame], how="diagonal_relaxed")
+            same = held.schema == frame.schema
+            frame = pl.concat([held, frame], how="vertical" if same else "diagonal_relaxed")
             held = None
         if frame.height == 0:
             continue
-        ids = frame["householdId"]
-        last = ids[-1]
+        last = frame["householdId"][-1]
         if last is not None:
             # The trailing run of the last household's id waits for the next frame (unless it
-            # is the whole frame and longer than any valid household).
-            other = (ids != last).fill_null(True)
-            tail = frame.height - (int(other.arg_true()[-1]) + 1) if other.any() \
-                else frame.height
+            # is the whole frame and longer than any valid household). Looked for among the
+            # last rows first.
+            tail = _trailing_run(frame["householdId"].tail(HOLD_LIMIT + 1), last)
+            if tail > HOLD_LIMIT:
+                tail = _trailing_run(frame["householdId"], last)
             if tail < frame.height or tail <= HOLD_LIMIT:
                 held = frame.tail(tail)
                 frame = frame.head(frame.height - tail)
@@ -106,6 +107,12 @@ def complete_households(frames: Iterator[tuple[pl.DataFrame, int]], text: bool
             yield Chunk(frame, None, text, done)
     if held is not None and held.height:
         yield Chunk(held, None, text, done)
+
+
+def _trailing_run(ids: pl.Series, last: Any) -> int:
+    """How many of the last ids are ``last``."""
+    other = (ids != last).fill_null(True)
+    return ids.len() - (int(other.arg_true()[-1]) + 1) if other.any() else ids.len()
 
 
 class ParquetSource(Source):
@@ -126,8 +133,9 @@ class ParquetSource(Source):
             # columns), not added afterwards.
             lf = pl.scan_parquet(f, row_index_name=ROW, row_index_offset=offset + 1)
             for start in range(0, n, self.chunk_rows):
-                frame = lf.slice(start, self.chunk_rows).collect()
-                yield frame.with_columns(pl.col(ROW).cast(pl.Int64)), offset + start + frame.height
+                frame = lf.slice(start, self.chunk_rows).with_columns(
+                    pl.col(ROW).cast(pl.Int64)).collect()
+                yield frame, offset + start + frame.height
             offset += n
 
     def chunks(self) -> Iterator[Chunk]:
