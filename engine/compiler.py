@@ -64,6 +64,10 @@ class CompiledRuleset:
     member_lifts: list[tuple[str, a.Node]] = field(default_factory=list)
     quantifiers: list[Quantified] = field(default_factory=list)
     fields: set[str] = field(default_factory=set)  # the facts the conditions read
+    # ... split by the scope of the condition that reads them: a member fact need carry only
+    # what member conditions read (household facts among them), a household fact likewise
+    member_fields: set[str] = field(default_factory=set)
+    household_fields: set[str] = field(default_factory=set)
 
     @property
     def has_member_rules(self) -> bool:
@@ -98,6 +102,10 @@ class _Compiler:
             self.out.definition[name] = _rule(rule.scope, expr)
         return self.out
 
+    def _reads(self, name: str, scope: Scope) -> None:
+        self.out.fields.add(name)
+        (self.out.member_fields if scope is Scope.MEMBER else self.out.household_fields).add(name)
+
     # -- conditions --------------------------------------------------------------------
 
     def cond(self, node: a.Node, scope: Scope, negated: bool) -> Any:
@@ -113,7 +121,7 @@ class _Compiler:
                 assert body is not None
                 return self.cond(body, scope, negated)
             case a.FactRef(name=n):
-                self.out.fields.add(n)
+                self._reads(n, scope)
                 return {n: not negated}
             case a.Quantifier(kind=kind, body=body):
                 # not any(P) == all(not P); not all(P) == any(not P)
@@ -162,7 +170,7 @@ class _Compiler:
 
     def operand(self, node: a.Node, scope: Scope) -> tuple[str, Any]:
         if isinstance(node, a.FactRef):
-            self.out.fields.add(node.name)
+            self._reads(node.name, scope)
             return "field", node.name
         if _is_constant(node):
             value = evaluate(node, self.params_scope)

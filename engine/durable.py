@@ -36,6 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 import durable_rules_engine as _dr
+import orjson
 
 _LOCK = threading.Lock()
 _SIDS = itertools.count(1)
@@ -57,10 +58,19 @@ def _number(value: float) -> str:
 
 
 _EXPONENT = re.compile(r"[0-9][eE][-+]?[0-9]")
+_EXPONENT_BYTES = re.compile(rb"[0-9][eE][-+]?[0-9]")
 
 
 def dumps_fact(fact: dict[str, Any]) -> str:
     """A flat fact as JSON that durable_rules can read: no exponents in numbers."""
+    try:
+        raw = orjson.dumps(fact)
+    except TypeError:  # e.g. an integer beyond 64 bits: the json module says what is wrong
+        raw = b"null"
+    # orjson writes a NaN or an infinity as null, and facts hold no nulls: such a fact, or one
+    # with an exponent (or a string that looks like one), takes the careful path below.
+    if b"null" not in raw and _EXPONENT_BYTES.search(raw) is None:
+        return raw.decode()
     try:
         text = json.dumps(fact, ensure_ascii=False, allow_nan=False)
     except ValueError as exc:

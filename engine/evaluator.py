@@ -42,6 +42,8 @@ class Loaded:
     handle: int
     fields: tuple[str, ...]
     has_member_rules: bool
+    member_fields: tuple[str, ...] = ()     # what member facts carry
+    household_fields: tuple[str, ...] = ()  # what the household fact carries
 
     @property
     def program(self) -> Program:
@@ -64,7 +66,9 @@ def load(*programs: Program) -> Loaded:
         handle = durable.register(f"pe_{digest}", definition)
         fields = sorted(set().union(*(c.fields for c in compiled)))
         loaded = Loaded(programs, compiled, handle, tuple(fields),
-                        any(c.has_member_rules for c in compiled))
+                        any(c.has_member_rules for c in compiled),
+                        tuple(sorted(set().union(*(c.member_fields for c in compiled)))),
+                        tuple(sorted(set().union(*(c.household_fields for c in compiled)))))
         _LOADED[key] = loaded
     return loaded
 
@@ -117,7 +121,7 @@ def fire_all(loaded: Loaded, facts: FactSet) -> tuple[Verdicts, ...]:
                 for c, p in zip(loaded.compiled, loaded.programs, strict=True):
                     if c.member_lifts:
                         lifted.update(_lifted(c.member_lifts, Scope(ctx, p.parameters)))
-                member_facts.append(_fact(ctx, loaded.fields,
+                member_facts.append(_fact(ctx, loaded.member_fields,
                                           {"id": durable.member_fact_id(i), "t": MEMBER_TAG},
                                           lifted))
             member_fired = s.assert_facts(member_facts)
@@ -129,7 +133,7 @@ def fire_all(loaded: Loaded, facts: FactSet) -> tuple[Verdicts, ...]:
             for q in c.quantifiers:
                 fired_members = member_fired.get(q.rule, ())
                 extra[q.field] = len(fired_members) == n if q.every else bool(fired_members)
-        household_fact = _fact(facts.household, loaded.fields,
+        household_fact = _fact(facts.household, loaded.household_fields,
                                {"id": durable.HOUSEHOLD_FACT_ID, "t": HOUSEHOLD_TAG}, extra)
         hh_fired = s.assert_facts([household_fact])
     out = []

@@ -7,6 +7,7 @@ import threading
 from datetime import date
 
 import durable_rules_engine as dr
+import pytest
 
 from engine import durable
 from engine.compiler import compile_program
@@ -92,3 +93,13 @@ def test_numbers_that_print_with_an_exponent(catalog: Catalog) -> None:
     assert tier2[0].status.value == "GRANTED"
     assert durable.dumps_fact({"id": "0", "x": 1e-05, "y": 1e16}) == \
         '{"id":"0","x":0.00001,"y":10000000000000000}'
+
+
+def test_facts_that_are_not_finite_numbers_are_refused() -> None:
+    # orjson writes NaN and infinities as null; the fact writer must still refuse them.
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(durable.DurableError):
+            durable.dumps_fact({"id": "0", "x": bad})
+    assert durable.dumps_fact({"id": "0", "n": 2**70, "s": "1e5 null"}) == \
+        '{"id":"0","n":1180591620717411303424,"s":"1e5 null"}'
+    assert durable.dumps_fact({"id": "0", "a": 1.5, "t": "中"}) == '{"id":"0","a":1.5,"t":"中"}'
