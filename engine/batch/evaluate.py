@@ -134,10 +134,8 @@ class _Rows:
     """The selected outcomes of a chunk, in output order, as index columns."""
 
     h: pl.Series            # household row
-    part: pl.Series         # outcome code (index into the parts)
     member: pl.Series       # member row (null for household outcomes)
-    status: pl.Series       # 0 GRANTED, 1 NOT_GRANTED, 2 UNDETERMINED
-    rule: pl.Series         # global rule number of the granting rule (null unless GRANTED)
+    slot: pl.Series         # the code and status, and the granting rule of a GRANTED one
     amount: pl.Series
     missing: pl.Series
     terms: pl.Series | None
@@ -167,9 +165,6 @@ class Evaluator:
         codes = [cp.code for cv in self.compiled for cp in cv.codes]
         hashes = [cv.ref.content_hash for cv in self.compiled]
         self.schema = outcome_schema(programs, codes, hashes)
-        # Lookups by part and by global rule number.
-        self._part_version = pl.Series([p.version for p in self.parts], dtype=pl.UInt32)
-        self._part_code = pl.Series(range(len(self.parts)), dtype=pl.UInt32)
         self._programs = _strings(programs)
         self._codes = _strings(codes)
         self._hashes = _strings(hashes)
@@ -182,9 +177,34 @@ class Evaluator:
                 periods.append(PERIODS.index(r.period)
                                if r.amount is not None and r.period else None)
                 flags.append(r.flags_monitoring)
-        self._rule_period = pl.Series(periods, dtype=pl.UInt8)
         self._rule_ids = _strings([r.rule_id for cv in self.compiled for r in cv.rules])
-        self._rule_flag = pl.Series(flags, dtype=pl.Boolean)
+        # A slot is what an outcome is apart from its household, member and amount: its code
+        # and status, and for a GRANTED one the granting rule (one slot per rule of the
+        # code, then NOT_GRANTED, then UNDETERMINED). Output columns are looked up by slot.
+        self._slot_base: list[int] = []
+        slot_part: list[int] = []
+        slot_status: list[int] = []
+        slot_rule: list[int | None] = []
+        for p in self.parts:
+            self._slot_base.append(len(slot_part))
+            for i in p.plan.rules:
+                slot_part.append(p.index)
+                slot_status.append(0)
+                slot_rule.append(p.rule_base + i)
+            for code in (1, 2):
+                slot_part.append(p.index)
+                slot_status.append(code)
+                slot_rule.append(None)
+        self._slot_status = pl.Series(slot_status, dtype=pl.UInt8)
+        self._slot_rule = pl.Series(slot_rule, dtype=pl.UInt16)
+        self._slot_version = pl.Series([self.parts[p].version for p in slot_part],
+                                       dtype=pl.UInt8)
+        self._slot_code = pl.Series(slot_part, dtype=pl.UInt8 if len(self.parts) < 256
+                                    else pl.UInt16)
+        self._slot_flag = pl.Series([r is not None and flags[r] for r in slot_rule],
+                                    dtype=pl.Boolean)
+        self._slot_period = pl.Series([None if r is None else periods[r] for r in slot_rule],
+                                      dtype=pl.UInt8)
         self._code_index = pa.uint8() if len(self.parts) < 256 else pa.uint16()
         self.arrow_schema = pa.schema([
             # The columns that are never null are declared so: Parquet then writes no
@@ -344,9 +364,10 @@ class Evaluator:
         monitoring, counted on the selected rows (in household order; they must hold every
         GRANTED and UNDETERMINED outcome)."""
         # Runs of the same household: (len, value).
-        granted = rows.h.filter(rows.status == 0).rle()
-        undetermined = rows.h.filter(rows.status == 2).rle()
-        flagging = rows.h.filter(self._rule_flag.gather(rows.rule).fill_null(False))
+        status = self._slot_status.gather(rows.slot)
+        granted = rows.h.filter(status == 0).rle()
+        undetermined = rows.h.filter(status == 2).rle()
+        flagging = rows.h.filter(self._slot_flag.gather(rows.slot))
 
         def per_household(runs: pl.Series) -> pl.Series:
             return pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(
@@ -382,41 +403,70 @@ class Evaluator:
             + pl.col("_m").cast(place_type)
         before_h = before_m = 0
         queries = []
+        sparse: dict[str, list[pl.LazyFrame]] = {"missing": [], "terms": []}
         for p in self.parts:
             frame = m if p.plan.per_member else hh
             base = member_base if p.plan.per_member else household_base
             offset = before_h + before_m * k if before_m else pl.lit(before_h, place_type)
-            cols: dict[str, pl.Expr] = {
-                "place": base + offset,
-                "h": pl.col("_h"),
-                "part": pl.lit(p.index, pl.UInt16),
-                "member": pl.col("_m_row") if p.plan.per_member else pl.lit(None, pl.UInt32),
-                "status": self._status(p),
-                "rule": (self._granting(p).cast(pl.Int32) + p.rule_base).cast(pl.UInt16),
-                "amount": self._amount(p),
-                "missing": self._missing_column(p),
-            }
-            if terms:
-                cols["terms"] = self._terms_column(p)
+            place = (base + offset).alias("place")
             lf = frame.lazy()
             keep = self._keep(p, wanted)
             if keep is not None:
                 lf = lf.filter(keep)
-            queries.append(lf.select(**cols))
+            queries.append(lf.select(
+                place,
+                h=pl.col("_h"),
+                member=pl.col("_m_row") if p.plan.per_member else pl.lit(None, pl.UInt32),
+                slot=self._slot(p),
+                amount=self._amount(p),
+            ))
+            # Texts only some codes have, on few of their rows: listed apart, put in place
+            # after the rows are ordered.
+            texts = {"missing": (self._missing_text(p), 2)}
+            if terms:
+                texts["terms"] = (self._terms_text(p), 0)
+            for name, (text, status) in texts.items():
+                if text is not None and status in wanted:
+                    sparse[name].append(frame.lazy().filter(self._is_status(p, status))
+                                        .select(place, text.alias("text")))
             if p.plan.per_member:
                 before_m += 1
             else:
                 before_h += 1
-        rows = pl.concat(pl.collect_all(queries)).rechunk()
+        found = pl.collect_all([*queries, *sparse["missing"], *sparse["terms"]])
+        rows = pl.concat(found[:len(queries)]).rechunk()
         if len(wanted) == 3:
             order = pl.zeros(rows.height, dtype=pl.UInt32, eager=True).scatter(
                 rows["place"], pl.int_range(rows.height, dtype=pl.UInt32, eager=True))
         else:
             order = rows["place"].arg_sort()
-        rows = rows.drop("place")[order]
-        return _Rows(rows["h"], rows["part"], rows["member"], rows["status"], rows["rule"],
-                     rows["amount"], rows["missing"],
-                     rows["terms"] if terms else None)
+        rows = rows[order]
+        places = rows["place"]
+
+        def placed(frames: list[pl.DataFrame]) -> pl.Series:
+            out = pl.repeat(None, rows.height, dtype=pl.String, eager=True)
+            if frames:
+                texts = pl.concat(frames)
+                out = out.scatter(places.search_sorted(texts["place"]), texts["text"])
+            return out
+
+        n_missing = len(sparse["missing"])
+        missing = placed(found[len(queries):len(queries) + n_missing])
+        terms_column = placed(found[len(queries) + n_missing:]) if terms else None
+        return _Rows(rows["h"], rows["member"], rows["slot"], rows["amount"], missing,
+                     terms_column)
+
+    def _slot(self, p: _Part) -> pl.Expr:
+        """The outcome's slot (see ``__init__``)."""
+        base = self._slot_base[p.index]
+        n = len(p.plan.rules)
+        if n == 1:
+            return pl.lit(base, pl.UInt16) + self._status(p).cast(pl.UInt16)
+        position = pl.col(f"_g{p.index}").replace_strict(
+            list(p.plan.rules), list(range(n)), default=None, return_dtype=pl.UInt16)
+        s = pl.col(f"_s{p.index}").cast(pl.UInt16)
+        return pl.when(s == 0).then(pl.lit(base, pl.UInt16) + position) \
+            .otherwise(pl.lit(base + n - 1, pl.UInt16) + s)
 
     def _verdict(self, p: _Part) -> pl.Expr:
         """The effective verdict of the only rule of a one-rule code: its own column, or
@@ -469,18 +519,19 @@ class Evaluator:
             return pl.col(f"_a{p.index}")
         return pl.lit(None, pl.Float64)
 
-    def _missing_column(self, p: _Part) -> pl.Expr:
+    def _missing_text(self, p: _Part) -> pl.Expr | None:
+        """``missingFacts`` of an UNDETERMINED outcome of the code (None: it has none)."""
         rules = self._rules[p.version]
         if not any(rules[i].atoms for i in p.plan.rules):
-            return pl.lit(None, pl.String)
-        return pl.when(self._status(p) == 2).then(
-            _missing_expr(p.plan, rules, self._effective(p)))
+            return None
+        return _missing_expr(p.plan, rules, self._effective(p))
 
-    def _terms_column(self, p: _Part) -> pl.Expr:
+    def _terms_text(self, p: _Part) -> pl.Expr | None:
+        """The terms of a GRANTED outcome of the code (None: it has none)."""
         rules = self._rules[p.version]
         term_rules = [i for i in p.plan.rules if rules[i].terms]
         if not term_rules:
-            return pl.lit(None, pl.String)
+            return None
         g = self._granting(p)
         return pl.when(g.is_in(term_rules)).then(_terms_expr(p.plan, rules, g))
 
@@ -489,14 +540,15 @@ class Evaluator:
         """The outcome table (``arrow_schema``): text columns are dictionary-encoded, over
         the chunk's households (ids), distinct region codes, the chunk's members or their
         distinct ids (member ids), or the versions' names and codes."""
-        small = pl.DataFrame({"part": rows.part, "rule": rows.rule, "amount": rows.amount}
-                             ).select(
-            version=pl.lit(self._part_version).gather(pl.col("part")).cast(pl.UInt8),
-            code=pl.col("part").cast(pl.UInt8 if self._code_index == pa.uint8()
-                                     else pl.UInt16),
+        slot = pl.col("slot")
+        small = pl.DataFrame({"slot": rows.slot, "amount": rows.amount}).select(
+            version=pl.lit(self._slot_version).gather(slot),
+            code=pl.lit(self._slot_code).gather(slot),
+            status=pl.lit(self._slot_status).gather(slot),
+            rule=pl.lit(self._slot_rule).gather(slot),
             period=pl.when(pl.col("amount").is_not_null()).then(
-                pl.lit(self._rule_period).gather(pl.col("rule"))),
-            flag=pl.lit(self._rule_flag).gather(pl.col("rule")).fill_null(False),
+                pl.lit(self._slot_period).gather(slot)),
+            flag=pl.lit(self._slot_flag).gather(slot),
         )
         version = small["version"]
         regions = pc.dictionary_encode(_text(hh["regionCode"]))
@@ -511,7 +563,7 @@ class Evaluator:
             "version": self._version_numbers.gather(version).to_arrow(),
             "version_hash": _dictionary(version, self._hashes),
             "code": _dictionary(small["code"], self._codes),
-            "status": _dictionary(rows.status, _STATUS_TEXT),
+            "status": _dictionary(small["status"], _STATUS_TEXT),
             "amount": rows.amount.to_arrow(),
             "period": _dictionary(small["period"], _PERIOD_TEXT),
             "flags_monitoring": small["flag"].to_arrow(),
@@ -521,7 +573,7 @@ class Evaluator:
             columns["terms"] = _text(rows.terms)
         columns["missing_facts"] = _text(rows.missing)
         if rule_ids:
-            columns["rule_id"] = _dictionary(rows.rule, self._rule_ids)
+            columns["rule_id"] = _dictionary(small["rule"], self._rule_ids)
         schema = pa.schema([self.arrow_schema.field(c) for c in columns])
         return pa.Table.from_arrays(list(columns.values()), schema=schema)
 
