@@ -256,8 +256,9 @@ def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
     # Adjacent rows with the same id are one household; a row without an id is its own.
     new = (hid != hid.shift(1)).fill_null(True) | hid.is_null()
     # The household's cells are the same on all its rows (each row as the one before it).
+    # (The ids are, by the definition of a household.)
     same = pl.lit(True)
-    for c in HOUSEHOLD_COLUMNS:
+    for c in HOUSEHOLD_COLUMNS[1:]:
         if c.name in raw.columns:
             same = same & pl.col(c.name).eq_missing(pl.col(c.name).shift(1))
     columns: dict[str, pl.Expr] = {}
@@ -273,13 +274,12 @@ def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
         columns[c.name] = value.cast(_dtype(c))
     born, grade, kind = pl.col("birthDate"), pl.col("disabilityGrade"), pl.col("disabilityKind")
     since = pl.col("monitoredSince")
-    base = raw.lazy().with_columns(_new=new, _h=(new.cum_sum() - 1).cast(pl.UInt32))
-    row = pl.int_range(pl.len(), dtype=pl.UInt32)
+    base = raw.lazy().with_columns(_new=new, _h=(new.cum_sum() - 1).cast(pl.UInt32)) \
+        .collect().lazy()
     members_q = base.select(
         "_h",
         *(columns[c.name].alias(c.name) for c in MEMBER_COLUMNS),
         _ok=oks[True] & (pl.col("_new") | same),
-        _m=row - row.filter(pl.col("_new")).gather(pl.col("_h")),  # place in the household
         _id=pl.col("memberId").hash(1),
     ).with_columns(
         _ok=(pl.col("_ok") & (born <= as_of) & (born > oldest_birth(f.MAX_AGE + 1, as_of))
@@ -348,17 +348,19 @@ def _bad_households(members: pl.DataFrame, heads: pl.DataFrame) -> pl.Series:
     """The households the fast checks do not pass: a cell, too many members, or member ids
     that may repeat (the same hash as one of the k members before it in the household; a
     hash collision only sends a household to the slow path)."""
-    most = min(int(members["_m"].max() or 0) + 1, f.MAX_MEMBERS + 1)  # type: ignore[arg-type]
-    position, ids = pl.col("_m"), pl.col("_id")
+    sizes = members["_h"].rle().struct.field("len")
+    most = min(int(sizes.max() or 0), f.MAX_MEMBERS + 1)  # type: ignore[arg-type]
+    household = pl.col("_h")
+    ids = pl.col("_id")
     repeated = pl.lit(False)
     for k in range(1, most):
-        repeated = repeated | ((ids == ids.shift(k)) & (position >= k))
+        repeated = repeated | ((ids == ids.shift(k)) & (household == household.shift(k)))
+    too_big = household == household.shift(f.MAX_MEMBERS)
     bad = pl.concat([
         heads.select(pl.int_range(pl.len(), dtype=pl.UInt32).filter(~pl.col("_ok")))
         .to_series(),
-        members.lazy().filter(~pl.col("_ok") | repeated.fill_null(False)
-                              | (position >= f.MAX_MEMBERS)).select("_h").collect()
-        .to_series(),
+        members.lazy().filter(~pl.col("_ok") | (repeated | too_big).fill_null(False))
+        .select("_h").collect().to_series(),
     ])
     return bad.unique().sort() if bad.len() else bad
 
