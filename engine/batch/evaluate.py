@@ -129,6 +129,19 @@ class _Stages:
     totals: list[str]                      # member columns: summed per household
 
 
+@dataclass(frozen=True)
+class _Query:
+    per_member: bool                # on the member frame, else the household frame
+    keep: pl.Expr | None            # the rows wanted (None: all)
+    columns: list[pl.Expr]
+
+
+@dataclass(frozen=True)
+class _Selection:
+    rows: list[_Query]              # per code: its rows with one of the statuses asked for
+    texts: dict[str, list[_Query]]  # missing facts, terms: per code that has them
+
+
 @dataclass
 class _Rows:
     """The selected outcomes of a chunk, in output order, as index columns."""
@@ -390,49 +403,16 @@ class Evaluator:
         listed code by code and put in the order of their places: a scatter when every
         outcome is selected, a sort of the places otherwise."""
         n_h = sum(1 for p in self.parts if not p.plan.per_member)
-        n_m = len(self.parts) - n_h
-        total = n_h * hh.height + n_m * m.height
-        place_type = pl.UInt32 if total < 2**32 else pl.Int64
-        k = pl.col("householdSize").cast(place_type)
-        h = pl.col("_h").cast(place_type)
-        # The place of a household's (or a member's) first outcome, before the code's offset.
+        total = n_h * hh.height + (len(self.parts) - n_h) * m.height
+        plan = self._selection(wanted, terms, pl.UInt32 if total < 2**32 else pl.Int64)
         hh = hh.with_columns(_start=seg.start)
-        household_base = h * n_h + pl.col("_start").cast(place_type) * n_m
-        member_base = h * n_h + (pl.col("_m_row").cast(place_type)
-                                 - pl.col("_m").cast(place_type)) * n_m \
-            + pl.col("_m").cast(place_type)
-        before_h = before_m = 0
-        queries = []
-        sparse: dict[str, list[pl.LazyFrame]] = {"missing": [], "terms": []}
-        for p in self.parts:
-            frame = m if p.plan.per_member else hh
-            base = member_base if p.plan.per_member else household_base
-            offset = before_h + before_m * k if before_m else pl.lit(before_h, place_type)
-            place = (base + offset).alias("place")
-            lf = frame.lazy()
-            keep = self._keep(p, wanted)
-            if keep is not None:
-                lf = lf.filter(keep)
-            queries.append(lf.select(
-                place,
-                h=pl.col("_h"),
-                member=pl.col("_m_row") if p.plan.per_member else pl.lit(None, pl.UInt32),
-                slot=self._slot(p),
-                amount=self._amount(p),
-            ))
-            # Texts only some codes have, on few of their rows: listed apart, put in place
-            # after the rows are ordered.
-            texts = {"missing": (self._missing_text(p), 2)}
-            if terms:
-                texts["terms"] = (self._terms_text(p), 0)
-            for name, (text, status) in texts.items():
-                if text is not None and status in wanted:
-                    sparse[name].append(frame.lazy().filter(self._is_status(p, status))
-                                        .select(place, text.alias("text")))
-            if p.plan.per_member:
-                before_m += 1
-            else:
-                before_h += 1
+
+        def query(q: _Query) -> pl.LazyFrame:
+            lf = (m if q.per_member else hh).lazy()
+            return (lf if q.keep is None else lf.filter(q.keep)).select(q.columns)
+
+        queries = [query(q) for q in plan.rows]
+        sparse = {name: [query(q) for q in qs] for name, qs in plan.texts.items()}
         found = pl.collect_all([*queries, *sparse["missing"], *sparse["terms"]])
         rows = pl.concat(found[:len(queries)]).rechunk()
         if len(wanted) == 3:
@@ -455,6 +435,50 @@ class Evaluator:
         terms_column = placed(found[len(queries) + n_missing:]) if terms else None
         return _Rows(rows["h"], rows["member"], rows["slot"], rows["amount"], missing,
                      terms_column)
+
+    @functools.cache  # noqa: B019 - one per evaluator and argument, kept with it
+    def _selection(self, wanted: frozenset[int], terms: bool, place_type: pl.DataType
+                   ) -> _Selection:
+        """The queries of ``_select`` (built once: building them costs about as much as
+        running them on a small chunk)."""
+        n_h = sum(1 for p in self.parts if not p.plan.per_member)
+        n_m = len(self.parts) - n_h
+        k = pl.col("householdSize").cast(place_type)
+        h = pl.col("_h").cast(place_type)
+        # The place of a household's (or a member's) first outcome, before the code's offset.
+        household_base = h * n_h + pl.col("_start").cast(place_type) * n_m
+        member_base = h * n_h + (pl.col("_m_row").cast(place_type)
+                                 - pl.col("_m").cast(place_type)) * n_m \
+            + pl.col("_m").cast(place_type)
+        before_h = before_m = 0
+        rows = []
+        texts: dict[str, list[_Query]] = {"missing": [], "terms": []}
+        for p in self.parts:
+            base = member_base if p.plan.per_member else household_base
+            offset = before_h + before_m * k if before_m else pl.lit(before_h, place_type)
+            place = (base + offset).alias("place")
+            rows.append(_Query(p.plan.per_member, self._keep(p, wanted), [
+                place,
+                pl.col("_h").alias("h"),
+                (pl.col("_m_row") if p.plan.per_member else pl.lit(None, pl.UInt32))
+                .alias("member"),
+                self._slot(p).alias("slot"),
+                self._amount(p).alias("amount"),
+            ]))
+            # Texts only some codes have, on few of their rows: listed apart, put in place
+            # after the rows are ordered.
+            found = {"missing": (self._missing_text(p), 2)}
+            if terms:
+                found["terms"] = (self._terms_text(p), 0)
+            for name, (text, status) in found.items():
+                if text is not None and status in wanted:
+                    texts[name].append(_Query(p.plan.per_member, self._is_status(p, status),
+                                              [place, text.alias("text")]))
+            if p.plan.per_member:
+                before_m += 1
+            else:
+                before_h += 1
+        return _Selection(rows, texts)
 
     def _slot(self, p: _Part) -> pl.Expr:
         """The outcome's slot (see ``__init__``)."""
@@ -646,7 +670,10 @@ class Evaluator:
             out = out + flag.cast(pl.UInt32)
         return out
 
-    def _counts(self, hh: pl.DataFrame, m: pl.DataFrame) -> pl.DataFrame:
+    @functools.cache  # noqa: B019 - one per evaluator, kept with it
+    def _count_aggregations(self) -> tuple[dict[int, list[pl.Expr]],
+                                           dict[int, list[tuple[_Part, str, int | None]]]]:
+        """Per frame (0 households, 1 members): the counts' aggregations, and what each is."""
         aggs: dict[int, list[pl.Expr]] = {0: [], 1: []}
         keys: dict[int, list[tuple[_Part, str, int | None]]] = {0: [], 1: []}
         for p in self.parts:
@@ -666,9 +693,14 @@ class Evaluator:
                     assert amount is not None
                     aggs[side].append(amount.cast(pl.Float64).filter(granted).sum())
                     keys[side].append((p, "AMOUNT", i))
+        for side in aggs:
+            aggs[side] = [e.alias(f"c{j}") for j, e in enumerate(aggs[side])]
+        return aggs, keys
+
+    def _counts(self, hh: pl.DataFrame, m: pl.DataFrame) -> pl.DataFrame:
+        aggs, keys = self._count_aggregations()
         rows: dict[tuple[str, int, str, str, str | None], list[Any]] = {}
-        queries = {side: frame.lazy().select([e.alias(f"c{j}")
-                                              for j, e in enumerate(aggs[side])])
+        queries = {side: frame.lazy().select(aggs[side])
                    for side, frame in ((0, hh), (1, m)) if aggs[side]}
         results = dict(zip(queries, pl.collect_all(list(queries.values())), strict=True))
         for side, result in results.items():
