@@ -298,9 +298,9 @@ class Evaluator:
         hh, m, seg = derive_frames(hh_in, m_in, self.as_of, self.member_reads)
         wanted = frozenset(_STATUS_CODE[x] for x in statuses)
         # The household figures (GRANTED and UNDETERMINED outcomes, flagged) are counted on
-        # the selected rows when those hold every GRANTED and UNDETERMINED outcome, else on
-        # the frames.
-        from_rows = {0, 2} <= wanted
+        # the selected rows when those are exactly the GRANTED and UNDETERMINED outcomes, else
+        # on the frames.
+        from_rows = wanted == {0, 2}
         stages = self._stages(from_rows)
         # 1. On the member frame: member rules and the bodies of quantifiers, the statuses of
         # codes with several rules, and what each member adds to its household's figures.
