@@ -212,6 +212,7 @@ class Evaluator:
         self._slot_rule = pl.Series(slot_rule, dtype=pl.UInt16)
         self._slot_version = pl.Series([self.parts[p].version for p in slot_part],
                                        dtype=pl.UInt8)
+        self._slot_version_number = self._version_numbers.gather(self._slot_version)
         self._slot_code = pl.Series(slot_part, dtype=pl.UInt8 if len(self.parts) < 256
                                     else pl.UInt16)
         self._slot_flag = pl.Series([r is not None and flags[r] for r in slot_rule],
@@ -564,17 +565,11 @@ class Evaluator:
         """The outcome table (``arrow_schema``): text columns are dictionary-encoded, over
         the chunk's households (ids), distinct region codes, the chunk's members or their
         distinct ids (member ids), or the versions' names and codes."""
-        slot = pl.col("slot")
-        small = pl.DataFrame({"slot": rows.slot, "amount": rows.amount}).select(
-            version=pl.lit(self._slot_version).gather(slot),
-            code=pl.lit(self._slot_code).gather(slot),
-            status=pl.lit(self._slot_status).gather(slot),
-            rule=pl.lit(self._slot_rule).gather(slot),
-            period=pl.when(pl.col("amount").is_not_null()).then(
-                pl.lit(self._slot_period).gather(slot)),
-            flag=pl.lit(self._slot_flag).gather(slot),
-        )
-        version = small["version"]
+        slot = rows.slot
+        version = self._slot_version.gather(slot)
+        # A period only with an amount (a GRANTED outcome's amount can be unknown).
+        period = pl.DataFrame({"p": self._slot_period.gather(slot), "a": rows.amount}).select(
+            pl.when(pl.col("a").is_not_null()).then(pl.col("p"))).to_series()
         regions = pc.dictionary_encode(_text(hh["regionCode"]))
         region = pl.from_arrow(regions.indices)
         assert isinstance(region, pl.Series)
@@ -584,20 +579,20 @@ class Evaluator:
             "region_code": _dictionary(region.cast(pl.UInt32).gather(rows.h),
                                        regions.dictionary),
             "program": _dictionary(version, self._programs),
-            "version": self._version_numbers.gather(version).to_arrow(),
+            "version": self._slot_version_number.gather(slot).to_arrow(),
             "version_hash": _dictionary(version, self._hashes),
-            "code": _dictionary(small["code"], self._codes),
-            "status": _dictionary(small["status"], _STATUS_TEXT),
+            "code": _dictionary(self._slot_code.gather(slot), self._codes),
+            "status": _dictionary(self._slot_status.gather(slot), _STATUS_TEXT),
             "amount": rows.amount.to_arrow(),
-            "period": _dictionary(small["period"], _PERIOD_TEXT),
-            "flags_monitoring": small["flag"].to_arrow(),
+            "period": _dictionary(period, _PERIOD_TEXT),
+            "flags_monitoring": self._slot_flag.gather(slot).to_arrow(),
         }
         if terms:
             assert rows.terms is not None
             columns["terms"] = _text(rows.terms)
         columns["missing_facts"] = _text(rows.missing)
         if rule_ids:
-            columns["rule_id"] = _dictionary(small["rule"], self._rule_ids)
+            columns["rule_id"] = _dictionary(self._slot_rule.gather(slot), self._rule_ids)
         schema = pa.schema([self.arrow_schema.field(c) for c in columns])
         return pa.Table.from_arrays(list(columns.values()), schema=schema)
 

@@ -149,6 +149,7 @@ def screen_file(
     on_progress: ProgressHook | None = None,
     source: Source | None = None,
     workers: int = 2,
+    compression: str = "lz4",
 ) -> dict[str, Any]:
     """Screen every household of a register; returns the summary (also written beside the
     output as ``*.summary.json`` and ``*.summary.md``)."""
@@ -160,7 +161,7 @@ def screen_file(
     src = source or open_source(input_path, input_format, chunk_rows)
     errors_file = Path(errors_path) if errors_path else sibling(out, ".errors.csv")
     evaluator = evaluator_for(versions, as_of)
-    writer = _BackgroundWriter(OutcomeWriter(out, fmt))
+    writer = _BackgroundWriter(OutcomeWriter(out, fmt, compression))
     errors = ErrorWriter(errors_file)
     totals = _Totals()
     progress = Progress(src.total, src.unit)

@@ -197,7 +197,8 @@ def screen_with_spark(input_path: str, output_path: str, as_of: date,
                       statuses: frozenset[str] = ALL_STATUSES, terms: bool = False,
                       input_format: str = "parquet", master: str | None = None,
                       partitions: int | None = None,
-                      spark: SparkSession | None = None) -> dict[str, Any]:
+                      spark: SparkSession | None = None,
+                      compression: str = "lz4") -> dict[str, Any]:
     """Screen a Parquet register (file, directory or ``table:NAME`` for a Hive table) on
     Spark: the outcome table as a Parquet directory at ``output_path``, the errors as a CSV
     directory beside it, the summary as JSON."""
@@ -215,7 +216,8 @@ def screen_with_spark(input_path: str, output_path: str, as_of: date,
     out = Path(output_path)
     outcomes = records.filter(F.col("record") == "outcome").select(
         *[c for c in OUTCOME_FIELDS if terms or c != "terms"])
-    outcomes.write.mode("overwrite").parquet(str(out))
+    codec = {"lz4": "lz4_raw", "none": "uncompressed"}.get(compression, compression)
+    outcomes.write.mode("overwrite").option("compression", codec).parquet(str(out))
     errors_dir = out.with_name(out.name.removesuffix(".parquet") + ".errors")
     records.filter(F.col("record") == "error").select(
         "row", "household_id", "field", F.col("error_code").alias("code"), "message"

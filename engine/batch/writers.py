@@ -16,6 +16,7 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from engine.batch.layout import ERRORS
 
 OUTPUT_FORMATS = ("csv", "parquet")
+COMPRESSIONS = ("lz4", "zstd", "snappy", "none")
 DICTIONARY_PAGE = 1 << 27  # bytes
 
 
@@ -46,6 +47,9 @@ class OutcomeWriter:
     """Appends chunks of the outcome table (Arrow tables) to one CSV or Parquet file."""
 
     def __init__(self, path: Path, fmt: str, compression: str = "lz4"):
+        if compression not in COMPRESSIONS:
+            raise ValueError(f"unknown compression {compression!r}; one of "
+                             f"{', '.join(COMPRESSIONS)}")
         self.path = path
         self.fmt = fmt
         self.compression = compression
@@ -89,7 +93,8 @@ class OutcomeWriter:
             if self.fmt == "csv":
                 empty.write_csv(self.path)
             else:
-                empty.write_parquet(self.path)
+                codec: Any = "uncompressed" if self.compression == "none" else self.compression
+                empty.write_parquet(self.path, compression=codec)
 
 
 class ErrorWriter:

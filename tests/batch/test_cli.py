@@ -183,3 +183,18 @@ def test_the_progress_bar_shows_households_per_second(tmp_path: Path) -> None:
         env={"COLUMNS": "200", "TERM": "xterm", "FORCE_COLOR": "0", "PATH": "/usr/bin"})
     assert done.returncode == 0, done.stderr
     assert "households/s" in done.stderr
+
+
+@pytest.mark.parametrize("codec", ["none", "zstd"])
+def test_the_output_compression_can_be_chosen(codec: str, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    default, chosen = tmp_path / "lz4.parquet", tmp_path / f"{codec}.parquet"
+    for target, extra in ((default, []), (chosen, ["--compression", codec])):
+        done = screen(str(SCREENING / "register.csv"), "--as-of", AS_OF, "--out", str(target),
+                      "--no-progress", *extra)
+        assert done.returncode == 0, done.stderr
+    column = pq.ParquetFile(chosen).metadata.row_group(0).column(0)
+    assert column.compression == {"none": "UNCOMPRESSED", "zstd": "ZSTD"}[codec]
+    assert pq.ParquetFile(default).metadata.row_group(0).column(0).compression == "LZ4"
+    assert pl.read_parquet(chosen).equals(pl.read_parquet(default))
