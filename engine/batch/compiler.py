@@ -94,6 +94,7 @@ class QuantifierColumn:
     name: str
     every: bool
     body: pl.Expr
+    nullable: bool = True   # whether the condition can be unknown for a member
 
 
 @dataclass
@@ -277,8 +278,15 @@ class _Compiler:
         if isinstance(c, Const):
             # Every household has at least one member: any/all of a constant is the constant.
             return c
+        every = kind == "all"
+        # The same quantifier written again (another rule's copy of it) is one column.
+        for q in self.sink.quantifiers:
+            if q.every == every and q.body.meta.eq(c):
+                self.sink.by_node[id(node)] = q.name
+                self.sink.keep.append(node)
+                return pl.col(q.name)
         name = f"{self.sink.prefix}q{len(self.sink.quantifiers)}"
-        self.sink.quantifiers.append(QuantifierColumn(name, kind == "all", c))
+        self.sink.quantifiers.append(QuantifierColumn(name, every, c, _can_be_unknown(body)))
         self.sink.by_node[id(node)] = name
         self.sink.keep.append(node)
         return pl.col(name)

@@ -349,14 +349,17 @@ class Evaluator:
             body = pl.col(q.name)
             # all: whether some member is false; any: whether some member is true.
             flags[f"{q.name}_d"] = (~body if q.every else body).fill_null(False)
-            flags[f"{q.name}_u"] = body.is_null()
+            if q.nullable:
+                flags[f"{q.name}_u"] = body.is_null()
         if m_parts and not from_rows:
             flags["_flagged"] = self._flagged(m_parts) > 0
             totals["_granted"] = self._count_status(m_parts, 0)
             totals["_undetermined"] = self._count_status(m_parts, 2)
         member = [member_rules, [e for p in m_parts for e in self._code_columns(p)],
                   [e.alias(name) for name, e in (flags | totals).items()]]
-        quantified = [kleene(pl.col(f"{q.name}_d"), pl.col(f"{q.name}_u"), q.every).alias(q.name)
+        quantified = [kleene(pl.col(f"{q.name}_d"),
+                             pl.col(f"{q.name}_u") if q.nullable else pl.lit(False),
+                             q.every).alias(q.name)
                       for q in quantifiers]
         hh_rules = [r.condition.alias(cv.rule_column(r.index))
                     for cv in self.compiled for r in cv.rules if not r.per_member]
