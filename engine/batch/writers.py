@@ -67,13 +67,16 @@ class OutcomeWriter:
             else:
                 # Dictionary-encoded columns are written as they are (their dictionary, then
                 # the indices): a page limit above the largest chunk's dictionary (a chunk's
-                # household or member ids) keeps Parquet from falling back to plain text.
+                # household or member ids) keeps Parquet from falling back to plain text. The
+                # other columns (numbers, flags, JSON texts) are written plain.
                 # No statistics: every chunk (row group) holds every program, code and status,
                 # so min/max would not let a reader skip anything, and they cost a quarter of
                 # the writing time.
+                dictionary = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
                 self._parquet = pq.ParquetWriter(self.path, table.schema,
                                                  compression=self.compression,
-                                                 use_dictionary=True, write_statistics=False,
+                                                 use_dictionary=dictionary,
+                                                 write_statistics=False,
                                                  dictionary_pagesize_limit=DICTIONARY_PAGE)
         elif table.schema != self._schema:
             table = table.cast(self._schema)
