@@ -2,9 +2,10 @@
 
 polars' grouped aggregations hash the key and are slow for this shape; a list column whose
 offsets are the households' boundaries is built without copying (an Arrow ``ListArray`` over
-the member column) and reduced with polars' list kernels. Kleene logic over members uses the
-order false < unknown < true: ``any`` is the maximum and ``all`` the minimum of the codes
-0 (false), 1 (unknown), 2 (true).
+the member column) and reduced with polars' list kernels, which are fast on unsigned integers
+without nulls. Kleene logic over members is counted: ``any`` is true when some member is true,
+else unknown when some member is unknown, else false (``all`` likewise with false); the
+booleans counted are packed several to a 64-bit word, one list sum per word.
 """
 
 from __future__ import annotations
