@@ -177,7 +177,6 @@ class ImpactReport:
     changed_households: tuple[HouseholdChangeView, ...]
     changed_total: int
     seconds: float
-    evaluator: str = "condition trees"
     skipped_ids: tuple[str, ...] = field(default=())
 
 
