@@ -94,11 +94,7 @@ class Query(EditingQuery):
         self, info: strawberry.Info, household: HouseholdInput, as_of: date,
         programs: list[str] | None = None,
     ) -> Determination:
-        ctx = _info_context(info)
-        det = call(lambda: ctx.app.evaluate(ctx.principal, input_to_json(household), as_of,
-                                            programs))
-        count_determination(det)
-        return wrap_determination(det)  # type: ignore[no-any-return]
+        return _evaluate(_info_context(info), input_to_json(household), as_of, programs)
 
     @strawberry.field
     def rule_sets(self, info: strawberry.Info) -> list[RuleSet]:
@@ -207,9 +203,12 @@ def _evaluate_coerced(_root: Any, info: GraphQLResolveInfo, household: dict[str,
     input fields: strawberry's conversion into input objects cost more than the evaluation
     of a remembered household, and the service wants the JSON anyway. Same answers as the
     strawberry resolver above (tests/api/test_projection.py runs both)."""
-    ctx: Context = info.context
-    det = call(lambda: ctx.app.evaluate(ctx.principal, coerced_to_json(household), asOf,
-                                        programs))
+    return _evaluate(info.context, coerced_to_json(household), asOf, programs)
+
+
+def _evaluate(ctx: Context, household: dict[str, Any], as_of: date,
+              programs: list[str] | None) -> Any:
+    det = call(lambda: ctx.app.evaluate(ctx.principal, household, as_of, programs))
     count_determination(det)
     return wrap_determination(det)
 
