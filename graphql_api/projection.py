@@ -17,7 +17,7 @@ checks that both paths give identical responses for generated selections.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from enum import Enum
 from typing import Any
 
@@ -299,24 +299,39 @@ class ProjectingExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._signed[id(grouped_field_set)] = (grouped_field_set, signed)
         return signed
 
-    def _signature(self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any],
-                   ) -> _Signed | None:
-        getters = PLAIN.get(parent_type.name)
-        if getters is None:
-            return None
-        parts: list[Hashable] = [parent_type.name]
-        plain = True
+    def _fields(self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any],
+                ) -> Iterator[tuple[str, str | None, Any, Any, dict[str, Any]]]:
+        """Each selected field of a plain type: its response name, name, details, definition and
+        argument values (``__typename``: no definition). Stops at a field that is not plain
+        data, after yielding it with no definition and ``None`` for its name."""
+        getters = PLAIN[parent_type.name]
         for response_name, field_details_list in grouped_field_set.items():
             node = field_details_list[0].node
             name = node.name.value
             if name == "__typename":
-                parts.append((response_name, name))
+                yield response_name, name, field_details_list, None, {}
                 continue
             if name not in getters:
-                return None  # not plain data: the whole object takes the ordinary path
+                yield response_name, None, field_details_list, None, {}
+                return
             field_def = parent_type.fields[name]
             args = (get_argument_values(field_def, node, self.variable_values)
                     if field_def.args else {})
+            yield response_name, name, field_details_list, field_def, args
+
+    def _signature(self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any],
+                   ) -> _Signed | None:
+        if parent_type.name not in PLAIN:
+            return None
+        parts: list[Hashable] = [parent_type.name]
+        plain = True
+        for response_name, name, field_details_list, field_def, args in self._fields(
+                parent_type, grouped_field_set):
+            if name is None:
+                return None  # not plain data: the whole object takes the ordinary path
+            if field_def is None:
+                parts.append((response_name, name))
+                continue
             sub: Hashable = None
             named = get_named_type(field_def.type)
             if isinstance(named, GraphQLObjectType):
@@ -335,17 +350,13 @@ class ProjectingExecutionContext(StrawberryGraphQLCoreExecutionContext):
         getters = PLAIN[parent_type.name]
         code = _Code()
         body: list[str] = []
-        for response_name, field_details_list in grouped_field_set.items():
-            node = field_details_list[0].node
-            name = node.name.value
+        for response_name, name, field_details_list, field_def, args in self._fields(
+                parent_type, grouped_field_set):
             key = repr(response_name)
-            if name == "__typename":
+            if field_def is None or name is None:  # __typename: a plan's fields are all plain
                 body.append(f"    out[{key}] = {parent_type.name!r}")
                 continue
             getter = getters[name]
-            field_def = parent_type.fields[name]
-            args = (get_argument_values(field_def, node, self.variable_values)
-                    if field_def.args else {})
             if isinstance(getter, Attr):
                 body.append(f"    v = src.{getter.attribute(args)}")
             else:
