@@ -57,27 +57,21 @@ def _number(value: float) -> str:
     return text
 
 
-_EXPONENT = re.compile(r"[0-9][eE][-+]?[0-9]")
-_EXPONENT_BYTES = re.compile(rb"[0-9][eE][-+]?[0-9]")
+_EXPONENT = re.compile(rb"[0-9][eE][-+]?[0-9]")
 
 
 def dumps_fact(fact: dict[str, Any]) -> str:
     """A flat fact as JSON that durable_rules can read: no exponents in numbers."""
     try:
         raw = orjson.dumps(fact)
-    except TypeError:  # e.g. an integer beyond 64 bits: the json module says what is wrong
-        raw = b"null"
+    except TypeError:  # e.g. an integer beyond 64 bits
+        return _dumps_plain(fact)
     # orjson writes a NaN or an infinity as null, and facts hold no nulls: such a fact, or one
-    # with an exponent (or a string that looks like one), takes the careful path below.
-    if b"null" not in raw and _EXPONENT_BYTES.search(raw) is None:
-        return raw.decode()
-    try:
-        text = json.dumps(fact, ensure_ascii=False, allow_nan=False)
-    except ValueError as exc:
-        raise DurableError(f"a fact is not a finite number: {exc}") from None
-    # The C encoder is fast; the rare fact with an exponent (or a string that looks like one)
-    # is written again number by number.
-    return _dumps_plain(fact) if _EXPONENT.search(text) else text
+    # with an exponent (or a string that looks like one), is written again value by value,
+    # which refuses numbers that are not finite.
+    if b"null" in raw or _EXPONENT.search(raw) is not None:
+        return _dumps_plain(fact)
+    return raw.decode()
 
 
 def _dumps_plain(fact: dict[str, Any]) -> str:
