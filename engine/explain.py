@@ -98,9 +98,6 @@ def explain_program(
         for i in fired:
             verdict_of[(i, index)] = True
 
-    def verdict(i: int, m: int | None) -> Value:
-        return verdict_of[(i, m)]
-
     def effective(i: int, m: int | None) -> Value:
         above = plan.higher[i]
         if not above:
@@ -124,10 +121,10 @@ def explain_program(
             if len(_REASONS) >= _REASON_LIMIT:
                 _REASONS.clear()
             _REASONS[key] = (found, cached)
-        above = [h for h in plan.higher[i] if verdict(h, m) is not False]
+        above = [h for h in plan.higher[i] if verdict_of[(h, m)] is not False]
         if not above:
             return cached
-        applies = k_or([verdict(h, m) for h in above])
+        applies = k_or([verdict_of[(h, m)] for h in above])
         superseded = ConditionCheck(
             expression=f"no higher-priority rule of group {rules[i].spec.group} applies",
             actual=", ".join(rules[h].spec.outcome for h in above),
@@ -148,25 +145,23 @@ def explain_program(
             # An outcome none of whose rules applies is a function of the rules' traces alone
             # (verdicts and checks, the trace memo's objects) and the member: remembered.
             memo_key: tuple[object, ...] | None = None
+            member_id = None if m is None else ids[m]
             if single:
                 only = rule_ids[0]
                 traced: tuple[object, ...] = (tree[(only, m)],)
                 if verdict_of[(only, m)] is not True:
-                    memo_key = (code_index, m is not None and ids[m], id(traced[0]))
+                    memo_key = (code_index, member_id, id(traced[0]))
             else:
                 traced = tuple([tree[(i, m)] for i in rule_ids])
                 if not any(verdict_of[(i, m)] is True for i in rule_ids):
-                    memo_key = (code_index, m is not None and ids[m], *map(id, traced))
+                    memo_key = (code_index, member_id, *map(id, traced))
             if memo_key is not None:
                 # An entry keeps its traces alive, so a key found names these very objects.
                 hit = unfired.get(memo_key)
                 if hit is not None:
                     outcomes.append(hit[1])
                     continue
-            if single:
-                effs = [(rule_ids[0], verdict_of[(rule_ids[0], m)])]
-            else:
-                effs = [(i, effective(i, m)) for i in rule_ids]
+            effs = [(i, effective(i, m)) for i in rule_ids]
             granted = next((i for i, v in effs if v is True), None)
             if granted is not None:
                 granting = rules[granted]
@@ -220,7 +215,16 @@ def _outcome(
     reasons: tuple[Reason, ...], missing: tuple[str, ...], amount: float | None,
     period: str | None, terms: tuple[Term, ...],
 ) -> Outcome:
-    spec = rule.spec
-    return Outcome(spec.outcome, spec.title.zh, spec.title.en,
-                   None if member is None else ids[member], status, amount, period, terms,
-                   reasons, missing, spec.flagsMonitoring and status is Status.GRANTED)
+    return Outcome(
+        code=rule.spec.outcome,
+        title_zh=rule.spec.title.zh,
+        title_en=rule.spec.title.en,
+        member_id=None if member is None else ids[member],
+        status=status,
+        amount=amount,
+        period=period,
+        terms=terms,
+        reasons=reasons,
+        missing_facts=missing,
+        flags_monitoring=rule.spec.flagsMonitoring and status is Status.GRANTED,
+    )
