@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from policy.catalog import VersionRef
@@ -78,6 +79,11 @@ class ProgramResult:
     program: str
     version: VersionRef
     outcomes: tuple[Outcome, ...]
+
+    @cached_property
+    def granted_count(self) -> int:
+        # Counted once: a remembered determination is served many times.
+        return sum(1 for o in self.outcomes if o.status is Status.GRANTED)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.results import Status
 from graphql_api import collector
 
 REGISTRY = CollectorRegistry()
@@ -69,7 +68,7 @@ def _child(counter: Counter, program: str) -> Any:
 def count_determination(det: Any) -> None:
     for p in det.programs:
         _child(EVALUATIONS, p.program).inc()
-        granted = sum(1 for o in p.outcomes if o.status is Status.GRANTED)
+        granted = p.granted_count
         if granted:
             _child(GRANTED, p.program).inc(granted)
 
