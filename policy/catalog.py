@@ -53,10 +53,15 @@ class Catalog:
                 self._published.setdefault(r.program.code, []).append(r)
         for versions in self._published.values():
             versions.sort(key=lambda r: (r.effective_from, r.program.document.version))
+        self._programs = sorted({r.program.code for r in self.records})
+        # in_force by (date, programs): a catalog never changes, and a service asks it on every
+        # evaluation, mostly for a few dates.
+        self._in_force: dict[tuple[date, tuple[str, ...] | None],
+                             tuple[tuple[Program, VersionRef], ...]] = {}
 
     def programs(self) -> list[str]:
         """Every program with at least one version, in a stable order."""
-        return sorted({r.program.code for r in self.records})
+        return list(self._programs)
 
     def ref(self, record: VersionRecord) -> VersionRef:
         return VersionRef(
@@ -91,7 +96,19 @@ class Catalog:
     ) -> list[tuple[Program, VersionRef]]:
         """Per program (all, or those named), the published version in force on ``as_of``.
         A program with none in force is left out; an unknown name is an error."""
-        known = self.programs()
+        key = (as_of, None if programs is None else tuple(programs))
+        found = self._in_force.get(key)
+        if found is None:
+            found = tuple(self._find_in_force(as_of, programs))
+            if len(self._in_force) >= 4096:
+                self._in_force.clear()
+            self._in_force[key] = found
+        return list(found)
+
+    def _find_in_force(
+        self, as_of: date, programs: Sequence[str] | None
+    ) -> list[tuple[Program, VersionRef]]:
+        known = self._programs
         if programs is not None:
             unknown = [p for p in programs if p not in known]
             if unknown:
