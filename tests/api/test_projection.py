@@ -151,3 +151,55 @@ def test_an_argument_that_does_not_coerce_is_reported_as_ordinary_execution_does
     assert fast.data == slow.data
     assert [(e.message, e.path) for e in fast.errors or []] == \
         [(e.message, e.path) for e in slow.errors or []] != []
+
+
+def test_the_encoded_response_is_the_plain_json(schemas: Any) -> None:
+    # Shared projections carry their JSON, written once; the response must be byte for byte
+    # what orjson writes for the plain data, on first use and when served again.
+    import orjson
+
+    from graphql_api.projection import SharedJSON, encode
+
+    projecting, ordinary, ctx = schemas
+    query = """query($h: HouseholdInput!) { evaluate(household: $h, asOf: "2024-06-01") {
+      outcomes { code title memberId status amount period terms { key value unit }
+        reasons { ruleId text citation { document clause quote url }
+          conditions { expression actual expected passed } } missingFacts } } }"""
+    slow = ordinary.execute_sync(query, variable_values={"h": HOUSEHOLD}, context_value=ctx)
+    for _ in range(2):
+        fast = projecting.execute_sync(query, variable_values={"h": HOUSEHOLD},
+                                       context_value=ctx)
+        outcomes = fast.data["evaluate"]["outcomes"]
+        assert any(isinstance(o, SharedJSON) for o in outcomes)
+        assert encode(fast.data) == orjson.dumps(json.loads(json.dumps(fast.data)))
+        assert orjson.loads(encode(fast.data)) == slow.data
+
+
+def test_encode_writes_subclasses_as_their_plain_values() -> None:
+    import enum
+
+    import orjson
+
+    from graphql_api.projection import SharedJSON, encode
+
+    class Kind(enum.StrEnum):
+        A = "甲"
+
+    class Level(enum.IntEnum):
+        ONE = 1
+
+    class Ratio(float):
+        pass
+
+    class Items(list[Any]):
+        pass
+
+    class Table(dict[str, Any]):
+        pass
+
+    data = {"k": Kind.A, "l": Level.ONE, "r": Ratio(0.5), "i": Items([Kind.A, 2]),
+            "t": Table(x=Table(y=[Level.ONE])), "s": SharedJSON(a=SharedJSON(b=Kind.A))}
+    plain = {"k": "甲", "l": 1, "r": 0.5, "i": ["甲", 2], "t": {"x": {"y": [1]}},
+             "s": {"a": {"b": "甲"}}}
+    assert encode(data) == orjson.dumps(plain)
+    assert encode([data, data]) == orjson.dumps([plain, plain])
