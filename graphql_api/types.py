@@ -580,12 +580,15 @@ def coerced_to_json(value: Any) -> Any:
     (what ``input_to_json`` makes of strawberry's input objects, without building them): the
     keys are already the GraphQL names, left-out fields are already absent."""
     if isinstance(value, dict):
-        return {k: coerced_to_json(v) for k, v in value.items()}
+        return {k: v if type(v) in _JSON_LEAVES else coerced_to_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [coerced_to_json(x) for x in value]
+        return [x if type(x) in _JSON_LEAVES else coerced_to_json(x) for x in value]
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+_JSON_LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
 # --- adapters -------------------------------------------------------------------------------
