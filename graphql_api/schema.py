@@ -10,12 +10,7 @@ from typing import Any, TypeVar
 import strawberry
 from graphql import GraphQLError, GraphQLResolveInfo
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxTokensLimiter,
-    ParserCache,
-)
+from strawberry.extensions import MaskErrors
 from strawberry.extensions.max_aliases import create_validator as aliases_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
@@ -37,7 +32,7 @@ from graphql_api.types import (
     input_to_json,
     wrap_determination,
 )
-from graphql_api.validation_cache import DocumentValidationCache
+from graphql_api.validation_cache import DocumentCache
 from services.application import Application
 from services.auth import Principal
 from services.config import Settings
@@ -197,6 +192,15 @@ def _should_mask(error: GraphQLError) -> bool:
     return not isinstance(original, GraphQLError)
 
 
+class _MaskErrors(MaskErrors):
+    # strawberry's checks a runtime protocol (isinstance on a Protocol walks its attributes) on
+    # every result; an attribute read says the same.
+    def _process_result(self, result: object) -> None:
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
+
+
 def _evaluate_coerced(_root: Any, info: GraphQLResolveInfo, household: dict[str, Any],
                       asOf: date, programs: list[str] | None = None) -> Any:
     """``Query.evaluate`` on graphql-core's coerced arguments. A 5-member household is ~80
@@ -224,12 +228,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     if not settings.dev:
         rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Any] = [
-        lambda: ParserCache(maxsize=256),
-        lambda: DocumentValidationCache(maxsize=256),
-        lambda: AddValidationRules(rules),
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: MaskErrors(should_mask_error=_should_mask,
-                           error_message="内部错误 / internal error"),
+        lambda: DocumentCache(settings.max_tokens, rules, maxsize=256),
+        lambda: _MaskErrors(should_mask_error=_should_mask,
+                            error_message="内部错误 / internal error"),
     ]
     schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions,
                                execution_context_class=ProjectingExecutionContext)

@@ -1,34 +1,62 @@
-"""Validation results remembered by the document's identity.
+"""Parsing and validation, remembered.
 
-strawberry's ``ValidationCache`` keys its LRU cache by the parsed document, and graphql-core's
-AST nodes hash by walking their whole subtree: for the full-explanation query that walk ran on
-every request. The parser cache hands every request with the same text the same document
-object, so its identity is key enough: an entry keeps its document alive (the id cannot be
-reused while the entry exists) and the validation rules it ran with.
+One extension does what strawberry's ``MaxTokensLimiter``, ``ParserCache`` and
+``AddValidationRules`` do, plus a validation cache: strawberry runs every extension's hooks on
+every request, and with four extensions for these steps their hook machinery cost more than a
+``{ __typename }`` request's own work.
+
+Parsing: the text is parsed with a token limit, and the result kept by text (LRU), so every
+request with the same text gets the same document object.
+
+Validation: strawberry's ``ValidationCache`` keys its LRU cache by the parsed document, and
+graphql-core's AST nodes hash by walking their whole subtree: for the full-explanation query
+that walk ran on every request. The same text gives the same document object, so its identity
+is key enough: an entry keeps its document alive (the id cannot be reused while the entry
+exists) and the validation rules it ran with.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from functools import lru_cache
 from typing import Any
 
+from graphql.language.parser import parse
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 _Key = tuple[int, int, tuple[int, ...]]
 _RESULTS: OrderedDict[_Key, tuple[object, object, tuple[Any, ...], list[Any]]] = OrderedDict()
 _LOCK = threading.Lock()
+_PARSERS: dict[int, Callable[..., Any]] = {}
 
 
-class DocumentValidationCache(SchemaExtension):
-    def __init__(self, maxsize: int = 256) -> None:
+def _parser(maxsize: int) -> Callable[..., Any]:
+    found = _PARSERS.get(maxsize)
+    if found is None:
+        found = _PARSERS[maxsize] = lru_cache(maxsize=maxsize)(parse)
+    return found
+
+
+class DocumentCache(SchemaExtension):
+    def __init__(self, max_tokens: int, rules: Sequence[Any], maxsize: int = 256) -> None:
         super().__init__()
+        self.max_tokens = max_tokens
+        self.rules = tuple(rules)
         self.maxsize = maxsize
+        self.parse = _parser(maxsize)
+
+    def on_parse(self) -> Iterator[None]:
+        ctx = self.execution_context
+        ctx.parse_options["max_tokens"] = self.max_tokens
+        ctx.graphql_document = self.parse(ctx.query, **ctx.parse_options)
+        yield
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
+        ctx.validation_rules = ctx.validation_rules + self.rules
         schema = ctx.schema._schema
         document = ctx.graphql_document
         rules = tuple(ctx.validation_rules)
