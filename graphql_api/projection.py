@@ -160,7 +160,7 @@ PLANS_LIMIT = 1024
 # reason, or an outcome none of whose rules applies), and a projection depends only on the
 # object and the selection (the plan's signature). Bounded; an entry keeps its object alive so
 # the id in its key is not reused.
-SHARED_TYPES = frozenset({"Outcome", "Reason"})
+SHARED_TYPES = frozenset({"Determination", "Outcome", "Reason"})
 _SHARED: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
 _TOKENS: dict[Hashable, int] = {}  # a number per shared selection's signature
 _NEXT_TOKEN = itertools.count()
@@ -370,7 +370,11 @@ class ProjectingExecutionContext(CompiledVariablesExecutionContext):
         exec(compile(source, f"<projection of {parent_type.name}>", "exec"), namespace)
         run: Callable[[Any], dict[str, Any]] = namespace["run"]
         if parent_type.name in SHARED_TYPES and signature is not None:
-            run = _shared(run, signature)
+            # A flat selection is cheap to write: only a nested one keeps its JSON.
+            nested = any(isinstance(get_named_type(field_def.type), GraphQLObjectType)
+                         for _, _, _, field_def, _ in self._fields(parent_type, grouped_field_set)
+                         if field_def is not None)
+            run = _shared(run, signature, SharedJSON if nested else dict)
         return _Plan(run, signature)
 
     def _completer(self, gql_type: Any, field_details_list: Any) -> Completion:
@@ -426,7 +430,7 @@ class _EnumNames:
 
 
 def _shared(run: Callable[[Any], dict[str, Any]], signature: Hashable,
-            ) -> Callable[[Any], dict[str, Any]]:
+            kind: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
     # The signature is a deep tuple: hashed once here, not on every lookup.
     token = _TOKENS.get(signature)
     if token is None:
@@ -440,7 +444,7 @@ def _shared(run: Callable[[Any], dict[str, Any]], signature: Hashable,
         hit = _SHARED.get(key)
         if hit is not None and hit[0] is source:
             return hit[1]
-        out = SharedJSON(run(source))
+        out = kind(run(source))
         if len(_SHARED) >= SHARED_LIMIT:
             _SHARED.clear()
         _SHARED[key] = (source, out)

@@ -616,5 +616,16 @@ class _ProgramView:
         self.outcomes_all = p.outcomes
 
 
+_VIEWS: dict[int, _DeterminationView] = {}
+
+
 def wrap_determination(d: EngineDetermination) -> Annotated[Any, "Determination"]:
-    return _DeterminationView(d)
+    # One view per determination: a remembered determination is served as the same object,
+    # so its projection is shared like its outcomes' (graphql_api.projection). The view keeps
+    # its determination alive, so the id in the key is not reused while the entry exists.
+    view = _VIEWS.get(id(d))
+    if view is None or view._d is not d:
+        if len(_VIEWS) >= 4096:
+            _VIEWS.clear()
+        view = _VIEWS[id(d)] = _DeterminationView(d)
+    return view

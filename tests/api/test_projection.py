@@ -203,3 +203,24 @@ def test_encode_writes_subclasses_as_their_plain_values() -> None:
              "s": {"a": {"b": "甲"}}}
     assert encode(data) == orjson.dumps(plain)
     assert encode([data, data]) == orjson.dumps([plain, plain])
+
+
+def test_a_remembered_determination_is_projected_per_selection(schemas: Any) -> None:
+    # The same household again is the same determination (remembered), whose projection is
+    # shared between requests: only between requests whose selections are the same.
+    projecting, ordinary, ctx = schemas
+    query = """query($h: HouseholdInput!, $yes: Boolean!, $status: OutcomeStatus, $lang: Lang) {
+      evaluate(household: $h, asOf: "2024-06-01") { flaggedBy
+        outcomes(status: $status) { code title(lang: $lang) amount @include(if: $yes)
+          reasons { text(lang: $lang) } } } }"""
+    seen = []
+    for yes, status, lang in [(True, None, "ZH"), (False, None, "ZH"), (True, "GRANTED", "EN"),
+                              (True, None, "ZH"), (False, "NOT_GRANTED", "EN")]:
+        variables = {"h": HOUSEHOLD, "yes": yes, "status": status, "lang": lang}
+        fast = projecting.execute_sync(query, variable_values=variables, context_value=ctx)
+        slow = ordinary.execute_sync(query, variable_values=variables, context_value=ctx)
+        assert fast.errors is None and slow.errors is None, (fast.errors, slow.errors)
+        assert fast.data == slow.data
+        seen.append(fast.data["evaluate"])
+    assert seen[0] is seen[3]  # the same selection of the same determination: shared
+    assert all(seen[0] is not other for other in seen[1:3] + seen[4:])
