@@ -352,12 +352,14 @@ class ProjectingExecutionContext(CompiledVariablesExecutionContext):
         getters = PLAIN[parent_type.name]
         code = _Code()
         body: list[str] = []
+        nested = False  # whether a field is an object (a selection of its own)
         for response_name, name, field_details_list, field_def, args in self._fields(
                 parent_type, grouped_field_set):
             key = repr(response_name)
             if field_def is None or name is None:  # __typename: a plan's fields are all plain
                 body.append(f"    out[{key}] = {parent_type.name!r}")
                 continue
+            nested = nested or isinstance(get_named_type(field_def.type), GraphQLObjectType)
             getter = getters[name]
             if isinstance(getter, Attr):
                 body.append(f"    v = src.{getter.attribute(args)}")
@@ -371,9 +373,6 @@ class ProjectingExecutionContext(CompiledVariablesExecutionContext):
         run: Callable[[Any], dict[str, Any]] = namespace["run"]
         if parent_type.name in SHARED_TYPES and signature is not None:
             # A flat selection is cheap to write: only a nested one keeps its JSON.
-            nested = any(isinstance(get_named_type(field_def.type), GraphQLObjectType)
-                         for _, _, _, field_def, _ in self._fields(parent_type, grouped_field_set)
-                         if field_def is not None)
             run = _shared(run, signature, SharedJSON if nested else dict)
         return _Plan(run, signature)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from graphql.language.parser import parse
@@ -30,14 +30,12 @@ from strawberry.schema.schema import validate_document
 _Key = tuple[int, int, tuple[int, ...]]
 _RESULTS: OrderedDict[_Key, tuple[object, object, tuple[Any, ...], list[Any]]] = OrderedDict()
 _LOCK = threading.Lock()
-_PARSERS: dict[int, Callable[..., Any]] = {}
 
 
+@cache
 def _parser(maxsize: int) -> Callable[..., Any]:
-    found = _PARSERS.get(maxsize)
-    if found is None:
-        found = _PARSERS[maxsize] = lru_cache(maxsize=maxsize)(parse)
-    return found
+    """One LRU-cached parse per size, shared by every request and schema."""
+    return lru_cache(maxsize=maxsize)(parse)
 
 
 class DocumentCache(SchemaExtension):

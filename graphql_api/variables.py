@@ -189,13 +189,16 @@ class _Compiler:
         return [f"{pad}if type({var}) is not {exact}:", *("    " + line for line in call)]
 
 
-_SIGNATURES: dict[int, tuple[VariableDefinitionNode, GraphQLSchema, Any]] = {}
+_COMPILED_VARIABLES: dict[int, tuple[VariableDefinitionNode, GraphQLSchema,
+                                     tuple[Any, Coercer] | None]] = {}
 
 
-def _input_object_signature(schema: GraphQLSchema, node: VariableDefinitionNode) -> Any:
-    """The variable's signature if its type is an input object (possibly non-null), else None
-    (remembered per definition node: the parser cache hands every request the same nodes)."""
-    known = _SIGNATURES.get(id(node))
+def _compiled_variable(schema: GraphQLSchema, node: VariableDefinitionNode,
+                       ) -> tuple[Any, Coercer] | None:
+    """The variable's signature and compiled coercion, if its type is a compiled input object
+    (possibly non-null), else None (remembered per definition node: the parser cache hands
+    every request the same nodes)."""
+    known = _COMPILED_VARIABLES.get(id(node))
     if known is not None and known[0] is node and known[1] is schema:
         return known[2]
     signature = get_variable_signature(schema, node)
@@ -203,11 +206,12 @@ def _input_object_signature(schema: GraphQLSchema, node: VariableDefinitionNode)
     if not isinstance(signature, GraphQLError):
         named = signature.type.of_type if isinstance(signature.type, GraphQLNonNull) \
             else signature.type
-        if isinstance(named, GraphQLInputObjectType):
-            found = signature
-    if len(_SIGNATURES) >= 4096:
-        _SIGNATURES.clear()
-    _SIGNATURES[id(node)] = (node, schema, found)
+        run = coercer(named) if isinstance(named, GraphQLInputObjectType) else None
+        if run is not None:
+            found = (signature, run)
+    if len(_COMPILED_VARIABLES) >= 4096:
+        _COMPILED_VARIABLES.clear()
+    _COMPILED_VARIABLES[id(node)] = (node, schema, found)
     return found
 
 
@@ -219,26 +223,20 @@ def variable_values(
     compiled code where it can: the same values, or the same errors."""
     fast: dict[str, tuple[Any, Any, Any]] = {}
     for node in definitions:
-        signature = _input_object_signature(schema, node)
-        if signature is None:
+        compiled = _compiled_variable(schema, node)
+        if compiled is None:
             continue
+        signature, run = compiled
         value = inputs.get(signature.name, Undefined)
         if value is Undefined or value is None:
             continue  # a default, an omission or a null: graphql-core's rules
-        named = signature.type.of_type if isinstance(signature.type, GraphQLNonNull) \
-            else signature.type
-        run = coercer(named)
-        if run is None:
-            continue
         coerced = run(value)
         if coerced is Undefined:
-            return get_variable_values(schema, definitions, inputs, max_errors=max_errors,
-                                       hide_suggestions=hide_suggestions)
+            fast.clear()  # graphql-core coerces every variable and reports the errors
+            break
         fast[signature.name] = (signature, value, coerced)
-    if not fast:
-        return get_variable_values(schema, definitions, inputs, max_errors=max_errors,
-                                   hide_suggestions=hide_suggestions)
-    rest = [node for node in definitions if node.variable.name.value not in fast]
+    rest = [node for node in definitions if node.variable.name.value not in fast] if fast \
+        else definitions
     values = get_variable_values(schema, rest, inputs, max_errors=max_errors,
                                  hide_suggestions=hide_suggestions)
     if isinstance(values, list):
