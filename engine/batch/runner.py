@@ -176,7 +176,9 @@ def screen_file(
         # in order.
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="screen") as pool:
             pending: deque[Future[tuple[Chunk, Checked, Evaluated]]] = deque()
-            for item in _prefetch(src.chunks()):
+            # One chunk read ahead: every chunk held costs memory, and memory first touched
+            # costs the kernel time (page faults) that a second chunk ahead would not repay.
+            for item in _prefetch(src.chunks(), 1):
                 pending.append(pool.submit(work, item))
                 if len(pending) >= workers:
                     _finish(pending.popleft().result(), errors, writer, totals, progress,

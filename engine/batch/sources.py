@@ -85,7 +85,8 @@ def complete_households(frames: Iterator[tuple[pl.DataFrame, int]], text: bool
     the last household of each frame wait for the next frame."""
     held: pl.DataFrame | None = None
     done = 0
-    for frame, done in frames:
+    ahead = _with_last(frames)
+    for (frame, done), last_frame in ahead:
         if held is not None:
             same = held.schema == frame.schema
             frame = pl.concat([held, frame], how="vertical" if same else "diagonal_relaxed")
@@ -93,7 +94,9 @@ def complete_households(frames: Iterator[tuple[pl.DataFrame, int]], text: bool
         if frame.height == 0:
             continue
         last = frame["householdId"][-1]
-        if last is not None:
+        # The last frame's households are all complete: nothing waits (a chunk of one
+        # household at the end would cost a chunk's fixed work for nothing).
+        if last is not None and not last_frame:
             # The trailing run of the last household's id waits for the next frame (unless it
             # is the whole frame and longer than any valid household). Looked for among the
             # last rows first.
@@ -107,6 +110,19 @@ def complete_households(frames: Iterator[tuple[pl.DataFrame, int]], text: bool
             yield Chunk(frame, None, text, done)
     if held is not None and held.height:
         yield Chunk(held, None, text, done)
+
+
+def _with_last(items: Iterator[Any]) -> Iterator[tuple[Any, bool]]:
+    """Each item, and whether it is the last one (read one item ahead)."""
+    it = iter(items)
+    try:
+        current = next(it)
+    except StopIteration:
+        return
+    for following in it:
+        yield current, False
+        current = following
+    yield current, True
 
 
 def _trailing_run(ids: pl.Series, last: Any) -> int:
@@ -132,8 +148,11 @@ class ParquetSource(Source):
             # The record numbers are read with the file (cut into the same pieces as its
             # columns), not added afterwards.
             lf = pl.scan_parquet(f, row_index_name=ROW, row_index_offset=offset + 1)
-            for start in range(0, n, self.chunk_rows):
-                frame = lf.slice(start, self.chunk_rows).with_columns(
+            # Pieces of equal size (none much smaller than the rest): the last piece of a
+            # file is the last work of a run, done while the other core waits.
+            step = -(-n // max(1, -(-n // self.chunk_rows))) if n else self.chunk_rows
+            for start in range(0, n, step):
+                frame = lf.slice(start, step).with_columns(
                     pl.col(ROW).cast(pl.Int64)).collect()
                 yield frame, offset + start + frame.height
             offset += n

@@ -1,0 +1,70 @@
+"""Reading a flat register in chunks: whole households, every record once, in order, and
+chunks of even size (no small chunk of the last household at the end)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from engine.batch.layout import ROW, flat_frame
+from engine.batch.sources import complete_households, open_source
+from policy.synthetic import random_household
+
+AS_OF = date(2024, 6, 1)
+
+
+def _register(tmp_path: Path, n: int, fmt: str) -> tuple[Path, pl.DataFrame]:
+    rng = random.Random(7)
+    frame = flat_frame(random_household(rng, AS_OF, hid=f"hh-{i:04d}") for i in range(n))
+    path = tmp_path / f"register.{fmt}"
+    if fmt == "parquet":
+        frame.write_parquet(path, row_group_size=37)
+    else:
+        frame.write_csv(path)
+    return path, frame
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+@pytest.mark.parametrize("chunk_rows", [1, 10, 64, 100, 10_000])
+def test_chunks_hold_whole_households_and_every_record_once(tmp_path: Path, fmt: str,
+                                                           chunk_rows: int) -> None:
+    path, frame = _register(tmp_path, 120, fmt)
+    chunks = [c.frame for c in open_source(path, chunk_rows=chunk_rows).chunks()]
+    assert all(c is not None and c.height for c in chunks)
+    rows = pl.concat([c[ROW] for c in chunks if c is not None])
+    assert rows.to_list() == list(range(1, frame.height + 1))
+    seen: set[str] = set()
+    for c in chunks:
+        assert c is not None
+        ids = set(c["householdId"].unique().to_list())
+        assert not ids & seen, "a household split between chunks"
+        seen |= ids
+    assert len(seen) == 120
+
+
+def test_parquet_chunks_are_even_and_the_last_household_is_not_alone(tmp_path: Path) -> None:
+    path, frame = _register(tmp_path, 300, "parquet")
+    chunk_rows = frame.height // 3 + 5   # three pieces would leave a small fourth one
+    chunks = [c.frame for c in open_source(path, chunk_rows=chunk_rows).chunks()]
+    sizes = [c.height for c in chunks if c is not None]
+    assert len(sizes) == 3
+    # Pieces of equal size, moved by at most one household's rows at each cut.
+    assert max(sizes) - min(sizes) <= 2 * 20
+    last = chunks[-1]
+    assert last is not None and last["householdId"].n_unique() > 1
+
+
+def test_a_household_longer_than_a_frame_is_carried_whole() -> None:
+    ids = ["a"] * 5 + ["b"] * 7 + ["c"]
+    frame = pl.DataFrame({"householdId": ids, ROW: list(range(1, len(ids) + 1))})
+    pieces = [(frame[i:i + 3], min(i + 3, len(ids))) for i in range(0, len(ids), 3)]
+    chunks = [c.frame for c in complete_households(iter(pieces), text=False)]
+    got = [c["householdId"].to_list() for c in chunks if c is not None]
+    assert [x for chunk in got for x in chunk] == ids
+    for chunk in got:
+        for hid in set(chunk):
+            assert chunk.count(hid) == ids.count(hid)
