@@ -25,6 +25,7 @@ Measured hazards of durable_rules 2.0.28 and what this module does about each:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -162,9 +163,16 @@ class Session:
     def retract_all(self) -> None:
         # A fact's identity is its sid and id: that is all a retraction needs to send.
         if self.asserted:
-            ids = [{"id": f["id"], "sid": self.sid} for f in self.asserted]
-            _dr.retract_facts(self.handle, json.dumps(ids))
+            _dr.retract_facts(self.handle,
+                              _retraction(self.sid, tuple(f["id"] for f in self.asserted)))
             self.asserted = []
+
+
+@functools.lru_cache(maxsize=256)
+def _retraction(sid: str, ids: tuple[str, ...]) -> str:
+    """The retraction message of these facts (the same few for every household: ``h`` and
+    ``0`` .. ``n-1``)."""
+    return json.dumps([{"id": i, "sid": sid} for i in ids])
 
 
 @contextmanager

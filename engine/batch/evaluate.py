@@ -37,6 +37,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from engine.batch.compiler import CodePlan, compile_version, source_facts
+from engine.batch.execution import ENGINE
 from engine.batch.frames import MONEY_HOUSEHOLD, derive_frames, household_json
 from engine.batch.segments import Segments, kleene
 from engine.results import Determination
@@ -308,14 +309,14 @@ class Evaluator:
         lazy_m = m.lazy()
         for exprs in stages.member:
             lazy_m = lazy_m.with_columns(exprs)
-        m = lazy_m.collect()
+        m = lazy_m.collect(engine=ENGINE)
         per_household = [seg.any(m, stages.flags), seg.totals(m, stages.totals)]
         # 2. On the household frame: quantifiers, household rules, the statuses of codes with
         # several rules.
         lazy_h = hh.hstack([c for f in per_household for c in f.get_columns()]).lazy()
         for exprs in stages.household:
             lazy_h = lazy_h.with_columns(exprs)
-        hh = lazy_h.collect()
+        hh = lazy_h.collect(engine=ENGINE)
         counts = self._counts(hh, m)
         # 3. the outcome rows asked for, in the engine's order
         rows = self._select(hh, m, seg, wanted, terms)
@@ -417,7 +418,8 @@ class Evaluator:
 
         queries = [query(q) for q in plan.rows]
         sparse = {name: [query(q) for q in qs] for name, qs in plan.texts.items()}
-        found = pl.collect_all([*queries, *sparse["missing"], *sparse["terms"]])
+        found = pl.collect_all([*queries, *sparse["missing"], *sparse["terms"]],
+                                engine=ENGINE)
         rows = pl.concat(found[:len(queries)]).rechunk()
         if len(wanted) == 3:
             order = pl.zeros(rows.height, dtype=pl.UInt32, eager=True).scatter(
@@ -700,7 +702,8 @@ class Evaluator:
         rows: dict[tuple[str, int, str, str, str | None], list[Any]] = {}
         queries = {side: frame.lazy().select(aggs[side])
                    for side, frame in ((0, hh), (1, m)) if aggs[side]}
-        results = dict(zip(queries, pl.collect_all(list(queries.values())), strict=True))
+        found = pl.collect_all(list(queries.values()), engine=ENGINE)
+        results = dict(zip(queries, found, strict=True))
         for side, result in results.items():
             for (p, what, rule_i), v in zip(keys[side], result.row(0), strict=True):
                 cv = self.compiled[p.version]

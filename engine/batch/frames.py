@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from engine.batch.compiler import column_of
+from engine.batch.execution import ENGINE
 from engine.batch.segments import Segments
 from policy.facts import MAX_AGE, Household
 
@@ -204,7 +205,7 @@ def derive_frames(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
         ).then(column_of(1.0) - pl.col("annualNetIncome") / pl.col("previousAnnualNetIncome")),
     ).with_columns(
         perCapitaIncomeAfterRigid=(pl.col("annualNetIncome") - pl.col("rigidExpenses")) / size_f,
-    ).collect()
+    ).collect(engine=ENGINE)
     idx = members["_h"]
     carried = hh.select(household_reads).gather(idx) if household_reads else None
     members = members.with_columns(
@@ -218,5 +219,5 @@ def derive_frames(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
         disabled=pl.col("disabilityGrade").is_not_null(),
         disabilityGrade=pl.col("disabilityGrade").fill_null(0),
         disabilityKind=pl.col("disabilityKind").fill_null("NONE"),
-    ).collect()
+    ).collect(engine=ENGINE)
     return hh, members, seg

@@ -36,6 +36,7 @@ from typing import Any, get_args
 
 import polars as pl
 
+from engine.batch.execution import ENGINE
 from engine.batch.frames import oldest_birth
 from policy import facts as f
 from policy.errors import FactsInvalid, FieldError
@@ -275,7 +276,7 @@ def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
     born, grade, kind = pl.col("birthDate"), pl.col("disabilityGrade"), pl.col("disabilityKind")
     since = pl.col("monitoredSince")
     base = raw.lazy().with_columns(_new=new, _h=(new.cum_sum() - 1).cast(pl.UInt32)) \
-        .collect().lazy()
+        .collect(engine=ENGINE).lazy()
     members_q = base.select(
         "_h",
         *(columns[c.name].alias(c.name) for c in MEMBER_COLUMNS),
@@ -290,7 +291,7 @@ def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
         *(columns[c.name].alias(c.name) for c in HOUSEHOLD_COLUMNS),
         _ok=oks[False],
     ).with_columns(_ok=(pl.col("_ok") & (since.is_null() | (since <= as_of))).fill_null(False))
-    members, heads = pl.collect_all([members_q, heads_q])
+    members, heads = pl.collect_all([members_q, heads_q], engine=ENGINE)
     bad_h = _bad_households(members, heads)
     if bad_h.len():
         keep = pl.Series([True], dtype=pl.Boolean).extend_constant(
@@ -360,7 +361,7 @@ def _bad_households(members: pl.DataFrame, heads: pl.DataFrame) -> pl.Series:
         heads.select(pl.int_range(pl.len(), dtype=pl.UInt32).filter(~pl.col("_ok")))
         .to_series(),
         members.lazy().filter(~pl.col("_ok") | (repeated | too_big).fill_null(False))
-        .select("_h").collect().to_series(),
+        .select("_h").collect(engine=ENGINE).to_series(),
     ])
     return bad.unique().sort() if bad.len() else bad
 

@@ -16,6 +16,8 @@ import operator
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 
+from engine.batch.execution import ENGINE
+
 
 class Segments:
     """The households' member ranges, from each household's number of members."""
@@ -68,7 +70,7 @@ class Segments:
         for k in range(most):
             idx = (pl.col("start") + k).clip(upper_bound=last)
             acc = acc + pl.when(pl.col("size") > k).then(x.gather(idx)).otherwise(0.0)
-        return frame.lazy().select(acc.alias("sum")).collect().to_series()
+        return frame.lazy().select(acc.alias("sum")).collect(engine=ENGINE).to_series()
 
     def totals(self, frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
         """Per household, the sum of each of these unsigned integer columns of the member
@@ -93,7 +95,7 @@ class Segments:
             functools.reduce(operator.add, (
                 pl.col(n).cast(pl.UInt64) * pl.lit(1 << (width * j), pl.UInt64)
                 for j, n in enumerate(word))).alias(f"w{k}")
-            for k, word in enumerate(words)).collect()
+            for k, word in enumerate(words)).collect(engine=ENGINE)
         sums = pl.DataFrame([self.lists(packed[f"w{k}"]).list.sum().alias(f"w{k}")
                              for k in range(len(words))])
         return sums.select(

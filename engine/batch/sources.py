@@ -20,6 +20,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
+from engine.batch.execution import ENGINE
 from engine.batch.layout import ROW, check_columns
 
 FORMATS = ("csv", "jsonl", "parquet")
@@ -153,7 +154,7 @@ class ParquetSource(Source):
             step = -(-n // max(1, -(-n // self.chunk_rows))) if n else self.chunk_rows
             for start in range(0, n, step):
                 frame = lf.slice(start, step).with_columns(
-                    pl.col(ROW).cast(pl.Int64)).collect()
+                    pl.col(ROW).cast(pl.Int64)).collect(engine=ENGINE)
                 yield frame, offset + start + frame.height
             offset += n
 
