@@ -166,20 +166,26 @@ def screen_file(
     totals = _Totals()
     progress = Progress(src.total, src.unit)
     try:
-        def work(chunk: Chunk) -> tuple[Chunk, Checked, Evaluated]:
+        def work(box: list[Chunk]) -> tuple[int, Checked, Evaluated]:
+            # The box holds the only reference to the chunk: its rows are freed as soon as
+            # they are checked, not when the chunk's outcomes have been written.
+            chunk = box.pop()
+            done = chunk.done
             checked = check_chunk(chunk, as_of)
-            return chunk, checked, evaluator.evaluate(checked.households, checked.members,
-                                                      statuses, terms)
+            del chunk
+            return done, checked, evaluator.evaluate(checked.households, checked.members,
+                                                     statuses, terms)
 
         # Two chunks in flight: much of the work is single-threaded polars calls that release
         # the GIL, so a second chunk uses the core the first leaves idle. Results are taken
         # in order.
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="screen") as pool:
-            pending: deque[Future[tuple[Chunk, Checked, Evaluated]]] = deque()
+            pending: deque[Future[tuple[int, Checked, Evaluated]]] = deque()
             # One chunk read ahead: every chunk held costs memory, and memory first touched
             # costs the kernel time (page faults) that a second chunk ahead would not repay.
             for item in _prefetch(src.chunks(), 1):
-                pending.append(pool.submit(work, item))
+                pending.append(pool.submit(work, [item]))
+                del item
                 if len(pending) >= workers:
                     _finish(pending.popleft().result(), errors, writer, totals, progress,
                             on_progress)
@@ -201,15 +207,15 @@ def screen_file(
     return summary
 
 
-def _finish(done: tuple[Chunk, Checked, Evaluated], errors: ErrorWriter,
+def _finish(finished: tuple[int, Checked, Evaluated], errors: ErrorWriter,
             writer: _BackgroundWriter, totals: _Totals, progress: Progress,
             on_progress: ProgressHook | None) -> None:
-    chunk, checked, result = done
+    done, checked, result = finished
     errors.write(checked.errors)
     errors.write(_evaluation_errors(result, checked))
     writer.write(result.outcomes)
     _add(totals, checked, result)
-    progress.done = chunk.done
+    progress.done = done
     progress.households = totals.households
     if on_progress is not None:
         on_progress(progress)
