@@ -80,14 +80,15 @@ def open_source(path: str | os.PathLike[str], fmt: str | None = None,
     return JsonlSource(p, chunk_rows)
 
 
-def complete_households(frames: Iterator[tuple[pl.DataFrame, int]], text: bool
+def complete_households(frames: Iterator[tuple[pl.DataFrame, int, bool]], text: bool
                         ) -> Iterator[Chunk]:
     """Re-cut flat-layout frames (with ``_row``) so that no household is split: the rows of
-    the last household of each frame wait for the next frame."""
+    the last household of each frame wait for the next frame. Each frame comes with the
+    progress so far and whether it is the last (``with_last`` tells, one frame ahead, for
+    sources that do not know)."""
     held: pl.DataFrame | None = None
     done = 0
-    ahead = _with_last(frames)
-    for (frame, done), last_frame in ahead:
+    for frame, done, last_frame in frames:
         if held is not None:
             same = held.schema == frame.schema
             frame = pl.concat([held, frame], how="vertical" if same else "diagonal_relaxed")
@@ -113,17 +114,18 @@ def complete_households(frames: Iterator[tuple[pl.DataFrame, int]], text: bool
         yield Chunk(held, None, text, done)
 
 
-def _with_last(items: Iterator[Any]) -> Iterator[tuple[Any, bool]]:
-    """Each item, and whether it is the last one (read one item ahead)."""
-    it = iter(items)
+def with_last(frames: Iterator[tuple[pl.DataFrame, int]]
+              ) -> Iterator[tuple[pl.DataFrame, int, bool]]:
+    """Each frame and its progress, and whether it is the last one (read one frame ahead)."""
+    it = iter(frames)
     try:
         current = next(it)
     except StopIteration:
         return
     for following in it:
-        yield current, False
+        yield (*current, False)
         current = following
-    yield current, True
+    yield (*current, True)
 
 
 def _trailing_run(ids: pl.Series, last: Any) -> int:
@@ -142,9 +144,9 @@ class ParquetSource(Source):
         check_columns(schema.names)
         self.total = sum(pq.ParquetFile(f).metadata.num_rows for f in self.files)
 
-    def _frames(self) -> Iterator[tuple[pl.DataFrame, int]]:
+    def _frames(self) -> Iterator[tuple[pl.DataFrame, int, bool]]:
         offset = 0
-        for f in self.files:
+        for k, f in enumerate(self.files):
             n = pq.ParquetFile(f).metadata.num_rows
             # The record numbers are read with the file (cut into the same pieces as its
             # columns), not added afterwards.
@@ -155,7 +157,8 @@ class ParquetSource(Source):
             for start in range(0, n, step):
                 frame = lf.slice(start, step).with_columns(
                     pl.col(ROW).cast(pl.Int64)).collect(engine=ENGINE)
-                yield frame, offset + start + frame.height
+                last = k == len(self.files) - 1 and start + step >= n
+                yield frame, offset + start + frame.height, last
             offset += n
 
     def chunks(self) -> Iterator[Chunk]:
@@ -220,7 +223,7 @@ class CsvSource(Source):
                 yield frame, counting.count
 
     def chunks(self) -> Iterator[Chunk]:
-        return complete_households(self._frames(), text=True)
+        return complete_households(with_last(self._frames()), text=True)
 
 
 class JsonlSource(Source):

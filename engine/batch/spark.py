@@ -30,7 +30,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from engine.batch import evaluator_for
 from engine.batch.evaluate import ALL_STATUSES, Evaluated
 from engine.batch.layout import ROW, LayoutError, check_columns, check_flat
-from engine.batch.sources import Chunk, complete_households
+from engine.batch.sources import Chunk, complete_households, with_last
 from policy.catalog import VersionRef
 from policy.document import Program
 
@@ -114,7 +114,7 @@ def evaluate_batches(batches: Iterator[pa.RecordBatch], versions: Sequence[tuple
             assert isinstance(frame, pl.DataFrame)
             yield frame, 0
 
-    for chunk in complete_households(frames(), text=False):
+    for chunk in complete_households(with_last(frames()), text=False):
         yield from _evaluate_chunk(chunk, evaluator, as_of, statuses, terms)
 
 

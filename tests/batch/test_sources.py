@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from engine.batch.layout import ROW, flat_frame
-from engine.batch.sources import complete_households, open_source
+from engine.batch.sources import complete_households, open_source, with_last
 from policy.synthetic import random_household
 
 AS_OF = date(2024, 6, 1)
@@ -62,7 +62,7 @@ def test_a_household_longer_than_a_frame_is_carried_whole() -> None:
     ids = ["a"] * 5 + ["b"] * 7 + ["c"]
     frame = pl.DataFrame({"householdId": ids, ROW: list(range(1, len(ids) + 1))})
     pieces = [(frame[i:i + 3], min(i + 3, len(ids))) for i in range(0, len(ids), 3)]
-    chunks = [c.frame for c in complete_households(iter(pieces), text=False)]
+    chunks = [c.frame for c in complete_households(with_last(iter(pieces)), text=False)]
     got = [c["householdId"].to_list() for c in chunks if c is not None]
     assert [x for chunk in got for x in chunk] == ids
     for chunk in got:
