@@ -1,9 +1,10 @@
 """Screen a register file: read in chunks, validate, evaluate, write, summarise.
 
 Three stages overlap (polars and Arrow release the GIL while they work): a reader thread reads
-and re-cuts chunks of whole households, the calling thread validates and evaluates them, and a
-writer thread appends the outcome rows to the output. The queues between them hold two chunks
-at most, so memory is bounded by the chunk size, not the register's size.
+and re-cuts chunks of whole households, two worker threads validate and evaluate them, and a
+writer thread appends the outcome rows to the output. One chunk waits read, two are in the
+workers and one waits to be written, so memory is bounded by the chunk size, not the
+register's size.
 """
 
 from __future__ import annotations
