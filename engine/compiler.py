@@ -63,9 +63,9 @@ class CompiledRuleset:
     household_lifts: list[tuple[str, a.Node]] = field(default_factory=list)
     member_lifts: list[tuple[str, a.Node]] = field(default_factory=list)
     quantifiers: list[Quantified] = field(default_factory=list)
-    fields: set[str] = field(default_factory=set)  # the facts the conditions read
-    # ... split by the scope of the condition that reads them: a member fact need carry only
-    # what member conditions read (household facts among them), a household fact likewise
+    # The facts the conditions read, by the scope of the condition that reads them: a member
+    # fact need carry only what member conditions read (household facts among them), a
+    # household fact likewise.
     member_fields: set[str] = field(default_factory=set)
     household_fields: set[str] = field(default_factory=set)
 
@@ -103,7 +103,6 @@ class _Compiler:
         return self.out
 
     def _reads(self, name: str, scope: Scope) -> None:
-        self.out.fields.add(name)
         (self.out.member_fields if scope is Scope.MEMBER else self.out.household_fields).add(name)
 
     # -- conditions --------------------------------------------------------------------

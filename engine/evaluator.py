@@ -40,10 +40,9 @@ class Loaded:
     programs: tuple[Program, ...]
     compiled: tuple[CompiledRuleset, ...]
     handle: int
-    fields: tuple[str, ...]
     has_member_rules: bool
-    member_fields: tuple[str, ...] = ()     # what member facts carry
-    household_fields: tuple[str, ...] = ()  # what the household fact carries
+    member_fields: tuple[str, ...]     # what member facts carry
+    household_fields: tuple[str, ...]  # what the household fact carries
 
     @property
     def program(self) -> Program:
@@ -64,8 +63,7 @@ def load(*programs: Program) -> Loaded:
             definition.update(c.definition)
         digest = hashlib.sha256("".join(key).encode()).hexdigest()[:24]
         handle = durable.register(f"pe_{digest}", definition)
-        fields = sorted(set().union(*(c.fields for c in compiled)))
-        loaded = Loaded(programs, compiled, handle, tuple(fields),
+        loaded = Loaded(programs, compiled, handle,
                         any(c.has_member_rules for c in compiled),
                         tuple(sorted(set().union(*(c.member_fields for c in compiled)))),
                         tuple(sorted(set().union(*(c.household_fields for c in compiled)))))
