@@ -171,6 +171,7 @@ class Evaluator:
                 parts.append(_Part(len(parts), k, cp, base))
             base += len(cv.rules)
         self.parts = tuple(parts)
+        self._household_codes = sum(1 for p in self.parts if not p.plan.per_member)
         reads: set[str] = {"householdSize"}
         for cv in self.compiled:
             reads |= cv.member_household_reads
@@ -407,7 +408,7 @@ class Evaluator:
         it, and a member code's ``j``-th member ``j`` further. The selected outcomes are
         listed code by code and put in the order of their places: a scatter when every
         outcome is selected, a sort of the places otherwise."""
-        n_h = sum(1 for p in self.parts if not p.plan.per_member)
+        n_h = self._household_codes
         total = n_h * hh.height + (len(self.parts) - n_h) * m.height
         plan = self._selection(wanted, terms, pl.UInt32 if total < 2**32 else pl.Int64)
         hh = hh.with_columns(_start=seg.start)
@@ -447,7 +448,7 @@ class Evaluator:
                    ) -> _Selection:
         """The queries of ``_select`` (built once: building them costs about as much as
         running them on a small chunk)."""
-        n_h = sum(1 for p in self.parts if not p.plan.per_member)
+        n_h = self._household_codes
         n_m = len(self.parts) - n_h
         k = pl.col("householdSize").cast(place_type)
         h = pl.col("_h").cast(place_type)
