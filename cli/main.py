@@ -236,7 +236,8 @@ def cmd_screen(args: argparse.Namespace) -> int:
         summary = screen_file(
             args.input, args.out, args.as_of, versions, statuses=statuses,
             errors_path=args.errors, output_format_=out_format, source=source,
-            on_progress=hook, terms=args.terms, compression=args.compression)
+            on_progress=hook, terms=args.terms, compression=args.compression,
+            order=args.order)
     except OSError as exc:
         return _fail(f"error: {exc.filename or ''}: {exc.strerror or exc} [IO_ERROR]")
     except LayoutError as exc:
@@ -320,6 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compression", choices=["lz4", "zstd", "snappy", "none"], default="lz4",
                    help="Parquet output compression (default lz4; zstd writes smaller files "
                    "more slowly, none larger ones a little faster)")
+    p.add_argument("--order", choices=["outcome", "household"],
+                   help="order of the outcome rows: outcome (each chunk's rows grouped by "
+                   "program and outcome code; the default for Parquet) or household (the "
+                   "API's order: household, program, code, member; the default for CSV)")
     p.add_argument("--chunk-size", type=int, dest="chunk_size",
                    help="rows read at a time (default 400000; 100000 when NOT_GRANTED "
                    "outcomes are written)")

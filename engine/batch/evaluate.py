@@ -11,11 +11,19 @@ member rules):
   value is unknown are left out; ``missingFacts`` of an UNDETERMINED outcome are the input facts
   that the open rules' unknown conditions read, in the trace's order.
 
-Rows come out in the interactive engine's order: by household, then program, outcome code and
-member. Each outcome's place among all the chunk's outcomes is computed from the household's
-and member's row numbers (no searching or grouping); the selected rows are put in the order of
-their places, and built as an Arrow table whose text columns are dictionary-encoded over the
-chunk's households and members, which Parquet writes as it is.
+Rows come out in one of two orders (``ORDERS``):
+
+* ``household``, the interactive engine's order: by household, then program, outcome code and
+  member. Each outcome's place among all the chunk's outcomes is computed from the household's
+  and member's row numbers (no searching or grouping), and the selected rows are put in the
+  order of their places;
+* ``outcome``: code by code (programs and their outcome codes in the versions' order), each
+  code's rows by household and member. This is the order the rows are found in, so nothing is
+  sorted; Parquet writes the columns that follow from the code (program, version, code,
+  status, period) as long runs, in half the time.
+
+Either way the rows are built as an Arrow table whose text columns are dictionary-encoded over
+the chunk's households and members, which Parquet writes as it is.
 
 A household with a number outside what the vectorised path is proven on (not finite, above
 1e15, or between 0 and 1e-6) is evaluated by the interactive engine itself
@@ -50,6 +58,7 @@ PERIODS = ("YEAR", "MONTH", "ONCE")
 STATUS = pl.Enum(list(STATUSES))
 PERIOD = pl.Enum(list(PERIODS))
 ALL_STATUSES = frozenset(STATUSES)
+ORDERS = ("household", "outcome")
 _STATUS_CODE = {name: i for i, name in enumerate(STATUSES)}  # 0 GRANTED, 1 NOT_ .., 2 UND..
 _STATUS_NAMES = STATUSES
 
@@ -141,6 +150,7 @@ class _Query:
 class _Selection:
     rows: list[_Query]              # per code: its rows with one of the statuses asked for
     texts: dict[str, list[_Query]]  # missing facts, terms: per code that has them
+    ordered: bool                   # the rows, listed code by code, are in their order
 
 
 @dataclass
@@ -245,18 +255,24 @@ class Evaluator:
 
     def evaluate(self, hh: pl.DataFrame, members: pl.DataFrame,
                  statuses: frozenset[str] = ALL_STATUSES, terms: bool = True,
-                 rule_ids: bool = False) -> Evaluated:
+                 rule_ids: bool = False, order: str = "household") -> Evaluated:
         """Outcomes of validated households: ``hh`` and ``members`` have the columns of
         ``frames.HOUSEHOLD_INPUT`` and ``frames.MEMBER_INPUT``, members sorted by ``_h`` and in
         household order. Only outcomes with one of ``statuses`` are listed (the summary and
         counts cover all of them); ``terms=False`` leaves the terms column out, and
-        ``rule_ids=True`` adds ``rule_id``, the granting rule of a GRANTED outcome."""
+        ``rule_ids=True`` adds ``rule_id``, the granting rule of a GRANTED outcome. ``order``
+        is one of ``ORDERS`` (see the module's description)."""
+        if order not in ORDERS:
+            raise ValueError(f"unknown order {order!r}; one of {', '.join(ORDERS)}")
+        by_outcome = order == "outcome"
         unusual = _unusual(hh, members)
         if not unusual.any():
-            rows, hh_d, m_d, summary, counts = self._vectorised(hh, members, statuses, terms)
+            rows, hh_d, m_d, summary, counts = self._vectorised(hh, members, statuses, terms,
+                                                                by_outcome)
             return Evaluated(self._arrow(rows, hh_d, m_d, terms, rule_ids), summary, counts, ())
         sub_hh, sub_m, orig = _subset(hh, members, ~unusual)
-        rows, hh_d, m_d, summary, counts = self._vectorised(sub_hh, sub_m, statuses, True)
+        rows, hh_d, m_d, summary, counts = self._vectorised(sub_hh, sub_m, statuses, True,
+                                                            by_outcome)
         vec = self._polars(self._arrow(rows, hh_d, m_d, True, True)).select(
             pl.lit(orig.gather(rows.h)).alias("_h"),
             pl.int_range(pl.len(), dtype=pl.UInt32).alias("_k"), *OUTCOME_COLUMNS,
@@ -264,7 +280,13 @@ class Evaluator:
         summary = summary.with_columns(_h=orig)
         py_out, py_summary, py_counts, errors = self._interactive(hh, members, unusual,
                                                                    statuses)
-        out = pl.concat([vec, py_out], how="diagonal").sort("_h", "_k").drop("_h", "_k")
+        # Both parts are in household order within each code, and in the code's own order
+        # within each household (``_k``): the programs and codes (enums in the versions' order)
+        # come first for the outcome order.
+        keys: list[str | pl.Expr] = ["_h", "_k"]
+        if by_outcome:
+            keys = [pl.col("program").to_physical(), pl.col("code").to_physical(), *keys]
+        out = pl.concat([vec, py_out], how="diagonal").sort(keys).drop("_h", "_k")
         if not terms:
             out = out.drop("terms")
         if not rule_ids:
@@ -296,14 +318,14 @@ class Evaluator:
     # rule (``_g``) and amount (``_a``) as columns.
 
     def _vectorised(self, hh_in: pl.DataFrame, m_in: pl.DataFrame, statuses: frozenset[str],
-                    terms: bool
+                    terms: bool, by_outcome: bool = False
                     ) -> tuple[_Rows, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         hh, m, seg = derive_frames(hh_in, m_in, self.as_of, self.member_reads)
         wanted = frozenset(_STATUS_CODE[x] for x in statuses)
         # The household figures (GRANTED and UNDETERMINED outcomes, flagged) are counted on
-        # the selected rows when those are exactly the GRANTED and UNDETERMINED outcomes, else
-        # on the frames.
-        from_rows = wanted == {0, 2}
+        # the selected rows when those are exactly the GRANTED and UNDETERMINED outcomes in
+        # household order, else on the frames.
+        from_rows = wanted == {0, 2} and not by_outcome
         stages = self._stages(from_rows)
         # 1. On the member frame: member rules and the bodies of quantifiers, the statuses of
         # codes with several rules, and what each member adds to its household's figures.
@@ -320,7 +342,7 @@ class Evaluator:
         hh = lazy_h.collect(engine=ENGINE)
         counts = self._counts(hh, m)
         # 3. the outcome rows asked for, in the engine's order
-        rows = self._select(hh, m, seg, wanted, terms)
+        rows = self._select(hh, m, seg, wanted, terms, by_outcome)
         if from_rows:
             hh = hh.with_columns(**self._figures_from_rows(rows, hh.height))
         summary = hh.select(
@@ -398,8 +420,9 @@ class Evaluator:
                     flagging, True)}
 
     def _select(self, hh: pl.DataFrame, m: pl.DataFrame, seg: Segments, wanted: frozenset[int],
-                terms: bool) -> _Rows:
-        """The outcomes with one of the ``wanted`` statuses, in the engine's order.
+                terms: bool, by_outcome: bool = False) -> _Rows:
+        """The outcomes with one of the ``wanted`` statuses, in the engine's order (or, with
+        ``by_outcome``, code by code).
 
         Every outcome has a place in the table of *all* outcomes, by household, then code,
         then member; it is computed, not searched: household ``h`` (its first member at row
@@ -407,11 +430,15 @@ class Evaluator:
         codes), a code after ``b`` household and ``c`` member codes at ``b + c * k`` within
         it, and a member code's ``j``-th member ``j`` further. The selected outcomes are
         listed code by code and put in the order of their places: a scatter when every
-        outcome is selected, a sort of the places otherwise."""
+        outcome is selected, a sort of the places otherwise. By outcome, a row's place is its
+        code's number, then its row in the household or member frame: the order the rows are
+        listed in."""
         n_h = self._household_codes
         total = n_h * hh.height + (len(self.parts) - n_h) * m.height
-        plan = self._selection(wanted, terms, pl.UInt32 if total < 2**32 else pl.Int64)
-        hh = hh.with_columns(_start=seg.start)
+        place_type = pl.UInt64 if by_outcome else pl.UInt32 if total < 2**32 else pl.Int64
+        plan = self._selection(wanted, terms, place_type, by_outcome)
+        if not plan.ordered:
+            hh = hh.with_columns(_start=seg.start)
 
         def query(q: _Query) -> pl.LazyFrame:
             lf = (m if q.per_member else hh).lazy()
@@ -422,12 +449,13 @@ class Evaluator:
         found = pl.collect_all([*queries, *sparse["missing"], *sparse["terms"]],
                                 engine=ENGINE)
         rows = pl.concat(found[:len(queries)]).rechunk()
-        if len(wanted) == 3:
-            order = pl.zeros(rows.height, dtype=pl.UInt32, eager=True).scatter(
-                rows["place"], pl.int_range(rows.height, dtype=pl.UInt32, eager=True))
-        else:
-            order = rows["place"].arg_sort()
-        rows = rows[order]
+        if not plan.ordered:
+            if len(wanted) == 3:
+                order = pl.zeros(rows.height, dtype=pl.UInt32, eager=True).scatter(
+                    rows["place"], pl.int_range(rows.height, dtype=pl.UInt32, eager=True))
+            else:
+                order = rows["place"].arg_sort()
+            rows = rows[order]
         places = rows["place"]
 
         def placed(frames: list[pl.DataFrame]) -> pl.Series:
@@ -444,8 +472,8 @@ class Evaluator:
                      terms_column)
 
     @functools.cache  # noqa: B019 - one per evaluator and argument, kept with it
-    def _selection(self, wanted: frozenset[int], terms: bool, place_type: pl.DataType
-                   ) -> _Selection:
+    def _selection(self, wanted: frozenset[int], terms: bool, place_type: pl.DataType,
+                   by_outcome: bool = False) -> _Selection:
         """The queries of ``_select`` (built once: building them costs about as much as
         running them on a small chunk)."""
         n_h = self._household_codes
@@ -461,9 +489,14 @@ class Evaluator:
         rows = []
         texts: dict[str, list[_Query]] = {"missing": [], "terms": []}
         for p in self.parts:
-            base = member_base if p.plan.per_member else household_base
-            offset = before_h + before_m * k if before_m else pl.lit(before_h, place_type)
-            place = (base + offset).alias("place")
+            if by_outcome:
+                frame_row = pl.col("_m_row") if p.plan.per_member else pl.col("_h")
+                place = (pl.lit(p.index << 32, pl.UInt64) + frame_row.cast(pl.UInt64)
+                         ).alias("place")
+            else:
+                base = member_base if p.plan.per_member else household_base
+                offset = before_h + before_m * k if before_m else pl.lit(before_h, place_type)
+                place = (base + offset).alias("place")
             rows.append(_Query(p.plan.per_member, self._keep(p, wanted), [
                 place,
                 pl.col("_h").alias("h"),
@@ -485,7 +518,7 @@ class Evaluator:
                 before_m += 1
             else:
                 before_h += 1
-        return _Selection(rows, texts)
+        return _Selection(rows, texts, by_outcome)
 
     def _slot(self, p: _Part) -> pl.Expr:
         """The outcome's slot (see ``__init__``)."""

@@ -143,6 +143,18 @@ def _job(job: tuple[str, int]) -> list[dict[str, Any]]:
     return reference_rows(*job)
 
 
+def by_outcome(rows: list[dict[str, Any]],
+               every: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Rows in the interactive engine's order (household, program, code, member) put in the
+    outcome order: code by code, in the order the codes first appear (in ``every``, a
+    household's rows of every outcome, when ``rows`` are only some), each code's rows in
+    their household order."""
+    codes: dict[tuple[str, str], int] = {}
+    for r in every or rows:
+        codes.setdefault((r["program"], r["code"]), len(codes))
+    return sorted(rows, key=lambda r: codes[(r["program"], r["code"])])
+
+
 def normalise(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """Rows as tuples, JSON texts parsed (so 1e-07 and 1e-7 compare equal, floats exactly)."""
     out = []

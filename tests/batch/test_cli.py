@@ -20,7 +20,7 @@ from engine.batch.layout import flat_frame
 from engine.determine import determine
 from policy.synthetic import random_household
 from services.rulesets import FIXTURES, load_catalog
-from tests.batch.reference import normalise
+from tests.batch.reference import by_outcome, normalise
 
 SCREENING = FIXTURES / "screening"
 AS_OF = "2024-06-01"
@@ -29,6 +29,13 @@ AS_OF = "2024-06-01"
 def screen(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "cli.main", "screen", *args],
                           capture_output=True, text=True, timeout=120, check=False)
+
+
+def read_table(table: Any) -> list[dict[str, Any]]:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.with_columns(pl.col(c).cast(pl.String) for c, t in frame.schema.items()
+                              if isinstance(t, pl.Categorical | pl.Enum)).to_dicts()
 
 
 def read_outcomes(path: Path) -> list[dict[str, Any]]:
@@ -64,7 +71,11 @@ def test_the_fixture_register_in_every_format(source: str, out: str, tmp_path: P
     assert done.returncode == 0, done.stderr
     assert "screened 11 of 11 households" in done.stdout
     got = read_outcomes(target)
-    assert normalise(got) == normalise(expected_rows(FIXTURE_HOUSEHOLDS, date(2024, 6, 1)))
+    expected = expected_rows(FIXTURE_HOUSEHOLDS, date(2024, 6, 1))
+    # Parquet rows are grouped by outcome (one chunk here); CSV rows are in the API's order.
+    if target.suffix == ".parquet":
+        expected = by_outcome(expected)
+    assert normalise(got) == normalise(expected)
     assert {r["region_code"] for r in got} == {h["regionCode"] for h in FIXTURE_HOUSEHOLDS}
     summary = json.loads(target.with_name(target.stem + ".summary.json").read_text())
     assert summary["households"] == {"read": 11, "screened": 11, "invalid": 0, "flagged": 4}
@@ -79,15 +90,45 @@ def test_parquet_in_and_small_chunks_give_the_same_table(tmp_path: Path) -> None
     register = tmp_path / "register.parquet"
     flat_frame(households).write_parquet(register, row_group_size=97)
     whole, chunked = tmp_path / "whole.parquet", tmp_path / "chunked.parquet"
-    assert screen(str(register), "--as-of", AS_OF, "--out", str(whole),
-                  "--no-progress", "--terms").returncode == 0
+    assert screen(str(register), "--as-of", AS_OF, "--out", str(whole), "--no-progress",
+                  "--terms", "--order", "household").returncode == 0
     # 50 rows at a time: many households straddle two reads.
     done = screen(str(register), "--as-of", AS_OF, "--out", str(chunked), "--no-progress",
-                  "--chunk-size", "50", "--terms")
+                  "--chunk-size", "50", "--terms", "--order", "household")
     assert done.returncode == 0, done.stderr
     assert pl.read_parquet(whole).equals(pl.read_parquet(chunked))
-    got = read_outcomes(chunked)
-    assert normalise(got) == normalise(expected_rows(households, date(2024, 6, 1)))
+    expected = expected_rows(households, date(2024, 6, 1))
+    assert normalise(read_outcomes(chunked)) == normalise(expected)
+
+
+def test_parquet_rows_are_grouped_by_outcome_within_each_row_group(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    rng = random.Random(12)
+    households = [random_household(rng, date(2024, 6, 1), hid=f"o{i:04d}") for i in range(120)]
+    register = tmp_path / "register.parquet"
+    flat_frame(households).write_parquet(register)
+    out = tmp_path / "screen.parquet"
+    done = screen(str(register), "--as-of", AS_OF, "--out", str(out), "--no-progress",
+                  "--chunk-size", "100", "--status", "GRANTED", "--status", "UNDETERMINED",
+                  "--terms")
+    assert done.returncode == 0, done.stderr
+    every = expected_rows(households, date(2024, 6, 1))
+    expected = [r for r in every if r["status"] in ("GRANTED", "UNDETERMINED")]
+    # One row group per chunk: each is its households' rows, code by code.
+    file = pq.ParquetFile(out)
+    assert file.metadata.num_row_groups >= 4
+    got: list[dict[str, Any]] = []
+    for i in range(file.metadata.num_row_groups):
+        group = read_table(file.read_row_group(i))
+        ids = {r["household_id"] for r in group}
+        assert normalise(group) == normalise(by_outcome(
+            [r for r in expected if r["household_id"] in ids], every))
+        got += group
+    assert sorted(normalise(got), key=repr) == sorted(normalise(expected), key=repr)
+    summary = json.loads((tmp_path / "screen.summary.json").read_text())
+    assert summary["order"] == "outcome"
+    assert summary["outcomeRows"] == len(expected)
 
 
 def test_invalid_rows_go_to_the_errors_file_and_the_rest_is_screened(tmp_path: Path) -> None:
@@ -132,6 +173,7 @@ def test_only_the_statuses_asked_for_are_written(tmp_path: Path) -> None:
     (["--program", "housing"], "UNKNOWN_PROGRAM"),
     (["--status", "MAYBE"], "unknown status"),
     (["--out-format", "xlsx"], "invalid choice"),
+    (["--order", "region"], "invalid choice"),
 ])
 def test_bad_arguments_exit_2_without_a_traceback(
         args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -189,3 +189,38 @@ def test_written_statuses_change_only_the_rows_written(statuses: set[str]) -> No
     expected = evaluator.as_polars(every.outcomes).filter(
         pl.col("status").cast(pl.String).is_in(sorted(statuses)))
     assert evaluator.as_polars(some.outcomes).equals(expected)
+
+
+@pytest.mark.parametrize("statuses", [{"GRANTED", "NOT_GRANTED", "UNDETERMINED"},
+                                      {"GRANTED", "UNDETERMINED"}, {"UNDETERMINED"}],
+                         ids=sorted)
+def test_the_outcome_order_lists_the_same_rows_code_by_code(statuses: set[str]) -> None:
+    # The same rows (terms, missing facts and granting rules in their places) as the
+    # household order, grouped by program and code, each code's rows in household order; the
+    # households the interactive engine evaluates (tiny amounts) among them.
+    import random
+
+    from policy.synthetic import random_household
+
+    as_of = date(2024, 6, 1)
+    rng = random.Random(17)
+    data = [random_household(rng, as_of, hid=f"o{i:04d}") for i in range(2000)]
+    data[5] = dict(data[5], previousAnnualNetIncome=1e-9)
+    data[700] = dict(data[700], members=[dict(m, medicalOutOfPocket=1e-7)
+                                         for m in data[700]["members"]])
+    evaluator = evaluator_for(load_catalog().in_force(as_of), as_of)
+    frames = frames_of(data, as_of)
+    household = evaluator.evaluate(*frames, frozenset(statuses), terms=True, rule_ids=True)
+    outcome = evaluator.evaluate(*frames, frozenset(statuses), terms=True, rule_ids=True,
+                                 order="outcome")
+    expected = evaluator.as_polars(household.outcomes).with_row_index("_i").sort(
+        pl.col("program").to_physical(), pl.col("code").to_physical(), "_i").drop("_i")
+    got = evaluator.as_polars(outcome.outcomes)
+    assert got.equals(expected)
+    assert got["code"].to_physical().is_sorted()
+    if "NOT_GRANTED" in statuses:  # every household has such outcomes
+        assert {"o0005", "o0700"} <= set(got["household_id"].to_list())
+    assert outcome.households.equals(household.households)
+    assert outcome.counts.sort(pl.all()).equals(household.counts.sort(pl.all()))
+    with pytest.raises(ValueError, match="unknown order"):
+        evaluator.evaluate(*frames, order="region")
