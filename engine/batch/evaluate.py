@@ -935,8 +935,8 @@ def _orders(items: list[str]) -> list[tuple[str, ...]]:
     return [order for n in range(1, len(items) + 1) for order in permutations(items, n)]
 
 
-def _text(s: pl.Series) -> pa.Array:
-    arr = s.to_arrow()
+def _text(s: pl.Series, compat_level: pl.CompatLevel | None = None) -> pa.Array:
+    arr = s.to_arrow(compat_level=compat_level)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     return arr
@@ -961,28 +961,31 @@ def _member_ids(members: pl.Series, ids: pl.Series) -> pa.DictionaryArray:
     """The member id column: indices into the chunk's member ids, or, when ids repeat across
     households (``m1``, ``m2``, ...; judged on the first ones), into their distinct values,
     whose dictionary is far cheaper to write."""
-    values = _text(ids)
     sample = ids.head(4096)
     if sample.len() and sample.n_unique() * 4 <= sample.len():
-        distinct = pc.dictionary_encode(values)
+        # Encoded from polars' own string views (no copy into Arrow's layout first).
+        distinct = pc.dictionary_encode(_text(ids, pl.CompatLevel.newest()))
         index = pl.from_arrow(distinct.indices)
         assert isinstance(index, pl.Series)
-        return _dictionary(index.cast(pl.UInt32).gather(members), distinct.dictionary)
-    return _dictionary(members, values)
+        return _dictionary(index.cast(pl.UInt32).gather(members),
+                           distinct.dictionary.cast(pa.large_string()))
+    return _dictionary(members, _text(ids))
 
 
 def _unusual(hh: pl.DataFrame, members: pl.DataFrame) -> pl.Series:
-    """Households with a number outside the range the vectorised path is proven on."""
+    """Households with a number outside the range the vectorised path is proven on: neither 0
+    nor between 1e-6 and 1e15 in magnitude (not-a-number and infinities included)."""
 
     def bad(c: pl.Expr) -> pl.Expr:
-        return c.is_not_null() & ~(
-            c.is_finite() & (c <= SAFE_MAX) & ((c == 0) | (c.abs() >= SAFE_MIN_POSITIVE)))
+        return (~((c == 0) | c.abs().is_between(SAFE_MIN_POSITIVE, SAFE_MAX))).fill_null(False)
 
-    per_hh = hh.select(pl.any_horizontal([bad(pl.col(c)) for c in MONEY_HOUSEHOLD]))
+    per_hh, per_member = pl.collect_all([
+        hh.lazy().select(pl.any_horizontal([bad(pl.col(c)) for c in MONEY_HOUSEHOLD])),
+        members.lazy().select(pl.col("_h").filter(bad(pl.col("medicalOutOfPocket")))),
+    ], engine=ENGINE)
     flags = per_hh.to_series()
-    m_bad = members.filter(bad(pl.col("medicalOutOfPocket")))["_h"].unique()
-    if m_bad.len():
-        flags = flags | pl.int_range(hh.height, dtype=pl.UInt32, eager=True).is_in(m_bad)
+    if per_member.height:
+        flags = flags.scatter(per_member.to_series(), True)
     return flags
 
 

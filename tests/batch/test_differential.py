@@ -152,6 +152,22 @@ def test_unusual_numbers_are_left_to_the_interactive_engine() -> None:
         determine(odd[2], as_of, versions), odd[2]["regionCode"]))
 
 
+def test_which_numbers_are_unusual() -> None:
+    from engine.batch.evaluate import _unusual
+
+    values = [0.0, -0.0, 1e-6, 3.5, 1e12, 1e15, None, 1e-7, 2e15, float("nan"), float("inf"),
+              -float("inf")]
+    hh = pl.DataFrame({c: [0.0] * len(values) for c in
+                       ("annualNetIncome", "disasterLoss", "accidentLoss")}).with_columns(
+        previousAnnualNetIncome=pl.Series(values, dtype=pl.Float64))
+    members = pl.DataFrame({"_h": pl.Series(range(len(values)), dtype=pl.UInt32),
+                            "medicalOutOfPocket": [0.0] * len(values)})
+    expected = [False] * 7 + [True] * 5
+    assert _unusual(hh, members).to_list() == expected
+    swapped = members.with_columns(medicalOutOfPocket=pl.Series(values, dtype=pl.Float64))
+    assert _unusual(hh.with_columns(previousAnnualNetIncome=0.0), swapped).to_list() == expected
+
+
 def test_screen_households_names_the_granting_rule() -> None:
     as_of = date(2024, 6, 1)
     versions = load_catalog().in_force(as_of)
