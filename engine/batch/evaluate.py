@@ -40,6 +40,7 @@ from datetime import date
 from itertools import pairwise
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
@@ -323,9 +324,9 @@ class Evaluator:
         hh, m, seg = derive_frames(hh_in, m_in, self.as_of, self.member_reads)
         wanted = frozenset(_STATUS_CODE[x] for x in statuses)
         # The household figures (GRANTED and UNDETERMINED outcomes, flagged) are counted on
-        # the selected rows when those are exactly the GRANTED and UNDETERMINED outcomes in
-        # household order, else on the frames.
-        from_rows = wanted == {0, 2} and not by_outcome
+        # the selected rows when those are exactly the GRANTED and UNDETERMINED outcomes, else
+        # on the frames.
+        from_rows = wanted == {0, 2}
         stages = self._stages(from_rows)
         # 1. On the member frame: member rules and the bodies of quantifiers, the statuses of
         # codes with several rules, and what each member adds to its household's figures.
@@ -402,22 +403,18 @@ class Evaluator:
 
     def _figures_from_rows(self, rows: _Rows, n: int) -> dict[str, pl.Series]:
         """Per household, its GRANTED and UNDETERMINED outcomes and whether one flags it for
-        monitoring, counted on the selected rows (in household order; they must hold every
+        monitoring, counted on the selected rows (in either order; they must hold every
         GRANTED and UNDETERMINED outcome)."""
-        # Runs of the same household: (len, value).
         status = self._slot_status.gather(rows.slot)
-        granted = rows.h.filter(status == 0).rle()
-        undetermined = rows.h.filter(status == 2).rle()
-        flagging = rows.h.filter(self._slot_flag.gather(rows.slot))
 
-        def per_household(runs: pl.Series) -> pl.Series:
-            return pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(
-                runs.struct.field("value"), runs.struct.field("len").cast(pl.UInt32))
+        def per_household(code: int) -> pl.Series:
+            counts = np.bincount(rows.h.filter(status == code).to_numpy(), minlength=n)
+            return pl.Series(counts).cast(pl.UInt32)
 
-        return {"_granted": per_household(granted),
-                "_undetermined": per_household(undetermined),
+        return {"_granted": per_household(0),
+                "_undetermined": per_household(2),
                 "_flagged": pl.repeat(False, n, dtype=pl.Boolean, eager=True).scatter(
-                    flagging, True)}
+                    rows.h.filter(self._slot_flag.gather(rows.slot)), True)}
 
     def _select(self, hh: pl.DataFrame, m: pl.DataFrame, seg: Segments, wanted: frozenset[int],
                 terms: bool, by_outcome: bool = False) -> _Rows:
