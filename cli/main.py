@@ -206,6 +206,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
         return _fail(f"error: no program has a version in force on {args.as_of.isoformat()} "
                      "[NO_VERSION_IN_FORCE]")
     if args.backend == "spark":
+        if args.order:
+            return _fail("error: --order is for the local backend; Spark writes each "
+                         "household's rows together [BAD_ARGUMENT]")
         from engine.batch.spark import SparkUnavailable, screen_with_spark
 
         try:
@@ -324,7 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order", choices=["outcome", "household"],
                    help="order of the outcome rows: outcome (each chunk's rows grouped by "
                    "program and outcome code; the default for Parquet) or household (the "
-                   "API's order: household, program, code, member; the default for CSV)")
+                   "API's order: household, program, code, member; the default for CSV); "
+                   "local backend")
     p.add_argument("--chunk-size", type=int, dest="chunk_size",
                    help="rows read at a time (default 400000; 100000 when NOT_GRANTED "
                    "outcomes are written)")

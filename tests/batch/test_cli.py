@@ -174,6 +174,7 @@ def test_only_the_statuses_asked_for_are_written(tmp_path: Path) -> None:
     (["--status", "MAYBE"], "unknown status"),
     (["--out-format", "xlsx"], "invalid choice"),
     (["--order", "region"], "invalid choice"),
+    (["--order", "outcome", "--backend", "spark"], "--order is for the local backend"),
 ])
 def test_bad_arguments_exit_2_without_a_traceback(
         args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
