@@ -118,7 +118,7 @@ class EvaluationError:
 
 @dataclass(frozen=True)
 class Evaluated:
-    outcomes: pa.Table          # the outcome table (the statuses asked for), engine's order
+    outcomes: pa.Table          # the outcome table (the statuses asked for, in the order asked)
     households: pl.DataFrame    # HOUSEHOLD_SUMMARY, one row per household evaluated
     counts: pl.DataFrame        # COUNTS: outcomes per program, code, status (and period)
     errors: tuple[EvaluationError, ...]   # households the interactive engine itself refused
@@ -342,7 +342,7 @@ class Evaluator:
             lazy_h = lazy_h.with_columns(exprs)
         hh = lazy_h.collect(engine=ENGINE)
         counts = self._counts(hh, m)
-        # 3. the outcome rows asked for, in the engine's order
+        # 3. the outcome rows asked for, in the order asked for
         rows = self._select(hh, m, seg, wanted, terms, by_outcome)
         if from_rows:
             hh = hh.with_columns(**self._figures_from_rows(rows, hh.height))
