@@ -83,7 +83,8 @@ class OutcomeWriter:
         if self._csv is not None:
             self._csv.write_table(table)
         elif self._parquet is not None:
-            self._parquet.write_table(table)
+            # One row group per chunk, however many rows (pyarrow would cut at 1Mi rows).
+            self._parquet.write_table(table, row_group_size=max(1, table.num_rows))
         self.rows += table.num_rows
 
     def close(self, empty_schema: dict[str, pl.DataType] | None = None) -> None:

@@ -241,3 +241,24 @@ def test_the_output_compression_can_be_chosen(codec: str, tmp_path: Path) -> Non
     assert column.compression == {"none": "UNCOMPRESSED", "zstd": "ZSTD"}[codec]
     assert pq.ParquetFile(default).metadata.row_group(0).column(0).compression == "LZ4"
     assert pl.read_parquet(chosen).equals(pl.read_parquet(default))
+
+
+def test_each_chunk_written_is_one_row_group(tmp_path: Path) -> None:
+    # A chunk of every outcome holds more rows than pyarrow puts in a row group by default
+    # (1Mi); it is still one row group, so a row group is always one chunk's households.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from engine.batch.writers import OutcomeWriter
+
+    n = 1_100_000
+    table = pa.table({"household_id": pa.array(range(n), pa.int64()),
+                      "code": pa.DictionaryArray.from_arrays(
+                          pa.array([i % 3 for i in range(n)], pa.uint8()),
+                          pa.array(["a", "b", "c"]))})
+    writer = OutcomeWriter(tmp_path / "big.parquet", "parquet")
+    writer.write(table)
+    writer.write(table.slice(0, 5))
+    writer.close()
+    meta = pq.ParquetFile(tmp_path / "big.parquet").metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [n, 5]
