@@ -67,6 +67,12 @@ SAFE_MAX = 1e15
 SAFE_MIN_POSITIVE = 1e-6
 
 
+def check_order(order: str) -> None:
+    """Raises ``ValueError`` unless ``order`` is one of ``ORDERS``."""
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}; one of {', '.join(ORDERS)}")
+
+
 def outcome_schema(programs: Sequence[str], codes: Sequence[str],
                    hashes: Sequence[str]) -> dict[str, pl.DataType]:
     """The outcome table as a polars frame (``screen_households``)."""
@@ -151,7 +157,6 @@ class _Query:
 class _Selection:
     rows: list[_Query]              # per code: its rows with one of the statuses asked for
     texts: dict[str, list[_Query]]  # missing facts, terms: per code that has them
-    ordered: bool                   # the rows, listed code by code, are in their order
 
 
 @dataclass
@@ -263,8 +268,7 @@ class Evaluator:
         counts cover all of them); ``terms=False`` leaves the terms column out, and
         ``rule_ids=True`` adds ``rule_id``, the granting rule of a GRANTED outcome. ``order``
         is one of ``ORDERS`` (see the module's description)."""
-        if order not in ORDERS:
-            raise ValueError(f"unknown order {order!r}; one of {', '.join(ORDERS)}")
+        check_order(order)
         by_outcome = order == "outcome"
         unusual = _unusual(hh, members)
         if not unusual.any():
@@ -432,9 +436,9 @@ class Evaluator:
         listed in."""
         n_h = self._household_codes
         total = n_h * hh.height + (len(self.parts) - n_h) * m.height
-        place_type = pl.UInt64 if by_outcome else pl.UInt32 if total < 2**32 else pl.Int64
-        plan = self._selection(wanted, terms, place_type, by_outcome)
-        if not plan.ordered:
+        plan = self._selection(wanted, terms, pl.UInt32 if total < 2**32 else pl.Int64,
+                               by_outcome)
+        if not by_outcome:
             hh = hh.with_columns(_start=seg.start)
 
         def query(q: _Query) -> pl.LazyFrame:
@@ -446,7 +450,7 @@ class Evaluator:
         found = pl.collect_all([*queries, *sparse["missing"], *sparse["terms"]],
                                 engine=ENGINE)
         rows = pl.concat(found[:len(queries)]).rechunk()
-        if not plan.ordered:
+        if not by_outcome:
             if len(wanted) == 3:
                 order = pl.zeros(rows.height, dtype=pl.UInt32, eager=True).scatter(
                     rows["place"], pl.int_range(rows.height, dtype=pl.UInt32, eager=True))
@@ -515,7 +519,7 @@ class Evaluator:
                 before_m += 1
             else:
                 before_h += 1
-        return _Selection(rows, texts, by_outcome)
+        return _Selection(rows, texts)
 
     def _slot(self, p: _Part) -> pl.Expr:
         """The outcome's slot (see ``__init__``)."""

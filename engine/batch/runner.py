@@ -24,7 +24,7 @@ import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from engine.batch import evaluator_for
-from engine.batch.evaluate import ALL_STATUSES, COUNTS, ORDERS, Evaluated
+from engine.batch.evaluate import ALL_STATUSES, COUNTS, Evaluated, check_order
 from engine.batch.layout import ERRORS, Checked, check_flat
 from engine.batch.records import check_records
 from engine.batch.sources import Chunk, Source, open_source
@@ -167,8 +167,7 @@ def screen_file(
     out = Path(output_path)
     fmt = output_format(out, output_format_)
     order = order or default_order(fmt)
-    if order not in ORDERS:
-        raise ValueError(f"unknown order {order!r}; one of {', '.join(ORDERS)}")
+    check_order(order)  # before any file is opened
     if chunk_rows is None:
         chunk_rows = 100_000 if "NOT_GRANTED" in statuses else 400_000
     src = source or open_source(input_path, input_format, chunk_rows)
