@@ -25,7 +25,7 @@ from policy.catalog import Catalog, UnknownProgram, VersionRecord, VersionRef
 from policy.document import Program, compile_document, load_document
 from policy.errors import DocumentInvalid, FactsInvalid, FieldError
 from policy.facts import Household, parse_household
-from services.auth import Policy, Principal
+from services.auth import Policy, Principal, covered_codes, in_region
 from services.config import Settings
 from services.editing import RuleSetEditing
 from services.errors import Conflict, InvalidInput, NotFoundError
@@ -332,7 +332,7 @@ class Application:
             regions = list(region_codes) if region_codes else None
         else:
             regions = sorted(allowed) if not region_codes else [
-                r for r in region_codes if any(r == a or r.startswith(a + "-") for a in allowed)
+                r for r in region_codes if in_region(r, allowed)
             ]
         with self.uow() as uow:
             if regions is not None and not regions:
@@ -439,11 +439,7 @@ def _household_view(h: StoredHousehold) -> HouseholdView:
 
 def _expand(regions: Sequence[str], uow: UnitOfWork) -> list[str]:
     """Region codes as stored: a prefix region covers its villages."""
-    codes = set(regions)
-    for code in uow.households.region_codes():
-        if any(code.startswith(r + "-") for r in regions):
-            codes.add(code)
-    return sorted(codes)
+    return covered_codes(regions, uow.households.region_codes())
 
 
 

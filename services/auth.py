@@ -8,7 +8,7 @@ their own region codes only), ``policy_editor`` (drafts of their department's ru
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from services.errors import Forbidden, NotFoundError, Unauthenticated
@@ -39,8 +39,25 @@ ANONYMOUS = Principal(name="anonymous", role=None)
 
 
 def in_region(region_code: str, regions: Collection[str]) -> bool:
-    """A caseworker of ``371300`` sees ``371300-001``; of ``371300-001`` only that village."""
+    """A caseworker of ``371300`` sees ``371300-001``; of ``371300-001`` only that village.
+
+    The one place the region rule is written: a region covers itself and the codes below it
+    after a ``-``, never a code that merely starts with the same digits (``371300-0011`` is not
+    in ``371300-001``).
+
+    >>> in_region("371300-001", {"371300"}), in_region("371300-0011", {"371300-001"})
+    (True, False)
+    """
     return any(region_code == r or region_code.startswith(r + "-") for r in regions)
+
+
+def covered_codes(regions: Collection[str], stored: Iterable[str]) -> list[str]:
+    """The given region codes and every stored code inside one of them, sorted.
+
+    >>> covered_codes(["371300-001"], ["371300-001", "371300-0011", "371300-001-02"])
+    ['371300-001', '371300-001-02']
+    """
+    return sorted(set(regions) | {c for c in stored if in_region(c, regions)})
 
 
 class Policy:

@@ -47,7 +47,7 @@ from policy.document import Program, RuleSetDocument, compile_document, load_doc
 from policy.errors import DocumentInvalid, FieldError
 from policy.facts import parse_household
 from policy.validation import Issue, errors, validate, validate_data
-from services.auth import Policy, Principal
+from services.auth import Policy, Principal, covered_codes
 from services.errors import Conflict, InvalidInput, NotFoundError
 from store.errors import ConflictError, ImmutableError, NotFound
 from store.models import RuleSetVersion, VersionStatus
@@ -621,7 +621,7 @@ class RuleSetEditing:
         # A batch is evaluated in a worker thread (much of it in polars, which releases the
         # GIL) while the next is read from the database; batches are counted in order.
         with self.uow() as uow, ThreadPoolExecutor(1, thread_name_prefix="impact") as pool:
-            regions = _expand(region_codes, uow.households.region_codes()) if region_codes \
+            regions = covered_codes(region_codes, uow.households.region_codes()) if region_codes \
                 else None
             pending: deque[Future[_Evaluated]] = deque()
             batch: _Batch = []
@@ -673,12 +673,6 @@ def _entries(uow: UnitOfWork, object_id: str, action: str) -> list[Any]:
         if not page.has_next_page:
             return out
         after = page.end_cursor
-
-
-def _expand(regions: Sequence[str], stored: Sequence[str]) -> list[str]:
-    """Region codes as stored: a county's code covers its villages' codes."""
-    return sorted(set(regions) | {c for c in stored if any(c.startswith(r + "-")
-                                                          for r in regions)})
 
 
 def _summary(d: VersionDiff) -> dict[str, Any]:

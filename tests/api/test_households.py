@@ -166,3 +166,29 @@ def test_recorded_determination_replays_identically(api: Api) -> None:
     # ... nor determine another region's household.
     other = api.gql(DETERMINE, {"id": "t-det", "asOf": "2024-06-01"}, token="caseworker2")
     assert other["data"]["householdDetermine"]["userErrors"][0]["code"] == "NOT_FOUND"
+
+
+def test_a_neighbouring_code_with_the_same_digits_is_another_region(api: Api) -> None:
+    # 371300-0011 starts with the characters of 371300-001 but is not inside it: the county
+    # caseworker (371300) may save it, the village caseworker of 371300-001 may not touch it.
+    assert save(api, hh("t-nb-1", "371300-0011"), "county_caseworker")["userErrors"] == []
+    assert save(api, hh("t-nb-own", "371300-001"), "caseworker")["userErrors"] == []
+    err = api.gql(SAVE, {"h": hh("t-nb-2", "371300-0011")}, token="caseworker")["errors"][0]
+    assert err["extensions"]["code"] == "FORBIDDEN"
+    # Overwriting it through its id is refused too, and it is unchanged.
+    err = api.gql(SAVE, {"h": hh("t-nb-1", "371300-001"), "rev": 1},
+                  token="caseworker")["errors"][0]
+    assert err["extensions"]["code"] == "FORBIDDEN"
+    assert api.gql(GET, {"id": "t-nb-1"}, token="caseworker")["data"]["household"] is None
+    ids = _all_ids(api, "caseworker")
+    assert "t-nb-own" in ids and "t-nb-1" not in ids
+    filtered = api.gql(LIST, {"first": 100, "f": {"regionCodes": ["371300-0011"]}},
+                       token="caseworker")["data"]["households"]
+    assert filtered["edges"] == [] and filtered["totalCount"] == 0
+    # The county sees it, but not under the village 371300-001.
+    assert "t-nb-1" in _all_ids(api, "county_caseworker")
+    own = api.gql(LIST, {"first": 100, "f": {"regionCodes": ["371300-001"]}},
+                  token="county_caseworker")["data"]["households"]
+    assert "t-nb-1" not in {e["node"]["id"] for e in own["edges"]}
+    body = api.gql(DETERMINE, {"id": "t-nb-1", "asOf": "2024-06-01"}, token="caseworker")
+    assert body["data"]["householdDetermine"]["userErrors"][0]["code"] == "NOT_FOUND"

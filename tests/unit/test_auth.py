@@ -1,0 +1,50 @@
+"""The region rule (services.auth.in_region) and the decisions built on it, without a database:
+a region covers itself and the codes below it after a ``-``, never a neighbouring code that
+merely starts with the same characters."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.auth import Policy, Principal, covered_codes, in_region
+from services.errors import Forbidden, NotFoundError
+
+VILLAGE = Principal(name="cw-001", role="caseworker", regions=frozenset({"371300-001"}))
+COUNTY = Principal(name="cw-county", role="caseworker", regions=frozenset({"371300"}))
+
+
+@pytest.mark.parametrize(("code", "regions", "inside"), [
+    ("371300-001", {"371300-001"}, True),
+    ("371300-001-02", {"371300-001"}, True),
+    ("371300-001", {"371300"}, True),
+    ("371300-0011", {"371300-001"}, False),  # same leading digits, another village
+    ("371300-00", {"371300-001"}, False),
+    ("3713001", {"371300"}, False),
+    ("371300", {"371300-001"}, False),  # a village does not cover its county
+    ("371300-002", {"371300-001", "371300-002"}, True),
+    ("371300-001", set(), False),
+])
+def test_in_region(code: str, regions: set[str], inside: bool) -> None:
+    assert in_region(code, regions) is inside
+
+
+def test_covered_codes_keeps_neighbours_out() -> None:
+    stored = ["371300-001", "371300-0011", "371300-001-02", "371300-002", "3713001"]
+    assert covered_codes(["371300-001"], stored) == ["371300-001", "371300-001-02"]
+    assert covered_codes(["371300"], stored) == [
+        "371300", "371300-001", "371300-001-02", "371300-0011", "371300-002"]
+    # A region asked for is kept even when nothing is stored there yet.
+    assert covered_codes(["371300-009"], stored) == ["371300-009"]
+
+
+def test_policy_reads_and_writes_only_inside_the_region() -> None:
+    policy = Policy(dev=False)
+    policy.write_household(VILLAGE, "371300-001")
+    policy.read_household(VILLAGE, "371300-001", "household", "h")
+    with pytest.raises(Forbidden):
+        policy.write_household(VILLAGE, "371300-0011")
+    with pytest.raises(NotFoundError):
+        policy.read_household(VILLAGE, "371300-0011", "household", "h")
+    assert policy.household_visible(VILLAGE, "371300-0011") is False
+    assert policy.household_visible(COUNTY, "371300-0011") is True
+    policy.write_household(COUNTY, "371300-0011")
