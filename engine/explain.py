@@ -29,6 +29,9 @@ class _Plan:
 
     codes: tuple[tuple[tuple[int, ...], bool], ...]  # (rule ids by priority, per member)
     higher: tuple[tuple[int, ...], ...]                # per rule: rules above it in its group
+    # Per code: every rule whose verdict its outcome depends on (its own rules, then the
+    # higher-priority rules of their groups), the key of the outcome memo below.
+    reads: tuple[tuple[int, ...], ...]
     citations: tuple[Citation, ...]
     # Outcomes no rule of which applies, by (code index, member id, ids of the rules' traces).
     unfired: dict[tuple[object, ...], tuple[tuple[object, ...], Outcome]] = field(
@@ -67,7 +70,11 @@ def _plan(program: Program) -> _Plan:
                  r.spec.citation.url)
         for r in program.rules
     )
-    plan = _Plan(tuple(codes), tuple(higher), citations)
+    reads = tuple(
+        tuple(dict.fromkeys([*rule_ids, *(h for i in rule_ids for h in higher[i])]))
+        for rule_ids, _ in codes
+    )
+    plan = _Plan(tuple(codes), tuple(higher), reads, citations)
     _PLANS[program.content_hash] = plan
     return plan
 
@@ -141,9 +148,13 @@ def explain_program(
     for code_index, (rule_ids, per_member) in enumerate(plan.codes):
         first = rules[rule_ids[0]]
         single = len(rule_ids) == 1 and not plan.higher[rule_ids[0]]
+        read = plan.reads[code_index]
         for m in (instances_all if per_member else (None,)):
-            # An outcome none of whose rules applies is a function of the rules' traces alone
-            # (verdicts and checks, the trace memo's objects) and the member: remembered.
+            # An outcome none of whose rules applies is a function of the member and of the
+            # traces (verdicts and checks, the trace memo's objects) of its rules and of the
+            # higher-priority rules of their groups, which decide whether a rule is superseded:
+            # remembered under all of them, so the answer never depends on what was explained
+            # before.
             memo_key: tuple[object, ...] | None = None
             member_id = None if m is None else ids[m]
             if single:
@@ -152,7 +163,7 @@ def explain_program(
                 if verdict_of[(only, m)] is not True:
                     memo_key = (code_index, member_id, id(traced[0]))
             else:
-                traced = tuple([tree[(i, m)] for i in rule_ids])
+                traced = tuple([tree[(i, m)] for i in read])
                 if not any(verdict_of[(i, m)] is True for i in rule_ids):
                     memo_key = (code_index, member_id, *map(id, traced))
             if memo_key is not None:
