@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -15,14 +14,13 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from graphql_api.console import console_app
 from graphql_api.observability import RequestLog, metrics_text
 from graphql_api.projection import encode
 from graphql_api.schema import Context, build_schema
 from services.application import Application, Tokens
 from services.auth import ANONYMOUS, INVALID_ROLE, Principal
 from services.config import Settings
-
-STATIC = Path(__file__).resolve().parent / "static"
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -152,10 +150,7 @@ def create_app(settings: Settings | None = None, application: Application | None
         Route("/metrics", metrics),
         Route("/graphql", graphql, methods=["GET", "POST"]),
     ]
-    if STATIC.is_dir():
-        from starlette.staticfiles import StaticFiles
-
-        routes.append(Mount("/", StaticFiles(directory=STATIC, html=True)))
+    routes.append(Mount("/", console_app()))
     app = Starlette(routes=routes)
     app.state.application = application
     return RequestLog(JsonOnly(app))

@@ -33,6 +33,7 @@ from graphql_api.types import (
     wrap_determination,
 )
 from graphql_api.validation_cache import DocumentCache
+from graphql_api.viewer import ViewerQuery
 from services.application import Application
 from services.auth import Principal
 from services.config import Settings
@@ -82,7 +83,7 @@ def user_errors(exc: ServiceError) -> list[UserError]:
 
 
 @strawberry.type
-class Query(EditingQuery):
+class Query(EditingQuery, ViewerQuery):
     @strawberry.field(description="Evaluate a household (not stored) under the versions in force "
                       "on asOf.")
     def evaluate(

@@ -250,6 +250,18 @@ class Household:
     updated_at: datetime
     facts: JSON = strawberry.field(description="The household JSON as stored (HouseholdInput).")
 
+    @strawberry.field(description="The household's recorded determinations, newest first.")
+    def determinations(self, info: strawberry.Info) -> list[DeterminationRecord]:
+        from services.errors import ServiceError
+
+        ctx = info.context
+        try:
+            return ctx.app.household_determinations(ctx.principal, str(self.id))  # type: ignore[no-any-return]
+        except ServiceError as exc:
+            from graphql_api.schema import service_error
+
+            raise service_error(exc) from None
+
 
 @strawberry.type
 class HouseholdEdge:

@@ -395,6 +395,19 @@ class Application:
                                        record_id)
             return self._record_view(record)
 
+    def household_determinations(self, principal: Principal,
+                                 household_id: str) -> list[RecordView]:
+        """A stored household's recorded determinations, newest first (same visibility as the
+        household itself)."""
+        with self.uow() as uow:
+            stored = uow.households.find(household_id)
+            if stored is None:
+                self.policy.read_households(principal)
+                raise NotFoundError(f"no household {household_id!r}")
+            self.policy.read_household(principal, stored.region_code, "household", household_id)
+            records = uow.determinations.for_household(household_id)
+            return [self._record_view(r) for r in reversed(records)]
+
     def replay(self, record: RecordView) -> Replay:
         """Evaluate the recorded facts again with the recorded versions (by content hash)."""
         versions: list[tuple[Program, VersionRef]] = []

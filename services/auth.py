@@ -8,7 +8,7 @@ their own region codes only), ``policy_editor`` (drafts of their department's ru
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from services.errors import Forbidden, NotFoundError, Unauthenticated
@@ -149,3 +149,36 @@ class Policy:
         self._known(p)
         if p.role not in ("api_client", "caseworker"):
             raise Forbidden(f"role {p.role} may not ingest events")
+
+
+# What the console offers each caller; each ability is the decision above that guards it, so the
+# console cannot offer what the API would refuse.
+ABILITIES = ("evaluate", "readRuleSets", "seeDrafts", "readHouseholds", "saveHouseholds",
+             "editRuleSets", "approve", "readAudit")
+
+
+def abilities(policy: Policy, p: Principal) -> list[str]:
+    """The actions ``p`` may take, by name (ABILITIES), as ``policy`` decides them."""
+    from services.errors import ServiceError
+
+    def allowed(check: Callable[[], object]) -> bool:
+        try:
+            check()
+        except ServiceError:
+            return False
+        return True
+
+    decided = {
+        "evaluate": allowed(lambda: policy.evaluate(p)),
+        "readRuleSets": allowed(lambda: policy.read_rule_sets(p)),
+        "seeDrafts": policy.see_drafts(p),
+        "readHouseholds": allowed(lambda: policy.read_households(p)),
+        # A caseworker saves in their own regions; any one of them shows the ability.
+        "saveHouseholds": bool(p.regions) and allowed(
+            lambda: policy.write_household(p, min(p.regions))),
+        "editRuleSets": p.department is not None and allowed(
+            lambda: policy.edit_rule_set(p, p.department or "")),
+        "approve": allowed(lambda: policy.approve(p)),
+        "readAudit": allowed(lambda: policy.read_audit(p)),
+    }
+    return [name for name in ABILITIES if decided[name]]

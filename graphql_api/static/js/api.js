@@ -1,0 +1,54 @@
+// The console's one door to the service: POST /graphql on the same origin, JSON only.
+
+const TOKEN_KEY = "policy-engine.token";
+
+export function token() {
+  return sessionStorage.getItem(TOKEN_KEY) || "";
+}
+
+export function setToken(value) {
+  if (value) sessionStorage.setItem(TOKEN_KEY, value);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+/** A GraphQL error as the API sent it: message, code and field errors. */
+export class ApiError extends Error {
+  constructor(message, code, fieldErrors) {
+    super(message);
+    this.code = code || "ERROR";
+    this.fieldErrors = fieldErrors || [];
+  }
+}
+
+/** Run one operation; resolves to data, rejects with ApiError. */
+export async function gql(query, variables = {}) {
+  const headers = { "content-type": "application/json" };
+  const t = token();
+  if (t) headers.authorization = `Bearer ${t}`;
+  let response;
+  try {
+    response = await fetch("graphql", {
+      method: "POST", headers, body: JSON.stringify({ query, variables }),
+      credentials: "omit",
+    });
+  } catch (exc) {
+    throw new ApiError(String(exc), "NETWORK");
+  }
+  let body;
+  try {
+    body = await response.json();
+  } catch (exc) {
+    throw new ApiError(`HTTP ${response.status}`, "HTTP_" + response.status);
+  }
+  if (body.errors && body.errors.length) {
+    const first = body.errors[0];
+    const ext = first.extensions || {};
+    throw new ApiError(first.message, ext.code, ext.errors || []);
+  }
+  return body.data;
+}
+
+/** Field errors use the input's path; the console names fields without the argument name. */
+export function fieldPath(path) {
+  return (path || "").replace(/^household\./, "");
+}

@@ -1,0 +1,163 @@
+// The console's shell: sign-in, the menu the caller's role allows, hash routes, language switch.
+
+import { ApiError, gql, setToken, token } from "./api.js";
+import { fill, h } from "./dom.js";
+import { currentLang, label, setLang, t } from "./i18n.js";
+import { renderCheck } from "./check.js";
+import { renderHouseholds, renderHousehold } from "./households.js";
+import { renderRuleSets, renderVersion, renderQueue } from "./rulesets.js";
+import { renderQuery } from "./query.js";
+
+export const session = { viewer: null };
+
+const VIEWER = `{ viewer { name role regions department abilities } }`;
+
+async function loadViewer() {
+  try {
+    session.viewer = (await gql(VIEWER)).viewer;
+  } catch (exc) {
+    session.viewer = null;
+    if (token()) {
+      setToken("");
+      throw exc;
+    }
+  }
+}
+
+export function can(ability) {
+  return Boolean(session.viewer && session.viewer.abilities.includes(ability));
+}
+
+function menu() {
+  const items = [];
+  if (can("evaluate")) items.push(["#/check", t("navCheck")]);
+  if (can("readHouseholds")) items.push(["#/households", t("navHouseholds")]);
+  if (can("readRuleSets")) items.push(["#/rulesets", t("navRuleSets")]);
+  if (can("approve")) items.push(["#/queue", t("navQueue")]);
+  items.push(["#/query", t("navQuery")]);
+  const here = location.hash.split("/").slice(0, 2).join("/");
+  return h("ul", {},
+    items.map(([href, text]) => h("li", {},
+      h("a", { href, "aria-current": here === href ? "page" : null }, text))));
+}
+
+function whoBox() {
+  const v = session.viewer;
+  if (!v || !v.role) {
+    return [h("span", {}, t("anonymous")), " ",
+      h("a", { href: "#/signin", class: "button" }, t("signIn"))];
+  }
+  const scope = v.regions.length ? `${t("regions")}: ${v.regions.join(", ")}`
+    : v.department ? `${t("department")}: ${v.department}` : "";
+  return [
+    h("span", { class: "who-name", "data-testid": "who" }, `${v.name} · ${label("role", v.role)}`),
+    scope ? h("span", { class: "who-scope" }, scope) : null,
+    h("button", { type: "button", onclick: signOut }, t("signOut")),
+  ];
+}
+
+function signOut() {
+  setToken("");
+  session.viewer = null;
+  location.hash = "#/signin";
+  route();
+}
+
+function renderSignIn(main, problem) {
+  const input = h("input", { id: "token", name: "token", type: "password", autocomplete: "off",
+    required: true, "aria-describedby": "token-help token-error" });
+  const error = h("p", { id: "token-error", class: "field-error", role: "alert" }, problem || "");
+  const form = h("form", {
+    class: "card narrow",
+    onsubmit: async (event) => {
+      event.preventDefault();
+      setToken(input.value.trim());
+      try {
+        await loadViewer();
+      } catch (exc) {
+        fill(error, t("badToken"));
+        return;
+      }
+      location.hash = can("evaluate") && session.viewer.role !== "policy_editor"
+        && session.viewer.role !== "policy_approver" ? "#/check" : "#/rulesets";
+    },
+  },
+  h("h1", {}, t("signInTitle")),
+  h("label", { for: "token" }, t("tokenLabel")), input,
+  h("p", { id: "token-help", class: "help" }, t("signInHelp")),
+  error,
+  h("button", { type: "submit", class: "primary" }, t("signIn")));
+  fill(main, form);
+  input.focus();
+}
+
+function abilitiesNote() {
+  const v = session.viewer;
+  if (!v || !v.role) return null;
+  return h("p", { class: "help abilities" },
+    `${t("mayDo")}: ${v.abilities.map((a) => label("ability", a)).join("、")}`);
+}
+
+const ROUTES = [
+  [/^#\/signin$/, (main) => renderSignIn(main)],
+  [/^#\/check$/, (main) => renderCheck(main)],
+  [/^#\/households$/, (main) => renderHouseholds(main)],
+  [/^#\/households\/(.+)$/, (main, id) => renderHousehold(main, decodeURIComponent(id))],
+  [/^#\/rulesets$/, (main) => renderRuleSets(main)],
+  [/^#\/versions\/(.+)$/, (main, id) => renderVersion(main, decodeURIComponent(id))],
+  [/^#\/queue$/, (main) => renderQueue(main)],
+  [/^#\/query$/, (main) => renderQuery(main)],
+];
+
+export async function route() {
+  const main = document.getElementById("main");
+  document.title = `${t("appTitle")}`;
+  fill(document.getElementById("brand"), t("appTitle"));
+  fill(document.getElementById("skip-link"), t("skip"));
+  fill(document.getElementById("lang-label"), t("language"));
+  fill(document.getElementById("nav"), menu());
+  fill(document.getElementById("who"), whoBox());
+  let hash = location.hash || "";
+  if (!hash || hash === "#" || hash === "#/") {
+    hash = session.viewer && session.viewer.role ? "#/check" : "#/signin";
+    if (hash === "#/check" && !can("evaluate")) hash = "#/rulesets";
+    history.replaceState(null, "", hash);
+    fill(document.getElementById("nav"), menu());
+  }
+  for (const [pattern, render] of ROUTES) {
+    const match = hash.match(pattern);
+    if (match) {
+      main.replaceChildren();
+      try {
+        await render(main, ...match.slice(1));
+      } catch (exc) {
+        fill(main, h("p", { class: "error", role: "alert" },
+          `${t("error")}: ${exc instanceof ApiError ? exc.message : String(exc)}`));
+      }
+      const note = abilitiesNote();
+      if (note && hash !== "#/signin") main.appendChild(note);
+      return;
+    }
+  }
+  fill(main, h("p", {}, "404"));
+}
+
+async function start() {
+  const select = document.getElementById("lang");
+  select.value = currentLang();
+  setLang(currentLang());
+  select.addEventListener("change", () => {
+    setLang(select.value);
+    route();
+  });
+  window.addEventListener("hashchange", route);
+  try {
+    await loadViewer();
+  } catch (exc) {
+    renderSignIn(document.getElementById("main"), t("badToken"));
+    return;
+  }
+  await route();
+}
+
+start();

@@ -1,0 +1,199 @@
+// A determination as a caseworker reads it: by program, granted items per member with amounts,
+// reasons (conditions with actual values against thresholds) and citations; items not granted
+// with the conditions that failed; undetermined items with the facts to collect; a yearly total.
+
+import { gql } from "./api.js";
+import { fill, h } from "./dom.js";
+import { apiLang, currentLang, label, t } from "./i18n.js";
+
+export const DETERMINATION_FIELDS = `
+  asOf flaggedForMonitoring flaggedBy
+  programs {
+    program
+    ruleSetVersion { id ruleSet version contentHash effectiveFrom }
+    outcomes {
+      code title(lang: $lang) memberId status amount period missingFacts
+      terms { key value unit }
+      reasons {
+        ruleId text(lang: $lang)
+        citation { document clause quote url }
+        conditions { expression actual expected passed }
+      }
+    }
+  }`;
+
+const titles = {};
+
+/** Program titles in the current language (from the rule sets). */
+export async function programTitles() {
+  const lang = currentLang();
+  if (!titles[lang]) {
+    try {
+      const data = await gql(`query($lang: Lang!) { ruleSets { code title(lang: $lang) } }`,
+        { lang: apiLang() });
+      titles[lang] = Object.fromEntries(data.ruleSets.map((r) => [r.code, r.title]));
+    } catch (exc) {
+      titles[lang] = {};
+    }
+  }
+  return titles[lang];
+}
+
+/** Cents, exactly: amounts are yuan with at most two decimals. */
+function cents(amount) {
+  return Math.round(Number(amount) * 100);
+}
+
+export function yuan(centsValue) {
+  const negative = centsValue < 0;
+  const abs = Math.abs(centsValue);
+  const whole = Math.floor(abs / 100).toLocaleString("en-US");
+  const frac = String(abs % 100).padStart(2, "0");
+  return `${negative ? "-" : ""}${whole}.${frac}`;
+}
+
+/** Yearly total (monthly amounts twelve times) and one-off total, in cents. */
+export function totals(det) {
+  let yearly = 0;
+  let once = 0;
+  for (const p of det.programs) {
+    for (const o of p.outcomes) {
+      if (o.status !== "GRANTED" || o.amount === null || o.amount === undefined) continue;
+      if (o.period === "MONTH") yearly += cents(o.amount) * 12;
+      else if (o.period === "YEAR") yearly += cents(o.amount);
+      else once += cents(o.amount);
+    }
+  }
+  return { yearly, once };
+}
+
+export function amountText(o) {
+  if (o.amount === null || o.amount === undefined) {
+    return o.terms.length ? o.terms.map((x) => `${x.key} ${x.value} ${x.unit}`).join("；")
+      : t("inKind");
+  }
+  const unit = o.period === "MONTH" ? t("perMonth") : o.period === "YEAR" ? t("perYear") : t("once");
+  return `${yuan(cents(o.amount))} ${unit}`;
+}
+
+function conditionRow(c) {
+  const mark = c.passed === true ? "✓" : c.passed === false ? "✗" : "?";
+  const state = c.passed === true ? "pass" : c.passed === false ? "fail" : "unknown";
+  return h("tr", { class: `cond ${state}` },
+    h("td", { class: "mark", "aria-label": c.passed === true ? t("passed")
+      : c.passed === false ? t("failed") : t("unknown") }, mark),
+    h("td", {}, h("code", {}, c.expression)),
+    h("td", {}, c.actual ?? t("unknown")),
+    h("td", {}, c.expected ?? ""));
+}
+
+function citationBlock(c) {
+  return h("blockquote", { class: "citation" },
+    h("div", { class: "cite-doc" }, `${t("citation")}：${c.document}${c.clause ? ` ${c.clause}` : ""}`),
+    c.quote ? h("div", { class: "cite-quote" }, c.quote) : null);
+}
+
+function reasonBlock(r, onlyFailed) {
+  const conditions = onlyFailed ? r.conditions.filter((c) => c.passed !== true) : r.conditions;
+  return h("div", { class: "reason" },
+    h("div", { class: "reason-text" }, r.text, " ", h("span", { class: "rule-id" }, `(${r.ruleId})`)),
+    conditions.length ? h("table", { class: "conditions" },
+      h("thead", {}, h("tr", {}, h("th", {}, ""), h("th", {}, t("condition")),
+        h("th", {}, t("actual")), h("th", {}, t("expected")))),
+      h("tbody", {}, conditions.map(conditionRow))) : null,
+    citationBlock(r.citation));
+}
+
+function who(o) {
+  return o.memberId ? `${t("member")} ${o.memberId}` : t("household");
+}
+
+function outcomeItem(o) {
+  const open = false;
+  if (o.status === "GRANTED") {
+    return h("li", { class: "outcome granted", "data-code": o.code, "data-member": o.memberId || "" },
+      h("details", { open },
+        h("summary", {},
+          h("span", { class: "badge granted" }, label("status", o.status)), " ",
+          h("strong", {}, o.title), " · ", who(o), " · ",
+          h("span", { class: "amount" }, amountText(o))),
+        h("h4", {}, t("why")),
+        o.reasons.map((r) => reasonBlock(r, false))));
+  }
+  if (o.status === "UNDETERMINED") {
+    return h("li", { class: "outcome undetermined", "data-code": o.code },
+      h("details", { open },
+        h("summary", {}, h("span", { class: "badge undetermined" }, label("status", o.status)),
+          " ", h("strong", {}, o.title), " · ", who(o), " · ",
+          `${t("missing")}：${o.missingFacts.join("、")}`),
+        o.reasons.map((r) => reasonBlock(r, false))));
+  }
+  return h("li", { class: "outcome not-granted", "data-code": o.code },
+    h("details", {},
+      h("summary", {}, h("span", { class: "badge not-granted" }, label("status", o.status)),
+        " ", o.title, " · ", who(o)),
+      h("h4", {}, t("whyNot")),
+      o.reasons.map((r) => reasonBlock(r, true))));
+}
+
+/** The determination, grouped by program, into el. */
+export async function renderDetermination(el, det) {
+  const names = await programTitles();
+  const sum = totals(det);
+  fill(el,
+    h("div", { class: `flag ${det.flaggedForMonitoring ? "on" : "off"}`, role: "status" },
+      det.flaggedForMonitoring ? t("flagged") : t("notFlagged"),
+      det.flaggedBy.length ? ` — ${t("flaggedBy")}：${det.flaggedBy.join("、")}` : ""),
+    h("p", { class: "total", "data-testid": "yearly-total" },
+      `${t("yearlyTotal")}：`, h("strong", {}, `${yuan(sum.yearly)} ${t("yuan")}`),
+      h("span", { class: "help" }, `（${t("monthlyTimes12")}）`),
+      sum.once ? ` · ${t("oneOffTotal")}：${yuan(sum.once)} ${t("yuan")}` : ""),
+    det.programs.map((p) => {
+      const granted = p.outcomes.filter((o) => o.status === "GRANTED");
+      const open = p.outcomes.filter((o) => o.status === "UNDETERMINED");
+      const refused = p.outcomes.filter((o) => o.status === "NOT_GRANTED");
+      return h("section", { class: "program card", "data-program": p.program },
+        h("h3", {}, names[p.program] || p.program, " ",
+          h("span", { class: "version" },
+            `${t("version")} ${p.ruleSetVersion.version} · ${p.ruleSetVersion.contentHash.slice(0, 12)}`)),
+        granted.length ? null : h("p", { class: "help" }, t("nothingGranted")),
+        h("ul", { class: "outcomes" }, granted.map(outcomeItem), open.map(outcomeItem)),
+        refused.length ? h("details", { class: "refused" },
+          h("summary", {}, `${t("notGranted")} (${refused.length})`),
+          h("ul", { class: "outcomes" }, refused.map(outcomeItem))) : null);
+    }));
+}
+
+/** The one-page paper summary, into #print-area. */
+export async function renderPrintSummary(det, household) {
+  const names = await programTitles();
+  const sum = totals(det);
+  const area = document.getElementById("print-area");
+  const granted = det.programs.flatMap((p) => p.outcomes
+    .filter((o) => o.status === "GRANTED").map((o) => [p, o]));
+  fill(area,
+    h("h1", {}, t("printTitle")),
+    h("p", {}, `${t("household")} ${household.id} · ${household.regionCode || ""} · `
+      + `${t("asOf")} ${det.asOf} · ${t("printedOn")} ${new Date().toISOString().slice(0, 10)}`),
+    h("p", {}, det.flaggedForMonitoring ? t("flagged") : t("notFlagged"),
+      det.flaggedBy.length ? `（${det.flaggedBy.join("、")}）` : ""),
+    h("table", { class: "print-table" },
+      h("thead", {}, h("tr", {}, h("th", {}, t("program")), h("th", {}, t("item")),
+        h("th", {}, t("who")), h("th", {}, t("amount")), h("th", {}, t("citation")))),
+      h("tbody", {}, granted.map(([p, o]) => h("tr", {},
+        h("td", {}, names[p.program] || p.program), h("td", {}, o.title), h("td", {}, who(o)),
+        h("td", {}, amountText(o)),
+        h("td", {}, o.reasons.map((r) => `${r.citation.document} ${r.citation.clause || ""}`)
+          .join("；")))))),
+    h("p", { class: "total" }, `${t("yearlyTotal")}：${yuan(sum.yearly)} ${t("yuan")}`,
+      sum.once ? `；${t("oneOffTotal")}：${yuan(sum.once)} ${t("yuan")}` : ""),
+    h("h2", {}, t("versionsUsed")),
+    h("ul", {}, det.programs.map((p) => h("li", {},
+      `${names[p.program] || p.program} ${t("version")} ${p.ruleSetVersion.version}`
+      + `（${t("effectiveFrom")} ${p.ruleSetVersion.effectiveFrom || "-"}） `
+      + `${t("contentHash")} ${p.ruleSetVersion.contentHash}`))),
+    h("p", { class: "signature" }, `${t("signature")}：________________`));
+  area.setAttribute("aria-hidden", "false");
+}
+
+export { apiLang };

@@ -1,0 +1,65 @@
+"""What the web console needs from the API: who the caller is and what they may do
+(``viewer``), a household's past determinations, and the console's own files served with a
+policy that keeps every request on the service's origin."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Api
+from tests.api.test_households import DETERMINE, hh, save
+
+VIEWER = "{ viewer { name role regions department abilities } }"
+HISTORY = """query($id: ID!) { household(id: $id) { id determinations {
+  id asOf createdBy householdRevision versions { ruleSet contentHash }
+  replay { identical } } } }"""
+
+
+def test_viewer_names_the_caller_and_the_abilities_the_policy_grants(api: Api) -> None:
+    cw = api.gql(VIEWER, token="caseworker")["data"]["viewer"]
+    assert cw == {"name": "cw-001", "role": "caseworker", "regions": ["371300-001"],
+                  "department": None,
+                  "abilities": ["evaluate", "readRuleSets", "readHouseholds", "saveHouseholds"]}
+    ed = api.gql(VIEWER, token="policy_editor")["data"]["viewer"]
+    assert ed["department"] == "县扶贫办" and "editRuleSets" in ed["abilities"]
+    assert "approve" not in ed["abilities"] and "saveHouseholds" not in ed["abilities"]
+    ap = api.gql(VIEWER, token="policy_approver")["data"]["viewer"]
+    assert "approve" in ap["abilities"] and "editRuleSets" not in ap["abilities"]
+    au = api.gql(VIEWER, token="auditor")["data"]["viewer"]
+    assert {"readAudit", "readHouseholds", "seeDrafts"} <= set(au["abilities"])
+    assert "saveHouseholds" not in au["abilities"]
+    client = api.gql(VIEWER, token="api_client")["data"]["viewer"]
+    assert client["abilities"] == ["evaluate", "readRuleSets"]
+
+
+def test_viewer_anonymous_and_unknown_token(api: Api, prod_api: Api) -> None:
+    anon = api.gql(VIEWER)["data"]["viewer"]
+    assert anon["role"] is None and anon["abilities"] == ["evaluate", "readRuleSets"]
+    assert prod_api.gql(VIEWER)["data"]["viewer"]["abilities"] == []
+    bad = api.gql(VIEWER, token="not-a-token")
+    assert bad["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_a_households_past_determinations_newest_first_and_only_in_region(api: Api) -> None:
+    assert save(api, hh("t-console-1", "371300-001"), "caseworker")["userErrors"] == []
+    ids = []
+    for as_of in ("2024-06-01", "2025-06-01"):
+        out = api.gql(DETERMINE, {"id": "t-console-1", "asOf": as_of}, token="caseworker")
+        ids.append(out["data"]["householdDetermine"]["record"]["id"])
+    got = api.gql(HISTORY, {"id": "t-console-1"}, token="caseworker")["data"]["household"]
+    assert [r["id"] for r in got["determinations"]] == ids[::-1]
+    assert [r["asOf"] for r in got["determinations"]] == ["2025-06-01", "2024-06-01"]
+    assert all(r["replay"]["identical"] for r in got["determinations"])
+    assert got["determinations"][0]["createdBy"] == "caseworker:cw-001"
+    # Another region's caseworker sees neither the household nor its history.
+    other = api.gql(HISTORY, {"id": "t-console-1"}, token="caseworker2")
+    assert other["data"]["household"] is None
+
+
+def test_console_is_served_at_the_root_with_a_same_origin_policy(api: Api) -> None:
+    page = api.client.get("/")
+    assert page.status_code == 200 and '<html lang="zh-CN">' in page.text
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "connect-src 'self'" in csp
+    assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    script = api.client.get("/js/app.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert api.client.get("/healthz").json() == {"status": "ok"}  # routes before the console

@@ -1,0 +1,163 @@
+"""End-to-end tests of the web console in headless Chromium (Debian's ``chromium`` driven by
+Playwright for Python; Playwright never downloads a browser here) against a real uvicorn server
+on a fresh SQLite database seeded from fixtures/.
+
+Without a Chromium binary the tests are skipped with the reason, unless ``REQUIRE_BROWSER=1``
+(set by .ci/run): then they fail, so CI cannot pass by skipping them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import uvicorn
+
+from graphql_api.app import create_app
+from services.application import Application, Tokens
+from services.config import Settings
+from tests import databases
+from tests.api.conftest import free_port, wait_until_ready
+
+ROOT = Path(__file__).resolve().parents[2]
+# Screenshots for people: docs/screenshots/ (the README shows two) is written only when
+# SCREENSHOTS=docs; every run writes them to the artefact folder CI keeps.
+ARTEFACTS = Path(os.environ.get("BROWSER_ARTEFACTS", ROOT / "var" / "browser-artefacts"))
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def chromium_path() -> str | None:
+    explicit = os.environ.get("CHROMIUM")
+    if explicit:
+        return explicit if Path(explicit).exists() else None
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(f"REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@dataclass
+class Server:
+    base: str
+    application: Application
+    tokens: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The service as `make serve` runs it (dev, seeded from fixtures/), on a free port."""
+    folder = tmp_path_factory.mktemp("browser")
+    with databases.fresh_engine("sqlite", folder, postgres_url=None, prefix="browser") as engine:
+        settings = Settings(env="dev")
+        application = Application(settings, engine)
+        app = create_app(settings, application)
+        t = Tokens(application)
+        tokens = {
+            "caseworker": t.create(role="caseworker", name="cw-001", regions=["371300-001"]),
+            "caseworker2": t.create(role="caseworker", name="cw-002", regions=["371300-002"]),
+            "editor": t.create(role="policy_editor", name="ed-1", department="县扶贫办"),
+            "approver": t.create(role="policy_approver", name="ap-1"),
+            # The editor's own approver token: the same person, so four eyes refuse them.
+            "editor_as_approver": t.create(role="policy_approver", name="ed-1"),
+        }
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                               log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        base = f"http://127.0.0.1:{port}"
+        wait_until_ready(base)
+        yield Server(base, application, tokens)
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@dataclass
+class Requests:
+    """Every request the page made, and the console messages it logged."""
+
+    urls: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+    def other_origins(self, base: str) -> list[str]:
+        origin = urlsplit(base)[:2]
+        return [u for u in self.urls
+                if not u.startswith(("data:", "blob:", "about:")) and urlsplit(u)[:2] != origin]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    path = chromium_path()
+    if path is None:
+        _unavailable("no chromium binary (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+@dataclass
+class Console:
+    """A browser page on the console, with what it requested."""
+
+    page: Any
+    server: Server
+    requests: Requests
+
+    def open(self, route: str = "", token: str | None = None) -> None:
+        self.page.goto(f"{self.server.base}/#{route}")
+        if token is not None:
+            self.sign_in(token)
+            if route:
+                self.page.goto(f"{self.server.base}/#{route}")
+
+    def sign_in(self, who: str) -> None:
+        page = self.page
+        page.goto(f"{self.server.base}/#/signin")
+        page.get_by_label("访问令牌").fill(self.server.tokens[who])
+        page.get_by_role("button", name="登录").click()
+        page.get_by_test_id("who").wait_for()
+
+    def shot(self, name: str, full_page: bool = True) -> Path:
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTEFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        if os.environ.get("SCREENSHOTS") == "docs":
+            DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, DOCS_SHOTS / path.name)
+        return path
+
+
+@pytest.fixture
+def console(browser: Any, server: Server) -> Iterator[Console]:
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    seen = Requests()
+    page.on("request", lambda r: seen.urls.append(r.url))
+    page.on("console", lambda m: seen.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen.console_errors.append(str(e)))
+    yield Console(page, server, seen)
+    context.close()

@@ -1,0 +1,175 @@
+"""A caseworker checks a household in the console: the form by hand, the result by program with
+reasons, the API's field errors beside their fields, the print summary; nothing is fetched from
+another origin."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from tests.browser.conftest import ROOT, Console
+
+AS_OF = "2024-06-01"
+
+
+def _api_granted(base: str, household: dict[str, Any]) -> list[tuple[str, str | None, Any]]:
+    q = """query($h: HouseholdInput!, $asOf: Date!) { evaluate(household: $h, asOf: $asOf) {
+        outcomes(status: GRANTED) { code memberId amount } } }"""
+    r = httpx.post(f"{base}/graphql", timeout=30,
+                   json={"query": q, "variables": {"h": household, "asOf": AS_OF}})
+    outcomes = r.json()["data"]["evaluate"]["outcomes"]
+    return [(o["code"], o["memberId"], o["amount"]) for o in outcomes]
+
+
+def _member(c: Console, index: int) -> Any:
+    return c.page.locator(f'fieldset[data-member-index="{index}"]')
+
+
+def fill_hh001(c: Console) -> None:
+    """hh-001 (fixtures/households/hh-001.json) typed in as a caseworker would."""
+    page = c.page
+    page.get_by_label("核查日期").fill(AS_OF)
+    page.get_by_label("户编号").fill("hh-001")
+    page.get_by_label("行政区划代码").fill("371300-001")
+    page.get_by_label("脱贫户").check()
+    page.get_by_label("家庭年纯收入").fill("16800")
+    page.get_by_label("上年家庭纯收入").fill("21000")
+    page.get_by_label("住房安全等级").select_option(label="B级（基本安全）")
+    m1 = _member(c, 0)
+    m1.get_by_label("成员编号").fill("m1")
+    m1.get_by_label("与户主关系").select_option(label="户主")
+    m1.get_by_label("出生日期").fill("1968-04-02")
+    page.get_by_role("button", name="添加成员").click()
+    m2 = _member(c, 1)
+    m2.get_by_label("成员编号").fill("m2")
+    m2.get_by_label("与户主关系").select_option(label="子女")
+    m2.get_by_label("出生日期").fill("2011-09-10")
+    m2.get_by_label("在读学段").select_option(label="初中")
+    m2.get_by_label("寄宿").check()
+    m2.get_by_label("残疾类别").select_option(label="肢体残疾")
+    m2.get_by_label("残疾等级").select_option(label="三级")
+
+
+def test_caseworker_fills_in_a_household_and_sees_granted_items_with_reasons(
+        console: Console) -> None:
+    c = console
+    c.sign_in("caseworker")
+    assert "乡镇/村干部" in c.page.get_by_test_id("who").inner_text()
+    c.page.goto(f"{c.server.base}/#/check")
+    fill_hh001(c)
+    c.page.get_by_role("button", name="开始核查").click()
+    results = c.page.locator("#results")
+    results.locator("section.program").first.wait_for()
+
+    fixture = json.loads((ROOT / "fixtures/households/hh-001.json").read_text(encoding="utf-8"))
+    expected = _api_granted(c.server.base, fixture)
+    assert expected, "hh-001 is granted something as of 2024-06-01"
+    shown = results.locator("li.outcome.granted")
+    assert shown.count() == len(expected)
+    for code, member, _amount in expected:
+        item = results.locator(f'li.outcome.granted[data-code="{code}"]'
+                               f'[data-member="{member or ""}"]')
+        assert item.count() == 1, (code, member)
+    # Each granted item carries its reasons: conditions with actual values and a citation.
+    first = shown.first
+    first.locator("summary").click()
+    assert first.locator("table.conditions tr.cond.pass").count() >= 1
+    assert "政策依据" in first.locator("blockquote.citation").first.inner_text()
+    # The household's yearly total is the sum of the granted amounts (monthly ones twelve times).
+    total = c.page.get_by_test_id("yearly-total").inner_text()
+    assert "全户年度合计" in total
+    c.shot("household-check-result")
+    # The print summary: Chinese, with the date, the versions used and their content hashes.
+    c.page.evaluate("() => { window.print = () => { window.printed = true; }; }")
+    c.page.get_by_role("button", name="打印摘要").click()
+    c.page.wait_for_function("() => window.printed === true")
+    c.page.emulate_media(media="print")
+    area = c.page.locator("#print-area")
+    text = area.inner_text()
+    assert "帮扶政策核查摘要" in text and "核查日期 2024-06-01" in text
+    assert "内容哈希" in text and len([w for w in text.split() if len(w) == 64]) >= 1
+    c.shot("print-summary")
+    c.page.emulate_media(media="screen")
+    assert c.requests.other_origins(c.server.base) == []
+    assert c.requests.console_errors == []
+
+
+def test_an_invalid_birth_date_shows_the_api_error_beside_the_field(console: Console) -> None:
+    c = console
+    c.sign_in("caseworker")
+    c.page.goto(f"{c.server.base}/#/check")
+    fill_hh001(c)
+    # A birth date after the evaluation date: the browser's own check marks it as typed...
+    m2 = _member(c, 1)
+    m2.get_by_label("出生日期").fill("2030-01-01")
+    error = c.page.locator("#field-members_1__birthDate-error")
+    assert "出生日期晚于核查日期" in error.inner_text()
+    # ...and the API's field error (members[1].birthDate) lands beside the same field.
+    c.page.get_by_role("button", name="开始核查").click()
+    c.page.get_by_text("请更正标出的字段").wait_for()
+    assert "after the evaluation date" in error.inner_text()  # the API's own message
+    assert m2.get_by_label("出生日期").get_attribute("aria-invalid") == "true"
+    assert c.page.locator('[data-field="members[1].birthDate"].invalid').count() == 1
+    assert c.page.locator(".field.invalid").count() == 1
+    c.shot("household-check-field-error", full_page=False)
+    assert c.requests.other_origins(c.server.base) == []
+
+
+def test_phone_width_and_english_switch(console: Console) -> None:
+    c = console
+    c.page.set_viewport_size({"width": 375, "height": 740})
+    c.sign_in("caseworker")
+    c.page.goto(f"{c.server.base}/#/check")
+    width = c.page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
+    c.shot("household-check-phone")
+    c.page.get_by_label("语言").select_option("en")
+    c.page.get_by_role("heading", name="Household check").wait_for()
+    assert c.page.get_by_label("Household id").count() == 1
+    c.page.get_by_label("Language").select_option("zh")
+
+
+def test_keyboard_reaches_every_control_with_a_label(console: Console) -> None:
+    c = console
+    c.sign_in("caseworker")
+    c.page.goto(f"{c.server.base}/#/check")
+    unlabelled = c.page.evaluate("""() => [
+        ...document.querySelectorAll('input, select, textarea, button')]
+        .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                      && !(el.textContent || '').trim())
+        .map(el => el.outerHTML.slice(0, 80))""")
+    assert unlabelled == []
+    # Tab from the top reaches the evaluate button without a mouse.
+    c.page.locator("body").focus()
+    for _ in range(200):
+        c.page.keyboard.press("Tab")
+        if c.page.evaluate("() => document.activeElement.textContent") == "开始核查":
+            break
+    else:
+        raise AssertionError("Tab never reached the evaluate button")
+
+
+def test_no_request_leaves_the_origin_and_the_csp_forbids_it(console: Console) -> None:
+    c = console
+    r = httpx.get(f"{c.server.base}/", timeout=10)
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    c.sign_in("caseworker")
+    for route in ("/check", "/households", "/rulesets", "/query"):
+        c.page.goto(f"{c.server.base}/#{route}")
+        c.page.locator("main h1").first.wait_for()
+    assert len(c.requests.urls) > 5
+    assert c.requests.other_origins(c.server.base) == []
+    # The page's resources come from the service itself (fonts included: system fonts only).
+    assert all(u.startswith(c.server.base) for u in c.requests.urls if u.startswith("http"))
+
+
+def test_static_files_are_the_committed_sources() -> None:
+    # No build: what is served is what is in the repository.
+    static = ROOT / "graphql_api" / "static"
+    assert (static / "index.html").exists() and (static / "js" / "app.js").exists()
+    text = "".join(p.read_text(encoding="utf-8") for p in static.rglob("*")
+                   if p.suffix in {".html", ".js", ".css"} and "vendor" not in p.parts)
+    for scheme in ("http://", "https://", "//cdn", "fonts.googleapis"):
+        assert scheme not in text.replace("http://www.w3.org", ""), scheme

@@ -1,0 +1,45 @@
+"""Saved households in the console: a caseworker finds their region's households, records and
+replays a determination, and cannot open a household of another region."""
+
+from __future__ import annotations
+
+from tests.browser.conftest import Console
+
+
+def test_caseworker_lists_only_own_region_and_cannot_open_another(console: Console) -> None:
+    c = console
+    c.sign_in("caseworker")  # regions 371300-001
+    c.page.goto(f"{c.server.base}/#/households")
+    rows = c.page.locator("#household-list tbody tr")
+    rows.first.wait_for()
+    regions = {rows.nth(i).locator("td").nth(1).inner_text() for i in range(rows.count())}
+    assert regions == {"371300-001"}
+    listed = {rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())}
+    assert "hh-001" in listed and "hh-002" not in listed
+    c.shot("households-list")
+    # hh-002 is in 371300-002: typing its address gives nothing away.
+    c.page.goto(f"{c.server.base}/#/households/hh-002")
+    c.page.get_by_test_id("not-found").wait_for()
+    assert "不在您的辖区内" in c.page.get_by_test_id("not-found").inner_text()
+    assert c.page.locator("#records").count() == 0
+    assert c.requests.other_origins(c.server.base) == []
+
+
+def test_caseworker_records_and_replays_a_determination(console: Console) -> None:
+    c = console
+    c.sign_in("caseworker")
+    c.page.goto(f"{c.server.base}/#/households")
+    c.page.get_by_label("户编号（前缀）").fill("hh-00")
+    c.page.get_by_role("button", name="查询").click()
+    c.page.get_by_role("link", name="hh-001").click()
+    c.page.get_by_label("核查日期").fill("2024-06-01")
+    c.page.get_by_role("button", name="按日期认定并记录").click()
+    c.page.locator("#records tbody tr").first.wait_for()
+    newest = c.page.locator("#records tbody tr").first
+    assert newest.locator("td").first.inner_text() == "2024-06-01"
+    c.page.locator("#records").get_by_role("button", name="重放").first.click()
+    replay = c.page.get_by_test_id("replay")
+    replay.wait_for()
+    assert "完全一致" in replay.inner_text()
+    c.page.locator("#record-detail section.program").first.wait_for()
+    c.shot("household-history-replay")
