@@ -11,10 +11,9 @@ import strawberry
 from graphql import GraphQLError, GraphQLResolveInfo
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaskErrors
-from strawberry.extensions.max_aliases import create_validator as aliases_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from graphql_api.editing import EditingMutation, EditingQuery
+from graphql_api.limits import Limits, deadline_rule
 from graphql_api.observability import count_determination
 from graphql_api.projection import ProjectingExecutionContext
 from graphql_api.types import (
@@ -221,15 +220,18 @@ def _evaluate(ctx: Context, household: dict[str, Any], as_of: date,
 def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories: strawberry builds the extensions per request. The validation rules are built
     # once here, so the validation cache (keyed by the rule classes) hits across requests; the
-    # parser and validation caches themselves live at module level.
-    rules: list[Any] = [
-        depth_validator(settings.max_depth, None, None),
-        aliases_validator(settings.max_aliases),
-    ]
+    # parser and validation caches themselves live at module level. Depth, aliases and size
+    # are measured by graphql_api.limits, in time linear in the document.
+    rules: list[Any] = []
     if not settings.dev:
         rules.append(NoSchemaIntrospectionCustomRule)
+    limits = Limits(max_depth=settings.max_depth, max_aliases=settings.max_aliases,
+                    max_fields=settings.max_fields, max_spreads=settings.max_fragment_spreads)
+    deadline = deadline_rule(settings.validation_seconds)
     extensions: list[Any] = [
-        lambda: DocumentCache(settings.max_tokens, rules, maxsize=256),
+        lambda: DocumentCache(settings.max_tokens, rules, limits, deadline,
+                              settings.validation_seconds, hide_suggestions=not settings.dev,
+                              maxsize=256),
         lambda: _MaskErrors(should_mask_error=_should_mask,
                             error_message="内部错误 / internal error"),
     ]

@@ -13,6 +13,13 @@ graphql-core's AST nodes hash by walking their whole subtree: for the full-expla
 that walk ran on every request. The same text gives the same document object, so its identity
 is key enough: an entry keeps its document alive (the id cannot be reused while the entry
 exists) and the validation rules it ran with.
+
+Before graphql-core validates a document, ``graphql_api.limits`` measures it in linear time
+(depth, aliases, fields and fragment spreads, fragments counted with their multiplicity); a
+document over a limit is refused without further work. graphql-core's validation then runs
+with a time budget, and without "Did you mean" suggestions outside dev (they would describe
+the schema to a client that may not introspect it). Refusals are remembered like any result,
+so a repeated hostile document costs a dictionary lookup.
 """
 
 from __future__ import annotations
@@ -24,8 +31,12 @@ from functools import cache, lru_cache
 from typing import Any
 
 from graphql.language.parser import parse
+from graphql.validation import validate
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+
+from graphql_api.limits import Limits, ValidationTimeout, check_document, timeout_error
 
 _Key = tuple[int, int, tuple[int, ...]]
 _RESULTS: OrderedDict[_Key, tuple[object, object, tuple[Any, ...], list[Any]]] = OrderedDict()
@@ -39,10 +50,16 @@ def _parser(maxsize: int) -> Callable[..., Any]:
 
 
 class DocumentCache(SchemaExtension):
-    def __init__(self, max_tokens: int, rules: Sequence[Any], maxsize: int = 256) -> None:
+    def __init__(self, max_tokens: int, rules: Sequence[Any], limits: Limits,
+                 deadline: type[Any], seconds: float, hide_suggestions: bool,
+                 maxsize: int = 256) -> None:
         super().__init__()
         self.max_tokens = max_tokens
-        self.rules = tuple(rules)
+        # strawberry's own rules (validate_document adds them) and the time budget last
+        self.rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule, deadline)
+        self.limits = limits
+        self.seconds = seconds
+        self.hide_suggestions = hide_suggestions
         self.maxsize = maxsize
         self.parse = _parser(maxsize)
 
@@ -66,7 +83,13 @@ class DocumentCache(SchemaExtension):
         if hit is not None and hit[0] is schema and hit[1] is document and hit[2] == rules:
             ctx.pre_execution_errors = hit[3]
         else:
-            errors = validate_document(schema, document, rules)  # type: ignore[arg-type]
+            errors = check_document(document, self.limits)
+            if not errors:
+                try:
+                    errors = validate(schema, document, rules,
+                                      hide_suggestions=self.hide_suggestions)
+                except ValidationTimeout:
+                    errors = [timeout_error(self.seconds)]
             with _LOCK:
                 _RESULTS[key] = (schema, document, rules, errors)
                 while len(_RESULTS) > self.maxsize:

@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 4000
+    # field selections once fragments are expanded, and fragment spreads as written
+    max_fields: int = 2000
+    max_fragment_spreads: int = 100
+    validation_seconds: float = 0.5  # graphql-core's validation of one document, at most
     max_page_size: int = 100
     determination_cache_size: int = 4096  # recent evaluate results kept (0: none)
     # serve: seconds between complete garbage collections (graphql_api/collector.py); 0: the
