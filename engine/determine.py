@@ -38,4 +38,5 @@ def determine(
         programs=tuple(results),
         flagged_for_monitoring=bool(flagged_by),
         flagged_by=flagged_by,
+        inputs=(hh, as_of, tuple(versions)),
     )

@@ -22,7 +22,8 @@ from typing import Any
 
 from engine import durable
 from engine.compiler import HOUSEHOLD_TAG, MEMBER_TAG, CompiledRuleset, compile_program, encode
-from engine.trace import Check, Tracer, tracer
+from engine.trace import Traced as TracedRule
+from engine.trace import Tracer, tracer
 from engine.values import Scope, evaluate
 from policy.document import Program
 from policy.facts import UNKNOWN, FactSet, Value
@@ -153,11 +154,12 @@ def fire(loaded: Loaded, facts: FactSet) -> Verdicts:
     return verdicts
 
 
-Traced = dict[tuple[int, int | None], tuple[Value, tuple[Check, ...]]]
+Traced = dict[tuple[int, int | None], TracedRule]
 
 
 def trace_rules(program: Program, facts: FactSet) -> Traced:
-    """The condition tree's Kleene verdict and checks for every (rule, member-or-None)."""
+    """The condition tree's Kleene verdict, checks and explanation tree for every (rule,
+    member-or-None)."""
     params = program.parameters
     member_scopes = [facts.member_context(i) for i in range(len(facts.members))]
     hh_scope = Scope(facts.household, params, member_scopes)
@@ -191,15 +193,15 @@ def _tracers(program: Program) -> tuple[list[tuple[int, Tracer]], list[tuple[int
 
 def tree_verdicts(program: Program, facts: FactSet) -> dict[tuple[int, int | None], Value]:
     """The condition tree's Kleene verdict for every (rule, member-or-None)."""
-    return {key: value for key, (value, _) in trace_rules(program, facts).items()}
+    return {key: traced[0] for key, traced in trace_rules(program, facts).items()}
 
 
 def check_agreement(program: Program, verdicts: Verdicts, tree: Traced) -> None:
     fired: set[tuple[int, int | None]] = {(i, None) for i in verdicts.household}
     fired.update((i, m) for m, rules in enumerate(verdicts.members) for i in rules)
-    if fired == {key for key, (value, _) in tree.items() if value is True}:
+    if fired == {key for key, traced in tree.items() if traced[0] is True}:
         return
-    for (rule, member), (value, _) in tree.items():
+    for (rule, member), (value, *_) in tree.items():
         if verdicts.fired(rule, member) != (value is True):
             where = "household" if member is None else f"member #{member}"
             raise EngineDisagreement(

@@ -17,7 +17,9 @@ from engine.results import (
     VersionRef,
 )
 from engine.trace import Check
+from engine.tree import LazyTree, Superseded
 from engine.values import Scope, evaluate, k_and, k_not, k_or
+from policy.conditions import ast as a
 from policy.document import CompiledRule, Program
 from policy.facts import UNKNOWN, FactSet, Value
 from policy.schema import Scope as FactScope
@@ -33,6 +35,8 @@ class _Plan:
     # higher-priority rules of their groups), the key of the outcome memo below.
     reads: tuple[tuple[int, ...], ...]
     citations: tuple[Citation, ...]
+    # Per rule: whether its amount, and each of its terms, reads a parameter marked sample.
+    samples: tuple[tuple[bool, tuple[bool, ...]], ...]
     # Outcomes no rule of which applies, by (code index, member id, ids of the rules' traces).
     unfired: dict[tuple[object, ...], tuple[tuple[object, ...], Outcome]] = field(
         default_factory=dict, compare=False)
@@ -74,7 +78,15 @@ def _plan(program: Program) -> _Plan:
         tuple(dict.fromkeys([*rule_ids, *(h for i in rule_ids for h in higher[i])]))
         for rule_ids, _ in codes
     )
-    plan = _Plan(tuple(codes), tuple(higher), reads, citations)
+    sample_params = {name for name, p in program.document.parameters.items() if p.sample}
+
+    def sample(node: a.Node | None) -> bool:
+        return node is not None and any(
+            isinstance(n, a.ParamRef) and n.name in sample_params for n in _walk(node))
+
+    samples = tuple((sample(r.amount), tuple(sample(t.expr) for t in r.terms))
+                    for r in program.rules)
+    plan = _Plan(tuple(codes), tuple(higher), reads, citations, samples)
     _PLANS[program.content_hash] = plan
     return plan
 
@@ -112,7 +124,8 @@ def explain_program(
         return k_and([verdict_of[(i, m)], *[k_not(verdict_of[(h, m)]) for h in above]])
 
     def reason(i: int, m: int | None) -> tuple[Reason, tuple[str, ...]]:
-        found = tree[(i, m)][1]
+        traced = tree[(i, m)]
+        found = traced[1]
         # The checks tuple is the trace memo's own object: its identity is the key (the entry
         # keeps it alive, so the id cannot be reused while the entry exists).
         key = (program.content_hash, i, id(found))
@@ -123,7 +136,8 @@ def explain_program(
             for c in found:
                 for f in c.missing:
                     missing.setdefault(f, None)
-            cached = (_reason(rules[i], plan.citations[i], [c.check for c in found]),
+            cached = (_reason(rules[i], plan.citations[i], [c.check for c in found],
+                              traced[2]),
                       tuple(missing))
             if len(_REASONS) >= _REASON_LIMIT:
                 _REASONS.clear()
@@ -132,15 +146,18 @@ def explain_program(
         if not above:
             return cached
         applies = k_or([verdict_of[(h, m)] for h in above])
+        group = rules[i].spec.group or ""
+        outcomes_above = ", ".join(rules[h].spec.outcome for h in above)
         superseded = ConditionCheck(
-            expression=f"no higher-priority rule of group {rules[i].spec.group} applies",
-            actual=", ".join(rules[h].spec.outcome for h in above),
+            expression=f"no higher-priority rule of group {group} applies",
+            actual=outcomes_above,
             expected="none",
             passed=None if applies is UNKNOWN else not applies,
         )
         r = cached[0]
         return (Reason(r.rule_id, r.text_zh, r.text_en, r.citation,
-                       (*r.conditions, superseded)), cached[1])
+                       (*r.conditions, superseded),
+                       Superseded(r.tree, group, applies, outcomes_above)), cached[1])
 
     outcomes: list[Outcome] = []
     instances_all: Sequence[int | None] = range(len(member_scopes))
@@ -178,7 +195,8 @@ def explain_program(
                 granting = rules[granted]
                 why, _ = reason(granted, m)
                 outcomes.append(_outcome(granting, m, ids, Status.GRANTED, (why,), (),
-                                         *_amounts(granting, scope_of(m))))
+                                         *_amounts(granting, scope_of(m),
+                                                   plan.samples[granted])))
                 continue
             open_ = [i for i, v in effs if v is UNKNOWN]
             status = Status.UNDETERMINED if open_ else Status.NOT_GRANTED
@@ -189,7 +207,7 @@ def explain_program(
                     for f in ms:
                         missing.setdefault(f, None)
             outcome = _outcome(first, m, ids, status, tuple(x for x, _ in explained),
-                               tuple(missing), None, None, ())
+                               tuple(missing), None, None, (), False)
             if memo_key is not None:
                 if len(unfired) >= _REASON_LIMIT:
                     unfired.clear()
@@ -198,33 +216,45 @@ def explain_program(
     return ProgramResult(program.code, version, tuple(outcomes))
 
 
-def _reason(rule: CompiledRule, citation: Citation, conditions: list[ConditionCheck]) -> Reason:
+def _walk(node: a.Node) -> list[a.Node]:
+    out = a.walk(node)
+    for n in list(out):
+        if isinstance(n, a.DefRef) and n.body is not None:
+            out.extend(_walk(n.body))
+    return out
+
+
+def _reason(rule: CompiledRule, citation: Citation, conditions: list[ConditionCheck],
+            tree: LazyTree) -> Reason:
     return Reason(
         rule_id=rule.id,
         text_zh=rule.spec.reason.zh,
         text_en=rule.spec.reason.en,
         citation=citation,
         conditions=tuple(conditions),
+        tree=tree,
     )
 
 
-def _amounts(rule: CompiledRule, scope: Scope) -> tuple[float | None, str | None, tuple[Term, ...]]:
+def _amounts(rule: CompiledRule, scope: Scope, samples: tuple[bool, tuple[bool, ...]],
+             ) -> tuple[float | None, str | None, tuple[Term, ...], bool]:
     amount: float | None = None
     if rule.amount is not None:
         v = evaluate(rule.amount, scope)
         amount = None if v is UNKNOWN else float(v)  # type: ignore[arg-type]
     terms = []
-    for t in rule.terms:
+    for t, sample in zip(rule.terms, samples[1], strict=True):
         v = evaluate(t.expr, scope)
         if v is not UNKNOWN:
-            terms.append(Term(t.key, float(v), t.unit))  # type: ignore[arg-type]
-    return amount, rule.spec.period if amount is not None else None, tuple(terms)
+            terms.append(Term(t.key, float(v), t.unit, sample))  # type: ignore[arg-type]
+    return (amount, rule.spec.period if amount is not None else None, tuple(terms),
+            amount is not None and samples[0])
 
 
 def _outcome(
     rule: CompiledRule, member: int | None, ids: tuple[str, ...], status: Status,
     reasons: tuple[Reason, ...], missing: tuple[str, ...], amount: float | None,
-    period: str | None, terms: tuple[Term, ...],
+    period: str | None, terms: tuple[Term, ...], amount_is_sample: bool,
 ) -> Outcome:
     return Outcome(
         code=rule.spec.outcome,
@@ -238,4 +268,5 @@ def _outcome(
         reasons=reasons,
         missing_facts=missing,
         flags_monitoring=rule.spec.flagsMonitoring and status is Status.GRANTED,
+        amount_is_sample=amount_is_sample,
     )

@@ -38,12 +38,67 @@ class ConditionCheck(NamedTuple):
     passed: bool | None      # None when a fact is missing
 
 
+class ConditionNode(NamedTuple):
+    """One node of a condition as written: ``and``, ``or``, ``not``, a quantifier, a comparison,
+    a fact (a derived fact's child is its definition), a parameter, arithmetic or a call."""
+
+    expression: str          # this node's text, e.g. "perCapitaNetIncome < incomeLine"
+    kind: str                # AND, OR, NOT, ANY_MEMBER, ALL_MEMBERS, COMPARE, IN, BETWEEN, ...
+    result: bool | None      # a condition's three-valued result; None when unknown (or a value)
+    actual: str | None       # this expression's value (a comparison: its left side's)
+    expected: str | None     # a comparison: operator and right side, e.g. "< 6000"
+    decided: bool            # in the minimal set of nodes that justify the root's result
+    member_ids: tuple[str, ...]  # quantifiers: the members it held for; a member's body: it
+    children: tuple[ConditionNode, ...]
+
+
+_DEPTHS: dict[tuple[int, int], tuple[ConditionNode, ConditionNode]] = {}
+
+
+def at_depth(node: ConditionNode, depth: int | None) -> ConditionNode:
+    """The tree with derived facts opened ``depth`` levels deep (None: all levels). A rule-set
+    definition is the rule's own text and is always open.
+
+    Remembered per tree and depth (trees are shared by the explanation memo)."""
+    if depth is None:
+        return node
+    key = (id(node), depth)
+    hit = _DEPTHS.get(key)
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    out = _cut(node, depth)
+    if len(_DEPTHS) >= 50_000:
+        _DEPTHS.clear()
+    _DEPTHS[key] = (node, out)
+    return out
+
+
+def _cut(node: ConditionNode, depth: int) -> ConditionNode:
+    if not node.children:
+        return node
+    if node.kind == "FACT":
+        if depth <= 0:
+            return node._replace(children=())
+        depth -= 1
+    kids = tuple(_cut(c, depth) for c in node.children)
+    if all(k is c for k, c in zip(kids, node.children, strict=True)):
+        return node
+    return node._replace(children=kids)
+
+
 class Reason(NamedTuple):
     rule_id: str
     text_zh: str
     text_en: str
     citation: Citation
-    conditions: tuple[ConditionCheck, ...]
+    conditions: tuple[ConditionCheck, ...]  # deprecated: the flat list; ``condition`` is the tree
+    tree: Any  # engine.tree.LazyTree (or Ready, Superseded): the tree, built when first read
+
+    @property
+    def condition(self) -> ConditionNode:
+        """The rule's condition as a tree (``engine.tree``)."""
+        tree: ConditionNode = self.tree.get()
+        return tree
 
     def text(self, lang: str = "ZH") -> str:
         return self.text_en if lang.upper() == "EN" else self.text_zh
@@ -53,6 +108,21 @@ class Term(NamedTuple):
     key: str
     value: float
     unit: str
+    sample: bool = False     # computed from a parameter marked ``sample: true``
+
+
+class FactChange(NamedTuple):
+    """A single change of one input fact that would grant an outcome."""
+
+    fact: str                # an input fact path, e.g. "annualNetIncome", "members[1].schoolStage"
+    operator: str            # "<", "<=", ">", ">=", "==", "in", "between", "known"
+    value: str               # JSON text: "18000.00", "[\"SENIOR\"]"
+    current: str | None      # the fact's value now (None when unknown)
+    text_zh: str
+    text_en: str
+
+    def text(self, lang: str = "ZH") -> str:
+        return self.text_en if lang.upper() == "EN" else self.text_zh
 
 
 class Outcome(NamedTuple):
@@ -69,6 +139,7 @@ class Outcome(NamedTuple):
     reasons: tuple[Reason, ...]
     missing_facts: tuple[str, ...]
     flags_monitoring: bool = False
+    amount_is_sample: bool = False  # the amount comes from a parameter marked ``sample: true``
 
     def title(self, lang: str = "ZH") -> str:
         return self.title_en if lang.upper() == "EN" else self.title_zh
@@ -93,6 +164,9 @@ class Determination:
     programs: tuple[ProgramResult, ...]
     flagged_for_monitoring: bool
     flagged_by: tuple[str, ...] = field(default=())
+    # What the determination was computed from (the validated household and the versions), so
+    # that what-would-change can be asked of it later; not part of the result.
+    inputs: Any = field(default=None, compare=False, repr=False)
 
     def outcomes(self, status: Status | None = None) -> list[Outcome]:
         return [
@@ -101,6 +175,26 @@ class Determination:
 
 
 _REASON_JSON: dict[tuple[int, str], tuple[Reason, dict[str, Any]]] = {}
+DEFAULT_DEPTH = 1  # derived facts opened one level deep unless a client asks otherwise
+
+
+def condition_json(node: ConditionNode) -> dict[str, Any]:
+    """A condition tree as JSON with the contract's field names."""
+    return {
+        "expression": node.expression,
+        "kind": node.kind,
+        "result": node.result,
+        "actual": node.actual,
+        "expected": node.expected,
+        "decided": node.decided,
+        "memberIds": list(node.member_ids),
+        "children": [condition_json(c) for c in node.children],
+    }
+
+
+def fact_change_json(c: FactChange, lang: str = "ZH") -> dict[str, Any]:
+    return {"fact": c.fact, "operator": c.operator, "value": c.value, "current": c.current,
+            "text": c.text(lang)}
 
 
 def _reason_json(r: Reason, lang: str) -> dict[str, Any]:
@@ -120,6 +214,7 @@ def _reason_json(r: Reason, lang: str) -> dict[str, Any]:
              "passed": x.passed}
             for x in r.conditions
         ],
+        "condition": condition_json(at_depth(r.condition, DEFAULT_DEPTH)),
     }
     if len(_REASON_JSON) >= 50_000:
         _REASON_JSON.clear()
@@ -127,13 +222,20 @@ def _reason_json(r: Reason, lang: str) -> dict[str, Any]:
     return data
 
 
-def determination_json(d: Determination, lang: str = "ZH") -> dict[str, Any]:
+def determination_json(d: Determination, lang: str = "ZH", *,
+                       what_would_change: bool = False) -> dict[str, Any]:
     """The Determination as JSON with the contract's field names: the same object as
-    ``data.evaluate`` of a GraphQL query that selects every field. The JSON shares sub-objects
-    (an outcome appears under its program and in the flattened list); serialise it, do not
-    mutate it."""
+    ``data.evaluate`` of a GraphQL query that selects every field (condition trees at the
+    default depth; ``whatWouldChange`` only when asked for, since it evaluates the household
+    again for every outcome not granted). The JSON shares sub-objects (an outcome appears under
+    its program and in the flattened list); serialise it, do not mutate it."""
 
     def outcome(o: Outcome) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if what_would_change:
+            from engine.whatif import what_would_change as changes
+
+            extra["whatWouldChange"] = [fact_change_json(c, lang) for c in changes(d, o)]
         return {
             "code": o.code,
             "title": o.title(lang),
@@ -141,9 +243,12 @@ def determination_json(d: Determination, lang: str = "ZH") -> dict[str, Any]:
             "status": o.status.value,
             "amount": o.amount,
             "period": o.period,
-            "terms": [{"key": t.key, "value": t.value, "unit": t.unit} for t in o.terms],
+            "amountIsSample": o.amount_is_sample,
+            "terms": [{"key": t.key, "value": t.value, "unit": t.unit, "sample": t.sample}
+                      for t in o.terms],
             "reasons": [_reason_json(r, lang) for r in o.reasons],
             "missingFacts": list(o.missing_facts),
+            **extra,
         }
 
     def version(v: VersionRef) -> dict[str, Any]:

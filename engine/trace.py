@@ -9,12 +9,12 @@ opened up so that an explanation shows ``perCapitaNetIncome < incomeLine`` rathe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import NamedTuple
 
 from engine.results import ConditionCheck
+from engine.tree import LazyTree, reads
 from engine.values import Scope, closure, compare, fmt, k_and, k_or
 from policy.conditions import ast as a
 from policy.conditions.printer import unparse
@@ -175,74 +175,40 @@ def missing_facts(node: a.Node, scope: Scope) -> tuple[str, ...]:
 # holds only values computed by the code above, so a hit and a miss give identical results.
 
 MEMO_LIMIT = 50_000
-_MEMO: dict[tuple[int, tuple[object, ...]], tuple[Value, tuple[Check, ...]]] = {}
-_READS: dict[int, tuple[a.Node, _Getter, _Getter | None]] = {}
-_Getter = Callable[[Mapping[str, Value]], tuple[Value, ...]]
+Traced = tuple[Value, tuple[Check, ...], LazyTree]
+_MEMO: dict[tuple[int, tuple[object, ...]], Traced] = {}
 memo_stats = {"hits": 0, "misses": 0}
 
 
-def _getter(names: tuple[str, ...]) -> _Getter:
-    if not names:
-        return lambda facts: ()
-    if len(names) == 1:
-        (name,) = names
-        return lambda facts: (facts[name],)
-    return itemgetter(*names)
-
-
-def _reads(node: a.Node) -> tuple[_Getter, _Getter | None]:
-    """Getters of the facts a node reads in its own scope and, if it quantifies over members,
-    of those each member's scope contributes."""
-    hit = _READS.get(id(node))
-    if hit is not None and hit[0] is node:
-        return hit[1], hit[2]
-    outer: dict[str, None] = {}
-    inner: dict[str, None] = {}
-
-    def visit(n: a.Node, inside: bool) -> None:
-        if isinstance(n, a.FactRef):
-            (inner if inside else outer).setdefault(n.name, None)
-        elif isinstance(n, a.DefRef) and n.body is not None:
-            visit(n.body, inside)
-        elif isinstance(n, a.Quantifier):
-            visit(n.body, True)
-            return
-        for c in a.children(n):
-            visit(c, inside)
-
-    visit(node, False)
-    quantified = bool(inner) or any(isinstance(x, a.Quantifier) for x in a.walk(node))
-    outer_get = _getter(tuple(outer))
-    inner_get = _getter(tuple(inner)) if quantified else None
-    _READS[id(node)] = (node, outer_get, inner_get)
-    return outer_get, inner_get
-
-
-Tracer = Callable[[Scope, tuple[str, ...]], tuple[Value, tuple[Check, ...]]]
+Tracer = Callable[[Scope, tuple[str, ...]], Traced]
 _TRACERS: dict[int, tuple[a.Node, Tracer]] = {}
 
 
 def tracer(node: a.Node) -> Tracer:
     """``explain_condition`` for one node, with what does not depend on the facts (the getters
-    of the values it reads, its closure) bound once."""
+    of the values it reads, its closure, its tree builder) bound once."""
     hit = _TRACERS.get(id(node))
     if hit is not None and hit[0] is node:
         return hit[1]
-    outer, inner = _reads(node)
+    _, outer, _, inner = reads(node)
     node_id = id(node)
     verdict = closure(node)
 
-    def trace(scope: Scope, member_ids: tuple[str, ...] = ()) -> tuple[Value, tuple[Check, ...]]:
-        key: tuple[object, ...] = outer(scope.facts)
+    def trace(scope: Scope, member_ids: tuple[str, ...] = ()) -> Traced:
+        values: tuple[object, ...] = outer(scope.facts)
+        key = values
+        members: tuple[object, ...] = ()
         if inner is not None:
-            key += (member_ids, tuple(inner(m) for m in scope.members))
+            members = tuple(inner(m) for m in scope.members)
+            key += (member_ids, members)
         full = (node_id, key)
         found = _MEMO.get(full)
         if found is not None:
             memo_stats["hits"] += 1
             return found
         memo_stats["misses"] += 1
-        result = (verdict(scope), tuple(checks(node, scope, member_ids)))
+        result = (verdict(scope), tuple(checks(node, scope, member_ids)),
+                  LazyTree(node, values, members, scope.params, member_ids))
         if len(_MEMO) >= MEMO_LIMIT:
             _MEMO.clear()
         # ``_reads`` keeps the node alive in ``_READS``, so the id in the key stays valid.
@@ -255,6 +221,7 @@ def tracer(node: a.Node) -> Tracer:
 
 def explain_condition(
     node: a.Node, scope: Scope, member_ids: tuple[str, ...] = ()
-) -> tuple[Value, tuple[Check, ...]]:
-    """The condition's Kleene verdict and its checks, memoised by the values it reads."""
+) -> Traced:
+    """The condition's Kleene verdict, its checks and its tree, memoised by the values it reads
+    (a derived fact's definition included)."""
     return tracer(node)(scope, member_ids)

@@ -86,6 +86,19 @@ def _status_filter(read: Callable[[Any], Any]) -> Bind:
     return bind
 
 
+def _condition(args: Mapping[str, Any]) -> Callable[[Any], Any]:
+    from engine.results import at_depth
+
+    depth = args.get("depth", 1)
+    return lambda reason: at_depth(reason.condition, depth)
+
+
+def _what_would_change(args: Mapping[str, Any]) -> Callable[[Any], Any]:
+    from graphql_api.types import outcome_changes
+
+    return outcome_changes
+
+
 PLAIN: dict[str, dict[str, Getter]] = {
     "Determination": {
         "asOf": Attr("as_of"),
@@ -105,17 +118,38 @@ PLAIN: dict[str, dict[str, Getter]] = {
         "memberId": Attr("member_id"),
         "status": Attr("status"),
         "amount": Attr("amount"),
+        "amountIsSample": Attr("amount_is_sample"),
         "period": Attr("period"),
         "terms": Attr("terms"),
         "reasons": Attr("reasons"),
         "missingFacts": Attr("missing_facts"),
+        "whatWouldChange": _what_would_change,
     },
-    "Term": {"key": Attr("key"), "value": Attr("value"), "unit": Attr("unit")},
+    "Term": {"key": Attr("key"), "value": Attr("value"), "unit": Attr("unit"),
+             "sample": Attr("sample")},
     "Reason": {
         "ruleId": Attr("rule_id"),
         "text": Attr(_in_language("text")),
         "citation": Attr("citation"),
         "conditions": Attr("conditions"),
+        "condition": _condition,
+    },
+    "ConditionNode": {
+        "expression": Attr("expression"),
+        "kind": Attr("kind"),
+        "result": Attr("result"),
+        "actual": Attr("actual"),
+        "expected": Attr("expected"),
+        "decided": Attr("decided"),
+        "memberIds": Attr("member_ids"),
+        "children": Attr("children"),
+    },
+    "FactChange": {
+        "fact": Attr("fact"),
+        "operator": Attr("operator"),
+        "value": Attr("value"),
+        "current": Attr("current"),
+        "text": Attr(_in_language("text")),
     },
     "Citation": {name: Attr(name) for name in ("document", "clause", "quote", "url")},
     "ConditionCheck": {name: Attr(name) for name in ("expression", "actual", "expected",

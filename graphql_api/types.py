@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
+from engine.results import Outcome as EngineOutcomeType
 from engine.results import Status
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ class Term:
     key: str
     value: float
     unit: str
+    sample: bool = strawberry.field(
+        description="Computed from a parameter marked sample: a sample figure, not the "
+        "county's decided one.")
 
 
 @strawberry.type
@@ -64,15 +68,65 @@ class ConditionCheck:
     passed: bool | None = strawberry.field(description="Null when a fact is missing.")
 
 
-@strawberry.type
-class Reason:
-    rule_id: str
-    citation: Citation
-    conditions: list[ConditionCheck]
+@strawberry.type(description="One node of a condition as written: and, or, not, a "
+                 "quantifier, a comparison, a fact, a parameter, arithmetic or a call.")
+class ConditionNode:
+    expression: str = strawberry.field(
+        description="This node's text as written, e.g. \"perCapitaNetIncome < incomeLine\".")
+    kind: str = strawberry.field(
+        description="AND, OR, NOT, ANY_MEMBER, ALL_MEMBERS, COMPARE, IN, BETWEEN, FACT, "
+        "DEFINITION, PARAMETER, CONSTANT, ARITH, NEG, CALL or PRIORITY (no higher-priority rule "
+        "of the rule's exclusive group applies).")
+    result: bool | None = strawberry.field(
+        description="A condition's three-valued result: null when unknown (and for values).")
+    actual: str | None = strawberry.field(
+        description="This expression's value (for a comparison: its left side's value).")
+    expected: str | None = strawberry.field(
+        description="For a comparison: operator and right side, e.g. \"< 6000\".")
+    decided: bool = strawberry.field(
+        description="Part of the minimal set of nodes that justify the result.")
+    member_ids: list[str] = strawberry.field(
+        description="Quantifiers: the members it held for; a quantifier's child: its member.")
+    children: list[ConditionNode] = strawberry.field(
+        description="Operands; a derived fact's or a definition's child is its definition.")
+
+
+@strawberry.type(description="A single change of one input fact that would grant the outcome.")
+class FactChange:
+    fact: str = strawberry.field(
+        description="An input fact path, e.g. annualNetIncome, members[1].schoolStage.")
+    operator: str = strawberry.field(
+        description="<, <=, >, >=, ==, in, between (value: [low, high], both included) or "
+        "known.")
+    value: str = strawberry.field(
+        description="The bound or value(s) as JSON text, e.g. \"18000.00\", \"[\\\"SENIOR\\\"]\".")
+    current: str | None = strawberry.field(
+        description="The fact's value now (null when unknown).")
 
     @strawberry.field
     def text(self, lang: Lang = Lang.ZH) -> str:
         return self.text_en if lang is Lang.EN else self.text_zh  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class Reason:
+    rule_id: str
+    citation: Citation
+    conditions: list[ConditionCheck] = strawberry.field(
+        deprecation_reason="A flat list loses the condition's structure; use condition, the "
+        "condition as a tree.")
+
+    @strawberry.field
+    def text(self, lang: Lang = Lang.ZH) -> str:
+        return self.text_en if lang is Lang.EN else self.text_zh  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The rule's condition as a tree. depth: how many levels of "
+                      "derived facts are opened into their definitions (null: all).")
+    def condition(self, depth: int | None = 1) -> ConditionNode:
+        from engine.results import at_depth
+
+        reason: Any = self  # the engine's Reason: its ``condition`` is the whole tree
+        return at_depth(reason.condition, depth)  # type: ignore[return-value]
 
 
 @strawberry.type
@@ -82,6 +136,9 @@ class Outcome:
     status: OutcomeStatus  # type: ignore[valid-type]
     amount: float | None = strawberry.field(description="Yuan; null for in-kind and tiers.")
     period: AmountPeriod | None
+    amount_is_sample: bool = strawberry.field(
+        description="The amount comes from a parameter marked sample: a sample figure, not the "
+        "county's decided one.")
     terms: list[Term]
     reasons: list[Reason]
     missing_facts: list[str]
@@ -89,6 +146,22 @@ class Outcome:
     @strawberry.field
     def title(self, lang: Lang = Lang.ZH) -> str:
         return self.title_en if lang is Lang.EN else self.title_zh  # type: ignore[attr-defined]
+
+    @strawberry.field(description="For NOT_GRANTED and UNDETERMINED outcomes of an evaluation: "
+                      "the smallest single changes of one input fact that would grant it (empty "
+                      "when no single fact suffices, and for granted outcomes).")
+    def what_would_change(self) -> list[FactChange]:
+        return outcome_changes(self)  # type: ignore[return-value]
+
+
+def outcome_changes(outcome: Any) -> list[Any]:
+    """What would grant an outcome served with its determination (``_InContext``)."""
+    det = getattr(outcome, "determination", None)
+    if det is None:
+        return []
+    from engine.whatif import what_would_change
+
+    return list(what_would_change(det, outcome))
 
 
 def _filter(outcomes: Any, status: Status | None) -> list[EngineOutcome]:
@@ -613,19 +686,33 @@ class _DeterminationView:
 
     def __init__(self, d: EngineDetermination):
         self._d = d
-        self.programs_all = [_ProgramView(p) for p in d.programs]
+        self.programs_all = [_ProgramView(p, d) for p in d.programs]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._d, name)
+
+    def outcomes(self, status: Status | None = None) -> list[Any]:
+        return [o for p in self.programs_all for o in p.outcomes_all
+                if status is None or o.status is status]
+
+
+class _InContext(EngineOutcomeType):  # type: ignore[misc, valid-type]
+    """An outcome served with the determination it belongs to (what-would-change asks it)."""
+
+
+def _in_context(o: Any, det: EngineDetermination) -> Any:
+    out = _InContext._make(o)
+    out.determination = det
+    return out
 
 
 class _ProgramView:
     __slots__ = ("outcomes_all", "program", "version")
 
-    def __init__(self, p: Any):
+    def __init__(self, p: Any, det: EngineDetermination):
         self.program = p.program
         self.version = p.version
-        self.outcomes_all = p.outcomes
+        self.outcomes_all = [_in_context(o, det) for o in p.outcomes]
 
 
 _VIEWS: dict[int, _DeterminationView] = {}

@@ -69,6 +69,12 @@ class FactDef:
     # The input facts a caseworker must supply when this one is unknown.
     sources: tuple[str, ...] = ()
     doc: str = ""
+    # A derived fact's definition in the condition language (explanations expand a derived
+    # fact into it, what-would-change reasons through it); empty when the language cannot say
+    # it (a count or a date difference).
+    definition: str = ""
+    # A household fact that is the sum of a member fact over the members.
+    total_of: str = ""
 
 
 def _h(name: str, t: FactType, doc: str = "", **kw: object) -> FactDef:
@@ -100,16 +106,21 @@ FACTS: dict[str, FactDef] = {
         _h("housingSafetyGrade", enum_type("HousingSafetyGrade")),
         _h("drinkingWaterSafe", BOOL),
         _h("householdSize", NUMBER, derived=True),
-        _h("perCapitaNetIncome", NUMBER, derived=True),
+        _h("perCapitaNetIncome", NUMBER, derived=True,
+           definition="annualNetIncome / householdSize"),
         _h("householdMedicalOutOfPocket", NUMBER, "sum of members' medicalOutOfPocket",
-           derived=True),
-        _h("rigidExpenses", NUMBER, derived=True),
-        _h("perCapitaIncomeAfterRigid", NUMBER, derived=True),
+           derived=True, total_of="medicalOutOfPocket"),
+        _h("rigidExpenses", NUMBER, derived=True,
+           definition="householdMedicalOutOfPocket + disasterLoss + accidentLoss"),
+        _h("perCapitaIncomeAfterRigid", NUMBER, derived=True,
+           definition="(annualNetIncome - rigidExpenses) / householdSize"),
         _h(
             "incomeDropRatio", NUMBER, derived=True, optional=True,
             sources=("previousAnnualNetIncome",),
+            definition="1 - annualNetIncome / previousAnnualNetIncome",
         ),
-        _h("economicHardship", BOOL, "家庭经济困难", derived=True),
+        _h("economicHardship", BOOL, "家庭经济困难", derived=True,
+           definition="povertyAlleviated or monitored or dibao or dibaoMarginal"),
         _m("relation", enum_type("Relation")),
         _m("birthDate", DATE),
         _m("age", NUMBER, "full years on asOf", derived=True),
@@ -119,7 +130,8 @@ FACTS: dict[str, FactDef] = {
         _m("medicalOutOfPocket", NUMBER),
         _m("disabilityGrade", NUMBER, "1-4; 0 when the member has no disability certificate"),
         _m("disabilityKind", enum_type("DisabilityKind")),
-        _m("disabled", BOOL, "disabilityGrade is set", derived=True),
+        _m("disabled", BOOL, "disabilityGrade is set", derived=True,
+           definition="disabilityGrade >= 1"),
         _m("needsLongTermCare", BOOL),
         _m("schoolStage", enum_type("SchoolStage")),
         _m("boarding", BOOL),

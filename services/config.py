@@ -17,7 +17,10 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "POLICY_ENGINE_DATABASE_URL"),
     )
     seed_fixtures: bool = True  # load fixtures/ into an empty database on start
-    max_depth: int = 12
+    # evaluate > programs > outcomes > reasons > condition is five levels, and a shipped rule's
+    # condition tree is up to 15 levels deep with every derived fact opened (13 at the default
+    # depth): a client must be able to select it whole.
+    max_depth: int = 24
     max_aliases: int = 30
     max_tokens: int = 4000
     # field selections once fragments are expanded, and fragment spreads as written

@@ -28,9 +28,9 @@ def test_evaluate_prints_the_determination() -> None:
                if o["status"] == "GRANTED"]
     assert granted == [("education.compulsory_living_subsidy", "m2", 1500.0)]
     first = det["outcomes"][0]
-    assert set(first) == {"code", "title", "memberId", "status", "amount", "period", "terms",
-                          "reasons", "missingFacts"}
-    assert set(first["reasons"][0]) == {"ruleId", "text", "citation", "conditions"}
+    assert set(first) == {"code", "title", "memberId", "status", "amount", "amountIsSample",
+                          "period", "terms", "reasons", "missingFacts"}
+    assert set(first["reasons"][0]) == {"ruleId", "text", "citation", "conditions", "condition"}
 
 
 def test_evaluate_one_program_in_english() -> None:

@@ -823,7 +823,7 @@ def interactive_determination(household: dict[str, Any], as_of: date,
     results = []
     for program, ref in versions:
         tree = trace_rules(program, facts)
-        true = {key for key, (value, _) in tree.items() if value is True}
+        true = {key for key, traced in tree.items() if traced[0] is True}
         fired_hh = frozenset(i for (i, m) in true if m is None)
         fired_m = tuple(frozenset(i for (i, m) in true if m == k)
                         for k in range(len(facts.members)))

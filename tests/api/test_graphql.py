@@ -19,6 +19,23 @@ ROOT = Path(__file__).resolve().parents[2]
 HH1 = json.loads((FIXTURES / "households" / "hh-001.json").read_text(encoding="utf-8"))
 HH2 = json.loads((FIXTURES / "households" / "hh-002.json").read_text(encoding="utf-8"))
 
+NODE = "expression kind result actual expected decided memberIds"
+
+
+def tree_selection(levels: int = 16) -> str:
+    """A ConditionNode selection ``levels`` deep (a selection cannot recurse)."""
+    inner = NODE
+    for _ in range(levels - 1):
+        inner = f"{NODE} children {{ {inner} }}"
+    return inner
+
+
+def tree_query(levels: int) -> str:
+    return ('evaluate(household: {id: "h", members: [{id: "m", birthDate: "2000-01-01"}]}, '
+            'asOf: "2024-06-01") { outcomes { reasons { condition { '
+            + tree_selection(levels) + " } } } }")
+
+
 FULL = """
 query Full($h: HouseholdInput!, $asOf: Date!, $programs: [String!]) {
   evaluate(household: $h, asOf: $asOf, programs: $programs) {
@@ -32,13 +49,15 @@ query Full($h: HouseholdInput!, $asOf: Date!, $programs: [String!]) {
   }
 }
 fragment O on Outcome {
-  code title memberId status amount period
-  terms { key value unit }
+  code title memberId status amount amountIsSample period
+  terms { key value unit sample }
   reasons { ruleId text citation { document clause quote url }
-            conditions { expression actual expected passed } }
+            conditions { expression actual expected passed }
+            condition { TREE } }
   missingFacts
+  whatWouldChange { fact operator value current text }
 }
-"""
+""".replace("TREE", tree_selection())
 
 
 def test_committed_schema_is_the_served_schema() -> None:
@@ -50,7 +69,8 @@ def test_full_explanation_matches_the_engine(api: Api) -> None:
     as_of = date(2024, 6, 1)
     body = api.gql(FULL, {"h": HH2, "asOf": as_of.isoformat()})
     assert "errors" not in body, body
-    expected = determination_json(determine(HH2, as_of, load_catalog().in_force(as_of)))
+    expected = determination_json(determine(HH2, as_of, load_catalog().in_force(as_of)),
+                                  what_would_change=True)
     expected.pop("flaggedBy")
     got = body["data"]["evaluate"]
     assert got == expected
@@ -157,7 +177,9 @@ def test_depth_limit(api: Api) -> None:
     assert "errors" not in api.gql("query { ...F } " + fragments)
     from services.config import Settings
 
-    assert Settings().max_depth == 12
+    assert Settings().max_depth == 24
+    too_deep = "query { " + tree_query(30) + " }"
+    assert "exceeds maximum operation depth" in api.gql(too_deep)["errors"][0]["message"]
 
 
 def test_no_csrf_through_simple_requests(api: Api) -> None:

@@ -1,0 +1,148 @@
+"""Explanation trees: for every shipped version on households drawn field by field, each reason's
+tree has the outcome's status as its result, follows Kleene logic node by node, and its
+``decided`` marks are a minimal set of nodes that alone justify the result."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from engine.determine import determine
+from engine.results import ConditionNode, Status, at_depth
+from engine.tree import walk
+from engine.values import k_and, k_not, k_or
+from policy.facts import UNKNOWN, Value
+from services.rulesets import load_catalog
+from tests.strategies import households
+
+CATALOG = load_catalog()
+RECORDS = list(CATALOG.records)
+AS_OF = date(2024, 6, 1)
+WANT = {Status.GRANTED: True, Status.NOT_GRANTED: False, Status.UNDETERMINED: None}
+JUNCTIONS = {"AND": k_and, "ALL_MEMBERS": k_and, "OR": k_or, "ANY_MEMBER": k_or}
+BOOLEAN_KINDS = {"AND", "OR", "NOT", "ANY_MEMBER", "ALL_MEMBERS", "COMPARE", "IN", "BETWEEN",
+                 "PRIORITY"}
+
+
+def value(node: ConditionNode) -> Value:
+    return UNKNOWN if node.result is None else node.result
+
+
+def check_logic(node: ConditionNode) -> None:
+    """Every junction and negation has the Kleene value of its children."""
+    for n in walk(node):
+        kids = [value(c) for c in n.children]
+        if n.kind in JUNCTIONS:
+            assert value(n) is JUNCTIONS[n.kind](kids), n.expression
+        elif n.kind == "NOT":
+            assert value(n) is k_not(kids[0]), n.expression
+        elif n.kind in ("FACT", "DEFINITION") and n.children:
+            # A derived fact is what its definition computes.
+            (body,) = n.children
+            if body.kind in BOOLEAN_KINDS or n.actual in ("true", "false"):
+                assert n.result is body.result, n.expression
+            else:
+                assert n.actual == body.actual, n.expression
+        if n.kind in ("ANY_MEMBER", "ALL_MEMBERS"):
+            assert list(n.member_ids) == [c.member_ids[0] for c in n.children
+                                          if c.result is True]
+
+
+def _justified(combine: object, fixed: list[Value], free: int, want: Value) -> bool:
+    """Whether the junction's result is ``want`` whatever values the free operands take."""
+    for rest in itertools.product((True, False, UNKNOWN), repeat=free):
+        if combine([*fixed, *rest]) is not want:  # type: ignore[operator]
+            return False
+    return True
+
+
+def check_decided(node: ConditionNode, decided: bool = True) -> None:
+    assert node.decided is decided, node.expression
+    if not decided:
+        for c in node.children:
+            check_decided(c, False)
+        return
+    if node.kind in JUNCTIONS:
+        combine = JUNCTIONS[node.kind]
+        marked = [value(c) for c in node.children if c.decided]
+        free = len(node.children) - len(marked)
+        # The decided operands alone justify the result ...
+        assert _justified(combine, marked, free, value(node)), node.expression
+        # ... and none of them can be left out.
+        for i in range(len(marked)):
+            rest = marked[:i] + marked[i + 1:]
+            assert not _justified(combine, rest, free + 1, value(node)), node.expression
+        for c in node.children:
+            check_decided(c, c.decided)
+    else:
+        for c in node.children:
+            check_decided(c, True)
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: r.id)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hh=households(AS_OF))
+def test_trees_give_the_status_and_minimal_decided_marks(record, hh) -> None:  # type: ignore[no-untyped-def]
+    det = determine(hh, AS_OF, [(record.program, CATALOG.ref(record))])
+    for outcome in det.outcomes():
+        assert outcome.reasons
+        for reason in outcome.reasons:
+            tree = reason.condition
+            assert tree.result is WANT[outcome.status], (outcome.code, tree.expression)
+            check_logic(tree)
+            check_decided(tree)
+            # Cutting derived facts' expansions keeps every node above the cut as it was.
+            shallow = at_depth(tree, 0)
+            assert all(not c.children for n in walk(shallow) if n.kind == "FACT"
+                       for c in [n])
+
+
+def test_the_issue_examples_read_as_written() -> None:
+    """``not tekun`` shows the expression's value; alternatives are an ``or`` with the branch
+    that carried it decided; a quantifier names its members; derived facts open up."""
+    hh = {"id": "x", "dibao": True, "annualNetIncome": 9000,
+          "members": [{"id": "m1", "birthDate": "1960-01-01", "disabilityGrade": 1,
+                       "disabilityKind": "PHYSICAL"},
+                      {"id": "m2", "birthDate": "1990-01-01"}]}
+    det = determine(hh, AS_OF, CATALOG.in_force(AS_OF))
+    living = next(o for o in det.outcomes() if o.code == "disability.living_subsidy"
+                  and o.member_id == "m1")
+    assert living.status is Status.GRANTED
+    tree = living.reasons[0].condition
+    assert tree.kind == "AND" and tree.result is True
+    either = next(c for c in tree.children if c.expression == "dibao or monitored")
+    assert either.kind == "OR"
+    assert [(c.expression, c.result, c.decided) for c in either.children] == [
+        ("dibao", True, True), ("monitored", False, False)]
+    negation = next(c for c in tree.children if c.expression == "not tekun")
+    assert (negation.kind, negation.result, negation.actual) == ("NOT", True, "true")
+    assert negation.children[0].actual == "false"
+
+    home = next(o for o in det.outcomes() if o.code == "disability.home_accessibility")
+    quantifier = next(n for n in walk(home.reasons[0].condition) if n.kind == "ANY_MEMBER")
+    assert quantifier.member_ids == ("m1",)
+    assert [c.member_ids for c in quantifier.children] == [("m1",), ("m2",)]
+
+    marginal = next(o for o in det.outcomes() if o.code == "monitoring.marginal_at_risk")
+    low = next(n for n in walk(marginal.reasons[0].condition)
+               if n.expression == "perCapitaNetIncome")
+    assert low.kind == "FACT" and low.actual == "4500"
+    (definition,) = low.children
+    assert definition.expression == "annualNetIncome / householdSize"
+    assert [c.actual for c in definition.children] == ["9000", "2"]
+
+
+def test_a_superseded_rule_says_so_in_its_tree() -> None:
+    hh = {"id": "x", "dibao": True, "members": [{"id": "m1", "birthDate": "1960-01-01",
+                                                  "tekun": True}]}
+    det = determine(hh, AS_OF, CATALOG.in_force(AS_OF))
+    tier2 = next(o for o in det.outcomes() if o.code == "medical.tier2")
+    assert tier2.status is Status.NOT_GRANTED
+    tree = tier2.reasons[0].condition
+    assert tree.result is False and tree.children[0].result is True
+    guard = tree.children[1]
+    assert guard.kind == "PRIORITY" and guard.decided and guard.actual == "medical.tier1"
+    assert not tree.children[0].decided
