@@ -30,18 +30,18 @@ from policy.conditions.printer import unparse
 from policy.derived import definition
 from policy.facts import UNKNOWN, Value
 
-# A builder makes a node as if it were decided: its children are marked accordingly, and a
-# child that is not needed has its whole subtree cleared. The root of a condition is decided.
-Build = Callable[[Scope, tuple[str, ...]], ConditionNode]
+# A builder makes a node, told whether it is decided; it marks its children from their values
+# (read through the engine's closures, which cost far less than building a node twice).
+Build = Callable[[Scope, tuple[str, ...], bool], ConditionNode]
 _BUILDERS: dict[int, tuple[a.Node, Build]] = {}
 _new = tuple.__new__  # ConditionNode's own constructor, without the keyword handling
 
 
 def _node(expression: str, kind: str, result: bool | None, actual: str | None,
-          expected: str | None, children: tuple[ConditionNode, ...],
+          expected: str | None, decided: bool, children: tuple[ConditionNode, ...],
           member_ids: tuple[str, ...] = ()) -> ConditionNode:
-    return _new(ConditionNode, (expression, kind, result, actual, expected, True, member_ids,
-                                children))
+    return _new(ConditionNode, (expression, kind, result, actual, expected, decided,
+                                member_ids, children))
 
 
 _Getter = Callable[[Mapping[str, Value]], tuple[Value, ...]]
@@ -105,21 +105,21 @@ def reads(node: a.Node) -> Reads:
 # same age and school stage has the same ``schoolAgeOutOfSchool``). Bounded; an entry holds only
 # what the builders computed, so a hit and a miss give the same tree.
 SUBTREE_LIMIT = 50_000
-_SUBTREES: dict[tuple[int, tuple[object, ...]], ConditionNode] = {}
+_SUBTREES: dict[tuple[int, bool, tuple[object, ...]], ConditionNode] = {}
 
 
 def _memoised(node: a.Node, make: Build) -> Build:
     _, outer, _, inner = reads(node)
     node_id = id(node)  # ``reads`` keeps the node alive in ``_READS``: the id stays its own
 
-    def memo(s: Scope, ids: tuple[str, ...]) -> ConditionNode:
+    def memo(s: Scope, ids: tuple[str, ...], decided: bool) -> ConditionNode:
         key: tuple[object, ...] = outer(s.facts)
         if inner is not None:
             key += (ids, tuple(inner(m) for m in s.members))
-        full = (node_id, key)
+        full = (node_id, decided, key)
         hit = _SUBTREES.get(full)
         if hit is None:
-            hit = make(s, ids)
+            hit = make(s, ids, decided)
             if len(_SUBTREES) >= SUBTREE_LIMIT:
                 _SUBTREES.clear()
             _SUBTREES[full] = hit
@@ -130,7 +130,7 @@ def _memoised(node: a.Node, make: Build) -> Build:
 
 def build(node: a.Node, scope: Scope, member_ids: tuple[str, ...] = ()) -> ConditionNode:
     """The explanation tree of a typed condition in ``scope`` (the root is decided)."""
-    return builder(node)(scope, member_ids)
+    return builder(node)(scope, member_ids, True)
 
 
 class LazyTree:
@@ -197,30 +197,6 @@ class Superseded:
         return tree
 
 
-def absolute(node: ConditionNode, decided: bool) -> ConditionNode:
-    """The tree with every mark cleared when ``decided`` is false (builders already mark the
-    children of a decided node, and clear whole subtrees that are not decided)."""
-    return node if decided else _undecided(node)
-
-
-_UNDECIDED: dict[int, tuple[ConditionNode, ConditionNode]] = {}
-
-
-def _undecided(node: ConditionNode) -> ConditionNode:
-    """The subtree with no node decided (remembered: subtrees are shared by the memos)."""
-    if not node.decided and not node.children:
-        return node
-    hit = _UNDECIDED.get(id(node))
-    if hit is not None and hit[0] is node:
-        return hit[1]
-    out = _new(ConditionNode, (*node[:5], False, node.member_ids,
-                               tuple([_undecided(c) for c in node.children])))
-    if len(_UNDECIDED) >= SUBTREE_LIMIT:
-        _UNDECIDED.clear()
-    _UNDECIDED[id(node)] = (node, out)
-    return out
-
-
 def builder(node: a.Node) -> Build:
     """The node's tree builder, made once per node (cached by identity; the cache keeps the
     node alive so an id is never reused)."""
@@ -251,23 +227,6 @@ def marks(kind: str, result: Value, values: Sequence[Value]) -> list[bool]:
     return [True] * len(values)
 
 
-def _marked(kind: str, result: Value, kids: Sequence[ConditionNode]) -> tuple[ConditionNode, ...]:
-    """The children with their relative marks (only a false ``and`` and a true ``or`` leave
-    some out)."""
-    if not ((result is False and kind in ("AND", "ALL_MEMBERS"))
-            or (result is True and kind in ("OR", "ANY_MEMBER"))):
-        return tuple(kids)
-    first = True
-    out = []
-    for c in kids:
-        if first and c.result is result:
-            first = False
-            out.append(c)
-        else:
-            out.append(_undecided(c))
-    return tuple(out)
-
-
 def _literal(node: a.Node) -> bool:
     return isinstance(node, a.Num | a.EnumLit | a.Bool)
 
@@ -293,51 +252,55 @@ def _make(node: a.Node) -> Build:
         case a.And(operands=ops) | a.Or(operands=ops):
             kind = "AND" if isinstance(node, a.And) else "OR"
             combine = k_and if kind == "AND" else k_or
+            fvals = [closure(x) for x in ops]
             subs = [builder(x) for x in ops]
+            undecided = [False] * len(subs)
 
-            def junction(s: Scope, ids: tuple[str, ...]) -> ConditionNode:
-                kids = [b(s, ids) for b in subs]
-                res = combine([_value(k) for k in kids])
-                return _node(text, kind, _result(res), fmt(res), None,
-                             _marked(kind, res, kids))
+            def junction(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
+                vals = [f(s) for f in fvals]
+                res = combine(vals)
+                flags = marks(kind, res, vals) if d else undecided
+                return _node(text, kind, _result(res), fmt(res), None, d,
+                             tuple([b(s, ids, f) for b, f in zip(subs, flags, strict=True)]))
 
             return junction
         case a.Not(operand=o):
             sub = builder(o)
 
-            def not_(s: Scope, ids: tuple[str, ...]) -> ConditionNode:
-                kid = sub(s, ids)
-                res = k_not(_value(kid))
-                return _node(text, "NOT", _result(res), fmt(res), None, (kid,))
+            def not_(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
+                res = value(s)
+                return _node(text, "NOT", _result(res), fmt(res), None, d, (sub(s, ids, d),))
 
             return not_
         case a.Quantifier(kind=q, body=body):
             every = q == "all"
             kind = "ALL_MEMBERS" if every else "ANY_MEMBER"
+            fb = closure(body)
             sub = _memoised(body, builder(body))
 
-            def quantifier(s: Scope, ids: tuple[str, ...]) -> ConditionNode:
-                kids = []
-                for m, mid in zip(s.members, ids, strict=True):
-                    k = sub(Scope(m, s.params), ids)
-                    kids.append(_new(ConditionNode, (*k[:6], (mid,), k[7])))
-                vals = [_value(k) for k in kids]
+            def quantifier(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
+                scopes = [Scope(m, s.params) for m in s.members]
+                vals = [fb(x) for x in scopes]
                 res = k_and(vals) if every else k_or(vals)
+                flags = marks(kind, res, vals) if d else [False] * len(vals)
+                kids = []
+                for x, f, mid in zip(scopes, flags, ids, strict=True):
+                    k = sub(x, ids, f)
+                    kids.append(_new(ConditionNode, (*k[:6], (mid,), k[7])))
                 held = tuple(mid for mid, v in zip(ids, vals, strict=True) if v is True)
-                return _node(text, kind, _result(res), fmt(res), None,
-                             _marked(kind, res, kids), held)
+                return _node(text, kind, _result(res), fmt(res), None, d, tuple(kids), held)
 
             return quantifier
         case a.Compare(op=op, left=l, right=r):
             fl, fr = closure(l), closure(r)
             subs = _sides((l, r))
 
-            def compare_(s: Scope, ids: tuple[str, ...]) -> ConditionNode:
+            def compare_(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
                 lv, rv = fl(s), fr(s)
                 shown = fmt(rv)
                 return _node(text, "COMPARE", _result(compare(op, lv, rv)), fmt(lv),
-                             f"{op} {shown}" if shown is not None else None,
-                             tuple([b(s, ids) for b in subs]))
+                             f"{op} {shown}" if shown is not None else None, d,
+                             tuple([b(s, ids, d) for b in subs]))
 
             return compare_
         case a.In(subject=subj, items=items, negated=negated):
@@ -346,44 +309,44 @@ def _make(node: a.Node) -> Build:
             subs = _sides((subj, *items))
             kw = "not in" if negated else "in"
 
-            def in_(s: Scope, ids: tuple[str, ...]) -> ConditionNode:
+            def in_(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
                 shown = ", ".join(fmt(f(s)) or "?" for f in fitems)
-                return _node(text, "IN", _result(value(s)), fmt(fs(s)), f"{kw} {{{shown}}}",
-                             tuple([b(s, ids) for b in subs]))
+                return _node(text, "IN", _result(value(s)), fmt(fs(s)), f"{kw} {{{shown}}}", d,
+                             tuple([b(s, ids, d) for b in subs]))
 
             return in_
         case a.Between(subject=subj, low=lo, high=hi):
             fs, flo, fhi = closure(subj), closure(lo), closure(hi)
             subs = _sides((subj, lo, hi))
 
-            def between(s: Scope, ids: tuple[str, ...]) -> ConditionNode:
+            def between(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
                 return _node(text, "BETWEEN", _result(value(s)), fmt(fs(s)),
-                             f"between {fmt(flo(s)) or '?'} and {fmt(fhi(s)) or '?'}",
-                             tuple([b(s, ids) for b in subs]))
+                             f"between {fmt(flo(s)) or '?'} and {fmt(fhi(s)) or '?'}", d,
+                             tuple([b(s, ids, d) for b in subs]))
 
             return between
         case a.FactRef(name=name):
             body = definition(name)
             if body is None:
-                def fact(s: Scope, ids: tuple[str, ...]) -> ConditionNode:
+                def fact(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
                     v = s.facts[name]
-                    return _node(text, "FACT", _result(v), fmt(v), None, ())
+                    return _node(text, "FACT", _result(v), fmt(v), None, d, ())
 
                 return fact
             expand = _memoised(body, builder(body))
 
-            def derived(s: Scope, ids: tuple[str, ...]) -> ConditionNode:
+            def derived(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
                 v = s.facts[name]
-                return _node(text, "FACT", _result(v), fmt(v), None, (expand(s, ids),))
+                return _node(text, "FACT", _result(v), fmt(v), None, d, (expand(s, ids, d),))
 
             return derived
         case a.DefRef(name=name, body=body):
             assert body is not None
             inner = _memoised(body, builder(body))
 
-            def definition_(s: Scope, ids: tuple[str, ...]) -> ConditionNode:
-                kid = inner(s, ids)
-                return _node(name, "DEFINITION", kid.result, kid.actual, None, (kid,))
+            def definition_(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
+                kid = inner(s, ids, d)
+                return _node(name, "DEFINITION", kid.result, kid.actual, None, d, (kid,))
 
             return definition_
         case a.ParamRef():
@@ -396,18 +359,18 @@ def _make(node: a.Node) -> Build:
     computed_kind: str = named
     subs = _operands(a.children(node))
 
-    def computed(s: Scope, ids: tuple[str, ...]) -> ConditionNode:
+    def computed(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
         v = value(s)
-        return _node(text, computed_kind, _result(v), fmt(v), None,
-                     tuple([b(s, ids) for b in subs]))
+        return _node(text, computed_kind, _result(v), fmt(v), None, d,
+                     tuple([b(s, ids, d) for b in subs]))
 
     return computed
 
 
 def _leaf(text: str, kind: str, value: Callable[[Scope], Value]) -> Build:
-    def leaf(s: Scope, ids: tuple[str, ...]) -> ConditionNode:
+    def leaf(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
         v = value(s)
-        return _node(text, kind, _result(v), fmt(v), None, ())
+        return _node(text, kind, _result(v), fmt(v), None, d, ())
 
     return leaf
 
