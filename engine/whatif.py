@@ -461,19 +461,25 @@ def _shown(v: object) -> str:
     return str(v)
 
 
+def _zh(text: str) -> str:
+    return {"true": "是", "false": "否"}.get(text, text)
+
+
 def _texts(target: _Target, op: str, shown: str, current: str | None, member_id: str | None,
            unit: str) -> tuple[str, str]:
+    """The change in words: ZH as "家庭年纯收入低于 18000.00 元（现为 18600.00 元）", EN as
+    "granted if annualNetIncome < 18000.00 (now 18600.00)"."""
     zh_name = LABELS[target.name][0]
     who_zh = f"成员 {member_id} 的" if member_id is not None else ""
     who_en = f"member {member_id} " if member_id is not None else ""
     zh_op = {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于", "==": "为",
-             "in": "为以下之一：", "between": "在以下区间内（含两端）：", "known": "已知"}[op]
-    zh = f"{who_zh}{zh_name}{zh_op}{'' if op == 'known' else ' ' + shown + unit}"
+             "in": "为以下之一", "between": "在以下区间内（含两端）", "known": "已知"}[op]
+    zh = f"{who_zh}{zh_name}{zh_op}{'' if op == 'known' else ' ' + _zh(shown) + unit}"
     en = f"{who_en}{target.name} {op}{'' if op == 'known' else ' ' + shown}"
     if current is None:
-        return f"待{who_zh}{zh_name}明确后可判定：{zh}则可享受", \
-               f"decided once {who_en}{target.name} is known: granted if {en}"
-    return (f"{zh}则可享受（现为 {current}{unit}）", f"granted if {en} (now {current})")
+        return (f"{who_zh}{zh_name}明确后即可判定：{zh}则符合",
+                f"decided once {who_en}{target.name} is known: granted if {en}")
+    return (f"{zh}（现为 {_zh(current)}{unit}）", f"granted if {en} (now {current})")
 
 
 def _intervals(points: Sequence[Fraction], granted: Sequence[bool],

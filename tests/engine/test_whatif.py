@@ -112,7 +112,7 @@ def test_income_below_the_line_through_the_per_capita_arithmetic() -> None:
     income = next(c for c in changes if c.fact == "annualNetIncome")
     assert (income.operator, income.value, income.current) == ("<", "18000.00", "18600.00")
     assert income.text_en == "granted if annualNetIncome < 18000.00 (now 18600.00)"
-    assert income.text_zh == "家庭年纯收入低于 18000.00 元则可享受（现为 18600.00 元）"
+    assert income.text_zh == "家庭年纯收入低于 18000.00 元（现为 18600.00 元）"
     assert check_changes(hh, det, 0) + check_changes(hh, det, 1) > 0
 
 
