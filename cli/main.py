@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from policy.errors import DocumentInvalid, FactsInvalid
 from services.rulesets import RULESETS
@@ -52,8 +53,35 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         lines = [f"error: {args.file}: invalid household facts"]
         lines += [f"  {e.field}: {e.message} [{e.code}]" for e in exc.errors]
         return _fail("\n".join(lines))
-    json.dump(determination_json(det, args.lang), sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
+    if args.format == "json":
+        json.dump(determination_json(det, args.lang, what_would_change=True), sys.stdout,
+                  ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    return _print_readable(args, det, versions)
+
+
+def _print_readable(args: argparse.Namespace, det: Any, versions: Any) -> int:
+    from cli.summary import explain, outcome_codes, summary
+    from engine.results import Status
+
+    statuses = None
+    if args.status:
+        try:
+            statuses = [Status(s.upper()) for s in args.status]
+        except ValueError:
+            return _fail(f"error: unknown status in {', '.join(args.status)}; one of GRANTED, "
+                         "NOT_GRANTED, UNDETERMINED [BAD_ARGUMENT]")
+    if args.explain:
+        codes = outcome_codes(det)
+        if args.explain not in codes:
+            return _fail(f"error: no item {args.explain!r} in this determination; items: "
+                         f"{', '.join(codes)} [UNKNOWN_ITEM]")
+        depth = None if args.depth < 0 else args.depth
+        sys.stdout.write(explain(det, args.explain, args.lang, depth, args.member))
+        return 0
+    titles = {program.code: program.document.title.get(args.lang) for program, _ in versions}
+    sys.stdout.write(summary(det, titles, args.lang, statuses))
     return 0
 
 
@@ -289,12 +317,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("evaluate", help="evaluate a household JSON file and print the "
-                       "Determination as JSON")
+    p = sub.add_parser("evaluate", help="evaluate a household JSON file: a summary table per "
+                       "program, one item's explanation (--explain), or the Determination as "
+                       "JSON (--format json)")
     p.add_argument("file")
     p.add_argument("--as-of", required=True, type=_date, dest="as_of")
     p.add_argument("--program", action="append", help="restrict to a program (repeatable)")
     p.add_argument("--lang", choices=["ZH", "EN"], default="ZH")
+    p.add_argument("--format", choices=["text", "json"], default="text",
+                   help="text: a table per program (default); json: the Determination with "
+                   "every field, as data.evaluate of a GraphQL query selecting every field")
+    p.add_argument("--status", action="append", metavar="STATUS",
+                   help="show only items with this status (GRANTED, NOT_GRANTED, "
+                   "UNDETERMINED; repeatable)")
+    p.add_argument("--explain", metavar="CODE",
+                   help="one item's explanation: its conditions as a tree and what would "
+                   "change the answer, e.g. --explain education.compulsory_living_subsidy")
+    p.add_argument("--member", help="with --explain: only this member's outcome")
+    p.add_argument("--depth", type=int, default=1,
+                   help="with --explain: levels of derived facts opened into their "
+                   "definitions (default 1; -1 for all)")
     p.add_argument("--rulesets", default=str(RULESETS), help="directory of rule-set documents")
     p.set_defaults(func=cmd_evaluate)
 
@@ -381,7 +423,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly. Python would report the failed
+        # flush at exit, so stdout is pointed at /dev/null first.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     return code
 
 

@@ -17,8 +17,8 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120, check=False)
 
 
-def test_evaluate_prints_the_determination() -> None:
-    done = run("evaluate", str(HH), "--as-of", "2024-06-01")
+def test_evaluate_prints_the_determination_as_json() -> None:
+    done = run("evaluate", str(HH), "--as-of", "2024-06-01", "--format", "json")
     assert done.returncode == 0, done.stderr
     det = json.loads(done.stdout)
     assert det["asOf"] == "2024-06-01"
@@ -29,13 +29,65 @@ def test_evaluate_prints_the_determination() -> None:
     assert granted == [("education.compulsory_living_subsidy", "m2", 1500.0)]
     first = det["outcomes"][0]
     assert set(first) == {"code", "title", "memberId", "status", "amount", "amountIsSample",
-                          "period", "terms", "reasons", "missingFacts"}
+                          "period", "terms", "reasons", "missingFacts", "whatWouldChange"}
     assert set(first["reasons"][0]) == {"ruleId", "text", "citation", "conditions", "condition"}
+    assert set(first["reasons"][0]["condition"]) == {
+        "expression", "kind", "result", "actual", "expected", "decided", "memberIds",
+        "children"}
+    changes = [c for o in det["outcomes"] for c in o["whatWouldChange"]]
+    assert changes and set(changes[0]) == {"fact", "operator", "value", "current", "text"}
+
+
+def test_evaluate_prints_a_table_per_program_by_default() -> None:
+    done = run("evaluate", str(HH), "--as-of", "2024-06-01")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "家庭 hh-001，评估日期 2024-06-01；纳入防止返贫监测：否"
+    assert "【学生资助】education v2" in lines
+    row = next(x for x in lines if x.startswith("义务教育家庭经济困难学生生活补助") and " m2 " in x)
+    assert row.split()[1:4] == ["m2", "符合", "1,500.00"]
+    assert any(x.startswith("符合 1 项，不符合") for x in lines)
+    assert len(lines) < 150  # a summary, not the ~10,000 lines of JSON
+
+
+def test_evaluate_in_english_filtered_by_status() -> None:
+    done = run("evaluate", str(HH), "--as-of", "2024-06-01", "--lang", "EN", "--status",
+               "GRANTED")
+    assert done.returncode == 0, done.stderr
+    rows = [x for x in done.stdout.splitlines() if " GRANTED " in x]
+    assert len(rows) == 1 and rows[0].startswith("Living subsidy for compulsory-education")
+    assert "NOT GRANTED  " not in done.stdout
+    assert run("evaluate", str(HH), "--as-of", "2024-06-01", "--status", "MAYBE").returncode == 2
+
+
+def test_explain_one_item_with_what_would_change() -> None:
+    done = run("evaluate", str(HH), "--as-of", "2024-06-01", "--explain",
+               "education.senior_grant", "--member", "m1", "--lang", "EN")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.startswith("National grant for senior-high students (education.senior_grant) "
+                          "member m1: NOT GRANTED")
+    assert "* ✗ eligibleStudent and schoolStage == SENIOR" in out
+    assert "granted if member m1 schoolStage == SENIOR (now NONE)" in out
+    unknown = run("evaluate", str(HH), "--as-of", "2024-06-01", "--explain", "education.nope")
+    assert unknown.returncode == 2 and "[UNKNOWN_ITEM]" in unknown.stderr
+
+
+def test_a_reader_that_stops_early_ends_it_quietly() -> None:
+    with subprocess.Popen([sys.executable, "-m", "cli.main", "evaluate", str(HH), "--as-of",
+                           "2024-06-01", "--format", "json"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline().strip() == b"{"
+        proc.stdout.close()  # as `| head -1` does
+        err = proc.stderr.read()
+        assert proc.wait(timeout=120) == 0
+    assert err == b"", err
 
 
 def test_evaluate_one_program_in_english() -> None:
     done = run("evaluate", str(HH), "--as-of", "2024-06-01", "--program", "education",
-               "--lang", "EN")
+               "--lang", "EN", "--format", "json")
     det = json.loads(done.stdout)
     assert [p["program"] for p in det["programs"]] == ["education"]
     assert det["outcomes"][0]["title"].isascii()

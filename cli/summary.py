@@ -1,0 +1,240 @@
+"""``policy-engine evaluate`` for people: a table per program, one item's tree, and the changes
+that would grant it. Chinese by default, English with ``--lang EN``."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from engine.results import ConditionNode, Determination, Outcome, Status
+from engine.whatif import what_would_change
+
+_TEXT: dict[str, dict[Any, Any]] = {
+    "ZH": {
+        "household": "家庭 {id}，评估日期 {as_of}；纳入防止返贫监测：{flagged}",
+        "yes": "是", "no": "否", "unknown": "未知",
+        "header": ("项目", "成员", "状态", "金额", "理由"),
+        Status.GRANTED: "符合", Status.NOT_GRANTED: "不符合", Status.UNDETERMINED: "待定",
+        "YEAR": "元/年", "MONTH": "元/月", "ONCE": "元（一次性）",
+        "totals": "符合 {g} 项，不符合 {n} 项，待定 {u} 项",
+        "sample": "* 示例值：该金额依据标注为示例（sample）的参数，并非本县核定标准。",
+        "missing": "缺少：{facts}",
+        "needs": "{expr}（实为 {actual}，需 {expected}）",
+        "is": "{expr}：{value}",
+        "superseded": "已适用更高优先级规则：{outcomes}",
+        "none_shown": "（无符合条件的项目）",
+        "explain_head": "{title}（{code}）{member}：{status}{amount}",
+        "member": " 成员 {id}",
+        "reason": "理由：{text}",
+        "citation": "依据：{document} {clause}",
+        "changes": "可使其符合的单项事实变化：",
+        "no_change": "没有哪一项事实单独改变就能使其符合。",
+        "legend": "（* 为决定结果的条件；✓ 成立，✗ 不成立，? 未知）",
+        "for_members": "成员 {ids}",
+        "term": "{key} = {value} {unit}{sample}",
+    },
+    "EN": {
+        "household": "Household {id}, as of {as_of}; flagged for monitoring: {flagged}",
+        "yes": "yes", "no": "no", "unknown": "unknown",
+        "header": ("Item", "Member", "Status", "Amount", "Reason"),
+        Status.GRANTED: "GRANTED", Status.NOT_GRANTED: "NOT GRANTED",
+        Status.UNDETERMINED: "UNDETERMINED",
+        "YEAR": "yuan/year", "MONTH": "yuan/month", "ONCE": "yuan once",
+        "totals": "{g} granted, {n} not granted, {u} undetermined",
+        "sample": "* Sample figure: the amount comes from a parameter marked sample, not a figure "
+                  "the county has decided.",
+        "missing": "missing: {facts}",
+        "needs": "{expr} (is {actual}, needs {expected})",
+        "is": "{expr}: {value}",
+        "superseded": "a higher-priority rule applies: {outcomes}",
+        "none_shown": "(no items)",
+        "explain_head": "{title} ({code}){member}: {status}{amount}",
+        "member": " member {id}",
+        "reason": "Reason: {text}",
+        "citation": "Basis: {document} {clause}",
+        "changes": "Single changes of one fact that would grant it:",
+        "no_change": "No single fact change would grant it.",
+        "legend": "(* the conditions that decided the result; ✓ true, ✗ false, ? unknown)",
+        "for_members": "members {ids}",
+        "term": "{key} = {value} {unit}{sample}",
+    },
+}
+REASON_WIDTH = 72
+_ATOMS = frozenset({"COMPARE", "IN", "BETWEEN", "FACT", "PRIORITY", "ANY_MEMBER",
+                    "ALL_MEMBERS", "CONSTANT"})
+
+
+def width(text: str) -> int:
+    """Display width: East Asian wide and full-width characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, cols: int) -> str:
+    return text + " " * max(0, cols - width(text))
+
+
+def _cut(text: str, cols: int) -> str:
+    if width(text) <= cols:
+        return text
+    out = ""
+    for c in text:
+        if width(out + c) > cols - 1:
+            break
+        out += c
+    return out + "…"
+
+
+def _truth(t: dict[Any, Any], result: bool | None) -> str:
+    return str(t["unknown"] if result is None else (t["yes"] if result else t["no"]))
+
+
+def deciding_atoms(tree: ConditionNode) -> list[ConditionNode]:
+    """The decided conditions that carried the result, as written (a comparison, a flag, a
+    negated flag, a quantifier), not the ``and``/``or`` around them nor what they are made of."""
+    out: list[ConditionNode] = []
+
+    def visit(n: ConditionNode) -> None:
+        if not n.decided:
+            return
+        if n.kind in _ATOMS or (n.kind == "NOT" and n.children
+                                and n.children[0].kind in _ATOMS):
+            out.append(n)
+            return
+        for c in n.children:
+            visit(c)
+
+    visit(tree)
+    return out
+
+
+def _atom(t: dict[Any, Any], n: ConditionNode) -> str:
+    if n.kind == "PRIORITY":
+        return str(t["superseded"].format(outcomes=n.actual))
+    if n.kind in ("COMPARE", "IN", "BETWEEN"):
+        return str(t["needs"].format(expr=n.expression, actual=n.actual or t["unknown"],
+                                     expected=n.expected or t["unknown"]))
+    return str(t["is"].format(expr=n.expression, value=_truth(t, n.result)))
+
+
+def one_line(t: dict[Any, Any], o: Outcome, lang: str) -> str:
+    """The deciding reason of an outcome in one line."""
+    if o.status is Status.GRANTED:
+        return o.reasons[0].text(lang) if o.reasons else ""
+    if o.status is Status.UNDETERMINED:
+        return str(t["missing"].format(facts=", ".join(o.missing_facts)))
+    parts = [_atom(t, n) for n in deciding_atoms(o.reasons[0].condition)] if o.reasons else []
+    return ("；" if lang == "ZH" else "; ").join(dict.fromkeys(parts))
+
+
+def _amount(t: dict[Any, Any], o: Outcome) -> str:
+    if o.amount is None:
+        return "—" if o.status is Status.GRANTED else ""
+    unit = t.get(o.period or "", "")
+    return f"{o.amount:,.2f} {unit}{'*' if o.amount_is_sample else ''}"
+
+
+def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> list[str]:
+    cols = [max(width(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    out = []
+    for r in [header, *rows]:
+        cells = [_pad(c, w) for c, w in zip(r[:-1], cols, strict=True)]
+        out.append("  ".join([*cells, r[-1]]).rstrip())
+    return out
+
+
+def summary(det: Determination, titles: dict[str, str], lang: str,
+            statuses: Iterable[Status] | None = None) -> str:
+    """A table per program: item, member, status, amount, the deciding reason in one line."""
+    t = _TEXT[lang]
+    keep = set(statuses) if statuses else set(Status)
+    lines = [t["household"].format(id=det.household_id, as_of=det.as_of.isoformat(),
+                                   flagged=t["yes"] if det.flagged_for_monitoring else t["no"])]
+    sample = False
+    for p in det.programs:
+        lines.append("")
+        lines.append(f"【{titles.get(p.program, p.program)}】{p.program} "
+                     f"v{p.version.version}")
+        shown = [o for o in p.outcomes if o.status in keep]
+        rows = []
+        for o in shown:
+            sample = sample or (o.amount_is_sample and o.amount is not None)
+            rows.append((o.title(lang), o.member_id or "—", t[o.status],
+                         _amount(t, o), _cut(one_line(t, o, lang), REASON_WIDTH)))
+        lines.extend(_table(rows, t["header"]) if rows else [t["none_shown"]])
+        counts = {s: sum(1 for o in p.outcomes if o.status is s) for s in Status}
+        lines.append(t["totals"].format(g=counts[Status.GRANTED],
+                                        n=counts[Status.NOT_GRANTED],
+                                        u=counts[Status.UNDETERMINED]))
+    if sample:
+        lines.extend(["", t["sample"]])
+    return "\n".join(lines) + "\n"
+
+
+def tree_lines(node: ConditionNode, lang: str, indent: int = 0) -> list[str]:
+    """A condition tree, one node a line, the deciding ones starred."""
+    t = _TEXT[lang]
+    mark = {True: "✓", False: "✗", None: "?"}[node.result]
+    boolean = node.result is not None or node.kind in (
+        "AND", "OR", "NOT", "ANY_MEMBER", "ALL_MEMBERS", "COMPARE", "IN", "BETWEEN", "PRIORITY")
+    head = f"{'*' if node.decided else ' '} {'  ' * indent}"
+    if not boolean:
+        text = f"{head}= {node.expression}: {node.actual if node.actual is not None else '?'}"
+    elif node.kind in ("COMPARE", "IN", "BETWEEN", "PRIORITY"):
+        text = f"{head}{mark} {node.expression}  [{node.actual or '?'} {node.expected or ''}]"
+    else:
+        text = f"{head}{mark} {node.expression}"
+    if node.member_ids:
+        text += f"  ({t['for_members'].format(ids=', '.join(node.member_ids))})"
+    out = [text.rstrip()]
+    for c in node.children:
+        out.extend(tree_lines(c, lang, indent + 1))
+    return out
+
+
+def explain(det: Determination, code: str, lang: str, depth: int | None,
+            member: str | None = None) -> str:
+    """One item's outcomes (per member unless ``member``): status, amount and terms, each
+    reason's tree, and for items not granted the changes that would grant them."""
+    from engine.results import at_depth
+
+    t = _TEXT[lang]
+    out: list[str] = []
+    for o in det.outcomes():
+        if o.code != code or (member is not None and o.member_id != member):
+            continue
+        amount = _amount(t, o)
+        out.append(t["explain_head"].format(
+            title=o.title(lang), code=o.code,
+            member=t["member"].format(id=o.member_id) if o.member_id else "",
+            status=t[o.status], amount=f"，{amount}" if amount and lang == "ZH"
+            else (f", {amount}" if amount else "")))
+        for term in o.terms:
+            out.append("  " + t["term"].format(key=term.key, value=f"{term.value:,.2f}",
+                                               unit=term.unit,
+                                               sample="*" if term.sample else ""))
+        for r in o.reasons:
+            out.append("  " + t["reason"].format(text=r.text(lang)))
+            c = r.citation
+            out.append("  " + t["citation"].format(document=c.document,
+                                                   clause=c.clause or "").rstrip())
+            out.extend("  " + line for line in tree_lines(at_depth(r.condition, depth), lang))
+        if o.status is not Status.GRANTED:
+            changes = what_would_change(det, o)
+            if changes:
+                out.append("  " + t["changes"])
+                out.extend(f"    - {c.text(lang)}" for c in changes)
+            else:
+                out.append("  " + t["no_change"])
+        out.append("")
+    if out:
+        out.append(t["legend"])
+    return "\n".join(out) + "\n"
+
+
+def outcome_codes(det: Determination) -> list[str]:
+    return list(dict.fromkeys(o.code for o in det.outcomes()))
+
+
+__all__ = ["deciding_atoms", "explain", "one_line", "outcome_codes", "summary", "tree_lines",
+           "width"]
