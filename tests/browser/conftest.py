@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import uvicorn
 
@@ -24,6 +25,11 @@ from services.application import Application, Tokens
 from services.config import Settings
 from tests import databases
 from tests.api.conftest import free_port, wait_until_ready
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture then skips, or fails under REQUIRE_BROWSER=1
+    expect = None
 
 ROOT = Path(__file__).resolve().parents[2]
 # Screenshots for people: docs/screenshots/ (the README shows two) is written only when
@@ -60,6 +66,15 @@ class Server:
     application: Application
     tokens: dict[str, str]
 
+    def gql(self, who: str, query: str, **variables: Any) -> dict[str, Any]:
+        """One API call as ``who`` (to set up a test's state without the browser)."""
+        r = httpx.post(f"{self.base}/graphql", timeout=60,
+                       json={"query": query, "variables": variables},
+                       headers={"authorization": f"Bearer {self.tokens[who]}"})
+        body: dict[str, Any] = r.json()
+        assert "errors" not in body, body
+        return body["data"]  # type: ignore[no-any-return]
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
@@ -75,8 +90,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "caseworker2": t.create(role="caseworker", name="cw-002", regions=["371300-002"]),
             "editor": t.create(role="policy_editor", name="ed-1", department="县扶贫办"),
             "approver": t.create(role="policy_approver", name="ap-1"),
-            # The editor's own approver token: the same person, so four eyes refuse them.
-            "editor_as_approver": t.create(role="policy_approver", name="ed-1"),
+            "medical_editor": t.create(role="policy_editor", name="ed-m", department="县医保局"),
+            # The medical editor's own approver token: the same person, so four eyes refuse
+            # them the versions they wrote.
+            "medical_editor_as_approver": t.create(role="policy_approver", name="ed-m"),
         }
         port = free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
@@ -138,20 +155,38 @@ class Console:
         page.goto(f"{self.server.base}/#/signin")
         page.get_by_label("访问令牌").fill(self.server.tokens[who])
         page.get_by_role("button", name="登录").click()
+        # Signed in once the console has left the sign-in page for the role's first page.
+        page.wait_for_url(lambda url: "#/signin" not in url)
         page.get_by_test_id("who").wait_for()
+        page.locator("main h1").first.wait_for()
 
-    def shot(self, name: str, full_page: bool = True) -> Path:
+    def shot(self, name: str, full_page: bool = True, selector: str | None = None) -> Path:
+        """Save a screenshot of the page (or of one element) as NAME.png."""
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTEFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=full_page)
+        if selector is not None:
+            self.page.locator(selector).screenshot(path=str(path))
+        else:
+            self.page.screenshot(path=str(path), full_page=full_page)
         if os.environ.get("SCREENSHOTS") == "docs":
             DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, DOCS_SHOTS / path.name)
         return path
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def console(browser: Any, server: Server) -> Iterator[Console]:
+def console(request: pytest.FixtureRequest, browser: Any, server: Server) -> Iterator[Console]:
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -159,5 +194,11 @@ def console(browser: Any, server: Server) -> Iterator[Console]:
     page.on("request", lambda r: seen.urls.append(r.url))
     page.on("console", lambda m: seen.console_errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: seen.console_errors.append(str(e)))
-    yield Console(page, server, seen)
+    c = Console(page, server, seen)
+    yield c
+    if request.node.stash.get(_FAILED, False):
+        # What the page showed when the test failed, next to the other screenshots.
+        c.shot(f"FAILED-{request.node.name}")
+        (ARTEFACTS / f"FAILED-{request.node.name}.log").write_text(
+            "\n".join(seen.console_errors + seen.urls), encoding="utf-8")
     context.close()

@@ -88,7 +88,8 @@ export async function renderVersion(main, id) {
   const rs = data.ruleSets.find((r) => r.code === v.ruleSet) || { title: v.ruleSet, owner: "" };
   const viewer = session.viewer || { name: "", department: null };
   const editable = v.status === "DRAFT" && can("editRuleSets") && viewer.department === rs.owner;
-  const page = { v, doc: structuredClone(v.document), editable, issues: [], testResults: null };
+  const page = { v, doc: structuredClone(v.document), editable, issues: [], testResults: null,
+    openTests: new Set() };
   const status = h("p", { id: "version-status", role: "status", "aria-live": "polite" });
   const say = (text, cls = "help") => fill(status, h("span", { class: cls }, text));
   const fail = (exc) => {
@@ -102,7 +103,17 @@ export async function renderVersion(main, id) {
   const editor = h("div", { id: "editor" });
   const diffBox = h("section", { id: "diff", "aria-live": "polite" });
   const impactBox = h("section", { id: "impact", "aria-live": "polite" });
-  const drawEditor = () => renderEditor(editor, page);
+  const metaBox = h("dl", { class: "meta stats" });
+  const drawEditor = () => {
+    const x = page.v;
+    fill(metaBox,
+      meta(t("owner"), rs.owner), meta(t("author"), personOf(x.author)),
+      meta(t("submittedBy"), personOf(x.submittedBy)), meta(t("publishedBy"), personOf(x.publishedBy)),
+      meta(t("effectiveFrom"), x.effectiveFrom), meta(t("effectiveTo"), x.effectiveTo),
+      meta(t("basedOn"), x.basedOn ? `v${x.basedOn.version}` : null),
+      meta(t("revision"), x.revision), meta(t("contentHash"), x.contentHash.slice(0, 16)));
+    renderEditor(editor, page);
+  };
 
   const save = async () => {
     const out = userErrorsOf((await gql(`mutation($id: ID!, $rev: Int!, $doc: JSON!) {
@@ -110,7 +121,9 @@ export async function renderVersion(main, id) {
         version { ${VERSION_FIELDS} document } userErrors { field code message } } }`,
     { id: page.v.id, rev: page.v.revision, doc: page.doc })).ruleSetDraftUpdate);
     page.v = out.version;
+    // The editor's inputs write into page.doc: draw them again on the saved document.
     page.doc = structuredClone(out.version.document);
+    drawEditor();
     return page.v.revision;
   };
   const validate = async () => {
@@ -128,11 +141,11 @@ export async function renderVersion(main, id) {
       passed total failed cases { index name passed failures } userErrors { field code message } } }`,
     { id: page.v.id })).ruleSetDraftTest);
     page.testResults = out;
+    for (const c of out.cases) if (!c.passed) page.openTests.add(c.index);
     drawEditor();
     say(out.passed ? `${t("tests")}: ${out.total} · ${t("testsPassed")}`
       : `${t("tests")}: ${out.failed}/${out.total} ${t("testsFailed")}`, out.passed ? "ok" : "error");
   };
-  page.runTests = () => runTests().catch(fail);
 
   const showDiff = async () => {
     if (page.editable) await save();
@@ -143,7 +156,7 @@ export async function renderVersion(main, id) {
       definitions { name kind oldCondition newCondition }
       tests { name kind changes { field old new } } } } }`,
     { id: page.v.id, lang: apiLang() })).ruleSetVersion.diff;
-    renderDiff(diffBox, d);
+    renderDiff(diffBox, d, page.v.version);
   };
   const showImpact = async (asOf) => {
     if (page.editable) await save();
@@ -166,15 +179,23 @@ export async function renderVersion(main, id) {
     renderImpact(impactBox, out.impact);
   };
 
-  const act = (fn, done) => async () => {
-    try {
-      say(t("loading"));
-      const result = await fn();
-      if (done) say(typeof done === "function" ? done(result) : done, "ok");
-    } catch (exc) {
-      fail(exc);
-    }
+  // One operation at a time: each saves the draft at the revision the previous one left, so
+  // two clicks in a row must not race each other into a CONFLICT.
+  let queue = Promise.resolve();
+  const act = (fn, done) => () => {
+    queue = queue.then(async () => {
+      try {
+        say(t("loading"));
+        const result = await fn();
+        if (done) say(typeof done === "function" ? done(result) : done, "ok");
+        else if (status.textContent === t("loading")) say(t("done"), "ok");
+      } catch (exc) {
+        fail(exc);
+      }
+    });
+    return queue;
   };
+  page.runTests = act(runTests);
   const impactDate = h("input", { id: "impact-as-of", type: "date",
     value: new Date().toISOString().slice(0, 10) });
   const effDate = h("input", { id: "effective-from", type: "date" });
@@ -187,16 +208,12 @@ export async function renderVersion(main, id) {
     say(t("done"), "ok");
   });
   const inDraft = v.status === "DRAFT";
-  const mayWork = editable || (can("approve") && inDraft);
+  // Approvers check what they are asked to submit or publish: validation and the tests.
+  const mayWork = editable || (can("approve") && (inDraft || v.status === "IN_REVIEW"));
   fill(main,
     h("p", {}, h("a", { href: "#/rulesets" }, `← ${t("ruleSetsTitle")}`)),
     h("h1", {}, `${rs.title} v${v.version} `, badge(v.status)),
-    h("dl", { class: "meta stats" },
-      meta(t("owner"), rs.owner), meta(t("author"), personOf(v.author)),
-      meta(t("submittedBy"), personOf(v.submittedBy)), meta(t("publishedBy"), personOf(v.publishedBy)),
-      meta(t("effectiveFrom"), v.effectiveFrom), meta(t("effectiveTo"), v.effectiveTo),
-      meta(t("basedOn"), v.basedOn ? `v${v.basedOn.version}` : null),
-      meta(t("revision"), v.revision), meta(t("contentHash"), v.contentHash.slice(0, 16))),
+    metaBox,
     h("div", { class: "actions", id: "version-actions" },
       editable ? h("button", { type: "button", id: "save-draft", class: "primary",
         onclick: act(save, (rev) => `${t("draftSaved")} ${rev}`) }, t("saveDraft")) : null,
@@ -228,13 +245,13 @@ export async function renderVersion(main, id) {
       t("retire"))) : null,
     status,
     editor,
-    diffBox,
+    h("div", { id: "review" }, diffBox,
     v.status === "DRAFT" || v.status === "IN_REVIEW" ? h("section", { class: "card" },
       h("h2", {}, t("impact")),
       h("form", { class: "row", onsubmit: (e) => { e.preventDefault(); act(() => showImpact(impactDate.value))(); } },
         h("div", { class: "field" }, h("label", { for: "impact-as-of" }, t("asOf")), impactDate),
         h("button", { type: "submit", id: "run-impact" }, t("runImpact"))),
-      impactBox) : null);
+      impactBox) : null));
   drawEditor();
 }
 
@@ -273,8 +290,15 @@ function renderEditor(el, page) {
   const ro = !page.editable;
   const lang = currentLang();
   const text = (x) => (x && typeof x === "object" ? (lang === "zh" ? x.zh : x.en) || x.zh : x || "");
-  const otherIssues = page.issues.filter((i) => !el.querySelector || true);
   const params = Object.entries(doc.parameters || {});
+  // Issues shown beside their field; the rest are listed at the end.
+  const placed = new Set([
+    ...params.flatMap(([n]) => [`parameters.${n}`, `parameters.${n}.value`]),
+    ...Object.keys(doc.definitions || {}).map((n) => `definitions.${n}.condition`),
+    ...(doc.rules || []).flatMap((_, i) => [`rules[${i}].condition`, `rules[${i}]`]),
+    ...(doc.tests || []).map((_, i) => `tests[${i}]`),
+  ]);
+  const otherIssues = page.issues.filter((i) => !placed.has(i.field));
   fill(el,
     ro ? h("p", { class: "help" }, t("readOnly")) : null,
     h("section", { class: "card", id: "parameters" },
@@ -297,8 +321,9 @@ function renderEditor(el, page) {
         textField(`parameters.${name}.citation.quote`, t("quote"), p.citation && p.citation.quote,
           (x) => { p.citation.quote = x || null; }, { multiline: true, disabled: ro }),
         issueList(page, `parameters.${name}`), issueList(page, `parameters.${name}.value`)))),
-    h("section", { class: "card", id: "definitions" },
-      h("h2", {}, t("definitions")),
+    h("details", { class: "card", id: "definitions",
+      open: page.issues.some((i) => i.field.startsWith("definitions")) },
+      h("summary", {}, h("strong", {}, t("definitions"))),
       Object.entries(doc.definitions || {}).map(([name, d]) => h("div", {},
         textField(`definitions.${name}.condition`, name, d.condition, (x) => { d.condition = x; },
           { multiline: true, disabled: ro }),
@@ -311,7 +336,7 @@ function renderEditor(el, page) {
           { multiline: true, disabled: ro, rows: 2 }),
         issueList(page, `rules[${i}].condition`), issueList(page, `rules[${i}]`)))),
     renderTests(page, ro),
-    page.issues.length ? h("section", { class: "card", id: "all-issues" },
+    otherIssues.length ? h("section", { class: "card", id: "all-issues" },
       h("h2", {}, t("error")),
       h("ul", { class: "issues" }, otherIssues.map((i) => h("li", { class: i.severity },
         `${i.field}: ${i.code}: ${i.message}`)))) : null);
@@ -340,8 +365,10 @@ function renderTests(page, ro) {
           }
         } });
       hhArea.value = JSON.stringify(tc.household, null, 1);
-      return h("fieldset", { class: "test-case", "data-test-index": i },
-        h("legend", {}, `#${i + 1} `, result ? h("span", { class: `badge ${result.passed ? "granted" : "not-granted"}`,
+      // Collapsed unless opened: a version has a dozen cases; one is edited at a time.
+      return h("details", { class: "test-case card", "data-test-index": i, open: page.openTests.has(i),
+        ontoggle: (e) => { if (e.target.open) page.openTests.add(i); else page.openTests.delete(i); } },
+        h("summary", {}, `#${i + 1} ${tc.name || ""} `, result ? h("span", { class: `badge ${result.passed ? "granted" : "not-granted"}`,
           "data-testid": `test-result-${i}` }, result.passed ? t("passed") : t("failed")) : null),
         result && !result.passed ? h("ul", { class: "issues" }, result.failures.map((f) => h("li", {}, f))) : null,
         h("div", { class: "grid" },
@@ -384,6 +411,7 @@ function renderTests(page, ro) {
           h("button", { type: "button", class: "danger", onclick: () => {
             doc.tests.splice(i, 1);
             page.testResults = null;
+            page.openTests = new Set();
             redraw();
           } }, t("removeTest"))));
     }),
@@ -395,13 +423,14 @@ function renderTests(page, ro) {
         household: base ? base.household : { id: "t-new", members: [{ id: "m1", birthDate: "1980-01-01" }] },
         expect: [],
       });
+      page.openTests.add(doc.tests.length - 1);
       redraw();
     } }, t("addTest")));
 }
 
 // ------------------------------------------------------------------ diff and impact
 
-function renderDiff(el, d) {
+function renderDiff(el, d, version) {
   if (!d) {
     fill(el, h("p", { class: "help" }, "—"));
     return;
@@ -418,7 +447,7 @@ function renderDiff(el, d) {
       x.changes.map((c) => `${c.field}: ${c.new ?? "—"}`).join("; ") || "—"]),
   ];
   fill(el, h("div", { class: "card" },
-    h("h2", {}, `${t("diff")} (v${d.against.version} → )`),
+    h("h2", {}, `${t("diff")} (v${d.against.version} → v${version})`),
     d.empty ? h("p", {}, t("noDiff")) : h("div", { class: "table-wrap" }, h("table", { id: "diff-table" },
       h("thead", {}, h("tr", {}, h("th", {}, ""), h("th", {}, ""), h("th", {}, ""),
         h("th", {}, t("before")), h("th", {}, t("after")))),
