@@ -6,15 +6,19 @@ Exit codes: 0 success, 1 a check failed (e.g. a rule set's own tests), 2 bad inp
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policy.errors import DocumentInvalid, FactsInvalid
 from services.rulesets import RULESETS
+
+if TYPE_CHECKING:
+    from policy.catalog import Catalog
 
 
 def _date(text: str) -> date:
@@ -30,20 +34,97 @@ def _fail(message: str) -> int:
     return 2
 
 
+class BadInput(Exception):
+    """An input the command cannot use: printed as its message, exit 2 (never a traceback)."""
+
+
+# Byte-order marks say the encoding whatever --encoding says (longest first: UTF-32's LE mark
+# begins with UTF-16's).
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def read_text(name: str, encoding: str | None = None) -> str:
+    """A text file's contents: UTF-8 (with or without a BOM), UTF-16 or UTF-32 with a BOM,
+    or ``encoding`` (e.g. gb18030, which Chinese spreadsheets export; GBK is part of it)."""
+    try:
+        raw = Path(name).read_bytes()
+    except OSError as exc:
+        raise BadInput(f"error: cannot read {name}: {exc.strerror or exc} [CANNOT_READ]") \
+            from None
+    chosen = next((enc for bom, enc in _BOMS if raw.startswith(bom)), None) or encoding \
+        or "utf-8"
+    try:
+        return raw.decode(chosen)
+    except LookupError:
+        raise BadInput(f"error: unknown encoding {chosen!r} [BAD_ENCODING]") from None
+    except UnicodeDecodeError as exc:
+        hint = "" if encoding else (
+            "; if it was saved as GB18030/GBK (as Chinese spreadsheets do), give "
+            "--encoding gb18030")
+        raise BadInput(f"error: {name} is not valid {chosen} at byte {exc.start}{hint} "
+                       "[BAD_ENCODING]") from None
+
+
+def read_json(name: str, encoding: str | None = None) -> Any:
+    """A JSON file, with every way it can be unusable reported as ``BadInput``."""
+    text = read_text(name, encoding)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"error: {name} is not valid JSON: {exc.msg} (line {exc.lineno}, "
+                       f"column {exc.colno}) [INVALID_JSON]") from None
+    except RecursionError:
+        raise BadInput(f"error: {name} is nested too deeply to be a household or a rule set "
+                       "[INVALID_JSON]") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        what = "an integer with more than 4,300 digits" if "digits" in str(exc) else str(exc)
+        raise BadInput(f"error: {name} is not usable JSON: {what} [INVALID_JSON]") from None
+
+
+def load_rulesets(directory: str) -> Catalog:
+    """The rule-set documents of ``directory`` as a catalog; a directory that is missing,
+    empty of documents, or holds a document that does not load is ``BadInput`` naming it."""
+    from policy.catalog import Catalog, VersionRecord
+    from services.rulesets import document_files, load_file, version_id
+
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise BadInput(f"error: --rulesets {directory} is not a directory [BAD_RULESETS]")
+    records = []
+    try:
+        paths = list(document_files(folder))
+    except OSError as exc:
+        raise BadInput(f"error: cannot read {directory}: {exc.strerror or exc} "
+                       "[BAD_RULESETS]") from None
+    for path in paths:
+        try:
+            program = load_file(path)
+        except DocumentInvalid as exc:
+            lines = [f"error: {path}: not a valid rule-set document [BAD_RULESETS]"]
+            lines += [f"  {e.field}: {e.message} [{e.code}]" for e in exc.errors[:20]]
+            raise BadInput("\n".join(lines)) from None
+        except (OSError, UnicodeError, ValueError, RecursionError) as exc:
+            raise BadInput(f"error: {path}: cannot be loaded ({type(exc).__name__}) "
+                           "[BAD_RULESETS]") from None
+        effective = program.document.effectiveFrom
+        records.append(VersionRecord(version_id(program.code, program.document.version),
+                                     program, "PUBLISHED" if effective else "DRAFT",
+                                     effective))
+    if not records:
+        raise BadInput(f"error: --rulesets {directory} holds no rule-set document "
+                       "[BAD_RULESETS]")
+    return Catalog(records)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from engine.determine import determine
     from engine.results import determination_json
     from policy.catalog import UnknownProgram
-    from services.rulesets import load_catalog
 
-    try:
-        data = json.loads(Path(args.file).read_text(encoding="utf-8"))
-    except OSError as exc:
-        return _fail(f"error: cannot read {args.file}: {exc.strerror}")
-    except json.JSONDecodeError as exc:
-        return _fail(f"error: {args.file} is not valid JSON: {exc.msg} "
-                     f"(line {exc.lineno}, column {exc.colno}) [INVALID_JSON]")
-    catalog = load_catalog(Path(args.rulesets))
+    data = read_json(args.file, args.encoding)
+    catalog = load_rulesets(args.rulesets)
     try:
         versions = catalog.in_force(args.as_of, args.program or None)
         det = determine(data, args.as_of, versions)
@@ -97,6 +178,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         except OSError as exc:
             status = max(status, _fail(f"error: cannot read {name}: {exc.strerror}"))
             continue
+        except (UnicodeError, ValueError, RecursionError) as exc:
+            status = max(status, _fail(f"error: {name} cannot be loaded: "
+                                       f"{type(exc).__name__} (a rule-set document is UTF-8 "
+                                       "YAML or JSON) [INVALID_DOCUMENT]"))
+            continue
         except DocumentInvalid as exc:
             lines = [f"{name}: invalid"]
             lines += [f"  {e.field}: {e.message} [{e.code}]" for e in exc.errors]
@@ -123,9 +209,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     docs = []
     for name in (args.a, args.b):
         try:
-            docs.append(load_document(Path(name).read_text(encoding="utf-8")))
-        except OSError as exc:
-            return _fail(f"error: cannot read {name}: {exc.strerror}")
+            docs.append(load_document(read_text(name, args.encoding)))
         except DocumentInvalid as exc:
             lines = [f"{name}: invalid"]
             lines += [f"  {e.field}: {e.message} [{e.code}]" for e in exc.errors]
@@ -145,20 +229,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     os.environ.setdefault("POLICY_ENGINE_ENV", "dev")
-    from graphql_api.app import create_app
     from graphql_api.observability import configure_logging
+    from services.application import Application
     from services.config import Settings
 
+    if args.workers < 1:
+        return _fail("error: --workers must be at least 1 [BAD_ARGUMENT]")
     settings = Settings()
     configure_logging(settings.log_level)
-    app = create_app(settings)
-    if settings.gc_complete_seconds > 0:
-        from graphql_api import collector
-
-        collector.install(settings.gc_complete_seconds)
+    # Migrations and the first seeding run once, here, before any worker starts: workers
+    # started together must not race to create the same tables and rows.
+    application = Application(settings)
+    application.start()
+    application.engine.dispose()
     print(f"policy-engine: serving on http://{args.host}:{args.port}/graphql "
-          f"(env {settings.env}, database {_safe_url(settings.database_url)})", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+          f"(env {settings.env}, {args.workers} worker(s), database "
+          f"{_safe_url(settings.database_url)})", file=sys.stderr)
+    # Each worker process builds its app (graphql_api.app.served_app) from the environment.
+    uvicorn.run("graphql_api.app:served_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, http="graphql_api.protocol:TimedHttpToolsProtocol",
+                timeout_keep_alive=settings.idle_timeout_seconds, log_level="warning",
                 timeout_graceful_shutdown=10, access_log=False)
     return 0
 
@@ -204,7 +294,6 @@ def cmd_screen(args: argparse.Namespace) -> int:
     from engine.batch.sources import detect_format
     from engine.batch.writers import output_format
     from policy.catalog import UnknownProgram
-    from services.rulesets import load_catalog
 
     statuses = ALL_STATUSES
     if args.status and "all" not in args.status:
@@ -224,12 +313,10 @@ def cmd_screen(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _fail(f"error: {exc} [BAD_ARGUMENT]")
     try:
-        catalog = load_catalog(Path(args.rulesets))
+        catalog = load_rulesets(args.rulesets)
         versions = catalog.in_force(args.as_of, args.program or None)
     except UnknownProgram as exc:
         return _fail(f"error: {exc} [UNKNOWN_PROGRAM]")
-    except (OSError, DocumentInvalid) as exc:
-        return _fail(f"error: cannot load the rule sets in {args.rulesets}: {exc}")
     if not versions:
         return _fail(f"error: no program has a version in force on {args.as_of.isoformat()} "
                      "[NO_VERSION_IN_FORCE]")
@@ -251,13 +338,20 @@ def cmd_screen(args: argparse.Namespace) -> int:
         print_summary(summary)
         return 0
 
+    from pyarrow.lib import ArrowInvalid  # type: ignore[import-untyped]
+
     from engine.batch.runner import screen_file
     from engine.batch.sources import open_source
 
     try:
-        source = open_source(args.input, input_format, args.chunk_size)
+        source = open_source(args.input, input_format, args.chunk_size, args.encoding)
     except LayoutError as exc:
         return _fail(f"error: {args.input}: {exc} [BAD_LAYOUT]")
+    except LookupError:
+        return _fail(f"error: unknown encoding {args.encoding!r} [BAD_ENCODING]")
+    except UnicodeDecodeError:
+        return _fail(f"error: {args.input}'s header is not valid {args.encoding or 'UTF-8'}"
+                     f"{_GB_HINT if not args.encoding else ''} [BAD_ENCODING]")
     except OSError as exc:
         return _fail(f"error: cannot read {args.input}: {exc.strerror or exc} [CANNOT_READ]")
     except Exception as exc:  # an unreadable file, reported without a traceback
@@ -273,10 +367,18 @@ def cmd_screen(args: argparse.Namespace) -> int:
         return _fail(f"error: {exc.filename or ''}: {exc.strerror or exc} [IO_ERROR]")
     except LayoutError as exc:
         return _fail(f"error: {args.input}: {exc} [BAD_LAYOUT]")
+    except ArrowInvalid as exc:  # a cell that is not in the encoding, mid-file
+        hint = _GB_HINT if "UTF8" in str(exc) and not args.encoding else ""
+        return _fail(f"error: {args.input} cannot be read past a point: {exc}{hint}; the "
+                     "outcomes written so far are incomplete [CANNOT_READ]")
     finally:
         stop()
     print_summary(summary)
     return 0
+
+
+_GB_HINT = ("; if it was saved as GB18030/GBK (as Chinese spreadsheets do), give "
+            "--encoding gb18030")
 
 
 def cmd_rescreen(args: argparse.Namespace) -> int:
@@ -310,6 +412,10 @@ def cmd_rescreen(args: argparse.Namespace) -> int:
     return 0
 
 
+ENCODING_HELP = ("the input's encoding when it has no byte-order mark, e.g. gb18030 (GBK "
+                 "included) as Chinese spreadsheets export; default UTF-8")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policy-engine",
@@ -338,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --explain: levels of derived facts opened into their "
                    "definitions (default 1; -1 for all)")
     p.add_argument("--rulesets", default=str(RULESETS), help="directory of rule-set documents")
+    p.add_argument("--encoding", help=ENCODING_HELP)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("validate", help="check rule-set documents and run their test cases")
@@ -381,6 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Spark master for --backend spark (default: spark-submit's, or local[*])")
     p.add_argument("--partitions", type=int, help="Spark partitions (default: Spark's)")
     p.add_argument("--rulesets", default=str(RULESETS), help="directory of rule-set documents")
+    p.add_argument("--encoding", help=ENCODING_HELP + " (CSV registers)")
     p.set_defaults(func=cmd_screen)
 
     p = sub.add_parser("diff", help="what changed from rule-set document A to document B "
@@ -389,12 +497,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", metavar="B")
     p.add_argument("--lang", choices=["ZH", "EN"], default="ZH")
     p.add_argument("--json", action="store_true", help="print the structured diff as JSON")
+    p.add_argument("--encoding", help=ENCODING_HELP)
     p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("serve", help="run the API (GraphiQL in dev) on SQLite by default; "
                        "DATABASE_URL selects PostgreSQL")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes (default 1; e.g. one per CPU core)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("token", help="API tokens")
@@ -434,6 +545,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except BadInput as exc:
+        return _fail(str(exc))
     return code
 
 

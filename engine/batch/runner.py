@@ -204,6 +204,9 @@ def screen_file(
             while pending:
                 _finish(pending.popleft().result(), errors, writer, totals, progress,
                         on_progress)
+        rejected = getattr(src, "rejected_frame", None)
+        if rejected is not None:  # rows the reader could not split into the header's cells
+            errors.write(rejected())
     finally:
         writer.close()
         errors.close()

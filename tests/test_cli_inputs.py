@@ -1,0 +1,180 @@
+"""Every bad input to the command line is exit 2 with a message, never a traceback: text
+encodings (UTF-8 with or without a BOM, UTF-16, GB18030/GBK with --encoding), numbers and
+nesting JSON cannot hold, a rule-set directory that is not one, and CSV registers with broken
+rows (reported row by row in the errors file) or a missing memberId column."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli.main import main
+from services.rulesets import FIXTURES
+
+AS_OF = "2024-06-01"
+REGISTER = FIXTURES / "screening" / "register.csv"
+
+
+def household(chinese: bool = True) -> str:
+    data = json.loads((FIXTURES / "households" / "hh-002.json").read_text(encoding="utf-8"))
+    if chinese:
+        data["id"] = "户-甲"
+    return json.dumps(data, ensure_ascii=False)
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-32"])
+def test_unicode_with_or_without_a_bom_is_read(tmp_path: Path, encoding: str,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "hh.json"
+    path.write_text(household(), encoding=encoding)
+    code, out, err = run(["evaluate", str(path), "--as-of", AS_OF, "--format", "json"],
+                         capsys)
+    assert code == 0, err
+    assert json.loads(out)["asOf"] == AS_OF
+
+
+def test_gbk_needs_its_encoding_named(tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "hh.json"
+    path.write_bytes(household().encode("gbk"))
+    code, _, err = run(["evaluate", str(path), "--as-of", AS_OF], capsys)
+    assert code == 2 and "[BAD_ENCODING]" in err and "--encoding gb18030" in err
+    for name in ("gb18030", "gbk"):
+        code, out, err = run(["evaluate", str(path), "--as-of", AS_OF, "--encoding", name,
+                              "--format", "json"], capsys)
+        assert code == 0, err
+        assert json.loads(out)["asOf"] == AS_OF
+    code, _, err = run(["evaluate", str(path), "--as-of", AS_OF, "--encoding", "klingon"],
+                       capsys)
+    assert code == 2 and "unknown encoding" in err
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    ('{"id": "x", "members": [], "annualNetIncome": ' + "9" * 5000 + "}", "4,300 digits"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"id": ', "not valid JSON"),
+])
+def test_json_it_cannot_hold(tmp_path: Path, content: str, says: str,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "hh.json"
+    path.write_text(content, encoding="utf-8")
+    code, _, err = run(["evaluate", str(path), "--as-of", AS_OF], capsys)
+    assert code == 2 and says in err and "[INVALID_JSON]" in err
+
+
+def test_a_junk_rulesets_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hh = tmp_path / "hh.json"
+    hh.write_text(household(), encoding="utf-8")
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (junk / "a.yaml").write_text(": : :\n- [", encoding="utf-8")
+    (junk / "b.json").write_bytes(b"\xff\xfe\x00garbage")
+    for directory, says in ((tmp_path / "missing", "not a directory"),
+                            (empty, "holds no rule-set document"), (junk, "a.yaml")):
+        for command in (["evaluate", str(hh)],
+                        ["screen", str(REGISTER), "--out", str(tmp_path / "o.csv"),
+                         "--no-progress"]):
+            code, _, err = run([*command, "--as-of", AS_OF, "--rulesets", str(directory)],
+                               capsys)
+            assert code == 2 and says in err and "[BAD_RULESETS]" in err, (command, err)
+
+
+def _register_lines() -> list[str]:
+    return REGISTER.read_text(encoding="utf-8").splitlines()
+
+
+def _screen(tmp_path: Path, register: Path, capsys: pytest.CaptureFixture[str],
+            *extra: str) -> tuple[int, str, list[dict[str, str]]]:
+    out = tmp_path / "o.csv"
+    code, _, err = run(["screen", str(register), "--as-of", AS_OF, "--out", str(out),
+                        "--no-progress", *extra], capsys)
+    errors_file = tmp_path / "o.errors.csv"
+    rows = []
+    if errors_file.exists():
+        with errors_file.open(encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    return code, err, rows
+
+
+def test_a_gbk_register(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    register = tmp_path / "gbk.csv"
+    text = "\n".join(_register_lines()).replace("hh-001", "户-001") + "\n"
+    register.write_bytes(text.encode("gbk"))
+    code, err, _ = _screen(tmp_path, register, capsys)
+    assert code == 2 and "--encoding gb18030" in err and "[CANNOT_READ]" in err
+    code, err, rows = _screen(tmp_path, register, capsys, "--encoding", "gb18030")
+    assert code == 0 and rows == [], err
+    assert "户-001" in (tmp_path / "o.csv").read_text(encoding="utf-8")
+    header = register.read_bytes().split(b"\n")[0].replace(b"householdId", "户号".encode("gbk"))
+    register.write_bytes(header + b"\n")
+    code, err, _ = _screen(tmp_path, register, capsys)
+    assert code == 2 and "[BAD_ENCODING]" in err
+
+
+def test_a_register_with_a_bom(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    register = tmp_path / "bom.csv"
+    register.write_text(REGISTER.read_text(encoding="utf-8"), encoding="utf-8-sig")
+    code, err, rows = _screen(tmp_path, register, capsys)
+    assert code == 0 and rows == [], err
+
+
+@pytest.mark.parametrize("damage", ["truncated", "unclosed quote"])
+def test_broken_rows_are_reported_row_by_row(tmp_path: Path, damage: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _register_lines()
+    if damage == "truncated":
+        lines[-1] = lines[-1][: len(lines[-1]) // 2]
+        line = len(lines)
+    else:
+        line = 5
+        lines[line - 1] = lines[line - 1].replace("hh-", '"hh-', 1)
+    register = tmp_path / "broken.csv"
+    register.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, err, rows = _screen(tmp_path, register, capsys)
+    assert code == 0, err
+    malformed = [r for r in rows if r["code"] == "MALFORMED_ROW"]
+    assert len(malformed) == 1 and malformed[0]["row"] == str(line - 1)
+    assert f"line {line}" in malformed[0]["message"]
+    summary = json.loads((tmp_path / "o.summary.json").read_text(encoding="utf-8"))
+    if damage == "truncated":  # the rest of the register was screened
+        assert summary["households"]["screened"] >= 10
+    else:  # the quote swallows the rest of the file: said so, with the number of lines
+        assert f"ran it over {len(lines) - line + 1} lines" in malformed[0]["message"]
+
+
+def test_a_register_without_member_ids(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _register_lines()
+    at = lines[0].split(",").index("memberId")
+    register = tmp_path / "nomember.csv"
+    register.write_text("\n".join(",".join(c for i, c in enumerate(line.split(","))
+                                           if i != at) for line in lines) + "\n",
+                        encoding="utf-8")
+    code, err, _ = _screen(tmp_path, register, capsys)
+    assert code == 2 and "memberId" in err and "[BAD_LAYOUT]" in err
+
+
+def test_no_traceback_in_a_real_process(tmp_path: Path) -> None:
+    path = tmp_path / "hh.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "cli.main", "evaluate", str(path),
+                           "--as-of", AS_OF], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "nested too deeply" in done.stderr
