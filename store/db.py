@@ -87,15 +87,25 @@ def _configure_sqlite(engine: Engine) -> None:
     event.listen(engine, "handle_error", _translate_stale_snapshot)
 
 
+# SQLite's refusals of a write because another connection writes: after the busy timeout
+# (SQLITE_BUSY), at once when a read transaction would have to wait for a writer that may
+# itself wait for it (SQLITE_BUSY, the busy handler is not called), or when its snapshot went
+# stale (SQLITE_BUSY_SNAPSHOT).
+_BUSY = frozenset({"SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY",
+                   "SQLITE_LOCKED", "SQLITE_LOCKED_SHAREDCACHE"})
+
+
 def _translate_stale_snapshot(context: ExceptionContext) -> BaseException | None:
-    # In WAL mode a transaction that read, then tries to write after another transaction
-    # committed, fails at once with SQLITE_BUSY_SNAPSHOT ("database is locked"): its reads
-    # are stale. That is the same situation as a stale revision, so it is the same error.
-    if getattr(context.original_exception, "sqlite_errorname", None) != "SQLITE_BUSY_SNAPSHOT":
+    # Another process wrote (or is writing) what this transaction read: the same situation
+    # as a stale revision, so the same error, CONFLICT to clients ("re-read and retry"),
+    # not "database is locked" as an internal error. E.g. two processes creating one
+    # household id at once: one wins, the other is told to re-read.
+    if getattr(context.original_exception, "sqlite_errorname", None) not in _BUSY:
         return None
     error = ConflictError(
-        "the database changed after this transaction read it: someone else wrote first; "
-        "re-read and retry"
+        "the database changed after this transaction read it, or another writer held it "
+        f"longer than {SQLITE_BUSY_TIMEOUT_MS // 1000} s: someone else wrote first; re-read "
+        "and retry"
     )
     error.__cause__ = context.original_exception
     return error
