@@ -6,34 +6,85 @@ import time
 from datetime import date
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import orjson
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from graphql_api.console import console_app
-from graphql_api.observability import RequestLog, metrics_text
+from graphql_api.observability import RequestLog, error_codes, metrics_text
 from graphql_api.projection import encode
 from graphql_api.schema import Context, build_schema
+from graphql_api.strings import check_variables
 from services.application import Application, Tokens
 from services.auth import ANONYMOUS, INVALID_ROLE, Principal
 from services.config import Settings
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    """strawberry's ASGI view, with every operation (the token lookup, parsing, validation,
+    resolvers and their database work) run in a bounded pool of threads: the event loop only
+    moves bytes, so one long request never holds up another, or /healthz."""
+
     def __init__(self, app: Application, tokens: Tokens, **kwargs: Any):
         super().__init__(build_schema(app.settings), **kwargs)
         self.app = app
         self.tokens = tokens
+        self.threads = app.settings.threads
+        self.max_string_length = app.settings.max_string_length
+        self._limiter: anyio.CapacityLimiter | None = None
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        return Context(app=self.app, principal=self.principal(request), today=date.today())
+        state = request.scope.setdefault("state", {})
+        return Context(app=self.app, principal=ANONYMOUS, today=date.today(),
+                       authorization=request.headers.get("authorization", ""),
+                       log=state.setdefault("graphql", {}))
 
-    def principal(self, request: Any) -> Principal:
-        header = request.headers.get("authorization", "")
+    async def execute_single(  # type: ignore[override]
+        self, request: Any, request_adapter: Any, sub_response: Any, context: Context,
+        root_value: Any, request_data: Any,
+    ) -> Any:
+        allowed = OperationType.from_http(request_adapter.method)
+        if not self.allow_queries_via_get and request_adapter.method == "GET":
+            allowed = allowed - {OperationType.QUERY}
+        if self._limiter is None:  # made in the event loop that serves
+            self._limiter = anyio.CapacityLimiter(self.threads)
+
+        def run() -> Any:
+            context.principal = self.principal(context.authorization)
+            refused = check_variables(request_data.variables, self.max_string_length)
+            if refused:
+                return ExecutionResult(data=None, errors=refused)
+            return self.schema.execute_sync(
+                request_data.query, root_value=root_value,
+                variable_values=request_data.variables, context_value=context,
+                operation_name=request_data.operation_name, allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions)
+
+        try:
+            result = await anyio.to_thread.run_sync(run, limiter=self._limiter)
+        except CannotGetOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason()) from exc
+        except InvalidOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason(request_adapter.method)) from exc
+        except MissingQueryError as exc:
+            raise HTTPException(400, "No GraphQL query found in the request") from exc
+        context.log["principal"] = _principal_id(context.principal)
+        if result.errors:
+            context.log["errors"] = error_codes(result.errors)
+        return result
+
+    def principal(self, header: str) -> Principal:
         if not header:
             return ANONYMOUS
         scheme, _, token = header.partition(" ")
@@ -56,10 +107,21 @@ class GraphQLApp(GraphQL[Context, None]):
 _INVALID = Principal(name="invalid-token", role=INVALID_ROLE)
 
 
+def _principal_id(p: Principal) -> str:
+    """How a request log names the caller: the token's id (never a person's name)."""
+    if p.anonymous:
+        return "anonymous"
+    if p.role == INVALID_ROLE:
+        return "invalid-token"
+    return p.token_id or "unknown"
+
+
 MAX_BODY_BYTES = 1 << 20
 
 
-def _refuse(status: int, code: str, message: str) -> JSONResponse:
+def _refuse(status: int, code: str, message: str, scope: Scope | None = None) -> JSONResponse:
+    if scope is not None:  # the request's log line names the refusal
+        scope.setdefault("state", {}).setdefault("graphql", {})["errors"] = [code]
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
                         status_code=status)
 
@@ -69,8 +131,9 @@ class JsonOnly:
     or text/plain cannot be; no batching: an array is refused) of at most 1 MiB. GET never
     executes operations."""
 
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, read_seconds: float = 30.0):
         self.app = app
+        self.read_seconds = read_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not (scope["type"] == "http" and scope["path"].rstrip("/") == "/graphql"
@@ -81,30 +144,36 @@ class JsonOnly:
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if ctype != b"application/json":
             refusal = _refuse(415, "UNSUPPORTED_MEDIA_TYPE",
-                              "POST /graphql needs Content-Type: application/json")
+                              "POST /graphql needs Content-Type: application/json", scope)
             await refusal(scope, receive, send)
             return
         body = b""
         more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > MAX_BODY_BYTES:
-                await _refuse(413, "BODY_TOO_LARGE", "the request body is over 1 MiB")(
-                    scope, receive, send)
-                return
+        # A client that sends its body slowly (or never) gets 408, not a connection held open.
+        with anyio.move_on_after(self.read_seconds):
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+                if len(body) > MAX_BODY_BYTES:
+                    await _refuse(413, "BODY_TOO_LARGE", "the request body is over 1 MiB",
+                                  scope)(scope, receive, send)
+                    return
+        if more:
+            await _refuse(408, "REQUEST_TIMEOUT", f"the request body did not arrive within "
+                          f"{self.read_seconds:g} s", scope)(scope, receive, send)
+            return
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            await _refuse(400, "INVALID_JSON", f"the body is not valid JSON: {exc}")(
+            await _refuse(400, "INVALID_JSON", f"the body is not valid JSON: {exc}", scope)(
                 scope, receive, send)
             return
         if not isinstance(data, dict):
             await _refuse(400, "BAD_REQUEST", "the body must be one JSON object "
-                          '{"query": ..., "variables": {...}} (batching is off)')(
+                          '{"query": ..., "variables": {...}} (batching is off)', scope)(
                 scope, receive, send)
             return
 
@@ -120,10 +189,11 @@ class JsonOnly:
         await self.app(scope, replay, send)
 
 
-def create_app(settings: Settings | None = None, application: Application | None = None) -> ASGIApp:
+def create_app(settings: Settings | None = None, application: Application | None = None,
+               migrate: bool = True) -> ASGIApp:
     settings = settings or Settings()
     application = application or Application(settings)
-    application.start()
+    application.start(migrate=migrate)
     tokens = Tokens(application)
     graphql = GraphQLApp(
         application, tokens,
@@ -153,4 +223,18 @@ def create_app(settings: Settings | None = None, application: Application | None
     routes.append(Mount("/", console_app()))
     app = Starlette(routes=routes)
     app.state.application = application
-    return RequestLog(JsonOnly(app))
+    return RequestLog(JsonOnly(app, settings.read_timeout_seconds))
+
+
+def served_app() -> ASGIApp:
+    """The application ``policy-engine serve`` runs in each worker process (a uvicorn
+    factory): settings from the environment, the database already migrated and seeded by the
+    parent process."""
+    from graphql_api import collector
+    from graphql_api.observability import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    if settings.gc_complete_seconds > 0:
+        collector.install(settings.gc_complete_seconds)
+    return create_app(settings, Application(settings), migrate=False)

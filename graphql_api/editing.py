@@ -168,7 +168,7 @@ class EditingMutation:
         region_codes: list[str] | None = None, first: int = 100,
     ) -> RuleSetDraftImpactPayload:
         p = info.context.principal
-        result, errors = _attempt(lambda: _editing(info).impact(
+        result, errors = _attempt(lambda: info.context.app.impacts.impact(
             p, str(id), as_of, region_codes, first))
         return RuleSetDraftImpactPayload(impact=result, user_errors=errors)
 

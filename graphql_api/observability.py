@@ -7,7 +7,9 @@ import json
 import logging
 import sys
 import time
+import traceback
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -51,6 +53,37 @@ def configure_logging(level: str) -> None:
     root.propagate = False
 
 
+def error_codes(errors: Iterable[Any]) -> list[str]:
+    """The codes of a result's GraphQL errors, for the request's log line: a business
+    code (UNAUTHENTICATED, QUERY_TOO_COMPLEX ...), GRAPHQL_VALIDATION for graphql-core's own
+    refusals, INTERNAL for what is masked."""
+    out = []
+    for error in errors:
+        code = (error.extensions or {}).get("code")
+        if code is None:
+            original = error.original_error
+            code = "GRAPHQL_VALIDATION" if original is None or isinstance(
+                original, type(error)) else "INTERNAL"
+        out.append(str(code))
+    return out
+
+
+def log_internal_error(error: Any, request_id: str | None) -> None:
+    """An unexpected exception behind a GraphQL error: its type, where it was raised and the
+    types of the exceptions it came from. Not its text, nor the query or the variables: a
+    database error's text quotes the values it was given."""
+    original = error.original_error
+    stack = "".join(traceback.format_tb(original.__traceback__)) if original else ""
+    chain = []
+    cause = original
+    while cause is not None and len(chain) < 10:
+        chain.append(f"{type(cause).__module__}.{type(cause).__qualname__}")
+        cause = cause.__cause__ or cause.__context__
+    log.error("internal error", extra={"fields": {
+        "request_id": request_id, "exception": chain, "path": list(error.path or []),
+        "traceback": stack}})
+
+
 def metrics_text() -> bytes:
     return generate_latest(REGISTRY)
 
@@ -75,7 +108,11 @@ def count_determination(det: Any) -> None:
 
 class RequestLog:
     """ASGI middleware: a request id (X-Request-Id, kept if the client sent a sane one), one log
-    line per request, and the latency histogram."""
+    line per request, and the latency histogram.
+
+    The line: request id, method, path, status, duration, and for /graphql the operation's
+    name, the caller's token id and the error codes of the answer. Never a body, a query text,
+    a variable or a person's name."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -86,7 +123,10 @@ class RequestLog:
             return
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if incoming.isalnum() and len(incoming) <= 64 else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        graphql: dict[str, Any] = state.setdefault("graphql", {})
+        graphql["request_id"] = request_id
         status = {"code": 500}
         start = time.perf_counter()
 
@@ -105,9 +145,12 @@ class RequestLog:
             path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
             REQUEST_SECONDS.labels(path, scope["method"], str(status["code"])).observe(elapsed)
             if log.isEnabledFor(logging.INFO):
-                log.info("request", extra={"fields": {
-                    "request_id": request_id, "method": scope["method"], "path": path,
-                    "status": status["code"], "ms": round(elapsed * 1000, 2)}})
+                fields = {"request_id": request_id, "method": scope["method"], "path": path,
+                          "status": status["code"], "ms": round(elapsed * 1000, 2)}
+                for key in ("operation", "principal", "errors"):
+                    if key in graphql:
+                        fields[key] = graphql[key]
+                log.info("request", extra={"fields": fields})
             collector.maybe_complete_collection()  # between requests, when its period is due
 
 

@@ -11,11 +11,14 @@ import strawberry
 from graphql import GraphQLError, GraphQLResolveInfo
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaskErrors
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from graphql_api.editing import EditingMutation, EditingQuery
 from graphql_api.limits import Limits, deadline_rule
-from graphql_api.observability import count_determination
+from graphql_api.observability import count_determination, log_internal_error
 from graphql_api.projection import ProjectingExecutionContext
+from graphql_api.strings import string_rule
 from graphql_api.types import (
     Determination,
     DeterminationRecord,
@@ -33,10 +36,11 @@ from graphql_api.types import (
 )
 from graphql_api.validation_cache import DocumentCache
 from graphql_api.viewer import ViewerQuery
-from services.application import Application
+from services.application import Application, invalid_cursor
 from services.auth import Principal
 from services.config import Settings
 from services.errors import Forbidden, ServiceError, Unauthenticated
+from store.errors import InvalidCursor
 from store.pagination import encode_cursor
 
 
@@ -46,6 +50,8 @@ class Context:
     principal: Principal
     today: date
     cache: dict[str, Any] = field(default_factory=dict)  # per request, e.g. stored versions
+    authorization: str = ""  # the header, looked up off the event loop
+    log: dict[str, Any] = field(default_factory=dict)  # fields of the request's log line
 
 
 T = TypeVar("T")
@@ -71,6 +77,8 @@ def call(fn: Callable[[], T]) -> T:
         return fn()
     except ServiceError as exc:
         raise service_error(exc) from None
+    except InvalidCursor as exc:  # any listing's cursor: the client's error, not ours
+        raise service_error(invalid_cursor(exc)) from None
 
 
 def user_errors(exc: ServiceError) -> list[UserError]:
@@ -217,12 +225,29 @@ def _evaluate(ctx: Context, household: dict[str, Any], as_of: date,
     return wrap_determination(det)
 
 
+class _QuietExecutionContext(ProjectingExecutionContext):
+    quiet = True  # no "Did you mean" in variable errors outside dev
+
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        """Only internal errors are logged (with their stack, never the query, the variables
+        or an exception's text, which may quote them); refusals and validation errors are
+        counted in the request's log line instead."""
+        for error in errors:
+            if _should_mask(error):
+                context = getattr(execution_context, "context", None)
+                log = getattr(context, "log", None)
+                log_internal_error(error, log.get("request_id") if log else None)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories: strawberry builds the extensions per request. The validation rules are built
     # once here, so the validation cache (keyed by the rule classes) hits across requests; the
     # parser and validation caches themselves live at module level. Depth, aliases and size
     # are measured by graphql_api.limits, in time linear in the document.
-    rules: list[Any] = []
+    rules: list[Any] = [string_rule(settings.max_string_length)]
     if not settings.dev:
         rules.append(NoSchemaIntrospectionCustomRule)
     limits = Limits(max_depth=settings.max_depth, max_aliases=settings.max_aliases,
@@ -235,8 +260,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: _MaskErrors(should_mask_error=_should_mask,
                             error_message="内部错误 / internal error"),
     ]
-    schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions,
-                               execution_context_class=ProjectingExecutionContext)
+    schema = Schema(query=Query, mutation=Mutation, extensions=extensions,
+                    execution_context_class=ProjectingExecutionContext if settings.dev
+                    else _QuietExecutionContext,
+                    config=StrawberryConfig(disable_field_suggestions=not settings.dev))
     schema._schema.query_type.fields["evaluate"].resolve = _evaluate_coerced  # type: ignore[union-attr]
     return schema
 

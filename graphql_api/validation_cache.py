@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import cache, lru_cache
 from typing import Any
 
+from graphql import GraphQLError, OperationDefinitionNode
 from graphql.language.parser import parse
 from graphql.validation import validate
 from strawberry.extensions import SchemaExtension
@@ -67,6 +68,9 @@ class DocumentCache(SchemaExtension):
         ctx = self.execution_context
         ctx.parse_options["max_tokens"] = self.max_tokens
         ctx.graphql_document = self.parse(ctx.query, **ctx.parse_options)
+        log = getattr(ctx.context, "log", None)
+        if log is not None:
+            log["operation"] = _operation_name(ctx.graphql_document, ctx.operation_name)
         yield
 
     def on_validate(self) -> Iterator[None]:
@@ -95,4 +99,31 @@ class DocumentCache(SchemaExtension):
                 while len(_RESULTS) > self.maxsize:
                     _RESULTS.popitem(last=False)
             ctx.pre_execution_errors = errors
+        if not ctx.pre_execution_errors and _ambiguous(ctx):
+            ctx.pre_execution_errors = [_NAME_NEEDED]
         yield
+
+
+# The spec's GetOperation: several operations and no operationName is a request error
+# (strawberry would run the first).
+_NAME_NEEDED = GraphQLError(
+    "Must provide operation name if query contains multiple operations.",
+    extensions={"code": "OPERATION_NAME_REQUIRED"})
+
+
+def _ambiguous(ctx: Any) -> bool:
+    if getattr(ctx, "_provided_operation_name", None) is not None:
+        return False
+    document = ctx.graphql_document
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1
+
+
+def _operation_name(document: Any, name: str | None) -> str | None:
+    """The operation's name as a log shows it: a GraphQL name (letters, digits, _), cut at
+    64 characters; anything else (an unknown operationName) is not echoed."""
+    if name is None:
+        return None
+    for d in document.definitions:
+        if isinstance(d, OperationDefinitionNode) and d.name and d.name.value == name:
+            return name[:64]
+    return "?"

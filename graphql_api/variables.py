@@ -251,7 +251,12 @@ class CompiledVariablesExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """strawberry's execution context, with variables coerced by ``variable_values``.
 
     ``build`` is graphql-core 3.3's ``Executor.build`` (the version strawberry requires) with
-    that one call changed: graphql-core offers no narrower place to coerce variables."""
+    that one call changed: graphql-core offers no narrower place to coerce variables.
+    ``quiet`` subclasses (outside dev) never suggest names ("Did you mean ...?") in the
+    errors of variables that do not coerce: strawberry does not pass graphql-core's
+    ``hide_suggestions``."""
+
+    quiet = False
 
     @classmethod
     def build(
@@ -276,6 +281,7 @@ class CompiledVariablesExecutionContext(StrawberryGraphQLCoreExecutionContext):
         **custom_args: Any,
     ) -> Any:
         assert_valid_schema(schema)
+        hide_suggestions = hide_suggestions or cls.quiet
         operation: OperationDefinitionNode | None = None
         fragment_definitions: dict[str, FragmentDefinitionNode] = {}
         fragments: dict[str, FragmentDetails] = {}

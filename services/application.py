@@ -29,9 +29,10 @@ from services.auth import Policy, Principal, covered_codes, in_region
 from services.config import Settings
 from services.editing import RuleSetEditing
 from services.errors import Conflict, InvalidInput, NotFoundError
+from services.impact_pool import ImpactPool
 from services.rulesets import FIXTURES, document_files, load_file, version_id
 from store import db
-from store.errors import ConflictError, NotFound
+from store.errors import ConflictError, InvalidCursor, NotFound
 from store.models import DeterminationRecord, RuleSetVersion, StoredHousehold
 from store.pagination import Page
 from store.uow import UnitOfWork
@@ -120,8 +121,11 @@ class Application:
     def __init__(self, settings: Settings, engine: Engine | None = None):
         self.settings = settings
         self.engine = engine or db.make_engine(settings.database_url)
+        # a child process can open the same database only from the URL
+        self.impacts = ImpactPool(self, enabled=engine is None)
         self.policy = Policy(dev=settings.dev)
         self._catalog: Catalog | None = None
+        self._catalog_stamp: tuple[int, int] | None = None
         self._programs: dict[str, Program] = {}
         self._lock = threading.Lock()
         self._recent: Recent[Determination] = Recent(settings.determination_cache_size)
@@ -129,11 +133,13 @@ class Application:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Migrate the database and, if it is empty, seed it from fixtures/."""
-        db.migrate(self.engine)
-        if self.settings.seed_fixtures:
-            self.seed(FIXTURES)
+    def start(self, migrate: bool = True) -> None:
+        """Migrate the database and, if it is empty, seed it from fixtures/ (``migrate``
+        False: a worker process whose parent did both), then load the catalog."""
+        if migrate:
+            db.migrate(self.engine)
+            if self.settings.seed_fixtures:
+                self.seed(FIXTURES)
         self.catalog()
 
     def uow(self) -> UnitOfWork:
@@ -197,9 +203,20 @@ class Application:
             self._programs[version.content_hash] = program
         return program
 
+    def _stamp(self) -> tuple[int, int]:
+        """What the stored versions look like, in one small query: their number and the sum
+        of their revisions (every change of a version bumps its revision). Another process
+        (``serve --workers N``) that adds, edits, submits, publishes or retires a version
+        changes it, so every process sees every change on its next request."""
+        with self.engine.connect() as conn:
+            count, total = conn.execute(text(
+                "SELECT count(*), coalesce(sum(revision), 0) FROM rule_set_versions")).one()
+        return int(count), int(total)
+
     def catalog(self) -> Catalog:
+        stamp = self._stamp()
         with self._lock:
-            if self._catalog is None:
+            if self._catalog is None or self._catalog_stamp != stamp:
                 with self.uow() as uow:
                     records = []
                     for rule_set in uow.rule_sets.list_rule_sets():
@@ -213,6 +230,7 @@ class Application:
                             records.append(VersionRecord(v.id, program, v.status.value,
                                                          v.effective_from))
                 self._catalog = Catalog(records)
+                self._catalog_stamp = stamp
             return self._catalog
 
     # -- evaluation ------------------------------------------------------------------------
@@ -288,17 +306,29 @@ class Application:
         self, principal: Principal, data: Mapping[str, Any], today: date,
         expected_revision: int | None = None,
     ) -> HouseholdView:
-        try:
-            household = parse_household(data, today)
-        except FactsInvalid as exc:
-            raise InvalidInput(f"invalid household facts: {len(exc.errors)} problem(s)",
-                               [FieldError(f"household.{e.field}", e.code, e.message)
-                                for e in exc.errors], code="INVALID_FACTS") from None
-        self.policy.write_household(principal, household.regionCode)
+        """Save a household's facts as its new revision. Checked in this order, so that no
+        step tells a caller more than the one before allowed: the token and the role, the
+        household's existence (another region's household is answered as one that does not
+        exist, except that its id cannot be taken), the facts, the region they name."""
+        self.policy.write_households(principal)
+        hid = data.get("id")
         with self.uow() as uow:
-            existing = uow.households.find(household.id)
-            if existing is not None:
-                self.policy.write_household(principal, existing.region_code)
+            existing = uow.households.find(hid) if isinstance(hid, str) else None
+            if existing is not None and not in_region(existing.region_code, principal.regions):
+                if expected_revision:
+                    raise _no_household(hid)
+                msg = f"household id {hid!r} is already taken; choose another id"
+                raise Conflict(msg, [FieldError("household.id", "ID_TAKEN", msg)],
+                               code="ID_TAKEN")
+            if existing is None and expected_revision:
+                raise _no_household(hid)
+            try:
+                household = parse_household(data, today)
+            except FactsInvalid as exc:
+                raise InvalidInput(f"invalid household facts: {len(exc.errors)} problem(s)",
+                                   [FieldError(f"household.{e.field}", e.code, e.message)
+                                    for e in exc.errors], code="INVALID_FACTS") from None
+            self.policy.write_household(principal, household.regionCode)
             try:
                 stored = uow.households.save(household, by=principal.actor,
                                              expected_revision=expected_revision)
@@ -337,13 +367,22 @@ class Application:
         with self.uow() as uow:
             if regions is not None and not regions:
                 return [], False, None, 0
-            page: Page[StoredHousehold] = uow.households.page(
-                first, after, region_codes=_expand(regions, uow) if regions else None,
-                id_prefix=id_prefix)
+            try:
+                page: Page[StoredHousehold] = uow.households.page(
+                    first, after, region_codes=_expand(regions, uow) if regions else None,
+                    id_prefix=id_prefix)
+            except InvalidCursor as exc:
+                raise invalid_cursor(exc) from None
             total = uow.households.count(
                 region_codes=_expand(regions, uow) if regions else None, id_prefix=id_prefix)
             return ([_household_view(h) for h in page.items], page.has_next_page,
                     page.end_cursor, total)
+
+    def household_count(self, region_codes: Sequence[str] | None = None) -> int:
+        """How many households are stored (in ``region_codes`` and their villages)."""
+        with self.uow() as uow:
+            regions = _expand(region_codes, uow) if region_codes else None
+            return uow.households.count(region_codes=regions, id_prefix=None)
 
     def _check_first(self, first: int) -> None:
         limit = self.settings.max_page_size
@@ -434,6 +473,17 @@ class Application:
                           record.region_code, record.as_of, record.created_at,
                           record.created_by, tuple(refs), dict(record.result),
                           dict(record.facts))
+
+
+def _no_household(hid: object) -> NotFoundError:
+    msg = f"no household {hid!r}"
+    return NotFoundError(msg, [FieldError("household.id", "NOT_FOUND", msg)])
+
+
+def invalid_cursor(exc: InvalidCursor) -> InvalidInput:
+    """A cursor this service did not hand out: the client's error, with a code."""
+    return InvalidInput(str(exc), [FieldError("after", "INVALID_CURSOR", str(exc))],
+                        code="INVALID_CURSOR")
 
 
 def _without_version_dates(result: Mapping[str, Any]) -> Any:

@@ -114,6 +114,30 @@ class Policy:
         """The regions a listing is restricted to (None: all)."""
         return None if p.role == "auditor" else p.regions
 
+    # Role checks made before the object is looked up: who may not do this at all learns
+    # nothing about whether the object exists (authentication, then authorization, then
+    # existence, then validation).
+
+    def write_households(self, p: Principal) -> None:
+        self._known(p)
+        if p.role != "caseworker":
+            raise Forbidden(f"role {p.role} may not save households")
+
+    def edit_rule_sets(self, p: Principal) -> None:
+        self._known(p)
+        if p.role != "policy_editor":
+            raise Forbidden(f"role {p.role} may not edit rule sets")
+
+    def review_rule_sets(self, p: Principal) -> None:
+        self._known(p)
+        if p.role not in ("policy_editor", "policy_approver", "auditor"):
+            raise Forbidden(f"role {p.role} may not validate, test or preview rule sets")
+
+    def submit_rule_sets(self, p: Principal) -> None:
+        self._known(p)
+        if p.role not in ("policy_editor", "policy_approver"):
+            raise Forbidden(f"role {p.role} may not submit versions")
+
     def write_household(self, p: Principal, region_code: str) -> None:
         self._known(p)
         if p.role != "caseworker":

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     # field selections once fragments are expanded, and fragment spreads as written
     max_fields: int = 2000
     max_fragment_spreads: int = 100
+    max_string_length: int = 10_000  # any string a request brings (none may hold a NUL)
     validation_seconds: float = 0.5  # graphql-core's validation of one document, at most
     max_page_size: int = 100
     determination_cache_size: int = 4096  # recent evaluate results kept (0: none)
@@ -33,6 +34,12 @@ class Settings(BaseSettings):
     # interpreter's default collector policy
     gc_complete_seconds: float = 600.0
     log_level: str = "INFO"
+    # serve: threads that run GraphQL operations (per worker process); a request's head and
+    # body must arrive within read_timeout_seconds; an idle connection closes after
+    # idle_timeout_seconds
+    threads: int = 8
+    read_timeout_seconds: float = 10.0
+    idle_timeout_seconds: int = 5
 
     @property
     def dev(self) -> bool:

@@ -249,6 +249,7 @@ class RuleSetEditing:
         )
 
     def version(self, p: Principal, version_id: str) -> VersionView:
+        self.policy.read_rule_sets(p)
         with self.uow() as uow:
             v = self._get(uow, version_id)
             self._visible(p, v)
@@ -273,12 +274,11 @@ class RuleSetEditing:
                      from_version: str | None = None) -> VersionView:
         """A new DRAFT numbered after the rule set's highest version, copying a published
         (or retired) version: the one named, else the latest to take effect."""
+        self.policy.edit_rule_sets(p)
         with self.uow() as uow:
             try:
                 owner = self._owner(uow, rule_set)
             except NotFound:
-                if p.role != "policy_editor":
-                    self.policy.edit_rule_set(p, rule_set)  # who may not edit learns no more
                 raise NotFoundError(f"no rule set {rule_set!r}", [FieldError(
                     "ruleSet", "NOT_FOUND", f"no rule set {rule_set!r}")]) from None
             self.policy.edit_rule_set(p, owner)
@@ -328,6 +328,7 @@ class RuleSetEditing:
         """Replace the draft's document (``document``, else the stored one) after applying
         ``parameters``. Refused with CONFLICT when the draft is no longer at
         ``expected_revision``: nothing is overwritten silently."""
+        self.policy.edit_rule_sets(p)
         with self.uow() as uow:
             v = self._get(uow, version_id)
             self.policy.edit_rule_set(p, self._owner(uow, v.rule_set_code))
@@ -425,6 +426,7 @@ class RuleSetEditing:
                  document: Mapping[str, Any] | None = None) -> Validation:
         """Static validation of a version (or of ``document``, unsaved, as its next
         content)."""
+        self.policy.review_rule_sets(p)
         with self.uow() as uow:
             v = self._get(uow, version_id)
             self._may_review(p, self._owner(uow, v.rule_set_code))
@@ -454,6 +456,7 @@ class RuleSetEditing:
 
     def run_tests(self, p: Principal, version_id: str) -> TestReport:
         """Run the version's own test cases against it."""
+        self.policy.review_rule_sets(p)
         with self.uow() as uow:
             v = self._get(uow, version_id)
             self._may_review(p, self._owner(uow, v.rule_set_code))
@@ -489,6 +492,7 @@ class RuleSetEditing:
     def submit(self, p: Principal, version_id: str,
                expected_revision: int | None = None) -> VersionView:
         """DRAFT -> IN_REVIEW, when the version validates and its test cases pass."""
+        self.policy.submit_rule_sets(p)
         with self.uow() as uow:
             v = self._get(uow, version_id)
             self.policy.submit(p, self._owner(uow, v.rule_set_code))
@@ -569,6 +573,7 @@ class RuleSetEditing:
              against: str | None = None) -> DiffView | None:
         """What changed from ``against`` (default: the version this one is based on, else the
         one numbered before it) to this version; None when there is nothing to compare."""
+        self.policy.read_rule_sets(p)
         with self.uow() as uow:
             v = self._get(uow, version_id)
             self._visible(p, v)
@@ -597,6 +602,7 @@ class RuleSetEditing:
         their stored facts go straight into the batch input frames, validated as
         ``parse_household`` validates them. A household whose facts are invalid on ``as_of``
         (e.g. a member born after it), or that the engine cannot evaluate, is skipped."""
+        self.policy.review_rule_sets(p)
         if not 0 <= first <= MAX_IMPACT_EXAMPLES:
             msg = f"first must be between 0 and {MAX_IMPACT_EXAMPLES}, got {first}"
             raise InvalidInput(msg, [FieldError("first", "PAGE_SIZE", msg)], code="PAGE_SIZE")

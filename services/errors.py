@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from policy.errors import FieldError
 
 
@@ -23,6 +25,11 @@ class ServiceError(Exception):
         self.errors = errors or []
         if code is not None:
             self.code = code
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Whole across a process boundary (an impact preview in a child process): the
+        # default pickles only the message.
+        return (type(self), (self.message, self.errors, self.code))
 
 
 class Unauthenticated(ServiceError):

@@ -52,6 +52,8 @@ def decode_cursor(cursor: str, parts: int) -> list[str | int]:
         not isinstance(key, list)
         or len(key) != parts
         or not all(isinstance(k, str | int) and not isinstance(k, bool) for k in key)
+        # no key a store hands out holds a NUL (PostgreSQL refuses one in a text) or is long
+        or any(isinstance(k, str) and ("\x00" in k or len(k) > 200) for k in key)
     ):
         raise InvalidCursor(f"not a cursor this store handed out: {cursor!r}")
     return key

@@ -1,0 +1,141 @@
+"""One worker against two: full explained evaluations of households the server has never
+seen, 20 connections.
+
+    python bench/graphql_workers.py [--seconds 15] [--connections 20] [--rounds 1]
+
+Starts `policy-engine serve --workers 1`, then `--workers 2` (prod, SQLite seeded from
+fixtures/, an api_client token), each on a free loopback port, and drives each with wrk
+(Debian package `wrk`) posting query B of bench/graphql_load.py (every field, reasons,
+conditions and citations) for a 5-member household. Every request of a run carries a
+household no earlier request of any run carried (a pool of distinct households per run,
+larger than the requests wrk can send), so no answer comes from the determination cache.
+Prints requests/s, p50 and p99 per run and the ratio; the targets are a ratio of at least 1.6
+and p99 under 50 ms with two workers.
+
+wrk runs on the same machine, and so does whatever else the machine is doing: report the
+ratio of runs made side by side, and say what else was running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.graphql_load import LUA, QUERY_B, free_port  # noqa: E402
+from policy.synthetic import random_household  # noqa: E402
+
+LUA_AUTH = LUA.replace('wrk.headers["Content-Type"] = "application/json"',
+                       'wrk.headers["Content-Type"] = "application/json"\n'
+                       'wrk.headers["Authorization"] = "Bearer %(token)s"')
+
+
+def bodies(path: Path, seed: int, count: int) -> Path:
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(count):
+            hh = random_household(rng, date(2024, 6, 1), hid=f"w{seed}-{i}", members=5)
+            f.write(json.dumps({"query": QUERY_B, "variables": {"h": hh}},
+                               ensure_ascii=False) + "\n")
+    return path
+
+
+def wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, float]:
+    done = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency",
+         "-s", str(script), url], capture_output=True, text=True, check=True)
+    m = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", done.stdout)
+    assert m, done.stdout
+    requests, micros = int(m.group(1)), int(m.group(2))
+    return {"requests": requests, "rps": requests / (micros / 1e6), "p50": float(m.group(3)),
+            "p99": float(m.group(4)), "errors": int(m.group(6))}
+
+
+def token(database_url: str) -> str:
+    env = {**os.environ, "DATABASE_URL": database_url, "POLICY_ENGINE_ENV": "prod"}
+    done = subprocess.run([sys.executable, "-m", "cli.main", "token", "create", "--role",
+                           "api_client", "--name", "bench"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+def run(workers: int, folder: Path, args: argparse.Namespace, seed: int) -> dict[str, float]:
+    database = f"sqlite:///{folder / f'w{workers}-{seed}.sqlite3'}"
+    bearer = token(database)
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database, "POLICY_ENGINE_ENV": "prod",
+           "POLICY_ENGINE_LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers",
+         str(workers)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        warm = bodies(folder / f"warm-{workers}-{seed}.txt", seed + 1000, 2000)
+        script = folder / f"warm-{workers}-{seed}.lua"
+        script.write_text(LUA_AUTH % {"bodies": warm, "token": bearer})
+        wrk(url, script, 3, args.connections)
+        pool = bodies(folder / f"run-{workers}-{seed}.txt", seed, args.households)
+        script = folder / f"run-{workers}-{seed}.lua"
+        script.write_text(LUA_AUTH % {"bodies": pool, "token": bearer})
+        result = wrk(url, script, args.seconds, args.connections)
+        if result["requests"] > args.households:
+            print(f"warning: {result['requests']} requests but {args.households} households: "
+                  "some were seen twice; raise --households", file=sys.stderr)
+        return result
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=20)
+    parser.add_argument("--households", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+    folder = Path(tempfile.mkdtemp(prefix="pe-workers-"))
+    print(f"full explained evaluate of never-seen 5-member households, {args.connections} "
+          f"connections, {args.seconds} s per run, wrk on loopback, {date.today().isoformat()},"
+          f" {os.cpu_count()} cores")
+    print(f"{'round':>5} {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    ratios = []
+    for r in range(args.rounds):
+        results = {}
+        for workers in (1, 2):
+            results[workers] = run(workers, folder, args, seed=10 * r + workers)
+            x = results[workers]
+            print(f"{r + 1:>5} {workers:>7} {x['rps']:>8.0f} {x['p50']:>8.2f} {x['p99']:>8.2f} "
+                  f"{x['errors']:>7.0f}", flush=True)
+        ratios.append(results[2]["rps"] / results[1]["rps"])
+        print(f"round {r + 1}: 2 workers / 1 worker = {ratios[-1]:.2f} (target >= 1.6); "
+              f"p99 with 2 workers {results[2]['p99']:.1f} ms (target < 50 ms)", flush=True)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Large impact previews in a separate process.
+
+An impact preview re-evaluates every stored household twice; over 20,000 households that is a
+second or more of work, much of it Python holding the interpreter lock. Run in a thread of the
+serving process it slows every other request of that process (a /healthz waited 50 ms behind
+it). Previews over more than ``IN_PROCESS_HOUSEHOLDS`` households therefore run in a child
+process of their own (one per serving process, started on first use, with its own engine on
+the same database URL), and the serving thread only waits for the answer.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from services.auth import Principal
+from services.config import Settings
+
+if TYPE_CHECKING:
+    from services.application import Application
+    from services.editing import ImpactReport
+
+IN_PROCESS_HOUSEHOLDS = 2000
+
+_CHILD: Application | None = None  # in the child process: its application
+
+
+def _start_child(settings: dict[str, Any]) -> None:
+    global _CHILD
+    from services.application import Application
+
+    _CHILD = Application(Settings(**settings))
+    _CHILD.start(migrate=False)
+
+
+def _impact_in_child(principal: Principal, version_id: str, as_of: date,
+                     region_codes: Sequence[str] | None, first: int) -> ImpactReport:
+    assert _CHILD is not None, "the pool's initializer makes the application"
+    return _CHILD.editing.impact(principal, version_id, as_of, region_codes, first)
+
+
+class ImpactPool:
+    """Where a process's impact previews run: small ones in the calling thread, large ones in
+    the child process (when the application has a database URL a child can open)."""
+
+    def __init__(self, app: Application, enabled: bool):
+        self.app = app
+        self.enabled = enabled
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                settings = self.app.settings.model_dump()
+                self._pool = ProcessPoolExecutor(
+                    1, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_child, initargs=(settings,))
+            return self._pool
+
+    def impact(self, principal: Principal, version_id: str, as_of: date,
+               region_codes: Sequence[str] | None = None, first: int = 100) -> ImpactReport:
+        self.app.policy.review_rule_sets(principal)  # who may not preview learns nothing more
+        editing = self.app.editing
+        if not self.enabled or self.app.household_count(region_codes) <= IN_PROCESS_HOUSEHOLDS:
+            return editing.impact(principal, version_id, as_of, region_codes, first)
+        # Refusals come back as the ServiceError they were (services.errors pickles them).
+        return self._executor().submit(_impact_in_child, principal, version_id, as_of,
+                                       region_codes, first).result()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
