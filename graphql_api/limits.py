@@ -151,10 +151,12 @@ class _Measure:
                         and not selection.name.value.startswith("__"):
                     depth = max(depth, 1 + inner.depth)
             else:
-                inner = self.fragment(selection.name.value) \
-                    if isinstance(selection, FragmentSpreadNode) \
-                    else self.selection_set(selection.selection_set)
-                assert isinstance(selection, FragmentSpreadNode | InlineFragmentNode)
+                if isinstance(selection, FragmentSpreadNode):
+                    inner = self.fragment(selection.name.value)
+                elif isinstance(selection, InlineFragmentNode):
+                    inner = self.selection_set(selection.selection_set)
+                else:  # pragma: no cover - graphql-core has no other selection
+                    continue
                 fields += inner.fields
                 aliases += inner.aliases
                 depth = max(depth, inner.depth)

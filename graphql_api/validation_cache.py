@@ -78,6 +78,7 @@ class DocumentCache(SchemaExtension):
         ctx.validation_rules = ctx.validation_rules + self.rules
         schema = ctx.schema._schema
         document = ctx.graphql_document
+        assert document is not None, "on_parse made it"
         rules = tuple(ctx.validation_rules)
         key = (id(schema), id(document), tuple(map(id, rules)))
         with _LOCK:

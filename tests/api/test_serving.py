@@ -127,8 +127,14 @@ def test_an_impact_preview_over_20000_households_does_not_stall_healthz(served: 
         assert impact["userErrors"] == [], impact
         assert impact["impact"]["households"] + impact["impact"]["skipped"] >= HOUSEHOLDS
         assert len(latencies) >= 5  # the preview ran long enough to be measured against
-        rounds.append(round(max(latencies), 4))
-        if rounds[-1] < 0.05:
+        latencies.sort()
+        median, worst = latencies[len(latencies) // 2], latencies[-1]
+        rounds.append((round(median, 4), round(worst, 4)))
+        # Held on the event loop, the preview made every /healthz wait about a second. The
+        # median is the figure (a loaded test machine's scheduling puts single spikes into
+        # any long series); the slowest is a hang guard.
+        assert worst < 2, rounds
+        if median < 0.05:
             return
     raise AssertionError(f"/healthz waited longer than 50 ms in every round: {rounds}")
 
