@@ -5,7 +5,7 @@
 
 One run, side by side:
 
-* generates N households (``policy.synthetic.random_household``, all four programs in force on
+* generates N households (``testing.households.random_household``, all four programs in force on
   2024-06-01) into a flat-layout Parquet register under bench/out/ (kept for the next run);
 * screens it end to end with ``policy-engine screen`` (read, validate, evaluate, write Parquet)
   in a child process, writing every outcome and writing only GRANTED and UNDETERMINED ones
@@ -47,7 +47,7 @@ def generate(n: int, path: Path) -> float:
     import polars as pl
 
     from engine.batch.layout import flat_frame
-    from policy.synthetic import random_household
+    from testing.households import random_household
 
     started = time.perf_counter()
     rng = random.Random(SEED)
@@ -61,7 +61,7 @@ def generate(n: int, path: Path) -> float:
 
 
 def sample(n: int) -> list[dict[str, object]]:
-    from policy.synthetic import random_household
+    from testing.households import random_household
 
     rng = random.Random(SEED)
     return [random_household(rng, AS_OF, hid=f"hh-{i:08d}") for i in range(n)]

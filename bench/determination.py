@@ -34,8 +34,8 @@ from typing import Any
 from engine import trace
 from engine.determine import determine
 from engine.results import determination_json
-from policy.synthetic import random_household
 from services.rulesets import load_catalog
+from testing.households import random_household
 
 # Each call's time: wall-clock (the default) or the process's CPU time (``--clock cpu``: on a
 # machine shared with other work, closer to what the call costs on an idle one).

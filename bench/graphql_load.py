@@ -37,7 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from policy.synthetic import random_household  # noqa: E402
+from testing.households import random_household  # noqa: E402
 
 QUERY_A = """query A($h: HouseholdInput!) { evaluate(household: $h, asOf: "2024-06-01") {
   outcomes { code title status memberId amount period } } }"""

@@ -2,7 +2,7 @@
 
     python bench/impact.py [--households 100000] [--db var/bench-impact.sqlite3]
 
-Stores generated households (policy.synthetic) in a SQLite database (kept, and reused while
+Stores generated households (testing.households) in a SQLite database (kept, and reused while
 it has the asked-for number), creates a draft of each program with one parameter changed
 (monitoring: the income line 6000 -> 6600; education: the senior-high grant 2300 -> 2500;
 disability: the severe living subsidy 162 -> 180) and times ``ruleSetDraftImpact``'s use case
@@ -22,13 +22,13 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from policy.facts import parse_household
-from policy.synthetic import random_household
 from services.application import Application
 from services.auth import Principal
 from services.config import Settings
 from services.editing import ParameterChange
 from store.models import HouseholdFactRevision, StoredHousehold
 from store.types import utc_now
+from testing.households import random_household
 
 AS_OF = date(2025, 6, 1)
 CHANGES = {

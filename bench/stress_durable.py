@@ -30,8 +30,8 @@ def rss_mb() -> float:
 def child(evaluations: int, threads: int) -> None:
     from engine.evaluator import fire, load, tree_verdicts
     from policy.facts import derive, parse_household
-    from policy.synthetic import AS_OF_DATES, random_household
     from services.rulesets import load_catalog
+    from testing.households import AS_OF_DATES, random_household
 
     records = load_catalog().records
     loaded = [load(r.program) for r in records]

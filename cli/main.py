@@ -285,6 +285,15 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_docs(args: argparse.Namespace) -> int:
+    from services.reference import fact_reference, policy_reference
+    from services.rulesets import load_catalog
+
+    render = fact_reference if args.document == "facts" else policy_reference
+    sys.stdout.write(render(load_catalog()))
+    return 0
+
+
 def cmd_screen(args: argparse.Namespace) -> int:
     """Batch screening of a register (CSV, JSON Lines or Parquet) with the vectorised backend
     (or on Apache Spark with ``--backend spark``)."""
@@ -528,6 +537,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export-schema", help="print the GraphQL schema (SDL) as served")
     p.set_defaults(func=cmd_export_schema)
+    p = sub.add_parser("export-docs", help="print a reference generated from the shipped data: "
+                       "facts (docs/facts.md) or policy (docs/policy.md)")
+    p.add_argument("document", choices=("facts", "policy"))
+    p.set_defaults(func=cmd_export_docs)
     return parser
 
 

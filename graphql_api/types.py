@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 
 from engine.results import Outcome as EngineOutcomeType
 from engine.results import Status
+from graphql_api import inputs
 
 if TYPE_CHECKING:
     from engine.results import Determination as EngineDetermination
@@ -603,42 +604,8 @@ class ParameterChangeInput:
 
 UNSET: Any = strawberry.UNSET
 
-
-@strawberry.input(description="A household member (CONTRACT.md, Household JSON).")
-class MemberInput:
-    id: str
-    birth_date: date
-    relation: str | None = UNSET
-    tekun: bool | None = UNSET
-    orphan: bool | None = UNSET
-    medically_insured: bool | None = UNSET
-    medical_out_of_pocket: float | None = UNSET
-    disability_grade: int | None = UNSET
-    disability_kind: str | None = UNSET
-    needs_long_term_care: bool | None = UNSET
-    school_stage: str | None = UNSET
-    boarding: bool | None = UNSET
-    labor_capacity: str | None = UNSET
-
-
-@strawberry.input(description="Household facts; left-out fields take the contract's defaults, "
-                  "left-out optional facts are unknown.")
-class HouseholdInput:
-    id: str
-    members: list[MemberInput]
-    region_code: str | None = UNSET
-    poverty_alleviated: bool | None = UNSET
-    monitored: bool | None = UNSET
-    monitored_since: date | None = UNSET
-    dibao: bool | None = UNSET
-    dibao_marginal: bool | None = UNSET
-    annual_net_income: float | None = UNSET
-    previous_annual_net_income: float | None = UNSET
-    disaster_loss: float | None = UNSET
-    accident_loss: float | None = UNSET
-    food_and_clothing_secure: bool | None = UNSET
-    housing_safety_grade: str | None = UNSET
-    drinking_water_safe: bool | None = UNSET
+HouseholdInput = inputs.HouseholdInput
+MemberInput = inputs.MemberInput
 
 
 def _camel(name: str) -> str:

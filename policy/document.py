@@ -21,6 +21,7 @@ from policy.conditions import ast as a
 from policy.conditions.parser import parse
 from policy.conditions.typecheck import Environment, check
 from policy.errors import ConditionError, DocumentInvalid, FieldError
+from policy.fact_catalogue import CATALOGUE
 from policy.schema import BOOL, FACTS, NUMBER, Scope
 
 PROGRAM_CODE = r"^[a-z][a-z0-9_]*$"
@@ -105,6 +106,8 @@ class RuleSetDocument(_Model):
     title: Text
     owner: str = Field(min_length=1)
     effectiveFrom: date | None = None
+    # The version of the fact catalogue (fixtures/facts.yaml) whose facts the rules may name.
+    factsVersion: int = Field(default=1, ge=1)
     notes: tuple[Text, ...] = ()
     parameters: dict[str, Parameter] = {}
     definitions: dict[str, Definition] = {}
@@ -269,6 +272,7 @@ def compile_document(doc: RuleSetDocument) -> Program:
         if cond is not None:
             rules.append(CompiledRule(r, scope, cond, amount, tuple(terms)))
     errors.extend(_structural_errors(doc))
+    errors.extend(_catalogue_errors(doc, rules, definitions))
     if errors:
         raise DocumentInvalid(errors)
     return Program(
@@ -378,6 +382,29 @@ def _structural_errors(doc: RuleSetDocument) -> list[FieldError]:
                     f"{group_priorities[key]}",
                 ))
             group_priorities.setdefault(key, r.id)
+    return errors
+
+
+def _catalogue_errors(doc: RuleSetDocument, rules: list[CompiledRule],
+                      definitions: dict[str, tuple[Scope, a.Node]]) -> list[FieldError]:
+    """A version needs a catalogue version that exists, and names only facts it has."""
+    if doc.factsVersion > CATALOGUE.version:
+        return [FieldError("factsVersion", "UNKNOWN_CATALOGUE_VERSION",
+                           f"the fact catalogue is at version {CATALOGUE.version}, "
+                           f"got {doc.factsVersion}")]
+    errors = []
+    trees = [(f"definitions.{n}", t) for n, (_, t) in definitions.items()]
+    for i, r in enumerate(rules):
+        trees += [(f"rules[{i}]", n) for n in (r.condition, r.amount, *(t.expr for t in r.terms))
+                  if n is not None]
+    for path, tree in trees:
+        for name in sorted({n.name for n in a.walk(tree) if isinstance(n, a.FactRef)}):
+            since = FACTS[name].since
+            if since > doc.factsVersion:
+                errors.append(FieldError(
+                    path, "FACT_TOO_NEW",
+                    f"fact {name!r} is in the fact catalogue from version {since}; "
+                    f"this version names factsVersion {doc.factsVersion}"))
     return errors
 
 

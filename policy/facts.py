@@ -16,31 +16,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    create_model,
+)
 
 from policy.errors import FactsInvalid, FieldError
+from policy.fact_catalogue import CATALOGUE, FactScopeName, InputFact
 
-MAX_MEMBERS = 20
-MAX_AGE = 120
+MAX_MEMBERS = CATALOGUE.limits.maxMembers
+MAX_AGE = CATALOGUE.limits.maxAge
 
-MAX_MONEY = 1e12  # yuan; anything larger is a typing error, not a household
+MAX_MONEY = CATALOGUE.limits.maxMoney  # yuan; anything larger is a typing error
 Money = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Flag = Annotated[bool, Strict()]
-HousingSafetyGrade = Literal["A", "B", "C", "D"]
-Relation = Literal[
-    "HEAD", "SPOUSE", "CHILD", "CHILD_IN_LAW", "GRANDCHILD", "PARENT", "PARENT_IN_LAW",
-    "GRANDPARENT", "SIBLING", "OTHER",
-]
-DisabilityKind = Literal[
-    "VISUAL", "HEARING", "SPEECH", "PHYSICAL", "INTELLECTUAL", "MENTAL", "MULTIPLE",
-]
-SchoolStage = Literal[
-    "NONE", "PRESCHOOL", "PRIMARY", "JUNIOR", "SENIOR", "SECONDARY_VOCATIONAL",
-    "HIGHER_VOCATIONAL", "UNDERGRADUATE",
-]
-LaborCapacity = Literal["FULL", "PARTIAL", "NONE"]
 
 
 def _iso_date_text(value: Any) -> Any:
@@ -54,48 +50,74 @@ def _iso_date_text(value: Any) -> Any:
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 
-MONEY_FIELDS = (
-    "annualNetIncome", "previousAnnualNetIncome", "disasterLoss", "accidentLoss",
-    "medicalOutOfPocket",
-)
+
+def _money_facts(scope: FactScopeName) -> tuple[str, ...]:
+    return tuple(f.name for f in CATALOGUE.inputs(scope) if f.type == "money")
+
+
+MONEY_FIELDS = (*_money_facts("household"), *_money_facts("member"))
+_HOUSEHOLD_MONEY = _money_facts("household")
+_MEMBER_MONEY = _money_facts("member")
 
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Member(_Input):
-    id: Annotated[str, Strict(), Field(min_length=1, max_length=64)]
-    relation: Relation = "OTHER"
-    birthDate: IsoDate
-    tekun: Flag = False
-    orphan: Flag = False
-    medicallyInsured: Flag = True
-    medicalOutOfPocket: Money = 0
-    disabilityGrade: Annotated[int, Strict()] | None = None
-    disabilityKind: DisabilityKind | None = None
-    needsLongTermCare: Flag = False
-    schoolStage: SchoolStage = "NONE"
-    boarding: Flag = False
-    laborCapacity: LaborCapacity = "FULL"
+def _annotation(fact: InputFact) -> Any:
+    """The pydantic type of an input fact (strict: no text for numbers, no 0/1 for flags)."""
+    if fact.type == "text":
+        return Annotated[str, Strict(), Field(min_length=fact.bounds.minLength,
+                                              max_length=fact.bounds.maxLength)]
+    if fact.type == "bool":
+        return Flag
+    if fact.type == "money":
+        return Money
+    if fact.type == "integer":
+        return Annotated[int, Strict()]
+    if fact.type == "date":
+        return IsoDate
+    assert fact.enum is not None
+    return Literal[CATALOGUE.values(fact.enum)]
 
 
-class Household(_Input):
-    id: Annotated[str, Strict(), Field(min_length=1, max_length=64)]
-    regionCode: Annotated[str, Strict(), Field(min_length=1, max_length=32)] = "000000"
-    povertyAlleviated: Flag = False
-    monitored: Flag = False
-    monitoredSince: IsoDate | None = None
-    dibao: Flag = False
-    dibaoMarginal: Flag = False
-    annualNetIncome: Money = 0
-    previousAnnualNetIncome: Money | None = None
-    disasterLoss: Money = 0
-    accidentLoss: Money = 0
-    foodAndClothingSecure: Flag = True
-    housingSafetyGrade: HousingSafetyGrade = "A"
-    drinkingWaterSafe: Flag = True
-    members: list[Member]
+def _fields(scope: FactScopeName) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for fact in CATALOGUE.inputs(scope):
+        t = _annotation(fact)
+        if fact.required:
+            fields[fact.name] = (t, ...)
+        elif fact.unknownWhenLeftOut:
+            fields[fact.name] = (t | None, None)
+        else:
+            fields[fact.name] = (t, fact.default)
+    return fields
+
+
+if TYPE_CHECKING:
+    class Member(_Input):
+        """A member's facts (fields generated from the fact catalogue)."""
+
+        id: str
+        birthDate: date
+
+        def __getattr__(self, name: str) -> Any: ...
+
+    class Household(_Input):
+        """A household's facts (fields generated from the fact catalogue)."""
+
+        id: str
+        members: list[Member]
+
+        def __getattr__(self, name: str) -> Any: ...
+else:
+    Member = create_model("Member", __base__=_Input, __module__=__name__,
+                          __doc__="A member's facts (fields generated from the fact catalogue).",
+                          **_fields("member"))
+    Household = create_model(
+        "Household", __base__=_Input, __module__=__name__,
+        __doc__="A household's facts (fields generated from the fact catalogue).",
+        **_fields("household"), members=(list[Member], ...))
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
@@ -187,80 +209,67 @@ def _sorted(errors: list[FieldError]) -> list[FieldError]:
 
 
 def _semantic_errors(hh: Household, as_of: date) -> list[FieldError]:
-    errors = []
-    for name in MONEY_FIELDS:
-        value = getattr(hh, name, None)
-        if value is not None and value < 0:
-            errors.append(FieldError(name, "NEGATIVE_AMOUNT", f"must be 0 or more, got {value:g}"))
-        elif value is not None and value > MAX_MONEY:
-            errors.append(FieldError(name, "AMOUNT_TOO_LARGE",
-                                     f"must be at most {MAX_MONEY:.0f} yuan, got {value:g}"))
-    if hh.monitoredSince is not None and hh.monitoredSince > as_of:
-        errors.append(
-            FieldError(
-                "monitoredSince", "DATE_AFTER_AS_OF",
-                f"{hh.monitoredSince.isoformat()} is after the evaluation date {as_of.isoformat()}",
-            )
-        )
-    seen: dict[str, int] = {}
+    """The contract's checks beyond types (the catalogue's bounds, checks and requirements)."""
+    errors = _fact_errors("household", hh, "", as_of)
     for i, m in enumerate(hh.members):
-        p = f"members[{i}]"
-        if m.id in seen:
-            errors.append(
-                FieldError(
-                    f"{p}.id", "DUPLICATE_MEMBER_ID",
-                    f"member id {m.id!r} is already used by members[{seen[m.id]}]",
-                )
-            )
-        else:
-            seen[m.id] = i
-        if m.medicalOutOfPocket < 0:
-            errors.append(
-                FieldError(
-                    f"{p}.medicalOutOfPocket", "NEGATIVE_AMOUNT",
-                    f"must be 0 or more, got {m.medicalOutOfPocket:g}",
-                )
-            )
-        elif m.medicalOutOfPocket > MAX_MONEY:
-            errors.append(FieldError(f"{p}.medicalOutOfPocket", "AMOUNT_TOO_LARGE",
-                                     f"must be at most {MAX_MONEY:.0f} yuan, "
-                                     f"got {m.medicalOutOfPocket:g}"))
-        if m.birthDate > as_of:
-            errors.append(
-                FieldError(
-                    f"{p}.birthDate", "BIRTH_AFTER_AS_OF",
-                    f"{m.birthDate.isoformat()} is after the evaluation date {as_of.isoformat()}",
-                )
-            )
-        elif age_on(m.birthDate, as_of) > MAX_AGE:
-            errors.append(
-                FieldError(
-                    f"{p}.birthDate", "AGE_OVER_LIMIT",
-                    f"age {age_on(m.birthDate, as_of)} on {as_of.isoformat()} is over {MAX_AGE}",
-                )
-            )
-        if m.disabilityGrade is not None and not 1 <= m.disabilityGrade <= 4:
-            errors.append(
-                FieldError(
-                    f"{p}.disabilityGrade", "DISABILITY_GRADE_RANGE",
-                    f"a disability grade is 1 to 4, got {m.disabilityGrade}",
-                )
-            )
-        if m.disabilityGrade is not None and m.disabilityKind is None:
-            errors.append(
-                FieldError(
-                    f"{p}.disabilityKind", "DISABILITY_KIND_REQUIRED",
-                    "a member with a disability grade needs a disabilityKind",
-                )
-            )
-        if m.disabilityKind is not None and m.disabilityGrade is None:
-            errors.append(
-                FieldError(
-                    f"{p}.disabilityGrade", "DISABILITY_GRADE_REQUIRED",
-                    "a member with a disabilityKind needs a disabilityGrade",
-                )
-            )
+        errors.extend(_fact_errors("member", m, f"members[{i}].", as_of))
+    for fact in CATALOGUE.member:
+        for c in fact.checks:
+            if c.check == "uniqueInHousehold":
+                seen: dict[Any, int] = {}
+                for i, m in enumerate(hh.members):
+                    value = getattr(m, fact.name)
+                    if value in seen:
+                        errors.append(FieldError(
+                            f"members[{i}].{fact.name}", c.code,
+                            f"member {fact.name} {value!r} is already used by "
+                            f"members[{seen[value]}]"))
+                    else:
+                        seen[value] = i
     return errors
+
+
+def _fact_errors(scope: FactScopeName, obj: BaseModel, prefix: str, as_of: date
+                 ) -> list[FieldError]:
+    errors = []
+    for fact in CATALOGUE.inputs(scope):
+        value = getattr(obj, fact.name)
+        path = prefix + fact.name
+        if fact.requires is not None and value is not None \
+                and getattr(obj, fact.requires.fact) is None:
+            errors.append(FieldError(
+                prefix + fact.requires.fact, fact.requires.code,
+                f"a {scope} with a {fact.name} needs a {fact.requires.fact}"))
+        if value is None:
+            continue
+        if fact.type == "money":
+            if value < 0:
+                errors.append(FieldError(path, "NEGATIVE_AMOUNT",
+                                         f"must be 0 or more, got {value:g}"))
+            elif value > MAX_MONEY:
+                errors.append(FieldError(path, "AMOUNT_TOO_LARGE",
+                                         f"must be at most {MAX_MONEY:.0f} yuan, got {value:g}"))
+        elif fact.type == "integer":
+            lo, hi = fact.bounds.min, fact.bounds.max
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                errors.append(FieldError(path, fact.rangeCode or "OUT_OF_RANGE",
+                                         f"{fact.name} is {_bound(lo)} to {_bound(hi)}, "
+                                         f"got {value}"))
+        for c in fact.checks:
+            if c.check == "notAfterAsOf" and value > as_of:
+                errors.append(FieldError(
+                    path, c.code,
+                    f"{value.isoformat()} is after the evaluation date {as_of.isoformat()}"))
+                break  # a date after asOf has no age to check
+            if c.check == "maxAge" and age_on(value, as_of) > MAX_AGE:
+                errors.append(FieldError(
+                    path, c.code,
+                    f"age {age_on(value, as_of)} on {as_of.isoformat()} is over {MAX_AGE}"))
+    return errors
+
+
+def _bound(value: float | None) -> str:
+    return "any" if value is None else f"{value:g}"
 
 
 # --- derived facts ---------------------------------------------------------------------------
@@ -327,27 +336,37 @@ class FactSet:
         return tuple({**self.household, **m} for m in self.members)
 
 
+def _inputs(scope: FactScopeName) -> tuple[tuple[str, Value], ...]:
+    """The input facts conditions read, each with what they see when it is left out."""
+    return tuple((f.name, UNKNOWN if f.absentAs is None else f.absentAs)
+                 for f in CATALOGUE.inputs(scope) if f.condition)
+
+
+_HOUSEHOLD_INPUTS = _inputs("household")
+_MEMBER_INPUTS = _inputs("member")
+
+
+def _member_facts(m: Member, as_of: date) -> dict[str, Value]:
+    out: dict[str, Value] = {}
+    for name, absent in _MEMBER_INPUTS:
+        value = getattr(m, name)
+        out[name] = absent if value is None else value
+    out["age"] = age_on(m.birthDate, as_of)
+    out["disabled"] = m.disabilityGrade is not None
+    return out
+
+
 def derive(hh: Household, as_of: date) -> FactSet:
     """Compute the derived facts of a validated household as of a date."""
     size = len(hh.members)
     medical = sum(m.medicalOutOfPocket for m in hh.members)
     rigid = medical + hh.disasterLoss + hh.accidentLoss
     prev = hh.previousAnnualNetIncome
-    household: dict[str, Value] = {
-        "asOf": as_of,
-        "regionCode": hh.regionCode,
-        "povertyAlleviated": hh.povertyAlleviated,
-        "monitored": hh.monitored,
-        "monitoredSince": hh.monitoredSince if hh.monitoredSince is not None else UNKNOWN,
-        "dibao": hh.dibao,
-        "dibaoMarginal": hh.dibaoMarginal,
-        "annualNetIncome": hh.annualNetIncome,
-        "previousAnnualNetIncome": prev if prev is not None else UNKNOWN,
-        "disasterLoss": hh.disasterLoss,
-        "accidentLoss": hh.accidentLoss,
-        "foodAndClothingSecure": hh.foodAndClothingSecure,
-        "housingSafetyGrade": hh.housingSafetyGrade,
-        "drinkingWaterSafe": hh.drinkingWaterSafe,
+    household: dict[str, Value] = {"asOf": as_of}
+    for name, absent in _HOUSEHOLD_INPUTS:
+        value = getattr(hh, name)
+        household[name] = absent if value is None else value
+    household.update({
         "householdSize": size,
         "perCapitaNetIncome": hh.annualNetIncome / size,
         "householdMedicalOutOfPocket": medical,
@@ -355,24 +374,6 @@ def derive(hh: Household, as_of: date) -> FactSet:
         "perCapitaIncomeAfterRigid": (hh.annualNetIncome - rigid) / size,
         "incomeDropRatio": (1 - hh.annualNetIncome / prev) if prev else UNKNOWN,
         "economicHardship": hh.povertyAlleviated or hh.monitored or hh.dibao or hh.dibaoMarginal,
-    }
-    members: tuple[dict[str, Value], ...] = tuple(
-        {
-            "relation": m.relation,
-            "birthDate": m.birthDate,
-            "age": age_on(m.birthDate, as_of),
-            "tekun": m.tekun,
-            "orphan": m.orphan,
-            "medicallyInsured": m.medicallyInsured,
-            "medicalOutOfPocket": m.medicalOutOfPocket,
-            "disabilityGrade": m.disabilityGrade or 0,
-            "disabilityKind": m.disabilityKind or "NONE",
-            "disabled": m.disabilityGrade is not None,
-            "needsLongTermCare": m.needsLongTermCare,
-            "schoolStage": m.schoolStage,
-            "boarding": m.boarding,
-            "laborCapacity": m.laborCapacity,
-        }
-        for m in hh.members
-    )
+    })
+    members = tuple(_member_facts(m, as_of) for m in hh.members)
     return FactSet(as_of, household, members, tuple(m.id for m in hh.members))

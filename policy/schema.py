@@ -1,13 +1,22 @@
 """The fact schema: every fact a condition may name, its type and its scope.
 
+Generated from the fact catalogue (``fixtures/facts.yaml``, ``policy.fact_catalogue``).
+
 Conditions are type-checked against this table, so a rule that compares a flag with a number, or
 names a fact that does not exist, is refused before it is ever evaluated.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from policy.fact_catalogue import CATALOGUE, DerivedFact, InputFact
+
+if TYPE_CHECKING:
+    from policy.conditions.ast import Node
 
 
 class Kind(StrEnum):
@@ -42,23 +51,6 @@ def enum_type(name: str) -> FactType:
     return FactType(Kind.ENUM, name)
 
 
-ENUMS: dict[str, tuple[str, ...]] = {
-    "HousingSafetyGrade": ("A", "B", "C", "D"),
-    "Relation": (
-        "HEAD", "SPOUSE", "CHILD", "CHILD_IN_LAW", "GRANDCHILD", "PARENT", "PARENT_IN_LAW",
-        "GRANDPARENT", "SIBLING", "OTHER",
-    ),
-    "DisabilityKind": (
-        "NONE", "VISUAL", "HEARING", "SPEECH", "PHYSICAL", "INTELLECTUAL", "MENTAL", "MULTIPLE",
-    ),
-    "SchoolStage": (
-        "NONE", "PRESCHOOL", "PRIMARY", "JUNIOR", "SENIOR", "SECONDARY_VOCATIONAL",
-        "HIGHER_VOCATIONAL", "UNDERGRADUATE",
-    ),
-    "LaborCapacity": ("FULL", "PARTIAL", "NONE"),
-}
-
-
 @dataclass(frozen=True)
 class FactDef:
     name: str
@@ -71,73 +63,62 @@ class FactDef:
     doc: str = ""
     # A derived fact's definition in the condition language (explanations expand a derived
     # fact into it, what-would-change reasons through it); empty when the language cannot say
-    # it (a count or a date difference).
+    # it (a count or a date difference). Generated from the catalogue (fixtures/facts.yaml).
     definition: str = ""
     # A household fact that is the sum of a member fact over the members.
     total_of: str = ""
+    since: int = 1  # the catalogue version that added it
 
 
-def _h(name: str, t: FactType, doc: str = "", **kw: object) -> FactDef:
-    return FactDef(name, t, Scope.HOUSEHOLD, doc=doc, **kw)  # type: ignore[arg-type]
-
-
-def _m(name: str, t: FactType, doc: str = "", **kw: object) -> FactDef:
-    return FactDef(name, t, Scope.MEMBER, doc=doc, **kw)  # type: ignore[arg-type]
-
-
-FACTS: dict[str, FactDef] = {
-    f.name: f
-    for f in (
-        _h("asOf", DATE, "the evaluation date", derived=True),
-        _h("regionCode", STRING),
-        _h("povertyAlleviated", BOOL, "脱贫户"),
-        _h("monitored", BOOL, "防止返贫监测对象 (not yet risk-eliminated)"),
-        _h("monitoredSince", DATE, optional=True, sources=("monitoredSince",)),
-        _h("dibao", BOOL, "低保户"),
-        _h("dibaoMarginal", BOOL, "低保边缘家庭"),
-        _h("annualNetIncome", NUMBER, "yuan, last 12 months"),
-        _h(
-            "previousAnnualNetIncome", NUMBER, "yuan, the 12 months before",
-            optional=True, sources=("previousAnnualNetIncome",),
-        ),
-        _h("disasterLoss", NUMBER),
-        _h("accidentLoss", NUMBER),
-        _h("foodAndClothingSecure", BOOL, "两不愁"),
-        _h("housingSafetyGrade", enum_type("HousingSafetyGrade")),
-        _h("drinkingWaterSafe", BOOL),
-        _h("householdSize", NUMBER, derived=True),
-        _h("perCapitaNetIncome", NUMBER, derived=True,
-           definition="annualNetIncome / householdSize"),
-        _h("householdMedicalOutOfPocket", NUMBER, "sum of members' medicalOutOfPocket",
-           derived=True, total_of="medicalOutOfPocket"),
-        _h("rigidExpenses", NUMBER, derived=True,
-           definition="householdMedicalOutOfPocket + disasterLoss + accidentLoss"),
-        _h("perCapitaIncomeAfterRigid", NUMBER, derived=True,
-           definition="(annualNetIncome - rigidExpenses) / householdSize"),
-        _h(
-            "incomeDropRatio", NUMBER, derived=True, optional=True,
-            sources=("previousAnnualNetIncome",),
-            definition="1 - annualNetIncome / previousAnnualNetIncome",
-        ),
-        _h("economicHardship", BOOL, "家庭经济困难", derived=True,
-           definition="povertyAlleviated or monitored or dibao or dibaoMarginal"),
-        _m("relation", enum_type("Relation")),
-        _m("birthDate", DATE),
-        _m("age", NUMBER, "full years on asOf", derived=True),
-        _m("tekun", BOOL, "特困人员"),
-        _m("orphan", BOOL),
-        _m("medicallyInsured", BOOL),
-        _m("medicalOutOfPocket", NUMBER),
-        _m("disabilityGrade", NUMBER, "1-4; 0 when the member has no disability certificate"),
-        _m("disabilityKind", enum_type("DisabilityKind")),
-        _m("disabled", BOOL, "disabilityGrade is set", derived=True,
-           definition="disabilityGrade >= 1"),
-        _m("needsLongTermCare", BOOL),
-        _m("schoolStage", enum_type("SchoolStage")),
-        _m("boarding", BOOL),
-        _m("laborCapacity", enum_type("LaborCapacity")),
-    )
+_TYPES: dict[str, FactType] = {
+    "text": STRING, "bool": BOOL, "money": NUMBER, "integer": NUMBER, "date": DATE,
+    "number": NUMBER,
 }
+
+
+def _enums() -> dict[str, tuple[str, ...]]:
+    """Each closed set with the value conditions see for a left-out fact (``NONE``) first."""
+    out = {name: CATALOGUE.values(name) for name in CATALOGUE.enums}
+    for _, f in CATALOGUE.all_inputs():
+        if f.enum is not None and f.absentAs is not None and f.absentAs not in out[f.enum]:
+            out[f.enum] = (f.absentAs, *out[f.enum])
+    return out
+
+
+def _input_def(f: InputFact, scope: Scope) -> FactDef:
+    t = enum_type(f.enum) if f.enum is not None else _TYPES[f.type]
+    unknown = f.unknownWhenLeftOut and f.absentAs is None
+    return FactDef(f.name, t, scope, optional=unknown, sources=(f.name,) if unknown else (),
+                   doc=f.description.en, since=f.since)
+
+
+_MEMBER_SUM = re.compile(r"^memberSum\(([a-z][A-Za-z0-9]*)\)$")
+# What derivation computes but conditions cannot say: sums over members, full years.
+_DERIVATION_ONLY = re.compile(r"\b(memberSum|fullYears)\(")
+
+
+def _derived_def(d: DerivedFact) -> FactDef:
+    scope = Scope(d.scope)
+    total = _MEMBER_SUM.match(d.definition)
+    sayable = d.definition != d.name and not _DERIVATION_ONLY.search(d.definition)
+    return FactDef(d.name, _TYPES[d.type], scope, derived=True,
+                   optional=d.unknownWhen is not None, sources=d.sources,
+                   doc=d.description.en, definition=d.definition if sayable else "",
+                   total_of=total.group(1) if total and total.group(1) != "1" else "",
+                   since=d.since)
+
+
+def _facts() -> dict[str, FactDef]:
+    defs: list[FactDef] = []
+    for scope in (Scope.HOUSEHOLD, Scope.MEMBER):
+        defs.extend(d for d in map(_derived_def, CATALOGUE.derived) if d.scope is scope)
+        inputs = CATALOGUE.household if scope is Scope.HOUSEHOLD else CATALOGUE.member
+        defs.extend(_input_def(f, scope) for f in inputs if f.condition)
+    return {d.name: d for d in defs}
+
+
+ENUMS: dict[str, tuple[str, ...]] = _enums()
+FACTS: dict[str, FactDef] = _facts()
 
 # The member id is carried for explanations, but conditions cannot name it.
 ENUM_OF_VALUE: dict[str, tuple[str, ...]] = {}
@@ -145,3 +126,16 @@ for _name, _values in ENUMS.items():
     for _v in _values:
         ENUM_OF_VALUE.setdefault(_v, ())
         ENUM_OF_VALUE[_v] = (*ENUM_OF_VALUE[_v], _name)
+
+
+def definition_tree(name: str) -> Node:
+    """A derived fact's definition, parsed (not type-checked: it may call the functions only
+    derivation knows, ``memberSum(x)`` and ``fullYears(from, to)``; its names are ``Name``
+    nodes).
+
+    >>> definition_tree("perCapitaNetIncome").op
+    '/'
+    """
+    from policy.conditions.parser import parse
+
+    return parse(CATALOGUE.derived_fact(name).definition)

@@ -52,7 +52,7 @@ from policy.document import (
     load_document,
 )
 from policy.errors import DocumentInvalid, FieldError
-from policy.facts import MAX_AGE, MAX_MEMBERS
+from policy.fact_catalogue import CATALOGUE
 from policy.schema import ENUMS, FACTS, Kind
 
 Severity = Literal["ERROR", "WARNING"]
@@ -64,23 +64,31 @@ MAX_EXAMPLES = 3
 
 INF = math.inf
 
-# What numeric facts can be (the contract's validation and the derivations in policy.facts).
-NUMBER_RANGES: dict[str, tuple[float, float]] = {
-    "annualNetIncome": (0, INF),
-    "previousAnnualNetIncome": (0, INF),
-    "disasterLoss": (0, INF),
-    "accidentLoss": (0, INF),
-    "medicalOutOfPocket": (0, INF),
-    "householdMedicalOutOfPocket": (0, INF),
-    "rigidExpenses": (0, INF),
-    "householdSize": (1, MAX_MEMBERS),
-    "perCapitaNetIncome": (0, INF),
-    "perCapitaIncomeAfterRigid": (-INF, INF),
-    "incomeDropRatio": (-INF, 1),
-    "age": (0, MAX_AGE),
-    "disabilityGrade": (0, 4),
-}
-INTEGER_FACTS = frozenset({"householdSize", "age", "disabilityGrade"})
+def _number_ranges() -> dict[str, tuple[float, float]]:
+    """What numeric facts can be: the catalogue's bounds of input facts (money is 0 or more;
+    a left-out fact that conditions see as a value widens its range to it) and the ranges
+    stated for derived facts."""
+    out: dict[str, tuple[float, float]] = {}
+    for _, f in CATALOGUE.all_inputs():
+        if f.type == "money":
+            out[f.name] = (0, INF)
+        elif f.type == "integer":
+            lo = f.bounds.min if f.bounds.min is not None else -INF
+            hi = f.bounds.max if f.bounds.max is not None else INF
+            if isinstance(f.absentAs, int | float):
+                lo, hi = min(lo, f.absentAs), max(hi, f.absentAs)
+            out[f.name] = (lo, hi)
+    for d in CATALOGUE.derived:
+        if d.type == "number":
+            lo_d, hi_d = d.range
+            out[d.name] = (-INF if lo_d is None else lo_d, INF if hi_d is None else hi_d)
+    return out
+
+
+NUMBER_RANGES: dict[str, tuple[float, float]] = _number_ranges()
+INTEGER_FACTS = frozenset(
+    [f.name for _, f in CATALOGUE.all_inputs() if f.type == "integer"]
+    + [d.name for d in CATALOGUE.derived if d.integer])
 
 
 @dataclass(frozen=True)

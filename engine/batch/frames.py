@@ -29,45 +29,30 @@ import polars as pl
 from engine.batch.compiler import column_of
 from engine.batch.execution import ENGINE
 from engine.batch.segments import Segments
+from policy.fact_catalogue import CATALOGUE, FactScopeName
 from policy.facts import MAX_AGE, Household
 
 MAX_AGE_SEARCH = MAX_AGE + 10  # validated ages are at most MAX_AGE
 
-HOUSEHOLD_INPUT: dict[str, pl.DataType] = {
-    "household_id": pl.String(),
-    "regionCode": pl.String(),
-    "povertyAlleviated": pl.Boolean(),
-    "monitored": pl.Boolean(),
-    "monitoredSince": pl.Date(),
-    "dibao": pl.Boolean(),
-    "dibaoMarginal": pl.Boolean(),
-    "annualNetIncome": pl.Float64(),
-    "previousAnnualNetIncome": pl.Float64(),
-    "disasterLoss": pl.Float64(),
-    "accidentLoss": pl.Float64(),
-    "foodAndClothingSecure": pl.Boolean(),
-    "housingSafetyGrade": pl.String(),
-    "drinkingWaterSafe": pl.Boolean(),
+DTYPES: dict[str, pl.DataType] = {
+    "id": pl.String(), "text": pl.String(), "bool": pl.Boolean(), "money": pl.Float64(),
+    "integer": pl.Int64(), "date": pl.Date(), "enum": pl.String(),
 }
 
-MEMBER_INPUT: dict[str, pl.DataType] = {
-    "_h": pl.UInt32(),
-    "member_id": pl.String(),
-    "relation": pl.String(),
-    "birthDate": pl.Date(),
-    "tekun": pl.Boolean(),
-    "orphan": pl.Boolean(),
-    "medicallyInsured": pl.Boolean(),
-    "medicalOutOfPocket": pl.Float64(),
-    "disabilityGrade": pl.Int64(),
-    "disabilityKind": pl.String(),
-    "needsLongTermCare": pl.Boolean(),
-    "schoolStage": pl.String(),
-    "boarding": pl.Boolean(),
-    "laborCapacity": pl.String(),
-}
 
-MONEY_HOUSEHOLD = ("annualNetIncome", "previousAnnualNetIncome", "disasterLoss", "accidentLoss")
+def _input_columns(scope: FactScopeName) -> dict[str, pl.DataType]:
+    return {f.name: DTYPES[f.type] for f in CATALOGUE.inputs(scope) if f.condition}
+
+
+HOUSEHOLD_INPUT: dict[str, pl.DataType] = {"household_id": pl.String(),
+                                           **_input_columns("household")}
+MEMBER_INPUT: dict[str, pl.DataType] = {"_h": pl.UInt32(), "member_id": pl.String(),
+                                        **_input_columns("member")}
+MONEY_HOUSEHOLD = tuple(f.name for f in CATALOGUE.household if f.type == "money")
+_HOUSEHOLD_FACTS = tuple(k for k in HOUSEHOLD_INPUT if k != "household_id")
+_MEMBER_FACTS = tuple(k for k in MEMBER_INPUT if k not in ("_h", "member_id"))
+# Facts left out that conditions see as a value (a disability grade of 0, kind NONE).
+_ABSENT_AS = {f.name: f.absentAs for f in CATALOGUE.member if f.absentAs is not None}
 
 
 def household_rows(households: Iterable[Household]
@@ -76,39 +61,13 @@ def household_rows(households: Iterable[Household]
     hh_rows: list[dict[str, Any]] = []
     m_rows: list[dict[str, Any]] = []
     for h, hh in enumerate(households):
-        hh_rows.append({
-            "household_id": hh.id,
-            "regionCode": hh.regionCode,
-            "povertyAlleviated": hh.povertyAlleviated,
-            "monitored": hh.monitored,
-            "monitoredSince": hh.monitoredSince,
-            "dibao": hh.dibao,
-            "dibaoMarginal": hh.dibaoMarginal,
-            "annualNetIncome": hh.annualNetIncome,
-            "previousAnnualNetIncome": hh.previousAnnualNetIncome,
-            "disasterLoss": hh.disasterLoss,
-            "accidentLoss": hh.accidentLoss,
-            "foodAndClothingSecure": hh.foodAndClothingSecure,
-            "housingSafetyGrade": hh.housingSafetyGrade,
-            "drinkingWaterSafe": hh.drinkingWaterSafe,
-        })
+        row = {"household_id": hh.id}
+        row.update((k, getattr(hh, k)) for k in _HOUSEHOLD_FACTS)
+        hh_rows.append(row)
         for m in hh.members:
-            m_rows.append({
-                "_h": h,
-                "member_id": m.id,
-                "relation": m.relation,
-                "birthDate": m.birthDate,
-                "tekun": m.tekun,
-                "orphan": m.orphan,
-                "medicallyInsured": m.medicallyInsured,
-                "medicalOutOfPocket": m.medicalOutOfPocket,
-                "disabilityGrade": m.disabilityGrade,
-                "disabilityKind": m.disabilityKind,
-                "needsLongTermCare": m.needsLongTermCare,
-                "schoolStage": m.schoolStage,
-                "boarding": m.boarding,
-                "laborCapacity": m.laborCapacity,
-            })
+            m_row: dict[str, Any] = {"_h": h, "member_id": m.id}
+            m_row.update((k, getattr(m, k)) for k in _MEMBER_FACTS)
+            m_rows.append(m_row)
     return hh_rows, m_rows
 
 
@@ -217,7 +176,6 @@ def derive_frames(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
         members = members.hstack(carried)
     members = members.lazy().with_columns(
         disabled=pl.col("disabilityGrade").is_not_null(),
-        disabilityGrade=pl.col("disabilityGrade").fill_null(0),
-        disabilityKind=pl.col("disabilityKind").fill_null("NONE"),
+        **{name: pl.col(name).fill_null(value) for name, value in _ABSENT_AS.items()},
     ).collect(engine=ENGINE)
     return hh, members, seg

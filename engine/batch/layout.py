@@ -32,14 +32,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, get_args
+from typing import Any
 
 import polars as pl
 
 from engine.batch.execution import ENGINE
-from engine.batch.frames import oldest_birth
+from engine.batch.frames import DTYPES, oldest_birth
 from policy import facts as f
 from policy.errors import FactsInvalid, FieldError
+from policy.fact_catalogue import CATALOGUE, InputFact
 
 JSON_NUMBER = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
 _JSON_NUMBER = re.compile(JSON_NUMBER)
@@ -52,52 +53,36 @@ _YEAR_ONE = date(1, 1, 1)  # Python's first date (polars dates go further back)
 class Column:
     name: str            # the column's name in the flat layout
     field: str           # the JSON field it stands for
-    kind: str            # id | region | bool | money | grade | date | enum
+    kind: str            # id | text | bool | money | integer | date | enum
     member: bool
     values: tuple[str, ...] = ()
     default: Any = None  # the contract's default when left out (None: stays unknown/absent)
     required: bool = False
+    min: int = 0         # id, text: length in characters; integer: the smallest value
+    max: int = 0         # id, text: length in characters; integer: the largest value
 
 
-def _enum(t: Any) -> tuple[str, ...]:
-    return tuple(get_args(t))
+def _column(fact: InputFact, member: bool) -> Column:
+    """A fact of the catalogue as a column of the flat layout."""
+    if not fact.condition:  # the identifier: householdId or memberId
+        name = "memberId" if member else "householdId"
+        kind = "id"
+    else:
+        name, kind = fact.name, fact.type
+    lo, hi = 0, 0
+    if fact.type == "text":
+        lo, hi = fact.bounds.minLength or 0, fact.bounds.maxLength or 0
+    elif fact.type == "integer":
+        lo, hi = int(fact.bounds.min or 0), int(fact.bounds.max or 0)
+    default = float(fact.default) if fact.type == "money" and fact.default is not None \
+        else fact.default
+    return Column(name, fact.name, kind, member,
+                  CATALOGUE.values(fact.enum) if fact.enum is not None else (),
+                  default, fact.required, lo, hi)
 
 
-HOUSEHOLD_COLUMNS: tuple[Column, ...] = (
-    Column("householdId", "id", "id", False, required=True),
-    Column("regionCode", "regionCode", "region", False, default="000000"),
-    Column("povertyAlleviated", "povertyAlleviated", "bool", False, default=False),
-    Column("monitored", "monitored", "bool", False, default=False),
-    Column("monitoredSince", "monitoredSince", "date", False),
-    Column("dibao", "dibao", "bool", False, default=False),
-    Column("dibaoMarginal", "dibaoMarginal", "bool", False, default=False),
-    Column("annualNetIncome", "annualNetIncome", "money", False, default=0.0),
-    Column("previousAnnualNetIncome", "previousAnnualNetIncome", "money", False),
-    Column("disasterLoss", "disasterLoss", "money", False, default=0.0),
-    Column("accidentLoss", "accidentLoss", "money", False, default=0.0),
-    Column("foodAndClothingSecure", "foodAndClothingSecure", "bool", False, default=True),
-    Column("housingSafetyGrade", "housingSafetyGrade", "enum", False,
-           _enum(f.HousingSafetyGrade), default="A"),
-    Column("drinkingWaterSafe", "drinkingWaterSafe", "bool", False, default=True),
-)
-
-MEMBER_COLUMNS: tuple[Column, ...] = (
-    Column("memberId", "id", "id", True, required=True),
-    Column("relation", "relation", "enum", True, _enum(f.Relation), default="OTHER"),
-    Column("birthDate", "birthDate", "date", True, required=True),
-    Column("tekun", "tekun", "bool", True, default=False),
-    Column("orphan", "orphan", "bool", True, default=False),
-    Column("medicallyInsured", "medicallyInsured", "bool", True, default=True),
-    Column("medicalOutOfPocket", "medicalOutOfPocket", "money", True, default=0.0),
-    Column("disabilityGrade", "disabilityGrade", "grade", True),
-    Column("disabilityKind", "disabilityKind", "enum", True, _enum(f.DisabilityKind)),
-    Column("needsLongTermCare", "needsLongTermCare", "bool", True, default=False),
-    Column("schoolStage", "schoolStage", "enum", True, _enum(f.SchoolStage), default="NONE"),
-    Column("boarding", "boarding", "bool", True, default=False),
-    Column("laborCapacity", "laborCapacity", "enum", True, _enum(f.LaborCapacity),
-           default="FULL"),
-)
-
+HOUSEHOLD_COLUMNS: tuple[Column, ...] = tuple(_column(f, False) for f in CATALOGUE.household)
+MEMBER_COLUMNS: tuple[Column, ...] = tuple(_column(f, True) for f in CATALOGUE.member)
 COLUMNS: tuple[Column, ...] = HOUSEHOLD_COLUMNS + MEMBER_COLUMNS
 BY_NAME = {c.name: c for c in COLUMNS}
 ROW = "_row"  # the 1-based record number carried through for error reports
@@ -126,7 +111,7 @@ def csv_value(kind: str, text: str) -> Any:
     """The JSON value a CSV cell stands for (an empty cell is left out before this)."""
     if kind == "bool" and text.lower() in ("true", "false"):
         return text.lower() == "true"
-    if kind in ("money", "grade") and _JSON_NUMBER.match(text):
+    if kind in ("money", "integer") and _JSON_NUMBER.match(text):
         return json.loads(text)
     return text
 
@@ -150,10 +135,9 @@ def _typed(col: Column, raw: pl.Expr, dtype: pl.DataType, text: bool
     is_str = dtype == pl.String
     ok: pl.Expr
     value: pl.Expr
-    if kind in ("id", "region"):
+    if kind in ("id", "text"):
         if is_str:
-            hi = 32 if kind == "region" else 64
-            value, ok = raw, _len_ok(raw, 1, hi)
+            value, ok = raw, _len_ok(raw, col.min, col.max)
         else:
             value, ok = pl.lit(None, pl.String), pl.lit(False)
     elif kind == "bool":
@@ -175,12 +159,12 @@ def _typed(col: Column, raw: pl.Expr, dtype: pl.DataType, text: bool
         else:
             value = pl.lit(None, pl.Float64)
         ok = value.is_not_null() & value.is_finite() & (value >= 0) & (value <= SAFE_MONEY)
-    elif kind == "grade":
+    elif kind == "integer":
         if dtype.is_integer():
             value = raw.cast(pl.Int64)
-            ok = (value >= 1) & (value <= 4)
+            ok = (value >= col.min) & (value <= col.max)
         elif is_str and text:
-            ok = raw.is_in(["1", "2", "3", "4"])
+            ok = raw.is_in([str(i) for i in range(col.min, col.max + 1)])
             value = pl.when(ok).then(raw.cast(pl.Int64, strict=False))
         else:
             value, ok = pl.lit(None, pl.Int64), pl.lit(False)
@@ -210,12 +194,15 @@ def _typed(col: Column, raw: pl.Expr, dtype: pl.DataType, text: bool
     return value, ok
 
 
+_TEXT_COLUMNS = frozenset(c.name for c in COLUMNS if c.kind in ("id", "text"))
+
+
 def prepare(raw: pl.DataFrame) -> pl.DataFrame:
     """Bring Parquet/Arrow column types to the ones the layout reads: integer ids and region
     codes are read as their decimal text, decimals as floating point, categoricals as text."""
     fixes = []
     for name, dtype in raw.schema.items():
-        if name in ("householdId", "memberId", "regionCode") and dtype.is_integer():
+        if name in _TEXT_COLUMNS and dtype.is_integer():
             fixes.append(pl.col(name).cast(pl.String))
         elif isinstance(dtype, pl.Decimal):
             fixes.append(pl.col(name).cast(pl.Float64))
@@ -273,8 +260,6 @@ def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
             if c.required:
                 oks[c.member] = pl.lit(False)
         columns[c.name] = value.cast(_dtype(c))
-    born, grade, kind = pl.col("birthDate"), pl.col("disabilityGrade"), pl.col("disabilityKind")
-    since = pl.col("monitoredSince")
     base = raw.lazy().with_columns(_new=new, _h=(new.cum_sum() - 1).cast(pl.UInt32)) \
         .collect(engine=ENGINE).lazy()
     members_q = base.select(
@@ -283,14 +268,13 @@ def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
         _ok=oks[True] & (pl.col("_new") | same),
         _id=pl.col("memberId").hash(1),
     ).with_columns(
-        _ok=(pl.col("_ok") & (born <= as_of) & (born > oldest_birth(f.MAX_AGE + 1, as_of))
-             & (grade.is_null() == kind.is_null())).fill_null(False),
+        _ok=(pl.col("_ok") & _checks(MEMBER_COLUMNS, as_of)).fill_null(False),
     )
     heads_q = base.filter(pl.col("_new")).select(
         ROW,
         *(columns[c.name].alias(c.name) for c in HOUSEHOLD_COLUMNS),
         _ok=oks[False],
-    ).with_columns(_ok=(pl.col("_ok") & (since.is_null() | (since <= as_of))).fill_null(False))
+    ).with_columns(_ok=(pl.col("_ok") & _checks(HOUSEHOLD_COLUMNS, as_of)).fill_null(False))
     members, heads = pl.collect_all([members_q, heads_q], engine=ENGINE)
     bad_h = _bad_households(members, heads)
     if bad_h.len():
@@ -339,10 +323,27 @@ def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
                    n_rejected, first_rows)
 
 
+def _checks(columns: tuple[Column, ...], as_of: date) -> pl.Expr:
+    """The catalogue's checks of these columns' facts beyond their types (a date not after
+    ``asOf``, the age limit, a fact that needs another one), on the typed values."""
+    ok = pl.lit(True)
+    by_field = {c.field: c for c in columns}
+    for c in columns:
+        fact = CATALOGUE.input("member" if c.member else "household", c.field)
+        value = pl.col(c.name)
+        for check in fact.checks:
+            if check.check == "notAfterAsOf":
+                ok = ok & (value.is_null() | (value <= as_of))
+            elif check.check == "maxAge":
+                ok = ok & (value.is_null() | (value > oldest_birth(f.MAX_AGE + 1, as_of)))
+        if fact.requires is not None:
+            other = pl.col(by_field[fact.requires.fact].name)
+            ok = ok & (value.is_null() | other.is_not_null())
+    return ok
+
+
 def _dtype(c: Column) -> pl.DataType:
-    return {"id": pl.String(), "region": pl.String(), "bool": pl.Boolean(),
-            "money": pl.Float64(), "grade": pl.Int64(), "date": pl.Date(),
-            "enum": pl.String()}[c.kind]
+    return DTYPES[c.kind]
 
 
 def _bad_households(members: pl.DataFrame, heads: pl.DataFrame) -> pl.Series:

@@ -8,33 +8,40 @@ are its errors. The quick check is ~10 times faster than the pydantic model.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
 import polars as pl
 
 from engine.batch.frames import HOUSEHOLD_INPUT, MEMBER_INPUT, household_rows
-from engine.batch.layout import ERRORS, HOUSEHOLD_COLUMNS, MEMBER_COLUMNS, Checked, error_rows
+from engine.batch.layout import (
+    ERRORS,
+    HOUSEHOLD_COLUMNS,
+    MEMBER_COLUMNS,
+    Checked,
+    Column,
+    error_rows,
+)
 from policy import facts as f
 from policy.errors import FactsInvalid, FieldError
+from policy.fact_catalogue import CATALOGUE
 
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _HH_FIELDS = frozenset(f.Household.model_fields)
 _M_FIELDS = frozenset(f.Member.model_fields)
-_HH_BOOLS = tuple((c.field, c.default) for c in HOUSEHOLD_COLUMNS if c.kind == "bool")
-_HH_MONEY = tuple((c.field, c.default) for c in HOUSEHOLD_COLUMNS if c.kind == "money")
-_M_BOOLS = tuple((c.field, c.default) for c in MEMBER_COLUMNS if c.kind == "bool")
-_ENUMS = {c.field: frozenset(c.values) for c in (*HOUSEHOLD_COLUMNS, *MEMBER_COLUMNS)
-          if c.kind == "enum"}
 _SAFE_MONEY = f.MAX_MONEY  # larger amounts go to parse_household, which refuses them
 
 
 class _Reject(Exception):
     pass
+
+
+_MISSING: Any = object()  # a field left out (an explicit null is another thing)
 
 
 def _money(v: Any) -> float:
@@ -56,18 +63,6 @@ def _date(v: Any) -> date:
     return d
 
 
-def _text(v: Any, hi: int) -> str:
-    if type(v) is not str or not 1 <= len(v) <= hi:
-        raise _Reject
-    return v
-
-
-def _enum(field: str, v: Any) -> str:
-    if type(v) is not str or v not in _ENUMS[field]:
-        raise _Reject
-    return v
-
-
 def _bool(v: Any) -> bool:
     if type(v) is not bool:
         raise _Reject
@@ -83,6 +78,88 @@ def quick_rows(data: Any, as_of: date
         return None
 
 
+def _reader(c: Column, as_of: date) -> Callable[[Any], Any]:
+    """The quick check of one column's field: its value (the default when left out), or
+    ``_Reject``."""
+    default, required = c.default, c.required
+    read = _typed_reader(c, as_of)
+    nullable = not c.required and c.default is None  # unknown when left out: null is too
+
+    def field(v: Any) -> Any:
+        if v is _MISSING:
+            if required:
+                raise _Reject
+            return default
+        if v is None:
+            if nullable:
+                return None
+            raise _Reject
+        return read(v)
+    return field
+
+
+def _typed_reader(c: Column, as_of: date) -> Callable[[Any], Any]:
+    kind = c.kind
+    if kind in ("id", "text"):
+        lo, hi = c.min, c.max
+
+        def text(v: Any) -> Any:
+            if type(v) is not str or not lo <= len(v) <= hi:
+                raise _Reject
+            return v
+        return text
+    if kind == "bool":
+        return _bool
+    if kind == "money":
+        return _money
+    if kind == "integer":
+        lo, hi = c.min, c.max
+
+        def integer(v: Any) -> Any:
+            if type(v) is not int or not lo <= v <= hi:
+                raise _Reject
+            return v
+        return integer
+    if kind == "date":
+        checks = {k.check for k in CATALOGUE.input(
+            "member" if c.member else "household", c.field).checks}
+
+        def a_date(v: Any) -> Any:
+            d = _date(v)
+            if "notAfterAsOf" in checks and d > as_of:
+                raise _Reject
+            if "maxAge" in checks and f.age_on(d, as_of) > f.MAX_AGE:
+                raise _Reject
+            return d
+        return a_date
+    values = frozenset(c.values)
+
+    def enum(v: Any) -> Any:
+        if type(v) is not str or v not in values:
+            raise _Reject
+        return v
+    return enum
+
+
+_Readers = tuple[tuple[str, str, Callable[[Any], Any]], ...]
+
+
+@functools.lru_cache(maxsize=16)
+def _readers(as_of: date) -> tuple[_Readers, _Readers]:
+    """Per scope: (field, frame column, reader) of every field."""
+    def of(columns: tuple[Column, ...], id_column: str) -> _Readers:
+        return tuple((c.field, id_column if c.kind == "id" else c.name, _reader(c, as_of))
+                     for c in columns)
+    return of(HOUSEHOLD_COLUMNS, "household_id"), of(MEMBER_COLUMNS, "member_id")
+
+
+# Pairs of member facts given together or not at all (disabilityGrade and disabilityKind).
+_REQUIRES = tuple((fact.name, fact.requires.fact) for fact in CATALOGUE.member
+                  if fact.requires is not None)
+_UNIQUE = tuple(fact.name for fact in CATALOGUE.member
+                if any(k.check == "uniqueInHousehold" for k in fact.checks))
+
+
 def _quick(data: Any, as_of: date) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     if type(data) is not dict:
         raise _Reject
@@ -91,53 +168,26 @@ def _quick(data: Any, as_of: date) -> tuple[dict[str, Any], list[dict[str, Any]]
         raise _Reject
     if not _HH_FIELDS.issuperset(data):
         raise _Reject
-    hh: dict[str, Any] = {"household_id": _text(data.get("id"), 64),
-                          "regionCode": _text(data.get("regionCode", "000000"), 32)}
-    for name, default in _HH_BOOLS:
-        hh[name] = _bool(data.get(name, default))
-    for name, default in _HH_MONEY:
-        if default is None:  # optional: absent or null is unknown
-            v = data.get(name)
-            hh[name] = None if v is None else _money(v)
-        else:
-            hh[name] = _money(data.get(name, default))
-    since = data.get("monitoredSince")
-    hh["monitoredSince"] = None if since is None else _date(since)
-    if hh["monitoredSince"] is not None and hh["monitoredSince"] > as_of:
-        raise _Reject
-    hh["housingSafetyGrade"] = _enum("housingSafetyGrade", data.get("housingSafetyGrade", "A"))
+    household_readers, member_readers = _readers(as_of)
+    hh: dict[str, Any] = {}
+    for field, column, read in household_readers:
+        hh[column] = read(data.get(field, _MISSING))
     rows = []
-    seen: set[str] = set()
+    seen: set[Any] = set()
     for m in members:
         if type(m) is not dict or not _M_FIELDS.issuperset(m):
             raise _Reject
-        mid = _text(m.get("id"), 64)
-        if mid in seen:
-            raise _Reject
-        seen.add(mid)
-        birth = _date(m.get("birthDate"))
-        if birth > as_of or f.age_on(birth, as_of) > f.MAX_AGE:
-            raise _Reject
-        grade = m.get("disabilityGrade")
-        kind = m.get("disabilityKind")
-        if grade is not None:
-            if type(grade) is not int or not 1 <= grade <= 4 or kind is None:
+        row: dict[str, Any] = {}
+        for field, column, read in member_readers:
+            row[column] = read(m.get(field, _MISSING))
+        for a, b in _REQUIRES:
+            if m.get(a) is not None and m.get(b) is None:
                 raise _Reject
-            kind = _enum("disabilityKind", kind)
-        elif kind is not None:
-            raise _Reject
-        row: dict[str, Any] = {
-            "member_id": mid,
-            "relation": _enum("relation", m.get("relation", "OTHER")),
-            "birthDate": birth,
-            "medicalOutOfPocket": _money(m.get("medicalOutOfPocket", 0.0)),
-            "disabilityGrade": grade,
-            "disabilityKind": kind,
-            "schoolStage": _enum("schoolStage", m.get("schoolStage", "NONE")),
-            "laborCapacity": _enum("laborCapacity", m.get("laborCapacity", "FULL")),
-        }
-        for name, default in _M_BOOLS:
-            row[name] = _bool(m.get(name, default))
+        for name in _UNIQUE:
+            key = m.get(name)
+            if key in seen:
+                raise _Reject
+            seen.add(key)
         rows.append(row)
     return hh, rows
 

@@ -16,8 +16,8 @@ from strawberry.types.arguments import convert_arguments
 
 from graphql_api.schema import Query, build_schema
 from graphql_api.types import coerced_to_json, input_to_json
-from policy.synthetic import random_household
 from services.config import Settings
+from testing.households import random_household
 
 SCHEMA = build_schema(Settings(env="dev"))
 INPUT = SCHEMA._schema.type_map["HouseholdInput"]

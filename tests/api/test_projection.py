@@ -99,7 +99,7 @@ def schemas(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, Context
 def test_projection_equals_ordinary_execution(schemas: Any, query: str, yes: bool,
                                               status: str | None, seed: int) -> None:
     projecting, ordinary, ctx = schemas
-    from policy.synthetic import random_household
+    from testing.households import random_household
 
     household = HOUSEHOLD if seed % 3 == 0 else random_household(
         random.Random(seed), date(2024, 6, 1), hid="gen")
@@ -118,7 +118,7 @@ def test_the_same_document_with_other_variables_projects_anew(schemas: Any) -> N
     # Plans are remembered by document; the variables that shape a selection (directives,
     # arguments) are part of that memory, the household is not.
     projecting, ordinary, ctx = schemas
-    from policy.synthetic import random_household
+    from testing.households import random_household
 
     query = """query($h: HouseholdInput!, $yes: Boolean!, $status: OutcomeStatus, $lang: Lang) {
       evaluate(household: $h, asOf: "2024-06-01") {

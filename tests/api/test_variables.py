@@ -32,8 +32,8 @@ from hypothesis import strategies as st
 
 from graphql_api.schema import build_schema as build_service_schema
 from graphql_api.variables import coercer, variable_values
-from policy.synthetic import random_household
 from services.config import Settings
+from testing.households import random_household
 
 SCHEMA = build_service_schema(Settings(env="dev"))._schema
 HOUSEHOLD = SCHEMA.type_map["HouseholdInput"]

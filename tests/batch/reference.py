@@ -50,8 +50,8 @@ def source_key() -> str:
 @functools.cache
 def dates_for(version_id: str) -> list[date]:
     """Evaluation dates inside the version's time in force (its first day among them)."""
-    from policy.synthetic import AS_OF_DATES
     from services.rulesets import load_catalog
+    from testing.households import AS_OF_DATES
 
     catalog = load_catalog()
     record = next(r for r in catalog.records if r.id == version_id)
@@ -65,7 +65,7 @@ def dates_for(version_id: str) -> list[date]:
 
 def households(version_id: str, block: int) -> list[tuple[date, dict[str, Any]]]:
     """Block ``block`` of the generated households for a version, with their dates."""
-    from policy.synthetic import random_household
+    from testing.households import random_household
 
     rng = random.Random(f"{version_id}/{block}")
     dates = dates_for(version_id)

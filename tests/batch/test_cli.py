@@ -18,8 +18,8 @@ import pytest
 from engine.batch.evaluate import determination_rows
 from engine.batch.layout import flat_frame
 from engine.determine import determine
-from policy.synthetic import random_household
 from services.rulesets import FIXTURES, load_catalog
+from testing.households import random_household
 from tests.batch.reference import by_outcome, normalise
 
 SCREENING = FIXTURES / "screening"

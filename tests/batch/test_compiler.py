@@ -22,7 +22,7 @@ from engine.values import Scope, evaluate, k_and, k_or, round_half_up
 from policy.catalog import VersionRef
 from policy.document import compile_document, load_document
 from policy.facts import UNKNOWN, age_on, derive, parse_household
-from policy.synthetic import random_household
+from testing.households import random_household
 
 AS_OF = date(2024, 6, 1)
 PARAMS = {"p0": 0.0, "p1": 6000.0, "p2": 0.5, "p3": 1.5, "p4": 3.0}

@@ -2,7 +2,7 @@
 outcome's code, member, status, amount, period, terms and missing facts, and the household's
 monitoring flag, compared exactly (floats with ``==``).
 
-10,000 generated households per shipped version (``policy.synthetic``, whose values cluster
+10,000 generated households per shipped version (``testing.households``, whose values cluster
 on the policy's thresholds and leave optional facts out), on dates inside each version's time
 in force, and every fixture household on every evaluation date under the versions then in
 force."""
@@ -24,8 +24,8 @@ from engine.batch.records import frames_of
 from engine.determine import determine
 from policy.errors import FactsInvalid
 from policy.facts import parse_household
-from policy.synthetic import AS_OF_DATES
 from services.rulesets import FIXTURES, load_catalog
+from testing.households import AS_OF_DATES
 from tests.batch.reference import (
     BLOCK,
     COLUMNS,
@@ -191,7 +191,7 @@ def test_written_statuses_change_only_the_rows_written(statuses: set[str]) -> No
     # are taken from the rows written when those hold every GRANTED and UNDETERMINED outcome).
     import random
 
-    from policy.synthetic import random_household
+    from testing.households import random_household
 
     as_of = date(2024, 6, 1)
     rng = random.Random(7)
@@ -216,7 +216,7 @@ def test_the_outcome_order_lists_the_same_rows_code_by_code(statuses: set[str]) 
     # households the interactive engine evaluates (tiny amounts) among them.
     import random
 
-    from policy.synthetic import random_household
+    from testing.households import random_household
 
     as_of = date(2024, 6, 1)
     rng = random.Random(17)

@@ -13,11 +13,11 @@ import polars as pl
 
 from engine.determine import determine
 from policy.facts import parse_household
-from policy.synthetic import random_household
 from services.application import Application
 from services.config import Settings
 from services.rescreen import rescreen_stored
 from store.db import make_engine
+from testing.households import random_household
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2024, 6, 1)

@@ -12,7 +12,7 @@ import pytest
 
 from engine.batch.layout import ROW, flat_frame
 from engine.batch.sources import complete_households, open_source, with_last
-from policy.synthetic import random_household
+from testing.households import random_household
 
 AS_OF = date(2024, 6, 1)
 

@@ -15,8 +15,8 @@ import pytest
 
 from engine.batch.layout import flat_frame
 from engine.batch.runner import screen_file
-from policy.synthetic import random_household
 from services.rulesets import load_catalog
+from testing.households import random_household
 
 pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("pyspark") is None,

@@ -19,8 +19,8 @@ from engine.evaluator import (
 )
 from policy.catalog import Catalog
 from policy.facts import UNKNOWN, derive, parse_household
-from policy.synthetic import AS_OF_DATES, random_household
 from services.rulesets import load_catalog
+from testing.households import AS_OF_DATES, random_household
 
 VERSIONS = [r for r in load_catalog().records]
 

@@ -25,7 +25,7 @@ from engine.testcases import draft_ref
 from policy.catalog import Catalog, VersionRecord, VersionRef
 from policy.document import Program, compile_document
 from policy.facts import Household, parse_household
-from policy.synthetic import AS_OF_DATES, random_household
+from testing.households import AS_OF_DATES, random_household
 
 
 def expected(hh: Household, as_of: date, program: Program, ref: VersionRef) -> Table:

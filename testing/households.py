@@ -3,14 +3,21 @@
 Values cluster around the shipped policy's thresholds (the 6000 yuan income line, ages 6, 15,
 16, the catastrophic medical threshold) so that generated data exercises every branch, and
 optional facts are sometimes left out so unknowns are exercised too.
+
+Facts of the catalogue (``fixtures/facts.yaml``) that the hand-tuned part below does not know
+are generated from their declaration (a flag or a closed set's value, sometimes left out) with
+a second random stream seeded by the household drawn so far, so that adding a fact to the
+catalogue leaves every other generated value as it was.
 """
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, timedelta
 from typing import Any
 
+from policy.fact_catalogue import CATALOGUE, FactScopeName, InputFact
 from policy.facts import add_months
 
 SCHOOL_STAGES = (
@@ -21,6 +28,42 @@ DISABILITY_KINDS = (
     "VISUAL", "HEARING", "SPEECH", "PHYSICAL", "INTELLECTUAL", "MENTAL", "MULTIPLE",
 )
 RELATIONS = ("HEAD", "SPOUSE", "CHILD", "PARENT", "GRANDCHILD", "OTHER")
+
+
+_TUNED = {
+    "household": frozenset({
+        "id", "regionCode", "povertyAlleviated", "monitored", "monitoredSince", "dibao",
+        "dibaoMarginal", "annualNetIncome", "previousAnnualNetIncome", "disasterLoss",
+        "accidentLoss", "foodAndClothingSecure", "housingSafetyGrade", "drinkingWaterSafe"}),
+    "member": frozenset({
+        "id", "relation", "birthDate", "tekun", "orphan", "medicallyInsured",
+        "medicalOutOfPocket", "disabilityGrade", "disabilityKind", "needsLongTermCare",
+        "schoolStage", "boarding", "laborCapacity"}),
+}
+
+
+def _generic(rng: random.Random, fact: InputFact) -> Any:
+    """A value of a fact the hand-tuned generator does not know, or None to leave it out."""
+    if fact.type == "bool":
+        return (not fact.default) if rng.random() < 0.3 else None
+    if fact.type == "enum" and fact.enum is not None:
+        return rng.choice(CATALOGUE.values(fact.enum)) if rng.random() < 0.6 else None
+    if fact.type == "money":
+        return _money(rng, (1000.0, 6000.0, 20000.0), 1000) if rng.random() < 0.3 else None
+    lo, hi = fact.bounds.min, fact.bounds.max
+    if fact.type == "integer" and lo is not None and hi is not None and rng.random() < 0.3:
+        return rng.randint(int(lo), int(hi))
+    return None
+
+
+def _add_generic(obj: dict[str, Any], scope: FactScopeName) -> dict[str, Any]:
+    rng = random.Random(json.dumps(obj, sort_keys=True))
+    for fact in CATALOGUE.inputs(scope):
+        if fact.name not in _TUNED[scope] and not fact.required:
+            value = _generic(rng, fact)
+            if value is not None:
+                obj[fact.name] = value
+    return obj
 
 
 def _money(rng: random.Random, pivots: tuple[float, ...], spread: float) -> float:
@@ -69,7 +112,7 @@ def random_member(rng: random.Random, as_of: date, index: int) -> dict[str, Any]
         m["laborCapacity"] = "NONE"
     elif r < 0.3:
         m["laborCapacity"] = "PARTIAL"
-    return m
+    return _add_generic(m, "member")
 
 
 def random_household(rng: random.Random, as_of: date, hid: str = "hh-gen",
@@ -101,7 +144,7 @@ def random_household(rng: random.Random, as_of: date, hid: str = "hh-gen",
         hh["housingSafetyGrade"] = rng.choice("ABCD")
     if rng.random() < 0.05:
         hh["drinkingWaterSafe"] = False
-    return hh
+    return _add_generic(hh, "household")
 
 
 AS_OF_DATES = (

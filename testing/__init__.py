@@ -1,0 +1,1 @@
+"""Helpers for tests and benchmarks (generated households); never imported by the product."""

@@ -1,0 +1,32 @@
+"""Validation and derived facts generated from the fact catalogue give the released answers.
+
+``data/facts_golden.json.gz`` holds, for the fixture households and 400 generated households
+(two thirds of them mutated into invalid ones), what the hand-written pydantic models and
+``derive`` of the release before the catalogue answered (``golden_facts.py``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+import pytest
+
+from tests.unit.golden_facts import answer, read
+
+ROWS = read()
+
+
+def test_the_golden_cases_cover_valid_and_invalid_households() -> None:
+    codes = Counter(code for r in ROWS for _, code in r["answer"].get("errors", []))
+    valid = sum("household" in r["answer"] for r in ROWS)
+    assert valid >= 150 and len(ROWS) - valid >= 150
+    for code in ("UNKNOWN_FIELD", "REQUIRED", "INVALID_VALUE", "WRONG_TYPE", "NEGATIVE_AMOUNT",
+                 "DUPLICATE_MEMBER_ID", "BIRTH_AFTER_AS_OF", "DISABILITY_GRADE_RANGE"):
+        assert codes[code] > 0, code
+
+
+@pytest.mark.parametrize("index", range(len(ROWS)))
+def test_same_answer_as_released(index: int) -> None:
+    row = ROWS[index]
+    assert answer(row["input"], date.fromisoformat(row["asOf"])) == row["answer"]
