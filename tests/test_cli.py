@@ -23,7 +23,8 @@ def test_evaluate_prints_the_determination_as_json() -> None:
     det = json.loads(done.stdout)
     assert det["asOf"] == "2024-06-01"
     assert {p["program"] for p in det["programs"]} == {
-        "monitoring", "medical_relief", "education", "disability"}
+        "monitoring", "medical_relief", "education", "disability", "temporary_assistance",
+        "employment", "housing"}
     granted = [(o["code"], o["memberId"], o["amount"]) for o in det["outcomes"]
                if o["status"] == "GRANTED"]
     assert granted == [("education.compulsory_living_subsidy", "m2", 1500.0)]
@@ -109,7 +110,7 @@ def test_bad_json_unknown_program_and_bad_date_exit_2(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     assert "[INVALID_JSON]" in run("evaluate", str(broken), "--as-of", "2024-06-01").stderr
-    done = run("evaluate", str(HH), "--as-of", "2024-06-01", "--program", "housing")
+    done = run("evaluate", str(HH), "--as-of", "2024-06-01", "--program", "roads")
     assert done.returncode == 2 and "known programs: disability" in done.stderr
     done = run("evaluate", str(HH), "--as-of", "June 1st")
     assert done.returncode == 2 and "expected a date" in done.stderr

@@ -97,11 +97,12 @@ def test_programs_argument(api: Api) -> None:
       asOf: "2024-06-01", programs: $p) { programs { program } } }"""
     d = api.gql(q, {"h": HH1, "p": ["education"]})
     assert d["data"]["evaluate"]["programs"] == [{"program": "education"}]
-    bad = api.gql(q, {"h": HH1, "p": ["housing"]})
+    bad = api.gql(q, {"h": HH1, "p": ["roads"]})
     assert bad["data"] is None
     (err,) = bad["errors"]
     assert err["extensions"]["code"] == "UNKNOWN_PROGRAM"
-    assert "known programs: disability, education, medical_relief, monitoring" in err["message"]
+    assert ("known programs: disability, education, employment, housing, medical_relief, "
+            "monitoring, temporary_assistance") in err["message"]
 
 
 def test_before_any_version_no_programs(api: Api) -> None:

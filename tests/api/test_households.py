@@ -143,7 +143,8 @@ def test_recorded_determination_replays_identically(api: Api) -> None:
     record = payload["record"]
     assert record["householdId"] == "t-det" and record["createdBy"] == "caseworker:cw-001"
     assert {v["id"] for v in record["versions"]} == {
-        "monitoring-v1", "medical_relief-v1", "education-v2", "disability-v1"}
+        "monitoring-v1", "medical_relief-v1", "education-v2", "disability-v1",
+        "temporary_assistance-v1", "employment-v1", "housing-v1"}
     assert payload["determination"]["flaggedForMonitoring"] is True
 
     # The household changes afterwards; the record still replays to its own result.

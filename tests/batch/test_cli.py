@@ -170,7 +170,7 @@ def test_only_the_statuses_asked_for_are_written(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--as-of", "2024-13-01"], "expected a date"),
-    (["--program", "housing"], "UNKNOWN_PROGRAM"),
+    (["--program", "roads"], "UNKNOWN_PROGRAM"),
     (["--status", "MAYBE"], "unknown status"),
     (["--out-format", "xlsx"], "invalid choice"),
     (["--order", "region"], "invalid choice"),

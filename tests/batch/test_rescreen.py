@@ -61,6 +61,6 @@ def test_rescreen_command(tmp_path: Path) -> None:
     assert set(rows["region_code"].to_list()) == {"371300-001"}
     bad = subprocess.run(
         [sys.executable, "-m", "cli.main", "rescreen", "--as-of", "2024-06-01", "--out",
-         str(tmp_path / "o.csv"), "--program", "housing"],
+         str(tmp_path / "o.csv"), "--program", "roads"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert bad.returncode == 2 and "UNKNOWN_PROGRAM" in bad.stderr

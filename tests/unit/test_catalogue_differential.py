@@ -12,6 +12,7 @@ from datetime import date
 
 import pytest
 
+from policy.fact_catalogue import CATALOGUE
 from tests.unit.golden_facts import answer, read
 
 ROWS = read()
@@ -26,7 +27,17 @@ def test_the_golden_cases_cover_valid_and_invalid_households() -> None:
         assert codes[code] > 0, code
 
 
+# Facts added to the catalogue after the release: valid households have them too (with their
+# defaults, since the golden inputs do not give them), and nothing else changes.
+NEW = {"household": {f.name: f.default for f in CATALOGUE.household if f.since > 1},
+       "member": {f.name: f.default for f in CATALOGUE.member if f.since > 1}}
+
+
 @pytest.mark.parametrize("index", range(len(ROWS)))
 def test_same_answer_as_released(index: int) -> None:
     row = ROWS[index]
-    assert answer(row["input"], date.fromisoformat(row["asOf"])) == row["answer"]
+    expected = row["answer"]
+    if "household" in expected:
+        expected = {**expected, "household": {**expected["household"], **NEW["household"]},
+                    "members": [{**m, **NEW["member"]} for m in expected["members"]]}
+    assert answer(row["input"], date.fromisoformat(row["asOf"])) == expected
