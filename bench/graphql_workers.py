@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.graphql_load import LUA, QUERY_B, free_port  # noqa: E402
-from policy.synthetic import random_household  # noqa: E402
+from testing.households import random_household  # noqa: E402
 
 LUA_AUTH = LUA.replace('wrk.headers["Content-Type"] = "application/json"',
                        'wrk.headers["Content-Type"] = "application/json"\n'

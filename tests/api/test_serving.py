@@ -22,10 +22,10 @@ import pytest
 from sqlalchemy import insert
 
 from policy.facts import parse_household
-from policy.synthetic import random_household
 from services.application import Application, Tokens
 from services.config import Settings
 from store.models import HouseholdFactRevision, StoredHousehold
+from testing.households import random_household
 from tests.api.servers import serve, server_log
 
 HOUSEHOLDS = 20_000
