@@ -70,9 +70,13 @@ def households(draw: st.DrawFn, as_of: date = AS_OF, max_members: int = 5) -> di
     hh: dict[str, Any] = {"id": "hh-drawn",
                           "members": [draw(members(i, as_of)) for i in range(n)]}
     hh["annualNetIncome"] = draw(money(*(6000.0 * n * k for k in (1, 1.5, 2)), spread=2000 * n))
-    for flag in ("povertyAlleviated", "monitored", "dibao", "dibaoMarginal"):
+    for flag in ("povertyAlleviated", "monitored"):
         if draw(st.booleans()):
             hh[flag] = True
+    # A dibao household is not a dibao-marginal one: at most one of the two.
+    assistance = draw(st.sampled_from((None, "dibao", "dibaoMarginal")))
+    if assistance is not None:
+        hh[assistance] = True
     if hh.get("monitored") and draw(st.booleans()):
         months = draw(st.sampled_from((6, 1, 5, 7, 12, 30)))
         hh["monitoredSince"] = add_months(as_of, -months).isoformat()
