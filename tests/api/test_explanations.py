@@ -1,0 +1,66 @@
+"""Condition trees, what-would-change and sample marks through the GraphQL API."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Api
+
+HH = {"id": "x", "annualNetIncome": 18600,
+      "members": [{"id": f"m{i}", "birthDate": "1980-01-01"} for i in range(3)]}
+
+Q = """query($h: HouseholdInput!, $depth: Int) {
+  evaluate(household: $h, asOf: "2024-06-01", programs: ["monitoring"]) {
+    outcomes {
+      code status amountIsSample
+      whatWouldChange { fact operator value current en: text(lang: EN) zh: text }
+      reasons { condition(depth: $depth) {
+        expression kind result decided
+        children { expression kind result actual expected decided
+          children { expression kind actual
+            children { expression actual children { expression actual } } } } } }
+    }
+  }
+}"""
+
+
+def _marginal(api: Api, depth: int | None) -> dict:  # type: ignore[type-arg]
+    body = api.gql(Q, {"h": HH, "depth": depth})
+    assert "errors" not in body, body
+    return next(o for o in body["data"]["evaluate"]["outcomes"]
+                if o["code"] == "monitoring.marginal_at_risk")
+
+
+def test_what_would_change_and_the_tree(api: Api) -> None:
+    o = _marginal(api, 1)
+    assert o["status"] == "NOT_GRANTED" and o["amountIsSample"] is False
+    income = next(c for c in o["whatWouldChange"] if c["fact"] == "annualNetIncome")
+    assert income == {"fact": "annualNetIncome", "operator": "<", "value": "18000.00",
+                      "current": "18600.00",
+                      "en": "granted if annualNetIncome < 18000.00 (now 18600.00)",
+                      "zh": "家庭年纯收入低于 18000.00 元（现为 18600.00 元）"}
+    tree = o["reasons"][0]["condition"]
+    assert (tree["expression"], tree["kind"], tree["result"], tree["decided"]) == (
+        "not povertyAlleviated and lowIncome", "AND", False, True)
+    low = tree["children"][1]
+    assert (low["kind"], low["result"], low["decided"]) == ("DEFINITION", False, True)
+    (compare,) = low["children"]
+    assert (compare["expression"], compare["actual"]) == ("perCapitaNetIncome < incomeLine",
+                                                         "6200")
+    # Depth 1: perCapitaNetIncome opens into annualNetIncome / householdSize.
+    (per_capita,) = compare["children"]
+    assert per_capita["children"] == [{"expression": "annualNetIncome / householdSize",
+                                       "actual": "6200"}]
+
+
+def test_depth_zero_keeps_derived_facts_closed(api: Api) -> None:
+    o = _marginal(api, 0)
+    compare = o["reasons"][0]["condition"]["children"][1]["children"][0]
+    assert compare["children"][0]["children"] == []
+
+
+def test_conditions_is_deprecated_with_its_successor_named(api: Api) -> None:
+    q = """{ __type(name: "Reason") { fields(includeDeprecated: true) {
+      name isDeprecated deprecationReason } } }"""
+    fields = {f["name"]: f for f in api.gql(q)["data"]["__type"]["fields"]}
+    assert fields["conditions"]["isDeprecated"] is True
+    assert "condition" in fields["conditions"]["deprecationReason"]
+    assert fields["condition"]["isDeprecated"] is False
