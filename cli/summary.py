@@ -180,7 +180,9 @@ def tree_lines(node: ConditionNode, lang: str, indent: int = 0) -> list[str]:
     head = f"{'*' if node.decided else ' '} {'  ' * indent}"
     if not boolean:
         text = f"{head}= {node.expression}: {node.actual if node.actual is not None else '?'}"
-    elif node.kind in ("COMPARE", "IN", "BETWEEN", "PRIORITY"):
+    elif node.kind == "PRIORITY":
+        text = f"{head}{mark} {node.expression}  [{node.actual or '?'}]"
+    elif node.kind in ("COMPARE", "IN", "BETWEEN"):
         text = f"{head}{mark} {node.expression}  [{node.actual or '?'} {node.expected or ''}]"
     else:
         text = f"{head}{mark} {node.expression}"
