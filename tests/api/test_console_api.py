@@ -63,3 +63,36 @@ def test_console_is_served_at_the_root_with_a_same_origin_policy(api: Api) -> No
     script = api.client.get("/js/app.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert api.client.get("/healthz").json() == {"status": "ok"}  # routes before the console
+
+
+def test_graphiql_in_dev_loads_only_vendored_files_with_their_integrity(
+        api: Api, prod_api: Api) -> None:
+    import base64
+    import hashlib
+    import re
+
+    page = api.client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    assert "unpkg.com" not in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assets = re.findall(r'(?:src|href)="([^"]+)"\s+integrity="(sha384-[^"]+)"', page.text)
+    assert len(assets) == 7  # React, ReactDOM, js-cookie, GraphiQL js+css, explorer js+css
+    for url, integrity in assets:
+        assert url.startswith("vendor/"), url
+        served = api.client.get(f"/{url}")
+        assert served.status_code == 200, url
+        digest = base64.b64encode(hashlib.sha384(served.content).digest()).decode()
+        assert f"sha384-{digest}" == integrity, f"{url} is not the file the page names"
+    assert "graphiql" not in prod_api.client.get(
+        "/graphql", headers={"accept": "text/html"}).text.lower()
+
+
+def test_the_graphiql_page_is_refused_rather_than_left_on_a_cdn() -> None:
+    import pytest
+
+    from graphql_api.graphiql import ExternalAsset, offline_page
+
+    assert offline_page('<script src="https://unpkg.com/a.js"></script>') == (
+        '<script src="vendor/a.js"></script>')
+    with pytest.raises(ExternalAsset):
+        offline_page('<link href="https://cdn.example.org/x.css">')

@@ -173,3 +173,13 @@ def test_static_files_are_the_committed_sources() -> None:
                    if p.suffix in {".html", ".js", ".css"} and "vendor" not in p.parts)
     for scheme in ("http://", "https://", "//cdn", "fonts.googleapis"):
         assert scheme not in text.replace("http://www.w3.org", ""), scheme
+
+
+def test_graphiql_runs_offline(console: Console) -> None:
+    c = console
+    c.page.goto(f"{c.server.base}/graphql")
+    c.page.get_by_test_id("graphiql-container").wait_for()
+    c.page.locator(".graphiql-execute-button").wait_for()
+    c.shot("graphiql", full_page=False)
+    assert c.requests.other_origins(c.server.base) == []
+    assert [u for u in c.requests.urls if "/vendor/" in u], "the vendored files were loaded"

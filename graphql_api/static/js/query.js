@@ -39,6 +39,7 @@ export function renderQuery(main) {
       h("label", { for: "q-vars" }, t("variables")), vars,
       h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("run")),
         h("span", { class: "help" }, "Ctrl+Enter"))),
-    h("h2", {}, t("response")), out);
+    h("h2", {}, t("response")), out,
+    h("p", { class: "help" }, h("a", { href: "graphql" }, t("graphiqlLink"))));
   query.addEventListener("keydown", (e) => { if (e.key === "Enter" && e.ctrlKey) run(e); });
 }
