@@ -30,5 +30,6 @@ def offline_page(html: str) -> str:
     page = html.replace(CDN, LOCAL)
     left = _EXTERNAL.search(page)
     if left is not None:
-        raise ExternalAsset(f"GraphiQL page still loads from elsewhere: {page[left.start():][:120]}")
+        excerpt = page[left.start():][:120]
+        raise ExternalAsset(f"GraphiQL page still loads from elsewhere: {excerpt}")
     return page

@@ -72,11 +72,19 @@ def test_caseworker_fills_in_a_household_and_sees_granted_items_with_reasons(
         item = results.locator(f'li.outcome.granted[data-code="{code}"]'
                                f'[data-member="{member or ""}"]')
         assert item.count() == 1, (code, member)
-    # Each granted item carries its reasons: conditions with actual values and a citation.
+    # Each granted item carries its reasons: the condition as a tree (the branch of an `or`
+    # that carried it marked, actual values against thresholds) and the cited clause.
     first = shown.first
     first.locator("summary").click()
-    assert first.locator("table.conditions tr.cond.pass").count() >= 1
+    tree = first.locator("ul.tree.root > li.node").first
+    assert "pass" in (tree.get_attribute("class") or "")
+    assert first.locator("li.node.pass.decided").count() >= 2
+    assert "实际值" in first.locator("li.node.decided .cond-values").first.inner_text()
     assert "政策依据" in first.locator("blockquote.citation").first.inner_text()
+    # An item not granted says what would change the answer.
+    refused = results.locator("li.outcome.not-granted .what-would-change")
+    assert refused.count() >= 1
+    c.shot("household-check-reasons", selector="section.program:has(li.outcome.granted)")
     # The household's yearly total is the sum of the granted amounts (monthly ones twelve times).
     total = c.page.get_by_test_id("yearly-total").inner_text()
     assert "全户年度合计" in total

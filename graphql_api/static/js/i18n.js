@@ -92,6 +92,8 @@ const T = {
   version: ["版本", "Version"],
   contentHash: ["内容哈希", "Content hash"],
   sample: ["示例值", "sample value"],
+  sampleNote: ["该数额来自标注为示例的参数，并非县里确定的标准", "From a parameter marked sample, not the county's decided figure"],
+  orCarried: ["此“或”条件由标✓的分支成立", "this or held by the branch marked ✓"],
   terms: ["待遇", "Terms"],
   nothingGranted: ["本项目无符合项", "Nothing granted in this program"],
   printTitle: ["帮扶政策核查摘要", "Determination summary"],

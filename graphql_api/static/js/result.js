@@ -6,18 +6,28 @@ import { gql } from "./api.js";
 import { fill, h } from "./dom.js";
 import { apiLang, currentLang, label, t } from "./i18n.js";
 
+// A condition tree to this many levels (GraphQL has no recursive selections); deeper nodes are
+// shown by their expression and result only.
+const TREE_LEVELS = 7;
+const NODE = "expression kind result actual expected decided memberIds";
+
+function treeSelection(levels) {
+  return levels === 0 ? NODE : `${NODE} children { ${treeSelection(levels - 1)} }`;
+}
+
 export const DETERMINATION_FIELDS = `
   asOf flaggedForMonitoring flaggedBy
   programs {
     program
     ruleSetVersion { id ruleSet version contentHash effectiveFrom }
     outcomes {
-      code title(lang: $lang) memberId status amount period missingFacts
-      terms { key value unit }
+      code title(lang: $lang) memberId status amount period missingFacts amountIsSample
+      terms { key value unit sample }
+      whatWouldChange { fact operator value current text(lang: $lang) }
       reasons {
         ruleId text(lang: $lang)
         citation { document clause quote url }
-        conditions { expression actual expected passed }
+        condition(depth: null) { ${treeSelection(TREE_LEVELS)} }
       }
     }
   }`;
@@ -76,6 +86,33 @@ export function amountText(o) {
   return `${yuan(cents(o.amount))} ${unit}`;
 }
 
+// Node kinds whose operands are conditions (shown as branches); the others are values, shown
+// inside their comparison's line.
+const LOGICAL = new Set(["AND", "OR", "NOT", "ANY_MEMBER", "ALL_MEMBERS", "DEFINITION", "PRIORITY"]);
+
+function mark(result) {
+  return result === true ? "✓" : result === false ? "✗" : "?";
+}
+
+/** A condition tree as nested lists: which branch carried it, actual values against thresholds. */
+export function conditionTree(node) {
+  const state = node.result === true ? "pass" : node.result === false ? "fail" : "unknown";
+  const logical = LOGICAL.has(node.kind) || (node.kind === "FACT" && node.children.length
+    && node.children.some((c) => c.result !== null));
+  const members = node.memberIds.length ? ` [${node.memberIds.join(", ")}]` : "";
+  const detail = !LOGICAL.has(node.kind) && (node.actual !== null || node.expected)
+    ? h("span", { class: "cond-values" }, ` — ${t("actual")} ${node.actual ?? t("unknown")}`
+      + (node.expected ? `，${t("expected")} ${node.expected}` : "")) : null;
+  const children = logical ? (node.children || []).filter((c) => c.result !== null || LOGICAL.has(c.kind)) : [];
+  return h("li", { class: `node ${state} ${node.decided ? "decided" : "undecided"}`,
+    "data-kind": node.kind },
+  h("span", { class: "mark", "aria-label": node.result === true ? t("passed")
+    : node.result === false ? t("failed") : t("unknown") }, mark(node.result)), " ",
+  h("code", {}, node.expression), members, detail,
+  node.kind === "OR" && node.result === true ? h("span", { class: "help" }, ` (${t("orCarried")})`) : null,
+  children.length ? h("ul", { class: "tree" }, children.map(conditionTree)) : null);
+}
+
 function conditionRow(c) {
   const mark = c.passed === true ? "✓" : c.passed === false ? "✗" : "?";
   const state = c.passed === true ? "pass" : c.passed === false ? "fail" : "unknown";
@@ -93,15 +130,25 @@ function citationBlock(c) {
     c.quote ? h("div", { class: "cite-quote" }, c.quote) : null);
 }
 
-function reasonBlock(r, onlyFailed) {
-  const conditions = onlyFailed ? r.conditions.filter((c) => c.passed !== true) : r.conditions;
+function reasonBlock(r) {
   return h("div", { class: "reason" },
     h("div", { class: "reason-text" }, r.text, " ", h("span", { class: "rule-id" }, `(${r.ruleId})`)),
-    conditions.length ? h("table", { class: "conditions" },
-      h("thead", {}, h("tr", {}, h("th", {}, ""), h("th", {}, t("condition")),
-        h("th", {}, t("actual")), h("th", {}, t("expected")))),
-      h("tbody", {}, conditions.map(conditionRow))) : null,
+    r.condition ? h("ul", { class: "tree root" }, conditionTree(r.condition))
+      : r.conditions ? h("table", { class: "conditions" },
+        h("tbody", {}, r.conditions.map(conditionRow))) : null,
     citationBlock(r.citation));
+}
+
+function changes(o) {
+  const list = o.whatWouldChange || [];
+  if (!list.length) return null;
+  return h("div", { class: "what-would-change" }, h("h4", {}, t("whatWouldChange")),
+    h("ul", {}, list.map((c) => h("li", {}, c.text))));
+}
+
+function sampleMark(o) {
+  return o.amountIsSample || (o.terms || []).some((x) => x.sample)
+    ? h("span", { class: "badge undetermined sample", title: t("sampleNote") }, t("sample")) : null;
 }
 
 function who(o) {
@@ -116,9 +163,9 @@ function outcomeItem(o) {
         h("summary", {},
           h("span", { class: "badge granted" }, label("status", o.status)), " ",
           h("strong", {}, o.title), " · ", who(o), " · ",
-          h("span", { class: "amount" }, amountText(o))),
+          h("span", { class: "amount" }, amountText(o)), " ", sampleMark(o)),
         h("h4", {}, t("why")),
-        o.reasons.map((r) => reasonBlock(r, false))));
+        o.reasons.map((r) => reasonBlock(r))));
   }
   if (o.status === "UNDETERMINED") {
     return h("li", { class: "outcome undetermined", "data-code": o.code },
@@ -126,14 +173,16 @@ function outcomeItem(o) {
         h("summary", {}, h("span", { class: "badge undetermined" }, label("status", o.status)),
           " ", h("strong", {}, o.title), " · ", who(o), " · ",
           `${t("missing")}：${o.missingFacts.join("、")}`),
-        o.reasons.map((r) => reasonBlock(r, false))));
+        changes(o),
+        o.reasons.map((r) => reasonBlock(r))));
   }
   return h("li", { class: "outcome not-granted", "data-code": o.code },
     h("details", {},
       h("summary", {}, h("span", { class: "badge not-granted" }, label("status", o.status)),
         " ", o.title, " · ", who(o)),
+      changes(o),
       h("h4", {}, t("whyNot")),
-      o.reasons.map((r) => reasonBlock(r, true))));
+      o.reasons.map((r) => reasonBlock(r))));
 }
 
 /** The determination, grouped by program, into el. */
@@ -182,7 +231,7 @@ export async function renderPrintSummary(det, household) {
         h("th", {}, t("who")), h("th", {}, t("amount")), h("th", {}, t("citation")))),
       h("tbody", {}, granted.map(([p, o]) => h("tr", {},
         h("td", {}, names[p.program] || p.program), h("td", {}, o.title), h("td", {}, who(o)),
-        h("td", {}, amountText(o)),
+        h("td", {}, amountText(o), o.amountIsSample ? `（${t("sample")}）` : ""),
         h("td", {}, o.reasons.map((r) => `${r.citation.document} ${r.citation.clause || ""}`)
           .join("；")))))),
     h("p", { class: "total" }, `${t("yearlyTotal")}：${yuan(sum.yearly)} ${t("yuan")}`,
