@@ -43,3 +43,19 @@ def test_caseworker_records_and_replays_a_determination(console: Console) -> Non
     assert "完全一致" in replay.inner_text()
     c.page.locator("#record-detail section.program").first.wait_for()
     c.shot("household-history-replay")
+
+
+def test_a_saved_household_opens_in_the_check_page_with_medical_relief_terms(
+        console: Console) -> None:
+    c = console
+    c.sign_in("caseworker")
+    c.page.goto(f"{c.server.base}/#/households/hh-003")
+    c.page.get_by_role("button", name="在核查页中编辑").click()
+    c.page.get_by_label("户编号").wait_for()
+    assert c.page.get_by_label("户编号").input_value() == "hh-003"
+    c.page.get_by_label("核查日期").fill("2024-06-01")
+    c.page.get_by_role("button", name="开始核查").click()
+    tier = c.page.locator('#results li.outcome.granted[data-code="medical.tier1"]')
+    tier.wait_for()
+    text = tier.locator("summary").inner_text()
+    assert "救助比例" in text and "起付线" in text and "%" in text

@@ -259,6 +259,11 @@ export const ENUMS = {
     saveHouseholds: ["保存家庭", "save households"], editRuleSets: ["编辑本部门规则集", "edit your department's rule sets"],
     approve: ["提交/发布/停用版本", "submit, publish, retire versions"], readAudit: ["查看审计日志", "read the audit log"],
   },
+  termKey: {
+    premiumSubsidy: ["参保资助", "Premium subsidy"], deductible: ["起付线", "Deductible"],
+    ratio: ["救助比例", "Relief ratio"], annualCap: ["年度救助限额", "Annual cap"],
+    estimatedRelief: ["预计救助金额", "Estimated relief"],
+  },
   changeKind: {
     ADDED: ["新增", "added"], REMOVED: ["删除", "removed"], CHANGED: ["修改", "changed"],
     GAINED: ["新增享受", "gains"], LOST: ["不再享受", "loses"], AMOUNT: ["金额变化", "amount"],

@@ -77,10 +77,17 @@ export function totals(det) {
   return { yearly, once };
 }
 
+/** A tier's term in words: 救助比例 70%, 起付线 0.00 元. */
+export function termText(x) {
+  const name = label("termKey", x.key);
+  const value = x.unit === "ratio" ? `${Math.round(x.value * 10000) / 100}%`
+    : x.unit === "yuan" ? `${yuan(cents(x.value))} ${t("yuan")}` : `${x.value} ${x.unit}`;
+  return `${name} ${value}${x.sample ? `（${t("sample")}）` : ""}`;
+}
+
 export function amountText(o) {
   if (o.amount === null || o.amount === undefined) {
-    return o.terms.length ? o.terms.map((x) => `${x.key} ${x.value} ${x.unit}`).join("；")
-      : t("inKind");
+    return o.terms.length ? o.terms.map(termText).join("；") : t("inKind");
   }
   const unit = o.period === "MONTH" ? t("perMonth") : o.period === "YEAR" ? t("perYear") : t("once");
   return `${yuan(cents(o.amount))} ${unit}`;
