@@ -160,7 +160,8 @@ class Console:
         page.get_by_test_id("who").wait_for()
         page.locator("main h1").first.wait_for()
 
-    def shot(self, name: str, full_page: bool = True, selector: str | None = None) -> Path:
+    def shot(self, name: str, full_page: bool = True, selector: str | None = None,
+             docs: bool = True) -> Path:
         """Save a screenshot of the page (or of one element) as NAME.png."""
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTEFACTS / f"{name}.png"
@@ -168,7 +169,7 @@ class Console:
             self.page.locator(selector).screenshot(path=str(path))
         else:
             self.page.screenshot(path=str(path), full_page=full_page)
-        if os.environ.get("SCREENSHOTS") == "docs":
+        if docs and os.environ.get("SCREENSHOTS") == "docs":
             DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, DOCS_SHOTS / path.name)
         return path
@@ -198,7 +199,7 @@ def console(request: pytest.FixtureRequest, browser: Any, server: Server) -> Ite
     yield c
     if request.node.stash.get(_FAILED, False):
         # What the page showed when the test failed, next to the other screenshots.
-        c.shot(f"FAILED-{request.node.name}")
+        c.shot(f"FAILED-{request.node.name}", docs=False)
         (ARTEFACTS / f"FAILED-{request.node.name}.log").write_text(
             "\n".join(seen.console_errors + seen.urls), encoding="utf-8")
     context.close()
