@@ -7,7 +7,8 @@ from typing import Any
 
 from tests.browser.conftest import Console
 
-UNLABELLED = """() => [...document.querySelectorAll('main input, main select, main textarea, main button')]
+UNLABELLED = """() => [
+    ...document.querySelectorAll('main input, main select, main textarea, main button')]
     .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
                   && !(el.textContent || '').trim())
     .map(el => el.outerHTML.slice(0, 100))"""

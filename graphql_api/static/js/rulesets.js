@@ -167,14 +167,10 @@ export async function renderVersion(main, id) {
         baseline { version }
         byRegion { regionCode households gained lost changed annualAmountBefore annualAmountAfter }
         changedHouseholds { householdId regionCode kind annualAmountBefore annualAmountAfter
-          outcomes { code memberId kind
-            before { status amount period terms { key value unit } title(lang: $lang)
-              reasons { text(lang: $lang) citation { document clause }
-                conditions { expression actual expected passed } } }
-            after { status amount period terms { key value unit } title(lang: $lang)
-              reasons { text(lang: $lang) citation { document clause }
-                conditions { expression actual expected passed } } } } } }
-        userErrors { field code message } } }`,
+          outcomes { code memberId kind before { ...side } after { ...side } } } }
+        userErrors { field code message } } }
+      fragment side on Outcome { status amount period terms { key value unit sample }
+        title(lang: $lang) reasons { text(lang: $lang) } }`,
     { id: page.v.id, asOf, lang: apiLang() })).ruleSetDraftImpact);
     renderImpact(impactBox, out.impact);
   };
@@ -464,8 +460,7 @@ function renderImpact(el, r) {
   const max = Math.max(1, ...r.byRegion.map((x) => x.gained + x.lost + x.changed));
   const side = (o) => (o ? h("div", {}, h("span", { class: `badge ${o.status === "GRANTED" ? "granted" : "not-granted"}` },
     label("status", o.status)), " ", o.title, " · ", amountText(o),
-  o.reasons.map((reason) => h("div", { class: "help" }, reason.text,
-    " — ", reason.conditions.filter((c) => c.passed !== true).map((c) => `${c.expression} [${c.actual ?? "?"}]`).join("; "))))
+  o.reasons.map((reason) => h("div", { class: "help" }, reason.text)))
     : h("span", { class: "help" }, "—"));
   fill(el,
     h("div", { class: "stats", id: "impact-stats" },
