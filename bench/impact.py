@@ -76,9 +76,10 @@ def main() -> None:
     app = Application(Settings(env="test", database_url=f"sqlite:///{args.db}"))
     app.start()
     fill(app, args.households)
-    approver = Principal(name="bench-approver", role="policy_approver")
     for program in args.program or sorted(CHANGES):
         department, parameter, value = CHANGES[program]
+        approver = Principal(name="bench-approver", role="policy_approver",
+                             department=department)
         editor = Principal(name="bench-editor", role="policy_editor", department=department)
         with app.uow() as uow:
             open_ = [v for v in uow.rule_sets.list_versions(program)

@@ -10,7 +10,7 @@ import codecs
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -259,22 +259,79 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def cmd_token_create(args: argparse.Namespace) -> int:
-    from services.application import Application, Tokens
-    from services.auth import ROLES
+def _app() -> Any:
+    """The application on ``DATABASE_URL``, migrated (and seeded when empty)."""
+    from services.application import Application
     from services.config import Settings
 
-    if args.role not in ROLES:
-        return _fail(f"error: unknown role {args.role!r}; roles: {', '.join(ROLES)}")
-    if args.role == "caseworker" and not args.region:
-        return _fail("error: a caseworker needs at least one --region")
-    if args.role == "policy_editor" and not args.department:
-        return _fail("error: a policy_editor needs a --department (e.g. 县教体局)")
     app = Application(Settings())
     app.start()
-    token = Tokens(app).create(role=args.role, name=args.name, regions=args.region or [],
-                               department=args.department)
+    return app
+
+
+def _expiry(text: str) -> datetime:
+    """``--expires``: a date (the token stops working at 00:00 UTC that day) or an ISO date
+    and time with a zone."""
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date (2027-01-01) or a date and time with a zone "
+            f"(2027-01-01T08:00:00+08:00), got {text!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone (add Z or +08:00)")
+    return moment
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from services.errors import InvalidInput
+    from services.tokens import Tokens
+
+    app = _app()
+    try:
+        token = Tokens(app).create(role=args.role, name=args.name, regions=args.region or [],
+                                   department=args.department, expires_at=args.expires)
+    except InvalidInput as exc:
+        return _fail("\n".join(f"error: --{e.field}: {e.message} [{e.code}]"
+                                for e in exc.errors))
     print(token)
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from services.tokens import Tokens
+
+    views = Tokens(_app()).list(include_inactive=args.all)
+    if args.json:
+        json.dump([{"id": v.id, "userId": v.user_id, "login": v.login, "role": v.role,
+                    "regions": list(v.regions), "department": v.department,
+                    "createdAt": v.created_at.isoformat(),
+                    "expiresAt": v.expires_at.isoformat() if v.expires_at else None,
+                    "revokedAt": v.revoked_at.isoformat() if v.revoked_at else None}
+                   for v in views], sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print("id\tlogin\trole\tdepartment\tregions\tcreated\texpires\trevoked")
+    for v in views:
+        print("\t".join([v.id, v.login, v.role, v.department or "-",
+                         ",".join(v.regions) or "-", v.created_at.isoformat(timespec="seconds"),
+                         v.expires_at.isoformat(timespec="seconds") if v.expires_at else "-",
+                         v.revoked_at.isoformat(timespec="seconds") if v.revoked_at else "-"]))
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from services.errors import NotFoundError
+    from services.tokens import Tokens
+
+    try:
+        view = Tokens(_app()).revoke(args.id, reason=args.reason)
+    except NotFoundError as exc:
+        return _fail(f"error: {exc.message} [NOT_FOUND]")
+    print(f"revoked {view.id} ({view.login}, {view.role}) at "
+          f"{view.revoked_at.isoformat() if view.revoked_at else '?'}")
     return 0
 
 
@@ -523,8 +580,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--role", required=True)
     t.add_argument("--name", required=True)
     t.add_argument("--region", action="append", help="region code (repeatable)")
-    t.add_argument("--department")
+    t.add_argument("--department", help="the department whose rule sets a policy_editor "
+                   "edits or a policy_approver approves (required for both)")
+    t.add_argument("--expires", type=_expiry, help="expiry: a date (00:00 UTC that day) or an "
+                   "ISO date and time with a zone; default: none")
     t.set_defaults(func=cmd_token_create)
+    t = tsub.add_parser("list", help="list tokens (never the tokens themselves)")
+    t.add_argument("--all", action="store_true", help="include revoked and expired tokens")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_token_list)
+    t = tsub.add_parser("revoke", help="revoke a token: refused from its next request on")
+    t.add_argument("id", help="the token's id (see token list)")
+    t.add_argument("--reason", help="why (kept in the audit log)")
+    t.set_defaults(func=cmd_token_revoke)
 
     p = sub.add_parser("rescreen", help="screen every stored household (DATABASE_URL) with the "
                        "batch backend, under the versions in force in the database")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from typing import Any
 
@@ -92,7 +91,7 @@ class GraphQLApp(GraphQL[Context, None]):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return _INVALID
-        found = self.tokens.principal(token.strip(), time.monotonic())
+        found = self.tokens.principal(token.strip())
         return found if found is not None else _INVALID
 
     async def render_graphql_ide(self, request: Any) -> Response:

@@ -31,6 +31,7 @@ from services.editing import RuleSetEditing
 from services.errors import Conflict, InvalidInput, NotFoundError
 from services.impact_pool import ImpactPool
 from services.rulesets import FIXTURES, document_files, load_file, version_id
+from services.tokens import Tokens as Tokens  # where callers have always found it
 from store import db
 from store.errors import ConflictError, InvalidCursor, NotFound
 from store.models import DeterminationRecord, RuleSetVersion, StoredHousehold
@@ -503,51 +504,3 @@ def _household_view(h: StoredHousehold) -> HouseholdView:
 def _expand(regions: Sequence[str], uow: UnitOfWork) -> list[str]:
     """Region codes as stored: a prefix region covers its villages."""
     return covered_codes(regions, uow.households.region_codes())
-
-
-
-# --- tokens -----------------------------------------------------------------------------------
-
-
-def _principal_of(record: Any) -> Principal:
-    return Principal(name=record.name, role=record.role.value, regions=frozenset(record.regions),
-                     department=record.department, token_id=record.id)
-
-
-class Tokens:
-    """Bearer tokens: issued once in plain text, stored hashed; lookups cached briefly."""
-
-    TTL_SECONDS = 30.0
-
-    def __init__(self, app: Application):
-        self.app = app
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
-
-    def create(self, *, role: str, name: str, regions: Sequence[str] = (),
-               department: str | None = None, actor: str = "system:cli") -> str:
-        from store.models import Role
-
-        with self.app.uow() as uow:
-            issued = uow.tokens.create(name=name, role=Role(role), regions=regions,
-                                       department=department)
-            uow.audit.append(actor=actor, action="token.create", object_type="token",
-                             object_id=issued.record.id,
-                             details={"role": role, "name": name, "regions": list(regions),
-                                      "department": department})
-            uow.commit()
-            return issued.token
-
-    def principal(self, token: str, now: float) -> Principal | None:
-        import hashlib
-
-        key = hashlib.sha256(token.encode()).hexdigest()
-        hit = self._cache.get(key)
-        if hit is not None and now - hit[0] < self.TTL_SECONDS:
-            return hit[1]
-        with self.app.uow() as uow:
-            record = uow.tokens.lookup(token)
-            principal = _principal_of(record) if record is not None else None
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[key] = (now, principal)
-        return principal

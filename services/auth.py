@@ -19,11 +19,15 @@ ROLES = ("caseworker", "policy_editor", "policy_approver", "auditor", "api_clien
 
 @dataclass(frozen=True)
 class Principal:
+    """The caller: a user (``name`` is their normalised login, ``user_id`` their id) acting
+    through one token's role and scope."""
+
     name: str
     role: str | None  # None: anonymous
     regions: frozenset[str] = field(default_factory=frozenset)
     department: str | None = None
     token_id: str | None = None
+    user_id: str | None = None
 
     @property
     def anonymous(self) -> bool:
@@ -153,15 +157,31 @@ class Policy:
         if p.department != owner:
             raise Forbidden(f"this rule set belongs to {owner}; you edit {p.department}'s")
 
-    def approve(self, p: Principal) -> None:
+    def may_approve(self, p: Principal, action: str) -> None:
+        """The role check of ``approve``, made before the version is looked up, so a caller
+        who may not approve anything learns nothing of which versions exist."""
         self._known(p)
         if p.role != "policy_approver":
-            raise Forbidden(f"role {p.role} may not submit, publish or retire versions")
+            raise Forbidden(f"role {p.role} may not {action} versions; the policy approvers "
+                            "of the rule set's department do")
+
+    def approve(self, p: Principal, owner: str, action: str) -> None:
+        """Publish, retire or reject (``action``) a version of a rule set of ``owner``: the
+        policy approvers of that department, as editors are scoped to theirs."""
+        self.may_approve(p, action)
+        if p.department != owner:
+            raise Forbidden(f"this rule set belongs to {owner}; you approve "
+                            f"{p.department or 'no department'}'s")
 
     def submit(self, p: Principal, owner: str) -> None:
+        """Send a draft for review: the department's editors and approvers."""
         self._known(p)
         if p.role == "policy_approver":
+            self.approve(p, owner, "submit")
             return
+        if p.role != "policy_editor":
+            raise Forbidden(f"role {p.role} may not submit versions; the policy editors and "
+                            f"approvers of the owning department ({owner}) do")
         self.edit_rule_set(p, owner)
 
     def read_audit(self, p: Principal) -> None:

@@ -50,6 +50,7 @@ from policy.validation import Issue, errors, validate, validate_data
 from services.auth import Policy, Principal, covered_codes
 from services.errors import Conflict, InvalidInput, NotFoundError
 from store.errors import ConflictError, ImmutableError, NotFound
+from store.logins import InvalidLogin, normalise_login
 from store.models import RuleSetVersion, VersionStatus
 from store.uow import UnitOfWork
 
@@ -183,9 +184,14 @@ class ImpactReport:
 # --- the use cases ---------------------------------------------------------------------------
 
 
-def _name(actor: str | None) -> str:
-    """The person behind an audit actor ("policy_editor:ed-1" -> "ed-1")."""
-    return (actor or "").split(":", 1)[-1]
+def _login(actor: str | None) -> str:
+    """The user behind an audit actor ("policy_editor:Ed-1" -> "ed-1"), normalised as logins
+    are, so actors written before logins were normalised still name the same user."""
+    name = (actor or "").split(":", 1)[-1]
+    try:
+        return normalise_login(name)
+    except InvalidLogin:
+        return name
 
 
 def _errors(issues: Sequence[Issue], prefix: str = "") -> list[FieldError]:
@@ -209,7 +215,10 @@ class RuleSetEditing:
         """Validate, test and preview a version: the department's editors, approvers and
         auditors (reading changes nothing). Anyone else is refused before learning whether
         the version exists."""
-        if p.role in ("policy_approver", "auditor"):
+        if p.role == "auditor":
+            return
+        if p.role == "policy_approver":
+            self.policy.approve(p, owner, "review")
             return
         self.policy.edit_rule_set(p, owner)
 
@@ -513,16 +522,19 @@ class RuleSetEditing:
         """IN_REVIEW -> PUBLISHED, in force from ``effective_from`` (after the effective date
         of every published version of the program), by an approver who neither wrote nor
         submitted it. The previous version's effectiveTo follows."""
-        self.policy.approve(p)
+        self.policy.may_approve(p, "publish")
         with self.uow() as uow:
             v = self._get(uow, version_id)
+            self.policy.approve(p, self._owner(uow, v.rule_set_code), "publish")
             self._expect_status(v, VersionStatus.IN_REVIEW, "published")
             self._expect_revision(v, expected_revision)
-            writers = {_name(v.author), _name(v.submitted_by)} | {
-                _name(e.actor) for e in _entries(uow, v.id, "ruleset.draft.update")}
-            if p.name in writers:
-                msg = (f"{p.name} wrote or submitted {v.rule_set_code} version {v.version}; "
-                       "another approver must publish it (four eyes)")
+            # Four eyes compares users: the author, the submitter and everyone who edited the
+            # draft, by normalised login (one user however many tokens or spellings).
+            writers = {_login(v.author), _login(v.submitted_by)} | {
+                _login(e.actor) for e in _entries(uow, v.id, "ruleset.draft.update")}
+            if _login(p.actor) in writers:
+                msg = (f"{p.name} wrote, edited or submitted {v.rule_set_code} version "
+                       f"{v.version}; another approver must publish it (four eyes)")
                 raise InvalidInput(msg, [FieldError("id", "SAME_PERSON", msg)],
                                    code="SAME_PERSON")
             latest = max((x.effective_from for x in uow.rule_sets.list_published(
@@ -547,9 +559,10 @@ class RuleSetEditing:
     def retire(self, p: Principal, version_id: str, reason: str | None = None,
                expected_revision: int | None = None) -> VersionView:
         """PUBLISHED -> RETIRED: no longer in force on any date."""
-        self.policy.approve(p)
+        self.policy.may_approve(p, "retire")
         with self.uow() as uow:
             v = self._get(uow, version_id)
+            self.policy.approve(p, self._owner(uow, v.rule_set_code), "retire")
             self._expect_status(v, VersionStatus.PUBLISHED, "retired")
             self._expect_revision(v, expected_revision)
             v.retire(by=p.actor, at=uow.now())

@@ -3,7 +3,7 @@
     rule_sets ─< rule_set_versions (documents; PUBLISHED and RETIRED rows are frozen)
     households ─< household_fact_revisions (append-only fact history)
     households ─< determinations (append-only: facts snapshot, version hashes, result)
-    audit_log (append-only), api_tokens (sha256 of the token only)
+    audit_log (append-only), users ─< api_tokens (sha256 of the token only)
     events (idempotent by key), alerts (one per household, rule and cause)
 
 Names of constraints follow ``NAMING_CONVENTION`` so the migration and the models agree.
@@ -276,12 +276,26 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
 
 
+class User(Base):
+    """A person. ``login`` is normalised (``store.logins.normalise_login``) and unique, so every
+    way of typing one name is one user; the four-eyes check compares users."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
 class ApiToken(Base):
-    """A bearer token's holder and scope. Only the token's sha256 is stored."""
+    """A bearer token of one user, with its role and scope. Only the token's sha256 is
+    stored. A token past ``expires_at`` or with ``revoked_at`` set authenticates nobody."""
 
     __tablename__ = "api_tokens"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[Role] = mapped_column(_enum(Role, "token_role"))
     regions: Mapped[list[str]] = mapped_column(Json, default=list)
@@ -289,10 +303,11 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
 
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
+    def active_at(self, now: datetime) -> bool:
+        """Neither revoked nor expired at ``now``."""
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
 
 
 class Event(Base):

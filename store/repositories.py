@@ -24,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from policy.document import RuleSetDocument, canonical, content_hash
 from policy.facts import Household
 from store.errors import ConflictError, ImmutableError, InvalidCursor, NotFound
+from store.logins import normalise_login
 from store.models import (
     Alert,
     AlertStatus,
@@ -36,6 +37,7 @@ from store.models import (
     RuleSet,
     RuleSetVersion,
     StoredHousehold,
+    User,
     VersionStatus,
     new_id,
 )
@@ -510,6 +512,36 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class UserRepository(_Repository):
+    """People, one per normalised login."""
+
+    def get_or_create(self, name: str) -> User:
+        """The user whose login ``name`` normalises to, created on first use (``InvalidLogin``
+        when it cannot be a login). Two calls racing on one new login make one user."""
+        login = normalise_login(name)
+        insert_unless_exists(
+            self.session, User,
+            {"id": new_id(), "login": login, "display_name": name.strip()[:100],
+             "created_at": self._clock()},
+            ["login"],
+        )
+        return self.session.scalars(
+            select(User).where(User.login == login).execution_options(populate_existing=True)
+        ).one()
+
+    def find(self, name: str) -> User | None:
+        """The user of that login (any spelling of it), or None."""
+        return self.session.scalars(
+            select(User).where(User.login == normalise_login(name))
+        ).one_or_none()
+
+    def get(self, user_id: str) -> User:
+        user = self.session.get(User, user_id)
+        if user is None:
+            raise NotFound("user", user_id)
+        return user
+
+
 class TokenRepository(_Repository):
     """Bearer tokens. The plain token exists only in ``create``'s answer; the table holds its
     sha256, so a leaked database does not leak working tokens."""
@@ -521,22 +553,32 @@ class TokenRepository(_Repository):
         role: Role,
         regions: Collection[str] = (),
         department: str | None = None,
+        expires_at: datetime | None = None,
     ) -> IssuedToken:
+        """A new token for the user ``name`` names (created if new; ``InvalidLogin`` when
+        the name cannot be a login)."""
+        user = UserRepository(self.session, self._clock).get_or_create(name)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         record = ApiToken(
-            id=new_id(), name=name, role=Role(role), regions=sorted(set(regions)),
-            department=department, token_hash=hash_token(token), created_at=self._clock(),
+            id=new_id(), user_id=user.id, name=user.login, role=Role(role),
+            regions=sorted(set(regions)), department=department, token_hash=hash_token(token),
+            created_at=self._clock(), expires_at=expires_at,
         )
         self.session.add(record)
-        self._flush(f"token {name!r}")
+        self._flush(f"token of {user.login!r}")
         return IssuedToken(record, token)
 
-    def lookup(self, token: str) -> ApiToken | None:
-        """The active token's record, or None for an unknown or revoked token."""
-        record = self.session.scalars(
-            select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+    def lookup(self, token: str, now: datetime | None = None) -> tuple[ApiToken, User] | None:
+        """The token's record and user, or None for an unknown, revoked or expired token."""
+        row = self.session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == hash_token(token))
         ).one_or_none()
-        return record if record is not None and record.active else None
+        if row is None:
+            return None
+        record, user = row
+        return (record, user) if record.active_at(now or self._clock()) else None
 
     def get(self, token_id: str) -> ApiToken:
         record = self.session.get(ApiToken, token_id)
@@ -544,11 +586,20 @@ class TokenRepository(_Repository):
             raise NotFound("token", token_id)
         return record
 
-    def list_tokens(self, *, include_revoked: bool = False) -> list[ApiToken]:
-        query = select(ApiToken)
-        if not include_revoked:
-            query = query.where(ApiToken.revoked_at.is_(None))
-        return list(self.session.scalars(query.order_by(ApiToken.created_at, ApiToken.id)))
+    def list_tokens(
+        self, *, include_inactive: bool = False, now: datetime | None = None
+    ) -> list[tuple[ApiToken, User]]:
+        """Tokens with their users, oldest first; only active ones unless
+        ``include_inactive``."""
+        query = select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        if not include_inactive:
+            moment = now or self._clock()
+            query = query.where(
+                ApiToken.revoked_at.is_(None),
+                or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > moment),
+            )
+        rows = self.session.execute(query.order_by(ApiToken.created_at, ApiToken.id)).all()
+        return [(token, user) for token, user in rows]
 
     def revoke(self, token_id: str) -> ApiToken:
         """Revoke a token (revoking it again keeps the first revocation time)."""

@@ -32,6 +32,7 @@ from store.repositories import (
     HouseholdRepository,
     RuleSetRepository,
     TokenRepository,
+    UserRepository,
 )
 from store.types import utc_now
 
@@ -47,6 +48,7 @@ class UnitOfWork:
     determinations: DeterminationRepository
     audit: AuditLog
     tokens: TokenRepository
+    users: UserRepository
     events: EventRepository
     alerts: AlertRepository
 
@@ -76,6 +78,7 @@ class UnitOfWork:
         self.determinations = DeterminationRepository(session, self._clock)
         self.audit = AuditLog(session, self._clock)
         self.tokens = TokenRepository(session, self._clock)
+        self.users = UserRepository(session, self._clock)
         self.events = EventRepository(session, self._clock)
         self.alerts = AlertRepository(session, self._clock)
         return self

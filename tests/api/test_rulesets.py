@@ -280,18 +280,24 @@ def test_review_rules_on_education(api: Api) -> None:
                    token="education_editor")
     assert user_errors(body, "ruleSetDraftUpdate") == [("id", "NOT_A_DRAFT")]
 
-    # The same person (another token, an approver's) may not publish what they wrote.
-    same = Tokens(api.application).create(role="policy_approver", name="ed-edu")
-    body = api.gql(PUBLISH, {"id": did, "from": "2031-03-01"}, token=same)
-    assert user_errors(body, "ruleSetVersionPublish") == [("id", "SAME_PERSON")]
+    # The same person (another token, an approver's, under any spelling of the name) may
+    # not publish what they wrote.
+    for variant in ("ed-edu", "ED-EDU", " ｅｄ-ｅｄｕ "):
+        same = Tokens(api.application).create(role="policy_approver", name=variant,
+                                              department="县教体局")
+        body = api.gql(PUBLISH, {"id": did, "from": "2031-03-01"}, token=same)
+        assert user_errors(body, "ruleSetVersionPublish") == [("id", "SAME_PERSON")], variant
+    # Approvers of another department may not publish it at all.
+    body = api.gql(PUBLISH, {"id": did, "from": "2031-03-01"}, token="policy_approver2")
+    assert gql_error(body) == "FORBIDDEN"
     # Nor take effect before the version in force.
-    body = api.gql(PUBLISH, {"id": did, "from": "2025-03-01"}, token="policy_approver2")
+    body = api.gql(PUBLISH, {"id": did, "from": "2025-03-01"}, token="education_approver")
     assert user_errors(body, "ruleSetVersionPublish") == [
         ("effectiveFrom", "EFFECTIVE_FROM_TOO_EARLY")]
     published = ok(api.gql(PUBLISH, {"id": did, "from": "2031-03-01"},
-                           token="policy_approver2"), "ruleSetVersionPublish")["version"]
+                           token="education_approver"), "ruleSetVersionPublish")["version"]
     assert published["status"] == "PUBLISHED"
-    again = api.gql(PUBLISH, {"id": did, "from": "2032-03-01"}, token="policy_approver")
+    again = api.gql(PUBLISH, {"id": did, "from": "2032-03-01"}, token="education_approver")
     assert user_errors(again, "ruleSetVersionPublish") == [("id", "WRONG_STATUS")]
 
     student = household("t-rs-student", "371300-001", 3000, povertyAlleviated=True)
@@ -306,9 +312,10 @@ def test_review_rules_on_education(api: Api) -> None:
     assert grant("2031-03-01")["amount"] == 2500
 
     # Retired: no longer in force; version 4 decides again.
-    retired = ok(api.gql(RETIRE, {"id": did}, token="policy_approver"),
+    assert gql_error(api.gql(RETIRE, {"id": did}, token="policy_approver")) == "FORBIDDEN"
+    retired = ok(api.gql(RETIRE, {"id": did}, token="education_approver"),
                  "ruleSetVersionRetire")["version"]
-    assert retired["status"] == "RETIRED" and retired["retiredBy"] == "policy_approver:ap-1"
+    assert retired["status"] == "RETIRED" and retired["retiredBy"] == "policy_approver:ap-edu"
     assert grant("2031-03-01")["amount"] == 2300
     assert grant("2031-03-01")["version"]["id"] == "education-v4"
     assert [a for a, _ in audit_actions(api, did)][-2:] == [
@@ -348,7 +355,9 @@ def test_only_the_owning_department_edits(api: Api) -> None:
     assert [v["id"] for v in staff["data"]["ruleSet"]["versions"]] == ["disability-v1", did]
     # Reviewers read, validate and test it.
     assert ok(api.gql(VALIDATE, {"id": did}, token="auditor"), "ruleSetDraftValidate")["valid"]
-    assert ok(api.gql(TEST, {"id": did}, token="policy_approver"), "ruleSetDraftTest")["passed"]
+    assert gql_error(api.gql(TEST, {"id": did}, token="policy_approver")) == "FORBIDDEN"
+    assert ok(api.gql(TEST, {"id": did}, token="disability_approver"),
+              "ruleSetDraftTest")["passed"]
     # Published versions' staff names are not public.
     public = api.gql(READ, {"id": "disability-v1"})["data"]["ruleSetVersion"]
     assert public["author"] is None and public["document"]["program"] == "disability"
@@ -398,7 +407,8 @@ def test_amount_changes_by_region(api: Api) -> None:
         except FactsInvalid:
             invalid.append(hid)
     assert "t-rs-newborn" in invalid
-    report = api.application.editing.impact(Principal(name="ap-1", role="policy_approver"),
+    report = api.application.editing.impact(Principal(name="ap-dis", role="policy_approver",
+                                                      department="县残联"),
                                             did, as_of)
     assert report.skipped_ids == tuple(invalid)
     assert (report.skipped, report.households) == (len(invalid), len(stored) - len(invalid))

@@ -83,9 +83,9 @@ def test_token_create_command(tmp_path: Path) -> None:
     assert token.startswith("pe_") and len(token) > 30
     app = Application(Settings(database_url=f"sqlite:///{tmp_path / 'tok.sqlite3'}"))
     with app.uow() as uow:
-        record = uow.tokens.lookup(token)
-        assert record is not None and record.regions == ["371300-001"]
-        assert token not in json.dumps([t.token_hash for t in uow.tokens.list_tokens()])
+        found = uow.tokens.lookup(token)
+        assert found is not None and found[0].regions == ["371300-001"]
+        assert token not in json.dumps([t.token_hash for t, _ in uow.tokens.list_tokens()])
     bad = subprocess.run([*run, "--role", "caseworker", "--name", "x"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120, check=False)
     assert bad.returncode == 2 and "--region" in bad.stderr

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from store.errors import ConflictError, InvalidCursor, NotFound
+from store.logins import InvalidLogin
 from store.models import AlertStatus, Role
 from store.pagination import encode_cursor
 from store.repositories import TOKEN_PREFIX, VersionUsed
@@ -138,12 +139,14 @@ def test_token_is_stored_only_as_its_sha256(engine: Engine, uow: NewUow) -> None
     assert all(token not in str(value) for value in rows[0])
 
     with uow() as u:
-        found = u.tokens.lookup(token)
-        assert found is not None
+        looked_up = u.tokens.lookup(token)
+        assert looked_up is not None
+        found, user = looked_up
         assert (found.id, found.name, found.role, found.regions, found.department) == (
             issued.record.id, "县民政局 caseworker", Role.CASEWORKER,
             ["371300-001", "371300-002"], "县民政局",
         )
+        assert (user.id, user.login) == (found.user_id, "县民政局 caseworker")
         assert u.tokens.lookup(token + "x") is None
         assert u.tokens.lookup(issued.record.token_hash) is None  # the hash is not a token
 
@@ -162,12 +165,44 @@ def test_revoked_tokens_no_longer_open_anything(uow: NewUow, clock: FakeClock) -
         assert u.tokens.revoke(issued.record.id).revoked_at == first_revocation
         assert u.tokens.lookup(issued.token) is None
         assert u.tokens.lookup(other.token) is not None
-        assert [t.name for t in u.tokens.list_tokens()] == ["client"]
-        assert [t.name for t in u.tokens.list_tokens(include_revoked=True)] == [
+        assert [t.name for t, _ in u.tokens.list_tokens()] == ["client"]
+        assert [t.name for t, _ in u.tokens.list_tokens(include_inactive=True)] == [
             "auditor", "client",
         ]
         with pytest.raises(NotFound):
             u.tokens.revoke("missing")
+
+
+def test_tokens_expire(uow: NewUow, clock: FakeClock) -> None:
+    with uow() as u:
+        issued = u.tokens.create(name="short-lived", role=Role.AUDITOR,
+                                 expires_at=clock.current + timedelta(hours=1))
+        u.commit()
+    with uow() as u:
+        assert u.tokens.lookup(issued.token) is not None
+        assert [t.name for t, _ in u.tokens.list_tokens()] == ["short-lived"]
+    clock.advance(hours=1)
+    with uow() as u:
+        assert u.tokens.lookup(issued.token) is None
+        assert u.tokens.list_tokens() == []
+        assert len(u.tokens.list_tokens(include_inactive=True)) == 1
+
+
+def test_every_spelling_of_a_name_is_one_user(uow: NewUow) -> None:
+    with uow() as u:
+        tokens = [u.tokens.create(name=name, role=Role.POLICY_APPROVER, department="县教体局")
+                  for name in ("alice", "Alice", "alice ", "ａｌｉｃｅ", "  ALICE")]
+        other = u.tokens.create(name="alicia", role=Role.POLICY_APPROVER, department="县教体局")
+        u.commit()
+    assert len({t.record.user_id for t in tokens}) == 1
+    assert other.record.user_id != tokens[0].record.user_id
+    with uow() as u:
+        user = u.users.find("ＡＬＩＣＥ")
+        assert user is not None and user.login == "alice" and user.id == tokens[0].record.user_id
+        with pytest.raises(InvalidLogin):
+            u.tokens.create(name="x" * 95, role=Role.AUDITOR)
+        with pytest.raises(InvalidLogin):
+            u.tokens.create(name="   ", role=Role.AUDITOR)
 
 
 def test_roles_are_checked_by_the_database(engine: Engine, uow: NewUow) -> None:

@@ -1,0 +1,132 @@
+"""Bearer tokens: issued to a user, listed, revoked, expiring.
+
+A token is looked up in the database on every request (one indexed query), never remembered
+by the process: a revocation or an expiry holds on the very next request in every worker
+process, with no cache to go stale. Only the token's sha256 is stored; the plain token is
+shown once, by ``create``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from policy.errors import FieldError
+from services.auth import ROLES, Principal
+from services.errors import InvalidInput, NotFoundError
+from store.errors import NotFound
+from store.logins import InvalidLogin, normalise_login
+from store.models import ApiToken, Role, User
+
+if TYPE_CHECKING:
+    from services.application import Application
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """A token as ``token list`` shows it (never the token itself)."""
+
+    id: str
+    user_id: str
+    login: str
+    role: str
+    regions: tuple[str, ...]
+    department: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+def _view(record: ApiToken, user: User) -> TokenView:
+    return TokenView(record.id, user.id, user.login, record.role.value, tuple(record.regions),
+                     record.department, record.created_at, record.expires_at,
+                     record.revoked_at)
+
+
+def principal_of(record: ApiToken, user: User) -> Principal:
+    """The caller a token stands for: its user, acting in the token's role and scope."""
+    return Principal(name=user.login, role=record.role.value, regions=frozenset(record.regions),
+                     department=record.department, token_id=record.id, user_id=user.id)
+
+
+class Tokens:
+    """Issue, look up, list and revoke bearer tokens (each change in the audit log)."""
+
+    def __init__(self, app: Application):
+        self.app = app
+
+    def create(self, *, role: str, name: str, regions: Sequence[str] = (),
+               department: str | None = None, expires_at: datetime | None = None,
+               actor: str = "system:cli") -> str:
+        """A new token for the user ``name`` names (created on first use); the plain token,
+        shown only here. Bad input is ``InvalidInput`` with every problem as a field."""
+        problems: list[FieldError] = []
+        login = ""
+        try:
+            login = normalise_login(name)
+        except InvalidLogin as exc:
+            problems.append(FieldError("name", "INVALID_LOGIN", str(exc)))
+        if role not in ROLES:
+            problems.append(FieldError("role", "UNKNOWN_ROLE",
+                                       f"unknown role {role!r}; roles: {', '.join(ROLES)}"))
+        if role == "caseworker" and not regions:
+            problems.append(FieldError("region", "REQUIRED",
+                                       "a caseworker needs at least one region"))
+        if role in ("policy_editor", "policy_approver") and not department:
+            problems.append(FieldError("department", "REQUIRED",
+                                       f"a {role} needs a department (e.g. 县教体局)"))
+        if expires_at is not None:
+            if expires_at.tzinfo is None:
+                problems.append(FieldError("expires", "INVALID_VALUE",
+                                           "an expiry needs a time zone (e.g. ...T00:00:00Z)"))
+            elif expires_at <= self.app.uow().now():
+                problems.append(FieldError("expires", "IN_THE_PAST",
+                                           "the expiry must be in the future"))
+        if problems:
+            raise InvalidInput(problems[0].message, problems)
+        with self.app.uow() as uow:
+            issued = uow.tokens.create(name=login, role=Role(role), regions=regions,
+                                       department=department, expires_at=expires_at)
+            uow.audit.append(actor=actor, action="token.create", object_type="token",
+                             object_id=issued.record.id,
+                             details={"role": role, "login": login,
+                                      "userId": issued.record.user_id,
+                                      "regions": sorted(set(regions)),
+                                      "department": department,
+                                      "expiresAt": expires_at.isoformat() if expires_at
+                                      else None})
+            uow.commit()
+            return issued.token
+
+    def principal(self, token: str, now: float | None = None) -> Principal | None:
+        """The caller a token stands for, or None when it is unknown, revoked or expired.
+        (``now`` is accepted for older callers and ignored: the database's answer holds.)"""
+        with self.app.uow() as uow:
+            found = uow.tokens.lookup(token)
+            return principal_of(*found) if found is not None else None
+
+    def list(self, *, include_inactive: bool = False) -> list[TokenView]:
+        """Tokens with their users (active ones only unless ``include_inactive``)."""
+        with self.app.uow() as uow:
+            return [_view(t, u) for t, u in uow.tokens.list_tokens(
+                include_inactive=include_inactive)]
+
+    def revoke(self, token_id: str, *, actor: str = "system:cli",
+               reason: str | None = None) -> TokenView:
+        """Revoke a token: refused from the next request on, in every worker."""
+        with self.app.uow() as uow:
+            try:
+                record = uow.tokens.get(token_id)
+            except NotFound:
+                raise NotFoundError(f"no token {token_id!r}", [FieldError(
+                    "id", "NOT_FOUND", f"no token {token_id!r}")]) from None
+            already = record.revoked_at is not None
+            uow.tokens.revoke(token_id)
+            if not already:
+                uow.audit.append(actor=actor, action="token.revoke", object_type="token",
+                                 object_id=record.id,
+                                 details={"userId": record.user_id, "reason": reason})
+            uow.commit()
+            return _view(record, uow.users.get(record.user_id))

@@ -1,0 +1,137 @@
+"""Tokens belong to users: `token create/list/revoke` on the command line, expiry, and a
+revocation that holds on the very next request in every server process (no per-process cache
+of token lookups)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from graphql_api.app import create_app
+from services.application import Application
+from services.config import Settings
+from services.errors import InvalidInput
+from services.tokens import Tokens
+from store.db import make_engine
+from tests.api.conftest import free_port, wait_until_ready
+
+ROOT = Path(__file__).resolve().parents[2]
+HOUSEHOLDS = "{ households(first: 1) { totalCount } }"
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cli.main", "token", *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_token_commands_create_list_and_revoke(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'tok.sqlite3'}"}
+    made = _cli(env, "create", "--role", "auditor", "--name", " Wang Fang ",
+                "--expires", "2099-01-01")
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    listed = _cli(env, "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [row] = json.loads(listed.stdout)
+    assert (row["login"], row["role"], row["expiresAt"], row["revokedAt"]) == (
+        "wang fang", "auditor", "2099-01-01T00:00:00+00:00", None)
+    assert token not in listed.stdout
+
+    # A name that cannot be a login is refused with exit 2 and a message, not a traceback
+    # (95 characters used to overflow the actor columns on PostgreSQL).
+    long_name = _cli(env, "create", "--role", "auditor", "--name", "x" * 95)
+    assert long_name.returncode == 2 and "at most 64 characters" in long_name.stderr
+    assert "Traceback" not in long_name.stderr
+    approver = _cli(env, "create", "--role", "policy_approver", "--name", "ap")
+    assert approver.returncode == 2 and "--department" in approver.stderr
+    past = _cli(env, "create", "--role", "auditor", "--name", "a", "--expires", "2001-01-01")
+    assert past.returncode == 2 and "IN_THE_PAST" in past.stderr
+
+    revoked = _cli(env, "revoke", row["id"], "--reason", "left the office")
+    assert revoked.returncode == 0, revoked.stderr
+    assert json.loads(_cli(env, "list", "--json").stdout) == []
+    [gone] = json.loads(_cli(env, "list", "--all", "--json").stdout)
+    assert gone["revokedAt"] is not None
+    assert _cli(env, "revoke", "no-such-id").returncode == 2
+
+
+@pytest.fixture
+def two_servers(tmp_path: Path) -> Iterator[tuple[Application, list[str]]]:
+    """Two server processes' worth of state (two Applications, two engines, two uvicorn
+    servers) on one database, as `serve --workers 2` runs them."""
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    settings = Settings(env="prod", database_url=url)
+    servers, threads, bases, apps = [], [], [], []
+    for _ in range(2):
+        application = Application(settings, make_engine(url))
+        app = create_app(settings, application)
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                               log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        base = f"http://127.0.0.1:{port}"
+        wait_until_ready(base)
+        servers.append(server)
+        threads.append(thread)
+        bases.append(base)
+        apps.append(application)
+    yield apps[0], bases
+    for server in servers:
+        server.should_exit = True
+    for thread in threads:
+        thread.join(timeout=10)
+    for application in apps:
+        application.engine.dispose()
+
+
+def _ask(base: str, token: str) -> dict[str, Any]:
+    response = httpx.post(f"{base}/graphql", json={"query": HOUSEHOLDS},
+                          headers={"authorization": f"Bearer {token}"}, timeout=10)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_a_revoked_token_is_refused_on_its_next_request_in_every_server(
+    two_servers: tuple[Application, list[str]],
+) -> None:
+    app, bases = two_servers
+    tokens = Tokens(app)
+    token = tokens.create(role="auditor", name="au-revoke")
+    for _ in range(3):  # warm whatever a server might remember
+        for base in bases:
+            assert "errors" not in _ask(base, token)
+    [view] = [v for v in tokens.list() if v.login == "au-revoke"]
+    tokens.revoke(view.id)
+    for base in bases:
+        body = _ask(base, token)
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_an_expired_token_is_refused(two_servers: tuple[Application, list[str]]) -> None:
+    app, bases = two_servers
+    tokens = Tokens(app)
+    soon = datetime.now(UTC) + timedelta(seconds=1)
+    token = tokens.create(role="auditor", name="au-expiring", expires_at=soon)
+    assert "errors" not in _ask(bases[0], token)
+    with app.uow() as uow:  # expire it now rather than sleep: the database says when
+        [view] = [t for t, _ in uow.tokens.list_tokens() if t.name == "au-expiring"]
+        view.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        uow.commit()
+    for base in bases:
+        assert _ask(base, token)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    with pytest.raises(InvalidInput) as refused:
+        tokens.create(role="auditor", name="x", expires_at=datetime(2001, 1, 1, tzinfo=UTC))
+    assert [e.code for e in refused.value.errors] == ["IN_THE_PAST"]
