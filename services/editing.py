@@ -319,13 +319,20 @@ class RuleSetEditing:
                                                           "effectiveFrom": None})
             try:
                 draft = uow.rule_sets.add_version(doc, author=p.actor, based_on_id=source.id)
-            except ConflictError as exc:
-                raise Conflict(str(exc), [FieldError("ruleSet", "CONFLICT", str(exc))]) from None
-            uow.audit.append(actor=p.actor, action="ruleset.draft.create",
-                             object_type="rule_set_version", object_id=draft.id,
-                             details={"ruleSet": rule_set, "version": number,
-                                      "basedOn": source.id, "contentHash": draft.content_hash})
-            self._commit(uow)
+                uow.audit.append(actor=p.actor, action="ruleset.draft.create",
+                                 object_type="rule_set_version", object_id=draft.id,
+                                 details={"ruleSet": rule_set, "version": number,
+                                          "basedOn": source.id,
+                                          "contentHash": draft.content_hash})
+                uow.commit()
+            except ConflictError:
+                # Someone created a version of this rule set since we looked (the database's
+                # one-open-version index, or the version number, refused ours): theirs is
+                # the open draft now.
+                msg = (f"{rule_set} already has an open version: another draft was created "
+                       "at the same time; edit that one")
+                raise Conflict(msg, [FieldError("ruleSet", "DRAFT_EXISTS", msg)],
+                               code="DRAFT_EXISTS") from None
         self.app.invalidate()
         return self.view(draft)
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -57,6 +58,7 @@ class VersionStatus(StrEnum):
 
 
 FROZEN_STATUSES = frozenset({VersionStatus.PUBLISHED, VersionStatus.RETIRED})
+OPEN_CONDITION = "status IN ('DRAFT', 'IN_REVIEW')"
 
 
 class Role(StrEnum):
@@ -141,6 +143,10 @@ class RuleSetVersion(Base):
             "status <> 'RETIRED' OR (retired_at IS NOT NULL AND retired_by IS NOT NULL)",
             name="retired_has_retirement",
         ),
+        # At most one open (DRAFT or IN_REVIEW) version per rule set, however many processes
+        # race to create one (migration 0003).
+        Index("uq_rule_set_versions_one_open", "rule_set_code", unique=True,
+              postgresql_where=text(OPEN_CONDITION), sqlite_where=text(OPEN_CONDITION)),
     )
 
     # A UUID by default; seeding may choose readable ids such as "education-v1".

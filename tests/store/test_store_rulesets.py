@@ -53,14 +53,16 @@ def test_numbering_listing_and_lookup(
     with uow() as u:
         assert u.rule_sets.next_version_number("monitoring") == 2
         assert u.rule_sets.next_version_number("unknown") == 1
-        v2 = u.rule_sets.add_version(
-            _edited(monitoring_v1, 2, 6500), author="editor", based_on_id=published_v1
-        )
+        # One open version at a time: v3 is published before v2 is drafted.
         v3 = u.rule_sets.add_version(
             _edited(monitoring_v1, 3, 7000), author="editor", version_id="monitoring-v3"
         )
         v3.submit(by="editor", at=clock())
         v3.publish(by="approver", at=clock(), effective_from=date(2024, 1, 1))
+        u.session.flush()
+        v2 = u.rule_sets.add_version(
+            _edited(monitoring_v1, 2, 6500), author="editor", based_on_id=published_v1
+        )
         u.commit()
 
     with uow() as u:
