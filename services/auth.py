@@ -222,7 +222,8 @@ def abilities(policy: Policy, p: Principal) -> list[str]:
             lambda: policy.write_household(p, min(p.regions))),
         "editRuleSets": p.department is not None and allowed(
             lambda: policy.edit_rule_set(p, p.department or "")),
-        "approve": allowed(lambda: policy.approve(p)),
+        "approve": p.department is not None and allowed(
+            lambda: policy.approve(p, p.department or "", "publish")),
         "readAudit": allowed(lambda: policy.read_audit(p)),
     }
     return [name for name in ABILITIES if decided[name]]

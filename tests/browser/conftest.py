@@ -91,11 +91,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "caseworker": t.create(role="caseworker", name="cw-001", regions=["371300-001"]),
             "caseworker2": t.create(role="caseworker", name="cw-002", regions=["371300-002"]),
             "editor": t.create(role="policy_editor", name="ed-1", department="县扶贫办"),
-            "approver": t.create(role="policy_approver", name="ap-1"),
+            "approver": t.create(role="policy_approver", name="ap-1", department="县医保局"),
             "medical_editor": t.create(role="policy_editor", name="ed-m", department="县医保局"),
             # The medical editor's own approver token: the same person, so four eyes refuse
             # them the versions they wrote.
-            "medical_editor_as_approver": t.create(role="policy_approver", name="ed-m"),
+            "medical_editor_as_approver": t.create(role="policy_approver", name="ed-m",
+                                                   department="县医保局"),
         }
         port = free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
