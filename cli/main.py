@@ -335,6 +335,75 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_url(args: argparse.Namespace) -> str:
+    from services.config import Settings
+
+    return str(args.database_url or Settings().database_url)
+
+
+def _anchor(text: str) -> tuple[int, str]:
+    entry, _, digest = text.partition(":")
+    if not entry.isdigit() or len(digest) != 64:
+        raise argparse.ArgumentTypeError(
+            f"expected ENTRY_ID:SHA256 (as verify prints the head), got {text!r}")
+    return int(entry), digest.lower()
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check the whole store for tampering; exit 1 when anything is found."""
+    from store.db import make_engine
+    from store.verify import verify_store
+
+    engine = make_engine(_database_url(args))
+    try:
+        report = verify_store(engine, args.anchor or ())
+    finally:
+        engine.dispose()
+    if args.json:
+        json.dump({"ok": report.ok, "auditEntries": report.audit_entries,
+                   "head": {"id": report.head_id, "hash": report.head_hash},
+                   "versions": report.versions, "determinations": report.determinations,
+                   "households": report.households,
+                   "findings": [{"kind": f.kind, "object": f.object, "message": f.message}
+                                for f in report.findings]},
+                  sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(f"audit log: {report.audit_entries} entries, head {report.head_id}:"
+              f"{report.head_hash} (keep it; check it later with --anchor)")
+        print(f"checked {report.versions} rule-set versions, {report.determinations} "
+              f"determinations, {report.households} households")
+        for f in report.findings:
+            print(f"TAMPERED {f.kind}: {f.object}: {f.message}")
+        print("ok: no sign of tampering" if report.ok
+              else f"FAILED: {len(report.findings)} finding(s)")
+    return 0 if report.ok else 1
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Upgrade the database (as the tables' owner) and, on PostgreSQL, grant the service's
+    role what it needs."""
+    from store.db import make_engine, migrate
+    from store.protections import grant_service_role
+
+    engine = make_engine(_database_url(args))
+    try:
+        if args.grant_to and engine.dialect.name != "postgresql":
+            return _fail("error: --grant-to is for PostgreSQL (SQLite has no roles)")
+        migrate(engine)
+        print(f"migrated {_safe_url(_database_url(args))} to the newest revision")
+        if args.grant_to:
+            try:
+                with engine.begin() as connection:
+                    grant_service_role(connection, args.grant_to)
+            except ValueError as exc:
+                return _fail(f"error: {exc}")
+            print(f"granted the service role {args.grant_to}")
+    finally:
+        engine.dispose()
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from graphql_api.schema import export_schema
 
@@ -602,6 +671,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status", action="append", help="only these statuses in the output")
     p.add_argument("--region", action="append", help="only these region codes (repeatable)")
     p.set_defaults(func=cmd_rescreen)
+
+    p = sub.add_parser("verify", help="check the whole store for tampering (audit hash "
+                       "chain, content hashes, published versions, determinations, fact "
+                       "history, the database's triggers); exit 1 when anything is found")
+    p.add_argument("--database-url", dest="database_url",
+                   help="default: DATABASE_URL")
+    p.add_argument("--anchor", action="append", type=_anchor, metavar="ENTRY_ID:SHA256",
+                   help="an audit entry and hash kept from an earlier run (its head); "
+                   "repeatable")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("migrate", help="upgrade the database to the newest schema (run as the "
+                       "tables' owner); --grant-to gives the service's PostgreSQL role what it "
+                       "needs")
+    p.add_argument("--database-url", dest="database_url",
+                   help="the owner's URL (default: DATABASE_URL)")
+    p.add_argument("--grant-to", dest="grant_to", metavar="ROLE")
+    p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("export-schema", help="print the GraphQL schema (SDL) as served")
     p.set_defaults(func=cmd_export_schema)

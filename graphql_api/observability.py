@@ -9,13 +9,15 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphql_api import collector
+from services import integrity
 
 REGISTRY = CollectorRegistry()
 REQUEST_SECONDS = Histogram(
@@ -30,6 +32,23 @@ GRANTED = Counter(
     registry=REGISTRY)
 
 log = logging.getLogger("policy_engine.http")
+
+
+class _IntegrityCollector:
+    """``policy_engine_integrity_failures_total{kind}``: integrity checks this process saw
+    fail (services.integrity), e.g. a version whose document no longer hashes to its
+    contentHash. Any increase is an alert."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily("policy_engine_integrity_failures",
+                                     "Integrity checks that failed (stored data tampered with)",
+                                     labels=["kind"])
+        family.add_metric(["content_hash_mismatch"],
+                          integrity.FAILURES["content_hash_mismatch"])
+        yield family
+
+
+REGISTRY.register(_IntegrityCollector())  # type: ignore[arg-type]
 
 
 class JsonFormatter(logging.Formatter):

@@ -25,10 +25,11 @@ from policy.catalog import Catalog, UnknownProgram, VersionRecord, VersionRef
 from policy.document import Program, compile_document, load_document
 from policy.errors import DocumentInvalid, FactsInvalid, FieldError
 from policy.facts import Household, parse_household
+from services import integrity
 from services.auth import Policy, Principal, covered_codes, in_region
 from services.config import Settings
 from services.editing import RuleSetEditing
-from services.errors import Conflict, InvalidInput, NotFoundError
+from services.errors import Conflict, IntegrityFailure, InvalidInput, NotFoundError
 from services.impact_pool import ImpactPool
 from services.rulesets import FIXTURES, document_files, load_file, version_id
 from services.tokens import Tokens as Tokens  # where callers have always found it
@@ -130,6 +131,7 @@ class Application:
         self._programs: dict[str, Program] = {}
         self._lock = threading.Lock()
         self._recent: Recent[Determination] = Recent(settings.determination_cache_size)
+        self._refused: frozenset[str] = frozenset()  # versions failing their integrity check
         self.editing = RuleSetEditing(self)  # drafts, review and publication
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -138,7 +140,10 @@ class Application:
         """Migrate the database and, if it is empty, seed it from fixtures/ (``migrate``
         False: a worker process whose parent did both), then load the catalog."""
         if migrate:
-            db.migrate(self.engine)
+            # A service that runs as a role owning nothing cannot migrate; it need not when
+            # the owner already has (policy-engine migrate).
+            if not db.is_up_to_date(self.engine):
+                db.migrate(self.engine)
             if self.settings.seed_fixtures:
                 self.seed(FIXTURES)
         self.catalog()
@@ -177,7 +182,9 @@ class Application:
                     version.publish(by="fixtures", at=uow.now(), effective_from=doc.effectiveFrom)
                 uow.audit.append(actor="system:fixtures", action="ruleset.seed",
                                  object_type="rule_set_version", object_id=version.id,
-                                 details={"contentHash": version.content_hash})
+                                 details={"contentHash": version.content_hash,
+                                          "effectiveFrom": doc.effectiveFrom.isoformat()
+                                          if doc.effectiveFrom is not None else None})
             today = uow.now().date()
             for path in sorted((fixtures / "households").glob("*.json")):
                 household = parse_household(json.loads(path.read_text(encoding="utf-8")), today)
@@ -220,18 +227,26 @@ class Application:
             if self._catalog is None or self._catalog_stamp != stamp:
                 with self.uow() as uow:
                     records = []
+                    refused: set[str] = set()
                     for rule_set in uow.rule_sets.list_rule_sets():
                         for v in uow.rule_sets.list_versions(rule_set.code):
+                            # Every stored document is hashed again on every load; one that
+                            # no longer matches keeps its place in time but is not served.
+                            holds = integrity.stored_hash_holds(v)
                             try:
-                                program = self.program(v)
+                                program = self.program(v) if holds else compile_document(
+                                    load_document(dict(v.document)))
                             except DocumentInvalid:
-                                if v.frozen:
+                                if v.frozen and holds:
                                     raise
                                 continue  # a draft being edited need not compile yet
+                            if not holds:
+                                refused.add(v.id)
                             records.append(VersionRecord(v.id, program, v.status.value,
                                                          v.effective_from))
                 self._catalog = Catalog(records)
                 self._catalog_stamp = stamp
+                self._refused = frozenset(refused)
             return self._catalog
 
     # -- evaluation ------------------------------------------------------------------------
@@ -251,6 +266,13 @@ class Application:
         except UnknownProgram as exc:
             raise InvalidInput(str(exc), [FieldError("programs", "UNKNOWN_PROGRAM", str(exc))],
                                code="UNKNOWN_PROGRAM") from None
+        if self._refused:
+            for _, ref in versions:
+                if ref.id in self._refused:
+                    raise IntegrityFailure(
+                        f"{ref.rule_set} version {ref.version} failed its integrity check "
+                        "(its stored document does not hash to its contentHash) and is not "
+                        "served; an operator must run policy-engine verify")
         # A determination is a pure function of the facts, the date and the versions' content:
         # recent ones are remembered (the same household is often asked about again).
         key = None

@@ -5,7 +5,8 @@
     ├── Forbidden         FORBIDDEN        the caller's role or region does not allow it
     ├── NotFoundError     NOT_FOUND        no such object (or not visible to the caller)
     ├── InvalidInput      INVALID_INPUT / INVALID_FACTS / UNKNOWN_PROGRAM ...  with field errors
-    └── Conflict          CONFLICT         a stale revision or a state that forbids the change
+    ├── Conflict          CONFLICT         a stale revision or a state that forbids the change
+    └── IntegrityFailure  VERSION_INTEGRITY  stored data failed an integrity check
 """
 
 from __future__ import annotations
@@ -50,3 +51,9 @@ class InvalidInput(ServiceError):
 
 class Conflict(ServiceError):
     code = "CONFLICT"
+
+
+class IntegrityFailure(ServiceError):
+    """Stored data failed an integrity check (e.g. a version's contentHash): not served."""
+
+    code = "VERSION_INTEGRITY"

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, event, inspect, select
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import InstanceState, Mapper, ORMExecuteState
 
-from store.errors import ImmutableError
+from store.errors import ConflictError, ImmutableError, StoreError
 from store.models import (
     FROZEN_STATUSES,
     AuditEntry,
@@ -30,8 +30,9 @@ from store.models import (
 
 APPEND_ONLY: tuple[type[Any], ...] = (AuditEntry, DeterminationRecord, HouseholdFactRevision)
 
-# The marker the migration's triggers put at the start of their message.
+# The markers the migrations' triggers put at the start of their message.
 TRIGGER_MARKER = "immutable:"
+CONFLICT_MARKER = "conflict:"
 
 # What a retirement may change; every other column of a frozen version is fixed for good.
 _RETIREMENT = frozenset({"status", "retired_by", "retired_at"})
@@ -134,13 +135,19 @@ def refuse_bulk_changes(state: ORMExecuteState) -> None:
 
 
 def translate_trigger_error(context: ExceptionContext) -> BaseException | None:
-    """``handle_error`` listener: a trigger's refusal becomes ``ImmutableError``."""
+    """``handle_error`` listener: a trigger's refusal becomes ``ImmutableError`` (or, for a
+    duplicate of a protected row, ``ConflictError``)."""
     # The marker must open the message: a duplicate-key error merely quoting a value that
     # contains it (say, a household id) is not a trigger's refusal.
     message = str(context.original_exception)
-    if not message.startswith(TRIGGER_MARKER):
+    error: StoreError
+    if message.startswith(TRIGGER_MARKER):
+        error = ImmutableError(message.removeprefix(TRIGGER_MARKER).strip().splitlines()[0])
+    elif message.startswith(CONFLICT_MARKER):
+        # SQLite's guard against REPLACE over a protected row: for an ordinary INSERT it is a
+        # duplicate key, which PostgreSQL reports as a conflict too.
+        error = ConflictError(message.removeprefix(CONFLICT_MARKER).strip().splitlines()[0])
+    else:
         return None
-    text = message.removeprefix(TRIGGER_MARKER).strip().splitlines()[0]
-    error = ImmutableError(text)
     error.__cause__ = context.original_exception
     return error

@@ -268,7 +268,7 @@ class DeterminationRecord(Base):
 
 
 class AuditEntry(Base):
-    """Who did what to which object, and when (append-only)."""
+    """Who did what to which object, and when (append-only, hash-chained)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index(None, "object_type", "object_id"),)
@@ -280,6 +280,19 @@ class AuditEntry(Base):
     object_type: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    # The hash chain (store.audit_chain): the entry before's hash and this entry's own.
+    prev_hash: Mapped[str] = mapped_column(String(64), server_default="")
+    entry_hash: Mapped[str] = mapped_column(String(64), server_default="")
+
+
+class InstallationSecret(Base):
+    """A key this installation generated once (e.g. for pseudonyms); never changes."""
+
+    __tablename__ = "installation_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
 class User(Base):

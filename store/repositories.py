@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from policy.document import RuleSetDocument, canonical, content_hash
 from policy.facts import Household
+from store.audit_chain import GENESIS, digest
 from store.errors import ConflictError, ImmutableError, InvalidCursor, NotFound
 from store.logins import normalise_login
 from store.models import (
@@ -33,6 +34,7 @@ from store.models import (
     DeterminationRecord,
     Event,
     HouseholdFactRevision,
+    InstallationSecret,
     Role,
     RuleSet,
     RuleSetVersion,
@@ -45,6 +47,7 @@ from store.pagination import Page, check_page_size, decode_cursor, encode_cursor
 from store.upsert import insert_unless_exists
 
 Clock = Callable[[], datetime]
+AUDIT_CHAIN_LOCK = 0x706F6C6963790002  # PostgreSQL advisory lock serialising audit appends
 T = TypeVar("T")
 
 
@@ -466,13 +469,27 @@ class AuditLog(_Repository):
         object_id: str,
         details: Mapping[str, Any] | None = None,
     ) -> AuditEntry:
+        """Append an entry, chained to the one before it (``store.audit_chain``). Appends are
+        serialised until the transaction ends (PostgreSQL: an advisory lock; SQLite: its
+        write lock), so the chain follows the ids; append last in a use case."""
+        at = self._clock()
+        content = copy.deepcopy(dict(details or {}))
+        prev = self._head()
         entry = AuditEntry(
-            at=self._clock(), actor=actor, action=action, object_type=object_type,
-            object_id=object_id, details=copy.deepcopy(dict(details or {})),
+            at=at, actor=actor, action=action, object_type=object_type, object_id=object_id,
+            details=content, prev_hash=prev,
+            entry_hash=digest(prev, at, actor, action, object_type, object_id, content),
         )
         self.session.add(entry)
         self._flush("audit entry")
         return entry
+
+    def _head(self) -> str:
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(select(func.pg_advisory_xact_lock(AUDIT_CHAIN_LOCK)))
+        last = self.session.scalar(
+            select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
+        return last if last is not None else GENESIS
 
     def page(
         self,
@@ -510,6 +527,21 @@ TOKEN_PREFIX = "pe_"
 def hash_token(token: str) -> str:
     """The sha256 (hex) stored in place of a token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SecretRepository(_Repository):
+    """Keys the installation generates once and keeps."""
+
+    def get_or_create(self, name: str) -> str:
+        """The secret called ``name``, made (random, 256 bits) on first use; two processes
+        asking at once get the same one."""
+        insert_unless_exists(
+            self.session, InstallationSecret,
+            {"name": name, "value": secrets.token_hex(32), "created_at": self._clock()},
+            ["name"],
+        )
+        return str(self.session.scalars(
+            select(InstallationSecret.value).where(InstallationSecret.name == name)).one())
 
 
 class UserRepository(_Repository):

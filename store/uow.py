@@ -31,6 +31,7 @@ from store.repositories import (
     EventRepository,
     HouseholdRepository,
     RuleSetRepository,
+    SecretRepository,
     TokenRepository,
     UserRepository,
 )
@@ -49,6 +50,7 @@ class UnitOfWork:
     audit: AuditLog
     tokens: TokenRepository
     users: UserRepository
+    secrets: SecretRepository
     events: EventRepository
     alerts: AlertRepository
 
@@ -79,6 +81,7 @@ class UnitOfWork:
         self.audit = AuditLog(session, self._clock)
         self.tokens = TokenRepository(session, self._clock)
         self.users = UserRepository(session, self._clock)
+        self.secrets = SecretRepository(session, self._clock)
         self.events = EventRepository(session, self._clock)
         self.alerts = AlertRepository(session, self._clock)
         return self
