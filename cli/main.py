@@ -404,6 +404,42 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Print the audit log, newest first, filtered (an operator's read: no token needed,
+    only the database)."""
+    from services.audit import AuditFilter, AuditReader
+    from services.errors import InvalidInput
+
+    object_type, _, object_id = (args.object or "").rpartition(":")
+    where = AuditFilter(actor=args.actor, object_type=object_type or None,
+                        object_id=object_id or None, action=args.action, since=args.since,
+                        until=args.until)
+    reader = AuditReader(_app())
+    rows, after, left = [], None, args.limit
+    try:
+        while left > 0:
+            page = reader.page(None, min(left, 500), after, where)
+            rows.extend(page.entries)
+            left -= len(page.entries)
+            if not page.has_next_page:
+                break
+            after = page.end_cursor
+    except InvalidInput as exc:
+        return _fail("\n".join(f"error: {e.field}: {e.message} [{e.code}]" for e in exc.errors))
+    if args.json:
+        json.dump([{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+                    "objectType": e.object_type, "objectId": e.object_id,
+                    "details": e.details, "entryHash": e.entry_hash} for e in rows],
+                  sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for e in rows:
+        details = json.dumps(e.details, ensure_ascii=False, sort_keys=True)
+        print(f"{e.id}\t{e.at.isoformat(timespec='seconds')}\t{e.actor}\t{e.action}\t"
+              f"{e.object_type}:{e.object_id}\t{details}")
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from graphql_api.schema import export_schema
 
@@ -682,6 +718,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "repeatable")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("audit", help="print the audit log, newest first (DATABASE_URL)")
+    p.add_argument("--actor", help="a login (every role the user acted in) or an exact actor "
+                   "such as policy_approver:ap-1")
+    p.add_argument("--object", help="ID, or TYPE:ID (e.g. rule_set_version:education-v4)")
+    p.add_argument("--action", help="e.g. ruleset.version.publish")
+    p.add_argument("--since", type=_date, help="from this day (UTC)")
+    p.add_argument("--until", type=_date, help="up to and including this day (UTC)")
+    p.add_argument("--limit", type=int, default=100, help="entries at most (default 100)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("migrate", help="upgrade the database to the newest schema (run as the "
                        "tables' owner); --grant-to gives the service's PostgreSQL role what it "

@@ -14,6 +14,7 @@ from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from graphql_api.audit import AuditQuery
 from graphql_api.editing import EditingMutation, EditingQuery
 from graphql_api.limits import Limits, deadline_rule
 from graphql_api.observability import count_determination, log_internal_error
@@ -90,7 +91,7 @@ def user_errors(exc: ServiceError) -> list[UserError]:
 
 
 @strawberry.type
-class Query(EditingQuery, ViewerQuery):
+class Query(EditingQuery, ViewerQuery, AuditQuery):
     @strawberry.field(description="Evaluate a household (not stored) under the versions in force "
                       "on asOf.")
     def evaluate(

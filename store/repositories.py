@@ -13,7 +13,7 @@ import copy
 import hashlib
 import secrets
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, NamedTuple, TypedDict, TypeVar
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -500,10 +500,24 @@ class AuditLog(_Repository):
         actor: str | None = None,
         object_type: str | None = None,
         object_id: str | None = None,
+        actor_login: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
     ) -> Page[AuditEntry]:
-        """Entries newest first, ``first`` at a time, after the cursor ``after``."""
+        """Entries newest first, ``first`` at a time, after the cursor ``after``.
+        ``actor_login`` matches every role the user acted in ("role:login"); ``since`` and
+        ``until`` are UTC days, both included."""
         check_page_size(first)
         query = select(AuditEntry)
+        if actor_login is not None:
+            query = query.where(or_(AuditEntry.actor == actor_login,
+                                    AuditEntry.actor.endswith(":" + actor_login,
+                                                              autoescape=True)))
+        if since is not None:
+            query = query.where(AuditEntry.at >= datetime.combine(since, time(0), tzinfo=UTC))
+        if until is not None:
+            query = query.where(AuditEntry.at < datetime.combine(until + timedelta(days=1),
+                                                                 time(0), tzinfo=UTC))
         for column, value in (
             (AuditEntry.action, action),
             (AuditEntry.actor, actor),
