@@ -182,15 +182,40 @@ class EditingMutation:
                                                                      expected_revision))
 
     @strawberry.mutation(description="IN_REVIEW -> PUBLISHED, in force from effectiveFrom, by "
-                         "an approver who did not write or submit it. The previous version's "
-                         "effectiveTo becomes the day before.")
+                         "an approver of the rule set's department who did not write, edit or "
+                         "submit it (four eyes, by user). An effectiveFrom before today needs "
+                         "retroactive: true and a reason (both audited). The previous "
+                         "version's effectiveTo becomes the day before.")
     def rule_set_version_publish(
         self, info: strawberry.Info, id: strawberry.ID, effective_from: date,
-        expected_revision: int | None = None,
+        expected_revision: int | None = None, retroactive: bool = False,
+        reason: str | None = None,
     ) -> RuleSetVersionPayload:
         p = info.context.principal
         return _version_payload(info, lambda: _editing(info).publish(
-            p, str(id), effective_from, expected_revision))
+            p, str(id), effective_from, expected_revision, retroactive=retroactive,
+            reason=reason))
+
+    @strawberry.mutation(description="IN_REVIEW -> DRAFT: an approver of the rule set's "
+                         "department sends the version back, with a comment saying what must "
+                         "change (kept in the audit log).")
+    def rule_set_version_reject(
+        self, info: strawberry.Info, id: strawberry.ID, comment: str,
+        expected_revision: int | None = None,
+    ) -> RuleSetVersionPayload:
+        p = info.context.principal
+        return _version_payload(info, lambda: _editing(info).reject(
+            p, str(id), comment, expected_revision))
+
+    @strawberry.mutation(description="IN_REVIEW -> DRAFT: the version's author (or whoever "
+                         "submitted it) takes it back.")
+    def rule_set_version_withdraw(
+        self, info: strawberry.Info, id: strawberry.ID, reason: str | None = None,
+        expected_revision: int | None = None,
+    ) -> RuleSetVersionPayload:
+        p = info.context.principal
+        return _version_payload(info, lambda: _editing(info).withdraw(
+            p, str(id), reason, expected_revision))
 
     @strawberry.mutation(description="PUBLISHED -> RETIRED: no longer in force on any date.")
     def rule_set_version_retire(

@@ -23,6 +23,8 @@ published; a WARNING is shown and does not block.
                            flag changed: a new meaning needs a new code
     UNKNOWN_OUTCOME        a test case expecting an outcome no rule gives
     NO_TEST_CASES          a version without test cases
+    CITATION_FIGURE_STALE  compared with the version it is based on, a parameter whose value
+                           changed while its citation still quotes the old figure (WARNING)
 
 How the exclusive-group checks read a group is written down in
 docs/decisions/0003-validation.md: they enumerate the finite domain of the facts the group's
@@ -38,6 +40,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 from policy.conditions import ast as a
@@ -138,6 +141,7 @@ def validate(doc: RuleSetDocument, *, based_on: RuleSetDocument | None = None) -
     issues.extend(_test_cases(doc))
     if based_on is not None:
         issues.extend(_meaning_changes(based_on, doc))
+        issues.extend(_stale_citation_figures(based_on, doc))
     if program is not None:
         issues.extend(_unused(program))
         issues.extend(_negative_amounts(program))
@@ -172,6 +176,31 @@ def _citations(doc: RuleSetDocument) -> Iterator[Issue]:
         problem = _citation_problem(r.citation)
         if problem:
             yield Issue(f"rules[{i}].citation", "MISSING_CITATION", f"rule {r.id}: {problem}")
+
+
+_FIGURE = re.compile(r"\d+(?:[,，]\d{3})*(?:\.\d+)?")
+
+
+def _figures(text: str) -> set[Decimal]:
+    """The numbers a text quotes ("6,000元" and "6000" are both 6000)."""
+    return {Decimal(m.replace(",", "").replace("，", "")) for m in _FIGURE.findall(text)}
+
+
+def _stale_citation_figures(based_on: RuleSetDocument,
+                            doc: RuleSetDocument) -> Iterator[Issue]:
+    """A parameter whose value changed while its citation still quotes the old figure (and
+    not the new one): the quote no longer supports the value (WARNING)."""
+    for name, p in doc.parameters.items():
+        old = based_on.parameters.get(name)
+        if old is None or old.value == p.value or not p.citation.quote:
+            continue
+        quoted = _figures(p.citation.quote)
+        old_value, new_value = Decimal(str(old.value)), Decimal(str(p.value))
+        if old_value in quoted and new_value not in quoted:
+            yield Issue(f"parameters.{name}.citation.quote", "CITATION_FIGURE_STALE",
+                        f"parameter {name} is now {_show(p.value)}, but its citation still "
+                        f"quotes {_show(old.value)}: cite the text that sets the new value",
+                        "WARNING")
 
 
 def _test_cases(doc: RuleSetDocument) -> Iterator[Issue]:

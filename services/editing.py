@@ -524,11 +524,61 @@ class RuleSetEditing:
         self.app.invalidate()
         return self.view(v)
 
+    def reject(self, p: Principal, version_id: str, comment: str,
+               expected_revision: int | None = None) -> VersionView:
+        """IN_REVIEW -> DRAFT, sent back by an approver of the department with a comment (in
+        the audit log) saying what must change."""
+        self.policy.may_approve(p, "reject")
+        with self.uow() as uow:
+            v = self._get(uow, version_id)
+            self.policy.approve(p, self._owner(uow, v.rule_set_code), "reject")
+            if not comment.strip():
+                msg = "say what must change: a rejection needs a comment"
+                raise InvalidInput(msg, [FieldError("comment", "REQUIRED", msg)])
+            self._expect_status(v, VersionStatus.IN_REVIEW, "rejected")
+            self._expect_revision(v, expected_revision)
+            submitted_by = v.submitted_by
+            v.send_back()
+            uow.audit.append(actor=p.actor, action="ruleset.version.reject",
+                             object_type="rule_set_version", object_id=v.id,
+                             details={"contentHash": v.content_hash, "comment": comment,
+                                      "submittedBy": submitted_by})
+            self._commit(uow)
+        self.app.invalidate()
+        return self.view(v)
+
+    def withdraw(self, p: Principal, version_id: str, reason: str | None = None,
+                 expected_revision: int | None = None) -> VersionView:
+        """IN_REVIEW -> DRAFT, taken back by its author (or by whoever submitted it), e.g. to
+        fix something before review, or to let a new draft be started after it."""
+        with self.uow() as uow:
+            v = self._get(uow, version_id)
+            self.policy.submit(p, self._owner(uow, v.rule_set_code))
+            self._expect_status(v, VersionStatus.IN_REVIEW, "withdrawn")
+            if _login(p.actor) not in {_login(v.author), _login(v.submitted_by)}:
+                msg = (f"only the author of {v.rule_set_code} version {v.version} (or whoever "
+                       "submitted it) may withdraw it; an approver rejects it instead")
+                raise InvalidInput(msg, [FieldError("id", "NOT_THE_AUTHOR", msg)],
+                                   code="NOT_THE_AUTHOR")
+            self._expect_revision(v, expected_revision)
+            submitted_by = v.submitted_by
+            v.send_back()
+            uow.audit.append(actor=p.actor, action="ruleset.version.withdraw",
+                             object_type="rule_set_version", object_id=v.id,
+                             details={"contentHash": v.content_hash, "reason": reason,
+                                      "submittedBy": submitted_by})
+            self._commit(uow)
+        self.app.invalidate()
+        return self.view(v)
+
     def publish(self, p: Principal, version_id: str, effective_from: date,
-                expected_revision: int | None = None) -> VersionView:
+                expected_revision: int | None = None, *, retroactive: bool = False,
+                reason: str | None = None) -> VersionView:
         """IN_REVIEW -> PUBLISHED, in force from ``effective_from`` (after the effective date
-        of every published version of the program), by an approver who neither wrote nor
-        submitted it. The previous version's effectiveTo follows."""
+        of every published version of the program), by an approver of the department who
+        neither wrote, edited nor submitted it. An ``effective_from`` before today changes
+        answers already given: it needs ``retroactive`` and a ``reason``, both audited. The
+        previous version's effectiveTo follows."""
         self.policy.may_approve(p, "publish")
         with self.uow() as uow:
             v = self._get(uow, version_id)
@@ -552,13 +602,26 @@ class RuleSetEditing:
                        f"{effective_from.isoformat()}")
                 raise InvalidInput(msg, [FieldError("effectiveFrom", "EFFECTIVE_FROM_TOO_EARLY",
                                                     msg)], code="EFFECTIVE_FROM_TOO_EARLY")
+            today = uow.now().date()
+            if effective_from < today and not retroactive:
+                msg = (f"effectiveFrom {effective_from.isoformat()} is before today "
+                       f"({today.isoformat()}): the version would change answers already "
+                       "given; to publish it retroactively set retroactive: true and give "
+                       "the reason")
+                raise InvalidInput(msg, [FieldError("effectiveFrom", "RETROACTIVE", msg)],
+                                   code="RETROACTIVE")
+            if retroactive and not (reason or "").strip():
+                msg = "a retroactive publication needs a reason (kept in the audit log)"
+                raise InvalidInput(msg, [FieldError("reason", "REQUIRED", msg)])
             self._ready(uow, v, "published")
             v.publish(by=p.actor, at=uow.now(), effective_from=effective_from)
             uow.audit.append(actor=p.actor, action="ruleset.version.publish",
                              object_type="rule_set_version", object_id=v.id,
                              details={"contentHash": v.content_hash,
                                       "effectiveFrom": effective_from.isoformat(),
-                                      "author": v.author, "submittedBy": v.submitted_by})
+                                      "author": v.author, "submittedBy": v.submitted_by,
+                                      "retroactive": effective_from < today,
+                                      "reason": reason})
             self._commit(uow)
         self.app.invalidate()
         return self.view(v)

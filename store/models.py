@@ -49,7 +49,8 @@ NAMING_CONVENTION = {
 
 
 class VersionStatus(StrEnum):
-    """A rule-set version's lifecycle: DRAFT -> IN_REVIEW -> PUBLISHED -> RETIRED."""
+    """A rule-set version's lifecycle: DRAFT -> IN_REVIEW -> PUBLISHED -> RETIRED (and
+    IN_REVIEW -> DRAFT when it is rejected or withdrawn)."""
 
     DRAFT = "DRAFT"
     IN_REVIEW = "IN_REVIEW"
@@ -200,6 +201,13 @@ class RuleSetVersion(Base):
         self.status = VersionStatus.PUBLISHED
         self.effective_from = effective_from
         self.published_by, self.published_at = by, at
+
+    def send_back(self) -> None:
+        """IN_REVIEW -> DRAFT: rejected by a reviewer or withdrawn by its author; editable
+        again, and no longer submitted."""
+        self._expect(VersionStatus.IN_REVIEW, "sent back to draft")
+        self.status = VersionStatus.DRAFT
+        self.submitted_by, self.submitted_at = None, None
 
     def retire(self, *, by: str, at: datetime) -> None:
         """PUBLISHED -> RETIRED."""
