@@ -532,7 +532,10 @@ class OutcomeChange:
     after: Outcome | None
 
 
-@strawberry.type
+@strawberry.type(description="A household whose outcomes the draft changes. Shown "
+                 "pseudonymised to whoever may not read the household (policy staff): "
+                 "householdId and memberId are stable pseudonyms, and each side's reasons keep "
+                 "only the conditions the draft changed.")
 class HouseholdChange:
     household_id: str
     region_code: str
@@ -540,6 +543,8 @@ class HouseholdChange:
     annual_amount_before: float
     annual_amount_after: float
     outcomes: list[OutcomeChange]
+    pseudonymised: bool = strawberry.field(
+        description="True when the ids are pseudonyms and only the changed conditions show.")
 
 
 @strawberry.type
@@ -581,6 +586,9 @@ class ImpactReport:
     changed_total: int = strawberry.field(description="All households that gain, lose or "
                                           "change.")
     seconds: float
+    pseudonymised: bool = strawberry.field(
+        description="True when some changed households are shown pseudonymised (you may not "
+        "read them).")
 
 
 # --- inputs ---------------------------------------------------------------------------------

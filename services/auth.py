@@ -114,6 +114,10 @@ class Policy:
             # Not "forbidden": another region's objects are not acknowledged to exist.
             raise NotFoundError(f"no {what} {ident!r}")
 
+    def household_visible_everywhere(self, p: Principal) -> bool:
+        """May ``p`` read every stored household, whatever its region (auditors)?"""
+        return p.role == "auditor"
+
     def region_filter(self, p: Principal) -> frozenset[str] | None:
         """The regions a listing is restricted to (None: all)."""
         return None if p.role == "auditor" else p.regions

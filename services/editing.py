@@ -49,6 +49,7 @@ from policy.facts import parse_household
 from policy.validation import Issue, errors, validate, validate_data
 from services.auth import Policy, Principal, covered_codes
 from services.errors import Conflict, InvalidInput, NotFoundError
+from services.pseudonyms import PSEUDONYM_KEY, Pseudonyms, changed_conditions, reduced
 from store.errors import ConflictError, ImmutableError, NotFound
 from store.logins import InvalidLogin, normalise_login
 from store.models import RuleSetVersion, VersionStatus
@@ -157,6 +158,7 @@ class HouseholdChangeView:
     annual_amount_before: float
     annual_amount_after: float
     outcomes: tuple[OutcomeChangeView, ...]
+    pseudonymised: bool = False  # ids are pseudonyms; only the changed conditions are shown
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,7 @@ class ImpactReport:
     changed_total: int
     seconds: float
     skipped_ids: tuple[str, ...] = field(default=())
+    pseudonymised: bool = False  # some households are shown pseudonymised
 
 
 # --- the use cases ---------------------------------------------------------------------------
@@ -729,6 +732,18 @@ class RuleSetEditing:
         changes = tuple(_explained(h, kept[h.household_id], as_of, baseline, baseline_ref,
                                    draft, draft_version)
                         for h in tally.examples)
+        # Who may not read a household sees it pseudonymised (services.pseudonyms).
+        hidden = [h for h in changes if not self.policy.household_visible(p, h.region_code)]
+        reveal_skipped = self.policy.household_visible_everywhere(p)
+        if hidden or (skipped and not reveal_skipped):
+            with self.uow() as uow:
+                names = Pseudonyms(uow.secrets.get_or_create(PSEUDONYM_KEY))
+                uow.commit()
+            shown = [h for h in changes if self.policy.household_visible(p, h.region_code)]
+            changes = tuple(shown) + tuple(sorted((_pseudonymised(h, names) for h in hidden),
+                                                  key=lambda h: h.household_id))
+            if not reveal_skipped:
+                skipped = [names.household(hid) for hid in skipped]
         report = ImpactReport(
             as_of=as_of, version=view, baseline=baseline_ref,
             households=tally.households, skipped=len(skipped), gained=tally.gained,
@@ -738,6 +753,7 @@ class RuleSetEditing:
             regions=tuple(sorted(tally.regions.values(), key=lambda r: r.region_code)),
             changed_households=changes, changed_total=tally.changed_total,
             seconds=time.perf_counter() - started, skipped_ids=tuple(skipped[:100]),
+            pseudonymised=bool(hidden),
         )
         with self.uow() as uow:
             uow.audit.append(actor=p.actor, action="ruleset.draft.impact",
@@ -748,7 +764,8 @@ class RuleSetEditing:
                                       else None,
                                       "households": report.households,
                                       "gained": report.gained, "lost": report.lost,
-                                      "changed": report.changed})
+                                      "changed": report.changed,
+                                      "pseudonymised": len(hidden)})
             self._commit(uow)
         return report
 
@@ -806,6 +823,21 @@ def _count(tally: Tally, kept: dict[str, dict[str, Any]], skipped: list[str],
         tally.add(hid, region, before, after)
         if len(tally.examples) > examples:
             kept[hid] = facts
+
+
+def _pseudonymised(h: HouseholdChangeView, names: Pseudonyms) -> HouseholdChangeView:
+    """A changed household as someone who may not read it sees it: pseudonyms for its id and
+    its members' ids, and of each side's reasons only the conditions the draft changed."""
+    outcomes = []
+    for c in h.outcomes:
+        keep = changed_conditions(c.before, c.after)
+        member = names.member(h.household_id, c.member_id)
+        outcomes.append(OutcomeChangeView(c.code, member, c.kind,
+                                          reduced(c.before, keep, member, c.after),
+                                          reduced(c.after, keep, member, c.before)))
+    return HouseholdChangeView(names.household(h.household_id), h.region_code, h.kind,
+                               h.annual_amount_before, h.annual_amount_after, tuple(outcomes),
+                               pseudonymised=True)
 
 
 def _explained(h: HouseholdImpact, facts: dict[str, Any], as_of: date,

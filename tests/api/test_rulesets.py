@@ -157,8 +157,9 @@ def test_lifecycle_raise_the_monitoring_income_line(api: Api) -> None:
     assert diff["rules"] == [] and diff["tests"] == [] and diff["empty"] is False
     assert "incomeLine: 6000 → 6600 yuan/person/year" in diff["text"]
 
-    # 6. Impact: the households that newly qualify, with the reasons on both sides.
-    impact = ok(api.gql(IMPACT, {"id": did, "asOf": "2024-06-01"}, token="policy_editor"),
+    # 6. Impact: the households that newly qualify, with the reasons on both sides (as an
+    # auditor, who may read every household, sees them).
+    impact = ok(api.gql(IMPACT, {"id": did, "asOf": "2024-06-01"}, token="auditor"),
                 "ruleSetDraftImpact")["impact"]
     assert impact["baseline"] == {"id": "monitoring-v1", "version": 1}
     assert impact["households"] >= 12 and impact["skipped"] == 0
@@ -184,6 +185,26 @@ def test_lifecycle_raise_the_monitoring_income_line(api: Api) -> None:
             "expected": "< 6600", "passed": True} in after["reasons"][0]["conditions"]
     # The fixture household hh-010 (6400 per person) newly qualifies too.
     assert changed["hh-010"]["outcomes"][0]["code"] == "monitoring.marginal_at_risk"
+
+    # Its editor may not read households: the same preview, pseudonymised, with only the
+    # condition the draft changed (and the income it read), the same pseudonyms every time.
+    seen = ok(api.gql(IMPACT, {"id": did, "asOf": "2024-06-01"}, token="policy_editor"),
+              "ruleSetDraftImpact")["impact"]
+    again = ok(api.gql(IMPACT, {"id": did, "asOf": "2024-06-01"}, token="policy_editor"),
+               "ruleSetDraftImpact")["impact"]
+    assert seen["changedHouseholds"] == again["changedHouseholds"]
+    pseudonyms = [h["householdId"] for h in seen["changedHouseholds"]]
+    assert len(pseudonyms) == len(changed) and not set(pseudonyms) & set(changed)
+    assert all(p.startswith("HH-") for p in pseudonyms)
+    for key in ("households", "gained", "changed", "annualAmountAfter", "byRegion"):
+        assert seen[key] == impact[key], key
+    conditions = {(c["expression"], c["actual"], c["expected"], c["passed"])
+                  for h in seen["changedHouseholds"] for o in h["outcomes"]
+                  for side in (o["before"], o["after"]) if side
+                  for r in side["reasons"] for c in r["conditions"]}
+    # Only conditions that read the changed income line: their results or thresholds moved.
+    assert conditions and all("incomeLine" in e for e, *_ in conditions)
+    assert ("perCapitaNetIncome < incomeLine", "6300", "< 6600", True) in conditions
 
     # 7. Submit (the author), 8. publish by another person with an effective date.
     submitted = ok(api.gql(SUBMIT, {"id": did, "rev": 2}, token="policy_editor"),
@@ -226,6 +247,8 @@ def test_lifecycle_raise_the_monitoring_income_line(api: Api) -> None:
         ("ruleset.draft.update", "policy_editor:ed-1"),
         ("ruleset.draft.validate", "policy_editor:ed-1"),
         ("ruleset.draft.test", "policy_editor:ed-1"),
+        ("ruleset.draft.impact", "auditor:au-1"),
+        ("ruleset.draft.impact", "policy_editor:ed-1"),
         ("ruleset.draft.impact", "policy_editor:ed-1"),
         ("ruleset.version.submit", "policy_editor:ed-1"),
         ("ruleset.version.publish", "policy_approver:ap-1"),
@@ -375,7 +398,7 @@ def test_amount_changes_by_region(api: Api) -> None:
     ok(api.gql(UPDATE, {"id": did, "rev": rev, "params": [
         {"name": "livingSubsidySevere", "value": 180}]}, token=editor), "ruleSetDraftUpdate")
     impact = ok(api.gql(IMPACT, {"id": did, "asOf": "2024-06-01", "regions": ["371300-002"],
-                                 "first": 50}, token=editor), "ruleSetDraftImpact")["impact"]
+                                 "first": 50}, token="auditor"), "ruleSetDraftImpact")["impact"]
     assert [r["regionCode"] for r in impact["byRegion"]] == ["371300-002"]
     changed = {h["householdId"]: h for h in impact["changedHouseholds"]}
     mine = changed["t-rs-disabled"]
@@ -407,10 +430,12 @@ def test_amount_changes_by_region(api: Api) -> None:
         except FactsInvalid:
             invalid.append(hid)
     assert "t-rs-newborn" in invalid
-    report = api.application.editing.impact(Principal(name="ap-dis", role="policy_approver",
-                                                      department="县残联"),
-                                            did, as_of)
+    report = api.application.editing.impact(Principal(name="au-1", role="auditor"), did, as_of)
     assert report.skipped_ids == tuple(invalid)
+    # Policy staff see the skipped households' pseudonyms only.
+    staff = api.application.editing.impact(
+        Principal(name="ap-dis", role="policy_approver", department="县残联"), did, as_of)
+    assert len(staff.skipped_ids) == len(invalid) and not set(staff.skipped_ids) & set(invalid)
     assert (report.skipped, report.households) == (len(invalid), len(stored) - len(invalid))
     body = ok(api.gql(IMPACT, {"id": did, "asOf": "2024-04-01"}, token=editor),
               "ruleSetDraftImpact")["impact"]
