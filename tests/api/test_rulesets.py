@@ -42,7 +42,7 @@ REASON = "ruleId text(lang: EN) citation { document clause } conditions { expres
          "expected passed }"
 IMPACT = f"""mutation($id: ID!, $asOf: Date!, $regions: [String!], $first: Int) {{
   ruleSetDraftImpact(id: $id, asOf: $asOf, regionCodes: $regions, first: $first) {{
-  impact {{ asOf households skipped gained lost changed unchanged changedTotal
+  impact {{ asOf households skipped gained lost changed unchanged changedTotal pseudonymised
     annualAmountBefore annualAmountAfter oneOffAmountBefore oneOffAmountAfter
     version {{ id }} baseline {{ id version }}
     byRegion {{ regionCode households gained lost changed annualAmountBefore annualAmountAfter }}
@@ -412,6 +412,12 @@ def test_amount_changes_by_region(api: Api) -> None:
     assert impact["annualAmountAfter"] - impact["annualAmountBefore"] == \
         18 * 12 * sum(1 for h in impact["changedHouseholds"] for o in h["outcomes"]
                       if o["code"] == "disability.living_subsidy")
+    # The editor sees the same change with the member's id pseudonymised.
+    staff = ok(api.gql(IMPACT, {"id": did, "asOf": "2024-06-01", "regions": ["371300-002"],
+                                "first": 50}, token=editor), "ruleSetDraftImpact")["impact"]
+    members = {o["memberId"] for h in staff["changedHouseholds"] for o in h["outcomes"]}
+    assert members and all(m.startswith("M-") for m in members) and "m2" not in members
+    assert staff["pseudonymised"] is True and impact["pseudonymised"] is False
     bad = api.gql(IMPACT, {"id": did, "asOf": "2024-06-01", "first": 5000}, token=editor)
     assert user_errors(bad, "ruleSetDraftImpact") == [("first", "PAGE_SIZE")]
 
