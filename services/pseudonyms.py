@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from engine.results import ConditionCheck, Outcome, Reason
+from engine.results import ConditionCheck, ConditionNode, Outcome, Reason
+from engine.tree import Ready
 
 PSEUDONYM_KEY = "impact-pseudonyms"
 
@@ -47,6 +48,23 @@ def changed_conditions(before: Outcome | None, after: Outcome | None) -> set[str
     return {e for e in old.keys() | new.keys() if old.get(e) != new.get(e)}
 
 
+def pruned(root: ConditionNode, keep: set[str]) -> ConditionNode:
+    """The condition tree cut down to its root (without values) and, directly under it, the
+    nodes of the changed conditions, without their children (a derived fact's children would
+    show the facts it is computed from) or member ids."""
+    found: list[ConditionNode] = []
+
+    def walk(node: ConditionNode) -> None:
+        if node.expression in keep:
+            found.append(node._replace(children=(), member_ids=()))
+            return
+        for child in node.children:
+            walk(child)
+
+    walk(root)
+    return root._replace(actual=None, expected=None, member_ids=(), children=tuple(found))
+
+
 def reduced(outcome: Outcome | None, keep: set[str], member: str | None,
             other: Outcome | None) -> Outcome | None:
     """``outcome`` with only the conditions in ``keep``, terms only where they differ from
@@ -56,7 +74,8 @@ def reduced(outcome: Outcome | None, keep: set[str], member: str | None,
         return None
     reasons = tuple(
         Reason(r.rule_id, r.text_zh, r.text_en, r.citation,
-               tuple(c for c in r.conditions if c.expression in keep))
+               tuple(c for c in r.conditions if c.expression in keep),
+               Ready(pruned(r.condition, keep)))
         for r in outcome.reasons)
     other_terms = set(other.terms) if other is not None else set()
     return Outcome(

@@ -51,6 +51,13 @@ IMPACT = f"""mutation($id: ID!, $asOf: Date!, $regions: [String!], $first: Int) 
         before {{ status amount period reasons {{ {REASON} }} }}
         after {{ status amount period reasons {{ {REASON} }} }} }} }} }}
   {ERRORS} }} }}"""
+TREES = """mutation($id: ID!, $asOf: Date!) { ruleSetDraftImpact(id: $id, asOf: $asOf) {
+  impact { changedHouseholds { outcomes {
+    before { reasons { condition { expression actual children { expression actual
+                                                                 children { expression } } } } }
+    after { reasons { condition { expression actual children { expression actual
+                                                                children { expression } } } } }
+  } } } userErrors { code } } }"""
 SUBMIT = f"""mutation($id: ID!, $rev: Int) {{ ruleSetVersionSubmit(id: $id, expectedRevision: $rev)
   {{ version {{ {VERSION} submittedBy }} {ERRORS} }} }}"""
 PUBLISH = f"""mutation($id: ID!, $from: Date!) {{ ruleSetVersionPublish(id: $id,
@@ -204,6 +211,14 @@ def test_lifecycle_raise_the_monitoring_income_line(api: Api) -> None:
                   for r in side["reasons"] for c in r["conditions"]}
     # Only conditions that read the changed income line: their results or thresholds moved.
     assert conditions and all("incomeLine" in e for e, *_ in conditions)
+    # The condition trees are cut down the same way: the changed comparisons, no subtrees.
+    trees = ok(api.gql(TREES, {"id": did, "asOf": "2024-06-01"}, token="policy_editor"),
+               "ruleSetDraftImpact")["impact"]["changedHouseholds"]
+    roots = [r["condition"] for h in trees for o in h["outcomes"]
+             for side in (o["before"], o["after"]) if side for r in side["reasons"]]
+    assert roots and all(root["actual"] is None for root in roots)
+    assert all("incomeLine" in c["expression"] and c["children"] == []
+               for root in roots for c in root["children"])
     assert ("perCapitaNetIncome < incomeLine", "6300", "< 6600", True) in conditions
 
     # 7. Submit (the author), 8. publish by another person with an effective date.
@@ -248,6 +263,7 @@ def test_lifecycle_raise_the_monitoring_income_line(api: Api) -> None:
         ("ruleset.draft.validate", "policy_editor:ed-1"),
         ("ruleset.draft.test", "policy_editor:ed-1"),
         ("ruleset.draft.impact", "auditor:au-1"),
+        ("ruleset.draft.impact", "policy_editor:ed-1"),
         ("ruleset.draft.impact", "policy_editor:ed-1"),
         ("ruleset.draft.impact", "policy_editor:ed-1"),
         ("ruleset.version.submit", "policy_editor:ed-1"),
