@@ -57,7 +57,8 @@ def _seed(url: str) -> dict[str, str]:
     made = {
         "caseworker": tokens.create(role="caseworker", name="cw-1", regions=["371300-001"]),
         "policy_editor": tokens.create(role="policy_editor", name="ed-1", department="县扶贫办"),
-        "policy_approver": tokens.create(role="policy_approver", name="ap-1"),
+        "policy_approver": tokens.create(role="policy_approver", name="ap-1",
+                                         department="县扶贫办"),
     }
     rng = random.Random(13)
     as_of = date(2024, 6, 1)
