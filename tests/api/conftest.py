@@ -126,8 +126,9 @@ def free_port() -> int:
         return port
 
 
-def wait_until_ready(base: str, seconds: float = 15.0) -> None:
-    """Poll /readyz of a server that is starting until it answers 200 (or time runs out)."""
+def wait_until_ready(base: str, seconds: float = 60.0) -> None:
+    """Poll /readyz of a server that is starting until it answers 200 (or time runs out: a
+    generous bound, since a loaded 2-core machine can take many seconds to import)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
