@@ -136,3 +136,31 @@ def test_refused_documents_are_not_reworked(tmp_path: Path, api: Api) -> None:
     # The second identical bomb is answered from the validation cache: same answer.
     first, second = api.gql(fragment_bomb(40)), api.gql(fragment_bomb(40))
     assert first == second and codes(first) == ["QUERY_TOO_COMPLEX"]
+
+
+def _validate_with(seconds: float, *, waits: float) -> list[str]:
+    """Validate a 200-field query under the time budget, with a rule that makes the validating
+    thread wait (not work) ``waits`` seconds first, as a loaded machine would."""
+    from graphql import build_schema, validate
+    from graphql.validation import ValidationRule
+
+    from graphql_api.limits import ValidationTimeout, deadline_rule
+
+    class Waits(ValidationRule):
+        def enter_document(self, *_args: object) -> None:
+            time.sleep(waits)
+
+    schema = build_schema("type Query { a: Int }")
+    document = parse("{ " + " ".join(f"f{i}: a" for i in range(200)) + " }")
+    try:
+        errors = validate(schema, document, rules=[Waits, deadline_rule(seconds)])
+    except ValidationTimeout:
+        return ["TIMEOUT"]
+    return [e.message for e in errors]
+
+
+def test_the_validation_budget_counts_work_not_waiting() -> None:
+    # No CPU budget at all: refused once the validator has entered 64 nodes.
+    assert _validate_with(0.0, waits=0.0) == ["TIMEOUT"]
+    # Waiting longer than the budget (the machine busy with others) refuses nothing.
+    assert _validate_with(0.05, waits=0.2) == []
