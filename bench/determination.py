@@ -106,9 +106,9 @@ def main() -> None:
     def det_json(hh: dict[str, Any]) -> object:
         return determination_json(determine(hh, as_of, versions))
 
-    trace.memo_stats.update(hits=0, misses=0)
+    hits0, misses0 = trace._MEMO.hits, trace._MEMO.misses
     rows = [("determination", run(pool, args.seconds, det))]
-    hits, misses = trace.memo_stats["hits"], trace.memo_stats["misses"]
+    hits, misses = trace._MEMO.hits - hits0, trace._MEMO.misses - misses0
     rows.append(("+ JSON view", run(pool, args.seconds, det_json)))
     rows.append(("cold", run(pool, args.seconds, det, before=trace._MEMO.clear)))
     fresh_rng = random.Random(20240602)

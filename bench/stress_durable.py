@@ -36,7 +36,7 @@ def child(evaluations: int, threads: int) -> None:
     records = load_catalog().records
     loaded = [load(r.program) for r in records]
     # Pre-generate a pool of households (generation is not what is measured). The explainer's
-    # memo is bounded (engine.trace.MEMO_LIMIT); it fills during the first tenth of the run.
+    # memo is bounded (engine.trace._MEMO); it fills during the first tenth of the run.
     rng = random.Random(1)
     pool = []
     for i in range(4000):

@@ -25,6 +25,7 @@ from engine.compiler import HOUSEHOLD_TAG, MEMBER_TAG, CompiledRuleset, compile_
 from engine.trace import Traced as TracedRule
 from engine.trace import Tracer, tracer
 from engine.values import Scope, evaluate
+from policy.cache import BoundedCache
 from policy.document import Program
 from policy.facts import UNKNOWN, FactSet, Value
 from policy.schema import Scope as FactScope
@@ -157,6 +158,17 @@ def fire(loaded: Loaded, facts: FactSet) -> Verdicts:
 Traced = dict[tuple[int, int | None], TracedRule]
 
 
+def tree_fired(tree: Traced, members: int) -> Verdicts:
+    """The rules whose condition the tree says is true, as durable_rules would report them
+    (the evaluation of drafts, which are never registered in durable_rules)."""
+    household: set[int] = set()
+    per_member: list[set[int]] = [set() for _ in range(members)]
+    for (rule, member), traced in tree.items():
+        if traced[0] is True:
+            (household if member is None else per_member[member]).add(rule)
+    return Verdicts(frozenset(household), tuple(frozenset(m) for m in per_member))
+
+
 def trace_rules(program: Program, facts: FactSet) -> Traced:
     """The condition tree's Kleene verdict, checks and explanation tree for every (rule,
     member-or-None)."""
@@ -175,19 +187,20 @@ def trace_rules(program: Program, facts: FactSet) -> Traced:
     return out
 
 
-_TRACERS: dict[str, tuple[list[tuple[int, Tracer]], list[tuple[int, Tracer]]]] = {}
+_TRACERS: BoundedCache[str, tuple[list[tuple[int, Tracer]], list[tuple[int, Tracer]]]] = (
+    BoundedCache("engine.rule_tracers", 64))
 
 
 def _tracers(program: Program) -> tuple[list[tuple[int, Tracer]], list[tuple[int, Tracer]]]:
     """The program's household and member rules, each with its condition's tracer."""
     found = _TRACERS.get(program.content_hash)
     if found is None:
-        found = _TRACERS[program.content_hash] = (
+        found = _TRACERS.put(program.content_hash, (
             [(i, tracer(r.condition)) for i, r in enumerate(program.rules)
              if r.scope is FactScope.HOUSEHOLD],
             [(i, tracer(r.condition)) for i, r in enumerate(program.rules)
              if r.scope is not FactScope.HOUSEHOLD],
-        )
+        ))
     return found
 
 

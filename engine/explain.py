@@ -19,6 +19,7 @@ from engine.results import (
 from engine.trace import Check
 from engine.tree import LazyTree, Superseded
 from engine.values import Scope, evaluate, k_and, k_not, k_or
+from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.document import CompiledRule, Program
 from policy.facts import UNKNOWN, FactSet, Value
@@ -42,10 +43,11 @@ class _Plan:
         default_factory=dict, compare=False)
 
 
-_PLANS: dict[str, _Plan] = {}
-_REASONS: dict[
-    tuple[str, int, int], tuple[tuple[Check, ...], tuple[Reason, tuple[str, ...]]]] = {}
-_REASON_LIMIT = 50_000
+_PLANS: BoundedCache[str, _Plan] = BoundedCache("engine.explain_plans", 64)
+_REASONS: BoundedCache[
+    tuple[str, int, int], tuple[tuple[Check, ...], tuple[Reason, tuple[str, ...]]]] = (
+    BoundedCache("engine.reasons", 10_000))
+_UNFIRED_LIMIT = 50_000  # outcomes no rule of which applies, memoised per version's plan
 
 
 def _plan(program: Program) -> _Plan:
@@ -87,7 +89,7 @@ def _plan(program: Program) -> _Plan:
     samples = tuple((sample(r.amount), tuple(sample(t.expr) for t in r.terms))
                     for r in program.rules)
     plan = _Plan(tuple(codes), tuple(higher), reads, citations, samples)
-    _PLANS[program.content_hash] = plan
+    _PLANS.put(program.content_hash, plan)
     return plan
 
 
@@ -139,9 +141,7 @@ def explain_program(
             cached = (_reason(rules[i], plan.citations[i], [c.check for c in found],
                               traced[2]),
                       tuple(missing))
-            if len(_REASONS) >= _REASON_LIMIT:
-                _REASONS.clear()
-            _REASONS[key] = (found, cached)
+            _REASONS.put(key, (found, cached))
         above = [h for h in plan.higher[i] if verdict_of[(h, m)] is not False]
         if not above:
             return cached
@@ -209,7 +209,7 @@ def explain_program(
             outcome = _outcome(first, m, ids, status, tuple(x for x, _ in explained),
                                tuple(missing), None, None, (), False)
             if memo_key is not None:
-                if len(unfired) >= _REASON_LIMIT:
+                if len(unfired) >= _UNFIRED_LIMIT:
                     unfired.clear()
                 unfired[memo_key] = (traced, outcome)
             outcomes.append(outcome)

@@ -12,6 +12,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any, NamedTuple
 
+from policy.cache import BoundedCache
 from policy.catalog import VersionRef
 
 __all__ = ["VersionRef"]  # re-exported: determinations carry it
@@ -174,7 +175,8 @@ class Determination:
         ]
 
 
-_REASON_JSON: dict[tuple[int, str], tuple[Reason, dict[str, Any]]] = {}
+_REASON_JSON: BoundedCache[tuple[int, str], tuple[Reason, dict[str, Any]]] = BoundedCache(
+    "engine.reason_json", 10_000)
 DEFAULT_DEPTH = 1  # derived facts opened one level deep unless a client asks otherwise
 
 
@@ -216,9 +218,7 @@ def _reason_json(r: Reason, lang: str) -> dict[str, Any]:
         ],
         "condition": condition_json(at_depth(r.condition, DEFAULT_DEPTH)),
     }
-    if len(_REASON_JSON) >= 50_000:
-        _REASON_JSON.clear()
-    _REASON_JSON[key] = (r, data)
+    _REASON_JSON.put(key, (r, data))
     return data
 
 

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from engine.results import ConditionCheck
 from engine.tree import LazyTree, reads
 from engine.values import Scope, closure, compare, fmt, k_and, k_or
+from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.conditions.printer import unparse
 from policy.facts import UNKNOWN, Value
@@ -38,7 +39,8 @@ class _Plan:
     detail: Callable[[Scope, tuple[str, ...]], tuple[Value, str | None, str | None]]
 
 
-_PLANS: dict[int, tuple[a.Node, list[_Plan]]] = {}
+_PLANS: BoundedCache[int, tuple[a.Node, list[_Plan]]] = BoundedCache(
+    "engine.condition_plans", 2048)
 Detail = tuple[Value, str | None, str | None]
 
 
@@ -62,7 +64,7 @@ def _plans(node: a.Node) -> list[_Plan]:
         return hit[1]
     plans: list[_Plan] = []
     _flatten(node, False, plans)
-    _PLANS[id(node)] = (node, plans)
+    _PLANS.put(id(node), (node, plans))
     return plans
 
 
@@ -174,14 +176,16 @@ def missing_facts(node: a.Node, scope: Scope) -> tuple[str, ...]:
 # rule), so results are memoised by that key. The cache is bounded and cleared when full; it
 # holds only values computed by the code above, so a hit and a miss give identical results.
 
-MEMO_LIMIT = 50_000
 Traced = tuple[Value, tuple[Check, ...], LazyTree]
-_MEMO: dict[tuple[int, tuple[object, ...]], Traced] = {}
-memo_stats = {"hits": 0, "misses": 0}
+# An entry keeps its node (the id in its key) and a hit checks it: a node whose tracer was
+# evicted may be freed and its id reused.
+_MEMO: BoundedCache[tuple[int, tuple[object, ...]], tuple[a.Node, Traced]] = BoundedCache(
+    "engine.trace_memo", 20_000)
 
 
 Tracer = Callable[[Scope, tuple[str, ...]], Traced]
-_TRACERS: dict[int, tuple[a.Node, Tracer]] = {}
+_TRACERS: BoundedCache[int, tuple[a.Node, Tracer]] = BoundedCache(
+    "engine.condition_tracers", 2048)
 
 
 def tracer(node: a.Node) -> Tracer:
@@ -203,19 +207,14 @@ def tracer(node: a.Node) -> Tracer:
             key += (member_ids, members)
         full = (node_id, key)
         found = _MEMO.get(full)
-        if found is not None:
-            memo_stats["hits"] += 1
-            return found
-        memo_stats["misses"] += 1
+        if found is not None and found[0] is node:
+            return found[1]
         result = (verdict(scope), tuple(checks(node, scope, member_ids)),
                   LazyTree(node, values, members, scope.params, member_ids))
-        if len(_MEMO) >= MEMO_LIMIT:
-            _MEMO.clear()
-        # ``_reads`` keeps the node alive in ``_READS``, so the id in the key stays valid.
-        _MEMO[full] = result
+        _MEMO.put(full, (node, result))
         return result
 
-    _TRACERS[node_id] = (node, trace)
+    _TRACERS.put(node_id, (node, trace))
     return trace
 
 

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 from engine.results import ConditionNode
 from engine.values import Scope, closure, compare, fmt, k_and, k_not, k_or
+from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.conditions.printer import unparse
 from policy.derived import definition
@@ -57,7 +58,7 @@ class Reads(NamedTuple):
     inner: _Getter | None
 
 
-_READS: dict[int, tuple[a.Node, Reads]] = {}
+_READS: BoundedCache[int, tuple[a.Node, Reads]] = BoundedCache("engine.condition_reads", 2048)
 
 
 def _getter(names: tuple[str, ...]) -> _Getter:
@@ -96,7 +97,7 @@ def reads(node: a.Node) -> Reads:
     quantified = bool(inner) or any(isinstance(x, a.Quantifier) for x in a.walk(node))
     found = Reads(tuple(outer), _getter(tuple(outer)), tuple(inner),
                   _getter(tuple(inner)) if quantified else None)
-    _READS[id(node)] = (node, found)
+    _READS.put(id(node), (node, found))
     return found
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.facts import UNKNOWN, Value, add_months
 
@@ -72,7 +73,7 @@ def compare(op: str, left: Value, right: Value) -> Value:
 
 
 Fn = Callable[[Scope], Value]
-_CLOSURES: dict[int, tuple[a.Node, Fn]] = {}
+_CLOSURES: BoundedCache[int, tuple[a.Node, Fn]] = BoundedCache("engine.closures", 4096)
 
 
 def evaluate(node: a.Node, scope: Scope) -> Value:
@@ -88,7 +89,7 @@ def closure(node: a.Node) -> Fn:
     if hit is not None and hit[0] is node:
         return hit[1]
     fn = _build(node)
-    _CLOSURES[id(node)] = (node, fn)
+    _CLOSURES.put(id(node), (node, fn))
     return fn
 
 

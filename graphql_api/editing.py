@@ -1,5 +1,5 @@
 """Rule-set editing in the schema: the query field ``ruleSetVersion`` and the mutations policy
-staff move a version through (CONTRACT.md, "Rule-set editing"), as thin calls into
+staff move a version through (the public contract's "Rule-set editing"), as thin calls into
 ``services.editing``. Expected failures (a stale revision, a failing test, an invalid document)
 are ``userErrors``; a missing or insufficient token is a GraphQL error, as everywhere."""
 
@@ -12,12 +12,12 @@ from typing import Annotated, Any, TypeVar
 import strawberry
 from strawberry.scalars import JSON
 
+from graphql_api.errors import UserError, service_error, user_errors
 from graphql_api.types import (
     ImpactReport,
     ParameterChangeInput,
     RuleSetVersion,
     TestCaseResult,
-    UserError,
     ValidationIssue,
 )
 from services.editing import ParameterChange
@@ -27,7 +27,6 @@ T = TypeVar("T")
 
 
 def _attempt(fn: Callable[[], T]) -> tuple[T | None, list[UserError]]:
-    from graphql_api.schema import user_errors
 
     try:
         return fn(), []
@@ -79,7 +78,6 @@ class EditingQuery:
     @strawberry.field(description="A rule-set version by id (drafts only for policy staff).")
     def rule_set_version(self, info: strawberry.Info,
                          id: strawberry.ID) -> RuleSetVersion | None:
-        from graphql_api.schema import service_error
 
         try:
             return _editing(info).version(info.context.principal, str(id))  # type: ignore[no-any-return]

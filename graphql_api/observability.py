@@ -13,10 +13,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphql_api import collector
+from policy.cache import caches
 from services import integrity
 
 REGISTRY = CollectorRegistry()
@@ -30,6 +33,30 @@ EVALUATIONS = Counter(
 GRANTED = Counter(
     "policy_engine_outcomes_granted_total", "Outcomes granted (rules fired)", ["program"],
     registry=REGISTRY)
+
+
+
+class _CacheCollector(Collector):
+    """The process's memos (``policy.cache``): hits, misses and entries, by cache."""
+
+    def collect(self) -> Iterator[Metric]:
+        stats = caches()
+        hits = CounterMetricFamily("policy_engine_cache_hits", "Memo hits", labels=["cache"])
+        misses = CounterMetricFamily("policy_engine_cache_misses", "Memo misses",
+                                     labels=["cache"])
+        size = GaugeMetricFamily("policy_engine_cache_entries", "Entries held by a memo",
+                                 labels=["cache"])
+        bound = GaugeMetricFamily("policy_engine_cache_max_entries", "A memo's bound",
+                                  labels=["cache"])
+        for s in stats:
+            hits.add_metric([s.name], s.hits)
+            misses.add_metric([s.name], s.misses)
+            size.add_metric([s.name], s.size)
+            bound.add_metric([s.name], s.maxsize)
+        yield from (hits, misses, size, bound)
+
+
+REGISTRY.register(_CacheCollector())
 
 log = logging.getLogger("policy_engine.http")
 

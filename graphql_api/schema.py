@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -16,6 +15,7 @@ from strawberry.types import ExecutionContext
 
 from graphql_api.audit import AuditQuery
 from graphql_api.editing import EditingMutation, EditingQuery
+from graphql_api.errors import UserError, call, service_error, user_errors
 from graphql_api.limits import Limits, deadline_rule
 from graphql_api.observability import count_determination, log_internal_error
 from graphql_api.projection import ProjectingExecutionContext
@@ -30,18 +30,16 @@ from graphql_api.types import (
     HouseholdInput,
     PageInfo,
     RuleSet,
-    UserError,
     coerced_to_json,
     input_to_json,
     wrap_determination,
 )
 from graphql_api.validation_cache import DocumentCache
 from graphql_api.viewer import ViewerQuery
-from services.application import Application, invalid_cursor
+from services.application import Application
 from services.auth import Principal
 from services.config import Settings
-from services.errors import Forbidden, ServiceError, Unauthenticated
-from store.errors import InvalidCursor
+from services.errors import ServiceError
 from store.pagination import encode_cursor
 
 
@@ -61,33 +59,6 @@ T = TypeVar("T")
 def _info_context(info: strawberry.Info) -> Context:
     ctx: Context = info.context
     return ctx
-
-
-def service_error(exc: ServiceError) -> GraphQLError:
-    """A business or validation error as a GraphQL error clients can act on."""
-    extensions: dict[str, Any] = {"code": exc.code}
-    if exc.errors:
-        extensions["errors"] = [
-            {"field": e.field, "code": e.code, "message": e.message} for e in exc.errors
-        ]
-    return GraphQLError(exc.message, extensions=extensions, original_error=exc)
-
-
-def call(fn: Callable[[], T]) -> T:
-    try:
-        return fn()
-    except ServiceError as exc:
-        raise service_error(exc) from None
-    except InvalidCursor as exc:  # any listing's cursor: the client's error, not ours
-        raise service_error(invalid_cursor(exc)) from None
-
-
-def user_errors(exc: ServiceError) -> list[UserError]:
-    if isinstance(exc, Unauthenticated | Forbidden):
-        raise service_error(exc) from None
-    if exc.errors:
-        return [UserError(field=e.field, message=e.message, code=e.code) for e in exc.errors]
-    return [UserError(field=None, message=exc.message, code=exc.code)]
 
 
 @strawberry.type

@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from engine.results import Outcome as EngineOutcomeType
 from engine.results import Status
 from graphql_api import inputs
+from graphql_api.errors import call, service_error
 
 if TYPE_CHECKING:
     from engine.results import Determination as EngineDetermination
@@ -236,7 +237,6 @@ class RuleSetVersion:
                       "this one was drafted from, else the one numbered before it) to this one.")
     def diff(self, info: strawberry.Info,
              against: strawberry.ID | None = None) -> VersionDiff | None:
-        from graphql_api.schema import call
 
         ctx = info.context
         return call(lambda: ctx.app.editing.diff(  # type: ignore[no-any-return]
@@ -247,7 +247,6 @@ def _version_detail(root: Any, info: strawberry.Info) -> Any:
     """The stored version behind a RuleSetVersion (once per request and version)."""
     if hasattr(root, "revision") and hasattr(root, "document"):
         return root
-    from graphql_api.schema import call
 
     ctx = info.context
     key = f"version:{root.id}"
@@ -295,13 +294,6 @@ class Determination:
 
 
 @strawberry.type
-class UserError:
-    field: str | None
-    message: str
-    code: str
-
-
-@strawberry.type
 class RuleSet:
     code: str
     owner: str = strawberry.field(description="The responsible department, e.g. 县教体局.")
@@ -332,7 +324,6 @@ class Household:
         try:
             return ctx.app.household_determinations(ctx.principal, str(self.id))  # type: ignore[no-any-return]
         except ServiceError as exc:
-            from graphql_api.schema import service_error
 
             raise service_error(exc) from None
 

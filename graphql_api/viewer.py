@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import strawberry
 
+from graphql_api.errors import service_error
 from services.auth import abilities
 
 
@@ -23,7 +24,6 @@ class Viewer:
 class ViewerQuery:
     @strawberry.field(description="The caller (an unknown or revoked token is an error).")
     def viewer(self, info: strawberry.Info) -> Viewer:
-        from graphql_api.schema import service_error
         from services.auth import INVALID_ROLE
         from services.errors import Unauthenticated
 

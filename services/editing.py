@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from engine.batch.records import check_records
 from engine.determine import determine
@@ -41,7 +41,7 @@ from engine.impact import (
 )
 from engine.results import Outcome
 from engine.testcases import draft_ref, run_cases
-from policy.catalog import VersionRef
+from policy.catalog import Catalog, VersionRef
 from policy.diff import VersionDiff, diff_documents
 from policy.document import Program, RuleSetDocument, compile_document, load_document
 from policy.errors import DocumentInvalid, FieldError
@@ -55,8 +55,18 @@ from store.logins import InvalidLogin, normalise_login
 from store.models import RuleSetVersion, VersionStatus
 from store.uow import UnitOfWork
 
-if TYPE_CHECKING:
-    from services.application import Application
+
+class EditingHost(Protocol):
+    """What rule-set editing needs from the application it is part of (the application is
+    one; editing does not import it)."""
+
+    policy: Policy
+
+    def uow(self) -> UnitOfWork: ...
+
+    def catalog(self) -> Catalog: ...
+
+    def invalidate(self) -> None: ...
 
 OPEN_STATUSES = (VersionStatus.DRAFT, VersionStatus.IN_REVIEW)
 FROZEN = (VersionStatus.PUBLISHED, VersionStatus.RETIRED)
@@ -202,7 +212,7 @@ def _errors(issues: Sequence[Issue], prefix: str = "") -> list[FieldError]:
 
 
 class RuleSetEditing:
-    def __init__(self, app: Application):
+    def __init__(self, app: EditingHost):
         self.app = app
 
     @property

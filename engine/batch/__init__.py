@@ -18,6 +18,7 @@ import polars as pl
 
 from engine.batch.evaluate import Evaluated, Evaluator
 from engine.batch.records import frames_of
+from policy.cache import BoundedCache
 from policy.catalog import VersionRef
 from policy.document import Program
 
@@ -31,18 +32,16 @@ class EvaluationFailed(RuntimeError):
         self.household_id = household_id
         super().__init__(f"household {household_id}: {message}")
 
-_EVALUATORS: dict[tuple[date, tuple[str, ...]], Evaluator] = {}
+# Compiled evaluators hold polars query plans: a few are kept (screening runs one; an impact
+# preview one per side), not one per draft revision ever previewed.
+_EVALUATORS: BoundedCache[tuple[date, tuple[str, ...]], Evaluator] = BoundedCache(
+    "engine.batch_evaluators", 16)
 
 
 def evaluator_for(versions: Sequence[tuple[Program, VersionRef]], as_of: date) -> Evaluator:
     """The compiled evaluator of these versions on ``as_of`` (cached per process)."""
     key = (as_of, tuple(f"{r.id}:{p.content_hash}" for p, r in versions))
-    ev = _EVALUATORS.get(key)
-    if ev is None:
-        if len(_EVALUATORS) >= 64:
-            _EVALUATORS.clear()
-        ev = _EVALUATORS[key] = Evaluator(versions, as_of)
-    return ev
+    return _EVALUATORS.get_or_make(key, lambda: Evaluator(versions, as_of))
 
 
 def screen_households(

@@ -32,7 +32,6 @@ A household with a number outside what the vectorised path is proven on (not fin
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from engine.batch.execution import ENGINE
 from engine.batch.frames import MONEY_HOUSEHOLD, derive_frames, household_json
 from engine.batch.segments import Segments, kleene
 from engine.results import Determination
+from policy.cache import per_instance
 from policy.catalog import VersionRef
 from policy.document import Program
 from policy.errors import PolicyError
@@ -360,7 +360,7 @@ class Evaluator:
         )
         return rows, hh, m, summary, counts
 
-    @functools.cache  # noqa: B019 - one per evaluator and argument, kept with it
+    @per_instance
     def _stages(self, from_rows: bool) -> _Stages:
         """The expressions of the member and household stages (built once: building them
         costs about as much as running them on a small chunk)."""
@@ -472,8 +472,9 @@ class Evaluator:
         return _Rows(rows["h"], rows["member"], rows["slot"], rows["amount"], missing,
                      terms_column)
 
-    @functools.cache  # noqa: B019 - one per evaluator and argument, kept with it
-    def _selection(self, wanted: frozenset[int], terms: bool, place_type: pl.DataType,
+    @per_instance
+    def _selection(self, wanted: frozenset[int], terms: bool,
+                   place_type: pl.DataType | type[pl.DataType],
                    by_outcome: bool = False) -> _Selection:
         """The queries of ``_select`` (built once: building them costs about as much as
         running them on a small chunk)."""
@@ -705,7 +706,7 @@ class Evaluator:
             out = out + flag.cast(pl.UInt32)
         return out
 
-    @functools.cache  # noqa: B019 - one per evaluator, kept with it
+    @per_instance
     def _count_aggregations(self) -> tuple[dict[int, list[pl.Expr]],
                                            dict[int, list[tuple[_Part, str, int | None]]]]:
         """Per frame (0 households, 1 members): the counts' aggregations, and what each is."""

@@ -226,6 +226,10 @@ def test_health_readiness_metrics_request_id(api: Api) -> None:
     api.gql("{ __typename }")
     metrics = c.get("/metrics").text
     assert "policy_engine_request_seconds_bucket" in metrics
+    # Every memo's counts, e.g. the condition closures' (the evaluations above used them).
+    for family in ("cache_hits_total", "cache_misses_total", "cache_entries",
+                   "cache_max_entries"):
+        assert f'policy_engine_{family}{{cache="engine.closures"}}' in metrics
     r = c.get("/healthz", headers={"x-request-id": "abc123"})
     assert r.headers["x-request-id"] == "abc123"
     assert len(c.get("/healthz").headers["x-request-id"]) == 32

@@ -1,0 +1,56 @@
+"""How the service's errors reach GraphQL clients: as a GraphQL error with a stable code
+(``service_error``, ``call``), or as a payload's ``userErrors`` (``user_errors``).
+
+Kept apart from the schema and the types so that resolvers anywhere can use them without
+importing the schema (no import circle between ``editing``, ``schema`` and ``types``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+
+from services.application import invalid_cursor
+from services.errors import Forbidden, ServiceError, Unauthenticated
+from store.errors import InvalidCursor
+
+T = TypeVar("T")
+
+
+@strawberry.type
+class UserError:
+    field: str | None
+    message: str
+    code: str
+
+
+def service_error(exc: ServiceError) -> GraphQLError:
+    """A business or validation error as a GraphQL error clients can act on."""
+    extensions: dict[str, Any] = {"code": exc.code}
+    if exc.errors:
+        extensions["errors"] = [
+            {"field": e.field, "code": e.code, "message": e.message} for e in exc.errors
+        ]
+    return GraphQLError(exc.message, extensions=extensions, original_error=exc)
+
+
+def call(fn: Callable[[], T]) -> T:
+    """``fn()``, with a service error raised as a GraphQL error."""
+    try:
+        return fn()
+    except ServiceError as exc:
+        raise service_error(exc) from None
+    except InvalidCursor as exc:  # any listing's cursor: the client's error, not ours
+        raise service_error(invalid_cursor(exc)) from None
+
+
+def user_errors(exc: ServiceError) -> list[UserError]:
+    """A service error as a payload's userErrors (access refusals stay GraphQL errors)."""
+    if isinstance(exc, Unauthenticated | Forbidden):
+        raise service_error(exc) from None
+    if exc.errors:
+        return [UserError(field=e.field, message=e.message, code=e.code) for e in exc.errors]
+    return [UserError(field=None, message=exc.message, code=exc.code)]
