@@ -70,7 +70,7 @@ def sample(n: int) -> list[dict[str, object]]:
 def child(args: argparse.Namespace) -> None:
     """Screen the register (in this process) and report time and peak memory as JSON."""
     from engine.batch.evaluate import ALL_STATUSES
-    from engine.batch.runner import screen_file
+    from screening.runner import screen_file
     from services.rulesets import load_catalog
 
     statuses = ALL_STATUSES if args.statuses == "all" else frozenset(args.statuses.split(","))

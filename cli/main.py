@@ -459,12 +459,12 @@ def cmd_export_docs(args: argparse.Namespace) -> int:
 def cmd_screen(args: argparse.Namespace) -> int:
     """Batch screening of a register (CSV, JSON Lines or Parquet) with the vectorised backend
     (or on Apache Spark with ``--backend spark``)."""
-    from engine.batch.console import print_summary, progress_bar
     from engine.batch.evaluate import ALL_STATUSES
     from engine.batch.layout import LayoutError
-    from engine.batch.sources import detect_format
-    from engine.batch.writers import output_format
     from policy.catalog import UnknownProgram
+    from screening.console import print_summary, progress_bar
+    from screening.sources import detect_format
+    from screening.writers import output_format
 
     statuses = ALL_STATUSES
     if args.status and "all" not in args.status:
@@ -495,7 +495,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
         if args.order:
             return _fail("error: --order is for the local backend; Spark writes each "
                          "household's rows together [BAD_ARGUMENT]")
-        from engine.batch.spark import SparkUnavailable, screen_with_spark
+        from screening.spark import SparkUnavailable, screen_with_spark
 
         try:
             summary = screen_with_spark(
@@ -511,8 +511,8 @@ def cmd_screen(args: argparse.Namespace) -> int:
 
     from pyarrow.lib import ArrowInvalid  # type: ignore[import-untyped]
 
-    from engine.batch.runner import screen_file
-    from engine.batch.sources import open_source
+    from screening.runner import screen_file
+    from screening.sources import open_source
 
     try:
         source = open_source(args.input, input_format, args.chunk_size, args.encoding)
@@ -554,9 +554,9 @@ _GB_HINT = ("; if it was saved as GB18030/GBK (as Chinese spreadsheets do), give
 
 def cmd_rescreen(args: argparse.Namespace) -> int:
     """Screen every stored household (DATABASE_URL) with the batch backend."""
-    from engine.batch.console import print_summary
     from engine.batch.evaluate import ALL_STATUSES
     from policy.catalog import UnknownProgram
+    from screening.console import print_summary
     from services.application import Application
     from services.config import Settings
     from services.errors import ServiceError

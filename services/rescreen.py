@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.batch.evaluate import ALL_STATUSES
-from engine.batch.runner import screen_file
+from screening.runner import screen_file
 from services.application import Application
 from services.errors import InvalidInput
 

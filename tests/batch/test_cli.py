@@ -218,7 +218,7 @@ def test_unreadable_or_misshapen_input_exits_2(tmp_path: Path,
 def test_the_progress_bar_shows_households_per_second(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c",
-         "import sys; from rich.console import Console; import engine.batch.console as c;"
+         "import sys; from rich.console import Console; import screening.console as c;"
          "from cli.main import main; sys.exit(main(sys.argv[1:]))",
          "screen", str(SCREENING / "register.csv"), "--as-of", AS_OF,
          "--out", str(tmp_path / "o.csv")],
@@ -249,7 +249,7 @@ def test_each_chunk_written_is_one_row_group(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from engine.batch.writers import OutcomeWriter
+    from screening.writers import OutcomeWriter
 
     n = 1_100_000
     table = pa.table({"household_id": pa.array(range(n), pa.int64()),

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from engine.batch.layout import ROW, flat_frame
-from engine.batch.sources import complete_households, open_source, with_last
+from screening.sources import complete_households, open_source, with_last
 from testing.households import random_household
 
 AS_OF = date(2024, 6, 1)

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from engine.batch.layout import flat_frame
-from engine.batch.runner import screen_file
+from screening.runner import screen_file
 from services.rulesets import load_catalog
 from testing.households import random_household
 
@@ -30,7 +30,7 @@ pytestmark = [
 
 
 def test_spark_local_mode_gives_the_local_table(tmp_path: Path) -> None:
-    from engine.batch.spark import screen_with_spark, spark_session
+    from screening.spark import screen_with_spark, spark_session
 
     as_of = date(2024, 6, 1)
     versions = load_catalog().in_force(as_of)

@@ -27,9 +27,9 @@ from engine.batch.layout import (
     csv_value,
 )
 from engine.batch.records import check_records, frames_of, quick_rows
-from engine.batch.sources import open_source
 from policy.errors import FactsInvalid
 from policy.facts import parse_household
+from screening.sources import open_source
 from testing.households import random_household
 
 AS_OF = date(2024, 6, 1)

@@ -27,10 +27,10 @@ from engine.batch import evaluator_for
 from engine.batch.evaluate import ALL_STATUSES, COUNTS, Evaluated, check_order
 from engine.batch.layout import ERRORS, Checked, check_flat
 from engine.batch.records import check_records
-from engine.batch.sources import Chunk, Source, open_source
-from engine.batch.writers import ErrorWriter, OutcomeWriter, output_format, sibling, write_summary
 from policy.catalog import VersionRef
 from policy.document import Program
+from screening.sources import Chunk, Source, open_source
+from screening.writers import ErrorWriter, OutcomeWriter, output_format, sibling, write_summary
 
 REGIONS: dict[str, pl.DataType] = {
     "regionCode": pl.String(),

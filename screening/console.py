@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from engine.batch.runner import Progress, ProgressHook
-from engine.batch.sources import Source
+from screening.runner import Progress, ProgressHook
+from screening.sources import Source
 
 
 def progress_bar(source: Source, enabled: bool = True

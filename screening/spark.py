@@ -30,9 +30,9 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from engine.batch import evaluator_for
 from engine.batch.evaluate import ALL_STATUSES, Evaluated
 from engine.batch.layout import ROW, LayoutError, check_columns, check_flat
-from engine.batch.sources import Chunk, complete_households, with_last
 from policy.catalog import VersionRef
 from policy.document import Program
+from screening.sources import Chunk, complete_households, with_last
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
