@@ -58,7 +58,7 @@ class AuditQuery:
                       "500.")
     def audit_log(self, info: strawberry.Info, first: int = 100, after: str | None = None,
                   filter: AuditLogFilter | None = None) -> AuditEntryConnection:
-        from graphql_api.schema import service_error
+        from graphql_api.errors import service_error
 
         f = filter or AuditLogFilter()
         where = AuditFilter(actor=f.actor, object_type=f.object_type, object_id=f.object_id,
