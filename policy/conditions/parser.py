@@ -212,7 +212,8 @@ class _Parser:
 def parse(text: str) -> a.Node:
     """Parse a condition or expression into an (untyped) tree.
 
-    >>> parse("age between 6 and 15")
-    Between(subject=Name(name='age'), low=Num(value=6.0), high=Num(value=15.0))
+    >>> tree = parse("age between 6 and 15")
+    >>> type(tree).__name__, tree.subject.name, tree.low.pos, tree.high.pos
+    ('Between', 'age', 12, 18)
     """
     return _Parser(text).parse()

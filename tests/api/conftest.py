@@ -113,6 +113,13 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     yield from _api(request.param, tmp_path_factory.mktemp("api"), "dev")
 
 
+@pytest.fixture(params=BACKENDS)
+def own_api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
+    """The app in dev on a database of the test's own, for a test that needs a state no other
+    test may have changed (such as the one open draft of a rule set)."""
+    yield from _api(request.param, tmp_path, "dev")
+
+
 @pytest.fixture(scope="module")
 def prod_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """The app as deployed (POLICY_ENGINE_ENV=prod)."""

@@ -2,7 +2,9 @@
 retire; who may do what; and evaluation as of dates on either side of a publication.
 
 The module's ``api`` is shared by its tests, so each test works on its own program: the
-lifecycle on monitoring, review rules on education, access and validation on disability."""
+lifecycle on monitoring, review rules on education, access on disability. The tests that edit a
+disability draft of their own (a rule set has one open draft at a time) each get a database of
+their own (``own_api``), so every test runs alone and in any order."""
 
 from __future__ import annotations
 
@@ -402,16 +404,24 @@ def test_only_the_owning_department_edits(api: Api) -> None:
     assert public["author"] is None and public["document"]["program"] == "disability"
 
 
-def test_amount_changes_by_region(api: Api) -> None:
-    editor = Tokens(api.application).create(role="policy_editor", name="ed-dis2",
+def disability_draft(api: Api, editor_name: str) -> tuple[str, dict[str, Any]]:
+    """A disability editor's token and a new draft of theirs (copied from version 1)."""
+    editor = Tokens(api.application).create(role="policy_editor", name=editor_name,
                                             department="县残联")
+    draft = ok(api.gql(CREATE, {"rs": "disability"}, token=editor),
+               "ruleSetDraftCreate")["version"]
+    assert (draft["basedOn"], draft["revision"]) == ({"id": "disability-v1", "version": 1}, 1)
+    return editor, draft
+
+
+def test_amount_changes_by_region(own_api: Api) -> None:
+    api = own_api
+    editor, draft = disability_draft(api, "ed-dis2")
+    did = draft["id"]
     severe = household("t-rs-disabled", "371300-002", 9000, dibao=True)
     severe["members"][1].update(disabilityGrade=1, disabilityKind="PHYSICAL")
     ok(api.gql(SAVE, {"h": severe}, token="caseworker2"), "householdSave")
-    [did] = [v["id"] for v in api.gql(VERSIONS, {"code": "disability"}, token=editor)[
-        "data"]["ruleSet"]["versions"] if v["status"] == "DRAFT"]
-    rev = api.gql(READ, {"id": did}, token=editor)["data"]["ruleSetVersion"]["revision"]
-    ok(api.gql(UPDATE, {"id": did, "rev": rev, "params": [
+    ok(api.gql(UPDATE, {"id": did, "rev": draft["revision"], "params": [
         {"name": "livingSubsidySevere", "value": 180}]}, token=editor), "ruleSetDraftUpdate")
     impact = ok(api.gql(IMPACT, {"id": did, "asOf": "2024-06-01", "regions": ["371300-002"],
                                  "first": 50}, token="auditor"), "ruleSetDraftImpact")["impact"]
@@ -464,12 +474,10 @@ def test_amount_changes_by_region(api: Api) -> None:
     assert (body["skipped"], body["households"]) == (report.skipped, report.households)
 
 
-def test_broken_documents_are_stored_as_drafts_but_not_submitted(api: Api) -> None:
-    approver_view = api.gql(VERSIONS, {"code": "disability"}, token="auditor")
-    [did] = [v["id"] for v in approver_view["data"]["ruleSet"]["versions"]
-             if v["status"] == "DRAFT"]
-    editor = Tokens(api.application).create(role="policy_editor", name="ed-dis3",
-                                            department="县残联")
+def test_broken_documents_are_stored_as_drafts_but_not_submitted(own_api: Api) -> None:
+    api = own_api
+    editor, draft = disability_draft(api, "ed-dis3")
+    did = draft["id"]
     current = api.gql(READ, {"id": did}, token=editor)["data"]["ruleSetVersion"]
     doc = current["document"]
 
