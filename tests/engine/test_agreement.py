@@ -4,13 +4,18 @@ households: the fired set equals the set of rules whose condition is true (Kleen
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from datetime import date
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine import determine as front
+from engine import evaluator
 from engine.evaluator import (
     EngineDisagreement,
+    Loaded,
     Verdicts,
     check_agreement,
     fire,
@@ -18,7 +23,7 @@ from engine.evaluator import (
     tree_verdicts,
 )
 from policy.catalog import Catalog
-from policy.facts import UNKNOWN, derive, parse_household
+from policy.facts import UNKNOWN, FactSet, derive, parse_household
 from services.rulesets import load_catalog
 from testing.households import AS_OF_DATES, random_household
 
@@ -69,3 +74,41 @@ def test_a_disagreement_stops_the_determination() -> None:
                      Verdicts(frozenset({hh}), (frozenset({member[1]}),))):
         with pytest.raises(EngineDisagreement):
             check_agreement(program, verdicts, tree)
+
+
+def _disagreeing(drop: bool) -> Callable[[Loaded, FactSet], tuple[Verdicts, ...]]:
+    """A fake rule engine: the real durable_rules firings with one household rule changed
+    (``drop``: the first rule that fired is reported as not fired; otherwise the first that
+    did not fire is reported as fired)."""
+    def fire_all(loaded: Loaded, facts: FactSet) -> tuple[Verdicts, ...]:
+        out = []
+        for v in evaluator.fire_all(loaded, facts):
+            rules = set(v.household)
+            if drop:
+                rules.discard(min(rules))
+            else:
+                rules.add(min(set(range(len(loaded.program.rules))) - rules))
+            out.append(Verdicts(frozenset(rules), v.members))
+        return tuple(out)
+
+    return fire_all
+
+
+@pytest.mark.parametrize("drop", [True, False], ids=["missed", "extra"])
+def test_determine_refuses_to_answer_when_the_engine_disagrees(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch, drop: bool,
+) -> None:
+    # determine() itself must run the guard: a household the real engine answers, then the same
+    # household through an engine that disagrees with the condition tree on one rule.
+    as_of = date(2024, 6, 1)
+    data = {"id": "t-agree", "povertyAlleviated": True, "annualNetIncome": 10000,
+            "members": [{"id": "m1", "relation": "HEAD", "birthDate": "1970-01-01"},
+                        {"id": "m2", "relation": "SPOUSE", "birthDate": "1971-01-01"}]}
+    versions = catalog.in_force(as_of, ["monitoring"])
+    answered = front.determine(data, as_of, versions)
+    assert [o.code for o in answered.outcomes() if o.status.value == "GRANTED"] == [
+        "monitoring.unstable_alleviated"]
+    monkeypatch.setattr(front, "fire_all", _disagreeing(drop))
+    with pytest.raises(EngineDisagreement, match=r"monitoring v1 rule \S+ for household: "
+                       r"durable_rules (fired|did not fire)"):
+        front.determine(data, as_of, versions)
