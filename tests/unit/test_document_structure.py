@@ -5,12 +5,14 @@ the document as shipped. Found missing by the mutation run (docs/mutation-testin
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from typing import Any
 
 import pytest
 import yaml
 
-from policy.document import compile_document, load_document
+from policy.document import canonical_json, compile_document, content_hash, load_document
 from policy.errors import DocumentInvalid
 from services.rulesets import RULESETS
 
@@ -111,3 +113,23 @@ def test_duplicate_rule_id_names_the_first_use() -> None:
         compile_document(load_document(changed(_duplicate_rule_id)))
     messages = [e.message for e in info.value.errors if e.code == "DUPLICATE_RULE_ID"]
     assert messages and all(m.endswith("is already used by rules[0]") for m in messages)
+
+
+def test_canonical_json_keeps_chinese_text_sorted_and_compact() -> None:
+    # The content hash is taken over this text and stored with every determination: escaping
+    # the Chinese text, unsorted keys or spaces would change every version's hash.
+    doc = load_document(SHIPPED)
+    text = canonical_json(doc)
+    assert "残疾人" in text and "\\u" not in text
+    data = json.loads(text)
+    assert list(data) == sorted(data)
+    assert text == json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert content_hash(doc) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_a_yaml_syntax_error_names_its_line_and_column() -> None:
+    with pytest.raises(DocumentInvalid) as info:
+        load_document("program: disability\nversion: 1\ntitle: [unclosed\nowner: x\n")
+    [error] = info.value.errors
+    # 1-based, where the parser gave up: the ':' of "owner: x" on line 4.
+    assert (error.field, error.code) == ("line 4, column 6", "YAML_SYNTAX")
