@@ -15,8 +15,7 @@ from tests.api.test_rulesets import CREATE, PUBLISH, READ, SUBMIT, TEST, UPDATE,
 
 def tokens(api: Api, department: str, *names: tuple[str, str]) -> dict[str, str]:
     t = Tokens(api.application)
-    return {name: t.create(role=role, name=name,
-                           department=department if role == "policy_editor" else None)
+    return {name: t.create(role=role, name=name, department=department)
             for role, name in names}
 
 
@@ -39,7 +38,7 @@ def test_no_one_who_touched_a_draft_publishes_it(api: Api) -> None:
     # editor and the submitter (whose own token is an approver's).
     same = Tokens(api.application)
     for person in ("fe-author", "fe-editor"):
-        token = same.create(role="policy_approver", name=person)
+        token = same.create(role="policy_approver", name=person, department="县医保局")
         body = api.gql(PUBLISH, {"id": did, "from": "2031-01-01"}, token=token)
         assert user_errors(body, "ruleSetVersionPublish") == [("id", "SAME_PERSON")], person
     body = api.gql(PUBLISH, {"id": did, "from": "2031-01-01"}, token=t["fe-submitter"])
