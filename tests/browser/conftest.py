@@ -92,6 +92,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "caseworker2": t.create(role="caseworker", name="cw-002", regions=["371300-002"]),
             "editor": t.create(role="policy_editor", name="ed-1", department="县扶贫办"),
             "approver": t.create(role="policy_approver", name="ap-1", department="县医保局"),
+            "auditor": t.create(role="auditor", name="au-1"),
             "medical_editor": t.create(role="policy_editor", name="ed-m", department="县医保局"),
             # The medical editor's own approver token: the same person, so four eyes refuse
             # them the versions they wrote.

@@ -7,6 +7,7 @@ import { renderCheck } from "./check.js";
 import { renderHouseholds, renderHousehold } from "./households.js";
 import { renderRuleSets, renderVersion, renderQueue } from "./rulesets.js";
 import { renderQuery } from "./query.js";
+import { renderAudit } from "./audit.js";
 
 export const session = { viewer: null };
 
@@ -34,6 +35,7 @@ function menu() {
   if (can("readHouseholds")) items.push(["#/households", t("navHouseholds")]);
   if (can("readRuleSets")) items.push(["#/rulesets", t("navRuleSets")]);
   if (can("approve")) items.push(["#/queue", t("navQueue")]);
+  if (can("readAudit")) items.push(["#/audit", t("navAudit")]);
   items.push(["#/query", t("navQuery")]);
   const here = location.hash.split("/").slice(0, 2).join("/");
   return h("ul", {},
@@ -78,8 +80,10 @@ function renderSignIn(main, problem) {
         fill(error, t("badToken"));
         return;
       }
-      location.hash = can("evaluate") && session.viewer.role !== "policy_editor"
-        && session.viewer.role !== "policy_approver" ? "#/check" : "#/rulesets";
+      const role = session.viewer.role;
+      location.hash = role === "auditor" ? "#/audit"
+        : can("evaluate") && role !== "policy_editor" && role !== "policy_approver"
+          ? "#/check" : "#/rulesets";
     },
   },
   h("h1", {}, t("signInTitle")),
@@ -107,6 +111,7 @@ const ROUTES = [
   [/^#\/versions\/(.+)$/, (main, id) => renderVersion(main, decodeURIComponent(id))],
   [/^#\/queue$/, (main) => renderQueue(main)],
   [/^#\/query$/, (main) => renderQuery(main)],
+  [/^#\/audit$/, (main) => renderAudit(main)],
 ];
 
 export async function route() {

@@ -194,6 +194,16 @@ const T = {
   done: ["完成", "Done"],
   error: ["出错", "Error"],
   loading: ["载入中…", "Loading…"],
+  // audit log
+  audit_actor: ["操作人", "Actor"],
+  audit_objectType: ["对象类型", "Object type"],
+  audit_objectId: ["对象编号", "Object id"],
+  audit_action: ["操作", "Action"],
+  audit_since: ["起始日期", "From"],
+  audit_until: ["截止日期", "Until"],
+  audit_at: ["时间", "When"],
+  audit_details: ["详情", "Details"],
+  auditEmpty: ["没有符合条件的记录", "No entries"],
   // query page
   queryTitle: ["GraphQL 查询台", "GraphQL query page"],
   queryText: ["查询语句", "Query"],
