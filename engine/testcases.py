@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from engine.determine import determine
 from engine.results import Outcome
+from engine.warning import determine_events, parse_case_events
 from policy.catalog import VersionRef
 from policy.document import Program
 from policy.errors import FactsInvalid
@@ -31,7 +32,11 @@ def run_cases(program: Program, ref: VersionRef | None = None) -> list[CaseResul
     for case in program.document.tests:
         failures: list[str] = []
         try:
-            det = determine(case.household, case.asOf, [(program, ref)])
+            if case.events:  # early warning: the household's events raise the alerts
+                det = determine_events(program, ref, case.household,
+                                       parse_case_events(case.events, case.asOf), case.asOf)
+            else:
+                det = determine(case.household, case.asOf, [(program, ref)])
         except FactsInvalid as exc:
             results.append(CaseResult(case.name, False, tuple(f"invalid facts: {e}"
                                                               for e in exc.errors)))

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from policy.document import Program
 from policy.errors import PolicyError
+from policy.events import EVENT_PROGRAMS
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,9 @@ class Catalog:
         self, as_of: date, programs: Sequence[str] | None = None
     ) -> list[tuple[Program, VersionRef]]:
         """Per program (all, or those named), the published version in force on ``as_of``.
-        A program with none in force is left out; an unknown name is an error."""
+        A program with none in force is left out; an unknown name is an error. Event programs
+        (early warning) are not among them: they evaluate department events, not a household
+        alone (see ``version_in_force``)."""
         key = (as_of, None if programs is None else tuple(programs))
         found = self._in_force.get(key)
         if found is None:
@@ -108,7 +111,7 @@ class Catalog:
     def _find_in_force(
         self, as_of: date, programs: Sequence[str] | None
     ) -> list[tuple[Program, VersionRef]]:
-        known = self._programs
+        known = [p for p in self._programs if p not in EVENT_PROGRAMS]
         if programs is not None:
             unknown = [p for p in programs if p not in known]
             if unknown:

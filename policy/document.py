@@ -21,6 +21,7 @@ from policy.conditions import ast as a
 from policy.conditions.parser import parse
 from policy.conditions.typecheck import Environment, check
 from policy.errors import ConditionError, DocumentInvalid, FieldError
+from policy.events import EVENT_PROGRAMS
 from policy.fact_catalogue import CATALOGUE
 from policy.schema import BOOL, FACTS, NUMBER, Scope
 
@@ -98,6 +99,9 @@ class TestCase(_Model):
     household: dict[str, Any]
     expect: tuple[Expectation, ...] = Field(min_length=1)
     flagged: bool | None = None
+    # Early warning: the household's department events (EventInput JSON). Each is evaluated
+    # with the others as its window; an alert is GRANTED when some event raises it.
+    events: tuple[dict[str, Any], ...] = ()
 
 
 class RuleSetDocument(_Model):
@@ -235,6 +239,7 @@ def compile_document(doc: RuleSetDocument) -> Program:
                                      f"parameter {name!r} has the name of a fact"))
     used_params: set[str] = set()
     definitions: dict[str, tuple[Scope, a.Node]] = {}
+    events = doc.program in EVENT_PROGRAMS
     for name in _definition_order(doc, errors):
         d = doc.definitions[name]
         path = f"definitions.{name}.condition"
@@ -242,7 +247,7 @@ def compile_document(doc: RuleSetDocument) -> Program:
             errors.append(FieldError(f"definitions.{name}", "NAME_CLASH",
                                      f"definition {name!r} has the name of a fact or parameter"))
             continue
-        env = Environment(params, dict(definitions))
+        env = Environment(params, dict(definitions), events=events)
         try:
             checked = check(parse(d.condition), env, _scope(d.scope), text=d.condition)
         except ConditionError as exc:
@@ -250,7 +255,7 @@ def compile_document(doc: RuleSetDocument) -> Program:
             continue
         used_params |= checked.used_parameters
         definitions[name] = (_scope(d.scope), checked.tree)
-    env = Environment(params, definitions)
+    env = Environment(params, definitions, events=events)
     rules: list[CompiledRule] = []
     for i, r in enumerate(doc.rules):
         scope = _scope(r.per)

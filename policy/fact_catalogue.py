@@ -116,6 +116,22 @@ class DerivedFact(_Model):
     description: Label
 
 
+class EventFact(_Model):
+    """A fact of one department event or of its household's window of events (early warning).
+    Only the rule sets of event programs may name one; ``policy.events`` computes them."""
+
+    name: str = Field(pattern=r"^[a-z][A-Za-z0-9]*$")
+    scope: FactScopeName
+    type: Literal["number", "bool", "text", "enum"]
+    enum: str | None = None
+    unknownWhen: str | None = None
+    sources: tuple[str, ...] = ()
+    unit: str | None = None
+    since: int = 1
+    label: Label
+    description: Label
+
+
 class Limits(_Model):
     maxMembers: int = Field(ge=1)
     maxAge: int = Field(ge=1)
@@ -131,6 +147,7 @@ class FactCatalogue(_Model):
     household: tuple[InputFact, ...]
     member: tuple[InputFact, ...]
     derived: tuple[DerivedFact, ...]
+    event: tuple[EventFact, ...] = ()
     enums: dict[str, dict[str, Label]]
 
     @model_validator(mode="after")
@@ -152,6 +169,15 @@ class FactCatalogue(_Model):
             if d.name in names:
                 raise ValueError(f"fact {d.name} is declared twice")
             names.add(d.name)
+        for e in self.event:
+            if e.name in names:
+                raise ValueError(f"fact {e.name} is declared twice")
+            if (e.type == "enum") != (e.enum is not None) or (
+                    e.enum is not None and e.enum not in self.enums):
+                raise ValueError(f"fact {e.name}: an enum fact (and only one) names a known enum")
+            if e.since > self.version:
+                raise ValueError(f"fact {e.name} is newer than the catalogue")
+            names.add(e.name)
         return self
 
     def inputs(self, scope: FactScopeName) -> tuple[InputFact, ...]:

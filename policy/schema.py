@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from policy.fact_catalogue import CATALOGUE, DerivedFact, InputFact
+from policy.fact_catalogue import CATALOGUE, DerivedFact, EventFact, InputFact
 
 if TYPE_CHECKING:
     from policy.conditions.ast import Node
@@ -139,3 +139,20 @@ def definition_tree(name: str) -> Node:
     from policy.conditions.parser import parse
 
     return parse(CATALOGUE.derived_fact(name).definition)
+
+
+def _event_def(e: EventFact) -> FactDef:
+    t = enum_type(e.enum) if e.enum is not None else _TYPES[e.type]
+    return FactDef(e.name, t, Scope(e.scope), derived=True, optional=e.unknownWhen is not None,
+                   sources=e.sources, doc=e.description.en, since=e.since)
+
+
+# --- early warning (预警监测) ---------------------------------------------------------------------
+#
+# The facts of one department event and of its household's window of events (policy.events),
+# declared in the catalogue's ``event`` section. Only rule sets of event programs
+# (policy.events.EVENT_PROGRAMS) may name them: a household's determination has no event. They
+# are in FACTS like every other fact, so the type checker, the explainer and the validator know
+# their types.
+EVENT_FACTS: dict[str, FactDef] = {e.name: _event_def(e) for e in CATALOGUE.event}
+FACTS.update(EVENT_FACTS)

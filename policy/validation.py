@@ -55,6 +55,7 @@ from policy.document import (
     load_document,
 )
 from policy.errors import DocumentInvalid, FieldError
+from policy.events import EVENT_PARAMETERS, EVENT_PROGRAMS
 from policy.fact_catalogue import CATALOGUE
 from policy.schema import ENUMS, FACTS, Kind
 
@@ -219,8 +220,10 @@ def _test_cases(doc: RuleSetDocument) -> Iterator[Issue]:
 
 
 def _unused(program: Program) -> Iterator[Issue]:
+    # An event program's windowDays is read by the correlation that builds its window.
+    read_by_events = EVENT_PARAMETERS if program.code in EVENT_PROGRAMS else frozenset()
     for name in program.document.parameters:
-        if name not in program.used_parameters:
+        if name not in program.used_parameters and name not in read_by_events:
             yield Issue(f"parameters.{name}", "UNUSED_PARAMETER",
                         f"parameter {name} is not used by any condition, amount or term; "
                         "use it or remove it")

@@ -28,11 +28,13 @@ from policy.facts import Household, parse_household
 from services import integrity
 from services.auth import Policy, Principal, covered_codes, in_region
 from services.config import Settings
+from services.early_warning import EarlyWarning
 from services.editing import RuleSetEditing
 from services.errors import Conflict, IntegrityFailure, InvalidInput, NotFoundError
 from services.impact_pool import ImpactPool
 from services.rulesets import FIXTURES, document_files, load_file, version_id
 from services.tokens import Tokens as Tokens  # where callers have always found it
+from services.webhooks import Webhooks
 from store import db
 from store.errors import ConflictError, InvalidCursor, NotFound
 from store.models import DeterminationRecord, RuleSetVersion, StoredHousehold
@@ -133,6 +135,8 @@ class Application:
         self._recent: Recent[Determination] = Recent(settings.determination_cache_size)
         self._refused: frozenset[str] = frozenset()  # versions failing their integrity check
         self.editing = RuleSetEditing(self)  # drafts, review and publication
+        self.warning = EarlyWarning(self)  # department events and alerts
+        self.webhooks = Webhooks(self)  # alerts pushed to api_clients
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -147,6 +151,9 @@ class Application:
             if self.settings.seed_fixtures:
                 self.seed(FIXTURES)
         self.catalog()
+        if self.settings.correlate_on_start:
+            # Events stored before a crash but never correlated lose nothing.
+            self.warning.correlate_pending()
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)
@@ -362,7 +369,9 @@ class Application:
             except ConflictError as exc:
                 raise Conflict(str(exc), [FieldError("expectedRevision", "CONFLICT",
                                                      str(exc))]) from None
-            return _household_view(stored)
+        # Events that arrived before the household was stored (or changed) are correlated now.
+        self.warning.correlate([stored.id])
+        return _household_view(stored)
 
     def household(self, principal: Principal, household_id: str) -> HouseholdView:
         with self.uow() as uow:

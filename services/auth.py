@@ -198,6 +198,32 @@ class Policy:
         if p.role not in ("api_client", "caseworker"):
             raise Forbidden(f"role {p.role} may not ingest events")
 
+    # -- early warning -----------------------------------------------------------------------
+
+    def read_alerts(self, p: Principal) -> None:
+        """Caseworkers (their regions), auditors (all) and api_clients (their regions) read
+        alerts; nobody else."""
+        self._known(p)
+        if p.role not in ("caseworker", "auditor", "api_client"):
+            raise Forbidden(f"role {p.role} may not read alerts")
+
+    def alert_visible(self, p: Principal, region_code: str) -> bool:
+        if p.role == "auditor":
+            return True
+        return p.role in ("caseworker", "api_client") and in_region(region_code, p.regions)
+
+    def read_alert(self, p: Principal, region_code: str, ident: str) -> None:
+        self.read_alerts(p)
+        if not self.alert_visible(p, region_code):
+            raise NotFoundError(f"no alert {ident!r}")
+
+    def resolve_alert(self, p: Principal, region_code: str, ident: str) -> None:
+        """Only a caseworker of the household's region acts on its alert; api_clients and
+        auditors read, never act."""
+        self.read_alert(p, region_code, ident)
+        if p.role != "caseworker":
+            raise Forbidden(f"role {p.role} may read alerts but not act on them")
+
 
 # What the console offers each caller; each ability is the decision above that guards it, so the
 # console cannot offer what the API would refuse.

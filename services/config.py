@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     threads: int = 8
     read_timeout_seconds: float = 10.0
     idle_timeout_seconds: int = 5
+    # Outgoing webhooks (services/webhooks.py): attempts per delivery, the first retry's delay
+    # (doubled for each later one) and each request's timeout, in seconds.
+    webhook_max_attempts: int = 8
+    webhook_backoff_seconds: float = 2.0
+    webhook_timeout_seconds: float = 10.0
+    # Correlate events stored but not correlated (after a crash) when the service starts.
+    correlate_on_start: bool = True
 
     @property
     def dev(self) -> bool:

@@ -45,6 +45,7 @@ from policy.catalog import Catalog, VersionRef
 from policy.diff import VersionDiff, diff_documents
 from policy.document import Program, RuleSetDocument, compile_document, load_document
 from policy.errors import DocumentInvalid, FieldError
+from policy.events import EVENT_PROGRAMS
 from policy.facts import parse_household
 from policy.validation import Issue, errors, validate, validate_data
 from services.auth import Policy, Principal, covered_codes
@@ -707,6 +708,11 @@ class RuleSetEditing:
             v = self._get(uow, version_id)
             self._may_review(p, self._owner(uow, v.rule_set_code))
             view = self.view(v)
+        if v.rule_set_code in EVENT_PROGRAMS:
+            msg = (f"{v.rule_set_code} raises alerts from department events; an impact preview "
+                   "over stored households does not apply (its test cases do)")
+            raise InvalidInput(msg, [FieldError("id", "NOT_APPLICABLE", msg)],
+                               code="NOT_APPLICABLE")
         draft = self._compiled(v)
         # A draft is in no catalog: its reference is made from the stored version.
         draft_version = VersionRef(view.id, view.rule_set, view.version, view.status,

@@ -13,7 +13,7 @@ from policy.catalog import Catalog
 from policy.conditions import ast as a
 from policy.document import Citation, Program
 from policy.fact_catalogue import CATALOGUE, DerivedFact, InputFact
-from policy.schema import FACTS, definition_tree
+from policy.schema import EVENT_FACTS, FACTS, definition_tree
 
 
 def _cell(text: str) -> str:
@@ -34,7 +34,7 @@ def fact_users(programs: Iterable[Program]) -> dict[str, list[str]]:
     ``program (rule id, ...)`` in any of the program's versions."""
     derived_uses = {name: {n.name for n in a.walk(definition_tree(name))
                            if isinstance(n, a.Name) and n.name in FACTS}
-                    for name, f in FACTS.items() if f.derived}
+                    for name, f in FACTS.items() if f.derived and name not in EVENT_FACTS}
 
     def closure(names: set[str]) -> set[str]:
         out = set(names)

@@ -8,6 +8,7 @@ from pathlib import Path
 from policy.catalog import Catalog, VersionRecord
 from policy.document import Program, compile_document, load_document
 from policy.errors import DocumentInvalid, FieldError
+from policy.events import EVENT_PROGRAMS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 RULESETS = FIXTURES / "rulesets"
@@ -31,12 +32,16 @@ def version_id(program: str, version: int) -> str:
     return f"{program}-v{version}"
 
 
-def load_catalog(directory: Path = RULESETS) -> Catalog:
+def load_catalog(directory: Path = RULESETS, *, events: bool = False) -> Catalog:
     """Every document in the directory, as published versions effective from their
-    ``effectiveFrom`` (the shipped fixtures are the county's published policy)."""
+    ``effectiveFrom`` (the shipped fixtures are the county's published policy). The rule sets
+    of event programs (early warning) only with ``events``: they evaluate department events,
+    not households."""
     records = []
     for path in document_files(directory):
         program = load_file(path)
+        if program.code in EVENT_PROGRAMS and not events:
+            continue
         effective: date | None = program.document.effectiveFrom
         records.append(
             VersionRecord(version_id(program.code, program.document.version), program,

@@ -5,6 +5,7 @@
     households ─< determinations (append-only: facts snapshot, version hashes, result)
     audit_log (append-only), users ─< api_tokens (sha256 of the token only)
     events (idempotent by key), alerts (one per household, rule and cause)
+    webhooks (one URL per api_client token) ─< webhook_deliveries (with their attempts)
 
 Names of constraints follow ``NAMING_CONVENTION`` so the migration and the models agree.
 What may never change is enforced twice: by the ORM listeners in ``store.immutability`` (a
@@ -338,10 +339,12 @@ class ApiToken(Base):
 
 
 class Event(Base):
-    """A department feed's event about a household, stored before it is correlated."""
+    """A department feed's event about a household, stored before it is correlated.
+    ``correlated_at`` stays null until the household's alerts have been brought up to date
+    with it (an event of a household the store does not know waits for the household)."""
 
     __tablename__ = "events"
-    __table_args__ = (Index(None, "household_id", "occurred_on"),)
+    __table_args__ = (Index(None, "household_id", "occurred_on"), Index(None, "correlated_at"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -352,6 +355,7 @@ class Event(Base):
     occurred_on: Mapped[date]
     payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     received_at: Mapped[datetime] = mapped_column(default=utc_now)
+    correlated_at: Mapped[datetime | None]
 
 
 class Alert(Base):
@@ -369,6 +373,7 @@ class Alert(Base):
     region_code: Mapped[str] = mapped_column(String(32), index=True)
     rule: Mapped[str] = mapped_column(String(100))
     cause: Mapped[str] = mapped_column(String(200))
+    member_id: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[AlertStatus] = mapped_column(
         _enum(AlertStatus, "alert_status"), default=AlertStatus.OPEN, index=True
     )
@@ -402,3 +407,45 @@ _ALERT_MOVES: dict[AlertStatus, frozenset[AlertStatus]] = {
     AlertStatus.INCLUDED: frozenset(),
     AlertStatus.DISMISSED: frozenset(),
 }
+
+
+class DeliveryStatus(StrEnum):
+    """A webhook delivery: PENDING (to be tried, again after a failure), DELIVERED, or FAILED
+    once every attempt failed."""
+
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
+class Webhook(Base):
+    """Where an api_client wants alerts pushed: a URL, and the secret its bodies are signed with
+    (HMAC-SHA256; the receiver holds the same secret)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_id: Mapped[str] = mapped_column(ForeignKey("api_tokens.id"), unique=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100))
+    regions: Mapped[list[str]] = mapped_column(Json, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class WebhookDelivery(Base):
+    """One alert to push to one webhook, and every attempt made (``log``)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id"), index=True)
+    alert_id: Mapped[str] = mapped_column(String(36))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utc_now)
+    log: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    delivered_at: Mapped[datetime | None]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, NamedTuple, TypedDict, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -44,7 +44,7 @@ from store.models import (
     new_id,
 )
 from store.pagination import Page, check_page_size, decode_cursor, encode_cursor
-from store.upsert import insert_unless_exists
+from store.upsert import insert_many_unless_exist, insert_unless_exists
 
 Clock = Callable[[], datetime]
 AUDIT_CHAIN_LOCK = 0x706F6C6963790002  # PostgreSQL advisory lock serialising audit appends
@@ -278,6 +278,16 @@ class HouseholdRepository(_Repository):
 
     def find(self, household_id: str) -> StoredHousehold | None:
         return self.session.get(StoredHousehold, household_id)
+
+    def find_many(self, household_ids: Collection[str]) -> dict[str, StoredHousehold]:
+        """The stored households among these ids, by id."""
+        out: dict[str, StoredHousehold] = {}
+        ids = sorted(set(household_ids))
+        for i in range(0, len(ids), 500):
+            for h in self.session.scalars(
+                    select(StoredHousehold).where(StoredHousehold.id.in_(ids[i:i + 500]))):
+                out[h.id] = h
+        return out
 
     def save(
         self, household: Household, *, by: str, expected_revision: int | None = None
@@ -659,6 +669,18 @@ class TokenRepository(_Repository):
 # --- early warning --------------------------------------------------------------------------
 
 
+class EventRow(TypedDict):
+    """An event to store (the columns a feed's event fills)."""
+
+    idempotency_key: str
+    source: str
+    kind: str
+    household_id: str
+    member_id: str | None
+    occurred_on: date
+    payload: dict[str, Any]
+
+
 class EventRepository(_Repository):
     """Department events, stored once per idempotency key."""
 
@@ -701,11 +723,47 @@ class EventRepository(_Repository):
                 )
         return Upserted(event, created)
 
+    def add_many(self, rows: Sequence[EventRow]) -> tuple[set[str], dict[str, list[str]]]:
+        """Store many events in one statement, each unless its key was seen before. Returns
+        the keys stored now, and for each key already stored with *other* content, the
+        columns that differ (the event is not stored again). Keys must be distinct."""
+        if not rows:
+            return set(), {}
+        now = self._clock()
+        created: set[str] = set()
+        for chunk in _chunks(rows, 500):
+            created |= set(insert_many_unless_exist(
+                self.session, Event,
+                [{"id": new_id(), "received_at": now, "correlated_at": None,
+                  **{k: copy.deepcopy(v) for k, v in r.items()}} for r in chunk],
+                ["idempotency_key"],
+            ))
+        seen = [r for r in rows if r["idempotency_key"] not in created]
+        conflicts: dict[str, list[str]] = {}
+        for chunk in _chunks(seen, 500):
+            stored = {e.idempotency_key: e for e in self.session.scalars(
+                select(Event).where(Event.idempotency_key.in_(
+                    [r["idempotency_key"] for r in chunk])))}
+            for r in chunk:
+                e = stored[r["idempotency_key"]]
+                differing = sorted(k for k, v in r.items() if getattr(e, k) != v)
+                if differing:
+                    conflicts[r["idempotency_key"]] = differing
+        return created, conflicts
+
     def get(self, event_id: str) -> Event:
         event = self.session.get(Event, event_id)
         if event is None:
             raise NotFound("event", event_id)
         return event
+
+    def by_keys(self, keys: Collection[str]) -> list[Event]:
+        """The events of these idempotency keys (those stored), oldest first."""
+        out: list[Event] = []
+        for chunk in _chunks(sorted(set(keys)), 500):
+            out.extend(self.session.scalars(
+                select(Event).where(Event.idempotency_key.in_(chunk))))
+        return sorted(out, key=lambda e: (e.occurred_on, e.idempotency_key))
 
     def for_household(self, household_id: str, *, since: date, until: date) -> list[Event]:
         """A household's events that occurred from ``since`` to ``until`` (both included),
@@ -722,6 +780,67 @@ class EventRepository(_Repository):
             )
         )
 
+    def for_households(self, since: Mapping[str, date]) -> dict[str, list[Event]]:
+        """For each household, its events that occurred on or after its date in ``since``,
+        in order of occurrence (then key)."""
+        out: dict[str, list[Event]] = {h: [] for h in since}
+        if not since:
+            return out
+        earliest = min(since.values())
+        for chunk in _chunks(sorted(since), 500):
+            for e in self.session.scalars(
+                select(Event).where(Event.household_id.in_(chunk),
+                                    Event.occurred_on >= earliest)
+            ):
+                if e.occurred_on >= since[e.household_id]:
+                    out[e.household_id].append(e)
+        for events in out.values():
+            events.sort(key=lambda e: (e.occurred_on, e.idempotency_key))
+        return out
+
+    def pending(self, household_ids: Collection[str] | None = None, *,
+                limit: int | None = None, known_only: bool = True) -> list[Event]:
+        """Events not yet correlated (of these households, or all), oldest first; with
+        ``known_only`` only those of households the store knows."""
+        query = select(Event).where(Event.correlated_at.is_(None))
+        if known_only:
+            query = query.where(Event.household_id.in_(select(StoredHousehold.id)))
+        if household_ids is not None:
+            out: list[Event] = []
+            for chunk in _chunks(sorted(set(household_ids)), 500):
+                out.extend(self.session.scalars(query.where(Event.household_id.in_(chunk))))
+            return sorted(out, key=lambda e: (e.received_at, e.id))
+        query = query.order_by(Event.received_at, Event.id)
+        if limit is not None:
+            query = query.limit(limit)
+        return list(self.session.scalars(query))
+
+    def count_pending(self, *, known_only: bool = True) -> int:
+        query = select(func.count()).select_from(Event).where(Event.correlated_at.is_(None))
+        if known_only:
+            query = query.where(Event.household_id.in_(select(StoredHousehold.id)))
+        return self.session.scalar(query) or 0
+
+    def mark_correlated(self, event_ids: Collection[str]) -> None:
+        """Record that these events' households' alerts are up to date with them."""
+        now = self._clock()
+        for chunk in _chunks(sorted(set(event_ids)), 500):
+            self.session.execute(
+                update(Event).where(Event.id.in_(chunk)).values(correlated_at=now)
+                .execution_options(synchronize_session=False))
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+class AlertCounts(NamedTuple):
+    """How many alerts there are, by status and by rule."""
+
+    by_status: dict[str, int]
+    by_rule: dict[str, int]
+
 
 class AlertRepository(_Repository):
     """Early-warning alerts, one per (household, alert rule, cause)."""
@@ -735,16 +854,19 @@ class AlertRepository(_Repository):
         cause: str,
         explanation: Mapping[str, Any],
         event_ids: Sequence[str] = (),
+        member_id: str | None = None,
+        replace_explanation: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> Upserted[Alert]:
         """Raise an alert, or, when it is already raised, add the new evidence to it
         (``created`` False). The status is left alone: a dismissed alert stays dismissed
-        when the same cause is seen again."""
+        when the same cause is seen again. The stored explanation is replaced when
+        ``replace_explanation(stored)`` says so (always, without it)."""
         now = self._clock()
         key = {"household_id": household_id, "rule": rule, "cause": cause}
         created = insert_unless_exists(
             self.session, Alert,
             {"id": new_id(), **key, "region_code": region_code, "status": AlertStatus.OPEN,
-             "explanation": copy.deepcopy(dict(explanation)),
+             "member_id": member_id, "explanation": copy.deepcopy(dict(explanation)),
              "event_ids": list(dict.fromkeys(event_ids)), "created_at": now, "updated_at": now},
             list(key),
         )
@@ -756,9 +878,12 @@ class AlertRepository(_Repository):
         ).one()
         if not created:
             merged = list(dict.fromkeys([*alert.event_ids, *event_ids]))
-            if merged != alert.event_ids or alert.explanation != dict(explanation):
+            replace = (replace_explanation(alert.explanation) if replace_explanation is not None
+                       else True) and alert.explanation != dict(explanation)
+            if merged != alert.event_ids or replace:
                 alert.event_ids = merged
-                alert.explanation = copy.deepcopy(dict(explanation))
+                if replace:
+                    alert.explanation = copy.deepcopy(dict(explanation))
                 alert.updated_at = now
                 self._flush(f"alert {alert.id}")
         return Upserted(alert, created)
@@ -769,6 +894,24 @@ class AlertRepository(_Repository):
             raise NotFound("alert", alert_id)
         return alert
 
+    def find(self, alert_id: str) -> Alert | None:
+        return self.session.get(Alert, alert_id)
+
+    def _filtered(
+        self, query: Any, *, status: AlertStatus | None, region_codes: Collection[str] | None,
+        household_id: str | None, rule: str | None, since: datetime | None,
+    ) -> Any:
+        if status is not None:
+            query = query.where(Alert.status == AlertStatus(status))
+        query = query.where(*_in_regions(Alert.region_code, region_codes))
+        if household_id is not None:
+            query = query.where(Alert.household_id == household_id)
+        if rule is not None:
+            query = query.where(Alert.rule == rule)
+        if since is not None:
+            query = query.where(Alert.created_at >= since)
+        return query
+
     def page(
         self,
         first: int,
@@ -777,15 +920,13 @@ class AlertRepository(_Repository):
         status: AlertStatus | None = None,
         region_codes: Collection[str] | None = None,
         household_id: str | None = None,
+        rule: str | None = None,
+        since: datetime | None = None,
     ) -> Page[Alert]:
         """Alerts newest first, ``first`` at a time, after the cursor ``after``."""
         check_page_size(first)
-        query = select(Alert)
-        if status is not None:
-            query = query.where(Alert.status == AlertStatus(status))
-        query = query.where(*_in_regions(Alert.region_code, region_codes))
-        if household_id is not None:
-            query = query.where(Alert.household_id == household_id)
+        query = self._filtered(select(Alert), status=status, region_codes=region_codes,
+                               household_id=household_id, rule=rule, since=since)
         if after is not None:
             created_text, last_id = decode_cursor(after, 2)
             created = _parse_timestamp(str(created_text), after)
@@ -799,6 +940,39 @@ class AlertRepository(_Repository):
             query.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(first + 1)
         ).all()
         return _page(rows, first, lambda a: encode_cursor(a.created_at.isoformat(), a.id))
+
+    def count(
+        self,
+        *,
+        status: AlertStatus | None = None,
+        region_codes: Collection[str] | None = None,
+        household_id: str | None = None,
+        rule: str | None = None,
+        since: datetime | None = None,
+    ) -> int:
+        query = self._filtered(select(func.count()).select_from(Alert), status=status,
+                               region_codes=region_codes, household_id=household_id,
+                               rule=rule, since=since)
+        return int(self.session.scalar(query) or 0)
+
+    def counts(self, *, region_codes: Collection[str] | None = None) -> AlertCounts:
+        """The number of alerts by status and by rule (of these regions, or all)."""
+        where = _in_regions(Alert.region_code, region_codes)
+        by_status = {str(s.value if isinstance(s, AlertStatus) else s): int(n)
+                     for s, n in self.session.execute(
+                         select(Alert.status, func.count()).where(*where)
+                         .group_by(Alert.status))}
+        by_rule = {str(r): int(n) for r, n in self.session.execute(
+            select(Alert.rule, func.count()).where(*where).group_by(Alert.rule))}
+        return AlertCounts(by_status, by_rule)
+
+    def created_since(self, since: datetime, *, region_codes: Collection[str] | None = None,
+                      limit: int = 500) -> list[Alert]:
+        """Alerts raised at or after ``since``, oldest first (for pushing them)."""
+        query = select(Alert).where(Alert.created_at >= since,
+                                    *_in_regions(Alert.region_code, region_codes))
+        return list(self.session.scalars(
+            query.order_by(Alert.created_at, Alert.id).limit(limit)))
 
 
 def _parse_timestamp(text: str, cursor: str) -> datetime:

@@ -32,3 +32,27 @@ def insert_unless_exists(
         .returning(table.c[unique[0]])
     )
     return session.execute(statement).first() is not None
+
+
+def insert_many_unless_exist(
+    session: Session, model: type[Any], rows: Sequence[Mapping[str, Any]], unique: Sequence[str]
+) -> list[Any]:
+    """Insert the rows of ``model`` whose ``unique`` columns are not stored yet, in one
+    statement; the first unique column's values of the rows inserted. A key must not appear
+    twice in ``rows``."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    table = model.__table__
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(table)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table)
+    else:  # pragma: no cover - only the two supported backends
+        raise NotImplementedError(f"no idempotent insert for the {dialect} dialect")
+    statement = (
+        statement.values([dict(r) for r in rows])
+        .on_conflict_do_nothing(index_elements=list(unique))
+        .returning(table.c[unique[0]])
+    )
+    return [row[0] for row in session.execute(statement)]

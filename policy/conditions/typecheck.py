@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from policy.conditions import ast as a
 from policy.errors import ConditionError
-from policy.schema import BOOL, DATE, ENUMS, FACTS, NUMBER, FactType, Kind, Scope
+from policy.schema import BOOL, DATE, ENUMS, EVENT_FACTS, FACTS, NUMBER, FactType, Kind, Scope
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,9 @@ class Environment:
 
     parameters: frozenset[str] = frozenset()
     definitions: dict[str, tuple[Scope, a.Node]] = field(default_factory=dict)
+    # True for the rule sets of event programs (early warning), the only ones that may name
+    # an event's facts (policy.schema.EVENT_FACTS).
+    events: bool = False
 
 
 class _Checker:
@@ -86,6 +89,13 @@ class _Checker:
 
     def resolve(self, node: a.Node, name: str, scope: Scope) -> a.Node:
         fact = FACTS.get(name)
+        if fact is not None and name in EVENT_FACTS and not self.env.events:
+            raise self.fail(
+                "EVENT_FACT_OUTSIDE_EVENTS",
+                f"{name} is a fact of a department event; only an early-warning rule set "
+                "may name it",
+                node,
+            )
         if fact is not None:
             if fact.scope is Scope.MEMBER and scope is Scope.HOUSEHOLD:
                 raise self.fail(
@@ -109,7 +119,8 @@ class _Checker:
                 )
             self.used_definitions.add(name)
             return a.DefRef(name, body, pos=node.pos, type=body.type)
-        known = [*FACTS, *self.env.parameters, *self.env.definitions]
+        known = [*(f for f in FACTS if self.env.events or f not in EVENT_FACTS),
+                 *self.env.parameters, *self.env.definitions]
         close = difflib.get_close_matches(name, known, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise self.fail("UNKNOWN_NAME", f"unknown fact, parameter or definition {name!r}{hint}",

@@ -27,7 +27,7 @@ from tests.store.conftest import postgres_url
 TABLES = {
     "rule_sets", "rule_set_versions", "households", "household_fact_revisions",
     "determinations", "audit_log", "api_tokens", "events", "alerts", "users",
-    "installation_secrets",
+    "installation_secrets", "webhooks", "webhook_deliveries",
 }
 
 

@@ -1,0 +1,127 @@
+"""Early warning: one department event, its household's facts and window -> the alerts it raises.
+
+An event is evaluated like a household: its facts (``policy.events.event_facts``: the stored
+facts derived as of the event's date, the event's own facts and the window's aggregates) go
+through the same durable_rules ruleset, condition tree and explainer as a determination, under
+the ``early_warning`` version in force on the event's date. Every GRANTED outcome is an alert,
+explained like any outcome (conditions with actual and expected values, the rule's citation).
+
+An alert is keyed by (household, rule, cause). The cause is a function of the firing event
+alone (never of the order events arrived in), so replays, duplicates and out-of-order events
+give the same alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from engine.evaluator import check_agreement, fire, load, trace_rules
+from engine.explain import explain_program
+from engine.results import Determination, Outcome, ProgramResult, Status, VersionRef
+from policy.document import Program
+from policy.events import (
+    DEFAULT_WINDOW_DAYS,
+    DepartmentEvent,
+    event_facts,
+    parse_event,
+    suggested_facts,
+)
+from policy.facts import Household, derive, parse_household
+
+# What makes two firings of a rule the same alert. "year": one alert a calendar year per
+# household (repeats within it attach their events); "member": one per member named;
+# "grant": one per kind and date of grant (a household can be granted relief again).
+CAUSES: dict[str, str] = {
+    "alert.large_medical_expense": "year",
+    "alert.new_dibao_or_temporary_relief": "grant",
+    "alert.new_severe_disability": "member",
+    "alert.school_dropout": "member-year",
+    "alert.housing_unsafe": "year",
+    "alert.income_drop": "year",
+}
+
+
+def cause_of(rule: str, event: DepartmentEvent) -> str:
+    """The cause an event's firing of ``rule`` is filed under (see ``CAUSES``)."""
+    kind = CAUSES.get(rule, "year")
+    year = str(event.occurred_on.year)
+    if kind == "grant":
+        return f"{event.kind}:{event.occurred_on.isoformat()}"
+    if kind == "member":
+        return f"member:{event.member_id or '-'}"
+    if kind == "member-year":
+        return f"member:{event.member_id or '-'}:{year}"
+    return year
+
+
+@dataclass(frozen=True)
+class RaisedAlert:
+    """One alert an event raised: its rule (the outcome code), cause and explanation."""
+
+    rule: str
+    cause: str
+    event: DepartmentEvent
+    member_id: str | None
+    outcome: Outcome
+    version: VersionRef
+    suggested: tuple[tuple[str, str], ...]
+
+
+def window_days(program: Program) -> int:
+    """The version's window length (parameter ``windowDays``, 365 by default)."""
+    return int(program.parameters.get("windowDays", DEFAULT_WINDOW_DAYS))
+
+
+def evaluate_event(
+    program: Program, ref: VersionRef, household: Household, event: DepartmentEvent,
+    window: Sequence[DepartmentEvent],
+) -> tuple[ProgramResult, list[RaisedAlert]]:
+    """Evaluate one event; the explained result and the alerts (its GRANTED outcomes).
+    ``window`` holds the household's other events (any order; those outside the window of the
+    event's date are not counted)."""
+    days = window_days(program)
+    facts = event_facts(derive(household, event.occurred_on), event, window, days)
+    verdicts = fire(load(program), facts)
+    tree = trace_rules(program, facts)
+    check_agreement(program, verdicts, tree)
+    result = explain_program(program, ref, facts, verdicts, tree)
+    member_index = (next((i for i, m in enumerate(household.members) if m.id == event.member_id),
+                         None) if event.member_id else None)
+    stored = household.model_dump(mode="json", exclude_none=True)
+    raised = [
+        RaisedAlert(
+            rule=o.code, cause=cause_of(o.code, event), event=event,
+            member_id=event.member_id if member_index is not None else None,
+            outcome=o, version=ref,
+            suggested=tuple(suggested_facts(event, member_index, stored, window, days)),
+        )
+        for o in result.outcomes if o.status is Status.GRANTED
+    ]
+    return result, raised
+
+
+def determine_events(
+    program: Program, ref: VersionRef, household: Household | dict[str, object],
+    events: Sequence[DepartmentEvent], as_of: date,
+) -> Determination:
+    """All of a household's events evaluated, as one determination: an alert's outcome is
+    GRANTED when some event raised it (for a version's own test cases)."""
+    hh = household if isinstance(household, Household) else parse_household(household, as_of)
+    best: dict[tuple[str, str | None], Outcome] = {}
+    for event in events:
+        result, _ = evaluate_event(program, ref, hh, event, events)
+        for o in result.outcomes:
+            key = (o.code, o.member_id)
+            if key not in best or (o.status is Status.GRANTED
+                                   and best[key].status is not Status.GRANTED):
+                best[key] = o
+    return Determination(as_of=as_of, household_id=hh.id,
+                         programs=(ProgramResult(program.code, ref, tuple(best.values())),),
+                         flagged_for_monitoring=False)
+
+
+def parse_case_events(data: Sequence[dict[str, object]], as_of: date) -> list[DepartmentEvent]:
+    """A test case's events (EventInput JSON), validated as of the case's date."""
+    return [parse_event(e, today=as_of, path=f"events[{i}]") for i, e in enumerate(data)]
