@@ -20,11 +20,13 @@ from datetime import date
 from engine.evaluator import check_agreement, fire, load, trace_rules
 from engine.explain import explain_program
 from engine.results import Determination, Outcome, ProgramResult, Status, VersionRef
+from policy.conditions import ast as a
 from policy.document import Program
 from policy.events import (
     DEFAULT_WINDOW_DAYS,
     DepartmentEvent,
     event_facts,
+    in_window,
     parse_event,
     suggested_facts,
 )
@@ -67,6 +69,9 @@ class RaisedAlert:
     outcome: Outcome
     version: VersionRef
     suggested: tuple[tuple[str, str], ...]
+    # The events behind it: the firing event, and for a rule that reads a windowed sum the
+    # window's events that make up the sum.
+    evidence: tuple[DepartmentEvent, ...] = ()
 
 
 def window_days(program: Program) -> int:
@@ -76,30 +81,60 @@ def window_days(program: Program) -> int:
 
 def evaluate_event(
     program: Program, ref: VersionRef, household: Household, event: DepartmentEvent,
-    window: Sequence[DepartmentEvent],
+    window: Sequence[DepartmentEvent], *, explain_all: bool = False,
 ) -> tuple[ProgramResult, list[RaisedAlert]]:
     """Evaluate one event; the explained result and the alerts (its GRANTED outcomes).
     ``window`` holds the household's other events (any order; those outside the window of the
-    event's date are not counted)."""
+    event's date are not counted). Most events raise nothing: then the outcomes are explained
+    only with ``explain_all`` (the condition tree still checks durable_rules' verdict)."""
     days = window_days(program)
     facts = event_facts(derive(household, event.occurred_on), event, window, days)
     verdicts = fire(load(program), facts)
     tree = trace_rules(program, facts)
     check_agreement(program, verdicts, tree)
+    if not explain_all and not verdicts.household and not any(verdicts.members):
+        return ProgramResult(program.code, ref, ()), []
     result = explain_program(program, ref, facts, verdicts, tree)
     member_index = (next((i for i, m in enumerate(household.members) if m.id == event.member_id),
                          None) if event.member_id else None)
     stored = household.model_dump(mode="json", exclude_none=True)
+    reads_window = _window_rules(program)
+    summed = tuple(sorted(
+        {e.key: e for e in [*window, event] if e.kind == "INPATIENT_COST"
+         and in_window(e.occurred_on, event.occurred_on, days)}.values(),
+        key=lambda e: (e.occurred_on, e.key)))
     raised = [
         RaisedAlert(
             rule=o.code, cause=cause_of(o.code, event), event=event,
             member_id=event.member_id if member_index is not None else None,
             outcome=o, version=ref,
             suggested=tuple(suggested_facts(event, member_index, stored, window, days)),
+            evidence=(summed if any(reads_window.get(r.rule_id) for r in o.reasons)
+                      else (event,)),
         )
         for o in result.outcomes if o.status is Status.GRANTED
     ]
     return result, raised
+
+
+_WINDOW_RULES: dict[str, dict[str, bool]] = {}
+
+
+def _window_rules(program: Program) -> dict[str, bool]:
+    """Per rule id: does its condition read the window's sum (definitions included)?"""
+    found = _WINDOW_RULES.get(program.content_hash)
+    if found is None:
+        def reads(node: a.Node) -> bool:
+            for n in a.walk(node):
+                if isinstance(n, a.FactRef) and n.name == "windowInpatientSelfPaid":
+                    return True
+                if isinstance(n, a.DefRef) and n.body is not None and reads(n.body):
+                    return True
+            return False
+
+        found = _WINDOW_RULES[program.content_hash] = {
+            r.id: reads(r.condition) for r in program.rules}
+    return found
 
 
 def determine_events(
@@ -111,7 +146,7 @@ def determine_events(
     hh = household if isinstance(household, Household) else parse_household(household, as_of)
     best: dict[tuple[str, str | None], Outcome] = {}
     for event in events:
-        result, _ = evaluate_event(program, ref, hh, event, events)
+        result, _ = evaluate_event(program, ref, hh, event, events, explain_all=True)
         for o in result.outcomes:
             key = (o.code, o.member_id)
             if key not in best or (o.status is Status.GRANTED

@@ -217,7 +217,9 @@ def _amount(v: Any, field: str, errors: list[FieldError]) -> Decimal | None:
         errors.append(FieldError(field, "TOO_MANY_DECIMALS",
                                  f"yuan to the cent (two decimals), got {d}"))
         return None
-    return d.normalize() if d == d.to_integral_value() else d
+    # One spelling per amount ("5000", "5000.5"): Decimal("5000.00") and Decimal("5E+3") are
+    # the same number, but stored and compared as text they would not be.
+    return d.quantize(Decimal(1)) if d == d.to_integral_value() else d.normalize()
 
 
 # --- the facts of an event and its window ------------------------------------------------------
@@ -307,4 +309,5 @@ def suggested_facts(event: DepartmentEvent, member_index: int | None,
 
 
 def _plain(d: Decimal) -> str:
-    return format(d.normalize(), "f") if d == d.to_integral_value() else format(d, "f")
+    return format(d.quantize(Decimal(1)), "f") if d == d.to_integral_value() else format(
+        d.normalize(), "f")

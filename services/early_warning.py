@@ -18,13 +18,14 @@ of the household's region resolves one.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from engine.results import Citation, ConditionCheck, Reason, determination_json
+from engine.results import Citation, ConditionCheck, Determination, Reason, determination_json
 from engine.warning import RaisedAlert, evaluate_event, window_days
 from policy.errors import FactsInvalid, FieldError
 from policy.events import (
@@ -34,11 +35,11 @@ from policy.events import (
     parse_event,
 )
 from policy.facts import Household, parse_household
-from services.auth import Principal, in_region
+from services.auth import Principal, covered_codes, in_region
 from services.errors import Conflict, InvalidInput, NotFoundError
 from store.errors import ConflictError
 from store.models import Alert, AlertStatus, Event
-from store.repositories import EventRow
+from store.repositories import AlertUpsert, EventRow
 from store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -237,26 +238,27 @@ class EarlyWarning:
         for attempt in range(3):
             try:
                 with self.uow() as uow:
-                    pending = uow.events.pending(household_ids)
+                    pending = uow.events.pending_rows(household_ids)
                     if not pending:
                         return Correlation()
-                    households = uow.households.find_many({e.household_id for e in pending})
+                    households = uow.households.facts_of({e.household_id for e in pending})
                     start: dict[str, date] = {}
                     for e in pending:
-                        first = start.get(e.household_id)
-                        start[e.household_id] = (e.occurred_on if first is None
-                                                 else min(first, e.occurred_on))
+                        if e.household_id in households:
+                            first = start.get(e.household_id)
+                            start[e.household_id] = (e.occurred_on if first is None
+                                                     else min(first, e.occurred_on))
                     # Evaluated: every event on or after the household's earliest new one
                     # (their windows may now hold more); read: a window before that too.
-                    windows = uow.events.for_households(
+                    windows = uow.events.window_rows(
                         {h: d - timedelta(days=days - 1) for h, d in start.items()})
                     found: dict[tuple[str, str, str], list[RaisedAlert]] = {}
                     ids: dict[str, str] = {}  # idempotency key -> stored event id
-                    for household_id, stored in households.items():
-                        hh = Household.model_validate(stored.facts)
-                        rows = windows[household_id]
-                        ids.update((e.idempotency_key, e.id) for e in rows)
-                        events = [_event(e) for e in rows]
+                    for household_id, rows in windows.items():
+                        hh = Household.model_validate(households[household_id][1])
+                        ids.update((r.idempotency_key, r.id) for r in rows)
+                        events = [from_stored(r.source, r.kind, r.household_id, r.member_id,
+                                              r.occurred_on, r.payload) for r in rows]
                         for event in events:
                             if event.occurred_on < start[household_id]:
                                 continue
@@ -267,27 +269,28 @@ class EarlyWarning:
                                                        event, events)
                             for a in alerts:
                                 found.setdefault((household_id, a.rule, a.cause), []).append(a)
-                    raised, updated = [], []
-                    marker = uow.now()
+                    upserts = []
                     for (household_id, rule, cause), firings in sorted(found.items()):
-                        stored = households[household_id]
                         firings.sort(key=_order)
                         latest = firings[-1]
-                        result = uow.alerts.upsert(
-                            household_id=household_id, region_code=stored.region_code,
+                        upserts.append(AlertUpsert(
+                            household_id=household_id,
+                            region_code=households[household_id][0],
                             rule=rule, cause=cause, explanation=_explanation(latest),
-                            event_ids=[ids[f.event.key] for f in firings],
+                            event_ids=list(dict.fromkeys(
+                                ids[e.key] for f in firings for e in f.evidence)),
                             member_id=latest.member_id,
-                            replace_explanation=_later_or_same(latest))
-                        view = alert_view(result.item)
+                            replace_explanation=_later_or_same(latest)))
+                    raised, updated = [], []
+                    for result, changed in uow.alerts.upsert_many(upserts):
                         if result.created:
-                            raised.append(view)
-                            self.app.webhooks.enqueue(uow, view)
-                        elif view.updated_at >= marker:
-                            updated.append(view)
-                    uow.events.mark_correlated([e.id for e in pending
-                                                if e.household_id in households])
-                    count = sum(1 for e in pending if e.household_id in households)
+                            raised.append(alert_view(result.item))
+                        elif changed:
+                            updated.append(alert_view(result.item))
+                    self.app.webhooks.enqueue(uow, raised)
+                    done = [e.id for e in pending if e.household_id in households]
+                    uow.events.mark_correlated(done)
+                    count = len(done)
                     uow.commit()
                 break
             except ConflictError:
@@ -329,14 +332,10 @@ class EarlyWarning:
             regions = list(requested) if requested else None
         else:
             regions = sorted(allowed) if not requested else [
-                r for r in requested if any(r == a or r.startswith(a + "-") for a in allowed)]
+                r for r in requested if in_region(r, allowed)]
         if regions is None:
             return None
-        codes = set(regions)
-        for code in uow.households.region_codes():
-            if any(code.startswith(r + "-") for r in regions):
-                codes.add(code)
-        return sorted(codes)
+        return covered_codes(regions, uow.households.region_codes())
 
     def alerts(
         self, p: Principal, first: int, after: str | None = None, *,
@@ -443,6 +442,20 @@ class EarlyWarning:
                 raise Conflict(str(exc), [FieldError("id", "CONFLICT", str(exc))]) from None
             return alert_view(alert)
 
+    def reevaluate(self, p: Principal, alert: AlertView, as_of: date) -> Determination:
+        """The household's stored facts with the alert's suggested facts applied, evaluated
+        under the versions in force on ``as_of`` (nothing is stored): the link from an alert
+        to what including it would change. Needs the right to read the household."""
+        self.app.policy.read_household(p, alert.region_code, "household", alert.household_id)
+        with self.uow() as uow:
+            stored = uow.households.find(alert.household_id)
+            if stored is None:  # pragma: no cover - alerts are raised for stored households
+                raise NotFoundError(f"no household {alert.household_id!r}")
+            facts = json.loads(json.dumps(stored.facts))
+        for s in alert.suggested_facts:
+            apply_fact(facts, s.fact, json.loads(s.value))
+        return self.app._determine(facts, as_of, None)
+
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -533,3 +546,21 @@ def visible(p: Principal, region_code: str) -> bool:
     """The caller may see alerts of this region (for push filters)."""
     return p.role == "auditor" or (p.role in ("caseworker", "api_client")
                                    and in_region(region_code, p.regions))
+
+
+_PATH = re.compile(r"^(?:members\[(\d+)\]\.)?([A-Za-z]+)$")
+
+
+def apply_fact(facts: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``path`` (``dibao`` or ``members[1].disabilityGrade``) in household JSON.
+
+    >>> f = {"members": [{"id": "m"}]}
+    >>> apply_fact(f, "members[0].schoolStage", "NONE"); f
+    {'members': [{'id': 'm', 'schoolStage': 'NONE'}]}
+    """
+    m = _PATH.match(path)
+    if m is None:
+        raise ValueError(f"not a fact path: {path!r}")
+    index, name = m.groups()
+    target = facts if index is None else facts["members"][int(index)]
+    target[name] = value

@@ -16,6 +16,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -98,10 +99,19 @@ class Webhooks:
 
     # -- the queue -------------------------------------------------------------------------
 
-    def enqueue(self, uow: UnitOfWork, alert: AlertView) -> int:
-        """Queue the alert for every webhook whose regions cover it (in the caller's unit of
-        work, so it commits with the alert); the number queued."""
-        hooks = [h for h in self._hooks(uow) if in_region(alert.region_code, h.regions)]
+    def enqueue(self, uow: UnitOfWork, alerts: Sequence[AlertView]) -> int:
+        """Queue each alert for every webhook whose regions cover it (in the caller's unit of
+        work, so it commits with the alerts); the number of deliveries queued."""
+        if not alerts:
+            return 0
+        all_hooks = self._hooks(uow)
+        queued = 0
+        for alert in alerts:
+            queued += self._enqueue(uow, alert, all_hooks)
+        return queued
+
+    def _enqueue(self, uow: UnitOfWork, alert: AlertView, all_hooks: list[Webhook]) -> int:
+        hooks = [h for h in all_hooks if in_region(alert.region_code, h.regions)]
         for hook in hooks:
             delivery_id = new_id()
             body = json.dumps({

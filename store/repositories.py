@@ -279,6 +279,18 @@ class HouseholdRepository(_Repository):
     def find(self, household_id: str) -> StoredHousehold | None:
         return self.session.get(StoredHousehold, household_id)
 
+    def facts_of(self, household_ids: Collection[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """(region code, facts) of the stored households among these ids, by id (plain rows:
+        no ORM objects)."""
+        out: dict[str, tuple[str, dict[str, Any]]] = {}
+        ids = sorted(set(household_ids))
+        for i in range(0, len(ids), 500):
+            for hid, region, facts in self.session.execute(
+                    select(StoredHousehold.id, StoredHousehold.region_code, StoredHousehold.facts)
+                    .where(StoredHousehold.id.in_(ids[i:i + 500]))):
+                out[hid] = (region, facts)
+        return out
+
     def find_many(self, household_ids: Collection[str]) -> dict[str, StoredHousehold]:
         """The stored households among these ids, by id."""
         out: dict[str, StoredHousehold] = {}
@@ -798,6 +810,35 @@ class EventRepository(_Repository):
             events.sort(key=lambda e: (e.occurred_on, e.idempotency_key))
         return out
 
+    def pending_rows(self, household_ids: Collection[str]) -> list[Any]:
+        """(id, household_id, occurred_on) of the uncorrelated events of these households:
+        plain rows, no ORM objects (correlation reads thousands)."""
+        out: list[Any] = []
+        for chunk in _chunks(sorted(set(household_ids)), 500):
+            out.extend(self.session.execute(
+                select(Event.id, Event.household_id, Event.occurred_on)
+                .where(Event.correlated_at.is_(None), Event.household_id.in_(chunk))))
+        return out
+
+    def window_rows(self, since: Mapping[str, date]) -> dict[str, list[Any]]:
+        """For each household, (id, idempotency_key, source, kind, household_id, member_id,
+        occurred_on, payload) of its events on or after its date in ``since``, by date."""
+        out: dict[str, list[Any]] = {h: [] for h in since}
+        if not since:
+            return out
+        earliest = min(since.values())
+        for chunk in _chunks(sorted(since), 500):
+            for row in self.session.execute(
+                select(Event.id, Event.idempotency_key, Event.source, Event.kind,
+                       Event.household_id, Event.member_id, Event.occurred_on, Event.payload)
+                .where(Event.household_id.in_(chunk), Event.occurred_on >= earliest)
+            ):
+                if row.occurred_on >= since[row.household_id]:
+                    out[row.household_id].append(row)
+        for rows in out.values():
+            rows.sort(key=lambda r: (r.occurred_on, r.idempotency_key))
+        return out
+
     def pending(self, household_ids: Collection[str] | None = None, *,
                 limit: int | None = None, known_only: bool = True) -> list[Event]:
         """Events not yet correlated (of these households, or all), oldest first; with
@@ -842,8 +883,66 @@ class AlertCounts(NamedTuple):
     by_rule: dict[str, int]
 
 
+class AlertUpsert(NamedTuple):
+    """An alert to raise, or to add evidence to (see ``AlertRepository.upsert``)."""
+
+    household_id: str
+    region_code: str
+    rule: str
+    cause: str
+    explanation: Mapping[str, Any]
+    event_ids: Sequence[str]
+    member_id: str | None
+    replace_explanation: Callable[[Mapping[str, Any]], bool] | None = None
+
+
 class AlertRepository(_Repository):
     """Early-warning alerts, one per (household, alert rule, cause)."""
+
+    def upsert_many(self, items: Sequence[AlertUpsert]) -> list[tuple[Upserted[Alert], bool]]:
+        """``upsert`` for many alerts in a few statements: each with whether it changed. The
+        explanations are handed over (not copied): the caller builds them for this call."""
+        if not items:
+            return []
+        now = self._clock()
+        rows = [{"id": new_id(), "household_id": i.household_id, "rule": i.rule,
+                 "cause": i.cause, "region_code": i.region_code, "status": AlertStatus.OPEN,
+                 "member_id": i.member_id, "explanation": dict(i.explanation),
+                 "event_ids": list(dict.fromkeys(i.event_ids)), "created_at": now,
+                 "updated_at": now} for i in items]
+        unique = ["household_id", "rule", "cause"]
+        created: set[tuple[str, str, str]] = set()
+        for part in _chunks(rows, 500):
+            created.update(insert_many_unless_exist(self.session, Alert, part, unique,
+                                                    returning=unique))
+        stored: dict[tuple[str, str, str], Alert] = {}
+        for chunk in _chunks(sorted({i.household_id for i in items}), 500):
+            for alert in self.session.scalars(
+                select(Alert).where(Alert.household_id.in_(chunk)).with_for_update()
+                .execution_options(populate_existing=True)
+            ):
+                stored[(alert.household_id, alert.rule, alert.cause)] = alert
+        out = []
+        for i in items:
+            key = (i.household_id, i.rule, i.cause)
+            alert = stored[key]
+            if key in created:
+                out.append((Upserted(alert, True), True))
+                continue
+            merged = list(dict.fromkeys([*alert.event_ids, *i.event_ids]))
+            replace = (i.replace_explanation(alert.explanation)
+                       if i.replace_explanation is not None else True) and (
+                alert.explanation != dict(i.explanation) or alert.member_id != i.member_id)
+            changed = merged != alert.event_ids or replace
+            if changed:
+                alert.event_ids = merged
+                if replace:  # the member goes with the explanation (the same firing)
+                    alert.explanation = dict(i.explanation)
+                    alert.member_id = i.member_id
+                alert.updated_at = now
+            out.append((Upserted(alert, False), changed))
+        self._flush("alerts")
+        return out
 
     def upsert(
         self,
@@ -879,11 +978,13 @@ class AlertRepository(_Repository):
         if not created:
             merged = list(dict.fromkeys([*alert.event_ids, *event_ids]))
             replace = (replace_explanation(alert.explanation) if replace_explanation is not None
-                       else True) and alert.explanation != dict(explanation)
+                       else True) and (alert.explanation != dict(explanation)
+                                       or alert.member_id != member_id)
             if merged != alert.event_ids or replace:
                 alert.event_ids = merged
-                if replace:
+                if replace:  # the member goes with the explanation (the same firing)
                     alert.explanation = copy.deepcopy(dict(explanation))
+                    alert.member_id = member_id
                 alert.updated_at = now
                 self._flush(f"alert {alert.id}")
         return Upserted(alert, created)

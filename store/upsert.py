@@ -35,11 +35,13 @@ def insert_unless_exists(
 
 
 def insert_many_unless_exist(
-    session: Session, model: type[Any], rows: Sequence[Mapping[str, Any]], unique: Sequence[str]
+    session: Session, model: type[Any], rows: Sequence[Mapping[str, Any]], unique: Sequence[str],
+    returning: Sequence[str] | None = None,
 ) -> list[Any]:
-    """Insert the rows of ``model`` whose ``unique`` columns are not stored yet, in one
-    statement; the first unique column's values of the rows inserted. A key must not appear
-    twice in ``rows``."""
+    """Insert the rows of ``model`` whose ``unique`` columns are not stored yet, as one
+    executemany (SQLAlchemy batches it into multi-row statements, compiled once); for the rows
+    inserted, the first unique column's value (or a tuple of the ``returning`` columns). A key
+    must not appear twice in ``rows``."""
     if not rows:
         return []
     dialect = session.get_bind().dialect.name
@@ -50,9 +52,12 @@ def insert_many_unless_exist(
         statement = sqlite.insert(table)
     else:  # pragma: no cover - only the two supported backends
         raise NotImplementedError(f"no idempotent insert for the {dialect} dialect")
-    statement = (
-        statement.values([dict(r) for r in rows])
-        .on_conflict_do_nothing(index_elements=list(unique))
-        .returning(table.c[unique[0]])
-    )
-    return [row[0] for row in session.execute(statement)]
+    columns = [table.c[c] for c in (returning or unique[:1])]
+    # Without sort_by_parameter_order: rows skipped by ON CONFLICT would make SQLAlchemy send
+    # one statement a row to keep the order, and the values returned say which rows they are.
+    statement = statement.on_conflict_do_nothing(index_elements=list(unique)).returning(
+        *columns)
+    result = session.execute(statement, [dict(r) for r in rows])
+    if returning is None:
+        return [row[0] for row in result]
+    return [tuple(row) for row in result]
