@@ -744,6 +744,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "facts (docs/facts.md) or policy (docs/policy.md)")
     p.add_argument("document", choices=("facts", "policy"))
     p.set_defaults(func=cmd_export_docs)
+
+    from cli.warning import add_commands
+
+    add_commands(sub)  # events ingest / recorrelate, alerts list, webhook set
     return parser
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -12,7 +14,7 @@ from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
@@ -228,9 +230,20 @@ def create_app(settings: Settings | None = None, application: Application | None
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),  # subscriptions (graphql-transport-ws)
     ]
     routes.append(Mount("/", console_app()))
-    app = Starlette(routes=routes)
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # The webhook worker runs while the server does (a server started without lifespan
+        # events, as some tests do, starts it itself).
+        application.webhooks.start()
+        try:
+            yield
+        finally:
+            application.webhooks.stop()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.application = application
     return RequestLog(JsonOnly(app, settings.read_timeout_seconds))
 

@@ -36,6 +36,7 @@ from graphql_api.types import (
 )
 from graphql_api.validation_cache import DocumentCache
 from graphql_api.viewer import ViewerQuery
+from graphql_api.warning import Subscription, WarningMutation, WarningQuery
 from services.application import Application
 from services.auth import Principal
 from services.config import Settings
@@ -62,7 +63,7 @@ def _info_context(info: strawberry.Info) -> Context:
 
 
 @strawberry.type
-class Query(EditingQuery, ViewerQuery, AuditQuery):
+class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery):
     @strawberry.field(description="Evaluate a household (not stored) under the versions in force "
                       "on asOf.")
     def evaluate(
@@ -135,7 +136,7 @@ class HouseholdDeterminePayload:
 
 
 @strawberry.type
-class Mutation(EditingMutation):
+class Mutation(EditingMutation, WarningMutation):
     @strawberry.mutation(description="Save a household's facts as a new revision.")
     def household_save(
         self, info: strawberry.Info, household: HouseholdInput,
@@ -232,7 +233,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: _MaskErrors(should_mask_error=_should_mask,
                             error_message="内部错误 / internal error"),
     ]
-    schema = Schema(query=Query, mutation=Mutation, extensions=extensions,
+    schema = Schema(query=Query, mutation=Mutation, subscription=Subscription,
+                    extensions=extensions,
                     execution_context_class=ProjectingExecutionContext if settings.dev
                     else _QuietExecutionContext,
                     config=StrawberryConfig(disable_field_suggestions=not settings.dev))

@@ -19,6 +19,7 @@ from graphql_api.errors import call, service_error
 if TYPE_CHECKING:
     from engine.results import Determination as EngineDetermination
     from engine.results import Outcome as EngineOutcome
+    from graphql_api.warning import Alert
 
 OutcomeStatus = strawberry.enum(Status, name="OutcomeStatus")
 
@@ -315,6 +316,13 @@ class Household:
     revision: int
     updated_at: datetime
     facts: JSON = strawberry.field(description="The household JSON as stored (HouseholdInput).")
+
+    @strawberry.field(description="The household's early-warning alerts, newest first.")
+    def alerts(self, info: strawberry.Info) -> list[
+            Annotated[Alert, strawberry.lazy("graphql_api.warning")]]:
+        from graphql_api.warning import household_alerts
+
+        return household_alerts(info, str(self.id))
 
     @strawberry.field(description="The household's recorded determinations, newest first.")
     def determinations(self, info: strawberry.Info) -> list[DeterminationRecord]:

@@ -1,0 +1,297 @@
+"""``policy-engine events ...``, ``alerts list`` and ``webhook set``: early warning from the
+command line, on the database of ``DATABASE_URL`` (SQLite by default).
+
+    policy-engine events ingest FILE      JSON Lines, CSV (UTF-8, a header row of EventInput
+                                          names) or Excel .xlsx (the first sheet, same header)
+    policy-engine events recorrelate      correlate stored events not yet correlated
+    policy-engine alerts list             a table, CSV or JSON
+    policy-engine webhook set TOKEN URL   an api_client's webhook; prints its secret once
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+FIELDS = ("source", "eventId", "kind", "householdId", "memberId", "occurredOn", "amount",
+          "value")
+BATCH = 1000
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def _app() -> Any:
+    from services.application import Application
+    from services.config import Settings
+
+    app = Application(Settings())
+    app.start()
+    return app
+
+
+# --- reading event files -------------------------------------------------------------------
+
+
+class Unreadable(Exception):
+    """The file cannot be read as events at all (as opposed to one bad event)."""
+
+
+Row = tuple[int, Any]  # (line or row number in the file, the event's data or an error text)
+
+
+def read_events(path: Path) -> Iterator[Row]:
+    """The events of a file, each with its line (or spreadsheet row) number."""
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return _jsonl(path)
+    if suffix == ".csv":
+        return _csv(path)
+    if suffix == ".xlsx":
+        return _xlsx(path)
+    raise Unreadable(f"{path.name}: unknown format (use .jsonl, .csv or .xlsx)")
+
+
+def _jsonl(path: Path) -> Iterator[Row]:
+    with path.open(encoding="utf-8-sig") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield n, json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield n, f"not JSON: {exc.msg}"
+
+
+def _blank(v: Any) -> Any:
+    return None if v is None or (isinstance(v, str) and not v.strip()) else v
+
+
+def _csv(path: Path) -> Iterator[Row]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f)
+        _check_header(reader.fieldnames or [])
+        for n, row in enumerate(reader, 2):
+            yield n, {k: _blank(v.strip() if isinstance(v, str) else v)
+                      for k, v in row.items() if k is not None}
+
+
+def _check_header(names: Sequence[Any]) -> None:
+    header = [str(h).strip() for h in names if h is not None]
+    missing = [f for f in ("source", "eventId", "kind", "householdId", "occurredOn")
+               if f not in header]
+    if missing:
+        raise Unreadable(f"the header row lacks {', '.join(missing)} (columns: "
+                         f"{', '.join(FIELDS)})")
+
+
+def _xlsx(path: Path) -> Iterator[Row]:
+    try:
+        import openpyxl
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise Unreadable("reading .xlsx needs openpyxl (pip install openpyxl)") from exc
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise Unreadable(f"{path.name}: not an Excel workbook ({type(exc).__name__})") from None
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+        _check_header(header)
+        for n, values in enumerate(rows, 2):
+            if all(v is None for v in values):
+                continue
+            yield n, {h: _cell(h, v) for h, v in zip(header, values, strict=False) if h}
+    finally:
+        book.close()
+
+
+def _cell(name: str, v: Any) -> Any:
+    # Spreadsheets type their cells: a date cell is a datetime, an id typed as a number is a
+    # float (12 -> "12"); amounts stay numbers.
+    v = _blank(v)
+    if isinstance(v, datetime):
+        return v.date().isoformat() if v.time() == time(0) else v.isoformat()
+    if isinstance(v, date):
+        return v.isoformat()
+    if name != "amount" and isinstance(v, int | float) and not isinstance(v, bool):
+        return str(int(v)) if float(v).is_integer() else str(v)
+    return v
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def cmd_events_ingest(args: argparse.Namespace) -> int:
+    from services.auth import Principal
+
+    path = Path(args.file)
+    try:
+        rows = list(read_events(path))
+    except Unreadable as exc:
+        return _fail(f"error: {exc}")
+    except OSError as exc:
+        return _fail(f"error: cannot read {path.name}: {exc.strerror}")
+    except (UnicodeDecodeError, csv.Error) as exc:
+        return _fail(f"error: {path.name} is not UTF-8 text: {exc}")
+    app = _app()
+    feed = Principal(name=args.actor, role="api_client")
+    today = date.today()
+    accepted = duplicates = 0
+    problems: list[str] = []
+    unknown: set[str] = set()
+    raised = 0
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start:start + BATCH]
+        events = []
+        lines = []
+        for n, data in chunk:
+            if isinstance(data, str):
+                problems.append(f"line {n}: {data} [INVALID_JSON]")
+                continue
+            events.append(data)
+            lines.append(n)
+        report = app.warning.ingest(feed, events, today)
+        accepted += report.accepted
+        duplicates += report.duplicates
+        unknown.update(report.unknown_households)
+        raised += len(report.alerts)
+        for r in report.rejected:
+            field = r.field.split(".", 1)[1] if "." in r.field else r.field
+            problems.append(f"line {lines[r.index]}: {field}: {r.message} [{r.code}]")
+    summary = {"accepted": accepted, "duplicates": duplicates,
+               "rejected": len({p.split(":", 1)[0] for p in problems}),
+               "unknownHouseholds": len(unknown), "alertsRaisedOrUpdated": raised}
+    if args.json:
+        print(json.dumps({**summary, "problems": problems}, ensure_ascii=False, indent=2))
+    else:
+        print(f"{path.name}: {accepted} accepted, {duplicates} already stored, "
+              f"{summary['rejected']} rejected, {len(unknown)} for households not stored yet, "
+              f"{raised} alerts raised or updated")
+    for p in problems:
+        print(p, file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_events_recorrelate(args: argparse.Namespace) -> int:
+    app = _app()  # start() already correlates what is pending
+    left = app.warning.pending_count()
+    done = app.warning.correlate_pending() if left else 0
+    print(f"{done} events correlated; {app.warning.pending_count()} pending "
+          f"(events of households not stored are kept until they are)")
+    return 0
+
+
+def cmd_alerts_list(args: argparse.Namespace) -> int:
+    from services.auth import Principal
+
+    app = _app()
+    reader = Principal(name=args.actor, role="auditor")
+    since = datetime.combine(args.since, time(0)).astimezone() if args.since else None
+    out: list[Any] = []
+    after = None
+    while len(out) < args.limit:
+        items, more, after, _ = app.warning.alerts(
+            reader, min(100, args.limit - len(out)), after, status=args.status,
+            region_codes=args.region, rule=args.rule, since=since)
+        out.extend(items)
+        if not more:
+            break
+    rows = [{"id": a.id, "raisedAt": a.raised_at.isoformat(timespec="seconds"),
+             "status": a.status, "rule": a.rule, "householdId": a.household_id,
+             "memberId": a.member_id or "", "regionCode": a.region_code,
+             "title": a.title(args.lang), "events": len(a.event_ids),
+             "suggestedFacts": "; ".join(f"{f.fact}={f.value}" for f in a.suggested_facts)}
+            for a in out]
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif args.format == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["id"])
+        writer.writeheader()
+        writer.writerows(rows)
+        sys.stdout.write(buf.getvalue())
+    else:
+        columns = ("raisedAt", "status", "rule", "householdId", "memberId", "regionCode",
+                   "events", "title")
+        widths = {c: max([len(c), *(_width(str(r[c])) for r in rows)]) for c in columns}
+        print("  ".join(_pad(c, widths[c]) for c in columns))
+        for r in rows:
+            print("  ".join(_pad(str(r[c]), widths[c]) for c in columns))
+        print(f"({len(rows)} alerts)")
+    return 0
+
+
+def _width(text: str) -> int:
+    # A Chinese character takes two columns in a terminal.
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def cmd_webhook_set(args: argparse.Namespace) -> int:
+    from services.errors import ServiceError
+
+    app = _app()
+    try:
+        hook_id, secret = app.webhooks.register(args.token, args.url)
+    except ServiceError as exc:
+        return _fail(f"error: {exc.message}")
+    print(f"webhook {hook_id}: alerts of the token's regions are POSTed to {args.url}, "
+          f"signed with this secret (X-Signature-256: sha256=HMAC of the body):",
+          file=sys.stderr)
+    print(secret)
+    return 0
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def add_commands(sub: Any) -> None:
+    """Add ``events``, ``alerts`` and ``webhook`` to the ``policy-engine`` parser."""
+    p = sub.add_parser("events", help="department events for early warning (预警监测)")
+    esub = p.add_subparsers(dest="events_command", required=True)
+    e = esub.add_parser("ingest", help="store the events of a file (JSON Lines, CSV or .xlsx; "
+                        "idempotent by source and eventId) and correlate them")
+    e.add_argument("file")
+    e.add_argument("--json", action="store_true", help="print the summary as JSON")
+    e.add_argument("--actor", default="cli", help="the name the audit log records")
+    e.set_defaults(func=cmd_events_ingest)
+    e = esub.add_parser("recorrelate", help="correlate stored events that were not (e.g. after "
+                        "a crash)")
+    e.set_defaults(func=cmd_events_recorrelate)
+
+    p = sub.add_parser("alerts", help="early-warning alerts")
+    asub = p.add_subparsers(dest="alerts_command", required=True)
+    a = asub.add_parser("list", help="alerts newest first")
+    a.add_argument("--status", choices=["OPEN", "VERIFIED", "INCLUDED", "DISMISSED"])
+    a.add_argument("--region", action="append", help="region code (repeatable)")
+    a.add_argument("--rule", help="e.g. alert.large_medical_expense")
+    a.add_argument("--since", type=_date, help="raised on or after this date")
+    a.add_argument("--limit", type=int, default=1000)
+    a.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    a.add_argument("--lang", choices=["ZH", "EN"], default="ZH")
+    a.add_argument("--actor", default="cli")
+    a.set_defaults(func=cmd_alerts_list)
+
+    p = sub.add_parser("webhook", help="outgoing webhooks of api_client tokens")
+    wsub = p.add_subparsers(dest="webhook_command", required=True)
+    w = wsub.add_parser("set", help="set a token's webhook URL; prints the signing secret")
+    w.add_argument("token", help="the api_client token's id or name")
+    w.add_argument("url")
+    w.set_defaults(func=cmd_webhook_set)

@@ -1,0 +1,362 @@
+"""Early warning over GraphQL: ``eventsIngest``, ``alerts`` (a connection), ``alert``,
+``alertCounts``, ``alertResolve`` and the subscription ``alertRaised`` (graphql-transport-ws)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+import anyio
+import strawberry
+
+from graphql_api.errors import UserError, call, service_error, user_errors
+from graphql_api.types import (
+    Determination,
+    Household,
+    Lang,
+    PageInfo,
+    Reason,
+    wrap_determination,
+)
+from services.auth import in_region
+from services.early_warning import AlertView, EventView, visible
+from services.errors import InvalidInput, ServiceError
+
+
+@strawberry.enum(description="An alert's state: OPEN -> VERIFIED (核实) -> INCLUDED (纳入监测), "
+                 "or DISMISSED (with a note).")
+class AlertStatus(Enum):
+    OPEN = "OPEN"
+    VERIFIED = "VERIFIED"
+    INCLUDED = "INCLUDED"
+    DISMISSED = "DISMISSED"
+
+
+@strawberry.enum(description="What a caseworker decides about an alert.")
+class AlertResolution(Enum):
+    VERIFIED = "VERIFIED"
+    INCLUDED = "INCLUDED"
+    DISMISSED = "DISMISSED"
+
+
+@strawberry.enum(description="What a department event reports.")
+class EventKind(Enum):
+    INPATIENT_COST = "INPATIENT_COST"
+    DIBAO_GRANTED = "DIBAO_GRANTED"
+    TEMPORARY_RELIEF_GRANTED = "TEMPORARY_RELIEF_GRANTED"
+    DISABILITY_CERTIFIED = "DISABILITY_CERTIFIED"
+    SCHOOL_DROPOUT = "SCHOOL_DROPOUT"
+    HOUSING_REGRADED = "HOUSING_REGRADED"
+    INCOME_REPORTED = "INCOME_REPORTED"
+
+
+@strawberry.input(description="A department's event about a household (or one member).")
+class EventInput:
+    source: str = strawberry.field(description="The department: 民政, 医保, 残联, 教育, 住建, "
+                                   "应急 or 扶贫.")
+    event_id: str = strawberry.field(description="The sender's id; (source, eventId) is the "
+                                     "idempotency key.")
+    kind: EventKind
+    household_id: str
+    member_id: str | None = None
+    occurred_on: date
+    amount: float | None = strawberry.field(default=None, description="Yuan, to the cent.")
+    value: str | None = strawberry.field(
+        default=None, description="A grade (DISABILITY_CERTIFIED: 1-4), a housing grade "
+        "(HOUSING_REGRADED: A-D) or a school stage, as text.")
+
+
+@strawberry.type
+class Event:
+    id: strawberry.ID
+    source: str
+    event_id: str
+    kind: str
+    household_id: str
+    member_id: str | None
+    occurred_on: date
+    amount: float | None
+    value: str | None
+    received_at: datetime
+    correlated_at: datetime | None
+
+
+def _event(e: EventView) -> Event:
+    return Event(id=strawberry.ID(e.id), source=e.source, event_id=e.event_id, kind=e.kind,
+                 household_id=e.household_id, member_id=e.member_id,
+                 occurred_on=e.occurred_on,
+                 amount=float(e.amount) if e.amount is not None else None, value=e.value,
+                 received_at=e.received_at, correlated_at=e.correlated_at)
+
+
+@strawberry.type
+class SuggestedFact:
+    fact: str = strawberry.field(description="A path into the household JSON, e.g. dibao or "
+                                 "members[1].disabilityGrade.")
+    value: str = strawberry.field(description="The suggested value as JSON text, e.g. true.")
+
+
+@strawberry.type(description="An early-warning alert (预警): a rule of the early_warning rule "
+                 "set raised by department events, with its explanation.")
+class Alert:
+    id: strawberry.ID
+    rule: str = strawberry.field(description="e.g. alert.large_medical_expense")
+    cause: str = strawberry.field(description="What makes repeats the same alert, e.g. the "
+                                  "year or the member.")
+    status: AlertStatus
+    household_id: str
+    region_code: str
+    member_id: str | None
+    reasons: list[Reason]
+    suggested_facts: list[SuggestedFact]
+    raised_at: datetime
+    updated_at: datetime
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution_note: str | None
+    rule_set_version_id: str | None
+
+    view: strawberry.Private[AlertView]
+
+    @strawberry.field
+    def title(self, lang: Lang = Lang.ZH) -> str:
+        return self.view.title("EN" if lang is Lang.EN else "ZH")
+
+    @strawberry.field(description="The household, if you may read stored households.")
+    def household(self, info: strawberry.Info) -> Household | None:
+        try:
+            return info.context.app.household(  # type: ignore[no-any-return]
+                info.context.principal, self.household_id)
+        except ServiceError:
+            return None
+
+    @strawberry.field(description="The events that raised it, oldest first.")
+    def events(self, info: strawberry.Info) -> list[Event]:
+        return [_event(e) for e in info.context.app.warning.events_of(self.view)]
+
+    @strawberry.field(description="The household's stored facts with the suggested facts "
+                      "applied, evaluated under the versions in force on asOf (nothing is "
+                      "stored): what including it would change.")
+    def reevaluation(self, info: strawberry.Info, as_of: date) -> Determination | None:
+
+        ctx = info.context
+        try:
+            det = ctx.app.warning.reevaluate(ctx.principal, self.view, as_of)
+        except ServiceError as exc:
+            raise service_error(exc) from None
+        return wrap_determination(det)
+
+
+def alert(v: AlertView) -> Alert:
+    return Alert(
+        id=strawberry.ID(v.id), rule=v.rule, cause=v.cause, status=AlertStatus(v.status),
+        household_id=v.household_id, region_code=v.region_code, member_id=v.member_id,
+        reasons=list(v.reasons),  # type: ignore[arg-type]
+        suggested_facts=[SuggestedFact(fact=f.fact, value=f.value) for f in v.suggested_facts],
+        raised_at=v.raised_at, updated_at=v.updated_at, resolved_by=v.resolved_by,
+        resolved_at=v.resolved_at, resolution_note=v.resolution_note,
+        rule_set_version_id=v.version_id, view=v)
+
+
+@strawberry.type
+class AlertEdge:
+    cursor: str
+    node: Alert
+
+
+@strawberry.type
+class AlertConnection:
+    edges: list[AlertEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input
+class AlertFilter:
+    status: AlertStatus | None = None
+    region_codes: list[str] | None = None
+    rule: str | None = None
+    since: datetime | None = strawberry.field(default=None,
+                                              description="Raised at or after this time.")
+
+
+@strawberry.type
+class Count:
+    key: str
+    count: int
+
+
+@strawberry.type(description="How many alerts you may see, by status and by rule.")
+class AlertCounts:
+    total: int
+    by_status: list[Count]
+    by_rule: list[Count]
+
+
+@strawberry.type
+class RejectedEvent:
+    index: int = strawberry.field(description="The event's position in the call's list.")
+    field: str
+    code: str
+    message: str
+
+
+@strawberry.type
+class EventsIngestPayload:
+    accepted: int = strawberry.field(description="Events stored by this call.")
+    duplicates: int = strawberry.field(description="Events already stored (same source, "
+                                       "eventId and content): nothing new.")
+    rejected: list[RejectedEvent]
+    unknown_households: list[str] = strawberry.field(
+        description="Households of accepted events the store does not know (UNKNOWN_HOUSEHOLD): "
+        "their events are kept and correlated when the household is saved.")
+    alerts: list[Alert] = strawberry.field(description="Alerts raised or updated (yours to "
+                                           "see).")
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class AlertResolvePayload:
+    alert: Alert | None
+    user_errors: list[UserError]
+
+
+def _user_errors(exc: ServiceError) -> list[UserError]:
+
+    return user_errors(exc)
+
+
+def _json_event(e: EventInput) -> dict[str, Any]:
+    return {"source": e.source, "eventId": e.event_id, "kind": e.kind.value,
+            "householdId": e.household_id, "memberId": e.member_id,
+            "occurredOn": e.occurred_on, "amount": e.amount, "value": e.value}
+
+
+@strawberry.type
+class WarningQuery:
+    @strawberry.field(description="Alerts you may see, newest first; first is required (1 to "
+                      "100).")
+    def alerts(self, info: strawberry.Info, first: int, after: str | None = None,
+               filter: AlertFilter | None = None) -> AlertConnection:
+
+        ctx = info.context
+        f = filter or AlertFilter()
+        items, has_next, end, total = call(lambda: ctx.app.warning.alerts(
+            ctx.principal, first, after, status=f.status.value if f.status else None,
+            region_codes=f.region_codes, rule=f.rule, since=f.since))
+        from store.pagination import encode_cursor
+
+        return AlertConnection(
+            edges=[AlertEdge(cursor=encode_cursor(a.raised_at.isoformat(), a.id), node=alert(a))
+                   for a in items],
+            page_info=PageInfo(has_next_page=has_next, end_cursor=end), total_count=total)
+
+    @strawberry.field(description="An alert, if it exists and you may see it.")
+    def alert(self, info: strawberry.Info, id: strawberry.ID) -> Alert | None:
+
+        ctx = info.context
+        try:
+            return alert(ctx.app.warning.alert(ctx.principal, str(id)))
+        except ServiceError as exc:
+            if exc.code == "NOT_FOUND":
+                return None
+            raise service_error(exc) from None
+
+    @strawberry.field(description="Counts of the alerts you may see (of these regions), by "
+                      "status and by rule: a console's inbox.")
+    def alert_counts(self, info: strawberry.Info,
+                     region_codes: list[str] | None = None) -> AlertCounts:
+
+        ctx = info.context
+        c = call(lambda: ctx.app.warning.counts(ctx.principal, region_codes))
+        return AlertCounts(
+            total=c.total,
+            by_status=[Count(key=k, count=n) for k, n in sorted(c.by_status.items())],
+            by_rule=[Count(key=k, count=n) for k, n in sorted(c.by_rule.items())])
+
+
+@strawberry.type
+class WarningMutation:
+    @strawberry.mutation(description="Store department events (at most 1,000 a call; "
+                         "idempotent by source and eventId) and correlate the households they "
+                         "touch. Invalid events are rejected one by one; the valid ones are "
+                         "stored.")
+    async def events_ingest(self, info: strawberry.Info,
+                            events: list[EventInput]) -> EventsIngestPayload:
+        ctx = info.context
+        data = [_json_event(e) for e in events]
+        try:
+            # In a worker thread: correlating a thousand events takes a while, and the event
+            # loop meanwhile serves other requests and pushes the alerts to subscribers.
+            report = await anyio.to_thread.run_sync(
+                lambda: ctx.app.warning.ingest(ctx.principal, data, ctx.today))
+        except ServiceError as exc:
+            return EventsIngestPayload(accepted=0, duplicates=0, rejected=[],
+                                       unknown_households=[], alerts=[],
+                                       user_errors=_user_errors(exc))
+        return EventsIngestPayload(
+            accepted=report.accepted, duplicates=report.duplicates,
+            rejected=[RejectedEvent(index=r.index, field=r.field, code=r.code,
+                                    message=r.message) for r in report.rejected],
+            unknown_households=list(report.unknown_households),
+            alerts=[alert(a) for a in report.alerts], user_errors=[])
+
+    @strawberry.mutation(description="Verify (核实), include in monitoring (纳入监测: sets the "
+                         "household's monitored and monitoredSince as a new revision) or "
+                         "dismiss an alert (a note is required). Caseworkers of the "
+                         "household's region only.")
+    async def alert_resolve(self, info: strawberry.Info, id: strawberry.ID,
+                            resolution: AlertResolution,
+                            note: str | None = None) -> AlertResolvePayload:
+        ctx = info.context
+        try:
+            done = await anyio.to_thread.run_sync(lambda: ctx.app.warning.resolve(
+                ctx.principal, str(id), resolution.value, note, ctx.today))
+        except ServiceError as exc:
+            return AlertResolvePayload(alert=None, user_errors=_user_errors(exc))
+        return AlertResolvePayload(alert=alert(done), user_errors=[])
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="Alerts raised from now on in your regions (or those "
+                             "of regionCodes among them), over graphql-transport-ws.")
+    async def alert_raised(self, info: strawberry.Info,
+                           region_codes: list[str] | None = None) -> AsyncGenerator[Alert, None]:
+
+        ctx = info.context
+        principal = ctx.principal
+        try:
+            ctx.app.policy.read_alerts(principal)
+        except ServiceError as exc:
+            raise service_error(exc) from None
+        if region_codes is not None and not region_codes:
+            msg = "regionCodes, when given, names at least one region"
+            raise service_error(InvalidInput(msg))
+        queue: asyncio.Queue[AlertView] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def listener(a: AlertView) -> None:
+            if visible(principal, a.region_code) and (
+                    region_codes is None or in_region(a.region_code, region_codes)):
+                loop.call_soon_threadsafe(queue.put_nowait, a)
+
+        token = ctx.app.warning.listeners.add(listener)
+        try:
+            while True:
+                yield alert(await queue.get())
+        finally:
+            ctx.app.warning.listeners.remove(token)
+
+
+def household_alerts(info: strawberry.Info, household_id: str) -> list[Alert]:
+    """``Household.alerts``: the household's alerts the caller may see, newest first."""
+    ctx = info.context
+    try:
+        items, _, _, _ = ctx.app.warning.alerts(ctx.principal, 100, household_id=household_id)
+    except ServiceError:
+        return []
+    return [alert(a) for a in items]

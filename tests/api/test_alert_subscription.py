@@ -1,0 +1,92 @@
+"""alertRaised over graphql-transport-ws: a real websocket client against a running uvicorn
+server gets the alerts of its region as they are raised, and not another region's."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+from websockets.sync.client import connect
+
+from services.application import Tokens
+from tests.api.conftest import Api
+
+SAVE = """mutation($h: HouseholdInput!) { householdSave(household: $h) { userErrors { code } } }"""
+INGEST = """mutation($e: [EventInput!]!) { eventsIngest(events: $e) { accepted
+  alerts { id } } }"""
+SUBSCRIBE = """subscription { alertRaised { id rule householdId regionCode status
+  reasons { ruleId citation { clause } } } }"""
+
+
+def post(base: str, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    r = httpx.post(f"{base}/graphql", json={"query": query, "variables": variables},
+                   headers={"authorization": f"Bearer {token}"}, timeout=30)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    assert "errors" not in body, body
+    return body
+
+
+def household(hid: str, region: str) -> dict[str, Any]:
+    return {"id": hid, "regionCode": region,
+            "members": [{"id": "m1", "relation": "HEAD", "birthDate": "1970-05-01"}]}
+
+
+def test_alert_raised_reaches_a_websocket_client(live: tuple[str, Api]) -> None:
+    base, api = live
+    tokens = Tokens(api.application)
+    mine = tokens.create(role="caseworker", name="ws-1", regions=["371300-001"])
+    other = tokens.create(role="caseworker", name="ws-2", regions=["371300-002"])
+    feed = tokens.create(role="api_client", name="ws-feed", regions=["371300"])
+    post(base, mine, SAVE, {"h": household("ws-a", "371300-001")})
+    post(base, other, SAVE, {"h": household("ws-b", "371300-002")})
+    listeners = api.application.warning.listeners
+    before = len(listeners._items)
+    with connect(base.replace("http://", "ws://") + "/graphql",
+                 subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                 additional_headers={"Authorization": f"Bearer {mine}"},
+                 open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+        deadline = time.monotonic() + 10
+        while len(listeners._items) == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(listeners._items) == before + 1
+        # Another village's alert first: it must not reach this subscriber.
+        post(base, feed, INGEST, {"e": [{"source": "住建", "eventId": "ws-h1",
+                                         "kind": "HOUSING_REGRADED", "householdId": "ws-b",
+                                         "occurredOn": "2024-03-01", "value": "D"}]})
+        raised = post(base, feed, INGEST, {"e": [{
+            "source": "民政", "eventId": "ws-d1", "kind": "DIBAO_GRANTED",
+            "householdId": "ws-a", "occurredOn": "2024-03-02"}]})
+        (expected,) = raised["data"]["eventsIngest"]["alerts"]
+        message = json.loads(ws.recv(timeout=10))
+        assert message["type"] == "next" and message["id"] == "1", message
+        got = message["payload"]["data"]["alertRaised"]
+        assert got["id"] == expected["id"]
+        assert (got["rule"], got["householdId"], got["regionCode"], got["status"]) == (
+            "alert.new_dibao_or_temporary_relief", "ws-a", "371300-001", "OPEN")
+        assert got["reasons"][0]["citation"]["clause"] == "二、2"
+        ws.send(json.dumps({"id": "1", "type": "complete"}))
+    deadline = time.monotonic() + 10
+    while len(listeners._items) > before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(listeners._items) == before  # the subscription let go of its listener
+
+
+def test_an_anonymous_subscription_is_refused(live: tuple[str, Api]) -> None:
+    base, _ = live
+    with connect(base.replace("http://", "ws://") + "/graphql",
+                 subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                 open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+        message = json.loads(ws.recv(timeout=10))
+    # graphql-transport-ws reports an error raised by the subscription's resolver as a result
+    # with errors (its "error" message is for requests that do not validate).
+    assert message["type"] == "next" and message["payload"]["data"] is None, message
+    assert message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

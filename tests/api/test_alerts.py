@@ -1,0 +1,188 @@
+"""Early warning over GraphQL: eventsIngest, the alerts connection and its filter, Alert.events,
+Household.alerts, counts, alertResolve, and who may see and act on what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.application import Tokens
+from store.models import AuditEntry
+from tests.api.conftest import Api
+
+INGEST = """mutation($e: [EventInput!]!) { eventsIngest(events: $e) {
+  accepted duplicates rejected { index field code message } unknownHouseholds
+  alerts { id rule status householdId memberId }
+  userErrors { field code message } } }"""
+ALERTS = """query($first: Int!, $after: String, $f: AlertFilter) {
+  alerts(first: $first, after: $after, filter: $f) { totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { id rule status householdId regionCode memberId raisedAt
+      title(lang: EN)
+      reasons { ruleId text citation { clause } conditions { expression actual expected passed } }
+      suggestedFacts { fact value }
+      events { source eventId kind occurredOn amount value } } } } }"""
+ALERT = """query($id: ID!) { alert(id: $id) { id status household { id revision facts } } }"""
+RESOLVE = """mutation($id: ID!, $r: AlertResolution!, $note: String) {
+  alertResolve(id: $id, resolution: $r, note: $note) {
+    alert { id status resolvedBy resolutionNote } userErrors { field code message } } }"""
+COUNTS = """query($r: [String!]) { alertCounts(regionCodes: $r) { total
+  byStatus { key count } byRule { key count } } }"""
+HOUSEHOLD_ALERTS = """query($id: ID!) { household(id: $id) { id alerts { rule status } } }"""
+SAVE = """mutation($h: HouseholdInput!) { householdSave(household: $h) {
+  household { id } userErrors { code } } }"""
+
+
+def household(hid: str, region: str) -> dict[str, Any]:
+    return {"id": hid, "regionCode": region, "annualNetIncome": 30000,
+            "members": [{"id": "m1", "relation": "HEAD", "birthDate": "1970-05-01"},
+                        {"id": "m2", "relation": "CHILD", "birthDate": "2012-03-01",
+                         "schoolStage": "PRIMARY"}]}
+
+
+def ingest(api: Api, events: list[dict[str, Any]], token: str = "feed") -> dict[str, Any]:
+    body = api.gql(INGEST, {"e": events}, token=token)
+    assert "errors" not in body, body
+    result: dict[str, Any] = body["data"]["eventsIngest"]
+    return result
+
+
+def setup(api: Api, prefix: str) -> None:
+    if "feed" not in api.tokens:
+        api.tokens["feed"] = Tokens(api.application).create(role="api_client", name="feed-1",
+                                                            regions=["371300"])
+    for hid, region, who in ((f"{prefix}-a", "371300-001", "caseworker"),
+                             (f"{prefix}-b", "371300-002", "caseworker2")):
+        body = api.gql(SAVE, {"h": household(hid, region)}, token=who)
+        assert body["data"]["householdSave"]["userErrors"] == [], body
+
+
+def test_ingest_lists_and_explains_alerts(api: Api) -> None:
+    setup(api, "gq1")
+    events = [
+        {"source": "医保", "eventId": "gq1-c1", "kind": "INPATIENT_COST", "householdId": "gq1-a",
+         "memberId": "m2", "occurredOn": "2024-01-10", "amount": 12000.5},
+        {"source": "医保", "eventId": "gq1-c2", "kind": "INPATIENT_COST", "householdId": "gq1-a",
+         "memberId": "m1", "occurredOn": "2024-03-10", "amount": 8000},
+        {"source": "医保", "eventId": "gq1-bad", "kind": "INPATIENT_COST",
+         "householdId": "gq1-a", "occurredOn": "2024-03-10", "amount": 8000},
+        {"source": "住建", "eventId": "gq1-h", "kind": "HOUSING_REGRADED",
+         "householdId": "gq1-b", "occurredOn": "2024-02-01", "value": "C"},
+        {"source": "住建", "eventId": "gq1-x", "kind": "HOUSING_REGRADED",
+         "householdId": "gq1-nobody", "occurredOn": "2024-02-01", "value": "D"},
+    ]
+    r = ingest(api, events)
+    assert (r["accepted"], r["duplicates"], r["userErrors"]) == (4, 0, [])
+    assert [(x["index"], x["field"], x["code"]) for x in r["rejected"]] == [
+        (2, "events[2].memberId", "REQUIRED")]
+    assert r["unknownHouseholds"] == ["gq1-nobody"]
+    assert sorted((a["householdId"], a["rule"]) for a in r["alerts"]) == [
+        ("gq1-a", "alert.large_medical_expense"), ("gq1-b", "alert.housing_unsafe")]
+
+    page = api.gql(ALERTS, {"first": 10, "f": {"rule": "alert.large_medical_expense",
+                                               "regionCodes": ["371300-001"]}},
+                   token="caseworker")["data"]["alerts"]
+    mine = [e["node"] for e in page["edges"] if e["node"]["householdId"] == "gq1-a"]
+    assert len(mine) == 1
+    node = mine[0]
+    assert node["status"] == "OPEN" and node["title"] == "Large medical expense"
+    assert node["memberId"] == "m1"  # the latest event's member
+    (reason,) = node["reasons"]
+    assert reason["citation"]["clause"] == "二、2"
+    checks = {c["expression"]: (c["actual"], c["passed"]) for c in reason["conditions"]}
+    assert checks["windowInpatientSelfPaid >= medicalLargeOther"] == ("20000.5", True)
+    assert node["suggestedFacts"] == [{"fact": "members[0].medicalOutOfPocket",
+                                       "value": "8000"}]
+    assert [(e["eventId"], e["occurredOn"], e["source"], e["amount"]) for e in node["events"]] \
+        == [("gq1-c1", "2024-01-10", "医保", 12000.5), ("gq1-c2", "2024-03-10", "医保", 8000.0)]
+
+    # The same batch again: nothing new.
+    again = ingest(api, events)
+    assert (again["accepted"], again["duplicates"], again["alerts"]) == (0, 4, [])
+
+    listed = api.gql(HOUSEHOLD_ALERTS, {"id": "gq1-a"}, token="caseworker")
+    assert listed["data"]["household"]["alerts"] == [
+        {"rule": "alert.large_medical_expense", "status": "OPEN"}]
+
+
+def _alert_of(api: Api, hid: str) -> str:
+    page = api.gql(ALERTS, {"first": 100}, token="auditor")["data"]["alerts"]
+    (found,) = [e["node"]["id"] for e in page["edges"] if e["node"]["householdId"] == hid]
+    return str(found)
+
+
+def test_another_region_neither_sees_nor_acts(api: Api) -> None:
+    setup(api, "gq2")
+    ingest(api, [{"source": "民政", "eventId": "gq2-d", "kind": "DIBAO_GRANTED",
+                  "householdId": "gq2-a", "occurredOn": "2024-02-01"}])
+    alert_id = _alert_of(api, "gq2-a")
+    # The other village's caseworker: not in the list, not found, cannot act.
+    page = api.gql(ALERTS, {"first": 100}, token="caseworker2")["data"]["alerts"]
+    assert alert_id not in {e["node"]["id"] for e in page["edges"]}
+    assert api.gql(ALERT, {"id": alert_id}, token="caseworker2")["data"]["alert"] is None
+    r = api.gql(RESOLVE, {"id": alert_id, "r": "VERIFIED"}, token="caseworker2")
+    assert r["data"]["alertResolve"]["userErrors"][0]["code"] == "NOT_FOUND"
+    # Readers read but never act.
+    for reader in ("auditor", "feed"):
+        assert api.gql(ALERT, {"id": alert_id}, token=reader)["data"]["alert"]["id"] == alert_id
+        r = api.gql(RESOLVE, {"id": alert_id, "r": "VERIFIED"}, token=reader)
+        assert "FORBIDDEN" in str(r), r
+    # Nobody anonymous.
+    assert api.gql(ALERTS, {"first": 5})["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_verify_then_include_sets_monitored_as_an_audited_revision(api: Api) -> None:
+    setup(api, "gq3")
+    ingest(api, [{"source": "民政", "eventId": "gq3-d", "kind": "DIBAO_GRANTED",
+                  "householdId": "gq3-a", "occurredOn": "2024-02-01"}])
+    alert_id = _alert_of(api, "gq3-a")
+    r = api.gql(RESOLVE, {"id": alert_id, "r": "INCLUDED"}, token="caseworker")
+    assert r["data"]["alertResolve"]["userErrors"][0]["code"] == "CONFLICT"  # verify first
+    r = api.gql(RESOLVE, {"id": alert_id, "r": "VERIFIED"}, token="caseworker")
+    assert r["data"]["alertResolve"]["alert"]["status"] == "VERIFIED"
+    r = api.gql(RESOLVE, {"id": alert_id, "r": "INCLUDED", "note": "入户核实"},
+                token="caseworker")
+    assert r["data"]["alertResolve"]["alert"] == {
+        "id": alert_id, "status": "INCLUDED", "resolvedBy": "caseworker:cw-001",
+        "resolutionNote": "入户核实"}
+    hh = api.gql(ALERT, {"id": alert_id}, token="caseworker")["data"]["alert"]["household"]
+    assert hh["revision"] == 2 and hh["facts"]["monitored"] is True
+    assert hh["facts"]["monitoredSince"]
+    from sqlalchemy import select
+
+    with api.application.uow() as uow:
+        actions = [(e.action, e.object_id) for e in uow.session.scalars(
+            select(AuditEntry).where(AuditEntry.action.in_(["alert.resolve", "household.save"]),
+                                     AuditEntry.object_id.in_([alert_id, "gq3-a"]))
+            .order_by(AuditEntry.id))]
+    assert actions == [("household.save", "gq3-a"), ("alert.resolve", alert_id),
+                       ("household.save", "gq3-a"), ("alert.resolve", alert_id)]
+
+
+def test_dismissing_needs_a_note_and_counts_follow(api: Api) -> None:
+    setup(api, "gq4")
+    ingest(api, [{"source": "教育", "eventId": "gq4-s", "kind": "SCHOOL_DROPOUT",
+                  "householdId": "gq4-a", "memberId": "m2", "occurredOn": "2024-02-01"}])
+    alert_id = _alert_of(api, "gq4-a")
+    before = api.gql(COUNTS, {"r": ["371300-001"]}, token="caseworker")["data"]["alertCounts"]
+    r = api.gql(RESOLVE, {"id": alert_id, "r": "DISMISSED"}, token="caseworker")
+    assert r["data"]["alertResolve"]["userErrors"][0]["code"] == "REQUIRED"
+    r = api.gql(RESOLVE, {"id": alert_id, "r": "DISMISSED", "note": "已返校 / back at school"},
+                token="caseworker")
+    assert r["data"]["alertResolve"]["alert"]["status"] == "DISMISSED"
+    after = api.gql(COUNTS, {"r": ["371300-001"]}, token="caseworker")["data"]["alertCounts"]
+
+    def by(counts: dict[str, Any], key: str) -> dict[str, int]:
+        return {c["key"]: c["count"] for c in counts[key]}
+
+    assert after["total"] == before["total"]
+    assert by(after, "byStatus").get("DISMISSED", 0) == by(before, "byStatus").get(
+        "DISMISSED", 0) + 1
+    assert by(after, "byRule")["alert.school_dropout"] >= 1
+    # Another village's caseworker counts none of these.
+    other = api.gql(COUNTS, {"r": ["371300-001"]}, token="caseworker2")["data"]["alertCounts"]
+    assert other["total"] == 0
+    page = api.gql(ALERTS, {"first": 100, "f": {"status": "DISMISSED"}},
+                   token="caseworker")["data"]["alerts"]
+    assert alert_id in {e["node"]["id"] for e in page["edges"]}
+    assert all(e["node"]["status"] == "DISMISSED" for e in page["edges"])
+    assert page["totalCount"] == len(page["edges"])
