@@ -16,6 +16,7 @@ import io
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -30,13 +31,19 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
-def _app() -> Any:
+@contextmanager
+def _app(*, correlate: bool = True) -> Iterator[Any]:
+    """The application on ``DATABASE_URL``, started (pending events are correlated, unless
+    ``correlate`` is off); its connections are closed when the command is done."""
     from services.application import Application
     from services.config import Settings
 
-    app = Application(Settings())
-    app.start()
-    return app
+    app = Application(Settings(correlate_on_start=correlate))
+    try:
+        app.start()
+        yield app
+    finally:
+        app.engine.dispose()
 
 
 # --- reading event files -------------------------------------------------------------------
@@ -132,7 +139,6 @@ def _cell(name: str, v: Any) -> Any:
 
 
 def cmd_events_ingest(args: argparse.Namespace) -> int:
-    from services.auth import Principal
 
     path = Path(args.file)
     try:
@@ -143,7 +149,13 @@ def cmd_events_ingest(args: argparse.Namespace) -> int:
         return _fail(f"error: cannot read {path.name}: {exc.strerror}")
     except (UnicodeDecodeError, csv.Error) as exc:
         return _fail(f"error: {path.name} is not UTF-8 text: {exc}")
-    app = _app()
+    with _app() as app:
+        return _ingest(app, args, path, rows)
+
+
+def _ingest(app: Any, args: argparse.Namespace, path: Path, rows: list[Row]) -> int:
+    from services.auth import Principal
+
     feed = Principal(name=args.actor, role="api_client")
     today = date.today()
     accepted = duplicates = 0
@@ -164,7 +176,7 @@ def cmd_events_ingest(args: argparse.Namespace) -> int:
         accepted += report.accepted
         duplicates += report.duplicates
         unknown.update(report.unknown_households)
-        raised += len(report.alerts)
+        raised += report.alerts_total
         for r in report.rejected:
             field = r.field.split(".", 1)[1] if "." in r.field else r.field
             problems.append(f"line {lines[r.index]}: {field}: {r.message} [{r.code}]")
@@ -183,18 +195,22 @@ def cmd_events_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_events_recorrelate(args: argparse.Namespace) -> int:
-    app = _app()  # start() already correlates what is pending
-    left = app.warning.pending_count()
-    done = app.warning.correlate_pending() if left else 0
-    print(f"{done} events correlated; {app.warning.pending_count()} pending "
-          f"(events of households not stored are kept until they are)")
+    with _app(correlate=False) as app:
+        done = app.warning.correlate_pending()
+        print(f"{done} events correlated; {app.warning.pending_count()} pending "
+              f"(events of households not stored are kept until they are)")
     return 0
 
 
 def cmd_alerts_list(args: argparse.Namespace) -> int:
+
+    with _app() as app:
+        return _list(app, args)
+
+
+def _list(app: Any, args: argparse.Namespace) -> int:
     from services.auth import Principal
 
-    app = _app()
     reader = Principal(name=args.actor, role="auditor")
     since = datetime.combine(args.since, time(0)).astimezone() if args.since else None
     out: list[Any] = []
@@ -243,11 +259,11 @@ def _pad(text: str, width: int) -> str:
 def cmd_webhook_set(args: argparse.Namespace) -> int:
     from services.errors import ServiceError
 
-    app = _app()
-    try:
-        hook_id, secret = app.webhooks.register(args.token, args.url)
-    except ServiceError as exc:
-        return _fail(f"error: {exc.message}")
+    with _app() as app:
+        try:
+            hook_id, secret = app.webhooks.register(args.token, args.url)
+        except ServiceError as exc:
+            return _fail(f"error: {exc.message}")
     print(f"webhook {hook_id}: alerts of the token's regions are POSTed to {args.url}, "
           f"signed with this secret (X-Signature-256: sha256=HMAC of the body):",
           file=sys.stderr)

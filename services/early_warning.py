@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 PROGRAM = "early_warning"
 MAX_EVENTS_PER_CALL = 1000
+CORRELATION_CHUNK = 100  # households per correlation transaction
 SYSTEM_ACTOR = "system:early-warning"
 
 
@@ -121,7 +122,8 @@ class IngestReport:
     duplicates: int
     rejected: tuple[Rejected, ...]
     unknown_households: tuple[str, ...]
-    alerts: tuple[AlertView, ...]
+    alerts: tuple[AlertView, ...]  # raised or updated, those the caller may see
+    alerts_total: int = 0  # raised or updated, in every region
 
 
 @dataclass(frozen=True)
@@ -222,12 +224,23 @@ class EarlyWarning:
                         if self.app.policy.alert_visible(p, a.region_code))
         return IngestReport(len(created), duplicates,
                             tuple(sorted(rejected, key=lambda r: (r.index, r.field))),
-                            unknown, visible)
+                            unknown, visible,
+                            len(correlation.raised) + len(correlation.updated))
 
     # -- correlation -----------------------------------------------------------------------
 
     def correlate(self, household_ids: Sequence[str]) -> Correlation:
-        """Bring the alerts of these households up to date with their uncorrelated events."""
+        """Bring the alerts of these households up to date with their uncorrelated events,
+        ``CORRELATION_CHUNK`` households a transaction: the alerts of the first are pushed
+        while the next are evaluated."""
+        ids = sorted(set(household_ids))
+        parts = [self._correlate(ids[i:i + CORRELATION_CHUNK])
+                 for i in range(0, len(ids), CORRELATION_CHUNK)]
+        return Correlation(tuple(a for c in parts for a in c.raised),
+                           tuple(a for c in parts for a in c.updated),
+                           sum(c.events for c in parts))
+
+    def _correlate(self, household_ids: Sequence[str]) -> Correlation:
         catalog = self.app.catalog()
         records = [r for r in catalog.records
                    if r.program.code == PROGRAM and r.status == "PUBLISHED"]

@@ -4,14 +4,39 @@ server gets the alerts of its region as they are raised, and not another region'
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
+import uvicorn
 from websockets.sync.client import connect
 
-from services.application import Tokens
-from tests.api.conftest import Api
+from graphql_api.app import create_app
+from services.application import Application, Tokens
+from services.config import Settings
+from tests.api.conftest import BACKENDS, free_port, fresh_engine, wait_until_ready
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def live(request: pytest.FixtureRequest,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Application]]:
+    """A real uvicorn server on loopback, on SQLite and (with TEST_DATABASE_URL) PostgreSQL."""
+    for engine in fresh_engine(request.param, tmp_path_factory.mktemp("ws")):
+        settings = Settings(env="dev")
+        application = Application(settings, engine)
+        server = uvicorn.Server(uvicorn.Config(create_app(settings, application),
+                                               host="127.0.0.1", port=free_port(),
+                                               log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        base = f"http://127.0.0.1:{server.config.port}"
+        wait_until_ready(base)
+        yield base, application
+        server.should_exit = True
+        thread.join(timeout=10)
 
 SAVE = """mutation($h: HouseholdInput!) { householdSave(household: $h) { userErrors { code } } }"""
 INGEST = """mutation($e: [EventInput!]!) { eventsIngest(events: $e) { accepted
@@ -34,15 +59,15 @@ def household(hid: str, region: str) -> dict[str, Any]:
             "members": [{"id": "m1", "relation": "HEAD", "birthDate": "1970-05-01"}]}
 
 
-def test_alert_raised_reaches_a_websocket_client(live: tuple[str, Api]) -> None:
-    base, api = live
-    tokens = Tokens(api.application)
+def test_alert_raised_reaches_a_websocket_client(live: tuple[str, Application]) -> None:
+    base, application = live
+    tokens = Tokens(application)
     mine = tokens.create(role="caseworker", name="ws-1", regions=["371300-001"])
     other = tokens.create(role="caseworker", name="ws-2", regions=["371300-002"])
     feed = tokens.create(role="api_client", name="ws-feed", regions=["371300"])
     post(base, mine, SAVE, {"h": household("ws-a", "371300-001")})
     post(base, other, SAVE, {"h": household("ws-b", "371300-002")})
-    listeners = api.application.warning.listeners
+    listeners = application.warning.listeners
     before = len(listeners._items)
     with connect(base.replace("http://", "ws://") + "/graphql",
                  subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
@@ -77,7 +102,7 @@ def test_alert_raised_reaches_a_websocket_client(live: tuple[str, Api]) -> None:
     assert len(listeners._items) == before  # the subscription let go of its listener
 
 
-def test_an_anonymous_subscription_is_refused(live: tuple[str, Api]) -> None:
+def test_an_anonymous_subscription_is_refused(live: tuple[str, Application]) -> None:
     base, _ = live
     with connect(base.replace("http://", "ws://") + "/graphql",
                  subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]

@@ -58,7 +58,9 @@ def test_serve_command_starts_seeds_and_stops_gracefully(tmp_path: Path) -> None
                             text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_until_ready(base)
+        # A generous bound: on a loaded 2-core machine the server's start (imports, migrations,
+        # seeding) has taken over 15 s.
+        wait_until_ready(base, 90)
         r = httpx.post(f"{base}/graphql", json={"query": Q, "variables": {"h": HH}}, timeout=30)
         assert r.json()["data"]["evaluate"]["asOf"] == "2024-06-01"  # anonymous: dev default
         page = httpx.get(f"{base}/graphql", headers={"accept": "text/html"}, timeout=5)

@@ -4,6 +4,7 @@ PostgreSQL when TEST_DATABASE_URL is set), tokens of every role, and household/e
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +16,7 @@ import pytest
 from services.application import Application
 from services.auth import Principal
 from services.config import Settings
+from store.db import make_engine
 from tests import databases
 from tests.store.conftest import postgres_url
 
@@ -71,3 +73,24 @@ def warning(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warning_
         app = Application(Settings(env="test"), engine)  # type: ignore[arg-type]
         app.start()
         yield Warning_(app)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL another process can open: a SQLite file, or a fresh PostgreSQL schema (named in
+    the URL's connection options, dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'crash.sqlite3'}"
+        return
+    url = postgres_url()
+    assert url is not None
+    schema = f"crash_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{url}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()

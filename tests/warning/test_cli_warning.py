@@ -1,5 +1,5 @@
 """``policy-engine events ingest`` (JSON Lines, CSV, Excel), ``events recorrelate`` and
-``alerts list`` (table, CSV, JSON) on a real SQLite database."""
+``alerts list`` (table, CSV, JSON) on a real database (SQLite, and PostgreSQL when set)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from cli.main import main
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+def db(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder for input files; the commands use a fresh database (SQLite, or PostgreSQL
+    with TEST_DATABASE_URL)."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("POLICY_ENGINE_ENV", "test")
     return tmp_path
 
@@ -43,7 +45,8 @@ def test_ingest_json_lines_then_list_alerts(db: Path, capsys: pytest.CaptureFixt
     ]) + "\n", encoding="utf-8")
     code, out, err = run(capsys, "events", "ingest", str(f))
     assert code == 1  # some lines were rejected
-    assert "2 accepted, 0 already stored, 2 rejected, 1 for households not stored yet" in out
+    assert ("2 accepted, 0 already stored, 2 rejected, 1 for households not stored yet, "
+            "1 alerts raised or updated") in out
     assert "line 2: not JSON" in err and "[INVALID_JSON]" in err
     assert "line 3: memberId: " in err and "line 3: amount: " in err and "NEGATIVE_AMOUNT" in err
     code, out, _ = run(capsys, "events", "ingest", str(f), "--json")
@@ -107,3 +110,28 @@ def test_unreadable_files_exit_2(db: Path, capsys: pytest.CaptureFixture[str]) -
     code, _, err = run(capsys, "events", "ingest", str(g))
     assert code == 2 and "header row lacks" in err
     assert run(capsys, "events", "ingest", str(db / "missing.jsonl"))[0] == 2
+
+
+def test_recorrelate_correlates_what_was_stored_only(
+        db: Path, database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import date as day
+
+    from services.application import Application
+    from services.config import Settings
+    from store.repositories import EventRow
+
+    app = Application(Settings(env="test", database_url=database_url))  # type: ignore[arg-type]
+    try:
+        app.start()
+        with app.uow() as uow:  # stored as ingestion stores it, as if it died right after
+            uow.events.add_many([EventRow(
+                idempotency_key="住建:r1", source="住建", kind="HOUSING_REGRADED",
+                household_id="hh-001", member_id=None, occurred_on=day(2024, 3, 1),
+                payload={"eventId": "r1", "value": "C"})])
+            uow.commit()
+    finally:
+        app.engine.dispose()
+    code, out, _ = run(capsys, "events", "recorrelate")
+    assert code == 0 and out.startswith("1 events correlated; 0 pending")
+    code, out, _ = run(capsys, "alerts", "list", "--format", "json")
+    assert [r["rule"] for r in json.loads(out)] == ["alert.housing_unsafe"]

@@ -119,16 +119,19 @@ app.warning.ingest(feed, [{"source": "住建", "eventId": "k1", "kind": "HOUSING
 """
 
 
-def test_events_stored_before_a_kill_are_correlated_on_restart(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'crash.sqlite3'}"
+def test_events_stored_before_a_kill_are_correlated_on_restart(database_url: str) -> None:
+    url = database_url
     done = subprocess.run([sys.executable, "-c", CRASH, url], cwd=ROOT, timeout=120,
                           capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == -9, done.stderr.decode()[-2000:]
     app = Application(Settings(env="test", database_url=url))  # type: ignore[arg-type]
-    with app.uow() as uow:
-        assert app.warning is not None and uow.events.count_pending() == 1
-    app.start()  # a new process: recovery on start
-    items, _, _, total = app.warning.alerts(AUDITOR, 10, household_id="hh-001")
-    assert total == 1 and items[0].rule == "alert.housing_unsafe"
-    assert app.warning.pending_count() == 0
-    app.engine.dispose()
+    try:
+        with app.uow() as uow:
+            assert uow.events.count_pending() == 1  # stored, never correlated
+            assert uow.alerts.count() == 0
+        app.start()  # a new process: recovery on start
+        items, _, _, total = app.warning.alerts(AUDITOR, 10, household_id="hh-001")
+        assert total == 1 and items[0].rule == "alert.housing_unsafe"
+        assert app.warning.pending_count() == 0
+    finally:
+        app.engine.dispose()
