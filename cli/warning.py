@@ -271,6 +271,17 @@ def cmd_webhook_set(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhook_deliveries(args: argparse.Namespace) -> int:
+    with _app(correlate=False) as app:
+        rows = [{"id": d.id, "webhookId": d.webhook_id, "alertId": d.alert_id,
+                 "status": d.status, "attempts": d.attempts, "log": list(d.log),
+                 "createdAt": d.created_at.isoformat(),
+                 "deliveredAt": d.delivered_at.isoformat() if d.delivered_at else None}
+                for d in app.webhooks.deliveries(args.alert)]
+    print(json.dumps(rows, ensure_ascii=False, indent=2))
+    return 0
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -311,3 +322,7 @@ def add_commands(sub: Any) -> None:
     w.add_argument("token", help="the api_client token's id or name")
     w.add_argument("url")
     w.set_defaults(func=cmd_webhook_set)
+    w = wsub.add_parser("deliveries", help="the delivery log as JSON: each delivery's status "
+                        "and every attempt (time, HTTP status or error, duration)")
+    w.add_argument("--alert", help="only the deliveries of this alert")
+    w.set_defaults(func=cmd_webhook_deliveries)

@@ -186,3 +186,30 @@ def test_dismissing_needs_a_note_and_counts_follow(api: Api) -> None:
     assert alert_id in {e["node"]["id"] for e in page["edges"]}
     assert all(e["node"]["status"] == "DISMISSED" for e in page["edges"])
     assert page["totalCount"] == len(page["edges"])
+
+
+REEVALUATE = """query($id: ID!) { alert(id: $id) { suggestedFacts { fact value }
+  reevaluation(asOf: "2024-06-01") { outcomes(status: GRANTED) { code } } } }"""
+DETERMINE = """mutation($id: ID!) { householdDetermine(id: $id, asOf: "2024-06-01") {
+  determination { outcomes(status: GRANTED) { code } } userErrors { code } } }"""
+
+
+def test_reevaluation_applies_the_suggested_facts(api: Api) -> None:
+    setup(api, "gq5")
+    ingest(api, [{"source": "住建", "eventId": "gq5-h", "kind": "HOUSING_REGRADED",
+                  "householdId": "gq5-a", "occurredOn": "2024-02-01", "value": "D"}])
+    alert_id = _alert_of(api, "gq5-a")
+    got = api.gql(REEVALUATE, {"id": alert_id}, token="caseworker")["data"]["alert"]
+    assert got["suggestedFacts"] == [{"fact": "housingSafetyGrade", "value": '"D"'}]
+    with_suggestion = {o["code"] for o in got["reevaluation"]["outcomes"]}
+    stored = api.gql(DETERMINE, {"id": "gq5-a"}, token="caseworker")["data"][
+        "householdDetermine"]["determination"]["outcomes"]
+    as_stored = {o["code"] for o in stored}
+    # With the house graded D, monitoring's housing risk item applies.
+    assert "monitoring.risk.housing" in with_suggestion - as_stored
+    # Nothing was stored: the household is still at its first revision.
+    hh = api.gql(ALERT, {"id": alert_id}, token="caseworker")["data"]["alert"]["household"]
+    assert hh["revision"] == 1 and hh["facts"].get("housingSafetyGrade", "A") == "A"
+    # An api_client reads the alert but not the household's facts.
+    refused = api.gql(REEVALUATE, {"id": alert_id}, token="feed")
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"

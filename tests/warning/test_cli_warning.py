@@ -135,3 +135,30 @@ def test_recorrelate_correlates_what_was_stored_only(
     assert code == 0 and out.startswith("1 events correlated; 0 pending")
     code, out, _ = run(capsys, "alerts", "list", "--format", "json")
     assert [r["rule"] for r in json.loads(out)] == ["alert.housing_unsafe"]
+
+
+def test_webhook_set_and_its_delivery_log(db: Path, database_url: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from services.application import Application, Tokens
+    from services.config import Settings
+
+    code, _, err = run(capsys, "webhook", "set", "nobody", "http://127.0.0.1:9/hook")
+    assert code == 2 and "no active token" in err
+    app = Application(Settings(env="test", database_url=database_url))  # type: ignore[arg-type]
+    try:
+        Tokens(app).create(role="api_client", name="county", regions=["371300"])
+    finally:
+        app.engine.dispose()
+    code, out, err = run(capsys, "webhook", "set", "county", "ftp://x")
+    assert code == 2 and "http" in err
+    code, out, err = run(capsys, "webhook", "set", "county", "http://127.0.0.1:9/hook")
+    assert code == 0 and len(out.strip()) > 30 and "X-Signature-256" in err
+    f = db / "one.jsonl"
+    f.write_text(json.dumps({"source": "民政", "eventId": "w1", "kind": "DIBAO_GRANTED",
+                             "householdId": "hh-002", "occurredOn": "2024-03-01"},
+                            ensure_ascii=False) + "\n", encoding="utf-8")
+    assert run(capsys, "events", "ingest", str(f))[0] == 0
+    code, out, _ = run(capsys, "webhook", "deliveries")
+    (delivery,) = json.loads(out)
+    # Queued with the alert; nobody delivers it here (the server's worker would).
+    assert (delivery["status"], delivery["attempts"], delivery["log"]) == ("PENDING", 0, [])
