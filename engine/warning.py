@@ -13,13 +13,25 @@ give the same alerts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from engine.evaluator import check_agreement, fire, load, trace_rules
+from engine.evaluator import Traced, Verdicts, check_agreement, fire, load, trace_rules
 from engine.explain import explain_program
-from engine.results import Determination, Outcome, ProgramResult, Status, VersionRef
+from engine.results import (
+    Citation,
+    ConditionNode,
+    Determination,
+    Outcome,
+    ProgramResult,
+    Reason,
+    Status,
+    VersionRef,
+)
+from engine.trace import checks
+from engine.tree import build
+from engine.values import Scope, closure
 from policy.conditions import ast as a
 from policy.document import Program
 from policy.events import (
@@ -30,7 +42,8 @@ from policy.events import (
     parse_event,
     suggested_facts,
 )
-from policy.facts import Household, derive, parse_household
+from policy.facts import FactSet, Household, Value, derive, parse_household
+from policy.schema import Scope as FactScope
 
 # What makes two firings of a rule the same alert. "year": one alert a calendar year per
 # household (repeats within it attach their events); "member": one per member named;
@@ -90,11 +103,16 @@ def evaluate_event(
     days = window_days(program)
     facts = event_facts(derive(household, event.occurred_on), event, window, days)
     verdicts = fire(load(program), facts)
-    tree = trace_rules(program, facts)
-    check_agreement(program, verdicts, tree)
-    if not explain_all and not verdicts.household and not any(verdicts.members):
-        return ProgramResult(program.code, ref, ()), []
-    result = explain_program(program, ref, facts, verdicts, tree)
+    if explain_all:
+        tree = trace_rules(program, facts)
+        check_agreement(program, verdicts, tree)
+        result = explain_program(program, ref, facts, verdicts, tree)
+    else:
+        # Event facts (amounts, sums) seldom repeat, so the engine's memos (keyed by the
+        # values a condition reads) would only fill up: the tree is evaluated without them,
+        # and only the rules that fire are explained.
+        check_agreement(program, verdicts, _tree_verdicts(program, facts))
+        result = ProgramResult(program.code, ref, _granted(program, facts, verdicts))
     member_index = (next((i for i, m in enumerate(household.members) if m.id == event.member_id),
                          None) if event.member_id else None)
     stored = household.model_dump(mode="json", exclude_none=True)
@@ -115,6 +133,74 @@ def evaluate_event(
         for o in result.outcomes if o.status is Status.GRANTED
     ]
     return result, raised
+
+
+_CLOSURES: dict[str, tuple[Callable[[Scope], Value], ...]] = {}
+
+
+def _closures(program: Program) -> tuple[Callable[[Scope], Value], ...]:
+    found = _CLOSURES.get(program.content_hash)
+    if found is None:
+        found = _CLOSURES[program.content_hash] = tuple(closure(r.condition)
+                                                        for r in program.rules)
+    return found
+
+
+def _scopes(program: Program, facts: FactSet) -> tuple[Scope, list[Scope]]:
+    members = [facts.member_context(i) for i in range(len(facts.members))]
+    return (Scope(facts.household, program.parameters, members),
+            [Scope(m, program.parameters) for m in members])
+
+
+def _tree_verdicts(program: Program, facts: FactSet) -> Traced:
+    """Every rule's Kleene verdict from the condition tree (no checks, no memo)."""
+    household, members = _scopes(program, facts)
+    out: Traced = {}
+    for i, (rule, verdict) in enumerate(zip(program.rules, _closures(program), strict=True)):
+        # Only the verdicts are read (check_agreement): no checks, no tree.
+        if rule.scope is FactScope.HOUSEHOLD:
+            out[(i, None)] = (verdict(household), (), _NO_TREE)  # type: ignore[assignment]
+        else:
+            for m, scope in enumerate(members):
+                out[(i, m)] = (verdict(scope), (), _NO_TREE)  # type: ignore[assignment]
+    return out
+
+
+_NO_TREE = None
+
+
+class _Tree:
+    """An alert's condition tree (``engine.tree``), built when first read."""
+
+    __slots__ = ("_args",)
+
+    def __init__(self, node: a.Node, scope: Scope, member_ids: tuple[str, ...]):
+        self._args = (node, scope, member_ids)
+
+    def get(self) -> ConditionNode:
+        return build(*self._args)
+
+
+def _granted(program: Program, facts: FactSet, verdicts: Verdicts) -> tuple[Outcome, ...]:
+    """The outcomes of the rules that fired, each explained by its rule's checks (actual and
+    expected values) and citation. Early-warning rules have no exclusive groups."""
+    household, members = _scopes(program, facts)
+    out = []
+    fired = [(i, None) for i in sorted(verdicts.household)] + [
+        (i, m) for m, rules in enumerate(verdicts.members) for i in sorted(rules)]
+    for i, m in fired:
+        rule = program.rules[i]
+        scope = household if m is None else members[m]
+        c = rule.spec.citation
+        reason = Reason(rule.id, rule.spec.reason.zh, rule.spec.reason.en,
+                        Citation(c.document, c.clause, c.quote, c.url),
+                        tuple(x.check for x in checks(rule.condition, scope,
+                                                      facts.member_ids)),
+                        _Tree(rule.condition, scope, facts.member_ids))
+        out.append(Outcome(rule.spec.outcome, rule.spec.title.zh, rule.spec.title.en,
+                           None if m is None else facts.member_ids[m], Status.GRANTED, None,
+                           None, (), (reason,), (), rule.spec.flagsMonitoring))
+    return tuple(out)
 
 
 _WINDOW_RULES: dict[str, dict[str, bool]] = {}

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from engine.results import Citation, ConditionCheck, Determination, Reason, determination_json
+from engine.results import Citation, ConditionCheck, ConditionNode, Determination, Reason
+from engine.tree import Ready
 from engine.warning import RaisedAlert, evaluate_event, window_days
 from policy.errors import FactsInvalid, FieldError
 from policy.events import (
@@ -505,12 +506,19 @@ def _later_or_same(firing: RaisedAlert) -> Callable[[Mapping[str, Any]], bool]:
 
 
 def _explanation(a: RaisedAlert) -> dict[str, Any]:
-    zh = determination_json_outcome(a, "ZH")
-    en = determination_json_outcome(a, "EN")
+    # Written out here rather than through determination_json, whose memo (by reason identity)
+    # only fills up with reasons built once.
     return {
         "titleZh": a.outcome.title_zh, "titleEn": a.outcome.title_en,
-        "reasons": [{**r, "textZh": r.pop("text"), "textEn": e["text"]}
-                    for r, e in zip(zh, en, strict=True)],
+        "reasons": [
+            {"ruleId": r.rule_id, "textZh": r.text_zh, "textEn": r.text_en,
+             "citation": {"document": r.citation.document, "clause": r.citation.clause,
+                          "quote": r.citation.quote, "url": r.citation.url},
+             "conditions": [{"expression": c.expression, "actual": c.actual,
+                             "expected": c.expected, "passed": c.passed}
+                            for c in r.conditions],
+             "tree": _node_json(r.condition)}
+            for r in a.outcome.reasons],
         "suggestedFacts": [{"fact": f, "value": v} for f, v in a.suggested],
         "eventKey": a.event.key, "occurredOn": a.event.occurred_on.isoformat(),
         "version": {"id": a.version.id, "version": a.version.version,
@@ -518,15 +526,17 @@ def _explanation(a: RaisedAlert) -> dict[str, Any]:
     }
 
 
-def determination_json_outcome(a: RaisedAlert, lang: str) -> list[dict[str, Any]]:
-    """The outcome's reasons as a determination's JSON gives them (copies)."""
-    from engine.results import Determination, ProgramResult
+def _node_json(n: ConditionNode) -> dict[str, Any]:
+    """An explanation tree as JSON (stored with the alert, read back by ``_node_from``)."""
+    return {"expression": n.expression, "kind": n.kind, "result": n.result,
+            "actual": n.actual, "expected": n.expected, "decided": n.decided,
+            "memberIds": list(n.member_ids), "children": [_node_json(c) for c in n.children]}
 
-    det = Determination(a.event.occurred_on, a.event.household_id,
-                        (ProgramResult(PROGRAM, a.version, (a.outcome,)),), False)
-    reasons = determination_json(det, lang)["outcomes"][0]["reasons"]
-    copied: list[dict[str, Any]] = json.loads(json.dumps(reasons))
-    return copied
+
+def _node_from(d: Mapping[str, Any]) -> ConditionNode:
+    return ConditionNode(d["expression"], d["kind"], d["result"], d["actual"], d["expected"],
+                         d["decided"], tuple(d["memberIds"]),
+                         tuple(_node_from(c) for c in d["children"]))
 
 
 def alert_view(a: Alert) -> AlertView:
@@ -535,7 +545,8 @@ def alert_view(a: Alert) -> AlertView:
         Reason(r["ruleId"], r.get("textZh", ""), r.get("textEn", ""),
                Citation(**r["citation"]),
                tuple(ConditionCheck(c["expression"], c["actual"], c["expected"], c["passed"])
-                     for c in r["conditions"]))
+                     for c in r["conditions"]),
+               Ready(_node_from(r["tree"])))
         for r in x.get("reasons", []))
     return AlertView(
         id=a.id, rule=a.rule, cause=a.cause, status=AlertStatus(a.status).value,

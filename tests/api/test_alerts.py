@@ -18,7 +18,8 @@ ALERTS = """query($first: Int!, $after: String, $f: AlertFilter) {
     pageInfo { hasNextPage endCursor }
     edges { cursor node { id rule status householdId regionCode memberId raisedAt
       title(lang: EN)
-      reasons { ruleId text citation { clause } conditions { expression actual expected passed } }
+      reasons { ruleId text citation { clause } conditions { expression actual expected passed }
+        condition { expression result children { expression result } } }
       suggestedFacts { fact value }
       events { source eventId kind occurredOn amount value } } } } }"""
 ALERT = """query($id: ID!) { alert(id: $id) { id status household { id revision facts } } }"""
@@ -88,6 +89,7 @@ def test_ingest_lists_and_explains_alerts(api: Api) -> None:
     assert node["memberId"] == "m1"  # the latest event's member
     (reason,) = node["reasons"]
     assert reason["citation"]["clause"] == "二、2"
+    assert reason["condition"]["result"] is True and reason["condition"]["children"]
     checks = {c["expression"]: (c["actual"], c["passed"]) for c in reason["conditions"]}
     assert checks["windowInpatientSelfPaid >= medicalLargeOther"] == ("20000.5", True)
     assert node["suggestedFacts"] == [{"fact": "members[0].medicalOutOfPocket",

@@ -66,8 +66,10 @@ def alerts_of(a: Application, hid: str) -> list[tuple[Any, ...]]:
     for alert in items:
         events = sorted((e.event_id.split("-", 2)[-1], e.occurred_on, e.amount)
                         for e in a.warning.events_of(alert))
+        reasons = tuple((r.rule_id, r.citation, r.conditions, r.condition)
+                        for r in alert.reasons)  # the tree by value, not the lazy holder
         out.append((alert.rule, alert.cause, alert.member_id, alert.status, tuple(events),
-                    alert.reasons, alert.suggested_facts))
+                    reasons, alert.suggested_facts))
     return sorted(out, key=repr)
 
 
