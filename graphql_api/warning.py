@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-import anyio
+import anyio.to_thread
 import strawberry
 
 from graphql_api.errors import UserError, call, service_error, user_errors
@@ -21,7 +22,8 @@ from graphql_api.types import (
     Reason,
     wrap_determination,
 )
-from services.auth import in_region
+from services.application import Tokens
+from services.auth import INVALID_ROLE, Principal, in_region
 from services.early_warning import AlertView, EventView, visible
 from services.errors import InvalidInput, ServiceError
 
@@ -284,15 +286,14 @@ class WarningMutation:
                          "idempotent by source and eventId) and correlate the households they "
                          "touch. Invalid events are rejected one by one; the valid ones are "
                          "stored.")
-    async def events_ingest(self, info: strawberry.Info,
-                            events: list[EventInput]) -> EventsIngestPayload:
+    def events_ingest(self, info: strawberry.Info,
+                      events: list[EventInput]) -> EventsIngestPayload:
+        # Operations run in the server's worker threads (graphql_api.app), so correlating a
+        # thousand events does not hold up the event loop that pushes alerts to subscribers.
         ctx = info.context
         data = [_json_event(e) for e in events]
         try:
-            # In a worker thread: correlating a thousand events takes a while, and the event
-            # loop meanwhile serves other requests and pushes the alerts to subscribers.
-            report = await anyio.to_thread.run_sync(
-                lambda: ctx.app.warning.ingest(ctx.principal, data, ctx.today))
+            report = ctx.app.warning.ingest(ctx.principal, data, ctx.today)
         except ServiceError as exc:
             return EventsIngestPayload(accepted=0, duplicates=0, rejected=[],
                                        unknown_households=[], alerts=[],
@@ -308,13 +309,13 @@ class WarningMutation:
                          "household's monitored and monitoredSince as a new revision) or "
                          "dismiss an alert (a note is required). Caseworkers of the "
                          "household's region only.")
-    async def alert_resolve(self, info: strawberry.Info, id: strawberry.ID,
-                            resolution: AlertResolution,
-                            note: str | None = None) -> AlertResolvePayload:
+    def alert_resolve(self, info: strawberry.Info, id: strawberry.ID,
+                      resolution: AlertResolution,
+                      note: str | None = None) -> AlertResolvePayload:
         ctx = info.context
         try:
-            done = await anyio.to_thread.run_sync(lambda: ctx.app.warning.resolve(
-                ctx.principal, str(id), resolution.value, note, ctx.today))
+            done = ctx.app.warning.resolve(ctx.principal, str(id), resolution.value, note,
+                                           ctx.today)
         except ServiceError as exc:
             return AlertResolvePayload(alert=None, user_errors=_user_errors(exc))
         return AlertResolvePayload(alert=alert(done), user_errors=[])
@@ -328,7 +329,7 @@ class Subscription:
                            region_codes: list[str] | None = None) -> AsyncGenerator[Alert, None]:
 
         ctx = info.context
-        principal = ctx.principal
+        principal = await _subscriber(ctx)
         try:
             ctx.app.policy.read_alerts(principal)
         except ServiceError as exc:
@@ -350,6 +351,20 @@ class Subscription:
                 yield alert(await queue.get())
         finally:
             ctx.app.warning.listeners.remove(token)
+
+
+async def _subscriber(ctx: Any) -> Principal:
+    """Who subscribes: the bearer token sent with the websocket handshake (HTTP operations
+    resolve it in the server's worker threads; a subscription is served by the event loop, so
+    the lookup runs in a thread here)."""
+    if not ctx.principal.anonymous or not ctx.authorization:
+        return ctx.principal  # type: ignore[no-any-return]
+    scheme, _, token = ctx.authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return Principal(name="invalid-token", role=INVALID_ROLE)
+    found = await anyio.to_thread.run_sync(
+        lambda: Tokens(ctx.app).principal(token.strip(), time.monotonic()))
+    return found if found is not None else Principal(name="invalid-token", role=INVALID_ROLE)
 
 
 def household_alerts(info: strawberry.Info, household_id: str) -> list[Alert]:
