@@ -76,7 +76,7 @@ class Webhooks:
             msg = "the URL must be http(s) and at most 500 characters"
             raise InvalidInput(msg, [FieldError("url", "INVALID_VALUE", msg)])
         with self.app.uow() as uow:
-            record = next((t for t in uow.tokens.list_tokens()
+            record = next((t for t, _ in uow.tokens.list_tokens()
                            if t.id == token or t.name == token), None)
             if record is None:
                 raise NotFoundError(f"no active token {token!r}")
