@@ -103,7 +103,7 @@ def _type(f: InputFact) -> str:
 
 
 def fact_reference(catalog: Catalog) -> str:
-    """``docs/facts.md``: every input and derived fact of the catalogue, in Chinese and
+    """``docs/facts.md``: every input, derived and event fact of the catalogue, in Chinese and
     English, with the published rules that read it."""
     users = fact_users(_published(catalog))
     c = CATALOGUE
@@ -137,6 +137,18 @@ def fact_reference(catalog: Catalog) -> str:
             "|---|---|---|---|---|---|---|---|"]
     for d in c.derived:
         out.append(_derived_row(d, users))
+    out += ["", "## Event facts 事件事实", "",
+            "Facts of one department event and of its household's window of events "
+            "(`policy/events.py`): only early-warning rule sets may name them.", "",
+            "| fact | scope | 名称 / name | type | unknown when | read from | "
+            "description 说明 |",
+            "|---|---|---|---|---|---|---|"]
+    for e in c.event:
+        kind = f"enum `{e.enum}`" if e.enum is not None else e.type
+        unit = f" ({e.unit})" if e.unit else ""
+        out.append(f"| `{e.name}` | {e.scope} | {e.label.zh} / {e.label.en} | {kind}{unit} | "
+                   f"{_cell(e.unknownWhen or '')} | {_cell(', '.join(e.sources))} | "
+                   f"{_cell(e.description.zh)} / {_cell(e.description.en)} |")
     out += ["", "## Closed sets 取值集合", ""]
     for name, values in c.enums.items():
         out += [f"### `{name}`", "", "| value | 中文 | English |", "|---|---|---|"]

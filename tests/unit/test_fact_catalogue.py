@@ -24,6 +24,7 @@ def test_shipped_catalogue_loads_and_names_each_fact_once() -> None:
     assert load_catalogue(_data()) == CATALOGUE
     names = [f.name for _, f in CATALOGUE.all_inputs() if f.condition]
     names += [d.name for d in CATALOGUE.derived]
+    names += [e.name for e in CATALOGUE.event]
     assert len(names) == len(set(names)) == len(FACTS)
 
 
