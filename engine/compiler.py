@@ -15,20 +15,31 @@ missing operand as zero (both measured on 2.0.28). A comparison operand that is 
 nor a constant is computed by ``engine.values`` and handed over as a field (``_v0``); constants
 (literals and parameters) are folded at compile time. The comparison itself, the boolean
 structure and the choice of rules stay with durable_rules.
+
+durable_rules compares doubles, and money is exact (``policy.exact``): ``11495.21`` and
+``20000 / 3`` have no double. A numeric comparison is handed over as it is only when both sides
+are exact in a double (whole-number facts such as ``age``, and constants a double holds);
+otherwise ``L op R`` becomes ``L - R op 0``, with ``L - R`` computed exactly by
+``engine.values`` and handed over as a double (``_v0``). Rounding a number to the nearest double
+never changes its sign and never makes a non-zero number zero, so durable_rules' verdict is the
+exact one (docs/decisions/0006-exact-numbers.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from engine.values import Scope as ValueScope
 from engine.values import evaluate
 from policy.conditions import ast as a
 from policy.document import Program
+from policy.exact import exact_in_double, is_integral
 from policy.facts import UNKNOWN, Value
-from policy.schema import Scope
+from policy.schema import FACTS, NUMBER, Kind, Scope
 
 HOUSEHOLD_TAG = "hh"
 MEMBER_TAG = "m"
@@ -78,9 +89,12 @@ class CompiledRuleset:
 
 
 def encode(value: Value) -> Any:
-    """A fact value as durable_rules sees it (dates as day numbers)."""
+    """A value as durable_rules sees it: dates as day numbers, whole numbers as integers, other
+    numbers as the nearest double (only differences are handed over so, whose sign is exact)."""
     if isinstance(value, date):
         return value.toordinal()
+    if isinstance(value, Decimal | Fraction):
+        return int(value) if is_integral(value) else float(value)
     return value
 
 
@@ -154,6 +168,12 @@ class _Compiler:
         return self.quant_ids[key]
 
     def compare(self, op: str, left: a.Node, right: a.Node, scope: Scope) -> Any:
+        if (_is_number(left) and not (_is_constant(left) and _is_constant(right))
+                and not (self._exact_in_double(left) and self._exact_in_double(right))):
+            # L op R as L - R op 0: the difference is exact, and so is the sign of its double.
+            diff = a.Arith("-", left, right, type=NUMBER)
+            _, name = self.operand(diff, scope)
+            return {name: 0} if op == "==" else {_OPS[op]: {name: 0}}
         lk, lv = self.operand(left, scope)
         rk, rv = self.operand(right, scope)
         if lk == "const" and rk == "const":
@@ -166,6 +186,16 @@ class _Compiler:
         if op == "==":
             return {lv: target}
         return {_OPS[op]: {lv: target}}
+
+    def _exact_in_double(self, node: a.Node) -> bool:
+        """Whether every value of a number operand is exact in a double: a whole-number fact,
+        or a constant a double holds."""
+        if isinstance(node, a.FactRef):
+            return FACTS[node.name].integer
+        if _is_constant(node):
+            value = evaluate(node, self.params_scope)
+            return value is not UNKNOWN and exact_in_double(value)  # type: ignore[arg-type]
+        return False
 
     def operand(self, node: a.Node, scope: Scope) -> tuple[str, Any]:
         if isinstance(node, a.FactRef):
@@ -183,6 +213,10 @@ class _Compiler:
             self.lift_ids[key] = name
             lifts.append((name, node))
         return "field", self.lift_ids[key]
+
+
+def _is_number(node: a.Node) -> bool:
+    return node.type is not None and node.type.kind is Kind.NUMBER
 
 
 def _is_constant(node: a.Node) -> bool:

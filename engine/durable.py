@@ -34,6 +34,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import durable_rules_engine as _dr
@@ -88,6 +89,10 @@ def _dumps_plain(fact: dict[str, Any]) -> str:
             encoded = _number(value)
         elif isinstance(value, int):
             encoded = str(value)
+        elif isinstance(value, Decimal | Fraction):
+            # Exact numbers reach durable_rules as integers or as differences whose sign is
+            # exact (engine.compiler): anything else would be compared inexactly.
+            raise DurableError(f"fact {key} is not a double: {value!r}")
         else:
             encoded = json.dumps(value, ensure_ascii=False)
         parts.append(f"{json.dumps(key)}:{encoded}")

@@ -22,6 +22,7 @@ from engine.values import Scope, evaluate, k_and, k_not, k_or
 from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.document import CompiledRule, Program
+from policy.exact import Number, round_half_up, to_float
 from policy.facts import UNKNOWN, FactSet, Value
 from policy.schema import Scope as FactScope
 
@@ -241,14 +242,24 @@ def _amounts(rule: CompiledRule, scope: Scope, samples: tuple[bool, tuple[bool, 
     amount: float | None = None
     if rule.amount is not None:
         v = evaluate(rule.amount, scope)
-        amount = None if v is UNKNOWN else float(v)  # type: ignore[arg-type]
+        amount = None if v is UNKNOWN else result_number(v, "yuan")  # type: ignore[arg-type]
     terms = []
     for t, sample in zip(rule.terms, samples[1], strict=True):
         v = evaluate(t.expr, scope)
         if v is not UNKNOWN:
-            terms.append(Term(t.key, float(v), t.unit, sample))  # type: ignore[arg-type]
+            terms.append(Term(t.key, result_number(v, t.unit), t.unit,  # type: ignore[arg-type]
+                              sample))
     return (amount, rule.spec.period if amount is not None else None, tuple(terms),
             amount is not None and samples[0])
+
+
+def result_number(value: Number, unit: str) -> float:
+    """An exact amount or term as the result carries it (a JSON number): money to the cent
+    (half up; a no-op for the shipped rules, whose amounts are cents already), so the double
+    prints back as its two-decimal form (``25000.01``); other units as the nearest double."""
+    if unit.startswith("yuan"):
+        value = round_half_up(value, 2)
+    return to_float(value)
 
 
 def _outcome(

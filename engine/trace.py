@@ -97,29 +97,32 @@ def _plan(node: a.Node, negated: bool) -> _Plan:
         case a.Compare(op=op, left=l, right=r):
             fl, fr = closure(l), closure(r)
             shown_op = a.NEGATED[op] if negated else op
+            money = is_money(l) or is_money(r)
 
             def detail(s: Scope, ids: tuple[str, ...]) -> Detail:
                 lv, rv = fl(s), fr(s)
-                shown = fmt(rv)
-                return (compare(op, lv, rv), fmt(lv),
+                shown = fmt(rv, money)
+                return (compare(op, lv, rv), fmt(lv, money),
                         f"{shown_op} {shown}" if shown is not None else None)
 
         case a.In(subject=subj, items=items, negated=neg):
             fs = closure(subj)
             fitems = [closure(x) for x in items]
             kw = "not in" if neg != negated else "in"
+            money = is_money(subj)
 
             def detail(s: Scope, ids: tuple[str, ...]) -> Detail:
-                values = ", ".join(fmt(f(s)) or "?" for f in fitems)
-                return f_all(s), fmt(fs(s)), f"{kw} {{{values}}}"
+                values = ", ".join(fmt(f(s), money) or "?" for f in fitems)
+                return f_all(s), fmt(fs(s), money), f"{kw} {{{values}}}"
 
         case a.Between(subject=subj, low=lo, high=hi):
             fs, flo, fhi = closure(subj), closure(lo), closure(hi)
             prefix = "not " if negated else ""
+            money = is_money(subj)
 
             def detail(s: Scope, ids: tuple[str, ...]) -> Detail:
-                return (f_all(s), fmt(fs(s)),
-                        f"{prefix}between {fmt(flo(s))} and {fmt(fhi(s))}")
+                return (f_all(s), fmt(fs(s), money),
+                        f"{prefix}between {fmt(flo(s), money)} and {fmt(fhi(s), money)}")
 
         case a.Quantifier(kind=kind, body=b):
             fb = closure(b)
@@ -145,6 +148,36 @@ def _plan(node: a.Node, negated: bool) -> _Plan:
                 return v, fmt(v), shown
 
     return _Plan(node, negated, expression, detail)
+
+
+def is_money(node: a.Node) -> bool:
+    """Whether a number expression is an amount of money (shown with two decimals): a money
+    fact, or a sum, difference, product, quotient by a non-money number, min, max or rounding
+    of one.
+
+    >>> from policy.conditions.parser import parse
+    >>> is_money(parse("perCapitaNetIncome")), is_money(parse("0.5 * (accidentLoss + 1)"))
+    (True, True)
+    >>> is_money(parse("annualNetIncome / previousAnnualNetIncome")), is_money(parse("age"))
+    (False, False)
+    """
+    match node:
+        case a.FactRef(name=n) | a.Name(name=n):
+            f = FACTS.get(n)
+            return f is not None and f.money
+        case a.DefRef(body=body):
+            return body is not None and is_money(body)
+        case a.Neg(operand=o):
+            return is_money(o)
+        case a.Arith(op="/", left=l, right=r):
+            return is_money(l) and not is_money(r)
+        case a.Arith(left=l, right=r):
+            return is_money(l) or is_money(r)
+        case a.Call(func="round", args=args):
+            return is_money(args[0])
+        case a.Call(func="min" | "max", args=args):
+            return any(is_money(x) for x in args)
+    return False
 
 
 def missing_facts(node: a.Node, scope: Scope) -> tuple[str, ...]:

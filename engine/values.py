@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from fractions import Fraction
 
 from policy.cache import BoundedCache
+from policy import exact as x
 from policy.conditions import ast as a
+from policy.exact import Number
 from policy.facts import UNKNOWN, Value, add_months
 
 
@@ -23,18 +26,18 @@ class Scope:
     household's facts), the parameters, and for household scope the members' scopes."""
 
     facts: Mapping[str, Value]
-    params: Mapping[str, float]
+    params: Mapping[str, Number]
     members: Sequence[Mapping[str, Value]] = ()
 
 
-def round_half_up(value: float, places: int) -> float:
-    """Round as people do (2.675 -> 2.68), on the number's shortest decimal form.
+def round_half_up(value: Number, places: int) -> Number:
+    """Round as people do, a tie away from zero, on the exact value (``policy.exact``).
 
-    >>> round_half_up(2.675, 2), round_half_up(0.125, 2), round_half_up(7.0, 0)
-    (2.68, 0.13, 7.0)
+    >>> from decimal import Decimal
+    >>> round_half_up(Decimal("2.675"), 2), round_half_up(Decimal("0.125"), 2)
+    (Decimal('2.68'), Decimal('0.13'))
     """
-    quantum = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    return x.round_half_up(value, places)
 
 
 def k_not(v: Value) -> Value:
@@ -187,33 +190,36 @@ def _build(node: a.Node) -> Fn:
     raise TypeError(f"cannot evaluate {type(node).__name__}")
 
 
+_ARITH: dict[str, Callable[[Number, Number], Number]] = {
+    "+": x.add, "-": x.sub, "*": x.mul,
+}
+
+
 def _arith(op: str, left: Value, right: Value) -> Value:
+    """Exact arithmetic (``policy.exact``): no binary floating point anywhere."""
     if left is UNKNOWN or right is UNKNOWN:
         return UNKNOWN
-    lf, rf = float(left), float(right)  # type: ignore[arg-type]
-    match op:
-        case "+":
-            return lf + rf
-        case "-":
-            return lf - rf
-        case "*":
-            return lf * rf
-        case "/":
-            # A zero denominator leaves the value unknown rather than crashing anything.
-            return UNKNOWN if rf == 0 else lf / rf
-    raise ValueError(op)
+    lv: Number = left  # type: ignore[assignment]
+    rv: Number = right  # type: ignore[assignment]
+    if op == "/":
+        # A zero denominator leaves the value unknown rather than crashing anything.
+        return UNKNOWN if rv == 0 else x.div(lv, rv)
+    fn = _ARITH.get(op)
+    if fn is None:
+        raise ValueError(op)
+    return fn(lv, rv)
 
 
 def _call(func: str, args: list[Value]) -> Value:
-    if any(x is UNKNOWN for x in args):
+    if any(v is UNKNOWN for v in args):
         return UNKNOWN
     match func:
         case "min":
-            return min(float(x) for x in args)  # type: ignore[arg-type]
+            return min(args)  # type: ignore[type-var]
         case "max":
-            return max(float(x) for x in args)  # type: ignore[arg-type]
+            return max(args)  # type: ignore[type-var]
         case "round":
-            return round_half_up(float(args[0]), int(args[1]))  # type: ignore[arg-type]
+            return x.round_half_up(args[0], int(args[1]))  # type: ignore[arg-type]
         case "addMonths":
             d = args[0]
             assert isinstance(d, date)
@@ -221,24 +227,15 @@ def _call(func: str, args: list[Value]) -> Value:
     raise ValueError(func)
 
 
-def fmt(value: Value) -> str | None:
-    """A value as explanations show it: ``5400``, ``0.5``, ``2023-02-28``, ``true``, ``C``."""
-    t = type(value)
-    if t is float:
-        f: float = value  # type: ignore[assignment]
-        if f.is_integer() and abs(f) < 1e15:
-            return str(int(f))
-        return repr(round(f, 6))
-    if t is int:
-        return str(value)
+def fmt(value: Value, money: bool = False) -> str | None:
+    """A value as explanations show it, from the value alone: ``6000.00`` (money), ``16``,
+    ``0.5``, ``2023-02-28``, ``true``, ``C``; ``None`` for an unknown value."""
     if value is UNKNOWN:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int | Decimal | Fraction):
+        return x.fmt(value, money)
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, int | float):
-        from policy.conditions.printer import fmt_number
-
-        return fmt_number(round(float(value), 6))
     return str(value)

@@ -22,6 +22,7 @@ from policy.conditions.parser import parse
 from policy.conditions.typecheck import Environment, check
 from policy.errors import ConditionError, DocumentInvalid, FieldError
 from policy.events import EVENT_PROGRAMS
+from policy.exact import Number, exact
 from policy.fact_catalogue import CATALOGUE
 from policy.schema import BOOL, FACTS, NUMBER, Scope
 
@@ -205,7 +206,7 @@ class Program:
 
     document: RuleSetDocument
     content_hash: str
-    parameters: dict[str, float]
+    parameters: dict[str, Number]  # exact: 0.75 is three quarters (policy.exact)
     definitions: dict[str, tuple[Scope, a.Node]]
     rules: tuple[CompiledRule, ...]
     used_parameters: frozenset[str]
@@ -283,7 +284,7 @@ def compile_document(doc: RuleSetDocument) -> Program:
     return Program(
         document=doc,
         content_hash=content_hash(doc),
-        parameters={k: p.value for k, p in doc.parameters.items()},
+        parameters={k: exact(p.value) for k, p in doc.parameters.items()},
         definitions=definitions,
         rules=tuple(rules),
         used_parameters=frozenset(used_params),

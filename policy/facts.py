@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from policy.errors import FactsInvalid, FieldError
+from policy.exact import Number, add, div, exact, sub
 from policy.fact_catalogue import CATALOGUE, FactScopeName, InputFact
 
 MAX_MEMBERS = CATALOGUE.limits.maxMembers
@@ -293,7 +294,8 @@ class _Unknown:
 
 
 UNKNOWN = _Unknown()
-Value = float | int | bool | str | date | _Unknown
+# Numbers are exact (policy.exact): never a float.
+Value = Number | bool | str | date | _Unknown
 
 
 def age_on(birth: date, on: date) -> int:
@@ -346,11 +348,16 @@ _HOUSEHOLD_INPUTS = _inputs("household")
 _MEMBER_INPUTS = _inputs("member")
 
 
+def _exact(value: Any) -> Value:
+    """An input value as the rules read it: a number exactly as written (policy.exact)."""
+    return exact(value) if type(value) is float else value
+
+
 def _member_facts(m: Member, as_of: date) -> dict[str, Value]:
     out: dict[str, Value] = {}
     for name, absent in _MEMBER_INPUTS:
         value = getattr(m, name)
-        out[name] = absent if value is None else value
+        out[name] = absent if value is None else _exact(value)
     out["age"] = age_on(m.birthDate, as_of)
     out["disabled"] = m.disabilityGrade is not None
     return out
@@ -358,22 +365,29 @@ def _member_facts(m: Member, as_of: date) -> dict[str, Value]:
 
 def derive(hh: Household, as_of: date) -> FactSet:
     """Compute the derived facts of a validated household as of a date."""
+    # Exact numbers (policy.exact): an amount is the decimal that was written, and per-capita
+    # figures and ratios are exact quotients, compared exactly with the rules' thresholds.
     size = len(hh.members)
-    medical = sum(m.medicalOutOfPocket for m in hh.members)
-    rigid = medical + hh.disasterLoss + hh.accidentLoss
-    prev = hh.previousAnnualNetIncome
     household: dict[str, Value] = {"asOf": as_of}
     for name, absent in _HOUSEHOLD_INPUTS:
         value = getattr(hh, name)
-        household[name] = absent if value is None else value
+        household[name] = absent if value is None else _exact(value)
+    members = tuple(_member_facts(m, as_of) for m in hh.members)
+    medical: Number = 0
+    for m in members:
+        medical = add(medical, m["medicalOutOfPocket"])  # type: ignore[arg-type]
+    income: Number = household["annualNetIncome"]  # type: ignore[assignment]
+    rigid = add(add(medical, household["disasterLoss"]),  # type: ignore[arg-type]
+                household["accidentLoss"])  # type: ignore[arg-type]
+    prev = household["previousAnnualNetIncome"]
     household.update({
         "householdSize": size,
-        "perCapitaNetIncome": hh.annualNetIncome / size,
+        "perCapitaNetIncome": div(income, size),
         "householdMedicalOutOfPocket": medical,
         "rigidExpenses": rigid,
-        "perCapitaIncomeAfterRigid": (hh.annualNetIncome - rigid) / size,
-        "incomeDropRatio": (1 - hh.annualNetIncome / prev) if prev else UNKNOWN,
+        "perCapitaIncomeAfterRigid": div(sub(income, rigid), size),
+        "incomeDropRatio": (UNKNOWN if prev is UNKNOWN or prev == 0
+                            else sub(1, div(income, prev))),  # type: ignore[arg-type]
         "economicHardship": hh.povertyAlleviated or hh.monitored or hh.dibao or hh.dibaoMarginal,
     })
-    members = tuple(_member_facts(m, as_of) for m in hh.members)
     return FactSet(as_of, household, members, tuple(m.id for m in hh.members))

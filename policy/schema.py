@@ -68,6 +68,23 @@ class FactDef:
     # A household fact that is the sum of a member fact over the members.
     total_of: str = ""
     since: int = 1  # the catalogue version that added it
+    # A number's unit: YUAN (money, exact to the cent as given, shown with two decimals),
+    # INTEGER (counts, years, grades: whole numbers), RATIO (an exact quotient); from the
+    # catalogue's types and units. See docs/decisions/0006-exact-numbers.md.
+    unit: str = ""
+
+    @property
+    def money(self) -> bool:
+        return self.unit == YUAN
+
+    @property
+    def integer(self) -> bool:
+        return self.unit == INTEGER
+
+
+YUAN = "yuan"
+INTEGER = "integer"
+RATIO = "ratio"
 
 
 _TYPES: dict[str, FactType] = {
@@ -88,8 +105,9 @@ def _enums() -> dict[str, tuple[str, ...]]:
 def _input_def(f: InputFact, scope: Scope) -> FactDef:
     t = enum_type(f.enum) if f.enum is not None else _TYPES[f.type]
     unknown = f.unknownWhenLeftOut and f.absentAs is None
+    unit = {"money": YUAN, "integer": INTEGER}.get(f.type, "")
     return FactDef(f.name, t, scope, optional=unknown, sources=(f.name,) if unknown else (),
-                   doc=f.description.en, since=f.since)
+                   doc=f.description.en, since=f.since, unit=unit)
 
 
 _MEMBER_SUM = re.compile(r"^memberSum\(([a-z][A-Za-z0-9]*)\)$")
@@ -101,11 +119,13 @@ def _derived_def(d: DerivedFact) -> FactDef:
     scope = Scope(d.scope)
     total = _MEMBER_SUM.match(d.definition)
     sayable = d.definition != d.name and not _DERIVATION_ONLY.search(d.definition)
+    unit = (INTEGER if d.integer else YUAN if (d.unit or "").startswith("yuan")
+            else RATIO if d.unit == "ratio" else "")
     return FactDef(d.name, _TYPES[d.type], scope, derived=True,
                    optional=d.unknownWhen is not None, sources=d.sources,
                    doc=d.description.en, definition=d.definition if sayable else "",
                    total_of=total.group(1) if total and total.group(1) != "1" else "",
-                   since=d.since)
+                   since=d.since, unit=unit)
 
 
 def _facts() -> dict[str, FactDef]:

@@ -41,6 +41,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Literal
 
 from policy.conditions import ast as a
@@ -56,6 +57,11 @@ from policy.document import (
 )
 from policy.errors import DocumentInvalid, FieldError
 from policy.events import EVENT_PARAMETERS, EVENT_PROGRAMS
+from policy.exact import Number, exact
+from policy.exact import add as x_add
+from policy.exact import div as x_div
+from policy.exact import mul as x_mul
+from policy.exact import sub as x_sub
 from policy.fact_catalogue import CATALOGUE
 from policy.schema import ENUMS, FACTS, Kind
 
@@ -68,28 +74,32 @@ MAX_EXAMPLES = 3
 
 INF = math.inf
 
-def _number_ranges() -> dict[str, tuple[float, float]]:
+def _number_ranges() -> dict[str, tuple[Number | float, Number | float]]:
     """What numeric facts can be: the catalogue's bounds of input facts (money is 0 or more;
     a left-out fact that conditions see as a value widens its range to it) and the ranges
-    stated for derived facts."""
-    out: dict[str, tuple[float, float]] = {}
+    stated for derived facts. Finite bounds are exact numbers, unbounded ends infinities."""
+    def bound(v: Any, infinite: float) -> Number | float:
+        return infinite if v is None else exact(v)
+
+    out: dict[str, tuple[Number | float, Number | float]] = {}
     for _, f in CATALOGUE.all_inputs():
         if f.type == "money":
             out[f.name] = (0, INF)
         elif f.type == "integer":
-            lo = f.bounds.min if f.bounds.min is not None else -INF
-            hi = f.bounds.max if f.bounds.max is not None else INF
-            if isinstance(f.absentAs, int | float):
-                lo, hi = min(lo, f.absentAs), max(hi, f.absentAs)
+            lo: Number | float = bound(f.bounds.min, -INF)
+            hi: Number | float = bound(f.bounds.max, INF)
+            if isinstance(f.absentAs, int | float) and not isinstance(f.absentAs, bool):
+                absent = exact(f.absentAs)
+                lo, hi = min(lo, absent), max(hi, absent)
             out[f.name] = (lo, hi)
     for d in CATALOGUE.derived:
         if d.type == "number":
             lo_d, hi_d = d.range
-            out[d.name] = (-INF if lo_d is None else lo_d, INF if hi_d is None else hi_d)
+            out[d.name] = (bound(lo_d, -INF), bound(hi_d, INF))
     return out
 
 
-NUMBER_RANGES: dict[str, tuple[float, float]] = _number_ranges()
+NUMBER_RANGES: dict[str, tuple[Number | float, Number | float]] = _number_ranges()
 INTEGER_FACTS = frozenset(
     [f.name for _, f in CATALOGUE.all_inputs() if f.type == "integer"]
     + [d.name for d in CATALOGUE.derived if d.integer])
@@ -332,15 +342,26 @@ def _meaning_changes(old_doc: RuleSetDocument, doc: RuleSetDocument) -> Iterator
 
 # --- amounts that can be negative (interval arithmetic) --------------------------------------
 
-Interval = tuple[float, float]
+# A bound is an exact number (policy.exact) or a float infinity.
+Bound = Number | float
+Interval = tuple[Bound, Bound]
 
 
-def _mul(x: float, y: float) -> float:
-    return 0.0 if x == 0 or y == 0 else x * y  # 0 * inf is 0 here: a zero factor is exact
+def _exact_op(op: str, x: Bound, y: Bound) -> Bound:
+    """``x op y`` exactly when both are finite; with an infinity, as IEEE arithmetic gives it
+    (only the sign of the finite operand matters then)."""
+    if isinstance(x, float) or isinstance(y, float):
+        fx, fy = float(x), float(y)
+        if op == "*" and (fx == 0 or fy == 0):
+            return 0  # 0 * inf is 0 here: a zero factor is exact
+        out = {"+": fx + fy, "-": fx - fy, "*": fx * fy}[op] if op != "/" else fx / fy
+        return out if math.isinf(out) else exact(out)
+    return {"+": x_add, "-": x_sub, "*": x_mul, "/": x_div}[op](x, y)
 
 
-def interval(node: a.Node, params: Mapping[str, float]) -> Interval:
-    """The range a numeric expression can take over every fact value (``NUMBER_RANGES``)."""
+def interval(node: a.Node, params: Mapping[str, Number]) -> Interval:
+    """The range a numeric expression can take over every fact value (``NUMBER_RANGES``),
+    computed exactly."""
     match node:
         case a.Num(value=v):
             return (v, v)
@@ -354,15 +375,15 @@ def interval(node: a.Node, params: Mapping[str, float]) -> Interval:
         case a.Arith(op=op, left=l, right=r):
             (a1, b1), (a2, b2) = interval(l, params), interval(r, params)
             if op == "+":
-                return (a1 + a2, b1 + b2)
+                return (_exact_op("+", a1, a2), _exact_op("+", b1, b2))
             if op == "-":
-                return (a1 - b2, b1 - a2)
+                return (_exact_op("-", a1, b2), _exact_op("-", b1, a2))
             if op == "*":
-                products = [_mul(x, y) for x in (a1, b1) for y in (a2, b2)]
+                products = [_exact_op("*", x, y) for x in (a1, b1) for y in (a2, b2)]
                 return (min(products), max(products))
             if a2 <= 0 <= b2:
                 return (-INF, INF) if (a1, b1) != (0, 0) else (0, 0)
-            quotients = [x / y for x in (a1, b1) for y in (a2, b2)]
+            quotients = [_exact_op("/", x, y) for x in (a1, b1) for y in (a2, b2)]
             return (min(quotients), max(quotients))
         case a.Call(func="min", args=args):
             ranges = [interval(x, params) for x in args]
@@ -375,8 +396,8 @@ def interval(node: a.Node, params: Mapping[str, float]) -> Interval:
     return (-INF, INF)
 
 
-def _show(v: float) -> str:
-    return "-∞" if v == -INF else "∞" if v == INF else fmt_number(round(v, 6))
+def _show(v: Bound) -> str:
+    return "-∞" if v == -INF else "∞" if v == INF else fmt_number(v)
 
 
 def _negative_amounts(program: Program) -> Iterator[Issue]:
@@ -406,7 +427,7 @@ class _Space:
     """The finite domain of the facts a group's conditions read."""
 
     def __init__(self) -> None:
-        self.thresholds: dict[str, set[float]] = {}
+        self.thresholds: dict[str, set[Number]] = {}
         self.enums: dict[str, tuple[str, ...]] = {}
         self.bools: set[str] = set()
         self.atoms: set[str] = set()
@@ -424,19 +445,20 @@ class _Space:
         return out
 
 
-def _candidates(name: str, thresholds: set[float]) -> list[float]:
-    """Numbers at and between the thresholds, one below and one above, within the fact's
-    range; for whole-number facts, the neighbours of every threshold."""
+def _candidates(name: str, thresholds: set[Number]) -> list[Number]:
+    """Numbers at and between the thresholds (exact: a midpoint of two thresholds a cent apart
+    is between them), one below and one above, within the fact's range; for whole-number
+    facts, the neighbours of every threshold."""
     lo, hi = NUMBER_RANGES.get(name, (-INF, INF))
     ts = sorted(thresholds)
-    points: set[float]
+    points: set[Number]
     if name in INTEGER_FACTS:
-        points = {float(math.floor(t) + d) for t in ts for d in (-1, 0, 1)}
-        points |= {float(math.ceil(t)) for t in ts}
+        points = {math.floor(t) + d for t in ts for d in (-1, 0, 1)}
+        points |= {math.ceil(t) for t in ts}
     else:
-        points = set(ts) | {ts[0] - 1, ts[-1] + 1}
-        points |= {(x + y) / 2 for x, y in itertools.pairwise(ts)}
-        if lo > -INF and lo < ts[0]:
+        points = set(ts) | {x_sub(ts[0], 1), x_add(ts[-1], 1)}
+        points |= {x_div(x_add(x, y), 2) for x, y in itertools.pairwise(ts)}
+        if not isinstance(lo, float) and lo < ts[0]:
             points.add(lo)
     return sorted(p for p in points if lo <= p <= hi)
 
@@ -454,7 +476,7 @@ def _simple_subject(node: a.Node) -> str | None:
     return None
 
 
-def _collect(node: a.Node, space: _Space, params: Mapping[str, float]) -> None:
+def _collect(node: a.Node, space: _Space, params: Mapping[str, Number]) -> None:
     match node:
         case a.FactRef(name=n) if node.type is not None and node.type.kind is Kind.BOOL:
             space.bools.add(n)
@@ -484,8 +506,11 @@ def _collect(node: a.Node, space: _Space, params: Mapping[str, float]) -> None:
     elif t.kind is Kind.ENUM and t.enum is not None:
         space.enums[fact] = ENUMS[t.enum]
     else:
-        space.thresholds.setdefault(fact, set()).update(
-            float(_value(c, params)) for c in constants)
+        found = space.thresholds.setdefault(fact, set())
+        for c in constants:
+            v = _value(c, params)
+            if not isinstance(v, float):  # a division by zero (infinite) is no threshold
+                found.add(v)
 
 
 def _comparison(node: a.Node) -> tuple[str | None, tuple[a.Node, ...]]:
@@ -505,7 +530,7 @@ def _comparison(node: a.Node) -> tuple[str | None, tuple[a.Node, ...]]:
     return None, ()
 
 
-def _value(node: a.Node, params: Mapping[str, float]) -> Any:
+def _value(node: a.Node, params: Mapping[str, Number]) -> Any:
     """A constant operand's value (numbers, enum names, truth values)."""
     match node:
         case a.Num(value=v) | a.Bool(value=v):
@@ -518,7 +543,9 @@ def _value(node: a.Node, params: Mapping[str, float]) -> Any:
             return -_value(o, params)
         case a.Arith(op=op, left=l, right=r):
             x, y = _value(l, params), _value(r, params)
-            return {"+": x + y, "-": x - y, "*": x * y}.get(op, x / y if y else INF)
+            if op == "/" and not y:
+                return INF
+            return _exact_op(op, x, y)
         case a.Call(func=f, args=args):
             vs = [_value(x, params) for x in args]
             return min(vs) if f == "min" else max(vs) if f == "max" else vs[0]
@@ -531,7 +558,7 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _holds(node: a.Node, p: Point, params: Mapping[str, float]) -> bool:
+def _holds(node: a.Node, p: Point, params: Mapping[str, Number]) -> bool:
     """Two-valued truth of a condition at a point (a quantified body is read for one member,
     whose facts are in the point like the household's)."""
     match node:
@@ -572,7 +599,7 @@ def _conjuncts(node: a.Node) -> list[a.Node]:
     return [node]
 
 
-def _variables(nodes: Iterable[a.Node], params: Mapping[str, float]) -> set[str]:
+def _variables(nodes: Iterable[a.Node], params: Mapping[str, Number]) -> set[str]:
     space = _Space()
     for n in nodes:
         _collect(n, space, params)
@@ -583,7 +610,7 @@ def _describe(p: Point, names: Sequence[str]) -> str:
     def show(v: Any) -> str:
         if isinstance(v, bool):
             return "true" if v else "false"
-        return fmt_number(v) if isinstance(v, float) else str(v)
+        return fmt_number(v) if isinstance(v, int | float | Decimal | Fraction) else str(v)
 
     return ", ".join(f"{n} = {show(p[n])}" for n in names)
 

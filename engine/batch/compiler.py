@@ -12,13 +12,21 @@ Unknown facts are nulls, and Kleene logic is polars' own: ``&``, ``|`` and ``~``
 booleans are three-valued (``false & null`` is false, ``true | null`` is true). Everything that
 is not Kleene in polars is written out so that it gives what ``engine.values`` gives:
 
+* numbers are exact, as in the engine (``policy.exact``, docs/decisions/0006-exact-numbers.md):
+  a number expression compiles to a ``Rat``, an integer numerator column over a positive
+  integer denominator (a constant or a column). Money columns are integer fen over 100,
+  ``perCapitaNetIncome`` is fen over ``100 * householdSize``; sums, differences, products and
+  quotients are integer arithmetic on numerators and denominators, and ``x < y`` compares
+  ``x.num * y.den < y.num * x.den``. The largest value every step can reach is bounded at
+  compile time from the facts' ranges: Int64 where that suffices, Int128 beyond, and a tree
+  that could exceed Int128 is ``Unsupported``;
 * a comparison or arithmetic with an unknown operand is unknown (null propagates);
 * ``a / 0`` is unknown (``when(b == 0).then(null)``);
-* ``min``/``max`` are unknown when any argument is, and otherwise keep the *first* extreme value
-  as Python's ``min``/``max`` do (``-0.0`` versus ``0.0``);
+* ``min``/``max`` are unknown when any argument is;
 * ``x in {..}`` is unknown only when ``x`` is; an unknown item is simply not equal;
-* ``round`` is the engine's half-up rounding on the shortest decimal form
-  (``engine.batch.rounding``);
+* ``round`` is half up (a tie away from zero) on the exact value, in integers;
+* an amount or term leaves as the double nearest its exact value, money rounded half up to
+  the cent first (``engine.explain.result_number``);
 * ``any member(..)`` / ``all members(..)`` become per-household Kleene OR / AND aggregations
   (``Quantifier`` columns the evaluator computes on the member frame first).
 
@@ -36,11 +44,12 @@ from typing import Any
 
 import polars as pl
 
-from engine.batch.rounding import round_half_up_series
+from engine.batch.exact import RATIONAL_FACTS, Overflow, Rat, const_rat, fact_rat
 from engine.values import _arith, _call, compare, k_and, k_not, k_or
 from policy.catalog import VersionRef
 from policy.conditions import ast as a
 from policy.document import Program
+from policy.exact import Number
 from policy.facts import UNKNOWN, Value
 from policy.schema import FACTS, Kind, Scope
 
@@ -86,6 +95,9 @@ def lit(c: Const, dtype: pl.DataType) -> pl.Expr:
     return pl.lit(value, dtype=dtype)
 
 
+Num = Const | Rat
+
+
 @dataclass(frozen=True)
 class QuantifierColumn:
     """A household column computed from the member frame: Kleene OR (any) or AND (all) of a
@@ -108,7 +120,7 @@ class _Sink:
 
 
 class _Compiler:
-    def __init__(self, params: dict[str, float], as_of: date, scope: Scope, sink: _Sink,
+    def __init__(self, params: dict[str, Number], as_of: date, scope: Scope, sink: _Sink,
                  household_reads: set[str]):
         self.params = params
         self.as_of = as_of
@@ -120,10 +132,60 @@ class _Compiler:
         c = self.compile(node)
         return lit(c, dtype_of(node)) if isinstance(c, Const) else c
 
-    def num(self, node: a.Node) -> Compiled:
-        """A number operand as ``engine.values._arith`` sees it (``float(x)``)."""
-        c = self.compile(node)
-        return c if isinstance(c, Const) else c.cast(pl.Float64)
+    def number(self, node: a.Node, unit: str) -> pl.Expr:
+        """A number tree (an amount or a term) as a Float64 column: the double nearest its
+        exact value, money (``unit`` yuan...) rounded half up to the cent first."""
+        c = self.num(node)
+        if isinstance(c, Const):
+            if c.value is UNKNOWN:
+                return pl.lit(None, pl.Float64)
+            from engine.explain import result_number
+
+            return pl.lit(result_number(c.value, unit), pl.Float64)  # type: ignore[arg-type]
+        if unit.startswith("yuan"):
+            c = c.round_half_up(2)
+        return c.to_float()
+
+    def num(self, node: a.Node) -> Num:
+        """A number tree, exactly: a constant or a ``Rat``."""
+        match node:
+            case a.FactRef(name=n, scope=fact_scope) if n in RATIONAL_FACTS:
+                rat = fact_rat(n)
+                if self.scope is Scope.MEMBER and fact_scope is Scope.HOUSEHOLD:
+                    self.household_reads.update(rat.columns)
+                return rat
+            case a.DefRef(body=body):
+                assert body is not None
+                return self.num(body)
+            case a.Neg(operand=o):
+                c = self.num(o)
+                if isinstance(c, Const):
+                    return Const(UNKNOWN if c.value is UNKNOWN else -c.value)  # type: ignore[operator]
+                return c.neg()
+            case a.Arith(op=op, left=left, right=right):
+                return self._arith(op, self.num(left), self.num(right))
+            case a.Call(func="min" | "max" as func, args=args):
+                cs = [self.num(x) for x in args]
+                if all(isinstance(c, Const) for c in cs):
+                    return Const(_call(func, [c.value for c in cs]))  # type: ignore[union-attr]
+                if any(_unknown(c) for c in cs):
+                    return Const(UNKNOWN)
+                rats = [c if isinstance(c, Rat) else const_rat(c.value) for c in cs]  # type: ignore[arg-type]
+                cur = rats[0]
+                for r in rats[1:]:
+                    cur = cur.pick(r, r.lt(cur) if func == "min" else cur.lt(r))
+                return cur
+            case a.Call(func="round", args=args):
+                x = self.num(args[0])
+                places_c = self.compile(args[1])
+                assert isinstance(places_c, Const)
+                if isinstance(x, Const):
+                    return Const(_call("round", [x.value, places_c.value]))
+                return x.round_half_up(int(places_c.value))  # type: ignore[arg-type]
+        other = self.compile(node)
+        if isinstance(other, Const):
+            return other
+        raise Unsupported(f"a number tree the exact backend does not compile: {type(node)}")
 
     def compile(self, node: a.Node) -> Compiled:
         match node:
@@ -142,15 +204,22 @@ class _Compiler:
             case a.DefRef(body=body):
                 assert body is not None
                 return self.compile(body)
-            case a.Neg(operand=o):
-                c = self.compile(o)
-                if isinstance(c, Const):
-                    return Const(UNKNOWN if c.value is UNKNOWN else -c.value)  # type: ignore[operator]
-                return -c
-            case a.Arith(op=op, left=left, right=right):
-                return self._arith(op, self.num(left), self.num(right))
+            case a.Neg() | a.Arith() | a.Call(func="min" | "max" | "round"):
+                folded = self.num(node)
+                if isinstance(folded, Rat):
+                    raise Unsupported("a number where a column is needed")
+                return folded
             case a.Call(func=func, args=args):
                 return self._call(func, args)
+            case a.Compare(op=op, left=left, right=right) if _is_number(left):
+                ln, rn = self.num(left), self.num(right)
+                if isinstance(ln, Const) and isinstance(rn, Const):
+                    return Const(compare(op, ln.value, rn.value))
+                if _unknown(ln) or _unknown(rn):
+                    return Const(UNKNOWN)
+                lr = ln if isinstance(ln, Rat) else const_rat(ln.value)  # type: ignore[arg-type]
+                rr = rn if isinstance(rn, Rat) else const_rat(rn.value)  # type: ignore[arg-type]
+                return lr.compare(op, rr)
             case a.Compare(op=op, left=left, right=right):
                 lc, rc = self.compile(left), self.compile(right)
                 if isinstance(lc, Const) and isinstance(rc, Const):
@@ -177,55 +246,27 @@ class _Compiler:
                 return self._quantifier(node, kind, body)
         raise Unsupported(f"cannot compile {type(node).__name__}")
 
-    def _arith(self, op: str, lc: Compiled, rc: Compiled) -> Compiled:
+    def _arith(self, op: str, lc: Num, rc: Num) -> Num:
         if isinstance(lc, Const) and isinstance(rc, Const):
             return Const(_arith(op, lc.value, rc.value))
         if _unknown(lc) or _unknown(rc):
             return Const(UNKNOWN)
-        if op == "/" and isinstance(rc, Const) and float(rc.value) == 0:  # type: ignore[arg-type]
+        if op == "/" and isinstance(rc, Const) and rc.value == 0:
             return Const(UNKNOWN)
-        # Constants as columns: polars' scalar kernels take shortcuts IEEE arithmetic does not
-        # (x + 0.0 returns x, so -0.0 + 0.0 stays -0.0; x / c is x * (1 / c)).
-        le = lc if isinstance(lc, pl.Expr) else column_of(float(lc.value))  # type: ignore[arg-type]
-        re = rc if isinstance(rc, pl.Expr) else column_of(float(rc.value))  # type: ignore[arg-type]
+        lr = lc if isinstance(lc, Rat) else const_rat(lc.value)  # type: ignore[arg-type]
+        rr = rc if isinstance(rc, Rat) else const_rat(rc.value)  # type: ignore[arg-type]
         match op:
             case "+":
-                return le + re
+                return lr.add(rr)
             case "-":
-                return le - re
+                return lr.sub(rr)
             case "*":
-                return le * re
+                return lr.mul(rr)
             case "/":
-                if isinstance(rc, Const):
-                    return le / re
-                return pl.when(re == 0).then(pl.lit(None, pl.Float64)).otherwise(le / re)
+                return lr.div(rr)
         raise Unsupported(f"operator {op}")
 
     def _call(self, func: str, args: tuple[a.Node, ...]) -> Compiled:
-        if func in ("min", "max"):
-            cs = [self.num(x) for x in args]
-            if all(isinstance(c, Const) for c in cs):
-                return Const(_call(func, [c.value for c in cs]))  # type: ignore[union-attr]
-            if any(_unknown(c) for c in cs):
-                return Const(UNKNOWN)
-            es = [c if isinstance(c, pl.Expr) else lit(c, pl.Float64()) for c in cs]
-            # Python's min/max keep the first extreme value: replace only when strictly better.
-            cur = es[0]
-            for e in es[1:]:
-                better = e < cur if func == "min" else e > cur
-                cur = pl.when(better).then(e).otherwise(cur)
-            any_null = pl.any_horizontal([e.is_null() for e in es])
-            return pl.when(any_null).then(pl.lit(None, pl.Float64)).otherwise(cur)
-        if func == "round":
-            x = self.num(args[0])
-            places_c = self.compile(args[1])
-            assert isinstance(places_c, Const)
-            if isinstance(x, Const):
-                return Const(_call("round", [x.value, places_c.value]))
-            places = int(places_c.value)  # type: ignore[arg-type]
-            return x.map_batches(
-                _rounder(places), return_dtype=pl.Float64, is_elementwise=True
-            )
         if func == "addMonths":
             d = self.compile(args[0])
             n = self.num(args[1])
@@ -236,12 +277,14 @@ class _Compiler:
             de = d if isinstance(d, pl.Expr) else lit(d, pl.Date())
             months = (
                 pl.lit(int(n.value), pl.Int64)  # type: ignore[arg-type]
-                if isinstance(n, Const) else n.cast(pl.Int64)  # int() truncates, as cast does
+                if isinstance(n, Const) else n.trunc()  # int() truncates towards zero
             )
             return _add_months(de, months)
         raise Unsupported(f"function {func}")
 
     def _in(self, subj: a.Node, items: tuple[a.Node, ...], negated: bool) -> Compiled:
+        if _is_number(subj):
+            return self._in_numbers(subj, items, negated)
         sc = self.compile(subj)
         ics = [self.compile(x) for x in items]
         if isinstance(sc, Const):
@@ -265,6 +308,26 @@ class _Compiler:
         found_e = pl.any_horizontal(parts) if parts else pl.lit(False)
         out = ~found_e if negated else found_e
         return pl.when(se.is_null()).then(pl.lit(None, pl.Boolean)).otherwise(out)
+
+    def _in_numbers(self, subj: a.Node, items: tuple[a.Node, ...], negated: bool) -> Compiled:
+        sn = self.num(subj)
+        ins = [self.num(x) for x in items]
+        if isinstance(sn, Const):
+            if sn.value is UNKNOWN:
+                return Const(UNKNOWN)
+            if all(isinstance(c, Const) for c in ins):
+                found = any(sn.value == c.value for c in ins)  # type: ignore[union-attr]
+                return Const(not found if negated else found)
+        sr = sn if isinstance(sn, Rat) else const_rat(sn.value)  # type: ignore[arg-type]
+        parts: list[pl.Expr] = []
+        for c in ins:
+            if isinstance(c, Const) and c.value is UNKNOWN:
+                continue  # an unknown item is not equal to anything
+            r = c if isinstance(c, Rat) else const_rat(c.value)  # type: ignore[arg-type]
+            parts.append(sr.compare("==", r).fill_null(False))
+        found_e = pl.any_horizontal(parts) if parts else pl.lit(False)
+        out = ~found_e if negated else found_e
+        return pl.when(sr.is_null()).then(pl.lit(None, pl.Boolean)).otherwise(out)
 
     def _quantifier(self, node: a.Node, kind: str, body: a.Node) -> Compiled:
         if self.scope is Scope.MEMBER:
@@ -292,7 +355,11 @@ class _Compiler:
         return pl.col(name)
 
 
-def _unknown(c: Compiled) -> bool:
+def _is_number(node: a.Node) -> bool:
+    return node.type is not None and node.type.kind is Kind.NUMBER
+
+
+def _unknown(c: Compiled | Num) -> bool:
     return isinstance(c, Const) and c.value is UNKNOWN
 
 
@@ -350,13 +417,6 @@ def _add_months(d: pl.Expr, months: pl.Expr) -> pl.Expr:
     last_day = first.dt.month_end().dt.day().cast(pl.Int64)
     day = pl.min_horizontal(d.dt.day().cast(pl.Int64), last_day)
     return pl.date(year, month, day)
-
-
-def _rounder(places: int) -> Callable[[pl.Series], pl.Series]:
-    def fn(s: pl.Series) -> pl.Series:
-        return round_half_up_series(s, places)
-
-    return fn
 
 
 # --- a version -----------------------------------------------------------------------------
@@ -427,9 +487,12 @@ def compile_version(program: Program, ref: VersionRef, as_of: date, prefix: str
     for i, r in enumerate(rules):
         per_member = r.scope is Scope.MEMBER
         comp = _Compiler(params, as_of, r.scope, sink, reads)
-        cond = comp.expr(r.condition)
-        amount = comp.expr(r.amount) if r.amount is not None else None
-        terms = tuple((t.key, comp.expr(t.expr), t.unit) for t in r.terms)
+        try:
+            cond = comp.expr(r.condition)
+            amount = comp.number(r.amount, "yuan") if r.amount is not None else None
+            terms = tuple((t.key, comp.number(t.expr, t.unit), t.unit) for t in r.terms)
+        except Overflow as exc:
+            raise Unsupported(f"rule {r.id}: {exc}") from exc
         higher: tuple[int, ...] = ()
         if r.spec.group is not None:
             order = groups[r.spec.group]
@@ -508,6 +571,11 @@ def _can_be_unknown(node: a.Node) -> bool:
         return any(visit(c) for c in a.children(n))
 
     return visit(node)
+
+
+def fact_column(fact: str) -> str:
+    """The frame column that is null where ``fact`` is unknown (a number's numerator)."""
+    return fact_rat(fact).columns[0] if fact in RATIONAL_FACTS else fact
 
 
 def source_facts(fact: str) -> tuple[str, ...]:

@@ -44,7 +44,7 @@ import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
-from engine.batch.compiler import CodePlan, compile_version, source_facts
+from engine.batch.compiler import CodePlan, compile_version, fact_column, source_facts
 from engine.batch.execution import ENGINE
 from engine.batch.frames import MONEY_HOUSEHOLD, derive_frames, household_json
 from engine.batch.segments import Segments, kleene
@@ -898,7 +898,7 @@ def _missing_expr(cp: CodePlan, rules: dict[int, Any], effs: dict[int, pl.Expr])
         open_ = effs[i].is_null()
         for atom, facts in rules[i].atoms:
             for f in facts:
-                cond = open_ & atom.is_null() & pl.col(f).is_null()
+                cond = open_ & atom.is_null() & pl.col(fact_column(f)).is_null()
                 for src in source_facts(f):
                     pairs.append((cond, src))
     if not pairs:

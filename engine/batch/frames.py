@@ -3,12 +3,15 @@
 ``HOUSEHOLD_INPUT`` and ``MEMBER_INPUT`` are the input facts after validation with the
 contract's defaults applied (``previousAnnualNetIncome`` and ``monitoredSince`` stay null when
 left out; ``disabilityGrade`` and ``disabilityKind`` stay null for a member without a
-certificate). ``derive_frames`` adds what ``policy.facts.derive`` adds, computed the same way:
+certificate). ``derive_frames`` adds what ``policy.facts.derive`` adds, exactly
+(``engine.batch.exact``): money as integer fen (``_n_annualNetIncome``, ...), sums of fen,
+and the quotients as a numerator over a denominator column:
 
-* ``householdMedicalOutOfPocket`` is Python's ``sum`` over the members *in order*
-  (``((0 + m0) + m1) + ...``): floating-point addition is not associative, and polars' grouped
-  sums use another order, so the sum is folded position by position;
-* ``incomeDropRatio`` is unknown (null) when the previous income is unknown or zero;
+* ``householdMedicalOutOfPocket`` is the sum of the members' fen (integers: any order);
+* ``perCapitaNetIncome`` is ``_n_annualNetIncome`` over ``_d_perCapita`` (``100 * size``),
+  ``perCapitaIncomeAfterRigid`` ``_n_perCapitaIncomeAfterRigid`` over the same;
+* ``incomeDropRatio`` is ``previous - income`` over ``previous`` (fen), unknown (null) when the
+  previous income is unknown or zero;
 * ``age`` is full years on ``asOf``; ``disabilityGrade`` is 0 and ``disabilityKind`` NONE
   without a certificate, and ``disabled`` says whether there is one.
 
@@ -26,7 +29,7 @@ from typing import Any
 
 import polars as pl
 
-from engine.batch.compiler import column_of
+from engine.batch.exact import fen
 from engine.batch.execution import ENGINE
 from engine.batch.segments import Segments
 from policy.fact_catalogue import CATALOGUE, FactScopeName
@@ -145,25 +148,29 @@ def derive_frames(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
     if size.len() != n:
         raise ValueError("every household needs at least one member, in order")
     seg = Segments(size)
-    medical = seg.sequential_sum(members["medicalOutOfPocket"])
-    size_f = pl.col("householdSize").cast(pl.Float64)
+    members = members.with_columns(_n_medicalOutOfPocket=fen(pl.col("medicalOutOfPocket")))
+    medical = seg.lists(members["_n_medicalOutOfPocket"]).list.sum().cast(pl.Int64)
+    prev = pl.col("_n_previousAnnualNetIncome")
     hh = hh.lazy().with_columns(
         _h=pl.int_range(pl.len(), dtype=pl.UInt32),
         householdSize=pl.lit(size.cast(pl.Int64)),
-        householdMedicalOutOfPocket=pl.lit(medical),
+        _n_householdMedicalOutOfPocket=pl.lit(medical),
+        _n_annualNetIncome=fen(pl.col("annualNetIncome")),
+        _n_previousAnnualNetIncome=fen(pl.col("previousAnnualNetIncome")),
+        _n_disasterLoss=fen(pl.col("disasterLoss")),
+        _n_accidentLoss=fen(pl.col("accidentLoss")),
     ).with_columns(
-        rigidExpenses=pl.col("householdMedicalOutOfPocket") + pl.col("disasterLoss")
-        + pl.col("accidentLoss"),
+        _n_rigidExpenses=pl.col("_n_householdMedicalOutOfPocket") + pl.col("_n_disasterLoss")
+        + pl.col("_n_accidentLoss"),
         economicHardship=pl.col("povertyAlleviated") | pl.col("monitored") | pl.col("dibao")
         | pl.col("dibaoMarginal"),
-        perCapitaNetIncome=pl.col("annualNetIncome") / size_f,
-        # ``(1 - income / prev) if prev else UNKNOWN``
-        incomeDropRatio=pl.when(
-            pl.col("previousAnnualNetIncome").is_not_null()
-            & (pl.col("previousAnnualNetIncome") != 0)
-        ).then(column_of(1.0) - pl.col("annualNetIncome") / pl.col("previousAnnualNetIncome")),
+        _d_perCapita=pl.col("householdSize") * 100,
+        # ``(1 - income / prev) if prev else UNKNOWN`` = (prev - income) / prev
+        _n_incomeDropRatio=pl.when(prev.is_not_null() & (prev != 0))
+        .then(prev - pl.col("_n_annualNetIncome")),
+        _d_incomeDropRatio=pl.when(prev.is_not_null() & (prev != 0)).then(prev),
     ).with_columns(
-        perCapitaIncomeAfterRigid=(pl.col("annualNetIncome") - pl.col("rigidExpenses")) / size_f,
+        _n_perCapitaIncomeAfterRigid=pl.col("_n_annualNetIncome") - pl.col("_n_rigidExpenses"),
     ).collect(engine=ENGINE)
     idx = members["_h"]
     carried = hh.select(household_reads).gather(idx) if household_reads else None

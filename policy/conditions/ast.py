@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from policy.exact import Number
 from policy.schema import FactType, Scope
 
 
@@ -20,7 +21,7 @@ class Node:
 
 @dataclass(frozen=True)
 class Num(Node):
-    value: float
+    value: Number  # exact (policy.exact): an int or a Decimal as written
 
 
 @dataclass(frozen=True)

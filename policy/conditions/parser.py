@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from policy.conditions import ast as a
 from policy.errors import ConditionError
+from policy.exact import Number, exact
 
 _TOKEN = re.compile(
     r"""
@@ -43,6 +45,18 @@ class Token:
     kind: str  # num | op | word | kw | enum | end
     text: str
     pos: int
+
+
+def literal(text: str) -> Number:
+    """A number literal's exact value (``0.75`` is three quarters, not the double nearest it).
+
+    >>> literal("6000"), literal("0.75"), literal("2.0")
+    (6000, Decimal('0.75'), 2)
+    """
+    if "." not in text:
+        return int(text)
+    d = Decimal(text)
+    return int(d) if d == d.to_integral_value() else exact(d)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -178,7 +192,7 @@ class _Parser:
         t = self.tok
         if t.kind == "num":
             self.i += 1
-            return a.Num(float(t.text), pos=t.pos)
+            return a.Num(literal(t.text), pos=t.pos)
         if t.kind == "enum":
             self.i += 1
             return a.EnumLit(t.text, pos=t.pos)

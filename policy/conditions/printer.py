@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from policy.conditions import ast as a
+from policy.exact import Number, exact, fmt
 
 # Binding strength: higher binds tighter.
 _PREC = {"or": 1, "and": 2, "not": 3, "cmp": 4, "+": 5, "-": 5, "*": 6, "/": 6, "neg": 7, "atom": 8}
@@ -27,11 +28,14 @@ def _prec(node: a.Node) -> int:
     return 8
 
 
-def fmt_number(value: float) -> str:
-    """``6000.0`` -> ``6000``, ``0.5`` -> ``0.5``."""
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
+def fmt_number(value: float | Number) -> str:
+    """A number as written in a condition, from its exact value: ``6000.0`` -> ``6000``,
+    ``0.5`` -> ``0.5``.
+
+    >>> fmt_number(6000.0), fmt_number(Decimal("0.50")), fmt_number(0.1)
+    ('6000', '0.5', '0.1')
+    """
+    return fmt(exact(value))
 
 
 def unparse(node: a.Node) -> str:

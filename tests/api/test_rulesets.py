@@ -184,14 +184,14 @@ def test_lifecycle_raise_the_monitoring_income_line(api: Api) -> None:
     assert (gain["code"], gain["kind"]) == ("monitoring.marginal_at_risk", "GAINED")
     assert gain["before"]["status"] == "NOT_GRANTED"
     assert gain["before"]["reasons"][0]["conditions"][-1] == {
-        "expression": "perCapitaNetIncome < incomeLine", "actual": "6300",
-        "expected": "< 6000", "passed": False}
+        "expression": "perCapitaNetIncome < incomeLine", "actual": "6300.00",
+        "expected": "< 6000.00", "passed": False}
     after = gain["after"]
     assert after["status"] == "GRANTED"
     assert after["reasons"][0]["ruleId"] == "marginal_at_risk"
     assert after["reasons"][0]["citation"]["clause"] == "二、1"
-    assert {"expression": "perCapitaNetIncome < incomeLine", "actual": "6300",
-            "expected": "< 6600", "passed": True} in after["reasons"][0]["conditions"]
+    assert {"expression": "perCapitaNetIncome < incomeLine", "actual": "6300.00",
+            "expected": "< 6600.00", "passed": True} in after["reasons"][0]["conditions"]
     # The fixture household hh-010 (6400 per person) newly qualifies too.
     assert changed["hh-010"]["outcomes"][0]["code"] == "monitoring.marginal_at_risk"
 

@@ -117,7 +117,7 @@ def test_five_member_household_explained(catalog: Catalog) -> None:
     assert reason.citation.clause == "二、1"
     checks = {c.expression: c for c in reason.conditions}
     income = checks["perCapitaNetIncome < incomeLine"]
-    assert (income.actual, income.expected, income.passed) == ("5200", "< 6000", True)
+    assert (income.actual, income.expected, income.passed) == ("5200.00", "< 6000.00", True)
     assert checks["povertyAlleviated"].passed is True
 
     marginal = outcome(det, "monitoring.marginal_at_risk")

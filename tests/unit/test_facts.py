@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -53,8 +54,9 @@ def test_derived_facts() -> None:
     assert h["perCapitaNetIncome"] == 6000
     assert h["householdMedicalOutOfPocket"] == 3500
     assert h["rigidExpenses"] == 5000
-    assert h["perCapitaIncomeAfterRigid"] == pytest.approx(13000 / 3)
-    assert h["incomeDropRatio"] == pytest.approx(0.55)
+    # Exact: a quotient that does not terminate is a fraction, not a rounded double.
+    assert h["perCapitaIncomeAfterRigid"] == Fraction(13000, 3)
+    assert h["incomeDropRatio"] == Fraction(55, 100)
     assert h["economicHardship"] is True
     assert [m["age"] for m in facts.members] == [43, 6, 74]
     assert [m["disabled"] for m in facts.members] == [False, False, True]

@@ -1,0 +1,204 @@
+"""Exact numbers: money to the cent and everything computed from it, never binary floating point.
+
+A number the rules read is an ``int``, a ``decimal.Decimal`` or a ``fractions.Fraction``
+(``Number``); see docs/decisions/0006-exact-numbers.md. Money enters as the decimal the user
+wrote (``11495.21`` is 1149521/100 exactly, never the double nearest to it); parameters and
+literals likewise. Sums, differences and products are exact ``Decimal`` arithmetic (a context
+that traps every rounding); a quotient is a ``Decimal`` when it terminates and a ``Fraction``
+when it does not (``20000 / 3``). Python compares all three exactly with each other, and equal
+values hash equally, so a memo keyed by values never mixes two different numbers.
+
+Rounding happens only where a rule says ``round(x, n)``: half up (away from zero on a tie), on
+the exact value. Showing a number is a function of its value alone (``fmt``), never of how it
+was computed: ``6000``, ``Decimal("6000.00")`` and ``Fraction(6000)`` print alike.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import (
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+)
+from fractions import Fraction
+
+Number = int | Decimal | Fraction
+
+# Every operation of this context is exact or raises: 60 digits hold a product of two amounts
+# of up to 10^12 yuan with their cents many times over.
+_EXACT = Context(prec=60, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
+_ROUND = Context(prec=60, rounding=ROUND_HALF_UP, traps=[InvalidOperation, Overflow])
+_CENT = Decimal("0.01")
+MAX_SAFE_DOUBLE_INT = 2**53
+
+
+def exact(value: object) -> Number:
+    """The exact number a value stands for: a double is read as its shortest decimal form (what
+    was written: ``0.1`` is one tenth, not the double nearest it).
+
+    >>> exact(0.1), exact(6000.0), exact(7), exact(Decimal("2.50"))
+    (Decimal('0.1'), 6000, 7, Decimal('2.50'))
+    """
+    t = type(value)
+    if t is int or t is Decimal or t is Fraction:
+        return value  # type: ignore[return-value]
+    if t is float:
+        f: float = value  # type: ignore[assignment]
+        if not math.isfinite(f):
+            raise ValueError(f"not a finite number: {f!r}")
+        if f.is_integer():
+            return int(f)
+        return Decimal(repr(f))
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | Fraction):
+        raise TypeError(f"not a number: {value!r}")
+    return int(value) if isinstance(value, int) else value
+
+
+def decimals(value: float | int) -> int:
+    """How many decimals the shortest decimal form of a number has (``11495.21`` -> 2).
+
+    >>> decimals(11495.21), decimals(6000.0), decimals(0.125), decimals(1e-7)
+    (2, 0, 3, 7)
+    """
+    if isinstance(value, int) or value.is_integer():
+        return 0
+    exponent = Decimal(repr(value)).as_tuple().exponent
+    assert isinstance(exponent, int)
+    return max(0, -exponent)
+
+
+def _fraction(x: Number) -> Fraction:
+    return x if type(x) is Fraction else Fraction(x)
+
+
+def _int_or(x: Fraction) -> Number:
+    return x.numerator if x.denominator == 1 else x
+
+
+def add(x: Number, y: Number) -> Number:
+    if type(x) is int and type(y) is int:
+        return x + y
+    if isinstance(x, Fraction) or isinstance(y, Fraction):
+        return _int_or(_fraction(x) + _fraction(y))
+    try:
+        return _EXACT.add(x, y)
+    except Inexact:  # beyond 60 digits: no Decimal holds it, a Fraction does
+        return _int_or(_fraction(x) + _fraction(y))
+
+
+def sub(x: Number, y: Number) -> Number:
+    if type(x) is int and type(y) is int:
+        return x - y
+    if isinstance(x, Fraction) or isinstance(y, Fraction):
+        return _int_or(_fraction(x) - _fraction(y))
+    try:
+        return _EXACT.subtract(x, y)
+    except Inexact:
+        return _int_or(_fraction(x) - _fraction(y))
+
+
+def mul(x: Number, y: Number) -> Number:
+    if type(x) is int and type(y) is int:
+        return x * y
+    if isinstance(x, Fraction) or isinstance(y, Fraction):
+        return _int_or(_fraction(x) * _fraction(y))
+    try:
+        return _EXACT.multiply(x, y)
+    except Inexact:
+        return _int_or(_fraction(x) * _fraction(y))
+
+
+def div(x: Number, y: Number) -> Number:
+    """``x / y`` exactly; ``y`` must not be zero (callers make that unknown)."""
+    if type(x) is int and type(y) is int and x % y == 0:
+        return x // y
+    if not isinstance(x, Fraction) and not isinstance(y, Fraction):
+        try:
+            return _EXACT.divide(x, y)
+        except Inexact:  # the quotient does not terminate (20000 / 3)
+            pass
+    return _int_or(_fraction(x) / _fraction(y))
+
+
+def neg(x: Number) -> Number:
+    return -x
+
+
+def round_half_up(x: Number, places: int) -> Decimal:
+    """``x`` rounded to ``places`` decimals, a tie away from zero (as people round money).
+
+    >>> round_half_up(Decimal("25000.005"), 2), round_half_up(Fraction(1, 8), 2)
+    (Decimal('25000.01'), Decimal('0.13'))
+    >>> round_half_up(Fraction(-5, 2), 0), round_half_up(7, 0)
+    (Decimal('-3'), Decimal('7'))
+    """
+    quantum = Decimal(1).scaleb(-places)
+    if not isinstance(x, Fraction):
+        return Decimal(x).quantize(quantum, context=_ROUND)
+    f = x
+    scaled = abs(f) * Fraction(10) ** places
+    units = math.floor(scaled + Fraction(1, 2))
+    return Decimal(-units if f < 0 else units).scaleb(-places, context=_ROUND)
+
+
+def to_float(x: Number) -> float:
+    """The double nearest to ``x`` (correctly rounded): for the JSON of a result, never for
+    arithmetic. A number with at most two decimals prints back as written (``25000.01``)."""
+    return float(x)
+
+
+def is_integral(x: Number) -> bool:
+    return type(x) is int or (x == int(x))
+
+
+def fmt(value: Number, money: bool = False) -> str:
+    """A number as explanations show it, from its value alone: money with (at least) two
+    decimals (``6000.00``), other numbers as short as they are exact (``16``, ``0.5``). A
+    quotient that does not terminate shows as a fraction with its value to two decimals
+    (``20000/3 (≈6666.67)``).
+
+    >>> fmt(6000, money=True), fmt(Decimal("6000.000"), money=True), fmt(Decimal("0.50"))
+    ('6000.00', '6000.00', '0.5')
+    >>> fmt(Fraction(20000, 3), money=True), fmt(Fraction(1, 8)), fmt(Decimal("-0"))
+    ('20000/3 (≈6666.67)', '0.125', '0')
+    """
+    if isinstance(value, int):
+        return f"{value}.00" if money else str(value)
+    if isinstance(value, Fraction):
+        f = value
+        d = f.denominator
+        while d % 2 == 0:
+            d //= 2
+        while d % 5 == 0:
+            d //= 5
+        if d != 1:  # does not terminate
+            approx = round_half_up(f, 2)
+            return f"{f.numerator}/{f.denominator} (≈{_plain(approx, 2)})"
+        return _plain(_EXACT.divide(f.numerator, f.denominator), 2 if money else 0)  # exact
+    return _plain(value, 2 if money else 0)
+
+
+def _plain(d: Decimal, min_places: int) -> str:
+    if d == 0:
+        d = Decimal(0)
+    d = d.normalize(_ROUND)
+    exponent = d.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if -exponent < min_places:
+        d = d.quantize(Decimal(1).scaleb(-min_places), context=_ROUND)
+    return format(d, "f")
+
+
+def exact_in_double(x: Number) -> bool:
+    """Whether a double holds ``x`` exactly (so durable_rules compares it exactly)."""
+    if type(x) is int:
+        return abs(x) <= MAX_SAFE_DOUBLE_INT
+    try:
+        return Fraction(float(x)) == x
+    except OverflowError:
+        return False
