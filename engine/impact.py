@@ -179,16 +179,33 @@ class HouseholdImpact:
 
 @dataclass(kw_only=True)
 class Totals:
-    """Households counted, how many gain, lose or change, and the amounts before and after."""
+    """Households counted, how many gain, lose or change, and the amounts before and after:
+    summed exactly, in fen (integers), and shown in yuan."""
 
     households: int = 0
     gained: int = 0
     lost: int = 0
     changed: int = 0
-    annual_before: float = 0.0
-    annual_after: float = 0.0
-    once_before: float = 0.0
-    once_after: float = 0.0
+    annual_before_fen: int = 0
+    annual_after_fen: int = 0
+    once_before_fen: int = 0
+    once_after_fen: int = 0
+
+    @property
+    def annual_before(self) -> float:
+        return self.annual_before_fen / 100  # the double nearest the exact total
+
+    @property
+    def annual_after(self) -> float:
+        return self.annual_after_fen / 100
+
+    @property
+    def once_before(self) -> float:
+        return self.once_before_fen / 100
+
+    @property
+    def once_after(self) -> float:
+        return self.once_after_fen / 100
 
 
 @dataclass(kw_only=True)
@@ -234,16 +251,18 @@ def classify(changes: Sequence[OutcomeChange]) -> HouseholdKind | None:
     return "CHANGED"
 
 
-def money(table: Table) -> tuple[float, float]:
-    """(annual amount, one-off amount) granted: a monthly amount counts twelve times."""
-    annual = once = 0.0
+def money(table: Table) -> tuple[int, int]:
+    """(annual amount, one-off amount) granted, in fen (exact): a monthly amount counts twelve
+    times. Amounts are to the cent, so ``amount * 100`` rounds to their exact number of fen."""
+    annual = once = 0
     for s in table.values():
         if s.status != "GRANTED" or s.amount is None:
             continue
+        fen = round(s.amount * 100)
         if s.period == "ONCE":
-            once += s.amount
+            once += fen
         else:
-            annual += s.amount * ANNUAL_FACTOR.get(s.period or "YEAR", 1)
+            annual += fen * ANNUAL_FACTOR.get(s.period or "YEAR", 1)
     return annual, once
 
 
@@ -270,10 +289,10 @@ class Tally(Totals):
         (ab, ob), (aa, oa) = money(before), money(after)
         for target in (self, region):
             target.households += 1
-            target.annual_before += ab
-            target.annual_after += aa
-            target.once_before += ob
-            target.once_after += oa
+            target.annual_before_fen += ab
+            target.annual_after_fen += aa
+            target.once_before_fen += ob
+            target.once_after_fen += oa
         changes = compare(before, after)
         kind = classify(changes)
         if kind is None:
@@ -287,4 +306,4 @@ class Tally(Totals):
                 target.changed += 1
         if len(self.examples) < self.keep:
             self.examples.append(HouseholdImpact(household_id, region_code, kind, changes,
-                                                 ab, aa))
+                                                 ab / 100, aa / 100))

@@ -24,11 +24,12 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from engine.results import ConditionNode
-from engine.values import Scope, closure, compare, fmt, k_and, k_not, k_or
+from engine.values import Scope, closure, compare, fmt, is_money, k_and, k_not, k_or
 from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.conditions.printer import unparse
 from policy.derived import definition
+from policy.exact import Number
 from policy.facts import UNKNOWN, Value
 
 # A builder makes a node, told whether it is decided; it marks its children from their values
@@ -143,9 +144,9 @@ class LazyTree:
     __slots__ = ("_args", "_tree")
 
     def __init__(self, node: a.Node, outer: tuple[object, ...], inner: tuple[object, ...],
-                 params: Mapping[str, float], member_ids: tuple[str, ...]):
+                 params: Mapping[str, Number], member_ids: tuple[str, ...]):
         self._args: tuple[a.Node, tuple[object, ...], tuple[object, ...],
-                          Mapping[str, float], tuple[str, ...]] | None = (
+                          Mapping[str, Number], tuple[str, ...]] | None = (
             node, outer, inner, params, member_ids)
         self._tree: ConditionNode | None = None
 
@@ -296,10 +297,12 @@ def _make(node: a.Node) -> Build:
             fl, fr = closure(l), closure(r)
             subs = _sides((l, r))
 
+            money = is_money(l) or is_money(r)
+
             def compare_(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
                 lv, rv = fl(s), fr(s)
-                shown = fmt(rv)
-                return _node(text, "COMPARE", _result(compare(op, lv, rv)), fmt(lv),
+                shown = fmt(rv, money)
+                return _node(text, "COMPARE", _result(compare(op, lv, rv)), fmt(lv, money),
                              f"{op} {shown}" if shown is not None else None, d,
                              tuple([b(s, ids, d) for b in subs]))
 
@@ -309,36 +312,41 @@ def _make(node: a.Node) -> Build:
             fitems = [closure(x) for x in items]
             subs = _sides((subj, *items))
             kw = "not in" if negated else "in"
+            money_in = is_money(subj)
 
             def in_(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                shown = ", ".join(fmt(f(s)) or "?" for f in fitems)
-                return _node(text, "IN", _result(value(s)), fmt(fs(s)), f"{kw} {{{shown}}}", d,
+                shown = ", ".join(fmt(f(s), money_in) or "?" for f in fitems)
+                return _node(text, "IN", _result(value(s)), fmt(fs(s), money_in),
+                             f"{kw} {{{shown}}}", d,
                              tuple([b(s, ids, d) for b in subs]))
 
             return in_
         case a.Between(subject=subj, low=lo, high=hi):
             fs, flo, fhi = closure(subj), closure(lo), closure(hi)
             subs = _sides((subj, lo, hi))
+            mb = is_money(subj)
 
             def between(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                return _node(text, "BETWEEN", _result(value(s)), fmt(fs(s)),
-                             f"between {fmt(flo(s)) or '?'} and {fmt(fhi(s)) or '?'}", d,
+                return _node(text, "BETWEEN", _result(value(s)), fmt(fs(s), mb),
+                             f"between {fmt(flo(s), mb) or '?'} and {fmt(fhi(s), mb) or '?'}", d,
                              tuple([b(s, ids, d) for b in subs]))
 
             return between
         case a.FactRef(name=name):
             body = definition(name)
+            money_fact = is_money(node)
             if body is None:
                 def fact(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
                     v = s.facts[name]
-                    return _node(text, "FACT", _result(v), fmt(v), None, d, ())
+                    return _node(text, "FACT", _result(v), fmt(v, money_fact), None, d, ())
 
                 return fact
             expand = _memoised(body, builder(body))
 
             def derived(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
                 v = s.facts[name]
-                return _node(text, "FACT", _result(v), fmt(v), None, d, (expand(s, ids, d),))
+                return _node(text, "FACT", _result(v), fmt(v, money_fact), None, d,
+                             (expand(s, ids, d),))
 
             return derived
         case a.DefRef(name=name, body=body):
@@ -359,10 +367,11 @@ def _make(node: a.Node) -> Build:
         raise TypeError(f"cannot explain {type(node).__name__}")
     computed_kind: str = named
     subs = _operands(a.children(node))
+    money_value = is_money(node)
 
     def computed(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
         v = value(s)
-        return _node(text, computed_kind, _result(v), fmt(v), None, d,
+        return _node(text, computed_kind, _result(v), fmt(v, money_value), None, d,
                      tuple([b(s, ids, d) for b in subs]))
 
     return computed

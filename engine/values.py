@@ -18,6 +18,7 @@ from policy import exact as x
 from policy.conditions import ast as a
 from policy.exact import Number
 from policy.facts import UNKNOWN, Value, add_months
+from policy.schema import FACTS
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,36 @@ def _call(func: str, args: list[Value]) -> Value:
             assert isinstance(d, date)
             return add_months(d, int(args[1]))  # type: ignore[arg-type]
     raise ValueError(func)
+
+
+def is_money(node: a.Node) -> bool:
+    """Whether a number expression is an amount of money (shown with two decimals): a money
+    fact, or a sum, difference, product, quotient by a non-money number, min, max or rounding
+    of one.
+
+    >>> from policy.conditions.parser import parse
+    >>> is_money(parse("perCapitaNetIncome")), is_money(parse("0.5 * (accidentLoss + 1)"))
+    (True, True)
+    >>> is_money(parse("annualNetIncome / previousAnnualNetIncome")), is_money(parse("age"))
+    (False, False)
+    """
+    match node:
+        case a.FactRef(name=n) | a.Name(name=n):
+            f = FACTS.get(n)
+            return f is not None and f.money
+        case a.DefRef(body=body):
+            return body is not None and is_money(body)
+        case a.Neg(operand=o):
+            return is_money(o)
+        case a.Arith(op="/", left=l, right=r):
+            return is_money(l) and not is_money(r)
+        case a.Arith(left=l, right=r):
+            return is_money(l) or is_money(r)
+        case a.Call(func="round", args=args):
+            return is_money(args[0])
+        case a.Call(func="min" | "max", args=args):
+            return any(is_money(x) for x in args)
+    return False
 
 
 def fmt(value: Value, money: bool = False) -> str | None:

@@ -36,6 +36,7 @@ from policy.conditions import ast as a
 from policy.derived import definition
 from policy.document import Program
 from policy.errors import FactsInvalid
+from policy.exact import Number
 from policy.facts import (
     MAX_MONEY,
     MONEY_FIELDS,
@@ -272,7 +273,7 @@ def _div(p: _LF, q: _LF) -> _LF:
 class _Solver:
     """The steps of one target fact in the conditions of an outcome's rules."""
 
-    def __init__(self, target: _Target, facts: FactSet, params: dict[str, float]):
+    def __init__(self, target: _Target, facts: FactSet, params: dict[str, Number]):
         self.target = target
         self.facts = facts
         self.params = params

@@ -223,7 +223,7 @@ def test_interactive_engine_and_durable_rules_agree_with_fractions(hh: dict[str,
         tree = trace_rules(program, facts)
         fired = {(i, None) for i in verdicts.household}
         fired |= {(i, m) for m, rules in enumerate(verdicts.members) for i in rules}
-        assert fired == {k for k, (v, _) in tree.items() if v is True}
+        assert fired == {k for k, t in tree.items() if t[0] is True}
         for i, r in enumerate(program.rules):
             if r.id == "sudden_hardship":
                 assert ((i, None) in fired) == (sudden_hardship(hh) == "GRANTED")

@@ -193,7 +193,11 @@ def test_money_counts_a_year_and_keeps_one_off_amounts_apart() -> None:
                                                                          period="YEAR"),
              ("c", None): s(amount=3000, period="ONCE"),
              ("d", None): Summary("NOT_GRANTED")}
-    assert money(table) == (1700, 3000)
+    assert money(table) == (170000, 300000)  # fen
+    # Exact: cent amounts summed in fen, not in doubles (0.1 + 0.2 is 0.30000000000000004).
+    cents = {("a", f"m{i}"): s(amount=amount, period="YEAR")
+             for i, amount in enumerate([0.1, 0.2, 25000.01, 0.07])}
+    assert money(cents) == (2500038, 0)
 
 
 def test_tally_by_region_keeps_the_first_changes() -> None:

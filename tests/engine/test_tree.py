@@ -129,10 +129,10 @@ def test_the_issue_examples_read_as_written() -> None:
     marginal = next(o for o in det.outcomes() if o.code == "monitoring.marginal_at_risk")
     low = next(n for n in walk(marginal.reasons[0].condition)
                if n.expression == "perCapitaNetIncome")
-    assert low.kind == "FACT" and low.actual == "4500"
+    assert low.kind == "FACT" and low.actual == "4500.00"
     (definition,) = low.children
     assert definition.expression == "annualNetIncome / householdSize"
-    assert [c.actual for c in definition.children] == ["9000", "2"]
+    assert [c.actual for c in definition.children] == ["9000.00", "2"]
 
 
 def test_a_superseded_rule_says_so_in_its_tree() -> None:
