@@ -13,8 +13,8 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from policy.cache import BoundedCache
 from policy import exact as x
+from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.exact import Number
 from policy.facts import UNKNOWN, Value, add_months

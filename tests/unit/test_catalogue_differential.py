@@ -7,8 +7,12 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
 
 import pytest
 
@@ -40,4 +44,23 @@ def test_same_answer_as_released(index: int) -> None:
     if "household" in expected:
         expected = {**expected, "household": {**expected["household"], **NEW["household"]},
                     "members": [{**m, **NEW["member"]} for m in expected["members"]]}
-    assert answer(row["input"], date.fromisoformat(row["asOf"])) == expected
+    got = answer(row["input"], date.fromisoformat(row["asOf"]))
+    assert _agree(got, expected), (got, expected)
+
+
+def _agree(got: Any, expected: Any) -> bool:
+    """Equal, except that the release computed quantities in binary floating point (kept as
+    their ``repr``) where numbers are now exact: those agree when the exact value is within
+    the float's rounding error."""
+    if isinstance(got, dict) and isinstance(expected, dict):
+        return got.keys() == expected.keys() and all(_agree(got[k], expected[k]) for k in got)
+    if isinstance(got, list) and isinstance(expected, list):
+        return len(got) == len(expected) and all(map(_agree, got, expected))
+    if isinstance(got, Decimal | Fraction | int | float) and not isinstance(got, bool) \
+            and isinstance(expected, str | int | float) and not isinstance(expected, bool):
+        try:
+            released = float(expected)
+        except ValueError:
+            return False
+        return math.isclose(float(got), released, rel_tol=1e-12, abs_tol=1e-9)
+    return bool(got == expected)
