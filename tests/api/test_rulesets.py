@@ -221,7 +221,7 @@ def test_lifecycle_raise_the_monitoring_income_line(api: Api) -> None:
     assert roots and all(root["actual"] is None for root in roots)
     assert all("incomeLine" in c["expression"] and c["children"] == []
                for root in roots for c in root["children"])
-    assert ("perCapitaNetIncome < incomeLine", "6300", "< 6600", True) in conditions
+    assert ("perCapitaNetIncome < incomeLine", "6300.00", "< 6600.00", True) in conditions
 
     # 7. Submit (the author), 8. publish by another person with an effective date.
     submitted = ok(api.gql(SUBMIT, {"id": did, "rev": 2}, token="policy_editor"),
