@@ -44,11 +44,11 @@ def test_what_would_change_and_the_tree(api: Api) -> None:
     assert (low["kind"], low["result"], low["decided"]) == ("DEFINITION", False, True)
     (compare,) = low["children"]
     assert (compare["expression"], compare["actual"]) == ("perCapitaNetIncome < incomeLine",
-                                                         "6200")
+                                                         "6200.00")
     # Depth 1: perCapitaNetIncome opens into annualNetIncome / householdSize.
     (per_capita,) = compare["children"]
     assert per_capita["children"] == [{"expression": "annualNetIncome / householdSize",
-                                       "actual": "6200"}]
+                                       "actual": "6200.00"}]
 
 
 def test_depth_zero_keeps_derived_facts_closed(api: Api) -> None:
