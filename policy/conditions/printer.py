@@ -32,6 +32,7 @@ def fmt_number(value: float | Number) -> str:
     """A number as written in a condition, from its exact value: ``6000.0`` -> ``6000``,
     ``0.5`` -> ``0.5``.
 
+    >>> from decimal import Decimal
     >>> fmt_number(6000.0), fmt_number(Decimal("0.50")), fmt_number(0.1)
     ('6000', '0.5', '0.1')
     """
