@@ -20,9 +20,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any
 
 from policy.errors import FactsInvalid, FieldError
+from policy.exact import div as x_div
+from policy.exact import sub as x_sub
 from policy.facts import MAX_MONEY, UNKNOWN, FactSet, Value
 
 # The rule sets that read event facts. They are evaluated per event by the early-warning
@@ -258,7 +261,7 @@ def event_facts(base: FactSet, event: DepartmentEvent, window: Sequence[Departme
     household: dict[str, Value] = dict(base.household)
     household["eventKind"] = event.kind
     household["eventSource"] = event.source
-    household["eventAmount"] = float(event.amount) if event.amount is not None else UNKNOWN
+    household["eventAmount"] = event.amount if event.amount is not None else UNKNOWN
     household["eventDisabilityGrade"] = (
         int(event.value) if event.kind == "DISABILITY_CERTIFIED" and event.value else UNKNOWN)
     household["eventHousingGrade"] = (
@@ -266,12 +269,13 @@ def event_facts(base: FactSet, event: DepartmentEvent, window: Sequence[Departme
     income = base.household.get("annualNetIncome")
     drop: Value = UNKNOWN
     if (event.kind == "INCOME_REPORTED" and event.amount is not None
-            and isinstance(income, int | float | Decimal) and not isinstance(income, bool)
+            and isinstance(income, int | Decimal | Fraction) and not isinstance(income, bool)
             and income > 0):
-        drop = float(1 - event.amount / Decimal(str(income)))
+        # Exact, like every quantity derived from money (docs/decisions/0006-exact-numbers.md).
+        drop = x_sub(1, x_div(event.amount, income))
     household["eventIncomeDropRatio"] = drop
-    household["windowInpatientSelfPaid"] = float(
-        window_sum(everything, "INPATIENT_COST", event.occurred_on, window_days))
+    household["windowInpatientSelfPaid"] = window_sum(
+        everything, "INPATIENT_COST", event.occurred_on, window_days)
     members = tuple({**m, "eventMember": mid == event.member_id}
                     for m, mid in zip(base.members, base.member_ids, strict=True))
     return FactSet(base.as_of, household, members, base.member_ids)
