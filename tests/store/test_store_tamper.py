@@ -218,7 +218,8 @@ def test_sqlite_refuses_replacement_from_a_plain_connection(app: Application) ->
 # --- PostgreSQL: TRUNCATE ---------------------------------------------------------------------
 
 TRUNCATES = ["rule_set_versions", "rule_sets CASCADE", "audit_log", "determinations",
-             "household_fact_revisions", "households CASCADE", "users CASCADE", "api_tokens CASCADE"]
+             "household_fact_revisions", "households CASCADE", "users CASCADE",
+             "api_tokens CASCADE"]
 
 
 def test_postgresql_refuses_truncate_even_to_the_owner(app: Application) -> None:
