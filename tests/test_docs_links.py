@@ -37,3 +37,16 @@ def test_documents_kept_elsewhere_are_not_referred_to() -> None:
         text = doc.read_text(encoding="utf-8")
         found += [f"{doc.relative_to(ROOT)}: {name}" for name in OUTSIDE if name in text]
     assert found == []
+
+
+def test_decision_records_have_one_number_each() -> None:
+    """Decision records are cited by number (``docs/decisions/0006``); two records with one
+    number make such a citation ambiguous."""
+    by_number: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "docs" / "decisions").glob("*.md")):
+        number = path.name.split("-", 1)[0]
+        assert number.isdigit() and len(number) == 4, path.name
+        by_number.setdefault(number, []).append(path.name)
+        title = path.read_text(encoding="utf-8").splitlines()[0]
+        assert title.startswith(f"# {number} "), f"{path.name} is titled {title!r}"
+    assert {n: names for n, names in by_number.items() if len(names) > 1} == {}
