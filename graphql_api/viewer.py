@@ -17,7 +17,7 @@ class Viewer:
     department: str | None = strawberry.field(description="A policy editor's department.")
     abilities: list[str] = strawberry.field(
         description="What the caller may do: evaluate, readRuleSets, seeDrafts, readHouseholds, "
-                    "saveHouseholds, editRuleSets, approve, readAudit.")
+                    "saveHouseholds, editRuleSets, approve, readAudit, readAlerts, resolveAlerts.")
 
 
 @strawberry.type

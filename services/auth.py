@@ -228,7 +228,7 @@ class Policy:
 # What the console offers each caller; each ability is the decision above that guards it, so the
 # console cannot offer what the API would refuse.
 ABILITIES = ("evaluate", "readRuleSets", "seeDrafts", "readHouseholds", "saveHouseholds",
-             "editRuleSets", "approve", "readAudit")
+             "editRuleSets", "approve", "readAudit", "readAlerts", "resolveAlerts")
 
 
 def abilities(policy: Policy, p: Principal) -> list[str]:
@@ -255,5 +255,9 @@ def abilities(policy: Policy, p: Principal) -> list[str]:
         "approve": p.department is not None and allowed(
             lambda: policy.approve(p, p.department or "", "publish")),
         "readAudit": allowed(lambda: policy.read_audit(p)),
+        "readAlerts": allowed(lambda: policy.read_alerts(p)),
+        # A caseworker acts on the alerts of their own regions; any one of them shows it.
+        "resolveAlerts": bool(p.regions) and allowed(
+            lambda: policy.resolve_alert(p, min(p.regions), "")),
     }
     return [name for name in ABILITIES if decided[name]]

@@ -17,7 +17,8 @@ def test_viewer_names_the_caller_and_the_abilities_the_policy_grants(api: Api) -
     cw = api.gql(VIEWER, token="caseworker")["data"]["viewer"]
     assert cw == {"name": "cw-001", "role": "caseworker", "regions": ["371300-001"],
                   "department": None,
-                  "abilities": ["evaluate", "readRuleSets", "readHouseholds", "saveHouseholds"]}
+                  "abilities": ["evaluate", "readRuleSets", "readHouseholds", "saveHouseholds",
+                                "readAlerts", "resolveAlerts"]}
     ed = api.gql(VIEWER, token="policy_editor")["data"]["viewer"]
     assert ed["department"] == "县扶贫办" and "editRuleSets" in ed["abilities"]
     assert "approve" not in ed["abilities"] and "saveHouseholds" not in ed["abilities"]
@@ -26,8 +27,11 @@ def test_viewer_names_the_caller_and_the_abilities_the_policy_grants(api: Api) -
     au = api.gql(VIEWER, token="auditor")["data"]["viewer"]
     assert {"readAudit", "readHouseholds", "seeDrafts"} <= set(au["abilities"])
     assert "saveHouseholds" not in au["abilities"]
+    # Auditors and api_clients read alerts; only caseworkers act on them.
+    assert "readAlerts" in au["abilities"] and "resolveAlerts" not in au["abilities"]
+    assert "readAlerts" not in ed["abilities"] and "readAlerts" not in ap["abilities"]
     client = api.gql(VIEWER, token="api_client")["data"]["viewer"]
-    assert client["abilities"] == ["evaluate", "readRuleSets"]
+    assert client["abilities"] == ["evaluate", "readRuleSets", "readAlerts"]
 
 
 def test_viewer_anonymous_and_unknown_token(api: Api, prod_api: Api) -> None:

@@ -36,13 +36,16 @@ def test_main_pages_fit_a_phone_and_a_laptop_with_labels(console: Console) -> No
     for width, height in ((375, 740), (1366, 768)):
         c.page.set_viewport_size({"width": width, "height": height})
         c.sign_in("caseworker")
-        for route in ("/check", "/households", "/households/hh-001", "/query"):
+        for route in ("/check", "/households", "/households/hh-001", "/alerts", "/query"):
             problems += _check(c, route, width)
         c.sign_in("editor")
         for route in ("/rulesets", f"/versions/{version_id}"):
             problems += _check(c, route, width)
         c.sign_in("approver")
         problems += _check(c, "/queue", width)
+        c.sign_in("auditor")
+        for route in ("/audit", "/alerts"):
+            problems += _check(c, route, width)
     c.page.set_viewport_size({"width": 375, "height": 740})
     c.page.goto(f"{c.server.base}/#/rulesets")
     c.page.locator("main h1").first.wait_for()

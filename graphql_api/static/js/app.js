@@ -8,6 +8,7 @@ import { renderHouseholds, renderHousehold } from "./households.js";
 import { renderRuleSets, renderVersion, renderQueue } from "./rulesets.js";
 import { renderQuery } from "./query.js";
 import { renderAudit } from "./audit.js";
+import { renderAlert, renderAlerts } from "./alerts.js";
 
 export const session = { viewer: null };
 
@@ -33,6 +34,7 @@ function menu() {
   const items = [];
   if (can("evaluate")) items.push(["#/check", t("navCheck")]);
   if (can("readHouseholds")) items.push(["#/households", t("navHouseholds")]);
+  if (can("readAlerts")) items.push(["#/alerts", t("navAlerts")]);
   if (can("readRuleSets")) items.push(["#/rulesets", t("navRuleSets")]);
   if (can("approve")) items.push(["#/queue", t("navQueue")]);
   if (can("readAudit")) items.push(["#/audit", t("navAudit")]);
@@ -112,6 +114,8 @@ const ROUTES = [
   [/^#\/queue$/, (main) => renderQueue(main)],
   [/^#\/query$/, (main) => renderQuery(main)],
   [/^#\/audit$/, (main) => renderAudit(main)],
+  [/^#\/alerts$/, (main) => renderAlerts(main)],
+  [/^#\/alerts\/(.+)$/, (main, id) => renderAlert(main, decodeURIComponent(id))],
 ];
 
 export async function route() {

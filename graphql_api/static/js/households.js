@@ -7,6 +7,7 @@ import { fill, h } from "./dom.js";
 import { apiLang, t } from "./i18n.js";
 import { loadIntoCheck } from "./check.js";
 import { fromJson } from "./facts.js";
+import { householdAlerts } from "./alerts.js";
 import { DETERMINATION_FIELDS, renderDetermination, totals, yuan } from "./result.js";
 
 const PAGE = 20;
@@ -59,8 +60,9 @@ const RECORD_FIELDS = `id asOf createdAt createdBy householdRevision
   versions { ruleSet version contentHash }`;
 
 export async function renderHousehold(main, id) {
-  const data = await gql(`query($id: ID!) { household(id: $id) {
-    id regionCode revision updatedAt facts determinations { ${RECORD_FIELDS} } } }`, { id });
+  const data = await gql(`query($id: ID!, $lang: Lang!) { household(id: $id) {
+    id regionCode revision updatedAt facts determinations { ${RECORD_FIELDS} }
+    alerts { id title(lang: $lang) status memberId raisedAt } } }`, { id, lang: apiLang() });
   const hh = data.household;
   if (!hh) {
     fill(main, h("h1", {}, id), h("p", { class: "error", role: "alert", "data-testid": "not-found" },
@@ -115,7 +117,9 @@ export async function renderHousehold(main, id) {
     h("button", { type: "submit", class: "primary" }, t("determineNow"))) : null,
     status,
     h("h2", {}, t("determinations")), records,
-    detail);
+    detail,
+    can("readAlerts") ? h("section", { id: "household-alerts-box" },
+      h("h2", {}, t("alertsTitle")), householdAlerts(hh.alerts)) : null);
 }
 
 async function replay(detail, recordId) {

@@ -137,7 +137,7 @@ function citationBlock(c) {
     c.quote ? h("div", { class: "cite-quote" }, c.quote) : null);
 }
 
-function reasonBlock(r) {
+export function reasonBlock(r) {
   return h("div", { class: "reason" },
     h("div", { class: "reason-text" }, r.text, " ", h("span", { class: "rule-id" }, `(${r.ruleId})`)),
     r.condition ? h("ul", { class: "tree root" }, conditionTree(r.condition))

@@ -66,12 +66,22 @@ export async function renderQueue(main) {
     versions { ${VERSION_FIELDS} } } }`, { lang: apiLang() });
   const waiting = data.ruleSets.flatMap((rs) => rs.versions
     .filter((v) => v.status === "IN_REVIEW").map((v) => [rs, v]));
+  // An approver publishes their own department's versions; the others are listed apart, to
+  // read, since the API would refuse to publish them.
+  const department = session.viewer && session.viewer.department;
+  const mine = waiting.filter(([rs]) => rs.owner === department);
+  const others = waiting.filter(([rs]) => rs.owner !== department);
+  const entries = (list) => list.map(([rs, v]) => h("li", {},
+    h("a", { href: `#/versions/${encodeURIComponent(v.id)}` }, `${rs.title} v${v.version}`),
+    ` · ${rs.owner} · ${t("author")} ${personOf(v.author)} · ${t("submittedBy")} `
+    + `${personOf(v.submittedBy)} · ${(v.submittedAt || "").slice(0, 10)}`));
   fill(main, h("h1", {}, t("queueTitle")),
-    waiting.length ? h("ul", { id: "queue" }, waiting.map(([rs, v]) => h("li", {},
-      h("a", { href: `#/versions/${encodeURIComponent(v.id)}` }, `${rs.title} v${v.version}`),
-      ` · ${rs.owner} · ${t("author")} ${personOf(v.author)} · ${t("submittedBy")} `
-      + `${personOf(v.submittedBy)} · ${(v.submittedAt || "").slice(0, 10)}`)))
-      : h("p", {}, t("queueEmpty")));
+    department ? h("p", { class: "help" }, `${t("department")}：${department}`) : null,
+    mine.length ? h("ul", { id: "queue" }, entries(mine)) : h("p", {}, t("queueEmpty")),
+    others.length ? h("section", { id: "queue-others" },
+      h("h2", {}, t("queueOthers")),
+      h("p", { class: "help" }, t("queueOthersHelp")),
+      h("ul", {}, entries(others))) : null);
 }
 
 // ------------------------------------------------------------------ the version page
@@ -204,8 +214,11 @@ export async function renderVersion(main, id) {
     say(t("done"), "ok");
   });
   const inDraft = v.status === "DRAFT";
+  // Submitting, publishing and retiring are for the approvers of the rule set's own department
+  // (the API refuses the others): nothing else is offered.
+  const ownApprover = can("approve") && viewer.department === rs.owner;
   // Approvers check what they are asked to submit or publish: validation and the tests.
-  const mayWork = editable || (can("approve") && (inDraft || v.status === "IN_REVIEW"));
+  const mayWork = editable || (ownApprover && (inDraft || v.status === "IN_REVIEW"));
   fill(main,
     h("p", {}, h("a", { href: "#/rulesets" }, `← ${t("ruleSetsTitle")}`)),
     h("h1", {}, `${rs.title} v${v.version} `, badge(v.status)),
@@ -219,11 +232,14 @@ export async function renderVersion(main, id) {
         t("runTests")) : null,
       v.status !== "PUBLISHED" && v.status !== "RETIRED" ? h("button", { type: "button",
         id: "show-diff", onclick: act(showDiff) }, t("showDiff")) : null,
-      inDraft && (editable || can("approve")) ? h("button", { type: "button", id: "submit",
+      inDraft && (editable || ownApprover) ? h("button", { type: "button", id: "submit",
         onclick: transition(`mutation($id: ID!, $rev: Int) { ruleSetVersionSubmit(id: $id,
           expectedRevision: $rev) { version { id } userErrors { field code message } } }`,
         { id: v.id, rev: null }) }, t("submit")) : null),
-    v.status === "IN_REVIEW" && can("approve") ? h("div", { class: "card row", id: "publish-box" },
+    can("approve") && !ownApprover && (inDraft || v.status === "IN_REVIEW" || v.status === "PUBLISHED")
+      ? h("p", { class: "help", id: "other-department" },
+        `${t("otherDepartment")}：${rs.owner}`) : null,
+    v.status === "IN_REVIEW" && ownApprover ? h("div", { class: "card row", id: "publish-box" },
       h("div", { class: "field" }, h("label", { for: "effective-from" }, t("effectiveFrom")), effDate),
       h("button", { type: "button", id: "publish", class: "primary", disabled: sameApprover,
         "aria-describedby": sameApprover ? "four-eyes" : null,
@@ -232,7 +248,7 @@ export async function renderVersion(main, id) {
           userErrors { field code message } } }`, { id: v.id, from: effDate.value })()
           : say(`${t("effectiveFrom")}?`, "error")) }, t("publish")),
       sameApprover ? h("p", { id: "four-eyes", class: "error" }, t("fourEyes")) : null) : null,
-    v.status === "PUBLISHED" && can("approve") ? h("div", { class: "card row", id: "retire-box" },
+    v.status === "PUBLISHED" && ownApprover ? h("div", { class: "card row", id: "retire-box" },
       h("div", { class: "field" }, h("label", { for: "retire-reason" }, t("retireReason")), retireReason),
       h("button", { type: "button", id: "retire", class: "danger",
         onclick: () => transition(`mutation($id: ID!, $reason: String) {
