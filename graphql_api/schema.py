@@ -37,7 +37,7 @@ from graphql_api.types import (
 from graphql_api.validation_cache import DocumentCache
 from graphql_api.viewer import ViewerQuery
 from graphql_api.warning import Subscription, WarningMutation, WarningQuery
-from services.application import Application
+from services.application import Application, BatchItem
 from services.auth import Principal
 from services.config import Settings
 from services.errors import ServiceError
@@ -71,6 +71,18 @@ class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery):
         programs: list[str] | None = None,
     ) -> Determination:
         return _evaluate(_info_context(info), input_to_json(household), as_of, programs)
+
+    @strawberry.field(description="Evaluate many households (not stored), each as of its own "
+                      "date: one result per item, in order, each its determination or its own "
+                      "errors (an invalid item does not stop the others). At most "
+                      "POLICY_ENGINE_MAX_BATCH_ITEMS items (default 500). 批量评估：每项一个结果，"
+                      "顺序不变；某项无效只影响该项。")
+    def evaluate_many(
+        self, info: strawberry.Info, items: list[EvaluateItem],
+        programs: list[str] | None = None,
+    ) -> list[EvaluateResult]:
+        return _evaluate_many(_info_context(info), [
+            BatchItem(i.key, input_to_json(i.household), i.as_of) for i in items], programs)
 
     @strawberry.field
     def rule_sets(self, info: strawberry.Info) -> list[RuleSet]:
@@ -120,6 +132,26 @@ class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery):
             if exc.code == "NOT_FOUND":
                 return None
             raise service_error(exc) from None
+
+
+@strawberry.input(description="One household of evaluateMany. 批量评估的一户。")
+class EvaluateItem:
+    key: str = strawberry.field(description="The caller's key for this item, returned with its "
+                                "result; unique within the call. 调用方的标识，随结果返回。")
+    household: HouseholdInput = strawberry.field(description="The household's facts. 家庭信息。")
+    as_of: date = strawberry.field(description="Evaluate under the versions in force on this "
+                                   "day. 评估日期。")
+
+
+@strawberry.type(description="One item's answer: its determination, or its errors. "
+                 "批量评估中一项的结果。")
+class EvaluateResult:
+    key: str = strawberry.field(description="The item's key as sent. 调用方的标识。")
+    determination: Determination | None = strawberry.field(
+        description="Null when the item has errors. 有错误时为空。")
+    errors: list[UserError] = strawberry.field(
+        description="The item's own problems, with field paths from the call's arguments "
+        "(e.g. items[3].household.members[1].birthDate). 该项的问题及字段路径。")
 
 
 @strawberry.type
@@ -191,6 +223,30 @@ def _evaluate_coerced(_root: Any, info: GraphQLResolveInfo, household: dict[str,
     return _evaluate(info.context, coerced_to_json(household), asOf, programs)
 
 
+def _evaluate_many_coerced(_root: Any, info: GraphQLResolveInfo, items: list[dict[str, Any]],
+                           programs: list[str] | None = None) -> Any:
+    """``Query.evaluateMany`` on graphql-core's coerced arguments (as ``_evaluate_coerced``)."""
+    return _evaluate_many(info.context, [
+        BatchItem(i["key"], coerced_to_json(i["household"]), i["asOf"]) for i in items],
+        programs)
+
+
+def _evaluate_many(ctx: Context, items: list[BatchItem],
+                   programs: list[str] | None) -> list[EvaluateResult]:
+    results = call(lambda: ctx.app.evaluate_many(ctx.principal, items, programs))
+    out = []
+    for r in results:
+        if r.determination is not None:
+            count_determination(r.determination)
+        out.append(EvaluateResult(
+            key=r.key,
+            determination=wrap_determination(r.determination)
+            if r.determination is not None else None,
+            errors=[UserError(field=e.field, message=e.message, code=e.code)
+                    for e in r.errors]))
+    return out
+
+
 def _evaluate(ctx: Context, household: dict[str, Any], as_of: date,
               programs: list[str] | None) -> Any:
     det = call(lambda: ctx.app.evaluate(ctx.principal, household, as_of, programs))
@@ -238,7 +294,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                     execution_context_class=ProjectingExecutionContext if settings.dev
                     else _QuietExecutionContext,
                     config=StrawberryConfig(disable_field_suggestions=not settings.dev))
-    schema._schema.query_type.fields["evaluate"].resolve = _evaluate_coerced  # type: ignore[union-attr]
+    query_fields = schema._schema.query_type.fields  # type: ignore[union-attr]
+    query_fields["evaluate"].resolve = _evaluate_coerced
+    query_fields["evaluateMany"].resolve = _evaluate_many_coerced
     return schema
 
 

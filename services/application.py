@@ -116,6 +116,25 @@ class RecordView:
 
 
 @dataclass(frozen=True)
+class BatchItem:
+    """One household of ``evaluate_many``: the caller's key, the facts and the date."""
+
+    key: str
+    facts: Mapping[str, Any]
+    as_of: date
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One item's answer: its determination, or its own errors (field paths from the call's
+    arguments, e.g. ``items[3].household.members[1].birthDate``)."""
+
+    key: str
+    determination: Determination | None
+    errors: tuple[FieldError, ...]
+
+
+@dataclass(frozen=True)
 class Replay:
     determination: Determination
     identical: bool
@@ -265,6 +284,47 @@ class Application:
         """Evaluate facts that are not stored, under the versions in force on ``as_of``."""
         self.policy.evaluate(principal)
         return self._determine(data, as_of, programs)
+
+    def evaluate_many(
+        self, principal: Principal, items: Sequence[BatchItem],
+        programs: Sequence[str] | None = None,
+    ) -> list[BatchResult]:
+        """Evaluate many households (not stored), each under the versions in force on its own
+        ``as_of``: one result per item, in order. An item's invalid facts or repeated key are
+        that item's errors; the others are evaluated all the same. What is wrong with the call
+        as a whole (too many items, an unknown program) is an error of the call."""
+        self.policy.evaluate(principal)
+        limit = self.settings.max_batch_items
+        if len(items) > limit:
+            msg = (f"一次最多评估 {limit} 户，收到 {len(items)} 户 / at most {limit} items a "
+                   f"call, got {len(items)}")
+            raise InvalidInput(msg, [FieldError("items", "BATCH_TOO_LARGE", msg)],
+                               code="BATCH_TOO_LARGE")
+        if programs is not None:  # an unknown name is the call's error, not each item's
+            try:
+                self.catalog().in_force(items[0].as_of if items else date.min, programs)
+            except UnknownProgram as exc:
+                raise InvalidInput(str(exc), [FieldError("programs", "UNKNOWN_PROGRAM",
+                                                         str(exc))],
+                                   code="UNKNOWN_PROGRAM") from None
+        seen: dict[str, int] = {}
+        out: list[BatchResult] = []
+        for i, item in enumerate(items):
+            first = seen.setdefault(item.key, i)
+            if first != i:
+                msg = (f"key 与第 {first} 项重复 / key repeats that of items[{first}]")
+                out.append(BatchResult(item.key, None, (
+                    FieldError(f"items[{i}].key", "DUPLICATE_KEY", msg),)))
+                continue
+            try:
+                det = self._determine(item.facts, item.as_of, programs)
+            except InvalidInput as exc:
+                out.append(BatchResult(item.key, None, tuple(
+                    FieldError(f"items[{i}].{e.field}", e.code, e.message)
+                    for e in exc.errors)))
+                continue
+            out.append(BatchResult(item.key, det, ()))
+        return out
 
     def _determine(self, data: Mapping[str, Any] | Household, as_of: date,
                    programs: Sequence[str] | None) -> Determination:

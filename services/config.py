@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     max_string_length: int = 10_000  # any string a request brings (none may hold a NUL)
     validation_seconds: float = 0.5  # graphql-core's validation of one document, at most
     max_page_size: int = 100
+    max_batch_items: int = 500  # evaluateMany: households a call, at most
     determination_cache_size: int = 4096  # recent evaluate results kept (0: none)
     # serve: seconds between complete garbage collections (graphql_api/collector.py); 0: the
     # interpreter's default collector policy
