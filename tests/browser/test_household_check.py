@@ -104,6 +104,37 @@ def test_caseworker_fills_in_a_household_and_sees_granted_items_with_reasons(
     assert c.requests.console_errors == []
 
 
+def test_a_member_added_and_another_removed_is_the_household_evaluated(
+        console: Console) -> None:
+    c = console
+    c.sign_in("caseworker")
+    c.page.goto(f"{c.server.base}/#/check")
+    fill_hh001(c)
+    c.page.get_by_role("button", name="添加成员").click()
+    m3 = _member(c, 2)
+    m3.get_by_label("成员编号").fill("m3")
+    m3.get_by_label("与户主关系").select_option(label="配偶")
+    m3.get_by_label("出生日期").fill("1970-03-15")
+    # The child (member 2) leaves the household: the spouse's block moves up in its place.
+    c.page.get_by_role("button", name="删除成员 2").click()
+    assert c.page.locator("fieldset.member").count() == 2
+    assert _member(c, 1).get_by_label("成员编号").input_value() == "m3"
+    assert _member(c, 1).get_by_label("出生日期").input_value() == "1970-03-15"
+    c.page.get_by_role("button", name="开始核查").click()
+    results = c.page.locator("#results")
+    results.locator("section.program").first.wait_for()
+
+    fixture = json.loads((ROOT / "fixtures/households/hh-001.json").read_text(encoding="utf-8"))
+    fixture["members"] = [fixture["members"][0],
+                          {"id": "m3", "relation": "SPOUSE", "birthDate": "1970-03-15"}]
+    expected = {(code, member or "") for code, member, _ in _api_granted(c.server.base, fixture)}
+    shown = results.locator("li.outcome.granted")
+    got = {(shown.nth(i).get_attribute("data-code"), shown.nth(i).get_attribute("data-member"))
+           for i in range(shown.count())}
+    assert got == expected
+    assert results.locator('li.outcome[data-member="m2"]').count() == 0
+
+
 def test_an_invalid_birth_date_shows_the_api_error_beside_the_field(console: Console) -> None:
     c = console
     c.sign_in("caseworker")

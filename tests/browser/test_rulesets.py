@@ -71,6 +71,14 @@ def test_editor_changes_a_parameter_and_a_test_case_runs_tests_sees_diff_and_imp
     stats.wait_for()
     assert "户数" in stats.inner_text()
     c.page.locator("#impact .bars").wait_for()
+    # The first changed households, with the reasons on both sides.
+    changed = c.page.locator("#changed-households tbody tr")
+    assert changed.count() >= 1
+    for i in range(changed.count()):
+        cells = changed.nth(i).locator("td")
+        assert cells.nth(2).locator(".badge").count() == 1  # in force
+        assert cells.nth(3).locator(".badge").count() == 1  # draft
+        assert cells.nth(3).locator(".help").count() >= 1, cells.nth(3).inner_text()
     c.shot("ruleset-diff-impact", selector="#review")
     c.page.evaluate("() => window.scrollTo(0, 0)")
     c.shot("ruleset-draft-editor", full_page=False)
