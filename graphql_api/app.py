@@ -25,6 +25,7 @@ from strawberry.types.graphql import OperationType
 from graphql_api.console import console_app
 from graphql_api.graphiql import CSP as GRAPHIQL_CSP
 from graphql_api.graphiql import offline_page
+from graphql_api.messages import LANGUAGE, chinese, language, localise_error
 from graphql_api.observability import RequestLog, error_codes, metrics_text
 from graphql_api.projection import encode
 from graphql_api.schema import Context, build_schema
@@ -51,7 +52,8 @@ class GraphQLApp(GraphQL[Context, None]):
         state = request.scope.setdefault("state", {})
         return Context(app=self.app, principal=ANONYMOUS, today=date.today(),
                        authorization=request.headers.get("authorization", ""),
-                       log=state.setdefault("graphql", {}))
+                       log=state.setdefault("graphql", {}),
+                       language=language(request.headers.get("accept-language")))
 
     async def execute_single(  # type: ignore[override]
         self, request: Any, request_adapter: Any, sub_response: Any, context: Context,
@@ -64,6 +66,7 @@ class GraphQLApp(GraphQL[Context, None]):
             self._limiter = anyio.CapacityLimiter(self.threads)
 
         def run() -> Any:
+            LANGUAGE.set(context.language)  # this thread's copy of the context only
             context.principal = self.principal(context.authorization)
             refused = check_variables(request_data.variables, self.max_string_length)
             if refused:
@@ -77,15 +80,41 @@ class GraphQLApp(GraphQL[Context, None]):
         try:
             result = await anyio.to_thread.run_sync(run, limiter=self._limiter)
         except CannotGetOperationTypeError as exc:
-            raise HTTPException(400, exc.as_http_error_reason()) from exc
+            raise _Refused(400, exc.as_http_error_reason(), "OPERATION_NOT_FOUND") from exc
         except InvalidOperationTypeError as exc:
-            raise HTTPException(400, exc.as_http_error_reason(request_adapter.method)) from exc
+            raise _Refused(400, exc.as_http_error_reason(request_adapter.method),
+                           "OPERATION_NOT_ALLOWED") from exc
         except MissingQueryError as exc:
-            raise HTTPException(400, "No GraphQL query found in the request") from exc
+            raise _Refused(400, "No GraphQL query found in the request", "NO_QUERY") from exc
         context.log["principal"] = _principal_id(context.principal)
         if result.errors:
             context.log["errors"] = error_codes(result.errors)
         return result
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            # strawberry answers these in plain text; every error here is JSON with a code
+            code = exc.code if isinstance(exc, _Refused) else _HTTP_CODES.get(
+                exc.status_code, "BAD_REQUEST")
+            response = _refuse(exc.status_code, code, exc.reason, scope)
+        await response(scope, receive, send)
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> Any:
+        """The response: every error with ``extensions.code`` and its message in the
+        request's language (graphql_api.messages)."""
+        lang = language(request.headers.get("accept-language"))
+        response: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            response["errors"] = [localise_error(e, lang) for e in result.errors]
+        if result.extensions:
+            response["extensions"] = result.extensions
+        return response
 
     def principal(self, header: str) -> Principal:
         if not header:
@@ -130,11 +159,25 @@ def _principal_id(p: Principal) -> str:
 MAX_BODY_BYTES = 1 << 20
 
 
-def _refuse(status: int, code: str, message: str, scope: Scope | None = None) -> JSONResponse:
+class _Refused(HTTPException):
+    def __init__(self, status: int, reason: str, code: str):
+        super().__init__(status, reason)
+        self.code = code
+
+
+_HTTP_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+def _refuse(status: int, code: str, message: str, scope: Scope | None = None,
+            headers: dict[str, str] | None = None, **params: Any) -> JSONResponse:
+    """A refusal before GraphQL runs: one error with its code, in the request's language."""
     if scope is not None:  # the request's log line names the refusal
         scope.setdefault("state", {}).setdefault("graphql", {})["errors"] = [code]
+        accept = dict(scope.get("headers") or []).get(b"accept-language", b"")
+        if language(accept.decode("latin-1")) == "zh":
+            message = chinese(code, params)
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
-                        status_code=status)
+                        status_code=status, headers=headers)
 
 
 class JsonOnly:

@@ -13,6 +13,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from graphql_api.errors import UserError, service_error, user_errors
+from graphql_api.messages import message
 from graphql_api.types import (
     ImpactReport,
     ParameterChangeInput,
@@ -121,7 +122,8 @@ class EditingMutation:
         ]
         if document is not None and not isinstance(document, dict):
             errors = [UserError(field="document", code="WRONG_TYPE",
-                                message="the document is a JSON object")]
+                                message=message("WRONG_TYPE",
+                                                "the document is a JSON object"))]
             return RuleSetVersionPayload(version=None, user_errors=errors)
         return _version_payload(info, lambda: _editing(info).update_draft(
             p, str(id), expected_revision, document, changes))
@@ -135,7 +137,8 @@ class EditingMutation:
         p = info.context.principal
         if document is not None and not isinstance(document, dict):
             errors = [UserError(field="document", code="WRONG_TYPE",
-                                message="the document is a JSON object")]
+                                message=message("WRONG_TYPE",
+                                                "the document is a JSON object"))]
             return RuleSetDraftValidatePayload(version=None, valid=False, issues=[],
                                                user_errors=errors)
         result, errors = _attempt(lambda: _editing(info).validate(p, str(id), document))

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import strawberry
 from graphql import GraphQLError
 
+from graphql_api.messages import message
 from services.application import invalid_cursor
 from services.errors import Forbidden, ServiceError, Unauthenticated
 from store.errors import InvalidCursor
@@ -31,6 +32,7 @@ def service_error(exc: ServiceError) -> GraphQLError:
     """A business or validation error as a GraphQL error clients can act on."""
     extensions: dict[str, Any] = {"code": exc.code}
     if exc.errors:
+        extensions["params"] = {"count": len(exc.errors)}  # for the Chinese message
         extensions["errors"] = [
             {"field": e.field, "code": e.code, "message": e.message} for e in exc.errors
         ]
@@ -52,5 +54,6 @@ def user_errors(exc: ServiceError) -> list[UserError]:
     if isinstance(exc, Unauthenticated | Forbidden):
         raise service_error(exc) from None
     if exc.errors:
-        return [UserError(field=e.field, message=e.message, code=e.code) for e in exc.errors]
-    return [UserError(field=None, message=exc.message, code=exc.code)]
+        return [UserError(field=e.field, message=message(e.code, e.message), code=e.code)
+                for e in exc.errors]
+    return [UserError(field=None, message=message(exc.code, exc.message), code=exc.code)]

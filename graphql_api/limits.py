@@ -58,8 +58,12 @@ class _Figures:
 _ZERO = _Figures()
 
 
-def _error(message: str, code: str, nodes: Any = None) -> GraphQLError:
-    return GraphQLError(message, nodes, extensions={"code": code})
+def _error(message: str, code: str, nodes: Any = None,
+           params: dict[str, Any] | None = None) -> GraphQLError:
+    extensions: dict[str, Any] = {"code": code}
+    if params:
+        extensions["params"] = params  # for the Chinese message (graphql_api.messages)
+    return GraphQLError(message, nodes, extensions=extensions)
 
 
 def check_document(document: DocumentNode, limits: Limits) -> list[GraphQLError]:
@@ -84,10 +88,12 @@ def check_document(document: DocumentNode, limits: Limits) -> list[GraphQLError]
         name = operation.name.value if operation.name else "anonymous"
         if figures.depth > limits.max_depth:
             errors.append(_error(f"'{name}' exceeds maximum operation depth of "
-                                 f"{limits.max_depth}", "QUERY_TOO_DEEP", [operation]))
+                                 f"{limits.max_depth}", "QUERY_TOO_DEEP", [operation],
+                                 {"max": limits.max_depth}))
         if figures.aliases > limits.max_aliases:
             errors.append(_error(f"{_shown(figures.aliases)} aliases found. Allowed: "
-                                 f"{limits.max_aliases}", "TOO_MANY_ALIASES", [operation]))
+                                 f"{limits.max_aliases}", "TOO_MANY_ALIASES", [operation],
+                                 {"max": limits.max_aliases}))
         if figures.fields > limits.max_fields:
             errors.append(_error(
                 f"'{name}' selects {_shown(figures.fields)} fields once its fragments are "

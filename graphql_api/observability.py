@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphql_api import collector
+from graphql_api.messages import classify
 from policy.cache import caches
 from services import integrity
 
@@ -100,18 +101,9 @@ def configure_logging(level: str) -> None:
 
 
 def error_codes(errors: Iterable[Any]) -> list[str]:
-    """The codes of a result's GraphQL errors, for the request's log line: a business
-    code (UNAUTHENTICATED, QUERY_TOO_COMPLEX ...), GRAPHQL_VALIDATION for graphql-core's own
-    refusals, INTERNAL for what is masked."""
-    out = []
-    for error in errors:
-        code = (error.extensions or {}).get("code")
-        if code is None:
-            original = error.original_error
-            code = "GRAPHQL_VALIDATION" if original is None or isinstance(
-                original, type(error)) else "INTERNAL"
-        out.append(str(code))
-    return out
+    """The codes of a result's GraphQL errors, for the request's log line and the metrics:
+    the code the client sees (graphql_api.messages.classify)."""
+    return [classify(error)[0] for error in errors]
 
 
 def log_internal_error(error: Any, request_id: str | None) -> None:

@@ -52,6 +52,7 @@ class Context:
     cache: dict[str, Any] = field(default_factory=dict)  # per request, e.g. stored versions
     authorization: str = ""  # the header, looked up off the event loop
     log: dict[str, Any] = field(default_factory=dict)  # fields of the request's log line
+    language: str = "zh"  # of messages: "zh" or "en" (Accept-Language)
 
 
 T = TypeVar("T")
@@ -193,8 +194,10 @@ class Mutation(EditingMutation, WarningMutation):
         except ServiceError as exc:
             return HouseholdDeterminePayload(record=None, determination=None,
                                              user_errors=user_errors(exc))
-        return HouseholdDeterminePayload(record=record,  # type: ignore[arg-type]
-                                         determination=wrap_determination(det), user_errors=[])
+        return HouseholdDeterminePayload(
+            record=record,  # type: ignore[arg-type]
+            determination=wrap_determination(det, _not_in_force(ctx, det, as_of, programs)),
+            user_errors=[])
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -206,6 +209,10 @@ def _should_mask(error: GraphQLError) -> bool:
 
 
 class _MaskErrors(MaskErrors):
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return GraphQLError(self.error_message, error.nodes, error.source, error.positions,
+                            error.path, extensions={"code": "INTERNAL"})
+
     # strawberry's checks a runtime protocol (isinstance on a Protocol walks its attributes) on
     # every result; an attribute read says the same.
     def _process_result(self, result: object) -> None:
@@ -251,7 +258,14 @@ def _evaluate(ctx: Context, household: dict[str, Any], as_of: date,
               programs: list[str] | None) -> Any:
     det = call(lambda: ctx.app.evaluate(ctx.principal, household, as_of, programs))
     count_determination(det)
-    return wrap_determination(det)
+    return wrap_determination(det, _not_in_force(ctx, det, as_of, programs))
+
+
+def _not_in_force(ctx: Context, det: Any, as_of: date,
+                  programs: list[str] | None) -> list[tuple[str, date | None]]:
+    if programs is not None and len(det.programs) >= len(set(programs)):
+        return []  # every program named is there: nothing to look up
+    return ctx.app.not_in_force(as_of, programs)
 
 
 class _QuietExecutionContext(ProjectingExecutionContext):
@@ -287,7 +301,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                               settings.validation_seconds, hide_suggestions=not settings.dev,
                               maxsize=256),
         lambda: _MaskErrors(should_mask_error=_should_mask,
-                            error_message="内部错误 / internal error"),
+                            error_message="internal error"),
     ]
     schema = Schema(query=Query, mutation=Mutation, subscription=Subscription,
                     extensions=extensions,

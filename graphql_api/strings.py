@@ -16,10 +16,9 @@ CODE = "INVALID_STRING"
 
 def _problem(text: str, max_length: int) -> str | None:
     if "\x00" in text:
-        return "contains a NUL character (U+0000) / 含有空字符"
+        return "contains a NUL character (U+0000)"
     if len(text) > max_length:
-        return (f"is {len(text)} characters long; at most {max_length} are allowed / "
-                f"字符串过长")
+        return f"is {len(text)} characters long; at most {max_length} are allowed"
     return None
 
 
@@ -34,7 +33,8 @@ def check_variables(variables: Any, max_length: int) -> list[GraphQLError]:
             problem = _problem(value, max_length)
             if problem is not None:
                 errors.append(GraphQLError(f"{path} {problem}",
-                                           extensions={"code": CODE, "field": path}))
+                                           extensions={"code": CODE, "field": path,
+                                                       "params": {"where": path}}))
         elif isinstance(value, dict):
             for key, item in value.items():
                 key_text = str(key)

@@ -277,12 +277,36 @@ class ProgramResult:
         return _filter(self.outcomes_all, status)  # type: ignore[attr-defined, return-value]
 
 
+@strawberry.type(description="A program asked about (or every program, when none was named) "
+                 "that had no published version in force on asOf, so it is not among "
+                 "programs. / 评估日期没有生效版本的项目（因此不在 programs 中）。")
+class ProgramNotInForce:
+    program: str = strawberry.field(description="The program's code, e.g. education.")
+    first_effective_from: date | None = strawberry.field(
+        description="The date its first published version takes effect; null when none is "
+        "published. / 首个已发布版本的生效日期；尚无已发布版本时为 null。")
+
+    @strawberry.field(description="Says so in words.")
+    def message(self, lang: Lang = Lang.ZH) -> str:
+        when = self.first_effective_from
+        if lang is Lang.EN:
+            return (f"{self.program}: no version in force on this date; the first takes effect "
+                    f"on {when.isoformat()}" if when else
+                    f"{self.program}: no version has been published")
+        return (f"{self.program}：评估日期没有生效的版本，首个版本自 {when.isoformat()} 起生效"
+                if when else f"{self.program}：尚无已发布的版本")
+
+
 @strawberry.type
 class Determination:
     as_of: date
     flagged_for_monitoring: bool
     flagged_by: list[str] = strawberry.field(
         description="The monitoring categories and risk items that flagged the household.")
+    not_in_force: list[ProgramNotInForce] = strawberry.field(
+        description="The programs asked about that had no version in force on asOf (left out "
+        "of programs), with the date the first takes effect: an asOf before any version took "
+        "effect answers why programs is empty.")
 
     @strawberry.field
     def programs(self) -> list[ProgramResult]:
@@ -656,11 +680,13 @@ _JSON_LEAVES = frozenset({str, int, float, bool, type(None)})
 class _DeterminationView:
     """The engine's Determination, with the names the GraphQL types read."""
 
-    __slots__ = ("_d", "programs_all")
+    __slots__ = ("_d", "not_in_force", "programs_all")
 
-    def __init__(self, d: EngineDetermination):
+    def __init__(self, d: EngineDetermination,
+                 not_in_force: list[ProgramNotInForce] | None = None):
         self._d = d
         self.programs_all = [_ProgramView(p, d) for p in d.programs]
+        self.not_in_force = not_in_force or []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._d, name)
@@ -692,7 +718,12 @@ class _ProgramView:
 _VIEWS: dict[int, _DeterminationView] = {}
 
 
-def wrap_determination(d: EngineDetermination) -> Annotated[Any, "Determination"]:
+def wrap_determination(d: EngineDetermination,
+                       not_in_force: list[tuple[str, date | None]] | None = None,
+                       ) -> Annotated[Any, "Determination"]:
+    if not_in_force:  # rare (an early asOf, a program not yet published): a view of its own
+        return _DeterminationView(d, [ProgramNotInForce(program=p, first_effective_from=f)
+                                      for p, f in not_in_force])
     # One view per determination: a remembered determination is served as the same object,
     # so its projection is shared like its outcomes' (graphql_api.projection). The view keeps
     # its determination alive, so the id in the key is not reused while the entry exists.

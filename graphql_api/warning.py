@@ -14,6 +14,7 @@ import anyio.to_thread
 import strawberry
 
 from graphql_api.errors import UserError, call, service_error, user_errors
+from graphql_api.messages import message
 from graphql_api.types import (
     Determination,
     Household,
@@ -301,7 +302,7 @@ class WarningMutation:
         return EventsIngestPayload(
             accepted=report.accepted, duplicates=report.duplicates,
             rejected=[RejectedEvent(index=r.index, field=r.field, code=r.code,
-                                    message=r.message) for r in report.rejected],
+                                    message=message(r.code, r.message)) for r in report.rejected],
             unknown_households=list(report.unknown_households),
             alerts=[alert(a) for a in report.alerts], user_errors=[])
 

@@ -59,6 +59,8 @@ class Catalog:
         # evaluation, mostly for a few dates.
         self._in_force: dict[tuple[date, tuple[str, ...] | None],
                              tuple[tuple[Program, VersionRef], ...]] = {}
+        self._not_in_force: dict[tuple[date, tuple[str, ...] | None],
+                                 tuple[tuple[str, date | None], ...]] = {}
 
     def programs(self) -> list[str]:
         """Every program with at least one version, in a stable order."""
@@ -122,6 +124,36 @@ class Catalog:
             record = self.version_in_force(code, as_of)
             if record is not None:
                 out.append((record.program, self.ref(record)))
+        return out
+
+    def not_in_force(
+        self, as_of: date, programs: Sequence[str] | None = None
+    ) -> list[tuple[str, date | None]]:
+        """The programs (all, or those named) with no published version in force on
+        ``as_of``, each with the date its first published version takes effect (None: none
+        is published). What ``in_force`` leaves out, said.
+
+        Names must be known (``in_force`` has refused unknown ones)."""
+        key = (as_of, None if programs is None else tuple(programs))
+        found = self._not_in_force.get(key)
+        if found is None:
+            found = tuple(self._find_not_in_force(as_of, programs))
+            if len(self._not_in_force) >= 4096:
+                self._not_in_force.clear()
+            self._not_in_force[key] = found
+        return list(found)
+
+    def _find_not_in_force(
+        self, as_of: date, programs: Sequence[str] | None
+    ) -> list[tuple[str, date | None]]:
+        known = [p for p in self._programs if p not in EVENT_PROGRAMS]
+        chosen = known if programs is None else [p for p in known if p in programs]
+        out = []
+        for code in chosen:
+            if self.version_in_force(code, as_of) is None:
+                later = [r.effective_from for r in self._published.get(code, [])
+                         if r.effective_from is not None]
+                out.append((code, min(later) if later else None))
         return out
 
     def by_hash(self, content_hash: str) -> VersionRecord | None:

@@ -385,6 +385,14 @@ class Application:
     def rule_set(self, principal: Principal, code: str) -> RuleSetView | None:
         return next((r for r in self.rule_sets(principal) if r.code == code), None)
 
+    def not_in_force(self, as_of: date, programs: Sequence[str] | None = None,
+                     ) -> list[tuple[str, date | None]]:
+        """The programs (all, or those named) with no version in force on ``as_of``, with the
+        date the first takes effect: what an evaluation on ``as_of`` left out. Read from the
+        catalog the evaluation just used (no second look at the database)."""
+        catalog = self._catalog or self.catalog()
+        return catalog.not_in_force(as_of, programs)
+
     def version_in_force(self, code: str, as_of: date) -> VersionRef | None:
         catalog = self.catalog()
         record = catalog.version_in_force(code, as_of)

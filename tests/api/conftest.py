@@ -69,7 +69,10 @@ class Api:
 
     def gql(self, query: str, variables: dict[str, Any] | None = None,
             token: str | None = None, **headers: str) -> dict[str, Any]:
-        h = {"content-type": "application/json", **headers}
+        """The answer to one operation. Messages are asked for in English (the tests read
+        their details); pass ``**{"accept-language": "zh"}`` for the Chinese ones, which are
+        the service's default."""
+        h = {"content-type": "application/json", "accept-language": "en", **headers}
         if token is not None:
             h["authorization"] = f"Bearer {self.tokens.get(token, token)}"
         response = self.client.post("/graphql", json={"query": query, "variables": variables or {}},

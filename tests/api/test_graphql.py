@@ -256,7 +256,7 @@ def test_internal_errors_are_masked(tmp_path: Path) -> None:
                             headers={"authorization": f"Bearer {token}"})
     assert r.status_code == 200
     (err,) = r.json()["errors"]
-    assert err["message"] == "内部错误 / internal error"
+    assert err["message"] == "内部错误" and err["extensions"]["code"] == "INTERNAL"
     assert "households" not in json.dumps(err.get("extensions", {}))
     assert "Traceback" not in r.text and "sqlite" not in r.text.lower()
 

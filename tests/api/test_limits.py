@@ -51,11 +51,12 @@ def test_depth_and_aliases_through_fragments() -> None:
             "fragment B on RuleSet { versions { id } }")
     assert check_document(parse(deep), LIMITS) == []
     assert check_document(parse(deep), Limits(1, 30, 2000, 100))[0].extensions == {
-        "code": "QUERY_TOO_DEEP"}
+        "code": "QUERY_TOO_DEEP", "params": {"max": 1}}
     aliases = ("query { ...A ...A } fragment A on Query { "
                + " ".join(f"a{i}: __typename" for i in range(16)) + " }")
     errors = check_document(parse(aliases), LIMITS)
-    assert [e.extensions for e in errors] == [{"code": "TOO_MANY_ALIASES"}]
+    assert [e.extensions for e in errors] == [{"code": "TOO_MANY_ALIASES",
+                                              "params": {"max": 30}}]
     assert "32 aliases" in errors[0].message
 
 

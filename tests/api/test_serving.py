@@ -195,7 +195,7 @@ def test_one_log_line_per_request_without_bodies_or_variables(served: Served) ->
     anonymous, other_region, typo, nul = (by_id[i] for i in ids)
     assert anonymous["principal"] == "anonymous" and anonymous["path"] == "/graphql"
     assert other_region["principal"] not in ("anonymous", "cw-1")  # a token id, not a name
-    assert typo["operation"] == "Probe" and typo["errors"] == ["GRAPHQL_VALIDATION"]
+    assert typo["operation"] == "Probe" and typo["errors"] == ["GRAPHQL_VALIDATION_FAILED"]
     assert nul["errors"] == ["INVALID_STRING"]
     assert all(isinstance(line["ms"], float) and line["status"] == 200 for line in mine)
 
