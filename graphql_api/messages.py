@@ -129,6 +129,8 @@ ZH: dict[str, str] = {
     "NOTE_REQUIRED": "排除预警须填写说明",
     "EVENT_ID_REUSED": "事件编号已用于内容不同的事件",
     "ID_TAKEN": "该编号已被使用",
+    "BATCH_TOO_LARGE": "一次评估的家庭过多",
+    "DUPLICATE_KEY": "与前面某项的 key 重复",
     "NO_VERSION_IN_FORCE": "评估日期没有生效的版本",
     # -- editing and lifecycle
     "CONFLICT": "数据已被他人修改，请重新读取后再试",

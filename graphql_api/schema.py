@@ -17,6 +17,7 @@ from graphql_api.audit import AuditQuery
 from graphql_api.editing import EditingMutation, EditingQuery
 from graphql_api.errors import UserError, call, service_error, user_errors
 from graphql_api.limits import Limits, deadline_rule
+from graphql_api.messages import message
 from graphql_api.observability import count_determination, log_internal_error
 from graphql_api.projection import ProjectingExecutionContext
 from graphql_api.strings import string_rule
@@ -242,14 +243,15 @@ def _evaluate_many(ctx: Context, items: list[BatchItem],
                    programs: list[str] | None) -> list[EvaluateResult]:
     results = call(lambda: ctx.app.evaluate_many(ctx.principal, items, programs))
     out = []
-    for r in results:
+    for item, r in zip(items, results, strict=True):
         if r.determination is not None:
             count_determination(r.determination)
         out.append(EvaluateResult(
             key=r.key,
-            determination=wrap_determination(r.determination)
+            determination=wrap_determination(
+                r.determination, _not_in_force(ctx, r.determination, item.as_of, programs))
             if r.determination is not None else None,
-            errors=[UserError(field=e.field, message=e.message, code=e.code)
+            errors=[UserError(field=e.field, message=message(e.code, e.message), code=e.code)
                     for e in r.errors]))
     return out
 
