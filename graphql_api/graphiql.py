@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-CDN = "https://unpkg.com/"
+# The CDN strawberry's page loads from (a pattern, so any scheme strawberry may write).
+CDN = re.compile(r"(?:https?:)?//unpkg\.com/")
 LOCAL = "vendor/"  # relative to /graphql, i.e. /vendor/
 
 # Everything on the page from the service (GraphiQL's inline start-up script and styles, its
@@ -27,7 +28,7 @@ class ExternalAsset(RuntimeError):
 def offline_page(html: str) -> str:
     """strawberry's GraphiQL page with the CDN replaced by the vendored copies; refuses (rather
     than serve a page that would hang on "Loading...") if anything external is left."""
-    page = html.replace(CDN, LOCAL)
+    page = CDN.sub(LOCAL, html)
     left = _EXTERNAL.search(page)
     if left is not None:
         excerpt = page[left.start():][:120]
