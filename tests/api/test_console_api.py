@@ -92,13 +92,12 @@ def test_graphiql_in_dev_loads_only_vendored_files_with_their_integrity(
 
 
 def test_the_graphiql_page_is_refused_rather_than_left_on_a_cdn() -> None:
-    import pytest
-
-    from graphql_api.graphiql import ExternalAsset, offline_page
-
     from pathlib import Path
 
+    import pytest
     import strawberry
+
+    from graphql_api.graphiql import ExternalAsset, offline_page
 
     # strawberry's own page: every script and style it names on the CDN comes from vendor/.
     shipped = (Path(strawberry.__file__).parent / "static" / "graphiql.html").read_text()
