@@ -73,7 +73,8 @@ class AuditQuery:
             object_type=e.object_type, object_id=e.object_id, details=e.details,
             prev_hash=e.prev_hash, entry_hash=e.entry_hash)) for e in page.entries]
         return AuditEntryConnection(edges=edges, page_info=PageInfo(
-            has_next_page=page.has_next_page, end_cursor=page.end_cursor))
+            has_next_page=page.has_next_page, end_cursor=page.end_cursor,
+            start_cursor=edges[0].cursor if edges else None))
 
 
 def _cursor(entry_id: int) -> str:

@@ -156,6 +156,7 @@ PLAIN: dict[str, dict[str, Getter]] = {
                                                       "passed")},
     "RuleSetVersion": {
         "id": Attr("id"),
+        "nodeId": lambda args: _version_node_id,
         "ruleSet": Attr("rule_set"),
         "version": Attr("version"),
         "status": Attr("status"),
@@ -164,6 +165,12 @@ PLAIN: dict[str, dict[str, Getter]] = {
         "contentHash": Attr("content_hash"),
     },
 }
+
+def _version_node_id(version: Any) -> str:
+    from graphql_api.node import global_id
+
+    return global_id("RuleSetVersion", str(version.id))
+
 
 _IDENTITY_SCALARS = {"String": "str", "Boolean": "bool", "ID": "str"}
 

@@ -18,6 +18,7 @@ from graphql_api.editing import EditingMutation, EditingQuery
 from graphql_api.errors import UserError, call, service_error, user_errors
 from graphql_api.limits import Limits, deadline_rule
 from graphql_api.messages import message
+from graphql_api.node import NodeQuery
 from graphql_api.observability import count_determination, log_internal_error
 from graphql_api.projection import ProjectingExecutionContext
 from graphql_api.strings import string_rule
@@ -65,7 +66,7 @@ def _info_context(info: strawberry.Info) -> Context:
 
 
 @strawberry.type
-class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery):
+class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery, NodeQuery):
     @strawberry.field(description="Evaluate a household (not stored) under the versions in force "
                       "on asOf.")
     def evaluate(
@@ -117,9 +118,11 @@ class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery):
             region_codes=filter.region_codes if filter else None,
             id_prefix=filter.id_prefix if filter else None,
         ))
+        edges = [HouseholdEdge(cursor=encode_cursor(h.id), node=h) for h in items]  # type: ignore[arg-type]
         return HouseholdConnection(
-            edges=[HouseholdEdge(cursor=encode_cursor(h.id), node=h) for h in items],  # type: ignore[arg-type]
-            page_info=PageInfo(has_next_page=has_next, end_cursor=end),
+            edges=edges,
+            page_info=PageInfo(has_next_page=has_next, end_cursor=end,
+                               start_cursor=edges[0].cursor if edges else None),
             total_count=total,
         )
 

@@ -14,7 +14,8 @@ from strawberry.scalars import JSON
 from engine.results import Outcome as EngineOutcomeType
 from engine.results import Status
 from graphql_api import inputs
-from graphql_api.errors import call, service_error
+from graphql_api.errors import call
+from graphql_api.node import Node, global_id
 
 if TYPE_CHECKING:
     from engine.results import Determination as EngineDetermination
@@ -172,8 +173,12 @@ def _filter(outcomes: Any, status: Status | None) -> list[EngineOutcome]:
 
 
 @strawberry.type
-class RuleSetVersion:
+class RuleSetVersion(Node):
     id: strawberry.ID
+
+    @strawberry.field(description="Opaque global id (Node). 全局唯一标识。")
+    def node_id(self) -> strawberry.ID:
+        return strawberry.ID(global_id("RuleSetVersion", str(self.id)))
     rule_set: str
     version: int
     status: VersionStatus
@@ -319,8 +324,17 @@ class Determination:
 
 
 @strawberry.type
-class RuleSet:
+class RuleSet(Node):
     code: str
+
+    @strawberry.field(description="Opaque global id, the same as nodeId (a rule set's key is its "
+                      "code). 全局唯一标识。")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(global_id("RuleSet", self.code))
+
+    @strawberry.field(description="Opaque global id (Node). 全局唯一标识。")
+    def node_id(self) -> strawberry.ID:
+        return strawberry.ID(global_id("RuleSet", self.code))
     owner: str = strawberry.field(description="The responsible department, e.g. 县教体局.")
     versions: list[RuleSetVersion]
 
@@ -334,9 +348,13 @@ class RuleSet:
 
 
 @strawberry.type
-class Household:
+class Household(Node):
     id: strawberry.ID
     region_code: str
+
+    @strawberry.field(description="Opaque global id (Node). 全局唯一标识。")
+    def node_id(self) -> strawberry.ID:
+        return strawberry.ID(global_id("Household", str(self.id)))
     revision: int
     updated_at: datetime
     facts: JSON = strawberry.field(description="The household JSON as stored (HouseholdInput).")
@@ -348,16 +366,43 @@ class Household:
 
         return household_alerts(info, str(self.id))
 
-    @strawberry.field(description="The household's recorded determinations, newest first.")
+    @strawberry.field(description="The household's recorded determinations, newest first.",
+                      deprecation_reason="A list without pages; use determinationRecords, a "
+                      "connection.")
     def determinations(self, info: strawberry.Info) -> list[DeterminationRecord]:
-        from services.errors import ServiceError
+        return _household_records(info, str(self.id))  # type: ignore[return-value]
 
-        ctx = info.context
-        try:
-            return ctx.app.household_determinations(ctx.principal, str(self.id))  # type: ignore[no-any-return]
-        except ServiceError as exc:
+    @strawberry.field(description="The household's recorded determinations, newest first, as "
+                      "a Relay connection (first/after forwards, last/before backwards; neither: "
+                      "the first 100). 历次认定记录（分页）。")
+    def determination_records(
+        self, info: strawberry.Info,
+        first: Annotated[int | None, strawberry.argument(
+            description="At most this many from the start (0 to 100).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Only records after this cursor.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="At most this many from the end (0 to 100).")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Only records before this cursor.")] = None,
+    ) -> DeterminationRecordConnection:
+        from graphql_api.connections import paginate
 
-            raise service_error(exc) from None
+        records = _household_records(info, str(self.id))
+        page = call(lambda: paginate(records, lambda r: str(r.id), first=first, after=after,
+                                     last=last, before=before,
+                                     limit=info.context.app.settings.max_page_size))
+        return DeterminationRecordConnection(
+            edges=[DeterminationRecordEdge(cursor=c, node=r) for c, r in page.edges],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor,
+                               has_previous_page=page.has_previous_page,
+                               start_cursor=page.start_cursor),
+            total_count=page.total_count)
+
+
+def _household_records(info: strawberry.Info, household_id: str) -> list[Any]:
+    ctx = info.context
+    return call(lambda: ctx.app.household_determinations(ctx.principal, household_id))  # type: ignore[no-any-return]
 
 
 @strawberry.type
@@ -366,10 +411,32 @@ class HouseholdEdge:
     node: Household
 
 
-@strawberry.type
+@strawberry.type(description="Where a page of a connection lies (Relay). 分页信息。")
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="More items follow this page (when paging forwards with first; with "
+        "before: items after it exist).")
+    end_cursor: str | None = strawberry.field(
+        description="The last edge's cursor; after takes it (null: no edges).")
+    has_previous_page: bool = strawberry.field(
+        default=False, description="Items come before this page (when paging backwards with "
+        "last; with after: items before it exist, where the listing can tell cheaply, else "
+        "false).")
+    start_cursor: str | None = strawberry.field(
+        default=None, description="The first edge's cursor; before takes it (null: no edges).")
+
+
+@strawberry.type(description="A determination record in a connection.")
+class DeterminationRecordEdge:
+    cursor: str = strawberry.field(description="This edge's position, for after and before.")
+    node: DeterminationRecord
+
+
+@strawberry.type(description="Determination records, a page at a time (Relay connection).")
+class DeterminationRecordConnection:
+    edges: list[DeterminationRecordEdge]
+    page_info: PageInfo
+    total_count: int = strawberry.field(description="All records, on every page.")
 
 
 @strawberry.type
@@ -386,8 +453,12 @@ class HouseholdFilter:
 
 
 @strawberry.type
-class DeterminationRecord:
+class DeterminationRecord(Node):
     id: strawberry.ID
+
+    @strawberry.field(description="Opaque global id (Node). 全局唯一标识。")
+    def node_id(self) -> strawberry.ID:
+        return strawberry.ID(global_id("DeterminationRecord", str(self.id)))
     household_id: str | None
     household_revision: int | None
     region_code: str
@@ -476,9 +547,26 @@ class DefinitionDiff:
 
 
 @strawberry.type(description="A rule added, removed or changed; condition and amount side by "
-                 "side.")
-class RuleDiff:
-    id: str
+                 "side. A row is identified by both versions and the rule: the diff of A "
+                 "against B and of B against A are different rows.")
+class RuleDiff(Node):
+    @strawberry.field(description="The row's opaque global id, the same as nodeId (was the "
+                      "rule's id, which two diffs share: read ruleId for it). 行标识。")
+    def id(self) -> strawberry.ID:
+        return self.node_id()
+
+    @strawberry.field(description="Opaque global id (Node): the two versions and the rule. "
+                      "全局唯一标识。")
+    def node_id(self) -> strawberry.ID:
+        row: Any = self
+        return strawberry.ID(global_id("RuleDiff", row.old_version_id, row.new_version_id,
+                                       row.rule.id))
+
+    @strawberry.field(description="The rule's id as the documents write it. 规则编号。")
+    def rule_id(self) -> str:
+        row: Any = self
+        return row.rule.id  # type: ignore[no-any-return]
+
     kind: ChangeKind
     outcome: str
     old_condition: str | None
@@ -518,7 +606,8 @@ class VersionDiff:
 
     @strawberry.field
     def rules(self) -> list[RuleDiff]:
-        return list(self.diff.rules)  # type: ignore[attr-defined]
+        view: Any = self
+        return [RuleRow(r, view.old.id, view.new.id) for r in view.diff.rules]  # type: ignore[misc]
 
     @strawberry.field
     def tests(self) -> list[TestCaseDiff]:
@@ -527,6 +616,34 @@ class VersionDiff:
     @strawberry.field(description="The diff for a person to read.")
     def text(self, lang: Lang = Lang.ZH) -> str:
         return self.diff.text(lang.value)  # type: ignore[attr-defined, no-any-return]
+
+
+class RuleRow:
+    """A rule's row of a diff, with the versions it compares (its identity)."""
+
+    __slots__ = ("new_version_id", "old_version_id", "rule")
+
+    def __init__(self, rule: Any, old_version_id: str, new_version_id: str):
+        self.rule = rule
+        self.old_version_id = old_version_id
+        self.new_version_id = new_version_id
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.rule, name)
+
+    def node_id(self) -> strawberry.ID:
+        return strawberry.ID(global_id("RuleDiff", self.old_version_id, self.new_version_id,
+                                       self.rule.id))
+
+
+def diff_row(view: Any, rule_id: str) -> RuleRow | None:
+    """The row of ``rule_id`` in a diff (``services.editing.DiffView``), if it has one."""
+    if view is None:
+        return None
+    for r in view.diff.rules:
+        if r.id == rule_id:
+            return RuleRow(r, view.old.id, view.new.id)
+    return None
 
 
 @strawberry.enum

@@ -15,6 +15,7 @@ import strawberry
 
 from graphql_api.errors import UserError, call, service_error, user_errors
 from graphql_api.messages import message
+from graphql_api.node import Node, global_id
 from graphql_api.types import (
     Determination,
     Household,
@@ -104,8 +105,12 @@ class SuggestedFact:
 
 @strawberry.type(description="An early-warning alert (预警): a rule of the early_warning rule "
                  "set raised by department events, with its explanation.")
-class Alert:
+class Alert(Node):
     id: strawberry.ID
+
+    @strawberry.field(description="Opaque global id (Node). 全局唯一标识。")
+    def node_id(self) -> strawberry.ID:
+        return strawberry.ID(global_id("Alert", str(self.id)))
     rule: str = strawberry.field(description="e.g. alert.large_medical_expense")
     cause: str = strawberry.field(description="What makes repeats the same alert, e.g. the "
                                   "year or the member.")
@@ -252,10 +257,12 @@ class WarningQuery:
             region_codes=f.region_codes, rule=f.rule, since=f.since))
         from store.pagination import encode_cursor
 
+        edges = [AlertEdge(cursor=encode_cursor(a.raised_at.isoformat(), a.id), node=alert(a))
+                 for a in items]
         return AlertConnection(
-            edges=[AlertEdge(cursor=encode_cursor(a.raised_at.isoformat(), a.id), node=alert(a))
-                   for a in items],
-            page_info=PageInfo(has_next_page=has_next, end_cursor=end), total_count=total)
+            edges=edges, page_info=PageInfo(has_next_page=has_next, end_cursor=end,
+                                            start_cursor=edges[0].cursor if edges else None),
+            total_count=total)
 
     @strawberry.field(description="An alert, if it exists and you may see it.")
     def alert(self, info: strawberry.Info, id: strawberry.ID) -> Alert | None:

@@ -162,7 +162,7 @@ export async function renderVersion(main, id) {
     const d = (await gql(`query($id: ID!, $lang: Lang!) { ruleSetVersion(id: $id) { diff {
       empty text(lang: $lang) against { version status }
       parameters { name kind oldValue newValue oldUnit newUnit }
-      rules { id kind outcome oldCondition newCondition oldAmount newAmount }
+      rules { id ruleId kind outcome oldCondition newCondition oldAmount newAmount }
       definitions { name kind oldCondition newCondition }
       tests { name kind changes { field old new } } } } }`,
     { id: page.v.id, lang: apiLang() })).ruleSetVersion.diff;
@@ -451,7 +451,7 @@ function renderDiff(el, d, version) {
     ...d.parameters.map((p) => [t("parameters"), p.name, p.kind,
       `${p.oldValue ?? "—"} ${p.oldUnit || ""}`, `${p.newValue ?? "—"} ${p.newUnit || ""}`]),
     ...d.definitions.map((x) => [t("definitions"), x.name, x.kind, x.oldCondition || "—", x.newCondition || "—"]),
-    ...d.rules.map((r) => [t("rules"), r.id, r.kind,
+    ...d.rules.map((r) => [t("rules"), r.ruleId, r.kind,
       [r.oldCondition, r.oldAmount].filter(Boolean).join(" · ") || "—",
       [r.newCondition, r.newAmount].filter(Boolean).join(" · ") || "—"]),
     ...d.tests.map((x) => [t("tests"), x.name, x.kind,
