@@ -48,8 +48,7 @@ def _bad(field: str, code: str, msg: str) -> InvalidInput:
 
 def _count(name: str, value: int | None, limit: int) -> None:
     if value is not None and not 0 <= value <= limit:
-        raise _bad(name, "PAGE_SIZE", f"{name} 须在 0 到 {limit} 之间 / {name} must be between 0 "
-                   f"and {limit}, got {value}")
+        raise _bad(name, "PAGE_SIZE", f"{name} must be between 0 and {limit}, got {value}")
 
 
 def paginate(items: Sequence[T], key: Callable[[T], str], *, first: int | None,
@@ -69,8 +68,7 @@ def paginate(items: Sequence[T], key: Callable[[T], str], *, first: int | None,
             (k,) = decode_cursor(cursor, 1)
             return keys.index(str(k))
         except (InvalidCursor, ValueError):  # not a cursor, or a key no item has
-            raise _bad(name, "INVALID_CURSOR", f"不是本列表的游标 / not a cursor of this "
-                       f"list: {cursor!r}") from None
+            raise _bad(name, "INVALID_CURSOR", f"not a cursor of this list: {cursor!r}") from None
 
     start, end = 0, len(items)
     if after is not None:

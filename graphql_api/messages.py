@@ -131,6 +131,7 @@ ZH: dict[str, str] = {
     "ID_TAKEN": "该编号已被使用",
     "BATCH_TOO_LARGE": "一次评估的家庭过多",
     "DUPLICATE_KEY": "与前面某项的 key 重复",
+    "TOO_MANY_IDS": "一次读取的标识过多：最多 100 个",
     "NO_VERSION_IN_FORCE": "评估日期没有生效的版本",
     # -- editing and lifecycle
     "CONFLICT": "数据已被他人修改，请重新读取后再试",

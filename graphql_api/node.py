@@ -142,7 +142,7 @@ class NodeQuery:
         from services.errors import InvalidInput
 
         if len(ids) > MAX_IDS:
-            msg = f"最多 {MAX_IDS} 个标识 / at most {MAX_IDS} ids, got {len(ids)}"
+            msg = f"at most {MAX_IDS} ids, got {len(ids)}"
             raise service_error(InvalidInput(msg, [FieldError("ids", "TOO_MANY_IDS", msg)],
                                              code="TOO_MANY_IDS"))
         out: list[Any] = []

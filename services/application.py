@@ -296,8 +296,7 @@ class Application:
         self.policy.evaluate(principal)
         limit = self.settings.max_batch_items
         if len(items) > limit:
-            msg = (f"一次最多评估 {limit} 户，收到 {len(items)} 户 / at most {limit} items a "
-                   f"call, got {len(items)}")
+            msg = f"at most {limit} items a call, got {len(items)}"
             raise InvalidInput(msg, [FieldError("items", "BATCH_TOO_LARGE", msg)],
                                code="BATCH_TOO_LARGE")
         if programs is not None:  # an unknown name is the call's error, not each item's
@@ -312,7 +311,7 @@ class Application:
         for i, item in enumerate(items):
             first = seen.setdefault(item.key, i)
             if first != i:
-                msg = (f"key 与第 {first} 项重复 / key repeats that of items[{first}]")
+                msg = f"the key repeats that of items[{first}]"
                 out.append(BatchResult(item.key, None, (
                     FieldError(f"items[{i}].key", "DUPLICATE_KEY", msg),)))
                 continue
