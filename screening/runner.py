@@ -26,6 +26,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from engine.batch import evaluator_for
 from engine.batch.evaluate import ALL_STATUSES, COUNTS, Evaluated, check_order
 from engine.batch.layout import ERRORS, Checked, check_flat
+from engine.batch.lines import check_lines
 from engine.batch.records import check_records
 from policy.catalog import VersionRef
 from policy.document import Program
@@ -138,6 +139,8 @@ def default_order(output_format_: str) -> str:
 def check_chunk(chunk: Chunk, as_of: date) -> Checked:
     if chunk.frame is not None:
         return check_flat(chunk.frame, as_of, chunk.text)
+    if chunk.lines is not None:
+        return check_lines(chunk.lines, chunk.first_line, as_of)
     assert chunk.records is not None
     return check_records(chunk.records, as_of)
 

@@ -30,12 +30,15 @@ HOLD_LIMIT = 10_000  # rows of one household held back at most (more is invalid 
 
 @dataclass(frozen=True)
 class Chunk:
-    """Whole households: flat-layout rows (``frame``) or JSON records (``records``)."""
+    """Whole households: flat-layout rows (``frame``), JSON records (``records``) or a block of
+    whole JSON lines (``lines``, the first of them line ``first_line``)."""
 
     frame: pl.DataFrame | None
     records: list[tuple[int, bytes]] | None
     text: bool      # CSV: the cells are text
     done: int       # progress units consumed so far (rows or bytes)
+    lines: bytes | None = None
+    first_line: int = 1
 
 
 def detect_format(path: str | os.PathLike[str], given: str | None = None) -> str:
@@ -274,17 +277,29 @@ class JsonlSource(Source):
             pass
 
     def chunks(self) -> Iterator[Chunk]:
-        per_chunk = max(1, self.chunk_rows // 4)  # a household is about four member rows
-        records: list[tuple[int, bytes]] = []
+        """Blocks of whole lines, about ``chunk_rows / 4`` households each (a household is
+        about four member rows), sized from the length of the file's first lines."""
+        per_chunk = max(1, self.chunk_rows // 4)
+        line = 1
         done = 0
         with self.path.open("rb") as f:
-            for line_no, line in enumerate(f, start=1):
-                done += len(line)
-                if not line.strip():
-                    continue
-                records.append((line_no, line))
-                if len(records) >= per_chunk:
-                    yield Chunk(None, records, False, done)
-                    records = []
-        if records:
-            yield Chunk(None, records, False, done)
+            buf = f.read(1 << 20)
+            at_end = len(buf) < 1 << 20
+            per_line = len(buf) / max(1, buf.count(b"\n"))
+            size = max(1 << 12, int(per_chunk * per_line))
+            while buf or not at_end:
+                while not at_end and len(buf) < size:
+                    data = f.read(size - len(buf))
+                    at_end = not data
+                    buf += data
+                if at_end and len(buf) <= size:
+                    block, buf = buf, b""
+                else:
+                    cut = buf.rfind(b"\n", 0, size) + 1
+                    if cut == 0:  # a line longer than a block: read on until it ends
+                        size *= 2
+                        continue
+                    block, buf = buf[:cut], buf[cut:]
+                done += len(block)
+                yield Chunk(None, None, False, done, block, line)
+                line += block.count(b"\n")

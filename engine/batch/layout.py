@@ -231,22 +231,23 @@ ERRORS: dict[str, pl.DataType] = {
 }
 
 
-def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
-    """Validate a chunk of the flat layout (complete households only; ``_row`` numbers the
-    records). ``text`` says the cells are CSV text.
+def fast_flat(raw: pl.DataFrame, as_of: date, text: bool, grouped: str | None = None
+              ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """The vectorised checks of a chunk of the flat layout (``raw`` after ``prepare``): the
+    member rows (``_h`` numbering the households, the typed values, ``_ok``), the households'
+    first rows (``_row``, the typed values, ``_ok``) and the households the checks do not pass
+    (their ``_h``, sorted).
 
-    Member columns are checked on every row; household columns on each household's first row,
-    and every other row of the household must repeat that row's cells exactly."""
-    raw = prepare(raw)
-    if len(set(raw.n_chunks("all"))) > 1:
-        raw = raw.rechunk()  # columns cut into different pieces slow every kernel down
-    hid = pl.col("householdId")
+    Households are runs of adjacent rows with the same ``householdId``, or, when ``grouped``
+    names a column, runs of the same value in it (JSON Lines: one household per line, whatever
+    its id)."""
+    hid = pl.col(grouped or "householdId")
     # Adjacent rows with the same id are one household; a row without an id is its own.
     new = (hid != hid.shift(1)).fill_null(True) | hid.is_null()
     # The household's cells are the same on all its rows (each row as the one before it).
     # (The ids are, by the definition of a household.)
     same = pl.lit(True)
-    for c in HOUSEHOLD_COLUMNS[1:]:
+    for c in HOUSEHOLD_COLUMNS[1 if grouped is None else 0:]:
         if c.name in raw.columns:
             same = same & pl.col(c.name).eq_missing(pl.col(c.name).shift(1))
     columns: dict[str, pl.Expr] = {}
@@ -276,7 +277,19 @@ def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
         _ok=oks[False],
     ).with_columns(_ok=(pl.col("_ok") & _checks(HOUSEHOLD_COLUMNS, as_of)).fill_null(False))
     members, heads = pl.collect_all([members_q, heads_q], engine=ENGINE)
-    bad_h = _bad_households(members, heads)
+    return members, heads, _bad_households(members, heads)
+
+
+def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
+    """Validate a chunk of the flat layout (complete households only; ``_row`` numbers the
+    records). ``text`` says the cells are CSV text.
+
+    Member columns are checked on every row; household columns on each household's first row,
+    and every other row of the household must repeat that row's cells exactly."""
+    raw = prepare(raw)
+    if len(set(raw.n_chunks("all"))) > 1:
+        raw = raw.rechunk()  # columns cut into different pieces slow every kernel down
+    members, heads, bad_h = fast_flat(raw, as_of, text)
     if bad_h.len():
         keep = pl.Series([True], dtype=pl.Boolean).extend_constant(
             True, heads.height - 1).scatter(bad_h, False)

@@ -1,0 +1,211 @@
+"""JSON Lines validated in columns: a block of lines parsed by Arrow's native JSON reader with
+the layout's schema, members unnested in columns, and checked by the flat layout's vectorised
+checks (``layout.fast_flat``).
+
+The columnar path is conservative in the same way as the flat layout's: a household it passes
+is one ``policy.facts.parse_household`` accepts with the same values. Every other line goes
+to the record-by-record path (``records.check_records``) with its bytes as read, so the errors,
+field paths and line numbers are that path's, exactly:
+
+* a line that does not start with ``{`` and end with ``}`` (blank lines are skipped, as
+  there), or that holds ``null`` anywhere (Arrow reads an explicit null and a field left out
+  alike; the contract does not);
+* lines Arrow refuses to read with the schema (not JSON, a value of another type, an
+  unknown or repeated field, an invalid escape): the block is read again in smaller pieces,
+  and pieces of a few hundred lines that still fail go record by record;
+* households without members or with more than the contract allows, and every household the
+  vectorised checks do not pass.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Iterator
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow.json as pa_json  # type: ignore[import-untyped]
+
+from engine.batch.layout import (
+    ERRORS,
+    HOUSEHOLD_COLUMNS,
+    MEMBER_COLUMNS,
+    ROW,
+    Checked,
+    Column,
+    _merge,
+    fast_flat,
+)
+from engine.batch.records import check_records
+from policy import facts as f
+
+SMALLEST_PIECE = 256  # lines: a piece this small that Arrow refuses goes record by record
+PIECES = 16           # a refused block is read again in this many pieces
+
+_ARROW: dict[str, pa.DataType] = {
+    "id": pa.string(), "text": pa.string(), "bool": pa.bool_(), "money": pa.float64(),
+    "integer": pa.int64(), "date": pa.string(), "enum": pa.string(),
+}
+
+
+def _struct_fields(columns: tuple[Column, ...]) -> list[pa.Field]:
+    return [pa.field(c.field, _ARROW[c.kind]) for c in columns]
+
+
+@functools.cache
+def json_schema() -> pa.Schema:
+    """The contract's household JSON as an Arrow schema (dates as text, checked after)."""
+    member = pa.struct(_struct_fields(MEMBER_COLUMNS))
+    return pa.schema([*_struct_fields(HOUSEHOLD_COLUMNS), pa.field("members", pa.list_(member))])
+
+
+def _lines(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each line's start and end (without its newline) and where the next line starts."""
+    data = np.frombuffer(block, dtype=np.uint8)
+    nl = np.flatnonzero(data == 10)
+    starts = np.concatenate(([0], nl + 1))
+    ends = np.concatenate((nl, [len(data)]))
+    if starts[-1] == len(data):  # the block ends with a newline: no line after it
+        starts, ends = starts[:-1], ends[:-1]
+    nxt = np.minimum(ends + 1, len(data))
+    return starts, ends, nxt
+
+
+def _candidates(block: bytes, starts: np.ndarray, ends: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(lines the columnar path may read, empty lines); every other line goes record by
+    record (where a line of blanks is skipped)."""
+    data = np.frombuffer(block, dtype=np.uint8)
+    n = len(starts)
+    if len(data) == 0:
+        return np.zeros(n, bool), np.ones(n, bool)
+    # A trailing carriage return (CRLF files) is not part of the line.
+    cr = (ends > starts) & (data[np.maximum(ends - 1, 0)] == 13)
+    last = ends - cr.astype(np.int64)
+    empty = last <= starts
+    first_byte = data[np.minimum(starts, len(data) - 1)]
+    last_byte = data[np.maximum(last - 1, 0)]
+    ok = ~empty & (first_byte == ord("{")) & (last_byte == ord("}"))
+    if len(data) >= 4:
+        hit = np.flatnonzero((data[:-3] == ord("n")) & (data[1:-2] == ord("u"))
+                             & (data[2:-1] == ord("l")) & (data[3:] == ord("l")))
+        if len(hit):
+            ok[np.searchsorted(starts, hit, side="right") - 1] = False
+    return ok, empty
+
+
+def _read(block: bytes, starts: np.ndarray, nxt: np.ndarray, lines: np.ndarray
+          ) -> Iterator[tuple[pa.Table | None, np.ndarray]]:
+    """Arrow's reading of these lines (indices, ascending): (table, lines) for what it read,
+    one row a line, and (None, lines) for lines it refuses in pieces of SMALLEST_PIECE."""
+    if lines.size == 0:
+        return
+    data = np.frombuffer(block, dtype=np.uint8)
+    if lines.size == len(starts):
+        text = block
+    else:
+        keep = np.zeros(len(starts), dtype=bool)
+        keep[lines] = True
+        text = data[np.repeat(keep, nxt - starts)].tobytes()
+    if text and not text.endswith(b"\n"):
+        text += b"\n"
+    try:
+        table = pa_json.read_json(
+            io.BytesIO(text),
+            read_options=pa_json.ReadOptions(use_threads=False,
+                                             block_size=max(1 << 20, len(text) + 1)),
+            parse_options=pa_json.ParseOptions(explicit_schema=json_schema(),
+                                               unexpected_field_behavior="error",
+                                               newlines_in_values=False))
+    except (pa.ArrowInvalid, UnicodeDecodeError, ValueError):
+        table = None
+    if table is not None and table.num_rows == lines.size:
+        yield table, lines
+        return
+    if lines.size <= SMALLEST_PIECE:
+        yield None, lines
+        return
+    for piece in np.array_split(lines, PIECES):
+        yield from _read(block, starts, nxt, piece)
+
+
+def _flat(table: pa.Table, line_numbers: np.ndarray) -> pl.DataFrame:
+    """Households (one a row, members a list) as rows of the flat layout, one a member:
+    ``_hh`` numbers the households, ``_row`` is each one's line."""
+    members = table.column("members").combine_chunks()
+    parent = pc.list_parent_indices(members)
+    flat = members.flatten()
+    cols: dict[str, pa.Array] = {}
+    for c in HOUSEHOLD_COLUMNS:
+        cols[c.name] = table.column(c.field).combine_chunks().take(parent)
+    for i, c in enumerate(MEMBER_COLUMNS):
+        cols[c.name] = flat.field(i)
+    cols["_hh"] = pc.cast(parent, pa.uint32())
+    cols[ROW] = pa.array(line_numbers, type=pa.int64()).take(parent)
+    frame = pl.from_arrow(pa.table(cols))
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def check_lines(block: bytes, first_line: int, as_of: date) -> Checked:
+    """Validate a block of whole JSON Lines (``first_line`` is the first one's number)."""
+    starts, ends, nxt = _lines(block)
+    numbers = np.arange(first_line, first_line + len(starts), dtype=np.int64)
+    ok, empty = _candidates(block, starts, ends)
+    slow: list[np.ndarray] = [np.flatnonzero(~ok & ~empty)]
+    frames: list[pl.DataFrame] = []
+    read_lines: list[np.ndarray] = []
+    for table, lines in _read(block, starts, nxt, np.flatnonzero(ok)):
+        if table is None:
+            slow.append(lines)
+            continue
+        sizes = pc.fill_null(pc.list_value_length(table.column("members")), 0).to_numpy()
+        fits = (sizes >= 1) & (sizes <= f.MAX_MEMBERS)
+        if not fits.all():
+            slow.append(lines[~fits])
+            table, lines = table.filter(pa.array(fits)), lines[fits]
+        if lines.size:
+            frames.append(_flat(table, numbers[lines]).with_columns(
+                pl.col("_hh") + sum(x.size for x in read_lines)))
+            read_lines.append(lines)
+    if frames:
+        raw = pl.concat(frames, rechunk=True)
+        line_of = np.concatenate(read_lines)
+        members, heads, bad_h = fast_flat(raw, as_of, text=False, grouped="_hh")
+        if bad_h.len():
+            bad = bad_h.to_numpy()
+            slow.append(line_of[bad])
+            keep = np.ones(heads.height, dtype=bool)
+            keep[bad] = False
+            keep_s = pl.Series(keep)
+            new_index = pl.Series(np.maximum(np.cumsum(keep) - 1, 0).astype(np.uint32))
+            heads = heads.filter(keep_s)
+            members = members.filter(pl.lit(keep_s).gather(pl.col("_h"))).with_columns(
+                _h=pl.lit(new_index).gather(pl.col("_h")))
+        hh_frame = heads.select(household_id=pl.col("householdId"),
+                                **{c.name: pl.col(c.name) for c in HOUSEHOLD_COLUMNS[1:]})
+        m_frame = members.select("_h", member_id=pl.col("memberId"),
+                                 **{c.name: pl.col(c.name) for c in MEMBER_COLUMNS[1:]})
+        first_rows = heads[ROW].cast(pl.Int64)
+    else:
+        empty_checked = check_records([], as_of)
+        hh_frame, m_frame = empty_checked.households, empty_checked.members
+        first_rows = empty_checked.first_rows
+    slow_lines = np.sort(np.concatenate(slow))
+    if slow_lines.size == 0:
+        return Checked(hh_frame, m_frame, pl.DataFrame(schema=ERRORS), 0, first_rows)
+    records = [(int(numbers[i]), block[starts[i]:ends[i]]) for i in slow_lines
+               if block[starts[i]:ends[i]].strip()]
+    other = check_records(records, as_of)
+    if other.households.height:
+        hh_frame, m_frame, first_rows = _merge(hh_frame, m_frame, first_rows,
+                                               other.households, other.members,
+                                               other.first_rows)
+    return Checked(hh_frame, m_frame, other.errors, other.rejected, first_rows)
+
+
+__all__ = ["check_lines", "json_schema"]
