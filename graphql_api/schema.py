@@ -14,6 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from graphql_api.audit import AuditQuery
+from graphql_api.cases import CasesMutation, CasesQuery
 from graphql_api.editing import EditingMutation, EditingQuery
 from graphql_api.errors import UserError, call, service_error, user_errors
 from graphql_api.limits import Limits, deadline_rule
@@ -66,7 +67,7 @@ def _info_context(info: strawberry.Info) -> Context:
 
 
 @strawberry.type
-class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery, NodeQuery):
+class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery, NodeQuery, CasesQuery):
     @strawberry.field(description="Evaluate a household (not stored) under the versions in force "
                       "on asOf.")
     def evaluate(
@@ -173,7 +174,7 @@ class HouseholdDeterminePayload:
 
 
 @strawberry.type
-class Mutation(EditingMutation, WarningMutation):
+class Mutation(EditingMutation, WarningMutation, CasesMutation):
     @strawberry.mutation(description="Save a household's facts as a new revision.")
     def household_save(
         self, info: strawberry.Info, household: HouseholdInput,

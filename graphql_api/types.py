@@ -20,6 +20,7 @@ from graphql_api.node import Node, global_id
 if TYPE_CHECKING:
     from engine.results import Determination as EngineDetermination
     from engine.results import Outcome as EngineOutcome
+    from graphql_api.cases import MonitoringCase
     from graphql_api.warning import Alert
 
 OutcomeStatus = strawberry.enum(Status, name="OutcomeStatus")
@@ -365,6 +366,13 @@ class Household(Node):
         from graphql_api.warning import household_alerts
 
         return household_alerts(info, str(self.id))
+
+    @strawberry.field(description="The household's monitoring cases you may see, oldest first.")
+    def monitoring_cases(self, info: strawberry.Info) -> list[
+            Annotated[MonitoringCase, strawberry.lazy("graphql_api.cases")]]:
+        from graphql_api.cases import household_cases
+
+        return household_cases(info, str(self.id))
 
     @strawberry.field(description="The household's recorded determinations, newest first.",
                       deprecation_reason="A list without pages; use determinationRecords, a "

@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncGenerator
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
 import strawberry
@@ -28,6 +28,9 @@ from services.application import Tokens
 from services.auth import INVALID_ROLE, Principal, in_region
 from services.early_warning import AlertView, EventView, visible
 from services.errors import InvalidInput, ServiceError
+
+if TYPE_CHECKING:
+    from graphql_api.cases import MonitoringCase
 
 
 @strawberry.enum(description="An alert's state: OPEN -> VERIFIED (核实) -> INCLUDED (纳入监测), "
@@ -229,6 +232,9 @@ class EventsIngestPayload:
 @strawberry.type
 class AlertResolvePayload:
     alert: Alert | None
+    monitoring_case: Annotated[MonitoringCase, strawberry.lazy("graphql_api.cases")] | None = \
+        strawberry.field(default=None, description="INCLUDED: the household's open INCLUSION "
+                         "case (opened from this alert, or the one already open).")
     user_errors: list[UserError]
 
 
@@ -313,10 +319,10 @@ class WarningMutation:
             unknown_households=list(report.unknown_households),
             alerts=[alert(a) for a in report.alerts], user_errors=[])
 
-    @strawberry.mutation(description="Verify (核实), include in monitoring (纳入监测: sets the "
-                         "household's monitored and monitoredSince as a new revision) or "
-                         "dismiss an alert (a note is required). Caseworkers of the "
-                         "household's region only.")
+    @strawberry.mutation(description="Verify (核实), include in monitoring (纳入监测: opens an "
+                         "INCLUSION monitoring case from the alert; monitored is set when the "
+                         "county approves it) or dismiss an alert (a note is required). "
+                         "Caseworkers of the household's region only.")
     def alert_resolve(self, info: strawberry.Info, id: strawberry.ID,
                       resolution: AlertResolution,
                       note: str | None = None) -> AlertResolvePayload:
@@ -326,7 +332,13 @@ class WarningMutation:
                                            ctx.today)
         except ServiceError as exc:
             return AlertResolvePayload(alert=None, user_errors=_user_errors(exc))
-        return AlertResolvePayload(alert=alert(done), user_errors=[])
+        case = None
+        if resolution is AlertResolution.INCLUDED:
+            from graphql_api.cases import monitoring_case
+
+            found = ctx.app.cases.open_case_of(ctx.principal, done.household_id, "INCLUSION")
+            case = monitoring_case(found) if found is not None else None
+        return AlertResolvePayload(alert=alert(done), monitoring_case=case, user_errors=[])
 
 
 @strawberry.type

@@ -27,6 +27,7 @@ from policy.errors import DocumentInvalid, FactsInvalid, FieldError
 from policy.facts import Household, parse_household
 from services import integrity
 from services.auth import Policy, Principal, covered_codes, in_region
+from services.cases import MonitoringCases
 from services.config import Settings
 from services.early_warning import EarlyWarning
 from services.editing import RuleSetEditing
@@ -156,6 +157,7 @@ class Application:
         self.editing = RuleSetEditing(self)  # drafts, review and publication
         self.warning = EarlyWarning(self)  # department events and alerts
         self.webhooks = Webhooks(self)  # alerts pushed to api_clients
+        self.cases = MonitoringCases(self)  # monitoring cases, visits and assistance
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -4,6 +4,12 @@ Roles (the public contract): ``caseworker`` (evaluate; households, determination
 their own region codes only), ``policy_editor`` (drafts of their department's rule sets),
 ``policy_approver`` (submit, publish, retire), ``auditor`` (read-only, audit log),
 ``api_client`` (evaluate only). In ``dev`` an anonymous caller may evaluate and read rule sets.
+
+Monitoring cases add two roles scoped by region as caseworkers are: ``township_officer``
+(乡镇审核: reads the households and cases of their township and decides a case's township
+review) and ``county_officer`` (县级审定: the same for their county, and decides the county
+approval). A caseworker opens cases, records their steps up to the village review and decides
+those; the county approval is made by another user than the township review (four eyes).
 """
 
 from __future__ import annotations
@@ -14,7 +20,14 @@ from dataclasses import dataclass, field
 from services.errors import Forbidden, NotFoundError, Unauthenticated
 
 INVALID_ROLE = "invalid"  # a token was sent but is unknown or revoked
-ROLES = ("caseworker", "policy_editor", "policy_approver", "auditor", "api_client")
+ROLES = ("caseworker", "policy_editor", "policy_approver", "auditor", "api_client",
+         "township_officer", "county_officer")
+# Roles whose tokens name regions and who see the households and cases of those regions.
+REGIONAL_ROLES = ("caseworker", "township_officer", "county_officer")
+# Who decides each step of a monitoring case (policy.procedure.STEPS).
+STEP_ROLES = {"VERIFICATION": "caseworker", "COMPARISON": "caseworker",
+              "VILLAGE_REVIEW": "caseworker", "TOWNSHIP_REVIEW": "township_officer",
+              "COUNTY_APPROVAL": "county_officer"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +100,7 @@ class Policy:
                 self._known(p)
             return
         if p.role not in ("caseworker", "api_client", "policy_editor", "policy_approver",
-                          "auditor"):
+                          "auditor", "township_officer", "county_officer"):
             raise Forbidden(f"role {p.role} may not evaluate")
 
     def read_rule_sets(self, p: Principal) -> None:
@@ -100,13 +113,13 @@ class Policy:
 
     def read_households(self, p: Principal) -> None:
         self._known(p)
-        if p.role not in ("caseworker", "auditor"):
+        if p.role not in (*REGIONAL_ROLES, "auditor"):
             raise Forbidden(f"role {p.role} may not read stored households")
 
     def household_visible(self, p: Principal, region_code: str) -> bool:
         if p.role == "auditor":
             return True
-        return p.role == "caseworker" and in_region(region_code, p.regions)
+        return p.role in REGIONAL_ROLES and in_region(region_code, p.regions)
 
     def read_household(self, p: Principal, region_code: str, what: str, ident: str) -> None:
         self.read_households(p)
@@ -224,11 +237,50 @@ class Policy:
         if p.role != "caseworker":
             raise Forbidden(f"role {p.role} may read alerts but not act on them")
 
+    # -- monitoring cases --------------------------------------------------------------------
+
+    def read_cases(self, p: Principal) -> None:
+        """Caseworkers, township and county officers (their regions) and auditors (all)."""
+        self._known(p)
+        if p.role not in (*REGIONAL_ROLES, "auditor"):
+            raise Forbidden(f"role {p.role} may not read monitoring cases")
+
+    def case_visible(self, p: Principal, region_code: str) -> bool:
+        return self.household_visible(p, region_code)
+
+    def read_case(self, p: Principal, region_code: str, ident: str) -> None:
+        self.read_cases(p)
+        if not self.case_visible(p, region_code):
+            raise NotFoundError(f"no monitoring case {ident!r}")
+
+    def write_cases(self, p: Principal, what: str = "open monitoring cases") -> None:
+        """Open cases, record visits and measures: caseworkers (checked before any lookup)."""
+        self._known(p)
+        if p.role != "caseworker":
+            raise Forbidden(f"role {p.role} may not {what}; caseworkers do")
+
+    def may_act_on_cases(self, p: Principal) -> None:
+        """Record or decide a step of some case (before the case is looked up)."""
+        self._known(p)
+        if p.role not in REGIONAL_ROLES:
+            raise Forbidden(f"role {p.role} may not act on monitoring cases")
+
+    def act_on_case(self, p: Principal, region_code: str, ident: str, step: str) -> None:
+        """Record or decide ``step`` of a case of ``region_code``: the step's role, of the
+        household's region."""
+        self.may_act_on_cases(p)
+        self.read_case(p, region_code, ident)
+        role = STEP_ROLES[step]
+        if p.role != role:
+            raise Forbidden(f"the {step} step is recorded and decided by a {role}, not a "
+                            f"{p.role}")
+
 
 # What the console offers each caller; each ability is the decision above that guards it, so the
 # console cannot offer what the API would refuse.
 ABILITIES = ("evaluate", "readRuleSets", "seeDrafts", "readHouseholds", "saveHouseholds",
-             "editRuleSets", "approve", "readAudit", "readAlerts", "resolveAlerts")
+             "editRuleSets", "approve", "readAudit", "readAlerts", "resolveAlerts",
+             "readCases", "openCases", "townshipReview", "countyApproval")
 
 
 def abilities(policy: Policy, p: Principal) -> list[str]:
@@ -259,5 +311,9 @@ def abilities(policy: Policy, p: Principal) -> list[str]:
         # A caseworker acts on the alerts of their own regions; any one of them shows it.
         "resolveAlerts": bool(p.regions) and allowed(
             lambda: policy.resolve_alert(p, min(p.regions), "")),
+        "readCases": allowed(lambda: policy.read_cases(p)),
+        "openCases": allowed(lambda: policy.write_cases(p)),
+        "townshipReview": p.role == STEP_ROLES["TOWNSHIP_REVIEW"],
+        "countyApproval": p.role == STEP_ROLES["COUNTY_APPROVAL"],
     }
     return [name for name in ABILITIES if decided[name]]

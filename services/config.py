@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10.0
     # Correlate events stored but not correlated (after a crash) when the service starts.
     correlate_on_start: bool = True
+    # Monitoring cases' working days: a YAML file of public holidays and weekend days worked
+    # (policy/workdays.py); unset: fixtures/procedure/calendar.yaml.
+    holiday_calendar: str | None = None
 
     @property
     def dev(self) -> bool:

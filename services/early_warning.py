@@ -35,11 +35,11 @@ from policy.events import (
     from_stored,
     parse_event,
 )
-from policy.facts import Household, parse_household
+from policy.facts import Household
 from services.auth import Principal, covered_codes, in_region
 from services.errors import Conflict, InvalidInput, NotFoundError
 from store.errors import ConflictError
-from store.models import Alert, AlertStatus, Event
+from store.models import Alert, AlertStatus, CaseChannel, CaseKind, Event
 from store.repositories import AlertUpsert, EventRow
 from store.uow import UnitOfWork
 
@@ -403,8 +403,9 @@ class EarlyWarning:
     def resolve(self, p: Principal, alert_id: str, resolution: str, note: str | None,
                 today: date) -> AlertView:
         """VERIFIED, INCLUDED or DISMISSED (with a note) by a caseworker of the household's
-        region. INCLUDED also saves the household with ``monitored`` and ``monitoredSince``
-        as a new revision, in the same transaction."""
+        region. INCLUDED also opens an INCLUSION monitoring case from the alert (unless the
+        household is monitored or has one open), in the same transaction: ``monitored`` is set
+        when the county approves the case."""
         try:
             target = AlertStatus(resolution)
         except ValueError:
@@ -433,21 +434,18 @@ class EarlyWarning:
                     from None
             details: dict[str, Any] = {"rule": alert.rule, "status": target.value}
             if target is AlertStatus.INCLUDED:
+                # Inclusion runs the identification procedure: an INCLUSION case is opened
+                # (or the open one kept); monitored is set when the county approves it.
                 stored = uow.households.find(alert.household_id)
                 if stored is None:  # pragma: no cover - alerts are raised for stored households
                     raise NotFoundError(f"no household {alert.household_id!r}")
-                facts = dict(stored.facts)
-                if not facts.get("monitored"):
-                    facts["monitored"] = True
-                    facts["monitoredSince"] = today.isoformat()
-                    household = parse_household(facts, today)
-                    saved = uow.households.save(household, by=p.actor)
-                    uow.audit.append(actor=p.actor, action="household.save",
-                                     object_type="household", object_id=saved.id,
-                                     details={"revision": saved.revision,
-                                              "via": f"alert:{alert.id}",
-                                              "facts": ["monitored", "monitoredSince"]})
-                    details["householdRevision"] = saved.revision
+                if not stored.facts.get("monitored"):
+                    case = uow.cases.open_of(stored.id, CaseKind.INCLUSION)
+                    if case is None:
+                        case = self.app.cases.open_in(uow, p, stored, CaseKind.INCLUSION,
+                                                      CaseChannel.ALERT, today,
+                                                      alert_id=alert.id, note=note)
+                    details["case"] = case.id
             uow.audit.append(actor=p.actor, action="alert.resolve", object_type="alert",
                              object_id=alert.id, details=details)
             try:

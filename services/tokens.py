@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from policy.errors import FieldError
-from services.auth import ROLES, Principal
+from services.auth import REGIONAL_ROLES, ROLES, Principal
 from services.errors import InvalidInput, NotFoundError
 from store.errors import NotFound
 from store.logins import InvalidLogin, normalise_login
@@ -71,9 +71,9 @@ class Tokens:
         if role not in ROLES:
             problems.append(FieldError("role", "UNKNOWN_ROLE",
                                        f"unknown role {role!r}; roles: {', '.join(ROLES)}"))
-        if role == "caseworker" and not regions:
+        if role in REGIONAL_ROLES and not regions:
             problems.append(FieldError("region", "REQUIRED",
-                                       "a caseworker needs at least one region"))
+                                       f"a {role} needs at least one region"))
         if role in ("policy_editor", "policy_approver") and not department:
             problems.append(FieldError("department", "REQUIRED",
                                        f"a {role} needs a department (e.g. 县教体局)"))

@@ -6,6 +6,8 @@
     audit_log (append-only), users ─< api_tokens (sha256 of the token only)
     events (idempotent by key), alerts (one per household, rule and cause)
     webhooks (one URL per api_client token) ─< webhook_deliveries (with their attempts)
+    households ─< monitoring_cases ─< monitoring_case_entries (who did what at each step)
+    households ─< visits, households ─< assistance_measures
 
 Names of constraints follow ``NAMING_CONVENTION`` so the migration and the models agree.
 What may never change is enforced twice: by the ORM listeners in ``store.immutability`` (a
@@ -71,6 +73,8 @@ class Role(StrEnum):
     POLICY_APPROVER = "policy_approver"
     AUDITOR = "auditor"
     API_CLIENT = "api_client"
+    TOWNSHIP_OFFICER = "township_officer"
+    COUNTY_OFFICER = "county_officer"
 
 
 class AlertStatus(StrEnum):
@@ -449,3 +453,148 @@ class WebhookDelivery(Base):
     log: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     delivered_at: Mapped[datetime | None]
+
+
+class CaseKind(StrEnum):
+    """What a monitoring case decides: inclusion (纳入监测) or risk elimination (风险消除)."""
+
+    INCLUSION = "INCLUSION"
+    RISK_ELIMINATION = "RISK_ELIMINATION"
+
+
+class CaseStatus(StrEnum):
+    """OPEN until the county approves it (APPROVED) or someone rejects it (REJECTED)."""
+
+    OPEN = "OPEN"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+class CaseStep(StrEnum):
+    """The steps of a case, in order."""
+
+    VERIFICATION = "VERIFICATION"
+    COMPARISON = "COMPARISON"
+    VILLAGE_REVIEW = "VILLAGE_REVIEW"
+    TOWNSHIP_REVIEW = "TOWNSHIP_REVIEW"
+    COUNTY_APPROVAL = "COUNTY_APPROVAL"
+
+
+class CaseChannel(StrEnum):
+    """How a case was found: an alert, the household's application, or a cadre's visit."""
+
+    ALERT = "ALERT"
+    APPLICATION = "APPLICATION"
+    VISIT = "VISIT"
+
+
+OPEN_CASE_CONDITION = "status = 'OPEN'"
+
+
+class MonitoringCase(Base):
+    """A monitoring case: one household, one kind, the steps of the identification procedure.
+
+    ``revision`` counts every change (SQLAlchemy's version counter): of two decisions read at
+    the same revision, the second to write is refused, so one wins. At most one OPEN case of a
+    kind per household, however many processes race to open one (a partial unique index).
+    """
+
+    __tablename__ = "monitoring_cases"
+    __table_args__ = (
+        Index("uq_monitoring_cases_one_open", "household_id", "kind", unique=True,
+              postgresql_where=text(OPEN_CASE_CONDITION),
+              sqlite_where=text(OPEN_CASE_CONDITION)),
+        Index(None, "opened_at", "id"),
+        Index(None, "status", "step_due_on"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    household_id: Mapped[str] = mapped_column(ForeignKey("households.id"), index=True)
+    region_code: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[CaseKind] = mapped_column(_enum(CaseKind, "case_kind"))
+    channel: Mapped[CaseChannel] = mapped_column(_enum(CaseChannel, "case_channel"))
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"),
+                                               default=CaseStatus.OPEN)
+    step: Mapped[CaseStep] = mapped_column(_enum(CaseStep, "case_step"))
+    alert_id: Mapped[str | None] = mapped_column(String(36))
+    visit_id: Mapped[str | None] = mapped_column(String(36))
+    application_signed_on: Mapped[date | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    procedure_version: Mapped[int] = mapped_column(Integer)
+    procedure_hash: Mapped[str] = mapped_column(String(64))
+    opened_on: Mapped[date]
+    opened_at: Mapped[datetime] = mapped_column(default=utc_now)
+    opened_by: Mapped[str] = mapped_column(String(100))
+    due_on: Mapped[date]
+    step_started_on: Mapped[date]
+    step_due_on: Mapped[date]
+    step_recorded: Mapped[bool] = mapped_column(default=False)
+    notice_started_on: Mapped[date | None]
+    notice_ends_on: Mapped[date | None]
+    objections: Mapped[list[str]] = mapped_column(Json, default=list)
+    determination_id: Mapped[str | None] = mapped_column(String(36))
+    criteria_granted: Mapped[list[str]] = mapped_column(Json, default=list)
+    criteria_reason: Mapped[str | None] = mapped_column(Text)
+    criteria_reason_by: Mapped[str | None] = mapped_column(String(100))
+    township_reviewer_id: Mapped[str | None] = mapped_column(String(36))
+    township_reviewer: Mapped[str | None] = mapped_column(String(100))
+    closed_on: Mapped[date | None]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    household_revision: Mapped[int | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+    revision: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
+
+
+class MonitoringCaseEntry(Base):
+    """One thing done to a case (opened, a step recorded, a decision), with who and when."""
+
+    __tablename__ = "monitoring_case_entries"
+    __table_args__ = (Index(None, "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(AutoIncrementId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("monitoring_cases.id"))
+    step: Mapped[CaseStep] = mapped_column(_enum(CaseStep, "case_entry_step"))
+    action: Mapped[str] = mapped_column(String(16))  # OPEN, RECORD, APPROVE, RETURN, REJECT
+    on: Mapped[date]
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+    actor: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class Visit(Base):
+    """A cadre's regular visit (干部定期回访): what was seen, and the facts it changed."""
+
+    __tablename__ = "visits"
+    __table_args__ = (Index(None, "household_id", "visited_on"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    household_id: Mapped[str] = mapped_column(ForeignKey("households.id"))
+    region_code: Mapped[str] = mapped_column(String(32), index=True)
+    visited_on: Mapped[date]
+    observations: Mapped[str] = mapped_column(Text)
+    facts_changed: Mapped[list[str]] = mapped_column(Json, default=list)
+    household_revision: Mapped[int | None]
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class AssistanceMeasure(Base):
+    """A measure (帮扶措施) a monitoring object receives against one of its risks, recorded by
+    hand (e.g. a 公益性岗位 placement); granted benefits come from its determination."""
+
+    __tablename__ = "assistance_measures"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    household_id: Mapped[str] = mapped_column(ForeignKey("households.id"), index=True)
+    region_code: Mapped[str] = mapped_column(String(32))
+    risk: Mapped[str] = mapped_column(String(100))
+    measure: Mapped[str] = mapped_column(String(200))
+    started_on: Mapped[date]
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -42,6 +42,10 @@ _PRIVILEGES = {
     "api_tokens": "SELECT, INSERT, UPDATE",
     "events": "SELECT, INSERT, UPDATE",
     "alerts": "SELECT, INSERT, UPDATE",
+    "monitoring_cases": "SELECT, INSERT, UPDATE",
+    "monitoring_case_entries": "SELECT, INSERT",
+    "visits": "SELECT, INSERT",
+    "assistance_measures": "SELECT, INSERT",
     "alembic_version": "SELECT",
 }
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from store.cases import CaseRepository, MeasureRepository, VisitRepository
 from store.db import session_factory
 from store.errors import ConflictError
 from store.repositories import (
@@ -53,6 +54,9 @@ class UnitOfWork:
     secrets: SecretRepository
     events: EventRepository
     alerts: AlertRepository
+    cases: CaseRepository
+    visits: VisitRepository
+    measures: MeasureRepository
 
     def __init__(self, sessions: Engine | sessionmaker[Session], *, clock: Clock = utc_now):
         self._sessions = session_factory(sessions) if isinstance(sessions, Engine) else sessions
@@ -84,6 +88,9 @@ class UnitOfWork:
         self.secrets = SecretRepository(session, self._clock)
         self.events = EventRepository(session, self._clock)
         self.alerts = AlertRepository(session, self._clock)
+        self.cases = CaseRepository(session, self._clock)
+        self.visits = VisitRepository(session, self._clock)
+        self.measures = MeasureRepository(session, self._clock)
         return self
 
     def __exit__(

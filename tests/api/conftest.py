@@ -99,6 +99,14 @@ def _tokens(application: Application) -> dict[str, str]:
                                         department="县残联"),
         "auditor": t.create(role="auditor", name="au-1"),
         "api_client": t.create(role="api_client", name="app-1"),
+        "township_officer": t.create(role="township_officer", name="tw-001",
+                                     regions=["371300-001"]),
+        "township_officer2": t.create(role="township_officer", name="tw-002",
+                                      regions=["371300-002"]),
+        "county_officer": t.create(role="county_officer", name="co-001", regions=["371300"]),
+        # the township officer tw-001's own user with a county token (four eyes are by user)
+        "county_officer_tw": t.create(role="county_officer", name="tw-001",
+                                      regions=["371300"]),
     }
 
 

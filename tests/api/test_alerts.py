@@ -26,6 +26,9 @@ ALERT = """query($id: ID!) { alert(id: $id) { id status household { id revision 
 RESOLVE = """mutation($id: ID!, $r: AlertResolution!, $note: String) {
   alertResolve(id: $id, resolution: $r, note: $note) {
     alert { id status resolvedBy resolutionNote } userErrors { field code message } } }"""
+INCLUDE = """mutation($id: ID!) { alertResolve(id: $id, resolution: INCLUDED, note: "入户核实") {
+  alert { id status resolvedBy resolutionNote }
+  monitoringCase { kind channel alertId step status householdId } userErrors { code } } }"""
 COUNTS = """query($r: [String!]) { alertCounts(regionCodes: $r) { total
   byStatus { key count } byRule { key count } } }"""
 HOUSEHOLD_ALERTS = """query($id: ID!) { household(id: $id) { id alerts { rule status } } }"""
@@ -132,7 +135,7 @@ def test_another_region_neither_sees_nor_acts(api: Api) -> None:
     assert api.gql(ALERTS, {"first": 5})["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-def test_verify_then_include_sets_monitored_as_an_audited_revision(api: Api) -> None:
+def test_verify_then_include_opens_an_inclusion_case(api: Api) -> None:
     setup(api, "gq3")
     ingest(api, [{"source": "民政", "eventId": "gq3-d", "kind": "DIBAO_GRANTED",
                   "householdId": "gq3-a", "occurredOn": "2024-02-01"}])
@@ -141,23 +144,27 @@ def test_verify_then_include_sets_monitored_as_an_audited_revision(api: Api) -> 
     assert r["data"]["alertResolve"]["userErrors"][0]["code"] == "CONFLICT"  # verify first
     r = api.gql(RESOLVE, {"id": alert_id, "r": "VERIFIED"}, token="caseworker")
     assert r["data"]["alertResolve"]["alert"]["status"] == "VERIFIED"
-    r = api.gql(RESOLVE, {"id": alert_id, "r": "INCLUDED", "note": "入户核实"},
-                token="caseworker")
+    before = api.gql(ALERT, {"id": alert_id}, token="caseworker")["data"]["alert"]["household"]
+    r = api.gql(INCLUDE, {"id": alert_id}, token="caseworker")
     assert r["data"]["alertResolve"]["alert"] == {
         "id": alert_id, "status": "INCLUDED", "resolvedBy": "caseworker:cw-001",
         "resolutionNote": "入户核实"}
+    case = r["data"]["alertResolve"]["monitoringCase"]
+    assert case == {"kind": "INCLUSION", "channel": "ALERT", "alertId": alert_id,
+                    "step": "VERIFICATION", "status": "OPEN", "householdId": "gq3-a"}
+    # monitored waits for the county's approval of the case: the household is unchanged.
     hh = api.gql(ALERT, {"id": alert_id}, token="caseworker")["data"]["alert"]["household"]
-    assert hh["revision"] == 2 and hh["facts"]["monitored"] is True
-    assert hh["facts"]["monitoredSince"]
+    assert hh == before and hh["facts"]["monitored"] is False
     from sqlalchemy import select
 
     with api.application.uow() as uow:
-        actions = [(e.action, e.object_id) for e in uow.session.scalars(
-            select(AuditEntry).where(AuditEntry.action.in_(["alert.resolve", "household.save"]),
-                                     AuditEntry.object_id.in_([alert_id, "gq3-a"]))
+        actions = [e.action for e in uow.session.scalars(
+            select(AuditEntry).where(AuditEntry.action.in_(
+                ["alert.resolve", "household.save", "case.open"]),
+                AuditEntry.object_id.in_([alert_id, "gq3-a"]))
             .order_by(AuditEntry.id))]
-    assert actions == [("household.save", "gq3-a"), ("alert.resolve", alert_id),
-                       ("household.save", "gq3-a"), ("alert.resolve", alert_id)]
+    assert actions[-2:] == ["alert.resolve", "alert.resolve"]
+    assert "household.save" not in actions[-2:]
 
 
 def test_dismissing_needs_a_note_and_counts_follow(api: Api) -> None:

@@ -18,7 +18,13 @@ def test_viewer_names_the_caller_and_the_abilities_the_policy_grants(api: Api) -
     assert cw == {"name": "cw-001", "role": "caseworker", "regions": ["371300-001"],
                   "department": None,
                   "abilities": ["evaluate", "readRuleSets", "readHouseholds", "saveHouseholds",
-                                "readAlerts", "resolveAlerts"]}
+                                "readAlerts", "resolveAlerts", "readCases", "openCases"]}
+    tw = api.gql(VIEWER, token="township_officer")["data"]["viewer"]
+    assert tw["abilities"] == ["evaluate", "readRuleSets", "readHouseholds", "readCases",
+                               "townshipReview"]
+    co = api.gql(VIEWER, token="county_officer")["data"]["viewer"]
+    assert co["abilities"] == ["evaluate", "readRuleSets", "readHouseholds", "readCases",
+                               "countyApproval"]
     ed = api.gql(VIEWER, token="policy_editor")["data"]["viewer"]
     assert ed["department"] == "县扶贫办" and "editRuleSets" in ed["abilities"]
     assert "approve" not in ed["abilities"] and "saveHouseholds" not in ed["abilities"]

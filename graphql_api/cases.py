@@ -1,0 +1,387 @@
+"""Monitoring cases over GraphQL: ``monitoringCases`` (a connection), ``monitoringCase``,
+``monitoringCaseOverdueCounts``, and the mutations ``monitoringCaseOpen``,
+``monitoringCaseRecordStep`` and ``monitoringCaseDecide``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from graphql_api.errors import UserError, call, service_error, user_errors
+from graphql_api.types import (
+    DeterminationRecord,
+    Household,
+    HouseholdInput,
+    PageInfo,
+    input_to_json,
+)
+from services.cases import CaseView, EntryView
+from services.errors import ServiceError
+from store.pagination import encode_cursor
+
+if TYPE_CHECKING:
+    from graphql_api.warning import Alert
+
+
+@strawberry.enum(description="What a case decides: 纳入监测 (INCLUSION) or 风险消除 "
+                 "(RISK_ELIMINATION).")
+class MonitoringCaseKind(Enum):
+    INCLUSION = "INCLUSION"
+    RISK_ELIMINATION = "RISK_ELIMINATION"
+
+
+@strawberry.enum(description="OPEN until the county approves it or someone rejects it.")
+class MonitoringCaseStatus(Enum):
+    OPEN = "OPEN"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+@strawberry.enum(description="The steps of the identification procedure, in order.")
+class MonitoringCaseStep(Enum):
+    VERIFICATION = "VERIFICATION"
+    COMPARISON = "COMPARISON"
+    VILLAGE_REVIEW = "VILLAGE_REVIEW"
+    TOWNSHIP_REVIEW = "TOWNSHIP_REVIEW"
+    COUNTY_APPROVAL = "COUNTY_APPROVAL"
+
+
+@strawberry.enum(description="How the risk came to light (WP 二、2): an alert (部门信息比对), "
+                 "the household's application (主动申请) or a cadre's visit (干部定期回访).")
+class MonitoringCaseChannel(Enum):
+    ALERT = "ALERT"
+    APPLICATION = "APPLICATION"
+    VISIT = "VISIT"
+
+
+@strawberry.enum(description="A decision on a case's current step.")
+class MonitoringCaseDecision(Enum):
+    APPROVE = "APPROVE"
+    RETURN = "RETURN"
+    REJECT = "REJECT"
+
+
+@strawberry.type(description="One thing done to a case: OPEN, RECORD (a step's record), "
+                 "APPROVE, RETURN or REJECT, with who and when.")
+class MonitoringCaseEntry:
+    id: strawberry.ID
+    step: MonitoringCaseStep
+    action: str
+    on: date = strawberry.field(description="The day it was done.")
+    at: datetime
+    actor: str
+    details: JSON = strawberry.field(description="What was recorded: e.g. verifiers, "
+                                     "householdRevision, determinationId, granted (VERIFICATION); "
+                                     "eventIds, alertIds, window (COMPARISON); noticeStartedOn, "
+                                     "noticeEndsOn, objections (VILLAGE_REVIEW); reason, "
+                                     "returnTo (a decision).")
+
+
+def _entry(e: EntryView) -> MonitoringCaseEntry:
+    return MonitoringCaseEntry(id=strawberry.ID(str(e.id)), step=MonitoringCaseStep(e.step),
+                               action=e.action, on=e.on, at=e.at, actor=e.actor,
+                               details=e.details)
+
+
+@strawberry.type(description="A monitoring case (监测对象识别): one household, one kind, the "
+                 "procedure's steps in order.")
+class MonitoringCase:
+    id: strawberry.ID
+    household_id: str
+    region_code: str
+    kind: MonitoringCaseKind
+    channel: MonitoringCaseChannel
+    status: MonitoringCaseStatus
+    step: MonitoringCaseStep = strawberry.field(description="The current step (the last one "
+                                                "once the case is closed).")
+    alert_id: str | None
+    visit_id: str | None
+    application_signed_on: date | None = strawberry.field(
+        description="APPLICATION: the day the household signed the application and the "
+        "authorisation of asset checks.")
+    note: str | None
+    procedure_version: int = strawberry.field(description="The procedure version the deadlines "
+                                              "come from (in force on openedOn).")
+    opened_on: date
+    opened_at: datetime
+    opened_by: str
+    due_on: date = strawberry.field(description="The whole case's due day (caseWorkingDays).")
+    step_started_on: date
+    step_due_on: date = strawberry.field(description="The current step's due day.")
+    step_recorded: bool = strawberry.field(description="The current step has been recorded "
+                                           "(needed before VERIFICATION, COMPARISON and "
+                                           "VILLAGE_REVIEW are approved).")
+    notice_started_on: date | None
+    notice_ends_on: date | None = strawberry.field(description="The public notice's last day; "
+                                                   "the village review is approved from the "
+                                                   "day after.")
+    objections: list[str]
+    criteria_granted: list[str] = strawberry.field(
+        description="Outcome codes of the attached determination that meet the kind's "
+        "criteria (monitoring categories and risk items; monitoring.risk_elimination).")
+    criteria_reason: str | None = strawberry.field(
+        description="Why the criteria are met by facts the engine does not see, as a "
+        "caseworker recorded it: shown to reviewers.")
+    criteria_reason_by: str | None
+    criteria_met: bool = strawberry.field(description="criteriaGranted is not empty or a "
+                                          "criteriaReason is recorded: the case may reach the "
+                                          "village review.")
+    township_reviewer: str | None
+    closed_on: date | None
+    closed_by: str | None
+    close_reason: str | None
+    household_revision: int | None = strawberry.field(
+        description="The household revision the approval wrote (monitored set or cleared).")
+    revision: int = strawberry.field(description="Counts every change; pass it back as "
+                                     "expectedRevision to refuse acting on a stale read.")
+    determination_id: str | None
+    entries: list[MonitoringCaseEntry] = strawberry.field(description="Everything done, oldest "
+                                                          "first.")
+
+    view: strawberry.Private[CaseView]
+
+    @strawberry.field(description="Open, and the current step or the whole case is past its "
+                      "due day (today).")
+    def overdue(self, info: strawberry.Info) -> bool:
+        return self.view.overdue(info.context.today)
+
+    @strawberry.field(description="The household, if you may read it.")
+    def household(self, info: strawberry.Info) -> Household | None:
+        try:
+            return info.context.app.household(  # type: ignore[no-any-return]
+                info.context.principal, self.household_id)
+        except ServiceError:
+            return None
+
+    @strawberry.field(description="The determination attached at home verification (under "
+                      "the versions in force on that day), with its reasons.")
+    def determination(self, info: strawberry.Info) -> DeterminationRecord | None:
+        if self.determination_id is None:
+            return None
+        try:
+            return info.context.app.determination_record(  # type: ignore[no-any-return]
+                info.context.principal, self.determination_id)
+        except ServiceError:
+            return None
+
+    @strawberry.field(description="The alert the case was opened from.")
+    def alert(self, info: strawberry.Info) -> Annotated[
+            Alert, strawberry.lazy("graphql_api.warning")] | None:
+        from graphql_api.warning import alert
+
+        if self.alert_id is None:
+            return None
+        try:
+            return alert(info.context.app.warning.alert(info.context.principal, self.alert_id))
+        except ServiceError:
+            return None
+
+
+def monitoring_case(v: CaseView) -> MonitoringCase:
+    return MonitoringCase(
+        id=strawberry.ID(v.id), household_id=v.household_id, region_code=v.region_code,
+        kind=MonitoringCaseKind(v.kind), channel=MonitoringCaseChannel(v.channel),
+        status=MonitoringCaseStatus(v.status), step=MonitoringCaseStep(v.step),
+        alert_id=v.alert_id, visit_id=v.visit_id,
+        application_signed_on=v.application_signed_on, note=v.note,
+        procedure_version=v.procedure_version, opened_on=v.opened_on, opened_at=v.opened_at,
+        opened_by=v.opened_by, due_on=v.due_on, step_started_on=v.step_started_on,
+        step_due_on=v.step_due_on, step_recorded=v.step_recorded,
+        notice_started_on=v.notice_started_on, notice_ends_on=v.notice_ends_on,
+        objections=list(v.objections), criteria_granted=list(v.criteria_granted),
+        criteria_reason=v.criteria_reason, criteria_reason_by=v.criteria_reason_by,
+        criteria_met=v.criteria_met, township_reviewer=v.township_reviewer,
+        closed_on=v.closed_on, closed_by=v.closed_by, close_reason=v.close_reason,
+        household_revision=v.household_revision, revision=v.revision,
+        determination_id=v.determination_id, entries=[_entry(e) for e in v.entries], view=v)
+
+
+@strawberry.type
+class MonitoringCaseEdge:
+    cursor: str
+    node: MonitoringCase
+
+
+@strawberry.type
+class MonitoringCaseConnection:
+    edges: list[MonitoringCaseEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input
+class MonitoringCaseFilter:
+    region_codes: list[str] | None = strawberry.field(default=None, description="Cases of "
+                                                      "these regions (and the villages below) "
+                                                      "among yours.")
+    status: MonitoringCaseStatus | None = None
+    kind: MonitoringCaseKind | None = None
+    step: MonitoringCaseStep | None = strawberry.field(default=None, description="Cases at "
+                                                       "this step (a review queue).")
+    overdue: bool | None = strawberry.field(default=None, description="true: only open cases "
+                                            "past a due day; false: only the others.")
+    household_id: str | None = None
+
+
+@strawberry.type(description="Overdue open cases of one township or county.")
+class MonitoringCaseOverdueCount:
+    level: str = strawberry.field(description="TOWNSHIP or COUNTY")
+    region_code: str
+    count: int
+
+
+@strawberry.input(description="What was done at a step. VERIFICATION: verifiers (two "
+                  "cadres) and the household's facts as verified (optional: unchanged facts "
+                  "are evaluated as stored); VILLAGE_REVIEW: noticeStartedOn and objections; "
+                  "criteriaReason at VERIFICATION or COMPARISON.")
+class MonitoringCaseStepInput:
+    household: HouseholdInput | None = None
+    verifiers: list[str] | None = None
+    note: str | None = None
+    notice_started_on: date | None = None
+    objections: list[str] | None = None
+    criteria_reason: str | None = None
+
+
+@strawberry.input
+class MonitoringCaseOpenInput:
+    household_id: str
+    kind: MonitoringCaseKind
+    channel: MonitoringCaseChannel
+    alert_id: str | None = None
+    visit_id: str | None = None
+    application_signed_on: date | None = strawberry.field(
+        default=None, description="APPLICATION: the day the household signed (required).")
+    note: str | None = None
+
+
+@strawberry.type
+class MonitoringCaseOpenPayload:
+    monitoring_case: MonitoringCase | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class MonitoringCaseRecordStepPayload:
+    monitoring_case: MonitoringCase | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class MonitoringCaseDecidePayload:
+    monitoring_case: MonitoringCase | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class CasesQuery:
+    @strawberry.field(description="Monitoring cases you may see, newest first; first is "
+                      "required (1 to 100).")
+    def monitoring_cases(self, info: strawberry.Info, first: int, after: str | None = None,
+                         filter: MonitoringCaseFilter | None = None) -> MonitoringCaseConnection:
+        ctx = info.context
+        f = filter or MonitoringCaseFilter()
+        items, has_next, end, total = call(lambda: ctx.app.cases.cases(
+            ctx.principal, first, after, ctx.today, region_codes=f.region_codes,
+            status=f.status.value if f.status else None, kind=f.kind.value if f.kind else None,
+            step=f.step.value if f.step else None, overdue=f.overdue,
+            household_id=f.household_id))
+        return MonitoringCaseConnection(
+            edges=[MonitoringCaseEdge(cursor=encode_cursor(c.opened_at.isoformat(), c.id),
+                                      node=monitoring_case(c)) for c in items],
+            page_info=PageInfo(has_next_page=has_next, end_cursor=end), total_count=total)
+
+    @strawberry.field(description="A monitoring case, if it exists and you may see it.")
+    def monitoring_case(self, info: strawberry.Info, id: strawberry.ID) -> MonitoringCase | None:
+        ctx = info.context
+        try:
+            return monitoring_case(ctx.app.cases.case(ctx.principal, str(id)))
+        except ServiceError as exc:
+            if exc.code == "NOT_FOUND":
+                return None
+            raise service_error(exc) from None
+
+    @strawberry.field(description="Overdue open cases you may see, counted per township and "
+                      "per county (of these regions).")
+    def monitoring_case_overdue_counts(
+            self, info: strawberry.Info,
+            region_codes: list[str] | None = None) -> list[MonitoringCaseOverdueCount]:
+        ctx = info.context
+        _, groups = call(lambda: ctx.app.cases.overdue(ctx.principal, ctx.today, region_codes))
+        return [MonitoringCaseOverdueCount(level=g.level, region_code=g.region_code,
+                                           count=g.count) for g in groups]
+
+
+@strawberry.type
+class CasesMutation:
+    @strawberry.mutation(description="Open a monitoring case for a household of your region "
+                         "(caseworkers): from an alert, an application or a visit. One open "
+                         "case of a kind per household.")
+    def monitoring_case_open(self, info: strawberry.Info,
+                             input: MonitoringCaseOpenInput) -> MonitoringCaseOpenPayload:
+        ctx = info.context
+        try:
+            v = ctx.app.cases.open(ctx.principal, input.household_id, input.kind.value,
+                                   input.channel.value, ctx.today, alert_id=input.alert_id,
+                                   visit_id=input.visit_id,
+                                   application_signed_on=input.application_signed_on,
+                                   note=input.note)
+        except ServiceError as exc:
+            return MonitoringCaseOpenPayload(monitoring_case=None, user_errors=user_errors(exc))
+        return MonitoringCaseOpenPayload(monitoring_case=monitoring_case(v), user_errors=[])
+
+    @strawberry.mutation(description="Record what was done at the case's current step (who and "
+                         "when are the caller and today). VERIFICATION saves the verified facts "
+                         "as a household revision and attaches the determination.")
+    def monitoring_case_record_step(
+            self, info: strawberry.Info, id: strawberry.ID, step: MonitoringCaseStep,
+            record: MonitoringCaseStepInput,
+            expected_revision: int | None = None) -> MonitoringCaseRecordStepPayload:
+        ctx = info.context
+        try:
+            v = ctx.app.cases.record_step(
+                ctx.principal, str(id), step.value, ctx.today,
+                household=input_to_json(record.household) if record.household else None,
+                verifiers=record.verifiers, note=record.note,
+                notice_started_on=record.notice_started_on, objections=record.objections,
+                criteria_reason=record.criteria_reason, expected_revision=expected_revision)
+        except ServiceError as exc:
+            return MonitoringCaseRecordStepPayload(monitoring_case=None,
+                                                   user_errors=user_errors(exc))
+        return MonitoringCaseRecordStepPayload(monitoring_case=monitoring_case(v),
+                                               user_errors=[])
+
+    @strawberry.mutation(description="Decide the case's current step: APPROVE (on to the next "
+                         "step; at COUNTY_APPROVAL the case closes and monitored is set or "
+                         "cleared), RETURN (with a reason, to returnTo or the step before) or "
+                         "REJECT (with a reason). The county approval is by another person "
+                         "than the township reviewer.")
+    def monitoring_case_decide(
+            self, info: strawberry.Info, id: strawberry.ID, decision: MonitoringCaseDecision,
+            reason: str | None = None, return_to: MonitoringCaseStep | None = None,
+            expected_revision: int | None = None) -> MonitoringCaseDecidePayload:
+        ctx = info.context
+        try:
+            v = ctx.app.cases.decide(ctx.principal, str(id), decision.value, ctx.today,
+                                     reason=reason,
+                                     return_to=return_to.value if return_to else None,
+                                     expected_revision=expected_revision)
+        except ServiceError as exc:
+            return MonitoringCaseDecidePayload(monitoring_case=None,
+                                               user_errors=user_errors(exc))
+        return MonitoringCaseDecidePayload(monitoring_case=monitoring_case(v), user_errors=[])
+
+
+def household_cases(info: strawberry.Info, household_id: str) -> list[MonitoringCase]:
+    """``Household.monitoringCases``: the household's cases the caller may see."""
+    ctx = info.context
+    try:
+        ctx.app.policy.read_cases(ctx.principal)
+    except ServiceError:
+        return []
+    return [monitoring_case(c)
+            for c in ctx.app.cases.household_cases(ctx.principal, household_id)]

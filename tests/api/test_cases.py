@@ -1,0 +1,282 @@
+"""Monitoring cases over GraphQL (real ASGI app, SQLite and PostgreSQL): the mutations and their
+userErrors, the township and county steps with four eyes, and region scoping of every field and
+mutation. Steps that need past days (a public notice that has run) are driven through the use
+cases with those days; the rest goes through HTTP with today's date, as a client sends it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from services.auth import Principal
+from services.cases import CaseView
+from tests.api.conftest import Api
+
+CASE = """
+fragment C on MonitoringCase {
+  id householdId regionCode kind channel status step stepRecorded stepDueOn dueOn overdue
+  noticeStartedOn noticeEndsOn objections criteriaGranted criteriaReason criteriaMet
+  townshipReviewer closedOn householdRevision revision
+  entries { step action on actor details }
+  determination { id asOf householdRevision }
+}"""
+OPEN = CASE + """
+mutation($i: MonitoringCaseOpenInput!) {
+  monitoringCaseOpen(input: $i) { monitoringCase { ...C } userErrors { field code message } }
+}"""
+RECORD = CASE + """
+mutation($id: ID!, $step: MonitoringCaseStep!, $r: MonitoringCaseStepInput!, $rev: Int) {
+  monitoringCaseRecordStep(id: $id, step: $step, record: $r, expectedRevision: $rev) {
+    monitoringCase { ...C } userErrors { field code message } }
+}"""
+DECIDE = CASE + """
+mutation($id: ID!, $d: MonitoringCaseDecision!, $reason: String, $to: MonitoringCaseStep) {
+  monitoringCaseDecide(id: $id, decision: $d, reason: $reason, returnTo: $to) {
+    monitoringCase { ...C } userErrors { field code message } }
+}"""
+ONE = CASE + "query($id: ID!) { monitoringCase(id: $id) { ...C } }"
+LIST = """
+query($f: MonitoringCaseFilter, $first: Int!, $after: String) {
+  monitoringCases(first: $first, after: $after, filter: $f) {
+    totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id status step } } }
+}"""
+COUNTS = "query { monitoringCaseOverdueCounts { level regionCode count } }"
+HOUSEHOLD_CASES = "query($id: ID!) { household(id: $id) { monitoringCases { id } } }"
+
+
+def household(income: int = 5000, region: str = "371300-001") -> dict[str, Any]:
+    return {"id": f"api-cs-{uuid.uuid4().hex[:10]}", "regionCode": region,
+            "povertyAlleviated": True, "annualNetIncome": income,
+            "members": [{"id": "m1", "relation": "HEAD", "birthDate": "1968-04-02"}]}
+
+
+def saved(api: Api, facts: dict[str, Any], token: str = "caseworker") -> str:
+    body = api.gql("mutation($h: HouseholdInput!) { householdSave(household: $h) { "
+                   "household { id } userErrors { code } } }", {"h": facts}, token=token)
+    assert body["data"]["householdSave"]["userErrors"] == [], body
+    return str(facts["id"])
+
+
+def opened(api: Api, facts: dict[str, Any]) -> dict[str, Any]:
+    hid = saved(api, facts)
+    body = api.gql(OPEN, {"i": {"householdId": hid, "kind": "INCLUSION",
+                                "channel": "APPLICATION",
+                                "applicationSignedOn": date.today().isoformat()}},
+                   token="caseworker")
+    payload = body["data"]["monitoringCaseOpen"]
+    assert payload["userErrors"] == [], payload
+    return payload["monitoringCase"]  # type: ignore[no-any-return]
+
+
+def principal(api: Api, token: str) -> Principal:
+    from services.application import Tokens
+
+    found = Tokens(api.application).principal(api.tokens[token])
+    assert found is not None
+    return found
+
+
+def at_township_review(api: Api) -> CaseView:
+    """A case whose notice ran out (driven through the use cases, 30 days ago onwards)."""
+    app, cw = api.application, principal(api, "caseworker")
+    start = date.today() - timedelta(days=30)
+    hid = saved(api, household())
+    v = app.cases.open(cw, hid, "INCLUSION", "APPLICATION", start,
+                       application_signed_on=start)
+    v = app.cases.record_step(cw, v.id, "VERIFICATION", start, verifiers=["王", "李"])
+    v = app.cases.decide(cw, v.id, "APPROVE", start)
+    v = app.cases.record_step(cw, v.id, "COMPARISON", start)
+    v = app.cases.decide(cw, v.id, "APPROVE", start)
+    v = app.cases.record_step(cw, v.id, "VILLAGE_REVIEW", start, notice_started_on=start)
+    return app.cases.decide(cw, v.id, "APPROVE", start + timedelta(days=5))
+
+
+def errors(body: dict[str, Any], field: str) -> list[str]:
+    return [e["code"] for e in body["data"][field]["userErrors"]]
+
+
+def test_verification_and_its_user_errors_over_http(api: Api) -> None:
+    facts = household(income=20000)
+    case = opened(api, facts)
+    assert (case["status"], case["step"], case["stepRecorded"]) == ("OPEN", "VERIFICATION",
+                                                                    False)
+    assert [e["action"] for e in case["entries"]] == ["OPEN"]
+    # Approving an unrecorded step, a return without a reason, bad facts, one verifier.
+    assert errors(api.gql(DECIDE, {"id": case["id"], "d": "APPROVE"}, token="caseworker"),
+                  "monitoringCaseDecide") == ["STEP_NOT_RECORDED"]
+    assert errors(api.gql(DECIDE, {"id": case["id"], "d": "REJECT"}, token="caseworker"),
+                  "monitoringCaseDecide") == ["REASON_REQUIRED"]
+    bad = {**facts, "annualNetIncome": -1}
+    body = api.gql(RECORD, {"id": case["id"], "step": "VERIFICATION",
+                            "r": {"household": bad, "verifiers": ["王", "李"]}},
+                   token="caseworker")
+    assert body["data"]["monitoringCaseRecordStep"]["userErrors"][0]["field"] == \
+        "household.annualNetIncome"
+    assert errors(api.gql(RECORD, {"id": case["id"], "step": "VERIFICATION",
+                                   "r": {"verifiers": ["王"]}}, token="caseworker"),
+                  "monitoringCaseRecordStep") == ["TWO_VERIFIERS"]
+    # The verified facts: a household revision, the determination attached.
+    body = api.gql(RECORD, {"id": case["id"], "step": "VERIFICATION", "rev": case["revision"],
+                            "r": {"household": {**facts, "annualNetIncome": 3000},
+                                  "verifiers": ["王", "李"], "note": "入户核查"}},
+                   token="caseworker")
+    done = body["data"]["monitoringCaseRecordStep"]["monitoringCase"]
+    assert done["criteriaGranted"] == ["monitoring.unstable_alleviated"] and done["criteriaMet"]
+    assert done["determination"]["householdRevision"] == 2
+    assert done["entries"][-1]["details"]["factsChanged"] == ["annualNetIncome"]
+    # A stale revision is refused.
+    assert errors(api.gql(RECORD, {"id": case["id"], "step": "VERIFICATION",
+                                   "rev": case["revision"], "r": {"verifiers": ["王", "李"]}},
+                          token="caseworker"), "monitoringCaseRecordStep") == ["CONFLICT"]
+    body = api.gql(DECIDE, {"id": case["id"], "d": "APPROVE"}, token="caseworker")
+    assert body["data"]["monitoringCaseDecide"]["monitoringCase"]["step"] == "COMPARISON"
+    # The village review's notice cannot be approved before it has run.
+    api.gql(RECORD, {"id": case["id"], "step": "COMPARISON", "r": {}}, token="caseworker")
+    api.gql(DECIDE, {"id": case["id"], "d": "APPROVE"}, token="caseworker")
+    body = api.gql(RECORD, {"id": case["id"], "step": "VILLAGE_REVIEW",
+                            "r": {"noticeStartedOn": date.today().isoformat(),
+                                  "objections": ["村民甲有异议"]}}, token="caseworker")
+    noticed = body["data"]["monitoringCaseRecordStep"]["monitoringCase"]
+    assert noticed["noticeEndsOn"] == (date.today() + timedelta(days=4)).isoformat()
+    assert noticed["objections"] == ["村民甲有异议"]
+    assert errors(api.gql(DECIDE, {"id": case["id"], "d": "APPROVE"}, token="caseworker"),
+                  "monitoringCaseDecide") == ["NOTICE_NOT_OVER"]
+
+
+def test_township_review_and_county_approval_with_four_eyes_over_http(api: Api) -> None:
+    v = at_township_review(api)
+    assert v.step == "TOWNSHIP_REVIEW"
+    # The caseworker's step is over; the county officer cannot act for the township.
+    for token in ("caseworker", "county_officer"):
+        body = api.gql(DECIDE, {"id": v.id, "d": "APPROVE"}, token=token)
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    body = api.gql(DECIDE, {"id": v.id, "d": "APPROVE"}, token="township_officer")
+    case = body["data"]["monitoringCaseDecide"]["monitoringCase"]
+    assert (case["step"], case["townshipReviewer"]) == ("COUNTY_APPROVAL",
+                                                        "township_officer:tw-001")
+    # tw-001 again, through a county token: four eyes are by person.
+    assert errors(api.gql(DECIDE, {"id": v.id, "d": "APPROVE"}, token="county_officer_tw"),
+                  "monitoringCaseDecide") == ["FOUR_EYES"]
+    body = api.gql(DECIDE, {"id": v.id, "d": "APPROVE"}, token="county_officer")
+    case = body["data"]["monitoringCaseDecide"]["monitoringCase"]
+    assert (case["status"], case["closedOn"]) == ("APPROVED", date.today().isoformat())
+    facts = api.gql("query($id: ID!) { household(id: $id) { revision facts } }",
+                    {"id": v.household_id}, token="county_officer")["data"]["household"]
+    assert facts["facts"]["monitored"] is True
+    assert facts["facts"]["monitoredSince"] == date.today().isoformat()
+    assert facts["revision"] == case["householdRevision"]
+
+
+def test_a_case_is_returned_and_rejected_over_http(api: Api) -> None:
+    v = at_township_review(api)
+    body = api.gql(DECIDE, {"id": v.id, "d": "RETURN", "reason": "公示材料不全",
+                            "to": "VILLAGE_REVIEW"}, token="township_officer")
+    case = body["data"]["monitoringCaseDecide"]["monitoringCase"]
+    assert (case["step"], case["noticeStartedOn"]) == ("VILLAGE_REVIEW", None)
+    assert case["entries"][-1]["details"] == {"reason": "公示材料不全",
+                                              "returnTo": "VILLAGE_REVIEW"}
+    body = api.gql(DECIDE, {"id": v.id, "d": "REJECT", "reason": "不符合条件"},
+                   token="caseworker")
+    assert body["data"]["monitoringCaseDecide"]["monitoringCase"]["status"] == "REJECTED"
+    assert errors(api.gql(DECIDE, {"id": v.id, "d": "APPROVE"}, token="caseworker"),
+                  "monitoringCaseDecide") == ["CASE_CLOSED"]
+
+
+def test_every_field_and_mutation_is_scoped_to_the_callers_regions(api: Api) -> None:
+    facts = household()
+    case = opened(api, facts)
+    cid, hid = case["id"], facts["id"]
+    inside = ("caseworker", "county_caseworker", "township_officer", "county_officer",
+              "auditor")
+    outside = ("caseworker2", "township_officer2")
+    for token in inside:
+        assert api.gql(ONE, {"id": cid}, token=token)["data"]["monitoringCase"]["id"] == cid
+        listed = api.gql(LIST, {"first": 100, "f": {"householdId": hid}}, token=token)
+        assert [e["node"]["id"] for e in listed["data"]["monitoringCases"]["edges"]] == [cid]
+        assert [c["id"] for c in api.gql(HOUSEHOLD_CASES, {"id": hid}, token=token)
+                ["data"]["household"]["monitoringCases"]] == [cid]
+    for token in outside:
+        assert api.gql(ONE, {"id": cid}, token=token)["data"]["monitoringCase"] is None
+        listed = api.gql(LIST, {"first": 100, "f": {"householdId": hid}}, token=token)
+        assert listed["data"]["monitoringCases"]["totalCount"] == 0
+        # asking for another region's cases by region code gives none either
+        listed = api.gql(LIST, {"first": 100, "f": {"regionCodes": ["371300-001"]}},
+                         token=token)
+        assert listed["data"]["monitoringCases"]["totalCount"] == 0
+        assert api.gql(HOUSEHOLD_CASES, {"id": hid}, token=token)["data"]["household"] is None
+        counts = api.gql(COUNTS, token=token)["data"]["monitoringCaseOverdueCounts"]
+        assert all(c["regionCode"].startswith("371300-002") or c["level"] == "COUNTY"
+                   for c in counts)
+        assert all(c["regionCode"] != "371300-001" for c in counts)
+    # Mutations: another region's household and case are not found.
+    body = api.gql(OPEN, {"i": {"householdId": hid, "kind": "RISK_ELIMINATION",
+                                "channel": "APPLICATION", "applicationSignedOn": "2024-01-02"}},
+                   token="caseworker2")
+    assert errors(body, "monitoringCaseOpen") == ["NOT_FOUND"]
+    for token in outside:
+        body = api.gql(RECORD, {"id": cid, "step": "VERIFICATION",
+                                "r": {"verifiers": ["a", "b"]}}, token=token)
+        assert errors(body, "monitoringCaseRecordStep") == ["NOT_FOUND"]
+        body = api.gql(DECIDE, {"id": cid, "d": "REJECT", "reason": "x"}, token=token)
+        assert errors(body, "monitoringCaseDecide") == ["NOT_FOUND"]
+    # Roles without cases: refused before anything is looked up.
+    for token in ("api_client", "policy_editor", "policy_approver"):
+        assert api.gql(ONE, {"id": cid}, token=token)["errors"][0]["extensions"]["code"] == \
+            "FORBIDDEN"
+        assert api.gql(LIST, {"first": 5}, token=token)["errors"][0]["extensions"]["code"] \
+            == "FORBIDDEN"
+        for q, v in ((OPEN, {"i": {"householdId": hid, "kind": "INCLUSION",
+                                   "channel": "APPLICATION",
+                                   "applicationSignedOn": "2024-01-02"}}),
+                     (DECIDE, {"id": cid, "d": "REJECT", "reason": "x"}),
+                     (RECORD, {"id": cid, "step": "VERIFICATION", "r": {}})):
+            assert api.gql(q, v, token=token)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    for q, v in ((ONE, {"id": cid}), (LIST, {"first": 5}),
+                 (DECIDE, {"id": cid, "d": "REJECT", "reason": "x"})):
+        assert api.gql(q, v)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    # The auditor and the officers read; only the caseworker opens.
+    body = api.gql(OPEN, {"i": {"householdId": hid, "kind": "INCLUSION",
+                                "channel": "APPLICATION", "applicationSignedOn": "2024-01-02"}},
+                   token="auditor")
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_listing_filters_and_pages(api: Api) -> None:
+    ids = [opened(api, household())["id"] for _ in range(3)]
+    seen: list[str] = []
+    after = None
+    while True:
+        body = api.gql(LIST, {"first": 1, "after": after,
+                              "f": {"status": "OPEN", "kind": "INCLUSION",
+                                    "step": "VERIFICATION", "overdue": False}},
+                       token="caseworker")["data"]["monitoringCases"]
+        seen += [e["node"]["id"] for e in body["edges"]]
+        if not body["pageInfo"]["hasNextPage"]:
+            break
+        after = body["pageInfo"]["endCursor"]
+    assert set(ids) <= set(seen) and len(seen) == len(set(seen))
+    body = api.gql(LIST, {"first": 100, "f": {"kind": "RISK_ELIMINATION"}},
+                   token="caseworker")["data"]["monitoringCases"]
+    assert not set(ids) & {e["node"]["id"] for e in body["edges"]}
+    body = api.gql(LIST, {"first": 100, "f": {"overdue": True}}, token="caseworker")
+    assert not set(ids) & {e["node"]["id"] for e in body["data"]["monitoringCases"]["edges"]}
+    bad = api.gql(LIST, {"first": 5, "after": "nonsense"}, token="caseworker")
+    assert bad["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
+
+
+@pytest.mark.parametrize("channel,extra,code", [
+    ("APPLICATION", {}, "REQUIRED"),
+    ("APPLICATION", {"applicationSignedOn": "2999-01-01"}, "DATE_IN_FUTURE"),
+    ("ALERT", {}, "REQUIRED"),
+    ("ALERT", {"alertId": "no-such-alert"}, "NOT_FOUND"),
+    ("VISIT", {"visitId": "no-such-visit"}, "NOT_FOUND"),
+])
+def test_opening_needs_what_its_channel_names(api: Api, channel: str, extra: dict[str, str],
+                                              code: str) -> None:
+    hid = saved(api, household())
+    body = api.gql(OPEN, {"i": {"householdId": hid, "kind": "INCLUSION", "channel": channel,
+                                **extra}}, token="caseworker")
+    assert errors(body, "monitoringCaseOpen") == [code]
