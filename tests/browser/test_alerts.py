@@ -10,7 +10,8 @@ from typing import Any
 
 from tests.browser.conftest import Console, Server, expect
 
-HOUSEHOLD = """query($id: ID!) { household(id: $id) { facts } }"""
+HOUSEHOLD = """query($id: ID!) { household(id: $id) { facts
+  monitoringCases { kind channel status } } }"""
 
 
 def _household(server: Server, who: str, region: str) -> str:
@@ -93,8 +94,11 @@ def test_caseworker_reads_an_alert_verifies_it_and_includes_the_household(
     expect(c.page.locator("#resolve-done")).to_contain_text("已纳入监测")
     assert c.page.locator("#resolve-box").count() == 0
     assert "住院自付属实" in c.page.locator("#resolution-note").inner_text()
-    facts = c.server.gql("caseworker", HOUSEHOLD, id=mine)["household"]["facts"]
-    assert facts["monitored"] is True and facts["monitoredSince"]
+    # Inclusion opens a monitoring case; monitored waits for the county's approval of it.
+    found = c.server.gql("caseworker", HOUSEHOLD, id=mine)["household"]
+    assert found["facts"]["monitored"] is False
+    assert found["monitoringCases"] == [{"kind": "INCLUSION", "channel": "ALERT",
+                                         "status": "OPEN"}]
 
     # The household's page lists its alerts.
     c.page.locator("#alert-meta").get_by_role("link", name=mine).click()
