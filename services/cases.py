@@ -149,8 +149,11 @@ def county_of(region_code: str) -> str:
 
 def _error(exc_type: type[Conflict] | type[InvalidInput] | type[NotFoundError], field: str,
            code: str, zh: str, en: str) -> Exception:
-    msg = f"{zh} / {en}"
-    return exc_type(msg, [FieldError(field, code, msg)], code=code)
+    """An expected failure with its field and code. ``en`` is the message (with details);
+    ``zh`` is written beside it so the two are read together, and the API's Chinese text for
+    the code lives in ``graphql_api.messages.ZH``."""
+    del zh
+    return exc_type(en, [FieldError(field, code, en)], code=code)
 
 
 def _text(value: str | None, field: str) -> str | None:
