@@ -16,6 +16,9 @@ nor a constant is computed by ``engine.values`` and handed over as a field (``_v
 (literals and parameters) are folded at compile time. The comparison itself, the boolean
 structure and the choice of rules stay with durable_rules.
 
+A comparison of two fields also requires the right one to exist (``$ex``): durable_rules
+matches ``a < $m.b`` when ``b`` is missing, though not when ``a`` is.
+
 durable_rules compares doubles, and money is exact (``policy.exact``): ``11495.21`` and
 ``20000 / 3`` have no double. A numeric comparison is handed over as it is only when both sides
 are exact in a double (whole-number facts such as ``age``, and constants a double holds);
@@ -33,19 +36,17 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from engine.values import Scope as ValueScope
-from engine.values import evaluate
+from engine.values import Bindings, evaluate
 from policy.conditions import ast as a
 from policy.document import Program
 from policy.exact import exact_in_double, is_integral
-from policy.facts import UNKNOWN, Value
 from policy.schema import FACTS, NUMBER, Kind, Scope
+from policy.semantics import FLIPPED, NEGATED, UNKNOWN, Value, compare
 
 HOUSEHOLD_TAG = "hh"
 MEMBER_TAG = "m"
 
 _OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
-_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
 class _Const:
@@ -102,7 +103,7 @@ class _Compiler:
     def __init__(self, program: Program, prefix: str = ""):
         self.program = program
         self.prefix = prefix
-        self.params_scope = ValueScope({}, program.parameters)
+        self.params_scope = Bindings({}, program.parameters)
         self.out = CompiledRuleset(f"pe_{program.code}_{program.content_hash[:20]}", {}, {})
         self.lift_ids: dict[tuple[Scope, a.Node], str] = {}
         self.quant_ids: dict[tuple[a.Node, bool, bool], Quantified] = {}
@@ -143,7 +144,13 @@ class _Compiler:
                 q = self.quantifier(body, body_negated, every)
                 return {q.field: True}
             case a.Compare(op=op, left=l, right=r):
-                return self.compare(a.NEGATED[op] if negated else op, l, r, scope)
+                return self.compare(NEGATED[op] if negated else op, l, r, scope)
+            case a.In(items=items) if not all(map(_is_constant, items)):
+                # An item that is a fact may be unknown, and an unknown item equals nothing
+                # (policy.semantics.member_of), so ``x not in {y, 5}`` can hold without ``y``:
+                # the membership is computed by the semantics and handed over as a field.
+                _, name = self.operand(node, scope)
+                return {name: not negated}
             case a.In(subject=s, items=items, negated=neg):
                 inside = neg == negated  # True: the subject must equal one of the items
                 parts = [self.compare("==" if inside else "!=", s, x, scope) for x in items]
@@ -177,15 +184,17 @@ class _Compiler:
         lk, lv = self.operand(left, scope)
         rk, rv = self.operand(right, scope)
         if lk == "const" and rk == "const":
-            from engine.values import compare
-
             return TRUE if compare(op, lv, rv) is True else FALSE
         if lk == "const":
-            lk, lv, rk, rv, op = rk, rv, lk, lv, _FLIP[op]
+            lk, lv, rk, rv, op = rk, rv, lk, lv, FLIPPED[op]
         target = {"$m": rv} if rk == "field" else encode(rv)
-        if op == "==":
-            return {lv: target}
-        return {_OPS[op]: {lv: target}}
+        test = {lv: target} if op == "==" else {_OPS[op]: {lv: target}}
+        if rk == "field":
+            # durable_rules 2.0.28 matches ``a < $m.b`` when ``b`` is missing (measured; the
+            # conformance table's ``addMonths(asOf, -12) < monitoredSince`` found it): an
+            # unknown right side must be ruled out explicitly.
+            return {"$and": [{"$ex": {rv: 1}}, test]}
+        return test
 
     def _exact_in_double(self, node: a.Node) -> bool:
         """Whether every value of a number operand is exact in a double: a whole-number fact,

@@ -24,11 +24,12 @@ from engine import durable
 from engine.compiler import HOUSEHOLD_TAG, MEMBER_TAG, CompiledRuleset, compile_program, encode
 from engine.trace import Traced as TracedRule
 from engine.trace import Tracer, tracer
-from engine.values import Scope, evaluate
+from engine.values import Bindings, evaluate
 from policy.cache import BoundedCache
 from policy.document import Program
-from policy.facts import UNKNOWN, FactSet, Value
+from policy.facts import FactSet
 from policy.schema import Scope as FactScope
+from policy.semantics import UNKNOWN, Value
 
 
 class EngineDisagreement(RuntimeError):
@@ -99,7 +100,7 @@ def _fact(values: Mapping[str, Value], fields: Sequence[str],
     return fact
 
 
-def _lifted(lifts: list[tuple[str, Any]], scope: Scope) -> dict[str, Any]:
+def _lifted(lifts: list[tuple[str, Any]], scope: Bindings) -> dict[str, Any]:
     out = {}
     for name, node in lifts:
         value = evaluate(node, scope)
@@ -120,7 +121,7 @@ def fire_all(loaded: Loaded, facts: FactSet) -> tuple[Verdicts, ...]:
                 lifted: dict[str, Any] = {}
                 for c, p in zip(loaded.compiled, loaded.programs, strict=True):
                     if c.member_lifts:
-                        lifted.update(_lifted(c.member_lifts, Scope(ctx, p.parameters)))
+                        lifted.update(_lifted(c.member_lifts, Bindings(ctx, p.parameters)))
                 member_facts.append(_fact(ctx, loaded.member_fields,
                                           {"id": durable.member_fact_id(i), "t": MEMBER_TAG},
                                           lifted))
@@ -129,7 +130,7 @@ def fire_all(loaded: Loaded, facts: FactSet) -> tuple[Verdicts, ...]:
         for c, p in zip(loaded.compiled, loaded.programs, strict=True):
             if c.household_lifts:
                 extra.update(_lifted(c.household_lifts,
-                                     Scope(facts.household, p.parameters, member_scopes)))
+                                     Bindings(facts.household, p.parameters, member_scopes)))
             for q in c.quantifiers:
                 fired_members = member_fired.get(q.rule, ())
                 extra[q.field] = len(fired_members) == n if q.every else bool(fired_members)
@@ -174,9 +175,9 @@ def trace_rules(program: Program, facts: FactSet) -> Traced:
     member-or-None)."""
     params = program.parameters
     member_scopes = [facts.member_context(i) for i in range(len(facts.members))]
-    hh_scope = Scope(facts.household, params, member_scopes)
+    hh_scope = Bindings(facts.household, params, member_scopes)
     out: Traced = {}
-    scopes = [Scope(ctx, params) for ctx in member_scopes]
+    scopes = [Bindings(ctx, params) for ctx in member_scopes]
     ids = facts.member_ids
     household_rules, member_rules = _tracers(program)
     for i, trace in household_rules:

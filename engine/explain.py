@@ -18,13 +18,16 @@ from engine.results import (
 )
 from engine.trace import Check
 from engine.tree import LazyTree, Superseded
-from engine.values import Scope, evaluate, k_and, k_not, k_or
+from engine.values import Bindings, evaluate
 from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.document import CompiledRule, Program
 from policy.exact import Number, round_half_up, to_float
-from policy.facts import UNKNOWN, FactSet, Value
+from policy.facts import FactSet
 from policy.schema import Scope as FactScope
+from policy.semantics import UNKNOWN, VALUES, Value, effective, granting, k_or
+from policy.semantics import outcome as outcome_verdict
+from policy.semantics import status as semantic_status
 
 
 @dataclass(frozen=True)
@@ -104,11 +107,11 @@ def explain_program(
     plan = _plan(program)
     rules = program.rules
     params = program.parameters
-    member_scopes = [Scope(facts.member_context(i), params) for i in range(len(facts.members))]
-    hh_scope = Scope(facts.household, params, [s.facts for s in member_scopes])
+    member_scopes = [Bindings(facts.member_context(i), params) for i in range(len(facts.members))]
+    hh_scope = Bindings(facts.household, params, [s.facts for s in member_scopes])
     ids = facts.member_ids
 
-    def scope_of(member: int | None) -> Scope:
+    def scope_of(member: int | None) -> Bindings:
         return hh_scope if member is None else member_scopes[member]
 
     # The rule's own verdict comes from durable_rules when it fired; otherwise the tree tells a
@@ -120,11 +123,8 @@ def explain_program(
         for i in fired:
             verdict_of[(i, index)] = True
 
-    def effective(i: int, m: int | None) -> Value:
-        above = plan.higher[i]
-        if not above:
-            return verdict_of[(i, m)]
-        return k_and([verdict_of[(i, m)], *[k_not(verdict_of[(h, m)]) for h in above]])
+    def effective_of(i: int, m: int | None) -> Value:
+        return effective(VALUES, verdict_of[(i, m)], [verdict_of[(h, m)] for h in plan.higher[i]])
 
     def reason(i: int, m: int | None) -> tuple[Reason, tuple[str, ...]]:
         traced = tree[(i, m)]
@@ -190,17 +190,18 @@ def explain_program(
                 if hit is not None:
                     outcomes.append(hit[1])
                     continue
-            effs = [(i, effective(i, m)) for i in rule_ids]
-            granted = next((i for i, v in effs if v is True), None)
-            if granted is not None:
-                granting = rules[granted]
+            effs = [effective_of(i, m) for i in rule_ids]
+            first_true = granting(effs)
+            if first_true is not None:
+                granted = rule_ids[first_true]
+                granting_rule = rules[granted]
                 why, _ = reason(granted, m)
-                outcomes.append(_outcome(granting, m, ids, Status.GRANTED, (why,), (),
-                                         *_amounts(granting, scope_of(m),
+                outcomes.append(_outcome(granting_rule, m, ids, Status.GRANTED, (why,), (),
+                                         *_amounts(granting_rule, scope_of(m),
                                                    plan.samples[granted])))
                 continue
-            open_ = [i for i, v in effs if v is UNKNOWN]
-            status = Status.UNDETERMINED if open_ else Status.NOT_GRANTED
+            status = Status(semantic_status(outcome_verdict(VALUES, effs)))
+            open_ = [i for i, v in zip(rule_ids, effs, strict=True) if v is UNKNOWN]
             explained = [reason(i, m) for i in (open_ or rule_ids)]
             missing: dict[str, None] = {}
             if open_:
@@ -237,7 +238,7 @@ def _reason(rule: CompiledRule, citation: Citation, conditions: list[ConditionCh
     )
 
 
-def _amounts(rule: CompiledRule, scope: Scope, samples: tuple[bool, tuple[bool, ...]],
+def _amounts(rule: CompiledRule, scope: Bindings, samples: tuple[bool, tuple[bool, ...]],
              ) -> tuple[float | None, str | None, tuple[Term, ...], bool]:
     amount: float | None = None
     if rule.amount is not None:

@@ -15,12 +15,12 @@ from typing import NamedTuple
 
 from engine.results import ConditionCheck
 from engine.tree import LazyTree, reads
-from engine.values import Scope, closure, compare, fmt, is_money, k_and, k_or
+from engine.values import Bindings, closure, fmt, is_money
 from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.conditions.printer import unparse
-from policy.facts import UNKNOWN, Value
 from policy.schema import FACTS
+from policy.semantics import COMPARISONS, NEGATED, QUANTIFIERS, UNKNOWN, Value
 
 
 class Check(NamedTuple):
@@ -36,7 +36,7 @@ class _Plan:
     negated: bool
     expression: str
     # (the atom's own value, actual, expected) for a scope and the members' ids
-    detail: Callable[[Scope, tuple[str, ...]], tuple[Value, str | None, str | None]]
+    detail: Callable[[Bindings, tuple[str, ...]], tuple[Value, str | None, str | None]]
 
 
 _PLANS: BoundedCache[int, tuple[a.Node, list[_Plan]]] = BoundedCache(
@@ -44,7 +44,7 @@ _PLANS: BoundedCache[int, tuple[a.Node, list[_Plan]]] = BoundedCache(
 Detail = tuple[Value, str | None, str | None]
 
 
-def checks(node: a.Node, scope: Scope, member_ids: tuple[str, ...] = ()) -> list[Check]:
+def checks(node: a.Node, scope: Bindings, member_ids: tuple[str, ...] = ()) -> list[Check]:
     """The elementary conditions of ``node`` with their values in ``scope``."""
     out = []
     for plan in _plans(node):
@@ -92,17 +92,18 @@ def _plan(node: a.Node, negated: bool) -> _Plan:
         expression = f"not {text}" if wrapped else f"not ({text})"
     else:
         expression = text
-    detail: Callable[[Scope, tuple[str, ...]], tuple[Value, str | None, str | None]]
+    detail: Callable[[Bindings, tuple[str, ...]], tuple[Value, str | None, str | None]]
     match node:
         case a.Compare(op=op, left=l, right=r):
             fl, fr = closure(l), closure(r)
-            shown_op = a.NEGATED[op] if negated else op
+            cmp = COMPARISONS[op]
+            shown_op = NEGATED[op] if negated else op
             money = is_money(l) or is_money(r)
 
-            def detail(s: Scope, ids: tuple[str, ...]) -> Detail:
+            def detail(s: Bindings, ids: tuple[str, ...]) -> Detail:
                 lv, rv = fl(s), fr(s)
                 shown = fmt(rv, money)
-                return (compare(op, lv, rv), fmt(lv, money),
+                return (cmp(lv, rv), fmt(lv, money),
                         f"{shown_op} {shown}" if shown is not None else None)
 
         case a.In(subject=subj, items=items, negated=neg):
@@ -111,7 +112,7 @@ def _plan(node: a.Node, negated: bool) -> _Plan:
             kw = "not in" if neg != negated else "in"
             money = is_money(subj)
 
-            def detail(s: Scope, ids: tuple[str, ...]) -> Detail:
+            def detail(s: Bindings, ids: tuple[str, ...]) -> Detail:
                 values = ", ".join(fmt(f(s), money) or "?" for f in fitems)
                 return f_all(s), fmt(fs(s), money), f"{kw} {{{values}}}"
 
@@ -120,41 +121,42 @@ def _plan(node: a.Node, negated: bool) -> _Plan:
             prefix = "not " if negated else ""
             money = is_money(subj)
 
-            def detail(s: Scope, ids: tuple[str, ...]) -> Detail:
+            def detail(s: Bindings, ids: tuple[str, ...]) -> Detail:
                 return (f_all(s), fmt(fs(s), money),
                         f"{prefix}between {fmt(flo(s), money)} and {fmt(fhi(s), money)}")
 
         case a.Quantifier(kind=kind, body=b):
             fb = closure(b)
             want = kind == "any"
+            quantify = QUANTIFIERS[kind]
             if kind == "any":
                 expected = "no member" if negated else "at least one member"
             else:
                 expected = "some member fails" if negated else "no member fails"
 
-            def detail(s: Scope, ids: tuple[str, ...]) -> Detail:
+            def detail(s: Bindings, ids: tuple[str, ...]) -> Detail:
                 # "any": the members that satisfy the body; "all": those that do not.
-                results = [fb(Scope(m, s.params)) for m in s.members]
+                results = [fb(Bindings(m, s.params)) for m in s.members]
                 hits = [mid for mid, v in zip(ids, results, strict=True) if v is want]
-                value = k_or(results) if want else k_and(results)
+                value = quantify(results)
                 return value, (", ".join(hits) if hits else "none"), expected
 
         case _:
             f = closure(node)
             shown = "false" if negated else "true"
 
-            def detail(s: Scope, ids: tuple[str, ...]) -> Detail:
+            def detail(s: Bindings, ids: tuple[str, ...]) -> Detail:
                 v = f(s)
                 return v, fmt(v), shown
 
     return _Plan(node, negated, expression, detail)
 
 
-def missing_facts(node: a.Node, scope: Scope) -> tuple[str, ...]:
+def missing_facts(node: a.Node, scope: Bindings) -> tuple[str, ...]:
     """The input facts, unknown in ``scope``, that ``node`` reads (definitions included)."""
     found: dict[str, None] = {}
 
-    def visit(n: a.Node, s: Scope) -> None:
+    def visit(n: a.Node, s: Bindings) -> None:
         if isinstance(n, a.FactRef) and s.facts.get(n.name, UNKNOWN) is UNKNOWN:
             for src in FACTS[n.name].sources or (n.name,):
                 found.setdefault(src, None)
@@ -162,7 +164,7 @@ def missing_facts(node: a.Node, scope: Scope) -> tuple[str, ...]:
             visit(n.body, s)
         elif isinstance(n, a.Quantifier):
             for m in s.members:
-                visit(n.body, Scope(m, s.params))
+                visit(n.body, Bindings(m, s.params))
             return
         for c in a.children(n):
             visit(c, s)
@@ -186,7 +188,7 @@ _MEMO: BoundedCache[tuple[int, tuple[object, ...]], tuple[a.Node, Traced]] = Bou
     "engine.trace_memo", 20_000)
 
 
-Tracer = Callable[[Scope, tuple[str, ...]], Traced]
+Tracer = Callable[[Bindings, tuple[str, ...]], Traced]
 _TRACERS: BoundedCache[int, tuple[a.Node, Tracer]] = BoundedCache(
     "engine.condition_tracers", 2048)
 
@@ -201,7 +203,7 @@ def tracer(node: a.Node) -> Tracer:
     node_id = id(node)
     verdict = closure(node)
 
-    def trace(scope: Scope, member_ids: tuple[str, ...] = ()) -> Traced:
+    def trace(scope: Bindings, member_ids: tuple[str, ...] = ()) -> Traced:
         values: tuple[object, ...] = outer(scope.facts)
         key = values
         members: tuple[object, ...] = ()
@@ -222,7 +224,7 @@ def tracer(node: a.Node) -> Tracer:
 
 
 def explain_condition(
-    node: a.Node, scope: Scope, member_ids: tuple[str, ...] = ()
+    node: a.Node, scope: Bindings, member_ids: tuple[str, ...] = ()
 ) -> Traced:
     """The condition's Kleene verdict, its checks and its tree, memoised by the values it reads
     (a derived fact's definition included)."""

@@ -24,17 +24,27 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from engine.results import ConditionNode
-from engine.values import Scope, closure, compare, fmt, is_money, k_and, k_not, k_or
+from engine.values import Bindings, closure, fmt, is_money
 from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.conditions.printer import unparse
 from policy.derived import definition
 from policy.exact import Number
-from policy.facts import UNKNOWN, Value
+from policy.semantics import (
+    COMPARISONS,
+    QUANTIFIERS,
+    UNKNOWN,
+    VALUES,
+    Value,
+    effective,
+    k_and,
+    k_not,
+    k_or,
+)
 
 # A builder makes a node, told whether it is decided; it marks its children from their values
 # (read through the engine's closures, which cost far less than building a node twice).
-Build = Callable[[Scope, tuple[str, ...], bool], ConditionNode]
+Build = Callable[[Bindings, tuple[str, ...], bool], ConditionNode]
 _BUILDERS: dict[int, tuple[a.Node, Build]] = {}
 _new = tuple.__new__  # ConditionNode's own constructor, without the keyword handling
 
@@ -114,7 +124,7 @@ def _memoised(node: a.Node, make: Build) -> Build:
     _, outer, _, inner = reads(node)
     node_id = id(node)  # ``reads`` keeps the node alive in ``_READS``: the id stays its own
 
-    def memo(s: Scope, ids: tuple[str, ...], decided: bool) -> ConditionNode:
+    def memo(s: Bindings, ids: tuple[str, ...], decided: bool) -> ConditionNode:
         key: tuple[object, ...] = outer(s.facts)
         if inner is not None:
             key += (ids, tuple(inner(m) for m in s.members))
@@ -130,7 +140,7 @@ def _memoised(node: a.Node, make: Build) -> Build:
     return memo
 
 
-def build(node: a.Node, scope: Scope, member_ids: tuple[str, ...] = ()) -> ConditionNode:
+def build(node: a.Node, scope: Bindings, member_ids: tuple[str, ...] = ()) -> ConditionNode:
     """The explanation tree of a typed condition in ``scope`` (the root is decided)."""
     return builder(node)(scope, member_ids, True)
 
@@ -160,7 +170,7 @@ class LazyTree:
             members: list[dict[str, Value]] = [
                 dict(zip(names.inner_names, values, strict=True))  # type: ignore[call-overload]
                 for values in inner]
-            tree = self._tree = build(node, Scope(facts, params, members), ids)
+            tree = self._tree = build(node, Bindings(facts, params, members), ids)
             self._args = None
         return tree
 
@@ -258,7 +268,7 @@ def _make(node: a.Node) -> Build:
             subs = [builder(x) for x in ops]
             undecided = [False] * len(subs)
 
-            def junction(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
+            def junction(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
                 vals = [f(s) for f in fvals]
                 res = combine(vals)
                 flags = marks(kind, res, vals) if d else undecided
@@ -269,7 +279,7 @@ def _make(node: a.Node) -> Build:
         case a.Not(operand=o):
             sub = builder(o)
 
-            def not_(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
+            def not_(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
                 res = value(s)
                 return _node(text, "NOT", _result(res), fmt(res), None, d, (sub(s, ids, d),))
 
@@ -278,12 +288,13 @@ def _make(node: a.Node) -> Build:
             every = q == "all"
             kind = "ALL_MEMBERS" if every else "ANY_MEMBER"
             fb = closure(body)
+            quantify = QUANTIFIERS[q]
             sub = _memoised(body, builder(body))
 
-            def quantifier(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                scopes = [Scope(m, s.params) for m in s.members]
+            def quantifier(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
+                scopes = [Bindings(m, s.params) for m in s.members]
                 vals = [fb(x) for x in scopes]
-                res = k_and(vals) if every else k_or(vals)
+                res = quantify(vals)
                 flags = marks(kind, res, vals) if d else [False] * len(vals)
                 kids = []
                 for x, f, mid in zip(scopes, flags, ids, strict=True):
@@ -295,14 +306,15 @@ def _make(node: a.Node) -> Build:
             return quantifier
         case a.Compare(op=op, left=l, right=r):
             fl, fr = closure(l), closure(r)
+            cmp = COMPARISONS[op]
             subs = _sides((l, r))
 
             money = is_money(l) or is_money(r)
 
-            def compare_(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
+            def compare_(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
                 lv, rv = fl(s), fr(s)
                 shown = fmt(rv, money)
-                return _node(text, "COMPARE", _result(compare(op, lv, rv)), fmt(lv, money),
+                return _node(text, "COMPARE", _result(cmp(lv, rv)), fmt(lv, money),
                              f"{op} {shown}" if shown is not None else None, d,
                              tuple([b(s, ids, d) for b in subs]))
 
@@ -314,7 +326,7 @@ def _make(node: a.Node) -> Build:
             kw = "not in" if negated else "in"
             money_in = is_money(subj)
 
-            def in_(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
+            def in_(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
                 shown = ", ".join(fmt(f(s), money_in) or "?" for f in fitems)
                 return _node(text, "IN", _result(value(s)), fmt(fs(s), money_in),
                              f"{kw} {{{shown}}}", d,
@@ -326,7 +338,7 @@ def _make(node: a.Node) -> Build:
             subs = _sides((subj, lo, hi))
             mb = is_money(subj)
 
-            def between(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
+            def between(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
                 return _node(text, "BETWEEN", _result(value(s)), fmt(fs(s), mb),
                              f"between {fmt(flo(s), mb) or '?'} and {fmt(fhi(s), mb) or '?'}", d,
                              tuple([b(s, ids, d) for b in subs]))
@@ -336,14 +348,14 @@ def _make(node: a.Node) -> Build:
             body = definition(name)
             money_fact = is_money(node)
             if body is None:
-                def fact(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
+                def fact(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
                     v = s.facts[name]
                     return _node(text, "FACT", _result(v), fmt(v, money_fact), None, d, ())
 
                 return fact
             expand = _memoised(body, builder(body))
 
-            def derived(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
+            def derived(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
                 v = s.facts[name]
                 return _node(text, "FACT", _result(v), fmt(v, money_fact), None, d,
                              (expand(s, ids, d),))
@@ -353,7 +365,7 @@ def _make(node: a.Node) -> Build:
             assert body is not None
             inner = _memoised(body, builder(body))
 
-            def definition_(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
+            def definition_(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
                 kid = inner(s, ids, d)
                 return _node(name, "DEFINITION", kid.result, kid.actual, None, d, (kid,))
 
@@ -369,7 +381,7 @@ def _make(node: a.Node) -> Build:
     subs = _operands(a.children(node))
     money_value = is_money(node)
 
-    def computed(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
+    def computed(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
         v = value(s)
         return _node(text, computed_kind, _result(v), fmt(v, money_value), None, d,
                      tuple([b(s, ids, d) for b in subs]))
@@ -377,8 +389,8 @@ def _make(node: a.Node) -> Build:
     return computed
 
 
-def _leaf(text: str, kind: str, value: Callable[[Scope], Value]) -> Build:
-    def leaf(s: Scope, ids: tuple[str, ...], d: bool) -> ConditionNode:
+def _leaf(text: str, kind: str, value: Callable[[Bindings], Value]) -> Build:
+    def leaf(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
         v = value(s)
         return _node(text, kind, _result(v), fmt(v), None, d, ())
 
@@ -392,7 +404,7 @@ def priority(tree: ConditionNode, group: str, applies: Value, outcomes: str) -> 
     clear = k_not(applies)
     guard = ConditionNode(f"no higher-priority rule of group {group} applies", "PRIORITY",
                           _result(clear), outcomes, "none", False, (), ())
-    root_value = k_and([_value(tree), clear])
+    root_value = effective(VALUES, _value(tree), [applies])
     text = tree.expression if tree.kind not in ("OR",) else f"({tree.expression})"
     joined = ConditionNode(f"{text} and {guard.expression}", "AND", _result(root_value),
                            fmt(root_value), None, True, (), (tree, guard))

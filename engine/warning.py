@@ -31,7 +31,7 @@ from engine.results import (
 )
 from engine.trace import checks
 from engine.tree import build
-from engine.values import Scope, closure
+from engine.values import Bindings, closure
 from policy.conditions import ast as a
 from policy.document import Program
 from policy.events import (
@@ -42,8 +42,9 @@ from policy.events import (
     parse_event,
     suggested_facts,
 )
-from policy.facts import FactSet, Household, Value, derive, parse_household
+from policy.facts import FactSet, Household, derive, parse_household
 from policy.schema import Scope as FactScope
+from policy.semantics import Value
 
 # What makes two firings of a rule the same alert. "year": one alert a calendar year per
 # household (repeats within it attach their events); "member": one per member named;
@@ -135,10 +136,10 @@ def evaluate_event(
     return result, raised
 
 
-_CLOSURES: dict[str, tuple[Callable[[Scope], Value], ...]] = {}
+_CLOSURES: dict[str, tuple[Callable[[Bindings], Value], ...]] = {}
 
 
-def _closures(program: Program) -> tuple[Callable[[Scope], Value], ...]:
+def _closures(program: Program) -> tuple[Callable[[Bindings], Value], ...]:
     found = _CLOSURES.get(program.content_hash)
     if found is None:
         found = _CLOSURES[program.content_hash] = tuple(closure(r.condition)
@@ -146,10 +147,10 @@ def _closures(program: Program) -> tuple[Callable[[Scope], Value], ...]:
     return found
 
 
-def _scopes(program: Program, facts: FactSet) -> tuple[Scope, list[Scope]]:
+def _scopes(program: Program, facts: FactSet) -> tuple[Bindings, list[Bindings]]:
     members = [facts.member_context(i) for i in range(len(facts.members))]
-    return (Scope(facts.household, program.parameters, members),
-            [Scope(m, program.parameters) for m in members])
+    return (Bindings(facts.household, program.parameters, members),
+            [Bindings(m, program.parameters) for m in members])
 
 
 def _tree_verdicts(program: Program, facts: FactSet) -> Traced:
@@ -174,7 +175,7 @@ class _Tree:
 
     __slots__ = ("_args",)
 
-    def __init__(self, node: a.Node, scope: Scope, member_ids: tuple[str, ...]):
+    def __init__(self, node: a.Node, scope: Bindings, member_ids: tuple[str, ...]):
         self._args = (node, scope, member_ids)
 
     def get(self) -> ConditionNode:

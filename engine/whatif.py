@@ -31,7 +31,8 @@ from typing import Any, get_args
 
 from engine.explain import _plan as explain_plan
 from engine.results import Determination, FactChange, Outcome, Status
-from engine.values import Scope, closure, k_and, k_not, k_or
+from engine.values import Bindings, closure
+from policy import semantics
 from policy.conditions import ast as a
 from policy.derived import definition
 from policy.document import Program
@@ -40,16 +41,15 @@ from policy.exact import Number
 from policy.facts import (
     MAX_MONEY,
     MONEY_FIELDS,
-    UNKNOWN,
     FactSet,
     Household,
     Member,
-    Value,
     derive,
     parse_household,
 )
 from policy.schema import FACTS, Kind
 from policy.schema import Scope as FactScope
+from policy.semantics import UNKNOWN, VALUES, Value
 
 # Facts a caseworker may change, with their names for people. Dates of birth and the region are
 # not suggested: they are not circumstances that change.
@@ -103,8 +103,8 @@ def _status(program: Program, code: str, facts: FactSet, member: int | None) -> 
     rules = program.rules
     params = program.parameters
     contexts = [facts.member_context(i) for i in range(len(facts.members))]
-    scope = (Scope(facts.household, params, contexts) if member is None
-             else Scope(contexts[member], params))
+    scope = (Bindings(facts.household, params, contexts) if member is None
+             else Bindings(contexts[member], params))
     verdicts: dict[int, Value] = {}
 
     def verdict(i: int) -> Value:
@@ -112,17 +112,12 @@ def _status(program: Program, code: str, facts: FactSet, member: int | None) -> 
             verdicts[i] = closure(rules[i].condition)(scope)
         return verdicts[i]
 
-    effective = []
     for rule_ids, _per_member in plan.codes:
-        if rules[rule_ids[0]].spec.outcome != code:
-            continue
-        for i in rule_ids:
-            above = plan.higher[i]
-            v = verdict(i)
-            if above:
-                v = k_and([v, k_not(k_or([verdict(h) for h in above]))])
-            effective.append(v)
-    return k_or(effective)
+        if rules[rule_ids[0]].spec.outcome == code:
+            return semantics.outcome(VALUES, [
+                semantics.effective(VALUES, verdict(i), [verdict(h) for h in plan.higher[i]])
+                for i in rule_ids])
+    raise ValueError(f"no outcome {code} in {program.code}")
 
 
 class _Household:
@@ -279,11 +274,11 @@ class _Solver:
         self.params = params
         self.roots: set[Fraction] = set()
 
-    def scope(self, where: int | None) -> Scope:
+    def scope(self, where: int | None) -> Bindings:
         contexts = [self.facts.member_context(i) for i in range(len(self.facts.members))]
         if where is None:
-            return Scope(self.facts.household, self.params, contexts)
-        return Scope(contexts[where], self.params)
+            return Bindings(self.facts.household, self.params, contexts)
+        return Bindings(contexts[where], self.params)
 
     def is_target(self, name: str, where: int | None) -> bool:
         t = self.target

@@ -26,7 +26,8 @@ from typing import Any
 from policy.errors import FactsInvalid, FieldError
 from policy.exact import div as x_div
 from policy.exact import sub as x_sub
-from policy.facts import MAX_MONEY, UNKNOWN, FactSet, Value
+from policy.facts import MAX_MONEY, FactSet
+from policy.semantics import UNKNOWN, Value
 
 # The rule sets that read event facts. They are evaluated per event by the early-warning
 # correlation, never as part of a household's determination.

@@ -11,7 +11,6 @@ Optional facts that were left out stay *unknown* (``UNKNOWN``), never zero.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -31,6 +30,7 @@ from pydantic import (
 from policy.errors import FactsInvalid, FieldError
 from policy.exact import Number, add, div, exact, sub
 from policy.fact_catalogue import CATALOGUE, FactScopeName, InputFact
+from policy.semantics import UNKNOWN, Value, full_years
 
 MAX_MEMBERS = CATALOGUE.limits.maxMembers
 MAX_AGE = CATALOGUE.limits.maxAge
@@ -276,47 +276,9 @@ def _bound(value: float | None) -> str:
 # --- derived facts ---------------------------------------------------------------------------
 
 
-class _Unknown:
-    """A fact that was not supplied (or cannot be derived): Kleene logic's third value."""
-
-    _instance: _Unknown | None = None
-
-    def __new__(cls) -> _Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-    def __bool__(self) -> bool:
-        raise TypeError("UNKNOWN has no truth value; use Kleene operators")
-
-
-UNKNOWN = _Unknown()
-# Numbers are exact (policy.exact): never a float.
-Value = Number | bool | str | date | _Unknown
-
-
-def age_on(birth: date, on: date) -> int:
-    """Full years on a date.
-
-    >>> age_on(date(2010, 3, 1), date(2016, 2, 29)), age_on(date(2010, 3, 1), date(2016, 3, 1))
-    (5, 6)
-    """
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
-def add_months(d: date, months: int) -> date:
-    """Calendar months later (or earlier); a day past the month's end clamps to its last day.
-
-    >>> add_months(date(2023, 8, 31), -6), add_months(date(2024, 1, 31), 1)
-    (datetime.date(2023, 2, 28), datetime.date(2024, 2, 29))
-    """
-    index = d.year * 12 + d.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+# The third value, the values the rules read, ages and calendar months are the semantics'
+# (policy.semantics): one meaning for derivation and every backend.
+age_on = full_years
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ from policy.document import (
     load_document,
 )
 from policy.errors import DocumentInvalid, FieldError
+from policy.evaluation import Bindings, evaluate
 from policy.events import EVENT_PARAMETERS, EVENT_PROGRAMS
 from policy.exact import Number, exact
 from policy.exact import add as x_add
@@ -64,6 +65,7 @@ from policy.exact import mul as x_mul
 from policy.exact import sub as x_sub
 from policy.fact_catalogue import CATALOGUE
 from policy.schema import ENUMS, FACTS, Kind
+from policy.semantics import UNKNOWN, Value, k_and, k_not, k_or, round_half_up
 
 Severity = Literal["ERROR", "WARNING"]
 
@@ -392,7 +394,12 @@ def interval(node: a.Node, params: Mapping[str, Number]) -> Interval:
             ranges = [interval(x, params) for x in args]
             return (max(r[0] for r in ranges), max(r[1] for r in ranges))
         case a.Call(func="round", args=args):
-            return interval(args[0], params)
+            # Rounding is monotone: the ends round to the ends.
+            lo, hi = interval(args[0], params)
+            places = _value(args[1], params)
+            return tuple(  # type: ignore[return-value]
+                v if isinstance(v, float) else round_half_up(v, int(places))  # type: ignore[arg-type]
+                for v in (lo, hi))
     return (-INF, INF)
 
 
@@ -509,8 +516,8 @@ def _collect(node: a.Node, space: _Space, params: Mapping[str, Number]) -> None:
         found = space.thresholds.setdefault(fact, set())
         for c in constants:
             v = _value(c, params)
-            if not isinstance(v, float):  # a division by zero (infinite) is no threshold
-                found.add(v)
+            if v is not UNKNOWN:  # a division by zero (unknown) is no threshold
+                found.add(v)  # type: ignore[arg-type]
 
 
 def _comparison(node: a.Node) -> tuple[str | None, tuple[a.Node, ...]]:
@@ -530,67 +537,50 @@ def _comparison(node: a.Node) -> tuple[str | None, tuple[a.Node, ...]]:
     return None, ()
 
 
-def _value(node: a.Node, params: Mapping[str, Number]) -> Any:
-    """A constant operand's value (numbers, enum names, truth values)."""
-    match node:
-        case a.Num(value=v) | a.Bool(value=v):
-            return v
-        case a.EnumLit(name=n):
-            return n
-        case a.ParamRef(name=n):
-            return params[n]
-        case a.Neg(operand=o):
-            return -_value(o, params)
-        case a.Arith(op=op, left=l, right=r):
-            x, y = _value(l, params), _value(r, params)
-            if op == "/" and not y:
-                return INF
-            return _exact_op(op, x, y)
-        case a.Call(func=f, args=args):
-            vs = [_value(x, params) for x in args]
-            return min(vs) if f == "min" else max(vs) if f == "max" else vs[0]
-    raise TypeError(f"not a constant: {unparse(node)}")
+def _value(node: a.Node, params: Mapping[str, Number]) -> Value:
+    """A constant operand's value (numbers, enum names, truth values), as every backend
+    computes it (``policy.semantics``: ``x / 0`` is unknown, ``round`` rounds)."""
+    if not _constant(node):
+        raise TypeError(f"not a constant: {unparse(node)}")
+    return evaluate(node, Bindings({}, params))
 
 
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "<": lambda x, y: x < y, "<=": lambda x, y: x <= y, ">": lambda x, y: x > y,
-    ">=": lambda x, y: x >= y, "==": lambda x, y: x == y, "!=": lambda x, y: x != y,
-}
+def _reads(node: a.Node) -> set[str]:
+    found: set[str] = set()
+    for n in a.walk(node):
+        if isinstance(n, a.FactRef):
+            found.add(n.name)
+        elif isinstance(n, a.DefRef) and n.body is not None:
+            found |= _reads(n.body)
+    return found
 
 
-def _holds(node: a.Node, p: Point, params: Mapping[str, Number]) -> bool:
-    """Two-valued truth of a condition at a point (a quantified body is read for one member,
-    whose facts are in the point like the household's)."""
+def _holds(node: a.Node, p: Point, params: Mapping[str, Number]) -> Value:
+    """The truth of a condition at a point, as every backend reads it (``policy.semantics``:
+    three-valued, so ``x / 0 > 1`` is unknown and an unknown rule does not apply). A quantified
+    body is read for one member, whose facts are in the point like the household's; a
+    condition the point gives no fact values for is its free atom."""
     match node:
         case a.Bool(value=v):
             return v
         case a.FactRef(name=n) if n in p:
-            return bool(p[n])
+            return p[n]  # type: ignore[no-any-return]
         case a.DefRef(body=body) if body is not None:
             return _holds(body, p, params)
         case a.Not(operand=o):
-            return not _holds(o, p, params)
+            return k_not(_holds(o, p, params))
         case a.And(operands=ops):
-            return all(_holds(x, p, params) for x in ops)
+            return k_and(_holds(x, p, params) for x in ops)
         case a.Or(operands=ops):
-            return any(_holds(x, p, params) for x in ops)
+            return k_or(_holds(x, p, params) for x in ops)
         case a.Quantifier(body=b):
             return _holds(b, p, params)
-    fact, _ = _comparison(node)
-    if fact is None:
-        return bool(p["⟨" + unparse(node) + "⟩"])
-    v = p[fact]
-    match node:
-        case a.Compare(op=op, left=l, right=r):
-            if isinstance(l, a.FactRef):
-                return _OPS[op](v, _value(r, params))
-            return _OPS[op](_value(l, params), v)
-        case a.In(items=items, negated=negated):
-            found = any(v == _value(x, params) for x in items)
-            return not found if negated else found
-        case a.Between(low=lo, high=hi):
-            return bool(_value(lo, params) <= v <= _value(hi, params))
-    raise TypeError(f"cannot decide {unparse(node)}")
+    atom = "⟨" + unparse(node) + "⟩"
+    if atom in p:
+        return p[atom]  # type: ignore[no-any-return]
+    if _reads(node) <= p.keys():
+        return evaluate(node, Bindings(p, params))
+    raise TypeError(f"cannot decide {unparse(node)} at {_describe(p, sorted(p))}")
 
 
 def _conjuncts(node: a.Node) -> list[a.Node]:
@@ -642,7 +632,7 @@ def _check_group(program: Program, group: str, members: list[int]) -> Iterator[I
     names = list(domains)
     points = [dict(zip(names, values, strict=True))
               for values in itertools.product(*domains.values())]
-    truth = [[_holds(r.condition, p, params) for r in rules] for p in points]
+    truth = [[_holds(r.condition, p, params) is True for r in rules] for p in points]
 
     # Unreachable: never true where no higher-priority rule of the group is.
     for k, r in enumerate(rules[1:], start=1):
@@ -681,7 +671,7 @@ def _check_group(program: Program, group: str, members: list[int]) -> Iterator[I
     key: Callable[[Point], tuple[Any, ...]] = lambda p: tuple(p[n] for n in partition)  # noqa: E731
     possible: dict[tuple[Any, ...], bool] = {}  # partition values -> some rule can apply
     for p, t in zip(points, truth, strict=True):
-        if all(_holds(c, p, params) for c in common_nodes):
+        if all(_holds(c, p, params) is True for c in common_nodes):
             possible[key(p)] = possible.get(key(p), False) or any(t)
     covered = [k for k, v in possible.items() if v]
     if not covered:

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from policy.fact_catalogue import CATALOGUE, FactScopeName, InputFact
-from policy.facts import add_months
+from policy.semantics import add_months
 
 SCHOOL_STAGES = (
     "NONE", "PRESCHOOL", "PRIMARY", "JUNIOR", "SENIOR", "SECONDARY_VOCATIONAL",

@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from policy.facts import add_months
+from policy.semantics import add_months
 
 AS_OF = date(2024, 6, 1)
 

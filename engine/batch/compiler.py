@@ -30,9 +30,9 @@ is not Kleene in polars is written out so that it gives what ``engine.values`` g
 * ``any member(..)`` / ``all members(..)`` become per-household Kleene OR / AND aggregations
   (``Quantifier`` columns the evaluator computes on the member frame first).
 
-Constant sub-trees (literals, parameters, ``asOf``) are folded at compile time with the engine's
-own functions (``engine.values.compare``, ``_arith``, ``_call``), so a folded value is the value
-the interactive engine computes.
+Constant sub-trees (literals, parameters, ``asOf``) are folded at compile time with the
+meanings themselves (``policy.semantics.compare``, ``arith``, ``call``), so a folded value is
+the value the interactive engine computes.
 """
 
 from __future__ import annotations
@@ -45,13 +45,12 @@ from typing import Any
 import polars as pl
 
 from engine.batch.exact import RATIONAL_FACTS, Overflow, Rat, const_rat, fact_rat
-from engine.values import _arith, _call, compare, k_and, k_not, k_or
 from policy.catalog import VersionRef
 from policy.conditions import ast as a
 from policy.document import Program
 from policy.exact import Number
-from policy.facts import UNKNOWN, Value
 from policy.schema import FACTS, Kind, Scope
+from policy.semantics import UNKNOWN, Value, arith, call, compare, k_and, k_not, k_or, negate
 
 # Input facts that may be unknown, and the derived facts that are unknown with them.
 OPTIONAL_FACTS = tuple(name for name, f in FACTS.items() if f.optional)
@@ -160,14 +159,14 @@ class _Compiler:
             case a.Neg(operand=o):
                 c = self.num(o)
                 if isinstance(c, Const):
-                    return Const(UNKNOWN if c.value is UNKNOWN else -c.value)  # type: ignore[operator]
+                    return Const(negate(c.value))
                 return c.neg()
             case a.Arith(op=op, left=left, right=right):
                 return self._arith(op, self.num(left), self.num(right))
             case a.Call(func="min" | "max" as func, args=args):
                 cs = [self.num(x) for x in args]
                 if all(isinstance(c, Const) for c in cs):
-                    return Const(_call(func, [c.value for c in cs]))  # type: ignore[union-attr]
+                    return Const(call(func, [c.value for c in cs]))  # type: ignore[union-attr]
                 if any(_unknown(c) for c in cs):
                     return Const(UNKNOWN)
                 rats = [c if isinstance(c, Rat) else const_rat(c.value) for c in cs]  # type: ignore[arg-type]
@@ -180,7 +179,7 @@ class _Compiler:
                 places_c = self.compile(args[1])
                 assert isinstance(places_c, Const)
                 if isinstance(x, Const):
-                    return Const(_call("round", [x.value, places_c.value]))
+                    return Const(call("round", [x.value, places_c.value]))
                 return x.round_half_up(int(places_c.value))  # type: ignore[arg-type]
         other = self.compile(node)
         if isinstance(other, Const):
@@ -248,7 +247,7 @@ class _Compiler:
 
     def _arith(self, op: str, lc: Num, rc: Num) -> Num:
         if isinstance(lc, Const) and isinstance(rc, Const):
-            return Const(_arith(op, lc.value, rc.value))
+            return Const(arith(op, lc.value, rc.value))
         if _unknown(lc) or _unknown(rc):
             return Const(UNKNOWN)
         if op == "/" and isinstance(rc, Const) and rc.value == 0:
@@ -271,7 +270,7 @@ class _Compiler:
             d = self.compile(args[0])
             n = self.num(args[1])
             if isinstance(d, Const) and isinstance(n, Const):
-                return Const(_call("addMonths", [d.value, n.value]))
+                return Const(call("addMonths", [d.value, n.value]))
             if _unknown(d) or _unknown(n):
                 return Const(UNKNOWN)
             de = d if isinstance(d, pl.Expr) else lit(d, pl.Date())

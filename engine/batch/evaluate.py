@@ -1,7 +1,8 @@
 """Evaluate compiled versions over household and member frames: the long outcome table.
 
-Statuses are assigned as ``engine.explain`` assigns them, per outcome code (per member for
-member rules):
+Statuses are assigned by the status rules of ``policy.semantics`` (``effective``, ``outcome``),
+written once over Kleene logic and applied here to polars' nullable boolean columns, per outcome
+code (per member for member rules):
 
 * a rule's *effective* verdict is its own verdict AND NOT the verdict of each higher-priority
   rule of its exclusive group (Kleene);
@@ -32,7 +33,9 @@ A household with a number outside what the vectorised path is proven on (not fin
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -49,6 +52,7 @@ from engine.batch.execution import ENGINE
 from engine.batch.frames import MONEY_HOUSEHOLD, derive_frames, household_json
 from engine.batch.segments import Segments, kleene
 from engine.results import Determination
+from policy import semantics
 from policy.cache import per_instance
 from policy.catalog import VersionRef
 from policy.document import Program
@@ -545,8 +549,7 @@ class Evaluator:
     def _status(self, p: _Part) -> pl.Expr:
         """0 GRANTED, 1 NOT_GRANTED, 2 UNDETERMINED."""
         if len(p.plan.rules) == 1:
-            # true -> 0, false -> 1, unknown -> 2
-            return (pl.lit(1, pl.UInt8) - self._verdict(p).cast(pl.UInt8)).fill_null(2)
+            return _status_code(self._verdict(p))
         return pl.col(f"_s{p.index}")
 
     def _keep(self, p: _Part, wanted: frozenset[int]) -> pl.Expr | None:
@@ -640,13 +643,9 @@ class Evaluator:
     def _effective(self, p: _Part) -> dict[int, pl.Expr]:
         cv = self.compiled[p.version]
         rules = self._rules[p.version]
-        out = {}
-        for i in p.plan.rules:
-            e = pl.col(cv.rule_column(i))
-            for h in rules[i].higher:
-                e = e & ~pl.col(cv.rule_column(h))
-            out[i] = e
-        return out
+        return {i: semantics.effective(COLUMNS, pl.col(cv.rule_column(i)),
+                                       [pl.col(cv.rule_column(h)) for h in rules[i].higher])
+                for i in p.plan.rules}
 
     def _code_columns(self, p: _Part) -> list[pl.Expr]:
         """The status (``_s``: 0 GRANTED, 1 NOT_GRANTED, 2 UNDETERMINED), granting rule
@@ -658,15 +657,12 @@ class Evaluator:
         if len(p.plan.rules) == 1:
             (i,) = p.plan.rules
             return [effs[i].alias(f"_e{p.index}")] if rules[i].higher else []
+        # ``policy.semantics.granting``: the first effectively true rule by priority.
         granting: pl.Expr = pl.lit(None, pl.Int16)
         for i in reversed(p.plan.rules):
             granting = pl.when(effs[i].fill_null(False)).then(pl.lit(i, pl.Int16)) \
                 .otherwise(granting)
-        any_true = pl.any_horizontal([e.fill_null(False) for e in effs.values()])
-        any_unknown = pl.any_horizontal([e.is_null() for e in effs.values()])
-        status = (pl.when(any_true).then(pl.lit(0, pl.UInt8))
-                  .when(any_unknown).then(pl.lit(2, pl.UInt8))
-                  .otherwise(pl.lit(1, pl.UInt8)))
+        status = _status_code(semantics.outcome(COLUMNS, list(effs.values())))
         exprs = [granting.alias(f"_g{p.index}"), status.alias(f"_s{p.index}")]
         amounts = {i: rules[i].amount for i in p.plan.rules if rules[i].amount is not None}
         if amounts:
@@ -860,6 +856,29 @@ def determination_rows(det: Determination, region_code: str) -> list[dict[str, A
                 if o.missing_facts else None,
             })
     return out
+
+
+class _Columns:
+    """Kleene's connectives on nullable boolean columns (polars' ``&``, ``|`` and ``~`` are
+    three-valued): the logic ``policy.semantics`` writes the status rules over."""
+
+    def and_(self, operands: Sequence[pl.Expr]) -> pl.Expr:
+        return functools.reduce(operator.and_, operands)
+
+    def or_(self, operands: Sequence[pl.Expr]) -> pl.Expr:
+        return functools.reduce(operator.or_, operands)
+
+    def not_(self, operand: pl.Expr) -> pl.Expr:
+        return ~operand
+
+
+COLUMNS: semantics.Logic[pl.Expr] = _Columns()
+
+
+def _status_code(verdict: pl.Expr) -> pl.Expr:
+    """``policy.semantics.status`` as a code: true 0 GRANTED, false 1 NOT_GRANTED, unknown 2
+    UNDETERMINED (``STATUSES``)."""
+    return (pl.lit(1, pl.UInt8) - verdict.cast(pl.UInt8)).fill_null(2)
 
 
 def _json_string(text: str) -> str:

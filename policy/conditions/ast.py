@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from policy import semantics
 from policy.exact import Number
 from policy.schema import FactType, Scope
 
@@ -121,9 +122,9 @@ class Quantifier(Node):
     body: Node
 
 
-COMPARE_OPS = ("<", "<=", ">", ">=", "==", "!=")
-NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
-FUNCTIONS = ("min", "max", "round", "addMonths")
+# The operators and functions the language has; what each means is ``policy.semantics``'.
+COMPARE_OPS = semantics.COMPARE_OPS
+FUNCTIONS = tuple(semantics.FUNCTIONS)
 
 
 def children(node: Node) -> tuple[Node, ...]:

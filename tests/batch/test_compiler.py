@@ -21,10 +21,11 @@ from engine.batch.frames import ages
 from engine.batch.records import frames_of
 from engine.batch.segments import Segments
 from engine.explain import result_number
-from engine.values import Scope, evaluate, k_and, k_or, round_half_up
+from engine.values import Bindings, evaluate, k_and, k_or, round_half_up
 from policy.catalog import VersionRef
 from policy.document import compile_document, load_document
-from policy.facts import UNKNOWN, age_on, derive, parse_household
+from policy.facts import age_on, derive, parse_household
+from policy.semantics import UNKNOWN
 from testing.households import random_household
 
 AS_OF = date(2024, 6, 1)
@@ -167,9 +168,9 @@ def test_compiled_trees_compute_what_engine_values_computes(seed: int) -> None:
         members = [facts.member_context(i) for i in range(len(facts.members))]
         for i, rule in enumerate(program.rules):
             if rule.spec.per == "household":
-                scopes = [(None, Scope(facts.household, program.parameters, members))]
+                scopes = [(None, Bindings(facts.household, program.parameters, members))]
             else:
-                scopes = [(facts.member_ids[k], Scope(m, program.parameters))
+                scopes = [(facts.member_ids[k], Bindings(m, program.parameters))
                           for k, m in enumerate(members)]
             for mid, scope in scopes:
                 verdict = evaluate(rule.condition, scope)

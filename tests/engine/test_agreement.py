@@ -23,7 +23,8 @@ from engine.evaluator import (
     tree_verdicts,
 )
 from policy.catalog import Catalog
-from policy.facts import UNKNOWN, FactSet, derive, parse_household
+from policy.facts import FactSet, derive, parse_household
+from policy.semantics import UNKNOWN
 from services.rulesets import load_catalog
 from testing.households import AS_OF_DATES, random_household
 

@@ -14,7 +14,7 @@ from engine.determine import determine
 from engine.results import ConditionNode, Status, at_depth
 from engine.tree import walk
 from engine.values import k_and, k_not, k_or
-from policy.facts import UNKNOWN, Value
+from policy.semantics import UNKNOWN, Value
 from services.rulesets import load_catalog
 from tests.strategies import households
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from policy.errors import FactsInvalid
-from policy.facts import UNKNOWN, derive, parse_household
+from policy.facts import derive, parse_household
+from policy.semantics import UNKNOWN
 
 GOLDEN = Path(__file__).parent / "data" / "facts_golden.json.gz"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "households"

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from policy.errors import FactsInvalid
-from policy.facts import UNKNOWN, add_months, age_on, derive, parse_household
+from policy.facts import age_on, derive, parse_household
+from policy.semantics import UNKNOWN, add_months
 
 AS_OF = date(2024, 6, 1)
 
