@@ -1,16 +1,23 @@
-"""``HouseholdInput`` and ``MemberInput``, generated from the fact catalogue.
+"""The household inputs, generated from the fact catalogue.
 
 Each input fact of ``fixtures/facts.yaml`` is a field named as in the household JSON, with a
-description in Chinese and English that says what happens when it is left out. Closed sets stay
-``String`` fields (clients send their values as strings in variables, e.g.
-``housingSafetyGrade: "B"``); their values are listed in the description and checked by the
-household validation like every other fact.
+description in Chinese and English that says what happens when it is left out, and its unit.
+
+- ``HouseholdFactsInput`` and ``MemberFactsInput``: closed sets are enums (``Relation``,
+  ``SchoolStage``, ``DisabilityKind``, ``LaborCapacity``, ``HousingSafetyGrade``,
+  ``EmploymentStatus``), generated from the catalogue's ``enums`` with each value's Chinese and
+  English label. Code generators give clients typed values.
+- ``HouseholdInput`` and ``MemberInput`` (deprecated where they are taken): the same fields with
+  closed sets as ``String`` (e.g. ``housingSafetyGrade: "B"``), their values listed in the
+  description and checked by the household validation like every other fact. Kept while
+  clients move to the typed inputs (the contract's rule: add, deprecate, then remove).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -51,21 +58,49 @@ def describe(fact: InputFact) -> str:
     return text
 
 
+def _enum(name: str) -> Any:
+    """The catalogue's closed set ``name`` as a GraphQL enum, each value described ZH / EN."""
+    labels = CATALOGUE.enums[name]
+    members = {v: strawberry.enum_value(v, description=f"{label.zh} / {label.en}")
+               for v, label in labels.items()}
+    values = ", ".join(labels)
+    cls = Enum(name, members)  # type: ignore[misc]
+    cls.__module__ = __name__
+    return strawberry.enum(cls, name=name, description=(
+        f"A closed set of the fact catalogue (fixtures/facts.yaml): {values}. 事实目录中的枚举。"))
+
+
+def _input_enums() -> dict[str, Any]:
+    used = {f.enum for scope in ("household", "member") for f in CATALOGUE.inputs(scope)  # type: ignore[arg-type]
+            if f.enum is not None}
+    return {name: _enum(name) for name in CATALOGUE.enums if name in used}
+
+
+ENUMS = _input_enums()
+
+
+def _type(fact: InputFact, typed: bool) -> Any:
+    if typed and fact.enum is not None:
+        return ENUMS[fact.enum]
+    return _TYPES[fact.type]
+
+
 def _input_class(name: str, scope: FactScopeName, description: str,
-                 extra: dict[str, tuple[Any, str]]) -> type:
+                 extra: dict[str, tuple[Any, str]], typed: bool = False) -> type:
     """A strawberry input class with a field per input fact of the scope (required ones first,
-    then ``extra``, then the others, each in the catalogue's order)."""
+    then ``extra``, then the others, each in the catalogue's order); ``typed``: closed sets as
+    enums."""
     facts = CATALOGUE.inputs(scope)
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {}
     for fact in (f for f in facts if f.required):
-        annotations[_snake(fact.name)] = _TYPES[fact.type]
+        annotations[_snake(fact.name)] = _type(fact, typed)
         namespace[_snake(fact.name)] = strawberry.field(description=describe(fact))
     for field, (annotation, text) in extra.items():
         annotations[field] = annotation
         namespace[field] = strawberry.field(description=text)
     for fact in (f for f in facts if not f.required):
-        annotations[_snake(fact.name)] = _TYPES[fact.type] | None
+        annotations[_snake(fact.name)] = _type(fact, typed) | None
         namespace[_snake(fact.name)] = strawberry.field(default=UNSET,
                                                         description=describe(fact))
     namespace["__annotations__"] = annotations
@@ -78,10 +113,27 @@ def _input_class(name: str, scope: FactScopeName, description: str,
 _MAX = CATALOGUE.limits.maxMembers
 MemberInput = _input_class(
     "MemberInput", "member",
-    "A household member (the household JSON's member object). 家庭成员。", {})
+    "A household member (the household JSON's member object), closed sets as strings; "
+    "MemberFactsInput has them as enums. 家庭成员。", {})
 HouseholdInput = _input_class(
     "HouseholdInput", "household",
     "Household facts; left-out fields take the contract's defaults, left-out optional facts "
-    "are unknown. 家庭信息：未填写的字段取默认值，未填写的可选事实为未知。",
+    "are unknown. Closed sets are strings here; HouseholdFactsInput has them as enums. "
+    "家庭信息：未填写的字段取默认值，未填写的可选事实为未知。",
     {"members": (list[MemberInput],  # type: ignore[valid-type]
                  f"The household's members, 1 to {_MAX}. 家庭成员（1至{_MAX}人）。")})
+MemberFactsInput = _input_class(
+    "MemberFactsInput", "member",
+    "A household member (the household JSON's member object), closed sets as enums. 家庭成员。",
+    {}, typed=True)
+HouseholdFactsInput = _input_class(
+    "HouseholdFactsInput", "household",
+    "Household facts, closed sets as enums (the household JSON's keys and values); left-out "
+    "fields take the contract's defaults, left-out optional facts are unknown. "
+    "家庭信息（枚举类型）：未填写的字段取默认值，未填写的可选事实为未知。",
+    {"members": (list[MemberFactsInput],  # type: ignore[valid-type]
+                 f"The household's members, 1 to {_MAX}. 家庭成员（1至{_MAX}人）。")},
+    typed=True)
+
+HOUSEHOLD_DEPRECATED = ("Closed sets are strings here; send facts (HouseholdFactsInput, the same "
+                        "fields with enums) instead.")

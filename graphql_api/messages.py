@@ -132,6 +132,7 @@ ZH: dict[str, str] = {
     "BATCH_TOO_LARGE": "一次评估的家庭过多",
     "DUPLICATE_KEY": "与前面某项的 key 重复",
     "TOO_MANY_IDS": "一次读取的标识过多：最多 100 个",
+    "HOUSEHOLD_OR_FACTS": "家庭信息须且只须提供一次：facts 或 household 二选一",
     "NO_VERSION_IN_FORCE": "评估日期没有生效的版本",
     # -- monitoring cases
     "CASE_ALREADY_OPEN": "该户已有同类在办案件",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError, GraphQLResolveInfo
@@ -17,6 +17,7 @@ from graphql_api.audit import AuditQuery
 from graphql_api.cases import CasesMutation, CasesQuery
 from graphql_api.editing import EditingMutation, EditingQuery
 from graphql_api.errors import UserError, call, service_error, user_errors
+from graphql_api.inputs import HOUSEHOLD_DEPRECATED
 from graphql_api.limits import Limits, deadline_rule
 from graphql_api.messages import message
 from graphql_api.node import NodeQuery
@@ -29,6 +30,7 @@ from graphql_api.types import (
     Household,
     HouseholdConnection,
     HouseholdEdge,
+    HouseholdFactsInput,
     HouseholdFilter,
     HouseholdInput,
     PageInfo,
@@ -40,10 +42,11 @@ from graphql_api.types import (
 from graphql_api.validation_cache import DocumentCache
 from graphql_api.viewer import ViewerQuery
 from graphql_api.warning import Subscription, WarningMutation, WarningQuery
-from services.application import Application, BatchItem
+from policy.errors import FieldError
+from services.application import HOUSEHOLD_OR_FACTS, Application, BatchItem
 from services.auth import Principal
 from services.config import Settings
-from services.errors import ServiceError
+from services.errors import InvalidInput, ServiceError
 from store.pagination import encode_cursor
 
 
@@ -60,6 +63,9 @@ class Context:
 
 T = TypeVar("T")
 
+PROGRAMS = ("Only these programs (rule-set codes, e.g. education); null: every program. An "
+            "unknown code is an UNKNOWN_PROGRAM error. 只评估这些项目。")
+
 
 def _info_context(info: strawberry.Info) -> Context:
     ctx: Context = info.context
@@ -71,10 +77,19 @@ class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery, NodeQuery, Case
     @strawberry.field(description="Evaluate a household (not stored) under the versions in force "
                       "on asOf.")
     def evaluate(
-        self, info: strawberry.Info, household: HouseholdInput, as_of: date,
-        programs: list[str] | None = None,
+        self, info: strawberry.Info, as_of: Annotated[date, strawberry.argument(
+            description="Evaluate under the versions in force on this day. 评估日期。")],
+        household: Annotated[HouseholdInput | None, strawberry.argument(
+            description="The household's facts, closed sets as strings.",
+            deprecation_reason=HOUSEHOLD_DEPRECATED)] = None,
+        facts: Annotated[HouseholdFactsInput | None, strawberry.argument(
+            description="The household's facts, closed sets as enums (give facts or "
+            "household). 家庭信息。")] = None,
+        programs: Annotated[list[str] | None, strawberry.argument(
+            description=PROGRAMS)] = None,
     ) -> Determination:
-        return _evaluate(_info_context(info), input_to_json(household), as_of, programs)
+        return _evaluate(_info_context(info), _facts(input_to_json(household),
+                                                     input_to_json(facts)), as_of, programs)
 
     @strawberry.field(description="Evaluate many households (not stored), each as of its own "
                       "date: one result per item, in order, each its determination or its own "
@@ -86,7 +101,8 @@ class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery, NodeQuery, Case
         programs: list[str] | None = None,
     ) -> list[EvaluateResult]:
         return _evaluate_many(_info_context(info), [
-            BatchItem(i.key, input_to_json(i.household), i.as_of) for i in items], programs)
+            BatchItem(i.key, _one(input_to_json(i.household), input_to_json(i.facts)), i.as_of)
+            for i in items], programs)
 
     @strawberry.field
     def rule_sets(self, info: strawberry.Info) -> list[RuleSet]:
@@ -144,7 +160,12 @@ class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery, NodeQuery, Case
 class EvaluateItem:
     key: str = strawberry.field(description="The caller's key for this item, returned with its "
                                 "result; unique within the call. 调用方的标识，随结果返回。")
-    household: HouseholdInput = strawberry.field(description="The household's facts. 家庭信息。")
+    household: HouseholdInput | None = strawberry.field(
+        default=None, description="The household's facts, closed sets as strings.",
+        deprecation_reason=HOUSEHOLD_DEPRECATED)
+    facts: HouseholdFactsInput | None = strawberry.field(
+        default=None, description="The household's facts, closed sets as enums (give facts or "
+        "household). 家庭信息。")
     as_of: date = strawberry.field(description="Evaluate under the versions in force on this "
                                    "day. 评估日期。")
 
@@ -177,12 +198,25 @@ class HouseholdDeterminePayload:
 class Mutation(EditingMutation, WarningMutation, CasesMutation):
     @strawberry.mutation(description="Save a household's facts as a new revision.")
     def household_save(
-        self, info: strawberry.Info, household: HouseholdInput,
-        expected_revision: int | None = None,
+        self, info: strawberry.Info,
+        household: Annotated[HouseholdInput | None, strawberry.argument(
+            description="The household's facts, closed sets as strings.",
+            deprecation_reason=HOUSEHOLD_DEPRECATED)] = None,
+        expected_revision: Annotated[int | None, strawberry.argument(
+            description="The revision the household was read at (null: a new household); a "
+            "stale one is a CONFLICT.")] = None,
+        facts: Annotated[HouseholdFactsInput | None, strawberry.argument(
+            description="The household's facts, closed sets as enums (give facts or "
+            "household). 家庭信息。")] = None,
     ) -> HouseholdSavePayload:
         ctx = _info_context(info)
+        data = _one(input_to_json(household), input_to_json(facts))
+        if data is None:
+            return HouseholdSavePayload(household=None, user_errors=user_errors(InvalidInput(
+                HOUSEHOLD_OR_FACTS, [FieldError("facts", "HOUSEHOLD_OR_FACTS",
+                                                HOUSEHOLD_OR_FACTS)], code="HOUSEHOLD_OR_FACTS")))
         try:
-            saved = ctx.app.save_household(ctx.principal, input_to_json(household), ctx.today,
+            saved = ctx.app.save_household(ctx.principal, data, ctx.today,
                                            expected_revision)
         except ServiceError as exc:
             return HouseholdSavePayload(household=None, user_errors=user_errors(exc))
@@ -226,20 +260,40 @@ class _MaskErrors(MaskErrors):
             result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
 
 
-def _evaluate_coerced(_root: Any, info: GraphQLResolveInfo, household: dict[str, Any],
-                      asOf: date, programs: list[str] | None = None) -> Any:
+def _evaluate_coerced(_root: Any, info: GraphQLResolveInfo, asOf: date,
+                      household: dict[str, Any] | None = None,
+                      facts: dict[str, Any] | None = None,
+                      programs: list[str] | None = None) -> Any:
     """``Query.evaluate`` on graphql-core's coerced arguments. A 5-member household is ~80
     input fields: strawberry's conversion into input objects cost more than the evaluation
     of a remembered household, and the service wants the JSON anyway. Same answers as the
     strawberry resolver above (tests/api/test_projection.py runs both)."""
-    return _evaluate(info.context, coerced_to_json(household), asOf, programs)
+    return _evaluate(info.context, _facts(coerced_to_json(household), coerced_to_json(facts)),
+                     asOf, programs)
+
+
+def _one(household: Any, facts: Any) -> Any:
+    """The facts a call gave, as household JSON, or None unless it gave exactly one set."""
+    if (household is None) == (facts is None):
+        return None
+    return facts if household is None else household
+
+
+def _facts(household: Any, facts: Any) -> Any:
+    """``_one``, or the call's error."""
+    found = _one(household, facts)
+    if found is None:
+        raise service_error(InvalidInput(HOUSEHOLD_OR_FACTS, [FieldError(
+            "facts", "HOUSEHOLD_OR_FACTS", HOUSEHOLD_OR_FACTS)], code="HOUSEHOLD_OR_FACTS"))
+    return found
 
 
 def _evaluate_many_coerced(_root: Any, info: GraphQLResolveInfo, items: list[dict[str, Any]],
                            programs: list[str] | None = None) -> Any:
     """``Query.evaluateMany`` on graphql-core's coerced arguments (as ``_evaluate_coerced``)."""
     return _evaluate_many(info.context, [
-        BatchItem(i["key"], coerced_to_json(i["household"]), i["asOf"]) for i in items],
+        BatchItem(i["key"], _one(coerced_to_json(i.get("household")),
+                                 coerced_to_json(i.get("facts"))), i["asOf"]) for i in items],
         programs)
 
 
@@ -291,6 +345,14 @@ class Schema(strawberry.Schema):
                 log_internal_error(error, log.get("request_id") if log else None)
 
 
+_RFC3339 = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
+_SCALARS = {
+    "Date": (_RFC3339, "A calendar date: RFC 3339 full-date (ISO 8601), e.g. 2024-03-01. 日期。"),
+    "DateTime": (_RFC3339, "A point in time: RFC 3339 date-time (ISO 8601), "
+                 "e.g. 2024-03-01T08:30:00+00:00. 时间。"),
+}
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories: strawberry builds the extensions per request. The validation rules are built
     # once here, so the validation cache (keyed by the rule classes) hits across requests; the
@@ -314,6 +376,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                     execution_context_class=ProjectingExecutionContext if settings.dev
                     else _QuietExecutionContext,
                     config=StrawberryConfig(disable_field_suggestions=not settings.dev))
+    for name, (url, text) in _SCALARS.items():
+        scalar = schema._schema.type_map[name]
+        scalar.specified_by_url = url  # type: ignore[union-attr]
+        scalar.description = text
     query_fields = schema._schema.query_type.fields  # type: ignore[union-attr]
     query_fields["evaluate"].resolve = _evaluate_coerced
     query_fields["evaluateMany"].resolve = _evaluate_many_coerced

@@ -762,6 +762,8 @@ UNSET: Any = strawberry.UNSET
 
 HouseholdInput = inputs.HouseholdInput
 MemberInput = inputs.MemberInput
+HouseholdFactsInput = inputs.HouseholdFactsInput
+MemberFactsInput = inputs.MemberFactsInput
 
 
 def _camel(name: str) -> str:
@@ -776,6 +778,8 @@ def input_to_json(obj: Any) -> Any:
         return [input_to_json(x) for x in obj]
     if isinstance(obj, date):
         return obj.isoformat()
+    if isinstance(obj, Enum):
+        return obj.value
     if hasattr(obj, "__strawberry_definition__"):
         return {
             _camel(k): input_to_json(v) for k, v in vars(obj).items() if v is not strawberry.UNSET
@@ -793,6 +797,8 @@ def coerced_to_json(value: Any) -> Any:
         return [x if type(x) in _JSON_LEAVES else coerced_to_json(x) for x in value]
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, Enum):  # a closed set's value (HouseholdFactsInput)
+        return value.value
     return value
 
 

@@ -121,7 +121,7 @@ class BatchItem:
     """One household of ``evaluate_many``: the caller's key, the facts and the date."""
 
     key: str
-    facts: Mapping[str, Any]
+    facts: Mapping[str, Any] | None  # None: the item gave no facts (or two sets of them)
     as_of: date
 
 
@@ -316,6 +316,10 @@ class Application:
                 msg = f"the key repeats that of items[{first}]"
                 out.append(BatchResult(item.key, None, (
                     FieldError(f"items[{i}].key", "DUPLICATE_KEY", msg),)))
+                continue
+            if item.facts is None:
+                out.append(BatchResult(item.key, None, (FieldError(
+                    f"items[{i}].facts", "HOUSEHOLD_OR_FACTS", HOUSEHOLD_OR_FACTS),)))
                 continue
             try:
                 det = self._determine(item.facts, item.as_of, programs)
@@ -574,6 +578,9 @@ class Application:
                           record.region_code, record.as_of, record.created_at,
                           record.created_by, tuple(refs), dict(record.result),
                           dict(record.facts))
+
+
+HOUSEHOLD_OR_FACTS = "give the household's facts once: either facts or household, not both"
 
 
 def _no_household(hid: object) -> NotFoundError:
