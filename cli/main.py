@@ -748,6 +748,9 @@ def build_parser() -> argparse.ArgumentParser:
     from cli.warning import add_commands
 
     add_commands(sub)  # events ingest / recorrelate, alerts list, webhook set
+    from cli.cases import add_commands as add_case_commands
+
+    add_case_commands(sub)  # cases list
     return parser
 
 

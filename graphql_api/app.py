@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
@@ -26,7 +27,12 @@ from graphql_api.console import console_app
 from graphql_api.graphiql import CSP as GRAPHIQL_CSP
 from graphql_api.graphiql import offline_page
 from graphql_api.messages import LANGUAGE, chinese, language, localise_error
-from graphql_api.observability import RequestLog, error_codes, metrics_text
+from graphql_api.observability import (
+    RequestLog,
+    count_overdue_cases,
+    error_codes,
+    metrics_text,
+)
 from graphql_api.projection import encode
 from graphql_api.schema import Context, build_schema
 from graphql_api.strings import check_variables
@@ -265,6 +271,15 @@ def create_app(settings: Settings | None = None, application: Application | None
                             status_code=200 if ok else 503)
 
     async def metrics(request: Request) -> Response:
+        # Overdue cases are counted when scraped (one grouped query, off the event loop).
+        try:
+            counted = await anyio.to_thread.run_sync(application.cases.overdue_by_county,
+                                                     date.today())
+        except Exception:  # an unreachable database: the rest of the metrics still answer
+            logging.getLogger("policy_engine.http").warning(
+                "overdue monitoring cases not counted")
+        else:
+            count_overdue_cases(counted)
         return PlainTextResponse(metrics_text(),
                                  media_type="text/plain; version=0.0.4; charset=utf-8")
 

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -34,6 +34,17 @@ EVALUATIONS = Counter(
 GRANTED = Counter(
     "policy_engine_outcomes_granted_total", "Outcomes granted (rules fired)", ["program"],
     registry=REGISTRY)
+OVERDUE_CASES = Gauge(
+    "policy_engine_monitoring_cases_overdue",
+    "Open monitoring cases past their step's or the whole case's due day, by county "
+    "(as of the scrape)", ["county"], registry=REGISTRY)
+
+
+def count_overdue_cases(by_county: dict[str, int]) -> None:
+    """Set the overdue gauge from a fresh count (counties with none left drop out)."""
+    OVERDUE_CASES.clear()
+    for county, n in sorted(by_county.items()):
+        OVERDUE_CASES.labels(county).set(n)
 
 
 

@@ -610,9 +610,18 @@ class MonitoringCases:
                        for (level, code), n in sorted(groups.items())]
 
     def overdue_count(self, today: date) -> int:
-        """Open cases past a due date, in every region (for /metrics: a number, no facts)."""
+        """Open cases past a due date, in every region."""
         with self.app.uow() as uow:
             return uow.cases.count(overdue_on=today)
+
+    def overdue_by_county(self, today: date) -> dict[str, int]:
+        """Overdue open cases per county, in every region (for /metrics: numbers only)."""
+        with self.app.uow() as uow:
+            by_region = uow.cases.overdue_by_region(today)
+        out: dict[str, int] = {}
+        for region, n in by_region.items():
+            out[county_of(region)] = out.get(county_of(region), 0) + n
+        return out
 
     def open_case_of(self, p: Principal, household_id: str, kind: str) -> CaseView | None:
         """The household's open case of ``kind``, if the caller may see it."""

@@ -280,3 +280,28 @@ def test_opening_needs_what_its_channel_names(api: Api, channel: str, extra: dic
     body = api.gql(OPEN, {"i": {"householdId": hid, "kind": "INCLUSION", "channel": channel,
                                 **extra}}, token="caseworker")
     assert errors(body, "monitoringCaseOpen") == [code]
+
+
+def test_overdue_cases_are_counted_on_metrics_and_per_township(api: Api) -> None:
+    app, cw = api.application, principal(api, "caseworker")
+    long_ago = date.today() - timedelta(days=40)
+    hid = saved(api, household())
+    late = app.cases.open(cw, hid, "INCLUSION", "APPLICATION", long_ago,
+                          application_signed_on=long_ago)
+    assert late.overdue(date.today())
+    expected = app.cases.overdue_by_county(date.today())["371300"]
+    assert expected >= 1
+    text = api.client.get("/metrics").text
+    line = [x for x in text.splitlines()
+            if x.startswith('policy_engine_monitoring_cases_overdue{county="371300"}')]
+    assert line and float(line[0].split()[-1]) == expected
+    # Metrics carry numbers only: no household or case ids.
+    assert hid not in text and late.id not in text
+    counts = api.gql(COUNTS, token="township_officer")["data"]["monitoringCaseOverdueCounts"]
+    assert {"level": "TOWNSHIP", "regionCode": "371300-001"} in [
+        {k: c[k] for k in ("level", "regionCode")} for c in counts]
+    listed = api.gql(LIST, {"first": 100, "f": {"overdue": True, "householdId": hid}},
+                     token="county_officer")["data"]["monitoringCases"]
+    assert [e["node"]["id"] for e in listed["edges"]] == [late.id]
+    one = api.gql(ONE, {"id": late.id}, token="caseworker")["data"]["monitoringCase"]
+    assert one["overdue"] is True
