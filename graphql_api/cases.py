@@ -16,11 +16,15 @@ from graphql_api.types import (
     DeterminationRecord,
     Household,
     HouseholdInput,
+    Lang,
     PageInfo,
     input_to_json,
 )
+from services.assistance import AssistanceView, Measure
 from services.cases import CaseView, EntryView
 from services.errors import ServiceError
+from services.visits import TimelineEntry as TimelineView
+from services.visits import VisitView
 from store.pagination import encode_cursor
 
 if TYPE_CHECKING:
@@ -385,3 +389,211 @@ def household_cases(info: strawberry.Info, household_id: str) -> list[Monitoring
         return []
     return [monitoring_case(c)
             for c in ctx.app.cases.household_cases(ctx.principal, household_id)]
+
+
+# --- visits, the timeline, assistance -----------------------------------------------------------
+
+
+@strawberry.type(description="A cadre's regular visit (干部定期回访): what was seen, the facts it "
+                 "changed.")
+class Visit:
+    id: strawberry.ID
+    household_id: str
+    region_code: str
+    visited_on: date
+    observations: str
+    facts_changed: list[str] = strawberry.field(description="Fact paths the visit changed "
+                                                "(members: a member added or removed).")
+    household_revision: int | None = strawberry.field(description="The revision the changed "
+                                                      "facts were saved as (null: none).")
+    recorded_by: str
+    recorded_at: datetime
+
+
+def _visit(v: VisitView) -> Visit:
+    return Visit(id=strawberry.ID(v.id), household_id=v.household_id, region_code=v.region_code,
+                 visited_on=v.visited_on, observations=v.observations,
+                 facts_changed=list(v.facts_changed), household_revision=v.household_revision,
+                 recorded_by=v.recorded_by, recorded_at=v.recorded_at)
+
+
+@strawberry.input
+class VisitInput:
+    household_id: str
+    visited_on: date
+    observations: str = strawberry.field(description="What was seen: income, health, housing, "
+                                         "schooling, drinking water.")
+    household: HouseholdInput | None = strawberry.field(
+        default=None, description="The household's facts as found (whole), saved as a new "
+        "revision if they changed.")
+    open_case: MonitoringCaseKind | None = strawberry.field(
+        default=None, description="Open a case of this kind from the visit.")
+
+
+@strawberry.type
+class VisitRecordPayload:
+    visit: Visit | None
+    monitoring_case: MonitoringCase | None
+    user_errors: list[UserError]
+
+
+@strawberry.enum(description="What a timeline entry is.")
+class TimelineKind(Enum):
+    VISIT = "VISIT"
+    REVISION = "REVISION"
+    DETERMINATION = "DETERMINATION"
+    ALERT = "ALERT"
+    CASE = "CASE"
+
+
+@strawberry.type(description="One event of a household's history.")
+class TimelineEntry:
+    at: datetime
+    on: date
+    kind: TimelineKind
+    ref: str = strawberry.field(description="The object's id: a visit, determination record, "
+                                "alert or case; a revision is householdId@revision.")
+    actor: str | None
+    detail: JSON = strawberry.field(description="VISIT: factsChanged, householdRevision; "
+                                    "REVISION: revision, factsChanged; DETERMINATION: asOf, "
+                                    "householdRevision, granted; ALERT: rule, status; CASE: "
+                                    "kind, step, action.")
+
+    view: strawberry.Private[TimelineView]
+
+    @strawberry.field
+    def title(self, lang: Lang = Lang.ZH) -> str:
+        return self.view.title("EN" if lang is Lang.EN else "ZH")
+
+
+def _timeline(t: TimelineView) -> TimelineEntry:
+    return TimelineEntry(at=t.at, on=t.on, kind=TimelineKind(t.kind), ref=t.ref, actor=t.actor,
+                         detail=t.detail, view=t)
+
+
+@strawberry.type(description="A measure (帮扶措施) against a risk: a granted benefit (source "
+                 "BENEFIT) or one recorded by hand (RECORDED).")
+class AssistanceMeasure:
+    source: str
+    code: str | None = strawberry.field(description="BENEFIT: the outcome code.")
+    member_id: str | None
+    started_on: date | None
+    recorded_by: str | None
+    note: str | None
+    id: str | None = strawberry.field(description="RECORDED: the measure's id.")
+
+    view: strawberry.Private[Measure]
+
+    @strawberry.field
+    def title(self, lang: Lang = Lang.ZH) -> str:
+        return self.view.title_en if lang is Lang.EN else self.view.title_zh
+
+
+def _measure(m: Measure) -> AssistanceMeasure:
+    return AssistanceMeasure(source=m.source, code=m.code, member_id=m.member_id,
+                             started_on=m.started_on, recorded_by=m.recorded_by, note=m.note,
+                             id=m.id, view=m)
+
+
+@strawberry.type(description="A risk of a monitoring object (a monitoring category or risk "
+                 "item its latest determination grants) and the measures against it.")
+class AssistanceRisk:
+    code: str
+    measures: list[AssistanceMeasure]
+    covered: bool = strawberry.field(description="false: no measure against this risk "
+                                     "(flagged).")
+    title_zh: strawberry.Private[str]
+    title_en: strawberry.Private[str]
+
+    @strawberry.field
+    def title(self, lang: Lang = Lang.ZH) -> str:
+        return self.title_en if lang is Lang.EN else self.title_zh
+
+
+@strawberry.type(description="A monitoring object's risks with their measures.")
+class Assistance:
+    household_id: str
+    determination_id: str | None = strawberry.field(description="The latest recorded "
+                                                    "determination the risks come from.")
+    as_of: date | None
+    risks: list[AssistanceRisk]
+    uncovered_risks: list[str] = strawberry.field(description="Codes of the risks without a "
+                                                  "measure.")
+
+
+def assistance(a: AssistanceView) -> Assistance:
+    return Assistance(
+        household_id=a.household_id, determination_id=a.determination_id, as_of=a.as_of,
+        risks=[AssistanceRisk(code=r.code, measures=[_measure(m) for m in r.measures],
+                              covered=r.covered, title_zh=r.title_zh, title_en=r.title_en)
+               for r in a.risks],
+        uncovered_risks=list(a.uncovered))
+
+
+@strawberry.input
+class AssistanceMeasureInput:
+    household_id: str
+    risk: str = strawberry.field(description="The risk's outcome code, e.g. "
+                                 "monitoring.unstable_alleviated.")
+    measure: str = strawberry.field(description="e.g. 公益性岗位安置")
+    started_on: date
+    note: str | None = None
+
+
+@strawberry.type
+class AssistanceMeasureRecordPayload:
+    measure: AssistanceMeasure | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class VisitsMutation:
+    @strawberry.mutation(description="Record a visit to a household of your region "
+                         "(caseworkers); the facts found become a revision, and openCase opens "
+                         "a case from the visit.")
+    def visit_record(self, info: strawberry.Info, input: VisitInput) -> VisitRecordPayload:
+        ctx = info.context
+        try:
+            v, case = ctx.app.visits.record(
+                ctx.principal, input.household_id, input.visited_on, input.observations,
+                ctx.today,
+                household=input_to_json(input.household) if input.household else None,
+                open_case=input.open_case.value if input.open_case else None)
+        except ServiceError as exc:
+            return VisitRecordPayload(visit=None, monitoring_case=None,
+                                      user_errors=user_errors(exc))
+        return VisitRecordPayload(visit=_visit(v), monitoring_case=monitoring_case(case)
+                                  if case is not None else None, user_errors=[])
+
+    @strawberry.mutation(description="Record a measure (帮扶措施, e.g. 公益性岗位安置) against one "
+                         "of a monitored household's risks (caseworkers of its region).")
+    def assistance_measure_record(
+            self, info: strawberry.Info,
+            input: AssistanceMeasureInput) -> AssistanceMeasureRecordPayload:
+        ctx = info.context
+        try:
+            m = ctx.app.assistance.record(ctx.principal, input.household_id, input.risk,
+                                          input.measure, input.started_on, ctx.today,
+                                          note=input.note)
+        except ServiceError as exc:
+            return AssistanceMeasureRecordPayload(measure=None, user_errors=user_errors(exc))
+        return AssistanceMeasureRecordPayload(measure=_measure(m), user_errors=[])
+
+
+def household_timeline(info: strawberry.Info, household_id: str) -> list[TimelineEntry]:
+    ctx = info.context
+    return [_timeline(t) for t in call(lambda: ctx.app.visits.timeline(ctx.principal,
+                                                                       household_id))]
+
+
+def household_visits(info: strawberry.Info, household_id: str) -> list[Visit]:
+    ctx = info.context
+    return [_visit(v) for v in call(lambda: ctx.app.visits.of_household(ctx.principal,
+                                                                         household_id))]
+
+
+def household_assistance(info: strawberry.Info, household_id: str) -> Assistance | None:
+    ctx = info.context
+    found = call(lambda: ctx.app.assistance.of_household(ctx.principal, household_id,
+                                                         ctx.today))
+    return assistance(found) if found is not None else None

@@ -148,6 +148,7 @@ ZH: dict[str, str] = {
     "NOTICE_NOT_OVER": "公示期未满，不能通过",
     "REASON_REQUIRED": "退回或不予通过须说明理由",
     "FOUR_EYES": "县级审定须由乡镇审核人以外的人员作出（双人复核）",
+    "UNKNOWN_RISK": "该户最近一次认定没有此风险",
     "INVALID_DATE": "不是有效日期",
     "CONTRADICTION": "同一天既是假日又是工作日",
     "DUPLICATE_VERSION": "版本号重复",

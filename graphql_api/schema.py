@@ -14,7 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from graphql_api.audit import AuditQuery
-from graphql_api.cases import CasesMutation, CasesQuery
+from graphql_api.cases import CasesMutation, CasesQuery, VisitsMutation
 from graphql_api.editing import EditingMutation, EditingQuery
 from graphql_api.errors import UserError, call, service_error, user_errors
 from graphql_api.inputs import HOUSEHOLD_DEPRECATED
@@ -195,7 +195,7 @@ class HouseholdDeterminePayload:
 
 
 @strawberry.type
-class Mutation(EditingMutation, WarningMutation, CasesMutation):
+class Mutation(EditingMutation, WarningMutation, CasesMutation, VisitsMutation):
     @strawberry.mutation(description="Save a household's facts as a new revision.")
     def household_save(
         self, info: strawberry.Info,

@@ -20,7 +20,7 @@ from graphql_api.node import Node, global_id
 if TYPE_CHECKING:
     from engine.results import Determination as EngineDetermination
     from engine.results import Outcome as EngineOutcome
-    from graphql_api.cases import MonitoringCase
+    from graphql_api.cases import Assistance, MonitoringCase, TimelineEntry, Visit
     from graphql_api.warning import Alert
 
 OutcomeStatus = strawberry.enum(Status, name="OutcomeStatus")
@@ -373,6 +373,29 @@ class Household(Node):
         from graphql_api.cases import household_cases
 
         return household_cases(info, str(self.id))
+
+    @strawberry.field(description="Visits, fact revisions, recorded determinations, alerts and "
+                      "monitoring-case actions, newest first.")
+    def timeline(self, info: strawberry.Info) -> list[
+            Annotated[TimelineEntry, strawberry.lazy("graphql_api.cases")]]:
+        from graphql_api.cases import household_timeline
+
+        return household_timeline(info, str(self.id))
+
+    @strawberry.field(description="The cadres' visits, newest first.")
+    def visits(self, info: strawberry.Info) -> list[
+            Annotated[Visit, strawberry.lazy("graphql_api.cases")]]:
+        from graphql_api.cases import household_visits
+
+        return household_visits(info, str(self.id))
+
+    @strawberry.field(description="For a monitored household: its risks and the measures "
+                      "against each (null when it is not monitored).")
+    def assistance(self, info: strawberry.Info) -> Annotated[
+            Assistance, strawberry.lazy("graphql_api.cases")] | None:
+        from graphql_api.cases import household_assistance
+
+        return household_assistance(info, str(self.id))
 
     @strawberry.field(description="The household's recorded determinations, newest first.",
                       deprecation_reason="A list without pages; use determinationRecords, a "

@@ -58,6 +58,15 @@ class Period(_Model):
     citation: Citation
 
 
+class Measures(_Model):
+    """Which programs' granted benefits count as assistance (帮扶措施) against which risk: a
+    monitoring outcome code (a category or risk item) to the program codes that address it."""
+
+    description: Text | None = None
+    citation: Citation
+    addressedBy: dict[str, list[str]]
+
+
 class ProcedureDocument(_Model):
     program: Literal["procedure"]
     version: int = Field(ge=1)
@@ -66,6 +75,7 @@ class ProcedureDocument(_Model):
     effectiveFrom: date
     notes: list[Text] = Field(default_factory=list)
     parameters: dict[str, Period]
+    measures: Measures
 
 
 class Procedure:
@@ -94,6 +104,10 @@ class Procedure:
 
     def citation(self, name: str) -> Citation:
         return self.document.parameters[name].citation
+
+    def programs_addressing(self, risk: str) -> tuple[str, ...]:
+        """The programs whose granted benefits count against ``risk`` (a monitoring outcome)."""
+        return tuple(self.document.measures.addressedBy.get(risk, ()))
 
 
 def load_procedure(text: str, source: str = "procedure") -> Procedure:

@@ -26,6 +26,7 @@ from policy.document import Program, compile_document, load_document
 from policy.errors import DocumentInvalid, FactsInvalid, FieldError
 from policy.facts import Household, parse_household
 from services import integrity
+from services.assistance import Assistance
 from services.auth import Policy, Principal, covered_codes, in_region
 from services.cases import MonitoringCases
 from services.config import Settings
@@ -35,6 +36,7 @@ from services.errors import Conflict, IntegrityFailure, InvalidInput, NotFoundEr
 from services.impact_pool import ImpactPool
 from services.rulesets import FIXTURES, document_files, load_file, version_id
 from services.tokens import Tokens as Tokens  # where callers have always found it
+from services.visits import Visits
 from services.webhooks import Webhooks
 from store import db
 from store.errors import ConflictError, InvalidCursor, NotFound
@@ -157,7 +159,9 @@ class Application:
         self.editing = RuleSetEditing(self)  # drafts, review and publication
         self.warning = EarlyWarning(self)  # department events and alerts
         self.webhooks = Webhooks(self)  # alerts pushed to api_clients
-        self.cases = MonitoringCases(self)  # monitoring cases, visits and assistance
+        self.cases = MonitoringCases(self)  # monitoring cases
+        self.visits = Visits(self)  # cadres' visits and households' timelines
+        self.assistance = Assistance(self)  # measures against a monitoring object's risks
 
     # -- lifecycle -------------------------------------------------------------------------
 
