@@ -12,6 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from graphql_api.errors import UserError, call, service_error, user_errors
+from graphql_api.node import Node, global_id
 from graphql_api.types import (
     DeterminationRecord,
     Household,
@@ -93,8 +94,12 @@ def _entry(e: EntryView) -> MonitoringCaseEntry:
 
 @strawberry.type(description="A monitoring case (监测对象识别): one household, one kind, the "
                  "procedure's steps in order.")
-class MonitoringCase:
+class MonitoringCase(Node):
     id: strawberry.ID
+
+    @strawberry.field(description="Opaque global id (Node). 全局唯一标识。")
+    def node_id(self) -> strawberry.ID:
+        return strawberry.ID(global_id("MonitoringCase", str(self.id)))
     household_id: str
     region_code: str
     kind: MonitoringCaseKind

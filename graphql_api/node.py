@@ -1,9 +1,10 @@
 """Global object identification: the ``Node`` interface, ``nodeId`` and ``node``/``nodes``.
 
 Every object a client caches (rule sets, versions, households, determination records, alerts,
-rows of a version diff) has a ``nodeId``: an opaque id unique across the whole schema, which
-``Query.node(id:)`` and ``Query.nodes(ids:)`` take back. It is the type's name and the object's
-key, as JSON in URL-safe base64; clients must not take it apart (the format may change).
+monitoring cases, rows of a version diff) has a ``nodeId``: an opaque id unique across the
+whole schema, which ``Query.node(id:)`` and ``Query.nodes(ids:)`` take back. It is the type's
+name and the object's key, as JSON in URL-safe base64; clients must not take it apart (the
+format may change).
 
 The interface's id field is ``nodeId``, not ``id``: the types had an ``id`` (a household's own
 id, a version's id) before, which mutations and clients use, and the contract grows the schema
@@ -34,7 +35,7 @@ from services.errors import ServiceError
 
 # type name -> how many key parts its ids have
 KINDS = {"RuleSet": 1, "RuleSetVersion": 1, "Household": 1, "DeterminationRecord": 1,
-         "Alert": 1, "RuleDiff": 3}
+         "Alert": 1, "RuleDiff": 3, "MonitoringCase": 1}
 
 MAX_IDS = 100  # nodes(ids:) at most
 
@@ -84,6 +85,7 @@ class Node:
 def _lookup(info: strawberry.Info, gid: str) -> Any:
     """The object ``gid`` names as its type's query serves it to the caller, or None."""
     from graphql_api import types as t
+    from graphql_api.cases import MonitoringCase, monitoring_case
     from graphql_api.warning import Alert, alert
 
     parsed = parse_global_id(gid)
@@ -99,6 +101,8 @@ def _lookup(info: strawberry.Info, gid: str) -> Any:
         "DeterminationRecord": (t.DeterminationRecord,
                                 lambda: ctx.app.determination_record(p, key[0])),
         "Alert": (Alert, lambda: alert(ctx.app.warning.alert(p, key[0]))),
+        "MonitoringCase": (MonitoringCase,
+                           lambda: monitoring_case(ctx.app.cases.case(p, key[0]))),
         "RuleDiff": (t.RuleDiff, lambda: t.diff_row(ctx.app.editing.diff(p, key[1], key[0]),
                                                     key[2])),
     }

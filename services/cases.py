@@ -233,7 +233,7 @@ class MonitoringCases:
         if ch is CaseChannel.VISIT and not visit_id:
             raise _error(InvalidInput, "visitId", "REQUIRED", "须指明走访记录",
                          "a case from a visit names the visit")
-        with self.app.uow() as uow:
+        with self.app.uow() as uow, _conflicts("householdId"):
             stored = self._household(p, uow, household_id)
             if ch is CaseChannel.ALERT:
                 alert = uow.alerts.find(alert_id or "")

@@ -305,3 +305,17 @@ def test_overdue_cases_are_counted_on_metrics_and_per_township(api: Api) -> None
     assert [e["node"]["id"] for e in listed["edges"]] == [late.id]
     one = api.gql(ONE, {"id": late.id}, token="caseworker")["data"]["monitoringCase"]
     assert one["overdue"] is True
+
+
+def test_a_case_is_a_node_scoped_as_its_own_query(api: Api) -> None:
+    case = opened(api, household())
+    node = """query($id: ID!) { node(id: $id) { __typename nodeId
+      ... on MonitoringCase { id step } } }"""
+    node_id = api.gql("query($id: ID!) { monitoringCase(id: $id) { nodeId } }",
+                      {"id": case["id"]}, token="caseworker")["data"]["monitoringCase"]["nodeId"]
+    got = api.gql(node, {"id": node_id}, token="township_officer")["data"]["node"]
+    assert got == {"__typename": "MonitoringCase", "nodeId": node_id, "id": case["id"],
+                   "step": "VERIFICATION"}
+    assert api.gql(node, {"id": node_id}, token="caseworker2")["data"]["node"] is None
+    assert api.gql(node, {"id": node_id}, token="api_client")["errors"][0]["extensions"][
+        "code"] == "FORBIDDEN"

@@ -422,3 +422,31 @@ def test_two_transactions_that_read_one_revision_cannot_both_write(cast: Cast) -
             second.commit()
     final = c.app.cases.case(c.cw, case.id)
     assert final.step == "COMPARISON" and final.close_reason is None
+
+
+def test_concurrent_openings_of_one_kind_leave_one_open_case(cast: Cast) -> None:
+    c = cast
+    hid = saved(c, household())
+    barrier = threading.Barrier(4)
+    results: list[object] = []
+
+    def open_one() -> None:
+        barrier.wait()
+        try:
+            results.append(c.app.cases.open(c.cw, hid, "INCLUSION", "APPLICATION",
+                                            D("2024-09-27"),
+                                            application_signed_on=D("2024-09-26")))
+        except ServiceError as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    won = [r for r in results if isinstance(r, CaseView)]
+    lost = [r for r in results if isinstance(r, ServiceError)]
+    assert len(won) == 1 and len(lost) == 3
+    assert {e.code for e in lost} <= {"CASE_ALREADY_OPEN", "CONFLICT"}
+    listed, _, _, total = c.app.cases.cases(c.cw, 10, None, D("2024-09-27"), household_id=hid)
+    assert total == 1 and listed[0].id == won[0].id  # type: ignore[union-attr]
