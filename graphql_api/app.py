@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from datetime import date
@@ -12,7 +13,9 @@ import anyio
 import anyio.to_thread
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -29,10 +32,12 @@ from graphql_api.graphiql import offline_page
 from graphql_api.messages import LANGUAGE, chinese, language, localise_error
 from graphql_api.observability import (
     RequestLog,
+    count_operation,
     count_overdue_cases,
     error_codes,
     metrics_text,
 )
+from graphql_api.operability import RateLimiter, Tracing, TrustedOperations, retry_after
 from graphql_api.projection import encode
 from graphql_api.schema import Context, build_schema
 from graphql_api.strings import check_variables
@@ -52,14 +57,23 @@ class GraphQLApp(GraphQL[Context, None]):
         self.tokens = tokens
         self.threads = app.settings.threads
         self.max_string_length = app.settings.max_string_length
+        self.max_cost = app.settings.max_fields
         self._limiter: anyio.CapacityLimiter | None = None
+        settings = app.settings
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_minute) \
+            if settings.rate_limit_per_minute > 0 else None
+        self.trusted = TrustedOperations.load(settings.trusted_operations_file) \
+            if settings.trusted_operations_file and not settings.dev else None
+        self.tracing = Tracing(settings.tracing != "none")
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.scope.setdefault("state", {})
         return Context(app=self.app, principal=ANONYMOUS, today=date.today(),
                        authorization=request.headers.get("authorization", ""),
                        log=state.setdefault("graphql", {}),
-                       language=language(request.headers.get("accept-language")))
+                       language=language(request.headers.get("accept-language")),
+                       idempotency_key=request.headers.get("idempotency-key"),
+                       client=_client_address(request.scope))
 
     async def execute_single(  # type: ignore[override]
         self, request: Any, request_adapter: Any, sub_response: Any, context: Context,
@@ -71,17 +85,51 @@ class GraphQLApp(GraphQL[Context, None]):
         if self._limiter is None:  # made in the event loop that serves
             self._limiter = anyio.CapacityLimiter(self.threads)
 
+        traceparent = request_adapter.headers.get("traceparent")
+
         def run() -> Any:
             LANGUAGE.set(context.language)  # this thread's copy of the context only
             context.principal = self.principal(context.authorization)
+            if self.rate_limiter is not None:
+                key = context.principal.token_id or f"address:{context.client}"
+                wait = self.rate_limiter.take(key)
+                if wait > 0:
+                    raise _Refused(429, f"too many requests; retry after {retry_after(wait)} s",
+                                   "RATE_LIMITED", {"retry-after": retry_after(wait)},
+                                   retryAfter=retry_after(wait))
+            query = request_data.query
+            if self.trusted is not None and context.principal.role == "api_client":
+                query = query or self.trusted.document(request_data.extensions)
+                if not self.trusted.allows(query):
+                    return ExecutionResult(data=None, errors=[GraphQLError(
+                        "this token may run only the registered operations",
+                        extensions={"code": "PERSISTED_QUERY_NOT_ALLOWED"})])
             refused = check_variables(request_data.variables, self.max_string_length)
             if refused:
                 return ExecutionResult(data=None, errors=refused)
-            return self.schema.execute_sync(
-                request_data.query, root_value=root_value,
-                variable_values=request_data.variables, context_value=context,
-                operation_name=request_data.operation_name, allowed_operation_types=allowed,
-                operation_extensions=request_data.extensions)
+            span = self.tracing.start(traceparent, "graphql.operation")
+            if span is None:
+                return self.schema.execute_sync(
+                    query, root_value=root_value,
+                    variable_values=request_data.variables, context_value=context,
+                    operation_name=request_data.operation_name,
+                    allowed_operation_types=allowed,
+                    operation_extensions=request_data.extensions)
+            try:
+                result = self.schema.execute_sync(
+                    query, root_value=root_value,
+                    variable_values=request_data.variables, context_value=context,
+                    operation_name=request_data.operation_name,
+                    allowed_operation_types=allowed,
+                    operation_extensions=request_data.extensions)
+                attributes = {"graphql.operation.name": context.log.get("operation") or "",
+                              "policy_engine.principal": _principal_id(context.principal)}
+                if result.errors:
+                    attributes["policy_engine.error_codes"] = error_codes(result.errors)
+                span.set_attributes(attributes)
+            finally:
+                span.end()
+            return result
 
         try:
             result = await anyio.to_thread.run_sync(run, limiter=self._limiter)
@@ -93,8 +141,10 @@ class GraphQLApp(GraphQL[Context, None]):
         except MissingQueryError as exc:
             raise _Refused(400, "No GraphQL query found in the request", "NO_QUERY") from exc
         context.log["principal"] = _principal_id(context.principal)
-        if result.errors:
-            context.log["errors"] = error_codes(result.errors)
+        codes = error_codes(result.errors) if result.errors else []
+        if codes:
+            context.log["errors"] = codes
+        count_operation(codes)
         return result
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -108,7 +158,10 @@ class GraphQLApp(GraphQL[Context, None]):
             # strawberry answers these in plain text; every error here is JSON with a code
             code = exc.code if isinstance(exc, _Refused) else _HTTP_CODES.get(
                 exc.status_code, "BAD_REQUEST")
-            response = _refuse(exc.status_code, code, exc.reason, scope)
+            headers = exc.headers if isinstance(exc, _Refused) else None
+            params = exc.params if isinstance(exc, _Refused) else {}
+            response = _refuse(exc.status_code, code, exc.reason, scope, headers, **params)
+            count_operation([code])
         await response(scope, receive, send)
 
     async def process_result(self, request: Any, result: ExecutionResult) -> Any:
@@ -118,8 +171,12 @@ class GraphQLApp(GraphQL[Context, None]):
         response: dict[str, Any] = {"data": result.data}
         if result.errors:
             response["errors"] = [localise_error(e, lang) for e in result.errors]
-        if result.extensions:
-            response["extensions"] = result.extensions
+        extensions = dict(result.extensions or {})
+        cost = request.scope.get("state", {}).get("graphql", {}).get("cost")
+        if cost is not None:
+            extensions["cost"] = {"requestedFields": cost, "maximumFields": self.max_cost}
+        if extensions:
+            response["extensions"] = extensions
         return response
 
     def principal(self, header: str) -> Principal:
@@ -166,9 +223,17 @@ MAX_BODY_BYTES = 1 << 20
 
 
 class _Refused(HTTPException):
-    def __init__(self, status: int, reason: str, code: str):
+    def __init__(self, status: int, reason: str, code: str,
+                 headers: dict[str, str] | None = None, **params: Any):
         super().__init__(status, reason)
         self.code = code
+        self.headers = headers
+        self.params = params
+
+
+def _client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 _HTTP_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
@@ -271,6 +336,11 @@ def create_app(settings: Settings | None = None, application: Application | None
                             status_code=200 if ok else 503)
 
     async def metrics(request: Request) -> Response:
+        if settings.metrics_token and not hmac.compare_digest(
+                request.headers.get("authorization", "").encode(),
+                f"Bearer {settings.metrics_token}".encode()):
+            return _refuse(401, "UNAUTHENTICATED", "/metrics needs its bearer token",
+                           request.scope, {"www-authenticate": "Bearer"})
         # Overdue cases are counted when scraped (one grouped query, off the event loop).
         try:
             counted = await anyio.to_thread.run_sync(application.cases.overdue_by_county,
@@ -303,7 +373,16 @@ def create_app(settings: Settings | None = None, application: Application | None
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.application = application
-    return RequestLog(JsonOnly(app, settings.read_timeout_seconds))
+    served: ASGIApp = JsonOnly(app, settings.read_timeout_seconds)
+    if settings.cors_origins:
+        # Browsers on these origins only; a preflight from any other is refused (400), and
+        # without an allow-list there is no CORS at all (a preflight is 405).
+        served = CORSMiddleware(
+            served, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "accept-language",
+                           "idempotency-key", "traceparent", "tracestate", "x-request-id"],
+            expose_headers=["retry-after", "x-request-id"], max_age=600)
+    return RequestLog(served)
 
 
 def served_app() -> ASGIApp:
@@ -312,9 +391,11 @@ def served_app() -> ASGIApp:
     parent process."""
     from graphql_api import collector
     from graphql_api.observability import configure_logging
+    from graphql_api.operability import configure_tracing
 
     settings = Settings()
     configure_logging(settings.log_level)
+    configure_tracing(settings.tracing)
     if settings.gc_complete_seconds > 0:
         collector.install(settings.gc_complete_seconds)
     return create_app(settings, Application(settings), migrate=False)

@@ -68,6 +68,13 @@ def _error(message: str, code: str, nodes: Any = None,
 
 def check_document(document: DocumentNode, limits: Limits) -> list[GraphQLError]:
     """The limits ``document`` breaks (empty: none), in time linear in its size."""
+    return measure_document(document, limits)[0]
+
+
+def measure_document(document: DocumentNode, limits: Limits) -> tuple[list[GraphQLError], int]:
+    """The limits ``document`` breaks, and its cost: the field selections of its largest
+    operation once fragments are expanded (what execution may have to resolve), the figure
+    ``max_fields`` bounds and responses report in ``extensions.cost``."""
     fragments: dict[str, FragmentDefinitionNode] = {}
     operations: list[OperationDefinitionNode] = []
     for definition in document.definitions:
@@ -80,11 +87,13 @@ def check_document(document: DocumentNode, limits: Limits) -> list[GraphQLError]
         # Checked first: it also bounds how long a chain of fragments (and the recursion
         # below) can be.
         return [_error(f"the document has {spreads} fragment spreads; at most "
-                       f"{limits.max_spreads} are allowed", "QUERY_TOO_COMPLEX")]
+                       f"{limits.max_spreads} are allowed", "QUERY_TOO_COMPLEX")], 0
     measure = _Measure(fragments)
     errors: list[GraphQLError] = []
+    cost = 0
     for operation in operations:
         figures = measure.selection_set(operation.selection_set)
+        cost = max(cost, figures.fields)
         name = operation.name.value if operation.name else "anonymous"
         if figures.depth > limits.max_depth:
             errors.append(_error(f"'{name}' exceeds maximum operation depth of "
@@ -99,7 +108,7 @@ def check_document(document: DocumentNode, limits: Limits) -> list[GraphQLError]
                 f"'{name}' selects {_shown(figures.fields)} fields once its fragments are "
                 f"expanded; at most {limits.max_fields} are allowed", "QUERY_TOO_COMPLEX",
                 [operation]))
-    return errors
+    return errors, cost
 
 
 def _shown(count: int) -> str:

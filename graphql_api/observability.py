@@ -12,7 +12,15 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -34,17 +42,17 @@ EVALUATIONS = Counter(
 GRANTED = Counter(
     "policy_engine_outcomes_granted_total", "Outcomes granted (rules fired)", ["program"],
     registry=REGISTRY)
-OVERDUE_CASES = Gauge(
-    "policy_engine_monitoring_cases_overdue",
-    "Open monitoring cases past their step's or the whole case's due day, by county "
-    "(as of the scrape)", ["county"], registry=REGISTRY)
-
-
-def count_overdue_cases(by_county: dict[str, int]) -> None:
-    """Set the overdue gauge from a fresh count (counties with none left drop out)."""
-    OVERDUE_CASES.clear()
-    for county, n in sorted(by_county.items()):
-        OVERDUE_CASES.labels(county).set(n)
+# GraphQL answers with errors are HTTP 200: these count them, by the code the client saw.
+OPERATIONS = Counter(
+    "policy_engine_graphql_operations_total", "GraphQL requests answered, by outcome",
+    ["outcome"], registry=REGISTRY)
+ERRORS = Counter(
+    "policy_engine_graphql_errors_total", "GraphQL errors given, by extensions.code", ["code"],
+    registry=REGISTRY)
+# The process (CPU, memory, open files, start time), the interpreter and its collector: the
+# default registry's collectors, registered on ours too.
+for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+    REGISTRY.register(_collector)
 
 
 
@@ -145,6 +153,13 @@ def _child(counter: Counter, program: str) -> Any:
     if child is None:
         child = _CHILDREN[(id(counter), program)] = counter.labels(program)
     return child
+
+
+def count_operation(codes: list[str]) -> None:
+    """One GraphQL request answered, with the codes of its errors (none: ``ok``)."""
+    _child(OPERATIONS, "error" if codes else "ok").inc()
+    for code in codes:
+        _child(ERRORS, code).inc()
 
 
 def count_determination(det: Any) -> None:

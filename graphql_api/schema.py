@@ -59,6 +59,8 @@ class Context:
     authorization: str = ""  # the header, looked up off the event loop
     log: dict[str, Any] = field(default_factory=dict)  # fields of the request's log line
     language: str = "zh"  # of messages: "zh" or "en" (Accept-Language)
+    idempotency_key: str | None = None  # the Idempotency-Key header
+    client: str = ""  # the client's address (anonymous callers' rate limit)
 
 
 T = TypeVar("T")
@@ -226,10 +228,18 @@ class Mutation(EditingMutation, WarningMutation, CasesMutation, VisitsMutation):
     def household_determine(
         self, info: strawberry.Info, id: strawberry.ID, as_of: date,
         programs: list[str] | None = None,
+        idempotency_key: Annotated[str | None, strawberry.argument(
+            description="Makes a retry safe: a second call with the same key and arguments "
+            "returns the first call's record and determination and records nothing (the "
+            "Idempotency-Key header does the same; this argument wins). The same key with "
+            "other arguments is IDEMPOTENCY_KEY_REUSED. 1 to 128 printable ASCII characters, "
+            "e.g. a UUID. / 幂等键：重试时返回首次结果，不重复记录。")] = None,
     ) -> HouseholdDeterminePayload:
         ctx = _info_context(info)
+        key = idempotency_key if idempotency_key is not None else ctx.idempotency_key
         try:
-            det, record = ctx.app.determine_household(ctx.principal, str(id), as_of, programs)
+            det, record = ctx.app.determine_household(ctx.principal, str(id), as_of, programs,
+                                                      key)
         except ServiceError as exc:
             return HouseholdDeterminePayload(record=None, determination=None,
                                              user_errors=user_errors(exc))

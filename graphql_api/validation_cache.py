@@ -37,10 +37,11 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from graphql_api.limits import Limits, ValidationTimeout, check_document, timeout_error
+from graphql_api.limits import Limits, ValidationTimeout, measure_document, timeout_error
 
 _Key = tuple[int, int, tuple[int, ...]]
-_RESULTS: OrderedDict[_Key, tuple[object, object, tuple[Any, ...], list[Any]]] = OrderedDict()
+_RESULTS: OrderedDict[_Key, tuple[object, object, tuple[Any, ...], list[Any], int]] = \
+    OrderedDict()
 _LOCK = threading.Lock()
 
 
@@ -87,8 +88,9 @@ class DocumentCache(SchemaExtension):
                 _RESULTS.move_to_end(key)
         if hit is not None and hit[0] is schema and hit[1] is document and hit[2] == rules:
             ctx.pre_execution_errors = hit[3]
+            cost = hit[4]
         else:
-            errors = check_document(document, self.limits)
+            errors, cost = measure_document(document, self.limits)
             if not errors:
                 try:
                     errors = validate(schema, document, rules,
@@ -96,10 +98,13 @@ class DocumentCache(SchemaExtension):
                 except ValidationTimeout:
                     errors = [timeout_error(self.seconds)]
             with _LOCK:
-                _RESULTS[key] = (schema, document, rules, errors)
+                _RESULTS[key] = (schema, document, rules, errors, cost)
                 while len(_RESULTS) > self.maxsize:
                     _RESULTS.popitem(last=False)
             ctx.pre_execution_errors = errors
+        log = getattr(ctx.context, "log", None)
+        if log is not None:
+            log["cost"] = cost  # reported in the response's extensions
         if not ctx.pre_execution_errors and _ambiguous(ctx):
             ctx.pre_execution_errors = [_NAME_NEEDED]
         yield

@@ -7,6 +7,7 @@ Each use case opens one unit of work, so every write is one transaction.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -505,10 +506,24 @@ class Application:
 
     def determine_household(
         self, principal: Principal, household_id: str, as_of: date,
-        programs: Sequence[str] | None = None,
+        programs: Sequence[str] | None = None, idempotency_key: str | None = None,
     ) -> tuple[Determination, RecordView]:
-        """Evaluate a stored household and record the determination (append-only)."""
+        """Evaluate a stored household and record the determination (append-only).
+
+        With an ``idempotency_key``, a call the same caller made before with that key and the
+        same arguments returns the first call's record (its determination replayed from the
+        record, so exactly the first answer) and records nothing; the same key with other
+        arguments is refused (``IDEMPOTENCY_KEY_REUSED``)."""
         self.policy.evaluate(principal)
+        request_hash = None
+        if idempotency_key is not None:
+            _check_idempotency_key(idempotency_key)
+            request_hash = hashlib.sha256(json.dumps(
+                ["householdDetermine", household_id, as_of.isoformat(),
+                 None if programs is None else list(programs)]).encode()).hexdigest()
+            first = self._idempotent_replay(principal, idempotency_key, request_hash)
+            if first is not None:
+                return first
         with self.uow() as uow:
             stored = uow.households.find(household_id)
             if stored is None:
@@ -529,8 +544,36 @@ class Application:
                              object_type="determination", object_id=record.id,
                              details={"household": stored.id, "asOf": as_of.isoformat(),
                                       "flagged": det.flagged_for_monitoring})
-            uow.commit()
+            if idempotency_key is not None and request_hash is not None:
+                uow.idempotency.add(actor=principal.actor, key=idempotency_key,
+                                    operation="householdDetermine",
+                                    request_hash=request_hash, object_id=record.id)
+            try:
+                uow.commit()
+            except ConflictError:
+                if idempotency_key is None or request_hash is None:
+                    raise
+                # the same key, sent again while the first call was still running: that
+                # call's record is the answer (nothing of this one was written)
+                first = self._idempotent_replay(principal, idempotency_key, request_hash)
+                if first is None:
+                    raise
+                return first
             return det, self._record_view(record)
+
+    def _idempotent_replay(self, principal: Principal, key: str, request_hash: str,
+                           ) -> tuple[Determination, RecordView] | None:
+        with self.uow() as uow:
+            seen = uow.idempotency.find(principal.actor, key)
+            if seen is None:
+                return None
+            if seen.request_hash != request_hash:
+                msg = (f"the idempotency key {key!r} was used for a call with other "
+                       "arguments; use a new key for a new call")
+                raise Conflict(msg, [FieldError("idempotencyKey", "IDEMPOTENCY_KEY_REUSED",
+                                                msg)], code="IDEMPOTENCY_KEY_REUSED")
+            view = self._record_view(uow.determinations.get(seen.object_id))
+        return self.replay(view).determination, view
 
     def determination_record(self, principal: Principal, record_id: str) -> RecordView:
         with self.uow() as uow:
@@ -585,6 +628,13 @@ class Application:
 
 
 HOUSEHOLD_OR_FACTS = "give the household's facts once: either facts or household, not both"
+
+
+def _check_idempotency_key(key: str) -> None:
+    if not (1 <= len(key) <= 128 and key.isascii() and key.isprintable()):
+        msg = "an idempotency key is 1 to 128 printable ASCII characters"
+        raise InvalidInput(msg, [FieldError("idempotencyKey", "INVALID_IDEMPOTENCY_KEY", msg)],
+                           code="INVALID_IDEMPOTENCY_KEY")
 
 
 def _no_household(hid: object) -> NotFoundError:

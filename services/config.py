@@ -51,6 +51,21 @@ class Settings(BaseSettings):
     # Monitoring cases' working days: a YAML file of public holidays and weekend days worked
     # (policy/workdays.py); unset: fixtures/procedure/calendar.yaml.
     holiday_calendar: str | None = None
+    # Browsers on these origins may call /graphql (CORS); none by default. A JSON list, e.g. POLICY_ENGINE_CORS_ORIGINS='["https://console.example.gov.cn"]'.
+    cors_origins: list[str] = Field(default_factory=list)
+    # Requests a minute per token (anonymous callers: per client address), per worker
+    # process; 0: no limit. Over it: 429 with Retry-After.
+    rate_limit_per_minute: int = 0
+    # A JSON file {"<sha256 of the document>": "<document>", ...}: the registered (trusted)
+    # operations. In prod, api_client tokens may then run only these (by text, or by hash as
+    # extensions.persistedQuery.sha256Hash); other roles and dev are not restricted.
+    trusted_operations_file: str | None = None
+    # OpenTelemetry spans: "none" (the default: no spans), "console" (printed) or "otlp"
+    # (needs opentelemetry-exporter-otlp; its own OTEL_EXPORTER_OTLP_* variables apply).
+    # The traceparent header of a request is honoured whenever spans are made.
+    tracing: Literal["none", "console", "otlp"] = "none"
+    # /metrics needs "Authorization: Bearer <metrics_token>" when set.
+    metrics_token: str | None = None
 
     @property
     def dev(self) -> bool:

@@ -422,6 +422,21 @@ class DeliveryStatus(StrEnum):
     FAILED = "FAILED"
 
 
+class IdempotencyKey(Base):
+    """A client's ``Idempotency-Key`` on a call that creates a record: who sent it, what the
+    call asked (a hash of its arguments) and what it created, so a retried call returns the
+    first result instead of a second record."""
+
+    __tablename__ = "idempotency_keys"
+
+    actor: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
 class Webhook(Base):
     """Where an api_client wants alerts pushed: a URL, and the secret its bodies are signed with
     (HMAC-SHA256; the receiver holds the same secret)."""

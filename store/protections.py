@@ -46,6 +46,7 @@ _PRIVILEGES = {
     "monitoring_case_entries": "SELECT, INSERT",
     "visits": "SELECT, INSERT",
     "assistance_measures": "SELECT, INSERT",
+    "idempotency_keys": "SELECT, INSERT",
     "alembic_version": "SELECT",
 }
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

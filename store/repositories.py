@@ -34,6 +34,7 @@ from store.models import (
     DeterminationRecord,
     Event,
     HouseholdFactRevision,
+    IdempotencyKey,
     InstallationSecret,
     Role,
     RuleSet,
@@ -473,6 +474,23 @@ class DeterminationRepository(_Repository):
                 .order_by(DeterminationRecord.created_at, DeterminationRecord.id)
             )
         )
+
+
+class IdempotencyRepository(_Repository):
+    """Keys of calls that created a record (``IdempotencyKey``)."""
+
+    def find(self, actor: str, key: str) -> IdempotencyKey | None:
+        return self.session.get(IdempotencyKey, (actor, key))
+
+    def add(self, *, actor: str, key: str, operation: str, request_hash: str,
+            object_id: str) -> IdempotencyKey:
+        """Remember a key; a concurrent call with the same key makes the commit fail with
+        ``ConflictError`` (the primary key), and the caller reads the winner's."""
+        row = IdempotencyKey(actor=actor, key=key, operation=operation,
+                             request_hash=request_hash, object_id=object_id,
+                             created_at=self._clock())
+        self.session.add(row)
+        return row
 
 
 # --- audit log ------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from store.repositories import (
     DeterminationRepository,
     EventRepository,
     HouseholdRepository,
+    IdempotencyRepository,
     RuleSetRepository,
     SecretRepository,
     TokenRepository,
@@ -57,6 +58,7 @@ class UnitOfWork:
     cases: CaseRepository
     visits: VisitRepository
     measures: MeasureRepository
+    idempotency: IdempotencyRepository
 
     def __init__(self, sessions: Engine | sessionmaker[Session], *, clock: Clock = utc_now):
         self._sessions = session_factory(sessions) if isinstance(sessions, Engine) else sessions
@@ -91,6 +93,7 @@ class UnitOfWork:
         self.cases = CaseRepository(session, self._clock)
         self.visits = VisitRepository(session, self._clock)
         self.measures = MeasureRepository(session, self._clock)
+        self.idempotency = IdempotencyRepository(session, self._clock)
         return self
 
     def __exit__(

@@ -1,0 +1,182 @@
+"""What an integrating system needs around each operation: per-token rate limits, the
+registered (trusted) operations an api_client may run, and OpenTelemetry spans.
+
+Rate limits are token buckets kept in the worker process: with ``serve --workers N`` a token
+may make up to N times the configured rate (each worker counts its own requests), which bounds
+a runaway client without a database round trip on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+class RateLimiter:
+    """A token bucket per key: ``per_minute`` requests a minute, in bursts of at most
+    ``per_minute`` (a quiet client may spend a minute's worth at once).
+
+    >>> clock = iter([0.0, 0.0, 0.0, 30.0]).__next__
+    >>> limiter = RateLimiter(2, clock=clock)
+    >>> limiter.take("t"), limiter.take("t"), limiter.take("t"), limiter.take("t")
+    (0.0, 0.0, 30.0, 0.0)
+    """
+
+    def __init__(self, per_minute: int, *, clock: Any = time.monotonic, max_keys: int = 10_000):
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0  # tokens a second
+        self.clock = clock
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """0 when the request may go ahead (one token spent), else the seconds until it may."""
+        now = self.clock()
+        with self._lock:
+            tokens, at = self._buckets.pop(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - at) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                wait = 0.0
+            else:
+                self._buckets[key] = (tokens, now)
+                wait = (1.0 - tokens) / self.rate
+            while len(self._buckets) > self.max_keys:  # forget the longest idle
+                self._buckets.popitem(last=False)
+        return wait
+
+
+def retry_after(wait: float) -> str:
+    """The Retry-After header's whole seconds (at least 1)."""
+    return str(max(1, math.ceil(wait)))
+
+
+def document_hash(query: str) -> str:
+    """The hash a registered operation is known by: sha256 of its text, hex (as Apollo's
+    persisted queries and GraphQL Code Generator's persisted documents compute it)."""
+    return hashlib.sha256(query.encode("utf-8")).hexdigest()
+
+
+class TrustedOperations:
+    """The registered operations: ``{sha256: document}`` from a JSON file. A hash that does
+    not match its document is refused when the file is loaded."""
+
+    def __init__(self, documents: Mapping[str, str]):
+        for digest, document in documents.items():
+            if document_hash(document) != digest:
+                raise ValueError(f"trusted operations: {digest[:12]}... is not the sha256 of "
+                                 "its document")
+        self.documents = dict(documents)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrustedOperations:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+            raise ValueError(f"{path}: expected a JSON object of sha256 -> document")
+        return cls(data)
+
+    def allows(self, query: str | None) -> bool:
+        return query is not None and document_hash(query) in self.documents
+
+    def document(self, extensions: Mapping[str, Any] | None) -> str | None:
+        """The registered document an ``extensions.persistedQuery.sha256Hash`` names."""
+        persisted = (extensions or {}).get("persistedQuery")
+        if not isinstance(persisted, Mapping):
+            return None
+        digest = persisted.get("sha256Hash")
+        return self.documents.get(digest) if isinstance(digest, str) else None
+
+
+class Tracing:
+    """OpenTelemetry spans for GraphQL operations, the parent taken from the request's
+    ``traceparent`` (W3C trace context). Off (no span, no cost) unless ``enabled``; where the
+    spans go is the global tracer provider's business (``configure_tracing``).
+
+    A ``traceparent`` whose sampled flag is off makes no span at all (the caller's trace is
+    not being recorded, and this service calls nothing downstream within a request); one with
+    it on is always recorded, as the parent decided; a request without one gets a root span
+    as the provider's sampler (``OTEL_TRACES_SAMPLER``) decides."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        if enabled:
+            from opentelemetry import trace
+
+            self._trace = trace
+            self._tracer = trace.get_tracer("policy_engine.graphql")
+
+    def start(self, traceparent: str | None, name: str) -> Any:
+        """A started span (end it), or None: tracing is off, or the parent is not sampled.
+        Spans are started and ended by hand, not made current: nothing within a request
+        makes child spans, and attaching a context costs as much as the span."""
+        if not self.enabled:
+            return None
+        context = None
+        if traceparent:
+            parent = _parse_traceparent(traceparent)
+            if parent is not None:
+                if not parent.trace_flags & 1:
+                    return None
+                context = self._trace.set_span_in_context(
+                    self._trace.NonRecordingSpan(parent))
+        return self._tracer.start_span(name, context=context)
+
+
+def _parse_traceparent(header: str) -> Any:
+    """The W3C ``traceparent`` (version 00) as a remote SpanContext, or None when malformed
+    (a malformed header is ignored, as the specification says)."""
+    from opentelemetry.trace import SpanContext, TraceFlags
+
+    parts = header.strip().split("-")
+    if len(parts) < 4 or len(parts[0]) != 2 or parts[0] == "ff" or len(parts[1]) != 32 \
+            or len(parts[2]) != 16 or len(parts[3]) != 2:
+        return None
+    try:
+        trace_id, span_id, flags = int(parts[1], 16), int(parts[2], 16), int(parts[3], 16)
+    except ValueError:
+        return None
+    if not trace_id or not span_id:
+        return None
+    return SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(flags))
+
+
+_CONFIGURED = False
+
+
+def configure_tracing(kind: str) -> bool:
+    """Install a tracer provider that exports spans ``kind`` ("console", "otlp"); "none"
+    installs nothing. Once per process; True when spans are to be made."""
+    global _CONFIGURED
+    if kind == "none":
+        return False
+    if _CONFIGURED:
+        return True
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "policy-engine"}))
+    if kind == "console":
+        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+    else:
+        try:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found]
+                OTLPSpanExporter,
+            )
+        except ImportError as exc:
+            raise RuntimeError("POLICY_ENGINE_TRACING=otlp needs the package "
+                               "opentelemetry-exporter-otlp-proto-http") from exc
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    _CONFIGURED = True
+    return True
