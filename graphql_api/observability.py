@@ -18,6 +18,7 @@ from prometheus_client import (
     PROCESS_COLLECTOR,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -42,6 +43,19 @@ EVALUATIONS = Counter(
 GRANTED = Counter(
     "policy_engine_outcomes_granted_total", "Outcomes granted (rules fired)", ["program"],
     registry=REGISTRY)
+OVERDUE_CASES = Gauge(
+    "policy_engine_monitoring_cases_overdue",
+    "Open monitoring cases past their step's or the whole case's due day, by county "
+    "(as of the scrape)", ["county"], registry=REGISTRY)
+
+
+def count_overdue_cases(by_county: dict[str, int]) -> None:
+    """Set the overdue gauge from a fresh count (counties with none left drop out)."""
+    OVERDUE_CASES.clear()
+    for county, n in sorted(by_county.items()):
+        OVERDUE_CASES.labels(county).set(n)
+
+
 # GraphQL answers with errors are HTTP 200: these count them, by the code the client saw.
 OPERATIONS = Counter(
     "policy_engine_graphql_operations_total", "GraphQL requests answered, by outcome",
