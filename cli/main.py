@@ -459,15 +459,18 @@ def cmd_export_docs(args: argparse.Namespace) -> int:
 def cmd_screen(args: argparse.Namespace) -> int:
     """Batch screening of a register (CSV, JSON Lines or Parquet) with the vectorised backend
     (or on Apache Spark with ``--backend spark``)."""
-    from engine.batch.evaluate import ALL_STATUSES
+    from engine.batch.evaluate import ALL_STATUSES, DEFAULT_STATUSES
     from engine.batch.layout import LayoutError
     from policy.catalog import UnknownProgram
     from screening.console import print_summary, progress_bar
     from screening.sources import detect_format
     from screening.writers import output_format
 
-    statuses = ALL_STATUSES
-    if args.status and "all" not in args.status:
+    # GRANTED and UNDETERMINED rows unless asked (docs/decisions/0010-screening-output.md)
+    statuses = DEFAULT_STATUSES
+    if args.status and "all" in args.status:
+        statuses = ALL_STATUSES
+    elif args.status:
         statuses = frozenset(s.upper() for s in args.status)
         unknown = sorted(statuses - ALL_STATUSES)
         if unknown:
@@ -554,7 +557,7 @@ _GB_HINT = ("; if it was saved as GB18030/GBK (as Chinese spreadsheets do), give
 
 def cmd_rescreen(args: argparse.Namespace) -> int:
     """Screen every stored household (DATABASE_URL) with the batch backend."""
-    from engine.batch.evaluate import ALL_STATUSES
+    from engine.batch.evaluate import ALL_STATUSES, DEFAULT_STATUSES
     from policy.catalog import UnknownProgram
     from screening.console import print_summary
     from services.application import Application
@@ -562,8 +565,10 @@ def cmd_rescreen(args: argparse.Namespace) -> int:
     from services.errors import ServiceError
     from services.rescreen import rescreen_stored
 
-    statuses = ALL_STATUSES
-    if args.status and "all" not in args.status:
+    statuses = DEFAULT_STATUSES
+    if args.status and "all" in args.status:
+        statuses = ALL_STATUSES
+    elif args.status:
         statuses = frozenset(s.upper() for s in args.status)
         if statuses - ALL_STATUSES:
             return _fail(f"error: unknown status {', '.join(sorted(statuses - ALL_STATUSES))}"
@@ -633,7 +638,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--program", action="append", help="restrict to a program (repeatable)")
     p.add_argument("--status", action="append", metavar="STATUS",
                    help="write only outcomes with this status (GRANTED, NOT_GRANTED, "
-                   "UNDETERMINED; repeatable; default all); the summary counts all")
+                   "UNDETERMINED, or all; repeatable; default GRANTED and UNDETERMINED); the "
+                   "summary counts every outcome")
     p.add_argument("--terms", action="store_true",
                    help="add the terms column (e.g. medical tiers' estimatedRelief, as JSON)")
     p.add_argument("--errors", help="errors file (default: OUT with .errors.csv)")
@@ -704,7 +710,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", required=True, type=_date, dest="as_of")
     p.add_argument("--out", required=True, help="output file (.csv or .parquet)")
     p.add_argument("--program", action="append", help="restrict to a program (repeatable)")
-    p.add_argument("--status", action="append", help="only these statuses in the output")
+    p.add_argument("--status", action="append",
+                   help="only these statuses in the output (GRANTED, NOT_GRANTED, UNDETERMINED, "
+                   "or all; default GRANTED and UNDETERMINED)")
     p.add_argument("--region", action="append", help="only these region codes (repeatable)")
     p.set_defaults(func=cmd_rescreen)
 

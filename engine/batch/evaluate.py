@@ -63,6 +63,9 @@ PERIODS = ("YEAR", "MONTH", "ONCE")
 STATUS = pl.Enum(list(STATUSES))
 PERIOD = pl.Enum(list(PERIODS))
 ALL_STATUSES = frozenset(STATUSES)
+# What the screen and rescreen commands write unless asked for more: the outcomes someone acts
+# on (docs/decisions/0010-screening-output.md); the summary counts every outcome either way.
+DEFAULT_STATUSES = frozenset({"GRANTED", "UNDETERMINED"})
 ORDERS = ("household", "outcome")
 _STATUS_CODE = {name: i for i, name in enumerate(STATUSES)}  # 0 GRANTED, 1 NOT_ .., 2 UND..
 _STATUS_NAMES = STATUSES

@@ -67,7 +67,7 @@ FIXTURE_HOUSEHOLDS = [json.loads(p.read_text(encoding="utf-8"))
 def test_the_fixture_register_in_every_format(source: str, out: str, tmp_path: Path) -> None:
     target = tmp_path / out
     done = screen(str(SCREENING / source), "--as-of", AS_OF, "--out", str(target),
-                  "--no-progress", "--terms")
+                  "--no-progress", "--terms", "--status", "all")
     assert done.returncode == 0, done.stderr
     assert "screened 11 of 11 households" in done.stdout
     got = read_outcomes(target)
@@ -84,6 +84,24 @@ def test_the_fixture_register_in_every_format(source: str, out: str, tmp_path: P
     assert errors.splitlines() == ["row,household_id,field,code,message"]
 
 
+def test_by_default_granted_and_undetermined_rows_are_written_and_every_outcome_counted(
+        tmp_path: Path) -> None:
+    target = tmp_path / "outcomes.csv"
+    done = screen(str(SCREENING / "register.jsonl"), "--as-of", AS_OF, "--out", str(target),
+                  "--no-progress")
+    assert done.returncode == 0, done.stderr
+    expected = [{**r, "terms": None}
+                for r in expected_rows(FIXTURE_HOUSEHOLDS, date(2024, 6, 1))
+                if r["status"] in ("GRANTED", "UNDETERMINED")]
+    assert normalise(read_outcomes(target)) == normalise(expected)
+    summary = json.loads(target.with_name("outcomes.summary.json").read_text())
+    assert summary["statusesWritten"] == ["GRANTED", "UNDETERMINED"]
+    counted = {r["status"] for r in summary["byProgram"]}
+    assert counted == {"GRANTED", "NOT_GRANTED", "UNDETERMINED"}
+    assert summary["outcomeRows"] == len(expected) < sum(r["outcomes"]
+                                                         for r in summary["byProgram"])
+
+
 def test_parquet_in_and_small_chunks_give_the_same_table(tmp_path: Path) -> None:
     rng = random.Random(11)
     households = [random_household(rng, date(2024, 6, 1), hid=f"g{i:04d}") for i in range(150)]
@@ -91,10 +109,10 @@ def test_parquet_in_and_small_chunks_give_the_same_table(tmp_path: Path) -> None
     flat_frame(households).write_parquet(register, row_group_size=97)
     whole, chunked = tmp_path / "whole.parquet", tmp_path / "chunked.parquet"
     assert screen(str(register), "--as-of", AS_OF, "--out", str(whole), "--no-progress",
-                  "--terms", "--order", "household").returncode == 0
+                  "--terms", "--order", "household", "--status", "all").returncode == 0
     # 50 rows at a time: many households straddle two reads.
     done = screen(str(register), "--as-of", AS_OF, "--out", str(chunked), "--no-progress",
-                  "--chunk-size", "50", "--terms", "--order", "household")
+                  "--chunk-size", "50", "--terms", "--order", "household", "--status", "all")
     assert done.returncode == 0, done.stderr
     assert pl.read_parquet(whole).equals(pl.read_parquet(chunked))
     expected = expected_rows(households, date(2024, 6, 1))
