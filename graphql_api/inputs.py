@@ -39,7 +39,12 @@ def _json(value: Any) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
-def describe(fact: InputFact) -> str:
+_UNITS = {"yuan/year": "元/年 (yuan a year)", "yuan": "元 (yuan, to the fen)",
+          "yuan/person/year": "元/人/年 (yuan per person a year)", "years": "年 (years)",
+          "ratio": "a ratio (0.5 = 50 %)"}
+
+
+def describe(fact: InputFact, scope: FactScopeName = "household") -> str:
     """A field's description: what the fact is (ZH, then EN), its values and its default."""
     text = f"{fact.label.zh}：{fact.description.zh}。{fact.label.en}: {fact.description.en}."
     if fact.enum is not None:
@@ -47,7 +52,11 @@ def describe(fact: InputFact) -> str:
         text += " " + ", ".join(f"{v} ({label.zh} / {label.en})" for v, label in values.items())
         text += "."
     if fact.unit:
-        text += f" Unit: {fact.unit}."
+        text += f" Unit: {_UNITS.get(fact.unit, fact.unit)}"
+        if fact.unit.startswith("yuan"):
+            text += (", for the whole household (家庭合计)" if scope == "household"
+                     else ", this member's own (本人)")
+        text += "."
     if fact.required:
         text += " Required."
     elif fact.unknownWhenLeftOut:
@@ -95,14 +104,14 @@ def _input_class(name: str, scope: FactScopeName, description: str,
     namespace: dict[str, Any] = {}
     for fact in (f for f in facts if f.required):
         annotations[_snake(fact.name)] = _type(fact, typed)
-        namespace[_snake(fact.name)] = strawberry.field(description=describe(fact))
+        namespace[_snake(fact.name)] = strawberry.field(description=describe(fact, scope))
     for field, (annotation, text) in extra.items():
         annotations[field] = annotation
         namespace[field] = strawberry.field(description=text)
     for fact in (f for f in facts if not f.required):
         annotations[_snake(fact.name)] = _type(fact, typed) | None
         namespace[_snake(fact.name)] = strawberry.field(default=UNSET,
-                                                        description=describe(fact))
+                                                        description=describe(fact, scope))
     namespace["__annotations__"] = annotations
     namespace["__module__"] = __name__
     namespace["__doc__"] = description

@@ -15,6 +15,7 @@ from strawberry.types import ExecutionContext
 
 from graphql_api.audit import AuditQuery
 from graphql_api.cases import CasesMutation, CasesQuery, VisitsMutation
+from graphql_api.descriptions import describe_schema
 from graphql_api.editing import EditingMutation, EditingQuery
 from graphql_api.errors import UserError, call, service_error, user_errors
 from graphql_api.inputs import HOUSEHOLD_DEPRECATED
@@ -386,6 +387,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                     execution_context_class=ProjectingExecutionContext if settings.dev
                     else _QuietExecutionContext,
                     config=StrawberryConfig(disable_field_suggestions=not settings.dev))
+    describe_schema(schema._schema)
     for name, (url, text) in _SCALARS.items():
         scalar = schema._schema.type_map[name]
         scalar.specified_by_url = url  # type: ignore[union-attr]
