@@ -9,6 +9,7 @@ import { renderRuleSets, renderVersion, renderQueue } from "./rulesets.js";
 import { renderQuery } from "./query.js";
 import { renderAudit } from "./audit.js";
 import { renderAlert, renderAlerts } from "./alerts.js";
+import { renderCase, renderCaseOpen, renderCases } from "./cases.js";
 
 export const session = { viewer: null };
 
@@ -35,6 +36,9 @@ function menu() {
   if (can("evaluate")) items.push(["#/check", t("navCheck")]);
   if (can("readHouseholds")) items.push(["#/households", t("navHouseholds")]);
   if (can("readAlerts")) items.push(["#/alerts", t("navAlerts")]);
+  if (can("readCases")) items.push(["#/cases", t("navCases")]);
+  if (can("townshipReview")) items.push(["#/review-township", t("navTownship")]);
+  if (can("countyApproval")) items.push(["#/review-county", t("navCounty")]);
   if (can("readRuleSets")) items.push(["#/rulesets", t("navRuleSets")]);
   if (can("approve")) items.push(["#/queue", t("navQueue")]);
   if (can("readAudit")) items.push(["#/audit", t("navAudit")]);
@@ -82,10 +86,7 @@ function renderSignIn(main, problem) {
         fill(error, t("badToken"));
         return;
       }
-      const role = session.viewer.role;
-      location.hash = role === "auditor" ? "#/audit"
-        : can("evaluate") && role !== "policy_editor" && role !== "policy_approver"
-          ? "#/check" : "#/rulesets";
+      location.hash = home();
     },
   },
   h("h1", {}, t("signInTitle")),
@@ -95,6 +96,16 @@ function renderSignIn(main, problem) {
   h("button", { type: "submit", class: "primary" }, t("signIn")));
   fill(main, form);
   input.focus();
+}
+
+/** The first page of the signed-in viewer's role. */
+function home() {
+  const role = session.viewer && session.viewer.role;
+  if (role === "auditor") return "#/audit";
+  if (can("townshipReview")) return "#/review-township";
+  if (can("countyApproval")) return "#/review-county";
+  return can("evaluate") && role !== "policy_editor" && role !== "policy_approver"
+    ? "#/check" : "#/rulesets";
 }
 
 function abilitiesNote() {
@@ -116,6 +127,12 @@ const ROUTES = [
   [/^#\/audit$/, (main) => renderAudit(main)],
   [/^#\/alerts$/, (main) => renderAlerts(main)],
   [/^#\/alerts\/(.+)$/, (main, id) => renderAlert(main, decodeURIComponent(id))],
+  [/^#\/cases$/, (main) => renderCases(main)],
+  [/^#\/review-township$/, (main) => renderCases(main, "TOWNSHIP_REVIEW")],
+  [/^#\/review-county$/, (main) => renderCases(main, "COUNTY_APPROVAL")],
+  [/^#\/cases\/new\/([^?]+)(?:\?(.*))?$/, (main, id, query) => renderCaseOpen(main,
+    decodeURIComponent(id), Object.fromEntries(new URLSearchParams(query || "")))],
+  [/^#\/cases\/(.+)$/, (main, id) => renderCase(main, decodeURIComponent(id))],
 ];
 
 export async function route() {
@@ -128,8 +145,7 @@ export async function route() {
   fill(document.getElementById("who"), whoBox());
   let hash = location.hash || "";
   if (!hash || hash === "#" || hash === "#/") {
-    hash = session.viewer && session.viewer.role ? "#/check" : "#/signin";
-    if (hash === "#/check" && !can("evaluate")) hash = "#/rulesets";
+    hash = session.viewer && session.viewer.role ? home() : "#/signin";
     history.replaceState(null, "", hash);
     fill(document.getElementById("nav"), menu());
   }

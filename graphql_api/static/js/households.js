@@ -8,6 +8,7 @@ import { apiLang, t } from "./i18n.js";
 import { loadIntoCheck } from "./check.js";
 import { fromJson } from "./facts.js";
 import { householdAlerts } from "./alerts.js";
+import { householdCases } from "./cases.js";
 import { DETERMINATION_FIELDS, renderDetermination, totals, yuan } from "./result.js";
 
 const PAGE = 20;
@@ -62,7 +63,8 @@ const RECORD_FIELDS = `id asOf createdAt createdBy householdRevision
 export async function renderHousehold(main, id) {
   const data = await gql(`query($id: ID!, $lang: Lang!) { household(id: $id) {
     id regionCode revision updatedAt facts determinations { ${RECORD_FIELDS} }
-    alerts { id title(lang: $lang) status memberId raisedAt } } }`, { id, lang: apiLang() });
+    alerts { id title(lang: $lang) status memberId raisedAt }
+    monitoringCases { id kind channel status step openedOn overdue } } }`, { id, lang: apiLang() });
   const hh = data.household;
   if (!hh) {
     fill(main, h("h1", {}, id), h("p", { class: "error", role: "alert", "data-testid": "not-found" },
@@ -95,7 +97,9 @@ export async function renderHousehold(main, id) {
       can("evaluate") ? h("button", { type: "button", onclick: () => {
         loadIntoCheck(fromJson(hh.facts));
         location.hash = "#/check";
-      } }, t("editInCheck")) : null),
+      } }, t("editInCheck")) : null,
+      can("openCases") ? h("a", { class: "button", id: "open-case",
+        href: `#/cases/new/${encodeURIComponent(hh.id)}` }, t("openCase")) : null),
     can("saveHouseholds") ? h("form", { class: "card row", onsubmit: async (e) => {
       e.preventDefault();
       try {
@@ -118,6 +122,8 @@ export async function renderHousehold(main, id) {
     status,
     h("h2", {}, t("determinations")), records,
     detail,
+    can("readCases") ? h("section", { id: "household-cases-box" },
+      h("h2", {}, t("casesTitle")), householdCases(hh.monitoringCases)) : null,
     can("readAlerts") ? h("section", { id: "household-alerts-box" },
       h("h2", {}, t("alertsTitle")), householdAlerts(hh.alerts)) : null);
 }
