@@ -135,7 +135,8 @@ def test_a_case_through_every_step_to_the_county_approval(
     assert "公示截止" in c.page.locator("#notice-note").inner_text()
     # The notice has not run its course: the service says so, beside the decision.
     c.page.locator("#decide-approve").click()
-    expect(c.page.locator("#case-action-status")).to_contain_text("公示期")
+    expect(c.page.locator("#case-action-status .error")).to_be_visible()
+    assert "民主评议与公示" in _step(c)
     days_later(7)
     c.page.reload()
     c.page.locator("#decide-approve").wait_for()

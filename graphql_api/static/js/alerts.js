@@ -160,7 +160,8 @@ const ALERT_FIELDS = `id rule cause title(lang: $lang) status householdId region
   raisedAt updatedAt resolvedBy resolvedAt resolutionNote ruleSetVersionId
   suggestedFacts { fact value }
   reasons { ${REASON_FIELDS} }
-  events { id source eventId kind memberId occurredOn amount value receivedAt }`;
+  events { id source eventId kind memberId occurredOn amount value receivedAt }
+  household { monitoringCases { id alertId kind status step } }`;
 
 export async function renderAlert(main, id, flash = "") {
   const data = await gql(`query($id: ID!, $lang: Lang!) { alert(id: $id) { ${ALERT_FIELDS} } }`,
@@ -187,6 +188,7 @@ export async function renderAlert(main, id, flash = "") {
       a.resolvedBy ? meta(t("resolvedBy"), `${a.resolvedBy.split(":").slice(-1)[0]} · ${when(a.resolvedAt)}`) : null),
     a.resolutionNote ? h("p", { class: "card", id: "resolution-note" },
       h("strong", {}, `${t("resolutionNote")}：`), a.resolutionNote) : null,
+    alertCase(a),
     resolveBox(main, a),
     h("section", { class: "card", id: "alert-events" },
       h("h2", {}, `${t("alertEvents")} (${a.events.length})`),
@@ -220,6 +222,17 @@ export async function renderAlert(main, id, flash = "") {
       h("div", { class: "field" }, h("label", { for: "reeval-as-of" }, t("asOf")), reevalDate),
       h("button", { type: "submit", id: "run-reevaluation" }, t("reevaluate"))) : null,
       reeval) : null);
+}
+
+/** The monitoring case the alert's inclusion opened, if any. */
+function alertCase(a) {
+  const cases = (a.household && a.household.monitoringCases) || [];
+  const opened = cases.find((c) => c.alertId === a.id);
+  if (!opened) return null;
+  return h("p", { class: "card", id: "alert-case" }, `${t("alertCaseOpened")}：`,
+    h("a", { href: `#/cases/${encodeURIComponent(opened.id)}` },
+      `${label("caseKind", opened.kind)} · ${label("caseStatus", opened.status)}`
+      + (opened.status === "OPEN" ? ` · ${label("caseStep", opened.step)}` : "")));
 }
 
 function eventValue(e) {
