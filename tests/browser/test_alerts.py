@@ -99,6 +99,12 @@ def test_caseworker_reads_an_alert_verifies_it_and_includes_the_household(
     assert found["facts"]["monitored"] is False
     assert found["monitoringCases"] == [{"kind": "INCLUSION", "channel": "ALERT",
                                          "status": "OPEN"}]
+    # The alert's page links the case its inclusion opened.
+    c.page.locator("#alert-case").get_by_role("link").click()
+    c.page.locator("#case-steps").wait_for()
+    assert "部门信息比对（预警）" in c.page.locator("#case-meta").inner_text()
+    c.page.go_back()
+    c.page.locator("#alert-meta").wait_for()
 
     # The household's page lists its alerts.
     c.page.locator("#alert-meta").get_by_role("link", name=mine).click()
