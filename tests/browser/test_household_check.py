@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.browser.conftest import ROOT, Console
+from tests.browser.conftest import ROOT, Console, expect
 
 AS_OF = "2024-06-01"
 
@@ -21,6 +21,16 @@ def _api_granted(base: str, household: dict[str, Any]) -> list[tuple[str, str | 
                    json={"query": q, "variables": {"h": household, "asOf": AS_OF}})
     outcomes = r.json()["data"]["evaluate"]["outcomes"]
     return [(o["code"], o["memberId"], o["amount"]) for o in outcomes]
+
+
+def _api_field_error(base: str, household: dict[str, Any], field: str, lang: str) -> str:
+    """The API's message for ``field`` of this household, in ``lang`` (Accept-Language)."""
+    q = """query($h: HouseholdInput!, $asOf: Date!) { evaluate(household: $h, asOf: $asOf) {
+        asOf } }"""
+    r = httpx.post(f"{base}/graphql", timeout=30, headers={"accept-language": lang},
+                   json={"query": q, "variables": {"h": household, "asOf": AS_OF}})
+    errors = r.json()["errors"][0]["extensions"]["errors"]
+    return next(str(e["message"]) for e in errors if str(e["field"]).endswith(field))
 
 
 def _member(c: Console, index: int) -> Any:
@@ -145,14 +155,24 @@ def test_an_invalid_birth_date_shows_the_api_error_beside_the_field(console: Con
     m2.get_by_label("出生日期").fill("2030-01-01")
     error = c.page.locator("#field-members_1__birthDate-error")
     assert "出生日期晚于核查日期" in error.inner_text()
-    # ...and the API's field error (members[1].birthDate) lands beside the same field.
+    # ...and the API's field error (members[1].birthDate) lands beside the same field, in the
+    # console's language.
     c.page.get_by_role("button", name="开始核查").click()
     c.page.get_by_text("请更正标出的字段").wait_for()
-    assert "after the evaluation date" in error.inner_text()  # the API's own message
+    fixture = json.loads((ROOT / "fixtures/households/hh-001.json").read_text(encoding="utf-8"))
+    fixture["members"][1]["birthDate"] = "2030-01-01"
+    api_zh = _api_field_error(c.server.base, fixture, "members[1].birthDate", "zh-CN")
+    api_en = _api_field_error(c.server.base, fixture, "members[1].birthDate", "en")
+    assert api_zh != api_en
+    expect(error).to_contain_text(api_zh)  # the API's own message
     assert m2.get_by_label("出生日期").get_attribute("aria-invalid") == "true"
     assert c.page.locator('[data-field="members[1].birthDate"].invalid').count() == 1
     assert c.page.locator(".field.invalid").count() == 1
     c.shot("household-check-field-error", full_page=False)
+    c.page.get_by_label("语言").select_option("en")
+    c.page.get_by_role("button", name="Evaluate").click()
+    expect(c.page.locator("#field-members_1__birthDate-error")).to_contain_text(api_en)
+    c.page.get_by_label("Language").select_option("zh")
     assert c.requests.other_origins(c.server.base) == []
 
 

@@ -1,4 +1,7 @@
-// The console's one door to the service: POST /graphql on the same origin, JSON only.
+// The console's one door to the service: POST /graphql on the same origin, JSON only, asking
+// for the API's messages in the console's language.
+
+import { currentLang } from "./i18n.js";
 
 const TOKEN_KEY = "policy-engine.token";
 
@@ -22,7 +25,8 @@ export class ApiError extends Error {
 
 /** Run one operation; resolves to data, rejects with ApiError. */
 export async function gql(query, variables = {}) {
-  const headers = { "content-type": "application/json" };
+  const headers = { "content-type": "application/json",
+    "accept-language": currentLang() === "zh" ? "zh-CN" : "en" };
   const t = token();
   if (t) headers.authorization = `Bearer ${t}`;
   let response;

@@ -479,10 +479,11 @@ const ERROR_TEXTS = {
   TOO_MANY_DECIMALS: ["金额最多两位小数", "At most two decimals"],
 };
 
-/** A field error in the console's words, with the API's own message kept beside it. */
+/** A field error: the API's own message (it answers in the language the console asks for),
+ * or, for the checks made as the user types, the console's words for the code. */
 export function errorText(code, message) {
+  if (message) return message;
   const pair = ERROR_TEXTS[code];
-  if (!pair) return message || code;
-  const mine = lang === "zh" ? pair[0] : pair[1];
-  return message ? `${mine}（${message}）` : mine;
+  if (!pair) return code;
+  return lang === "zh" ? pair[0] : pair[1];
 }
