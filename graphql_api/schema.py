@@ -127,22 +127,30 @@ class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery, NodeQuery, Case
                 return None
             raise service_error(exc) from None
 
-    @strawberry.field(description="Stored households by id; first is required (1 to 100).")
+    @strawberry.field(description="Stored households you may read, by id, a page at a time "
+                      "(a Relay connection): first/after forwards, last/before backwards; first "
+                      "or last is required (1 to 100). 已存储的家庭（分页）。")
     def households(
-        self, info: strawberry.Info, first: int, after: str | None = None,
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None,
         filter: HouseholdFilter | None = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="How many items from the end (1 to 100).")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Only items before this cursor (an edge's cursor or "
+            "pageInfo.startCursor).")] = None,
     ) -> HouseholdConnection:
         ctx = _info_context(info)
-        items, has_next, end, total = call(lambda: ctx.app.households(
+        page, total = call(lambda: ctx.app.households(
             ctx.principal, first, after,
             region_codes=filter.region_codes if filter else None,
-            id_prefix=filter.id_prefix if filter else None,
+            id_prefix=filter.id_prefix if filter else None, last=last, before=before,
         ))
-        edges = [HouseholdEdge(cursor=encode_cursor(h.id), node=h) for h in items]  # type: ignore[arg-type]
+        edges = [HouseholdEdge(cursor=encode_cursor(h.id), node=h) for h in page.items]  # type: ignore[arg-type]
         return HouseholdConnection(
             edges=edges,
-            page_info=PageInfo(has_next_page=has_next, end_cursor=end,
-                               start_cursor=edges[0].cursor if edges else None),
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor,
+                               has_previous_page=page.has_previous_page,
+                               start_cursor=page.start_cursor),
             total_count=total,
         )
 

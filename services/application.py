@@ -42,7 +42,7 @@ from services.webhooks import Webhooks
 from store import db
 from store.errors import ConflictError, InvalidCursor, NotFound
 from store.models import DeterminationRecord, RuleSetVersion, StoredHousehold
-from store.pagination import Page
+from store.pagination import Page, decode_cursor
 from store.uow import UnitOfWork
 
 T = TypeVar("T")
@@ -461,11 +461,28 @@ class Application:
             return _household_view(stored)
 
     def households(
-        self, principal: Principal, first: int, after: str | None,
+        self, principal: Principal, first: int | None, after: str | None,
         region_codes: Sequence[str] | None = None, id_prefix: str | None = None,
-    ) -> tuple[list[HouseholdView], bool, str | None, int]:
+        *, last: int | None = None, before: str | None = None,
+    ) -> tuple[Page[HouseholdView], int]:
+        """A page of the stored households the caller may read, by id, as a Relay connection
+        pages them (``first``/``after`` forwards, ``last``/``before`` backwards), and how many
+        there are in all."""
         self.policy.read_households(principal)
-        self._check_first(first)
+        if first is None and last is None:
+            msg = "give first or last (how many households a page holds)"
+            raise InvalidInput(msg, [FieldError("first", "PAGE_SIZE", msg)], code="PAGE_SIZE")
+        if first is not None:
+            self._check_first(first)
+        if last is not None:
+            self._check_first(last, "last")
+        for name, cursor in (("after", after), ("before", before)):
+            if cursor is not None:
+                try:
+                    decode_cursor(cursor, 1)
+                except InvalidCursor as exc:
+                    raise InvalidInput(str(exc), [FieldError(name, "INVALID_CURSOR", str(exc))],
+                                       code="INVALID_CURSOR") from None
         allowed = self.policy.region_filter(principal)
         regions: list[str] | None
         if allowed is None:
@@ -476,17 +493,14 @@ class Application:
             ]
         with self.uow() as uow:
             if regions is not None and not regions:
-                return [], False, None, 0
-            try:
-                page: Page[StoredHousehold] = uow.households.page(
-                    first, after, region_codes=_expand(regions, uow) if regions else None,
-                    id_prefix=id_prefix)
-            except InvalidCursor as exc:
-                raise invalid_cursor(exc) from None
-            total = uow.households.count(
-                region_codes=_expand(regions, uow) if regions else None, id_prefix=id_prefix)
-            return ([_household_view(h) for h in page.items], page.has_next_page,
-                    page.end_cursor, total)
+                return Page([], None, False), 0
+            expanded = _expand(regions, uow) if regions else None
+            page: Page[StoredHousehold] = uow.households.window(
+                first=first, after=after, last=last, before=before, region_codes=expanded,
+                id_prefix=id_prefix)
+            total = uow.households.count(region_codes=expanded, id_prefix=id_prefix)
+            return Page([_household_view(h) for h in page.items], page.end_cursor,
+                        page.has_next_page, page.has_previous_page, page.start_cursor), total
 
     def household_count(self, region_codes: Sequence[str] | None = None) -> int:
         """How many households are stored (in ``region_codes`` and their villages)."""
@@ -494,12 +508,12 @@ class Application:
             regions = _expand(region_codes, uow) if region_codes else None
             return uow.households.count(region_codes=regions, id_prefix=None)
 
-    def _check_first(self, first: int) -> None:
+    def _check_first(self, first: int, name: str = "first") -> None:
         limit = self.settings.max_page_size
         if not 1 <= first <= limit:
-            raise InvalidInput(f"first must be between 1 and {limit}, got {first}",
-                               [FieldError("first", "PAGE_SIZE",
-                                           f"first must be between 1 and {limit}")],
+            raise InvalidInput(f"{name} must be between 1 and {limit}, got {first}",
+                               [FieldError(name, "PAGE_SIZE",
+                                           f"{name} must be between 1 and {limit}")],
                                code="PAGE_SIZE")
 
     # -- determinations --------------------------------------------------------------------

@@ -29,6 +29,8 @@ class Page(Generic[T]):
     items: list[T]
     end_cursor: str | None
     has_next_page: bool
+    has_previous_page: bool = False
+    start_cursor: str | None = None
 
 
 def check_page_size(first: int) -> None:

@@ -44,7 +44,7 @@ from store.models import (
     VersionStatus,
     new_id,
 )
-from store.pagination import Page, check_page_size, decode_cursor, encode_cursor
+from store.pagination import MAX_PAGE_SIZE, Page, check_page_size, decode_cursor, encode_cursor
 from store.upsert import insert_many_unless_exist, insert_unless_exists
 
 Clock = Callable[[], datetime]
@@ -376,6 +376,60 @@ class HouseholdRepository(_Repository):
             query = query.where(StoredHousehold.id > str(last_id))
         rows = self.session.scalars(query.order_by(StoredHousehold.id).limit(first + 1)).all()
         return _page(rows, first, lambda h: encode_cursor(h.id))
+
+    def window(
+        self,
+        *,
+        first: int | None,
+        after: str | None,
+        last: int | None,
+        before: str | None,
+        region_codes: Collection[str] | None = None,
+        id_prefix: str | None = None,
+    ) -> Page[StoredHousehold]:
+        """Households by id as a Relay connection pages them: the ones after ``after`` and
+        before ``before``, then the first ``first`` of those, then the last ``last``;
+        ``has_previous_page``/``has_next_page`` also say whether households lie before
+        ``after`` or after ``before``."""
+        column = StoredHousehold.id
+        filters = list(self._filters(region_codes, id_prefix))
+        query = select(StoredHousehold).where(*filters)
+        low = str(decode_cursor(after, 1)[0]) if after is not None else None
+        high = str(decode_cursor(before, 1)[0]) if before is not None else None
+        if low is not None:
+            query = query.where(column > low)
+        if high is not None:
+            query = query.where(column < high)
+
+        def exists(*where: ColumnElement[bool]) -> bool:
+            found = self.session.scalar(select(column).where(*filters, *where).limit(1))
+            return found is not None
+
+        if first is not None:
+            check_page_size(first)
+            rows = list(self.session.scalars(query.order_by(column).limit(first + 1)).all())
+            has_next = len(rows) > first
+            rows = rows[:first]
+            if not has_next and high is not None:
+                has_next = exists(column >= high)
+            has_previous = low is not None and exists(column <= low)
+            if last is not None:
+                check_page_size(last)
+                if len(rows) > last:
+                    rows, has_previous = rows[-last:], True
+        else:
+            count = last if last is not None else MAX_PAGE_SIZE
+            check_page_size(count)
+            rows = list(self.session.scalars(query.order_by(column.desc()).limit(count + 1)))
+            has_previous = len(rows) > count
+            rows = rows[:count][::-1]
+            has_next = high is not None and exists(column >= high)
+            if not has_previous and low is not None:
+                has_previous = exists(column <= low)
+        return Page(items=rows,
+                    end_cursor=encode_cursor(rows[-1].id) if rows else None,
+                    has_next_page=has_next, has_previous_page=has_previous,
+                    start_cursor=encode_cursor(rows[0].id) if rows else None)
 
     def iterate(
         self,

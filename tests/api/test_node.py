@@ -269,3 +269,57 @@ def test_determination_records_paged_both_ways(api: Api) -> None:
     assert bad["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
     bad = api.gql(RECORDS, {"id": household["id"], "first": 101}, token="caseworker")
     assert bad["errors"][0]["extensions"]["code"] == "PAGE_SIZE"
+
+
+HOUSEHOLDS = """query($first: Int, $after: String, $last: Int, $before: String, $prefix: String) {
+  households(first: $first, after: $after, last: $last, before: $before,
+             filter: {idPrefix: $prefix}) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id } } } }"""
+
+
+def test_households_paged_both_ways(api: Api) -> None:
+    prefix = f"win-{uuid.uuid4().hex[:8]}-"
+    ids = [f"{prefix}{i}" for i in range(5)]
+    for hid in ids:
+        saved = _data(api.gql(SAVE, {"h": _household(hid, "371300-001")},
+                              token="caseworker"))["householdSave"]
+        assert saved["userErrors"] == []
+
+    def page(**args: Any) -> dict[str, Any]:
+        conn: dict[str, Any] = _data(api.gql(HOUSEHOLDS, {"prefix": prefix, **args},
+                                             token="caseworker"))["households"]
+        assert conn["totalCount"] == 5
+        if conn["edges"]:
+            assert conn["pageInfo"]["startCursor"] == conn["edges"][0]["cursor"]
+            assert conn["pageInfo"]["endCursor"] == conn["edges"][-1]["cursor"]
+        return conn
+
+    def got(conn: dict[str, Any]) -> tuple[list[str], bool, bool]:
+        info = conn["pageInfo"]
+        return ([e["node"]["id"] for e in conn["edges"]], info["hasPreviousPage"],
+                info["hasNextPage"])
+
+    first = page(first=2)
+    assert got(first) == (ids[:2], False, True)
+    second = page(first=2, after=first["pageInfo"]["endCursor"])
+    assert got(second) == (ids[2:4], True, True)
+    last = page(last=2)
+    assert got(last) == (ids[3:], True, False)
+    back = page(last=2, before=last["pageInfo"]["startCursor"])
+    assert got(back) == (ids[1:3], True, True)
+    start = page(last=2, before=back["pageInfo"]["startCursor"])
+    assert got(start) == (ids[:1], False, True)
+    window = page(first=10, after=first["edges"][0]["cursor"],
+                  before=last["edges"][-1]["cursor"])
+    assert got(window) == (ids[1:4], True, True)
+    # a caseworker of another region sees none of them
+    other = _data(api.gql(HOUSEHOLDS, {"prefix": prefix, "last": 3},
+                          token="caseworker2"))["households"]
+    assert other["totalCount"] == 0 and other["edges"] == []
+    body = api.gql(HOUSEHOLDS, {"prefix": prefix}, token="caseworker")
+    assert body["errors"][0]["extensions"]["code"] == "PAGE_SIZE"
+    body = api.gql(HOUSEHOLDS, {"prefix": prefix, "last": 2, "before": "bm9wZQ"},
+                   token="caseworker")
+    err = body["errors"][0]["extensions"]
+    assert err["code"] == "INVALID_CURSOR" and err["errors"][0]["field"] == "before"
