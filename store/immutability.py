@@ -2,8 +2,9 @@
 
 - A PUBLISHED or RETIRED rule-set version is frozen: the only change left is PUBLISHED ->
   RETIRED (with who and when), and it cannot be deleted.
-- Audit entries, determination records and household fact revisions are append-only: no
-  update, no delete, through the unit of work or through an ORM bulk statement.
+- Audit entries, determination records, household fact revisions, monitoring-case entries and
+  visits are append-only: no update, no delete, through the unit of work or through an ORM
+  bulk statement.
 
 Listeners raise ``ImmutableError`` before any SQL is sent. ``translate_trigger_error`` turns a
 trigger's refusal (its message starts with ``immutable:``) into the same exception, so callers
@@ -24,11 +25,14 @@ from store.models import (
     AuditEntry,
     DeterminationRecord,
     HouseholdFactRevision,
+    MonitoringCaseEntry,
     RuleSetVersion,
     VersionStatus,
+    Visit,
 )
 
-APPEND_ONLY: tuple[type[Any], ...] = (AuditEntry, DeterminationRecord, HouseholdFactRevision)
+APPEND_ONLY: tuple[type[Any], ...] = (AuditEntry, DeterminationRecord, HouseholdFactRevision,
+                                      MonitoringCaseEntry, Visit)
 
 # The markers the migrations' triggers put at the start of their message.
 TRIGGER_MARKER = "immutable:"

@@ -13,7 +13,8 @@ import re
 
 from sqlalchemy import Connection
 
-APPEND_ONLY = ("audit_log", "determinations", "household_fact_revisions")
+APPEND_ONLY = ("audit_log", "determinations", "household_fact_revisions",
+               "monitoring_case_entries", "visits")
 
 _SQLITE = {
     *(f"{t}_no_{verb}" for t in APPEND_ONLY for verb in ("update", "delete", "replace")),

@@ -450,3 +450,34 @@ def test_concurrent_openings_of_one_kind_leave_one_open_case(cast: Cast) -> None
     assert {e.code for e in lost} <= {"CASE_ALREADY_OPEN", "CONFLICT"}
     listed, _, _, total = c.app.cases.cases(c.cw, 10, None, D("2024-09-27"), household_id=hid)
     assert total == 1 and listed[0].id == won[0].id  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE monitoring_case_entries SET actor = 'someone else'",
+    "DELETE FROM monitoring_case_entries",
+    "UPDATE visits SET observations = 'rewritten'",
+    "DELETE FROM visits",
+])
+def test_a_cases_history_and_visits_cannot_be_rewritten(cast: Cast, sql: str) -> None:
+    from sqlalchemy import text
+
+    from store.errors import ImmutableError
+
+    c = cast
+    facts = household()
+    hid = saved(c, facts)
+    visit, case = c.app.visits.record(c.cw, hid, D("2024-09-27"), "走访", D("2024-09-27"),
+                                      open_case="INCLUSION")
+    assert case is not None
+    with pytest.raises(ImmutableError), c.app.engine.begin() as conn:
+        conn.execute(text(sql))
+    again = c.app.cases.case(c.cw, case.id)
+    assert [e.actor for e in again.entries] == ["caseworker:cs-cw-001"]
+    assert c.app.visits.of_household(c.cw, hid)[0].observations == "走访"
+    # The ORM refuses too, before anything is sent.
+    with c.app.uow() as uow:
+        row = uow.visits.find(visit.id)
+        assert row is not None
+        row.observations = "rewritten"
+        with pytest.raises(ImmutableError):
+            uow.commit()
