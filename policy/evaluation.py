@@ -55,7 +55,7 @@ def _build(node: a.Node) -> Fn:
             return lambda s: const
         case a.EnumLit(name=n):
             return lambda s: n
-        case a.FactRef(name=n):
+        case a.FactRef(name=n) | a.Name(name=n):  # a Name: a derived fact's definition
             return lambda s: s.facts[n]
         case a.ParamRef(name=n):
             return lambda s: s.params[n]
@@ -70,6 +70,10 @@ def _build(node: a.Node) -> Fn:
             fl, fr = closure(l), closure(r)
             arith = sem.arith
             return lambda s: arith(op, fl(s), fr(s))
+        case a.Call(func=sem.MEMBER_SUM, args=(body,)):
+            fb = closure(body)
+            member_sum = sem.member_sum
+            return lambda s: member_sum([fb(Bindings(m, s.params)) for m in s.members])
         case a.Call(func=func, args=args):
             fargs = [closure(x) for x in args]
             call = sem.call

@@ -27,8 +27,9 @@ from pydantic import (
     create_model,
 )
 
+from policy.derivation import derive_facts
 from policy.errors import FactsInvalid, FieldError
-from policy.exact import Number, add, div, exact, sub
+from policy.exact import exact
 from policy.fact_catalogue import CATALOGUE, FactScopeName, InputFact
 from policy.semantics import UNKNOWN, Value, full_years
 
@@ -315,41 +316,22 @@ def _exact(value: Any) -> Value:
     return exact(value) if type(value) is float else value
 
 
-def _member_facts(m: Member, as_of: date) -> dict[str, Value]:
+def _member_facts(m: Member) -> dict[str, Value]:
     out: dict[str, Value] = {}
     for name, absent in _MEMBER_INPUTS:
         value = getattr(m, name)
         out[name] = absent if value is None else _exact(value)
-    out["age"] = age_on(m.birthDate, as_of)
-    out["disabled"] = m.disabilityGrade is not None
     return out
 
 
 def derive(hh: Household, as_of: date) -> FactSet:
-    """Compute the derived facts of a validated household as of a date."""
-    # Exact numbers (policy.exact): an amount is the decimal that was written, and per-capita
-    # figures and ratios are exact quotients, compared exactly with the rules' thresholds.
-    size = len(hh.members)
+    """The facts the rules read of a validated household as of a date: its input facts (exact
+    numbers, policy.exact) and the derived facts, computed from their definitions in the fact
+    catalogue (policy.derivation)."""
     household: dict[str, Value] = {"asOf": as_of}
     for name, absent in _HOUSEHOLD_INPUTS:
         value = getattr(hh, name)
         household[name] = absent if value is None else _exact(value)
-    members = tuple(_member_facts(m, as_of) for m in hh.members)
-    medical: Number = 0
-    for m in members:
-        medical = add(medical, m["medicalOutOfPocket"])  # type: ignore[arg-type]
-    income: Number = household["annualNetIncome"]  # type: ignore[assignment]
-    rigid = add(add(medical, household["disasterLoss"]),  # type: ignore[arg-type]
-                household["accidentLoss"])  # type: ignore[arg-type]
-    prev = household["previousAnnualNetIncome"]
-    household.update({
-        "householdSize": size,
-        "perCapitaNetIncome": div(income, size),
-        "householdMedicalOutOfPocket": medical,
-        "rigidExpenses": rigid,
-        "perCapitaIncomeAfterRigid": div(sub(income, rigid), size),
-        "incomeDropRatio": (UNKNOWN if prev is UNKNOWN or prev == 0
-                            else sub(1, div(income, prev))),  # type: ignore[arg-type]
-        "economicHardship": hh.povertyAlleviated or hh.monitored or hh.dibao or hh.dibaoMarginal,
-    })
+    members = tuple(_member_facts(m) for m in hh.members)
+    derive_facts(household, members, as_of)
     return FactSet(as_of, household, members, tuple(m.id for m in hh.members))

@@ -297,8 +297,22 @@ FUNCTIONS: dict[str, Callable[[Sequence[Value]], Value]] = {
 }
 
 
+def _full_years(args: Sequence[Value]) -> Value:
+    birth, on = args
+    assert isinstance(birth, date) and isinstance(on, date)
+    return full_years(birth, on)
+
+
+# What only the fact catalogue's definitions of derived facts say (rules cannot): full years,
+# and ``memberSum(x)``, the sum of ``x`` over the household's members (``member_sum``).
+DERIVATION_FUNCTIONS: dict[str, Callable[[Sequence[Value]], Value]] = {
+    "fullYears": _full_years,
+}
+MEMBER_SUM = "memberSum"
+
+
 def call(func: str, args: Sequence[Value]) -> Value:
-    """A function of the language, unknown when an argument is.
+    """A function of the language (or of derivation), unknown when an argument is.
 
     >>> from decimal import Decimal
     >>> call("round", [Decimal("2.5"), 0]), call("min", [UNKNOWN, 1])
@@ -306,7 +320,21 @@ def call(func: str, args: Sequence[Value]) -> Value:
     """
     if any(v is UNKNOWN for v in args):
         return UNKNOWN
-    return FUNCTIONS[func](args)
+    fn = FUNCTIONS.get(func) or DERIVATION_FUNCTIONS[func]
+    return fn(args)
+
+
+def member_sum(values: Iterable[Value]) -> Value:
+    """``memberSum(x)``: the exact sum of ``x`` over the members, unknown when one is.
+
+    >>> from decimal import Decimal
+    >>> member_sum([1, 1, 1]), member_sum([Decimal("0.10"), 2]), member_sum([1, UNKNOWN])
+    (3, Decimal('2.10'), UNKNOWN)
+    """
+    total: Value = 0
+    for v in values:
+        total = arith("+", total, v)
+    return total
 
 
 # --- status rules --------------------------------------------------------------------------------

@@ -418,6 +418,18 @@ def _add_months(d: pl.Expr, months: pl.Expr) -> pl.Expr:
     return pl.date(year, month, day)
 
 
+def compile_definition(tree: a.Node, scope: Scope, household_reads: set[str]) -> Num | Compiled:
+    """A derived fact's typed definition for the frames (``engine.batch.derived``): a number
+    as a ``Rat`` (or a constant), anything else as a column expression. ``household_reads``
+    gets the household facts a member definition reads."""
+    sink = _Sink("_def_")
+    comp = _Compiler({}, date.min, scope, sink, household_reads)
+    out = comp.num(tree) if _is_number(tree) else comp.compile(tree)
+    if sink.quantifiers:
+        raise Unsupported("a derived fact defined by a quantifier")
+    return out
+
+
 # --- a version -----------------------------------------------------------------------------
 
 
@@ -470,6 +482,8 @@ def compile_version(program: Program, ref: VersionRef, as_of: date, prefix: str
     """Compile every rule (condition, amount, terms) of a version for evaluation on ``as_of``.
 
     Raises ``Unsupported`` for a construct the vectorised backend does not handle."""
+    import engine.batch.derived  # noqa: F401 - registers the derived facts' columns
+
     sink = _Sink(prefix)
     reads: set[str] = set()
     params = program.parameters

@@ -3,9 +3,10 @@ denominator (``Rat``), as ``policy.exact`` is for one household (docs/decisions/
 0006-exact-numbers.md).
 
 Money columns are integer fen over 100 (``_n_annualNetIncome``); whole-number facts are
-themselves over 1; the quotients ``perCapitaNetIncome`` and ``perCapitaIncomeAfterRigid`` are
-fen over ``100 * householdSize`` and ``incomeDropRatio`` is ``previous - income`` over
-``previous`` (fen both). Nothing is reduced: ``x < y`` is ``x.num * y.den < y.num * x.den``.
+themselves over 1; a derived fact is whatever its definition compiles to (``engine.batch.
+derived``: ``perCapitaNetIncome`` is ``_n_perCapitaNetIncome`` over ``_d_perCapitaNetIncome``,
+fen over ``100 * householdSize``). Nothing is reduced: ``x < y`` is
+``x.num * y.den < y.num * x.den``.
 
 Every ``Rat`` carries bounds, from the validated ranges of the facts: the largest numerator
 and denominator it can have. An operation whose result can leave Int64 is done in Int128, and
@@ -22,13 +23,11 @@ from fractions import Fraction
 import polars as pl
 
 from policy.exact import Number
-from policy.facts import MAX_AGE, MAX_MEMBERS, MAX_MONEY
-from policy.schema import EVENT_FACTS, FACTS, Kind
+from policy.facts import MAX_MONEY
 
 _INT64_SAFE = 2**62
 _INT128_SAFE = 2**126
 MAX_FEN = int(MAX_MONEY) * 100
-MAX_AGE_SEARCH = MAX_AGE + 10
 
 Part = pl.Expr | int
 
@@ -219,29 +218,25 @@ def const_rat(value: Number) -> Rat:
 
 
 # The frame columns of each number fact: (numerator column, denominator column or constant,
-# largest |numerator|, largest denominator). Money is fen over 100.
+# largest |numerator|, largest denominator). Money is fen over 100. Input facts are listed
+# here; derived facts are registered by ``engine.batch.derived``, from their definitions.
 _FACT_COLUMNS: dict[str, tuple[str, str | int, int, int]] = {
     "annualNetIncome": ("_n_annualNetIncome", 100, MAX_FEN, 100),
     "previousAnnualNetIncome": ("_n_previousAnnualNetIncome", 100, MAX_FEN, 100),
     "disasterLoss": ("_n_disasterLoss", 100, MAX_FEN, 100),
     "accidentLoss": ("_n_accidentLoss", 100, MAX_FEN, 100),
     "medicalOutOfPocket": ("_n_medicalOutOfPocket", 100, MAX_FEN, 100),
-    "householdMedicalOutOfPocket": ("_n_householdMedicalOutOfPocket", 100,
-                                    MAX_MEMBERS * MAX_FEN, 100),
-    "rigidExpenses": ("_n_rigidExpenses", 100, (MAX_MEMBERS + 2) * MAX_FEN, 100),
-    "perCapitaNetIncome": ("_n_annualNetIncome", "_d_perCapita", MAX_FEN, 100 * MAX_MEMBERS),
-    "perCapitaIncomeAfterRigid": ("_n_perCapitaIncomeAfterRigid", "_d_perCapita",
-                                  (MAX_MEMBERS + 3) * MAX_FEN, 100 * MAX_MEMBERS),
-    "incomeDropRatio": ("_n_incomeDropRatio", "_d_incomeDropRatio", MAX_FEN, MAX_FEN),
-    "householdSize": ("householdSize", 1, MAX_MEMBERS, 1),
-    "age": ("age", 1, MAX_AGE_SEARCH, 1),
     "disabilityGrade": ("disabilityGrade", 1, 4, 1),
 }
-RATIONAL_FACTS = frozenset(_FACT_COLUMNS)
-# Event facts are read by early-warning programs only, which the batch backend never runs.
-missing = {n for n, f in FACTS.items()
-           if f.type.kind is Kind.NUMBER and n not in EVENT_FACTS} - RATIONAL_FACTS
-assert not missing, f"number facts without exact columns: {sorted(missing)}"
+RATIONAL_FACTS: set[str] = set(_FACT_COLUMNS)
+
+
+def register(name: str, num: str, den: str | int, num_bound: int, den_bound: int) -> None:
+    """A derived number fact's columns and bounds (``engine.batch.derived``)."""
+    if num_bound >= _INT128_SAFE or den_bound >= _INT128_SAFE:
+        raise Overflow(f"{name} could exceed 128-bit integers")
+    _FACT_COLUMNS[name] = (num, den, num_bound, den_bound)
+    RATIONAL_FACTS.add(name)
 
 
 def fact_rat(name: str) -> Rat:

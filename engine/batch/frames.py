@@ -4,16 +4,10 @@
 contract's defaults applied (``previousAnnualNetIncome`` and ``monitoredSince`` stay null when
 left out; ``disabilityGrade`` and ``disabilityKind`` stay null for a member without a
 certificate). ``derive_frames`` adds what ``policy.facts.derive`` adds, exactly
-(``engine.batch.exact``): money as integer fen (``_n_annualNetIncome``, ...), sums of fen,
-and the quotients as a numerator over a denominator column:
-
-* ``householdMedicalOutOfPocket`` is the sum of the members' fen (integers: any order);
-* ``perCapitaNetIncome`` is ``_n_annualNetIncome`` over ``_d_perCapita`` (``100 * size``),
-  ``perCapitaIncomeAfterRigid`` ``_n_perCapitaIncomeAfterRigid`` over the same;
-* ``incomeDropRatio`` is ``previous - income`` over ``previous`` (fen), unknown (null) when the
-  previous income is unknown or zero;
-* ``age`` is full years on ``asOf``; ``disabilityGrade`` is 0 and ``disabilityKind`` NONE
-  without a certificate, and ``disabled`` says whether there is one.
+(``engine.batch.exact``): money as integer fen (``_n_annualNetIncome``, ...); a member fact
+left out as the value conditions see (``disabilityGrade`` 0, ``disabilityKind`` NONE); and the
+derived facts, compiled from their definitions in the fact catalogue (``engine.batch.derived``),
+as ``policy.derivation`` evaluates the same definitions one household at a time.
 
 Members are in household order: ``_h`` is the household's row in the household frame and
 ``_m`` the member's index in the household.
@@ -52,6 +46,7 @@ HOUSEHOLD_INPUT: dict[str, pl.DataType] = {"household_id": pl.String(),
 MEMBER_INPUT: dict[str, pl.DataType] = {"_h": pl.UInt32(), "member_id": pl.String(),
                                         **_input_columns("member")}
 MONEY_HOUSEHOLD = tuple(f.name for f in CATALOGUE.household if f.type == "money")
+MONEY_MEMBER = tuple(f.name for f in CATALOGUE.member if f.type == "money")
 _HOUSEHOLD_FACTS = tuple(k for k in HOUSEHOLD_INPUT if k != "household_id")
 _MEMBER_FACTS = tuple(k for k in MEMBER_INPUT if k not in ("_h", "member_id"))
 # Facts left out that conditions see as a value (a disability grade of 0, kind NONE).
@@ -140,6 +135,9 @@ def derive_frames(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
     """Add the derived facts. ``members`` must be sorted by household (``_h``) and, within a
     household, in member order; every household has at least one member. The member frame
     also gets the household facts named in ``household_reads`` (derived ones included)."""
+    from engine.batch.derived import HOUSEHOLD_STEPS, MEMBER_STEPS
+    from engine.batch.exact import fact_rat
+
     n = hh.height
     if members.height:
         size = members["_h"].rle().struct.field("len").cast(pl.UInt32)
@@ -148,41 +146,37 @@ def derive_frames(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
     if size.len() != n:
         raise ValueError("every household needs at least one member, in order")
     seg = Segments(size)
-    members = members.with_columns(_n_medicalOutOfPocket=fen(pl.col("medicalOutOfPocket")))
-    medical = seg.lists(members["_n_medicalOutOfPocket"]).list.sum().cast(pl.Int64)
-    prev = pl.col("_n_previousAnnualNetIncome")
-    hh = hh.lazy().with_columns(
-        _h=pl.int_range(pl.len(), dtype=pl.UInt32),
-        householdSize=pl.lit(size.cast(pl.Int64)),
-        _n_householdMedicalOutOfPocket=pl.lit(medical),
-        _n_annualNetIncome=fen(pl.col("annualNetIncome")),
-        _n_previousAnnualNetIncome=fen(pl.col("previousAnnualNetIncome")),
-        _n_disasterLoss=fen(pl.col("disasterLoss")),
-        _n_accidentLoss=fen(pl.col("accidentLoss")),
-    ).with_columns(
-        _n_rigidExpenses=pl.col("_n_householdMedicalOutOfPocket") + pl.col("_n_disasterLoss")
-        + pl.col("_n_accidentLoss"),
-        economicHardship=pl.col("povertyAlleviated") | pl.col("monitored") | pl.col("dibao")
-        | pl.col("dibaoMarginal"),
-        _d_perCapita=pl.col("householdSize") * 100,
-        # ``(1 - income / prev) if prev else UNKNOWN`` = (prev - income) / prev
-        _n_incomeDropRatio=pl.when(prev.is_not_null() & (prev != 0))
-        .then(prev - pl.col("_n_annualNetIncome")),
-        _d_incomeDropRatio=pl.when(prev.is_not_null() & (prev != 0)).then(prev),
-    ).with_columns(
-        _n_perCapitaIncomeAfterRigid=pl.col("_n_annualNetIncome") - pl.col("_n_rigidExpenses"),
-    ).collect(engine=ENGINE)
-    idx = members["_h"]
-    carried = hh.select(household_reads).gather(idx) if household_reads else None
+    # Member facts as conditions read them: money as fen, a fact left out as the value
+    # conditions see (a disability grade of 0); then the derived member facts, in order.
     members = members.with_columns(
         _m_row=pl.int_range(pl.len(), dtype=pl.UInt32),
-        _m=(pl.int_range(pl.len(), dtype=pl.Int64) - seg.start.gather(idx)).cast(pl.UInt32),
-        age=ages(members["birthDate"], as_of),
-    )
-    if carried is not None:
-        members = members.hstack(carried)
-    members = members.lazy().with_columns(
-        disabled=pl.col("disabilityGrade").is_not_null(),
+        **{f"_n_{name}": fen(pl.col(name)) for name in MONEY_MEMBER},
         **{name: pl.col(name).fill_null(value) for name, value in _ABSENT_AS.items()},
-    ).collect(engine=ENGINE)
+    )
+    idx = members["_h"]
+    members = members.with_columns(
+        _m=(pl.int_range(pl.len(), dtype=pl.Int64) - seg.start.gather(idx)).cast(pl.UInt32))
+    for step in MEMBER_STEPS:
+        if step.kind == "years":
+            assert step.source is not None
+            members = members.with_columns(ages(members[step.source], as_of).alias(step.fact))
+        else:
+            members = members.with_columns(**dict(step.columns))
+    lazy = hh.lazy().with_columns(
+        _h=pl.int_range(pl.len(), dtype=pl.UInt32),
+        **{f"_n_{name}": fen(pl.col(name)) for name in MONEY_HOUSEHOLD},
+    )
+    for step in HOUSEHOLD_STEPS:
+        if step.kind == "sum":
+            column = fact_rat(step.fact).columns[0]
+            if step.source is None:
+                total = size.cast(pl.Int64) * step.constant
+            else:
+                total = seg.lists(members[step.source]).list.sum().cast(pl.Int64)
+            lazy = lazy.with_columns(pl.lit(total).alias(column))
+        else:
+            lazy = lazy.with_columns(**dict(step.columns))
+    hh = lazy.collect(engine=ENGINE)
+    if household_reads:
+        members = members.hstack(hh.select(household_reads).gather(idx))
     return hh, members, seg
