@@ -99,7 +99,7 @@ def encode(value: Value) -> Any:
     return value
 
 
-class _Compiler:
+class _RulesetCompiler:
     def __init__(self, program: Program, prefix: str = ""):
         self.program = program
         self.prefix = prefix
@@ -261,4 +261,4 @@ def _rule(scope: Scope, expr: Any) -> dict[str, Any]:
 def compile_program(program: Program, prefix: str = "") -> CompiledRuleset:
     """Compile a version; the result is deterministic for a given content hash. ``prefix``
     keeps rule and field names apart when several versions share one ruleset."""
-    return _Compiler(program, prefix).compile()
+    return _RulesetCompiler(program, prefix).compile()

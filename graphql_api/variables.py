@@ -68,7 +68,7 @@ def coercer(type_: GraphQLInputObjectType) -> Coercer | None:
         return known[1]
     with _LOCK:
         try:
-            compiled: Coercer | None = _Compiler(type_).compile()
+            compiled: Coercer | None = _CoercionCompiler(type_).compile()
         except _NotCompiled:
             compiled = None
         _COMPILED[id(type_)] = (type_, compiled)  # the entry keeps the type alive
@@ -79,7 +79,7 @@ class _NotCompiled(Exception):
     pass
 
 
-class _Compiler:
+class _CoercionCompiler:
     def __init__(self, root: GraphQLInputObjectType):
         self.root = root
         self.names: dict[str, Any] = {"U": Undefined, "generic": coerce_input_value,

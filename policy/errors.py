@@ -1,9 +1,14 @@
 """Errors of the domain, each with a stable code, the field path and a readable message.
 
-    PolicyError
-    ├── FactsInvalid        household facts rejected as a whole (one FactError per problem)
-    ├── DocumentInvalid     a rule-set document rejected (one DocumentError per problem)
-    └── ConditionError      a condition that does not parse or type-check, with its position
+    PolicyError            the base of every error the policy package raises
+    ├── FactsInvalid       household facts rejected as a whole (``errors``: FieldErrors)
+    ├── DocumentInvalid    a rule-set document rejected as a whole (``errors``: FieldErrors)
+    ├── ConditionError     a condition that does not parse or type-check, with its position
+    └── UnknownProgram     a program code no rule set of the catalog has (policy.catalog)
+
+A ``FieldError`` is one problem, not an exception: where (a field path such as
+``members[1].birthDate``), a stable code and a message saying what was expected and found.
+``tests/unit/test_errors.py`` keeps this drawing equal to the classes.
 """
 
 from __future__ import annotations

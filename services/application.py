@@ -40,7 +40,7 @@ from services.tokens import Tokens as Tokens  # where callers have always found 
 from services.visits import Visits
 from services.webhooks import Webhooks
 from store import db
-from store.errors import ConflictError, InvalidCursor, NotFound
+from store.errors import ConflictError, InvalidCursor, RowNotFound
 from store.models import DeterminationRecord, RuleSetVersion, StoredHousehold
 from store.pagination import Page, decode_cursor
 from store.uow import UnitOfWork
@@ -205,7 +205,7 @@ class Application:
                 doc = program.document
                 try:
                     uow.rule_sets.get_rule_set(doc.program)
-                except NotFound:
+                except RowNotFound:
                     uow.rule_sets.add_rule_set(doc.program, title_zh=doc.title.zh,
                                                title_en=doc.title.en, owner=doc.owner)
                 version = uow.rule_sets.add_version(
@@ -593,7 +593,7 @@ class Application:
         with self.uow() as uow:
             try:
                 record = uow.determinations.get(record_id)
-            except NotFound:
+            except RowNotFound:
                 self.policy.read_households(principal)
                 raise NotFoundError(f"no determination record {record_id!r}") from None
             self.policy.read_household(principal, record.region_code, "determination record",

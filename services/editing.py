@@ -51,7 +51,7 @@ from policy.validation import Issue, errors, validate, validate_data
 from services.auth import Policy, Principal, covered_codes
 from services.errors import Conflict, InvalidInput, NotFoundError
 from services.pseudonyms import PSEUDONYM_KEY, Pseudonyms, changed_conditions, reduced
-from store.errors import ConflictError, ImmutableError, NotFound
+from store.errors import ConflictError, ImmutableError, RowNotFound
 from store.logins import InvalidLogin, normalise_login
 from store.models import RuleSetVersion, VersionStatus
 from store.uow import UnitOfWork
@@ -249,7 +249,7 @@ class RuleSetEditing:
     def _get(self, uow: UnitOfWork, version_id: str) -> RuleSetVersion:
         try:
             return uow.rule_sets.get_version(version_id)
-        except NotFound:
+        except RowNotFound:
             raise NotFoundError(f"no rule set version {version_id!r}",
                                 [FieldError("id", "NOT_FOUND",
                                             f"no rule set version {version_id!r}")]) from None
@@ -301,7 +301,7 @@ class RuleSetEditing:
         with self.uow() as uow:
             try:
                 owner = self._owner(uow, rule_set)
-            except NotFound:
+            except RowNotFound:
                 raise NotFoundError(f"no rule set {rule_set!r}", [FieldError(
                     "ruleSet", "NOT_FOUND", f"no rule set {rule_set!r}")]) from None
             self.policy.edit_rule_set(p, owner)

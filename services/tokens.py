@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from policy.errors import FieldError
 from services.auth import REGIONAL_ROLES, ROLES, Principal
 from services.errors import InvalidInput, NotFoundError
-from store.errors import NotFound
+from store.errors import RowNotFound
 from store.logins import InvalidLogin, normalise_login
 from store.models import ApiToken, Role, User
 
@@ -119,7 +119,7 @@ class Tokens:
         with self.app.uow() as uow:
             try:
                 record = uow.tokens.get(token_id)
-            except NotFound:
+            except RowNotFound:
                 raise NotFoundError(f"no token {token_id!r}", [FieldError(
                     "id", "NOT_FOUND", f"no token {token_id!r}")]) from None
             already = record.revoked_at is not None

@@ -9,7 +9,7 @@ versions and append-only tables unchanged (``store.immutability``).
 
 from store import immutability as _immutability  # noqa: F401  (registers the listeners)
 from store.db import DEFAULT_URL, make_engine, migrate, session_factory
-from store.errors import ConflictError, ImmutableError, InvalidCursor, NotFound, StoreError
+from store.errors import ConflictError, ImmutableError, InvalidCursor, RowNotFound, StoreError
 from store.pagination import Page
 from store.uow import UnitOfWork
 
@@ -18,8 +18,8 @@ __all__ = [
     "ConflictError",
     "ImmutableError",
     "InvalidCursor",
-    "NotFound",
     "Page",
+    "RowNotFound",
     "StoreError",
     "UnitOfWork",
     "make_engine",

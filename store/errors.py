@@ -1,7 +1,7 @@
 """Errors the store raises, each with a stable ``code``.
 
     StoreError
-    ├── NotFound         no row with that key (``what`` and ``key`` say which)
+    ├── RowNotFound      no row with that key (``what`` and ``key`` say which)
     ├── ConflictError    a stale revision or a reused idempotency key: someone else wrote first
     ├── ImmutableError   a change to a published version, an audit entry or a determination
     └── InvalidCursor    a pagination cursor this store did not hand out (also a ValueError)
@@ -20,7 +20,7 @@ class StoreError(Exception):
     code = "STORE_ERROR"
 
 
-class NotFound(StoreError):
+class RowNotFound(StoreError):
     """No row of kind ``what`` (e.g. ``"household"``) has the key ``key``."""
 
     code = "NOT_FOUND"

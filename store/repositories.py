@@ -1,7 +1,7 @@
 """Repositories: the only code that queries the tables. Each works inside the session of one
 ``store.uow.UnitOfWork``; none of them commits (the use case decides, once).
 
-Reads that must find a row raise ``NotFound``; writes based on stale data raise
+Reads that must find a row raise ``RowNotFound``; writes based on stale data raise
 ``ConflictError``; lists are keyset-paginated ``Page``s. Region filters take a collection of
 region codes: ``None`` means no filter, an empty collection matches nothing (a caseworker with
 no regions sees no household). Writes take their time from the unit of work's clock.
@@ -24,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from policy.document import RuleSetDocument, canonical, content_hash
 from policy.facts import Household
 from store.audit_chain import GENESIS, digest
-from store.errors import ConflictError, ImmutableError, InvalidCursor, NotFound
+from store.errors import ConflictError, ImmutableError, InvalidCursor, RowNotFound
 from store.logins import normalise_login
 from store.models import (
     Alert,
@@ -129,7 +129,7 @@ class RuleSetRepository(_Repository):
     def get_rule_set(self, code: str) -> RuleSet:
         rule_set = self.session.get(RuleSet, code)
         if rule_set is None:
-            raise NotFound("rule set", code)
+            raise RowNotFound("rule set", code)
         return rule_set
 
     def list_rule_sets(self) -> list[RuleSet]:
@@ -210,13 +210,13 @@ class RuleSetRepository(_Repository):
     def get_version(self, version_id: str) -> RuleSetVersion:
         version = self.session.get(RuleSetVersion, version_id)
         if version is None:
-            raise NotFound("rule set version", version_id)
+            raise RowNotFound("rule set version", version_id)
         return version
 
     def get_by_number(self, code: str, number: int) -> RuleSetVersion:
         version = self._find(code, number)
         if version is None:
-            raise NotFound("rule set version", f"{code} v{number}")
+            raise RowNotFound("rule set version", f"{code} v{number}")
         return version
 
     def _find(self, code: str, number: int) -> RuleSetVersion | None:
@@ -274,7 +274,7 @@ class HouseholdRepository(_Repository):
     def get(self, household_id: str) -> StoredHousehold:
         household = self.find(household_id)
         if household is None:
-            raise NotFound("household", household_id)
+            raise RowNotFound("household", household_id)
         return household
 
     def find(self, household_id: str) -> StoredHousehold | None:
@@ -357,7 +357,7 @@ class HouseholdRepository(_Repository):
     def get_revision(self, household_id: str, revision: int) -> HouseholdFactRevision:
         row = self.session.get(HouseholdFactRevision, (household_id, revision))
         if row is None:
-            raise NotFound("household revision", f"{household_id}@{revision}")
+            raise RowNotFound("household revision", f"{household_id}@{revision}")
         return row
 
     def page(
@@ -516,7 +516,7 @@ class DeterminationRepository(_Repository):
     def get(self, determination_id: str) -> DeterminationRecord:
         record = self.session.get(DeterminationRecord, determination_id)
         if record is None:
-            raise NotFound("determination", determination_id)
+            raise RowNotFound("determination", determination_id)
         return record
 
     def for_household(self, household_id: str) -> list[DeterminationRecord]:
@@ -678,7 +678,7 @@ class UserRepository(_Repository):
     def get(self, user_id: str) -> User:
         user = self.session.get(User, user_id)
         if user is None:
-            raise NotFound("user", user_id)
+            raise RowNotFound("user", user_id)
         return user
 
 
@@ -723,7 +723,7 @@ class TokenRepository(_Repository):
     def get(self, token_id: str) -> ApiToken:
         record = self.session.get(ApiToken, token_id)
         if record is None:
-            raise NotFound("token", token_id)
+            raise RowNotFound("token", token_id)
         return record
 
     def list_tokens(
@@ -838,7 +838,7 @@ class EventRepository(_Repository):
     def get(self, event_id: str) -> Event:
         event = self.session.get(Event, event_id)
         if event is None:
-            raise NotFound("event", event_id)
+            raise RowNotFound("event", event_id)
         return event
 
     def by_keys(self, keys: Collection[str]) -> list[Event]:
@@ -1064,7 +1064,7 @@ class AlertRepository(_Repository):
     def get(self, alert_id: str) -> Alert:
         alert = self.session.get(Alert, alert_id)
         if alert is None:
-            raise NotFound("alert", alert_id)
+            raise RowNotFound("alert", alert_id)
         return alert
 
     def find(self, alert_id: str) -> Alert | None:

@@ -118,7 +118,7 @@ class _Sink:
     keep: list[a.Node] = field(default_factory=list)  # keeps ids valid
 
 
-class _Compiler:
+class _ColumnCompiler:
     def __init__(self, params: dict[str, Number], as_of: date, scope: Scope, sink: _Sink,
                  household_reads: set[str]):
         self.params = params
@@ -334,7 +334,7 @@ class _Compiler:
         name = self.sink.by_node.get(id(node))
         if name is not None:
             return pl.col(name)
-        inner = _Compiler(self.params, self.as_of, Scope.MEMBER, self.sink,
+        inner = _ColumnCompiler(self.params, self.as_of, Scope.MEMBER, self.sink,
                           self.household_reads)
         c = inner.compile(body)
         if isinstance(c, Const):
@@ -423,7 +423,7 @@ def compile_definition(tree: a.Node, scope: Scope, household_reads: set[str]) ->
     as a ``Rat`` (or a constant), anything else as a column expression. ``household_reads``
     gets the household facts a member definition reads."""
     sink = _Sink("_def_")
-    comp = _Compiler({}, date.min, scope, sink, household_reads)
+    comp = _ColumnCompiler({}, date.min, scope, sink, household_reads)
     out = comp.num(tree) if _is_number(tree) else comp.compile(tree)
     if sink.quantifiers:
         raise Unsupported("a derived fact defined by a quantifier")
@@ -499,7 +499,7 @@ def compile_version(program: Program, ref: VersionRef, as_of: date, prefix: str
     plans = []
     for i, r in enumerate(rules):
         per_member = r.scope is Scope.MEMBER
-        comp = _Compiler(params, as_of, r.scope, sink, reads)
+        comp = _ColumnCompiler(params, as_of, r.scope, sink, reads)
         try:
             cond = comp.expr(r.condition)
             amount = comp.number(r.amount, "yuan") if r.amount is not None else None

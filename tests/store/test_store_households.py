@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from policy.facts import parse_household
-from store.errors import ConflictError, InvalidCursor, NotFound
+from store.errors import ConflictError, InvalidCursor, RowNotFound
 from store.pagination import encode_cursor
 from store.uow import UnitOfWork
 from tests.store.conftest import AS_OF, FakeClock, household_json, make_household
@@ -50,7 +50,7 @@ def test_each_save_is_a_revision_in_the_history(uow: NewUow, clock: FakeClock) -
     with uow() as u:
         history = u.households.history("hh-001")
         second = u.households.get_revision("hh-001", 2)
-        with pytest.raises(NotFound):
+        with pytest.raises(RowNotFound):
             u.households.get_revision("hh-001", 3)
     assert [(r.revision, r.recorded_by, r.facts["annualNetIncome"]) for r in history] == [
         (1, "caseworker-7", 16800), (2, "caseworker-8", 5400),
@@ -109,7 +109,7 @@ def test_concurrent_saves_cannot_both_win(uow: NewUow) -> None:
 def test_unknown_household_is_not_found(uow: NewUow) -> None:
     with uow() as u:
         assert u.households.find("nope") is None
-        with pytest.raises(NotFound, match="no household with key 'nope'"):
+        with pytest.raises(RowNotFound, match="no household with key 'nope'"):
             u.households.get("nope")
 
 

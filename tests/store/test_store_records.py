@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from store.errors import ConflictError, InvalidCursor, NotFound
+from store.errors import ConflictError, InvalidCursor, RowNotFound
 from store.logins import InvalidLogin
 from store.models import AlertStatus, Role
 from store.pagination import encode_cursor
@@ -68,7 +68,7 @@ def test_ad_hoc_determination_has_no_household(uow: NewUow) -> None:
         u.commit()
     with uow() as u:
         assert u.determinations.get(record.id).household_id is None
-        with pytest.raises(NotFound):
+        with pytest.raises(RowNotFound):
             u.determinations.get("missing")
 
 
@@ -169,7 +169,7 @@ def test_revoked_tokens_no_longer_open_anything(uow: NewUow, clock: FakeClock) -
         assert [t.name for t, _ in u.tokens.list_tokens(include_inactive=True)] == [
             "auditor", "client",
         ]
-        with pytest.raises(NotFound):
+        with pytest.raises(RowNotFound):
             u.tokens.revoke("missing")
 
 

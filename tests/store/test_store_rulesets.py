@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from policy.document import RuleSetDocument, canonical, content_hash
-from store.errors import ConflictError, ImmutableError, NotFound
+from store.errors import ConflictError, ImmutableError, RowNotFound
 from store.models import VersionStatus
 from store.uow import UnitOfWork
 from tests.store.conftest import FakeClock, as_version
@@ -80,11 +80,11 @@ def test_numbering_listing_and_lookup(
 
 def test_missing_rows_are_not_found(uow: NewUow, monitoring_v1: RuleSetDocument) -> None:
     with uow() as u:
-        with pytest.raises(NotFound, match="rule set version"):
+        with pytest.raises(RowNotFound, match="rule set version"):
             u.rule_sets.get_version("nope")
-        with pytest.raises(NotFound):
+        with pytest.raises(RowNotFound):
             u.rule_sets.get_by_number("monitoring", 9)
-        with pytest.raises(NotFound) as info:
+        with pytest.raises(RowNotFound) as info:
             u.rule_sets.add_version(monitoring_v1, author="editor")  # no such rule set yet
         assert (info.value.what, info.value.key, info.value.code) == (
             "rule set", "monitoring", "NOT_FOUND",
