@@ -9,6 +9,7 @@ import { loadIntoCheck } from "./check.js";
 import { fromJson } from "./facts.js";
 import { householdAlerts } from "./alerts.js";
 import { householdCases } from "./cases.js";
+import { HOUSEHOLD_HISTORY_FIELDS, assistanceBox, timeline, visitForm } from "./visits.js";
 import { DETERMINATION_FIELDS, renderDetermination, totals, yuan } from "./result.js";
 
 const PAGE = 20;
@@ -60,11 +61,12 @@ export async function renderHouseholds(main) {
 const RECORD_FIELDS = `id asOf createdAt createdBy householdRevision
   versions { ruleSet version contentHash }`;
 
-export async function renderHousehold(main, id) {
+export async function renderHousehold(main, id, flash = "") {
   const data = await gql(`query($id: ID!, $lang: Lang!) { household(id: $id) {
     id regionCode revision updatedAt facts determinations { ${RECORD_FIELDS} }
     alerts { id title(lang: $lang) status memberId raisedAt }
-    monitoringCases { id kind channel status step openedOn overdue } } }`, { id, lang: apiLang() });
+    monitoringCases { id kind channel status step openedOn overdue }
+    ${HOUSEHOLD_HISTORY_FIELDS} } }`, { id, lang: apiLang() });
   const hh = data.household;
   if (!hh) {
     fill(main, h("h1", {}, id), h("p", { class: "error", role: "alert", "data-testid": "not-found" },
@@ -92,7 +94,9 @@ export async function renderHousehold(main, id) {
   fill(main,
     h("h1", {}, `${hh.id} · ${hh.regionCode}`),
     h("p", { class: "help" }, `${t("revision")} ${hh.revision} · ${t("updatedAt")} `
-      + hh.updatedAt.slice(0, 19).replace("T", " ")),
+      + hh.updatedAt.slice(0, 19).replace("T", " ")
+      + (hh.facts.monitored ? ` · ${t("monitoredSince")} ${hh.facts.monitoredSince || "—"}` : "")),
+    h("p", { id: "household-done", class: "ok", role: "status" }, flash),
     h("div", { class: "actions" },
       can("evaluate") ? h("button", { type: "button", onclick: () => {
         loadIntoCheck(fromJson(hh.facts));
@@ -122,6 +126,9 @@ export async function renderHousehold(main, id) {
     status,
     h("h2", {}, t("determinations")), records,
     detail,
+    assistanceBox(hh, (text) => renderHousehold(main, hh.id, text)),
+    can("openCases") ? visitForm(hh, (text) => renderHousehold(main, hh.id, text)) : null,
+    h("section", { id: "timeline-box" }, h("h2", {}, t("timelineTitle")), timeline(hh.timeline)),
     can("readCases") ? h("section", { id: "household-cases-box" },
       h("h2", {}, t("casesTitle")), householdCases(hh.monitoringCases)) : null,
     can("readAlerts") ? h("section", { id: "household-alerts-box" },
