@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -37,6 +38,7 @@ class AuditEntryEdge:
 class AuditEntryConnection:
     edges: list[AuditEntryEdge]
     page_info: PageInfo
+    total_count: int = strawberry.field(description="All entries that match, on every page.")
 
 
 @strawberry.input(description="Every given filter must match.")
@@ -54,10 +56,16 @@ class AuditLogFilter:
 
 @strawberry.type
 class AuditQuery:
-    @strawberry.field(description="The audit log, newest first (auditors only); first is 1 to "
-                      "500.")
-    def audit_log(self, info: strawberry.Info, first: int = 100, after: str | None = None,
-                  filter: AuditLogFilter | None = None) -> AuditEntryConnection:
+    @strawberry.field(description="The audit log, newest first (auditors only), a Relay "
+                      "connection: first/after forwards, last/before backwards (1 to 500; "
+                      "neither: the newest 100). 审计日志。")
+    def audit_log(self, info: strawberry.Info, first: int | None = None,
+                  after: str | None = None, filter: AuditLogFilter | None = None,
+                  last: Annotated[int | None, strawberry.argument(
+                      description="How many items from the end (1 to 500).")] = None,
+                  before: Annotated[str | None, strawberry.argument(
+                      description="Only items before this cursor (an edge's cursor or "
+                      "pageInfo.startCursor).")] = None) -> AuditEntryConnection:
         from graphql_api.errors import service_error
 
         f = filter or AuditLogFilter()
@@ -65,7 +73,7 @@ class AuditQuery:
                             action=f.action, since=f.since, until=f.until)
         try:
             page = AuditReader(info.context.app).page(info.context.principal, first, after,
-                                                      where)
+                                                      where, last=last, before=before)
         except ServiceError as exc:
             raise service_error(exc) from None
         edges = [AuditEntryEdge(cursor=_cursor(e.id), node=AuditEntry(
@@ -74,7 +82,8 @@ class AuditQuery:
             prev_hash=e.prev_hash, entry_hash=e.entry_hash)) for e in page.entries]
         return AuditEntryConnection(edges=edges, page_info=PageInfo(
             has_next_page=page.has_next_page, end_cursor=page.end_cursor,
-            start_cursor=edges[0].cursor if edges else None))
+            has_previous_page=page.has_previous_page, start_cursor=page.start_cursor),
+            total_count=page.total_count)
 
 
 def _cursor(entry_id: int) -> str:

@@ -193,6 +193,7 @@ DESCRIPTIONS: dict[str, str] = {
     "Query.households(filter)": "Only households that match.",
     "Query.alerts(filter)": "Only alerts that match.",
     "Query.auditLog(filter)": "Only entries that match.",
+    "Query.auditLog(first)": "How many entries from the newest (1 to 500).",
     "Mutation.householdDetermine(id)": "The household's own id (its id field).",
     "Mutation.householdDetermine(asOf)": "Evaluate under the versions in force on this day.",
     "Mutation.householdDetermine(programs)": "Only these programs; null: every program.",

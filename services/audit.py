@@ -14,6 +14,7 @@ from services.errors import InvalidInput
 from store.errors import InvalidCursor
 from store.logins import InvalidLogin, normalise_login
 from store.models import AuditEntry
+from store.pagination import decode_cursor
 
 if TYPE_CHECKING:
     from services.application import Application
@@ -52,6 +53,9 @@ class AuditPage:
     entries: list[AuditEntryView]
     has_next_page: bool
     end_cursor: str | None
+    has_previous_page: bool = False
+    start_cursor: str | None = None
+    total_count: int = 0
 
 
 def _view(e: AuditEntry) -> AuditEntryView:
@@ -76,27 +80,39 @@ class AuditReader:
     def __init__(self, app: Application):
         self.app = app
 
-    def page(self, p: Principal | None, first: int, after: str | None = None,
-             where: AuditFilter | None = None) -> AuditPage:
-        """A page of entries, newest first. ``p`` None: an operator on the command line."""
+    def page(self, p: Principal | None, first: int | None, after: str | None = None,
+             where: AuditFilter | None = None, *, last: int | None = None,
+             before: str | None = None) -> AuditPage:
+        """A page of entries, newest first, as a Relay connection pages them (``first``/
+        ``after`` forwards, ``last``/``before`` backwards). ``p`` None: an operator on the
+        command line."""
         if p is not None:
             self.app.policy.read_audit(p)
-        if not 1 <= first <= MAX_PAGE:
-            msg = f"first must be between 1 and {MAX_PAGE}, got {first}"
-            raise InvalidInput(msg, [FieldError("first", "PAGE_SIZE", msg)], code="PAGE_SIZE")
+        if first is None and last is None:
+            first = 100
+        for name, count in (("first", first), ("last", last)):
+            if count is not None and not 1 <= count <= MAX_PAGE:
+                msg = f"{name} must be between 1 and {MAX_PAGE}, got {count}"
+                raise InvalidInput(msg, [FieldError(name, "PAGE_SIZE", msg)], code="PAGE_SIZE")
         where = where or AuditFilter()
         if where.since and where.until and where.since > where.until:
             msg = "filter.since is after filter.until"
             raise InvalidInput(msg, [FieldError("filter.since", "INVALID_RANGE", msg)])
         exact, login = _actor(where.actor)
         with self.app.uow() as uow:
-            try:
-                page = uow.audit.page(
-                    first, after, action=where.action, actor=exact, actor_login=login,
-                    object_type=where.object_type, object_id=where.object_id,
-                    since=where.since, until=where.until)
-            except InvalidCursor as exc:
-                raise InvalidInput(str(exc), [FieldError("after", "INVALID_CURSOR", str(exc))],
-                                   code="INVALID_CURSOR") from None
+            for name, cursor in (("after", after), ("before", before)):
+                if cursor is not None:
+                    try:
+                        (key,) = decode_cursor(cursor, 1)
+                        if not isinstance(key, int):
+                            raise InvalidCursor(f"not a cursor of the audit log: {cursor!r}")
+                    except InvalidCursor as exc:
+                        raise InvalidInput(str(exc), [FieldError(name, "INVALID_CURSOR",
+                                                                 str(exc))],
+                                           code="INVALID_CURSOR") from None
+            page, total = uow.audit.window(
+                first=first, after=after, last=last, before=before, action=where.action,
+                actor=exact, actor_login=login, object_type=where.object_type,
+                object_id=where.object_id, since=where.since, until=where.until)
             return AuditPage([_view(e) for e in page.items], page.has_next_page,
-                             page.end_cursor)
+                             page.end_cursor, page.has_previous_page, page.start_cursor, total)

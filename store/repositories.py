@@ -98,6 +98,12 @@ def _in_regions(
     return [column.in_(sorted(set(region_codes)))]  # an empty list compiles to "false"
 
 
+def _int_key(value: str | int) -> int:
+    if isinstance(value, int):
+        return value
+    raise InvalidCursor(f"not a cursor this store handed out: {value!r}")
+
+
 def _page(rows: Sequence[T], first: int, cursor_of: Callable[[T], str]) -> Page[T]:
     # The query asked for one row more than a page: its presence says there is a next page.
     items = list(rows[:first])
@@ -106,6 +112,72 @@ def _page(rows: Sequence[T], first: int, cursor_of: Callable[[T], str]) -> Page[
         end_cursor=cursor_of(items[-1]) if items else None,
         has_next_page=len(rows) > first,
     )
+
+
+def keyset_window(
+    session: Session, model: Any, column: Any, filters: Sequence[ColumnElement[bool]],
+    key: Callable[[Any], Any], *, first: int | None, after: str | None, last: int | None,
+    before: str | None, descending: bool = False,
+) -> Page[Any]:
+    """Rows of ``model`` ordered by the unique ``column`` (ascending, or ``descending``), as a
+    Relay connection pages them: the rows after ``after`` and before ``before``, then the first
+    ``first`` of those, then the last ``last`` (neither: the last ``MAX_PAGE_SIZE``). Cursors
+    hold the column's value (``key`` makes it comparable again). ``has_previous_page`` and
+    ``has_next_page`` also say whether rows lie before ``after`` or after ``before``."""
+    # "later" in the order: greater ascending, smaller descending
+    def later(value: Any) -> ColumnElement[bool]:
+        return column < value if descending else column > value  # type: ignore[no-any-return]
+
+    def earlier(value: Any) -> ColumnElement[bool]:
+        return column > value if descending else column < value  # type: ignore[no-any-return]
+
+    def not_earlier(value: Any) -> ColumnElement[bool]:
+        return column <= value if descending else column >= value  # type: ignore[no-any-return]
+
+    def not_later(value: Any) -> ColumnElement[bool]:
+        return column >= value if descending else column <= value  # type: ignore[no-any-return]
+
+    forwards = column.desc() if descending else column
+    backwards = column if descending else column.desc()
+    low = key(decode_cursor(after, 1)[0]) if after is not None else None
+    high = key(decode_cursor(before, 1)[0]) if before is not None else None
+    query = select(model).where(*filters)
+    if low is not None:
+        query = query.where(later(low))
+    if high is not None:
+        query = query.where(earlier(high))
+
+    def exists(where: ColumnElement[bool]) -> bool:
+        return session.scalar(select(column).where(*filters, where).limit(1)) is not None
+
+    if first is not None:
+        check_page_size(first)
+        rows = list(session.scalars(query.order_by(forwards).limit(first + 1)).all())
+        has_next = len(rows) > first
+        rows = rows[:first]
+        if not has_next and high is not None:
+            has_next = exists(not_earlier(high))
+        has_previous = low is not None and exists(not_later(low))
+        if last is not None:
+            check_page_size(last)
+            if len(rows) > last:
+                rows, has_previous = rows[-last:], True
+    else:
+        count = last if last is not None else MAX_PAGE_SIZE
+        check_page_size(count)
+        rows = list(session.scalars(query.order_by(backwards).limit(count + 1)).all())
+        has_previous = len(rows) > count
+        rows = rows[:count][::-1]
+        has_next = high is not None and exists(not_earlier(high))
+        if not has_previous and low is not None:
+            has_previous = exists(not_later(low))
+
+    def cursor(row: Any) -> str:
+        return encode_cursor(getattr(row, column.key))
+
+    return Page(items=rows, end_cursor=cursor(rows[-1]) if rows else None,
+                has_next_page=has_next, has_previous_page=has_previous,
+                start_cursor=cursor(rows[0]) if rows else None)
 
 
 # --- rule sets ------------------------------------------------------------------------------
@@ -387,49 +459,10 @@ class HouseholdRepository(_Repository):
         region_codes: Collection[str] | None = None,
         id_prefix: str | None = None,
     ) -> Page[StoredHousehold]:
-        """Households by id as a Relay connection pages them: the ones after ``after`` and
-        before ``before``, then the first ``first`` of those, then the last ``last``;
-        ``has_previous_page``/``has_next_page`` also say whether households lie before
-        ``after`` or after ``before``."""
-        column = StoredHousehold.id
-        filters = list(self._filters(region_codes, id_prefix))
-        query = select(StoredHousehold).where(*filters)
-        low = str(decode_cursor(after, 1)[0]) if after is not None else None
-        high = str(decode_cursor(before, 1)[0]) if before is not None else None
-        if low is not None:
-            query = query.where(column > low)
-        if high is not None:
-            query = query.where(column < high)
-
-        def exists(*where: ColumnElement[bool]) -> bool:
-            found = self.session.scalar(select(column).where(*filters, *where).limit(1))
-            return found is not None
-
-        if first is not None:
-            check_page_size(first)
-            rows = list(self.session.scalars(query.order_by(column).limit(first + 1)).all())
-            has_next = len(rows) > first
-            rows = rows[:first]
-            if not has_next and high is not None:
-                has_next = exists(column >= high)
-            has_previous = low is not None and exists(column <= low)
-            if last is not None:
-                check_page_size(last)
-                if len(rows) > last:
-                    rows, has_previous = rows[-last:], True
-        else:
-            count = last if last is not None else MAX_PAGE_SIZE
-            check_page_size(count)
-            rows = list(self.session.scalars(query.order_by(column.desc()).limit(count + 1)))
-            has_previous = len(rows) > count
-            rows = rows[:count][::-1]
-            has_next = high is not None and exists(column >= high)
-            if not has_previous and low is not None:
-                has_previous = exists(column <= low)
-        return Page(items=rows,
-                    end_cursor=encode_cursor(rows[-1].id) if rows else None,
-                    has_next_page=has_next, has_previous_page=has_previous,
-                    start_cursor=encode_cursor(rows[0].id) if rows else None)
+        """Households by id as a Relay connection pages them (``keyset_window``)."""
+        return keyset_window(self.session, StoredHousehold, StoredHousehold.id,
+                             list(self._filters(region_codes, id_prefix)), str,
+                             first=first, after=after, last=last, before=before)
 
     def iterate(
         self,
@@ -585,6 +618,36 @@ class AuditLog(_Repository):
             select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
         return last if last is not None else GENESIS
 
+    @staticmethod
+    def _where(
+        *,
+        action: str | None = None,
+        actor: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        actor_login: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if actor_login is not None:
+            where.append(or_(AuditEntry.actor == actor_login,
+                             AuditEntry.actor.endswith(":" + actor_login, autoescape=True)))
+        if since is not None:
+            where.append(AuditEntry.at >= datetime.combine(since, time(0), tzinfo=UTC))
+        if until is not None:
+            where.append(AuditEntry.at < datetime.combine(until + timedelta(days=1), time(0),
+                                                          tzinfo=UTC))
+        for column, value in (
+            (AuditEntry.action, action),
+            (AuditEntry.actor, actor),
+            (AuditEntry.object_type, object_type),
+            (AuditEntry.object_id, object_id),
+        ):
+            if value is not None:
+                where.append(column == value)
+        return where
+
     def page(
         self,
         first: int,
@@ -602,29 +665,26 @@ class AuditLog(_Repository):
         ``actor_login`` matches every role the user acted in ("role:login"); ``since`` and
         ``until`` are UTC days, both included."""
         check_page_size(first)
-        query = select(AuditEntry)
-        if actor_login is not None:
-            query = query.where(or_(AuditEntry.actor == actor_login,
-                                    AuditEntry.actor.endswith(":" + actor_login,
-                                                              autoescape=True)))
-        if since is not None:
-            query = query.where(AuditEntry.at >= datetime.combine(since, time(0), tzinfo=UTC))
-        if until is not None:
-            query = query.where(AuditEntry.at < datetime.combine(until + timedelta(days=1),
-                                                                 time(0), tzinfo=UTC))
-        for column, value in (
-            (AuditEntry.action, action),
-            (AuditEntry.actor, actor),
-            (AuditEntry.object_type, object_type),
-            (AuditEntry.object_id, object_id),
-        ):
-            if value is not None:
-                query = query.where(column == value)
+        query = select(AuditEntry).where(*self._where(
+            action=action, actor=actor, object_type=object_type, object_id=object_id,
+            actor_login=actor_login, since=since, until=until))
         if after is not None:
             (last_id,) = decode_cursor(after, 1)
             query = query.where(AuditEntry.id < int(last_id))
         rows = self.session.scalars(query.order_by(AuditEntry.id.desc()).limit(first + 1)).all()
         return _page(rows, first, lambda e: encode_cursor(e.id))
+
+    def window(self, *, first: int | None, after: str | None, last: int | None,
+               before: str | None, **where: Any) -> tuple[Page[AuditEntry], int]:
+        """Entries newest first as a Relay connection pages them (``keyset_window``), with
+        how many match in all; ``where`` as ``page`` takes it."""
+        filters = self._where(**where)
+        page = keyset_window(self.session, AuditEntry, AuditEntry.id, filters, _int_key,
+                             first=first, after=after, last=last, before=before,
+                             descending=True)
+        total = self.session.scalar(select(func.count()).select_from(AuditEntry)
+                                    .where(*filters)) or 0
+        return page, total
 
 
 # --- API tokens -----------------------------------------------------------------------------

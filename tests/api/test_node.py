@@ -323,3 +323,39 @@ def test_households_paged_both_ways(api: Api) -> None:
                    token="caseworker")
     err = body["errors"][0]["extensions"]
     assert err["code"] == "INVALID_CURSOR" and err["errors"][0]["field"] == "before"
+
+
+AUDIT = """query($first: Int, $after: String, $last: Int, $before: String, $id: String) {
+  auditLog(first: $first, after: $after, last: $last, before: $before,
+           filter: {objectId: $id, action: "household.save"}) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { details } } } }"""
+
+
+def test_audit_log_paged_both_ways(api: Api) -> None:
+    household = _saved(api)
+    for revision in range(1, 5):  # four more saves: revisions 2 to 5
+        again = {**_household(household["id"], "371300-001"), "annualNetIncome": 30000 + revision}
+        body = api.gql("""mutation($h: HouseholdInput!, $r: Int) {
+          householdSave(household: $h, expectedRevision: $r) { userErrors { code } } }""",
+                       {"h": again, "r": revision}, token="caseworker")
+        assert _data(body)["householdSave"]["userErrors"] == []
+
+    def page(**args: Any) -> tuple[list[int], bool, bool, dict[str, Any]]:
+        conn = _data(api.gql(AUDIT, {"id": household["id"], **args},
+                             token="auditor"))["auditLog"]
+        assert conn["totalCount"] == 5
+        info = conn["pageInfo"]
+        return ([e["node"]["details"]["revision"] for e in conn["edges"]],
+                info["hasPreviousPage"], info["hasNextPage"], info)
+
+    newest = page(first=2)
+    assert newest[:3] == ([5, 4], False, True)
+    assert page(first=2, after=newest[3]["endCursor"])[:3] == ([3, 2], True, True)
+    oldest = page(last=2)
+    assert oldest[:3] == ([2, 1], True, False)
+    assert page(last=2, before=oldest[3]["startCursor"])[:3] == ([4, 3], True, True)
+    assert page()[:3] == ([5, 4, 3, 2, 1], False, False)
+    body = api.gql(AUDIT, {"id": household["id"], "before": "bm9wZQ", "last": 1},
+                   token="auditor")
+    assert body["errors"][0]["extensions"]["errors"][0]["field"] == "before"
