@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from graphql_api.errors import UserError, call, service_error, user_errors
 from graphql_api.node import Node, global_id
 from graphql_api.types import (
+    Citation,
     DeterminationRecord,
     Household,
     HouseholdInput,
@@ -29,7 +30,7 @@ from services.visits import VisitView
 from store.pagination import encode_cursor
 
 if TYPE_CHECKING:
-    from graphql_api.warning import Alert
+    from graphql_api.warning import Alert, Event
 
 
 @strawberry.enum(description="What a case decides: 纳入监测 (INCLUSION) or 风险消除 "
@@ -177,6 +178,30 @@ class MonitoringCase(Node):
         except ServiceError:
             return None
 
+    @strawberry.field(description="The department events the (latest) comparison attached, "
+                      "oldest first.")
+    def comparison_events(self, info: strawberry.Info) -> list[
+            Annotated[Event, strawberry.lazy("graphql_api.warning")]]:
+        from graphql_api.warning import _event
+
+        ids = _compared(self.view, "eventIds")
+        return [_event(e) for e in info.context.app.warning.events_by_id(ids)]
+
+    @strawberry.field(description="The alerts the (latest) comparison attached (those you may "
+                      "see).")
+    def comparison_alerts(self, info: strawberry.Info) -> list[
+            Annotated[Alert, strawberry.lazy("graphql_api.warning")]]:
+        from graphql_api.warning import alert
+
+        out = []
+        for alert_id in _compared(self.view, "alertIds"):
+            try:
+                out.append(alert(info.context.app.warning.alert(info.context.principal,
+                                                                alert_id)))
+            except ServiceError:
+                continue
+        return out
+
     @strawberry.field(description="The alert the case was opened from.")
     def alert(self, info: strawberry.Info) -> Annotated[
             Alert, strawberry.lazy("graphql_api.warning")] | None:
@@ -188,6 +213,11 @@ class MonitoringCase(Node):
             return alert(info.context.app.warning.alert(info.context.principal, self.alert_id))
         except ServiceError:
             return None
+
+
+def _compared(v: CaseView, key: str) -> list[str]:
+    records = [e for e in v.entries if e.step == "COMPARISON" and e.action == "RECORD"]
+    return list(records[-1].details.get(key, [])) if records else []
 
 
 def monitoring_case(v: CaseView) -> MonitoringCase:
@@ -286,8 +316,57 @@ class MonitoringCaseDecidePayload:
     user_errors: list[UserError]
 
 
+@strawberry.type(description="A period of the identification procedure, with its citation.")
+class ProcedurePeriod:
+    name: str = strawberry.field(description="e.g. noticeCalendarDays")
+    value: int = strawberry.field(description="The number of days.")
+    unit: str = strawberry.field(description="working days or calendar days")
+    sample: bool = strawberry.field(description="A sample value fixed by this project, not a "
+                                    "published figure.")
+    citation: Citation = strawberry.field(description="Where the period comes from.")
+    description_zh: strawberry.Private[str]
+    description_en: strawberry.Private[str]
+
+    @strawberry.field(description="What the period bounds.")
+    def description(self, lang: Lang = Lang.ZH) -> str:
+        return self.description_en if lang is Lang.EN else self.description_zh
+
+
+@strawberry.type(description="The identification procedure's version in force on a day: the "
+                 "deadlines cases opened that day run against.")
+class MonitoringProcedure:
+    version: int = strawberry.field(description="The procedure document's version number.")
+    effective_from: date = strawberry.field(description="The first day it is in force.")
+    content_hash: str = strawberry.field(description="sha256 of the document; a case records "
+                                         "the hash of the version it runs under.")
+    periods: list[ProcedurePeriod] = strawberry.field(description="Its periods, by name.")
+
+
 @strawberry.type
 class CasesQuery:
+    @strawberry.field(description="The procedure version in force on asOf (its deadlines, "
+                      "cited), if any.")
+    def monitoring_procedure(
+            self, info: strawberry.Info,
+            as_of: Annotated[date, strawberry.argument(
+                description="The day a case opens.")]) -> MonitoringProcedure | None:
+        from policy.procedure import procedure_in_force
+
+        found = procedure_in_force(info.context.app.cases.procedures, as_of)
+        if found is None:
+            return None
+        periods = []
+        for name, period in sorted(found.document.parameters.items()):
+            c = period.citation
+            periods.append(ProcedurePeriod(
+                name=name, value=period.value, unit=period.unit, sample=period.sample,
+                citation=Citation(document=c.document, clause=c.clause, quote=c.quote,
+                                  url=c.url),
+                description_zh=period.description.zh if period.description else name,
+                description_en=period.description.en if period.description else name))
+        return MonitoringProcedure(version=found.version, effective_from=found.effective_from,
+                                   content_hash=found.content_hash, periods=periods)
+
     @strawberry.field(description="Monitoring cases you may see, newest first; first is "
                       "required (1 to 100).")
     def monitoring_cases(self, info: strawberry.Info, first: int, after: str | None = None,

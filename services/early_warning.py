@@ -391,6 +391,14 @@ class EarlyWarning:
             c = uow.alerts.counts(region_codes=regions)
             return AlertCountsView(c.by_status, c.by_rule, sum(c.by_status.values()))
 
+    def events_by_id(self, event_ids: Sequence[str]) -> list[EventView]:
+        """Stored events by id (a case's comparison: the caller may see the case), oldest
+        first."""
+        with self.uow() as uow:
+            rows = [uow.events.get(i) for i in event_ids]
+            return sorted((event_view(e) for e in rows),
+                          key=lambda e: (e.occurred_on, e.source, e.event_id))
+
     def events_of(self, alert: AlertView) -> list[EventView]:
         """The events that raised an alert (the caller may see the alert), oldest first."""
         with self.uow() as uow:

@@ -319,3 +319,43 @@ def test_a_case_is_a_node_scoped_as_its_own_query(api: Api) -> None:
     assert api.gql(node, {"id": node_id}, token="caseworker2")["data"]["node"] is None
     assert api.gql(node, {"id": node_id}, token="api_client")["errors"][0]["extensions"][
         "code"] == "FORBIDDEN"
+
+
+def test_the_procedure_in_force_and_its_citations(api: Api) -> None:
+    q = """query($d: Date!) { monitoringProcedure(asOf: $d) { version effectiveFrom contentHash
+      periods { name value unit sample description en: description(lang: EN)
+                citation { document clause quote } } } }"""
+    found = api.gql(q, {"d": "2024-10-01"}, token="caseworker")["data"]["monitoringProcedure"]
+    assert (found["version"], found["effectiveFrom"]) == (1, "2023-01-01")
+    assert found["contentHash"] == api.application.cases.procedures[0].content_hash
+    periods = {p["name"]: p for p in found["periods"]}
+    notice = periods["noticeCalendarDays"]
+    assert (notice["value"], notice["unit"], notice["sample"]) == (5, "calendar days", True)
+    assert notice["citation"]["clause"] == "二、1" and notice["citation"]["quote"]
+    assert periods["caseWorkingDays"]["value"] == 20
+    assert periods["verificationWorkingDays"]["citation"]["clause"] == "二、2"
+    assert api.gql(q, {"d": "2022-12-31"}, token="caseworker")["data"][
+        "monitoringProcedure"] is None
+
+
+def test_the_comparison_attaches_the_windows_events_and_alerts(api: Api) -> None:
+    facts = household()
+    case = opened(api, facts)
+    today = date.today().isoformat()
+    ingest = "mutation($e: [EventInput!]!) { eventsIngest(events: $e) { accepted } }"
+    api.gql(ingest, {"e": [{"source": "民政", "eventId": f"{facts['id']}-d",
+                            "kind": "DIBAO_GRANTED", "householdId": facts["id"],
+                            "occurredOn": today}]}, token="caseworker")
+    api.gql(RECORD, {"id": case["id"], "step": "VERIFICATION", "r": {"verifiers": ["王", "李"]}},
+            token="caseworker")
+    api.gql(DECIDE, {"id": case["id"], "d": "APPROVE"}, token="caseworker")
+    q = """mutation($id: ID!) { monitoringCaseRecordStep(id: $id, step: COMPARISON,
+      record: {note: "比对"}) { monitoringCase {
+        comparisonEvents { eventId kind source occurredOn }
+        comparisonAlerts { rule householdId } } userErrors { code } } }"""
+    done = api.gql(q, {"id": case["id"]}, token="caseworker")["data"][
+        "monitoringCaseRecordStep"]["monitoringCase"]
+    assert done["comparisonEvents"] == [{"eventId": f"{facts['id']}-d", "kind": "DIBAO_GRANTED",
+                                         "source": "民政", "occurredOn": today}]
+    assert done["comparisonAlerts"] == [{"rule": "alert.new_dibao_or_temporary_relief",
+                                         "householdId": facts["id"]}]
