@@ -103,7 +103,7 @@ def test_a_case_through_every_step_to_the_county_approval(
         console: Console, days_later: Any) -> None:
     c = console
     _officers(c.server)
-    hid = _household(c.server, income=3000)  # under the monitoring line: criteria granted
+    hid = _household(c.server, income=30000)  # stored above the line: nothing granted
     c.sign_in("caseworker")
     case_id = _open_case(c, hid)
     assert "入户核查" in _step(c)
@@ -116,8 +116,13 @@ def test_a_case_through_every_step_to_the_county_approval(
     c.page.get_by_label("核查人一").fill("张三")
     c.page.get_by_role("button", name="登记本环节").click()
     expect(c.page.locator("#verifier-1-error")).to_have_text("入户核查须由两名干部完成")
+    # At home the income is found far lower: the facts as verified become a new revision.
+    c.page.locator("#verified-facts").get_by_label("家庭年纯收入（元）").fill("3000")
     _verify(c)
-    # The determination under the versions in force is attached, with what it grants.
+    found = c.server.gql("caseworker", HOUSEHOLD, id=hid)["household"]
+    assert found["revision"] == 2 and found["facts"]["annualNetIncome"] == 3000
+    # The determination of the verified facts, under the versions in force, is attached with
+    # what it grants.
     criteria = c.page.locator("#case-criteria")
     assert "符合条件" in criteria.inner_text() and "monitoring." in criteria.inner_text()
     c.page.get_by_role("button", name="查看认定及理由").click()
@@ -177,6 +182,13 @@ def test_a_case_through_every_step_to_the_county_approval(
     assert "VILLAGE_REVIEW:RECORD" in actions and "TOWNSHIP_REVIEW:APPROVE" in actions
     facts = c.server.gql("caseworker", HOUSEHOLD, id=hid)["household"]["facts"]
     assert facts["monitored"] is True and facts["monitoredSince"]
+    # The same page in English.
+    c.page.get_by_label("语言").select_option("en")
+    expect(c.page.locator("main h1 [data-status]")).to_have_text("Approved")
+    assert "Inclusion" in c.page.locator("main h1").inner_text()
+    assert "County approval" in c.page.locator("#case-steps").inner_text()
+    assert "Household's application" in c.page.locator("#case-meta").inner_text()
+    c.page.get_by_label("Language").select_option("zh")
     assert c.requests.other_origins(c.server.base) == []
     assert c.requests.console_errors == []
 

@@ -9,6 +9,7 @@ import { can, session } from "./app.js";
 import { fill, h } from "./dom.js";
 import { apiLang, label, t } from "./i18n.js";
 import { DETERMINATION_FIELDS, renderDetermination } from "./result.js";
+import { factsFound } from "./visits.js";
 
 const PAGE = 20;
 export const STEPS = ["VERIFICATION", "COMPARISON", "VILLAGE_REVIEW", "TOWNSHIP_REVIEW",
@@ -29,6 +30,7 @@ export const CASE_FIELDS = `id householdId regionCode kind channel status step a
   stepDueOn stepRecorded noticeStartedOn noticeEndsOn objections criteriaGranted
   criteriaReason criteriaReasonBy criteriaMet townshipReviewer closedOn closedBy closeReason
   householdRevision revision determinationId overdue
+  household { revision facts }
   entries { id step action on at actor details }
   determination { id asOf createdBy householdRevision versions { ruleSet version contentHash } }`;
 
@@ -417,6 +419,13 @@ function actionBox(main, c) {
           t("editFactsFirst")) : null));
       body.push(h("div", { class: "grid" },
         field("verifiers", t("verifier1"), inputs.v1), field("verifier2", t("verifier2"), inputs.v2)));
+      if (c.household) {
+        // The facts as verified at home: a change becomes a new revision of the household.
+        inputs.facts = factsFound(c.household.facts, "verified");
+        body.push(h("fieldset", { class: "card", id: "verified-facts" },
+          h("legend", {}, t("verifiedFacts")),
+          h("div", { class: "grid" }, inputs.facts.fields(field))));
+      }
     }
     if (c.step === "COMPARISON") body.push(h("p", { class: "help" }, t("comparisonHelp")));
     if (c.step === "VILLAGE_REVIEW") {
@@ -444,6 +453,8 @@ function actionBox(main, c) {
           mark("verifiers", t("twoVerifiers"));
           return;
         }
+        const found = inputs.facts ? inputs.facts.found() : null;
+        if (found) record.household = found;
       }
       if (inputs.notice) {
         record.noticeStartedOn = inputs.notice.value || null;

@@ -306,6 +306,7 @@ const T = {
   verificationHelp: ["两名干部入户核查。家庭信息有变化的，先在家庭页面修改保存，再登记核查；系统按当日在用规则重新认定并附在案件上。",
     "Two cadres verify at home. If facts changed, save them on the household's page first; the determination under today's versions is attached."],
   editFactsFirst: ["打开家庭信息", "Open the household"],
+  verifiedFacts: ["核查所见（有变化的保存为新的家庭信息修订）", "Facts as verified (a change is saved as a new revision)"],
   verifier1: ["核查人一", "Verifier 1"],
   verifier2: ["核查人二", "Verifier 2"],
   twoVerifiers: ["入户核查须由两名干部完成", "Home verification needs two cadres"],

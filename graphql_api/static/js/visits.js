@@ -64,22 +64,16 @@ const VISIT_FACTS = [
   { name: "foodAndClothingSecure", kind: "bool" },
 ];
 
-/** The visit form; ``reload`` draws the household's page again after a visit is recorded. */
-export function visitForm(hh, reload) {
+/**
+ * The day-to-day facts as found, prefilled with the stored ones (ids prefixed ``prefix``):
+ * ``fields(field)`` draws them with the caller's field maker; ``found()`` is the stored facts
+ * with the changes made, or null when nothing changed.
+ */
+export function factsFound(facts, prefix) {
   const inputs = {};
-  const errors = {};
-  const field = (name, labelText, control) => {
-    const id = control.id;
-    errors[name] = h("p", { class: "field-error", id: `${id}-error`, role: "alert" });
-    control.setAttribute("aria-describedby", `${id}-error`);
-    return h("div", { class: "field", "data-field": name }, h("label", { for: id }, labelText),
-      control, errors[name]);
-  };
-  inputs.visitedOn = h("input", { id: "visit-on", type: "date", value: today(), required: true });
-  inputs.observations = h("textarea", { id: "visit-observations", rows: 3, required: true });
   for (const f of VISIT_FACTS) {
-    const current = hh.facts[f.name];
-    const id = `visit-${f.name}`;
+    const current = facts[f.name];
+    const id = `${prefix}-${f.name}`;
     if (f.kind === "money") {
       inputs[f.name] = h("input", { id, type: "number", step: "0.01", min: "0",
         value: current ?? "" });
@@ -93,10 +87,6 @@ export function visitForm(hh, reload) {
       inputs[f.name].value = current === true ? "true" : current === false ? "false" : "";
     }
   }
-  inputs.openCase = h("select", { id: "visit-open-case" },
-    h("option", { value: "" }, t("noCase")),
-    ["INCLUSION", "RISK_ELIMINATION"].map((k) => h("option", { value: k }, label("caseKind", k))));
-  const status = h("p", { id: "visit-status", role: "status" });
   const read = (f) => {
     const raw = inputs[f.name].value;
     if (raw === "") return null;
@@ -104,6 +94,46 @@ export function visitForm(hh, reload) {
     if (f.kind === "bool") return raw === "true";
     return raw;
   };
+  return {
+    fields: (field) => VISIT_FACTS.map((f) => field(f.name,
+      f.kind === "money" ? `${t(`fact_${f.name}`)}（${t("yuan")}）` : t(`fact_${f.name}`), inputs[f.name])),
+    found: () => {
+      const out = { ...facts };
+      let changed = false;
+      for (const f of VISIT_FACTS) {
+        const v = read(f);
+        const before = facts[f.name] ?? null;
+        const same = v === before || (f.kind === "money" && v !== null && before !== null
+          && Number(before) === v);
+        if (!same) {
+          changed = true;
+          if (v === null) delete out[f.name];
+          else out[f.name] = v;
+        }
+      }
+      return changed ? out : null;
+    },
+  };
+}
+
+/** The visit form; ``reload`` draws the household's page again after a visit is recorded. */
+export function visitForm(hh, reload) {
+  const inputs = {};
+  const errors = {};
+  const field = (name, labelText, control) => {
+    const id = control.id;
+    errors[name] = h("p", { class: "field-error", id: `${id}-error`, role: "alert" });
+    control.setAttribute("aria-describedby", `${id}-error`);
+    return h("div", { class: "field", "data-field": name }, h("label", { for: id }, labelText),
+      control, errors[name]);
+  };
+  inputs.visitedOn = h("input", { id: "visit-on", type: "date", value: today(), required: true });
+  inputs.observations = h("textarea", { id: "visit-observations", rows: 3, required: true });
+  const facts = factsFound(hh.facts, "visit");
+  inputs.openCase = h("select", { id: "visit-open-case" },
+    h("option", { value: "" }, t("noCase")),
+    ["INCLUSION", "RISK_ELIMINATION"].map((k) => h("option", { value: k }, label("caseKind", k))));
+  const status = h("p", { id: "visit-status", role: "status" });
   const submit = async (e) => {
     e.preventDefault();
     Object.values(errors).forEach((el) => fill(el, ""));
@@ -116,19 +146,8 @@ export function visitForm(hh, reload) {
     }
     // The facts as found: the stored ones with the day-to-day ones the cadre changed; none
     // changed, none sent (the visit is recorded against the stored revision).
-    const found = { ...hh.facts };
-    let changed = false;
-    for (const f of VISIT_FACTS) {
-      const v = read(f);
-      const before = hh.facts[f.name] ?? null;
-      if (v !== before && !(f.kind === "money" && v !== null && before !== null && Number(before) === v)) {
-        changed = true;
-        if (v === null) delete found[f.name];
-        else found[f.name] = v;
-      }
-    }
     const input = { householdId: hh.id, visitedOn: inputs.visitedOn.value, observations,
-      household: changed ? found : null, openCase: inputs.openCase.value || null };
+      household: facts.found(), openCase: inputs.openCase.value || null };
     try {
       const out = userErrorsOf((await gql(`mutation($input: VisitInput!) { visitRecord(input: $input) {
         visit { id factsChanged householdRevision } monitoringCase { id }
@@ -155,10 +174,7 @@ export function visitForm(hh, reload) {
     h("p", { class: "help" }, t("visitHelp")),
     h("div", { class: "grid" },
       field("visitedOn", t("visitedOn"), inputs.visitedOn),
-      field("annualNetIncome", `${t("fact_annualNetIncome")}（${t("yuan")}）`, inputs.annualNetIncome),
-      field("housingSafetyGrade", t("fact_housingSafetyGrade"), inputs.housingSafetyGrade),
-      field("drinkingWaterSafe", t("fact_drinkingWaterSafe"), inputs.drinkingWaterSafe),
-      field("foodAndClothingSecure", t("fact_foodAndClothingSecure"), inputs.foodAndClothingSecure),
+      facts.fields(field),
       field("openCase", t("visitOpenCase"), inputs.openCase)),
     field("observations", t("observations"), inputs.observations),
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("recordVisit"))),
