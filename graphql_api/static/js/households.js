@@ -63,11 +63,13 @@ const RECORD_FIELDS = `id asOf createdAt createdBy householdRevision
 
 export async function renderHousehold(main, id, flash = "") {
   const data = await gql(`query($id: ID!, $lang: Lang!) { household(id: $id) {
-    id regionCode revision updatedAt facts determinations { ${RECORD_FIELDS} }
+    id regionCode revision updatedAt facts
+    determinationRecords(first: 100) { totalCount edges { node { ${RECORD_FIELDS} } } }
     alerts { id title(lang: $lang) status memberId raisedAt }
     monitoringCases { id kind channel status step openedOn overdue }
     ${HOUSEHOLD_HISTORY_FIELDS} } }`, { id, lang: apiLang() });
   const hh = data.household;
+  if (hh) hh.determinations = hh.determinationRecords.edges.map((e) => e.node);
   if (!hh) {
     fill(main, h("h1", {}, id), h("p", { class: "error", role: "alert", "data-testid": "not-found" },
       t("notFound")));
