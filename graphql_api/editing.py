@@ -6,7 +6,8 @@ are ``userErrors``; a missing or insufficient token is a GraphQL error, as every
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
+from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 import strawberry
@@ -69,6 +70,60 @@ class RuleSetDraftImpactPayload:
     user_errors: list[UserError]
 
 
+@strawberry.enum(description="Where a background impact preview is. 影响预览任务的状态。")
+class ImpactJobStatus(Enum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+@strawberry.type(description="An impact preview running in the background "
+                 "(ruleSetDraftImpactStart); poll ruleSetDraftImpactJob until it is DONE or "
+                 "FAILED. Only the user who started it reads it. 后台运行的影响预览。")
+class ImpactJob:
+    id: strawberry.ID
+    version_id: strawberry.ID
+    as_of: date
+    region_codes: list[str]
+    first: int
+    households_done: int = strawberry.field(
+        description="Households counted so far (written after each batch).")
+    households_total: int = strawberry.field(
+        description="Households stored when the job was started (in regionCodes).")
+    created_at: datetime
+    updated_at: datetime = strawberry.field(description="The job's last progress.")
+    finished_at: datetime | None
+
+    @strawberry.field(description="QUEUED, RUNNING, DONE (result is set) or FAILED (error is "
+                      "set; INTERRUPTED when the process running it stopped).")
+    def status(self) -> ImpactJobStatus:
+        return ImpactJobStatus(_job(self).status)
+
+    @strawberry.field(description="The report, once DONE (as ruleSetDraftImpact's).")
+    def result(self) -> ImpactReport | None:
+        return _job(self).report  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Why it FAILED: the refusal the preview met, or "
+                      "INTERRUPTED.")
+    def error(self) -> UserError | None:
+        job = _job(self)
+        if job.error_code is None:
+            return None
+        return UserError(field=None, code=job.error_code,
+                         message=message(job.error_code, job.error_message or ""))
+
+
+def _job(root: Any) -> Any:
+    return root
+
+
+@strawberry.type
+class RuleSetDraftImpactJobPayload:
+    job: ImpactJob | None
+    user_errors: list[UserError]
+
+
 def _version_payload(info: strawberry.Info, fn: Callable[[], Any]) -> RuleSetVersionPayload:
     version, errors = _attempt(fn)
     return RuleSetVersionPayload(version=version, user_errors=errors)
@@ -82,6 +137,19 @@ class EditingQuery:
 
         try:
             return _editing(info).version(info.context.principal, str(id))  # type: ignore[no-any-return]
+        except ServiceError as exc:
+            if exc.code == "NOT_FOUND":
+                return None
+            raise service_error(exc) from None
+
+    @strawberry.field(description="A background impact preview you started "
+                      "(ruleSetDraftImpactStart), with its progress and, once DONE, its "
+                      "report; null when there is none of yours with this id.")
+    def rule_set_draft_impact_job(self, info: strawberry.Info,
+                                  id: strawberry.ID) -> ImpactJob | None:
+        try:
+            return info.context.app.impact_jobs.get(  # type: ignore[no-any-return]
+                info.context.principal, str(id))
         except ServiceError as exc:
             if exc.code == "NOT_FOUND":
                 return None
@@ -172,6 +240,19 @@ class EditingMutation:
         result, errors = _attempt(lambda: info.context.app.impacts.impact(
             p, str(id), as_of, region_codes, first))
         return RuleSetDraftImpactPayload(impact=result, user_errors=errors)
+
+    @strawberry.mutation(description="Start ruleSetDraftImpact's preview in the background "
+                         "and return at once: poll ruleSetDraftImpactJob(id) for its progress "
+                         "and report. Refused as the preview itself would be, and while "
+                         "too many previews run (TOO_MANY_JOBS). 在后台开始影响预览。")
+    def rule_set_draft_impact_start(
+        self, info: strawberry.Info, id: strawberry.ID, as_of: date,
+        region_codes: list[str] | None = None, first: int = 100,
+    ) -> RuleSetDraftImpactJobPayload:
+        p = info.context.principal
+        job, errors = _attempt(lambda: info.context.app.impact_jobs.start(
+            p, str(id), as_of, region_codes, first))
+        return RuleSetDraftImpactJobPayload(job=job, user_errors=errors)
 
     @strawberry.mutation(description="DRAFT -> IN_REVIEW; refused unless the version validates "
                          "and its test cases pass.")

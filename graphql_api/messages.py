@@ -132,6 +132,8 @@ ZH: dict[str, str] = {
     "BATCH_TOO_LARGE": "一次评估的家庭过多",
     "DUPLICATE_KEY": "与前面某项的 key 重复",
     "TOO_MANY_IDS": "一次读取的标识过多：最多 100 个",
+    "TOO_MANY_JOBS": "正在运行的影响预览过多，请待其中一个完成后再开始",
+    "INTERRUPTED": "运行影响预览的进程已停止，请重新开始",
     "HOUSEHOLD_OR_FACTS": "家庭信息须且只须提供一次：facts 或 household 二选一",
     "NO_VERSION_IN_FORCE": "评估日期没有生效的版本",
     # -- monitoring cases

@@ -34,6 +34,7 @@ from services.config import Settings
 from services.early_warning import EarlyWarning
 from services.editing import RuleSetEditing
 from services.errors import Conflict, IntegrityFailure, InvalidInput, NotFoundError
+from services.impact_jobs import ImpactJobs
 from services.impact_pool import ImpactPool
 from services.rulesets import FIXTURES, document_files, load_file, version_id
 from services.tokens import Tokens as Tokens  # where callers have always found it
@@ -150,6 +151,7 @@ class Application:
         self.engine = engine or db.make_engine(settings.database_url)
         # a child process can open the same database only from the URL
         self.impacts = ImpactPool(self, enabled=engine is None)
+        self.impact_jobs = ImpactJobs(self)
         self.policy = Policy(dev=settings.dev)
         self._catalog: Catalog | None = None
         self._catalog_stamp: tuple[int, int] | None = None

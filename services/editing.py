@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -691,19 +691,17 @@ class RuleSetEditing:
 
     # -- impact ----------------------------------------------------------------------------
 
-    def impact(self, p: Principal, version_id: str, as_of: date,
-               region_codes: Sequence[str] | None = None, first: int = 100) -> ImpactReport:
-        """Every stored household (or those of ``region_codes``) evaluated as of ``as_of``
-        under this version and under the version of its program in force then, through the
-        batch backend (``engine.impact.frame_tables``), ``IMPACT_BATCH`` households at a time:
-        their stored facts go straight into the batch input frames, validated as
-        ``parse_household`` validates them. A household whose facts are invalid on ``as_of``
-        (e.g. a member born after it), or that the engine cannot evaluate, is skipped."""
+    def check_impact(self, p: Principal, version_id: str, first: int) -> None:
+        """What ``impact`` refuses before it reads a household (a background job is refused
+        by the same checks when it is started)."""
+        self._impact_version(p, version_id, first)
+
+    def _impact_version(self, p: Principal, version_id: str, first: int
+                        ) -> tuple[RuleSetVersion, VersionView]:
         self.policy.review_rule_sets(p)
         if not 0 <= first <= MAX_IMPACT_EXAMPLES:
             msg = f"first must be between 0 and {MAX_IMPACT_EXAMPLES}, got {first}"
             raise InvalidInput(msg, [FieldError("first", "PAGE_SIZE", msg)], code="PAGE_SIZE")
-        started = time.perf_counter()
         with self.uow() as uow:
             v = self._get(uow, version_id)
             self._may_review(p, self._owner(uow, v.rule_set_code))
@@ -713,6 +711,20 @@ class RuleSetEditing:
                    "over stored households does not apply (its test cases do)")
             raise InvalidInput(msg, [FieldError("id", "NOT_APPLICABLE", msg)],
                                code="NOT_APPLICABLE")
+        return v, view
+
+    def impact(self, p: Principal, version_id: str, as_of: date,
+               region_codes: Sequence[str] | None = None, first: int = 100,
+               on_progress: Callable[[int], None] | None = None) -> ImpactReport:
+        """Every stored household (or those of ``region_codes``) evaluated as of ``as_of``
+        under this version and under the version of its program in force then, through the
+        batch backend (``engine.impact.frame_tables``), ``IMPACT_BATCH`` households at a time:
+        their stored facts go straight into the batch input frames, validated as
+        ``parse_household`` validates them. A household whose facts are invalid on ``as_of``
+        (e.g. a member born after it), or that the engine cannot evaluate, is skipped.
+        ``on_progress`` is told the households counted so far after each batch."""
+        started = time.perf_counter()
+        v, view = self._impact_version(p, version_id, first)
         draft = self._compiled(v)
         # A draft is in no catalog: its reference is made from the stored version.
         draft_version = VersionRef(view.id, view.rule_set, view.version, view.status,
@@ -741,10 +753,14 @@ class RuleSetEditing:
                     batch = []
                     if len(pending) > 1:
                         _count(tally, kept, skipped, pending.popleft().result())
+                        if on_progress is not None:
+                            on_progress(tally.households + len(skipped))
             if batch:
                 pending.append(pool.submit(_evaluate, batch, as_of, versions))
             while pending:
                 _count(tally, kept, skipped, pending.popleft().result())
+                if on_progress is not None:
+                    on_progress(tally.households + len(skipped))
         changes = tuple(_explained(h, kept[h.household_id], as_of, baseline, baseline_ref,
                                    draft, draft_version)
                         for h in tally.examples)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -37,10 +37,21 @@ def _start_child(settings: dict[str, Any]) -> None:
     _CHILD.start(migrate=False)
 
 
+def _progress(app: Application, job_id: str | None) -> Callable[[int], None] | None:
+    """Progress written to the job's row (``services.impact_jobs``), when it is a job."""
+    if job_id is None:
+        return None
+    from services.impact_jobs import record_progress
+
+    return lambda done: record_progress(app, job_id, done)
+
+
 def _impact_in_child(principal: Principal, version_id: str, as_of: date,
-                     region_codes: Sequence[str] | None, first: int) -> ImpactReport:
+                     region_codes: Sequence[str] | None, first: int,
+                     job_id: str | None = None) -> ImpactReport:
     assert _CHILD is not None, "the pool's initializer makes the application"
-    return _CHILD.editing.impact(principal, version_id, as_of, region_codes, first)
+    return _CHILD.editing.impact(principal, version_id, as_of, region_codes, first,
+                                 on_progress=_progress(_CHILD, job_id))
 
 
 class ImpactPool:
@@ -63,14 +74,17 @@ class ImpactPool:
             return self._pool
 
     def impact(self, principal: Principal, version_id: str, as_of: date,
-               region_codes: Sequence[str] | None = None, first: int = 100) -> ImpactReport:
+               region_codes: Sequence[str] | None = None, first: int = 100,
+               job_id: str | None = None) -> ImpactReport:
+        """The preview; ``job_id`` names the background job whose progress it writes."""
         self.app.policy.review_rule_sets(principal)  # who may not preview learns nothing more
         editing = self.app.editing
         if not self.enabled or self.app.household_count(region_codes) <= IN_PROCESS_HOUSEHOLDS:
-            return editing.impact(principal, version_id, as_of, region_codes, first)
+            return editing.impact(principal, version_id, as_of, region_codes, first,
+                                  on_progress=_progress(self.app, job_id))
         # Refusals come back as the ServiceError they were (services.errors pickles them).
         return self._executor().submit(_impact_in_child, principal, version_id, as_of,
-                                       region_codes, first).result()
+                                       region_codes, first, job_id).result()
 
     def close(self) -> None:
         with self._lock:

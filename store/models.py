@@ -30,6 +30,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -613,3 +614,27 @@ class AssistanceMeasure(Base):
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ImpactJob(Base):
+    """An impact preview running (or run) in the background: who asked (``actor``; only they
+    read it, since what it shows depends on what they may read), what was asked, how far it
+    is, and the report when done (``services.impact_jobs``)."""
+
+    __tablename__ = "impact_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    actor: Mapped[str] = mapped_column(String(100), index=True)
+    version_id: Mapped[str] = mapped_column(String(36))
+    as_of: Mapped[date]
+    region_codes: Mapped[list[str]] = mapped_column(Json, default=list)
+    first: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    households_done: Mapped[int] = mapped_column(default=0)
+    households_total: Mapped[int] = mapped_column(default=0)
+    result: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
