@@ -72,28 +72,31 @@ class RuleSetDraftImpactPayload:
 
 @strawberry.enum(description="Where a background impact preview is. 影响预览任务的状态。")
 class ImpactJobStatus(Enum):
-    QUEUED = "QUEUED"
-    RUNNING = "RUNNING"
-    DONE = "DONE"
-    FAILED = "FAILED"
+    QUEUED = strawberry.enum_value("QUEUED", description="等待运行 / waiting to run")
+    RUNNING = strawberry.enum_value("RUNNING", description="正在运行 / running")
+    DONE = strawberry.enum_value("DONE", description="已完成，result 可读 / done: read result")
+    FAILED = strawberry.enum_value("FAILED", description="未完成，见 error / failed: see error")
 
 
 @strawberry.type(description="An impact preview running in the background "
                  "(ruleSetDraftImpactStart); poll ruleSetDraftImpactJob until it is DONE or "
                  "FAILED. Only the user who started it reads it. 后台运行的影响预览。")
 class ImpactJob:
-    id: strawberry.ID
-    version_id: strawberry.ID
-    as_of: date
-    region_codes: list[str]
-    first: int
+    id: strawberry.ID = strawberry.field(description="The job's id (poll it with "
+                                         "ruleSetDraftImpactJob). 任务编号。")
+    version_id: strawberry.ID = strawberry.field(description="The draft previewed.")
+    as_of: date = strawberry.field(description="The date the households are evaluated on.")
+    region_codes: list[str] = strawberry.field(
+        description="The regions asked for (empty: every stored household).")
+    first: int = strawberry.field(description="Changed households listed in full, at most.")
     households_done: int = strawberry.field(
         description="Households counted so far (written after each batch).")
     households_total: int = strawberry.field(
         description="Households stored when the job was started (in regionCodes).")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When it was started.")
     updated_at: datetime = strawberry.field(description="The job's last progress.")
-    finished_at: datetime | None
+    finished_at: datetime | None = strawberry.field(description="When it became DONE or "
+                                                    "FAILED.")
 
     @strawberry.field(description="QUEUED, RUNNING, DONE (result is set) or FAILED (error is "
                       "set; INTERRUPTED when the process running it stopped).")
@@ -120,7 +123,8 @@ def _job(root: Any) -> Any:
 
 @strawberry.type
 class RuleSetDraftImpactJobPayload:
-    job: ImpactJob | None
+    job: ImpactJob | None = strawberry.field(description="The job started (null when "
+                                             "refused: see userErrors).")
     user_errors: list[UserError]
 
 
@@ -246,8 +250,12 @@ class EditingMutation:
                          "and report. Refused as the preview itself would be, and while "
                          "too many previews run (TOO_MANY_JOBS). 在后台开始影响预览。")
     def rule_set_draft_impact_start(
-        self, info: strawberry.Info, id: strawberry.ID, as_of: date,
-        region_codes: list[str] | None = None, first: int = 100,
+        self, info: strawberry.Info, id: strawberry.ID,
+        as_of: Annotated[date, strawberry.argument(
+            description="Evaluate the households as of this date.")],
+        region_codes: Annotated[list[str] | None, strawberry.argument(
+            description="Only these regions' households (and their villages').")] = None,
+        first: int = 100,
     ) -> RuleSetDraftImpactJobPayload:
         p = info.context.principal
         job, errors = _attempt(lambda: info.context.app.impact_jobs.start(
