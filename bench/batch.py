@@ -69,7 +69,7 @@ def sample(n: int) -> list[dict[str, object]]:
 
 def child(args: argparse.Namespace) -> None:
     """Screen the register (in this process) and report time and peak memory as JSON."""
-    from engine.batch.evaluate import ALL_STATUSES
+    from engine.batch.table import ALL_STATUSES
     from screening.runner import screen_file
     from services.rulesets import load_catalog
 

@@ -24,10 +24,11 @@ import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from engine.batch import evaluator_for
-from engine.batch.evaluate import ALL_STATUSES, COUNTS, Evaluated, check_order
+from engine.batch.evaluate import Evaluated
 from engine.batch.layout import ERRORS, Checked, check_flat
 from engine.batch.lines import check_lines
 from engine.batch.records import check_records
+from engine.batch.table import ALL_STATUSES, COUNTS, check_order
 from policy.catalog import VersionRef
 from policy.document import Program
 from screening.sources import Chunk, Source, open_source

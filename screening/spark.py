@@ -28,8 +28,9 @@ import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from engine.batch import evaluator_for
-from engine.batch.evaluate import ALL_STATUSES, Evaluated
+from engine.batch.evaluate import Evaluated
 from engine.batch.layout import ROW, LayoutError, check_columns, check_flat
+from engine.batch.table import ALL_STATUSES
 from policy.catalog import VersionRef
 from policy.document import Program
 from screening.sources import Chunk, complete_households, with_last

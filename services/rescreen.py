@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from engine.batch.evaluate import ALL_STATUSES
+from engine.batch.table import ALL_STATUSES
 from screening.runner import screen_file
 from services.application import Application
 from services.errors import InvalidInput

@@ -1,5 +1,10 @@
 """Evaluate compiled versions over household and member frames: the long outcome table.
 
+This module runs the compiled versions over a chunk and selects and orders the rows; the
+table's columns and Arrow encoding are ``engine.batch.table``, an outcome code's status, terms
+and missing-facts columns ``engine.batch.codes``, the households outside the vectorised path's
+proven range ``engine.batch.unusual``.
+
 Statuses are assigned by the status rules of ``policy.semantics`` (``effective``, ``outcome``),
 written once over Kleene logic and applied here to polars' nullable boolean columns, per outcome
 code (per member for member rules):
@@ -33,13 +38,9 @@ A household with a number outside what the vectorised path is proven on (not fin
 
 from __future__ import annotations
 
-import functools
-import json
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -47,79 +48,36 @@ import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
-from engine.batch.compiler import CodePlan, compile_version, fact_column, source_facts
+from engine.batch.codes import COLUMNS, missing_expr, status_code, terms_expr
+from engine.batch.compiler import CodePlan, compile_version
 from engine.batch.execution import ENGINE
-from engine.batch.frames import MONEY_HOUSEHOLD, derive_frames, household_json
+from engine.batch.frames import derive_frames, household_json
 from engine.batch.segments import Segments, kleene
-from engine.results import Determination
+from engine.batch.table import (
+    ALL_STATUSES,
+    COUNTS,
+    HOUSEHOLD_SUMMARY,
+    OUTCOME_COLUMNS,
+    PERIOD_TEXT,
+    PERIODS,
+    STATUS_CODE,
+    STATUS_TEXT,
+    STATUSES,
+    check_order,
+    determination_rows,
+    dictionary,
+    member_ids,
+    outcome_schema,
+    strings_array,
+    text_array,
+)
+from engine.batch.unusual import interactive_determination, subset
+from engine.batch.unusual import unusual as unusual_households
 from policy import semantics
 from policy.cache import per_instance
 from policy.catalog import VersionRef
 from policy.document import Program
 from policy.errors import PolicyError
-
-STATUSES = ("GRANTED", "NOT_GRANTED", "UNDETERMINED")
-PERIODS = ("YEAR", "MONTH", "ONCE")
-STATUS = pl.Enum(list(STATUSES))
-PERIOD = pl.Enum(list(PERIODS))
-ALL_STATUSES = frozenset(STATUSES)
-# What the screen and rescreen commands write unless asked for more: the outcomes someone acts
-# on (docs/decisions/0010-screening-output.md); the summary counts every outcome either way.
-DEFAULT_STATUSES = frozenset({"GRANTED", "UNDETERMINED"})
-ORDERS = ("household", "outcome")
-_STATUS_CODE = {name: i for i, name in enumerate(STATUSES)}  # 0 GRANTED, 1 NOT_ .., 2 UND..
-_STATUS_NAMES = STATUSES
-
-SAFE_MAX = 1e15
-SAFE_MIN_POSITIVE = 1e-6
-
-
-def check_order(order: str) -> None:
-    """Raises ``ValueError`` unless ``order`` is one of ``ORDERS``."""
-    if order not in ORDERS:
-        raise ValueError(f"unknown order {order!r}; one of {', '.join(ORDERS)}")
-
-
-def outcome_schema(programs: Sequence[str], codes: Sequence[str],
-                   hashes: Sequence[str]) -> dict[str, pl.DataType]:
-    """The outcome table as a polars frame (``screen_households``)."""
-    return {
-        "household_id": pl.String(),
-        "member_id": pl.String(),
-        "region_code": pl.String(),
-        "program": pl.Enum(list(dict.fromkeys(programs))),
-        "version": pl.Int32(),
-        "version_hash": pl.Enum(list(dict.fromkeys(hashes))),
-        "code": pl.Enum(list(dict.fromkeys(codes))),
-        "status": STATUS,
-        "amount": pl.Float64(),
-        "period": PERIOD,
-        "flags_monitoring": pl.Boolean(),
-        "terms": pl.String(),          # JSON: [{"key": .., "value": .., "unit": ..}]
-        "missing_facts": pl.String(),  # JSON: ["previousAnnualNetIncome"]
-    }
-
-
-OUTCOME_COLUMNS = tuple(outcome_schema([], [], []))
-
-HOUSEHOLD_SUMMARY: dict[str, pl.DataType] = {
-    "household_id": pl.String(),
-    "region_code": pl.String(),
-    "members": pl.UInt32(),
-    "flagged": pl.Boolean(),
-    "granted": pl.UInt32(),        # GRANTED outcomes of the household (all programs)
-    "undetermined": pl.UInt32(),   # UNDETERMINED outcomes
-}
-
-COUNTS: dict[str, pl.DataType] = {
-    "program": pl.String(),
-    "version": pl.Int32(),
-    "code": pl.String(),
-    "status": pl.String(),
-    "period": pl.String(),
-    "outcomes": pl.Int64(),
-    "amount": pl.Float64(),        # sum of the amounts (GRANTED outcomes with an amount)
-}
 
 
 @dataclass(frozen=True)
@@ -203,9 +161,9 @@ class Evaluator:
         codes = [cp.code for cv in self.compiled for cp in cv.codes]
         hashes = [cv.ref.content_hash for cv in self.compiled]
         self.schema = outcome_schema(programs, codes, hashes)
-        self._programs = _strings(programs)
-        self._codes = _strings(codes)
-        self._hashes = _strings(hashes)
+        self._programs = strings_array(programs)
+        self._codes = strings_array(codes)
+        self._hashes = strings_array(hashes)
         self._version_numbers = pl.Series(
             [cv.program.document.version for cv in self.compiled], dtype=pl.Int32)
         periods: list[int | None] = []
@@ -215,7 +173,7 @@ class Evaluator:
                 periods.append(PERIODS.index(r.period)
                                if r.amount is not None and r.period else None)
                 flags.append(r.flags_monitoring)
-        self._rule_ids = _strings([r.rule_id for cv in self.compiled for r in cv.rules])
+        self._rule_ids = strings_array([r.rule_id for cv in self.compiled for r in cv.rules])
         # A slot is what an outcome is apart from its household, member and amount: its code
         # and status, and for a GRANTED one the granting rule (one slot per rule of the
         # code, then NOT_GRANTED, then UNDETERMINED). Output columns are looked up by slot.
@@ -277,12 +235,12 @@ class Evaluator:
         is one of ``ORDERS`` (see the module's description)."""
         check_order(order)
         by_outcome = order == "outcome"
-        unusual = _unusual(hh, members)
+        unusual = unusual_households(hh, members)
         if not unusual.any():
             rows, hh_d, m_d, summary, counts = self._vectorised(hh, members, statuses, terms,
                                                                 by_outcome)
             return Evaluated(self._arrow(rows, hh_d, m_d, terms, rule_ids), summary, counts, ())
-        sub_hh, sub_m, orig = _subset(hh, members, ~unusual)
+        sub_hh, sub_m, orig = subset(hh, members, ~unusual)
         rows, hh_d, m_d, summary, counts = self._vectorised(sub_hh, sub_m, statuses, True,
                                                             by_outcome)
         vec = self._polars(self._arrow(rows, hh_d, m_d, True, True)).select(
@@ -333,7 +291,7 @@ class Evaluator:
                     terms: bool, by_outcome: bool = False
                     ) -> tuple[_Rows, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         hh, m, seg = derive_frames(hh_in, m_in, self.as_of, self.member_reads)
-        wanted = frozenset(_STATUS_CODE[x] for x in statuses)
+        wanted = frozenset(STATUS_CODE[x] for x in statuses)
         # The household figures (GRANTED and UNDETERMINED outcomes, flagged) are counted on
         # the selected rows when those are exactly the GRANTED and UNDETERMINED outcomes, else
         # on the frames.
@@ -516,9 +474,9 @@ class Evaluator:
             ]))
             # Texts only some codes have, on few of their rows: listed apart, put in place
             # after the rows are ordered.
-            found = {"missing": (self._missing_text(p), 2)}
+            found = {"missing": (self._missingtext_array(p), 2)}
             if terms:
-                found["terms"] = (self._terms_text(p), 0)
+                found["terms"] = (self._termstext_array(p), 0)
             for name, (text, status) in found.items():
                 if text is not None and status in wanted:
                     texts[name].append(_Query(p.plan.per_member, self._is_status(p, status),
@@ -552,7 +510,7 @@ class Evaluator:
     def _status(self, p: _Part) -> pl.Expr:
         """0 GRANTED, 1 NOT_GRANTED, 2 UNDETERMINED."""
         if len(p.plan.rules) == 1:
-            return _status_code(self._verdict(p))
+            return status_code(self._verdict(p))
         return pl.col(f"_s{p.index}")
 
     def _keep(self, p: _Part, wanted: frozenset[int]) -> pl.Expr | None:
@@ -591,21 +549,21 @@ class Evaluator:
             return pl.col(f"_a{p.index}")
         return pl.lit(None, pl.Float64)
 
-    def _missing_text(self, p: _Part) -> pl.Expr | None:
+    def _missingtext_array(self, p: _Part) -> pl.Expr | None:
         """``missingFacts`` of an UNDETERMINED outcome of the code (None: it has none)."""
         rules = self._rules[p.version]
         if not any(rules[i].atoms for i in p.plan.rules):
             return None
-        return _missing_expr(p.plan, rules, self._effective(p))
+        return missing_expr(p.plan, rules, self._effective(p))
 
-    def _terms_text(self, p: _Part) -> pl.Expr | None:
+    def _termstext_array(self, p: _Part) -> pl.Expr | None:
         """The terms of a GRANTED outcome of the code (None: it has none)."""
         rules = self._rules[p.version]
         term_rules = [i for i in p.plan.rules if rules[i].terms]
         if not term_rules:
             return None
         g = self._granting(p)
-        return pl.when(g.is_in(term_rules)).then(_terms_expr(p.plan, rules, g))
+        return pl.when(g.is_in(term_rules)).then(terms_expr(p.plan, rules, g))
 
     def _arrow(self, rows: _Rows, hh: pl.DataFrame, m: pl.DataFrame, terms: bool,
                rule_ids: bool = False) -> pa.Table:
@@ -617,29 +575,29 @@ class Evaluator:
         # A period only with an amount (a GRANTED outcome's amount can be unknown).
         period = pl.DataFrame({"p": self._slot_period.gather(slot), "a": rows.amount}).select(
             pl.when(pl.col("a").is_not_null()).then(pl.col("p"))).to_series()
-        regions = pc.dictionary_encode(_text(hh["regionCode"]))
+        regions = pc.dictionary_encode(text_array(hh["regionCode"]))
         region = pl.from_arrow(regions.indices)
         assert isinstance(region, pl.Series)
         columns: dict[str, pa.Array] = {
-            "household_id": _dictionary(rows.h, _text(hh["household_id"])),
-            "member_id": _member_ids(rows.member, m["member_id"]),
-            "region_code": _dictionary(region.cast(pl.UInt32).gather(rows.h),
+            "household_id": dictionary(rows.h, text_array(hh["household_id"])),
+            "member_id": member_ids(rows.member, m["member_id"]),
+            "region_code": dictionary(region.cast(pl.UInt32).gather(rows.h),
                                        regions.dictionary),
-            "program": _dictionary(version, self._programs),
+            "program": dictionary(version, self._programs),
             "version": self._slot_version_number.gather(slot).to_arrow(),
-            "version_hash": _dictionary(version, self._hashes),
-            "code": _dictionary(self._slot_code.gather(slot), self._codes),
-            "status": _dictionary(self._slot_status.gather(slot), _STATUS_TEXT),
+            "version_hash": dictionary(version, self._hashes),
+            "code": dictionary(self._slot_code.gather(slot), self._codes),
+            "status": dictionary(self._slot_status.gather(slot), STATUS_TEXT),
             "amount": rows.amount.to_arrow(),
-            "period": _dictionary(period, _PERIOD_TEXT),
+            "period": dictionary(period, PERIOD_TEXT),
             "flags_monitoring": self._slot_flag.gather(slot).to_arrow(),
         }
         if terms:
             assert rows.terms is not None
-            columns["terms"] = _text(rows.terms)
-        columns["missing_facts"] = _text(rows.missing)
+            columns["terms"] = text_array(rows.terms)
+        columns["missing_facts"] = text_array(rows.missing)
         if rule_ids:
-            columns["rule_id"] = _dictionary(self._slot_rule.gather(slot), self._rule_ids)
+            columns["rule_id"] = dictionary(self._slot_rule.gather(slot), self._rule_ids)
         schema = pa.schema([self.arrow_schema.field(c) for c in columns])
         return pa.Table.from_arrays(list(columns.values()), schema=schema)
 
@@ -665,7 +623,7 @@ class Evaluator:
         for i in reversed(p.plan.rules):
             granting = pl.when(effs[i].fill_null(False)).then(pl.lit(i, pl.Int16)) \
                 .otherwise(granting)
-        status = _status_code(semantics.outcome(COLUMNS, list(effs.values())))
+        status = status_code(semantics.outcome(COLUMNS, list(effs.values())))
         exprs = [granting.alias(f"_g{p.index}"), status.alias(f"_s{p.index}")]
         amounts = {i: rules[i].amount for i in p.plan.rules if rules[i].amount is not None}
         if amounts:
@@ -716,7 +674,7 @@ class Evaluator:
             rules = self._rules[p.version]
             for code in (1, 2):
                 aggs[side].append(self._is_status(p, code).sum().cast(pl.Int64))
-                keys[side].append((p, _STATUS_NAMES[code], None))
+                keys[side].append((p, STATUSES[code], None))
             for i in p.plan.rules:
                 if len(p.plan.rules) == 1:
                     granted, amount = self._is_status(p, 0), rules[i].amount
@@ -807,217 +765,3 @@ class Evaluator:
                 counts, tuple(errors))
 
 
-def interactive_determination(household: dict[str, Any], as_of: date,
-                              versions: Sequence[tuple[Program, VersionRef]]) -> Determination:
-    """``engine.determine`` without durable_rules: the condition trees' verdicts explained by
-    ``engine.explain``. durable_rules fires exactly the rules whose tree verdict is true (the
-    engine checks this on every call), so the answer is the same; durable_rules 2.0.28 crashes
-    on numbers it prints with an exponent (a member's medicalOutOfPocket of 1e16 or 1e-05),
-    which only these unusual households have."""
-    from engine.evaluator import Verdicts, trace_rules
-    from engine.explain import explain_program
-    from policy.facts import derive, parse_household
-
-    hh = parse_household(household, as_of)
-    facts = derive(hh, as_of)
-    results = []
-    for program, ref in versions:
-        tree = trace_rules(program, facts)
-        true = {key for key, traced in tree.items() if traced[0] is True}
-        fired_hh = frozenset(i for (i, m) in true if m is None)
-        fired_m = tuple(frozenset(i for (i, m) in true if m == k)
-                        for k in range(len(facts.members)))
-        results.append(explain_program(program, ref, facts, Verdicts(fired_hh, fired_m), tree))
-    flagged_by = tuple(
-        dict.fromkeys(o.code for r in results for o in r.outcomes if o.flags_monitoring))
-    return Determination(as_of=as_of, household_id=hh.id, programs=tuple(results),
-                         flagged_for_monitoring=bool(flagged_by), flagged_by=flagged_by)
-
-
-def determination_rows(det: Determination, region_code: str) -> list[dict[str, Any]]:
-    """A determination as rows of the outcome table (the interactive engine's answer in the
-    batch shape; the differential tests compare the two)."""
-    out = []
-    for p in det.programs:
-        for o in p.outcomes:
-            out.append({
-                "household_id": det.household_id,
-                "member_id": o.member_id,
-                "region_code": region_code,
-                "program": p.program,
-                "version": p.version.version,
-                "version_hash": p.version.content_hash,
-                "code": o.code,
-                "status": o.status.value,
-                "amount": o.amount,
-                "period": o.period,
-                "flags_monitoring": o.flags_monitoring,
-                "terms": json.dumps(
-                    [{"key": t.key, "value": t.value, "unit": t.unit} for t in o.terms],
-                    ensure_ascii=False, separators=(",", ":")) if o.terms else None,
-                "missing_facts": json.dumps(list(o.missing_facts), separators=(",", ":"))
-                if o.missing_facts else None,
-            })
-    return out
-
-
-class _Columns:
-    """Kleene's connectives on nullable boolean columns (polars' ``&``, ``|`` and ``~`` are
-    three-valued): the logic ``policy.semantics`` writes the status rules over."""
-
-    def and_(self, operands: Sequence[pl.Expr]) -> pl.Expr:
-        return functools.reduce(operator.and_, operands)
-
-    def or_(self, operands: Sequence[pl.Expr]) -> pl.Expr:
-        return functools.reduce(operator.or_, operands)
-
-    def not_(self, operand: pl.Expr) -> pl.Expr:
-        return ~operand
-
-
-COLUMNS: semantics.Logic[pl.Expr] = _Columns()
-
-
-def _status_code(verdict: pl.Expr) -> pl.Expr:
-    """``policy.semantics.status`` as a code: true 0 GRANTED, false 1 NOT_GRANTED, unknown 2
-    UNDETERMINED (``STATUSES``)."""
-    return (pl.lit(1, pl.UInt8) - verdict.cast(pl.UInt8)).fill_null(2)
-
-
-def _json_string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _terms_expr(cp: CodePlan, rules: dict[int, Any], g: pl.Expr) -> pl.Expr:
-    """The granting rule's terms as JSON text, ``[{"key": .., "value": .., "unit": ..}]``;
-    a term whose value is unknown is left out, and no terms at all is null."""
-    out: pl.Expr = pl.lit(None, pl.String)
-    for i in reversed(cp.rules):
-        terms = rules[i].terms
-        if not terms:
-            continue
-        items = [
-            pl.concat_str([
-                pl.lit(f'{{"key":{_json_string(key)},"value":'),
-                expr.cast(pl.Float64).cast(pl.String),
-                pl.lit(f',"unit":{_json_string(unit)}}}'),
-            ])
-            for key, expr, unit in terms
-        ]
-        body = pl.concat_str(items, separator=",", ignore_nulls=True)
-        text = pl.concat_str([pl.lit("["), body, pl.lit("]")])
-        if rules[i].terms_nullable:
-            text = pl.when(pl.any_horizontal([e.is_not_null() for _, e, _ in terms])).then(text)
-        out = pl.when(g == i).then(text).otherwise(out)
-    return out
-
-
-def _missing_expr(cp: CodePlan, rules: dict[int, Any], effs: dict[int, pl.Expr]) -> pl.Expr:
-    """``missingFacts`` as JSON text (``["previousAnnualNetIncome"]``), null when none: the
-    input facts that the open rules' unknown elementary conditions read, first seen first."""
-    pairs: list[tuple[pl.Expr, str]] = []
-    for i in cp.rules:
-        open_ = effs[i].is_null()
-        for atom, facts in rules[i].atoms:
-            for f in facts:
-                cond = open_ & atom.is_null() & pl.col(fact_column(f)).is_null()
-                for src in source_facts(f):
-                    pairs.append((cond, src))
-    if not pairs:
-        return pl.lit(None, pl.String)
-    sources = list(dict.fromkeys(s for _, s in pairs))
-    first = {
-        s: pl.min_horizontal([pl.when(c).then(pl.lit(k, pl.Int32))
-                              for k, (c, src) in enumerate(pairs) if src == s])
-        for s in sources
-    }
-    if len(sources) <= 3:
-        # Every order of the sources that can occur, spelled out (no list kernels).
-        out: pl.Expr = pl.lit(None, pl.String)
-        for order in _orders(sources):
-            cond = pl.lit(True)
-            for s in sources:
-                cond = cond & (first[s].is_not_null() if s in order else first[s].is_null())
-            for x, y in pairwise(order):
-                cond = cond & (first[x] < first[y])
-            text = "[" + ",".join(_json_string(s) for s in order) + "]"
-            out = pl.when(cond).then(pl.lit(text)).otherwise(out)
-        return out
-    lst = pl.concat_list([pl.struct(p=first[s], n=pl.lit(_json_string(s))) for s in sources])
-    # Structs sort by their first field, the position; unknown positions are dropped.
-    lst = (lst.list.eval(pl.element().filter(pl.element().struct.field("p").is_not_null()))
-           .list.eval(pl.element().sort())
-           .list.eval(pl.element().struct.field("n")))
-    text_expr = pl.concat_str([pl.lit("["), lst.list.join(","), pl.lit("]")])
-    return pl.when(lst.list.len() > 0).then(text_expr)
-
-
-def _orders(items: list[str]) -> list[tuple[str, ...]]:
-    """Every non-empty ordered selection of ``items``."""
-    from itertools import permutations
-
-    return [order for n in range(1, len(items) + 1) for order in permutations(items, n)]
-
-
-def _text(s: pl.Series, compat_level: pl.CompatLevel | None = None) -> pa.Array:
-    arr = s.to_arrow(compat_level=compat_level)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    return arr
-
-
-def _strings(values: Sequence[str]) -> pa.Array:
-    """Texts as an Arrow array (built by polars: ``pa.array`` on a Python list imports pandas
-    when it is installed, which takes half a second)."""
-    return _text(pl.Series(list(values), dtype=pl.String))
-
-
-_STATUS_TEXT = _strings(STATUSES)
-_PERIOD_TEXT = _strings(PERIODS)
-
-
-def _dictionary(indices: pl.Series, values: pa.Array) -> pa.DictionaryArray:
-    """Indices (valid ones: not checked again) into ``values``."""
-    return pa.DictionaryArray.from_arrays(_text(indices), values, safe=False)
-
-
-def _member_ids(members: pl.Series, ids: pl.Series) -> pa.DictionaryArray:
-    """The member id column: indices into the chunk's member ids, or, when ids repeat across
-    households (``m1``, ``m2``, ...; judged on the first ones), into their distinct values,
-    whose dictionary is far cheaper to write."""
-    sample = ids.head(4096)
-    if sample.len() and sample.n_unique() * 4 <= sample.len():
-        # Encoded from polars' own string views (no copy into Arrow's layout first).
-        distinct = pc.dictionary_encode(_text(ids, pl.CompatLevel.newest()))
-        index = pl.from_arrow(distinct.indices)
-        assert isinstance(index, pl.Series)
-        return _dictionary(index.cast(pl.UInt32).gather(members),
-                           distinct.dictionary.cast(pa.large_string()))
-    return _dictionary(members, _text(ids))
-
-
-def _unusual(hh: pl.DataFrame, members: pl.DataFrame) -> pl.Series:
-    """Households with a number outside the range the vectorised path is proven on: neither 0
-    nor between 1e-6 and 1e15 in magnitude (not-a-number and infinities included)."""
-
-    def bad(c: pl.Expr) -> pl.Expr:
-        return (~((c == 0) | c.abs().is_between(SAFE_MIN_POSITIVE, SAFE_MAX))).fill_null(False)
-
-    per_hh, per_member = pl.collect_all([
-        hh.lazy().select(pl.any_horizontal([bad(pl.col(c)) for c in MONEY_HOUSEHOLD])),
-        members.lazy().select(pl.col("_h").filter(bad(pl.col("medicalOutOfPocket")))),
-    ], engine=ENGINE)
-    flags = per_hh.to_series()
-    if per_member.height:
-        flags = flags.scatter(per_member.to_series(), True)
-    return flags
-
-
-def _subset(hh: pl.DataFrame, members: pl.DataFrame, keep: pl.Series
-            ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
-    """The kept households, renumbered, and each one's original row."""
-    orig = keep.arg_true().cast(pl.UInt32)
-    new_index = (keep.cast(pl.UInt32).cum_sum() - 1).cast(pl.UInt32)
-    kept_members = members.filter(keep.gather(members["_h"]))
-    kept_members = kept_members.with_columns(_h=new_index.gather(kept_members["_h"]))
-    return hh.filter(keep), kept_members, orig

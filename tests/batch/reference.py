@@ -87,7 +87,7 @@ def versions_of(version_id: str) -> list[Any]:
 
 def reference_rows(version_id: str, block: int) -> list[dict[str, Any]]:
     """What engine.determine says for one block (runs in a worker process)."""
-    from engine.batch.evaluate import determination_rows
+    from engine.batch.table import determination_rows
     from engine.determine import determine
 
     versions = versions_of(version_id)

@@ -15,8 +15,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from engine.batch.evaluate import determination_rows
 from engine.batch.layout import flat_frame
+from engine.batch.table import determination_rows
 from engine.determine import determine
 from services.rulesets import FIXTURES, load_catalog
 from testing.households import random_household

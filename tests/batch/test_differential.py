@@ -19,8 +19,9 @@ import polars as pl
 import pytest
 
 from engine.batch import evaluator_for, screen_households
-from engine.batch.evaluate import determination_rows, interactive_determination
 from engine.batch.records import frames_of
+from engine.batch.table import determination_rows
+from engine.batch.unusual import interactive_determination
 from engine.determine import determine
 from policy.errors import FactsInvalid
 from policy.facts import parse_household
@@ -153,7 +154,7 @@ def test_unusual_numbers_are_left_to_the_interactive_engine() -> None:
 
 
 def test_which_numbers_are_unusual() -> None:
-    from engine.batch.evaluate import _unusual
+    from engine.batch.unusual import unusual as _unusual
 
     values = [0.0, -0.0, 1e-6, 3.5, 1e12, 1e15, None, 1e-7, 2e15, float("nan"), float("inf"),
               -float("inf")]
