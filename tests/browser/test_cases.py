@@ -151,6 +151,7 @@ def test_a_case_through_every_step_to_the_county_approval(
 
     # The township officer's queue.
     c.sign_in("township")
+    assert c.page.url.endswith("#/review-township")  # their queue is their first page
     c.page.locator("#nav").get_by_role("link", name="乡镇审核").click()
     row = c.page.locator(f'#cases tr[data-case="{case_id}"]')
     row.wait_for()
@@ -169,6 +170,7 @@ def test_a_case_through_every_step_to_the_county_approval(
     assert "另一人" in c.page.locator("#decide-blocked").inner_text()
 
     c.sign_in("county")
+    assert c.page.url.endswith("#/review-county")
     c.page.locator("#nav").get_by_role("link", name="县级审定").click()
     c.page.locator(f'#cases tr[data-case="{case_id}"]').get_by_role("link").click()
     c.page.locator("#decide-step").wait_for()
