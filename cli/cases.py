@@ -69,8 +69,8 @@ def cmd_cases_list(args: argparse.Namespace) -> int:
         try:
             groups: list[Any] = []
             if args.overdue:
-                views, groups = app.cases.overdue(None, today, args.region)
-                views = [v for v in views if (not args.kind or v.kind == args.kind)][:args.limit]
+                views, groups = app.cases.overdue(None, today, args.region, limit=args.limit)
+                views = [v for v in views if not args.kind or v.kind == args.kind]
             else:
                 views, after = [], None
                 while len(views) < args.limit:
@@ -91,12 +91,16 @@ def cmd_cases_list(args: argparse.Namespace) -> int:
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
     _print_table(rows, args.lang)
+    total = (sum(g.count for g in groups if g.level == "COUNTY") if args.overdue
+             else len(rows))
     if args.lang == "EN":
-        print(f"({len(rows)} cases{' overdue' if args.overdue else ''} as of "
-              f"{today.isoformat()})")
+        shown = f", {len(rows)} listed" if total != len(rows) else ""
+        print(f"({total} cases{' overdue' if args.overdue else ''} as of "
+              f"{today.isoformat()}{shown})")
     else:
         late = "逾期" if args.overdue else ""
-        print(f"（共 {len(rows)} 件{late}案件，截至 {today.isoformat()}）")
+        shown = f"，列出 {len(rows)} 件" if total != len(rows) else ""
+        print(f"（共 {total} 件{late}案件，截至 {today.isoformat()}{shown}）")
     if args.overdue and groups:
         print()
         for g in groups:
@@ -119,9 +123,10 @@ def add_commands(sub: Any) -> None:
     c.add_argument("--overdue", action="store_true", help="only open cases past a due day")
     c.add_argument("--region", action="append", help="region code (repeatable)")
     c.add_argument("--status", choices=list(STATUSES))
-    c.add_argument("--kind", choices=list(KINDS))
+    c.add_argument("--kind", choices=list(KINDS), help="with --overdue: of the cases listed "
+                   "(the counts per county and township are of all overdue cases)")
     c.add_argument("--as-of", type=_date, help="the day overdue is judged on (default today)")
-    c.add_argument("--limit", type=int, default=1000)
+    c.add_argument("--limit", type=int, default=1000, help="list at most this many cases")
     c.add_argument("--format", choices=["table", "json"], default="table")
     c.add_argument("--lang", choices=["ZH", "EN"], default="ZH")
     c.add_argument("--actor", default="cli")

@@ -399,7 +399,8 @@ class CasesQuery:
             self, info: strawberry.Info,
             region_codes: list[str] | None = None) -> list[MonitoringCaseOverdueCount]:
         ctx = info.context
-        _, groups = call(lambda: ctx.app.cases.overdue(ctx.principal, ctx.today, region_codes))
+        _, groups = call(lambda: ctx.app.cases.overdue(ctx.principal, ctx.today, region_codes,
+                                                       limit=1))
         return [MonitoringCaseOverdueCount(level=g.level, region_code=g.region_code,
                                            count=g.count) for g in groups]
 

@@ -583,14 +583,14 @@ class MonitoringCases:
 
                 raise invalid_cursor(exc) from None
             total = uow.cases.count(**args)
-            return ([self._view(uow, c) for c in page.items], page.has_next_page,
-                    page.end_cursor, total)
+            return (self._views(uow, page.items), page.has_next_page, page.end_cursor, total)
 
     def overdue(self, p: Principal | None, today: date,
-                region_codes: Sequence[str] | None = None,
+                region_codes: Sequence[str] | None = None, *, limit: int = 1000,
                 ) -> tuple[list[CaseView], list[OverdueGroup]]:
-        """Overdue cases (of the caller's regions; ``p`` None: the command line, every region)
-        and their numbers per township and per county."""
+        """Overdue cases (of the caller's regions; ``p`` None: the command line, every region),
+        at most ``limit`` of them (by region, then the step's due day), and the numbers of all
+        of them per township and per county."""
         if p is not None:
             self.app.policy.read_cases(p)
         with self.app.uow() as uow:
@@ -599,13 +599,13 @@ class MonitoringCases:
                         if region_codes else None))
             if regions is not None and not regions:
                 return [], []
-            rows = uow.cases.overdue(today, region_codes=regions)
-            views = [self._view(uow, c) for c in rows]
+            views = self._views(uow, uow.cases.overdue(today, region_codes=regions,
+                                                       limit=limit))
+            by_region = uow.cases.overdue_by_region(today, region_codes=regions)
         groups: dict[tuple[str, str], int] = {}
-        for v in views:
-            for key in (("COUNTY", county_of(v.region_code)),
-                        ("TOWNSHIP", township_of(v.region_code))):
-                groups[key] = groups.get(key, 0) + 1
+        for region, n in by_region.items():
+            for key in (("COUNTY", county_of(region)), ("TOWNSHIP", township_of(region))):
+                groups[key] = groups.get(key, 0) + n
         return views, [OverdueGroup(level, code, n)
                        for (level, code), n in sorted(groups.items())]
 
@@ -633,8 +633,8 @@ class MonitoringCases:
 
     def household_cases(self, p: Principal, household_id: str) -> list[CaseView]:
         with self.app.uow() as uow:
-            return [self._view(uow, c) for c in uow.cases.of_household(household_id)
-                    if self.app.policy.case_visible(p, c.region_code)]
+            return self._views(uow, [c for c in uow.cases.of_household(household_id)
+                                     if self.app.policy.case_visible(p, c.region_code)])
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -669,8 +669,18 @@ class MonitoringCases:
         with _conflicts(field):
             uow.commit()
 
-    def _view(self, uow: UnitOfWork, c: MonitoringCase) -> CaseView:
-        entries = uow.cases.entries([c.id])[c.id]
+    def _views(self, uow: UnitOfWork, cases: Sequence[MonitoringCase]) -> list[CaseView]:
+        """Views of many cases, their entries read in one query per 500 cases."""
+        entries: dict[str, list[MonitoringCaseEntry]] = {}
+        ids = [c.id for c in cases]
+        for i in range(0, len(ids), 500):
+            entries.update(uow.cases.entries(ids[i:i + 500]))
+        return [self._view(uow, c, entries[c.id]) for c in cases]
+
+    def _view(self, uow: UnitOfWork, c: MonitoringCase,
+              entries: Sequence[MonitoringCaseEntry] | None = None) -> CaseView:
+        if entries is None:
+            entries = uow.cases.entries([c.id])[c.id]
         return CaseView(
             id=c.id, household_id=c.household_id, region_code=c.region_code,
             kind=c.kind.value, channel=c.channel.value, status=c.status.value,

@@ -114,15 +114,17 @@ class CaseRepository(_Repository):
                                overdue=overdue, step=step)
         return int(self.session.scalar(query) or 0)
 
-    def overdue_by_region(self, on: date) -> dict[str, int]:
+    def overdue_by_region(self, on: date, *,
+                          region_codes: Collection[str] | None = None) -> dict[str, int]:
         """The number of overdue OPEN cases (see ``overdue``) by region code."""
         query = self._filtered(select(MonitoringCase.region_code, func.count()),
-                               region_codes=None, status=None, kind=None, overdue_on=on,
-                               household_id=None).group_by(MonitoringCase.region_code)
+                               region_codes=region_codes, status=None, kind=None,
+                               overdue_on=on, household_id=None
+                               ).group_by(MonitoringCase.region_code)
         return {region: int(n) for region, n in self.session.execute(query)}
 
     def overdue(self, on: date, *, region_codes: Collection[str] | None = None,
-                limit: int = 10_000) -> list[MonitoringCase]:
+                limit: int = 1000) -> list[MonitoringCase]:
         """OPEN cases whose step or whole case was due before ``on``, oldest due first."""
         query = self._filtered(select(MonitoringCase), region_codes=region_codes, status=None,
                                kind=None, overdue_on=on, household_id=None)

@@ -345,6 +345,9 @@ def test_deadlines_at_their_boundaries_and_the_overdue_listing(cast: Cast) -> No
     assert case.id in [v.id for v in views]
     counted = {(g.level, g.region_code): g.count for g in groups}
     assert counted[("COUNTY", "371300")] == len(views)
+    # A shorter list still counts every overdue case.
+    few, same = c.app.cases.overdue(c.county, D("2024-10-11"), limit=1)
+    assert len(few) == 1 and same == groups
     assert counted[("TOWNSHIP", "371300-001")] >= 1
     listed, _, _, total = c.app.cases.cases(c.cw, 100, None, D("2024-10-11"), overdue=True)
     assert case.id in [v.id for v in listed] and total >= 1
