@@ -251,23 +251,34 @@ def _json_event(e: EventInput) -> dict[str, Any]:
 
 @strawberry.type
 class WarningQuery:
-    @strawberry.field(description="Alerts you may see, newest first; first is required (1 to "
-                      "100).")
-    def alerts(self, info: strawberry.Info, first: int, after: str | None = None,
-               filter: AlertFilter | None = None) -> AlertConnection:
+    @strawberry.field(description="Alerts you may see, newest first, a page at a time (a Relay "
+                      "connection): first/after forwards, last/before backwards; first or last "
+                      "is required (1 to 100). 预警（分页）。")
+    def alerts(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None,
+        filter: AlertFilter | None = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="How many items from the end (1 to 100).")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Only items before this cursor (an edge's cursor or "
+            "pageInfo.startCursor).")] = None,
+    ) -> AlertConnection:
 
         ctx = info.context
         f = filter or AlertFilter()
-        items, has_next, end, total = call(lambda: ctx.app.warning.alerts(
-            ctx.principal, first, after, status=f.status.value if f.status else None,
-            region_codes=f.region_codes, rule=f.rule, since=f.since))
+        page, total = call(lambda: ctx.app.warning.alerts_window(
+            ctx.principal, first=first, after=after, last=last, before=before,
+            status=f.status.value if f.status else None, region_codes=f.region_codes,
+            rule=f.rule, since=f.since))
         from store.pagination import encode_cursor
 
         edges = [AlertEdge(cursor=encode_cursor(a.raised_at.isoformat(), a.id), node=alert(a))
-                 for a in items]
+                 for a in page.items]
         return AlertConnection(
-            edges=edges, page_info=PageInfo(has_next_page=has_next, end_cursor=end,
-                                            start_cursor=edges[0].cursor if edges else None),
+            edges=edges, page_info=PageInfo(has_next_page=page.has_next_page,
+                                            end_cursor=page.end_cursor,
+                                            has_previous_page=page.has_previous_page,
+                                            start_cursor=page.start_cursor),
             total_count=total)
 
     @strawberry.field(description="An alert, if it exists and you may see it.")

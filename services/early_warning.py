@@ -38,8 +38,9 @@ from policy.events import (
 from policy.facts import Household
 from services.auth import Principal, covered_codes, in_region
 from services.errors import Conflict, InvalidInput, NotFoundError
-from store.errors import ConflictError
+from store.errors import ConflictError, InvalidCursor
 from store.models import Alert, AlertStatus, CaseChannel, CaseKind, Event
+from store.pagination import Page, decode_cursor
 from store.repositories import AlertUpsert, EventRow
 from store.uow import UnitOfWork
 
@@ -371,6 +372,46 @@ class EarlyWarning:
                                      household_id=household_id)
             return ([alert_view(a) for a in page.items], page.has_next_page, page.end_cursor,
                     total)
+
+    def alerts_window(
+        self, p: Principal, *, first: int | None, after: str | None, last: int | None,
+        before: str | None, status: str | None = None,
+        region_codes: Sequence[str] | None = None, rule: str | None = None,
+        since: datetime | None = None,
+    ) -> tuple[Page[AlertView], int]:
+        """Alerts newest first as a Relay connection pages them (first/after forwards,
+        last/before backwards; one of first and last is required), with the filter's total."""
+        self.app.policy.read_alerts(p)
+        if first is None and last is None:
+            msg = "give first or last (how many alerts a page holds)"
+            raise InvalidInput(msg, [FieldError("first", "PAGE_SIZE", msg)], code="PAGE_SIZE")
+        if first is not None:
+            self.app._check_first(first)
+        if last is not None:
+            self.app._check_first(last, "last")
+        for name, cursor in (("after", after), ("before", before)):
+            if cursor is not None:
+                try:
+                    decode_cursor(cursor, 2)
+                except InvalidCursor as exc:
+                    raise InvalidInput(str(exc), [FieldError(name, "INVALID_CURSOR", str(exc))],
+                                       code="INVALID_CURSOR") from None
+        with self.uow() as uow:
+            regions = self._regions(p, region_codes, uow)
+            if regions is not None and not regions:
+                return Page([], None, False), 0
+            st = AlertStatus(status) if status else None
+            try:
+                page = uow.alerts.window(first=first, after=after, last=last, before=before,
+                                         status=st, region_codes=regions, rule=rule,
+                                         since=since)
+            except InvalidCursor as exc:
+                field = "before" if before is not None and after is None else "after"
+                raise InvalidInput(str(exc), [FieldError(field, "INVALID_CURSOR", str(exc))],
+                                   code="INVALID_CURSOR") from None
+            total = uow.alerts.count(status=st, region_codes=regions, rule=rule, since=since)
+            return Page([alert_view(a) for a in page.items], page.end_cursor,
+                        page.has_next_page, page.has_previous_page, page.start_cursor), total
 
     def alert(self, p: Principal, alert_id: str) -> AlertView:
         with self.uow() as uow:

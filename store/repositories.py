@@ -115,49 +115,50 @@ def _page(rows: Sequence[T], first: int, cursor_of: Callable[[T], str]) -> Page[
 
 
 def keyset_window(
-    session: Session, model: Any, column: Any, filters: Sequence[ColumnElement[bool]],
-    key: Callable[[Any], Any], *, first: int | None, after: str | None, last: int | None,
-    before: str | None, descending: bool = False,
+    session: Session, model: Any, columns: Sequence[Any],
+    filters: Sequence[ColumnElement[bool]], decode: Callable[[str], tuple[Any, ...]],
+    encode: Callable[[Any], str], *, first: int | None, after: str | None,
+    last: int | None, before: str | None, descending: bool = False,
 ) -> Page[Any]:
-    """Rows of ``model`` ordered by the unique ``column`` (ascending, or ``descending``), as a
-    Relay connection pages them: the rows after ``after`` and before ``before``, then the first
-    ``first`` of those, then the last ``last`` (neither: the last ``MAX_PAGE_SIZE``). Cursors
-    hold the column's value (``key`` makes it comparable again). ``has_previous_page`` and
-    ``has_next_page`` also say whether rows lie before ``after`` or after ``before``."""
-    # "later" in the order: greater ascending, smaller descending
-    def later(value: Any) -> ColumnElement[bool]:
-        return column < value if descending else column > value  # type: ignore[no-any-return]
+    """Rows of ``model`` ordered by ``columns`` (together unique; ascending, or
+    ``descending``), as a Relay connection pages them: the rows after ``after`` and before
+    ``before``, then the first ``first`` of those, then the last ``last`` (neither: the last
+    ``MAX_PAGE_SIZE``). A cursor holds a row's values of ``columns`` (``encode``/``decode``).
+    ``has_previous_page`` and ``has_next_page`` also say whether rows lie before ``after`` or
+    after ``before``."""
 
-    def earlier(value: Any) -> ColumnElement[bool]:
-        return column > value if descending else column < value  # type: ignore[no-any-return]
+    def beyond(values: tuple[Any, ...], later: bool, strict: bool) -> ColumnElement[bool]:
+        # lexicographic comparison of the columns with the cursor's values
+        greater = later != descending
+        terms = []
+        for n, (column, value) in enumerate(zip(columns, values, strict=True)):
+            equal_before = [c == v for c, v in zip(columns[:n], values[:n], strict=True)]
+            terms.append(and_(*equal_before, column > value if greater else column < value))
+        if not strict:
+            terms.append(and_(*[c == v for c, v in zip(columns, values, strict=True)]))
+        return or_(*terms)
 
-    def not_earlier(value: Any) -> ColumnElement[bool]:
-        return column <= value if descending else column >= value  # type: ignore[no-any-return]
-
-    def not_later(value: Any) -> ColumnElement[bool]:
-        return column >= value if descending else column <= value  # type: ignore[no-any-return]
-
-    forwards = column.desc() if descending else column
-    backwards = column if descending else column.desc()
-    low = key(decode_cursor(after, 1)[0]) if after is not None else None
-    high = key(decode_cursor(before, 1)[0]) if before is not None else None
+    forwards = [c.desc() if descending else c for c in columns]
+    backwards = [c if descending else c.desc() for c in columns]
+    low = decode(after) if after is not None else None
+    high = decode(before) if before is not None else None
     query = select(model).where(*filters)
     if low is not None:
-        query = query.where(later(low))
+        query = query.where(beyond(low, later=True, strict=True))
     if high is not None:
-        query = query.where(earlier(high))
+        query = query.where(beyond(high, later=False, strict=True))
 
     def exists(where: ColumnElement[bool]) -> bool:
-        return session.scalar(select(column).where(*filters, where).limit(1)) is not None
+        return session.scalar(select(columns[0]).where(*filters, where).limit(1)) is not None
 
     if first is not None:
         check_page_size(first)
-        rows = list(session.scalars(query.order_by(forwards).limit(first + 1)).all())
+        rows = list(session.scalars(query.order_by(*forwards).limit(first + 1)).all())
         has_next = len(rows) > first
         rows = rows[:first]
         if not has_next and high is not None:
-            has_next = exists(not_earlier(high))
-        has_previous = low is not None and exists(not_later(low))
+            has_next = exists(beyond(high, later=True, strict=False))
+        has_previous = low is not None and exists(beyond(low, later=False, strict=False))
         if last is not None:
             check_page_size(last)
             if len(rows) > last:
@@ -165,19 +166,15 @@ def keyset_window(
     else:
         count = last if last is not None else MAX_PAGE_SIZE
         check_page_size(count)
-        rows = list(session.scalars(query.order_by(backwards).limit(count + 1)).all())
+        rows = list(session.scalars(query.order_by(*backwards).limit(count + 1)).all())
         has_previous = len(rows) > count
         rows = rows[:count][::-1]
-        has_next = high is not None and exists(not_earlier(high))
+        has_next = high is not None and exists(beyond(high, later=True, strict=False))
         if not has_previous and low is not None:
-            has_previous = exists(not_later(low))
-
-    def cursor(row: Any) -> str:
-        return encode_cursor(getattr(row, column.key))
-
-    return Page(items=rows, end_cursor=cursor(rows[-1]) if rows else None,
+            has_previous = exists(beyond(low, later=False, strict=False))
+    return Page(items=rows, end_cursor=encode(rows[-1]) if rows else None,
                 has_next_page=has_next, has_previous_page=has_previous,
-                start_cursor=cursor(rows[0]) if rows else None)
+                start_cursor=encode(rows[0]) if rows else None)
 
 
 # --- rule sets ------------------------------------------------------------------------------
@@ -460,8 +457,10 @@ class HouseholdRepository(_Repository):
         id_prefix: str | None = None,
     ) -> Page[StoredHousehold]:
         """Households by id as a Relay connection pages them (``keyset_window``)."""
-        return keyset_window(self.session, StoredHousehold, StoredHousehold.id,
-                             list(self._filters(region_codes, id_prefix)), str,
+        return keyset_window(self.session, StoredHousehold, [StoredHousehold.id],
+                             list(self._filters(region_codes, id_prefix)),
+                             lambda c: (str(decode_cursor(c, 1)[0]),),
+                             lambda h: encode_cursor(h.id),
                              first=first, after=after, last=last, before=before)
 
     def iterate(
@@ -679,7 +678,9 @@ class AuditLog(_Repository):
         """Entries newest first as a Relay connection pages them (``keyset_window``), with
         how many match in all; ``where`` as ``page`` takes it."""
         filters = self._where(**where)
-        page = keyset_window(self.session, AuditEntry, AuditEntry.id, filters, _int_key,
+        page = keyset_window(self.session, AuditEntry, [AuditEntry.id], filters,
+                             lambda c: (_int_key(decode_cursor(c, 1)[0]),),
+                             lambda e: encode_cursor(e.id),
                              first=first, after=after, last=last, before=before,
                              descending=True)
         total = self.session.scalar(select(func.count()).select_from(AuditEntry)
@@ -1173,6 +1174,33 @@ class AlertRepository(_Repository):
             query.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(first + 1)
         ).all()
         return _page(rows, first, lambda a: encode_cursor(a.created_at.isoformat(), a.id))
+
+    def window(
+        self,
+        *,
+        first: int | None,
+        after: str | None,
+        last: int | None,
+        before: str | None,
+        status: AlertStatus | None = None,
+        region_codes: Collection[str] | None = None,
+        household_id: str | None = None,
+        rule: str | None = None,
+        since: datetime | None = None,
+    ) -> Page[Alert]:
+        """Alerts newest first as a Relay connection pages them (``keyset_window``)."""
+        query = self._filtered(select(Alert), status=status, region_codes=region_codes,
+                               household_id=household_id, rule=rule, since=since)
+        filters = [query.whereclause] if query.whereclause is not None else []
+
+        def decode(cursor: str) -> tuple[Any, ...]:
+            created_text, last_id = decode_cursor(cursor, 2)
+            return _parse_timestamp(str(created_text), cursor), str(last_id)
+
+        return keyset_window(self.session, Alert, [Alert.created_at, Alert.id], filters, decode,
+                             lambda a: encode_cursor(a.created_at.isoformat(), a.id),
+                             first=first, after=after, last=last, before=before,
+                             descending=True)
 
     def count(
         self,

@@ -359,3 +359,40 @@ def test_audit_log_paged_both_ways(api: Api) -> None:
     body = api.gql(AUDIT, {"id": household["id"], "before": "bm9wZQ", "last": 1},
                    token="auditor")
     assert body["errors"][0]["extensions"]["errors"][0]["field"] == "before"
+
+
+ALERTS = """query($first: Int, $after: String, $last: Int, $before: String, $since: DateTime) {
+  alerts(first: $first, after: $after, last: $last, before: $before,
+         filter: {since: $since, rule: "alert.housing_unsafe"}) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { householdId } } } }"""
+
+
+def test_alerts_paged_both_ways(api: Api) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    since = datetime.now(UTC).isoformat()
+    households = []
+    for _ in range(4):
+        hid = _saved(api)["id"]
+        _alert(api, hid)
+        households.append(hid)
+        time.sleep(0.01)  # distinct raisedAt, newest first
+    newest_first = households[::-1]
+
+    def page(**args: Any) -> tuple[list[str], bool, bool, dict[str, Any]]:
+        conn = _data(api.gql(ALERTS, {"since": since, **args}, token="caseworker"))["alerts"]
+        assert conn["totalCount"] == 4
+        info = conn["pageInfo"]
+        return ([e["node"]["householdId"] for e in conn["edges"]], info["hasPreviousPage"],
+                info["hasNextPage"], info)
+
+    first = page(first=2)
+    assert first[:3] == (newest_first[:2], False, True)
+    assert page(first=2, after=first[3]["endCursor"])[:3] == (newest_first[2:], True, False)
+    last = page(last=3)
+    assert last[:3] == (newest_first[1:], True, False)
+    assert page(last=3, before=last[3]["startCursor"])[:3] == (newest_first[:1], False, True)
+    body = api.gql(ALERTS, {"since": since}, token="caseworker")
+    assert body["errors"][0]["extensions"]["code"] == "PAGE_SIZE"
