@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, NamedTuple, TypedDict, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Text, and_, cast, func, or_, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -479,6 +479,35 @@ class HouseholdRepository(_Repository):
             if not page.has_next_page:
                 return
             after = page.end_cursor
+
+    def facts_texts(
+        self,
+        *,
+        region_codes: Collection[str] | None = None,
+        batch_size: int = 5000,
+    ) -> Iterator[list[tuple[str, str, str]]]:
+        """Every matching household as (id, region code, facts as JSON text), by id, in lists
+        of ``batch_size``: rows of three columns read as they are stored (PostgreSQL's jsonb
+        as its text), without building an object per household or parsing its JSON (the batch
+        validator reads the texts in columns, ``engine.batch.lines``)."""
+        facts: ColumnElement[str]
+        if self.session.get_bind().dialect.name == "postgresql":
+            facts = cast(StoredHousehold.facts, Text)
+        else:
+            facts = type_coerce(StoredHousehold.facts, Text)
+        after: str | None = None
+        while True:
+            query = select(StoredHousehold.id, StoredHousehold.region_code, facts).where(
+                *self._filters(region_codes, None))
+            if after is not None:
+                query = query.where(StoredHousehold.id > after)
+            rows = [(r[0], r[1], r[2]) for r in self.session.execute(
+                query.order_by(StoredHousehold.id).limit(batch_size))]
+            if rows:
+                yield rows
+            if len(rows) < batch_size:
+                return
+            after = rows[-1][0]
 
     def count(
         self, *, region_codes: Collection[str] | None = None, id_prefix: str | None = None

@@ -202,3 +202,17 @@ def test_a_stored_report_builds_nothing_but_report_classes() -> None:
         load_report(pickle.dumps(_Boom()))
     with pytest.raises(pickle.UnpicklingError):
         load_report(pickle.dumps(print))  # a function of builtins, not a report class
+
+
+def test_stored_facts_are_read_as_their_json_texts(api: Api) -> None:
+    # What the impact preview and rescreen read: the stored facts as JSON texts, in pages.
+    import json
+
+    with api.application.uow() as uow:
+        objects = [(h.id, h.region_code, h.facts) for h in uow.households.iterate()]
+        texts = [(i, r, json.loads(t)) for rows in uow.households.facts_texts(batch_size=7)
+                 for i, r, t in rows]
+        some = [i for rows in uow.households.facts_texts(region_codes=["371300-001"])
+                for i, _, _ in rows]
+    assert len(objects) >= 11 and texts == objects
+    assert some == [i for i, r, _ in objects if r == "371300-001"] and some
