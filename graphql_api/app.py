@@ -75,7 +75,7 @@ class GraphQLApp(GraphQL[Context, None]):
                        idempotency_key=request.headers.get("idempotency-key"),
                        client=_client_address(request.scope))
 
-    async def execute_single(  # type: ignore[override]
+    async def execute_single(
         self, request: Any, request_adapter: Any, sub_response: Any, context: Context,
         root_value: Any, request_data: Any,
     ) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -78,7 +78,7 @@ class AuditQuery:
             raise service_error(exc) from None
         edges = [AuditEntryEdge(cursor=_cursor(e.id), node=AuditEntry(
             id=strawberry.ID(str(e.id)), at=e.at, actor=e.actor, action=e.action,
-            object_type=e.object_type, object_id=e.object_id, details=e.details,
+            object_type=e.object_type, object_id=e.object_id, details=cast(JSON, e.details),
             prev_hash=e.prev_hash, entry_hash=e.entry_hash)) for e in page.entries]
         return AuditEntryConnection(edges=edges, page_info=PageInfo(
             has_next_page=page.has_next_page, end_cursor=page.end_cursor,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -90,7 +90,7 @@ class MonitoringCaseEntry:
 def _entry(e: EntryView) -> MonitoringCaseEntry:
     return MonitoringCaseEntry(id=strawberry.ID(str(e.id)), step=MonitoringCaseStep(e.step),
                                action=e.action, on=e.on, at=e.at, actor=e.actor,
-                               details=e.details)
+                               details=cast(JSON, e.details))
 
 
 @strawberry.type(description="A monitoring case (监测对象识别): one household, one kind, the "
@@ -553,7 +553,7 @@ class TimelineEntry:
 
 def _timeline(t: TimelineView) -> TimelineEntry:
     return TimelineEntry(at=t.at, on=t.on, kind=TimelineKind(t.kind), ref=t.ref, actor=t.actor,
-                         detail=t.detail, view=t)
+                         detail=cast(JSON, t.detail), view=t)
 
 
 @strawberry.type(description="A measure (帮扶措施) against a risk: a granted benefit (source "

@@ -80,7 +80,7 @@ def _enum(name: str) -> Any:
 
 
 def _input_enums() -> dict[str, Any]:
-    used = {f.enum for scope in ("household", "member") for f in CATALOGUE.inputs(scope)  # type: ignore[arg-type]
+    used = {f.enum for scope in ("household", "member") for f in CATALOGUE.inputs(scope)
             if f.enum is not None}
     return {name: _enum(name) for name in CATALOGUE.enums if name in used}
 

@@ -109,7 +109,7 @@ class _IntegrityCollector:
         yield family
 
 
-REGISTRY.register(_IntegrityCollector())  # type: ignore[arg-type]
+REGISTRY.register(_IntegrityCollector())
 
 
 class JsonFormatter(logging.Formatter):
@@ -145,7 +145,7 @@ def log_internal_error(error: Any, request_id: str | None) -> None:
     database error's text quotes the values it was given."""
     original = error.original_error
     stack = "".join(traceback.format_tb(original.__traceback__)) if original else ""
-    chain = []
+    chain: list[str] = []
     cause = original
     while cause is not None and len(chain) < 10:
         chain.append(f"{type(cause).__module__}.{type(cause).__qualname__}")

@@ -262,7 +262,7 @@ class ProjectingExecutionContext(CompiledVariablesExecutionContext):
         self._local: dict[int, tuple[object, _Plan]] = {}
         self._variables_key: Hashable = None
 
-    def execute_fields(  # type: ignore[override]
+    def execute_fields(
         self, parent_type: GraphQLObjectType, source_value: Any, path: Any,
         grouped_field_set: dict[str, Any], position_context: Any,
     ) -> Any:
@@ -498,6 +498,7 @@ class SharedJSON(dict[str, Any]):
     written once (most of a full explanation's ~120 KB are such projections)."""
 
     __slots__ = ("_json",)
+    _json: orjson.Fragment
 
     def json(self) -> orjson.Fragment:
         try:

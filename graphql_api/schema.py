@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import strawberry
 from graphql import GraphQLError, GraphQLResolveInfo
@@ -91,8 +91,8 @@ class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery, NodeQuery, Case
         programs: Annotated[list[str] | None, strawberry.argument(
             description=PROGRAMS)] = None,
     ) -> Determination:
-        return _evaluate(_info_context(info), _facts(input_to_json(household),
-                                                     input_to_json(facts)), as_of, programs)
+        return cast(Determination, _evaluate(_info_context(info), _facts(input_to_json(household),
+                                                     input_to_json(facts)), as_of, programs))
 
     @strawberry.field(description="Evaluate many households (not stored), each as of its own "
                       "date: one result per item, in order, each its determination or its own "
@@ -110,7 +110,7 @@ class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery, NodeQuery, Case
     @strawberry.field
     def rule_sets(self, info: strawberry.Info) -> list[RuleSet]:
         ctx = _info_context(info)
-        return call(lambda: ctx.app.rule_sets(ctx.principal))  # type: ignore[return-value]
+        return cast(list[RuleSet], call(lambda: ctx.app.rule_sets(ctx.principal)))
 
     @strawberry.field
     def rule_set(self, info: strawberry.Info, code: str) -> RuleSet | None:
@@ -279,7 +279,7 @@ class _MaskErrors(MaskErrors):
             result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
 
 
-def _evaluate_coerced(_root: Any, info: GraphQLResolveInfo, asOf: date,
+def _evaluate_coerced(_root: Any, info: GraphQLResolveInfo[Any], asOf: date,
                       household: dict[str, Any] | None = None,
                       facts: dict[str, Any] | None = None,
                       programs: list[str] | None = None) -> Any:
@@ -307,7 +307,7 @@ def _facts(household: Any, facts: Any) -> Any:
     return found
 
 
-def _evaluate_many_coerced(_root: Any, info: GraphQLResolveInfo, items: list[dict[str, Any]],
+def _evaluate_many_coerced(_root: Any, info: GraphQLResolveInfo[Any], items: list[dict[str, Any]],
                            programs: list[str] | None = None) -> Any:
     """``Query.evaluateMany`` on graphql-core's coerced arguments (as ``_evaluate_coerced``)."""
     return _evaluate_many(info.context, [
@@ -398,7 +398,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     describe_schema(schema._schema)
     for name, (url, text) in _SCALARS.items():
         scalar = schema._schema.type_map[name]
-        scalar.specified_by_url = url  # type: ignore[union-attr]
+        scalar.specified_by_url = url  # type: ignore[attr-defined]
         scalar.description = text
     query_fields = schema._schema.query_type.fields  # type: ignore[union-attr]
     query_fields["evaluate"].resolve = _evaluate_coerced

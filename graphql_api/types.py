@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -110,7 +110,7 @@ class FactChange:
 
     @strawberry.field
     def text(self, lang: Lang = Lang.ZH) -> str:
-        return self.text_en if lang is Lang.EN else self.text_zh  # type: ignore[attr-defined]
+        return cast(str, self.text_en if lang is Lang.EN else self.text_zh)  # type: ignore[attr-defined]
 
 
 @strawberry.type
@@ -123,7 +123,7 @@ class Reason:
 
     @strawberry.field
     def text(self, lang: Lang = Lang.ZH) -> str:
-        return self.text_en if lang is Lang.EN else self.text_zh  # type: ignore[attr-defined]
+        return cast(str, self.text_en if lang is Lang.EN else self.text_zh)  # type: ignore[attr-defined]
 
     @strawberry.field(description="The rule's condition as a tree. depth: how many levels of "
                       "derived facts are opened into their definitions (null: all).")
@@ -150,13 +150,13 @@ class Outcome:
 
     @strawberry.field
     def title(self, lang: Lang = Lang.ZH) -> str:
-        return self.title_en if lang is Lang.EN else self.title_zh  # type: ignore[attr-defined]
+        return cast(str, self.title_en if lang is Lang.EN else self.title_zh)  # type: ignore[attr-defined]
 
     @strawberry.field(description="For NOT_GRANTED and UNDETERMINED outcomes of an evaluation: "
                       "the smallest single changes of one input fact that would grant it (empty "
                       "when no single fact suffices, and for granted outcomes).")
     def what_would_change(self) -> list[FactChange]:
-        return outcome_changes(self)  # type: ignore[return-value]
+        return outcome_changes(self)
 
 
 def outcome_changes(outcome: Any) -> list[Any]:
@@ -238,7 +238,7 @@ class RuleSetVersion(Node):
     @strawberry.field(description="The whole rule-set document (parameters, definitions, rules, "
                       "test cases) as JSON, in canonical form; ruleSetDraftUpdate takes it back.")
     def document(self, info: strawberry.Info) -> JSON:
-        return _version_detail(self, info).document
+        return cast(JSON, _version_detail(self, info).document)
 
     @strawberry.field(description="What changed from another version (default: the version "
                       "this one was drafted from, else the one numbered before it) to this one.")
@@ -341,7 +341,7 @@ class RuleSet(Node):
 
     @strawberry.field
     def title(self, lang: Lang = Lang.ZH) -> str:
-        return self.title_en if lang is Lang.EN else self.title_zh  # type: ignore[attr-defined]
+        return cast(str, self.title_en if lang is Lang.EN else self.title_zh)  # type: ignore[attr-defined]
 
     @strawberry.field
     def version_in_force(self, info: strawberry.Info, as_of: date) -> RuleSetVersion | None:
@@ -401,7 +401,7 @@ class Household(Node):
                       deprecation_reason="A list without pages; use determinationRecords, a "
                       "connection.")
     def determinations(self, info: strawberry.Info) -> list[DeterminationRecord]:
-        return _household_records(info, str(self.id))  # type: ignore[return-value]
+        return _household_records(info, str(self.id))
 
     @strawberry.field(description="The household's recorded determinations, newest first, as "
                       "a Relay connection (first/after forwards, last/before backwards; neither: "
@@ -433,7 +433,7 @@ class Household(Node):
 
 def _household_records(info: strawberry.Info, household_id: str) -> list[Any]:
     ctx = info.context
-    return call(lambda: ctx.app.household_determinations(ctx.principal, household_id))  # type: ignore[no-any-return]
+    return call(lambda: ctx.app.household_determinations(ctx.principal, household_id))
 
 
 @strawberry.type
@@ -502,7 +502,7 @@ class DeterminationRecord(Node):
     @strawberry.field(description="The recorded facts evaluated again with the recorded versions.")
     def replay(self, info: strawberry.Info) -> ReplayResult:
         replayed = info.context.app.replay(self)
-        return ReplayResult(determination=wrap_determination(replayed.determination),  # type: ignore[arg-type]
+        return ReplayResult(determination=wrap_determination(replayed.determination),
                             identical=replayed.identical)
 
 
@@ -584,7 +584,7 @@ class RuleDiff(Node):
     @strawberry.field(description="The row's opaque global id, the same as nodeId (was the "
                       "rule's id, which two diffs share: read ruleId for it). 行标识。")
     def id(self) -> strawberry.ID:
-        return self.node_id()
+        return cast(strawberry.ID, self.node_id())
 
     @strawberry.field(description="Opaque global id (Node): the two versions and the rule. "
                       "全局唯一标识。")
@@ -783,10 +783,18 @@ class ParameterChangeInput:
 
 UNSET: Any = strawberry.UNSET
 
-HouseholdInput = inputs.HouseholdInput
-MemberInput = inputs.MemberInput
-HouseholdFactsInput = inputs.HouseholdFactsInput
-MemberFactsInput = inputs.MemberFactsInput
+if TYPE_CHECKING:
+    # Generated from the fact catalogue when graphql_api.inputs is imported: classes mypy
+    # cannot see, so Any to the type checker.
+    HouseholdInput = Any
+    MemberInput = Any
+    HouseholdFactsInput = Any
+    MemberFactsInput = Any
+else:
+    HouseholdInput = inputs.HouseholdInput
+    MemberInput = inputs.MemberInput
+    HouseholdFactsInput = inputs.HouseholdFactsInput
+    MemberFactsInput = inputs.MemberFactsInput
 
 
 def _camel(name: str) -> str:
@@ -850,13 +858,13 @@ class _DeterminationView:
                 if status is None or o.status is status]
 
 
-class _InContext(EngineOutcomeType):  # type: ignore[misc, valid-type]
+class _InContext(EngineOutcomeType):
     """An outcome served with the determination it belongs to (what-would-change asks it)."""
 
 
 def _in_context(o: Any, det: EngineDetermination) -> Any:
     out = _InContext._make(o)
-    out.determination = det
+    out.determination = det  # type: ignore[attr-defined]
     return out
 
 

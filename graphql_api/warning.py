@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncGenerator
 from datetime import date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import anyio.to_thread
 import strawberry
@@ -158,7 +158,7 @@ class Alert(Node):
             det = ctx.app.warning.reevaluate(ctx.principal, self.view, as_of)
         except ServiceError as exc:
             raise service_error(exc) from None
-        return wrap_determination(det)
+        return cast("Determination | None", wrap_determination(det))
 
 
 def alert(v: AlertView) -> Alert:
