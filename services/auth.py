@@ -214,16 +214,16 @@ class Policy:
     # -- early warning -----------------------------------------------------------------------
 
     def read_alerts(self, p: Principal) -> None:
-        """Caseworkers (their regions), auditors (all) and api_clients (their regions) read
-        alerts; nobody else."""
+        """Caseworkers, township and county officers (who review the cases alerts lead to) and
+        api_clients read the alerts of their regions, auditors all; nobody else."""
         self._known(p)
-        if p.role not in ("caseworker", "auditor", "api_client"):
+        if p.role not in (*REGIONAL_ROLES, "auditor", "api_client"):
             raise Forbidden(f"role {p.role} may not read alerts")
 
     def alert_visible(self, p: Principal, region_code: str) -> bool:
         if p.role == "auditor":
             return True
-        return p.role in ("caseworker", "api_client") and in_region(region_code, p.regions)
+        return p.role in (*REGIONAL_ROLES, "api_client") and in_region(region_code, p.regions)
 
     def read_alert(self, p: Principal, region_code: str, ident: str) -> None:
         self.read_alerts(p)
@@ -231,8 +231,8 @@ class Policy:
             raise NotFoundError(f"no alert {ident!r}")
 
     def resolve_alert(self, p: Principal, region_code: str, ident: str) -> None:
-        """Only a caseworker of the household's region acts on its alert; api_clients and
-        auditors read, never act."""
+        """Only a caseworker of the household's region acts on its alert; api_clients,
+        officers and auditors read, never act."""
         self.read_alert(p, region_code, ident)
         if p.role != "caseworker":
             raise Forbidden(f"role {p.role} may read alerts but not act on them")

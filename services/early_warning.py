@@ -36,7 +36,7 @@ from policy.events import (
     parse_event,
 )
 from policy.facts import Household
-from services.auth import Principal, covered_codes, in_region
+from services.auth import REGIONAL_ROLES, Principal, covered_codes, in_region
 from services.errors import Conflict, InvalidInput, NotFoundError
 from store.errors import ConflictError, InvalidCursor
 from store.models import Alert, AlertStatus, CaseChannel, CaseKind, Event
@@ -615,7 +615,7 @@ def event_view(e: Event) -> EventView:
 
 def visible(p: Principal, region_code: str) -> bool:
     """The caller may see alerts of this region (for push filters)."""
-    return p.role == "auditor" or (p.role in ("caseworker", "api_client")
+    return p.role == "auditor" or (p.role in (*REGIONAL_ROLES, "api_client")
                                    and in_region(region_code, p.regions))
 
 

@@ -359,3 +359,13 @@ def test_the_comparison_attaches_the_windows_events_and_alerts(api: Api) -> None
                                          "source": "民政", "occurredOn": today}]
     assert done["comparisonAlerts"] == [{"rule": "alert.new_dibao_or_temporary_relief",
                                          "householdId": facts["id"]}]
+    # The township and county officers who review the case see what it was compared with;
+    # another township's officer sees neither the case nor the alert.
+    q = """query($id: ID!) { monitoringCase(id: $id) { comparisonAlerts { rule } } }"""
+    for token in ("township_officer", "county_officer"):
+        seen = api.gql(q, {"id": case["id"]}, token=token)["data"]["monitoringCase"]
+        assert seen == {"comparisonAlerts": [{"rule": "alert.new_dibao_or_temporary_relief"}]}
+    alerts = api.gql("query($f: AlertFilter) { alerts(first: 50, filter: $f) { edges { node {"
+                     " householdId } } } }", {"f": {"regionCodes": ["371300-001"]}},
+                     token="township_officer2")
+    assert alerts["data"]["alerts"]["edges"] == []

@@ -20,11 +20,11 @@ def test_viewer_names_the_caller_and_the_abilities_the_policy_grants(api: Api) -
                   "abilities": ["evaluate", "readRuleSets", "readHouseholds", "saveHouseholds",
                                 "readAlerts", "resolveAlerts", "readCases", "openCases"]}
     tw = api.gql(VIEWER, token="township_officer")["data"]["viewer"]
-    assert tw["abilities"] == ["evaluate", "readRuleSets", "readHouseholds", "readCases",
-                               "townshipReview"]
+    assert tw["abilities"] == ["evaluate", "readRuleSets", "readHouseholds", "readAlerts",
+                               "readCases", "townshipReview"]
     co = api.gql(VIEWER, token="county_officer")["data"]["viewer"]
-    assert co["abilities"] == ["evaluate", "readRuleSets", "readHouseholds", "readCases",
-                               "countyApproval"]
+    assert co["abilities"] == ["evaluate", "readRuleSets", "readHouseholds", "readAlerts",
+                               "readCases", "countyApproval"]
     ed = api.gql(VIEWER, token="policy_editor")["data"]["viewer"]
     assert ed["department"] == "县扶贫办" and "editRuleSets" in ed["abilities"]
     assert "approve" not in ed["abilities"] and "saveHouseholds" not in ed["abilities"]
