@@ -118,13 +118,42 @@ def load_rulesets(directory: str) -> Catalog:
     return Catalog(records)
 
 
+def database_catalog(url: str) -> Catalog:
+    """The versions published in the database at ``url`` (as the API serves them); a
+    database that cannot be read is ``BadInput`` naming it (never its password)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from services.application import Application
+    from services.config import Settings
+
+    try:
+        app = Application(Settings(database_url=url))
+        try:
+            return app.catalog()
+        finally:
+            app.engine.dispose()
+    except (SQLAlchemyError, OSError) as exc:
+        raise BadInput(f"error: cannot read the rule sets of {_safe_url(url)}: "
+                       f"{type(exc).__name__} (is it a policy-engine database, migrated?) "
+                       "[BAD_DATABASE]") from None
+
+
+def _catalog(args: argparse.Namespace) -> Catalog:
+    """``--database [URL]``: the versions published in the database (URL, or DATABASE_URL
+    without one); otherwise the rule-set documents of ``--rulesets``."""
+    if args.database is not None:
+        return database_catalog(args.database or _database_url(argparse.Namespace(
+            database_url=None)))
+    return load_rulesets(args.rulesets)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from engine.determine import determine
     from engine.results import determination_json
     from policy.catalog import UnknownProgram
 
     data = read_json(args.file, args.encoding)
-    catalog = load_rulesets(args.rulesets)
+    catalog = _catalog(args)
     try:
         versions = catalog.in_force(args.as_of, args.program or None)
         det = determine(data, args.as_of, versions)
@@ -440,6 +469,47 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """A stored version as a YAML document that ``validate`` accepts and that hashes to the
+    version's contentHash."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from policy.document import content_hash, document_yaml, load_document
+    from services.application import Application
+    from services.config import Settings
+    from store.errors import NotFound
+
+    url = _database_url(args)
+    app = Application(Settings(database_url=url))
+    try:
+        with app.uow() as uow:
+            version = uow.rule_sets.get_version(args.version_id)
+            document = load_document(dict(version.document))
+            effective = version.effective_from
+            stored_hash = version.content_hash
+    except NotFound:
+        return _fail(f"error: no rule-set version {args.version_id!r} in {_safe_url(url)} "
+                     "[NOT_FOUND]")
+    except (SQLAlchemyError, OSError) as exc:
+        return _fail(f"error: cannot read {_safe_url(url)}: {type(exc).__name__} "
+                     "[BAD_DATABASE]")
+    finally:
+        app.engine.dispose()
+    if content_hash(document) != stored_hash:
+        return _fail(f"error: {args.version_id}'s stored document no longer hashes to its "
+                     f"contentHash {stored_hash}; run policy-engine verify [VERSION_INTEGRITY]")
+    text = document_yaml(document, effective)
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            return _fail(f"error: cannot write {args.out}: {exc.strerror or exc} [IO_ERROR]")
+        print(f"{args.out}: {args.version_id}, contentHash {stored_hash}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from graphql_api.schema import export_schema
 
@@ -487,7 +557,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _fail(f"error: {exc} [BAD_ARGUMENT]")
     try:
-        catalog = load_rulesets(args.rulesets)
+        catalog = _catalog(args)
         versions = catalog.in_force(args.as_of, args.program or None)
     except UnknownProgram as exc:
         return _fail(f"error: {exc} [UNKNOWN_PROGRAM]")
@@ -592,6 +662,12 @@ ENCODING_HELP = ("the input's encoding when it has no byte-order mark, e.g. gb18
                  "included) as Chinese spreadsheets export; default UTF-8")
 
 
+def _database_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--database", nargs="?", const="", metavar="URL",
+                   help="use the versions published in this database (URL; DATABASE_URL when "
+                   "none is given) instead of --rulesets, as the API does")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policy-engine",
@@ -620,6 +696,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --explain: levels of derived facts opened into their "
                    "definitions (default 1; -1 for all)")
     p.add_argument("--rulesets", default=str(RULESETS), help="directory of rule-set documents")
+    _database_option(p)
     p.add_argument("--encoding", help=ENCODING_HELP)
     p.set_defaults(func=cmd_evaluate)
 
@@ -665,6 +742,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Spark master for --backend spark (default: spark-submit's, or local[*])")
     p.add_argument("--partitions", type=int, help="Spark partitions (default: Spark's)")
     p.add_argument("--rulesets", default=str(RULESETS), help="directory of rule-set documents")
+    _database_option(p)
     p.add_argument("--encoding", help=ENCODING_HELP + " (CSV registers)")
     p.set_defaults(func=cmd_screen)
 
@@ -745,6 +823,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the owner's URL (default: DATABASE_URL)")
     p.add_argument("--grant-to", dest="grant_to", metavar="ROLE")
     p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("export", help="write a stored rule-set version (DATABASE_URL) as a "
+                       "YAML document that validate accepts, with the same contentHash")
+    p.add_argument("version_id", metavar="VERSION_ID", help="e.g. education-v4")
+    p.add_argument("--database-url", "--database", dest="database_url",
+                   help="the database (default: DATABASE_URL)")
+    p.add_argument("--out", help="file to write (default: standard output)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("export-schema", help="print the GraphQL schema (SDL) as served")
     p.set_defaults(func=cmd_export_schema)

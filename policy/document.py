@@ -168,6 +168,19 @@ def canonical(doc: RuleSetDocument) -> dict[str, Any]:
     return doc.model_dump(mode="json", exclude={"effectiveFrom"}, exclude_defaults=True)
 
 
+def document_yaml(doc: RuleSetDocument, effective_from: date | None = None) -> str:
+    """The document as YAML that ``load_document`` reads back to the same content (and so
+    the same ``content_hash``), with ``effective_from`` (a published version's date) as its
+    ``effectiveFrom``. Keys in the document's own order; Chinese written as is."""
+    data = doc.model_dump(mode="json", exclude={"effectiveFrom"}, exclude_defaults=True)
+    if effective_from is not None:
+        data = {**{k: v for k, v in data.items() if k in ("program", "version")},
+                "effectiveFrom": effective_from.isoformat(),
+                **{k: v for k, v in data.items() if k not in ("program", "version")}}
+    text: str = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+    return text
+
+
 def canonical_json(doc: RuleSetDocument) -> str:
     return json.dumps(canonical(doc), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
