@@ -477,7 +477,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from policy.document import content_hash, document_yaml, load_document
     from services.application import Application
     from services.config import Settings
-    from store.errors import NotFound
+    from store.errors import RowNotFound
 
     url = _database_url(args)
     app = Application(Settings(database_url=url))
@@ -487,7 +487,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             document = load_document(dict(version.document))
             effective = version.effective_from
             stored_hash = version.content_hash
-    except NotFound:
+    except RowNotFound:
         return _fail(f"error: no rule-set version {args.version_id!r} in {_safe_url(url)} "
                      "[NOT_FOUND]")
     except (SQLAlchemyError, OSError) as exc:
