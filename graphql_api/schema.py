@@ -44,7 +44,7 @@ from graphql_api.validation_cache import DocumentCache
 from graphql_api.viewer import ViewerQuery
 from graphql_api.warning import Subscription, WarningMutation, WarningQuery
 from policy.errors import FieldError
-from services.application import HOUSEHOLD_OR_FACTS, Application, BatchItem
+from services.application import HOUSEHOLD_OR_FACTS, Application, BatchItem, renamed
 from services.auth import Principal
 from services.config import Settings
 from services.errors import InvalidInput, ServiceError
@@ -91,8 +91,9 @@ class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery, NodeQuery, Case
         programs: Annotated[list[str] | None, strawberry.argument(
             description=PROGRAMS)] = None,
     ) -> Determination:
-        return cast(Determination, _evaluate(_info_context(info), _facts(input_to_json(household),
-                                                     input_to_json(facts)), as_of, programs))
+        return cast(Determination, _evaluate(
+            _info_context(info), _facts(input_to_json(household), input_to_json(facts)), as_of,
+            programs, "facts" if household is None else "household"))
 
     @strawberry.field(description="Evaluate many households (not stored), each as of its own "
                       "date: one result per item, in order, each its determination or its own "
@@ -104,7 +105,8 @@ class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery, NodeQuery, Case
         programs: list[str] | None = None,
     ) -> list[EvaluateResult]:
         return _evaluate_many(_info_context(info), [
-            BatchItem(i.key, _one(input_to_json(i.household), input_to_json(i.facts)), i.as_of)
+            BatchItem(i.key, _one(input_to_json(i.household), input_to_json(i.facts)), i.as_of,
+                      "facts" if i.household is None else "household")
             for i in items], programs)
 
     @strawberry.field
@@ -189,7 +191,7 @@ class EvaluateResult:
         description="Null when the item has errors. 有错误时为空。")
     errors: list[UserError] = strawberry.field(
         description="The item's own problems, with field paths from the call's arguments "
-        "(e.g. items[3].household.members[1].birthDate). 该项的问题及字段路径。")
+        "(e.g. items[3].facts.members[1].birthDate). 该项的问题及字段路径。")
 
 
 @strawberry.type
@@ -230,6 +232,8 @@ class Mutation(EditingMutation, WarningMutation, CasesMutation, VisitsMutation):
             saved = ctx.app.save_household(ctx.principal, data, ctx.today,
                                            expected_revision)
         except ServiceError as exc:
+            if household is None:
+                _rename(exc, "facts")
             return HouseholdSavePayload(household=None, user_errors=user_errors(exc))
         return HouseholdSavePayload(household=saved, user_errors=[])  # type: ignore[arg-type]
 
@@ -288,7 +292,7 @@ def _evaluate_coerced(_root: Any, info: GraphQLResolveInfo[Any], asOf: date,
     of a remembered household, and the service wants the JSON anyway. Same answers as the
     strawberry resolver above (tests/api/test_projection.py runs both)."""
     return _evaluate(info.context, _facts(coerced_to_json(household), coerced_to_json(facts)),
-                     asOf, programs)
+                     asOf, programs, "facts" if household is None else "household")
 
 
 def _one(household: Any, facts: Any) -> Any:
@@ -312,7 +316,8 @@ def _evaluate_many_coerced(_root: Any, info: GraphQLResolveInfo[Any], items: lis
     """``Query.evaluateMany`` on graphql-core's coerced arguments (as ``_evaluate_coerced``)."""
     return _evaluate_many(info.context, [
         BatchItem(i["key"], _one(coerced_to_json(i.get("household")),
-                                 coerced_to_json(i.get("facts"))), i["asOf"]) for i in items],
+                                 coerced_to_json(i.get("facts"))), i["asOf"],
+                  "facts" if i.get("household") is None else "household") for i in items],
         programs)
 
 
@@ -333,9 +338,18 @@ def _evaluate_many(ctx: Context, items: list[BatchItem],
     return out
 
 
+def _rename(exc: ServiceError, argument: str) -> None:
+    """Field paths under ``household`` said as under ``argument`` (in place)."""
+    exc.errors = [FieldError(renamed(e.field, argument), e.code, e.message) for e in exc.errors]
+
+
 def _evaluate(ctx: Context, household: dict[str, Any], as_of: date,
-              programs: list[str] | None) -> Any:
-    det = call(lambda: ctx.app.evaluate(ctx.principal, household, as_of, programs))
+              programs: list[str] | None, argument: str = "household") -> Any:
+    try:
+        det = ctx.app.evaluate(ctx.principal, household, as_of, programs)
+    except ServiceError as exc:
+        _rename(exc, argument)
+        raise service_error(exc) from None
     count_determination(det)
     return wrap_determination(det, _not_in_force(ctx, det, as_of, programs))
 

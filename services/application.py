@@ -127,12 +127,13 @@ class BatchItem:
     key: str
     facts: Mapping[str, Any] | None  # None: the item gave no facts (or two sets of them)
     as_of: date
+    argument: str = "household"  # the item's field that held the facts, for field paths
 
 
 @dataclass(frozen=True)
 class BatchResult:
     """One item's answer: its determination, or its own errors (field paths from the call's
-    arguments, e.g. ``items[3].household.members[1].birthDate``)."""
+    arguments, e.g. ``items[3].facts.members[1].birthDate``)."""
 
     key: str
     determination: Determination | None
@@ -332,8 +333,8 @@ class Application:
                 det = self._determine(item.facts, item.as_of, programs)
             except InvalidInput as exc:
                 out.append(BatchResult(item.key, None, tuple(
-                    FieldError(f"items[{i}].{e.field}", e.code, e.message)
-                    for e in exc.errors)))
+                    FieldError(f"items[{i}].{renamed(e.field, item.argument)}", e.code,
+                               e.message) for e in exc.errors)))
                 continue
             out.append(BatchResult(item.key, det, ()))
         return out
@@ -641,6 +642,19 @@ class Application:
                           record.region_code, record.as_of, record.created_at,
                           record.created_by, tuple(refs), dict(record.result),
                           dict(record.facts))
+
+
+def renamed(field: str, argument: str) -> str:
+    """A field path under ``household`` as under ``argument`` (the input that held the facts).
+
+    >>> renamed("household.members[1].birthDate", "facts")
+    'facts.members[1].birthDate'
+    >>> renamed("programs", "facts")
+    'programs'
+    """
+    if field == "household" or field.startswith(("household.", "household[")):
+        return argument + field[len("household"):]
+    return field
 
 
 HOUSEHOLD_OR_FACTS = "give the household's facts once: either facts or household, not both"

@@ -98,3 +98,25 @@ def test_household_save_takes_facts(api: Api) -> None:
     assert saved["household"]["facts"]["members"][0]["relation"] == HH2["members"][0]["relation"]
     missing = api.gql(q, {"f": None}, token="caseworker")["data"]["householdSave"]
     assert missing["userErrors"] == [{"field": "facts", "code": "HOUSEHOLD_OR_FACTS"}]
+
+
+def test_field_paths_name_the_argument_that_held_the_facts(api: Api) -> None:
+    bad = {**HH2, "annualNetIncome": -1}
+    body = api.gql(BY_ENUMS, {"f": bad})
+    fields = [e["field"] for e in body["errors"][0]["extensions"]["errors"]]
+    assert fields == ["facts.annualNetIncome"]
+    body = api.gql(BY_STRINGS, {"h": bad})
+    assert [e["field"] for e in body["errors"][0]["extensions"]["errors"]] == [
+        "household.annualNetIncome"]
+    q = """query($items: [EvaluateItem!]!) { evaluateMany(items: $items) {
+      key errors { field code } } }"""
+    items = [{"key": "a", "facts": bad, "asOf": "2024-06-01"},
+             {"key": "b", "household": bad, "asOf": "2024-06-01"}]
+    results = api.gql(q, {"items": items}, token="api_client")["data"]["evaluateMany"]
+    assert [e["field"] for e in results[0]["errors"]] == ["items[0].facts.annualNetIncome"]
+    assert [e["field"] for e in results[1]["errors"]] == ["items[1].household.annualNetIncome"]
+    save = """mutation($f: HouseholdFactsInput) { householdSave(facts: $f) {
+      userErrors { field code } } }"""
+    errors = api.gql(save, {"f": {**bad, "id": "paths-1", "regionCode": "371300-001"}},
+                     token="caseworker")["data"]["householdSave"]["userErrors"]
+    assert [e["field"] for e in errors] == ["facts.annualNetIncome"]
