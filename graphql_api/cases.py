@@ -352,7 +352,9 @@ class CasesQuery:
                 description="The day a case opens.")]) -> MonitoringProcedure | None:
         from policy.procedure import procedure_in_force
 
-        found = procedure_in_force(info.context.app.cases.procedures, as_of)
+        ctx = info.context
+        call(lambda: ctx.app.policy.read_rule_sets(ctx.principal))  # public as rule sets are
+        found = procedure_in_force(ctx.app.cases.procedures, as_of)
         if found is None:
             return None
         periods = []

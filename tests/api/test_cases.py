@@ -369,3 +369,9 @@ def test_the_comparison_attaches_the_windows_events_and_alerts(api: Api) -> None
                      " householdId } } } }", {"f": {"regionCodes": ["371300-001"]}},
                      token="township_officer2")
     assert alerts["data"]["alerts"]["edges"] == []
+
+
+def test_the_procedure_is_read_as_rule_sets_are(prod_api: Api) -> None:
+    q = '{ monitoringProcedure(asOf: "2024-10-01") { version } }'
+    assert prod_api.gql(q)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert prod_api.gql(q, token="api_client")["data"]["monitoringProcedure"] == {"version": 1}
