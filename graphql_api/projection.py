@@ -3,11 +3,12 @@
 A full explanation is thousands of fields (a 5-member household: ~85 outcomes, each with
 reasons, conditions and citations). Profiling showed graphql-core's per-field machinery
 (resolve info, resolver call, completion) costing ~6 µs a field, twenty times the determination
-itself. The engine's results are immutable plain data, so for the types listed in ``PLAIN`` this
-execution context projects the selection straight from the data: fields are still collected by
-graphql-core (fragments, aliases, ``@skip``/``@include``), arguments still coerced by it, and
-leaves still serialised by the schema's own scalars and enums; only the per-field resolver and
-completion calls are skipped. Each selection on a plain type is compiled once per request into a
+itself. The engine's results are immutable plain data, so for the types listed in ``PLAIN``
+(generated from the strawberry types: declared once) this execution context projects the
+selection straight from the data: fields are still collected by graphql-core (fragments,
+aliases, ``@skip``/``@include``), arguments still coerced by it, and leaves still serialised by
+the schema's own scalars and enums; only the per-field resolver and completion calls are
+skipped. Each selection on a plain type is compiled once per request into a
 small Python function (attribute reads and serialisation inline), so projecting an object is one
 call however many fields it has. A type whose selection names a field not listed here (say a
 field with its own resolver) is executed the ordinary way. ``tests/api/test_projection.py``
@@ -99,72 +100,54 @@ def _what_would_change(args: Mapping[str, Any]) -> Callable[[Any], Any]:
     return outcome_changes
 
 
-PLAIN: dict[str, dict[str, Getter]] = {
+# Fields with a resolver of their own that are served from the data all the same: each getter
+# reads what its resolver reads (tests/api/test_projection.py compares both paths). Any other
+# field with a resolver is executed the ordinary way.
+RESOLVED: dict[str, dict[str, Getter]] = {
     "Determination": {
-        "asOf": Attr("as_of"),
-        "flaggedForMonitoring": Attr("flagged_for_monitoring"),
-        "flaggedBy": Attr("flagged_by"),
         "programs": Attr("programs_all"),
         "outcomes": _status_filter(lambda d: d.outcomes()),
     },
     "ProgramResult": {
-        "program": Attr("program"),
         "ruleSetVersion": Attr("version"),
         "outcomes": _status_filter(lambda p: p.outcomes_all),
     },
-    "Outcome": {
-        "code": Attr("code"),
-        "title": Attr(_in_language("title")),
-        "memberId": Attr("member_id"),
-        "status": Attr("status"),
-        "amount": Attr("amount"),
-        "amountIsSample": Attr("amount_is_sample"),
-        "period": Attr("period"),
-        "terms": Attr("terms"),
-        "reasons": Attr("reasons"),
-        "missingFacts": Attr("missing_facts"),
-        "whatWouldChange": _what_would_change,
-    },
-    "Term": {"key": Attr("key"), "value": Attr("value"), "unit": Attr("unit"),
-             "sample": Attr("sample")},
-    "Reason": {
-        "ruleId": Attr("rule_id"),
-        "text": Attr(_in_language("text")),
-        "citation": Attr("citation"),
-        "conditions": Attr("conditions"),
-        "condition": _condition,
-    },
-    "ConditionNode": {
-        "expression": Attr("expression"),
-        "kind": Attr("kind"),
-        "result": Attr("result"),
-        "actual": Attr("actual"),
-        "expected": Attr("expected"),
-        "decided": Attr("decided"),
-        "memberIds": Attr("member_ids"),
-        "children": Attr("children"),
-    },
-    "FactChange": {
-        "fact": Attr("fact"),
-        "operator": Attr("operator"),
-        "value": Attr("value"),
-        "current": Attr("current"),
-        "text": Attr(_in_language("text")),
-    },
-    "Citation": {name: Attr(name) for name in ("document", "clause", "quote", "url")},
-    "ConditionCheck": {name: Attr(name) for name in ("expression", "actual", "expected",
-                                                      "passed")},
-    "RuleSetVersion": {
-        "id": Attr("id"),
-        "nodeId": lambda args: _version_node_id,
-        "ruleSet": Attr("rule_set"),
-        "version": Attr("version"),
-        "status": Attr("status"),
-        "effectiveFrom": Attr("effective_from"),
-        "effectiveTo": Attr("effective_to"),
-        "contentHash": Attr("content_hash"),
-    },
+    "Outcome": {"title": Attr(_in_language("title")), "whatWouldChange": _what_would_change},
+    "Reason": {"text": Attr(_in_language("text")), "condition": _condition},
+    "FactChange": {"text": Attr(_in_language("text"))},
+    "RuleSetVersion": {"nodeId": lambda args: _version_node_id},
 }
+
+
+def _fields_of_types() -> dict[str, dict[str, Getter]]:
+    """The engine's plain result types, each field with its getter, from the strawberry types
+    themselves (declared once): a field without a resolver is the source's attribute of its
+    Python name, as strawberry's default resolver reads it; a field with one is served only if
+    ``RESOLVED`` says how."""
+    from strawberry.types.base import get_object_definition
+    from strawberry.utils.str_converters import to_camel_case
+
+    from graphql_api import types
+
+    out: dict[str, dict[str, Getter]] = {}
+    for cls in (types.Determination, types.ProgramResult, types.Outcome, types.Term,
+                types.Reason, types.ConditionNode, types.FactChange, types.Citation,
+                types.ConditionCheck, types.RuleSetVersion):
+        definition = get_object_definition(cls, strict=True)
+        resolved = RESOLVED.get(definition.name, {})
+        fields: dict[str, Getter] = {}
+        for f in definition.fields:
+            name = f.graphql_name or to_camel_case(f.python_name)
+            if name in resolved:
+                fields[name] = resolved[name]
+            elif f.base_resolver is None:
+                fields[name] = Attr(f.python_name)
+        out[definition.name] = fields
+    return out
+
+
+PLAIN: dict[str, dict[str, Getter]] = _fields_of_types()
+
 
 def _version_node_id(version: Any) -> str:
     from graphql_api.node import global_id

@@ -93,12 +93,14 @@ def derive_facts(household: dict[str, Value], members: Sequence[dict[str, Value]
     """Add the derived facts to a household's and its members' input facts (in place)."""
     household["asOf"] = as_of
     if MEMBER_PLAN:
-        outside = {name: household[name] for name in MEMBER_READS}
+        # One scope for every member in turn: members have the same input facts, so each
+        # member's overwrite the previous one's.
+        env: dict[str, Value] = {name: household[name] for name in MEMBER_READS}
+        scope = Bindings(env, _NO_PARAMETERS)
         for m in members:
-            scope = Bindings({**m, **outside}, _NO_PARAMETERS)
+            env.update(m)
             for name, fn in MEMBER_PLAN:
-                m[name] = fn(scope)
-                scope.facts[name] = m[name]  # type: ignore[index]
+                env[name] = m[name] = fn(scope)
     scope = Bindings(household, _NO_PARAMETERS, members)
     for name, fn in HOUSEHOLD_PLAN:
         household[name] = fn(scope)

@@ -8,7 +8,6 @@ derivation of derived facts all read trees through ``closure``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 from policy import semantics as sem
 from policy.cache import BoundedCache
@@ -17,14 +16,25 @@ from policy.exact import Number
 from policy.semantics import Value, k_and, k_not, k_or
 
 
-@dataclass(frozen=True)
 class Bindings:
     """What a tree is evaluated against: the facts in scope (a member's scope includes the
-    household's facts), the parameters, and for household scope the members' scopes."""
+    household's facts), the parameters, and for household scope the members' scopes. Never
+    changed once made.
 
-    facts: Mapping[str, Value]
-    params: Mapping[str, Number]
-    members: Sequence[Mapping[str, Value]] = ()
+    A plain class with slots, not a frozen dataclass: one is made per member whenever a
+    quantifier or a sum over members is evaluated, and a frozen dataclass costs three times as
+    much to make (1.3 µs against 0.4 µs, measured)."""
+
+    __slots__ = ("facts", "members", "params")
+
+    def __init__(self, facts: Mapping[str, Value], params: Mapping[str, Number],
+                 members: Sequence[Mapping[str, Value]] = ()):
+        self.facts = facts
+        self.params = params
+        self.members = members
+
+    def __repr__(self) -> str:
+        return f"Bindings({self.facts!r}, {self.params!r}, {self.members!r})"
 
 
 Fn = Callable[[Bindings], Value]
@@ -70,6 +80,12 @@ def _build(node: a.Node) -> Fn:
             fl, fr = closure(l), closure(r)
             arith = sem.arith
             return lambda s: arith(op, fl(s), fr(s))
+        case a.Call(func=sem.MEMBER_SUM, args=(a.Num(value=v),)):
+            member_sum = sem.member_sum
+            return lambda s: member_sum([v] * len(s.members))
+        case a.Call(func=sem.MEMBER_SUM, args=(a.Name(name=n) | a.FactRef(name=n),)):
+            member_sum = sem.member_sum
+            return lambda s: member_sum([m[n] for m in s.members])
         case a.Call(func=sem.MEMBER_SUM, args=(body,)):
             fb = closure(body)
             member_sum = sem.member_sum
