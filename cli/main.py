@@ -160,8 +160,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except UnknownProgram as exc:
         return _fail(f"error: {exc} [UNKNOWN_PROGRAM]")
     except FactsInvalid as exc:
-        lines = [f"error: {args.file}: invalid household facts"]
-        lines += [f"  {e.field}: {e.message} [{e.code}]" for e in exc.errors]
+        from graphql_api.messages import chinese
+
+        # Chinese first (the API's text for the code), then the English message's details.
+        lines = [f"error: {args.file}: invalid household facts 家庭事实无效"]
+        lines += [f"  {e.field}: {chinese(e.code)} / {e.message} [{e.code}]"
+                  for e in exc.errors]
         return _fail("\n".join(lines))
     if args.format == "json":
         json.dump(determination_json(det, args.lang, what_would_change=True), sys.stdout,
@@ -213,8 +217,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
                                        "YAML or JSON) [INVALID_DOCUMENT]"))
             continue
         except DocumentInvalid as exc:
-            lines = [f"{name}: invalid"]
-            lines += [f"  {e.field}: {e.message} [{e.code}]" for e in exc.errors]
+            from graphql_api.messages import chinese
+
+            lines = [f"{name}: invalid 规则集文档无效"]
+            lines += [f"  {e.field}: {chinese(e.code)} / {e.message} [{e.code}]"
+                      for e in _every_problem(path, exc.errors)]
             status = max(status, _fail("\n".join(lines)))
             continue
         results = run_cases(program)
@@ -229,6 +236,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if failed:
             status = max(status, 1)
     return status
+
+
+def _every_problem(path: Path, found: list[Any]) -> list[Any]:
+    """Every error of an invalid document, in one pass: static validation checks the
+    conditions even when the document's shape is wrong somewhere else (a missing citation),
+    and names an unknown name once."""
+    import yaml
+
+    from policy.validation import errors, validate_data
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, yaml.YAMLError):
+        return found
+    if not isinstance(data, dict):
+        return found
+    issues = errors(validate_data(data))
+    return issues or found
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

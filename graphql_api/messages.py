@@ -121,6 +121,8 @@ ZH: dict[str, str] = {
     "DISABILITY_GRADE_REQUIRED": "有残疾类别时须填残疾等级",
     "DISABILITY_KIND_REQUIRED": "有残疾等级时须填残疾类别",
     "INCONSISTENT_VALUE": "与其他事实矛盾",
+    "CONTRADICTORY_FACTS": ("与其他事实相互矛盾（低保户不是低保边缘家庭；"
+                            "只有监测对象才有纳入监测日期）"),
     "TOO_LONG": "过长",
     "PAGE_SIZE": "每页条数超出允许范围",
     "INVALID_CURSOR": "分页游标无效，请使用服务返回的游标",

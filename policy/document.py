@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -246,6 +246,7 @@ def compile_document(doc: RuleSetDocument) -> Program:
     the column). Definitions may use earlier definitions.
     """
     errors: list[FieldError] = []
+    names = _UnknownNames()
     params = frozenset(doc.parameters)
     for name in doc.parameters:
         if name in FACTS:
@@ -265,7 +266,8 @@ def compile_document(doc: RuleSetDocument) -> Program:
         try:
             checked = check(parse(d.condition), env, _scope(d.scope), text=d.condition)
         except ConditionError as exc:
-            errors.append(_condition_error(path, exc))
+            names.failed_definitions.add(name)
+            names.report(path, exc, errors)
             continue
         used_params |= checked.used_parameters
         definitions[name] = (_scope(d.scope), checked.tree)
@@ -273,11 +275,12 @@ def compile_document(doc: RuleSetDocument) -> Program:
     rules: list[CompiledRule] = []
     for i, r in enumerate(doc.rules):
         scope = _scope(r.per)
-        cond = _check(f"rules[{i}].condition", r.condition, env, scope, BOOL, errors, used_params)
+        cond = _check(f"rules[{i}].condition", r.condition, env, scope, BOOL, errors, used_params,
+                      names)
         amount = None
         if r.amount is not None:
             amount = _check(f"rules[{i}].amount", r.amount, env, scope, NUMBER, errors,
-                            used_params)
+                            used_params, names)
             if r.period is None:
                 errors.append(FieldError(
                     f"rules[{i}].period", "REQUIRED",
@@ -285,11 +288,12 @@ def compile_document(doc: RuleSetDocument) -> Program:
         terms = []
         for j, t in enumerate(r.terms):
             expr = _check(f"rules[{i}].terms[{j}].value", t.value, env, scope, NUMBER, errors,
-                          used_params)
+                          used_params, names)
             if expr is not None:
                 terms.append(CompiledTerm(t.key, expr, t.unit))
         if cond is not None:
             rules.append(CompiledRule(r, scope, cond, amount, tuple(terms)))
+    errors = names.finish(errors)
     errors.extend(_structural_errors(doc))
     errors.extend(_catalogue_errors(doc, rules, definitions))
     if errors:
@@ -338,14 +342,48 @@ def _definition_order(doc: RuleSetDocument, errors: list[FieldError]) -> list[st
     return order
 
 
+class _UnknownNames:
+    """Reports an unknown name once, where it is first used, with the other places that use
+    it; a definition that does not check is reported where it is defined, not again by every
+    rule that uses it."""
+
+    def __init__(self) -> None:
+        self.failed_definitions: set[str] = set()
+        self.first: dict[str, FieldError] = {}
+        self.also: dict[str, list[str]] = {}
+
+    def report(self, path: str, exc: ConditionError, errors: list[FieldError]) -> None:
+        name = exc.name if exc.code == "UNKNOWN_NAME" else None
+        if name is None:
+            errors.append(_condition_error(path, exc))
+        elif name in self.failed_definitions:
+            return
+        elif name in self.first:
+            self.also[name].append(path)
+        else:
+            error = _condition_error(path, exc)
+            self.first[name], self.also[name] = error, []
+            errors.append(error)
+
+    def finish(self, errors: list[FieldError]) -> list[FieldError]:
+        out = []
+        for e in errors:
+            name = next((n for n, first in self.first.items() if first is e), None)
+            if name is not None and self.also[name]:
+                places = ", ".join(self.also[name])
+                e = replace(e, message=f"{e.message} (also used in {places})")
+            out.append(e)
+        return out
+
+
 def _check(
     path: str, text: str, env: Environment, scope: Scope, want: Any,
-    errors: list[FieldError], used: set[str],
+    errors: list[FieldError], used: set[str], names: _UnknownNames,
 ) -> a.Node | None:
     try:
         checked = check(parse(text), env, scope, text=text, want=want)
     except ConditionError as exc:
-        errors.append(_condition_error(path, exc))
+        names.report(path, exc, errors)
         return None
     used |= checked.used_parameters
     return checked.tree

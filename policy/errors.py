@@ -49,11 +49,13 @@ class ConditionError(PolicyError):
     """A condition that cannot be parsed or typed. ``position`` is the 0-based character offset
     into the condition text."""
 
-    def __init__(self, code: str, message: str, position: int, text: str = ""):
+    def __init__(self, code: str, message: str, position: int, text: str = "",
+                 name: str | None = None):
         self.code = code
         self.message = message
         self.position = position
         self.text = text
+        self.name = name  # the name an UNKNOWN_NAME error is about
         super().__init__(f"{message} (at column {position + 1}) [{code}]")
 
     def pointer(self) -> str:

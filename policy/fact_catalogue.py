@@ -63,6 +63,16 @@ class Requirement(_Model):
     code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
 
 
+class Contradiction(_Model):
+    """Another fact whose value contradicts this one being given (true, for a flag): ``dibao``
+    true with ``dibaoMarginal`` true, ``monitoredSince`` with ``monitored`` false."""
+
+    fact: str
+    equals: bool | str
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    reason: Label
+
+
 class InputFact(_Model):
     """A fact of the household JSON (a field of ``HouseholdInput`` or ``MemberInput``)."""
 
@@ -77,6 +87,7 @@ class InputFact(_Model):
     bounds: Bounds = Bounds()
     rangeCode: str | None = None
     requires: Requirement | None = None
+    contradicts: tuple[Contradiction, ...] = ()
     checks: tuple[FactCheck, ...] = ()
     unit: str | None = None
     since: int = 1
@@ -163,6 +174,9 @@ class FactCatalogue(_Model):
             if fact.requires is not None and fact.requires.fact not in {
                     f.name for f in self.inputs(scope)}:
                 raise ValueError(f"fact {fact.name} requires an unknown fact")
+            for c in fact.contradicts:
+                if c.fact not in {f.name for f in self.inputs(scope)}:
+                    raise ValueError(f"fact {fact.name} contradicts an unknown fact")
             if fact.since > self.version:
                 raise ValueError(f"fact {fact.name} is newer than the catalogue")
         for d in self.derived:

@@ -11,7 +11,7 @@ Optional facts that were left out stay *unknown* (``UNKNOWN``), never zero.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -23,13 +23,14 @@ from pydantic import (
     ConfigDict,
     Field,
     Strict,
+    TypeAdapter,
     ValidationError,
     create_model,
 )
 
 from policy.derivation import derive_facts
 from policy.errors import FactsInvalid, FieldError
-from policy.exact import exact
+from policy.exact import decimals, exact
 from policy.fact_catalogue import CATALOGUE, FactScopeName, InputFact
 from policy.semantics import UNKNOWN, Value, full_years
 
@@ -172,6 +173,11 @@ def _short(value: Any) -> str:
 def parse_household(data: Any, as_of: date) -> Household:
     """Validate household JSON (already parsed) as of a date, or raise ``FactsInvalid``.
 
+    Every problem is reported at once, one error each: a structural one (an unknown key, a
+    wrong type, a value outside a closed set, a required field left out) does not hide the
+    checks beyond types of the fields that are well typed (a negative amount, a birth date
+    after ``asOf``, contradictory facts).
+
     >>> hh = parse_household({"id": "h", "members": [{"id": "m", "birthDate": "1980-01-01"}]},
     ...                      date(2024, 1, 1))
     >>> hh.members[0].schoolStage
@@ -199,8 +205,15 @@ def parse_household(data: Any, as_of: date) -> Household:
         household = Household.model_validate(data)
     except ValidationError as exc:
         errors.extend(_from_pydantic(exc))
+        # The fields that are well typed are checked beyond their types all the same.
+        hh_values = _typed_values("household", data)
+        member_values = [(i, _typed_values("member", m))
+                         for i, m in enumerate(members if isinstance(members, list) else ())
+                         if isinstance(m, Mapping)]
+        errors.extend(_semantic_errors(hh_values, member_values, as_of))
         raise FactsInvalid(_sorted(errors)) from None
-    errors.extend(_semantic_errors(household, as_of))
+    errors.extend(_semantic_errors(
+        household.__dict__, list(enumerate(m.__dict__ for m in household.members)), as_of))
     if errors:
         raise FactsInvalid(_sorted(errors))
     return household
@@ -210,17 +223,55 @@ def _sorted(errors: list[FieldError]) -> list[FieldError]:
     return sorted(set(errors), key=lambda e: (e.field, e.code))
 
 
-def _semantic_errors(hh: Household, as_of: date) -> list[FieldError]:
-    """The contract's checks beyond types (the catalogue's bounds, checks and requirements)."""
+class _Invalid:
+    """A field whose value does not have its type (reported by pydantic): no other check
+    reads it."""
+
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+_INVALID: Any = _Invalid()
+
+# One validator per input fact, for the fields of an object the model as a whole refused.
+_ADAPTERS: dict[str, tuple[tuple[InputFact, TypeAdapter[Any]], ...]] = {
+    scope: tuple((fact, TypeAdapter(
+        _annotation(fact) | None if fact.unknownWhenLeftOut else _annotation(fact)))
+        for fact in CATALOGUE.inputs(scope))
+    for scope in ("household", "member")
+}
+
+
+def _typed_values(scope: FactScopeName, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Each input fact's value as the model would have it, ``_INVALID`` where it is not well
+    typed (or required and left out), the default where it is left out."""
+    out: dict[str, Any] = {}
+    for fact, adapter in _ADAPTERS[scope]:
+        if fact.name not in raw:
+            out[fact.name] = _INVALID if fact.required else fact.default
+            continue
+        try:
+            out[fact.name] = adapter.validate_python(raw[fact.name])
+        except ValidationError:
+            out[fact.name] = _INVALID
+    return out
+
+
+def _semantic_errors(hh: Mapping[str, Any], members: Sequence[tuple[int, Mapping[str, Any]]],
+                     as_of: date) -> list[FieldError]:
+    """The contract's checks beyond types (the catalogue's bounds, checks, requirements and
+    contradictions) on the well-typed values of a household and of its members."""
     errors = _fact_errors("household", hh, "", as_of)
-    for i, m in enumerate(hh.members):
+    for i, m in members:
         errors.extend(_fact_errors("member", m, f"members[{i}].", as_of))
     for fact in CATALOGUE.member:
         for c in fact.checks:
             if c.check == "uniqueInHousehold":
                 seen: dict[Any, int] = {}
-                for i, m in enumerate(hh.members):
-                    value = getattr(m, fact.name)
+                for i, m in members:
+                    value = m[fact.name]
+                    if value is _INVALID:
+                        continue
                     if value in seen:
                         errors.append(FieldError(
                             f"members[{i}].{fact.name}", c.code,
@@ -231,19 +282,25 @@ def _semantic_errors(hh: Household, as_of: date) -> list[FieldError]:
     return errors
 
 
-def _fact_errors(scope: FactScopeName, obj: BaseModel, prefix: str, as_of: date
+def _fact_errors(scope: FactScopeName, values: Mapping[str, Any], prefix: str, as_of: date
                  ) -> list[FieldError]:
     errors = []
     for fact in CATALOGUE.inputs(scope):
-        value = getattr(obj, fact.name)
+        value = values[fact.name]
+        if value is None or value is _INVALID:
+            continue
         path = prefix + fact.name
-        if fact.requires is not None and value is not None \
-                and getattr(obj, fact.requires.fact) is None:
+        if fact.requires is not None and values[fact.requires.fact] is None:
             errors.append(FieldError(
                 prefix + fact.requires.fact, fact.requires.code,
                 f"a {scope} with a {fact.name} needs a {fact.requires.fact}"))
-        if value is None:
-            continue
+        if value is not False:
+            for k in fact.contradicts:
+                if values[k.fact] == k.equals and values[k.fact] is not _INVALID:
+                    errors.append(FieldError(
+                        path, k.code,
+                        f"{fact.name} contradicts {k.fact} = {_json(k.equals)}: "
+                        f"{k.reason.en}"))
         if fact.type == "money":
             if value < 0:
                 errors.append(FieldError(path, "NEGATIVE_AMOUNT",
@@ -251,6 +308,10 @@ def _fact_errors(scope: FactScopeName, obj: BaseModel, prefix: str, as_of: date
             elif value > MAX_MONEY:
                 errors.append(FieldError(path, "AMOUNT_TOO_LARGE",
                                          f"must be at most {MAX_MONEY:.0f} yuan, got {value:g}"))
+            elif type(value) is float and round(value, 2) != value and decimals(value) > 2:
+                errors.append(FieldError(
+                    path, "TOO_MANY_DECIMALS",
+                    f"yuan to the cent (at most two decimals), got {value!r}"))
         elif fact.type == "integer":
             lo, hi = fact.bounds.min, fact.bounds.max
             if (lo is not None and value < lo) or (hi is not None and value > hi):
@@ -268,6 +329,10 @@ def _fact_errors(scope: FactScopeName, obj: BaseModel, prefix: str, as_of: date
                     path, c.code,
                     f"age {age_on(value, as_of)} on {as_of.isoformat()} is over {MAX_AGE}"))
     return errors
+
+
+def _json(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def _bound(value: float | None) -> str:

@@ -34,6 +34,7 @@ threshold), treating any other comparison as a free true/false atom.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import itertools
 import math
@@ -137,8 +138,84 @@ def validate_data(
     try:
         doc = load_document(dict(data))
     except DocumentInvalid as exc:
-        return [_from_field_error(e) for e in exc.errors]
+        found = [_from_field_error(e) for e in exc.errors]
+        return found + _beyond_structure(data, exc.errors, based_on)
     return validate(doc, based_on=based_on)
+
+
+# Stand-ins for the parts of a document whose shape is wrong, so that the rest (conditions,
+# amounts, groups) is still checked: a missing citation does not hide a condition error.
+_STAND_INS: dict[str, Any] = {
+    "citation": {"document": "-", "clause": "-"},
+    "title": {"zh": "-", "en": "-"}, "reason": {"zh": "-", "en": "-"},
+    "description": {"zh": "-", "en": "-"}, "owner": "-", "notes": [], "tests": [],
+    "effectiveFrom": None, "url": None, "clause": None, "quote": None,
+}
+# What a stand-in itself may cause elsewhere in the document, not reported.
+_STAND_IN_EFFECTS = {"title": {"OUTCOME_TITLE", "OUTCOME_MEANING_CHANGED"},
+                     "tests": {"NO_TEST_CASES"}}
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _beyond_structure(data: Mapping[str, Any], problems: Sequence[FieldError],
+                      based_on: RuleSetDocument | None) -> list[Issue]:
+    """The issues beyond the document's shape, found on a copy with a stand-in for every part
+    whose shape is wrong (a citation, a text, an unknown field left out). Nothing when a
+    problem is somewhere a stand-in cannot go (a rule's id, its condition's type, ...)."""
+    repaired: Any = copy.deepcopy(dict(data))
+    replaced: list[str] = []
+    effects: set[str] = set()
+    for e in problems:
+        parts: list[str | int] = [m.group(1) if m.group(1) is not None else int(m.group(2))
+                                  for m in _PATH_PART.finditer(e.field)]
+        cut = next((k for k, p in enumerate(parts) if p in _STAND_INS), None)
+        if cut is not None:
+            target, value = parts[:cut + 1], _STAND_INS[str(parts[cut])]
+            effects |= _STAND_IN_EFFECTS.get(str(parts[cut]), set())
+        elif e.code == "UNKNOWN_FIELD" and parts:
+            target, value = parts, _DELETE
+        else:
+            return []
+        if not _put(repaired, target, value):
+            return []
+        replaced.append(_loc_text(target))
+    try:
+        doc = load_document(repaired)
+    except DocumentInvalid:
+        return []
+    return [i for i in validate(doc, based_on=based_on)
+            if not any(_under(i.field, r) for r in replaced) and i.code not in effects]
+
+
+_DELETE: Any = object()
+
+
+def _put(doc: Any, path: Sequence[str | int], value: Any) -> bool:
+    node = doc
+    for p in path[:-1]:
+        try:
+            node = node[p]
+        except (KeyError, IndexError, TypeError):
+            return False
+    last = path[-1]
+    if isinstance(node, dict) and isinstance(last, str):
+        if value is _DELETE:
+            node.pop(last, None)
+        else:
+            node[last] = copy.deepcopy(value)
+        return True
+    return False
+
+
+def _loc_text(path: Sequence[str | int]) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else p)
+    return out
+
+
+def _under(field: str, prefix: str) -> bool:
+    return field == prefix or field.startswith((prefix + ".", prefix + "["))
 
 
 def validate(doc: RuleSetDocument, *, based_on: RuleSetDocument | None = None) -> list[Issue]:

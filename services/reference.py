@@ -95,6 +95,9 @@ def _bounds(f: InputFact) -> str:
                      + f" ({c.code})")
     if f.requires is not None:
         parts.append(f"needs {f.requires.fact} ({f.requires.code})")
+    for k in f.contradicts:
+        equals = ("true" if k.equals else "false") if isinstance(k.equals, bool) else k.equals
+        parts.append(f"not with {k.fact} {equals} ({k.code})")
     return "; ".join(parts)
 
 

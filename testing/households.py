@@ -127,7 +127,9 @@ def random_household(rng: random.Random, as_of: date, hid: str = "hh-gen",
     }
     for flag, p in (("povertyAlleviated", 0.4), ("monitored", 0.2), ("dibao", 0.15),
                     ("dibaoMarginal", 0.1)):
-        if rng.random() < p:
+        # A dibao household is not a marginal one (the draw is made all the same, so that the
+        # other values stay as they were).
+        if rng.random() < p and not (flag == "dibaoMarginal" and hh.get("dibao")):
             hh[flag] = True
     if hh.get("monitored") and rng.random() < 0.8:
         hh["monitoredSince"] = add_months(as_of, -rng.choice([1, 5, 6, 7, 12, 30])).isoformat()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,6 +107,36 @@ def test_invalid_household_exits_2_with_field_paths(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_every_problem_of_a_household_is_reported_at_once(tmp_path: Path) -> None:
+    """Structural problems (no id, an unknown key, a value outside a closed set) do not hide
+    the others (negative money, a birth date after asOf, a grade out of range, money below the
+    cent, contradictory facts)."""
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({
+        "colour": "red", "housingSafetyGrade": "Z", "annualNetIncome": -1,
+        "accidentLoss": 10.001, "dibao": True, "dibaoMarginal": True,
+        "monitoredSince": "2023-01-01",
+        "members": [{"id": "a", "birthDate": "2030-01-01"},
+                    {"id": "b", "birthDate": "1980-01-01", "disabilityGrade": 0,
+                     "disabilityKind": "VISUAL"}]}))
+    done = run("evaluate", str(bad), "--as-of", "2024-06-01", "--format", "json")
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert lines[0] == f"error: {bad}: invalid household facts 家庭事实无效"
+    assert all(re.search(r"^  \S+: [\u4e00-\u9fff].* / \S", x) for x in lines[1:]), lines
+    found = [(line.split(":")[0].strip(), line.rsplit("[", 1)[1].rstrip("]"))
+             for line in lines[1:]]
+    assert found == [
+        ("accidentLoss", "TOO_MANY_DECIMALS"), ("annualNetIncome", "NEGATIVE_AMOUNT"),
+        ("colour", "UNKNOWN_FIELD"), ("dibaoMarginal", "CONTRADICTORY_FACTS"),
+        ("housingSafetyGrade", "INVALID_VALUE"), ("id", "REQUIRED"),
+        ("members[0].birthDate", "BIRTH_AFTER_AS_OF"),
+        ("members[1].disabilityGrade", "DISABILITY_GRADE_RANGE"),
+        ("monitoredSince", "CONTRADICTORY_FACTS"),
+    ]
+    assert "Traceback" not in done.stderr
+
+
 def test_bad_json_unknown_program_and_bad_date_exit_2(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
@@ -127,6 +158,28 @@ def test_validate_reports_positions(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "rules[0].condition" in done.stderr
     assert "[UNKNOWN_NAME]" in done.stderr and "column 23" in done.stderr
+
+
+def test_validate_reports_every_problem_of_a_document_at_once(tmp_path: Path) -> None:
+    # A rule without a citation does not hide a condition error; a misspelt name used by two
+    # rules is reported once.
+    import yaml
+
+    data = yaml.safe_load((FIXTURES / "rulesets" / "monitoring" / "v1.yaml").read_text(
+        encoding="utf-8"))
+    del data["rules"][0]["citation"]
+    data["rules"][1]["condition"] = "povertyAlleviatd and perCapitaNetIncome < incomeLine"
+    data["rules"][2]["condition"] = "not povertyAlleviatd"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    done = run("validate", str(broken))
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert lines[0] == f"{broken}: invalid 规则集文档无效"
+    assert [(x.split(":")[0].strip(), x.rsplit("[", 1)[1].rstrip("]")) for x in lines[1:]] == [
+        ("rules[0].citation", "REQUIRED"), ("rules[1].condition", "UNKNOWN_NAME")]
+    assert lines[2].startswith("  rules[1].condition: 未知名称 / unknown fact, parameter")
+    assert "(also used in rules[2].condition)" in lines[2]
 
 
 def test_validate_fails_on_a_failing_test_case(tmp_path: Path) -> None:

@@ -158,7 +158,9 @@ def _typed(col: Column, raw: pl.Expr, dtype: pl.DataType, text: bool
                 raw.cast(pl.Float64, strict=False))
         else:
             value = pl.lit(None, pl.Float64)
-        ok = value.is_not_null() & value.is_finite() & (value >= 0) & (value <= SAFE_MONEY)
+        # Yuan to the cent: more decimals go to parse_household, which says so.
+        ok = value.is_not_null() & value.is_finite() & (value >= 0) & (value <= SAFE_MONEY) \
+            & ((value * 100).round(0) / 100 == value)
     elif kind == "integer":
         if dtype.is_integer():
             value = raw.cast(pl.Int64)
@@ -352,6 +354,10 @@ def _checks(columns: tuple[Column, ...], as_of: date) -> pl.Expr:
         if fact.requires is not None:
             other = pl.col(by_field[fact.requires.fact].name)
             ok = ok & (value.is_null() | other.is_not_null())
+        for k in fact.contradicts:
+            other = pl.col(by_field[k.fact].name)
+            given = value.fill_null(False) if c.kind == "bool" else value.is_not_null()
+            ok = ok & (~given | other.ne_missing(pl.lit(k.equals)))
     return ok
 
 

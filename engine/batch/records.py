@@ -48,8 +48,8 @@ def _money(v: Any) -> float:
     if type(v) is not int and type(v) is not float:
         raise _Reject
     x = float(v)
-    if not (math.isfinite(x) and 0 <= x <= _SAFE_MONEY):
-        raise _Reject
+    if not (math.isfinite(x) and 0 <= x <= _SAFE_MONEY) or round(x, 2) != x:
+        raise _Reject  # (more than two decimals: parse_household says so)
     return x
 
 
@@ -156,6 +156,10 @@ def _readers(as_of: date) -> tuple[_Readers, _Readers]:
 # Pairs of member facts given together or not at all (disabilityGrade and disabilityKind).
 _REQUIRES = tuple((fact.name, fact.requires.fact) for fact in CATALOGUE.member
                   if fact.requires is not None)
+# (fact, other fact, the other's value that contradicts the fact given) per scope.
+_CONTRADICTS = {scope: tuple((fact.name, k.fact, k.equals) for fact in CATALOGUE.inputs(scope)
+                             for k in fact.contradicts)
+                for scope in ("household", "member")}
 _UNIQUE = tuple(fact.name for fact in CATALOGUE.member
                 if any(k.check == "uniqueInHousehold" for k in fact.checks))
 
@@ -172,6 +176,9 @@ def _quick(data: Any, as_of: date) -> tuple[dict[str, Any], list[dict[str, Any]]
     hh: dict[str, Any] = {}
     for field, column, read in household_readers:
         hh[column] = read(data.get(field, _MISSING))
+    for name, other, equals in _CONTRADICTS["household"]:
+        if hh[name] is not None and hh[name] is not False and hh[other] == equals:
+            raise _Reject
     rows = []
     seen: set[Any] = set()
     for m in members:
@@ -182,6 +189,9 @@ def _quick(data: Any, as_of: date) -> tuple[dict[str, Any], list[dict[str, Any]]
             row[column] = read(m.get(field, _MISSING))
         for a, b in _REQUIRES:
             if m.get(a) is not None and m.get(b) is None:
+                raise _Reject
+        for name, other, equals in _CONTRADICTS["member"]:
+            if row[name] is not None and row[name] is not False and row[other] == equals:
                 raise _Reject
         for name in _UNIQUE:
             key = m.get(name)

@@ -123,8 +123,10 @@ class _Checker:
                  *self.env.parameters, *self.env.definitions]
         close = difflib.get_close_matches(name, known, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise self.fail("UNKNOWN_NAME", f"unknown fact, parameter or definition {name!r}{hint}",
-                        node)
+        error = self.fail("UNKNOWN_NAME", f"unknown fact, parameter or definition {name!r}{hint}",
+                          node)
+        error.name = name
+        raise error
 
     def number(self, node: a.Node, scope: Scope) -> a.Node:
         typed = self.check(node, scope)

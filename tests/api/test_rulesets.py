@@ -520,3 +520,22 @@ def test_broken_documents_are_stored_as_drafts_but_not_submitted(own_api: Api) -
                    token=editor)
     assert user_errors(body, "ruleSetDraftUpdate") == [("parameters[0].name",
                                                         "UNKNOWN_PARAMETER")]
+
+
+def test_validation_of_an_unsaved_document_reports_every_problem(own_api: Api) -> None:
+    # A rule without a citation does not hide a condition error elsewhere, and a misspelt
+    # name used by two rules is reported once, with the other place.
+    api = own_api
+    editor, draft = disability_draft(api, "ed-dis-all")
+    doc = api.gql(READ, {"id": draft["id"]}, token=editor)["data"]["ruleSetVersion"]["document"]
+    doc = copy.deepcopy(doc)
+    del doc["rules"][0]["citation"]
+    doc["rules"][1]["condition"] = "disabld and " + doc["rules"][1]["condition"]
+    doc["rules"][2]["condition"] = "disabld and " + doc["rules"][2]["condition"]
+    checked = ok(api.gql(VALIDATE, {"id": draft["id"], "doc": doc}, token=editor),
+                 "ruleSetDraftValidate")
+    assert checked["valid"] is False
+    errors = [(i["field"], i["code"]) for i in checked["issues"] if i["severity"] == "ERROR"]
+    assert errors == [("rules[0].citation", "REQUIRED"), ("rules[1].condition", "UNKNOWN_NAME")]
+    (unknown,) = [i for i in checked["issues"] if i["code"] == "UNKNOWN_NAME"]
+    assert "(also used in rules[2].condition)" in unknown["message"]  # (Api.gql asks English)

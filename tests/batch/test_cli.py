@@ -280,3 +280,51 @@ def test_each_chunk_written_is_one_row_group(tmp_path: Path) -> None:
     writer.close()
     meta = pq.ParquetFile(tmp_path / "big.parquet").metadata
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [n, 5]
+
+
+def _broken_register() -> list[dict[str, Any]]:
+    """A valid household, then one with problems of every layer (a value outside a closed
+    set, a member without an id; negative money, money below the cent, a birth date after
+    asOf, a grade out of range; contradictory facts), then a valid one."""
+    rng = random.Random(12)
+    good = [random_household(rng, date.fromisoformat(AS_OF), f"ok-{i}") for i in range(2)]
+    bad: dict[str, Any] = {
+        "id": "bad", "housingSafetyGrade": "Z", "annualNetIncome": -5, "disasterLoss": 0.125,
+        "dibao": True, "dibaoMarginal": True, "monitoredSince": "2023-01-01",
+        "members": [{"id": "m1", "birthDate": "2030-01-01"},
+                    {"birthDate": "1980-01-01", "disabilityGrade": 9, "disabilityKind": "VISUAL"}]}
+    return [good[0], bad, good[1]]
+
+
+BROKEN_ERRORS = [
+    ("annualNetIncome", "NEGATIVE_AMOUNT"), ("dibaoMarginal", "CONTRADICTORY_FACTS"),
+    ("disasterLoss", "TOO_MANY_DECIMALS"), ("housingSafetyGrade", "INVALID_VALUE"),
+    ("members[0].birthDate", "BIRTH_AFTER_AS_OF"),
+    ("members[1].disabilityGrade", "DISABILITY_GRADE_RANGE"), ("members[1].id", "REQUIRED"),
+    ("monitoredSince", "CONTRADICTORY_FACTS"),
+]
+
+
+@pytest.mark.parametrize("source", ["jsonl", "csv", "parquet"])
+def test_every_problem_of_a_household_is_in_the_errors_file(source: str, tmp_path: Path
+                                                            ) -> None:
+    register = _broken_register()
+    path = tmp_path / f"register.{source}"
+    if source == "jsonl":
+        path.write_text("".join(json.dumps(h) + "\n" for h in register), encoding="utf-8")
+    else:
+        frame = flat_frame(register)
+        if source == "csv":
+            frame.write_csv(path)
+        else:
+            frame.write_parquet(path)
+    out = tmp_path / "screen.csv"
+    done = screen(str(path), "--as-of", AS_OF, "--out", str(out), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    with (tmp_path / "screen.errors.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted((r["field"], r["code"]) for r in rows) == BROKEN_ERRORS
+    assert {r["household_id"] for r in rows} == {"bad"}
+    summary = json.loads((tmp_path / "screen.summary.json").read_text())
+    assert summary["households"] == {**summary["households"], "invalid": 1, "screened": 2}
+    assert {r["household_id"] for r in read_outcomes(out)} == {"ok-0", "ok-1"}

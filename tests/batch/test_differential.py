@@ -126,23 +126,22 @@ def _valid(hh: dict[str, Any], as_of: date) -> bool:
 
 
 def test_unusual_numbers_are_left_to_the_interactive_engine() -> None:
-    # Amounts beyond what the vectorised path is proven on (huge, tiny) are evaluated by the
-    # interactive engine itself, in their place among the others.
+    # The largest and smallest amounts there are (money is given to the cent, at most 10^12
+    # yuan) give the interactive engine's answers, in their place among the others.
     as_of = date(2024, 6, 1)
     versions = load_catalog().in_force(as_of)
     base = json.loads((FIXTURES / "households" / "hh-003.json").read_text(encoding="utf-8"))
     odd = [dict(base, id="huge", annualNetIncome=9e11),
-           dict(base, id="tiny", previousAnnualNetIncome=1e-9),
+           dict(base, id="tiny", previousAnnualNetIncome=0.01),
            dict(base, id="plain")]
     got = screen_households(odd, as_of, versions).to_dicts()
     expected = [r for hh in odd for r in determination_rows(
         determine(hh, as_of, versions), hh["regionCode"])]
     assert normalise(got) == normalise(expected)
-    # durable_rules 2.0.28 crashes the process on a member amount it prints with an
-    # exponent, so such households are explained from the condition trees alone (the
-    # interactive engine's own trace), which equals determine() wherever it does not crash.
+    # One fen per member: the condition trees alone (the interactive engine's own trace)
+    # give the same rows.
     members = dict(base, id="fen")
-    members["members"] = [dict(m, medicalOutOfPocket=1e-7) for m in base["members"]]
+    members["members"] = [dict(m, medicalOutOfPocket=0.01) for m in base["members"]]
     got = screen_households([members], as_of, versions).to_dicts()
     expected = determination_rows(interactive_determination(members, as_of, versions),
                                   members["regionCode"])
@@ -214,7 +213,7 @@ def test_written_statuses_change_only_the_rows_written(statuses: set[str]) -> No
 def test_the_outcome_order_lists_the_same_rows_code_by_code(statuses: set[str]) -> None:
     # The same rows (terms, missing facts and granting rules in their places) as the
     # household order, grouped by program and code, each code's rows in household order; the
-    # households the interactive engine evaluates (tiny amounts) among them.
+    # smallest amounts (a fen) among them.
     import random
 
     from testing.households import random_household
@@ -222,8 +221,8 @@ def test_the_outcome_order_lists_the_same_rows_code_by_code(statuses: set[str]) 
     as_of = date(2024, 6, 1)
     rng = random.Random(17)
     data = [random_household(rng, as_of, hid=f"o{i:04d}") for i in range(2000)]
-    data[5] = dict(data[5], previousAnnualNetIncome=1e-9)
-    data[700] = dict(data[700], members=[dict(m, medicalOutOfPocket=1e-7)
+    data[5] = dict(data[5], previousAnnualNetIncome=0.01)
+    data[700] = dict(data[700], members=[dict(m, medicalOutOfPocket=0.01)
                                          for m in data[700]["members"]])
     evaluator = evaluator_for(load_catalog().in_force(as_of), as_of)
     frames = frames_of(data, as_of)

@@ -50,6 +50,8 @@ HH_MUTATIONS: list[tuple[str, Any]] = [
     ("housingSafetyGrade", "E"), ("housingSafetyGrade", "a"), ("housingSafetyGrade", None),
     ("foodAndClothingSecure", 0), ("drinkingWaterSafe", "false"), ("unknownField", 1),
     ("members", []), ("members", "m1"), ("members", None),
+    ("annualNetIncome", 1.005), ("disasterLoss", 0.125), ("accidentLoss", 7000.1),
+    ("dibao", True), ("dibaoMarginal", True), ("monitored", False), ("monitored", True),
 ]
 MEMBER_MUTATIONS: list[tuple[str, Any]] = [
     ("id", None), ("id", ""), ("id", 7), ("id", "y" * 65), ("birthDate", None),
@@ -59,7 +61,8 @@ MEMBER_MUTATIONS: list[tuple[str, Any]] = [
     ("birthDate", "1990-01-01T00:00:00Z"), ("relation", "COUSIN"), ("relation", None),
     ("tekun", "true"), ("orphan", 1), ("medicallyInsured", None),
     ("medicalOutOfPocket", -3), ("medicalOutOfPocket", "12"), ("medicalOutOfPocket", 1e16),
-    ("medicalOutOfPocket", 12345.67), ("disabilityGrade", 0), ("disabilityGrade", 5),
+    ("medicalOutOfPocket", 12345.67), ("medicalOutOfPocket", 33333.334),
+    ("medicalOutOfPocket", 1e-7), ("disabilityGrade", 0), ("disabilityGrade", 5),
     ("disabilityGrade", 3.0), ("disabilityGrade", "3"), ("disabilityGrade", True),
     ("disabilityGrade", 2), ("disabilityKind", "NONE"), ("disabilityKind", "VISUAL"),
     ("disabilityKind", None), ("needsLongTermCare", "false"), ("schoolStage", "COLLEGE"),
@@ -101,8 +104,12 @@ SEEDS = range(3000)
 
 
 def test_the_mutations_are_a_fair_mix() -> None:
-    rejected = sum(_errors(mutated(s)) is not None for s in SEEDS)
+    answers = [_errors(mutated(s)) for s in SEEDS]
+    rejected = sum(a is not None for a in answers)
     assert 0.3 * len(SEEDS) < rejected < 0.8 * len(SEEDS)
+    codes = {code for a in answers for _, code in a or ()}
+    assert {"TOO_MANY_DECIMALS", "CONTRADICTORY_FACTS", "NEGATIVE_AMOUNT", "UNKNOWN_FIELD",
+            "BIRTH_AFTER_AS_OF", "INVALID_VALUE"} <= codes
 
 
 def test_quick_check_passes_only_what_parse_household_accepts_with_the_same_values() -> None:
@@ -282,3 +289,33 @@ def test_a_member_id_repeated_anywhere_in_a_household_is_found() -> None:
     assert checked.households["household_id"].to_list() == ["ok"]
     assert checked.rejected == 2
     assert set(checked.errors["code"]) >= {"DUPLICATE_MEMBER_ID"}
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({"dibao": True, "dibaoMarginal": True}, [("dibaoMarginal", "CONTRADICTORY_FACTS")]),
+    ({"monitoredSince": date(2024, 1, 1)}, [("monitoredSince", "CONTRADICTORY_FACTS")]),
+    ({"monitored": False, "monitoredSince": date(2024, 1, 1)},
+     [("monitoredSince", "CONTRADICTORY_FACTS")]),
+    ({"annualNetIncome": 12000.005}, [("annualNetIncome", "TOO_MANY_DECIMALS")]),
+    ({"medicalOutOfPocket": 0.001}, [("members[1].medicalOutOfPocket", "TOO_MANY_DECIMALS")]),
+    ({"monitored": True, "monitoredSince": date(2024, 1, 1), "dibaoMarginal": True,
+      "annualNetIncome": 12000.01}, []),
+])
+def test_parquet_fast_path_sends_contradictions_and_sub_cent_money_to_validation(
+        change: dict[str, Any], expected: list[tuple[str, str]]) -> None:
+    # A typed Parquet register whose only problem is a contradiction or money below the cent
+    # is rejected with exactly that error; consistent flags and cents pass.
+    rows = {c.name: [None, None] for c in COLUMNS}
+    rows.update(householdId=["h1", "h1"], memberId=["m1", "m2"],
+                birthDate=[date(1980, 1, 1), date(1982, 1, 1)],
+                annualNetIncome=[12000.0, 12000.0], medicalOutOfPocket=[0.0, 0.0])
+    for name, value in change.items():
+        column = next(c for c in COLUMNS if c.field == name)
+        rows[column.name] = [0.0, value] if column.member else [value, value]
+    frame = pl.DataFrame(rows, strict=False).with_columns(
+        pl.int_range(1, 3, dtype=pl.Int64).alias(ROW))
+    frame = frame.drop([c for c in frame.columns if frame[c].null_count() == 2])
+    checked = check_flat(frame, AS_OF, text=False)
+    assert sorted(checked.errors.select("field", "code").rows()) == expected
+    assert checked.rejected == (1 if expected else 0)
+    assert checked.households.height == (0 if expected else 1)

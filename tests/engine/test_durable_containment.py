@@ -81,11 +81,12 @@ def test_fact_ids_of_a_full_household_all_fire() -> None:
 
 def test_numbers_that_print_with_an_exponent(catalog: Catalog) -> None:
     # durable_rules' JSON parser crashes the process on exponents (1e-05): facts are written
-    # in plain decimal notation. Tiny amounts and ratios must evaluate, and agree with the tree.
+    # in plain decimal notation. Tiny amounts and ratios must evaluate, and agree with the tree
+    # (a drop ratio of 1/3000001 is 3.3e-07 as a double).
     data = {
-        "id": "h", "annualNetIncome": 30000.0, "previousAnnualNetIncome": 30000.000001,
+        "id": "h", "annualNetIncome": 30000.0, "previousAnnualNetIncome": 30000.01,
         "dibao": True,
-        "members": [{"id": "a", "birthDate": "1980-01-01", "medicalOutOfPocket": 1e-05},
+        "members": [{"id": "a", "birthDate": "1980-01-01", "medicalOutOfPocket": 0.01},
                     {"id": "b", "birthDate": "1982-01-01", "medicalOutOfPocket": 123456789.5}],
     }
     det = determine(data, AS_OF, catalog.in_force(AS_OF))

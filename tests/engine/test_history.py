@@ -6,13 +6,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from engine.determine import determine
 from engine.results import determination_json
 from policy.catalog import Catalog
+from testing.households import AS_OF_DATES
+from tests.strategies import households
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2024, 6, 30)
@@ -65,3 +71,79 @@ def test_a_superseded_tier_is_not_remembered_for_a_household_without_the_higher_
     # In the other order, too.
     assert as_json(catalog, without) == second
     assert as_json(catalog, with_dibao) == first
+
+
+# --- property: any households, any order, any thread; each alone in a fresh process -----------
+
+_FRESH = r"""
+import json, os, sys
+from datetime import date
+from engine.determine import determine
+from engine.results import determination_json
+from services.rulesets import load_catalog
+
+catalog = load_catalog()  # compiled once; nothing is evaluated before the children fork
+out = []
+for hh, as_of in json.loads(sys.stdin.read()):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a new process that evaluates this household and nothing else
+        os.close(r)
+        try:
+            d = date.fromisoformat(as_of)
+            det = determine(hh, d, catalog.in_force(d))
+            text = json.dumps(determination_json(det, what_would_change=True),
+                              ensure_ascii=False, sort_keys=True)
+            with os.fdopen(w, "w", encoding="utf-8") as f:
+                f.write(text)
+        except BaseException:
+            os._exit(1)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, encoding="utf-8") as f:
+        out.append(f.read())
+    _, status = os.waitpid(pid, 0)
+    assert status == 0, f"the fresh process for {hh['id']} failed"
+print(json.dumps(out, ensure_ascii=False))
+"""
+
+
+def each_in_a_fresh_process(items: list[tuple[dict[str, Any], date]]) -> list[str]:
+    """Each household's full determination JSON (what-would-change included) from a process
+    of its own that evaluated nothing before: forked, one per household, from a process that
+    has only compiled the shipped rule sets."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FRESH], cwd=ROOT, check=True, timeout=300, text=True,
+        input=json.dumps([[hh, d.isoformat()] for hh, d in items]), capture_output=True)
+    out: list[str] = json.loads(done.stdout)
+    return out
+
+
+def full_json(catalog: Catalog, household: dict[str, Any], as_of: date) -> str:
+    det = determine(household, as_of, catalog.in_force(as_of))
+    return json.dumps(determination_json(det, what_would_change=True), ensure_ascii=False,
+                      sort_keys=True)
+
+
+def dated_households() -> st.SearchStrategy[list[tuple[dict[str, Any], date]]]:
+    """Two to five households, each valid as of its own date, with distinct ids."""
+    one = st.sampled_from(AS_OF_DATES).flatmap(lambda d: households(d).map(lambda h: (h, d)))
+    return st.lists(one, min_size=2, max_size=5).map(
+        lambda xs: [({**h, "id": f"hh-{i}"}, d) for i, (h, d) in enumerate(xs)])
+
+
+@settings(max_examples=5)
+@given(data=st.data())
+def test_any_households_in_any_order_on_any_thread_answer_as_in_a_fresh_process(
+        catalog: Catalog, data: st.DataObject) -> None:
+    items = data.draw(dated_households(), label="households")
+    order = data.draw(st.permutations(range(len(items))), label="order")
+    # In this process (which has evaluated whatever ran before), in the drawn order ...
+    in_order = {i: full_json(catalog, *items[i]) for i in order}
+    # ... and again, all at once on a few threads, in the reverse order.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        threaded = list(pool.map(lambda i: full_json(catalog, *items[i]), reversed(order)))
+    fresh = each_in_a_fresh_process(items)
+    for i in range(len(items)):
+        assert in_order[i] == fresh[i], f"household {i} differs from a fresh process"
+    assert threaded == [fresh[i] for i in reversed(order)]

@@ -24,6 +24,7 @@ from engine.impact import (
 from engine.testcases import draft_ref
 from policy.catalog import Catalog, VersionRecord, VersionRef
 from policy.document import Program, compile_document
+from policy.errors import FactsInvalid
 from policy.facts import Household, parse_household
 from testing.households import AS_OF_DATES, random_household
 
@@ -104,19 +105,20 @@ def test_a_draft_beside_the_version_in_force_agrees_with_determinations(
                 households, as_of, [baseline, drafts[0]]))
 
 
-def test_households_the_vectorised_path_leaves_to_the_interactive_engine(
-        catalog: Catalog) -> None:
-    # Amounts between 0 and 1e-6 are evaluated by the interactive engine, one household at a
-    # time, inside the batch backend; the summaries are the same.
+def test_amounts_below_the_cent_never_reach_the_vectorised_path(catalog: Catalog) -> None:
+    # The batch backend hands households with amounts between 0 and 1e-6 to the interactive
+    # engine. Money is given to the cent, so validation refuses them first: impact previews
+    # and screening get the same errors as one evaluation, and the rest is evaluated as usual.
     rng = random.Random(5)
     as_of = AS_OF_DATES[5]
-    data = [random_household(rng, as_of, f"hh-{i}") for i in range(40)]
-    for i, hh in enumerate(data):
-        if i % 3 == 1:
-            hh["members"][0]["medicalOutOfPocket"] = 3.5e-7
-        elif i % 3 == 2:
-            hh["annualNetIncome"] = 5e-7
-    households = [parse_household(d, as_of) for d in data]
+    data = [random_household(rng, as_of, f"hh-{i}") for i in range(6)]
+    data[1]["members"][0]["medicalOutOfPocket"] = 3.5e-7
+    data[2]["annualNetIncome"] = 5e-7
+    for d, field in ((data[1], "members[0].medicalOutOfPocket"), (data[2], "annualNetIncome")):
+        with pytest.raises(FactsInvalid) as info:
+            parse_household(d, as_of)
+        assert [(e.field, e.code) for e in info.value.errors] == [(field, "TOO_MANY_DECIMALS")]
+    households = [parse_household(d, as_of) for i, d in enumerate(data) if i not in (1, 2)]
     versions = catalog.in_force(as_of)
     tables = outcome_tables(households, as_of, [p for p, _ in versions], [r for _, r in versions])
     for hh, row in zip(households, tables, strict=True):

@@ -177,7 +177,9 @@ def _eliminable(**changes: Any) -> dict[str, Any]:
 MONITORING += [
     ("elimination-just-inside-every-boundary", _eliminable(), AS_OF,
      {"risk_elimination": G}, False),
-    ("elimination-not-monitored", _eliminable(monitored=False), AS_OF,
+    # (A household that is not monitored has no monitoredSince: the two contradict.)
+    ("elimination-not-monitored", {k: v for k, v in _eliminable(monitored=False).items()
+                                   if k != "monitoredSince"}, AS_OF,
      {"risk_elimination": N}, False),
     ("elimination-a-day-short-of-six-months", _eliminable(monitoredSince="2023-12-02"), AS_OF,
      {"risk_elimination": N}, False),
@@ -283,8 +285,9 @@ MEDICAL: list[tuple[str, dict[str, Any], str, int | None, str | None]] = [
      "m1", 3, "19999.8"),                               # (36333 - 3000) x 0.6
     ("tier3-just-over-the-cap", couple(0, {"medicalOutOfPocket": 36334}, dibaoMarginal=True),
      "m1", 3, "20000"),                                 # min(20000, 20000.4)
+    # (Monitored makes tier 3 apply too: a dibao household is never a marginal one.)
     ("tier3-dibao-gets-tier2", couple(0, {"medicalOutOfPocket": 5000}, dibao=True,
-                                      dibaoMarginal=True), "m1", 2, "3750"),
+                                      monitored=True), "m1", 2, "3750"),
     # Tier 4: the member's cost > 0 and the household's > 37560; 0.5 above 9390, cap 20000.
     ("tier4-household-exactly-at-the-threshold", couple(0, {"medicalOutOfPocket": 37560}),
      "m1", None, None),

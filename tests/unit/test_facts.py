@@ -123,8 +123,16 @@ def test_age_and_months() -> None:
         (hh(housingSafetyGrade="E"), [("housingSafetyGrade", "INVALID_VALUE")]),
         ({"members": [{"id": "a", "birthDate": "1980-01-01"}]}, [("id", "REQUIRED")]),
         (hh(members=[{"id": "a"}]), [("members[0].birthDate", "REQUIRED")]),
-        (hh(monitoredSince="2024-07-01"), [("monitoredSince", "DATE_AFTER_AS_OF")]),
+        (hh(monitored=True, monitoredSince="2024-07-01"),
+         [("monitoredSince", "DATE_AFTER_AS_OF")]),
         ([1, 2], [("household", "WRONG_TYPE")]),
+        (hh(annualNetIncome=11495.215), [("annualNetIncome", "TOO_MANY_DECIMALS")]),
+        (hh(members=[{"id": "a", "birthDate": "1980-01-01", "medicalOutOfPocket": 0.001}]),
+         [("members[0].medicalOutOfPocket", "TOO_MANY_DECIMALS")]),
+        (hh(dibao=True, dibaoMarginal=True), [("dibaoMarginal", "CONTRADICTORY_FACTS")]),
+        (hh(monitoredSince="2024-01-01"), [("monitoredSince", "CONTRADICTORY_FACTS")]),
+        (hh(monitored=False, monitoredSince="2024-01-01"),
+         [("monitoredSince", "CONTRADICTORY_FACTS")]),
     ],
 )
 def test_invalid_input_is_rejected_with_field_paths(data: Any, expected: list[Any]) -> None:
@@ -143,3 +151,53 @@ def test_every_problem_is_reported_at_once() -> None:
         ("members[1].disabilityGrade", "DISABILITY_GRADE_RANGE"),
         ("members[1].id", "DUPLICATE_MEMBER_ID"),
     ]
+
+
+def test_money_to_the_cent_and_consistent_flags_are_accepted() -> None:
+    h = parse_household(hh(annualNetIncome=11495.21, disasterLoss=0.1, accidentLoss=1e11,
+                           dibao=True, dibaoMarginal=False, monitored=True,
+                           monitoredSince="2024-01-01"), AS_OF)
+    assert (h.annualNetIncome, h.dibao, h.monitoredSince) == (11495.21, True, date(2024, 1, 1))
+    assert parse_household(hh(dibaoMarginal=True, monitoredSince=None), AS_OF).dibaoMarginal
+
+
+def test_structural_problems_do_not_hide_the_others() -> None:
+    """One error per problem, whatever its layer: no id, an unknown key and values outside
+    their closed sets beside negative money, a birth date after asOf, a grade out of range,
+    money below the cent and contradictory facts."""
+    data = {
+        "colour": "red", "housingSafetyGrade": "Z", "annualNetIncome": -1,
+        "previousAnnualNetIncome": "9000", "accidentLoss": 10.001,
+        "dibao": True, "dibaoMarginal": True, "monitoredSince": "2023-01-01",
+        "members": [
+            {"id": "a", "birthDate": "2030-01-01", "schoolStage": "MIDDLE"},
+            {"id": "b", "birthDate": "1980-01-01", "disabilityGrade": 0,
+             "disabilityKind": "VISUAL", "medicalOutOfPocket": -2},
+            {"id": "a", "birthDate": 1980, "disabilityGrade": 2, "shoeSize": 40},
+            "not a member",
+        ]}
+    with pytest.raises(FactsInvalid) as info:
+        parse_household(data, AS_OF)
+    got = [(e.field, e.code) for e in info.value.errors]
+    assert got == [
+        ("accidentLoss", "TOO_MANY_DECIMALS"),
+        ("annualNetIncome", "NEGATIVE_AMOUNT"),
+        ("colour", "UNKNOWN_FIELD"),
+        ("dibaoMarginal", "CONTRADICTORY_FACTS"),
+        ("housingSafetyGrade", "INVALID_VALUE"),
+        ("id", "REQUIRED"),
+        ("members[0].birthDate", "BIRTH_AFTER_AS_OF"),
+        ("members[0].schoolStage", "INVALID_VALUE"),
+        ("members[1].disabilityGrade", "DISABILITY_GRADE_RANGE"),
+        ("members[1].medicalOutOfPocket", "NEGATIVE_AMOUNT"),
+        ("members[2].birthDate", "WRONG_TYPE"),
+        ("members[2].disabilityKind", "DISABILITY_KIND_REQUIRED"),
+        ("members[2].id", "DUPLICATE_MEMBER_ID"),
+        ("members[2].shoeSize", "UNKNOWN_FIELD"),
+        ("members[3]", "WRONG_TYPE"),
+        ("monitoredSince", "CONTRADICTORY_FACTS"),
+        ("previousAnnualNetIncome", "WRONG_TYPE"),
+    ]
+    messages = {e.field: e.message for e in info.value.errors}
+    assert messages["accidentLoss"] == "yuan to the cent (at most two decimals), got 10.001"
+    assert messages["dibaoMarginal"].startswith("dibaoMarginal contradicts dibao = true")

@@ -340,3 +340,70 @@ def test_no_test_cases() -> None:
     data = base()
     data["tests"] = []
     assert only(issues_of(data), "NO_TEST_CASES").field == "tests"
+
+
+def _found(data: dict[str, Any]) -> list[tuple[str, str]]:
+    return sorted((i.field, i.code) for i in errors(issues_of(data)))
+
+
+def test_a_missing_citation_does_not_hide_a_condition_error() -> None:
+    data = base()
+    del rule(data, "low_income")["citation"]
+    rule(data, "subsidy.day")["condition"] = "schoolStage == PRIMARY and not boardng"
+    assert _found(data) == [("rules[0].citation", "REQUIRED"),
+                            ("rules[2].condition", "UNKNOWN_NAME")]
+
+
+def test_shape_errors_elsewhere_do_not_hide_condition_errors() -> None:
+    # An empty citation document, a parameter without a citation, a text without English and
+    # an unknown field: each reported, and the conditions, amounts and groups checked too.
+    data = base()
+    rule(data, "low_income")["citation"] = {"document": "", "clause": "第一条"}
+    del data["parameters"]["daySubsidy"]["citation"]
+    rule(data, "subsidy.boarding")["title"] = {"zh": "生活补助"}
+    rule(data, "subsidy.boarding")["colour"] = "red"
+    rule(data, "low_income")["condition"] = "lowIncome and perCapitaNetIncome"
+    rule(data, "subsidy.day")["priority"] = 1
+    assert _found(data) == [
+        ("parameters.daySubsidy.citation", "REQUIRED"),
+        ("rules[0].citation.document", "WRONG_TYPE"),
+        ("rules[0].condition", "NOT_A_CONDITION"),
+        ("rules[1].colour", "UNKNOWN_FIELD"),
+        ("rules[1].title.en", "REQUIRED"),
+        ("rules[2].priority", "DUPLICATE_PRIORITY"),
+    ]
+
+
+def test_a_shape_error_no_stand_in_can_mend_is_reported_alone() -> None:
+    data = base()
+    rule(data, "low_income")["per"] = "village"  # which scope the condition is in is unknown
+    rule(data, "subsidy.day")["condition"] = "nonsense > 1"
+    assert _found(data) == [("rules[0].per", "INVALID_VALUE")]
+
+
+def test_an_unknown_name_is_reported_once_with_every_place_that_uses_it() -> None:
+    data = base()
+    rule(data, "low_income")["condition"] = "lowIncome and tekunn"
+    rule(data, "subsidy.boarding")["condition"] = "tekunn and boarding"
+    rule(data, "subsidy.day")["amount"] = "daySubsidy + 0 * tekunn"
+    issue = only(issues_of(data), "UNKNOWN_NAME")
+    assert (issue.field, issue.column) == ("rules[0].condition", 15)
+    assert issue.message.startswith("unknown fact, parameter or definition 'tekunn'")
+    assert "also used in rules[1].condition, rules[2].amount" in issue.message
+
+
+def test_a_broken_definition_is_reported_where_it_is_defined_only() -> None:
+    data = base()
+    data["definitions"]["lowIncome"]["condition"] = "perCapitaIncome < incomeLine"
+    data["rules"].append({**rule(data, "low_income"), "id": "low_income2",
+                          "outcome": "demo.low_income2"})
+    found = [(i.field, i.code) for i in errors(issues_of(data))]
+    assert found == [("definitions.lowIncome.condition", "UNKNOWN_NAME")]
+
+
+def test_a_missing_citation_does_not_hide_another_incomplete_one() -> None:
+    data = base()
+    del rule(data, "low_income")["citation"]
+    rule(data, "subsidy.day")["citation"] = {"document": "示例文件"}
+    assert _found(data) == [("rules[0].citation", "REQUIRED"),
+                            ("rules[2].citation", "MISSING_CITATION")]

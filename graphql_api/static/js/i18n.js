@@ -514,6 +514,8 @@ const ERROR_TEXTS = {
   INVALID_VALUE: ["取值无效", "Invalid value"],
   WRONG_TYPE: ["格式不正确", "Wrong format"],
   TOO_MANY_DECIMALS: ["金额最多两位小数", "At most two decimals"],
+  CONTRADICTORY_FACTS: ["与其他信息相矛盾", "Contradicts another fact"],
+  UNKNOWN_FIELD: ["未知字段", "Unknown field"],
 };
 
 /** A field error: the API's own message (it answers in the language the console asks for),
