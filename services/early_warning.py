@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 PROGRAM = "early_warning"
 MAX_EVENTS_PER_CALL = 1000
-CORRELATION_CHUNK = 100  # households per correlation transaction
+CORRELATION_CHUNK = 500  # households per correlation transaction
 SYSTEM_ACTOR = "system:early-warning"
 
 
@@ -213,7 +213,7 @@ class EarlyWarning:
                     f"{', '.join(columns)}); 该事件编号已用于另一事件"))
             duplicates += len(valid) - len(created) - len(conflicts)
             touched = sorted({valid[k][1].household_id for k in created})
-            known = set(uow.households.find_many(touched))
+            known = uow.households.ids_among(touched)
             unknown = tuple(h for h in touched if h not in known)
             uow.audit.append(actor=p.actor, action="events.ingest", object_type="events",
                              object_id=f"batch:{len(created)}",

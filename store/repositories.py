@@ -361,6 +361,15 @@ class HouseholdRepository(_Repository):
                 out[hid] = (region, facts)
         return out
 
+    def ids_among(self, household_ids: Collection[str]) -> set[str]:
+        """The ids among these of households the store knows (ids only: no facts read)."""
+        out: set[str] = set()
+        ids = sorted(set(household_ids))
+        for i in range(0, len(ids), 500):
+            out.update(self.session.scalars(
+                select(StoredHousehold.id).where(StoredHousehold.id.in_(ids[i:i + 500]))))
+        return out
+
     def find_many(self, household_ids: Collection[str]) -> dict[str, StoredHousehold]:
         """The stored households among these ids, by id."""
         out: dict[str, StoredHousehold] = {}
@@ -908,8 +917,9 @@ class EventRepository(_Repository):
         for chunk in _chunks(rows, 500):
             created |= set(insert_many_unless_exist(
                 self.session, Event,
-                [{"id": new_id(), "received_at": now, "correlated_at": None,
-                  **{k: copy.deepcopy(v) for k, v in r.items()}} for r in chunk],
+                # Only the payload is mutable: the other columns are strings and dates.
+                [{"id": new_id(), "received_at": now, "correlated_at": None, **r,
+                  "payload": copy.deepcopy(r["payload"])} for r in chunk],
                 ["idempotency_key"],
             ))
         seen = [r for r in rows if r["idempotency_key"] not in created]
@@ -1077,20 +1087,24 @@ class AlertRepository(_Repository):
         for part in _chunks(rows, 500):
             created.update(insert_many_unless_exist(self.session, Alert, part, unique,
                                                     returning=unique))
+        # The alerts inserted now are as given (not read back); the others are read and
+        # locked, those of the households that have one.
+        existing = {(i.household_id, i.rule, i.cause) for i in items} - created
         stored: dict[tuple[str, str, str], Alert] = {}
-        for chunk in _chunks(sorted({i.household_id for i in items}), 500):
+        for chunk in _chunks(sorted({h for h, _, _ in existing}), 500):
             for alert in self.session.scalars(
                 select(Alert).where(Alert.household_id.in_(chunk)).with_for_update()
                 .execution_options(populate_existing=True)
             ):
                 stored[(alert.household_id, alert.rule, alert.cause)] = alert
         out = []
-        for i in items:
+        for i, row in zip(items, rows, strict=True):
             key = (i.household_id, i.rule, i.cause)
-            alert = stored[key]
             if key in created:
-                out.append((Upserted(alert, True), True))
+                out.append((Upserted(Alert(**row, resolved_by=None, resolved_at=None,
+                                           resolution_note=None), True), True))
                 continue
+            alert = stored[key]
             merged = list(dict.fromkeys([*alert.event_ids, *i.event_ids]))
             replace = (i.replace_explanation(alert.explanation)
                        if i.replace_explanation is not None else True) and (
