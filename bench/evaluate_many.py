@@ -9,8 +9,9 @@ generates, for each row, ``--items`` households nobody evaluated before
 households, as the engine's memos would serve a twin's parts) and times, side by side in the same
 round, in an order that rotates from round to round:
 
-- ``graphql list``: ``evaluateMany`` with a caseworker's list selection (each item's key,
-  errors, and every outcome's program, code, memberId, status, amount, period);
+- ``graphql list``: ``evaluateMany`` (items with ``facts``) with a caseworker's list
+  selection (each item's key, errors, and every outcome's program, code, memberId, status,
+  amount, period);
 - ``graphql flag``: ``evaluateMany`` selecting only key and flaggedForMonitoring;
 - ``service``: ``Application.evaluate_many`` alone (validation, durable_rules, explanations);
 - ``engine``: ``engine.determine`` of each household in a loop (the floor).
@@ -74,7 +75,7 @@ def main() -> None:
 
     def graphql(query: str) -> Callable[[list[dict[str, Any]]], None]:
         def run(batch: list[dict[str, Any]]) -> None:
-            items = [{"key": h["id"], "household": h, "asOf": as_of.isoformat()} for h in batch]
+            items = [{"key": h["id"], "facts": h, "asOf": as_of.isoformat()} for h in batch]
             ctx = Context(app=app, principal=principal, today=as_of)
             result = schema.execute_sync(query, variable_values={"items": items},
                                          context_value=ctx)
