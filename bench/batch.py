@@ -44,6 +44,8 @@ OUT = ROOT / "bench" / "out"
 
 
 def generate(n: int, path: Path) -> float:
+    """The same generated households as a flat Parquet register (``path``), as JSON Lines
+    (``.jsonl`` beside it) and as a flat CSV (``.csv``, one row per member)."""
     import polars as pl
 
     from engine.batch.layout import flat_frame
@@ -52,11 +54,15 @@ def generate(n: int, path: Path) -> float:
     started = time.perf_counter()
     rng = random.Random(SEED)
     frames = []
-    for start in range(0, n, 100_000):
-        households = [random_household(rng, AS_OF, hid=f"hh-{i:08d}")
-                      for i in range(start, min(n, start + 100_000))]
-        frames.append(flat_frame(households))
-    pl.concat(frames).write_parquet(path, row_group_size=100_000)
+    with path.with_suffix(".jsonl").open("w", encoding="utf-8") as lines:
+        for start in range(0, n, 100_000):
+            households = [random_household(rng, AS_OF, hid=f"hh-{i:08d}")
+                          for i in range(start, min(n, start + 100_000))]
+            lines.writelines(json.dumps(hh, ensure_ascii=False) + "\n" for hh in households)
+            frames.append(flat_frame(households))
+    flat = pl.concat(frames)
+    flat.write_parquet(path, row_group_size=100_000)
+    flat.write_csv(path.with_suffix(".csv"))
     return time.perf_counter() - started
 
 
@@ -149,6 +155,65 @@ def per_household(households: list[dict[str, object]]) -> tuple[float, float]:
     return full, firing
 
 
+INPUT_KINDS = (
+    # name, input suffix, output, statuses
+    ("JSON Lines -> Parquet, GRANTED+UNDETERMINED", ".jsonl", "parquet", "GRANTED,UNDETERMINED"),
+    ("Parquet -> Parquet, GRANTED+UNDETERMINED", ".parquet", "parquet", "GRANTED,UNDETERMINED"),
+    ("CSV (a row a member) -> Parquet, GRANTED+UNDETERMINED", ".csv", "parquet",
+     "GRANTED,UNDETERMINED"),
+    ("JSON Lines -> CSV, every outcome", ".jsonl", "csv", "all"),
+)
+
+
+def run_timed(argv: list[str]) -> dict[str, float]:
+    """A child process's wall time from its start (interpreter and imports included), its
+    report and its peak resident memory; the load average just before."""
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=ROOT)
+    wall = time.perf_counter() - started
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    return {**result, "wall": wall, "load": load, "children_peak": peak}
+
+
+def inputs(args: argparse.Namespace, register: Path) -> None:
+    """Each input and output side by side, ``--repeat`` rounds, the kinds alternating."""
+    if not (register.exists() and register.with_suffix(".jsonl").exists()
+            and register.with_suffix(".csv").exists()):
+        seconds = generate(args.households, register)
+        print(f"generated {args.households:,} households in {seconds:.1f} s -> {register} "
+              "(.parquet, .jsonl, .csv)")
+    sizes = ", ".join(f"{suffix} {register.with_suffix(suffix).stat().st_size / 2**20:,.0f} MiB"
+                      for suffix in (".jsonl", ".parquet", ".csv"))
+    print(f"batch screening by input, 4 programs as of {AS_OF}, {args.households:,} "
+          f"households ({sizes}), {os.cpu_count()} cores; wall time from process start")
+    tries: dict[str, list[dict[str, float]]] = {name: [] for name, *_ in INPUT_KINDS}
+    for _ in range(args.repeat):
+        for name, suffix, out, statuses in INPUT_KINDS:
+            tries[name].append(run_timed(
+                [sys.executable, __file__, "--child", "--register",
+                 str(register.with_suffix(suffix)), "--output",
+                 str(OUT / f"batch-inputs.{out}"), "--statuses", statuses, "--order", "",
+                 "--chunk-size", str(args.chunk_size)]))
+    w = 56
+    print(f"{'input -> output':<{w}} {'households/s':>13} {'wall s':>7} {'peak MiB':>9} "
+          f"{'rows':>11}  load (1 min) per run")
+    rates: dict[str, float] = {}
+    for name, runs in tries.items():
+        runs.sort(key=lambda r: r["wall"])
+        mid = runs[len(runs) // 2]
+        rates[name] = mid["households"] / mid["wall"]
+        print(f"{name:<{w}} {rates[name]:>13,.0f} {mid['wall']:>7.2f} "
+              f"{max(r['peak'] for r in runs) / 2**20:>9,.0f} {int(mid['rows']):>11,}  "
+              + " ".join(f"{r['households'] / r['wall']:,.0f}@{r['load']:.1f}" for r in runs))
+    names = [n for n, *_ in INPUT_KINDS]
+    print(f"JSON Lines / Parquet (GRANTED+UNDETERMINED): {rates[names[1]] / rates[names[0]]:.2f}x "
+          "slower (target <= 1.5x)")
+    print("targets: JSON Lines and CSV -> Parquet >= 400,000 households/s; JSON Lines -> CSV "
+          "every outcome >= 150,000/s; peak < 2048 MiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -158,6 +223,9 @@ def main() -> None:
                         help="end-to-end runs of each kind of output (the median is reported)")
     parser.add_argument("--chunk-size", type=int, default=0,
                         help="rows per chunk (default: the screen command's)")
+    parser.add_argument("--inputs", action="store_true",
+                        help="compare the inputs side by side instead (JSON Lines, Parquet, "
+                        "CSV in; GRANTED+UNDETERMINED Parquet and every-outcome CSV out)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--register", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
@@ -169,6 +237,9 @@ def main() -> None:
         return
     OUT.mkdir(parents=True, exist_ok=True)
     register = OUT / f"batch-register-{args.households}-{SEED}.parquet"
+    if args.inputs:
+        inputs(args, register)
+        return
     if not register.exists():
         seconds = generate(args.households, register)
         print(f"generated {args.households:,} households in {seconds:.1f} s -> {register}")

@@ -1,6 +1,7 @@
 """Time the impact preview of a draft over stored households (target: 100,000 in < 60 s).
 
     python bench/impact.py [--households 100000] [--db var/bench-impact.sqlite3]
+                           [--db-url postgresql+psycopg://...] [--graphql]
 
 Stores generated households (testing.households) in a SQLite database (kept, and reused while
 it has the asked-for number), creates a draft of each program with one parameter changed
@@ -9,12 +10,23 @@ disability: the severe living subsidy 162 -> 180) and times ``ruleSetDraftImpact
 as of 2025-06-01, end to end: reading every household from the database, validating its
 facts, evaluating it under the version in force and under the draft, counting, and explaining
 the first 100 changed households.
+
+With ``--graphql`` the previews are asked of a running ``policy-engine serve`` (a child
+process on the same database) by an approver's token, end to end over HTTP: the synchronous
+``ruleSetDraftImpact`` and the background job (``ruleSetDraftImpactStart``, then
+``ruleSetDraftImpactJob`` polled every 100 ms until DONE). The load average is printed beside
+each figure (the machine is shared).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import signal
+import socket
+import subprocess
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -66,16 +78,90 @@ def fill(app: Application, n: int) -> None:
     print(f"stored {n} households in {time.perf_counter() - started:.1f} s")
 
 
+SYNC = """mutation($id: ID!, $asOf: Date!) { ruleSetDraftImpact(id: $id, asOf: $asOf) {
+  impact { households skipped gained lost changed } userErrors { code } } }"""
+START = """mutation($id: ID!, $asOf: Date!) { ruleSetDraftImpactStart(id: $id, asOf: $asOf) {
+  job { id } userErrors { code } } }"""
+POLL = """query($id: ID!) { ruleSetDraftImpactJob(id: $id) { status householdsDone
+  householdsTotal error { code } result { households gained lost changed } } }"""
+
+
+def over_graphql(app: Application, url: str, drafts: dict[str, str]) -> None:
+    """Each draft's preview asked of a serving process, synchronously and as a job."""
+    import httpx
+
+    from services.tokens import Tokens
+
+    env = {**os.environ, "DATABASE_URL": url, "POLICY_ENGINE_ENV": "dev",
+           "POLICY_ENGINE_LOG_LEVEL": "WARNING"}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
+                              cwd=Path(__file__).resolve().parent.parent, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        client = httpx.Client(base_url=base, timeout=600)
+        for program, draft_id in drafts.items():
+            department = CHANGES[program][0]
+            token = Tokens(app).create(role="policy_approver", name=f"bench-ap-{program}",
+                                       department=department)
+            headers = {"authorization": f"Bearer {token}"}
+            variables = {"id": draft_id, "asOf": AS_OF.isoformat()}
+            load = os.getloadavg()[0]
+            started = time.perf_counter()
+            body = client.post("/graphql", json={"query": SYNC, "variables": variables},
+                               headers=headers).json()
+            sync = time.perf_counter() - started
+            impact = body["data"]["ruleSetDraftImpact"]["impact"]
+            load_job = os.getloadavg()[0]
+            started = time.perf_counter()
+            body = client.post("/graphql", json={"query": START, "variables": variables},
+                               headers=headers).json()
+            job_id = body["data"]["ruleSetDraftImpactStart"]["job"]["id"]
+            answered = time.perf_counter() - started
+            polls = 0
+            while True:
+                job = client.post("/graphql", json={"query": POLL, "variables": {"id": job_id}},
+                                  headers=headers).json()["data"]["ruleSetDraftImpactJob"]
+                polls += 1
+                if job["status"] in ("DONE", "FAILED"):
+                    break
+                time.sleep(0.1)
+            whole = time.perf_counter() - started
+            print(f"{program:<11} over GraphQL: ruleSetDraftImpact {impact['households']:,} "
+                  f"households in {sync:.2f} s (load {load:.1f}); as a job: started in "
+                  f"{answered * 1000:.0f} ms, {job['status']} after {whole:.2f} s, {polls} polls "
+                  f"(load {load_job:.1f}); gained {impact['gained']}, lost {impact['lost']}, "
+                  f"changed {impact['changed']}")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--households", type=int, default=100_000)
     parser.add_argument("--db", default="var/bench-impact.sqlite3")
+    parser.add_argument("--db-url", help="a database URL instead of --db (e.g. PostgreSQL)")
     parser.add_argument("--program", action="append", choices=sorted(CHANGES))
+    parser.add_argument("--graphql", action="store_true",
+                        help="ask a running policy-engine serve, over HTTP")
     args = parser.parse_args()
     Path(args.db).parent.mkdir(parents=True, exist_ok=True)
-    app = Application(Settings(env="test", database_url=f"sqlite:///{args.db}"))
+    url = args.db_url or f"sqlite:///{args.db}"
+    app = Application(Settings(env="test", database_url=url))
     app.start()
     fill(app, args.households)
+    drafts: dict[str, str] = {}
     for program in args.program or sorted(CHANGES):
         department, parameter, value = CHANGES[program]
         approver = Principal(name="bench-approver", role="policy_approver",
@@ -92,6 +178,9 @@ def main() -> None:
             draft_id = created.id
         else:
             draft_id = draft.id
+        drafts[program] = draft_id
+        if args.graphql:
+            continue
         started = time.perf_counter()
         report = app.editing.impact(approver, draft_id, AS_OF)
         elapsed = time.perf_counter() - started
@@ -99,6 +188,9 @@ def main() -> None:
               f"{elapsed:.1f} s ({report.households / elapsed:,.0f}/s); gained {report.gained},"
               f" lost {report.lost}, changed {report.changed}; annual amount "
               f"{report.annual_amount_before:,.0f} -> {report.annual_amount_after:,.0f}")
+
+    if args.graphql:
+        over_graphql(app, url, drafts)
 
 
 if __name__ == "__main__":
