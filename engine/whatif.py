@@ -38,6 +38,7 @@ from policy.derived import definition
 from policy.document import Program
 from policy.errors import FactsInvalid
 from policy.exact import Number
+from policy.fact_catalogue import CATALOGUE
 from policy.facts import (
     MAX_MONEY,
     MONEY_FIELDS,
@@ -51,32 +52,14 @@ from policy.schema import FACTS, Kind
 from policy.schema import Scope as FactScope
 from policy.semantics import UNKNOWN, VALUES, Value
 
-# Facts a caseworker may change, with their names for people. Dates of birth and the region are
-# not suggested: they are not circumstances that change.
-LABELS: dict[str, tuple[str, str]] = {
-    "povertyAlleviated": ("脱贫户", "poverty-alleviated household"),
-    "monitored": ("防止返贫监测对象", "monitored household"),
-    "monitoredSince": ("纳入监测日期", "monitored since"),
-    "dibao": ("低保户", "dibao household"),
-    "dibaoMarginal": ("低保边缘家庭", "dibao-marginal household"),
-    "annualNetIncome": ("家庭年纯收入", "annual net income"),
-    "previousAnnualNetIncome": ("上一年度家庭纯收入", "previous annual net income"),
-    "disasterLoss": ("自然灾害损失", "disaster loss"),
-    "accidentLoss": ("意外事故损失", "accident loss"),
-    "foodAndClothingSecure": ("不愁吃、不愁穿", "food and clothing secure"),
-    "housingSafetyGrade": ("住房安全等级", "housing safety grade"),
-    "drinkingWaterSafe": ("饮水安全", "drinking water safe"),
-    "tekun": ("特困人员", "supported as destitute (tekun)"),
-    "orphan": ("孤儿", "orphan"),
-    "medicallyInsured": ("参加基本医疗保险", "medically insured"),
-    "medicalOutOfPocket": ("医疗费用个人自付", "medical out-of-pocket cost"),
-    "disabilityGrade": ("残疾等级", "disability grade"),
-    "disabilityKind": ("残疾类别", "disability kind"),
-    "needsLongTermCare": ("需要长期照护", "needs long-term care"),
-    "schoolStage": ("就学阶段", "school stage"),
-    "boarding": ("寄宿", "boarding"),
-    "laborCapacity": ("劳动能力", "labour capacity"),
-    "relation": ("与户主关系", "relation to the head"),
+# The input facts a caseworker may change, with their names for people (the fact catalogue's
+# labels, Chinese): every fact conditions may name, except those the catalogue marks as not
+# changeable (a date of birth, the region).
+LABELS: dict[str, str] = {
+    f.name: f.label.zh
+    for scope in ("household", "member")
+    for f in CATALOGUE.inputs(scope)
+    if f.condition and f.changeable
 }
 _CENT = Fraction(1, 100)
 _ONE_DAY = Fraction(1)
@@ -440,8 +423,9 @@ def _choices(target: _Target) -> list[object]:
                 collect(x)
 
     collect(annotation)
-    if target.name == "disabilityGrade":
-        values = [1, 2, 3, 4]
+    fact = CATALOGUE.input("household" if target.member is None else "member", target.name)
+    if fact.type == "integer" and fact.bounds.min is not None and fact.bounds.max is not None:
+        values = list(range(int(fact.bounds.min), int(fact.bounds.max) + 1))  # a grade: 1 to 4
     return list(dict.fromkeys(values))
 
 
@@ -465,7 +449,7 @@ def _texts(target: _Target, op: str, shown: str, current: str | None, member_id:
            unit: str) -> tuple[str, str]:
     """The change in words: ZH as "家庭年纯收入低于 18000.00 元（现为 18600.00 元）", EN as
     "granted if annualNetIncome < 18000.00 (now 18600.00)"."""
-    zh_name = LABELS[target.name][0]
+    zh_name = LABELS[target.name]
     who_zh = f"成员 {member_id} 的" if member_id is not None else ""
     who_en = f"member {member_id} " if member_id is not None else ""
     zh_op = {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于", "==": "为",

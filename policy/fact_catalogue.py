@@ -84,6 +84,9 @@ class InputFact(_Model):
     unknownWhenLeftOut: bool = False
     absentAs: Any = None  # what conditions see when the fact is left out (else unknown)
     condition: bool = True  # whether conditions may name it (not identifiers)
+    # Whether what-would-change may suggest changing it: a circumstance that can change, not a
+    # date of birth or the region.
+    changeable: bool = True
     bounds: Bounds = Bounds()
     rangeCode: str | None = None
     requires: Requirement | None = None

@@ -149,3 +149,25 @@ def test_no_single_fact_and_granted_outcomes_give_no_changes() -> None:
     assert what_would_change(det, _outcome(det, "disability.child_rehabilitation", "m1")) == ()
     granted = next(o for o in det.outcomes() if o.status is Status.GRANTED)
     assert what_would_change(det, granted) == ()
+
+
+def test_every_changeable_fact_of_the_catalogue_is_suggested() -> None:
+    """The facts a change may name come from the fact catalogue: the facts programs 5 to 7
+    added (employmentStatus, temporaryAssistanceLast12Months) are suggested like the others,
+    with the catalogue's labels."""
+    hh = {"id": "x", "povertyAlleviated": True, "annualNetIncome": 3000, "accidentLoss": 500,
+          "temporaryAssistanceLast12Months": True,
+          "members": [{"id": "m1", "birthDate": "1990-01-01", "employmentStatus": "EMPLOYED"}]}
+    det = determine(hh, AS_OF, VERSIONS)
+    job = what_would_change(det, _outcome(det, "employment.public_welfare_job", "m1"))
+    assert [(c.fact, c.operator, c.value) for c in job] == [
+        ("members[0].employmentStatus", "==", '"UNEMPLOYED"')]
+    assert job[0].text_zh.startswith("成员 m1 的就业状态为 UNEMPLOYED")
+    assert status(with_value(hh, "members[0].employmentStatus", "UNEMPLOYED"),
+                  "employment.public_welfare_job", "m1") is Status.GRANTED
+    assistance = [o for o in det.outcomes() if o.code.startswith("temporary_assistance.")
+                  and o.status is not Status.GRANTED]
+    suggested = {c.fact for o in assistance for c in what_would_change(det, o)}
+    assert "temporaryAssistanceLast12Months" in suggested
+    assert not {"birthDate", "regionCode"} & {c.fact.split(".")[-1] for o in det.outcomes()
+                                               for c in what_would_change(det, o)}
