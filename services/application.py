@@ -29,7 +29,7 @@ from policy.facts import Household, parse_household
 from services import integrity
 from services.assistance import Assistance
 from services.auth import Policy, Principal, covered_codes, in_region
-from services.cases import MonitoringCases
+from services.cases import MonitoringCases, parse_household_input
 from services.config import Settings
 from services.early_warning import EarlyWarning
 from services.editing import RuleSetEditing
@@ -433,12 +433,7 @@ class Application:
                                code="ID_TAKEN")
             if existing is None and expected_revision:
                 raise _no_household(hid)
-            try:
-                household = parse_household(data, today)
-            except FactsInvalid as exc:
-                raise InvalidInput(f"invalid household facts: {len(exc.errors)} problem(s)",
-                                   [FieldError(f"household.{e.field}", e.code, e.message)
-                                    for e in exc.errors], code="INVALID_FACTS") from None
+            household = parse_household_input(data, today)
             self.policy.write_household(principal, household.regionCode)
             try:
                 stored = uow.households.save(household, by=principal.actor,

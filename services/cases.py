@@ -24,7 +24,7 @@ configured calendar (``policy.workdays``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.results import Determination, Status, determination_json
 from policy.errors import FactsInvalid, FieldError
-from policy.facts import parse_household
+from policy.facts import Household, parse_household
 from policy.procedure import STEPS, Procedure, load_procedures, procedure_in_force
 from policy.workdays import Calendar, add_working_days, load_calendar
 from services.auth import Principal, covered_codes, in_region
@@ -177,6 +177,45 @@ def _not_after(value: date, today: date, field: str) -> None:
     if value > today:
         raise _error(InvalidInput, field, "DATE_IN_FUTURE", "日期不能晚于今天",
                      f"{value.isoformat()} is after today")
+
+
+def parse_household_input(data: Mapping[str, Any], today: date) -> Household:
+    """The household facts as given, validated; each problem as ``household.<field>``."""
+    try:
+        return parse_household(data, today)
+    except FactsInvalid as exc:
+        raise InvalidInput(f"invalid household facts: {len(exc.errors)} problem(s)",
+                           [FieldError(f"household.{e.field}", e.code, e.message)
+                            for e in exc.errors], code="INVALID_FACTS") from None
+
+
+def top_level_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The top-level fact names whose values differ, sorted."""
+    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+
+def save_facts_of(uow: UnitOfWork, p: Principal, stored: StoredHousehold,
+                  household: Mapping[str, Any], today: date, *, mismatch: tuple[str, str],
+                  via: str, diff: Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]],
+                  ) -> tuple[StoredHousehold, list[str]]:
+    """Save facts given for ``stored`` (found in the caller's regions) as its new revision,
+    audited ``via`` the caller when they change anything: the saved household and the
+    changed fact names (``diff``). ``mismatch`` (ZH, EN) says why facts of another household
+    are refused."""
+    if household.get("id") != stored.id:
+        raise _error(InvalidInput, "household.id", "INVALID_VALUE", *mismatch)
+    parsed = parse_household_input(household, today)
+    if not in_region(parsed.regionCode, p.regions):
+        raise _error(InvalidInput, "household.regionCode", "INVALID_VALUE",
+                     "地区须在您负责的地区内", "the region must be one of yours")
+    before = dict(stored.facts)
+    saved = uow.households.save(parsed, by=p.actor)
+    changed = diff(before, saved.facts)
+    if changed:
+        uow.audit.append(actor=p.actor, action="household.save", object_type="household",
+                         object_id=saved.id,
+                         details={"revision": saved.revision, "via": via, "facts": changed})
+    return saved, changed
 
 
 class MonitoringCases:
@@ -371,28 +410,12 @@ class MonitoringCases:
         assert stored is not None  # a case's household is a stored one (foreign key)
         changed: list[str] = []
         if household is not None:
-            if household.get("id") != stored.id:
-                raise _error(InvalidInput, "household.id", "INVALID_VALUE",
-                             "核查的农户须为本案农户",
-                             "the verified facts are this case's household's")
-            try:
-                parsed = parse_household(household, today)
-            except FactsInvalid as exc:
-                raise InvalidInput(f"invalid household facts: {len(exc.errors)} problem(s)",
-                                   [FieldError(f"household.{e.field}", e.code, e.message)
-                                    for e in exc.errors], code="INVALID_FACTS") from None
-            if not in_region(parsed.regionCode, p.regions):
-                raise _error(InvalidInput, "household.regionCode", "INVALID_VALUE",
-                             "地区须在您负责的地区内", "the region must be one of yours")
-            before = dict(stored.facts)
-            stored = uow.households.save(parsed, by=p.actor)
-            changed = sorted(k for k in set(before) | set(stored.facts)
-                             if before.get(k) != stored.facts.get(k))
+            stored, changed = save_facts_of(
+                uow, p, stored, household, today,
+                mismatch=("核查的农户须为本案农户",
+                          "the verified facts are this case's household's"),
+                via=f"case:{case.id}", diff=top_level_changes)
             if changed:
-                uow.audit.append(actor=p.actor, action="household.save", object_type="household",
-                                 object_id=stored.id,
-                                 details={"revision": stored.revision, "via": f"case:{case.id}",
-                                          "facts": changed})
                 case.region_code = stored.region_code
         det = self.app._determine(stored.facts, today, None)
         record = uow.determinations.add(

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from policy.errors import FactsInvalid, FieldError
-from policy.facts import parse_household
-from services.auth import Principal, in_region
-from services.cases import CaseView, _conflicts, _enum_value, _error, _not_after
+from services.auth import Principal
+from services.cases import CaseView, _conflicts, _enum_value, _error, _not_after, save_facts_of
 from services.errors import InvalidInput, NotFoundError
 from store.models import CaseChannel, CaseKind, Visit
 
@@ -127,30 +125,13 @@ class Visits:
             changed: list[str] = []
             revision = None
             if household is not None:
-                if household.get("id") != stored.id:
-                    raise _error(InvalidInput, "household.id", "INVALID_VALUE",
-                                 "走访的农户须与 householdId 一致",
-                                 "the household's facts are the visited household's")
-                try:
-                    parsed = parse_household(household, today)
-                except FactsInvalid as exc:
-                    raise InvalidInput(
-                        f"invalid household facts: {len(exc.errors)} problem(s)",
-                        [FieldError(f"household.{e.field}", e.code, e.message)
-                         for e in exc.errors], code="INVALID_FACTS") from None
-                if not in_region(parsed.regionCode, p.regions):
-                    raise _error(InvalidInput, "household.regionCode", "INVALID_VALUE",
-                                 "地区须在您负责的地区内", "the region must be one of yours")
-                before = dict(stored.facts)
-                saved = uow.households.save(parsed, by=p.actor)
-                changed = changed_facts(before, saved.facts)
+                stored, changed = save_facts_of(
+                    uow, p, stored, household, today,
+                    mismatch=("走访的农户须与 householdId 一致",
+                              "the household's facts are the visited household's"),
+                    via="visit", diff=changed_facts)
                 if changed:
-                    revision = saved.revision
-                    uow.audit.append(actor=p.actor, action="household.save",
-                                     object_type="household", object_id=saved.id,
-                                     details={"revision": saved.revision, "via": "visit",
-                                              "facts": changed})
-                stored = saved
+                    revision = stored.revision
             visit = uow.visits.add(Visit(
                 household_id=stored.id, region_code=stored.region_code, visited_on=visited_on,
                 observations=text, facts_changed=changed, household_revision=revision,
