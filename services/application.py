@@ -449,13 +449,20 @@ class Application:
         self.warning.correlate([stored.id])
         return _household_view(stored)
 
+    def _readable_household(self, principal: Principal, uow: UnitOfWork,
+                            household_id: str) -> StoredHousehold:
+        """The stored household if the caller may read it; another region's household is
+        not acknowledged to exist (NotFound, as a missing one)."""
+        stored = uow.households.find(household_id)
+        if stored is None:
+            self.policy.read_households(principal)
+            raise NotFoundError(f"no household {household_id!r}")
+        self.policy.read_household(principal, stored.region_code, "household", household_id)
+        return stored
+
     def household(self, principal: Principal, household_id: str) -> HouseholdView:
         with self.uow() as uow:
-            stored = uow.households.find(household_id)
-            if stored is None:
-                self.policy.read_households(principal)
-                raise NotFoundError(f"no household {household_id!r}")
-            self.policy.read_household(principal, stored.region_code, "household", household_id)
+            stored = self._readable_household(principal, uow, household_id)
             return _household_view(stored)
 
     def households(
@@ -537,11 +544,7 @@ class Application:
             if first is not None:
                 return first
         with self.uow() as uow:
-            stored = uow.households.find(household_id)
-            if stored is None:
-                self.policy.read_households(principal)
-                raise NotFoundError(f"no household {household_id!r}")
-            self.policy.read_household(principal, stored.region_code, "household", household_id)
+            stored = self._readable_household(principal, uow, household_id)
             det = self._determine(stored.facts, as_of, programs)
             record = uow.determinations.add(
                 region_code=stored.region_code, as_of=as_of, facts=stored.facts,
@@ -603,11 +606,7 @@ class Application:
         """A stored household's recorded determinations, newest first (same visibility as the
         household itself)."""
         with self.uow() as uow:
-            stored = uow.households.find(household_id)
-            if stored is None:
-                self.policy.read_households(principal)
-                raise NotFoundError(f"no household {household_id!r}")
-            self.policy.read_household(principal, stored.region_code, "household", household_id)
+            self._readable_household(principal, uow, household_id)
             records = uow.determinations.for_household(household_id)
             return [self._record_view(r) for r in reversed(records)]
 

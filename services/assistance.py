@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from services.auth import Principal
 from services.cases import RISK_ELIMINATION_OUTCOME, _conflicts, _error, _not_after, _text
-from services.errors import InvalidInput, NotFoundError
+from services.errors import InvalidInput
 from store.models import AssistanceMeasure
 
 if TYPE_CHECKING:
@@ -101,10 +101,7 @@ class Assistance:
                          "a measure's name has at most 200 characters")
         note = _text(note, "note")
         with self.app.uow() as uow, _conflicts("householdId"):
-            stored = uow.households.find(household_id)
-            if stored is None or not self.app.policy.household_visible(p, stored.region_code):
-                raise _error(NotFoundError, "householdId", "NOT_FOUND", "没有此农户",
-                             f"no household {household_id!r}")
+            stored = self.app.cases._household(p, uow, household_id)
             current = self._current(uow, household_id)
             known = {o["code"] for o in _risks(current.result)} if current else set()
             if risk not in known:
@@ -125,11 +122,7 @@ class Assistance:
                      today: date) -> AssistanceView | None:
         """The risks of a monitored household with their measures (None: not monitored)."""
         with self.app.uow() as uow:
-            stored = uow.households.find(household_id)
-            if stored is None:
-                self.app.policy.read_households(p)
-                raise NotFoundError(f"no household {household_id!r}")
-            self.app.policy.read_household(p, stored.region_code, "household", household_id)
+            stored = self.app._readable_household(p, uow, household_id)
             if not stored.facts.get("monitored"):
                 return None
             current = self._current(uow, household_id)

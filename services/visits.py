@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from services.auth import Principal
 from services.cases import CaseView, _conflicts, _enum_value, _error, _not_after, save_facts_of
-from services.errors import InvalidInput, NotFoundError
+from services.errors import InvalidInput
 from store.models import CaseChannel, CaseKind, Visit
 
 if TYPE_CHECKING:
@@ -118,10 +118,7 @@ class Visits:
                          "drinking water)")
         kind = _enum_value(CaseKind, open_case, "openCase") if open_case else None
         with self.app.uow() as uow, _conflicts("householdId"):
-            stored = uow.households.find(household_id)
-            if stored is None or not self.app.policy.household_visible(p, stored.region_code):
-                raise _error(NotFoundError, "householdId", "NOT_FOUND", "没有此农户",
-                             f"no household {household_id!r}")
+            stored = self.app.cases._household(p, uow, household_id)
             changed: list[str] = []
             revision = None
             if household is not None:
@@ -154,21 +151,13 @@ class Visits:
     def of_household(self, p: Principal, household_id: str) -> list[VisitView]:
         """A household's visits, newest first (as the household's visibility)."""
         with self.app.uow() as uow:
-            stored = uow.households.find(household_id)
-            if stored is None:
-                self.app.policy.read_households(p)
-                raise NotFoundError(f"no household {household_id!r}")
-            self.app.policy.read_household(p, stored.region_code, "household", household_id)
+            self.app._readable_household(p, uow, household_id)
             return [_visit_view(v) for v in reversed(uow.visits.of_household(household_id))]
 
     def timeline(self, p: Principal, household_id: str) -> list[TimelineEntry]:
         """Visits, fact revisions, determinations, alerts and case actions, newest first."""
         with self.app.uow() as uow:
-            stored = uow.households.find(household_id)
-            if stored is None:
-                self.app.policy.read_households(p)
-                raise NotFoundError(f"no household {household_id!r}")
-            self.app.policy.read_household(p, stored.region_code, "household", household_id)
+            stored = self.app._readable_household(p, uow, household_id)
             out: list[TimelineEntry] = []
             for v in uow.visits.of_household(household_id):
                 out.append(TimelineEntry(
