@@ -732,11 +732,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "screen", help="screen a register (CSV, JSON Lines or Parquet) of households against "
         "every program as of a date, with a progress bar; writes one row per household and "
-        "outcome (CSV or Parquet), an errors file and a summary")
-    p.add_argument("input", help="register: .csv or .parquet (one row per member, see "
+        "outcome (CSV, Parquet or .xlsx), an errors file and a summary")
+    p.add_argument("input", help="register: .csv, .parquet or .xlsx (one row per member, see "
                    "docs/screening.md) or .jsonl (one household JSON per line)")
     p.add_argument("--as-of", required=True, type=_date, dest="as_of")
-    p.add_argument("--out", required=True, help="outcome table: .csv or .parquet")
+    p.add_argument("--out", required=True, help="outcome table: .csv, .parquet or .xlsx")
     p.add_argument("--program", action="append", help="restrict to a program (repeatable)")
     p.add_argument("--status", action="append", metavar="STATUS",
                    help="write only outcomes with this status (GRANTED, NOT_GRANTED, "
@@ -745,9 +745,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--terms", action="store_true",
                    help="add the terms column (e.g. medical tiers' estimatedRelief, as JSON)")
     p.add_argument("--errors", help="errors file (default: OUT with .errors.csv)")
-    p.add_argument("--format", choices=["csv", "jsonl", "parquet"],
+    p.add_argument("--format", choices=["csv", "jsonl", "parquet", "xlsx"],
                    help="input format (default: from the file name)")
-    p.add_argument("--out-format", choices=["csv", "parquet"], dest="out_format",
+    p.add_argument("--out-format", choices=["csv", "parquet", "xlsx"], dest="out_format",
                    help="output format (default: from the file name)")
     p.add_argument("--compression", choices=["lz4", "zstd", "snappy", "none"], default="lz4",
                    help="Parquet output compression (default lz4; zstd writes smaller files "

@@ -32,7 +32,14 @@ from engine.batch.table import ALL_STATUSES, COUNTS, check_order
 from policy.catalog import VersionRef
 from policy.document import Program
 from screening.sources import Chunk, Source, open_source
-from screening.writers import ErrorWriter, OutcomeWriter, output_format, sibling, write_summary
+from screening.writers import (
+    ErrorWriter,
+    OutcomeWriter,
+    output_format,
+    sibling,
+    write_summary,
+    write_summary_xlsx,
+)
 
 REGIONS: dict[str, pl.DataType] = {
     "regionCode": pl.String(),
@@ -223,6 +230,8 @@ def screen_file(
     summary = _summary(totals, str(input_path), out, errors_file, as_of, versions, statuses,
                        order, writer.writer.rows, seconds)
     write_summary(sibling(out, ".summary.json"), summary)
+    if fmt == "xlsx":
+        write_summary_xlsx(sibling(out, ".summary.xlsx"), summary)
     return summary
 
 

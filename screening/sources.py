@@ -24,7 +24,7 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from engine.batch.execution import ENGINE
 from engine.batch.layout import ERRORS, ROW, LayoutError, check_columns
 
-FORMATS = ("csv", "jsonl", "parquet")
+FORMATS = ("csv", "jsonl", "parquet", "xlsx")
 HOLD_LIMIT = 10_000  # rows of one household held back at most (more is invalid anyway)
 
 
@@ -47,14 +47,16 @@ def detect_format(path: str | os.PathLike[str], given: str | None = None) -> str
             raise ValueError(f"unknown format {given!r}; one of {', '.join(FORMATS)}")
         return given
     name = str(path).lower()
+    if name.endswith(".xlsx"):
+        return "xlsx"
     for suffix, fmt in ((".csv", "csv"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
                         (".parquet", "parquet"), (".pq", "parquet")):
         if name.endswith(suffix) or name.endswith(suffix + ".gz"):
             return fmt
     if Path(path).is_dir():
         return "parquet"
-    raise ValueError(f"cannot tell the format of {path}: name it .csv, .jsonl or .parquet, "
-                     "or give --format")
+    raise ValueError(f"cannot tell the format of {path}: name it .csv, .jsonl, .parquet or "
+                     ".xlsx, or give --format")
 
 
 class Source:
@@ -83,7 +85,52 @@ def open_source(path: str | os.PathLike[str], fmt: str | None = None,
         return ParquetSource(p, chunk_rows)
     if kind == "csv":
         return CsvSource(p, chunk_rows, encoding)
+    if kind == "xlsx":
+        return XlsxSource(p, chunk_rows)
     return JsonlSource(p, chunk_rows)
+
+
+def _header_aliases() -> dict[str, str]:
+    """Chinese column headers a spreadsheet may use: each fact's Chinese label (the fact
+    catalogue's ``label.zh``, e.g. 家庭编号, 出生日期) for the layout's name of its column."""
+    from policy.fact_catalogue import CATALOGUE
+
+    aliases: dict[str, str] = {}
+    for facts, member in ((CATALOGUE.household, False), (CATALOGUE.member, True)):
+        for fact in facts:
+            name = ("memberId" if member else "householdId") if not fact.condition \
+                else fact.name
+            aliases.setdefault(fact.label.zh.strip(), name)
+    return aliases
+
+
+HEADER_ALIASES = _header_aliases()
+
+
+def column_name(header: str) -> str:
+    """The layout's name of a column headed ``header`` (a documented name, or its Chinese
+    alias)."""
+    text = header.strip()
+    return HEADER_ALIASES.get(text, text)
+
+
+def _cell_text(value: Any) -> str | None:
+    """A spreadsheet cell as the text a CSV register would hold for it: dates as ISO dates,
+    booleans as true/false, whole numbers without a decimal point."""
+    import datetime as dt
+
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
 
 
 def complete_households(frames: Iterator[tuple[pl.DataFrame, int, bool]], text: bool
@@ -262,6 +309,59 @@ class CsvSource(Source):
                     pl.int_range(row + 1, row + 1 + frame.height, dtype=pl.Int64).alias(ROW))
                 row += frame.height
                 yield frame, counting.count
+
+    def chunks(self) -> Iterator[Chunk]:
+        return complete_households(with_last(self._frames()), text=True)
+
+
+class XlsxSource(Source):
+    """An Excel register (.xlsx): the first sheet, the CSV layout (one row per member, a
+    header row of column names or their Chinese aliases). Cells are read as the text a CSV
+    export of the sheet would hold, so a register screens the same either way."""
+
+    def __init__(self, path: Path, chunk_rows: int):
+        super().__init__(path, chunk_rows)
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # zip or XML errors: not a workbook
+            raise OSError(f"{path} is not a readable .xlsx workbook "
+                          f"({type(exc).__name__})") from None
+        self.book = book
+        sheet = book.worksheets[0]
+        self.sheet = sheet
+        header = next(sheet.iter_rows(max_row=1, values_only=True), ())
+        self.names = [column_name(str(h)) if h is not None else "" for h in header]
+        while self.names and not self.names[-1]:
+            self.names.pop()
+        check_columns(self.names)
+        if "memberId" not in self.names:
+            raise LayoutError("the input needs a memberId column (one row per member)")
+        self.total = max(0, (sheet.max_row or 1) - 1)
+
+    def _frames(self) -> Iterator[tuple[pl.DataFrame, int]]:
+        width = len(self.names)
+        rows: list[list[str | None]] = []
+        number = 0
+        for values in self.sheet.iter_rows(min_row=2, values_only=True):
+            cells = [_cell_text(v) for v in values[:width]]
+            if not any(c is not None for c in cells):
+                continue  # an empty row (spreadsheets keep formatted ones)
+            cells += [None] * (width - len(cells))
+            number += 1
+            rows.append(cells)
+            if len(rows) >= self.chunk_rows:
+                yield self._frame(rows, number), number
+                rows = []
+        if rows or number == 0:
+            yield self._frame(rows, number), number
+        self.book.close()
+
+    def _frame(self, rows: list[list[str | None]], last: int) -> pl.DataFrame:
+        frame = pl.DataFrame(rows, schema={n: pl.String for n in self.names}, orient="row")
+        first = last - frame.height + 1
+        return frame.with_columns(pl.int_range(first, last + 1, dtype=pl.Int64).alias(ROW))
 
     def chunks(self) -> Iterator[Chunk]:
         return complete_households(with_last(self._frames()), text=True)

@@ -14,7 +14,16 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from engine.batch.layout import ERRORS
 
-OUTPUT_FORMATS = ("csv", "parquet")
+OUTPUT_FORMATS = ("csv", "parquet", "xlsx")
+XLSX_MAX_ROWS = 1_048_575  # a sheet's rows, less the header
+
+# The outcome table's columns as a spreadsheet heads them (Chinese, the name in brackets).
+ZH_HEADERS = {
+    "household_id": "家庭编号", "member_id": "成员编号", "region_code": "行政区划代码",
+    "program": "项目", "version": "版本", "version_hash": "版本哈希", "code": "结果代码",
+    "status": "状态", "amount": "金额（元）", "period": "周期",
+    "flags_monitoring": "纳入监测", "missing_facts": "缺失事实", "terms": "条款",
+}
 COMPRESSIONS = ("lz4", "zstd", "snappy", "none")
 DICTIONARY_PAGE = 1 << 27  # bytes
 
@@ -22,20 +31,23 @@ DICTIONARY_PAGE = 1 << 27  # bytes
 def output_format(path: str | os.PathLike[str], given: str | None = None) -> str:
     if given:
         if given not in OUTPUT_FORMATS:
-            raise ValueError(f"unknown output format {given!r}; one of csv, parquet")
+            raise ValueError(f"unknown output format {given!r}; one of csv, parquet, xlsx")
         return given
     name = str(path).lower()
     if name.endswith(".csv"):
         return "csv"
     if name.endswith(".parquet") or name.endswith(".pq"):
         return "parquet"
-    raise ValueError(f"cannot tell the output format of {path}: name it .csv or .parquet")
+    if name.endswith(".xlsx"):
+        return "xlsx"
+    raise ValueError(f"cannot tell the output format of {path}: name it .csv, .parquet or "
+                     ".xlsx")
 
 
 def sibling(path: Path, suffix: str) -> Path:
     """``out/screen.parquet`` -> ``out/screen.errors.csv`` for suffix ``.errors.csv``."""
     name = path.name
-    for ext in (".parquet", ".csv", ".pq"):
+    for ext in (".parquet", ".csv", ".pq", ".xlsx"):
         if name.lower().endswith(ext):
             name = name[: -len(ext)]
             break
@@ -57,9 +69,14 @@ class OutcomeWriter:
         self._csv: BinaryIO | None = None
         self._header = True
         self._schema: pa.Schema | None = None
+        self._book: Any = None
+        self._sheet: Any = None
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, table: pa.Table) -> None:
+        if self.fmt == "xlsx":
+            self._write_xlsx(table)
+            return
         if self._schema is None:
             self._schema = table.schema
             if self.fmt == "csv":
@@ -94,7 +111,36 @@ class OutcomeWriter:
             self._parquet.write_table(table, row_group_size=max(1, table.num_rows))
         self.rows += table.num_rows
 
+    def _write_xlsx(self, table: pa.Table) -> None:
+        """A sheet 筛查结果 with Chinese headers (``ZH_HEADERS``); a write-only workbook, so
+        memory stays flat. A sheet holds at most 1,048,575 rows: more is an error that says
+        to write CSV or Parquet instead."""
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        if self._book is None:
+            from openpyxl import Workbook
+
+            self._book = Workbook(write_only=True)
+            self._sheet = self._book.create_sheet("筛查结果")
+            self._sheet.append([ZH_HEADERS.get(n, n) for n in frame.columns])
+        if self.rows + frame.height > XLSX_MAX_ROWS:
+            raise OSError(f"{self.path}: more than {XLSX_MAX_ROWS:,} outcome rows do not fit "
+                          "a spreadsheet; write .csv or .parquet")
+        frame = frame.with_columns(pl.col(pl.Categorical).cast(pl.String))
+        for row in frame.iter_rows():
+            self._sheet.append(list(row))
+        self.rows += frame.height
+
     def close(self, empty_schema: dict[str, pl.DataType] | None = None) -> None:
+        if self.fmt == "xlsx":
+            if self._book is None:
+                from openpyxl import Workbook
+
+                self._book = Workbook(write_only=True)
+                sheet = self._book.create_sheet("筛查结果")
+                sheet.append([ZH_HEADERS.get(n, n) for n in (empty_schema or {})])
+            self._book.save(self.path)
+            return
         if self._csv is not None:
             self._csv.close()
         elif self._parquet is not None:
@@ -134,6 +180,38 @@ def write_summary(path: Path, summary: dict[str, Any]) -> Path:
     md = path.with_suffix(".md")
     md.write_text(summary_markdown(summary), encoding="utf-8")
     return md
+
+
+def write_summary_xlsx(path: Path, s: dict[str, Any]) -> Path:
+    """The summary as a workbook with Chinese headers: 概况 (the figures), 按项目 (by program
+    and outcome), 按地区 (by region)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    overview = book.active
+    overview.title = "概况"
+    h = s["households"]
+    for label, value in (("评估日期", s["asOf"]), ("输入文件", s["input"]),
+                         ("结果文件", s["output"]), ("错误文件", s["errors"]),
+                         ("读入户数", h["read"]), ("筛查户数", h["screened"]),
+                         ("无效户数", h["invalid"]), ("纳入监测户数", h["flagged"]),
+                         ("结果行数", s["outcomeRows"]), ("错误行数", s["errorRows"]),
+                         ("用时（秒）", s["seconds"])):
+        overview.append([label, value])
+    for v in s["versions"]:
+        overview.append([f"版本：{v['program']}", f"v{v['version']} {v['contentHash']}"])
+    by_program = book.create_sheet("按项目")
+    by_program.append(["项目", "结果代码", "状态", "周期", "结果数", "金额（元）"])
+    for r in s["byProgram"]:
+        by_program.append([r["program"], r["code"], r["status"], r["period"], r["outcomes"],
+                           r["amount"]])
+    by_region = book.create_sheet("按地区")
+    by_region.append(["行政区划代码", "户数", "人数", "纳入监测户数", "享受结果数", "待定结果数"])
+    for r in s["byRegion"]:
+        by_region.append([r["regionCode"], r["households"], r["members"], r["flagged"],
+                          r["granted"], r["undetermined"]])
+    book.save(path)
+    return path
 
 
 def summary_markdown(s: dict[str, Any]) -> str:
