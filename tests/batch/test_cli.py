@@ -190,7 +190,7 @@ def test_only_the_statuses_asked_for_are_written(tmp_path: Path) -> None:
     (["--as-of", "2024-13-01"], "expected a date"),
     (["--program", "roads"], "UNKNOWN_PROGRAM"),
     (["--status", "MAYBE"], "unknown status"),
-    (["--out-format", "xlsx"], "invalid choice"),
+    (["--out-format", "ods"], "invalid choice"),
     (["--order", "region"], "invalid choice"),
     (["--order", "outcome", "--backend", "spark"], "--order is for the local backend"),
 ])
