@@ -488,24 +488,29 @@ class Application:
                 except InvalidCursor as exc:
                     raise InvalidInput(str(exc), [FieldError(name, "INVALID_CURSOR", str(exc))],
                                        code="INVALID_CURSOR") from None
-        allowed = self.policy.region_filter(principal)
-        regions: list[str] | None
-        if allowed is None:
-            regions = list(region_codes) if region_codes else None
-        else:
-            regions = sorted(allowed) if not region_codes else [
-                r for r in region_codes if in_region(r, allowed)
-            ]
         with self.uow() as uow:
-            if regions is not None and not regions:
+            expanded = self._listing_regions(principal, region_codes, uow)
+            if expanded is not None and not expanded:
                 return Page([], None, False), 0
-            expanded = _expand(regions, uow) if regions else None
             page: Page[StoredHousehold] = uow.households.window(
                 first=first, after=after, last=last, before=before, region_codes=expanded,
                 id_prefix=id_prefix)
             total = uow.households.count(region_codes=expanded, id_prefix=id_prefix)
             return Page([_household_view(h) for h in page.items], page.end_cursor,
                         page.has_next_page, page.has_previous_page, page.start_cursor), total
+
+    def _listing_regions(self, principal: Principal, requested: Sequence[str] | None,
+                         uow: UnitOfWork) -> list[str] | None:
+        """The stored region codes a listing is restricted to (None: all): those requested
+        (or else all) of the caller's regions, with their villages; empty when none is left."""
+        allowed = self.policy.region_filter(principal)
+        regions: list[str] | None
+        if allowed is None:
+            regions = list(requested) if requested else None
+        else:
+            regions = sorted(allowed) if not requested else [
+                r for r in requested if in_region(r, allowed)]
+        return None if regions is None else _expand(regions, uow)
 
     def household_count(self, region_codes: Sequence[str] | None = None) -> int:
         """How many households are stored (in ``region_codes`` and their villages)."""

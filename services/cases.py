@@ -567,19 +567,6 @@ class MonitoringCases:
             self.app.policy.read_case(p, found.region_code, case_id)
             return self._view(uow, found)
 
-    def _regions(self, p: Principal, requested: Sequence[str] | None,
-                 uow: UnitOfWork) -> list[str] | None:
-        allowed = self.app.policy.region_filter(p)
-        if allowed is None:
-            regions = list(requested) if requested else None
-        else:
-            regions = sorted(allowed) if not requested else [
-                r for r in requested if in_region(r, allowed)]
-        if regions is None:
-            return None
-        stored = set(uow.households.region_codes())
-        return covered_codes(regions, stored)
-
     def cases(self, p: Principal, first: int, after: str | None, today: date, *,
               region_codes: Sequence[str] | None = None, status: str | None = None,
               kind: str | None = None, step: str | None = None,
@@ -592,7 +579,7 @@ class MonitoringCases:
         k = _enum_value(CaseKind, kind, "filter.kind") if kind else None
         s = _enum_value(CaseStep, step, "filter.step") if step else None
         with self.app.uow() as uow:
-            regions = self._regions(p, region_codes, uow)
+            regions = self.app._listing_regions(p, region_codes, uow)
             if regions is not None and not regions:
                 return [], False, None, 0
             args: dict[str, Any] = {"region_codes": regions, "status": st, "kind": k,
@@ -617,7 +604,7 @@ class MonitoringCases:
         if p is not None:
             self.app.policy.read_cases(p)
         with self.app.uow() as uow:
-            regions = (self._regions(p, region_codes, uow) if p is not None else
+            regions = (self.app._listing_regions(p, region_codes, uow) if p is not None else
                        (covered_codes(region_codes, uow.households.region_codes())
                         if region_codes else None))
             if regions is not None and not regions:

@@ -36,7 +36,7 @@ from policy.events import (
     parse_event,
 )
 from policy.facts import Household
-from services.auth import REGIONAL_ROLES, Principal, covered_codes, in_region
+from services.auth import REGIONAL_ROLES, Principal, in_region
 from services.errors import Conflict, InvalidInput, NotFoundError
 from store.errors import ConflictError, InvalidCursor
 from store.models import Alert, AlertStatus, CaseChannel, CaseKind, Event
@@ -339,19 +339,6 @@ class EarlyWarning:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _regions(self, p: Principal, requested: Sequence[str] | None,
-                 uow: UnitOfWork) -> list[str] | None:
-        """The region codes a listing is restricted to (None: all), as stored."""
-        allowed = None if p.role == "auditor" else p.regions
-        if allowed is None:
-            regions = list(requested) if requested else None
-        else:
-            regions = sorted(allowed) if not requested else [
-                r for r in requested if in_region(r, allowed)]
-        if regions is None:
-            return None
-        return covered_codes(regions, uow.households.region_codes())
-
     def alerts(
         self, p: Principal, first: int, after: str | None = None, *,
         status: str | None = None, region_codes: Sequence[str] | None = None,
@@ -362,7 +349,7 @@ class EarlyWarning:
         self.app.policy.read_alerts(p)
         self.app._check_first(first)
         with self.uow() as uow:
-            regions = self._regions(p, region_codes, uow)
+            regions = self.app._listing_regions(p, region_codes, uow)
             if regions is not None and not regions:
                 return [], False, None, 0
             st = AlertStatus(status) if status else None
@@ -397,7 +384,7 @@ class EarlyWarning:
                     raise InvalidInput(str(exc), [FieldError(name, "INVALID_CURSOR", str(exc))],
                                        code="INVALID_CURSOR") from None
         with self.uow() as uow:
-            regions = self._regions(p, region_codes, uow)
+            regions = self.app._listing_regions(p, region_codes, uow)
             if regions is not None and not regions:
                 return Page([], None, False), 0
             st = AlertStatus(status) if status else None
@@ -426,7 +413,7 @@ class EarlyWarning:
         """How many alerts the caller may see, by status and by rule (a console's inbox)."""
         self.app.policy.read_alerts(p)
         with self.uow() as uow:
-            regions = self._regions(p, region_codes, uow)
+            regions = self.app._listing_regions(p, region_codes, uow)
             if regions is not None and not regions:
                 return AlertCountsView({}, {}, 0)
             c = uow.alerts.counts(region_codes=regions)
