@@ -474,20 +474,7 @@ class Application:
         pages them (``first``/``after`` forwards, ``last``/``before`` backwards), and how many
         there are in all."""
         self.policy.read_households(principal)
-        if first is None and last is None:
-            msg = "give first or last (how many households a page holds)"
-            raise InvalidInput(msg, [FieldError("first", "PAGE_SIZE", msg)], code="PAGE_SIZE")
-        if first is not None:
-            self._check_first(first)
-        if last is not None:
-            self._check_first(last, "last")
-        for name, cursor in (("after", after), ("before", before)):
-            if cursor is not None:
-                try:
-                    decode_cursor(cursor, 1)
-                except InvalidCursor as exc:
-                    raise InvalidInput(str(exc), [FieldError(name, "INVALID_CURSOR", str(exc))],
-                                       code="INVALID_CURSOR") from None
+        self._check_window(first, after, last, before, "households", 1)
         with self.uow() as uow:
             expanded = self._listing_regions(principal, region_codes, uow)
             if expanded is not None and not expanded:
@@ -498,6 +485,25 @@ class Application:
             total = uow.households.count(region_codes=expanded, id_prefix=id_prefix)
             return Page([_household_view(h) for h in page.items], page.end_cursor,
                         page.has_next_page, page.has_previous_page, page.start_cursor), total
+
+    def _check_window(self, first: int | None, after: str | None, last: int | None,
+                      before: str | None, what: str, key_parts: int) -> None:
+        """The arguments of a Relay connection's page of ``what``: one of first and last, each
+        within bounds, and cursors (of ``key_parts`` sort keys) this listing wrote."""
+        if first is None and last is None:
+            msg = f"give first or last (how many {what} a page holds)"
+            raise InvalidInput(msg, [FieldError("first", "PAGE_SIZE", msg)], code="PAGE_SIZE")
+        if first is not None:
+            self._check_first(first)
+        if last is not None:
+            self._check_first(last, "last")
+        for name, cursor in (("after", after), ("before", before)):
+            if cursor is not None:
+                try:
+                    decode_cursor(cursor, key_parts)
+                except InvalidCursor as exc:
+                    raise InvalidInput(str(exc), [FieldError(name, "INVALID_CURSOR", str(exc))],
+                                       code="INVALID_CURSOR") from None
 
     def _listing_regions(self, principal: Principal, requested: Sequence[str] | None,
                          uow: UnitOfWork) -> list[str] | None:

@@ -40,7 +40,7 @@ from services.auth import REGIONAL_ROLES, Principal, in_region
 from services.errors import Conflict, InvalidInput, NotFoundError
 from store.errors import ConflictError, InvalidCursor
 from store.models import Alert, AlertStatus, CaseChannel, CaseKind, Event
-from store.pagination import Page, decode_cursor
+from store.pagination import Page
 from store.repositories import AlertUpsert, EventRow
 from store.uow import UnitOfWork
 
@@ -369,20 +369,7 @@ class EarlyWarning:
         """Alerts newest first as a Relay connection pages them (first/after forwards,
         last/before backwards; one of first and last is required), with the filter's total."""
         self.app.policy.read_alerts(p)
-        if first is None and last is None:
-            msg = "give first or last (how many alerts a page holds)"
-            raise InvalidInput(msg, [FieldError("first", "PAGE_SIZE", msg)], code="PAGE_SIZE")
-        if first is not None:
-            self.app._check_first(first)
-        if last is not None:
-            self.app._check_first(last, "last")
-        for name, cursor in (("after", after), ("before", before)):
-            if cursor is not None:
-                try:
-                    decode_cursor(cursor, 2)
-                except InvalidCursor as exc:
-                    raise InvalidInput(str(exc), [FieldError(name, "INVALID_CURSOR", str(exc))],
-                                       code="INVALID_CURSOR") from None
+        self.app._check_window(first, after, last, before, "alerts", 2)
         with self.uow() as uow:
             regions = self.app._listing_regions(p, region_codes, uow)
             if regions is not None and not regions:
