@@ -19,6 +19,11 @@ One run, side by side:
   firing alone (``engine.evaluator.fire_all`` on derived facts);
 * prints the ratios. Targets: >= 500,000 households/s end to end from Parquet, >= 50 times
   the per-household path, peak memory < 2 GiB.
+
+``--inputs`` compares the ways in instead: the same households as JSON Lines, flat Parquet and
+flat CSV (generated once beside the Parquet register), screened to GRANTED+UNDETERMINED
+Parquet, and JSON Lines to every-outcome CSV; wall time from each child's start, its peak
+memory and the load average before each run.
 """
 
 from __future__ import annotations

@@ -236,6 +236,15 @@ class FrameBuilder:
         return hh, m, pl.Series("first_row", self.first_rows, dtype=pl.Int64)
 
 
+def _no_lone_surrogates(text: str | bytes, data: Any) -> None:
+    """JSON may escape half of a surrogate pair (``"\\ud800"``), which is no character: such
+    a text cannot be written as UTF-8 (``UnicodeEncodeError``). Only texts with such an
+    escape are looked at."""
+    raw = text.lower() if isinstance(text, bytes) else text.lower().encode("utf-8", "replace")
+    if b"\\ud" in raw:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
 def check_records(records: Sequence[tuple[int, Any]], as_of: date) -> Checked:
     """Validate household JSON objects (``(record number, parsed JSON or text)``); a text
     record is parsed first (JSON Lines)."""
@@ -247,9 +256,12 @@ def check_records(records: Sequence[tuple[int, Any]], as_of: date) -> Checked:
         if isinstance(record, str | bytes):
             try:
                 data = json.loads(record)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                _no_lone_surrogates(record, data)
+            except (json.JSONDecodeError, UnicodeDecodeError, UnicodeEncodeError) as exc:
                 rejected += 1
-                msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+                msg = exc.msg if isinstance(exc, json.JSONDecodeError) else \
+                    "a \\u escape is half of a surrogate pair, no character" \
+                    if isinstance(exc, UnicodeEncodeError) else str(exc)
                 errors.append({"row": row, "household_id": None, "field": "household",
                                "code": "INVALID_JSON", "message": f"not valid JSON: {msg}"})
                 continue

@@ -42,6 +42,8 @@ ODD_LINES = [
     b'{"id": "hh-a", "members": [{"id": "m1", "birthDate": "1980-01-01"}]} '
     b'{"id": "hh-b", "members": [{"id": "m1", "birthDate": "1980-01-01"}]}',
     b'{"id": "hh-\xff", "members": [{"id": "m1", "birthDate": "1980-01-01"}]}',
+    b'{"id": "hh-\\ud800", "members": [{"id": "m1", "birthDate": "1980-01-01"}]}',
+    b'{"id": "hh-\\ud83d\\ude00", "members": [{"id": "m1", "birthDate": "1980-01-01"}]}',
     b'{"id": "hh-\\u00e9\\u0000", "members": [{"id": "m1", "birthDate": "1980-01-01"}]}',
     b'{"id": "hh-nan", "annualNetIncome": NaN, '
     b'"members": [{"id": "m1", "birthDate": "1980-01-01"}]}',
@@ -139,3 +141,12 @@ def test_a_json_lines_file_in_blocks_gives_the_record_paths_results(
     assert pl.concat([c.first_rows for c in checked]).to_list() == want.first_rows.to_list()
     assert pl.concat([c.households for c in checked]).equals(want.households)
     assert chunks[-1].done == path.stat().st_size
+
+
+def test_half_a_surrogate_pair_is_invalid_json_and_a_whole_pair_a_character() -> None:
+    lines = [b'{"id": "hh-\\ud800", "members": [{"id": "m1", "birthDate": "1980-01-01"}]}',
+             b'{"id": "hh-\\ud83d\\ude00", "members": [{"id": "m1", "birthDate": "1980-01-01"}]}']
+    checked = check_lines(b"\n".join(lines), 1, AS_OF)
+    assert [(r["row"], r["code"]) for r in checked.errors.to_dicts()] == [(1, "INVALID_JSON")]
+    assert "surrogate" in checked.errors["message"][0]
+    assert checked.households["household_id"].to_list() == ["hh-\U0001F600"]
