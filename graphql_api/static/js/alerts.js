@@ -2,7 +2,7 @@
 // rule, an alert's events and explanation, and the caseworker's decision (verify, include in
 // monitoring, dismiss with a reason). Auditors read the same pages without the decision.
 
-import { ApiError, gql } from "./api.js";
+import { ApiError, gql, today } from "./api.js";
 import { can, session } from "./app.js";
 import { fill, h } from "./dom.js";
 import { apiLang, currentLang, label, t } from "./i18n.js";
@@ -40,10 +40,6 @@ async function alertTitles() {
     }
   }
   return ruleTitles[lang];
-}
-
-function today() {
-  return new Date().toISOString().slice(0, 10);
 }
 
 function when(stamp) {

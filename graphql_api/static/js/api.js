@@ -23,6 +23,25 @@ export class ApiError extends Error {
   }
 }
 
+/** A mutation's payload, or its userErrors (the expected refusals) thrown as one ApiError. */
+export function userErrorsOf(payload) {
+  if (payload.userErrors && payload.userErrors.length) {
+    const e = payload.userErrors[0];
+    throw new ApiError(payload.userErrors.map((x) => x.message).join("; "), e.code, payload.userErrors);
+  }
+  return payload;
+}
+
+/** Today as the API writes dates (ISO, UTC). */
+export function today() {
+  return new Date().toISOString().slice(0, 10);
+}
+
+/** The person of an actor as the API names it (`user:name` → `name`). */
+export function personOf(actor) {
+  return (actor || "").split(":").slice(-1)[0];
+}
+
 /** Run one operation; resolves to data, rejects with ApiError. */
 export async function gql(query, variables = {}) {
   const headers = { "content-type": "application/json",

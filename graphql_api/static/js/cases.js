@@ -4,7 +4,7 @@
 // Every action shown is one the viewer's role may take at the case's current step; the API
 // decides, and its refusals are shown where they apply.
 
-import { ApiError, gql } from "./api.js";
+import { ApiError, gql, personOf, today, userErrorsOf } from "./api.js";
 import { can, session } from "./app.js";
 import { fill, h } from "./dom.js";
 import { apiLang, label, t } from "./i18n.js";
@@ -33,22 +33,6 @@ export const CASE_FIELDS = `id householdId regionCode kind channel status step a
   household { revision facts }
   entries { id step action on at actor details }
   determination { id asOf createdBy householdRevision versions { ruleSet version contentHash } }`;
-
-function today() {
-  return new Date().toISOString().slice(0, 10);
-}
-
-function personOf(actor) {
-  return (actor || "").split(":").slice(-1)[0];
-}
-
-function userErrorsOf(payload) {
-  if (payload.userErrors && payload.userErrors.length) {
-    const e = payload.userErrors[0];
-    throw new ApiError(payload.userErrors.map((x) => x.message).join("; "), e.code, payload.userErrors);
-  }
-  return payload;
-}
 
 export function caseBadge(c) {
   return [h("span", { class: `badge case-${c.status}`, "data-status": c.status },

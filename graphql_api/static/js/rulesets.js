@@ -3,7 +3,7 @@
 // runs, the diff, the impact preview, and submit / publish / retire for the roles allowed; the
 // approver's queue of versions in review.
 
-import { ApiError, gql } from "./api.js";
+import { ApiError, gql, personOf, userErrorsOf } from "./api.js";
 import { can, session } from "./app.js";
 import { fill, h, pathId } from "./dom.js";
 import { ENUMS, apiLang, currentLang, label, t } from "./i18n.js";
@@ -15,18 +15,6 @@ const VERSION_FIELDS = `id ruleSet version status effectiveFrom effectiveTo cont
 
 function badge(status) {
   return h("span", { class: `badge ${status}` }, label("versionStatus", status));
-}
-
-function userErrorsOf(payload) {
-  if (payload.userErrors && payload.userErrors.length) {
-    const e = payload.userErrors[0];
-    throw new ApiError(payload.userErrors.map((x) => x.message).join("; "), e.code, payload.userErrors);
-  }
-  return payload;
-}
-
-function personOf(actor) {
-  return (actor || "").split(":").slice(-1)[0];
 }
 
 export async function renderRuleSets(main) {

@@ -3,7 +3,7 @@
 // facts found, a case opened from it); for a monitoring object, its risks with the measures
 // against them (帮扶措施), a risk without one flagged, and a measure recorded by hand.
 
-import { ApiError, gql } from "./api.js";
+import { ApiError, gql, personOf, today, userErrorsOf } from "./api.js";
 import { can } from "./app.js";
 import { fill, h } from "./dom.js";
 import { ENUMS, label, t } from "./i18n.js";
@@ -14,22 +14,6 @@ export const HOUSEHOLD_HISTORY_FIELDS = `
   assistance { determinationId asOf uncoveredRisks
     risks { code title(lang: $lang) covered
       measures { source code title(lang: $lang) memberId startedOn note recordedBy } } }`;
-
-function today() {
-  return new Date().toISOString().slice(0, 10);
-}
-
-function personOf(actor) {
-  return (actor || "").split(":").slice(-1)[0];
-}
-
-function userErrorsOf(payload) {
-  if (payload.userErrors && payload.userErrors.length) {
-    const e = payload.userErrors[0];
-    throw new ApiError(payload.userErrors.map((x) => x.message).join("; "), e.code, payload.userErrors);
-  }
-  return payload;
-}
 
 function refLink(entry) {
   const id = encodeURIComponent(entry.ref);
