@@ -370,6 +370,10 @@ def create_app(settings: Settings | None = None, application: Application | None
             yield
         finally:
             application.webhooks.stop()
+            # The impact child process and job thread end with the server (the child was
+            # left running, orphaned, after a SIGTERM).
+            application.impact_jobs.close()
+            application.impacts.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.application = application
