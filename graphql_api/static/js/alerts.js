@@ -4,7 +4,7 @@
 
 import { ApiError, gql, today } from "./api.js";
 import { can, session } from "./app.js";
-import { fill, h } from "./dom.js";
+import { fill, h, showPage } from "./dom.js";
 import { apiLang, currentLang, label, t } from "./i18n.js";
 import { DETERMINATION_FIELDS, reasonBlock, renderDetermination, yuan } from "./result.js";
 
@@ -114,23 +114,15 @@ export async function renderAlerts(main) {
       h("td", {}, a.regionCode),
       h("td", {}, String(a.events.length)),
       h("td", {}, alertBadge(a.status))));
-    const body = list.querySelector("tbody");
-    if (after && body) {
-      rows.forEach((r) => body.appendChild(r));
-      list.querySelector(".more")?.remove();
-    } else {
-      fill(list,
+    showPage(list, { after, rows, pageInfo: conn.pageInfo, moreText: t("more"),
+      more: (cursor) => load(cursor).catch(show),
+      whole: () => [
         h("p", { class: "help", "data-testid": "alert-total" }, `${t("total")} ${conn.totalCount}`),
         rows.length ? h("div", { class: "table-wrap" }, h("table", { id: "alerts" },
           h("thead", {}, h("tr", {}, h("th", {}, t("raisedAt")), h("th", {}, t("alertKind")),
             h("th", {}, `${t("household")} · ${t("member")}`), h("th", {}, t("regionFilter")),
             h("th", {}, t("eventCount")), h("th", {}, t("status")))),
-          h("tbody", {}, rows))) : h("p", {}, t("noAlerts")));
-    }
-    if (conn.pageInfo.hasNextPage) {
-      list.appendChild(h("button", { type: "button", class: "more",
-        onclick: () => load(conn.pageInfo.endCursor).catch(show) }, t("more")));
-    }
+          h("tbody", {}, rows))) : h("p", {}, t("noAlerts"))] });
   };
   const show = (exc) => fill(list, h("p", { class: "error", role: "alert" }, exc.message));
   const search = () => {

@@ -1,7 +1,7 @@
 // The audit log for auditors: filtered by actor, object and date, newest first, paged.
 
 import { gql } from "./api.js";
-import { fill, h } from "./dom.js";
+import { fill, h, showPage } from "./dom.js";
 import { t } from "./i18n.js";
 
 const PAGE = 50;
@@ -32,21 +32,13 @@ export async function renderAudit(main) {
       h("td", {}, h("code", {}, node.action)), h("td", {}, node.objectType),
       h("td", {}, h("code", {}, node.objectId)),
       h("td", {}, h("code", { class: "details" }, JSON.stringify(node.details)))));
-    const table = list.querySelector("tbody");
-    if (after && table) {
-      rows.forEach((r) => table.appendChild(r));
-      list.querySelector(".more")?.remove();
-    } else {
-      fill(list, rows.length ? h("div", { class: "table-wrap" }, h("table", { id: "audit" },
+    showPage(list, { after, rows, pageInfo: conn.pageInfo, moreText: t("more"),
+      more: (cursor) => load(cursor),
+      whole: () => [rows.length ? h("div", { class: "table-wrap" }, h("table", { id: "audit" },
         h("thead", {}, h("tr", {}, h("th", {}, t("audit_at")), h("th", {}, t("audit_actor")),
           h("th", {}, t("audit_action")), h("th", {}, t("audit_objectType")),
           h("th", {}, t("audit_objectId")), h("th", {}, t("audit_details")))),
-        h("tbody", {}, rows))) : h("p", {}, t("auditEmpty")));
-    }
-    if (conn.pageInfo.hasNextPage) {
-      list.appendChild(h("button", { type: "button", class: "more",
-        onclick: () => load(conn.pageInfo.endCursor) }, t("more")));
-    }
+        h("tbody", {}, rows))) : h("p", {}, t("auditEmpty"))] });
   };
   fill(main, h("h1", {}, t("navAudit")),
     h("form", { class: "card grid", onsubmit: (e) => {

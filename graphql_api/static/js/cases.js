@@ -6,7 +6,7 @@
 
 import { ApiError, gql, personOf, today, userErrorsOf } from "./api.js";
 import { can, session } from "./app.js";
-import { fill, h } from "./dom.js";
+import { fill, h, showPage } from "./dom.js";
 import { apiLang, label, t } from "./i18n.js";
 import { DETERMINATION_FIELDS, renderDetermination } from "./result.js";
 import { factsFound } from "./visits.js";
@@ -102,23 +102,15 @@ export async function renderCases(main, queue = null) {
       h("td", {}, c.status === "OPEN" ? c.stepDueOn : "—"),
       h("td", {}, c.dueOn),
       h("td", {}, caseBadge(c))));
-    const body = list.querySelector("tbody");
-    if (after && body) {
-      rows.forEach((r) => body.appendChild(r));
-      list.querySelector(".more")?.remove();
-    } else {
-      fill(list,
+    showPage(list, { after, rows, pageInfo: conn.pageInfo, moreText: t("more"),
+      more: (cursor) => load(cursor).catch(show),
+      whole: () => [
         h("p", { class: "help", "data-testid": "case-total" }, `${t("total")} ${conn.totalCount}`),
         rows.length ? h("div", { class: "table-wrap" }, h("table", { id: "cases" },
           h("thead", {}, h("tr", {}, h("th", {}, t("caseTitle")), h("th", {}, t("regionFilter")),
             h("th", {}, t("caseChannelLabel")), h("th", {}, t("caseStepLabel")),
             h("th", {}, t("stepDueOn")), h("th", {}, t("caseDueOn")), h("th", {}, t("status")))),
-          h("tbody", {}, rows))) : h("p", {}, t("noCases")));
-    }
-    if (conn.pageInfo.hasNextPage) {
-      list.appendChild(h("button", { type: "button", class: "more",
-        onclick: () => load(conn.pageInfo.endCursor).catch(show) }, t("more")));
-    }
+          h("tbody", {}, rows))) : h("p", {}, t("noCases"))] });
   };
   const show = (exc) => fill(list, h("p", { class: "error", role: "alert" }, exc.message));
   const search = () => {

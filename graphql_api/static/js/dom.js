@@ -53,3 +53,20 @@ export function uid(prefix = "f") {
 export function pathId(path) {
   return "field-" + path.replace(/[^A-Za-z0-9_-]/g, "_");
 }
+
+/** One page of a table paged by a "more" button, into `list`: the first page (no `after`)
+ * replaces what `list` shows with `whole()`; a later one is appended to its table. While there
+ * is a next page, a button labelled `moreText` asks `more(endCursor)` for it. */
+export function showPage(list, { after, rows, pageInfo, whole, moreText, more }) {
+  const body = list.querySelector("tbody");
+  if (after && body) {
+    rows.forEach((r) => body.appendChild(r));
+    list.querySelector(".more")?.remove();
+  } else {
+    fill(list, ...whole());
+  }
+  if (pageInfo.hasNextPage) {
+    list.appendChild(h("button", { type: "button", class: "more",
+      onclick: () => more(pageInfo.endCursor) }, moreText));
+  }
+}
