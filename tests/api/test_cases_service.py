@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -373,32 +373,42 @@ def test_a_configured_calendar_moves_the_deadlines(
     assert case.due_on == D("2025-03-31")
 
 
+def at_once(*calls: Callable[[], CaseView]) -> tuple[list[CaseView], list[ServiceError]]:
+    """Run the calls in threads released together: the cases they returned and the expected
+    refusals they met."""
+    barrier = threading.Barrier(len(calls))
+    won: list[CaseView] = []
+    lost: list[ServiceError] = []
+
+    def run(call: Callable[[], CaseView]) -> None:
+        barrier.wait()
+        try:
+            won.append(call())
+        except ServiceError as exc:
+            lost.append(exc)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert all(isinstance(w, CaseView) for w in won)
+    return won, lost
+
+
 def test_concurrent_decisions_on_one_case_one_wins(cast: Cast) -> None:
     c = cast
     v = to_village_review(c, opened(c, household()))
     v = c.app.cases.decide(c.cw, v.id, "APPROVE", D("2024-10-14"))
     read_at = v.revision
-    barrier = threading.Barrier(4)
-    results: list[object] = []
 
-    def decide(who: Principal, decision: str) -> None:
-        barrier.wait()
-        try:
-            results.append(c.app.cases.decide(who, v.id, decision, D("2024-10-15"),
-                                              reason="退回重核" if decision != "APPROVE"
-                                              else None, expected_revision=read_at))
-        except ServiceError as exc:
-            results.append(exc)
+    def decide(decision: str) -> Callable[[], CaseView]:
+        return lambda: c.app.cases.decide(c.township, v.id, decision, D("2024-10-15"),
+                                          reason="退回重核" if decision != "APPROVE" else None,
+                                          expected_revision=read_at)
 
-    threads = [threading.Thread(target=decide, args=a) for a in (
-        (c.township, "APPROVE"), (c.township, "RETURN"), (c.township, "REJECT"),
-        (c.township, "APPROVE"))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    won = [r for r in results if isinstance(r, CaseView)]
-    lost = [r for r in results if isinstance(r, ServiceError)]
+    won, lost = at_once(decide("APPROVE"), decide("RETURN"), decide("REJECT"),
+                        decide("APPROVE"))
     assert len(won) == 1 and len(lost) == 3
     assert {e.code for e in lost} == {"CONFLICT"}
     final = c.app.cases.case(c.cw, v.id)
@@ -430,29 +440,16 @@ def test_two_transactions_that_read_one_revision_cannot_both_write(cast: Cast) -
 def test_concurrent_openings_of_one_kind_leave_one_open_case(cast: Cast) -> None:
     c = cast
     hid = saved(c, household())
-    barrier = threading.Barrier(4)
-    results: list[object] = []
 
-    def open_one() -> None:
-        barrier.wait()
-        try:
-            results.append(c.app.cases.open(c.cw, hid, "INCLUSION", "APPLICATION",
-                                            D("2024-09-27"),
-                                            application_signed_on=D("2024-09-26")))
-        except ServiceError as exc:
-            results.append(exc)
+    def open_one() -> CaseView:
+        return c.app.cases.open(c.cw, hid, "INCLUSION", "APPLICATION", D("2024-09-27"),
+                                application_signed_on=D("2024-09-26"))
 
-    threads = [threading.Thread(target=open_one) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    won = [r for r in results if isinstance(r, CaseView)]
-    lost = [r for r in results if isinstance(r, ServiceError)]
+    won, lost = at_once(*[open_one] * 4)
     assert len(won) == 1 and len(lost) == 3
     assert {e.code for e in lost} <= {"CASE_ALREADY_OPEN", "CONFLICT"}
     listed, _, _, total = c.app.cases.cases(c.cw, 10, None, D("2024-09-27"), household_id=hid)
-    assert total == 1 and listed[0].id == won[0].id  # type: ignore[union-attr]
+    assert total == 1 and listed[0].id == won[0].id
 
 
 @pytest.mark.parametrize("sql", [
