@@ -38,9 +38,13 @@ def test_holidays_and_workdays_in_lieu_of_the_shipped_calendar() -> None:
     assert add_working_days(D("2025-01-27"), 1, cal) == D("2025-02-05")
     assert add_working_days(D("2025-02-07"), 1, cal) == D("2025-02-08")
     assert working_days_between(D("2025-01-27"), D("2025-02-05"), cal) == 1
+    # Spring festival 2026: 15-23 Feb off, Saturdays 14 and 28 Feb worked.
+    assert add_working_days(D("2026-02-13"), 1, cal) == D("2026-02-14")
+    assert add_working_days(D("2026-02-14"), 1, cal) == D("2026-02-24")
+    assert cal.is_working_day(D("2026-02-28")) and not cal.is_working_day(D("2026-10-07"))
 
 
-@given(st.dates(min_value=date(2024, 1, 1), max_value=date(2025, 12, 31)),
+@given(st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 12, 31)),
        st.integers(min_value=0, max_value=40))
 def test_the_nth_working_day_is_one_and_has_n_before_it(start: date, n: int) -> None:
     cal = load_calendar(FIXTURE / "calendar.yaml")
