@@ -11,7 +11,9 @@ the same database URL), and the serving thread only waits for the answer.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
@@ -29,9 +31,21 @@ IN_PROCESS_HOUSEHOLDS = 2000
 _CHILD: Application | None = None  # in the child process: its application
 
 
+def _exit_with(parent: int, every: float = 0.5) -> None:
+    """End this process once ``parent`` is gone. A worker killed outright (SIGKILL, or a
+    supervisor that does not wait) cannot shut its pool down, and the pool's queues do not
+    tell the child: without this it would keep its database connections open forever."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(0)
+
+
 def _start_child(settings: dict[str, Any]) -> None:
     global _CHILD
     from services.application import Application
+
+    threading.Thread(target=_exit_with, args=(os.getppid(),), name="exit-with-parent",
+                     daemon=True).start()
 
     _CHILD = Application(Settings(**settings))
     _CHILD.start(migrate=False)
