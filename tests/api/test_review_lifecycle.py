@@ -2,13 +2,15 @@
 (ruleSetVersionReject, with a comment), its author takes it back (ruleSetVersionWithdraw), a
 retroactive effectiveFrom needs a flag and a reason (both audited), validation warns when a
 citation still quotes a figure the parameter no longer has, and refusals name the right
-action. On medical_relief (县医保局), untouched by the other modules' tests."""
+action. On medical_relief (县医保局); each test on a database of its own, since both need
+medical_relief's one open draft."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from services.tokens import Tokens
@@ -33,6 +35,11 @@ VALIDATE = f"""mutation($id: ID!, $doc: JSON) {{ ruleSetDraftValidate(id: $id, d
   valid issues {{ field code message severity }} {ERRORS} }} }}"""
 
 
+@pytest.fixture
+def api(own_api: Api) -> Api:
+    return own_api
+
+
 def payload(body: dict[str, Any], name: str) -> dict[str, Any]:
     assert "errors" not in body, body
     data: dict[str, Any] = body["data"][name]
@@ -48,20 +55,6 @@ def refusal(body: dict[str, Any]) -> tuple[str, str]:
     return error["extensions"]["code"], error["message"]
 
 
-def open_draft(api: Api, token: str) -> dict[str, Any]:
-    """medical_relief's draft: made here, or (the tests run in any order, and a rule set has
-    one open version at a time) the one the other test of this module made."""
-    body = api.gql(CREATE, token=token)
-    version: dict[str, Any] | None = body["data"]["ruleSetDraftCreate"]["version"]
-    if version is not None:
-        return version
-    assert codes(body, "ruleSetDraftCreate") == [("ruleSet", "DRAFT_EXISTS")]
-    with api.application.uow() as uow:
-        [made] = [v for v in uow.rule_sets.list_versions("medical_relief")
-                  if v.status.value == "DRAFT"]
-    return {"id": str(made.id), "status": "DRAFT"}
-
-
 def audit(api: Api, object_id: str, action: str) -> list[dict[str, Any]]:
     with api.application.uow() as uow:
         return [dict(e.details) for e in uow.session.scalars(
@@ -75,7 +68,7 @@ def test_reject_withdraw_and_a_retroactive_publication(api: Api) -> None:
     editor2 = tokens.create(role="policy_editor", name="ed-med2", department="县医保局")
     approver = tokens.create(role="policy_approver", name="ap-med", department="县医保局")
 
-    did = open_draft(api, editor)["id"]
+    did = payload(api.gql(CREATE, token=editor), "ruleSetDraftCreate")["version"]["id"]
     submitted = payload(api.gql(SUBMIT, {"id": did}, token=editor), "ruleSetVersionSubmit")
     assert submitted["version"]["status"] == "IN_REVIEW"
 
@@ -124,7 +117,7 @@ def test_reject_withdraw_and_a_retroactive_publication(api: Api) -> None:
 def test_a_citation_quoting_the_old_figure_is_warned_about(api: Api) -> None:
     editor = Tokens(api.application).create(role="policy_editor", name="ed-med3",
                                             department="县医保局")
-    draft = open_draft(api, editor)
+    draft = payload(api.gql(CREATE, token=editor), "ruleSetDraftCreate")["version"]
     doc = api.gql(READ, {"id": draft["id"]}, token=editor)["data"]["ruleSetVersion"]["document"]
     raised = copy.deepcopy(doc)
     raised["parameters"]["tier1PremiumSubsidy"]["value"] = 380  # the quote says 350元
