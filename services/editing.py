@@ -552,13 +552,7 @@ class RuleSetEditing:
                 raise InvalidInput(msg, [FieldError("comment", "REQUIRED", msg)])
             self._expect_status(v, VersionStatus.IN_REVIEW, "rejected")
             self._expect_revision(v, expected_revision)
-            submitted_by = v.submitted_by
-            v.send_back()
-            uow.audit.append(actor=p.actor, action="ruleset.version.reject",
-                             object_type="rule_set_version", object_id=v.id,
-                             details={"contentHash": v.content_hash, "comment": comment,
-                                      "submittedBy": submitted_by})
-            self._commit(uow)
+            self._send_back(uow, p, v, "ruleset.version.reject", {"comment": comment})
         self.app.invalidate()
         return self.view(v)
 
@@ -576,15 +570,19 @@ class RuleSetEditing:
                 raise InvalidInput(msg, [FieldError("id", "NOT_THE_AUTHOR", msg)],
                                    code="NOT_THE_AUTHOR")
             self._expect_revision(v, expected_revision)
-            submitted_by = v.submitted_by
-            v.send_back()
-            uow.audit.append(actor=p.actor, action="ruleset.version.withdraw",
-                             object_type="rule_set_version", object_id=v.id,
-                             details={"contentHash": v.content_hash, "reason": reason,
-                                      "submittedBy": submitted_by})
-            self._commit(uow)
+            self._send_back(uow, p, v, "ruleset.version.withdraw", {"reason": reason})
         self.app.invalidate()
         return self.view(v)
+
+    def _send_back(self, uow: UnitOfWork, p: Principal, v: RuleSetVersion, action: str,
+                   details: dict[str, Any]) -> None:
+        """IN_REVIEW -> DRAFT (rejected or withdrawn), audited with who had submitted it."""
+        submitted_by = v.submitted_by
+        v.send_back()
+        uow.audit.append(actor=p.actor, action=action, object_type="rule_set_version",
+                         object_id=v.id, details={"contentHash": v.content_hash, **details,
+                                                  "submittedBy": submitted_by})
+        self._commit(uow)
 
     def publish(self, p: Principal, version_id: str, effective_from: date,
                 expected_revision: int | None = None, *, retroactive: bool = False,
