@@ -309,9 +309,11 @@ class Application:
             msg = f"at most {limit} items a call, got {len(items)}"
             raise InvalidInput(msg, [FieldError("items", "BATCH_TOO_LARGE", msg)],
                                code="BATCH_TOO_LARGE")
+        # The stored versions are looked at once for the whole call, not once an item.
+        catalog = self.catalog()
         if programs is not None:  # an unknown name is the call's error, not each item's
             try:
-                self.catalog().in_force(items[0].as_of if items else date.min, programs)
+                catalog.in_force(items[0].as_of if items else date.min, programs)
             except UnknownProgram as exc:
                 raise InvalidInput(str(exc), [FieldError("programs", "UNKNOWN_PROGRAM",
                                                          str(exc))],
@@ -330,7 +332,7 @@ class Application:
                     f"items[{i}].facts", "HOUSEHOLD_OR_FACTS", HOUSEHOLD_OR_FACTS),)))
                 continue
             try:
-                det = self._determine(item.facts, item.as_of, programs)
+                det = self._determine(item.facts, item.as_of, programs, catalog)
             except InvalidInput as exc:
                 out.append(BatchResult(item.key, None, tuple(
                     FieldError(f"items[{i}].{renamed(e.field, item.argument)}", e.code,
@@ -340,9 +342,10 @@ class Application:
         return out
 
     def _determine(self, data: Mapping[str, Any] | Household, as_of: date,
-                   programs: Sequence[str] | None) -> Determination:
+                   programs: Sequence[str] | None,
+                   catalog: Catalog | None = None) -> Determination:
         try:
-            versions = self.catalog().in_force(as_of, programs)
+            versions = (catalog or self.catalog()).in_force(as_of, programs)
         except UnknownProgram as exc:
             raise InvalidInput(str(exc), [FieldError("programs", "UNKNOWN_PROGRAM", str(exc))],
                                code="UNKNOWN_PROGRAM") from None
