@@ -20,6 +20,8 @@ from graphql import (
     GraphQLSchema,
 )
 
+from graphql_api.messages import EN, ZH, chinese
+
 _ID_ARG = "The object's id (its id field, not its nodeId)."
 _REVISION = ("The revision the object was read at; if it changed since, nothing is done and "
              "the answer is a CONFLICT userError.")
@@ -397,6 +399,11 @@ DESCRIPTIONS: dict[str, str] = {
     "OutcomeChange.before": "Under the baseline (null: not given).",
     "OutcomeChange.after": "Under the draft (null: not given).",
 }
+# Each error code: its Chinese text (the general words, without an error's details) and its
+# meaning in English.
+_PLACEHOLDER = re.compile(r" ?\{\w+\} ?")
+DESCRIPTIONS.update({f"ErrorCode.{code}": _PLACEHOLDER.sub("", chinese(code)) + f" / {EN[code]}"
+                     for code in ZH})
 
 # What every connection, edge and payload shares: (type pattern, field or None, text).
 _PATTERNS: list[tuple[str, str | None, str]] = [

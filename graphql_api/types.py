@@ -14,7 +14,7 @@ from strawberry.scalars import JSON
 from engine.results import Outcome as EngineOutcomeType
 from engine.results import Status
 from graphql_api import inputs
-from graphql_api.errors import call
+from graphql_api.errors import CODE_DEPRECATED, ERROR_CODE, ErrorCode, call, error_code
 from graphql_api.node import Node, global_id
 
 if TYPE_CHECKING:
@@ -526,11 +526,15 @@ class IssueSeverity(Enum):
                  "publishing.")
 class ValidationIssue:
     field: str = strawberry.field(description="Where, e.g. rules[2].condition.")
-    code: str
+    code: str = strawberry.field(deprecation_reason=CODE_DEPRECATED)
     message: str
     severity: IssueSeverity
     column: int | None = strawberry.field(
         description="For conditions and expressions: the column (1-based) of the problem.")
+
+    @strawberry.field(graphql_type=ErrorCode, description=ERROR_CODE)
+    def error_code(self) -> Any:
+        return error_code(self.code)
 
 
 @strawberry.type

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import anyio.to_thread
 import strawberry
 
-from graphql_api.errors import UserError, call, service_error, user_errors
+from graphql_api.errors import (
+    CODE_DEPRECATED,
+    ERROR_CODE,
+    ErrorCode,
+    UserError,
+    call,
+    error_code,
+    service_error,
+    user_errors,
+)
 from graphql_api.messages import message
 from graphql_api.node import Node, global_id
 from graphql_api.types import (
@@ -211,8 +220,12 @@ class AlertCounts:
 class RejectedEvent:
     index: int = strawberry.field(description="The event's position in the call's list.")
     field: str
-    code: str
+    code: str = strawberry.field(deprecation_reason=CODE_DEPRECATED)
     message: str
+
+    @strawberry.field(graphql_type=ErrorCode, description=ERROR_CODE)
+    def error_code(self) -> Any:
+        return error_code(self.code)
 
 
 @strawberry.type

@@ -23,7 +23,7 @@ BAD_HH = {"id": "msg-2", "regionCode": "371300-001",
                        "disabilityGrade": 9}]}
 EVALUATE = 'query($h: HouseholdInput!) { evaluate(household: $h, asOf: "2024-06-01") { asOf } }'
 SAVE = """mutation($h: HouseholdInput!) { householdSave(household: $h) {
-  household { id } userErrors { field code message } } }"""
+  household { id } userErrors { field code errorCode message } } }"""
 
 
 def _post(api: Api, body: Any, lang: str | None, token: str | None = None,
@@ -120,6 +120,27 @@ def test_user_errors_follow_the_language(api: Api) -> None:
         [(e["field"], e["code"]) for e in en_errors] != []
     assert all(HAN.search(e["message"]) for e in zh_errors)
     assert not any(HAN.search(e["message"]) for e in en_errors)
+    # the enum beside the deprecated string: the same code
+    assert all(e["errorCode"] == e["code"] for e in zh_errors + en_errors)
+
+
+def test_every_code_is_an_error_code_value_described_in_chinese_and_english() -> None:
+    from graphql import GraphQLEnumType
+
+    from graphql_api.errors import error_code
+    from graphql_api.messages import EN
+    from graphql_api.schema import build_schema
+    from services.config import Settings
+
+    enum = build_schema(Settings(env="dev"))._schema.type_map["ErrorCode"]
+    assert isinstance(enum, GraphQLEnumType)
+    assert set(enum.values) == set(ZH) == set(EN)
+    for name, value in enum.values.items():
+        zh, _, en = (value.description or "").partition(" / ")
+        assert HAN.search(zh) and "{" not in zh, name
+        assert en and not HAN.search(en), name
+    assert error_code("BIRTH_AFTER_AS_OF").value == "BIRTH_AFTER_AS_OF"
+    assert error_code("A_CODE_NOT_LISTED_YET").value == "ERROR"
 
 
 def test_introspection_refusal_in_prod_has_a_code(prod_api: Api) -> None:

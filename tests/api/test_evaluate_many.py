@@ -22,7 +22,7 @@ MANY = """
 query Many($items: [EvaluateItem!]!, $programs: [String!]) {
   evaluateMany(items: $items, programs: $programs) {
     key
-    errors { field code message }
+    errors { field code errorCode message }
     determination {
       asOf flaggedForMonitoring
       programs { program ruleSetVersion { id } outcomes { code memberId status amount period } }
@@ -67,6 +67,7 @@ def test_one_invalid_item_among_valid_ones(api: Api) -> None:
     assert any(f == "items[1].household.annualNetIncome" for f, _ in problems), problems
     assert any(f == "items[1].household.members[0].birthDate" for f, _ in problems), problems
     assert all(e["message"] for e in results[1]["errors"])
+    assert all(e["errorCode"] == e["code"] for e in results[1]["errors"])
 
 
 def test_same_answers_as_evaluate_in_order(api: Api) -> None:
