@@ -37,6 +37,7 @@ from services.errors import Conflict, IntegrityFailure, InvalidInput, NotFoundEr
 from services.impact_jobs import ImpactJobs
 from services.impact_pool import ImpactPool
 from services.rulesets import FIXTURES, document_files, load_file, version_id
+from services.tokens import TokenCache
 from services.tokens import Tokens as Tokens  # where callers have always found it
 from services.visits import Visits
 from services.webhooks import Webhooks
@@ -154,6 +155,7 @@ class Application:
         self.impacts = ImpactPool(self, enabled=engine is None)
         self.impact_jobs = ImpactJobs(self)
         self.policy = Policy(dev=settings.dev)
+        self.token_cache = TokenCache()  # what the tokens this process has seen stand for
         self._catalog: Catalog | None = None
         self._catalog_stamp: tuple[int, int] | None = None
         self._programs: dict[str, Program] = {}
@@ -252,9 +254,8 @@ class Application:
         of their revisions (every change of a version bumps its revision). Another process
         (``serve --workers N``) that adds, edits, submits, publishes or retires a version
         changes it, so every process sees every change on its next request."""
-        with self.engine.connect() as conn:
-            count, total = conn.execute(text(
-                "SELECT count(*), coalesce(sum(revision), 0) FROM rule_set_versions")).one()
+        count, total = db.read_row(
+            self.engine, "SELECT count(*), coalesce(sum(revision), 0) FROM rule_set_versions")
         return int(count), int(total)
 
     def catalog(self) -> Catalog:

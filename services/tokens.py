@@ -1,13 +1,17 @@
 """Bearer tokens: issued to a user, listed, revoked, expiring.
 
-A token is looked up in the database on every request (one indexed query), never remembered
-by the process: a revocation or an expiry holds on the very next request in every worker
-process, with no cache to go stale. Only the token's sha256 is stored; the plain token is
-shown once, by ``create``.
+Each process remembers what the tokens it has seen stand for (``TokenCache``, by the token's
+sha256), but only under the token generation it read from the database first
+(``store.counters``): every change of a token or user bumps the generation in the changing
+transaction (by trigger), so a revocation, or an expiry moved, holds on the very next request
+in every worker process. Each request reads the generation (one primary-key read) instead of
+looking the token up; the expiry of a remembered token is checked against the clock on every
+request. Only the token's sha256 is stored; the plain token is shown once, by ``create``.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,9 +20,12 @@ from typing import TYPE_CHECKING
 from policy.errors import FieldError
 from services.auth import REGIONAL_ROLES, ROLES, Principal
 from services.errors import InvalidInput, NotFoundError
+from store import counters
 from store.errors import RowNotFound
 from store.logins import InvalidLogin, normalise_login
 from store.models import ApiToken, Role, User
+from store.repositories import hash_token
+from store.types import utc_now
 
 if TYPE_CHECKING:
     from services.application import Application
@@ -49,6 +56,37 @@ def principal_of(record: ApiToken, user: User) -> Principal:
     """The caller a token stands for: its user, acting in the token's role and scope."""
     return Principal(name=user.login, role=record.role.value, regions=frozenset(record.regions),
                      department=record.department, token_id=record.id, user_id=user.id)
+
+
+class TokenCache:
+    """What tokens stand for, as read under one token generation (one per process).
+
+    An entry is used only by a request that read the same generation the entry was looked up
+    under (the generation is read before the lookup): had anything changed a token or a user
+    since, the generation would differ. A different generation empties the cache. Only tokens
+    that authenticate someone are remembered, at most ``size`` of them."""
+
+    def __init__(self, size: int = 10_000):
+        self.size = size
+        self._lock = threading.Lock()
+        self._generation: int | None = None
+        self._entries: dict[str, tuple[Principal, datetime | None]] = {}
+
+    def get(self, generation: int, token_hash: str) -> tuple[Principal, datetime | None] | None:
+        with self._lock:
+            if generation != self._generation:
+                self._generation, self._entries = generation, {}
+                return None
+            return self._entries.get(token_hash)
+
+    def put(self, generation: int, token_hash: str, principal: Principal,
+            expires_at: datetime | None) -> None:
+        with self._lock:
+            if generation != self._generation:
+                return  # looked up under a generation that is no longer this cache's
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            self._entries[token_hash] = (principal, expires_at)
 
 
 class Tokens:
@@ -103,9 +141,21 @@ class Tokens:
     def principal(self, token: str, now: float | None = None) -> Principal | None:
         """The caller a token stands for, or None when it is unknown, revoked or expired.
         (``now`` is accepted for older callers and ignored: the database's answer holds.)"""
+        cache = self.app.token_cache
+        generation = counters.generation(self.app.engine)  # before the lookup, never after
+        token_hash = hash_token(token)
+        known = cache.get(generation, token_hash)
+        if known is not None:
+            principal, expires_at = known
+            return principal if expires_at is None or utc_now() < expires_at else None
         with self.app.uow() as uow:
             found = uow.tokens.lookup(token)
-            return principal_of(*found) if found is not None else None
+            if found is None:
+                return None
+            record, user = found
+            principal = principal_of(record, user)
+            cache.put(generation, token_hash, principal, record.expires_at)
+            return principal
 
     def list(self, *, include_inactive: bool = False) -> list[TokenView]:
         """Tokens with their users (active ones only unless ``include_inactive``)."""

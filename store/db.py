@@ -111,6 +111,27 @@ def _translate_stale_snapshot(context: ExceptionContext) -> BaseException | None
     return error
 
 
+def read_row(engine: Engine, sql: str) -> tuple[Any, ...]:
+    """The one row a constant read-only ``sql`` (no parameters) returns, on a pooled DBAPI
+    connection without SQLAlchemy's transaction bookkeeping: about 10 µs on SQLite against
+    85 for ``engine.connect()``, for the reads made on every request. SQLite runs it in
+    autocommit (the latest committed state); on PostgreSQL it opens a transaction that the
+    pool rolls back when the connection returns to it."""
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        connection.close()
+    if row is None:
+        raise LookupError(f"no row: {sql}")
+    return tuple(row)
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions for the unit of work. Objects stay readable after commit (``expire_on_commit``
     off), so a use case can return what it saved; ORM bulk updates and deletes of append-only

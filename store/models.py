@@ -638,3 +638,14 @@ class ImpactJob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class ServiceCounter(Base):
+    """A counter the serving processes share (``store.counters``): ``tokens`` is bumped by
+    triggers on every change of ``api_tokens`` or ``users``; ``impact_jobs`` is the row whose
+    lock serialises the start of impact jobs."""
+
+    __tablename__ = "service_counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

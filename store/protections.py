@@ -21,12 +21,16 @@ _SQLITE = {
     "rule_set_versions_frozen_update", "rule_set_versions_frozen_delete",
     "rule_set_versions_no_replace", "rule_set_versions_no_displace",
     "rule_sets_no_delete", "rule_sets_no_replace",
+    # a token's change must reach the generation that processes remembering tokens read
+    *(f"{t}_{verb}_bumps_generation" for t in ("api_tokens", "users")
+      for verb in ("insert", "update", "delete")),
 }
 _POSTGRESQL = {
     *(f"{t}_append_only" for t in APPEND_ONLY),
     *(f"{t}_no_truncate" for t in (*APPEND_ONLY, "rule_sets", "rule_set_versions",
                                      "households", "users", "api_tokens")),
     "rule_set_versions_frozen",
+    "api_tokens_bumps_generation", "users_bumps_generation",
 }
 
 # What the service does to each table (everything else: SELECT only). No DELETE anywhere but

@@ -1,6 +1,6 @@
 """Tokens belong to users: `token create/list/revoke` on the command line, expiry, and a
-revocation that holds on the very next request in every server process (no per-process cache
-of token lookups)."""
+revocation that holds on the very next request in every server process (each process
+remembers tokens only under the token generation it reads on every request)."""
 
 from __future__ import annotations
 
@@ -17,14 +17,18 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import text
 
 from graphql_api.app import create_app
 from services.application import Application
 from services.config import Settings
 from services.errors import InvalidInput
 from services.tokens import Tokens
+from store import counters
 from store.db import make_engine
-from tests.api.conftest import free_port, wait_until_ready
+from store.repositories import TokenRepository
+from tests.api.conftest import BACKENDS, free_port, fresh_engine, wait_until_ready
+from tests.api.test_draft_race import _second_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 HOUSEHOLDS = "{ households(first: 1) { totalCount } }"
@@ -135,3 +139,91 @@ def test_an_expired_token_is_refused(two_servers: tuple[Application, list[str]])
     with pytest.raises(InvalidInput) as refused:
         tokens.create(role="auditor", name="x", expires_at=datetime(2001, 1, 1, tzinfo=UTC))
     assert [e.code for e in refused.value.errors] == ["IN_THE_PAST"]
+
+
+@pytest.fixture(params=BACKENDS)
+def two_processes(request: pytest.FixtureRequest, tmp_path: Path,
+                  ) -> Iterator[tuple[Application, Application]]:
+    """Two processes' worth of state (an Application and an engine each) on one database."""
+    for engine in fresh_engine(request.param, tmp_path):
+        settings = Settings(env="prod", seed_fixtures=False)
+        first = Application(settings, engine)
+        first.start()
+        # the second engine opens the same database (PostgreSQL: the same schema)
+        second = Application(settings, _second_engine(engine))
+        try:
+            yield first, second
+        finally:
+            second.engine.dispose()
+
+
+def _refused_lookups(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the token was looked up although the generation had not moved")
+
+    monkeypatch.setattr(TokenRepository, "lookup", refuse)
+
+
+def test_a_remembered_token_is_not_looked_up_again_until_a_token_changes(
+    two_processes: tuple[Application, Application], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = two_processes
+    token = Tokens(first).create(role="auditor", name="au-cache")
+    other = Tokens(first).create(role="auditor", name="au-other")
+    for app in (first, second):
+        found = Tokens(app).principal(token)
+        assert found is not None and found.name == "au-cache"
+    with monkeypatch.context() as patched:  # remembered: the generation read is all it takes
+        _refused_lookups(patched)
+        for app in (first, second):
+            assert Tokens(app).principal(token) is not None
+    # Revoking another token moves the generation: both processes look theirs up again.
+    [view] = [v for v in Tokens(second).list() if v.login == "au-other"]
+    before = counters.generation(first.engine)
+    Tokens(second).revoke(view.id)
+    assert counters.generation(first.engine) > before
+    for app in (first, second):
+        assert Tokens(app).principal(token) is not None
+        assert Tokens(app).principal(other) is None
+
+
+def test_a_revocation_or_expiry_written_in_sql_holds_on_the_next_lookup(
+    two_processes: tuple[Application, Application],
+) -> None:
+    """The triggers bump the generation whoever changes the row: an operator's UPDATE in
+    psql or sqlite3 reaches every process as `token revoke` does."""
+    first, second = two_processes
+    revoked = Tokens(first).create(role="auditor", name="au-sql-revoked")
+    expired = Tokens(first).create(role="auditor", name="au-sql-expired")
+    renamed = Tokens(first).create(role="auditor", name="au-sql-renamed")
+    for app in (first, second):
+        for token in (revoked, expired, renamed):
+            assert Tokens(app).principal(token) is not None
+    with first.engine.begin() as connection:
+        connection.execute(text("UPDATE api_tokens SET revoked_at = :now WHERE name = :n"),
+                           {"now": datetime.now(UTC), "n": "au-sql-revoked"})
+    with first.engine.begin() as connection:
+        connection.execute(text("UPDATE api_tokens SET expires_at = :t WHERE name = :n"),
+                           {"t": datetime.now(UTC) - timedelta(seconds=1),
+                            "n": "au-sql-expired"})
+    with first.engine.begin() as connection:
+        connection.execute(text("UPDATE users SET login = 'au-sql-new' "
+                                "WHERE login = 'au-sql-renamed'"))
+    for app in (first, second):
+        assert Tokens(app).principal(revoked) is None
+        assert Tokens(app).principal(expired) is None
+        found = Tokens(app).principal(renamed)
+        assert found is not None and found.name == "au-sql-new"
+
+
+def test_a_remembered_token_expires_by_the_clock(
+    two_processes: tuple[Application, Application], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, _ = two_processes
+    token = Tokens(first).create(role="auditor", name="au-clock",
+                                 expires_at=datetime.now(UTC) + timedelta(hours=1))
+    assert Tokens(first).principal(token) is not None
+    _refused_lookups(monkeypatch)
+    later = datetime.now(UTC) + timedelta(hours=2)
+    monkeypatch.setattr("services.tokens.utc_now", lambda: later)
+    assert Tokens(first).principal(token) is None
