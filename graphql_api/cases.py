@@ -12,6 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from graphql_api.errors import UserError, call, service_error, user_errors
+from graphql_api.inputs import HouseholdJSON
 from graphql_api.node import Node, global_id
 from graphql_api.types import (
     Citation,
@@ -20,7 +21,6 @@ from graphql_api.types import (
     HouseholdInput,
     Lang,
     PageInfo,
-    input_to_json,
 )
 from services.assistance import AssistanceView, Measure
 from services.cases import CaseView, EntryView
@@ -278,7 +278,8 @@ class MonitoringCaseOverdueCount:
                   "are evaluated as stored); VILLAGE_REVIEW: noticeStartedOn and objections; "
                   "criteriaReason at VERIFICATION or COMPARISON.")
 class MonitoringCaseStepInput:
-    household: HouseholdInput | None = None
+    household: HouseholdJSON | None = strawberry.field(default=None,
+                                                      graphql_type=HouseholdInput | None)
     verifiers: list[str] | None = None
     note: str | None = None
     notice_started_on: date | None = None
@@ -436,7 +437,7 @@ class CasesMutation:
         try:
             v = ctx.app.cases.record_step(
                 ctx.principal, str(id), step.value, ctx.today,
-                household=input_to_json(record.household) if record.household else None,
+                household=record.household,  # household JSON (graphql_api.inputs)
                 verifiers=record.verifiers, note=record.note,
                 notice_started_on=record.notice_started_on, objections=record.objections,
                 criteria_reason=record.criteria_reason, expected_revision=expected_revision)
@@ -510,9 +511,9 @@ class VisitInput:
     visited_on: date
     observations: str = strawberry.field(description="What was seen: income, health, housing, "
                                          "schooling, drinking water.")
-    household: HouseholdInput | None = strawberry.field(
+    household: HouseholdJSON | None = strawberry.field(
         default=None, description="The household's facts as found (whole), saved as a new "
-        "revision if they changed.")
+        "revision if they changed.", graphql_type=HouseholdInput | None)
     open_case: MonitoringCaseKind | None = strawberry.field(
         default=None, description="Open a case of this kind from the visit.")
 
@@ -644,7 +645,7 @@ class VisitsMutation:
             v, case = ctx.app.visits.record(
                 ctx.principal, input.household_id, input.visited_on, input.observations,
                 ctx.today,
-                household=input_to_json(input.household) if input.household else None,
+                household=input.household,  # household JSON (graphql_api.inputs)
                 open_case=input.open_case.value if input.open_case else None)
         except ServiceError as exc:
             return VisitRecordPayload(visit=None, monitoring_case=None,

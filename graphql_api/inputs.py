@@ -11,20 +11,33 @@ description in Chinese and English that says what happens when it is left out, a
   closed sets as ``String`` (e.g. ``housingSafetyGrade: "B"``), their values listed in the
   description and checked by the household validation like every other fact. Kept while
   clients move to the typed inputs (the contract's rule: add, deprecate, then remove).
+
+An argument or input field of type ``HouseholdInput`` or ``HouseholdFactsInput`` reaches its
+resolver as the contract's household JSON (a ``dict``, see ``HouseholdJSON``), not as an input
+object: the two classes declare strawberry's ``from_input`` hook (the one ``strawberry.pydantic``
+uses to build its own values) as ``household_json``. A 5-member household is ~80 input fields;
+building strawberry input objects for them and turning those back into JSON cost more than
+answering a remembered household, and the service wants the JSON anyway.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from enum import Enum
 from typing import Any
 
 import strawberry
+from strawberry.types.arguments import InputContext
 
 from policy.fact_catalogue import CATALOGUE, FactScopeName, InputFact
 
 UNSET: Any = strawberry.UNSET
+
+HouseholdJSON = dict[str, Any]
+"""The contract's household JSON, as a resolver receives a ``HouseholdInput`` or
+``HouseholdFactsInput``."""
 
 _TYPES: dict[str, type] = {"text": str, "bool": bool, "money": float, "integer": int,
                            "date": date, "enum": str}
@@ -94,11 +107,37 @@ def _type(fact: InputFact, typed: bool) -> Any:
     return _TYPES[fact.type]
 
 
+def coerced_to_json(value: Any) -> Any:
+    """graphql-core's coerced value of a ``HouseholdInput`` or ``HouseholdFactsInput`` as the
+    contract's household JSON (what strawberry's input objects would give, field by field,
+    without building them): the keys are already the GraphQL names (the JSON names), left-out
+    fields are already absent, dates become ISO text and enum values their string."""
+    if isinstance(value, dict):
+        return {k: v if type(v) in _JSON_LEAVES else coerced_to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [x if type(x) in _JSON_LEAVES else coerced_to_json(x) for x in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):  # a closed set's value (HouseholdFactsInput)
+        return value.value
+    return value
+
+
+_JSON_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+def household_json(_cls: type, value: Mapping[str, Any], _context: InputContext) -> Any:
+    """strawberry's ``from_input`` hook of the household inputs: the coerced value as the
+    contract's household JSON (``HouseholdJSON``)."""
+    return coerced_to_json(dict(value))
+
+
 def _input_class(name: str, scope: FactScopeName, description: str,
-                 extra: dict[str, tuple[Any, str]], typed: bool = False) -> type:
+                 extra: dict[str, tuple[Any, str]], typed: bool = False,
+                 as_json: bool = False) -> type:
     """A strawberry input class with a field per input fact of the scope (required ones first,
     then ``extra``, then the others, each in the catalogue's order); ``typed``: closed sets as
-    enums."""
+    enums; ``as_json``: a value of it is built as household JSON (``household_json``)."""
     facts = CATALOGUE.inputs(scope)
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {}
@@ -115,8 +154,12 @@ def _input_class(name: str, scope: FactScopeName, description: str,
     namespace["__annotations__"] = annotations
     namespace["__module__"] = __name__
     namespace["__doc__"] = description
-    cls = type(name, (), namespace)
-    return strawberry.input(cls, description=description)
+    cls = strawberry.input(type(name, (), namespace), description=description)
+    if as_json:
+        # The definition is declared with the hook before any schema reads it (strawberry's
+        # decorator takes no from_input argument; integrations pass it to the definition).
+        cls.__strawberry_definition__.from_input = household_json  # type: ignore[attr-defined]
+    return cls
 
 
 _MAX = CATALOGUE.limits.maxMembers
@@ -130,7 +173,8 @@ HouseholdInput = _input_class(
     "are unknown. Closed sets are strings here; HouseholdFactsInput has them as enums. "
     "家庭信息：未填写的字段取默认值，未填写的可选事实为未知。",
     {"members": (list[MemberInput],  # type: ignore[valid-type]
-                 f"The household's members, 1 to {_MAX}. 家庭成员（1至{_MAX}人）。")})
+                 f"The household's members, 1 to {_MAX}. 家庭成员（1至{_MAX}人）。")},
+    as_json=True)
 MemberFactsInput = _input_class(
     "MemberFactsInput", "member",
     "A household member (the household JSON's member object), closed sets as enums. 家庭成员。",
@@ -142,7 +186,7 @@ HouseholdFactsInput = _input_class(
     "家庭信息（枚举类型）：未填写的字段取默认值，未填写的可选事实为未知。",
     {"members": (list[MemberFactsInput],  # type: ignore[valid-type]
                  f"The household's members, 1 to {_MAX}. 家庭成员（1至{_MAX}人）。")},
-    typed=True)
+    typed=True, as_json=True)
 
 HOUSEHOLD_DEPRECATED = ("Closed sets are strings here; send facts (HouseholdFactsInput, the same "
                         "fields with enums) instead.")

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any, TypeVar, cast
 
 import strawberry
-from graphql import GraphQLError, GraphQLResolveInfo
+from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
@@ -18,7 +18,7 @@ from graphql_api.cases import CasesMutation, CasesQuery, VisitsMutation
 from graphql_api.descriptions import describe_schema
 from graphql_api.editing import EditingMutation, EditingQuery
 from graphql_api.errors import UserError, call, service_error, user_errors
-from graphql_api.inputs import HOUSEHOLD_DEPRECATED
+from graphql_api.inputs import HOUSEHOLD_DEPRECATED, HouseholdJSON
 from graphql_api.limits import Limits, deadline_rule
 from graphql_api.messages import message
 from graphql_api.node import NodeQuery
@@ -36,8 +36,6 @@ from graphql_api.types import (
     HouseholdInput,
     PageInfo,
     RuleSet,
-    coerced_to_json,
-    input_to_json,
     wrap_determination,
 )
 from graphql_api.validation_cache import DocumentCache
@@ -82,18 +80,19 @@ class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery, NodeQuery, Case
     def evaluate(
         self, info: strawberry.Info, as_of: Annotated[date, strawberry.argument(
             description="Evaluate under the versions in force on this day. 评估日期。")],
-        household: Annotated[HouseholdInput | None, strawberry.argument(
+        household: Annotated[HouseholdJSON | None, strawberry.argument(
             description="The household's facts, closed sets as strings.",
-            deprecation_reason=HOUSEHOLD_DEPRECATED)] = None,
-        facts: Annotated[HouseholdFactsInput | None, strawberry.argument(
+            deprecation_reason=HOUSEHOLD_DEPRECATED,
+            graphql_type=HouseholdInput | None)] = None,
+        facts: Annotated[HouseholdJSON | None, strawberry.argument(
             description="The household's facts, closed sets as enums (give facts or "
-            "household). 家庭信息。")] = None,
+            "household). 家庭信息。", graphql_type=HouseholdFactsInput | None)] = None,
         programs: Annotated[list[str] | None, strawberry.argument(
             description=PROGRAMS)] = None,
     ) -> Determination:
         return cast(Determination, _evaluate(
-            _info_context(info), _facts(input_to_json(household), input_to_json(facts)), as_of,
-            programs, "facts" if household is None else "household"))
+            _info_context(info), _facts(household, facts), as_of, programs,
+            "facts" if household is None else "household"))
 
     @strawberry.field(description="Evaluate many households (not stored), each as of its own "
                       "date: one result per item, in order, each its determination or its own "
@@ -105,7 +104,7 @@ class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery, NodeQuery, Case
         programs: list[str] | None = None,
     ) -> list[EvaluateResult]:
         return _evaluate_many(_info_context(info), [
-            BatchItem(i.key, _one(input_to_json(i.household), input_to_json(i.facts)), i.as_of,
+            BatchItem(i.key, _one(i.household, i.facts), i.as_of,
                       "facts" if i.household is None else "household")
             for i in items], programs)
 
@@ -173,12 +172,12 @@ class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery, NodeQuery, Case
 class EvaluateItem:
     key: str = strawberry.field(description="The caller's key for this item, returned with its "
                                 "result; unique within the call. 调用方的标识，随结果返回。")
-    household: HouseholdInput | None = strawberry.field(
+    household: HouseholdJSON | None = strawberry.field(
         default=None, description="The household's facts, closed sets as strings.",
-        deprecation_reason=HOUSEHOLD_DEPRECATED)
-    facts: HouseholdFactsInput | None = strawberry.field(
+        deprecation_reason=HOUSEHOLD_DEPRECATED, graphql_type=HouseholdInput | None)
+    facts: HouseholdJSON | None = strawberry.field(
         default=None, description="The household's facts, closed sets as enums (give facts or "
-        "household). 家庭信息。")
+        "household). 家庭信息。", graphql_type=HouseholdFactsInput | None)
     as_of: date = strawberry.field(description="Evaluate under the versions in force on this "
                                    "day. 评估日期。")
 
@@ -212,18 +211,19 @@ class Mutation(EditingMutation, WarningMutation, CasesMutation, VisitsMutation):
     @strawberry.mutation(description="Save a household's facts as a new revision.")
     def household_save(
         self, info: strawberry.Info,
-        household: Annotated[HouseholdInput | None, strawberry.argument(
+        household: Annotated[HouseholdJSON | None, strawberry.argument(
             description="The household's facts, closed sets as strings.",
-            deprecation_reason=HOUSEHOLD_DEPRECATED)] = None,
+            deprecation_reason=HOUSEHOLD_DEPRECATED,
+            graphql_type=HouseholdInput | None)] = None,
         expected_revision: Annotated[int | None, strawberry.argument(
             description="The revision the household was read at (null: a new household); a "
             "stale one is a CONFLICT.")] = None,
-        facts: Annotated[HouseholdFactsInput | None, strawberry.argument(
+        facts: Annotated[HouseholdJSON | None, strawberry.argument(
             description="The household's facts, closed sets as enums (give facts or "
-            "household). 家庭信息。")] = None,
+            "household). 家庭信息。", graphql_type=HouseholdFactsInput | None)] = None,
     ) -> HouseholdSavePayload:
         ctx = _info_context(info)
-        data = _one(input_to_json(household), input_to_json(facts))
+        data = _one(household, facts)
         if data is None:
             return HouseholdSavePayload(household=None, user_errors=user_errors(InvalidInput(
                 HOUSEHOLD_OR_FACTS, [FieldError("facts", "HOUSEHOLD_OR_FACTS",
@@ -283,18 +283,6 @@ class _MaskErrors(MaskErrors):
             result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
 
 
-def _evaluate_coerced(_root: Any, info: GraphQLResolveInfo[Any], asOf: date,
-                      household: dict[str, Any] | None = None,
-                      facts: dict[str, Any] | None = None,
-                      programs: list[str] | None = None) -> Any:
-    """``Query.evaluate`` on graphql-core's coerced arguments. A 5-member household is ~80
-    input fields: strawberry's conversion into input objects cost more than the evaluation
-    of a remembered household, and the service wants the JSON anyway. Same answers as the
-    strawberry resolver above (tests/api/test_projection.py runs both)."""
-    return _evaluate(info.context, _facts(coerced_to_json(household), coerced_to_json(facts)),
-                     asOf, programs, "facts" if household is None else "household")
-
-
 def _one(household: Any, facts: Any) -> Any:
     """The facts a call gave, as household JSON, or None unless it gave exactly one set."""
     if (household is None) == (facts is None):
@@ -309,16 +297,6 @@ def _facts(household: Any, facts: Any) -> Any:
         raise service_error(InvalidInput(HOUSEHOLD_OR_FACTS, [FieldError(
             "facts", "HOUSEHOLD_OR_FACTS", HOUSEHOLD_OR_FACTS)], code="HOUSEHOLD_OR_FACTS"))
     return found
-
-
-def _evaluate_many_coerced(_root: Any, info: GraphQLResolveInfo[Any], items: list[dict[str, Any]],
-                           programs: list[str] | None = None) -> Any:
-    """``Query.evaluateMany`` on graphql-core's coerced arguments (as ``_evaluate_coerced``)."""
-    return _evaluate_many(info.context, [
-        BatchItem(i["key"], _one(coerced_to_json(i.get("household")),
-                                 coerced_to_json(i.get("facts"))), i["asOf"],
-                  "facts" if i.get("household") is None else "household") for i in items],
-        programs)
 
 
 def _evaluate_many(ctx: Context, items: list[BatchItem],
@@ -414,9 +392,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         scalar = schema._schema.type_map[name]
         scalar.specified_by_url = url  # type: ignore[attr-defined]
         scalar.description = text
-    query_fields = schema._schema.query_type.fields  # type: ignore[union-attr]
-    query_fields["evaluate"].resolve = _evaluate_coerced
-    query_fields["evaluateMany"].resolve = _evaluate_many_coerced
     return schema
 
 

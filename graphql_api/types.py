@@ -801,45 +801,6 @@ else:
     MemberFactsInput = inputs.MemberFactsInput
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)
-
-
-def input_to_json(obj: Any) -> Any:
-    """An input object as the contract's household JSON: camelCase keys, left-out fields left
-    out (so defaults and unknowns apply), dates as ISO text."""
-    if isinstance(obj, list):
-        return [input_to_json(x) for x in obj]
-    if isinstance(obj, date):
-        return obj.isoformat()
-    if isinstance(obj, Enum):
-        return obj.value
-    if hasattr(obj, "__strawberry_definition__"):
-        return {
-            _camel(k): input_to_json(v) for k, v in vars(obj).items() if v is not strawberry.UNSET
-        }
-    return obj
-
-
-def coerced_to_json(value: Any) -> Any:
-    """graphql-core's coerced value of a ``HouseholdInput`` as the contract's household JSON
-    (what ``input_to_json`` makes of strawberry's input objects, without building them): the
-    keys are already the GraphQL names, left-out fields are already absent."""
-    if isinstance(value, dict):
-        return {k: v if type(v) in _JSON_LEAVES else coerced_to_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [x if type(x) in _JSON_LEAVES else coerced_to_json(x) for x in value]
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):  # a closed set's value (HouseholdFactsInput)
-        return value.value
-    return value
-
-
-_JSON_LEAVES = frozenset({str, int, float, bool, type(None)})
-
-
 # --- adapters -------------------------------------------------------------------------------
 
 
