@@ -1,30 +1,38 @@
 """Early-warning throughput: a stream of department events over stored households, ingested
-through GraphQL (``eventsIngest``, 1,000 a call) on a running uvicorn server, correlated end to
-end, with a real websocket client subscribed to ``alertRaised``.
+through GraphQL (``eventsIngest``, 1,000 a call) on a uvicorn server, correlated end to end,
+with a real websocket client subscribed to ``alertRaised``.
 
     .venv/bin/python bench/early_warning.py                      # PostgreSQL (TEST_DATABASE_URL
                                                                  # or the local default)
     .venv/bin/python bench/early_warning.py --events 20000 --households 4000   # a quick run
+    EW_TRACEMALLOC=1 .venv/bin/python bench/early_warning.py ...  # where the server's memory
+                                                                 # grows (slower)
 
-Reports events/s (ingested and correlated: each call returns after its households' alerts are
-upserted), the evaluation's own events/s in the same run (in-process, no database), the
-resident memory of the process (server and client share it) at 10, 25, 50, 75 and 100 % of
-the stream with the sizes of the engine's bounded memos (50,000 entries each, cleared when
-full), and the time from the start of the ingest call to the subscription's
-delivery of each alert raised (p50, p99, max). The database is a fresh PostgreSQL schema,
-dropped afterwards.
+The server runs in a process of its own (as it would in production: the departments' feeds and
+the websocket client are other programs), started after the households are stored; the feed
+and the subscriber run in this process. Reports events/s (ingested and correlated: each call
+returns after its households' alerts are upserted), the evaluation's own events/s in the same
+run (in-process, no database), the server process's resident memory at 10, 25, 50, 75 and
+100 % of the stream with the sizes of the engine's bounded memos, the server's CPU time, and
+the time from the start of the ingest call to the subscription's delivery of each alert raised
+(p50, p99, max). With ``EW_TRACEMALLOC=1`` the server also traces its allocations and reports
+the 25 sources that grew most between 10 % and the end (after a garbage collection). The
+database is a fresh PostgreSQL schema, dropped afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import multiprocessing
 import os
 import random
 import statistics
 import sys
 import threading
 import time
+import tracemalloc
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -118,7 +126,7 @@ def main() -> int:
     engine = make_engine(args.url, connect_args={"options": f"-csearch_path={schema}"},
                          pool_size=10)
     try:
-        return run(args, rng, engine)
+        return run(args, rng, engine, schema)
     finally:
         engine.dispose()
         with admin.begin() as conn:
@@ -126,10 +134,10 @@ def main() -> int:
         admin.dispose()
 
 
-def run(args: argparse.Namespace, rng: random.Random, engine: Any) -> int:
-    settings = Settings(env="prod", seed_fixtures=True)  # type: ignore[arg-type]
+def run(args: argparse.Namespace, rng: random.Random, engine: Any, schema: str) -> int:
+    settings = Settings(env="prod", seed_fixtures=True)
     application = Application(settings, engine)
-    app = create_app(settings, application)
+    application.start()
     t0 = time.perf_counter()
     today = date.today()
     for start in range(0, args.households, 1000):
@@ -144,12 +152,16 @@ def run(args: argparse.Namespace, rng: random.Random, engine: Any) -> int:
     watcher = tokens.create(role="auditor", name="bench-watch")
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    control, child_end = multiprocessing.get_context("spawn").Pipe()
+    server = multiprocessing.get_context("spawn").Process(
+        target=serve, args=(args.url, schema, port, child_end), daemon=True)
+    server.start()
     base = f"http://127.0.0.1:{port}"
     _wait(base)
+
+    def ask(command: str) -> Any:
+        control.send(command)
+        return control.recv()
 
     received: dict[str, float] = {}
     ready = threading.Event()
@@ -178,7 +190,7 @@ def run(args: argparse.Namespace, rng: random.Random, engine: Any) -> int:
     sub.start()
     ready.wait(10)
     deadline = time.monotonic() + 10
-    while not application.warning.listeners._items and time.monotonic() < deadline:
+    while not ask("listeners") and time.monotonic() < deadline:
         time.sleep(0.01)
 
     stream = events(args.events, args.households, rng)
@@ -187,7 +199,9 @@ def run(args: argparse.Namespace, rng: random.Random, engine: Any) -> int:
     rss: dict[int, int] = {}
     accepted = 0
     client = httpx.Client(timeout=600, headers={"authorization": f"Bearer {feed}"})
+    load = os.getloadavg()[0]
     started = time.perf_counter()
+    cpu_start = ask("cpu")
     for k in range(0, len(stream), args.batch):
         t = time.perf_counter()
         r = client.post(f"{base}/graphql", json={"query": INGEST,
@@ -200,33 +214,104 @@ def run(args: argparse.Namespace, rng: random.Random, engine: Any) -> int:
         done = k + args.batch
         for mark in (10, 25, 50, 75):
             if mark not in rss and done >= len(stream) * mark // 100:
-                rss[mark] = round(rss_mib())
+                rss[mark] = round(ask("mark" if mark == 10 else "rss"))
     elapsed = time.perf_counter() - started
-    rss[100] = round(rss_mib())
+    cpu = ask("cpu") - cpu_start
+    load_end = os.getloadavg()[0]
+    rss[100] = round(ask("rss"))
     time.sleep(1.0)  # the last deliveries
     stop.set()
     sub.join(5)
     client.close()
-    server.should_exit = True
-    thread.join(10)
+    report = ask("report")
+    control.send("stop")
+    server.join(15)
+    if server.is_alive():
+        server.terminate()
 
     latencies = sorted((received[a] - sent[a]) * 1000 for a in sent if a in received)
     missing = len([a for a in sent if a not in received])
     print(json.dumps({
         "events": len(stream), "accepted": accepted, "households": args.households,
+        "loadAverage1m": [round(load, 2), round(load_end, 2)],
         "seconds": round(elapsed, 2), "eventsPerSecond": round(len(stream) / elapsed),
+        "serverCpuSeconds": round(cpu, 2),
+        "serverCpuEventsPerSecond": round(len(stream) / cpu) if cpu else None,
         "engineOnlyEventsPerSecond": round(engine_rate),
-        "rssMiBAt": {f"{mark}%": value for mark, value in sorted(rss.items())},
-        "engineMemoEntries": {"trace": len(trace._MEMO), "reasons": len(explain._REASONS),
-                              "reasonJson": len(results._REASON_JSON)},
+        "serverRssMiBAt": {f"{mark}%": value for mark, value in sorted(rss.items())},
+        "engineMemoEntries": report["memos"],
         "alertsRaisedOrUpdated": len(sent), "delivered": len(latencies),
         "notDelivered": missing,
         "deliveryMs": {"p50": round(statistics.median(latencies), 1) if latencies else None,
                        "p99": round(latencies[int(len(latencies) * 0.99) - 1], 1)
                        if latencies else None,
                        "max": round(latencies[-1], 1) if latencies else None},
-    }, indent=2))
+        **({"memoryGrowth10PercentToEnd": report["growth"]} if report["growth"] else {}),
+    }, indent=2, ensure_ascii=False))
     return 0
+
+
+def serve(url: str, schema: str, port: int, control: Any) -> None:
+    """The server process: uvicorn over the bench's schema, answering the bench's questions
+    about itself (resident memory, CPU time, allocations) on ``control``."""
+    tracing = os.environ.get("EW_TRACEMALLOC") == "1"
+    if tracing:
+        tracemalloc.start(12)
+    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"},
+                         pool_size=10)
+    settings = Settings(env="prod", seed_fixtures=True)
+    application = Application(settings, engine)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, application), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    marks: dict[str, Any] = {}
+
+    def answer() -> None:
+        while True:
+            command = control.recv()
+            if command == "rss":
+                control.send(rss_mib())
+            elif command == "cpu":
+                control.send(time.process_time())
+            elif command == "listeners":
+                control.send(len(application.warning.listeners._items))
+            elif command == "mark":
+                control.send(rss_mib())
+                if tracing:
+                    gc.collect()
+                    marks["snapshot"] = tracemalloc.take_snapshot()
+                    marks["types"] = _type_counts()
+            elif command == "report":
+                growth: dict[str, Any] = {}
+                if tracing and "snapshot" in marks:
+                    gc.collect()
+                    diff = tracemalloc.take_snapshot().compare_to(marks["snapshot"], "traceback")
+                    growth["allocations"] = [
+                        {"kib": round(d.size_diff / 1024), "blocks": d.count_diff,
+                         "where": [f"{f.filename.split('site-packages/')[-1]}:{f.lineno}"
+                                   for f in d.traceback[-6:]]}
+                        for d in diff[:25]]
+                    now = _type_counts()
+                    growth["objects"] = dict(sorted(
+                        ((k, now[k] - marks["types"].get(k, 0)) for k in now),
+                        key=lambda kv: -kv[1])[:15])
+                control.send({"memos": {"trace": len(trace._MEMO),
+                                        "reasons": len(explain._REASONS),
+                                        "reasonJson": len(results._REASON_JSON)},
+                              "growth": growth})
+            elif command == "stop":
+                server.should_exit = True
+                return
+
+    threading.Thread(target=answer, daemon=True).start()
+    server.run()
+
+
+def _type_counts() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for o in gc.get_objects():
+        name = type(o).__qualname__
+        counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 def engine_only(application: Application, sample: list[dict[str, Any]],

@@ -114,6 +114,9 @@ def evaluate_event(
         # and only the rules that fire are explained.
         check_agreement(program, verdicts, _tree_verdicts(program, facts))
         result = ProgramResult(program.code, ref, _granted(program, facts, verdicts))
+    granted = [o for o in result.outcomes if o.status is Status.GRANTED]
+    if not granted:  # most events: no alert, nothing more to work out
+        return result, []
     member_index = (next((i for i, m in enumerate(household.members) if m.id == event.member_id),
                          None) if event.member_id else None)
     stored = household.model_dump(mode="json", exclude_none=True)
@@ -131,7 +134,7 @@ def evaluate_event(
             evidence=(summed if any(reads_window.get(r.rule_id) for r in o.reasons)
                       else (event,)),
         )
-        for o in result.outcomes if o.status is Status.GRANTED
+        for o in granted
     ]
     return result, raised
 

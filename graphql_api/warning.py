@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import anyio.to_thread
 import strawberry
+from strawberry.types.arguments import InputContext
 
 from graphql_api.errors import (
     CODE_DEPRECATED,
@@ -85,6 +86,21 @@ class EventInput:
         "(HOUSING_REGRADED: A-D) or a school stage, as text.")
 
 
+def _event_input(cls: type[EventInput], value: Mapping[str, Any], _: InputContext) -> EventInput:
+    # Built straight from the input value that graphql-core checked and coerced (a call
+    # holds up to 1,000 events; the generic conversion looks up each field's type and name
+    # again for every one of them).
+    kind = value["kind"]
+    return cls(source=value["source"], event_id=value["eventId"],
+               kind=kind if isinstance(kind, EventKind) else EventKind(kind),
+               household_id=value["householdId"], member_id=value.get("memberId"),
+               occurred_on=value["occurredOn"], amount=value.get("amount"),
+               value=value.get("value"))
+
+
+EventInput.__strawberry_definition__.from_input = _event_input  # type: ignore[attr-defined]
+
+
 @strawberry.type
 class Event:
     id: strawberry.ID
@@ -115,6 +131,11 @@ class SuggestedFact:
     value: str = strawberry.field(description="The suggested value as JSON text, e.g. true.")
 
 
+def _alert_reasons(root: Alert) -> list[Reason]:
+    # Read from the stored explanation only when asked for (an ingest returns many alerts).
+    return list(root.view.reasons)  # type: ignore[arg-type]
+
+
 @strawberry.type(description="An early-warning alert (预警): a rule of the early_warning rule "
                  "set raised by department events, with its explanation.")
 class Alert(Node):
@@ -130,7 +151,7 @@ class Alert(Node):
     household_id: str
     region_code: str
     member_id: str | None
-    reasons: list[Reason]
+    reasons: list[Reason] = strawberry.field(resolver=_alert_reasons)
     suggested_facts: list[SuggestedFact]
     raised_at: datetime
     updated_at: datetime
@@ -174,7 +195,6 @@ def alert(v: AlertView) -> Alert:
     return Alert(
         id=strawberry.ID(v.id), rule=v.rule, cause=v.cause, status=AlertStatus(v.status),
         household_id=v.household_id, region_code=v.region_code, member_id=v.member_id,
-        reasons=list(v.reasons),  # type: ignore[arg-type]
         suggested_facts=[SuggestedFact(fact=f.fact, value=f.value) for f in v.suggested_facts],
         raised_at=v.raised_at, updated_at=v.updated_at, resolved_by=v.resolved_by,
         resolved_at=v.resolved_at, resolution_note=v.resolution_note,

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from engine.results import Citation, ConditionCheck, ConditionNode, Determination, Reason
@@ -80,7 +81,6 @@ class AlertView:
     member_id: str | None
     title_zh: str
     title_en: str
-    reasons: tuple[Reason, ...]
     suggested_facts: tuple[SuggestedFact, ...]
     event_ids: tuple[str, ...]
     version_id: str | None
@@ -89,9 +89,23 @@ class AlertView:
     resolved_by: str | None
     resolved_at: datetime | None
     resolution_note: str | None
+    # The stored explanation's reasons (JSON), read into ``reasons`` when asked for: an
+    # ingest returns thousands of alerts, most shown by id only.
+    explained: Sequence[Mapping[str, Any]] = field(default=(), repr=False, compare=False)
 
     def title(self, lang: str = "ZH") -> str:
         return self.title_en if lang.upper() == "EN" else self.title_zh
+
+    @cached_property
+    def reasons(self) -> tuple[Reason, ...]:
+        """Why it was raised: its rule's reason with conditions, tree and citation."""
+        return tuple(
+            Reason(r["ruleId"], r.get("textZh", ""), r.get("textEn", ""),
+                   Citation(**r["citation"]),
+                   tuple(ConditionCheck(c["expression"], c["actual"], c["expected"],
+                                        c["passed"]) for c in r["conditions"]),
+                   Ready(_node_from(r["tree"])))
+            for r in self.explained)
 
 
 @dataclass(frozen=True)
@@ -562,22 +576,16 @@ def _node_from(d: Mapping[str, Any]) -> ConditionNode:
 
 def alert_view(a: Alert) -> AlertView:
     x = a.explanation or {}
-    reasons = tuple(
-        Reason(r["ruleId"], r.get("textZh", ""), r.get("textEn", ""),
-               Citation(**r["citation"]),
-               tuple(ConditionCheck(c["expression"], c["actual"], c["expected"], c["passed"])
-                     for c in r["conditions"]),
-               Ready(_node_from(r["tree"])))
-        for r in x.get("reasons", []))
     return AlertView(
         id=a.id, rule=a.rule, cause=a.cause, status=AlertStatus(a.status).value,
         household_id=a.household_id, region_code=a.region_code, member_id=a.member_id,
-        title_zh=x.get("titleZh", a.rule), title_en=x.get("titleEn", a.rule), reasons=reasons,
+        title_zh=x.get("titleZh", a.rule), title_en=x.get("titleEn", a.rule),
         suggested_facts=tuple(SuggestedFact(f["fact"], f["value"])
                               for f in x.get("suggestedFacts", [])),
         event_ids=tuple(a.event_ids), version_id=(x.get("version") or {}).get("id"),
         raised_at=a.created_at, updated_at=a.updated_at, resolved_by=a.resolved_by,
         resolved_at=a.resolved_at, resolution_note=a.resolution_note,
+        explained=x.get("reasons", ()),
     )
 
 
