@@ -1,6 +1,6 @@
 """JSON Lines validated in columns: a block of lines parsed by Arrow's native JSON reader with
 the layout's schema, members unnested in columns, and checked by the flat layout's vectorised
-checks (``layout.fast_flat``).
+checks (``layout.fast_nested``, the household columns checked once a line).
 
 The columnar path is conservative in the same way as the flat layout's: a household it passes
 is one ``policy.facts.parse_household`` accepts with the same values. Every other line goes
@@ -38,7 +38,7 @@ from engine.batch.layout import (
     Checked,
     Column,
     _merge,
-    fast_flat,
+    fast_nested,
 )
 from engine.batch.records import check_records
 from policy import facts as f
@@ -79,10 +79,10 @@ def _candidates(block: bytes, starts: np.ndarray, ends: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
     """(lines the columnar path may read, empty lines); every other line goes record by
     record (where a line of blanks is skipped)."""
-    data = np.frombuffer(block, dtype=np.uint8)
     n = len(starts)
-    if len(data) == 0:
+    if len(block) == 0:
         return np.zeros(n, bool), np.ones(n, bool)
+    data = np.frombuffer(block, dtype=np.uint8)
     # A trailing carriage return (CRLF files) is not part of the line.
     cr = (ends > starts) & (data[np.maximum(ends - 1, 0)] == 13)
     last = ends - cr.astype(np.int64)
@@ -90,11 +90,14 @@ def _candidates(block: bytes, starts: np.ndarray, ends: np.ndarray
     first_byte = data[np.minimum(starts, len(data) - 1)]
     last_byte = data[np.maximum(last - 1, 0)]
     ok = ~empty & (first_byte == ord("{")) & (last_byte == ord("}"))
-    if len(data) >= 4:
-        hit = np.flatnonzero((data[:-3] == ord("n")) & (data[1:-2] == ord("u"))
-                             & (data[2:-1] == ord("l")) & (data[3:] == ord("l")))
-        if len(hit):
-            ok[np.searchsorted(starts, hit, side="right") - 1] = False
+    # Lines with a null (looked for with bytes.find: no array the size of the block).
+    hits = []
+    at = block.find(b"null")
+    while at >= 0:
+        hits.append(at)
+        at = block.find(b"null", at + 4)
+    if hits:
+        ok[np.searchsorted(starts, np.array(hits, dtype=np.int64), side="right") - 1] = False
     return ok, empty
 
 
@@ -133,22 +136,22 @@ def _read(block: bytes, starts: np.ndarray, nxt: np.ndarray, lines: np.ndarray
         yield from _read(block, starts, nxt, piece)
 
 
-def _flat(table: pa.Table, line_numbers: np.ndarray) -> pl.DataFrame:
-    """Households (one a row, members a list) as rows of the flat layout, one a member:
-    ``_hh`` numbers the households, ``_row`` is each one's line."""
+def _nested(table: pa.Table, line_numbers: np.ndarray, first: int
+            ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Households (one a row, members a list) as a household frame (its columns and ``_row``,
+    its line) and a member frame (``_h`` numbering the households from ``first``, the member
+    columns), members unnested in columns."""
     members = table.column("members").combine_chunks()
-    parent = pc.list_parent_indices(members)
     flat = members.flatten()
-    cols: dict[str, pa.Array] = {}
-    for c in HOUSEHOLD_COLUMNS:
-        cols[c.name] = table.column(c.field).combine_chunks().take(parent)
-    for i, c in enumerate(MEMBER_COLUMNS):
-        cols[c.name] = flat.field(i)
-    cols["_hh"] = pc.cast(parent, pa.uint32())
-    cols[ROW] = pa.array(line_numbers, type=pa.int64()).take(parent)
-    frame = pl.from_arrow(pa.table(cols))
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+    heads = pl.from_arrow(pa.table(
+        {**{c.name: table.column(c.field) for c in HOUSEHOLD_COLUMNS},
+         ROW: pa.array(line_numbers, type=pa.int64())}))
+    parent = pc.add(pc.list_parent_indices(members), first)
+    member_frame = pl.from_arrow(pa.table(
+        {"_h": pc.cast(parent, pa.uint32()),
+         **{c.name: flat.field(i) for i, c in enumerate(MEMBER_COLUMNS)}}))
+    assert isinstance(heads, pl.DataFrame) and isinstance(member_frame, pl.DataFrame)
+    return heads, member_frame
 
 
 def check_lines(block: bytes, first_line: int, as_of: date) -> Checked:
@@ -157,8 +160,10 @@ def check_lines(block: bytes, first_line: int, as_of: date) -> Checked:
     numbers = np.arange(first_line, first_line + len(starts), dtype=np.int64)
     ok, empty = _candidates(block, starts, ends)
     slow: list[np.ndarray] = [np.flatnonzero(~ok & ~empty)]
-    frames: list[pl.DataFrame] = []
+    heads_parts: list[pl.DataFrame] = []
+    member_parts: list[pl.DataFrame] = []
     read_lines: list[np.ndarray] = []
+    read = 0
     for table, lines in _read(block, starts, nxt, np.flatnonzero(ok)):
         if table is None:
             slow.append(lines)
@@ -169,13 +174,15 @@ def check_lines(block: bytes, first_line: int, as_of: date) -> Checked:
             slow.append(lines[~fits])
             table, lines = table.filter(pa.array(fits)), lines[fits]
         if lines.size:
-            frames.append(_flat(table, numbers[lines]).with_columns(
-                pl.col("_hh") + sum(x.size for x in read_lines)))
+            heads_raw, members_raw = _nested(table, numbers[lines], read)
+            heads_parts.append(heads_raw)
+            member_parts.append(members_raw)
             read_lines.append(lines)
-    if frames:
-        raw = pl.concat(frames, rechunk=True)
+            read += lines.size
+    if heads_parts:
         line_of = np.concatenate(read_lines)
-        members, heads, bad_h = fast_flat(raw, as_of, text=False, grouped="_hh")
+        members, heads, bad_h = fast_nested(pl.concat(heads_parts, rechunk=True),
+                                            pl.concat(member_parts, rechunk=True), as_of)
         if bad_h.len():
             bad = bad_h.to_numpy()
             slow.append(line_of[bad])
@@ -198,8 +205,8 @@ def check_lines(block: bytes, first_line: int, as_of: date) -> Checked:
     slow_lines = np.sort(np.concatenate(slow))
     if slow_lines.size == 0:
         return Checked(hh_frame, m_frame, pl.DataFrame(schema=ERRORS), 0, first_rows)
-    records = [(int(numbers[i]), block[starts[i]:ends[i]]) for i in slow_lines
-               if block[starts[i]:ends[i]].strip()]
+    records = [(int(numbers[i]), bytes(block[starts[i]:ends[i]])) for i in slow_lines
+               if bytes(block[starts[i]:ends[i]]).strip()]
     other = check_records(records, as_of)
     if other.households.height:
         hh_frame, m_frame, first_rows = _merge(hh_frame, m_frame, first_rows,
