@@ -340,7 +340,13 @@ def _not_in_force(ctx: Context, det: Any, as_of: date,
 
 
 class _QuietExecutionContext(ProjectingExecutionContext):
-    quiet = True  # no "Did you mean" in variable errors outside dev
+    """Outside dev: no "Did you mean ...?" in the errors of variables that do not coerce
+    (strawberry does not pass graphql-core's ``hide_suggestions``)."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        kwargs["hide_suggestions"] = True
+        return super().build(*args, **kwargs)
 
 
 class Schema(strawberry.Schema):

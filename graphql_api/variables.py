@@ -43,7 +43,10 @@ from graphql import (
 )
 from graphql.execution import MiddlewareManager
 from graphql.execution.collect_fields import FragmentDetails
-from graphql.execution.get_variable_signature import get_variable_signature
+from graphql.execution.get_variable_signature import (
+    GraphQLVariableSignature,
+    get_variable_signature,
+)
 from graphql.execution.values import VariableValues, VariableValueSource, get_variable_values
 from graphql.language.parser import MAX_NESTING_DEPTH
 from graphql.pyutils import inspect
@@ -215,7 +218,7 @@ def _compiled_variable(schema: GraphQLSchema, node: VariableDefinitionNode,
     return found
 
 
-def variable_values(
+def compiled_variable_values(
     schema: GraphQLSchema, definitions: Collection[VariableDefinitionNode],
     inputs: dict[str, Any], max_errors: int | None = None, hide_suggestions: bool = False,
 ) -> VariableValues | list[GraphQLError]:
@@ -248,15 +251,15 @@ def variable_values(
 
 
 class CompiledVariablesExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """strawberry's execution context, with variables coerced by ``variable_values``.
+    """strawberry's execution context, with variables coerced by ``compiled_variable_values``.
 
-    ``build`` is graphql-core 3.3's ``Executor.build`` (the version strawberry requires) with
-    that one call changed: graphql-core offers no narrower place to coerce variables.
-    ``quiet`` subclasses (outside dev) never suggest names ("Did you mean ...?") in the
-    errors of variables that do not coerce: strawberry does not pass graphql-core's
-    ``hide_suggestions``."""
-
-    quiet = False
+    ``build`` is graphql-core's ``Executor.build`` copied with its names, order and statements
+    (annotations and docstring left out), with one call changed: ``get_variable_values``
+    becomes ``compiled_variable_values``. graphql-core offers no narrower place to coerce
+    variables. ``tests/api/test_versions.py`` compares the copy with the installed
+    graphql-core's, statement by statement, and prints the difference when they part: to
+    follow a new graphql-core, copy its ``build`` again and make that one change.
+    """
 
     @classmethod
     def build(
@@ -280,60 +283,91 @@ class CompiledVariablesExecutionContext(StrawberryGraphQLCoreExecutionContext):
         hooks: Any = None,
         **custom_args: Any,
     ) -> Any:
+        # If the schema used for execution is invalid, raise an error.
         assert_valid_schema(schema)
-        hide_suggestions = hide_suggestions or cls.quiet
+
         operation: OperationDefinitionNode | None = None
         fragment_definitions: dict[str, FragmentDefinitionNode] = {}
         fragments: dict[str, FragmentDetails] = {}
-        signature_errors: list[GraphQLError] = []
+        fragment_variable_signature_errors: list[GraphQLError] = []
         middleware_manager: MiddlewareManager | None = None
         if middleware is not None:
-            if isinstance(middleware, list | tuple):
+            if isinstance(middleware, (list, tuple)):
                 middleware_manager = MiddlewareManager(*middleware)
             elif isinstance(middleware, MiddlewareManager):
                 middleware_manager = middleware
             else:
-                raise TypeError("Middleware must be passed as a list or tuple of functions"
-                                " or objects, or as a single MiddlewareManager object."
-                                f" Got {inspect(middleware)} instead.")
+                msg = (
+                    "Middleware must be passed as a list or tuple of functions"
+                    " or objects, or as a single MiddlewareManager object."
+                    f" Got {inspect(middleware)} instead."
+                )
+                raise TypeError(msg)
+
         for definition in document.definitions:
             if isinstance(definition, OperationDefinitionNode):
                 if operation_name is None:
                     if operation:
-                        return [GraphQLError("Must provide operation name"
-                                             " if query contains multiple operations.")]
+                        return [
+                            GraphQLError(
+                                "Must provide operation name"
+                                " if query contains multiple operations."
+                            )
+                        ]
                     operation = definition
                 elif definition.name and definition.name.value == operation_name:
                     operation = definition
             elif isinstance(definition, FragmentDefinitionNode):
                 fragment_definitions[definition.name.value] = definition
-                signatures: dict[str, Any] | None = None
+                variable_signatures: dict[str, GraphQLVariableSignature] | None = None
                 if definition.variable_definitions:
-                    signatures = {}
+                    variable_signatures = {}
                     for var_def in definition.variable_definitions:
                         signature = get_variable_signature(schema, var_def)
                         if isinstance(signature, GraphQLError):
-                            signature_errors.append(signature)
+                            fragment_variable_signature_errors.append(signature)
                             continue
-                        signatures[signature.name] = signature
-                fragments[definition.name.value] = FragmentDetails(definition, signatures)
+                        variable_signatures[signature.name] = signature
+                fragments[definition.name.value] = FragmentDetails(
+                    definition, variable_signatures
+                )
+
         if not operation:
             if operation_name is not None:
                 return [GraphQLError(f"Unknown operation named '{operation_name}'.")]
             return [GraphQLError("Must provide an operation.")]
-        if signature_errors:
-            return signature_errors
-        values = variable_values(schema, operation.variable_definitions or (),
-                                 raw_variable_values or {}, max_errors=max_coercion_errors,
-                                 hide_suggestions=hide_suggestions)
-        if isinstance(values, list):
-            return values
+
+        if fragment_variable_signature_errors:
+            return fragment_variable_signature_errors
+
+        variable_values = compiled_variable_values(
+            schema,
+            operation.variable_definitions or (),
+            raw_variable_values or {},
+            max_errors=max_coercion_errors,
+            hide_suggestions=hide_suggestions,
+        )
+
+        if isinstance(variable_values, list):
+            return variable_values  # errors
+
         return cls(
-            schema, fragment_definitions, fragments, root_value, context_value, operation,
-            values, field_resolver or default_field_resolver,
+            schema,
+            fragment_definitions,
+            fragments,
+            root_value,
+            context_value,
+            operation,
+            variable_values,
+            field_resolver or default_field_resolver,
             type_resolver or default_type_resolver,
-            subscribe_field_resolver or default_field_resolver, enable_early_execution,
-            middleware_manager, is_awaitable, is_async_iterable,
-            hide_suggestions=hide_suggestions, abort_signal=abort_signal, hooks=hooks,
+            subscribe_field_resolver or default_field_resolver,
+            enable_early_execution,
+            middleware_manager,
+            is_awaitable,
+            is_async_iterable,
+            hide_suggestions=hide_suggestions,
+            abort_signal=abort_signal,
+            hooks=hooks,
             **custom_args,
         )

@@ -31,7 +31,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphql_api.schema import build_schema as build_service_schema
-from graphql_api.variables import coercer, variable_values
+from graphql_api.variables import coercer, compiled_variable_values
 from services.config import Settings
 from testing.households import random_household
 
@@ -52,7 +52,7 @@ json_value = st.recursive(json_leaf, lambda inner: st.one_of(
 def same(schema: Any, definitions: Any, inputs: dict[str, Any]) -> Any:
     """Both coercions of ``inputs``; asserts they agree and returns graphql-core's."""
     expected = get_variable_values(schema, definitions, copy.deepcopy(inputs))
-    got = variable_values(schema, definitions, inputs)
+    got = compiled_variable_values(schema, definitions, inputs)
     if isinstance(expected, list):
         assert isinstance(got, list)
         assert [e.formatted for e in got] == [e.formatted for e in expected]
