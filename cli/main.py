@@ -389,6 +389,18 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_jobs_purge(args: argparse.Namespace) -> int:
+    """Delete impact preview jobs (and their reports) finished more than N days ago."""
+    from services.impact_jobs import purge_jobs
+
+    if not args.older_than >= 0:
+        return _fail("error: --older-than must be a number of days, 0 or more [BAD_ARGUMENT]")
+    count = purge_jobs(_app(), args.older_than)
+    print(f"deleted {count} impact preview job(s) finished more than {args.older_than:g} "
+          "day(s) ago")
+    return 0
+
+
 def _database_url(args: argparse.Namespace) -> str:
     from services.config import Settings
 
@@ -807,6 +819,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("id", help="the token's id (see token list)")
     t.add_argument("--reason", help="why (kept in the audit log)")
     t.set_defaults(func=cmd_token_revoke)
+
+    p = sub.add_parser("jobs", help="impact preview jobs")
+    jsub = p.add_subparsers(dest="jobs_command", required=True)
+    j = jsub.add_parser("purge", help="delete the jobs (and their reports) finished more than "
+                        "--older-than days ago (the service also does on every new job, after "
+                        "POLICY_ENGINE_IMPACT_JOB_RETENTION_DAYS)")
+    j.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+    j.set_defaults(func=cmd_jobs_purge)
 
     p = sub.add_parser("rescreen", help="screen every stored household (DATABASE_URL) with the "
                        "batch backend, under the versions in force in the database")

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # body must arrive within read_timeout_seconds; an idle connection closes after
     # idle_timeout_seconds
     threads: int = 8
+    # Impact preview jobs (services/impact_jobs.py) finished more than this many days ago are
+    # deleted with their reports when a new one starts (and by `policy-engine jobs purge`).
+    impact_job_retention_days: float = 7.0
     read_timeout_seconds: float = 10.0
     idle_timeout_seconds: int = 5
     # Outgoing webhooks (services/webhooks.py): attempts per delivery, the first retry's delay

@@ -11,7 +11,12 @@ job from the database, so any worker process answers the poll.
   may see, docs/decisions/0008-pseudonymised-impact-previews.md); to anyone else it does not
   exist.
 * At most ``MAX_ACTIVE_JOBS`` jobs are queued or running at once (across all workers); one
-  more is refused (``TOO_MANY_JOBS``) until one finishes.
+  more is refused (``TOO_MANY_JOBS``) until one finishes. The count and the insert run under a
+  lock every process honours (``store.counters.lock`` on the ``impact_jobs`` counter, in a
+  transaction that SQLite begins IMMEDIATE): two starts racing in two workers cannot both
+  see three jobs.
+* Jobs finished (or last heard of) more than ``impact_job_retention_days`` ago are deleted,
+  with their reports, when a new job starts, and by ``policy-engine jobs purge``.
 * A job whose process stopped (no progress written for ``STALE_SECONDS``) reads as FAILED
   (``INTERRUPTED``) and no longer counts against the limit.
 * The preview is audited when it finishes, as the synchronous preview is
@@ -34,10 +39,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from services.auth import Principal
 from services.errors import Conflict, NotFoundError, ServiceError
+from store import counters
+from store.db import IMMEDIATE
 from store.models import ImpactJob
 from store.types import utc_now
 
@@ -107,6 +116,27 @@ def record_progress(app: Application, job_id: str, done: int) -> None:
         uow.commit()
 
 
+def purge(session: Session, before: datetime) -> int:
+    """Delete the jobs finished before ``before``, and those never finished whose process was
+    last heard of before it (a running job writes its progress after every batch); the
+    number deleted."""
+    deleted = session.execute(delete(ImpactJob).where(or_(
+        and_(ImpactJob.finished_at.is_not(None), ImpactJob.finished_at < before),
+        and_(ImpactJob.finished_at.is_(None), ImpactJob.updated_at < before))))
+    return int(getattr(deleted, "rowcount", 0) or 0)
+
+
+def purge_jobs(app: Application, older_than_days: float) -> int:
+    """``policy-engine jobs purge``: delete the jobs finished (or last heard of) more than
+    ``older_than_days`` ago; the number deleted."""
+    with app.uow() as uow:
+        counters.lock(uow.session.connection(execution_options={IMMEDIATE: True}),
+                      counters.IMPACT_JOBS)
+        count = purge(uow.session, utc_now() - timedelta(days=older_than_days))
+        uow.commit()
+        return count
+
+
 class ImpactJobs:
     """The background impact previews of one serving process."""
 
@@ -128,6 +158,11 @@ class ImpactJobs:
         total = self.app.household_count(region_codes)
         now = utc_now()
         with self.app.uow() as uow:
+            # The lock first, before anything is read (SQLite: the snapshot is then taken
+            # after the previous holder committed); held until commit or rollback.
+            counters.lock(uow.session.connection(execution_options={IMMEDIATE: True}),
+                          counters.IMPACT_JOBS)
+            self._purge(uow.session, now)
             active = uow.session.scalar(select(func.count()).select_from(ImpactJob).where(
                 ImpactJob.status.in_((QUEUED, RUNNING)),
                 ImpactJob.updated_at > now - timedelta(seconds=STALE_SECONDS))) or 0
@@ -151,6 +186,17 @@ class ImpactJobs:
         self._pool().submit(self._run, job_id, p, version_id, as_of,
                             list(region_codes) if region_codes else None, first)
         return self.get(p, job_id)
+
+    def _purge(self, session: Session, now: datetime) -> None:
+        """Old jobs out, in a savepoint: a PostgreSQL service role granted before jobs could be
+        deleted (run `policy-engine migrate --grant-to ROLE` again) still starts jobs."""
+        before = now - timedelta(days=self.app.settings.impact_job_retention_days)
+        try:
+            with session.begin_nested():
+                purge(session, before)
+        except DBAPIError:
+            log.warning("old impact jobs not deleted (no DELETE on impact_jobs: grant it "
+                        "with policy-engine migrate --grant-to ROLE)")
 
     def _run(self, job_id: str, p: Principal, version_id: str, as_of: date,
              region_codes: Sequence[str] | None, first: int) -> None:

@@ -24,6 +24,7 @@ from store.immutability import refuse_bulk_changes, translate_trigger_error
 DEFAULT_URL = "sqlite:///./var/policy-engine.sqlite3"
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+IMMEDIATE = "policy_engine_immediate"  # execution option: SQLite's BEGIN IMMEDIATE
 
 
 def normalize_url(url: str | URL | None) -> URL:
@@ -82,7 +83,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock at once (waiting up to the busy timeout), before the
+        # transaction reads anything: for a check-then-insert that must not race another
+        # process (``Session.connection(execution_options={IMMEDIATE: True})``).
+        if connection.get_execution_options().get(IMMEDIATE):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
 
     event.listen(engine, "handle_error", _translate_stale_snapshot)
 

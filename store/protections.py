@@ -33,8 +33,9 @@ _POSTGRESQL = {
     "api_tokens_bumps_generation", "users_bumps_generation",
 }
 
-# What the service does to each table (everything else: SELECT only). No DELETE anywhere but
-# on the drafts' table, whose triggers refuse it for published versions.
+# What the service does to each table (tables not listed: SELECT, INSERT and UPDATE). No
+# DELETE anywhere but on the drafts' table, whose triggers refuse it for published versions,
+# and on the impact jobs (previews' working state, not records).
 _PRIVILEGES = {
     "installation_secrets": "SELECT, INSERT",
     "audit_log": "SELECT, INSERT",
@@ -52,6 +53,8 @@ _PRIVILEGES = {
     "visits": "SELECT, INSERT",
     "assistance_measures": "SELECT, INSERT",
     "idempotency_keys": "SELECT, INSERT",
+    # finished jobs are deleted after their retention (services/impact_jobs.py)
+    "impact_jobs": "SELECT, INSERT, UPDATE, DELETE",
     "alembic_version": "SELECT",
 }
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,11 @@ from sqlalchemy.exc import DBAPIError
 from services.application import Application
 from services.auth import Principal
 from services.config import Settings
+from services.impact_jobs import purge_jobs
 from store.db import make_engine, migrate
+from store.models import ImpactJob
 from store.protections import grant_service_role
+from store.types import utc_now
 from store.verify import verify_store
 from tests.databases import fresh_engine
 from tests.store.conftest import postgres_url
@@ -75,6 +78,15 @@ def test_the_service_role_owns_nothing_and_cannot_bypass_the_protections(
         try:
             app = Application(Settings(env="test"), service)
             _fill(app)  # the service seeds, saves and records as its role
+            # ... and deletes impact jobs past their retention (the one table it may)
+            old = utc_now() - timedelta(days=30)
+            with app.uow() as uow:
+                uow.session.add(ImpactJob(
+                    actor="policy_editor:ed", version_id="v", as_of=old.date(),
+                    region_codes=[], first=1, status="DONE", households_done=0,
+                    households_total=0, created_at=old, updated_at=old, finished_at=old))
+                uow.commit()
+            assert purge_jobs(app, 7) == 1
             with service.connect() as connection:
                 owned = connection.scalar(text(
                     "SELECT count(*) FROM pg_tables WHERE tableowner = current_user"))
