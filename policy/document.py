@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from policy import yamltext
 from policy.conditions import ast as a
 from policy.conditions.parser import parse
 from policy.conditions.typecheck import Environment, check
@@ -129,7 +130,7 @@ def load_document(text: str | bytes | dict[str, Any]) -> RuleSetDocument:
         data: Any = text
     else:
         try:
-            data = yaml.safe_load(text)
+            data = yamltext.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "document"

@@ -18,8 +18,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from policy import yamltext
 
 CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "facts.yaml"
 
@@ -224,7 +225,7 @@ class FactCatalogue(_Model):
 
 def load_catalogue(data: str | bytes | dict[str, Any]) -> FactCatalogue:
     """A catalogue from YAML text (or parsed data); ``pydantic.ValidationError`` when invalid."""
-    parsed = data if isinstance(data, dict) else yaml.safe_load(data)
+    parsed = data if isinstance(data, dict) else yamltext.safe_load(data)
     return FactCatalogue.model_validate(parsed)
 
 

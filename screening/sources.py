@@ -242,6 +242,40 @@ class _Counting(io.RawIOBase):
         return n
 
 
+@dataclass(frozen=True)
+class _Numbered:
+    """A misshapen row Arrow's reader reports, numbered as a line of the whole file."""
+
+    row: Any
+    number: int
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+
+def line_blocks(f: BinaryIO, rows: int) -> Iterator[bytes]:
+    """Blocks of whole lines of ``f`` (the last one as the file ends), about ``rows`` lines
+    each, sized from the length of the first lines read."""
+    buf = f.read(1 << 20)
+    at_end = len(buf) < 1 << 20
+    per_line = len(buf) / max(1, buf.count(b"\n"))
+    size = max(1 << 12, int(rows * per_line))
+    while buf or not at_end:
+        while not at_end and len(buf) < size:
+            data = f.read(size - len(buf))
+            at_end = not data
+            buf += data
+        if at_end and len(buf) <= size:
+            block, buf = buf, b""
+        else:
+            cut = buf.rfind(b"\n", 0, size) + 1
+            if cut == 0:  # a line longer than a block: read on until it ends
+                size *= 2
+                continue
+            block, buf = buf[:cut], buf[cut:]
+        yield block
+
+
 class CsvSource(Source):
     """A CSV register. Rows whose number of cells is not the header's (a truncated last row,
     a quote that is never closed) are skipped and listed in ``rejected``, for the errors
@@ -260,6 +294,8 @@ class CsvSource(Source):
         import csv
 
         self.names = next(csv.reader([header])) if header else []
+        self.utf8 = utf8
+        self.data_start = len(first)
         check_columns(self.names)
         if "memberId" not in self.names:
             raise LayoutError("the input needs a memberId column (one row per member)")
@@ -286,6 +322,67 @@ class CsvSource(Source):
             schema=ERRORS, orient="row")
 
     def _frames(self) -> Iterator[tuple[pl.DataFrame, int]]:
+        if self.utf8 and len(self.names) > 1:
+            return self._plain_frames()
+        return self._arrow_frames()
+
+    def _plain_frames(self) -> Iterator[tuple[pl.DataFrame, int]]:
+        """Blocks of whole lines: a block of plain lines (no quote, every line the header's
+        number of cells) is read by polars' CSV reader (native, on every core); any other
+        block by Arrow's, one thread, which numbers and skips the misshapen rows. Both read
+        every cell as text, an empty cell as null."""
+        row = 0
+        with self.path.open("rb") as f:
+            f.seek(self.data_start)
+            line = 2
+            done = self.data_start
+            for block in line_blocks(f, max(1, self.chunk_rows)):
+                lines = block.count(b"\n") + (not block.endswith(b"\n"))
+                frame = self._plain_block(block, lines)
+                if frame is None:
+                    frame = self._arrow_block(block, line)
+                frame = frame.with_columns(
+                    pl.int_range(row + 1, row + 1 + frame.height, dtype=pl.Int64).alias(ROW))
+                row += frame.height
+                line += lines
+                done += len(block)
+                yield frame, done
+
+    def _plain_block(self, block: bytes, lines: int) -> pl.DataFrame | None:
+        """polars' reading of a block of plain lines, or None when the block is not plain."""
+        # A row with more cells than the header makes polars' reader fail; then a row with
+        # fewer (or an empty line) shows in the number of commas.
+        if b'"' in block or (b"\r" in block and block.count(b"\r") != block.count(b"\r\n")) \
+                or block.count(b",") != lines * (len(self.names) - 1):
+            return None
+        try:
+            frame = pl.read_csv(block, has_header=False, new_columns=self.names,
+                                schema={n: pl.String for n in self.names}, quote_char=None)
+        except (pl.exceptions.PolarsError, UnicodeError):
+            return None  # e.g. not UTF-8: Arrow's reader gives the error
+        return frame if frame.height == lines else None
+
+    def _arrow_block(self, block: bytes, first_line: int) -> pl.DataFrame:
+        def invalid(row: Any) -> str:
+            if row.number is not None and row.number >= 0:
+                row = _Numbered(row, first_line + row.number - 1)
+            return self._invalid_row(row)
+
+        table = pa_csv.read_csv(
+            io.BytesIO(block),
+            read_options=pa_csv.ReadOptions(column_names=self.names, use_threads=False,
+                                            block_size=len(block) + 1),
+            parse_options=pa_csv.ParseOptions(invalid_row_handler=invalid),
+            convert_options=self._convert())
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def _convert(self) -> Any:
+        return pa_csv.ConvertOptions(column_types={n: pa.string() for n in self.names},
+                                     strings_can_be_null=True, quoted_strings_can_be_null=True)
+
+    def _arrow_frames(self) -> Iterator[tuple[pl.DataFrame, int]]:
         row = 0
         with self.path.open("rb") as raw:
             raw.seek(self.bom)
@@ -298,9 +395,7 @@ class CsvSource(Source):
                     # errors file), and on this kind of machine it was no slower
                     encoding=self.encoding, use_threads=False),
                 parse_options=pa_csv.ParseOptions(invalid_row_handler=self._invalid_row),
-                convert_options=pa_csv.ConvertOptions(
-                    column_types={n: pa.string() for n in self.names},
-                    strings_can_be_null=True, quoted_strings_can_be_null=True),
+                convert_options=self._convert(),
             )
             for batch in reader:
                 frame = pl.from_arrow(pa.Table.from_batches([batch]))
@@ -379,27 +474,10 @@ class JsonlSource(Source):
     def chunks(self) -> Iterator[Chunk]:
         """Blocks of whole lines, about ``chunk_rows / 4`` households each (a household is
         about four member rows), sized from the length of the file's first lines."""
-        per_chunk = max(1, self.chunk_rows // 4)
         line = 1
         done = 0
         with self.path.open("rb") as f:
-            buf = f.read(1 << 20)
-            at_end = len(buf) < 1 << 20
-            per_line = len(buf) / max(1, buf.count(b"\n"))
-            size = max(1 << 12, int(per_chunk * per_line))
-            while buf or not at_end:
-                while not at_end and len(buf) < size:
-                    data = f.read(size - len(buf))
-                    at_end = not data
-                    buf += data
-                if at_end and len(buf) <= size:
-                    block, buf = buf, b""
-                else:
-                    cut = buf.rfind(b"\n", 0, size) + 1
-                    if cut == 0:  # a line longer than a block: read on until it ends
-                        size *= 2
-                        continue
-                    block, buf = buf[:cut], buf[cut:]
+            for block in line_blocks(f, max(1, self.chunk_rows // 4)):
                 done += len(block)
                 yield Chunk(None, None, False, done, block, line)
                 line += block.count(b"\n")

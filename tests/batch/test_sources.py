@@ -68,3 +68,38 @@ def test_a_household_longer_than_a_frame_is_carried_whole() -> None:
     for chunk in got:
         for hid in set(chunk):
             assert chunk.count(hid) == ids.count(hid)
+
+
+@pytest.mark.parametrize("damage", ["none", "crlf", "quoted", "short row", "long row",
+                                    "empty line", "no newline at the end"])
+@pytest.mark.parametrize("chunk_rows", [7, 10_000])
+def test_csv_blocks_read_by_polars_equal_arrows_reading(tmp_path: Path, damage: str,
+                                                        chunk_rows: int) -> None:
+    """Blocks of plain lines are read by polars' reader, the others by Arrow's: the rows
+    (cells, nulls, record numbers) and the misshapen rows reported (by line) are those of
+    Arrow's reader over the whole file."""
+    path, _ = _register(tmp_path, 40, "csv")
+    lines = path.read_bytes().decode("utf-8").split("\n")
+    if damage == "crlf":
+        lines = [x + "\r" if x else x for x in lines]
+    elif damage == "quoted":
+        lines[12] = lines[12].replace("hh-", '"hh-', 1).replace(",", '",', 1)
+    elif damage == "short row":
+        lines[30] = lines[30][: len(lines[30]) // 2]
+    elif damage == "long row":
+        lines[20] = lines[20] + ",extra"
+    elif damage == "empty line":
+        lines.insert(25, "")
+    text = "\n".join(lines)
+    if damage == "no newline at the end":
+        text = text.rstrip("\n")
+    path.write_bytes(text.encode("utf-8"))
+    fast = open_source(path, chunk_rows=chunk_rows)
+    arrow = open_source(path, chunk_rows=chunk_rows)
+    assert fast.utf8 and arrow.utf8  # type: ignore[attr-defined]
+    read = pl.concat([f for f, _ in fast._frames()])  # type: ignore[attr-defined]
+    expected = pl.concat([f for f, _ in arrow._arrow_frames()])  # type: ignore[attr-defined]
+    assert read.equals(expected, null_equal=True)
+    assert fast.rejected == arrow.rejected  # type: ignore[attr-defined]
+    if damage in ("short row", "long row"):
+        assert len(fast.rejected) == 1  # type: ignore[attr-defined]
