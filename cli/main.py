@@ -160,7 +160,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except UnknownProgram as exc:
         return _fail(f"error: {exc} [UNKNOWN_PROGRAM]")
     except FactsInvalid as exc:
-        from graphql_api.messages import chinese
+        from policy.messages import chinese
 
         # Chinese first (the API's text for the code), then the English message's details.
         lines = [f"error: {args.file}: invalid household facts 家庭事实无效"]
@@ -217,7 +217,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                                        "YAML or JSON) [INVALID_DOCUMENT]"))
             continue
         except DocumentInvalid as exc:
-            from graphql_api.messages import chinese
+            from policy.messages import chinese
 
             lines = [f"{name}: invalid 规则集文档无效"]
             lines += [f"  {e.field}: {chinese(e.code)} / {e.message} [{e.code}]"

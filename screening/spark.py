@@ -34,6 +34,7 @@ from engine.batch.table import ALL_STATUSES
 from policy.catalog import VersionRef
 from policy.document import Program
 from screening.sources import Chunk, complete_households, with_last
+from screening.writers import UNKNOWN_CODE_ZH, error_texts
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -220,8 +221,13 @@ def screen_with_spark(input_path: str, output_path: str, as_of: date,
     codec = {"lz4": "lz4_raw", "none": "uncompressed"}.get(compression, compression)
     outcomes.write.mode("overwrite").option("compression", codec).parquet(str(out))
     errors_dir = out.with_name(out.name.removesuffix(".parquet") + ".errors")
+    chinese = F.create_map(*[F.lit(x) for pair in sorted(error_texts().items()) for x in pair])
     records.filter(F.col("record") == "error").select(
-        "row", "household_id", "field", F.col("error_code").alias("code"), "message"
+        "row", "household_id", "field", F.col("error_code").alias("code"),
+        F.coalesce(chinese[F.col("error_code")], F.concat(
+            F.lit(UNKNOWN_CODE_ZH[0]), F.col("error_code"), F.lit(UNKNOWN_CODE_ZH[1]))
+        ).alias("message"),
+        F.col("message").alias("message_en"),
     ).write.mode("overwrite").option("header", True).csv(str(errors_dir))
     households = records.filter(F.col("record") == "household")
     regions = households.groupBy(F.col("region_code").alias("regionCode")).agg(

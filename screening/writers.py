@@ -1,5 +1,9 @@
 """Outputs of a screening run: the outcome table (CSV or Parquet, written chunk by chunk), the
-errors file (CSV) and the summary (JSON and Markdown)."""
+errors file (CSV) and the summary (JSON and Markdown).
+
+The errors file's messages are Chinese first: ``message`` is the code's Chinese text (the
+API's, ``policy.messages``; ``FILE_ZH`` for the codes only a file has), ``message_en`` the
+English message with its details (the value found, the bound)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from engine.batch.layout import ERRORS
+from policy.messages import ZH, chinese
 
 OUTPUT_FORMATS = ("csv", "parquet", "xlsx")
 XLSX_MAX_ROWS = 1_048_575  # a sheet's rows, less the header
@@ -154,20 +159,62 @@ class OutcomeWriter:
                 empty.write_parquet(self.path, compression=codec)
 
 
+# The Chinese text of the codes only a file of households has, or whose API text speaks of a
+# request (INVALID_JSON: the API's is about a request body, here it is one line).
+FILE_ZH = {
+    "INVALID_JSON": "该行不是有效的 JSON",
+    "MALFORMED_ROW": "该行格式错误（单元格数与表头不符，可能被截断或引号未闭合），未筛查",
+    "EVALUATION_ERROR": "评估出错，该户未筛查",
+}
+
+# The errors file's columns: the record, household id, field path and code as the checks give
+# them, then the message in Chinese and in English.
+ERROR_COLUMNS = ("row", "household_id", "field", "code", "message", "message_en")
+
+
+UNKNOWN_CODE_ZH = ("未能筛查（错误代码 ", "）")  # around a code without a text (none should be)
+
+
+def chinese_message(code: str) -> str:
+    """The errors file's Chinese message of ``code``."""
+    if code in FILE_ZH:
+        return FILE_ZH[code]
+    if code in ZH:
+        return chinese(code)
+    return code.join(UNKNOWN_CODE_ZH)
+
+
+def error_texts() -> dict[str, str]:
+    """The Chinese message of every code an errors file can have."""
+    return {code: chinese_message(code) for code in (*ZH, *FILE_ZH)}
+
+
+
+def with_chinese(frame: pl.DataFrame) -> pl.DataFrame:
+    """Errors rows (``ERRORS``, English messages) as the errors file's ``ERROR_COLUMNS``."""
+    codes = frame["code"].unique().to_list()
+    texts = {c: chinese_message(c) for c in codes if c is not None}
+    return frame.select(
+        "row", "household_id", "field", "code",
+        pl.col("code").replace_strict(texts, default=None, return_dtype=pl.String())
+        .alias("message"),
+        pl.col("message").alias("message_en"))
+
+
 class ErrorWriter:
     """The errors file: one row per problem (record number, household id, field path, code,
-    message)."""
+    message in Chinese, message in English)."""
 
     def __init__(self, path: Path):
         self.path = path
         self.rows = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         self._f: BinaryIO = path.open("wb")
-        pl.DataFrame(schema=ERRORS).write_csv(self._f)
+        pl.DataFrame(schema={c: pl.String() for c in ERROR_COLUMNS}).write_csv(self._f)
 
     def write(self, frame: pl.DataFrame) -> None:
         if frame.height:
-            frame.select(list(ERRORS)).write_csv(self._f, include_header=False)
+            with_chinese(frame.select(list(ERRORS))).write_csv(self._f, include_header=False)
             self.rows += frame.height
 
     def close(self) -> None:

@@ -151,7 +151,7 @@ def _error(exc_type: type[Conflict] | type[InvalidInput] | type[NotFoundError], 
            code: str, zh: str, en: str) -> Exception:
     """An expected failure with its field and code. ``en`` is the message (with details);
     ``zh`` is written beside it so the two are read together, and the API's Chinese text for
-    the code lives in ``graphql_api.messages.ZH``."""
+    the code lives in ``policy.messages.ZH``."""
     del zh
     return exc_type(en, [FieldError(field, code, en)], code=code)
 

@@ -150,12 +150,13 @@ def test_broken_rows_are_reported_row_by_row(tmp_path: Path, damage: str,
     assert code == 0, err
     malformed = [r for r in rows if r["code"] == "MALFORMED_ROW"]
     assert len(malformed) == 1 and malformed[0]["row"] == str(line - 1)
-    assert f"line {line}" in malformed[0]["message"]
+    assert f"line {line}" in malformed[0]["message_en"]
+    assert malformed[0]["message"].startswith("该行格式错误")
     summary = json.loads((tmp_path / "o.summary.json").read_text(encoding="utf-8"))
     if damage == "truncated":  # the rest of the register was screened
         assert summary["households"]["screened"] >= 10
     else:  # the quote swallows the rest of the file: said so, with the number of lines
-        assert f"ran it over {len(lines) - line + 1} lines" in malformed[0]["message"]
+        assert f"ran it over {len(lines) - line + 1} lines" in malformed[0]["message_en"]
 
 
 def test_a_register_without_member_ids(tmp_path: Path,

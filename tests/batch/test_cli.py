@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 import subprocess
 import sys
 from datetime import date
@@ -81,7 +82,7 @@ def test_the_fixture_register_in_every_format(source: str, out: str, tmp_path: P
     assert summary["households"] == {"read": 11, "screened": 11, "invalid": 0, "flagged": 4}
     assert target.with_name(target.stem + ".summary.md").exists()
     errors = target.with_name(target.stem + ".errors.csv").read_text(encoding="utf-8")
-    assert errors.splitlines() == ["row,household_id,field,code,message"]
+    assert errors.splitlines() == ["row,household_id,field,code,message,message_en"]
 
 
 def test_by_default_granted_and_undetermined_rows_are_written_and_every_outcome_counted(
@@ -168,6 +169,24 @@ def test_invalid_rows_go_to_the_errors_file_and_the_rest_is_screened(tmp_path: P
     assert summary["errorRows"] == len(errors)
     screened = {r["household_id"] for r in read_outcomes(out)}
     assert screened == {"hh-001", "hh-003", "hh-006", "hh-008", "hh-009", "hh-011"}
+
+
+def test_the_errors_file_says_each_problem_in_chinese_then_english(tmp_path: Path) -> None:
+    """``message`` is the code's Chinese text (the API's), ``message_en`` the English message
+    with its details; rows, field paths and codes do not change with the language."""
+    out = tmp_path / "screen.csv"
+    done = screen(str(SCREENING / "register-with-errors.csv"), "--as-of", AS_OF,
+                  "--out", str(out), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    with (tmp_path / "screen.errors.csv").open(encoding="utf-8") as f:
+        rows = {(r["row"], r["field"], r["code"]): r for r in csv.DictReader(f)}
+    birth = rows[("5", "members[2].birthDate", "BIRTH_AFTER_AS_OF")]
+    assert birth["message"] == "出生日期晚于评估日期"
+    negative = rows[("12", "annualNetIncome", "NEGATIVE_AMOUNT")]
+    assert negative["message"] == "金额不能为负数"
+    for r in rows.values():
+        assert re.search(r"[\u4e00-\u9fff]", r["message"]), r
+        assert r["message_en"] and not re.search(r"[\u4e00-\u9fff]", r["message_en"]), r
 
 
 def test_only_the_statuses_asked_for_are_written(tmp_path: Path) -> None:

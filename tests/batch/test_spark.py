@@ -70,3 +70,5 @@ def test_spark_local_mode_gives_the_local_table(tmp_path: Path) -> None:
     assert summary["byProgram"] == local_summary["byProgram"]
     errors = pl.read_csv(tmp_path / "spark.errors" / "*.csv")
     assert sorted(errors["code"].to_list()) == ["BIRTH_AFTER_AS_OF", "NEGATIVE_AMOUNT"]
+    assert sorted(errors["message"].to_list()) == ["出生日期晚于评估日期", "金额不能为负数"]
+    assert errors["message_en"].null_count() == 0
