@@ -54,8 +54,20 @@ def is_money(node: a.Node) -> bool:
 def fmt(value: Value, money: bool = False) -> str | None:
     """A value as explanations show it, from the value alone: ``6000.00`` (money), ``16``,
     ``0.5``, ``2023-02-28``, ``true``, ``C``; ``None`` for an unknown value."""
+    # By exact type first: explanations show hundreds of values per household.
+    t = type(value)
+    if t is bool:
+        return "true" if value else "false"
+    if t is Decimal:
+        return x.fmt_decimal(value, money)  # type: ignore[arg-type]
+    if t is str:
+        return value  # type: ignore[return-value]
     if value is UNKNOWN:
         return None
+    if t is int:
+        return f"{value}.00" if money else str(value)
+    if t is date:
+        return value.isoformat()  # type: ignore[union-attr]
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | Decimal | Fraction):

@@ -34,6 +34,7 @@ Number = int | Decimal | Fraction
 _EXACT = Context(prec=60, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
 _ROUND = Context(prec=60, rounding=ROUND_HALF_UP, traps=[InvalidOperation, Overflow])
 _CENT = Decimal("0.01")
+_ZERO = Decimal(0)
 MAX_SAFE_DOUBLE_INT = 2**53
 
 
@@ -140,10 +141,14 @@ def round_half_up(x: Number, places: int) -> Decimal:
     quantum = Decimal(1).scaleb(-places)
     if not isinstance(x, Fraction):
         return Decimal(x).quantize(quantum, context=_ROUND)
-    f = x
-    scaled = abs(f) * Fraction(10) ** places
-    units = math.floor(scaled + Fraction(1, 2))
-    return Decimal(-units if f < 0 else units).scaleb(-places, context=_ROUND)
+    # floor(|x| * 10^places + 1/2) in integers: n/d -> (2 * |n| * 10^places + d) // (2 * d)
+    n, d = x.numerator, x.denominator
+    scale = 10 ** places if places >= 0 else None
+    if scale is None:
+        units = math.floor(abs(x) * Fraction(10) ** places + Fraction(1, 2))
+    else:
+        units = (2 * abs(n) * scale + d) // (2 * d)
+    return Decimal(-units if n < 0 else units).scaleb(-places, context=_ROUND)
 
 
 def to_float(x: Number) -> float:
@@ -183,15 +188,23 @@ def fmt(value: Number, money: bool = False) -> str:
     return _plain(value, 2 if money else 0)
 
 
+def fmt_decimal(value: Decimal, money: bool = False) -> str:
+    """``fmt`` of a ``Decimal``."""
+    return _plain(value, 2 if money else 0)
+
+
 def _plain(d: Decimal, min_places: int) -> str:
-    if d == 0:
-        d = Decimal(0)
-    d = d.normalize(_ROUND)
-    exponent = d.as_tuple().exponent
-    assert isinstance(exponent, int)
-    if -exponent < min_places:
-        d = d.quantize(Decimal(1).scaleb(-min_places), context=_ROUND)
-    return format(d, "f")
+    # The normalised value in positional notation, padded with zeros to ``min_places``
+    # decimals (what quantizing it would print, without a second Decimal operation).
+    text = format(d.normalize(_ROUND) if d else _ZERO, "f")
+    if min_places:
+        dot = text.find(".")
+        if dot < 0:
+            return f"{text}.{'0' * min_places}"
+        short = min_places - (len(text) - dot - 1)
+        if short > 0:
+            return text + "0" * short
+    return text
 
 
 def exact_in_double(x: Number) -> bool:
