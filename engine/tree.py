@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from engine.results import ConditionNode
 from engine.values import Bindings, closure, fmt, is_money
@@ -32,20 +32,31 @@ from policy.derived import definition
 from policy.exact import Number
 from policy.semantics import (
     COMPARISONS,
+    MEMBER_SUM,
     QUANTIFIERS,
     UNKNOWN,
     VALUES,
     Value,
+    arith,
+    between,
+    call,
     effective,
     k_and,
     k_not,
     k_or,
+    member_of,
+    negate,
 )
 
-# A builder makes a node, told whether it is decided; it marks its children from their values
-# (read through the engine's closures, which cost far less than building a node twice).
+# A tree is built in two steps. ``Eval`` reads a scope once and records every node's value
+# (``Rec``: the value and what the node's children recorded); ``Make`` turns a record into nodes,
+# told whether the node is decided (which needs the children's values, already recorded). Each
+# node is evaluated once, whatever the depth of the tree.
+Rec = tuple[Value, Any]
+Eval = Callable[[Bindings], Rec]
+Make = Callable[[Rec, tuple[str, ...], bool], ConditionNode]
 Build = Callable[[Bindings, tuple[str, ...], bool], ConditionNode]
-_BUILDERS: dict[int, tuple[a.Node, Build]] = {}
+_BUILDERS: dict[int, tuple[a.Node, tuple[Eval, Make]]] = {}
 _new = tuple.__new__  # ConditionNode's own constructor, without the keyword handling
 
 
@@ -120,24 +131,31 @@ SUBTREE_LIMIT = 50_000
 _SUBTREES: dict[tuple[int, bool, tuple[object, ...]], ConditionNode] = {}
 
 
-def _memoised(node: a.Node, make: Build) -> Build:
+def _memoised(node: a.Node, ev: Eval, mk: Make) -> tuple[Eval, Make]:
+    """The node's steps with its nodes remembered by the values it reads (the evaluation is
+    done all the same: its parent needs the value, and it costs less than the key's lookup)."""
     _, outer, _, inner = reads(node)
     node_id = id(node)  # ``reads`` keeps the node alive in ``_READS``: the id stays its own
 
-    def memo(s: Bindings, ids: tuple[str, ...], decided: bool) -> ConditionNode:
+    def memo_ev(s: Bindings) -> Rec:
+        r = ev(s)
+        return r[0], (r, s)
+
+    def memo_mk(p: Rec, ids: tuple[str, ...], decided: bool) -> ConditionNode:
+        r, s = p[1]
         key: tuple[object, ...] = outer(s.facts)
         if inner is not None:
             key += (ids, tuple(inner(m) for m in s.members))
         full = (node_id, decided, key)
         hit = _SUBTREES.get(full)
         if hit is None:
-            hit = make(s, ids, decided)
+            hit = mk(r, ids, decided)
             if len(_SUBTREES) >= SUBTREE_LIMIT:
                 _SUBTREES.clear()
             _SUBTREES[full] = hit
         return hit
 
-    return memo
+    return memo_ev, memo_mk
 
 
 def build(node: a.Node, scope: Bindings, member_ids: tuple[str, ...] = ()) -> ConditionNode:
@@ -210,8 +228,17 @@ class Superseded:
 
 
 def builder(node: a.Node) -> Build:
-    """The node's tree builder, made once per node (cached by identity; the cache keeps the
-    node alive so an id is never reused)."""
+    """The node's tree builder (cached by identity; the cache keeps the node alive so an id is
+    never reused)."""
+    ev, mk = _steps(node)
+
+    def build_(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
+        return mk(ev(s), ids, d)
+
+    return build_
+
+
+def _steps(node: a.Node) -> tuple[Eval, Make]:
     hit = _BUILDERS.get(id(node))
     if hit is not None and hit[0] is node:
         return hit[1]
@@ -243,155 +270,215 @@ def _literal(node: a.Node) -> bool:
     return isinstance(node, a.Num | a.EnumLit | a.Bool)
 
 
-def _operands(nodes: Sequence[a.Node]) -> list[Build]:
-    # Literal operands are shown in the parent's ``expected``; they get no node of their own.
-    return [builder(x) for x in nodes if not _literal(x)]
-
-
-def _sides(nodes: Sequence[a.Node]) -> list[Build]:
+def _shown(nodes: Sequence[a.Node]) -> list[int]:
     """A comparison's sides that have more to show than their value: the value itself is the
     comparison's ``actual`` or ``expected``, so an input fact, a parameter or a literal gets no
     node of its own; a derived fact (its definition), arithmetic or a call does."""
-    return [builder(x) for x in nodes
+    return [i for i, x in enumerate(nodes)
             if not (_literal(x) or isinstance(x, a.ParamRef)
                     or (isinstance(x, a.FactRef) and definition(x.name) is None))]
 
 
-def _make(node: a.Node) -> Build:
+def _make(node: a.Node) -> tuple[Eval, Make]:
     text = unparse(node)
-    value = closure(node)
     match node:
         case a.And(operands=ops) | a.Or(operands=ops):
             kind = "AND" if isinstance(node, a.And) else "OR"
             combine = k_and if kind == "AND" else k_or
-            fvals = [closure(x) for x in ops]
-            subs = [builder(x) for x in ops]
-            undecided = [False] * len(subs)
+            steps = [_steps(x) for x in ops]
+            evs = [e for e, _ in steps]
+            mks = [m for _, m in steps]
+            undecided = [False] * len(steps)
 
-            def junction(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                vals = [f(s) for f in fvals]
-                res = combine(vals)
-                flags = marks(kind, res, vals) if d else undecided
+            def junction_ev(s: Bindings) -> Rec:
+                recs = [e(s) for e in evs]
+                return combine([r[0] for r in recs]), recs
+
+            def junction(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
+                res, recs = r
+                flags = marks(kind, res, [x[0] for x in recs]) if d else undecided
                 return _node(text, kind, _result(res), fmt(res), None, d,
-                             tuple([b(s, ids, f) for b, f in zip(subs, flags, strict=True)]))
+                             tuple([m(x, ids, f) for m, x, f in zip(mks, recs, flags,
+                                                                       strict=True)]))
 
-            return junction
+            return junction_ev, junction
         case a.Not(operand=o):
-            sub = builder(o)
+            sub_ev, sub_mk = _steps(o)
 
-            def not_(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                res = value(s)
-                return _node(text, "NOT", _result(res), fmt(res), None, d, (sub(s, ids, d),))
+            def not_ev(s: Bindings) -> Rec:
+                r = sub_ev(s)
+                return k_not(r[0]), r
 
-            return not_
+            def not_(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
+                res, p = r
+                return _node(text, "NOT", _result(res), fmt(res), None, d, (sub_mk(p, ids, d),))
+
+            return not_ev, not_
         case a.Quantifier(kind=q, body=body):
             every = q == "all"
             kind = "ALL_MEMBERS" if every else "ANY_MEMBER"
-            fb = closure(body)
             quantify = QUANTIFIERS[q]
-            sub = _memoised(body, builder(body))
+            body_ev, body_mk = _memoised(body, *_steps(body))
 
-            def quantifier(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                scopes = [Bindings(m, s.params) for m in s.members]
-                vals = [fb(x) for x in scopes]
-                res = quantify(vals)
+            def quantifier_ev(s: Bindings) -> Rec:
+                params = s.params
+                recs = [body_ev(Bindings(m, params)) for m in s.members]
+                return quantify([x[0] for x in recs]), recs
+
+            def quantifier(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
+                res, recs = r
+                vals = [x[0] for x in recs]
                 flags = marks(kind, res, vals) if d else [False] * len(vals)
                 kids = []
-                for x, f, mid in zip(scopes, flags, ids, strict=True):
-                    k = sub(x, ids, f)
+                for x, f, mid in zip(recs, flags, ids, strict=True):
+                    k = body_mk(x, ids, f)
                     kids.append(_new(ConditionNode, (*k[:6], (mid,), k[7])))
                 held = tuple(mid for mid, v in zip(ids, vals, strict=True) if v is True)
                 return _node(text, kind, _result(res), fmt(res), None, d, tuple(kids), held)
 
-            return quantifier
+            return quantifier_ev, quantifier
         case a.Compare(op=op, left=l, right=r):
-            fl, fr = closure(l), closure(r)
             cmp = COMPARISONS[op]
-            subs = _sides((l, r))
-
+            (lev, lmk), (rev, rmk) = _steps(l), _steps(r)
+            shown = [(0, lmk), (1, rmk)]
+            shown = [shown[i] for i in _shown((l, r))]
             money = is_money(l) or is_money(r)
 
-            def compare_(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                lv, rv = fl(s), fr(s)
-                shown = fmt(rv, money)
-                return _node(text, "COMPARE", _result(cmp(lv, rv)), fmt(lv, money),
-                             f"{op} {shown}" if shown is not None else None, d,
-                             tuple([b(s, ids, d) for b in subs]))
+            def compare_ev(s: Bindings) -> Rec:
+                lr, rr = lev(s), rev(s)
+                return cmp(lr[0], rr[0]), (lr, rr)
 
-            return compare_
+            def compare_(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
+                res, sides = r
+                shown_r = fmt(sides[1][0], money)
+                return _node(text, "COMPARE", _result(res), fmt(sides[0][0], money),
+                             f"{op} {shown_r}" if shown_r is not None else None, d,
+                             tuple([m(sides[i], ids, d) for i, m in shown]))
+
+            return compare_ev, compare_
         case a.In(subject=subj, items=items, negated=negated):
-            fs = closure(subj)
-            fitems = [closure(x) for x in items]
-            subs = _sides((subj, *items))
+            all_steps = [_steps(x) for x in (subj, *items)]
+            evs = [e for e, _ in all_steps]
+            shown = [(i, all_steps[i][1]) for i in _shown((subj, *items))]
             kw = "not in" if negated else "in"
             money_in = is_money(subj)
 
-            def in_(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                shown = ", ".join(fmt(f(s), money_in) or "?" for f in fitems)
-                return _node(text, "IN", _result(value(s)), fmt(fs(s), money_in),
-                             f"{kw} {{{shown}}}", d,
-                             tuple([b(s, ids, d) for b in subs]))
+            def in_ev(s: Bindings) -> Rec:
+                recs = [e(s) for e in evs]
+                return member_of(recs[0][0], [x[0] for x in recs[1:]], negated), recs
 
-            return in_
+            def in_(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
+                res, recs = r
+                listed = ", ".join(fmt(x[0], money_in) or "?" for x in recs[1:])
+                return _node(text, "IN", _result(res), fmt(recs[0][0], money_in),
+                             f"{kw} {{{listed}}}", d,
+                             tuple([m(recs[i], ids, d) for i, m in shown]))
+
+            return in_ev, in_
         case a.Between(subject=subj, low=lo, high=hi):
-            fs, flo, fhi = closure(subj), closure(lo), closure(hi)
-            subs = _sides((subj, lo, hi))
+            all_steps = [_steps(x) for x in (subj, lo, hi)]
+            (sev, _), (loev, _), (hiev, _) = all_steps
+            shown = [(i, all_steps[i][1]) for i in _shown((subj, lo, hi))]
             mb = is_money(subj)
 
-            def between(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                return _node(text, "BETWEEN", _result(value(s)), fmt(fs(s), mb),
-                             f"between {fmt(flo(s), mb) or '?'} and {fmt(fhi(s), mb) or '?'}", d,
-                             tuple([b(s, ids, d) for b in subs]))
+            def between_ev(s: Bindings) -> Rec:
+                recs = (sev(s), loev(s), hiev(s))
+                return between(recs[0][0], recs[1][0], recs[2][0]), recs
 
-            return between
+            def between_(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
+                res, recs = r
+                return _node(text, "BETWEEN", _result(res), fmt(recs[0][0], mb),
+                             f"between {fmt(recs[1][0], mb) or '?'} and "
+                             f"{fmt(recs[2][0], mb) or '?'}", d,
+                             tuple([m(recs[i], ids, d) for i, m in shown]))
+
+            return between_ev, between_
         case a.FactRef(name=name):
             body = definition(name)
             money_fact = is_money(node)
             if body is None:
-                def fact(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                    v = s.facts[name]
+                def fact_ev(s: Bindings) -> Rec:
+                    return s.facts[name], None
+
+                def fact(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
+                    v = r[0]
                     return _node(text, "FACT", _result(v), fmt(v, money_fact), None, d, ())
 
-                return fact
-            expand = _memoised(body, builder(body))
+                return fact_ev, fact
+            expand_ev, expand_mk = _memoised(body, *_steps(body))
 
-            def derived(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                v = s.facts[name]
+            def derived_ev(s: Bindings) -> Rec:
+                return s.facts[name], expand_ev(s)
+
+            def derived(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
+                v, p = r
                 return _node(text, "FACT", _result(v), fmt(v, money_fact), None, d,
-                             (expand(s, ids, d),))
+                             (expand_mk(p, ids, d),))
 
-            return derived
+            return derived_ev, derived
         case a.DefRef(name=name, body=body):
             assert body is not None
-            inner = _memoised(body, builder(body))
+            inner_ev, inner_mk = _memoised(body, *_steps(body))
 
-            def definition_(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                kid = inner(s, ids, d)
+            def definition_(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
+                kid = inner_mk(r, ids, d)
                 return _node(name, "DEFINITION", kid.result, kid.actual, None, d, (kid,))
 
-            return definition_
-        case a.ParamRef():
-            return _leaf(text, "PARAMETER", value)
+            return inner_ev, definition_
+        case a.ParamRef(name=name):
+            def param_ev(s: Bindings) -> Rec:
+                return s.params[name], None
+
+            return param_ev, _leaf(text, "PARAMETER")
         case a.Num() | a.EnumLit() | a.Bool():
-            return _leaf(text, "CONSTANT", value)
+            const = closure(node)(Bindings({}, {}))
+            constant: Rec = (const, None)
+
+            def const_ev(s: Bindings) -> Rec:
+                return constant
+
+            return const_ev, _leaf(text, "CONSTANT")
     named = {a.Neg: "NEG", a.Arith: "ARITH", a.Call: "CALL"}.get(type(node))
     if named is None:
         raise TypeError(f"cannot explain {type(node).__name__}")
     computed_kind: str = named
-    subs = _operands(a.children(node))
+    children = a.children(node)
+    kid_steps = [_steps(x) for x in children]
+    kid_evs = [e for e, _ in kid_steps]
+    shown_kids = [(i, kid_steps[i][1]) for i, x in enumerate(children) if not _literal(x)]
     money_value = is_money(node)
+    compute: Callable[[Bindings, list[Value]], Value]
+    match node:
+        case a.Neg():
+            def compute(s: Bindings, vals: list[Value]) -> Value:
+                return negate(vals[0])
+        case a.Arith(op=op):
+            def compute(s: Bindings, vals: list[Value]) -> Value:
+                return arith(op, vals[0], vals[1])
+        case a.Call(func=func) if func != MEMBER_SUM:
+            def compute(s: Bindings, vals: list[Value]) -> Value:
+                return call(func, vals)
+        case _:
+            whole = closure(node)
 
-    def computed(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
-        v = value(s)
+            def compute(s: Bindings, vals: list[Value]) -> Value:
+                return whole(s)
+
+    def computed_ev(s: Bindings) -> Rec:
+        recs = [e(s) for e in kid_evs]
+        return compute(s, [x[0] for x in recs]), recs
+
+    def computed(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
+        v, recs = r
         return _node(text, computed_kind, _result(v), fmt(v, money_value), None, d,
-                     tuple([b(s, ids, d) for b in subs]))
+                     tuple([m(recs[i], ids, d) for i, m in shown_kids]))
 
-    return computed
+    return computed_ev, computed
 
 
-def _leaf(text: str, kind: str, value: Callable[[Bindings], Value]) -> Build:
-    def leaf(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
-        v = value(s)
+def _leaf(text: str, kind: str) -> Make:
+    def leaf(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
+        v = r[0]
         return _node(text, kind, _result(v), fmt(v), None, d, ())
 
     return leaf
