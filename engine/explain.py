@@ -9,6 +9,7 @@ from engine.evaluator import Traced, Verdicts
 from engine.results import (
     Citation,
     ConditionCheck,
+    Conditions,
     Outcome,
     ProgramResult,
     Reason,
@@ -16,7 +17,7 @@ from engine.results import (
     Term,
     VersionRef,
 )
-from engine.trace import Check
+from engine.trace import LazyChecks
 from engine.tree import LazyTree, Superseded
 from engine.values import Bindings, evaluate
 from policy.cache import BoundedCache
@@ -48,8 +49,7 @@ class _Plan:
 
 
 _PLANS: BoundedCache[str, _Plan] = BoundedCache("engine.explain_plans", 64)
-_REASONS: BoundedCache[
-    tuple[str, int, int], tuple[tuple[Check, ...], tuple[Reason, tuple[str, ...]]]] = (
+_REASONS: BoundedCache[tuple[str, int, int], tuple[LazyChecks, Reason]] = (
     BoundedCache("engine.reasons", 10_000))
 _UNFIRED_LIMIT = 50_000  # outcomes no rule of which applies, memoised per version's plan
 
@@ -126,26 +126,23 @@ def explain_program(
     def effective_of(i: int, m: int | None) -> Value:
         return effective(VALUES, verdict_of[(i, m)], [verdict_of[(h, m)] for h in plan.higher[i]])
 
-    def reason(i: int, m: int | None) -> tuple[Reason, tuple[str, ...]]:
+    def reason(i: int, m: int | None) -> tuple[Reason, LazyChecks]:
+        """The rule's reason for the member (or household), with its checks (for the facts
+        whose absence left it open)."""
         traced = tree[(i, m)]
         found = traced[1]
-        # The checks tuple is the trace memo's own object: its identity is the key (the entry
-        # keeps it alive, so the id cannot be reused while the entry exists).
+        # The checks are the trace memo's own object: its identity is the key (the entry keeps
+        # it alive, so the id cannot be reused while the entry exists).
         key = (program.content_hash, i, id(found))
         entry = _REASONS.get(key)
         cached = entry[1] if entry is not None and entry[0] is found else None
         if cached is None:
-            missing: dict[str, None] = {}
-            for c in found:
-                for f in c.missing:
-                    missing.setdefault(f, None)
-            cached = (_reason(rules[i], plan.citations[i], [c.check for c in found],
-                              traced[2]),
-                      tuple(missing))
+            cached = _reason(rules[i], plan.citations[i], Conditions(found.conditions),
+                             traced[2])
             _REASONS.put(key, (found, cached))
         above = [h for h in plan.higher[i] if verdict_of[(h, m)] is not False]
         if not above:
-            return cached
+            return cached, found
         applies = k_or([verdict_of[(h, m)] for h in above])
         group = rules[i].spec.group or ""
         outcomes_above = ", ".join(rules[h].spec.outcome for h in above)
@@ -155,10 +152,10 @@ def explain_program(
             expected="none",
             passed=None if applies is UNKNOWN else not applies,
         )
-        r = cached[0]
+        r = cached
         return (Reason(r.rule_id, r.text_zh, r.text_en, r.citation,
-                       (*r.conditions, superseded),
-                       Superseded(r.tree, group, applies, outcomes_above)), cached[1])
+                       Conditions(lambda: (*r.conditions, superseded)),
+                       Superseded(r.tree, group, applies, outcomes_above)), found)
 
     outcomes: list[Outcome] = []
     instances_all: Sequence[int | None] = range(len(member_scopes))
@@ -205,8 +202,8 @@ def explain_program(
             explained = [reason(i, m) for i in (open_ or rule_ids)]
             missing: dict[str, None] = {}
             if open_:
-                for _, ms in explained:
-                    for f in ms:
+                for _, checks in explained:
+                    for f in checks.missing():
                         missing.setdefault(f, None)
             outcome = _outcome(first, m, ids, status, tuple(x for x, _ in explained),
                                tuple(missing), None, None, (), False)
@@ -226,14 +223,14 @@ def _walk(node: a.Node) -> list[a.Node]:
     return out
 
 
-def _reason(rule: CompiledRule, citation: Citation, conditions: list[ConditionCheck],
+def _reason(rule: CompiledRule, citation: Citation, conditions: Conditions,
             tree: LazyTree) -> Reason:
     return Reason(
         rule_id=rule.id,
         text_zh=rule.spec.reason.zh,
         text_en=rule.spec.reason.en,
         citation=citation,
-        conditions=tuple(conditions),
+        conditions=conditions,
         tree=tree,
     )
 

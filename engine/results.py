@@ -6,11 +6,12 @@ These are the shapes of the public contract's ``Determination`` (GraphQL, CLI JS
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from policy.cache import BoundedCache
 from policy.catalog import VersionRef
@@ -87,12 +88,61 @@ def _cut(node: ConditionNode, depth: int) -> ConditionNode:
     return node._replace(children=kids)
 
 
+class Conditions(Sequence[ConditionCheck]):
+    """A reason's flat list of conditions, computed when first read: the list is deprecated,
+    and most readers want only the tree or nothing at all. Reads like the tuple it stands for
+    (and equals it); pickled, it is that tuple."""
+
+    __slots__ = ("_items", "_make")
+
+    def __init__(self, make: Callable[[], tuple[ConditionCheck, ...]]):
+        self._make = make
+        self._items: tuple[ConditionCheck, ...] | None = None
+
+    def _get(self) -> tuple[ConditionCheck, ...]:
+        items = self._items
+        if items is None:
+            items = self._items = self._make()
+        return items
+
+    @overload
+    def __getitem__(self, index: int) -> ConditionCheck: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[ConditionCheck, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> ConditionCheck | tuple[ConditionCheck, ...]:
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __iter__(self) -> Iterator[ConditionCheck]:
+        return iter(self._get())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Conditions):
+            return self._get() == other._get()
+        return self._get() == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._get())
+
+    def __repr__(self) -> str:
+        return repr(self._get())
+
+    def __reduce__(self) -> tuple[type[tuple[ConditionCheck, ...]], tuple[Any, ...]]:
+        return tuple, (self._get(),)
+
+
 class Reason(NamedTuple):
     rule_id: str
     text_zh: str
     text_en: str
     citation: Citation
-    conditions: tuple[ConditionCheck, ...]  # deprecated: the flat list; ``condition`` is the tree
+    # Deprecated: the flat list (a tuple, or ``Conditions`` computed when read); ``condition``
+    # is the tree.
+    conditions: Sequence[ConditionCheck]
     tree: Any  # engine.tree.LazyTree (or Ready, Superseded): the tree, built when first read
 
     @property

@@ -9,16 +9,17 @@ opened up so that an explanation shows ``perCapitaNetIncome < incomeLine`` rathe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from engine.results import ConditionCheck
-from engine.tree import LazyTree, reads
+from engine.tree import LazyTree, reads, scope_of
 from engine.values import Bindings, closure, fmt, is_money
 from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.conditions.printer import unparse
+from policy.exact import Number
 from policy.schema import FACTS
 from policy.semantics import COMPARISONS, NEGATED, QUANTIFIERS, UNKNOWN, Value
 
@@ -181,7 +182,33 @@ def missing_facts(node: a.Node, scope: Bindings) -> tuple[str, ...]:
 # rule), so results are memoised by that key. The cache is bounded and cleared when full; it
 # holds only values computed by the code above, so a hit and a miss give identical results.
 
-Traced = tuple[Value, tuple[Check, ...], LazyTree]
+class LazyChecks:
+    """A condition's checks, computed when first read (from the values the memo keeps: those of
+    the facts the condition reads, the parameters and the member ids, not the household)."""
+
+    __slots__ = ("_args", "_found")
+
+    def __init__(self, node: a.Node, outer: tuple[object, ...], inner: tuple[object, ...],
+                 params: Mapping[str, Number], member_ids: tuple[str, ...]):
+        self._args = (node, outer, inner, params, member_ids)
+        self._found: tuple[Check, ...] | None = None
+
+    def get(self) -> tuple[Check, ...]:
+        found = self._found
+        if found is None:
+            node, outer, inner, params, ids = self._args
+            found = self._found = tuple(checks(node, scope_of(node, outer, inner, params), ids))
+        return found
+
+    def conditions(self) -> tuple[ConditionCheck, ...]:
+        return tuple([c.check for c in self.get()])
+
+    def missing(self) -> tuple[str, ...]:
+        """The input facts whose absence left a check open, in order, once each."""
+        return tuple(dict.fromkeys(f for c in self.get() for f in c.missing))
+
+
+Traced = tuple[Value, LazyChecks, LazyTree]
 # An entry keeps its node (the id in its key) and a hit checks it: a node whose tracer was
 # evicted may be freed and its id reused.
 _MEMO: BoundedCache[tuple[int, tuple[object, ...]], tuple[a.Node, Traced]] = BoundedCache(
@@ -214,7 +241,7 @@ def tracer(node: a.Node) -> Tracer:
         found = _MEMO.get(full)
         if found is not None and found[0] is node:
             return found[1]
-        result = (verdict(scope), tuple(checks(node, scope, member_ids)),
+        result = (verdict(scope), LazyChecks(node, values, members, scope.params, member_ids),
                   LazyTree(node, values, members, scope.params, member_ids))
         _MEMO.put(full, (node, result))
         return result

@@ -181,16 +181,24 @@ class LazyTree:
     def get(self) -> ConditionNode:
         tree = self._tree
         if tree is None:
-            assert self._args is not None
-            node, outer, inner, params, ids = self._args
-            names = reads(node)
-            facts: dict[str, Value] = dict(zip(names.outer_names, outer, strict=True))  # type: ignore[arg-type]
-            members: list[dict[str, Value]] = [
-                dict(zip(names.inner_names, values, strict=True))  # type: ignore[call-overload]
-                for values in inner]
-            tree = self._tree = build(node, Bindings(facts, params, members), ids)
+            args = self._args
+            if args is None:  # another thread built it meanwhile
+                return self._tree  # type: ignore[return-value]
+            node, outer, inner, params, ids = args
+            tree = self._tree = build(node, scope_of(node, outer, inner, params), ids)
             self._args = None
         return tree
+
+
+def scope_of(node: a.Node, outer: tuple[object, ...], inner: tuple[object, ...],
+             params: Mapping[str, Number]) -> Bindings:
+    """A scope holding only what ``node`` reads, from the values ``reads(node)`` got."""
+    names = reads(node)
+    facts: dict[str, Value] = dict(zip(names.outer_names, outer, strict=True))  # type: ignore[arg-type]
+    members: list[dict[str, Value]] = [
+        dict(zip(names.inner_names, values, strict=True))  # type: ignore[call-overload]
+        for values in inner]
+    return Bindings(facts, params, members)
 
 
 class Ready:
