@@ -501,22 +501,26 @@ def priority(tree: ConditionNode, group: str, applies: Value, outcomes: str) -> 
                           _result(clear), outcomes, "none", False, (), ())
     root_value = effective(VALUES, _value(tree), [applies])
     text = tree.expression if tree.kind not in ("OR",) else f"({tree.expression})"
-    joined = ConditionNode(f"{text} and {guard.expression}", "AND", _result(root_value),
-                           fmt(root_value), None, True, (), (tree, guard))
-    return remark(joined, True)
+    # The joined tree's marks: a tree built decided keeps its own marks when it stays decided
+    # (they are a function of its values), so only a tree that no longer decides is re-marked.
+    inner, outer = marks("AND", root_value, [_value(tree), clear])
+    kept = tree if inner and tree.decided else remark(tree, inner)
+    return ConditionNode(f"{text} and {guard.expression}", "AND", _result(root_value),
+                         fmt(root_value), None, True, (), (kept, guard._replace(decided=outer)))
 
 
 def remark(node: ConditionNode, decided: bool) -> ConditionNode:
     """The same tree with its decided marks computed afresh, the root ``decided``."""
     kids = node.children
     if not kids:
-        return node._replace(decided=decided)
+        return node if node.decided is decided else _new(
+            ConditionNode, (*node[:5], decided, node.member_ids, kids))
     if decided and node.kind in ("AND", "OR", "ANY_MEMBER", "ALL_MEMBERS"):
         flags = marks(node.kind, _value(node), [_value(c) for c in kids])
     else:
         flags = [decided] * len(kids)
-    return node._replace(decided=decided,
-                         children=tuple(remark(c, f) for c, f in zip(kids, flags, strict=True)))
+    return _new(ConditionNode, (*node[:5], decided, node.member_ids,
+                                tuple([remark(c, f) for c, f in zip(kids, flags, strict=True)])))
 
 
 def walk(node: ConditionNode) -> list[ConditionNode]:
