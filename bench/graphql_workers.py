@@ -2,6 +2,7 @@
 seen, 20 connections.
 
     python bench/graphql_workers.py [--seconds 15] [--connections 20] [--rounds 1]
+                                    [--baseline DIR]
 
 Starts `policy-engine serve --workers 1`, then `--workers 2` (prod, SQLite seeded from
 fixtures/, an api_client token), each on a free loopback port, and drives each with wrk
@@ -11,6 +12,12 @@ household no earlier request of any run carried (a pool of distinct households p
 larger than the requests wrk can send), so no answer comes from the determination cache.
 Prints requests/s, p50 and p99 per run and the ratio; the targets are a ratio of at least 1.6
 and p99 under 50 ms with two workers.
+
+With ``--baseline DIR`` (another checkout of this repository, e.g. ``git worktree add
+--detach /tmp/before HEAD~3``), every round runs the baseline's server and then this one's,
+one worker then two each, so a change is measured side by side under the same load. The
+baseline's code serves from its own folder (``python -m cli.main`` there) with this checkout's
+installed dependencies.
 
 wrk runs on the same machine, and so does whatever else the machine is doing: report the
 ratio of runs made side by side, and say what else was running.
@@ -102,23 +109,24 @@ def cpu_seconds(pid: int) -> float:
     return total / ticks
 
 
-def token(database_url: str) -> str:
+def token(database_url: str, code: Path = ROOT) -> str:
     env = {**os.environ, "DATABASE_URL": database_url, "POLICY_ENGINE_ENV": "prod"}
     done = subprocess.run([sys.executable, "-m", "cli.main", "token", "create", "--role",
-                           "api_client", "--name", "bench"], cwd=ROOT, env=env,
+                           "api_client", "--name", "bench"], cwd=code, env=env,
                           capture_output=True, text=True, check=True)
     return done.stdout.strip().splitlines()[-1]
 
 
-def run(workers: int, folder: Path, args: argparse.Namespace, seed: int) -> dict[str, float]:
-    database = f"sqlite:///{folder / f'w{workers}-{seed}.sqlite3'}"
-    bearer = token(database)
+def run(workers: int, folder: Path, args: argparse.Namespace, seed: int,
+        code: Path = ROOT) -> dict[str, float]:
+    database = f"sqlite:///{folder / f'w{workers}-{seed}-{code.name}.sqlite3'}"
+    bearer = token(database, code)
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database, "POLICY_ENGINE_ENV": "prod",
            "POLICY_ENGINE_LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers",
-         str(workers)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         str(workers)], cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(300):
@@ -159,33 +167,42 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--households", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--baseline", type=Path, help="another checkout to run side by side")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
+    codes = {"this": ROOT}
+    if args.baseline is not None:
+        codes = {"baseline": args.baseline.resolve(), "this": ROOT}
     folder = Path(tempfile.mkdtemp(prefix="pe-workers-"))
     print(f"full explained evaluate of never-seen 5-member households, {args.connections} "
           f"connections, {args.seconds} s per run, wrk on loopback, {date.today().isoformat()},"
           f" {os.cpu_count()} cores")
-    print(f"{'round':>5} {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+    for name, code in codes.items():
+        commit = subprocess.run(["git", "-C", str(code), "log", "-1", "--format=%h %s"],
+                                capture_output=True, text=True, check=False).stdout.strip()
+        print(f"{name}: {code} at {commit[:70]}")
+    print(f"{'round':>5} {'code':>8} {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'non-2xx':>7} {'socket':>6} {'cpu ms/req':>10}   load")
-    ratios = []
     for r in range(args.rounds):
-        results = {}
-        for workers in (1, 2):
-            results[workers] = run(workers, folder, args, seed=10 * r + workers)
-            x = results[workers]
-            print(f"{r + 1:>5} {workers:>7} {x['rps']:>8.0f} {x['p50']:>8.2f} {x['p99']:>8.2f} "
-                  f"{x['status_errors']:>7.0f} {x['socket_errors']:>6.0f} {x['cpu_ms']:>10.2f}   "
-                  f"{os.getloadavg()[0]:.1f}", flush=True)
-        ratios.append(results[2]["rps"] / results[1]["rps"])
-        print(f"round {r + 1}: 2 workers / 1 worker = {ratios[-1]:.2f} (target >= 1.6); "
-              f"p99 with 2 workers {results[2]['p99']:.1f} ms (target < 50 ms)", flush=True)
-        # On 2 free cores one worker can use one, two can use both: the capacity ratio the CPU
-        # cost per answer implies (an estimate, not a measurement of throughput)
-        implied = 2 * results[1]["cpu_ms"] / results[2]["cpu_ms"]
-        print(f"round {r + 1}: CPU per answer {results[1]['cpu_ms']:.2f} ms (1 worker), "
-              f"{results[2]['cpu_ms']:.2f} ms (2 workers): on two free cores about "
-              f"{implied:.2f}x, {2000 / results[2]['cpu_ms']:.0f} answers/s at most", flush=True)
+        for name, code in codes.items():
+            results = {}
+            for workers in (1, 2):
+                results[workers] = run(workers, folder, args, seed=10 * r + workers, code=code)
+                x = results[workers]
+                print(f"{r + 1:>5} {name:>8} {workers:>7} {x['rps']:>8.0f} {x['p50']:>8.2f} "
+                      f"{x['p99']:>8.2f} {x['status_errors']:>7.0f} {x['socket_errors']:>6.0f} "
+                      f"{x['cpu_ms']:>10.2f}   {os.getloadavg()[0]:.1f}", flush=True)
+            ratio = results[2]["rps"] / results[1]["rps"]
+            print(f"round {r + 1} {name}: 2 workers / 1 worker = {ratio:.2f} (target >= 1.6); "
+                  f"p99 with 2 workers {results[2]['p99']:.1f} ms (target < 50 ms)", flush=True)
+            # On 2 free cores one worker can use one, two can use both: the capacity ratio the
+            # CPU cost per answer implies (an estimate, not a measurement of throughput)
+            implied = 2 * results[1]["cpu_ms"] / results[2]["cpu_ms"]
+            print(f"round {r + 1} {name}: CPU per answer {results[1]['cpu_ms']:.2f} ms "
+                  f"(1 worker), {results[2]['cpu_ms']:.2f} ms (2 workers): on two free cores "
+                  f"about {implied:.2f}x, {2000 / results[2]['cpu_ms']:.0f} answers/s at most",
+                  flush=True)
     shutil.rmtree(folder, ignore_errors=True)
 
 
