@@ -51,12 +51,11 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 from engine.batch.codes import COLUMNS, missing_expr, status_code, terms_expr
 from engine.batch.compiler import CodePlan, compile_version
 from engine.batch.execution import ENGINE
-from engine.batch.frames import derive_frames, household_json
+from engine.batch.frames import derive_frames
 from engine.batch.segments import Segments, kleene
 from engine.batch.table import (
     ALL_STATUSES,
     COUNTS,
-    HOUSEHOLD_SUMMARY,
     OUTCOME_COLUMNS,
     PERIOD_TEXT,
     PERIODS,
@@ -64,27 +63,18 @@ from engine.batch.table import (
     STATUS_TEXT,
     STATUSES,
     check_order,
-    determination_rows,
     dictionary,
     member_ids,
     outcome_schema,
     strings_array,
     text_array,
 )
-from engine.batch.unusual import interactive_determination, subset
+from engine.batch.unusual import EvaluationError, evaluate_interactively, subset
 from engine.batch.unusual import unusual as unusual_households
 from policy import semantics
 from policy.cache import per_instance
 from policy.catalog import VersionRef
 from policy.document import Program
-from policy.errors import PolicyError
-
-
-@dataclass(frozen=True)
-class EvaluationError:
-    household: int            # the household's row in the input frame
-    household_id: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -248,8 +238,8 @@ class Evaluator:
             pl.int_range(pl.len(), dtype=pl.UInt32).alias("_k"), *OUTCOME_COLUMNS,
             pl.col("rule_id").cast(pl.String))
         summary = summary.with_columns(_h=orig)
-        py_out, py_summary, py_counts, errors = self._interactive(hh, members, unusual,
-                                                                   statuses)
+        py_out, py_summary, py_counts, errors = evaluate_interactively(
+            hh, members, unusual, statuses, self.as_of, self.versions, self.schema)
         # Both parts are in household order within each code, and in the code's own order
         # within each household (``_k``): the programs and codes (enums in the versions' order)
         # come first for the outcome order.
@@ -715,53 +705,3 @@ class Evaluator:
         return pl.DataFrame(
             [(*k, v[0], v[1]) for k, v in rows.items() if v[0]],
             schema=COUNTS, orient="row")
-
-    # --- the interactive engine, for the rare unusual household ---------------------------------
-
-    def _interactive(self, hh: pl.DataFrame, members: pl.DataFrame, which: pl.Series,
-                     statuses: frozenset[str]
-                     ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame,
-                                tuple[EvaluationError, ...]]:
-
-        rows: list[dict[str, Any]] = []
-        summary: list[dict[str, Any]] = []
-        errors: list[EvaluationError] = []
-        m_by_h: dict[int, list[dict[str, Any]]] = {}
-        picked = which.arg_true()
-        for row in members.filter(pl.col("_h").is_in(picked.cast(pl.UInt32).implode())
-                                  ).iter_rows(named=True):
-            m_by_h.setdefault(row["_h"], []).append(row)
-        for h in picked.to_list():
-            row = hh.row(h, named=True)
-            data = household_json(row, m_by_h.get(h, []))
-            try:
-                det = interactive_determination(data, self.as_of, self.versions)
-            except (PolicyError, ArithmeticError, ValueError) as exc:
-                errors.append(EvaluationError(h, row["household_id"], str(exc) or repr(exc)))
-                continue
-            out = determination_rows(det, row["regionCode"])
-            granting = [o.reasons[0].rule_id if o.status.value == "GRANTED" and o.reasons
-                        else None for p in det.programs for o in p.outcomes]
-            rows.extend({"_h": h, "_k": k, **r, "rule_id": g}
-                        for k, (r, g) in enumerate(zip(out, granting, strict=True)))
-            summary.append({"_h": h, "household_id": row["household_id"],
-                            "region_code": row["regionCode"],
-                            "members": len(m_by_h.get(h, [])),
-                            "flagged": det.flagged_for_monitoring,
-                            "granted": sum(r["status"] == "GRANTED" for r in out),
-                            "undetermined": sum(r["status"] == "UNDETERMINED" for r in out)})
-        schema = {"_h": pl.UInt32(), "_k": pl.UInt32(), **self.schema, "rule_id": pl.String()}
-        frame = pl.DataFrame(rows, schema=schema, orient="row")
-        counts = frame.group_by("program", "version", "code", "status", "period").agg(
-            outcomes=pl.len().cast(pl.Int64), amount=pl.col("amount").sum()
-        ).with_columns(
-            pl.col("program", "code", "status", "period").cast(pl.String),
-            amount=pl.when(pl.col("status") == "GRANTED").then(
-                pl.when(pl.col("period").is_not_null()).then(pl.col("amount"))),
-        ).select(list(COUNTS))
-        return (frame.filter(pl.col("status").cast(pl.String).is_in(sorted(statuses))),
-                pl.DataFrame(summary, schema={"_h": pl.UInt32(), **HOUSEHOLD_SUMMARY},
-                             orient="row"),
-                counts, tuple(errors))
-
-

@@ -1,21 +1,25 @@
 """Households outside the range the vectorised path is proven on (a number neither 0 nor
 between 1e-6 and 1e15 in magnitude; one in millions in real registers), which the interactive
-engine itself evaluates.
+engine itself evaluates (``evaluate_interactively``): their rows, summary and counts in the
+outcome table's columns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import polars as pl
 
 from engine.batch.execution import ENGINE
-from engine.batch.frames import MONEY_HOUSEHOLD
+from engine.batch.frames import MONEY_HOUSEHOLD, household_json
+from engine.batch.table import COUNTS, HOUSEHOLD_SUMMARY, determination_rows
 from engine.results import Determination
 from policy.catalog import VersionRef
 from policy.document import Program
+from policy.errors import PolicyError
 
 SAFE_MAX = 1e15
 SAFE_MIN_POSITIVE = 1e-6
@@ -73,3 +77,63 @@ def interactive_determination(household: dict[str, Any], as_of: date,
         dict.fromkeys(o.code for r in results for o in r.outcomes if o.flags_monitoring))
     return Determination(as_of=as_of, household_id=hh.id, programs=tuple(results),
                          flagged_for_monitoring=bool(flagged_by), flagged_by=flagged_by)
+
+
+@dataclass(frozen=True)
+class EvaluationError:
+    """A household the interactive engine itself refused."""
+
+    household: int            # the household's row in the input frame
+    household_id: str
+    message: str
+
+
+def evaluate_interactively(
+        hh: pl.DataFrame, members: pl.DataFrame, which: pl.Series, statuses: frozenset[str],
+        as_of: date, versions: Sequence[tuple[Program, VersionRef]],
+        schema: dict[str, pl.DataType],
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, tuple[EvaluationError, ...]]:
+    """The households ``which`` picks, evaluated by the interactive engine
+    (``interactive_determination``): their outcome rows with one of ``statuses`` (columns
+    ``_h``, ``_k``, ``schema``'s and ``rule_id``), their summary rows, their counts, and the
+    households the engine refused."""
+    rows: list[dict[str, Any]] = []
+    summary: list[dict[str, Any]] = []
+    errors: list[EvaluationError] = []
+    m_by_h: dict[int, list[dict[str, Any]]] = {}
+    picked = which.arg_true()
+    for row in members.filter(pl.col("_h").is_in(picked.cast(pl.UInt32).implode())
+                              ).iter_rows(named=True):
+        m_by_h.setdefault(row["_h"], []).append(row)
+    for h in picked.to_list():
+        row = hh.row(h, named=True)
+        data = household_json(row, m_by_h.get(h, []))
+        try:
+            det = interactive_determination(data, as_of, versions)
+        except (PolicyError, ArithmeticError, ValueError) as exc:
+            errors.append(EvaluationError(h, row["household_id"], str(exc) or repr(exc)))
+            continue
+        out = determination_rows(det, row["regionCode"])
+        granting = [o.reasons[0].rule_id if o.status.value == "GRANTED" and o.reasons
+                    else None for p in det.programs for o in p.outcomes]
+        rows.extend({"_h": h, "_k": k, **r, "rule_id": g}
+                    for k, (r, g) in enumerate(zip(out, granting, strict=True)))
+        summary.append({"_h": h, "household_id": row["household_id"],
+                        "region_code": row["regionCode"],
+                        "members": len(m_by_h.get(h, [])),
+                        "flagged": det.flagged_for_monitoring,
+                        "granted": sum(r["status"] == "GRANTED" for r in out),
+                        "undetermined": sum(r["status"] == "UNDETERMINED" for r in out)})
+    frame_schema = {"_h": pl.UInt32(), "_k": pl.UInt32(), **schema, "rule_id": pl.String()}
+    frame = pl.DataFrame(rows, schema=frame_schema, orient="row")
+    counts = frame.group_by("program", "version", "code", "status", "period").agg(
+        outcomes=pl.len().cast(pl.Int64), amount=pl.col("amount").sum()
+    ).with_columns(
+        pl.col("program", "code", "status", "period").cast(pl.String),
+        amount=pl.when(pl.col("status") == "GRANTED").then(
+            pl.when(pl.col("period").is_not_null()).then(pl.col("amount"))),
+    ).select(list(COUNTS))
+    return (frame.filter(pl.col("status").cast(pl.String).is_in(sorted(statuses))),
+            pl.DataFrame(summary, schema={"_h": pl.UInt32(), **HOUSEHOLD_SUMMARY},
+                         orient="row"),
+            counts, tuple(errors))
