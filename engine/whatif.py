@@ -33,6 +33,7 @@ from engine.explain import _plan as explain_plan
 from engine.results import Determination, FactChange, Outcome, Status
 from engine.values import Bindings, closure
 from policy import semantics
+from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.derived import definition
 from policy.document import Program
@@ -580,8 +581,9 @@ def changes_for(program: Program, code: str, member: int | None, household: Hous
     return tuple(out)
 
 
-_MEMO: dict[int, tuple[Determination, _Household, dict[tuple[str, str | None],
-                                                          tuple[FactChange, ...]]]] = {}
+_MEMO: BoundedCache[int, tuple[Determination, _Household, dict[tuple[str, str | None],
+                                                                tuple[FactChange, ...]]]] = \
+    BoundedCache("engine.what_would_change", 256)
 
 
 def what_would_change(det: Determination, outcome: Outcome) -> tuple[FactChange, ...]:
@@ -593,9 +595,7 @@ def what_would_change(det: Determination, outcome: Outcome) -> tuple[FactChange,
     household, as_of, versions = det.inputs
     entry = _MEMO.get(id(det))
     if entry is None or entry[0] is not det:
-        if len(_MEMO) >= 256:
-            _MEMO.clear()
-        entry = _MEMO[id(det)] = (det, _Household(household, as_of), {})
+        entry = _MEMO.put(id(det), (det, _Household(household, as_of), {}))
     key = (outcome.code, outcome.member_id)
     found = entry[2].get(key)
     if found is not None:

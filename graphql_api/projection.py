@@ -37,6 +37,7 @@ from graphql.execution.values import get_argument_values
 from graphql.utilities import type_from_ast
 
 from graphql_api.variables import CompiledVariablesExecutionContext
+from policy.cache import BoundedCache
 
 # A field's value: the source's attribute (``Attr``, its name possibly chosen by the selection's
 # arguments), or a function of the selection's arguments that returns the getter (``Bind``).
@@ -177,22 +178,26 @@ Completion = Callable[[str, _Code], str]
 # the signature of its own selection. Two selections with the same signature project alike,
 # whatever request, document or variables they come from, so compiled plans are kept across
 # requests by signature (bounded).
-_PLANS: dict[Hashable, _Plan] = {}
 PLANS_LIMIT = 1024
+_PLANS: BoundedCache[Hashable, _Plan] = BoundedCache("graphql.plans", PLANS_LIMIT)
 # Projected outcomes and reasons are shared between requests: most are the explainer's
 # memoised values (the same object for every household whose rules read the same values: a
 # reason, or an outcome none of whose rules applies), and a projection depends only on the
 # object and the selection (the plan's signature). Bounded; an entry keeps its object alive so
 # the id in its key is not reused.
 SHARED_TYPES = frozenset({"Determination", "Outcome", "Reason"})
-_SHARED: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
-_TOKENS: dict[Hashable, int] = {}  # a number per shared selection's signature
-_NEXT_TOKEN = itertools.count()
 SHARED_LIMIT = 50_000
+_SHARED: BoundedCache[tuple[int, int], tuple[Any, dict[str, Any]]] = BoundedCache(
+    "graphql.shared_projections", SHARED_LIMIT)
+# A number per shared selection's signature (never reused: an evicted signature's entries in
+# _SHARED are never hit again and age out).
+_TOKENS: BoundedCache[Hashable, int] = BoundedCache("graphql.shared_selections", PLANS_LIMIT)
+_NEXT_TOKEN = itertools.count()
 
 
 # Plans by document key (``_document_key``): the signature need not be computed again.
-_BY_DOCUMENT: dict[Hashable, tuple[tuple[Any, ...], _Plan]] = {}
+_BY_DOCUMENT: BoundedCache[Hashable, tuple[tuple[Any, ...], _Plan]] = BoundedCache(
+    "graphql.plans_by_document", PLANS_LIMIT)
 _INPUT_OBJECT_ARGUMENTS: dict[int, tuple[object, bool]] = {}
 
 
@@ -274,13 +279,9 @@ class ProjectingExecutionContext(CompiledVariablesExecutionContext):
             plan = _PLANS.get(signed.signature)
             if plan is None:
                 plan = self._make_plan(parent_type, grouped_field_set, signed.signature)
-                if len(_PLANS) >= PLANS_LIMIT:
-                    _PLANS.clear()
-                _PLANS[signed.signature] = plan
+                _PLANS.put(signed.signature, plan)
             if by_document is not None:
-                if len(_BY_DOCUMENT) >= PLANS_LIMIT:
-                    _BY_DOCUMENT.clear()
-                _BY_DOCUMENT[by_document[0]] = (by_document[1], plan)
+                _BY_DOCUMENT.put(by_document[0], (by_document[1], plan))
             return plan
         local = self._local.get(id(grouped_field_set))
         if local is not None and local[0] is grouped_field_set:
@@ -457,10 +458,7 @@ def _shared(run: Callable[[Any], dict[str, Any]], signature: Hashable,
     # The signature is a deep tuple: hashed once here, not on every lookup.
     token = _TOKENS.get(signature)
     if token is None:
-        if len(_TOKENS) >= PLANS_LIMIT:
-            _TOKENS.clear()
-            _SHARED.clear()
-        token = _TOKENS[signature] = next(_NEXT_TOKEN)  # never reused, even after a clear
+        token = _TOKENS.put(signature, next(_NEXT_TOKEN))
 
     def shared(source: Any) -> dict[str, Any]:
         key = (id(source), token)
@@ -468,9 +466,7 @@ def _shared(run: Callable[[Any], dict[str, Any]], signature: Hashable,
         if hit is not None and hit[0] is source:
             return hit[1]
         out = kind(run(source))
-        if len(_SHARED) >= SHARED_LIMIT:
-            _SHARED.clear()
-        _SHARED[key] = (source, out)
+        _SHARED.put(key, (source, out))
         return out
 
     return shared

@@ -16,6 +16,7 @@ from engine.results import Status
 from graphql_api import inputs
 from graphql_api.errors import CODE_DEPRECATED, ERROR_CODE, ErrorCode, call, error_code
 from graphql_api.node import Node, global_id
+from policy.cache import BoundedCache
 
 if TYPE_CHECKING:
     from engine.results import Determination as EngineDetermination
@@ -842,7 +843,7 @@ class _ProgramView:
         self.outcomes_all = [_in_context(o, det) for o in p.outcomes]
 
 
-_VIEWS: dict[int, _DeterminationView] = {}
+_VIEWS: BoundedCache[int, _DeterminationView] = BoundedCache("graphql.determination_views", 4096)
 
 
 def wrap_determination(d: EngineDetermination,
@@ -856,7 +857,5 @@ def wrap_determination(d: EngineDetermination,
     # its determination alive, so the id in the key is not reused while the entry exists.
     view = _VIEWS.get(id(d))
     if view is None or view._d is not d:
-        if len(_VIEWS) >= 4096:
-            _VIEWS.clear()
-        view = _VIEWS[id(d)] = _DeterminationView(d)
+        view = _VIEWS.put(id(d), _DeterminationView(d))
     return view

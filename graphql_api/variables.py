@@ -54,12 +54,15 @@ from graphql.type.definition import GraphQLInputField, is_required_input_field
 from graphql.utilities.coerce_input_value import coerce_default_value, coerce_input_value
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from policy.cache import BoundedCache
+
 Coercer = Callable[[Any], Any]
 
 # Leaves whose coercion returns an exact ``str``/``bool`` unchanged: checked in line.
 _IDENTITY = ((GraphQLString, "str"), (GraphQLID, "str"), (GraphQLBoolean, "bool"))
 
-_COMPILED: dict[int, tuple[GraphQLInputObjectType, Coercer | None]] = {}
+_COMPILED: BoundedCache[int, tuple[GraphQLInputObjectType, Coercer | None]] = BoundedCache(
+    "graphql.input_coercers", 256)
 _LOCK = threading.Lock()
 
 
@@ -74,7 +77,7 @@ def coercer(type_: GraphQLInputObjectType) -> Coercer | None:
             compiled: Coercer | None = _CoercionCompiler(type_).compile()
         except _NotCompiled:
             compiled = None
-        _COMPILED[id(type_)] = (type_, compiled)  # the entry keeps the type alive
+        _COMPILED.put(id(type_), (type_, compiled))  # the entry keeps the type alive
     return compiled
 
 
@@ -192,8 +195,9 @@ class _CoercionCompiler:
         return [f"{pad}if type({var}) is not {exact}:", *("    " + line for line in call)]
 
 
-_COMPILED_VARIABLES: dict[int, tuple[VariableDefinitionNode, GraphQLSchema,
-                                     tuple[Any, Coercer] | None]] = {}
+_COMPILED_VARIABLES: BoundedCache[int, tuple[VariableDefinitionNode, GraphQLSchema,
+                                               tuple[Any, Coercer] | None]] = BoundedCache(
+    "graphql.variable_coercers", 4096)
 
 
 def _compiled_variable(schema: GraphQLSchema, node: VariableDefinitionNode,
@@ -212,9 +216,7 @@ def _compiled_variable(schema: GraphQLSchema, node: VariableDefinitionNode,
         run = coercer(named) if isinstance(named, GraphQLInputObjectType) else None
         if run is not None:
             found = (signature, run)
-    if len(_COMPILED_VARIABLES) >= 4096:
-        _COMPILED_VARIABLES.clear()
-    _COMPILED_VARIABLES[id(node)] = (node, schema, found)
+    _COMPILED_VARIABLES.put(id(node), (node, schema, found))
     return found
 
 

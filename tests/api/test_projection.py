@@ -210,9 +210,9 @@ def test_a_remembered_determination_is_projected_per_selection(schemas: Any) -> 
     # The same household again is the same determination (remembered), whose projection is
     # shared between requests: only between requests whose selections are the same.
     projecting, ordinary, ctx = schemas
-    # The shared projections are a process-wide cache emptied when it is full; start it empty,
-    # or whatever the tests before this one left there decides whether it fills up (and is
-    # emptied) between the requests compared below.
+    # The shared projections are a process-wide bounded cache (the oldest entries go when it is
+    # full); start it empty, or whatever the tests before this one left there decides whether
+    # entries are evicted between the requests compared below.
     projection._SHARED.clear()
     query = """query($h: HouseholdInput!, $yes: Boolean!, $status: OutcomeStatus, $lang: Lang) {
       evaluate(household: $h, asOf: "2024-06-01") { flaggedBy
