@@ -296,14 +296,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     application = Application(settings)
     application.start()
     application.engine.dispose()
+    shared = None
+    if args.workers > 1 and settings.rate_limit_per_minute > 0 and not settings.rate_limit_file:
+        # The workers count each token's requests together, in a file they all map.
+        import tempfile
+
+        shared = tempfile.mkdtemp(prefix="policy-engine-limits-")
+        os.environ["POLICY_ENGINE_RATE_LIMIT_FILE"] = os.path.join(shared, "rate-limits")
     print(f"policy-engine: serving on http://{args.host}:{args.port}/graphql "
           f"(env {settings.env}, {args.workers} worker(s), database "
           f"{_safe_url(settings.database_url)})", file=sys.stderr)
     # Each worker process builds its app (graphql_api.app.served_app) from the environment.
-    uvicorn.run("graphql_api.app:served_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, http="graphql_api.protocol:TimedHttpToolsProtocol",
-                timeout_keep_alive=settings.idle_timeout_seconds, log_level="warning",
-                timeout_graceful_shutdown=10, access_log=False)
+    try:
+        uvicorn.run("graphql_api.app:served_app", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, http="graphql_api.protocol:TimedHttpToolsProtocol",
+                    timeout_keep_alive=settings.idle_timeout_seconds, log_level="warning",
+                    timeout_graceful_shutdown=10, access_log=False)
+    finally:
+        if shared is not None:
+            import shutil
+
+            shutil.rmtree(shared, ignore_errors=True)
     return 0
 
 

@@ -37,7 +37,13 @@ from graphql_api.observability import (
     error_codes,
     metrics_text,
 )
-from graphql_api.operability import RateLimiter, Tracing, TrustedOperations, retry_after
+from graphql_api.operability import (
+    RateLimiter,
+    SharedRateLimiter,
+    Tracing,
+    TrustedOperations,
+    retry_after,
+)
 from graphql_api.projection import encode
 from graphql_api.schema import Context, build_schema
 from graphql_api.strings import check_variables
@@ -60,8 +66,11 @@ class GraphQLApp(GraphQL[Context, None]):
         self.max_cost = app.settings.max_fields
         self._limiter: anyio.CapacityLimiter | None = None
         settings = app.settings
-        self.rate_limiter = RateLimiter(settings.rate_limit_per_minute) \
-            if settings.rate_limit_per_minute > 0 else None
+        self.rate_limiter: RateLimiter | SharedRateLimiter | None = None
+        if settings.rate_limit_per_minute > 0:
+            self.rate_limiter = SharedRateLimiter(
+                settings.rate_limit_file, settings.rate_limit_per_minute) \
+                if settings.rate_limit_file else RateLimiter(settings.rate_limit_per_minute)
         self.trusted = TrustedOperations.load(settings.trusted_operations_file) \
             if settings.trusted_operations_file and not settings.dev else None
         self.tracing = Tracing(settings.tracing != "none")

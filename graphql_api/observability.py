@@ -116,6 +116,7 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
             "ts": round(record.created, 3), "level": record.levelname, "logger": record.name,
+            "pid": record.process,  # which worker of `serve --workers N`
             "msg": record.getMessage(),
         }
         extra = getattr(record, "fields", None)

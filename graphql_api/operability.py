@@ -1,16 +1,22 @@
 """What an integrating system needs around each operation: per-token rate limits, the
 registered (trusted) operations an api_client may run, and OpenTelemetry spans.
 
-Rate limits are token buckets kept in the worker process: with ``serve --workers N`` a token
-may make up to N times the configured rate (each worker counts its own requests), which bounds
-a runaway client without a database round trip on every request.
+Rate limits are token buckets. One worker keeps them in its memory; the workers of
+``serve --workers N`` share them in a small memory-mapped file (``SharedRateLimiter``) that
+``serve`` makes for them, so a token's limit holds across the workers, at the cost of a file
+lock per request (microseconds), not a database round trip. Servers on other machines count
+their own requests.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
+import mmap
+import os
+import struct
 import threading
 import time
 from collections import OrderedDict
@@ -52,6 +58,79 @@ class RateLimiter:
             while len(self._buckets) > self.max_keys:  # forget the longest idle
                 self._buckets.popitem(last=False)
         return wait
+
+
+class SharedRateLimiter:
+    """``RateLimiter``'s token buckets in a file every worker process maps: the same limit
+    across the workers of one server.
+
+    The file is a table of ``slots`` buckets (the key's 64-bit hash, its tokens, when they were
+    counted), placed by the hash with a short linear probe; a full probe window reuses its
+    longest-idle bucket (a forgotten key starts again with a full bucket, as in
+    ``RateLimiter``). A ``flock`` on the file orders the processes, a lock the threads of
+    one. The clock is ``time.monotonic``, which all processes of a machine share.
+
+    >>> import tempfile
+    >>> path = tempfile.mkdtemp() + "/limits"
+    >>> clock = iter([0.0, 0.0, 0.0, 30.0]).__next__
+    >>> a, b = SharedRateLimiter(path, 2, clock=clock), SharedRateLimiter(path, 2, clock=clock)
+    >>> a.take("t"), b.take("t"), a.take("t"), b.take("t")
+    (0.0, 0.0, 30.0, 0.0)
+    """
+
+    _SLOT = struct.Struct("<Qdd")  # key hash (0: free), tokens, counted at
+    _PROBE = 16
+
+    def __init__(self, path: str | os.PathLike[str], per_minute: int, *,
+                 clock: Any = time.monotonic, slots: int = 16_384):
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.clock = clock
+        self.slots = slots
+        size = slots * self._SLOT.size
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            if os.fstat(self._fd).st_size < size:
+                os.ftruncate(self._fd, size)  # zeros: every slot free
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._map = mmap.mmap(self._fd, size)
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """0 when the request may go ahead (one token spent), else the seconds until it may."""
+        digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
+        digest |= 1  # never 0, which marks a free slot
+        slot_size, unpack, pack = self._SLOT.size, self._SLOT.unpack_from, self._SLOT.pack_into
+        first = digest % self.slots
+        with self._lock:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                now = self.clock()
+                place = None
+                idle_at, idle_place = math.inf, first
+                for i in range(self._PROBE):
+                    at_slot = ((first + i) % self.slots) * slot_size
+                    held, tokens, at = unpack(self._map, at_slot)
+                    if held == digest:
+                        place = at_slot
+                        break
+                    if held == 0:
+                        place, tokens, at = at_slot, self.capacity, now
+                        break
+                    if at < idle_at:
+                        idle_at, idle_place = at, at_slot
+                else:
+                    place, tokens, at = idle_place, self.capacity, now
+                tokens = min(self.capacity, tokens + max(0.0, now - at) * self.rate)
+                if tokens >= 1.0:
+                    pack(self._map, place, digest, tokens - 1.0, now)
+                    return 0.0
+                pack(self._map, place, digest, tokens, now)
+                return float((1.0 - tokens) / self.rate)
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 def retry_after(wait: float) -> str:

@@ -56,9 +56,13 @@ class Settings(BaseSettings):
     holiday_calendar: str | None = None
     # Browsers on these origins may call /graphql (CORS); none by default. A JSON list, e.g. POLICY_ENGINE_CORS_ORIGINS='["https://console.example.gov.cn"]'.
     cors_origins: list[str] = Field(default_factory=list)
-    # Requests a minute per token (anonymous callers: per client address), per worker
-    # process; 0: no limit. Over it: 429 with Retry-After.
+    # Requests a minute per token (anonymous callers: per client address), across the workers
+    # of one server; 0: no limit. Over it: 429 with Retry-After.
     rate_limit_per_minute: int = 0
+    # The file in which the workers of one server share their rate limits (memory-mapped);
+    # `serve --workers N` (N > 1) makes one for its workers when this is unset. Unset with one
+    # worker: the limits are kept in its memory.
+    rate_limit_file: str | None = None
     # A JSON file {"<sha256 of the document>": "<document>", ...}: the registered (trusted)
     # operations. In prod, api_client tokens may then run only these (by text, or by hash as
     # extensions.persistedQuery.sha256Hash); other roles and dev are not restricted.

@@ -5,10 +5,14 @@ idempotency keys, per-token rate limits and the query cost, trusted operations, 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
@@ -16,10 +20,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from graphql_api.app import create_app
-from graphql_api.operability import document_hash
-from services.application import Application
+from graphql_api.operability import SharedRateLimiter, document_hash
+from services.application import Application, Tokens
 from services.config import Settings
 from tests.api.conftest import Api, AppClient, _tokens, fresh_engine
+from tests.api.servers import serve, server_log
 from tests.api.test_households import hh, save
 
 JSON = {"content-type": "application/json"}
@@ -153,6 +158,64 @@ def test_429_after_the_limit_with_retry_after(tmp_path: Path) -> None:
         assert error["message"] == f"请求过于频繁，请 {refused.headers['retry-after']} 秒后重试"
         # another token has its own budget
         assert _post(api, query, token="caseworker2").status_code == 200
+
+
+def _take_in_child(path: str, per_minute: int, key: str, n: int, out: Any) -> None:
+    limiter = SharedRateLimiter(path, per_minute)
+    out.put([limiter.take(key) for _ in range(n)])
+
+
+def test_the_shared_limit_holds_across_processes(tmp_path: Path) -> None:
+    """Worker processes share one budget a token: what one spent, the other cannot."""
+    path = str(tmp_path / "limits")
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    child = context.Process(target=_take_in_child, args=(path, 5, "token-a", 3, out))
+    child.start()
+    spent = out.get(timeout=60)
+    child.join(60)
+    assert spent == [0.0, 0.0, 0.0]
+    here = SharedRateLimiter(path, 5)
+    assert [here.take("token-a") == 0.0 for _ in range(3)] == [True, True, False]
+    assert 0 < here.take("token-a") <= 12.0  # one token every 12 s at 5 a minute
+    assert here.take("token-b") == 0.0  # another key, its own budget
+
+
+def test_429_across_the_workers_of_one_server(tmp_path: Path) -> None:
+    """`serve --workers 2`: the limit is the server's, not each worker's. Twice the limit's
+    requests at once, each on a connection of its own: both workers answer some (their log
+    lines say which), and only the limit's worth go ahead."""
+    url = f"sqlite:///{tmp_path / 'limits.sqlite3'}"
+    application = Application(Settings(database_url=url, env="prod"))
+    application.start()
+    token = Tokens(application).create(role="caseworker", name="cw-limits",
+                                       regions=["371300-001"])
+    application.engine.dispose()
+    limit = 10
+    answers: list[httpx.Response] = []
+    with serve(tmp_path, "--workers", "2", database_url=url,
+               env={"POLICY_ENGINE_RATE_LIMIT_PER_MINUTE": str(limit)}) as base:
+        def post(i: int) -> httpx.Response:
+            with httpx.Client(timeout=30) as client:  # a fresh connection each
+                return client.post(f"{base}/graphql", json={"query": "{ __typename }"},
+                                   headers={"authorization": f"Bearer {token}",
+                                            "x-request-id": f"limit{i}"})
+        start = time.monotonic()
+        with ThreadPoolExecutor(max_workers=2 * limit) as pool:
+            answers = list(pool.map(post, range(2 * limit)))
+        elapsed = time.monotonic() - start
+    statuses = [a.status_code for a in answers]
+    assert set(statuses) == {200, 429}, statuses
+    # the budget refills one request every 6 s: at most that many more while they ran
+    assert limit <= statuses.count(200) <= limit + int(elapsed * limit / 60), statuses
+    refused = answers[statuses.index(429)]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60 / limit + 1
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    lines = [json.loads(line) for line in server_log(tmp_path).splitlines()
+             if line.startswith("{")]
+    workers = {line["pid"] for line in lines
+               if str(line.get("request_id", "")).startswith("limit")}
+    assert len(workers) == 2, "both workers answered some of the requests"
 
 
 def test_the_query_cost_is_reported(api: Api) -> None:
