@@ -78,8 +78,18 @@ def _in_language(prefix: str) -> Callable[[Mapping[str, Any]], str]:
     return lambda args: f"{prefix}_en" if _lang(args).upper() == "EN" else f"{prefix}_zh"
 
 
-def _status_filter(read: Callable[[Any], Any]) -> Bind:
+# Set in the arguments a getter is bound with when the field's own selection does not ask
+# for whatWouldChange (the only outcome field that needs the outcome's determination).
+WITHOUT_CONTEXT = "\0withoutContext"
+
+
+def _status_filter(in_context: Callable[[Any], Any],
+                   plain: Callable[[Any], Any] | None = None) -> Bind:
+    """Outcomes, filtered by the ``status`` argument: ``plain`` (the engine's own, shared
+    outcome objects) when the selection does not ask for whatWouldChange, else ``in_context``
+    (copies that know their determination)."""
     def bind(args: Mapping[str, Any]) -> Callable[[Any], Any]:
+        read = plain if plain is not None and args.get(WITHOUT_CONTEXT) else in_context
         status = _arg(args, "status")
         if status is None:
             return read
@@ -107,11 +117,11 @@ def _what_would_change(args: Mapping[str, Any]) -> Callable[[Any], Any]:
 RESOLVED: dict[str, dict[str, Getter]] = {
     "Determination": {
         "programs": Attr("programs_all"),
-        "outcomes": _status_filter(lambda d: d.outcomes()),
+        "outcomes": _status_filter(lambda d: d.outcomes(), lambda d: d.outcomes_plain()),
     },
     "ProgramResult": {
         "ruleSetVersion": Attr("version"),
-        "outcomes": _status_filter(lambda p: p.outcomes_all),
+        "outcomes": _status_filter(lambda p: p.outcomes_all, lambda p: p.outcomes_plain),
     },
     "Outcome": {"title": Attr(_in_language("title")), "whatWouldChange": _what_would_change},
     "Reason": {"text": Attr(_in_language("text")), "condition": _condition},
@@ -389,6 +399,9 @@ class ProjectingExecutionContext(CompiledVariablesExecutionContext):
             if isinstance(getter, Attr):
                 body.append(f"    v = src.{getter.attribute(args)}")
             else:
+                if name == "outcomes" and not self._asks_what_would_change(
+                        field_def.type, field_details_list):
+                    args = {**args, WITHOUT_CONTEXT: True}
                 body.append(f"    v = {code.ref(getter(args))}(src)")
             complete = self._completer(field_def.type, field_details_list)
             body.append(f"    out[{key}] = {complete('v', code)}")
@@ -400,6 +413,14 @@ class ProjectingExecutionContext(CompiledVariablesExecutionContext):
             # A flat selection is cheap to write: only a nested one keeps its JSON.
             run = _shared(run, signature, SharedJSON if nested else dict)
         return _Plan(run, signature)
+
+    def _asks_what_would_change(self, gql_type: Any, field_details_list: Any) -> bool:
+        """Whether a selection of outcomes names whatWouldChange."""
+        named = get_named_type(gql_type)
+        if not isinstance(named, GraphQLObjectType):  # pragma: no cover - outcomes are objects
+            return True
+        sub = self.collect_subfields(named, field_details_list).grouped_field_set
+        return any(fdl[0].node.name.value == "whatWouldChange" for fdl in sub.values())
 
     def _completer(self, gql_type: Any, field_details_list: Any) -> Completion:
         if isinstance(gql_type, GraphQLNonNull):

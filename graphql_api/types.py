@@ -823,6 +823,10 @@ class _DeterminationView:
         return [o for p in self.programs_all for o in p.outcomes_all
                 if status is None or o.status is status]
 
+    def outcomes_plain(self) -> list[Any]:
+        """The engine's outcomes themselves (a selection without whatWouldChange)."""
+        return [o for p in self.programs_all for o in p.outcomes_plain]
+
 
 class _InContext(EngineOutcomeType):
     """An outcome served with the determination it belongs to (what-would-change asks it)."""
@@ -835,12 +839,25 @@ def _in_context(o: Any, det: EngineDetermination) -> Any:
 
 
 class _ProgramView:
-    __slots__ = ("outcomes_all", "program", "version")
+    """A program's result. ``outcomes_plain`` are the engine's outcome objects, which its memos
+    share between households (and the projection's shared JSON with them);
+    ``outcomes_all``, made when first asked for, are copies that know their determination,
+    for whatWouldChange."""
+
+    __slots__ = ("_det", "_in_context", "outcomes_plain", "program", "version")
 
     def __init__(self, p: Any, det: EngineDetermination):
         self.program = p.program
         self.version = p.version
-        self.outcomes_all = [_in_context(o, det) for o in p.outcomes]
+        self.outcomes_plain = p.outcomes
+        self._det = det
+        self._in_context: list[Any] | None = None
+
+    @property
+    def outcomes_all(self) -> list[Any]:
+        if self._in_context is None:
+            self._in_context = [_in_context(o, self._det) for o in self.outcomes_plain]
+        return self._in_context
 
 
 _VIEWS: BoundedCache[int, _DeterminationView] = BoundedCache("graphql.determination_views", 4096)

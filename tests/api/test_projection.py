@@ -63,12 +63,15 @@ def selections(draw: Any) -> str:
         outcome_parts.append("terms { " + " ".join(pick(draw, TERM)) + " }")
     if draw(st.booleans()):
         outcome_parts.append("reasons { " + " ".join(reason_parts) + " }")
+    if draw(st.booleans()):  # the outcome then needs its determination
+        outcome_parts.append("whatWouldChange { fact operator value current }")
     status = draw(st.sampled_from(["", "(status: GRANTED)", "(status: NOT_GRANTED)",
                                    "(status: $status)"]))
     parts = [f"outcomes{status} {{ ...O }}"]
     if draw(st.booleans()):
+        changes = draw(st.sampled_from(["", " whatWouldChange { fact value }"]))
         parts.append("programs { program ruleSetVersion { " + " ".join(pick(draw, VERSION))
-                     + " } outcomes { code } }")
+                     + " } outcomes { code" + changes + " } }")
     if draw(st.booleans()):
         parts.append("asOf flaggedForMonitoring flaggedBy __typename")
     body = ("{ evaluate(household: $h, asOf: \"2024-06-01\") { " + " ".join(parts) + " } } "
