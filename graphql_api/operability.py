@@ -189,32 +189,42 @@ class Tracing:
         self.enabled = enabled
         if enabled:
             from opentelemetry import trace
+            from opentelemetry.trace import SpanContext, TraceFlags
 
             self._trace = trace
             self._tracer = trace.get_tracer("policy_engine.graphql")
+            self._span_context = SpanContext
+            self._flags = TraceFlags
 
     def start(self, traceparent: str | None, name: str) -> Any:
         """A started span (end it), or None: tracing is off, or the parent is not sampled.
         Spans are started and ended by hand, not made current: nothing within a request
-        makes child spans, and attaching a context costs as much as the span."""
+        makes child spans, and attaching a context costs as much as the span. An unsampled
+        parent costs the header's parsing only (no OpenTelemetry object is made)."""
         if not self.enabled:
             return None
         context = None
         if traceparent:
-            parent = _parse_traceparent(traceparent)
+            parent = parse_traceparent(traceparent)
             if parent is not None:
-                if not parent.trace_flags & 1:
+                trace_id, span_id, flags = parent
+                if not flags & 1:
                     return None
-                context = self._trace.set_span_in_context(
-                    self._trace.NonRecordingSpan(parent))
+                context = self._trace.set_span_in_context(self._trace.NonRecordingSpan(
+                    self._span_context(trace_id, span_id, is_remote=True,
+                                       trace_flags=self._flags(flags))))
         return self._tracer.start_span(name, context=context)
 
 
-def _parse_traceparent(header: str) -> Any:
-    """The W3C ``traceparent`` (version 00) as a remote SpanContext, or None when malformed
-    (a malformed header is ignored, as the specification says)."""
-    from opentelemetry.trace import SpanContext, TraceFlags
+def parse_traceparent(header: str) -> tuple[int, int, int] | None:
+    """The W3C ``traceparent`` (version 00): trace id, parent span id and flags, or None when
+    malformed (a malformed header is ignored, as the specification says).
 
+    >>> parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")[2]
+    1
+    >>> parse_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01") is None
+    True
+    """
     parts = header.strip().split("-")
     if len(parts) < 4 or len(parts[0]) != 2 or parts[0] == "ff" or len(parts[1]) != 32 \
             or len(parts[2]) != 16 or len(parts[3]) != 2:
@@ -225,7 +235,7 @@ def _parse_traceparent(header: str) -> Any:
         return None
     if not trace_id or not span_id:
         return None
-    return SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(flags))
+    return trace_id, span_id, flags
 
 
 _CONFIGURED = False
