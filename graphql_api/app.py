@@ -73,7 +73,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 if settings.rate_limit_file else RateLimiter(settings.rate_limit_per_minute)
         self.trusted = TrustedOperations.load(settings.trusted_operations_file) \
             if settings.trusted_operations_file and not settings.dev else None
-        self.tracing = Tracing(settings.tracing != "none")
+        self.tracing = Tracing(settings.tracing != "none", settings.tracing_root_ratio)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.scope.setdefault("state", {})

@@ -16,6 +16,7 @@ import json
 import math
 import mmap
 import os
+import random
 import struct
 import threading
 import time
@@ -182,11 +183,15 @@ class Tracing:
 
     A ``traceparent`` whose sampled flag is off makes no span at all (the caller's trace is
     not being recorded, and this service calls nothing downstream within a request); one with
-    it on is always recorded, as the parent decided; a request without one gets a root span
-    as the provider's sampler (``OTEL_TRACES_SAMPLER``) decides."""
+    it on is always recorded, as the parent decided; of the requests without one, a share
+    ``root_ratio`` (chosen at random) get a root span, as the provider's sampler
+    (``OTEL_TRACES_SAMPLER``) then decides. A recorded span costs tens of microseconds in the
+    OpenTelemetry SDK, a sixth of a ``{ __typename }``: tracing every request would cost
+    more than the 5 % aimed at."""
 
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: bool, root_ratio: float = 1.0):
         self.enabled = enabled
+        self.root_ratio = root_ratio
         if enabled:
             from opentelemetry import trace
             from opentelemetry.trace import SpanContext, TraceFlags
@@ -213,6 +218,8 @@ class Tracing:
                 context = self._trace.set_span_in_context(self._trace.NonRecordingSpan(
                     self._span_context(trace_id, span_id, is_remote=True,
                                        trace_flags=self._flags(flags))))
+        if context is None and self.root_ratio < 1.0 and random.random() >= self.root_ratio:
+            return None  # a request no caller traces: only a share of them gets a root span
         return self._tracer.start_span(name, context=context)
 
 

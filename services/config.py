@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     # (needs opentelemetry-exporter-otlp; its own OTEL_EXPORTER_OTLP_* variables apply).
     # The traceparent header of a request is honoured whenever spans are made.
     tracing: Literal["none", "console", "otlp"] = "none"
+    # With tracing on: the share of requests without a sampled traceparent's parent that get
+    # a root span (chosen at random; 1: every request). A caller's sampled traceparent is
+    # always honoured.
+    tracing_root_ratio: float = Field(0.1, ge=0.0, le=1.0)
     # /metrics needs "Authorization: Bearer <metrics_token>" when set.
     metrics_token: str | None = None
 

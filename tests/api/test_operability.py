@@ -23,7 +23,7 @@ from graphql_api.app import create_app
 from graphql_api.operability import SharedRateLimiter, document_hash
 from services.application import Application, Tokens
 from services.config import Settings
-from tests.api.conftest import Api, AppClient, _tokens, fresh_engine
+from tests.api.conftest import BACKENDS, Api, AppClient, _tokens, fresh_engine
 from tests.api.servers import serve, server_log
 from tests.api.test_households import hh, save
 
@@ -145,8 +145,9 @@ def test_keys_are_per_caller_and_checked(api: Api) -> None:
 # --- rate limits and cost -----------------------------------------------------------------
 
 
-def test_429_after_the_limit_with_retry_after(tmp_path: Path) -> None:
-    for api in _app(tmp_path, env="prod", rate_limit_per_minute=3):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_429_after_the_limit_with_retry_after(tmp_path: Path, backend: str) -> None:
+    for api in _app(tmp_path, backend, env="prod", rate_limit_per_minute=3):
         query = {"query": "{ __typename }"}
         answers = [_post(api, query, token="caseworker") for _ in range(3)]
         assert [a.status_code for a in answers] == [200, 200, 200]
@@ -287,7 +288,7 @@ def test_spans_honour_traceparent(tmp_path: Path, spans: InMemorySpanExporter) -
 
 def test_an_unsampled_parent_makes_no_span_and_no_parent_makes_a_root(
         tmp_path: Path, spans: InMemorySpanExporter) -> None:
-    for api in _app(tmp_path, env="prod", tracing="console"):
+    for api in _app(tmp_path, env="prod", tracing="console", tracing_root_ratio=1.0):
         spans.clear()
         _post(api, {"query": "{ __typename }"},
               traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")
@@ -295,6 +296,29 @@ def test_an_unsampled_parent_makes_no_span_and_no_parent_makes_a_root(
         _post(api, {"query": "{ __typename }"}, traceparent="garbage")
         (root,) = [s for s in spans.get_finished_spans() if s.name == "graphql.operation"]
         assert root.parent is None
+
+
+def test_a_share_of_untraced_requests_gets_a_root_span(
+        tmp_path: Path, spans: InMemorySpanExporter) -> None:
+    """By default one request in ten without a traceparent (at random); a sampled parent
+    always."""
+    for api in _app(tmp_path, env="prod", tracing="console"):
+        spans.clear()
+        for _ in range(200):
+            _post(api, {"query": "{ __typename }"})
+        roots = [s for s in spans.get_finished_spans() if s.name == "graphql.operation"]
+        assert 2 <= len(roots) <= 50, len(roots)  # 20 expected; 2-50 is beyond doubt
+        spans.clear()
+        for _ in range(5):
+            _post(api, {"query": "{ __typename }"},
+                  traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        assert len([s for s in spans.get_finished_spans()
+                    if s.name == "graphql.operation"]) == 5
+    for api in _app(tmp_path / "none", env="prod", tracing="console", tracing_root_ratio=0.0):
+        spans.clear()
+        for _ in range(20):
+            _post(api, {"query": "{ __typename }"})
+        assert [s for s in spans.get_finished_spans() if s.name == "graphql.operation"] == []
 
 
 def test_no_spans_unless_configured(api: Api, spans: InMemorySpanExporter) -> None:
