@@ -114,7 +114,8 @@ def main() -> None:
     manifest.write_text(json.dumps({document_hash(QUERY): QUERY}), encoding="utf-8")
     url = f"sqlite:///{folder / 'bench.sqlite3'}"
     base: dict[str, Any] = {"env": "prod", "database_url": url, "log_level": "WARNING"}
-    limits: dict[str, Any] = {"rate_limit_per_minute": 10_000_000, "trusted_operations_file": str(manifest)}
+    limits: dict[str, Any] = {"rate_limit_per_minute": 10_000_000,
+                              "trusted_operations_file": str(manifest)}
     configs = {
         "off": Settings(**base),
         "limits": Settings(**base, **limits),
