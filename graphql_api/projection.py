@@ -36,7 +36,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values
 from graphql.utilities import type_from_ast
 
-from graphql_api.variables import CompiledVariablesExecutionContext
+from graphql_api.coercion import HouseholdCheckingExecutionContext
 from policy.cache import BoundedCache
 
 # A field's value: the source's attribute (``Attr``, its name possibly chosen by the selection's
@@ -251,7 +251,7 @@ class _Signed:
         self.plain = plain
 
 
-class ProjectingExecutionContext(CompiledVariablesExecutionContext):
+class ProjectingExecutionContext(HouseholdCheckingExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Per grouped field set (graphql-core memoises those by identity, so every item of a

@@ -1,0 +1,144 @@
+"""When variables do not coerce, the household validation's problems too.
+
+graphql-core coerces an operation's variables before anything runs: a household given in a
+variable with an unknown key, a value outside an enum (``HouseholdFactsInput``) or a value of
+the wrong type is refused with graphql-core's ``BAD_USER_INPUT`` errors, one per problem it
+finds, and the household validation never sees it, so its other problems (negative money, a
+birth date after ``asOf``, contradictory facts) would wait for the next try. Here, when the
+variables do not coerce, each household a root field's argument takes from a variable
+(``evaluate``'s and ``householdSave``'s ``household`` or ``facts``, ``evaluateMany``'s items)
+is validated as household JSON (``policy.facts.parse_household``, which reports every problem
+at once) as of the field's ``asOf`` (the item's for ``evaluateMany``; today where the field
+takes none), and the answer gets one more error, ``INVALID_FACTS``, whose ``extensions.errors``
+list every problem with its field path (``facts.members[0].relation``,
+``items[2].facts.annualNetIncome``) and code, as an ``INVALID_FACTS`` of the evaluation does.
+graphql-core's own errors come first, unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLInputObjectType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    StringValueNode,
+    VariableNode,
+    get_named_type,
+)
+
+from graphql_api.variables import CompiledVariablesExecutionContext
+from policy.errors import FactsInvalid, FieldError
+from policy.facts import parse_household
+
+HOUSEHOLD_TYPES = frozenset({"HouseholdInput", "HouseholdFactsInput"})
+_ITEM_FIELDS = ("household", "facts")
+
+
+class HouseholdCheckingExecutionContext(CompiledVariablesExecutionContext):
+    """The execution context that adds the household validation's problems to the errors of
+    variables that do not coerce."""
+
+    @classmethod
+    def build(cls, schema: GraphQLSchema, document: DocumentNode, root_value: Any = None,
+              context_value: Any = None, raw_variable_values: dict[str, Any] | None = None,
+              operation_name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        built = super().build(schema, document, root_value, context_value,
+                              raw_variable_values, operation_name, *args, **kwargs)
+        if isinstance(built, list) and raw_variable_values:
+            today = getattr(context_value, "today", None) or date.today()
+            problems = household_problems(schema, document, operation_name,
+                                          raw_variable_values, today)
+            if problems:
+                return [*built, invalid_facts(problems)]
+        return built
+
+
+def invalid_facts(problems: list[FieldError]) -> GraphQLError:
+    """The problems as the API's ``INVALID_FACTS`` error."""
+    return GraphQLError(
+        f"the household facts are not valid: {len(problems)} problems",
+        extensions={"code": "INVALID_FACTS", "params": {"count": len(problems)},
+                    "errors": [{"field": e.field, "code": e.code, "message": e.message}
+                               for e in problems]})
+
+
+def household_problems(schema: GraphQLSchema, document: DocumentNode,
+                       operation_name: str | None, raw: dict[str, Any],
+                       today: date) -> list[FieldError]:
+    """Every problem of the households the operation's root fields take from variables."""
+    operation = _operation(document, operation_name)
+    root = schema.get_root_type(operation.operation) if operation is not None else None
+    if operation is None or root is None:
+        return []
+    problems: list[FieldError] = []
+    for node in operation.selection_set.selections:
+        if not isinstance(node, FieldNode) or node.name.value not in root.fields:
+            continue
+        field = root.fields[node.name.value]
+        given = {a.name.value: a.value for a in node.arguments or ()}
+        as_of = _date(given.get("asOf"), raw) or today
+        for name, value in given.items():
+            if not isinstance(value, VariableNode) or name not in field.args:
+                continue
+            data = raw.get(value.name.value)
+            named = get_named_type(field.args[name].type)
+            if named.name in HOUSEHOLD_TYPES:
+                problems += _problems(data, as_of, name)
+            elif isinstance(named, GraphQLInputObjectType) and isinstance(data, list):
+                problems += _item_problems(named, data, name, today)
+    return problems
+
+
+def _item_problems(item_type: GraphQLInputObjectType, items: list[Any], argument: str,
+                   today: date) -> Iterator[FieldError]:
+    """The households of a list of items (``EvaluateItem``: ``household`` or ``facts``, each
+    as of the item's ``asOf``)."""
+    held = [f for f in _ITEM_FIELDS if f in item_type.fields
+            and get_named_type(item_type.fields[f].type).name in HOUSEHOLD_TYPES]
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        as_of = _iso(item.get("asOf")) or today
+        for name in held:
+            if name in item and item[name] is not None:
+                yield from _problems(item[name], as_of, f"{argument}[{i}].{name}")
+
+
+def _problems(data: Any, as_of: date, prefix: str) -> list[FieldError]:
+    if data is None:
+        return []
+    try:
+        parse_household(data, as_of)
+    except FactsInvalid as exc:
+        return [FieldError(f"{prefix}.{e.field}" if e.field != "household" else prefix,
+                           e.code, e.message) for e in exc.errors]
+    return []
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((o for o in operations if o.name and o.name.value == name), None)
+
+
+def _date(value: Any, raw: dict[str, Any]) -> date | None:
+    if isinstance(value, StringValueNode):
+        return _iso(value.value)
+    if isinstance(value, VariableNode):
+        return _iso(raw.get(value.name.value))
+    return None
+
+
+def _iso(text: Any) -> date | None:
+    try:
+        return date.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
