@@ -52,8 +52,12 @@ def test_a_value_outside_the_set_is_refused_with_its_path(api: Api) -> None:
     bad = {**HH2, "members": [{**HH2["members"][0], "relation": "COUSIN"}]}
     body = api.gql(BY_ENUMS, {"f": bad})
     assert body["data"] is None
-    (err,) = body["errors"]
+    # graphql-core's refusal, then the household validation's problems with their paths
+    err, facts = body["errors"]
     assert err["extensions"]["code"] == "BAD_USER_INPUT"
+    assert facts["extensions"]["code"] == "INVALID_FACTS"
+    assert [(e["field"], e["code"]) for e in facts["extensions"]["errors"]] == [
+        ("facts.members[0].relation", "INVALID_VALUE")]
     # the strings' input lets the household validation say it, with the field path
     body = api.gql(BY_STRINGS, {"h": bad})
     fields = [e["field"] for e in body["errors"][0]["extensions"]["errors"]]
