@@ -106,3 +106,26 @@ def test_the_evaluate_resolver_is_the_declared_one() -> None:
         assert declared.base_resolver is not None
         assert field.resolve is not None
         assert field.resolve.__module__.startswith("strawberry."), field.resolve
+
+
+@pytest.mark.parametrize("given", [
+    {"key": "a", "asOf": "2024-06-01", "household": {"id": "x", "members": [
+        {"id": "m", "birthDate": "2000-02-29", "relation": "HEAD"}]}},
+    {"key": "b", "asOf": "2023-01-31", "facts": {"id": "y", "housingSafetyGrade": "D",
+                                                 "members": [{"id": "m", "birthDate": "1960-05-01",
+                                                              "employmentStatus": "UNEMPLOYED"}]}},
+    {"key": "c", "asOf": "2024-06-01", "household": None, "facts": None},
+])
+def test_evaluate_items_are_built_as_strawberrys_input_objects(given: dict[str, Any]) -> None:
+    from graphql_api.schema import EvaluateItem
+
+    item_type = SCHEMA._schema.type_map["EvaluateItem"]
+    coerced = coerce_input_value(given, item_type)
+    registry, config = SCHEMA.schema_converter.scalar_registry, SCHEMA.config
+    hooked = convert_argument(coerced, EvaluateItem, registry, config)
+    ordinary = convert_argument(coerced, _without_hook(EvaluateItem), registry, config)
+    assert isinstance(hooked, EvaluateItem)
+    assert vars(hooked) == vars(ordinary)
+    assert hooked.as_of == date.fromisoformat(given["asOf"])
+    for name in ("household", "facts"):
+        assert getattr(hooked, name) == given.get(name)
