@@ -108,3 +108,23 @@ def test_recent_determinations_are_remembered(api: Api) -> None:
     other = app.evaluate(ANONYMOUS, {**HH, "annualNetIncome": 1}, date(2024, 6, 1))
     assert other is not first and other != first
     assert app.evaluate(ANONYMOUS, HH, date(2024, 6, 2)) is not first
+
+
+def test_memos_are_counted_on_metrics(api: Api) -> None:
+    """Every memo of the process is a ``policy.cache.BoundedCache``: /metrics shows each one's
+    hits, misses, entries and bound."""
+    api.gql(Q, {"h": HH})
+    api.gql(Q, {"h": HH})
+    metrics = api.client.get("/metrics").text
+
+    def value(name: str, cache: str) -> float:
+        prefix = f'{name}{{cache="{cache}"}} '
+        found = [line for line in metrics.splitlines() if line.startswith(prefix)]
+        assert found, (name, cache)
+        return float(found[0].split()[-1])
+
+    for cache in ("graphql.plans", "graphql.variable_coercers", "engine.closures"):
+        assert value("policy_engine_cache_max_entries", cache) >= 1
+        assert value("policy_engine_cache_entries", cache) >= 1
+    # the same document twice: its variable's compiled coercion is found the second time
+    assert value("policy_engine_cache_hits_total", "graphql.variable_coercers") >= 1

@@ -109,3 +109,27 @@ def test_graphql_inputs_have_a_field_with_a_description_per_fact() -> None:
         for f in facts:
             assert f.label.zh in fields[f.name].description
             assert f.label.en in fields[f.name].description
+
+
+# The released GraphQL inputs (hand-written before the catalogue): a field per fact of the
+# released layout, closed sets as String, money Float, the grade Int, dates Date.
+_RELEASED_GRAPHQL = {"id": "String", "text": "String", "bool": "Boolean", "money": "Float",
+                     "integer": "Int", "date": "Date", "enum": "String"}
+
+
+def test_graphql_inputs_keep_the_released_fields_and_types() -> None:
+    from graphql_api.schema import build_schema
+    from services.config import Settings
+
+    gql = build_schema(Settings(env="dev"))._schema
+    for type_name, member, scope in (("HouseholdInput", False, "household"),
+                                     ("MemberInput", True, "member")):
+        fields = gql.type_map[type_name].fields  # type: ignore[union-attr]
+        released = {field: _RELEASED_GRAPHQL[kind] + ("!" if required else "")
+                    for _, field, kind, m, _, _, required in RELEASED if m == member}
+        assert {name: str(fields[name].type) for name in released} == released
+        added = set(fields) - set(released) - {"members"}
+        # only facts the catalogue added after its first version, each optional
+        assert all(CATALOGUE.input(scope, name).since > 1 for name in added), added
+        assert all(not str(fields[name].type).endswith("!") for name in added)
+    assert str(gql.type_map["HouseholdInput"].fields["members"].type) == "[MemberInput!]!"  # type: ignore[union-attr]

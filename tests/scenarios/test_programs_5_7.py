@@ -1,5 +1,7 @@
 """Programs 5-7 (temporary assistance, public-welfare jobs, rural housing) at their boundaries,
-with the two facts they brought (temporaryAssistanceLast12Months, employmentStatus)."""
+with the two facts they brought (temporaryAssistanceLast12Months, employmentStatus). Every
+household evaluated here is also screened by the batch backend, which must give the interactive
+engine's rows exactly, at every boundary."""
 
 from __future__ import annotations
 
@@ -8,19 +10,28 @@ from typing import Any
 
 import pytest
 
+from engine.batch import screen_households
+from engine.batch.table import determination_rows
 from engine.determine import determine
 from engine.results import Determination, Outcome, Status
 from policy.document import compile_document, load_document
 from policy.errors import DocumentInvalid, FactsInvalid
 from policy.facts import parse_household
 from services.rulesets import load_catalog
+from tests.batch.reference import normalise
 
 CATALOG = load_catalog()
 AS_OF = date(2024, 6, 30)
 
 
 def evaluate(data: dict[str, Any], *programs: str, as_of: date = AS_OF) -> Determination:
-    return determine(data, as_of, CATALOG.in_force(as_of, list(programs)))
+    """The interactive determination, checked against the batch backend's rows."""
+    versions = CATALOG.in_force(as_of, list(programs))
+    det = determine(data, as_of, versions)
+    batch = screen_households([data], as_of, versions).to_dicts()
+    interactive = determination_rows(det, data.get("regionCode", "000000"))
+    assert normalise(batch) == normalise(interactive)
+    return det
 
 
 def outcome(det: Determination, code: str, member: str | None = None) -> Outcome:
