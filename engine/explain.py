@@ -19,10 +19,11 @@ from engine.results import (
 )
 from engine.trace import LazyChecks
 from engine.tree import LazyTree, Superseded
-from engine.values import Bindings, evaluate
+from engine.values import Bindings, closure
 from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.document import CompiledRule, Program
+from policy.evaluation import Fn
 from policy.exact import Number, round_half_up, to_float
 from policy.facts import FactSet
 from policy.schema import Scope as FactScope
@@ -43,6 +44,8 @@ class _Plan:
     citations: tuple[Citation, ...]
     # Per rule: whether its amount, and each of its terms, reads a parameter marked sample.
     samples: tuple[tuple[bool, tuple[bool, ...]], ...]
+    # Per rule: its amount's and its terms' closures (None: no amount).
+    amounts: tuple[tuple[Fn | None, tuple[Fn, ...]], ...]
     # Outcomes no rule of which applies, by (code index, member id, ids of the rules' traces).
     unfired: dict[tuple[object, ...], tuple[tuple[object, ...], Outcome]] = field(
         default_factory=dict, compare=False)
@@ -92,7 +95,9 @@ def _plan(program: Program) -> _Plan:
 
     samples = tuple((sample(r.amount), tuple(sample(t.expr) for t in r.terms))
                     for r in program.rules)
-    plan = _Plan(tuple(codes), tuple(higher), reads, citations, samples)
+    amounts = tuple((None if r.amount is None else closure(r.amount),
+                     tuple(closure(t.expr) for t in r.terms)) for r in program.rules)
+    plan = _Plan(tuple(codes), tuple(higher), reads, citations, samples, amounts)
     _PLANS.put(program.content_hash, plan)
     return plan
 
@@ -195,7 +200,8 @@ def explain_program(
                 why, _ = reason(granted, m)
                 outcomes.append(_outcome(granting_rule, m, ids, Status.GRANTED, (why,), (),
                                          *_amounts(granting_rule, scope_of(m),
-                                                   plan.samples[granted])))
+                                                   plan.samples[granted],
+                                                   plan.amounts[granted])))
                 continue
             status = Status(semantic_status(outcome_verdict(VALUES, effs)))
             open_ = [i for i, v in zip(rule_ids, effs, strict=True) if v is UNKNOWN]
@@ -236,14 +242,16 @@ def _reason(rule: CompiledRule, citation: Citation, conditions: Conditions,
 
 
 def _amounts(rule: CompiledRule, scope: Bindings, samples: tuple[bool, tuple[bool, ...]],
+             fns: tuple[Fn | None, tuple[Fn, ...]],
              ) -> tuple[float | None, str | None, tuple[Term, ...], bool]:
     amount: float | None = None
-    if rule.amount is not None:
-        v = evaluate(rule.amount, scope)
+    amount_of, term_fns = fns
+    if amount_of is not None:
+        v = amount_of(scope)
         amount = None if v is UNKNOWN else result_number(v, "yuan")  # type: ignore[arg-type]
     terms = []
-    for t, sample in zip(rule.terms, samples[1], strict=True):
-        v = evaluate(t.expr, scope)
+    for t, sample, term_of in zip(rule.terms, samples[1], term_fns, strict=True):
+        v = term_of(scope)
         if v is not UNKNOWN:
             terms.append(Term(t.key, result_number(v, t.unit), t.unit,  # type: ignore[arg-type]
                               sample))

@@ -132,24 +132,32 @@ _SUBTREES: dict[tuple[int, bool, tuple[object, ...]], ConditionNode] = {}
 
 
 def _memoised(node: a.Node, ev: Eval, mk: Make) -> tuple[Eval, Make]:
-    """The node's steps with its nodes remembered by the values it reads (the evaluation is
-    done all the same: its parent needs the value, and it costs less than the key's lookup)."""
+    """The node's steps with its nodes remembered by the values it reads. A subtree already
+    remembered is not recorded: its value alone is read (through the engine's closure, which
+    stops at the first operand that decides), for its parent."""
     _, outer, _, inner = reads(node)
     node_id = id(node)  # ``reads`` keeps the node alive in ``_READS``: the id stays its own
+    whole = closure(node)
 
     def memo_ev(s: Bindings) -> Rec:
+        if inner is None:  # the key does not depend on the member ids: look it up now
+            key = outer(s.facts)
+            if (node_id, True, key) in _SUBTREES or (node_id, False, key) in _SUBTREES:
+                return whole(s), (None, s, key)
+            r = ev(s)
+            return r[0], (r, s, key)
         r = ev(s)
-        return r[0], (r, s)
+        return r[0], (r, s, None)
 
     def memo_mk(p: Rec, ids: tuple[str, ...], decided: bool) -> ConditionNode:
-        r, s = p[1]
-        key: tuple[object, ...] = outer(s.facts)
-        if inner is not None:
-            key += (ids, tuple(inner(m) for m in s.members))
+        r, s, key = p[1]
+        if key is None:
+            assert inner is not None
+            key = (*outer(s.facts), ids, tuple(inner(m) for m in s.members))
         full = (node_id, decided, key)
         hit = _SUBTREES.get(full)
         if hit is None:
-            hit = mk(r, ids, decided)
+            hit = mk(ev(s) if r is None else r, ids, decided)
             if len(_SUBTREES) >= SUBTREE_LIMIT:
                 _SUBTREES.clear()
             _SUBTREES[full] = hit
