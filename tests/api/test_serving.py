@@ -1,7 +1,8 @@
 """`policy-engine serve --workers 2` as deployed (prod, SQLite): one request's long work never
 holds up another (/healthz during a 20,000-household impact preview), caches follow changes
-made through the other worker, every request is one structured log line without bodies or
-variables, slow clients are cut off, and a bounded load test runs without an error."""
+made through the other worker, a revoked token is refused by both workers on its next
+request, every request is one structured log line without bodies or variables, slow clients
+are cut off, and a bounded load test runs without an error."""
 
 from __future__ import annotations
 
@@ -161,6 +162,47 @@ def test_caches_follow_changes_made_through_the_other_worker(served: Served) -> 
     for _ in range(20):
         versions = served.gql(STATUS, token="policy_approver")["data"]["ruleSet"]["versions"]
         assert {v["id"]: v["status"] for v in versions}[draft] == "IN_REVIEW"
+
+
+def _pids_of(folder: Path, request_ids: list[str]) -> set[int]:
+    """The worker processes whose log lines name these requests (bounded wait for stderr)."""
+    deadline = time.monotonic() + 15
+    while True:
+        lines = [json.loads(line) for line in server_log(folder).splitlines()
+                 if line.startswith("{")]
+        found = {line["request_id"]: line["pid"] for line in lines
+                 if line.get("request_id") in request_ids}
+        if len(found) == len(request_ids) or time.monotonic() > deadline:
+            return set(found.values())
+        time.sleep(0.1)
+
+
+def test_a_revoked_token_is_refused_on_its_next_request_in_both_workers(served: Served) -> None:
+    """Both workers remember the token (answered by two pids), then it is revoked from
+    another process (the CLI's way): the next request to either worker is refused."""
+    application = Application(Settings(database_url=f"sqlite:///{served.folder / 'served.sqlite3'}",
+                                       env="prod"))
+    try:
+        tokens = Tokens(application)
+        token = tokens.create(role="auditor", name="au-workers")
+        headers = {"authorization": f"Bearer {token}"}
+        query = {"query": "{ households(first: 1) { totalCount } }"}
+        ids = []
+        for _ in range(30):  # fresh connections: the kernel hands them to both workers
+            r = httpx.post(f"{served.base}/graphql", json=query, headers=headers, timeout=30)
+            assert r.status_code == 200 and "errors" not in r.json(), r.text
+            ids.append(r.headers["x-request-id"])
+        assert len(_pids_of(served.folder, ids)) == 2
+        [view] = [v for v in tokens.list() if v.login == "au-workers"]
+        tokens.revoke(view.id)
+        refused = []
+        for _ in range(30):
+            r = httpx.post(f"{served.base}/graphql", json=query, headers=headers, timeout=30)
+            assert r.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", r.text
+            refused.append(r.headers["x-request-id"])
+        assert len(_pids_of(served.folder, refused)) == 2
+    finally:
+        application.engine.dispose()
 
 
 SAVE = """mutation($h: HouseholdInput!) { householdSave(household: $h) {
