@@ -106,7 +106,9 @@ class Event:
     id: strawberry.ID
     source: str
     event_id: str
-    kind: str
+    kind: str = strawberry.field(deprecation_reason=(
+        "Use eventKind, the same kind as an EventKind value (kind stays while clients move: "
+        "add, deprecate, then remove). 请改用 eventKind。"))
     household_id: str
     member_id: str | None
     occurred_on: date
@@ -114,6 +116,10 @@ class Event:
     value: str | None
     received_at: datetime
     correlated_at: datetime | None
+
+    @strawberry.field(description="What happened, as an EventKind value. 事件类别。")
+    def event_kind(self) -> EventKind:
+        return EventKind(self.kind)
 
 
 def _event(e: EventView) -> Event:

@@ -21,7 +21,7 @@ ALERTS = """query($first: Int!, $after: String, $f: AlertFilter) {
       reasons { ruleId text citation { clause } conditions { expression actual expected passed }
         condition { expression result children { expression result } } }
       suggestedFacts { fact value }
-      events { source eventId kind occurredOn amount value } } } } }"""
+      events { source eventId kind eventKind occurredOn amount value } } } } }"""
 ALERT = """query($id: ID!) { alert(id: $id) { id status household { id revision facts } } }"""
 RESOLVE = """mutation($id: ID!, $r: AlertResolution!, $note: String) {
   alertResolve(id: $id, resolution: $r, note: $note) {
@@ -99,6 +99,8 @@ def test_ingest_lists_and_explains_alerts(api: Api) -> None:
                                        "value": "8000"}]
     assert [(e["eventId"], e["occurredOn"], e["source"], e["amount"]) for e in node["events"]] \
         == [("gq1-c1", "2024-01-10", "医保", 12000.5), ("gq1-c2", "2024-03-10", "医保", 8000.0)]
+    # the enum beside the deprecated string: the same kind
+    assert [(e["kind"], e["eventKind"]) for e in node["events"]] == [("INPATIENT_COST",) * 2] * 2
 
     # The same batch again: nothing new.
     again = ingest(api, events)
