@@ -23,7 +23,10 @@ One run, side by side:
 ``--inputs`` compares the ways in instead: the same households as JSON Lines, flat Parquet and
 flat CSV (generated once beside the Parquet register), screened to GRANTED+UNDETERMINED
 Parquet, and JSON Lines to every-outcome CSV; wall time from each child's start, its peak
-memory and the load average before each run.
+memory, its CPU seconds (the least of the runs) and the load average before each run.
+``--against DIR`` runs every child also from another checkout (e.g. ``git archive`` of the
+commit before a change, its bench/out linked to this one's), alternating, before and after
+side by side; ``--kinds`` picks some of the four.
 """
 
 from __future__ import annotations
@@ -170,20 +173,25 @@ INPUT_KINDS = (
 )
 
 
-def run_timed(argv: list[str]) -> dict[str, float]:
+def run_timed(argv: list[str], cwd: Path = ROOT) -> dict[str, float]:
     """A child process's wall time from its start (interpreter and imports included), its
     report and its peak resident memory; the load average just before."""
     load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=ROOT)
+    done = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=cwd)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return {**result, "wall": wall, "load": load, "children_peak": peak}
+    # CPU seconds of the child (all its threads, user and system): what the load moves least.
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return {**result, "wall": wall, "cpu": cpu, "load": load,
+            "children_peak": after.ru_maxrss * 1024}
 
 
 def inputs(args: argparse.Namespace, register: Path) -> None:
-    """Each input and output side by side, ``--repeat`` rounds, the kinds alternating."""
+    """Each input and output side by side, ``--repeat`` rounds, the kinds alternating (and,
+    with ``--against``, the two checkouts alternating within each kind)."""
     if not (register.exists() and register.with_suffix(".jsonl").exists()
             and register.with_suffix(".csv").exists()):
         seconds = generate(args.households, register)
@@ -193,28 +201,41 @@ def inputs(args: argparse.Namespace, register: Path) -> None:
                       for suffix in (".jsonl", ".parquet", ".csv"))
     print(f"batch screening by input, 4 programs as of {AS_OF}, {args.households:,} "
           f"households ({sizes}), {os.cpu_count()} cores; wall time from process start")
-    tries: dict[str, list[dict[str, float]]] = {name: [] for name, *_ in INPUT_KINDS}
+    kinds = [k for i, k in enumerate(INPUT_KINDS, 1)
+             if not args.kinds or str(i) in args.kinds.split(",")]
+    trees = [("", ROOT)] if not args.against else \
+        [("before", Path(args.against).resolve()), ("after", ROOT)]
+    tries: dict[tuple[str, str], list[dict[str, float]]] = {
+        (name, label): [] for name, *_ in kinds for label, _ in trees}
     for _ in range(args.repeat):
-        for name, suffix, out, statuses in INPUT_KINDS:
-            tries[name].append(run_timed(
-                [sys.executable, __file__, "--child", "--register",
-                 str(register.with_suffix(suffix)), "--output",
-                 str(OUT / f"batch-inputs.{out}"), "--statuses", statuses, "--order", "",
-                 "--chunk-size", str(args.chunk_size)]))
-    w = 56
-    print(f"{'input -> output':<{w}} {'households/s':>13} {'wall s':>7} {'peak MiB':>9} "
-          f"{'rows':>11}  load (1 min) per run")
-    rates: dict[str, float] = {}
-    for name, runs in tries.items():
+        for name, suffix, out, statuses in kinds:
+            for label, tree in trees:
+                output = OUT / f"batch-inputs.{out}"
+                tries[(name, label)].append(run_timed(
+                    [sys.executable, str(tree / "bench" / "batch.py"), "--child", "--register",
+                     str(register.with_suffix(suffix)), "--output", str(output), "--statuses",
+                     statuses, "--order", "", "--chunk-size", str(args.chunk_size)], tree))
+                if out == "csv":
+                    output.unlink()  # every outcome of 1,000,000 households is 11 GB
+    w = 56 + (8 if args.against else 0)
+    print(f"{'input -> output':<{w}} {'households/s':>13} {'wall s':>7} {'CPU s':>7} "
+          f"{'peak MiB':>9} {'rows':>11}  load (1 min) per run")
+    rates: dict[tuple[str, str], float] = {}
+    for (name, label), runs in tries.items():
         runs.sort(key=lambda r: r["wall"])
         mid = runs[len(runs) // 2]
-        rates[name] = mid["households"] / mid["wall"]
-        print(f"{name:<{w}} {rates[name]:>13,.0f} {mid['wall']:>7.2f} "
+        rates[(name, label)] = mid["households"] / mid["wall"]
+        shown = f"{name} ({label})" if label else name
+        print(f"{shown:<{w}} {rates[(name, label)]:>13,.0f} {mid['wall']:>7.2f} "
+              f"{min(r['cpu'] for r in runs):>7.2f} "
               f"{max(r['peak'] for r in runs) / 2**20:>9,.0f} {int(mid['rows']):>11,}  "
               + " ".join(f"{r['households'] / r['wall']:,.0f}@{r['load']:.1f}" for r in runs))
     names = [n for n, *_ in INPUT_KINDS]
-    print(f"JSON Lines / Parquet (GRANTED+UNDETERMINED): {rates[names[1]] / rates[names[0]]:.2f}x "
-          "slower (target <= 1.5x)")
+    for label, _ in trees:
+        if (names[0], label) in rates and (names[1], label) in rates:
+            print(f"JSON Lines / Parquet (GRANTED+UNDETERMINED){' ' + label if label else ''}: "
+                  f"{rates[(names[1], label)] / rates[(names[0], label)]:.2f}x slower "
+                  "(target <= 1.5x)")
     print("targets: JSON Lines and CSV -> Parquet >= 400,000 households/s; JSON Lines -> CSV "
           "every outcome >= 150,000/s; peak < 2048 MiB")
 
@@ -231,6 +252,12 @@ def main() -> None:
     parser.add_argument("--inputs", action="store_true",
                         help="compare the inputs side by side instead (JSON Lines, Parquet, "
                         "CSV in; GRANTED+UNDETERMINED Parquet and every-outcome CSV out)")
+    parser.add_argument("--against", help="with --inputs: another checkout of the project "
+                        "(e.g. the commit before a change); each run is made by both, "
+                        "alternating, and reported side by side")
+    parser.add_argument("--kinds", default="", help="with --inputs: which kinds, by number "
+                        "(1 JSON Lines, 2 Parquet, 3 CSV -> Parquet, 4 JSON Lines -> CSV every "
+                        "outcome), e.g. 1,2,3; default all")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--register", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
