@@ -15,9 +15,11 @@ returns after its households' alerts are upserted), the evaluation's own events/
 run (in-process, no database), the server process's resident memory at 10, 25, 50, 75 and
 100 % of the stream with the sizes of the engine's bounded memos, the server's CPU time, and
 the time from the start of the ingest call to the subscription's delivery of each alert raised
-(p50, p99, max). With ``EW_TRACEMALLOC=1`` the server also traces its allocations and reports
-the 25 sources that grew most between 10 % and the end (after a garbage collection). The
-database is a fresh PostgreSQL schema, dropped afterwards.
+(p50, p99, max), and the server's live Python objects (allocated blocks, after a full garbage
+collection) at 10 % and at the end. ``--no-subscriber`` runs without the websocket client.
+With ``EW_TRACEMALLOC=1`` the server also traces its allocations and reports the 25 sources
+that grew most between 10 % and the end (after a garbage collection). The database is a fresh
+PostgreSQL schema, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -115,6 +117,8 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--households", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--no-subscriber", action="store_true",
+                        help="no websocket client (what the pushes cost)")
     parser.add_argument("--url", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_URL))
     args = parser.parse_args()
     rng = random.Random(16)
@@ -187,17 +191,19 @@ def run(args: argparse.Namespace, rng: random.Random, engine: Any, schema: str) 
                         time.perf_counter()
 
     sub = threading.Thread(target=subscriber, daemon=True)
-    sub.start()
-    ready.wait(10)
-    deadline = time.monotonic() + 10
-    while not ask("listeners") and time.monotonic() < deadline:
-        time.sleep(0.01)
+    if not args.no_subscriber:
+        sub.start()
+        ready.wait(10)
+        deadline = time.monotonic() + 10
+        while not ask("listeners") and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     stream = events(args.events, args.households, rng)
     engine_rate = engine_only(application, stream[:5000], args.households)
     sent: dict[str, float] = {}
     rss: dict[int, int] = {}
     accepted = 0
+    blocks_at_10 = 0
     client = httpx.Client(timeout=600, headers={"authorization": f"Bearer {feed}"})
     load = os.getloadavg()[0]
     started = time.perf_counter()
@@ -215,15 +221,19 @@ def run(args: argparse.Namespace, rng: random.Random, engine: Any, schema: str) 
         for mark in (10, 25, 50, 75):
             if mark not in rss and done >= len(stream) * mark // 100:
                 rss[mark] = round(ask("mark" if mark == 10 else "rss"))
+                if mark == 10:
+                    blocks_at_10 = ask("blocks")
     elapsed = time.perf_counter() - started
     cpu = ask("cpu") - cpu_start
     load_end = os.getloadavg()[0]
     rss[100] = round(ask("rss"))
     time.sleep(1.0)  # the last deliveries
     stop.set()
-    sub.join(5)
+    if sub.is_alive():
+        sub.join(5)
     client.close()
     report = ask("report")
+    collected = ask("collect")
     control.send("stop")
     server.join(15)
     if server.is_alive():
@@ -240,6 +250,10 @@ def run(args: argparse.Namespace, rng: random.Random, engine: Any, schema: str) 
         "engineOnlyEventsPerSecond": round(engine_rate),
         "serverRssMiBAt": {f"{mark}%": value for mark, value in sorted(rss.items())},
         "engineMemoEntries": report["memos"],
+        # Python's live objects (pymalloc blocks) at 10 %, and at the end once the
+        # subscription has ended and a full collection has run: flat when nothing is kept.
+        "serverAllocatedBlocks": {"10%": blocks_at_10, "end": collected.pop("allocatedBlocks")},
+        "serverFullCollectionAtEnd": collected,
         "alertsRaisedOrUpdated": len(sent), "delivered": len(latencies),
         "notDelivered": missing,
         "deliveryMs": {"p50": round(statistics.median(latencies), 1) if latencies else None,
@@ -274,12 +288,21 @@ def serve(url: str, schema: str, port: int, control: Any) -> None:
                 control.send(time.process_time())
             elif command == "listeners":
                 control.send(len(application.warning.listeners._items))
+            elif command == "blocks":
+                gc.collect()
+                control.send(sys.getallocatedblocks())
             elif command == "mark":
                 control.send(rss_mib())
                 if tracing:
                     gc.collect()
                     marks["snapshot"] = tracemalloc.take_snapshot()
                     marks["types"] = _type_counts()
+            elif command == "collect":
+                before = rss_mib()
+                found = gc.collect()
+                control.send({"rssMiB": round(before), "unreachableObjects": found,
+                              "rssMiBAfter": round(rss_mib()),
+                              "allocatedBlocks": sys.getallocatedblocks()})
             elif command == "report":
                 growth: dict[str, Any] = {}
                 if tracing and "snapshot" in marks:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from graphql import (
@@ -34,6 +34,7 @@ from graphql import (
     get_named_type,
 )
 from graphql.execution.values import get_argument_values
+from graphql.pyutils import RefMap
 from graphql.utilities import type_from_ast
 
 from graphql_api.coercion import HouseholdCheckingExecutionContext
@@ -259,6 +260,18 @@ class ProjectingExecutionContext(HouseholdCheckingExecutionContext):
         self._signed: dict[int, tuple[object, _Signed | None]] = {}
         self._local: dict[int, tuple[object, _Plan]] = {}
         self._variables_key: Hashable = None
+
+    def build_per_event_executor(self, payload: Any) -> ProjectingExecutionContext:
+        # graphql-core copies a subscription's executor for each event it pushes, sharing the
+        # memos keyed by the identity of a selection's field lists, and every event brings
+        # new lists: shared, those memos grew by an entry an event for as long as the
+        # subscription lasted (the alertRaised memory growth). Each event gets its own.
+        executor = cast("ProjectingExecutionContext", super().build_per_event_executor(payload))
+        executor._relevant_sub_fields = {}
+        executor._stream_usages = RefMap()
+        executor._signed = {}
+        executor._local = {}
+        return executor
 
     def execute_fields(
         self, parent_type: GraphQLObjectType, source_value: Any, path: Any,
