@@ -19,6 +19,7 @@ from services.application import Application
 from services.auth import Principal
 from services.config import Settings
 from services.impact_jobs import purge_jobs
+from services.tokens import Tokens
 from store.db import make_engine, migrate
 from store.models import ImpactJob
 from store.protections import grant_service_role
@@ -87,6 +88,13 @@ def test_the_service_role_owns_nothing_and_cannot_bypass_the_protections(
                     households_total=0, created_at=old, updated_at=old, finished_at=old))
                 uow.commit()
             assert purge_jobs(app, 7) == 1
+            # ... and issues and revokes tokens (the generation triggers run as its role)
+            tokens = Tokens(app)
+            token = tokens.create(role="auditor", name="au-role")
+            assert tokens.principal(token) is not None
+            [view] = [v for v in tokens.list() if v.login == "au-role"]
+            tokens.revoke(view.id)
+            assert tokens.principal(token) is None
             with service.connect() as connection:
                 owned = connection.scalar(text(
                     "SELECT count(*) FROM pg_tables WHERE tableowner = current_user"))
