@@ -254,25 +254,21 @@ class _Numbered:
 
 
 def line_blocks(f: BinaryIO, rows: int) -> Iterator[bytes]:
-    """Blocks of whole lines of ``f`` (the last one as the file ends), about ``rows`` lines
-    each, sized from the length of the first lines read."""
-    buf = f.read(1 << 20)
-    at_end = len(buf) < 1 << 20
-    per_line = len(buf) / max(1, buf.count(b"\n"))
+    """Blocks of whole lines of ``f`` from where it stands (the last one as the file ends),
+    about ``rows`` lines each, sized from the length of the first lines. Each block is read
+    at once and its last line completed by ``readline``: one copy of the bytes read, not
+    three."""
+    start = f.tell()
+    head = f.read(1 << 20)
+    per_line = len(head) / max(1, head.count(b"\n"))
     size = max(1 << 12, int(rows * per_line))
-    while buf or not at_end:
-        while not at_end and len(buf) < size:
-            data = f.read(size - len(buf))
-            at_end = not data
-            buf += data
-        if at_end and len(buf) <= size:
-            block, buf = buf, b""
-        else:
-            cut = buf.rfind(b"\n", 0, size) + 1
-            if cut == 0:  # a line longer than a block: read on until it ends
-                size *= 2
-                continue
-            block, buf = buf[:cut], buf[cut:]
+    f.seek(start)
+    while True:
+        block = f.read(size)
+        if not block:
+            return
+        if not block.endswith(b"\n"):
+            block += f.readline()  # the rest of the last line (a line longer than a block too)
         yield block
 
 

@@ -103,3 +103,21 @@ def test_csv_blocks_read_by_polars_equal_arrows_reading(tmp_path: Path, damage: 
     assert fast.rejected == arrow.rejected  # type: ignore[attr-defined]
     if damage in ("short row", "long row"):
         assert len(fast.rejected) == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("end", [b"\n", b""])
+def test_line_blocks_are_whole_lines_and_every_byte_once(tmp_path: Path, end: bytes) -> None:
+    from screening.sources import line_blocks
+
+    rng = random.Random(3)
+    lines = [b"x" * rng.randrange(0, 300) for _ in range(2000)]
+    lines[700] = b"y" * 50_000  # longer than a block
+    data = b"\n".join(lines) + end
+    path = tmp_path / "lines.txt"
+    path.write_bytes(b"header\n" + data)
+    with path.open("rb") as f:
+        f.readline()
+        blocks = list(line_blocks(f, 50))
+    assert b"".join(blocks) == data
+    assert len(blocks) > 10
+    assert all(b.endswith(b"\n") for b in blocks[:-1])
