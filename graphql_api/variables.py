@@ -213,11 +213,44 @@ def _compiled_variable(schema: GraphQLSchema, node: VariableDefinitionNode,
     if not isinstance(signature, GraphQLError):
         named = signature.type.of_type if isinstance(signature.type, GraphQLNonNull) \
             else signature.type
-        run = coercer(named) if isinstance(named, GraphQLInputObjectType) else None
+        run = None
+        if isinstance(named, GraphQLInputObjectType):
+            run = coercer(named)
+        elif isinstance(named, GraphQLList):  # e.g. evaluateMany's [EvaluateItem!]!
+            item = named.of_type
+            required = isinstance(item, GraphQLNonNull)
+            item = item.of_type if required else item
+            each = coercer(item) if isinstance(item, GraphQLInputObjectType) else None
+            if each is not None:
+                run = _list_of(each, required)
         if run is not None:
             found = (signature, run)
     _COMPILED_VARIABLES.put(id(node), (node, schema, found))
     return found
+
+
+def _list_of(each: Coercer, required: bool) -> Coercer:
+    """A list variable of a compiled input object type: each item coerced by ``each``. Anything
+    but a list of such objects (a single value, which graphql-core takes as a list of one, or a
+    null item where the items are non-null) is ``Undefined``: graphql-core then coerces it, and
+    says what is wrong."""
+    def run(value: Any) -> Any:
+        if type(value) is not list:
+            return Undefined
+        out: list[Any] = []
+        for item in value:
+            if item is None:
+                if required:
+                    return Undefined
+                out.append(None)
+                continue
+            coerced = each(item)
+            if coerced is Undefined:
+                return Undefined
+            out.append(coerced)
+        return out
+
+    return run
 
 
 def compiled_variable_values(

@@ -77,6 +77,36 @@ def _comparable(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
+MANY = parse('query Q($items: [EvaluateItem!]!, $loose: [EvaluateItem]) '
+             '{ a: evaluateMany(items: $items) { key } b: evaluateMany(items: $loose) { key } }'
+             ).definitions[0].variable_definitions  # type: ignore[attr-defined]
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 10**6), n=st.integers(0, 4), value=json_value,
+       how=st.sampled_from(["valid", "null item", "single", "item", "field", "not a list"]))
+def test_lists_of_items_as_graphql_core(seed: int, n: int, value: Any, how: str) -> None:
+    """evaluateMany's items: a list of input objects, compiled item by item; whatever is not a
+    list of such objects is graphql-core's, with its values or its errors."""
+    rng = random.Random(seed)
+    items: Any = [{"key": f"k{i}", "asOf": "2024-06-01",
+                   "facts": random_household(rng, date(2024, 6, 1), hid=f"m-{seed}-{i}")}
+                  for i in range(n)]
+    if how == "null item":
+        items.insert(rng.randint(0, n), None)
+    elif how == "single":
+        items = items[0] if items else {"key": "k", "asOf": "2024-06-01"}
+    elif how == "item" and items:
+        items[rng.randrange(n)] = value
+    elif how == "field" and items:
+        items[rng.randrange(n)]["asOf"] = value
+    elif how == "not a list":
+        items = value
+    result = same(SCHEMA, MANY, {"items": items, "loose": copy.deepcopy(items)})
+    if how == "valid":
+        assert not isinstance(result, list)
+
+
 def test_the_household_input_is_compiled() -> None:
     assert coercer(HOUSEHOLD) is not None
 
