@@ -8,6 +8,7 @@ from tests.api.conftest import Api
 from tests.api.test_households import DETERMINE, hh, save
 
 VIEWER = "{ viewer { name role regions department abilities } }"
+ROLE = "{ viewer { role userRole } }"
 HISTORY = """query($id: ID!) { household(id: $id) { id determinations {
   id asOf createdBy householdRevision versions { ruleSet contentHash }
   replay { identical } } } }"""
@@ -38,6 +39,15 @@ def test_viewer_names_the_caller_and_the_abilities_the_policy_grants(api: Api) -
     assert "readAlerts" not in ed["abilities"] and "readAlerts" not in ap["abilities"]
     client = api.gql(VIEWER, token="api_client")["data"]["viewer"]
     assert client["abilities"] == ["evaluate", "readRuleSets", "readAlerts"]
+
+
+
+def test_the_role_as_an_enum_beside_the_deprecated_string(api: Api) -> None:
+    for token in ("caseworker", "township_officer", "county_officer", "policy_editor",
+                  "policy_approver", "auditor", "api_client"):
+        viewer = api.gql(ROLE, token=token)["data"]["viewer"]
+        assert viewer == {"role": token, "userRole": token.upper()}, viewer
+    assert api.gql(ROLE)["data"]["viewer"] == {"role": None, "userRole": None}
 
 
 def test_viewer_anonymous_and_unknown_token(api: Api, prod_api: Api) -> None:
