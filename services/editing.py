@@ -24,8 +24,9 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -52,6 +53,7 @@ from policy.validation import Issue, errors, validate, validate_data
 from services.auth import Policy, Principal, covered_codes
 from services.errors import Conflict, InvalidInput, NotFoundError
 from services.pseudonyms import PSEUDONYM_KEY, Pseudonyms, changed_conditions, reduced
+from store.db import IMMEDIATE
 from store.errors import ConflictError, ImmutableError, RowNotFound
 from store.logins import InvalidLogin, normalise_login
 from store.models import RuleSetVersion, VersionStatus
@@ -299,7 +301,11 @@ class RuleSetEditing:
         """A new DRAFT numbered after the rule set's highest version, copying a published
         (or retired) version: the one named, else the latest to take effect."""
         self.policy.edit_rule_sets(p)
-        with self.uow() as uow:
+        with _busy("ruleSet"), self.uow() as uow:
+            # SQLite: take the write lock before reading (another process creating a draft
+            # at the same time waits for it, then sees this one's draft: DRAFT_EXISTS).
+            # PostgreSQL reads at once; the one-open-version index refuses the loser's insert.
+            uow.session.connection(execution_options={IMMEDIATE: True})
             try:
                 owner = self._owner(uow, rule_set)
             except RowNotFound:
@@ -334,12 +340,6 @@ class RuleSetEditing:
                                                           "effectiveFrom": None})
             try:
                 draft = uow.rule_sets.add_version(doc, author=p.actor, based_on_id=source.id)
-                uow.audit.append(actor=p.actor, action="ruleset.draft.create",
-                                 object_type="rule_set_version", object_id=draft.id,
-                                 details={"ruleSet": rule_set, "version": number,
-                                          "basedOn": source.id,
-                                          "contentHash": draft.content_hash})
-                uow.commit()
             except ConflictError:
                 # Someone created a version of this rule set since we looked (the database's
                 # one-open-version index, or the version number, refused ours): theirs is
@@ -348,6 +348,12 @@ class RuleSetEditing:
                        "at the same time; edit that one")
                 raise Conflict(msg, [FieldError("ruleSet", "DRAFT_EXISTS", msg)],
                                code="DRAFT_EXISTS") from None
+            uow.audit.append(actor=p.actor, action="ruleset.draft.create",
+                             object_type="rule_set_version", object_id=draft.id,
+                             details={"ruleSet": rule_set, "version": number,
+                                      "basedOn": source.id,
+                                      "contentHash": draft.content_hash})
+            uow.commit()
         self.app.invalidate()
         return self.view(draft)
 
@@ -805,6 +811,17 @@ def _entries(uow: UnitOfWork, object_id: str, action: str) -> list[Any]:
         if not page.has_next_page:
             return out
         after = page.end_cursor
+
+
+@contextmanager
+def _busy(field: str) -> Iterator[None]:
+    """Another writer got in the way where no more particular answer is given (SQLite's
+    "database is locked" once the busy timeout ran out, a stale snapshot): the caller's
+    ``CONFLICT`` ("re-read and retry"), not an internal error; nothing was kept."""
+    try:
+        yield
+    except ConflictError as exc:
+        raise Conflict(str(exc), [FieldError(field, "CONFLICT", str(exc))]) from None
 
 
 def _summary(d: VersionDiff) -> dict[str, Any]:

@@ -1,97 +1,93 @@
 """Exactly one open draft per rule set, even when two server processes race
-`ruleSetDraftCreate`: two Applications (two engines, so two connection pools) on one database,
-each creating a draft of the same rule set at the same moment from its own thread."""
+`ruleSetDraftCreate`: two separate OS processes (started with ``spawn``, so nothing of the
+test's process is shared), each with its own Application and connection pool on one database
+(a SQLite file, or a PostgreSQL schema), create a draft of the same rule set at the same
+moment, round after round. Exactly one draft is made each round and the other process is told
+DRAFT_EXISTS, never an internal error such as SQLite's "database is locked"."""
 
 from __future__ import annotations
 
-import threading
+import multiprocessing
+import queue
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
 
 from services.application import Application
-from services.auth import Principal
 from services.config import Settings
-from services.errors import ServiceError
-from store.db import make_engine
 from tests.api.conftest import BACKENDS, fresh_engine
+from tests.api.draft_race_worker import EDITOR, worker
 
-EDITOR = Principal(name="ed-race", role="policy_editor", department="县扶贫办")
-ROUNDS = 8
+ROUNDS = 6
+WORKERS = 2
 
 
-def _second_engine(engine: Engine) -> Engine:
-    url = engine.url.render_as_string(hide_password=False)
+def _search_path(engine: Engine) -> str | None:
+    """The options that put another process's connections in the test's own schema."""
     if engine.dialect.name != "postgresql":
-        return make_engine(url)
+        return None
     with engine.connect() as connection:
         schema = connection.scalar(text("SELECT current_schema()"))
-    return make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    return f"-csearch_path={schema}"
 
 
 @pytest.fixture(params=BACKENDS)
-def two_apps(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[Application]]:
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Application]:
+    """A database of the test's own, migrated and seeded (monitoring has a published version
+    and no open one)."""
     for engine in fresh_engine(request.param, tmp_path):
-        settings = Settings(env="test")
-        first = Application(settings, engine)
-        first.start()
-        second = Application(settings, _second_engine(engine))
-        yield [first, second]
-        second.engine.dispose()
+        application = Application(Settings(env="test"), engine)
+        application.start()
+        yield application
 
 
-def _race(apps: list[Application]) -> list[object]:
-    start = threading.Barrier(len(apps))
-    results: list[object] = [None] * len(apps)
-
-    def create(i: int) -> None:
-        start.wait()
-        try:
-            results[i] = apps[i].editing.create_draft(EDITOR, "monitoring")
-        except (ServiceError, OperationalError) as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=create, args=(i,)) for i in range(len(apps))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
+def _open_versions(app: Application) -> list[str]:
+    with app.uow() as uow:
+        return [v.id for v in uow.rule_sets.list_versions("monitoring")
+                if v.status.value in ("DRAFT", "IN_REVIEW")]
 
 
-def test_two_processes_racing_draft_creation_make_exactly_one(
-    two_apps: list[Application],
-) -> None:
-    app = two_apps[0]
-    for round_ in range(ROUNDS):
-        results = _race(two_apps)
-        created = [r for r in results if not isinstance(r, Exception)]
-        refused = [r for r in results if isinstance(r, Exception)]
-        assert len(created) == 1 and len(refused) == 1, (round_, results)
-        if isinstance(refused[0], ServiceError):
-            assert refused[0].code == "DRAFT_EXISTS", refused[0].message
-        else:
-            # SQLite refuses the second writer's upgrade from reading to writing at once
-            # ("database is locked"); turning that into CONFLICT is the SQLite locking work's.
-            assert app.engine.dialect.name == "sqlite", refused[0]
-        with app.uow() as uow:
-            open_ = [v for v in uow.rule_sets.list_versions("monitoring")
-                     if v.status.value in ("DRAFT", "IN_REVIEW")]
-        assert len(open_) == 1, round_
-        # Take the draft away again (a draft may be deleted; published versions may not).
-        with app.engine.begin() as connection:
-            connection.execute(text("DELETE FROM rule_set_versions WHERE id = :id"),
-                               {"id": open_[0].id})
+def test_two_processes_racing_draft_creation_make_exactly_one(app: Application) -> None:
+    url = app.engine.url.render_as_string(hide_password=False)
+    context = multiprocessing.get_context("spawn")
+    # The test and both workers meet at the barrier before each round: the workers then race,
+    # the test waits for both answers, checks the database and deletes the draft.
+    start, out = context.Barrier(WORKERS + 1), context.Queue()
+    workers = [context.Process(target=worker, daemon=True,
+                               args=(url, _search_path(app.engine), ROUNDS, start, out))
+               for _ in range(WORKERS)]
+    for w in workers:
+        w.start()
+    try:
+        for round_ in range(ROUNDS):
+            start.wait(timeout=120)
+            try:
+                results = [out.get(timeout=120) for _ in workers]
+            except queue.Empty:
+                pytest.fail(f"round {round_}: a worker did not answer "
+                            f"(exit codes {[w.exitcode for w in workers]})")
+            created = [r for r in results if r[0] == "created"]
+            refused = [r for r in results if r[0] != "created"]
+            assert len(created) == 1, (round_, results)
+            assert [code for code, _ in refused] == ["DRAFT_EXISTS"] * (WORKERS - 1), (
+                round_, results)
+            assert _open_versions(app) == [created[0][1]], (round_, results)
+            # Take the draft away again (a draft may be deleted; published versions may not).
+            with app.engine.begin() as connection:
+                connection.execute(text("DELETE FROM rule_set_versions WHERE id = :id"),
+                                   {"id": created[0][1]})
+    finally:
+        for w in workers:
+            w.join(timeout=60)
+            if w.is_alive():
+                w.kill()
+    assert [w.exitcode for w in workers] == [0] * WORKERS
 
 
-def test_the_database_itself_refuses_a_second_open_version(
-    two_apps: list[Application],
-) -> None:
+def test_the_database_itself_refuses_a_second_open_version(app: Application) -> None:
     """Even a writer that skips the service's check cannot store a second open version."""
-    app = two_apps[0]
     draft = app.editing.create_draft(EDITOR, "monitoring")
     with app.uow() as uow:
         doc = uow.rule_sets.get_version(draft.id).to_document()
@@ -100,3 +96,34 @@ def test_the_database_itself_refuses_a_second_open_version(
     with app.uow() as uow, pytest.raises(ConflictError):
         uow.rule_sets.add_version(doc.model_copy(update={"version": draft.version + 1}),
                                   author="someone")
+
+
+def test_a_write_lock_held_past_the_busy_timeout_is_conflict_on_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another process holding SQLite's write lock for longer than the busy timeout (here
+    made 0.1 s) is CONFLICT, re-read and retry: not "database is locked" as an internal
+    error, nor DRAFT_EXISTS, since no draft was made."""
+    import sqlite3
+
+    import store.db
+    from services.errors import ServiceError
+
+    monkeypatch.setattr(store.db, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    path = tmp_path / "locked.sqlite3"
+    app = Application(Settings(env="test"), store.db.make_engine(f"sqlite:///{path}"))
+    app.start()
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(ServiceError) as refused:
+            app.editing.create_draft(EDITOR, "monitoring")
+        assert refused.value.code == "CONFLICT", refused.value.message
+        assert [(e.field, e.code) for e in refused.value.errors] == [("ruleSet", "CONFLICT")]
+        other.execute("ROLLBACK")
+        assert _open_versions(app) == []
+        draft = app.editing.create_draft(EDITOR, "monitoring")
+        assert _open_versions(app) == [draft.id]
+    finally:
+        other.close()
+        app.engine.dispose()
