@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from store.db import make_engine
 
@@ -37,3 +37,14 @@ def fresh_engine(backend: str, folder: Path, *, postgres_url: str | None,
         with admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+def second_engine(engine: Engine) -> Engine:
+    """Another engine (so another connection pool, as another process would have) on
+    ``engine``'s database: the same SQLite file, or the same PostgreSQL schema."""
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.dialect.name != "postgresql":
+        return make_engine(url)
+    with engine.connect() as connection:
+        schema = connection.scalar(text("SELECT current_schema()"))
+    return make_engine(url, connect_args={"options": f"-csearch_path={schema}"})

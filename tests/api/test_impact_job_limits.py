@@ -25,7 +25,7 @@ from services.impact_jobs import MAX_ACTIVE_JOBS, ImpactJobView, purge_jobs
 from store.models import ImpactJob
 from store.types import utc_now
 from tests.api.conftest import BACKENDS, fresh_engine
-from tests.api.test_draft_race import _second_engine
+from tests.databases import second_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 EDITOR = Principal(name="ed-jobs", role="policy_editor", department="县扶贫办")
@@ -37,7 +37,7 @@ def two_apps(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[Ap
         settings = Settings(env="test")
         first = Application(settings, engine)
         first.start()
-        second = Application(settings, _second_engine(engine))
+        second = Application(settings, second_engine(engine))
         try:
             yield [first, second]
         finally:

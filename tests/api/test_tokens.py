@@ -28,7 +28,7 @@ from store import counters
 from store.db import make_engine
 from store.repositories import TokenRepository
 from tests.api.conftest import BACKENDS, free_port, fresh_engine, wait_until_ready
-from tests.api.test_draft_race import _second_engine
+from tests.databases import second_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 HOUSEHOLDS = "{ households(first: 1) { totalCount } }"
@@ -150,7 +150,7 @@ def two_processes(request: pytest.FixtureRequest, tmp_path: Path,
         first = Application(settings, engine)
         first.start()
         # the second engine opens the same database (PostgreSQL: the same schema)
-        second = Application(settings, _second_engine(engine))
+        second = Application(settings, second_engine(engine))
         try:
             yield first, second
         finally:
