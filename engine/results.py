@@ -54,7 +54,8 @@ class ConditionNode(NamedTuple):
     children: tuple[ConditionNode, ...]
 
 
-_DEPTHS: dict[tuple[int, int], tuple[ConditionNode, ConditionNode]] = {}
+_DEPTHS: BoundedCache[tuple[int, int], tuple[ConditionNode, ConditionNode]] = BoundedCache(
+    "engine.tree_depths", 50_000)
 
 
 def at_depth(node: ConditionNode, depth: int | None) -> ConditionNode:
@@ -68,11 +69,7 @@ def at_depth(node: ConditionNode, depth: int | None) -> ConditionNode:
     hit = _DEPTHS.get(key)
     if hit is not None and hit[0] is node:
         return hit[1]
-    out = _cut(node, depth)
-    if len(_DEPTHS) >= 50_000:
-        _DEPTHS.clear()
-    _DEPTHS[key] = (node, out)
-    return out
+    return _DEPTHS.put(key, (node, _cut(node, depth)))[1]
 
 
 def _cut(node: ConditionNode, depth: int) -> ConditionNode:

@@ -128,7 +128,8 @@ def reads(node: a.Node) -> Reads:
 # same age and school stage has the same ``schoolAgeOutOfSchool``). Bounded; an entry holds only
 # what the builders computed, so a hit and a miss give the same tree.
 SUBTREE_LIMIT = 50_000
-_SUBTREES: dict[tuple[int, bool, tuple[object, ...]], ConditionNode] = {}
+_SUBTREES: BoundedCache[tuple[int, bool, tuple[object, ...]], ConditionNode] = BoundedCache(
+    "engine.condition_subtrees", SUBTREE_LIMIT)
 
 
 def _memoised(node: a.Node, ev: Eval, mk: Make) -> tuple[Eval, Make]:
@@ -157,10 +158,7 @@ def _memoised(node: a.Node, ev: Eval, mk: Make) -> tuple[Eval, Make]:
         full = (node_id, decided, key)
         hit = _SUBTREES.get(full)
         if hit is None:
-            hit = mk(ev(s) if r is None else r, ids, decided)
-            if len(_SUBTREES) >= SUBTREE_LIMIT:
-                _SUBTREES.clear()
-            _SUBTREES[full] = hit
+            hit = _SUBTREES.put(full, mk(ev(s) if r is None else r, ids, decided))
         return hit
 
     return memo_ev, memo_mk

@@ -61,6 +61,10 @@ class BoundedCache(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._data)
 
+    def __contains__(self, key: K) -> bool:
+        """Whether ``key`` is remembered (not counted as a hit or a miss)."""
+        return key in self._data
+
     def get(self, key: K) -> V | None:
         """The value remembered for ``key``, or None (a miss)."""
         value = self._data.get(key)

@@ -37,3 +37,22 @@ def test_per_instance_memo_dies_with_its_instance() -> None:
     del t
     gc.collect()
     assert ref() is None  # functools.cache on the method would have kept it
+
+
+def test_membership_is_not_counted() -> None:
+    c: BoundedCache[str, int] = BoundedCache("test.membership", 2)
+    c.put("a", 1)
+    assert "a" in c and "b" not in c
+    assert (c.hits, c.misses) == (0, 0)
+
+
+def test_tree_memos_are_registered_caches() -> None:
+    import engine.tree  # noqa: F401 - registers the subtree memo
+    from engine.results import ConditionNode, at_depth
+
+    leaf = ConditionNode("a > 1", "COMPARE", True, "2", "> 1", True, (), ())
+    assert at_depth(leaf, 1) is leaf and at_depth(leaf, 1) is leaf
+    names = {s.name for s in caches()}
+    assert {"engine.condition_subtrees", "engine.tree_depths"} <= names
+    depths = next(s for s in caches() if s.name == "engine.tree_depths")
+    assert depths.hits >= 1 and depths.maxsize == 50_000
