@@ -16,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.errors import ConflictError
@@ -125,11 +126,18 @@ def read_row(engine: Engine, sql: str) -> tuple[Any, ...]:
     autocommit (the latest committed state); on PostgreSQL it opens a transaction that the
     pool rolls back when the connection returns to it."""
     connection = engine.raw_connection()
+    dbapi_error = engine.dialect.loaded_dbapi.Error
     try:
         cursor = connection.cursor()
         try:
             cursor.execute(sql)
             row = cursor.fetchone()
+        except dbapi_error as exc:
+            # The driver's own error, wrapped as SQLAlchemy wraps it on every other path, so
+            # callers that handle SQLAlchemyError (a database not migrated, gone, locked)
+            # handle this read too.
+            raise DBAPIError.instance(sql, None, exc, dbapi_error,
+                                      dialect=engine.dialect) from exc
         finally:
             cursor.close()
     finally:

@@ -142,6 +142,10 @@ def test_evaluate_and_screen_use_the_versions_published_in_the_database(
             versions = {row["version"] for row in csv.DictReader(f)}
         assert versions == {str(expected)}
 
-    assert main(["evaluate", str(HH), "--as-of", as_of, "--database",
-                 "sqlite:////nonexistent/dir/x.sqlite3"]) == 2
-    assert "[BAD_DATABASE]" in capsys.readouterr().err
+    # A database that cannot be opened (its directory is a file), and one that opens but was
+    # never migrated: both named errors, never a traceback (and nothing made outside tmp_path).
+    (tmp_path / "not-a-directory").write_text("")
+    for bad in (f"sqlite:///{tmp_path / 'not-a-directory' / 'x.sqlite3'}",
+                f"sqlite:///{tmp_path / 'empty.sqlite3'}"):
+        assert main(["evaluate", str(HH), "--as-of", as_of, "--database", bad]) == 2
+        assert "[BAD_DATABASE]" in capsys.readouterr().err
