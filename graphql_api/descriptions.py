@@ -306,7 +306,7 @@ DESCRIPTIONS: dict[str, str] = {
     "AlertResolvePayload.alert": "The alert as resolved (null: userErrors).",
     # -- the audit log
     "AuditEntry.id": "The entry's number (increasing).",
-    "AuditEntry.at": "When it happened (UTC).",
+    "AuditEntry.at": "When it happened.",
     "AuditEntry.objectType": "The kind of object, e.g. household, ruleset.version.",
     "AuditEntry.objectId": "The object's id.",
     "AuditEntry.details": "What changed, as JSON (no household facts or names).",
@@ -404,6 +404,178 @@ DESCRIPTIONS: dict[str, str] = {
 _PLACEHOLDER = re.compile(r" ?\{\w+\} ?")
 DESCRIPTIONS.update({f"ErrorCode.{code}": _PLACEHOLDER.sub("", chinese(code)) + f" / {EN[code]}"
                      for code in ZH})
+
+# Monitoring cases (监测对象识别), visits, assistance measures and the household timeline: what
+# graphql_api/cases.py does not describe where it defines them.
+_ACTOR = "(role:login, as the audit log names it)"
+DESCRIPTIONS.update({
+    # -- enums
+    "MonitoringCaseKind.INCLUSION": "纳入监测 / Inclusion: approval makes the household a "
+                                    "monitoring object (monitored, monitoredSince).",
+    "MonitoringCaseKind.RISK_ELIMINATION": "风险消除 / Risk elimination: approval clears "
+                                           "monitored and removes monitoredSince.",
+    "MonitoringCaseStatus.OPEN": "办理中 / Open: the procedure is running.",
+    "MonitoringCaseStatus.APPROVED": "已审定 / Approved by the county; the household was saved "
+                                     "as monitored (or cleared).",
+    "MonitoringCaseStatus.REJECTED": "不予通过 / Rejected at some step, with a reason.",
+    "MonitoringCaseStep.VERIFICATION": "入户核查 / Home verification by two cadres; the "
+                                       "determination is attached.",
+    "MonitoringCaseStep.COMPARISON": "部门比对 / Comparison with department events and alerts "
+                                     "of the window (comparisonWindowDays).",
+    "MonitoringCaseStep.VILLAGE_REVIEW": "民主评议、公示 / Village democratic review and the "
+                                         "public notice (noticeCalendarDays), objections "
+                                         "recorded.",
+    "MonitoringCaseStep.TOWNSHIP_REVIEW": "乡镇审核 / Township review (a township officer).",
+    "MonitoringCaseStep.COUNTY_APPROVAL": "县级审定 / County approval (a county officer, "
+                                          "another user than the township reviewer).",
+    "MonitoringCaseChannel.ALERT": "部门信息比对 / From an alert (alertId).",
+    "MonitoringCaseChannel.APPLICATION": "主动申请 / The household's own application "
+                                         "(applicationSignedOn).",
+    "MonitoringCaseChannel.VISIT": "干部定期回访 / From a cadre's visit (visitId).",
+    "MonitoringCaseDecision.APPROVE": "通过 / Approve: on to the next step; at COUNTY_APPROVAL "
+                                      "the case closes as APPROVED.",
+    "MonitoringCaseDecision.RETURN": "退回 / Return (a reason required) to returnTo or the step "
+                                     "before; that step starts again.",
+    "MonitoringCaseDecision.REJECT": "不予通过 / Reject (a reason required): the case closes as "
+                                     "REJECTED.",
+    "TimelineKind.VISIT": "走访 / A cadre's visit (ref: the visit's id).",
+    "TimelineKind.REVISION": "家庭信息修订 / A revision of the household's facts (ref: "
+                             "householdId@revision).",
+    "TimelineKind.DETERMINATION": "认定 / A recorded determination (ref: the record's id).",
+    "TimelineKind.ALERT": "预警 / An alert raised for the household (ref: the alert's id).",
+    "TimelineKind.CASE": "监测案件 / An action on one of its monitoring cases (ref: the case's "
+                         "id).",
+    # -- monitoring cases
+    "MonitoringCase.id": "The case's id (monitoringCase(id:) takes it; nodeId is the global "
+                         "id).",
+    "MonitoringCase.householdId": "The household's own id, e.g. hh-001.",
+    "MonitoringCase.regionCode": "The household's region code (at opening, or as verified at "
+                                 "VERIFICATION): who may see and act on the case.",
+    "MonitoringCase.kind": "What the case decides: INCLUSION or RISK_ELIMINATION.",
+    "MonitoringCase.channel": "How the risk came to light: ALERT, APPLICATION or VISIT.",
+    "MonitoringCase.status": "OPEN, APPROVED or REJECTED.",
+    "MonitoringCase.alertId": "ALERT: the alert it was opened from (null otherwise).",
+    "MonitoringCase.visitId": "VISIT: the visit it was opened from (null otherwise).",
+    "MonitoringCase.note": "The note written when the case was opened.",
+    "MonitoringCase.openedOn": "The day it was opened (deadlines count from it).",
+    "MonitoringCase.openedAt": "When it was opened.",
+    "MonitoringCase.openedBy": f"Who opened it {_ACTOR}.",
+    "MonitoringCase.stepStartedOn": "The day the current step began (its due day counts "
+                                    "from it).",
+    "MonitoringCase.noticeStartedOn": "VILLAGE_REVIEW: the public notice's first day (null "
+                                      "until recorded).",
+    "MonitoringCase.objections": "VILLAGE_REVIEW: objections raised during the notice, as "
+                                 "recorded (empty: none).",
+    "MonitoringCase.criteriaReasonBy": f"Who recorded criteriaReason {_ACTOR}.",
+    "MonitoringCase.townshipReviewer": "Who approved the township review "
+                                       f"{_ACTOR}; the county approval must be another user.",
+    "MonitoringCase.closedOn": "The day the case closed (approved or rejected; null while "
+                               "open).",
+    "MonitoringCase.closedBy": f"Who closed it {_ACTOR}.",
+    "MonitoringCase.closeReason": "REJECTED: the reason given (null otherwise).",
+    "MonitoringCase.determinationId": "The determination record attached at VERIFICATION "
+                                      "(null until then).",
+    "MonitoringCaseEntry.id": "The entry's id (entries are append-only).",
+    "MonitoringCaseEntry.step": "The step it was done at.",
+    "MonitoringCaseEntry.action": "OPEN, RECORD (a step's record), APPROVE, RETURN or REJECT.",
+    "MonitoringCaseEntry.at": "When it was done.",
+    "MonitoringCaseEntry.actor": f"Who did it {_ACTOR}.",
+    "MonitoringCaseFilter": "Which monitoring cases to list; every given filter must match. "
+                            "案件筛选。",
+    "MonitoringCaseFilter.status": "Only cases in this status.",
+    "MonitoringCaseFilter.kind": "Only cases of this kind.",
+    "MonitoringCaseFilter.householdId": "Only the cases of this household (its own id).",
+    "MonitoringCaseOverdueCount.regionCode": "The township's or county's region code.",
+    "MonitoringCaseOverdueCount.count": "Its overdue open cases (that you may see).",
+    "MonitoringCaseOpenInput": "A monitoring case to open: the household, the kind and the "
+                               "channel. 开启监测案件。",
+    "MonitoringCaseOpenInput.householdId": "The household's own id (of your region).",
+    "MonitoringCaseOpenInput.kind": "INCLUSION (the household is not monitored) or "
+                                    "RISK_ELIMINATION (it is).",
+    "MonitoringCaseOpenInput.channel": "ALERT (with alertId), APPLICATION (with "
+                                       "applicationSignedOn) or VISIT (with visitId).",
+    "MonitoringCaseOpenInput.alertId": "ALERT: the alert's id (of the same household).",
+    "MonitoringCaseOpenInput.visitId": "VISIT: the visit's id (of the same household).",
+    "MonitoringCaseOpenInput.note": "A note on why the case is opened (shown to reviewers).",
+    "MonitoringCaseStepInput.household": "VERIFICATION: the household's facts as verified "
+                                         "(whole), saved as a new revision if they changed; "
+                                         "null: the stored facts.",
+    "MonitoringCaseStepInput.verifiers": "VERIFICATION: the names of the two cadres who "
+                                         "verified at home.",
+    "MonitoringCaseStepInput.note": "A note on the step (any step).",
+    "MonitoringCaseStepInput.noticeStartedOn": "VILLAGE_REVIEW: the public notice's first day "
+                                               "(not before the step began, not after today).",
+    "MonitoringCaseStepInput.objections": "VILLAGE_REVIEW: the objections raised (empty: "
+                                          "none).",
+    "MonitoringCaseStepInput.criteriaReason": "VERIFICATION or COMPARISON: why the kind's "
+                                              "criteria are met by facts the engine does not "
+                                              "see (free text, shown to reviewers).",
+    "MonitoringCaseOpenPayload.monitoringCase": "The case as opened (null: userErrors).",
+    "MonitoringCaseRecordStepPayload.monitoringCase": "The case with the record (null: "
+                                                      "userErrors).",
+    "MonitoringCaseDecidePayload.monitoringCase": "The case as decided (null: userErrors).",
+    "Query.monitoringCases(filter)": "Only cases matching every given filter (null: all you "
+                                     "may see).",
+    "Query.monitoringCaseOverdueCounts(regionCodes)": "Only cases of these regions (and their "
+                                                      "villages), within yours; null: all of "
+                                                      "yours.",
+    "Mutation.monitoringCaseOpen(input)": "The household, kind, channel and its reference.",
+    "Mutation.monitoringCaseRecordStep(step)": "The step being recorded: must be the case's "
+                                               "current step.",
+    "Mutation.monitoringCaseRecordStep(record)": "What was done at the step.",
+    "Mutation.monitoringCaseDecide(decision)": "APPROVE, RETURN or REJECT the current step.",
+    "Mutation.monitoringCaseDecide(reason)": "Why (required for RETURN and REJECT; shown to "
+                                             "the caseworkers).",
+    "Mutation.monitoringCaseDecide(returnTo)": "RETURN: the earlier step to go back to "
+                                               "(null: the step before).",
+    # -- visits, the timeline, assistance
+    "Visit.id": "The visit's id.",
+    "Visit.householdId": "The household's own id.",
+    "Visit.regionCode": "The household's region code at the visit.",
+    "Visit.visitedOn": "The day of the visit.",
+    "Visit.observations": "What was seen, as the cadre wrote it.",
+    "Visit.recordedBy": f"Who recorded it {_ACTOR}.",
+    "Visit.recordedAt": "When it was recorded.",
+    "VisitInput": "A visit to record: the household, the day and what was seen. 记录走访。",
+    "VisitInput.householdId": "The household's own id (of your region).",
+    "VisitInput.visitedOn": "The day of the visit (not after today).",
+    "VisitRecordPayload.visit": "The visit as recorded (null: userErrors).",
+    "VisitRecordPayload.monitoringCase": "The case openCase opened (null: none asked, or "
+                                         "userErrors).",
+    "Mutation.visitRecord(input)": "The household, the day, what was seen and, optionally, "
+                                   "the facts as found and a case to open.",
+    "TimelineEntry.at": "When it happened (the timeline is newest first).",
+    "TimelineEntry.on": "The day it concerns: the visit's day, a determination's asOf, a "
+                        "case entry's day, otherwise the day of at.",
+    "TimelineEntry.kind": "VISIT, REVISION, DETERMINATION, ALERT or CASE.",
+    "TimelineEntry.actor": f"Who did it {_ACTOR}; null for an alert (raised by the rules).",
+    "TimelineEntry.title": "A one-line summary in the language asked for.",
+    "Assistance.householdId": "The household's own id.",
+    "Assistance.asOf": "The asOf of the determination the risks come from (null: none "
+                       "recorded).",
+    "Assistance.risks": "Each risk the latest determination grants, with its measures.",
+    "AssistanceRisk.code": "The risk's outcome code, e.g. monitoring.unstable_alleviated.",
+    "AssistanceRisk.title": "The risk's name in the language asked for.",
+    "AssistanceRisk.measures": "The measures against it: granted benefits and recorded "
+                               "measures (empty: none).",
+    "AssistanceMeasure.source": "BENEFIT (a benefit the determination grants) or RECORDED "
+                                "(recorded by hand).",
+    "AssistanceMeasure.title": "The measure's name in the language asked for (RECORDED: the "
+                               "text as recorded).",
+    "AssistanceMeasure.memberId": "BENEFIT: the member it is granted to (null: the "
+                                  "household).",
+    "AssistanceMeasure.startedOn": "RECORDED: the day the measure started.",
+    "AssistanceMeasure.recordedBy": f"RECORDED: who recorded it {_ACTOR}.",
+    "AssistanceMeasure.note": "RECORDED: the note recorded with it.",
+    "AssistanceMeasureInput": "A measure to record against one risk of a monitored "
+                              "household. 记录帮扶措施。",
+    "AssistanceMeasureInput.householdId": "The monitored household's own id (of your region).",
+    "AssistanceMeasureInput.startedOn": "The day the measure started (not after today).",
+    "AssistanceMeasureInput.note": "A note on the measure.",
+    "AssistanceMeasureRecordPayload.measure": "The measure as recorded (null: userErrors).",
+    "Mutation.assistanceMeasureRecord(input)": "The household, the risk, the measure and the "
+                                               "day it started.",
+})
 
 # What every connection, edge and payload shares: (type pattern, field or None, text).
 _PATTERNS: list[tuple[str, str | None, str]] = [
