@@ -370,21 +370,32 @@ class CasesQuery:
         return MonitoringProcedure(version=found.version, effective_from=found.effective_from,
                                    content_hash=found.content_hash, periods=periods)
 
-    @strawberry.field(description="Monitoring cases you may see, newest first; first is "
-                      "required (1 to 100).")
-    def monitoring_cases(self, info: strawberry.Info, first: int, after: str | None = None,
-                         filter: MonitoringCaseFilter | None = None) -> MonitoringCaseConnection:
+    @strawberry.field(description="Monitoring cases you may see, newest first, a page at a "
+                      "time (a Relay connection): first/after forwards, last/before "
+                      "backwards; first or last is required (1 to 100). 监测案件（分页）。")
+    def monitoring_cases(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None,
+        filter: MonitoringCaseFilter | None = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="How many items from the end (1 to 100).")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Only items before this cursor (an edge's cursor or "
+            "pageInfo.startCursor).")] = None,
+    ) -> MonitoringCaseConnection:
         ctx = info.context
         f = filter or MonitoringCaseFilter()
-        items, has_next, end, total = call(lambda: ctx.app.cases.cases(
-            ctx.principal, first, after, ctx.today, region_codes=f.region_codes,
-            status=f.status.value if f.status else None, kind=f.kind.value if f.kind else None,
-            step=f.step.value if f.step else None, overdue=f.overdue,
-            household_id=f.household_id))
+        page, total = call(lambda: ctx.app.cases.cases_window(
+            ctx.principal, ctx.today, first=first, after=after, last=last, before=before,
+            region_codes=f.region_codes, status=f.status.value if f.status else None,
+            kind=f.kind.value if f.kind else None, step=f.step.value if f.step else None,
+            overdue=f.overdue, household_id=f.household_id))
         return MonitoringCaseConnection(
             edges=[MonitoringCaseEdge(cursor=encode_cursor(c.opened_at.isoformat(), c.id),
-                                      node=monitoring_case(c)) for c in items],
-            page_info=PageInfo(has_next_page=has_next, end_cursor=end), total_count=total)
+                                      node=monitoring_case(c)) for c in page.items],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor,
+                               has_previous_page=page.has_previous_page,
+                               start_cursor=page.start_cursor),
+            total_count=total)
 
     @strawberry.field(description="A monitoring case, if it exists and you may see it.")
     def monitoring_case(self, info: strawberry.Info, id: strawberry.ID) -> MonitoringCase | None:

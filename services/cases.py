@@ -48,6 +48,7 @@ from store.models import (
     MonitoringCaseEntry,
     StoredHousehold,
 )
+from store.pagination import Page
 from store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -594,6 +595,39 @@ class MonitoringCases:
                 raise invalid_cursor(exc) from None
             total = uow.cases.count(**args)
             return (self._views(uow, page.items), page.has_next_page, page.end_cursor, total)
+
+    def cases_window(self, p: Principal, today: date, *, first: int | None, after: str | None,
+                     last: int | None, before: str | None,
+                     region_codes: Sequence[str] | None = None, status: str | None = None,
+                     kind: str | None = None, step: str | None = None,
+                     overdue: bool | None = None, household_id: str | None = None,
+                     ) -> tuple[Page[CaseView], int]:
+        """Cases newest first (of the caller's regions) as a Relay connection pages them
+        (first/after forwards, last/before backwards; one of first and last is required), with
+        the filter's total."""
+        self.app.policy.read_cases(p)
+        self.app._check_window(first, after, last, before, "cases", 2)
+        st = _enum_value(CaseStatus, status, "filter.status") if status else None
+        k = _enum_value(CaseKind, kind, "filter.kind") if kind else None
+        s = _enum_value(CaseStep, step, "filter.step") if step else None
+        with self.app.uow() as uow:
+            regions = self.app._listing_regions(p, region_codes, uow)
+            if regions is not None and not regions:
+                return Page([], None, False), 0
+            args: dict[str, Any] = {"region_codes": regions, "status": st, "kind": k,
+                                    "overdue_on": today if overdue is not None else None,
+                                    "overdue": overdue is not False,
+                                    "household_id": household_id, "step": s}
+            try:
+                page = uow.cases.window(first=first, after=after, last=last, before=before,
+                                        **args)
+            except InvalidCursor as exc:
+                field = "before" if before is not None and after is None else "after"
+                raise InvalidInput(str(exc), [FieldError(field, "INVALID_CURSOR", str(exc))],
+                                   code="INVALID_CURSOR") from None
+            total = uow.cases.count(**args)
+            return Page(self._views(uow, page.items), page.end_cursor, page.has_next_page,
+                        page.has_previous_page, page.start_cursor), total
 
     def overdue(self, p: Principal | None, today: date,
                 region_codes: Sequence[str] | None = None, *, limit: int = 1000,

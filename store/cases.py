@@ -19,7 +19,7 @@ from store.models import (
     Visit,
 )
 from store.pagination import Page, check_page_size, decode_cursor, encode_cursor
-from store.repositories import _in_regions, _page, _Repository
+from store.repositories import _in_regions, _page, _Repository, keyset_window
 
 
 def _parse(text: str, cursor: str) -> datetime:
@@ -103,6 +103,28 @@ class CaseRepository(_Repository):
         rows = self.session.scalars(query.order_by(
             MonitoringCase.opened_at.desc(), MonitoringCase.id.desc()).limit(first + 1)).all()
         return _page(rows, first, lambda c: encode_cursor(c.opened_at.isoformat(), c.id))
+
+    def window(self, *, first: int | None, after: str | None, last: int | None,
+               before: str | None, region_codes: Collection[str] | None = None,
+               status: CaseStatus | None = None, kind: CaseKind | None = None,
+               overdue_on: date | None = None, household_id: str | None = None,
+               overdue: bool = True, step: CaseStep | None = None) -> Page[MonitoringCase]:
+        """Cases newest first (as ``page``) as a Relay connection pages them: first/after
+        forwards, last/before backwards (``keyset_window``)."""
+        query = self._filtered(select(MonitoringCase), region_codes=region_codes, status=status,
+                               kind=kind, overdue_on=overdue_on, household_id=household_id,
+                               overdue=overdue, step=step)
+        filters = [query.whereclause] if query.whereclause is not None else []
+
+        def decode(cursor: str) -> tuple[Any, ...]:
+            opened_text, last_id = decode_cursor(cursor, 2)
+            return _parse(str(opened_text), cursor), str(last_id)
+
+        return keyset_window(self.session, MonitoringCase,
+                             [MonitoringCase.opened_at, MonitoringCase.id], filters, decode,
+                             lambda c: encode_cursor(c.opened_at.isoformat(), c.id),
+                             first=first, after=after, last=last, before=before,
+                             descending=True)
 
     def count(self, *, region_codes: Collection[str] | None = None,
               status: CaseStatus | None = None, kind: CaseKind | None = None,

@@ -267,6 +267,50 @@ def test_listing_filters_and_pages(api: Api) -> None:
     assert bad["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
 
 
+BOTH_WAYS = """
+query($f: MonitoringCaseFilter, $first: Int, $after: String, $last: Int, $before: String) {
+  monitoringCases(first: $first, after: $after, last: $last, before: $before, filter: $f) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id } } }
+}"""
+
+
+def test_listing_pages_backwards_with_last_and_before(api: Api) -> None:
+    village = f"371300-001-{uuid.uuid4().hex[:8]}"  # this test's cases only
+    ids = {opened(api, household(region=village))["id"] for _ in range(4)}
+
+    def page(**args: Any) -> tuple[list[str], bool, bool, dict[str, Any]]:
+        body = api.gql(BOTH_WAYS, {"f": {"regionCodes": [village]}, **args},
+                       token="caseworker")
+        conn = body["data"]["monitoringCases"]
+        assert conn["totalCount"] == 4, body
+        info = conn["pageInfo"]
+        edges = conn["edges"]
+        if edges:
+            assert (info["startCursor"], info["endCursor"]) == (edges[0]["cursor"],
+                                                                edges[-1]["cursor"])
+        return ([e["node"]["id"] for e in edges], info["hasPreviousPage"],
+                info["hasNextPage"], info)
+
+    newest_first, *_ = page(first=100)
+    assert set(newest_first) == ids and len(newest_first) == 4
+    oldest = page(last=2)
+    assert oldest[:3] == (newest_first[2:], True, False)
+    newer = page(last=2, before=oldest[3]["startCursor"])
+    assert newer[:3] == (newest_first[:2], False, True)
+    assert page(last=1, before=newer[3]["endCursor"])[:3] == (newest_first[:1], False, True)
+    # after and before together: the items between, then the last of them
+    assert page(after=newer[3]["startCursor"], before=oldest[3]["endCursor"],
+                last=1)[:3] == (newest_first[2:3], True, True)
+    forwards = page(first=2, after=newer[3]["startCursor"])
+    assert forwards[:3] == (newest_first[1:3], True, True)
+    bad = api.gql(BOTH_WAYS, {"last": 1, "before": "bm9wZQ"}, token="caseworker")
+    assert bad["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
+    assert bad["errors"][0]["extensions"]["errors"][0]["field"] == "before"
+    neither = api.gql(BOTH_WAYS, {}, token="caseworker")
+    assert neither["errors"][0]["extensions"]["code"] == "PAGE_SIZE"
+
+
 @pytest.mark.parametrize("channel,extra,code", [
     ("APPLICATION", {}, "REQUIRED"),
     ("APPLICATION", {"applicationSignedOn": "2999-01-01"}, "DATE_IN_FUTURE"),
