@@ -13,6 +13,11 @@ So, after start-up and after every full collection, what survived is frozen
 ``full_every`` seconds one complete collection runs (unfreeze, collect, freeze): one pause of
 about a second per period instead of several a minute. ``stats`` counts what happened, for
 /metrics.
+
+Measured on a stream of never-seen households (docs/performance.md, "The collector policy"):
+collections took about 30 % of the CPU time under the interpreter's default policy, 10-12 %
+with this one. Collecting the youngest generation less often (every 10,000 allocations instead
+of 700) was tried and is not used: no less time in collections, and a worse p99.
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ def _after_collection(phase: str, info: dict[str, int]) -> None:
 
 
 def install(full_every: float = 600.0) -> None:
-    """Freeze what start-up made and keep freezing after full collections (idempotent)."""
+    """Freeze what start-up made and keep freezing after full collections (idempotent).
+    Called once loading is done: by a worker at start, and by bench/determination.py so that
+    its figures are the service's."""
     with _lock:
         _state["full_every"] = full_every
         _state["last_complete"] = time.monotonic()
