@@ -64,6 +64,8 @@ _SAFE_BUILTINS = {
     ("datetime", "date"), ("datetime", "datetime"), ("datetime", "timedelta"),
     ("datetime", "timezone"), ("decimal", "Decimal"), ("fractions", "Fraction"),
     ("builtins", "frozenset"), ("builtins", "set"), ("builtins", "complex"),
+    # A reason's lazily computed flat conditions pickle as the tuple they stand for.
+    ("builtins", "tuple"),
 }
 _OWN_PACKAGES = ("engine.", "policy.", "services.")
 
