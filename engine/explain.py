@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
-from engine.evaluator import Traced, Verdicts
+from engine.evaluator import Traced as TracedRules
+from engine.evaluator import Verdicts
 from engine.results import (
     Citation,
     ConditionCheck,
     Conditions,
+    Lazy,
     Outcome,
     ProgramResult,
     Reason,
@@ -17,7 +20,7 @@ from engine.results import (
     Term,
     VersionRef,
 )
-from engine.trace import LazyChecks
+from engine.trace import LazyChecks, Traced
 from engine.tree import LazyTree, Superseded
 from engine.values import Bindings, closure
 from policy.cache import BoundedCache
@@ -107,7 +110,7 @@ def explain_program(
     version: VersionRef,
     facts: FactSet,
     verdicts: Verdicts,
-    tree: Traced,
+    tree: TracedRules,
 ) -> ProgramResult:
     plan = _plan(program)
     rules = program.rules
@@ -131,36 +134,13 @@ def explain_program(
     def effective_of(i: int, m: int | None) -> Value:
         return effective(VALUES, verdict_of[(i, m)], [verdict_of[(h, m)] for h in plan.higher[i]])
 
-    def reason(i: int, m: int | None) -> tuple[Reason, LazyChecks]:
-        """The rule's reason for the member (or household), with its checks (for the facts
-        whose absence left it open)."""
-        traced = tree[(i, m)]
-        found = traced[1]
-        # The checks are the trace memo's own object: its identity is the key (the entry keeps
-        # it alive, so the id cannot be reused while the entry exists).
-        key = (program.content_hash, i, id(found))
-        entry = _REASONS.get(key)
-        cached = entry[1] if entry is not None and entry[0] is found else None
-        if cached is None:
-            cached = _reason(rules[i], plan.citations[i], Conditions(found.conditions),
-                             traced[2])
-            _REASONS.put(key, (found, cached))
-        above = [h for h in plan.higher[i] if verdict_of[(h, m)] is not False]
-        if not above:
-            return cached, found
-        applies = k_or([verdict_of[(h, m)] for h in above])
-        group = rules[i].spec.group or ""
-        outcomes_above = ", ".join(rules[h].spec.outcome for h in above)
-        superseded = ConditionCheck(
-            expression=f"no higher-priority rule of group {group} applies",
-            actual=outcomes_above,
-            expected="none",
-            passed=None if applies is UNKNOWN else not applies,
-        )
-        r = cached
-        return (Reason(r.rule_id, r.text_zh, r.text_en, r.citation,
-                       Conditions(lambda: (*r.conditions, superseded)),
-                       Superseded(r.tree, group, applies, outcomes_above)), found)
+    def why(i: int, m: int | None) -> _Why:
+        """What the rule's reason for the member (or household) is built from, when read: its
+        trace and the verdicts of the rules above it in its group that may apply."""
+        higher = plan.higher[i]
+        return (i, tree[(i, m)],
+                tuple([(h, v) for h in higher if (v := verdict_of[(h, m)]) is not False])
+                if higher else ())
 
     outcomes: list[Outcome] = []
     instances_all: Sequence[int | None] = range(len(member_scopes))
@@ -197,28 +177,79 @@ def explain_program(
             if first_true is not None:
                 granted = rule_ids[first_true]
                 granting_rule = rules[granted]
-                why, _ = reason(granted, m)
-                outcomes.append(_outcome(granting_rule, m, ids, Status.GRANTED, (why,), (),
+                # The reason is built when first read (most readers want statuses and amounts).
+                outcomes.append(_outcome(granting_rule, m, ids, Status.GRANTED,
+                                         Lazy(partial(_reasons, program, plan,
+                                                      (why(granted, m),))), (),
                                          *_amounts(granting_rule, scope_of(m),
                                                    plan.samples[granted],
                                                    plan.amounts[granted])))
                 continue
             status = Status(semantic_status(outcome_verdict(VALUES, effs)))
             open_ = [i for i, v in zip(rule_ids, effs, strict=True) if v is UNKNOWN]
-            explained = [reason(i, m) for i in (open_ or rule_ids)]
-            missing: dict[str, None] = {}
-            if open_:
-                for _, checks in explained:
-                    for f in checks.missing():
-                        missing.setdefault(f, None)
-            outcome = _outcome(first, m, ids, status, tuple(x for x, _ in explained),
-                               tuple(missing), None, None, (), False)
+            explained = tuple([why(i, m) for i in (open_ or rule_ids)])
+            # The reasons and the missing facts are found when first read; they keep only the
+            # traces and verdicts they are built from (not the household's other rules).
+            missing: Sequence[str] = (
+                Lazy(partial(_missing, tuple([w[1][1] for w in explained]))) if open_ else ())
+            outcome = _outcome(first, m, ids, status,
+                               Lazy(partial(_reasons, program, plan, explained)),
+                               missing, None, None, (), False)
             if memo_key is not None:
                 if len(unfired) >= _UNFIRED_LIMIT:
                     unfired.clear()
                 unfired[memo_key] = (traced, outcome)
             outcomes.append(outcome)
     return ProgramResult(program.code, version, tuple(outcomes))
+
+
+# A reason's sources: the rule's index, its trace, and (rule index, verdict) of each rule above
+# it in its group whose verdict is not false.
+_Why = tuple[int, Traced, tuple[tuple[int, Value], ...]]
+
+
+def _reasons(program: Program, plan: _Plan, explained: tuple[_Why, ...]) -> tuple[Reason, ...]:
+    return tuple([_reason_of(program, plan, *w) for w in explained])
+
+
+def _missing(found: tuple[LazyChecks, ...]) -> tuple[str, ...]:
+    """The input facts whose absence left the open rules' checks open, in order, once each."""
+    missing: dict[str, None] = {}
+    for checks in found:
+        for f in checks.missing():
+            missing.setdefault(f, None)
+    return tuple(missing)
+
+
+def _reason_of(program: Program, plan: _Plan, i: int, traced: Traced,
+               above: tuple[tuple[int, Value], ...]) -> Reason:
+    """The rule's reason from its trace, with the condition that no rule above it applies when
+    one may."""
+    rules = program.rules
+    found = traced[1]
+    # The checks are the trace memo's own object: its identity is the key (the entry keeps
+    # it alive, so the id cannot be reused while the entry exists).
+    key = (program.content_hash, i, id(found))
+    entry = _REASONS.get(key)
+    cached = entry[1] if entry is not None and entry[0] is found else None
+    if cached is None:
+        cached = _reason(rules[i], plan.citations[i], Conditions(found.conditions), traced[2])
+        _REASONS.put(key, (found, cached))
+    if not above:
+        return cached
+    applies = k_or([v for _, v in above])
+    group = rules[i].spec.group or ""
+    outcomes_above = ", ".join(rules[h].spec.outcome for h, _ in above)
+    superseded = ConditionCheck(
+        expression=f"no higher-priority rule of group {group} applies",
+        actual=outcomes_above,
+        expected="none",
+        passed=None if applies is UNKNOWN else not applies,
+    )
+    r = cached
+    return Reason(r.rule_id, r.text_zh, r.text_en, r.citation,
+                  Conditions(lambda: (*r.conditions, superseded)),
+                  Superseded(r.tree, group, applies, outcomes_above))
 
 
 def _walk(node: a.Node) -> list[a.Node]:
@@ -270,7 +301,7 @@ def result_number(value: Number, unit: str) -> float:
 
 def _outcome(
     rule: CompiledRule, member: int | None, ids: tuple[str, ...], status: Status,
-    reasons: tuple[Reason, ...], missing: tuple[str, ...], amount: float | None,
+    reasons: Sequence[Reason], missing: Sequence[str], amount: float | None,
     period: str | None, terms: tuple[Term, ...], amount_is_sample: bool,
 ) -> Outcome:
     return Outcome(

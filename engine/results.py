@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, NamedTuple, overload
+from typing import Any, NamedTuple, TypeVar, overload
 
 from policy.cache import BoundedCache
 from policy.catalog import VersionRef
 
 __all__ = ["VersionRef"]  # re-exported: determinations carry it
+
+T = TypeVar("T")
 
 
 class Status(StrEnum):
@@ -85,40 +87,44 @@ def _cut(node: ConditionNode, depth: int) -> ConditionNode:
     return node._replace(children=kids)
 
 
-class Conditions(Sequence[ConditionCheck]):
-    """A reason's flat list of conditions, computed when first read: the list is deprecated,
-    and most readers want only the tree or nothing at all. Reads like the tuple it stands for
-    (and equals it); pickled, it is that tuple."""
+class Lazy(Sequence[T]):
+    """A tuple computed when first read: reads like the tuple it stands for (and equals it);
+    pickled, it is that tuple. Computed at most once per reader; two threads reading it first
+    at the same time may both compute it, and get equal tuples (the function is pure)."""
 
     __slots__ = ("_items", "_make")
 
-    def __init__(self, make: Callable[[], tuple[ConditionCheck, ...]]):
-        self._make = make
-        self._items: tuple[ConditionCheck, ...] | None = None
+    def __init__(self, make: Callable[[], tuple[T, ...]]):
+        self._make: Callable[[], tuple[T, ...]] | None = make
+        self._items: tuple[T, ...] | None = None
 
-    def _get(self) -> tuple[ConditionCheck, ...]:
+    def _get(self) -> tuple[T, ...]:
         items = self._items
         if items is None:
-            items = self._items = self._make()
+            make = self._make
+            if make is None:  # another thread computed it meanwhile
+                return self._items  # type: ignore[return-value]
+            items = self._items = make()
+            self._make = None  # what it was computed from is no longer kept alive
         return items
 
     @overload
-    def __getitem__(self, index: int) -> ConditionCheck: ...
+    def __getitem__(self, index: int) -> T: ...
 
     @overload
-    def __getitem__(self, index: slice) -> tuple[ConditionCheck, ...]: ...
+    def __getitem__(self, index: slice) -> tuple[T, ...]: ...
 
-    def __getitem__(self, index: int | slice) -> ConditionCheck | tuple[ConditionCheck, ...]:
+    def __getitem__(self, index: int | slice) -> T | tuple[T, ...]:
         return self._get()[index]
 
     def __len__(self) -> int:
         return len(self._get())
 
-    def __iter__(self) -> Iterator[ConditionCheck]:
+    def __iter__(self) -> Iterator[T]:
         return iter(self._get())
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, Conditions):
+        if isinstance(other, Lazy):
             return self._get() == other._get()
         return self._get() == other if isinstance(other, tuple) else NotImplemented
 
@@ -128,8 +134,15 @@ class Conditions(Sequence[ConditionCheck]):
     def __repr__(self) -> str:
         return repr(self._get())
 
-    def __reduce__(self) -> tuple[type[tuple[ConditionCheck, ...]], tuple[Any, ...]]:
+    def __reduce__(self) -> tuple[type[tuple[T, ...]], tuple[Any, ...]]:
         return tuple, (self._get(),)
+
+
+class Conditions(Lazy[ConditionCheck]):
+    """A reason's flat list of conditions, computed when first read: the list is deprecated,
+    and most readers want only the tree or nothing at all."""
+
+    __slots__ = ()
 
 
 class Reason(NamedTuple):
@@ -184,8 +197,10 @@ class Outcome(NamedTuple):
     amount: float | None
     period: str | None       # YEAR | MONTH | ONCE
     terms: tuple[Term, ...]
-    reasons: tuple[Reason, ...]
-    missing_facts: tuple[str, ...]
+    # Both a tuple, or ``Lazy`` (computed when first read: most readers want only statuses
+    # and amounts).
+    reasons: Sequence[Reason]
+    missing_facts: Sequence[str]
     flags_monitoring: bool = False
     amount_is_sample: bool = False  # the amount comes from a parameter marked ``sample: true``
 
