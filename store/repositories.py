@@ -368,7 +368,9 @@ class HouseholdRepository(_Repository):
         no ORM objects)."""
         out: dict[str, tuple[str, dict[str, Any]]] = {}
         for among in _among(self.session, StoredHousehold.id, household_ids):
-            for hid, region, facts in self.session.execute(
+            # Columns only, through the connection: no ORM compilation or loading per call
+            # (nor autoflush: correlation reads before it changes anything).
+            for hid, region, facts in self.session.connection().execute(
                     select(StoredHousehold.id, StoredHousehold.region_code, StoredHousehold.facts)
                     .where(among)):
                 out[hid] = (region, facts)
@@ -998,7 +1000,7 @@ class EventRepository(_Repository):
         plain rows, no ORM objects (correlation reads thousands)."""
         out: list[Any] = []
         for among in _among(self.session, Event.household_id, household_ids):
-            out.extend(self.session.execute(
+            out.extend(self.session.connection().execute(
                 select(Event.id, Event.household_id, Event.occurred_on)
                 .where(Event.correlated_at.is_(None), among)))
         return out
@@ -1011,7 +1013,7 @@ class EventRepository(_Repository):
             return out
         earliest = min(since.values())
         for among in _among(self.session, Event.household_id, since):
-            for row in self.session.execute(
+            for row in self.session.connection().execute(
                 select(Event.id, Event.idempotency_key, Event.source, Event.kind,
                        Event.household_id, Event.member_id, Event.occurred_on, Event.payload)
                 .where(among, Event.occurred_on >= earliest)
