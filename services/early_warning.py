@@ -264,6 +264,7 @@ class EarlyWarning:
         raised: list[AlertView] = []
         updated: list[AlertView] = []
         count = 0
+        queued = 0
         for attempt in range(3):
             try:
                 with self.uow() as uow:
@@ -316,7 +317,7 @@ class EarlyWarning:
                             raised.append(alert_view(result.item))
                         elif changed:
                             updated.append(alert_view(result.item))
-                    self.app.webhooks.enqueue(uow, raised)
+                    queued = self.app.webhooks.enqueue(uow, raised)
                     done = [e.id for e in pending if e.household_id in households]
                     uow.events.mark_correlated(done)
                     count = len(done)
@@ -329,7 +330,9 @@ class EarlyWarning:
                     raise
         if raised:
             self.listeners.notify(raised)
-            if self.on_deliveries is not None:
+            # The webhook worker is woken for new deliveries only (its retries have their own
+            # timer): with no webhook covering these alerts, it is not sent to the database.
+            if queued and self.on_deliveries is not None:
                 self.on_deliveries()
         return Correlation(tuple(raised), tuple(updated), count)
 
