@@ -16,7 +16,8 @@ run (in-process, no database), the server process's resident memory at 10, 25, 5
 100 % of the stream with the sizes of the engine's bounded memos, the server's CPU time, and
 the time from the start of the ingest call to the subscription's delivery of each alert raised
 (p50, p99, max), and the server's live Python objects (allocated blocks, after a full garbage
-collection) at 10 % and at the end. ``--no-subscriber`` runs without the websocket client.
+collection) at 10 % and at the end. ``--no-subscriber`` runs without the websocket client;
+``--no-ws-deflate`` has the server decline the websocket's permessage-deflate compression.
 With ``EW_TRACEMALLOC=1`` the server also traces its allocations and reports the 25 sources
 that grew most between 10 % and the end (after a garbage collection). The database is a fresh
 PostgreSQL schema, dropped afterwards.
@@ -119,6 +120,9 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--no-subscriber", action="store_true",
                         help="no websocket client (what the pushes cost)")
+    parser.add_argument("--no-ws-deflate", action="store_true",
+                        help="the server declines websocket permessage-deflate (what "
+                             "compressing each push costs)")
     parser.add_argument("--url", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_URL))
     args = parser.parse_args()
     rng = random.Random(16)
@@ -158,7 +162,7 @@ def run(args: argparse.Namespace, rng: random.Random, engine: Any, schema: str) 
     port = _free_port()
     control, child_end = multiprocessing.get_context("spawn").Pipe()
     server = multiprocessing.get_context("spawn").Process(
-        target=serve, args=(args.url, schema, port, child_end), daemon=True)
+        target=serve, args=(args.url, schema, port, child_end, not args.no_ws_deflate), daemon=True)
     server.start()
     base = f"http://127.0.0.1:{port}"
     _wait(base)
@@ -242,7 +246,8 @@ def run(args: argparse.Namespace, rng: random.Random, engine: Any, schema: str) 
     latencies = sorted((received[a] - sent[a]) * 1000 for a in sent if a in received)
     missing = len([a for a in sent if a not in received])
     print(json.dumps({
-        "events": len(stream), "accepted": accepted, "households": args.households,
+        "events": len(stream), "accepted": accepted,
+        "wsDeflate": not args.no_ws_deflate, "households": args.households,
         "loadAverage1m": [round(load, 2), round(load_end, 2)],
         "seconds": round(elapsed, 2), "eventsPerSecond": round(len(stream) / elapsed),
         "serverCpuSeconds": round(cpu, 2),
@@ -265,7 +270,7 @@ def run(args: argparse.Namespace, rng: random.Random, engine: Any, schema: str) 
     return 0
 
 
-def serve(url: str, schema: str, port: int, control: Any) -> None:
+def serve(url: str, schema: str, port: int, control: Any, ws_deflate: bool = True) -> None:
     """The server process: uvicorn over the bench's schema, answering the bench's questions
     about itself (resident memory, CPU time, allocations) on ``control``."""
     tracing = os.environ.get("EW_TRACEMALLOC") == "1"
@@ -276,7 +281,8 @@ def serve(url: str, schema: str, port: int, control: Any) -> None:
     settings = Settings(env="prod", seed_fixtures=True)
     application = Application(settings, engine)
     server = uvicorn.Server(uvicorn.Config(create_app(settings, application), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+                                           port=port, log_level="warning",
+                                           ws_per_message_deflate=ws_deflate))
     marks: dict[str, Any] = {}
 
     def answer() -> None:
