@@ -96,6 +96,139 @@ def frame_tables(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
     return FrameTables(tables, errors)
 
 
+@dataclass(frozen=True)
+class FrameImpact:
+    """``frame_impact``'s answer, per household row of the input frames: the two versions'
+    outcome tables of the households whose outcomes may differ (every other household's
+    outcomes are the same under both), each household's money (annual, one-off; in fen, as
+    ``money`` counts them) under the first version, and why some could not be evaluated."""
+
+    tables: dict[int, tuple[Table, Table]]  # household row -> (before, after)
+    money: list[tuple[int, int]]             # household row -> money(before table)
+    errors: dict[int, str]                   # household row -> message
+
+
+_KEY = ["household_id", "code", "member_id"]
+_VALUES = ["status", "amount", "period", "rule_id"]
+_FEN_LIMIT = 1e13  # amounts beyond this many yuan are left to ``money`` (no Int64 overflow)
+
+
+def frame_impact(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
+                 before: tuple[Program, VersionRef] | None,
+                 after: tuple[Program, VersionRef] | None) -> FrameImpact:
+    """``frame_tables`` for two versions, compared in columns: outcome tables are made only
+    for the households whose outcomes may differ (a row of one version with no equal row in
+    the other, a NaN amount, or an outcome listed twice), which ``compare`` then compares as
+    usual; every other household is the same under both versions, and only its money is
+    needed, summed in columns exactly as ``money`` sums it (amounts rounded to fen by
+    Python's ``round``, once per distinct amount)."""
+    n = hh.height
+    errors: dict[int, str] = {}
+    frames: list[pl.DataFrame] = []
+    if n:
+        hh = hh.with_columns(household_id=pl.int_range(n, dtype=pl.UInt32).cast(pl.String))
+    for version in (before, after):
+        if version is None or not n:
+            frames.append(_outcome_frame(None))
+            continue
+        result = evaluator_for([version], as_of).evaluate(hh, members, terms=True,
+                                                           rule_ids=True)
+        for e in result.errors:
+            errors.setdefault(e.household, e.message)
+        frames.append(_outcome_frame(result.outcomes))
+    b, a = frames
+    if b.height == a.height and b.select(_KEY).equals(a.select(_KEY)):
+        # The same outcomes in the same order (e.g. a parameter changed): compared row by row.
+        differs = pl.any_horizontal(
+            [b[c].ne_missing(a[c]) for c in _VALUES]
+            + [b["amount"].is_nan(), a["amount"].is_nan(), b["amount"].abs() >= _FEN_LIMIT]
+        ).fill_null(False)
+        flagged = set(b.filter(differs)["household_id"].to_list())
+        twice = [b]  # the same keys in both
+    else:
+        flagged = _differing(b, a)
+        twice = [b, a]
+    for frame in twice:  # an outcome listed twice: its table keeps the last one
+        flagged.update(frame.filter(pl.struct(_KEY).is_duplicated())["household_id"].to_list())
+    flagged.difference_update(errors)
+    rows = sorted(flagged)
+    summaries = _Summaries()
+    made = [_tables_of(frame, rows, summaries) for frame in (b, a)]
+    tables = {h: (tb, ta) for h, tb, ta in zip(rows, *made, strict=True)}
+    return FrameImpact(tables, _money(b, n), errors)
+
+
+def _differing(b: pl.DataFrame, a: pl.DataFrame) -> set[int]:
+    """The households with an outcome in one frame that has no equal outcome in the other (a
+    missing outcome is NOT_GRANTED), or with a NaN or very large amount."""
+    joined = b.with_columns(_b=pl.lit(True)).join(
+        a.with_columns(_a=pl.lit(True)), on=_KEY, how="full", nulls_equal=True,
+        coalesce=True, suffix="_after")
+    gone, new = pl.col("_a").is_null(), pl.col("_b").is_null()
+    status_b = pl.when(new).then(pl.lit("NOT_GRANTED")).otherwise(pl.col("status"))
+    status_a = pl.when(gone).then(pl.lit("NOT_GRANTED")).otherwise(pl.col("status_after"))
+    differs = (status_b.ne_missing(status_a)
+               | pl.col("amount").ne_missing(pl.col("amount_after"))
+               | pl.col("period").ne_missing(pl.col("period_after"))
+               | pl.col("rule_id").ne_missing(pl.col("rule_id_after"))
+               | pl.col("amount").is_nan().fill_null(False)
+               | pl.col("amount_after").is_nan().fill_null(False)
+               | (pl.col("amount").abs() >= _FEN_LIMIT).fill_null(False))
+    return set(joined.filter(differs)["household_id"].to_list())
+
+
+def _outcome_frame(outcomes: pa.Table | None) -> pl.DataFrame:
+    """An evaluator's outcome rows (households numbered by their row, in order), text
+    columns as plain strings; an empty frame for None."""
+    schema = {"household_id": pl.UInt32, "code": pl.String, "member_id": pl.String,
+              "status": pl.String, "amount": pl.Float64, "period": pl.String,
+              "rule_id": pl.String}
+    if outcomes is None:
+        return pl.DataFrame(schema=schema)
+    frame = pl.from_arrow(outcomes.select(list(schema)))
+    assert isinstance(frame, pl.DataFrame)
+    return frame.with_columns(  # text columns may come dictionary-encoded
+        pl.col("household_id").cast(pl.String).cast(pl.UInt32),
+        pl.col("code", "member_id", "status", "period", "rule_id").cast(pl.String),
+        pl.col("amount").cast(pl.Float64))
+
+
+def _tables_of(frame: pl.DataFrame, rows: list[int], summaries: _Summaries) -> list[Table]:
+    """The tables of the households ``rows`` (sorted) of an outcome frame."""
+    if not rows:
+        return []
+    wanted = pl.Series(rows, dtype=pl.UInt32)
+    part = frame.filter(pl.col("household_id").is_in(wanted.implode()))
+    ids = part["household_id"]
+    starts = ids.search_sorted(wanted, side="left").to_list()
+    ends = ids.search_sorted(wanted, side="right").to_list()
+    keys, key_of = _numbered(part, ["code", "member_id"])
+    values, value_of = _numbered(part, _VALUES)
+    made = [summaries[v] for v in values]
+    pairs = list(zip(map(keys.__getitem__, key_of), map(made.__getitem__, value_of),
+                     strict=True))
+    return [dict(pairs[s:e]) for s, e in zip(starts, ends, strict=True)]
+
+
+def _money(frame: pl.DataFrame, n: int) -> list[tuple[int, int]]:
+    """Per household row, ``money`` of its table in ``frame`` (no outcome listed twice)."""
+    granted = frame.filter((pl.col("status") == "GRANTED") & pl.col("amount").is_not_null())
+    amounts = granted["amount"].unique()
+    fen = pl.DataFrame({"amount": amounts,
+                        "_fen": pl.Series([round(x * 100) if abs(x) < _FEN_LIMIT else 0
+                                           for x in amounts.to_list()], dtype=pl.Int64)})
+    once = pl.col("period") == "ONCE"
+    factor = pl.when(pl.col("period") == "MONTH").then(12).otherwise(1)
+    sums = (granted.join(fen, on="amount", how="left", nulls_equal=True)
+            .group_by("household_id")
+            .agg(annual=pl.when(once).then(0).otherwise(pl.col("_fen") * factor).sum(),
+                 once=pl.when(once).then(pl.col("_fen")).otherwise(0).sum()))
+    out = [(0, 0)] * n
+    for h, annual, one in sums.iter_rows():
+        out[h] = (annual, one)
+    return out
+
+
 class _Summaries(dict[tuple[str, float | None, str | None, str | None], Summary]):
     """Summaries by (status, amount, period, rule id), made when first asked for."""
 
@@ -281,6 +414,19 @@ class Tally(Totals):
     @property
     def changed_total(self) -> int:
         return self.gained + self.lost + self.changed
+
+    def add_unchanged(self, region_code: str, annual: int, once: int) -> None:
+        """A household whose outcomes are the same under both versions, by its money (fen):
+        what ``add`` counts for it."""
+        region = self.regions.get(region_code)
+        if region is None:
+            region = self.regions[region_code] = RegionImpact(region_code=region_code)
+        for target in (self, region):
+            target.households += 1
+            target.annual_before_fen += annual
+            target.annual_after_fen += annual
+            target.once_before_fen += once
+            target.once_after_fen += once
 
     def add(self, household_id: str, region_code: str, before: Table, after: Table) -> None:
         region = self.regions.get(region_code)

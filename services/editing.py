@@ -34,12 +34,12 @@ from typing import Any, Protocol
 from engine.batch.lines import check_lines
 from engine.determine import determine
 from engine.impact import (
+    FrameImpact,
     HouseholdImpact,
     OutcomeChange,
     RegionImpact,
-    Table,
     Tally,
-    frame_tables,
+    frame_impact,
 )
 from engine.results import Outcome
 from engine.testcases import draft_ref, run_cases
@@ -838,36 +838,45 @@ def _summary(d: VersionDiff) -> dict[str, Any]:
 
 
 _Batch = list[tuple[str, str, str]]  # stored households: id, region code, facts (JSON text)
-_Evaluated = tuple[_Batch, list[tuple[Table, ...] | None]]
+# A batch and, per household of it, its row in the evaluated frames (None: not valid on as_of).
+_Evaluated = tuple[_Batch, list[int | None], FrameImpact]
 
 
 def _evaluate(batch: _Batch, as_of: date,
               versions: Sequence[tuple[Program, VersionRef] | None]) -> _Evaluated:
     """A batch of stored households, validated as ``parse_household`` validates them and
-    evaluated under both versions at once: per household its two outcome tables, or None
-    when its facts are invalid on ``as_of`` or the engine could not evaluate it."""
+    evaluated under both versions (``engine.impact.frame_impact``: outcome tables only for
+    the households whose outcomes may differ)."""
     # One JSON text a line (stored JSON has no raw newline: JSON escapes them in strings),
     # validated in columns; line n is the batch's household n - 1.
     block = "\n".join(facts if "\n" not in facts else json.dumps(json.loads(facts))
                       for _, _, facts in batch).encode("utf-8") + b"\n"
     checked = check_lines(block, 1, as_of)
-    result = frame_tables(checked.households, checked.members, as_of, versions)
-    by_row = dict(zip(checked.first_rows.to_list(), result.tables, strict=True))
-    return batch, [by_row.get(row) for row in range(1, len(batch) + 1)]
+    before, after = versions
+    result = frame_impact(checked.households, checked.members, as_of, before, after)
+    rows: list[int | None] = [None] * len(batch)
+    for h, line in enumerate(checked.first_rows.to_list()):
+        rows[line - 1] = h
+    return batch, rows, result
 
 
 def _count(tally: Tally, kept: dict[str, dict[str, Any]], skipped: list[str],
            evaluated: _Evaluated) -> None:
     """Count an evaluated batch in ``tally``, keeping the facts of the households it lists in
-    full; the households without tables are ``skipped``."""
-    batch, tables_of = evaluated
-    for (hid, region, facts), tables in zip(batch, tables_of, strict=True):
-        if tables is None:
+    full; the households invalid on ``as_of`` or that the engine could not evaluate are
+    ``skipped``."""
+    batch, rows, result = evaluated
+    tables, money, errors = result.tables, result.money, result.errors
+    for (hid, region, facts), h in zip(batch, rows, strict=True):
+        if h is None or h in errors:
             skipped.append(hid)  # e.g. a member born after as_of
             continue
-        before, after = tables
+        pair = tables.get(h)
+        if pair is None:
+            tally.add_unchanged(region, *money[h])
+            continue
         examples = len(tally.examples)
-        tally.add(hid, region, before, after)
+        tally.add(hid, region, *pair)
         if len(tally.examples) > examples:
             kept[hid] = json.loads(facts)
 

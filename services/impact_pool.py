@@ -10,6 +10,7 @@ the same database URL), and the serving thread only waits for the answer.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -49,6 +50,17 @@ def _start_child(settings: dict[str, Any]) -> None:
 
     _CHILD = Application(Settings(**settings))
     _CHILD.start(migrate=False)
+    freeze_start_up()
+
+
+def freeze_start_up() -> None:
+    """Take what start-up made (modules, the compiled programs and catalogue: about 250,000
+    objects) out of the collector's walks (``gc.freeze``), as the serving process does
+    (``graphql_api.collector``): it lives as long as the process, and a preview allocates
+    enough for a few dozen full collections, each of which would walk all of it again
+    (measured: 1.7-3.6 s of a preview's 100,000 households)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _progress(app: Application, job_id: str | None) -> Callable[[int], None] | None:

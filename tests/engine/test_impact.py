@@ -17,6 +17,7 @@ from engine.impact import (
     Tally,
     classify,
     compare,
+    frame_impact,
     frame_tables,
     money,
     outcome_tables,
@@ -167,6 +168,48 @@ def test_frame_tables_take_the_batch_input_frames(catalog: Catalog) -> None:
     empty = frame_tables(hh.clear(), members.clear(), as_of, [(program, ref)])
     assert (empty.tables, empty.errors) == ([], {})
     assert outcome_tables([], as_of, [program]) == []
+
+
+def test_frame_impact_lists_every_household_that_frame_tables_finds_changed(
+        catalog: Catalog) -> None:
+    # Compared in columns, row by row when both versions list the same outcomes (a parameter
+    # changed) and by a join when they do not (another program, or none in force): every
+    # household whose outcomes differ is listed with its tables, and every household's money
+    # is the money of its tables.
+    rng = random.Random(8)
+    as_of = AS_OF_DATES[4]
+    households = generated(rng, as_of, 300)
+    monitoring = next(r.program for r in catalog.records if r.program.code == "monitoring")
+    disability = next(r.program for r in catalog.records if r.program.code == "disability")
+    doc = monitoring.document
+    line = doc.parameters["incomeLine"].model_copy(update={"value": 6600})
+    higher = compile_document(doc.model_copy(update={
+        "version": 2, "parameters": {**doc.parameters, "incomeLine": line}}))
+    education = [r.program for r in catalog.records if r.program.code == "education"]
+    hh, members = input_frames(households)
+    pairs = [(monitoring, higher), (higher, monitoring), (monitoring, monitoring),
+             (education[0], education[-1]), (monitoring, disability), (None, disability),
+             (disability, None)]
+    for before, after in pairs:
+        versions = [None if p is None else (p, draft_ref(p)) for p in (before, after)]
+        whole = frame_tables(hh, members, as_of, versions)
+        result = frame_impact(hh, members, as_of, *versions)
+        assert result.errors == whole.errors == {}
+        changed = {h for h, t in enumerate(whole.tables) if t is not None and compare(*t)}
+        # A household listed may still compare equal (an outcome one version lists as
+        # NOT_GRANTED and the other does not list); one not listed never differs.
+        assert changed <= set(result.tables)
+        if before is not None and after is not None and before.code == after.code:
+            assert set(result.tables) == changed
+        for h, tables in enumerate(whole.tables):
+            assert tables is not None
+            assert result.money[h] == money(tables[0])
+            if h in result.tables:
+                assert result.tables[h] == tables
+        if before is not after:
+            assert changed
+    assert len(frame_impact(hh, members, as_of, (higher, draft_ref(higher)),
+                            (monitoring, draft_ref(monitoring))).tables) < len(households)
 
 
 def s(status: str = "GRANTED", amount: float | None = None, period: str | None = None,
