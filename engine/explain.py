@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
 from engine.evaluator import Traced as TracedRules
 from engine.evaluator import Verdicts
@@ -179,8 +178,7 @@ def explain_program(
                 granting_rule = rules[granted]
                 # The reason is built when first read (most readers want statuses and amounts).
                 outcomes.append(_outcome(granting_rule, m, ids, Status.GRANTED,
-                                         Lazy(partial(_reasons, program, plan,
-                                                      (why(granted, m),))), (),
+                                         Lazy(_granted, program, plan, *why(granted, m)), (),
                                          *_amounts(granting_rule, scope_of(m),
                                                    plan.samples[granted],
                                                    plan.amounts[granted])))
@@ -191,9 +189,8 @@ def explain_program(
             # The reasons and the missing facts are found when first read; they keep only the
             # traces and verdicts they are built from (not the household's other rules).
             missing: Sequence[str] = (
-                Lazy(partial(_missing, tuple([w[1][1] for w in explained]))) if open_ else ())
-            outcome = _outcome(first, m, ids, status,
-                               Lazy(partial(_reasons, program, plan, explained)),
+                Lazy(_missing, *[w[1][1] for w in explained]) if open_ else ())
+            outcome = _outcome(first, m, ids, status, Lazy(_reasons, program, plan, *explained),
                                missing, None, None, (), False)
             if memo_key is not None:
                 if len(unfired) >= _UNFIRED_LIMIT:
@@ -208,11 +205,16 @@ def explain_program(
 _Why = tuple[int, Traced, tuple[tuple[int, Value], ...]]
 
 
-def _reasons(program: Program, plan: _Plan, explained: tuple[_Why, ...]) -> tuple[Reason, ...]:
+def _reasons(program: Program, plan: _Plan, *explained: _Why) -> tuple[Reason, ...]:
     return tuple([_reason_of(program, plan, *w) for w in explained])
 
 
-def _missing(found: tuple[LazyChecks, ...]) -> tuple[str, ...]:
+def _granted(program: Program, plan: _Plan, i: int, traced: Traced,
+             above: tuple[tuple[int, Value], ...]) -> tuple[Reason, ...]:
+    return (_reason_of(program, plan, i, traced, above),)
+
+
+def _missing(*found: LazyChecks) -> tuple[str, ...]:
     """The input facts whose absence left the open rules' checks open, in order, once each."""
     missing: dict[str, None] = {}
     for checks in found:

@@ -88,24 +88,30 @@ def _cut(node: ConditionNode, depth: int) -> ConditionNode:
 
 
 class Lazy(Sequence[T]):
-    """A tuple computed when first read: reads like the tuple it stands for (and equals it);
-    pickled, it is that tuple. Computed at most once per reader; two threads reading it first
-    at the same time may both compute it, and get equal tuples (the function is pure)."""
+    """A tuple computed when first read, ``make(*args)``: reads like the tuple it stands for
+    (and equals it); pickled, it is that tuple. Once computed, ``make`` and ``args`` are let go.
+    Two threads reading it first at the same time may both compute it and get equal tuples
+    (``make`` is pure)."""
 
-    __slots__ = ("_items", "_make")
+    __slots__ = ("_args", "_items", "_make")
 
-    def __init__(self, make: Callable[[], tuple[T, ...]]):
-        self._make: Callable[[], tuple[T, ...]] | None = make
+    def __init__(self, make: Callable[..., tuple[T, ...]], *args: Any):
+        self._make: Callable[..., tuple[T, ...]] | None = make
+        self._args = args
         self._items: tuple[T, ...] | None = None
 
     def _get(self) -> tuple[T, ...]:
         items = self._items
         if items is None:
+            # Read in the reverse order of the writes below: a thread that sees ``args`` let go
+            # also sees ``make`` let go, and then the items.
+            args = self._args
             make = self._make
             if make is None:  # another thread computed it meanwhile
                 return self._items  # type: ignore[return-value]
-            items = self._items = make()
-            self._make = None  # what it was computed from is no longer kept alive
+            items = self._items = make(*args)
+            self._make = None
+            self._args = ()
         return items
 
     @overload
