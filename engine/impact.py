@@ -353,7 +353,7 @@ def compare(before: Table, after: Table) -> tuple[OutcomeChange, ...]:
     changes = []
     for key in [*after, *(k for k in before if k not in after)]:
         b, a = before.get(key, NOT_GRANTED), after.get(key, NOT_GRANTED)
-        if b == a:
+        if b is a or b == a:  # summaries are mostly shared objects (``_Summaries``)
             continue
         kind: ChangeKind
         if a.status == "GRANTED" and b.status != "GRANTED":
