@@ -82,8 +82,19 @@ def test_two_processes_starting_jobs_at_once_stay_within_the_limit(
     draft = first.editing.create_draft(EDITOR, "monitoring").id
     running = _add(first, *(_job(draft, status="RUNNING", updated=timedelta())
                             for _ in range(MAX_ACTIVE_JOBS - 1)))
+    # The job that starts must stay active while the other start counts: on SQLite the loser
+    # may wake from the busy wait tens of ms after the winner commits, time enough for a
+    # preview of this small database to finish (then starting is right, not a race).
+    release = threading.Event()
     for app in two_apps:
         _slow_count(app.engine)
+        impact = app.impacts.impact
+
+        def held(*args: Any, _impact: Any = impact, **kwargs: Any) -> Any:
+            release.wait(60)
+            return _impact(*args, **kwargs)
+
+        app.impacts.impact = held  # type: ignore[method-assign]
     go = threading.Barrier(len(two_apps))
     results: list[ImpactJobView | Exception | None] = [None] * len(two_apps)
 
@@ -99,6 +110,7 @@ def test_two_processes_starting_jobs_at_once_stay_within_the_limit(
         t.start()
     for t in threads:
         t.join(timeout=60)
+    release.set()
     started = [r for r in results if isinstance(r, ImpactJobView)]
     refused = [r for r in results if isinstance(r, Exception)]
     assert len(started) == 1 and len(refused) == 1, results
