@@ -576,17 +576,11 @@ class MonitoringCases:
         """Cases newest first (of the caller's regions), the page's end cursor and the total."""
         self.app.policy.read_cases(p)
         self.app._check_first(first)
-        st = _enum_value(CaseStatus, status, "filter.status") if status else None
-        k = _enum_value(CaseKind, kind, "filter.kind") if kind else None
-        s = _enum_value(CaseStep, step, "filter.step") if step else None
         with self.app.uow() as uow:
-            regions = self.app._listing_regions(p, region_codes, uow)
-            if regions is not None and not regions:
+            args = self._listing(p, uow, today, region_codes, status, kind, step, overdue,
+                                 household_id)
+            if args is None:
                 return [], False, None, 0
-            args: dict[str, Any] = {"region_codes": regions, "status": st, "kind": k,
-                                    "overdue_on": today if overdue is not None else None,
-                                    "overdue": overdue is not False,
-                                    "household_id": household_id, "step": s}
             try:
                 page = uow.cases.page(first, after, **args)
             except InvalidCursor as exc:
@@ -607,17 +601,11 @@ class MonitoringCases:
         the filter's total."""
         self.app.policy.read_cases(p)
         self.app._check_window(first, after, last, before, "cases", 2)
-        st = _enum_value(CaseStatus, status, "filter.status") if status else None
-        k = _enum_value(CaseKind, kind, "filter.kind") if kind else None
-        s = _enum_value(CaseStep, step, "filter.step") if step else None
         with self.app.uow() as uow:
-            regions = self.app._listing_regions(p, region_codes, uow)
-            if regions is not None and not regions:
+            args = self._listing(p, uow, today, region_codes, status, kind, step, overdue,
+                                 household_id)
+            if args is None:
                 return Page([], None, False), 0
-            args: dict[str, Any] = {"region_codes": regions, "status": st, "kind": k,
-                                    "overdue_on": today if overdue is not None else None,
-                                    "overdue": overdue is not False,
-                                    "household_id": household_id, "step": s}
             try:
                 page = uow.cases.window(first=first, after=after, last=last, before=before,
                                         **args)
@@ -628,6 +616,22 @@ class MonitoringCases:
             total = uow.cases.count(**args)
             return Page(self._views(uow, page.items), page.end_cursor, page.has_next_page,
                         page.has_previous_page, page.start_cursor), total
+
+    def _listing(self, p: Principal, uow: UnitOfWork, today: date,
+                 region_codes: Sequence[str] | None, status: str | None, kind: str | None,
+                 step: str | None, overdue: bool | None, household_id: str | None,
+                 ) -> dict[str, Any] | None:
+        """The repository's filter of a case listing, or None when the caller may see none of
+        the regions asked for."""
+        st = _enum_value(CaseStatus, status, "filter.status") if status else None
+        k = _enum_value(CaseKind, kind, "filter.kind") if kind else None
+        s = _enum_value(CaseStep, step, "filter.step") if step else None
+        regions = self.app._listing_regions(p, region_codes, uow)
+        if regions is not None and not regions:
+            return None
+        return {"region_codes": regions, "status": st, "kind": k,
+                "overdue_on": today if overdue is not None else None,
+                "overdue": overdue is not False, "household_id": household_id, "step": s}
 
     def overdue(self, p: Principal | None, today: date,
                 region_codes: Sequence[str] | None = None, *, limit: int = 1000,
