@@ -418,27 +418,25 @@ class Tally(Totals):
     def add_unchanged(self, region_code: str, annual: int, once: int) -> None:
         """A household whose outcomes are the same under both versions, by its money (fen):
         what ``add`` counts for it."""
+        self._count(region_code, annual, once, annual, once)
+
+    def _count(self, region_code: str, annual_before: int, once_before: int,
+               annual_after: int, once_after: int) -> RegionImpact:
+        """One household and its money (fen) counted in the total and in its region's."""
         region = self.regions.get(region_code)
         if region is None:
             region = self.regions[region_code] = RegionImpact(region_code=region_code)
         for target in (self, region):
             target.households += 1
-            target.annual_before_fen += annual
-            target.annual_after_fen += annual
-            target.once_before_fen += once
-            target.once_after_fen += once
+            target.annual_before_fen += annual_before
+            target.annual_after_fen += annual_after
+            target.once_before_fen += once_before
+            target.once_after_fen += once_after
+        return region
 
     def add(self, household_id: str, region_code: str, before: Table, after: Table) -> None:
-        region = self.regions.get(region_code)
-        if region is None:
-            region = self.regions[region_code] = RegionImpact(region_code=region_code)
         (ab, ob), (aa, oa) = money(before), money(after)
-        for target in (self, region):
-            target.households += 1
-            target.annual_before_fen += ab
-            target.annual_after_fen += aa
-            target.once_before_fen += ob
-            target.once_after_fen += oa
+        region = self._count(region_code, ab, ob, aa, oa)
         changes = compare(before, after)
         kind = classify(changes)
         if kind is None:
