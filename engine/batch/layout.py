@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -252,17 +252,7 @@ def fast_flat(raw: pl.DataFrame, as_of: date, text: bool, grouped: str | None = 
     for c in HOUSEHOLD_COLUMNS[1 if grouped is None else 0:]:
         if c.name in raw.columns:
             same = same & pl.col(c.name).eq_missing(pl.col(c.name).shift(1))
-    columns: dict[str, pl.Expr] = {}
-    oks: dict[bool, pl.Expr] = {False: pl.lit(True), True: pl.lit(True)}
-    for c in COLUMNS:
-        if c.name in raw.columns:
-            value, ok = _typed(c, pl.col(c.name), raw.schema[c.name], text)
-            oks[c.member] = oks[c.member] & ok
-        else:
-            value = pl.lit(c.default, dtype=_dtype(c))
-            if c.required:
-                oks[c.member] = pl.lit(False)
-        columns[c.name] = value.cast(_dtype(c))
+    columns, oks = _typed_columns(lambda c: raw.schema, text)
     base = raw.lazy().with_columns(_new=new, _h=(new.cum_sum() - 1).cast(pl.UInt32)) \
         .collect(engine=ENGINE).lazy()
     members_q = base.select(
@@ -282,24 +272,34 @@ def fast_flat(raw: pl.DataFrame, as_of: date, text: bool, grouped: str | None = 
     return members, heads, _bad_households(members, heads)
 
 
+def _typed_columns(schema_of: Callable[[Column], pl.Schema], text: bool,
+                   ) -> tuple[dict[str, pl.Expr], dict[bool, pl.Expr]]:
+    """Every catalogue column typed from the raw frame ``schema_of`` gives for it (its default
+    where the frame lacks it), and per scope (member or not) whether a row's values are all
+    well typed (False where a required column is missing)."""
+    columns: dict[str, pl.Expr] = {}
+    oks: dict[bool, pl.Expr] = {False: pl.lit(True), True: pl.lit(True)}
+    for c in COLUMNS:
+        schema = schema_of(c)
+        if c.name in schema:
+            value, ok = _typed(c, pl.col(c.name), schema[c.name], text)
+            oks[c.member] = oks[c.member] & ok
+        else:
+            value = pl.lit(c.default, dtype=_dtype(c))
+            if c.required:
+                oks[c.member] = pl.lit(False)
+        columns[c.name] = value.cast(_dtype(c))
+    return columns, oks
+
+
 def fast_nested(heads_raw: pl.DataFrame, members_raw: pl.DataFrame, as_of: date
                 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
     """``fast_flat`` for households given nested (JSON Lines): ``heads_raw`` one row a
     household (its columns and ``_row``), ``members_raw`` one row a member (``_h`` numbering
     the households, members in order). The household's columns are checked once on its own
     row, not repeated on each member's row; the result is ``fast_flat``'s."""
-    typed: dict[str, pl.Expr] = {}
-    oks: dict[bool, pl.Expr] = {False: pl.lit(True), True: pl.lit(True)}
-    for c in COLUMNS:
-        raw = heads_raw if not c.member else members_raw
-        if c.name in raw.columns:
-            value, ok = _typed(c, pl.col(c.name), raw.schema[c.name], text=False)
-            oks[c.member] = oks[c.member] & ok
-        else:
-            value = pl.lit(c.default, dtype=_dtype(c))
-            if c.required:
-                oks[c.member] = pl.lit(False)
-        typed[c.name] = value.cast(_dtype(c))
+    typed, oks = _typed_columns(
+        lambda c: members_raw.schema if c.member else heads_raw.schema, text=False)
     members_q = members_raw.lazy().select(
         "_h",
         *(typed[c.name].alias(c.name) for c in MEMBER_COLUMNS),
