@@ -3,6 +3,7 @@ when TEST_DATABASE_URL is set), tokens for every role, and a real uvicorn server
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -21,6 +22,7 @@ from sqlalchemy import Engine
 from graphql_api.app import create_app
 from services.application import Application, Tokens
 from services.config import Settings
+from services.rulesets import FIXTURES
 from tests import databases
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -175,3 +177,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Api]]:
         yield base, Api(application, AppClient(app), _tokens(application))
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def fixture_household(hid: str) -> dict[str, Any]:
+    """The fixture household hh-002 (two members) under another id, in region 371300-001."""
+    data: dict[str, Any] = json.loads(
+        (FIXTURES / "households" / "hh-002.json").read_text(encoding="utf-8"))
+    data.update(id=hid, regionCode="371300-001")
+    return data

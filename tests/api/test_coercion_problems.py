@@ -6,12 +6,10 @@ included, with field paths and codes (``INVALID_FACTS``), through a real HTTP se
 from __future__ import annotations
 
 import copy
-import json
 import re
 from typing import Any
 
-from services.rulesets import FIXTURES
-from tests.api.conftest import Api
+from tests.api.conftest import Api, fixture_household
 
 EVALUATE = """query($f: HouseholdFactsInput!) { evaluate(facts: $f, asOf: "2024-06-01") {
   flaggedForMonitoring } }"""
@@ -26,17 +24,10 @@ GET = """query($id: ID!) { household(id: $id) { id } }"""
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def _household(hid: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        (FIXTURES / "households" / "hh-002.json").read_text(encoding="utf-8"))
-    data.update(id=hid, regionCode="371300-001")
-    return data
-
-
 def broken(hid: str) -> dict[str, Any]:
     """Problems GraphQL's coercion finds (a bad enum value, an unknown key, a wrong type) and
     problems only the household validation finds (negative money, a birth after asOf)."""
-    data = _household(hid)
+    data = fixture_household(hid)
     data.update(housingSafetyGrade="Z", annualNetIncome=-5, nickname="x")
     data["members"][0]["birthDate"] = "2099-01-01"
     data["members"][1]["relation"] = "COUSIN"
@@ -91,7 +82,7 @@ def test_the_fields_as_of_counts_whether_given_literally_or_as_a_variable(api: A
 
 
 def test_evaluate_many_names_the_item_of_each_problem(api: Api) -> None:
-    good = _household("c-ok")
+    good = fixture_household("c-ok")
     error = _facts_error(api.gql(MANY, {"items": [
         {"key": "good", "facts": good, "asOf": "2024-06-01"},
         {"key": "bad", "facts": broken("c-3"), "asOf": "2024-06-01"}]}, token="caseworker"))
@@ -105,12 +96,12 @@ def test_household_save_stores_nothing_and_lists_every_problem(api: Api) -> None
 
 
 def test_a_household_that_only_fails_coercion_is_not_given_invented_problems(api: Api) -> None:
-    data = copy.deepcopy(_household("c-5"))
+    data = copy.deepcopy(fixture_household("c-5"))
     data["housingSafetyGrade"] = "Z"
     error = _facts_error(api.gql(EVALUATE, {"f": data}))
     assert _pairs(error, "facts.") == [("housingSafetyGrade", "INVALID_VALUE")]
 
 
 def test_valid_households_are_not_checked_twice(api: Api) -> None:
-    body = api.gql(EVALUATE, {"f": _household("c-6")})
+    body = api.gql(EVALUATE, {"f": fixture_household("c-6")})
     assert "errors" not in body, body

@@ -7,12 +7,10 @@ contradictory facts), in ``evaluate``, ``evaluateMany``, ``householdSave`` and
 from __future__ import annotations
 
 import copy
-import json
 import re
 from typing import Any
 
-from services.rulesets import FIXTURES
-from tests.api.conftest import Api
+from tests.api.conftest import Api, fixture_household
 
 EVALUATE = """query($h: HouseholdInput!, $asOf: Date!) { evaluate(household: $h, asOf: $asOf) {
   flaggedForMonitoring } }"""
@@ -28,16 +26,9 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 ZH = {"accept-language": "zh-CN"}
 
 
-def _household(hid: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        (FIXTURES / "households" / "hh-002.json").read_text(encoding="utf-8"))
-    data.update(id=hid, regionCode="371300-001")
-    return data
-
-
 def broken(hid: str) -> dict[str, Any]:
     """Eight problems of four kinds in one household."""
-    data = _household(hid)
+    data = fixture_household(hid)
     data.update(housingSafetyGrade="Z",                 # outside the closed set
                 annualNetIncome=-5,                     # negative money
                 disasterLoss=100.005,                   # below the cent
@@ -89,7 +80,7 @@ def test_evaluate_reports_every_problem_in_one_answer(api: Api) -> None:
 def test_evaluate_many_reports_every_problem_of_each_item(api: Api) -> None:
     body = api.gql(MANY, {"items": [
         {"key": "bad", "household": broken("t-all-2"), "asOf": "2024-06-01"},
-        {"key": "good", "household": _household("t-all-ok"), "asOf": "2024-06-01"}]},
+        {"key": "good", "household": fixture_household("t-all-ok"), "asOf": "2024-06-01"}]},
         token="caseworker", **ZH)
     assert "errors" not in body, body
     bad, ok = body["data"]["evaluateMany"]
@@ -106,7 +97,7 @@ def test_household_save_reports_every_problem_and_stores_nothing(api: Api) -> No
 
 
 def test_household_determine_reports_every_problem_of_its_date(api: Api) -> None:
-    data = _household("t-all-4")
+    data = fixture_household("t-all-4")
     data.update(monitored=True, monitoredSince="2024-03-01")
     data["members"][1]["birthDate"] = "2023-05-05"
     saved = api.gql(SAVE, {"h": copy.deepcopy(data)}, token="caseworker")
