@@ -11,7 +11,9 @@ conditions and citations) for a 5-member household. Every request of a run carri
 household no earlier request of any run carried (a pool of distinct households per run,
 larger than the requests wrk can send), so no answer comes from the determination cache.
 Prints requests/s, p50 and p99 per run and the ratio; the targets are a ratio of at least 1.6
-and p99 under 50 ms with two workers.
+and p99 under 50 ms with two workers. Also per run: the CPU time the server's processes spent
+per answer, the busiest process's share of it (0.50 when two workers did equal work), and
+wrk's own CPU time per request (it runs on the same two cores).
 
 With ``--baseline DIR`` (another checkout of this repository, e.g. ``git worktree add
 --detach /tmp/before HEAD~3``), every round runs the baseline's server and then this one's,
@@ -30,6 +32,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -44,18 +47,41 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.graphql_load import LUA, QUERY_B, free_port  # noqa: E402
+from bench.graphql_load import QUERY_B, free_port  # noqa: E402
 from testing.households import random_household  # noqa: E402
 
-# query B's script with a token, and the errors split: non-2xx answers apart from timeouts
-LUA_AUTH = LUA.replace('wrk.headers["Content-Type"] = "application/json"',
-                       'wrk.headers["Content-Type"] = "application/json"\n'
-                       'wrk.headers["Authorization"] = "Bearer %(token)s"').replace(
-    "latency.mean / 1000, summary.errors.status + summary.errors.connect + summary.errors.read"
-    "\n    + summary.errors.write + summary.errors.timeout))",
-    "latency.mean / 1000, summary.errors.status, summary.errors.connect + summary.errors.read"
-    "\n    + summary.errors.write + summary.errors.timeout))").replace(
-    "RESULT %%d %%d %%.3f %%.3f %%.3f %%d\\n", "RESULT %%d %%d %%.3f %%.3f %%.3f %%d %%d\\n")
+# query B's script with a token, the errors split (non-2xx answers apart from timeouts), and
+# each of wrk's threads (a Lua state of its own) taking its own households: thread k of n posts
+# lines k, k + n, k + 2n, ... (with one counter per thread, both threads posted every line, and
+# the second post of a household was often answered from the determination cache)
+LUA_AUTH = """
+local bodies = {}
+local f = io.open("%(bodies)s", "r")
+for line in f:lines() do bodies[#bodies + 1] = line end
+f:close()
+local threads = 0
+function setup(thread)
+  thread:set("first", threads)
+  thread:set("step", %(threads)d)
+  threads = threads + 1
+end
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+request = function()
+  local n = first + i * step
+  i = i + 1
+  return wrk.format(nil, "/graphql", nil, bodies[(n %% #bodies) + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%.3f %%.3f %%.3f %%d %%d\\n", summary.requests,
+    summary.duration, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    latency.mean / 1000, summary.errors.status, summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout))
+end
+"""
+WRK_THREADS = 2
 
 
 def bodies(path: Path, seed: int, count: int) -> Path:
@@ -69,16 +95,21 @@ def bodies(path: Path, seed: int, count: int) -> Path:
 
 
 def wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency",
+        ["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{seconds}s", "--latency",
          "--timeout", "30s", "-s", str(script), url], capture_output=True, text=True,
         check=True)
     m = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+) (\d+)", done.stdout)
     assert m, done.stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     requests, micros = int(m.group(1)), int(m.group(2))
     return {"requests": requests, "rps": requests / (micros / 1e6), "p50": float(m.group(3)),
             "p99": float(m.group(4)), "status_errors": int(m.group(6)),
-            "socket_errors": int(m.group(7))}
+            "socket_errors": int(m.group(7)),
+            # the load generator's own CPU per request (it shares the two cores)
+            "wrk_ms": (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+            * 1000 / max(requests, 1)}
 
 
 def _descendants(pid: int) -> list[int]:
@@ -96,17 +127,17 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) the server's processes have used so far."""
+def cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU time (user + system) each of the server's processes has used so far."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    used = {}
     for p in _descendants(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+        used[p] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return used
 
 
 def token(database_url: str, code: Path = ROOT) -> str:
@@ -142,16 +173,21 @@ def run(workers: int, folder: Path, args: argparse.Namespace, seed: int,
                                     "authorization": f"Bearer {bearer}"}, timeout=60).json()
         assert "errors" not in probe and probe["data"]["evaluate"]["outcomes"], probe
         script = folder / f"warm-{workers}-{seed}.lua"
-        script.write_text(LUA_AUTH % {"bodies": warm, "token": bearer})
+        script.write_text(LUA_AUTH % {"bodies": warm, "token": bearer, "threads": WRK_THREADS})
         wrk(url, script, 3, args.connections)
         pool = bodies(folder / f"run-{workers}-{seed}.txt", seed, args.households)
         script = folder / f"run-{workers}-{seed}.lua"
-        script.write_text(LUA_AUTH % {"bodies": pool, "token": bearer})
+        script.write_text(LUA_AUTH % {"bodies": pool, "token": bearer, "threads": WRK_THREADS})
         before = cpu_seconds(server.pid)
         result = wrk(url, script, args.seconds, args.connections)
         # CPU the server spent per answer: unlike requests/s, hardly moved by what else the
         # machine runs (it is what a request costs, not how much of the machine it got)
-        result["cpu_ms"] = (cpu_seconds(server.pid) - before) * 1000 / max(result["requests"], 1)
+        after = cpu_seconds(server.pid)
+        spent = {p: after[p] - before.get(p, 0.0) for p in after}
+        result["cpu_ms"] = sum(spent.values()) * 1000 / max(result["requests"], 1)
+        # how the work split between the processes: the busiest one's share (one worker and
+        # no supervisor: 1.0; two workers evenly loaded: 0.5)
+        result["busiest"] = max(spent.values()) / max(sum(spent.values()), 1e-9)
         if result["requests"] > args.households:
             print(f"warning: {result['requests']} requests but {args.households} households: "
                   "some were seen twice; raise --households", file=sys.stderr)
@@ -183,7 +219,8 @@ def main() -> None:
                                 capture_output=True, text=True, check=False).stdout.strip()
         print(f"{name}: {code} at {commit[:70]}")
     print(f"{'round':>5} {'code':>8} {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'non-2xx':>7} {'socket':>6} {'cpu ms/req':>10}   load")
+          f"{'non-2xx':>7} {'socket':>6} {'cpu ms/req':>10} {'busiest':>7} {'wrk ms/req':>10}"
+          "   load")
     for r in range(args.rounds):
         for name, code in codes.items():
             results = {}
@@ -192,7 +229,8 @@ def main() -> None:
                 x = results[workers]
                 print(f"{r + 1:>5} {name:>8} {workers:>7} {x['rps']:>8.0f} {x['p50']:>8.2f} "
                       f"{x['p99']:>8.2f} {x['status_errors']:>7.0f} {x['socket_errors']:>6.0f} "
-                      f"{x['cpu_ms']:>10.2f}   {os.getloadavg()[0]:.1f}", flush=True)
+                      f"{x['cpu_ms']:>10.2f} {x['busiest']:>7.2f} {x['wrk_ms']:>10.2f}   "
+                      f"{os.getloadavg()[0]:.1f}", flush=True)
             ratio = results[2]["rps"] / results[1]["rps"]
             print(f"round {r + 1} {name}: 2 workers / 1 worker = {ratio:.2f} (target >= 1.6); "
                   f"p99 with 2 workers {results[2]['p99']:.1f} ms (target < 50 ms)", flush=True)
