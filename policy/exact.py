@@ -115,15 +115,47 @@ def mul(x: Number, y: Number) -> Number:
 
 
 def div(x: Number, y: Number) -> Number:
-    """``x / y`` exactly; ``y`` must not be zero (callers make that unknown)."""
+    """``x / y`` exactly; ``y`` must not be zero (callers make that unknown).
+
+    >>> div(Decimal("36807.00"), 5), div(20000, 3), div(Decimal("0.5"), Decimal("-0.3"))
+    (Decimal('7361.40'), Fraction(20000, 3), Fraction(-5, 3))
+    """
     if type(x) is int and type(y) is int and x % y == 0:
         return x // y
     if not isinstance(x, Fraction) and not isinstance(y, Fraction):
+        if y and _terminates(x, y) is False:
+            # Built from the integer ratios: the same fraction as below, without a Decimal
+            # division that raises Inexact and without converting Decimals to Fractions.
+            xn, xd = x.as_integer_ratio()
+            yn, yd = y.as_integer_ratio()
+            return Fraction(xn * yd, xd * yn)
         try:
             return _EXACT.divide(x, y)
-        except Inexact:  # the quotient does not terminate (20000 / 3)
+        except Inexact:  # the quotient does not terminate (20000 / 3) or needs > 60 digits
             pass
     return _int_or(_fraction(x) / _fraction(y))
+
+
+def _terminates(x: int | Decimal, y: int | Decimal) -> bool | None:
+    """Whether the quotient of two finite numbers has a finite decimal expansion (None: not
+    told, for a Decimal that is not finite). A decimal's denominator has no prime factor but 2
+    and 5, so only the part of ``y``'s numerator without them must divide ``x``'s numerator."""
+    if isinstance(y, int):
+        m = y if y > 0 else -y
+    elif y.is_finite():
+        m = abs(y.as_integer_ratio()[0])
+    else:
+        return None
+    m >>= (m & -m).bit_length() - 1  # without its factors 2
+    while m % 5 == 0:
+        m //= 5
+    if m == 1:
+        return True
+    if isinstance(x, int):
+        return x % m == 0
+    if not x.is_finite():
+        return None
+    return x.as_integer_ratio()[0] % m == 0
 
 
 def neg(x: Number) -> Number:

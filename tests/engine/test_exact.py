@@ -16,6 +16,8 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.batch import evaluator_for
 from engine.batch.records import frames_of
@@ -618,3 +620,40 @@ def test_early_warning_cases_give_both_answers() -> None:
         assert {a[code] for a in answers} == {"GRANTED", "NOT_GRANTED"}, code
     assert [a["alert.large_medical_expense"] for a in answers[:5]] == [
         "GRANTED", "NOT_GRANTED", "GRANTED", "NOT_GRANTED", "NOT_GRANTED"]
+
+
+_NUMBERS = st.one_of(
+    st.integers(-10**6, 10**6),
+    st.builds(lambda n, places: Decimal(n).scaleb(-places), st.integers(-10**12, 10**12),
+              st.integers(0, 4)),
+    st.builds(Fraction, st.integers(-1000, 1000), st.integers(1, 60)),
+    st.sampled_from([Decimal("0.3"), Decimal("-0.0"), Decimal("7E+3"), Decimal("3E-70"),
+                     Decimal("1E+60"), 3, 7, 64, 125]),
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_NUMBERS, _NUMBERS)
+def test_a_quotient_is_exact_and_a_decimal_exactly_when_it_terminates(x: Any, y: Any) -> None:
+    from decimal import Context, Inexact, InvalidOperation
+
+    from policy.exact import div
+
+    if y == 0:
+        return
+    q = div(x, y)
+    assert Fraction(q) == Fraction(x) / Fraction(y)
+    if type(x) is int and type(y) is int and x % y == 0:
+        assert type(q) is int
+    elif isinstance(x, Fraction) or isinstance(y, Fraction):
+        assert type(q) is (int if Fraction(q).denominator == 1 else Fraction)
+    else:
+        # A Decimal (with the exponent the exact division gives it) whenever 60 digits hold
+        # the quotient exactly, a Fraction otherwise.
+        exact = Context(prec=60, traps=[Inexact, InvalidOperation])
+        try:
+            expected: Any = exact.divide(x, y)
+        except Inexact:
+            assert type(q) is Fraction
+        else:
+            assert type(q) is Decimal and str(q) == str(expected)
