@@ -98,30 +98,46 @@ def frame_tables(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
 
 @dataclass(frozen=True)
 class FrameImpact:
-    """``frame_impact``'s answer, per household row of the input frames: the two versions'
-    outcome tables of the households whose outcomes may differ (every other household's
-    outcomes are the same under both), each household's money (annual, one-off; in fen, as
-    ``money`` counts them) under the first version, and why some could not be evaluated."""
+    """``frame_impact``'s answer, per household row of the input frames.
 
-    tables: dict[int, tuple[Table, Table]]  # household row -> (before, after)
-    money: list[tuple[int, int]]             # household row -> money(before table)
+    ``counted`` has one row per household compared in columns (``h``, its row): its kind
+    (GAINED, LOST, CHANGED, or null when its outcomes are the same under both versions, as
+    ``classify(compare(...))`` would say) and its money under each version (annual and one-off,
+    in fen, as ``money`` counts them). The few households whose comparison is left to Python
+    (an amount that is NaN or too large to count in columns, an outcome listed twice) are in
+    ``tables`` with both versions' outcome tables instead; those the engine could not evaluate
+    are in ``errors``. ``tables_of`` makes the tables of any evaluated household (e.g. the
+    changed ones a report lists in full)."""
+
+    counted: pl.DataFrame                    # h, kind, annual/once before/after (fen)
+    tables: dict[int, tuple[Table, Table]]   # household row -> (before, after)
     errors: dict[int, str]                   # household row -> message
+    frames: tuple[pl.DataFrame, pl.DataFrame] = field(repr=False)  # each version's outcomes
+
+    def tables_of(self, rows: Sequence[int]) -> dict[int, tuple[Table, Table]]:
+        """The two versions' outcome tables of these household rows."""
+        wanted = sorted(set(rows))
+        summaries = _Summaries()
+        made = [_tables_of(frame, wanted, summaries) for frame in self.frames]
+        return {h: (tb, ta) for h, tb, ta in zip(wanted, *made, strict=True)}
 
 
 _KEY = ["household_id", "code", "member_id"]
 _VALUES = ["status", "amount", "period", "rule_id"]
 _FEN_LIMIT = 1e13  # amounts beyond this many yuan are left to ``money`` (no Int64 overflow)
+COUNTED = {"h": pl.UInt32, "kind": pl.String, "annual_before": pl.Int64,
+           "once_before": pl.Int64, "annual_after": pl.Int64, "once_after": pl.Int64}
 
 
 def frame_impact(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
                  before: tuple[Program, VersionRef] | None,
                  after: tuple[Program, VersionRef] | None) -> FrameImpact:
-    """``frame_tables`` for two versions, compared in columns: outcome tables are made only
-    for the households whose outcomes may differ (a row of one version with no equal row in
-    the other, a NaN amount, or an outcome listed twice), which ``compare`` then compares as
-    usual; every other household is the same under both versions, and only its money is
-    needed, summed in columns exactly as ``money`` sums it (amounts rounded to fen by
-    Python's ``round``, once per distinct amount)."""
+    """``frame_tables`` for two versions, compared and counted in columns: each household's
+    kind of change (as ``classify(compare(before, after))`` gives it) and its money under both
+    versions (as ``money`` sums it: amounts rounded to fen by Python's ``round``, once per
+    distinct amount), without a Python table per household. Households whose comparison
+    columns cannot make exactly as Python does (a NaN amount, one of ``_FEN_LIMIT`` yuan or
+    more, an outcome listed twice) get their two tables, compared by ``compare`` as usual."""
     n = hh.height
     errors: dict[int, str] = {}
     frames: list[pl.DataFrame] = []
@@ -137,44 +153,46 @@ def frame_impact(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
             errors.setdefault(e.household, e.message)
         frames.append(_outcome_frame(result.outcomes))
     b, a = frames
+    # One row per outcome of either version: its status and values under both (an outcome a
+    # version does not list is NOT_GRANTED there, with no amount, period or rule).
     if b.height == a.height and b.select(_KEY).equals(a.select(_KEY)):
-        # The same outcomes in the same order (e.g. a parameter changed): compared row by row.
-        differs = pl.any_horizontal(
-            [b[c].ne_missing(a[c]) for c in _VALUES]
-            + [b["amount"].is_nan(), a["amount"].is_nan(), b["amount"].abs() >= _FEN_LIMIT]
-        ).fill_null(False)
-        flagged = set(b.filter(differs)["household_id"].to_list())
-        twice = [b]  # the same keys in both
+        # The same outcomes in the same order (e.g. a parameter changed): side by side.
+        pairs = b.with_columns(a.select(pl.col(_VALUES).name.suffix("_after")))
     else:
-        flagged = _differing(b, a)
-        twice = [b, a]
-    for frame in twice:  # an outcome listed twice: its table keeps the last one
-        flagged.update(frame.filter(pl.struct(_KEY).is_duplicated())["household_id"].to_list())
-    flagged.difference_update(errors)
-    rows = sorted(flagged)
+        pairs = b.join(a, on=_KEY, how="full", nulls_equal=True, coalesce=True,
+                       suffix="_after").with_columns(
+            pl.col("status").fill_null("NOT_GRANTED"),
+            pl.col("status_after").fill_null("NOT_GRANTED"))
+    amounts = [pl.col("amount"), pl.col("amount_after")]
+    odd_rows = pl.any_horizontal([x.is_nan() | (x.abs() >= _FEN_LIMIT) for x in amounts])
+    odd = set(pairs.filter(odd_rows.fill_null(False))["household_id"].to_list())
+    for frame in (b, a):  # an outcome listed twice: its table keeps the last one
+        odd.update(frame.filter(pl.struct(_KEY).is_duplicated())["household_id"].to_list())
+    odd.difference_update(errors)
+    left_out = pl.Series(sorted(odd | set(errors)), dtype=pl.UInt32)
+    differs = pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"{c}_after")) for c in _VALUES])
+    granted_b = pl.col("status") == "GRANTED"
+    granted_a = pl.col("status_after") == "GRANTED"
+    kinds = (pairs.filter(differs & ~pl.col("household_id").is_in(left_out.implode()))
+             .group_by("household_id")
+             .agg(gained=(granted_a & ~granted_b).any(), lost=(granted_b & ~granted_a).any())
+             .select(h="household_id", kind=pl.when(pl.col("gained") & ~pl.col("lost"))
+                     .then(pl.lit("GAINED"))
+                     .when(pl.col("lost") & ~pl.col("gained")).then(pl.lit("LOST"))
+                     .otherwise(pl.lit("CHANGED"))))
+    counted = (pl.DataFrame({"h": pl.int_range(n, dtype=pl.UInt32, eager=True)})
+               .filter(~pl.col("h").is_in(left_out.implode()))
+               .join(kinds, on="h", how="left")
+               .join(_money_frame(b, "before"), on="h", how="left")
+               .join(_money_frame(a, "after"), on="h", how="left")
+               .with_columns(pl.col("annual_before", "once_before", "annual_after",
+                                    "once_after").fill_null(0))
+               .sort("h").select(list(COUNTED)).cast(COUNTED))  # type: ignore[arg-type]
+    rows = sorted(odd)
     summaries = _Summaries()
     made = [_tables_of(frame, rows, summaries) for frame in (b, a)]
     tables = {h: (tb, ta) for h, tb, ta in zip(rows, *made, strict=True)}
-    return FrameImpact(tables, _money(b, n), errors)
-
-
-def _differing(b: pl.DataFrame, a: pl.DataFrame) -> set[int]:
-    """The households with an outcome in one frame that has no equal outcome in the other (a
-    missing outcome is NOT_GRANTED), or with a NaN or very large amount."""
-    joined = b.with_columns(_b=pl.lit(True)).join(
-        a.with_columns(_a=pl.lit(True)), on=_KEY, how="full", nulls_equal=True,
-        coalesce=True, suffix="_after")
-    gone, new = pl.col("_a").is_null(), pl.col("_b").is_null()
-    status_b = pl.when(new).then(pl.lit("NOT_GRANTED")).otherwise(pl.col("status"))
-    status_a = pl.when(gone).then(pl.lit("NOT_GRANTED")).otherwise(pl.col("status_after"))
-    differs = (status_b.ne_missing(status_a)
-               | pl.col("amount").ne_missing(pl.col("amount_after"))
-               | pl.col("period").ne_missing(pl.col("period_after"))
-               | pl.col("rule_id").ne_missing(pl.col("rule_id_after"))
-               | pl.col("amount").is_nan().fill_null(False)
-               | pl.col("amount_after").is_nan().fill_null(False)
-               | (pl.col("amount").abs() >= _FEN_LIMIT).fill_null(False))
-    return set(joined.filter(differs)["household_id"].to_list())
+    return FrameImpact(counted, tables, errors, (b, a))
 
 
 def _outcome_frame(outcomes: pa.Table | None) -> pl.DataFrame:
@@ -210,8 +228,10 @@ def _tables_of(frame: pl.DataFrame, rows: list[int], summaries: _Summaries) -> l
     return [dict(pairs[s:e]) for s, e in zip(starts, ends, strict=True)]
 
 
-def _money(frame: pl.DataFrame, n: int) -> list[tuple[int, int]]:
-    """Per household row, ``money`` of its table in ``frame`` (no outcome listed twice)."""
+def _money_frame(frame: pl.DataFrame, version: str) -> pl.DataFrame:
+    """Per household row (``h``) with a granted amount in ``frame``, ``money`` of its table
+    as ``annual_<version>`` and ``once_<version>`` (no outcome listed twice, no amount of
+    ``_FEN_LIMIT`` yuan or more: those households are counted from their tables)."""
     granted = frame.filter((pl.col("status") == "GRANTED") & pl.col("amount").is_not_null())
     amounts = granted["amount"].unique()
     fen = pl.DataFrame({"amount": amounts,
@@ -219,14 +239,13 @@ def _money(frame: pl.DataFrame, n: int) -> list[tuple[int, int]]:
                                            for x in amounts.to_list()], dtype=pl.Int64)})
     once = pl.col("period") == "ONCE"
     factor = pl.when(pl.col("period") == "MONTH").then(12).otherwise(1)
-    sums = (granted.join(fen, on="amount", how="left", nulls_equal=True)
+    return (granted.join(fen, on="amount", how="left", nulls_equal=True)
             .group_by("household_id")
-            .agg(annual=pl.when(once).then(0).otherwise(pl.col("_fen") * factor).sum(),
-                 once=pl.when(once).then(pl.col("_fen")).otherwise(0).sum()))
-    out = [(0, 0)] * n
-    for h, annual, one in sums.iter_rows():
-        out[h] = (annual, one)
-    return out
+            .agg(pl.when(once).then(0).otherwise(pl.col("_fen") * factor).sum()
+                 .alias(f"annual_{version}"),
+                 pl.when(once).then(pl.col("_fen")).otherwise(0).sum()
+                 .alias(f"once_{version}"))
+            .rename({"household_id": "h"}))
 
 
 class _Summaries(dict[tuple[str, float | None, str | None, str | None], Summary]):
@@ -448,6 +467,26 @@ class Tally(Totals):
                 target.lost += 1
             else:
                 target.changed += 1
-        if len(self.examples) < self.keep:
+        self.keep_example(household_id, region_code, changes, ab, aa)
+
+    def add_region(self, totals: RegionImpact) -> None:
+        """Households of one region counted together (``RegionImpact``'s counts and money,
+        e.g. summed in columns): what ``add`` of each would count."""
+        region = self.regions.get(totals.region_code)
+        if region is None:
+            region = self.regions[totals.region_code] = RegionImpact(
+                region_code=totals.region_code)
+        for target in (self, region):
+            for name in ("households", "gained", "lost", "changed", "annual_before_fen",
+                         "annual_after_fen", "once_before_fen", "once_after_fen"):
+                setattr(target, name, getattr(target, name) + getattr(totals, name))
+
+    def keep_example(self, household_id: str, region_code: str,
+                     changes: tuple[OutcomeChange, ...], annual_before: int,
+                     annual_after: int) -> None:
+        """A changed household (already counted) listed in full while fewer than ``keep``
+        are."""
+        kind = classify(changes)
+        if kind is not None and len(self.examples) < self.keep:
             self.examples.append(HouseholdImpact(household_id, region_code, kind, changes,
-                                                 ab / 100, aa / 100))
+                                                 annual_before / 100, annual_after / 100))

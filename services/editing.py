@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+import polars as pl
+
 from engine.batch.lines import check_lines
 from engine.determine import determine
 from engine.impact import (
@@ -39,6 +41,7 @@ from engine.impact import (
     OutcomeChange,
     RegionImpact,
     Tally,
+    compare,
     frame_impact,
 )
 from engine.results import Outcome
@@ -864,19 +867,44 @@ def _count(tally: Tally, kept: dict[str, dict[str, Any]], skipped: list[str],
            evaluated: _Evaluated) -> None:
     """Count an evaluated batch in ``tally``, keeping the facts of the households it lists in
     full; the households invalid on ``as_of`` or that the engine could not evaluate are
-    ``skipped``."""
+    ``skipped``. Households compared in columns are counted by region in columns; the first
+    changed ones (as many as ``tally`` still lists) and those compared by their tables are
+    taken one by one, in the batch's order."""
     batch, rows, result = evaluated
-    tables, money, errors = result.tables, result.money, result.errors
-    for (hid, region, facts), h in zip(batch, rows, strict=True):
+    tables, errors = result.tables, result.errors
+    one_by_one: list[tuple[int, int]] = []  # (position in the batch, household row)
+    for i, ((hid, _, _), h) in enumerate(zip(batch, rows, strict=True)):
         if h is None or h in errors:
             skipped.append(hid)  # e.g. a member born after as_of
-            continue
-        pair = tables.get(h)
-        if pair is None:
-            tally.add_unchanged(region, *money[h])
-            continue
+        elif h in tables:
+            one_by_one.append((i, h))
+    placed = pl.DataFrame({"i": pl.int_range(len(batch), dtype=pl.UInt32, eager=True),
+                           "h": pl.Series(rows, dtype=pl.UInt32),
+                           "region": [region for _, region, _ in batch]}).join(
+        result.counted, on="h", how="inner")
+    kind = pl.col("kind")
+    for r in placed.group_by("region").agg(
+            pl.len().alias("households"), (kind == "GAINED").sum().alias("gained"),
+            (kind == "LOST").sum().alias("lost"), (kind == "CHANGED").sum().alias("changed"),
+            pl.col("annual_before").sum(), pl.col("annual_after").sum(),
+            pl.col("once_before").sum(), pl.col("once_after").sum()).iter_rows(named=True):
+        tally.add_region(RegionImpact(
+            region_code=r["region"], households=r["households"], gained=r["gained"],
+            lost=r["lost"], changed=r["changed"], annual_before_fen=r["annual_before"],
+            annual_after_fen=r["annual_after"], once_before_fen=r["once_before"],
+            once_after_fen=r["once_after"]))
+    room = tally.keep - len(tally.examples)
+    listed = placed.filter(kind.is_not_null()).sort("i").head(max(room, 0)).select(
+        "i", "h", "annual_before", "annual_after").rows()
+    shown = result.tables_of([h for _, h, _, _ in listed])
+    money = {h: (ab, aa) for _, h, ab, aa in listed}
+    for i, h in sorted([(i, h) for i, h, _, _ in listed] + one_by_one):
+        hid, region, facts = batch[i]
         examples = len(tally.examples)
-        tally.add(hid, region, *pair)
+        if h in tables:
+            tally.add(hid, region, *tables[h])
+        else:
+            tally.keep_example(hid, region, compare(*shown[h]), *money[h])
         if len(tally.examples) > examples:
             kept[hid] = json.loads(facts)
 

@@ -170,12 +170,12 @@ def test_frame_tables_take_the_batch_input_frames(catalog: Catalog) -> None:
     assert outcome_tables([], as_of, [program]) == []
 
 
-def test_frame_impact_lists_every_household_that_frame_tables_finds_changed(
+def test_frame_impact_counts_every_household_as_its_tables_compare(
         catalog: Catalog) -> None:
     # Compared in columns, row by row when both versions list the same outcomes (a parameter
     # changed) and by a join when they do not (another program, or none in force): every
-    # household whose outcomes differ is listed with its tables, and every household's money
-    # is the money of its tables.
+    # household's kind of change and money are those its two tables give, and the tables
+    # made for any household are frame_tables' own.
     rng = random.Random(8)
     as_of = AS_OF_DATES[4]
     households = generated(rng, as_of, 300)
@@ -189,27 +189,56 @@ def test_frame_impact_lists_every_household_that_frame_tables_finds_changed(
     hh, members = input_frames(households)
     pairs = [(monitoring, higher), (higher, monitoring), (monitoring, monitoring),
              (education[0], education[-1]), (monitoring, disability), (None, disability),
-             (disability, None)]
+             (disability, None), (None, None)]
+    kinds_seen: set[str | None] = set()
     for before, after in pairs:
         versions = [None if p is None else (p, draft_ref(p)) for p in (before, after)]
         whole = frame_tables(hh, members, as_of, versions)
         result = frame_impact(hh, members, as_of, *versions)
         assert result.errors == whole.errors == {}
-        changed = {h for h, t in enumerate(whole.tables) if t is not None and compare(*t)}
-        # A household listed may still compare equal (an outcome one version lists as
-        # NOT_GRANTED and the other does not list); one not listed never differs.
-        assert changed <= set(result.tables)
-        if before is not None and after is not None and before.code == after.code:
-            assert set(result.tables) == changed
-        for h, tables in enumerate(whole.tables):
+        assert result.tables == {}  # no NaN, huge or repeated outcome here
+        assert result.counted["h"].to_list() == list(range(len(households)))
+        made = result.tables_of(range(len(households)))
+        for h, kind, annual_b, once_b, annual_a, once_a in result.counted.iter_rows():
+            tables = whole.tables[h]
             assert tables is not None
-            assert result.money[h] == money(tables[0])
-            if h in result.tables:
-                assert result.tables[h] == tables
+            assert made[h] == tables
+            assert kind == classify(compare(*tables))
+            assert (annual_b, once_b) == money(tables[0])
+            assert (annual_a, once_a) == money(tables[1])
+            kinds_seen.add(kind)
         if before is not after:
-            assert changed
-    assert len(frame_impact(hh, members, as_of, (higher, draft_ref(higher)),
-                            (monitoring, draft_ref(monitoring))).tables) < len(households)
+            assert result.counted["kind"].is_not_null().any()
+        else:
+            assert result.counted["kind"].is_null().all()
+    assert kinds_seen == {None, "GAINED", "LOST", "CHANGED"}
+
+
+def test_frame_impact_leaves_odd_outcomes_to_the_tables(
+        catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An amount the columns cannot count exactly (NaN, or too large for fen in Int64), or an
+    # outcome listed twice, sends its household to Python's comparison of its tables.
+    import polars as pl
+
+    from engine import impact
+
+    b = pl.DataFrame({"household_id": [0, 1, 1, 2, 3], "code": ["a", "a", "a", "a", "a"],
+                      "member_id": [None] * 5,
+                      "status": ["GRANTED"] * 5, "amount": [float("nan"), 1.0, 2.0, 3e13, 5.0],
+                      "period": ["YEAR"] * 5, "rule_id": ["r"] * 5},
+                     schema_overrides={"household_id": pl.UInt32, "member_id": pl.String})
+    a = b.with_columns(amount=pl.Series([1.0, 1.0, 2.0, 3e13, 6.0]))
+    frames = iter([b, a])
+    monitoring = next(r.program for r in catalog.records if r.program.code == "monitoring")
+    ref = draft_ref(monitoring)
+    households = generated(random.Random(3), AS_OF_DATES[4], 4)
+    hh, members = input_frames(households)
+    monkeypatch.setattr(impact, "_outcome_frame", lambda outcomes: next(frames))
+    result = frame_impact(hh, members, AS_OF_DATES[4], (monitoring, ref), (monitoring, ref))
+    assert sorted(result.tables) == [0, 1, 2]
+    assert result.counted.rows() == [(3, "CHANGED", 500, 0, 600, 0)]
+    assert classify(compare(*result.tables[0])) == "CHANGED"
+    assert result.tables[1][0] == {("a", None): Summary("GRANTED", 2.0, "YEAR", "r")}
 
 
 def s(status: str = "GRANTED", amount: float | None = None, period: str | None = None,
