@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Computed,
     Date,
     Enum,
     ForeignKey,
@@ -239,6 +240,10 @@ class StoredHousehold(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     region_code: Mapped[str] = mapped_column(String(32), index=True)
     facts: Mapped[dict[str, Any]] = mapped_column(Json)
+    # The facts' JSON text, kept by the database (migration 0011): read in bulk without
+    # PostgreSQL making each jsonb value's text anew. Never loaded with the object.
+    facts_text: Mapped[str] = mapped_column(
+        Text, Computed("CAST(facts AS TEXT)", persisted=True), deferred=True)
     # Set by the repository (save bumps it); the UPDATE also checks the old value, so two
     # concurrent saves of one household cannot both win.
     revision: Mapped[int] = mapped_column(Integer)
