@@ -6,7 +6,7 @@ import { ApiError, gql, today } from "./api.js";
 import { can, session } from "./app.js";
 import { fill, h, showPage } from "./dom.js";
 import { apiLang, currentLang, label, t } from "./i18n.js";
-import { DETERMINATION_FIELDS, reasonBlock, renderDetermination, yuan } from "./result.js";
+import { DETERMINATION_FIELDS, reasonBlock, renderDetermination, treeSelection, yuan } from "./result.js";
 
 const PAGE = 20;
 const STATUSES = ["OPEN", "VERIFIED", "INCLUDED", "DISMISSED"];
@@ -14,12 +14,7 @@ const STATUSES = ["OPEN", "VERIFIED", "INCLUDED", "DISMISSED"];
 const filter = { status: "OPEN", region: "", rule: "" };
 
 const REASON_FIELDS = `ruleId text(lang: $lang) citation { document clause quote url }
-  condition(depth: null) { ${nodes(6)} }`;
-
-function nodes(levels) {
-  const node = "expression kind result actual expected decided memberIds";
-  return levels === 0 ? node : `${node} children { ${nodes(levels - 1)} }`;
-}
+  condition(depth: null) { ${treeSelection(6)} }`;
 
 const ruleTitles = {};
 
@@ -148,7 +143,7 @@ const ALERT_FIELDS = `id rule cause title(lang: $lang) status householdId region
   raisedAt updatedAt resolvedBy resolvedAt resolutionNote ruleSetVersionId
   suggestedFacts { fact value }
   reasons { ${REASON_FIELDS} }
-  events { id source eventId kind memberId occurredOn amount value receivedAt }
+  events { id source eventId eventKind memberId occurredOn amount value receivedAt }
   household { monitoringCases { id alertId kind status step } }`;
 
 export async function renderAlert(main, id, flash = "") {
@@ -186,7 +181,7 @@ export async function renderAlert(main, id, flash = "") {
           h("th", {}, t("receivedAt")))),
         h("tbody", {}, a.events.map((e) => h("tr", { "data-event": e.eventId },
           h("td", {}, e.occurredOn), h("td", {}, e.source),
-          h("td", {}, label("eventKind", e.kind)), h("td", {}, e.memberId || "—"),
+          h("td", {}, label("eventKind", e.eventKind)), h("td", {}, e.memberId || "—"),
           h("td", {}, eventValue(e)), h("td", {}, when(e.receivedAt)))))))),
     h("section", { class: "card", id: "alert-reasons" },
       h("h2", {}, t("alertWhy")),
@@ -261,11 +256,11 @@ function resolveBox(main, a) {
     try {
       const out = (await gql(`mutation($id: ID!, $resolution: AlertResolution!, $note: String) {
         alertResolve(id: $id, resolution: $resolution, note: $note) { alert { id status }
-        userErrors { field code message } } }`,
+        userErrors { field errorCode message } } }`,
       { id: a.id, resolution, note: note.value.trim() || null })).alertResolve;
       if (out.userErrors.length) {
         const e = out.userErrors[0];
-        throw new ApiError(out.userErrors.map((x) => x.message).join("; "), e.code, out.userErrors);
+        throw new ApiError(out.userErrors.map((x) => x.message).join("; "), e.errorCode, out.userErrors);
       }
       await renderAlert(main, a.id, `${t("done")}：${label("alertStatus", out.alert.status)}`);
     } catch (exc) {

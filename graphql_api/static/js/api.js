@@ -27,7 +27,7 @@ export class ApiError extends Error {
 export function userErrorsOf(payload) {
   if (payload.userErrors && payload.userErrors.length) {
     const e = payload.userErrors[0];
-    throw new ApiError(payload.userErrors.map((x) => x.message).join("; "), e.code, payload.userErrors);
+    throw new ApiError(payload.userErrors.map((x) => x.message).join("; "), e.errorCode, payload.userErrors);
   }
   return payload;
 }
@@ -71,7 +71,8 @@ export async function gql(query, variables = {}) {
   return body.data;
 }
 
-/** Field errors use the input's path; the console names fields without the argument name. */
+/** Field errors use the input's path; the console names fields without the argument name
+ * (``facts.members[0].age`` -> ``members[0].age``). */
 export function fieldPath(path) {
-  return (path || "").replace(/^household\./, "");
+  return (path || "").replace(/^(facts|household)\./, "");
 }

@@ -13,11 +13,14 @@ import { renderCase, renderCaseOpen, renderCases } from "./cases.js";
 
 export const session = { viewer: null };
 
-const VIEWER = `{ viewer { name role regions department abilities } }`;
+const VIEWER = `{ viewer { name userRole regions department abilities } }`;
 
 async function loadViewer() {
   try {
-    session.viewer = (await gql(VIEWER)).viewer;
+    const v = (await gql(VIEWER)).viewer;
+    // The console names roles as the API's role strings do (caseworker, policy_editor, ...):
+    // a Role value (CASEWORKER) in lower case.
+    session.viewer = { ...v, role: v.userRole ? v.userRole.toLowerCase() : null };
   } catch (exc) {
     session.viewer = null;
     if (token()) {

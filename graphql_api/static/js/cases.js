@@ -196,7 +196,7 @@ export async function renderCaseOpen(main, householdId, preset = {}) {
     try {
       const out = userErrorsOf((await gql(`mutation($input: MonitoringCaseOpenInput!) {
         monitoringCaseOpen(input: $input) { monitoringCase { id }
-        userErrors { field code message } } }`, { input })).monitoringCaseOpen);
+        userErrors { field errorCode message } } }`, { input })).monitoringCaseOpen);
       location.hash = `#/cases/${encodeURIComponent(out.monitoringCase.id)}`;
     } catch (exc) {
       showFieldErrors(exc, errors, status);
@@ -441,7 +441,7 @@ function actionBox(main, c) {
         userErrorsOf((await gql(`mutation($id: ID!, $step: MonitoringCaseStep!,
           $record: MonitoringCaseStepInput!, $rev: Int) {
           monitoringCaseRecordStep(id: $id, step: $step, record: $record, expectedRevision: $rev) {
-          monitoringCase { id } userErrors { field code message } } }`,
+          monitoringCase { id } userErrors { field errorCode message } } }`,
         { id: c.id, step: c.step, record, rev: c.revision })).monitoringCaseRecordStep);
         await done(`${t("stepRecorded")}：${label("caseStep", c.step)}`);
       } catch (exc) {
@@ -482,7 +482,7 @@ function actionBox(main, c) {
         $reason: String, $returnTo: MonitoringCaseStep, $rev: Int) {
         monitoringCaseDecide(id: $id, decision: $decision, reason: $reason, returnTo: $returnTo,
           expectedRevision: $rev) { monitoringCase { id status step }
-          userErrors { field code message } } }`,
+          userErrors { field errorCode message } } }`,
       { id: c.id, decision, reason: reason.value.trim() || null,
         returnTo: decision === "RETURN" ? returnTo.value : null, rev: c.revision })).monitoringCaseDecide);
       await done(`${t("decided")}：${label("caseDecision", decision)}`);

@@ -110,8 +110,8 @@ async function evaluate(form, resultBox, button) {
   button.disabled = true;
   fill(resultBox, h("p", { class: "help" }, t("evaluating")));
   try {
-    const data = await gql(`query($h: HouseholdInput!, $asOf: Date!, $lang: Lang!) {
-      evaluate(household: $h, asOf: $asOf) { ${DETERMINATION_FIELDS} } }`,
+    const data = await gql(`query($h: HouseholdFactsInput!, $asOf: Date!, $lang: Lang!) {
+      evaluate(facts: $h, asOf: $asOf) { ${DETERMINATION_FIELDS} } }`,
     { h: toJson(state.household), asOf: state.asOf, lang: apiLang() });
     state.result = data.evaluate;
     await showResult(resultBox);
@@ -125,7 +125,7 @@ async function evaluate(form, resultBox, button) {
 
 function handleError(form, resultBox, exc) {
   if (exc instanceof ApiError && exc.fieldErrors.length) {
-    for (const e of exc.fieldErrors) state.serverErrors[fieldPath(e.field)] = [e.code, e.message];
+    for (const e of exc.fieldErrors) state.serverErrors[fieldPath(e.field)] = [e.errorCode || e.code, e.message];
     showErrors(form);
     fill(resultBox, h("p", { class: "error", role: "alert" }, t("fixErrors")));
     const first = form.querySelector(".field.invalid input, .field.invalid select");
@@ -153,18 +153,18 @@ async function saveAndRecord(form, resultBox, status) {
   state.submitted = true;
   showErrors(form);
   try {
-    const saved = await gql(`mutation($h: HouseholdInput!) { householdSave(household: $h) {
-      household { id revision } userErrors { field message code } } }`, { h: toJson(state.household) });
+    const saved = await gql(`mutation($h: HouseholdFactsInput!) { householdSave(facts: $h) {
+      household { id revision } userErrors { field message errorCode } } }`, { h: toJson(state.household) });
     const errors = saved.householdSave.userErrors;
-    if (errors.length) throw new ApiError(errors[0].message, errors[0].code, errors);
+    if (errors.length) throw new ApiError(errors[0].message, errors[0].errorCode, errors);
     const rev = saved.householdSave.household.revision;
     const done = await gql(`mutation($id: ID!, $asOf: Date!, $lang: Lang!) {
       householdDetermine(id: $id, asOf: $asOf) { record { id }
-        determination { ${DETERMINATION_FIELDS} } userErrors { field message code } } }`,
+        determination { ${DETERMINATION_FIELDS} } userErrors { field message errorCode } } }`,
     { id: state.household.id, asOf: state.asOf, lang: apiLang() });
     const payload = done.householdDetermine;
     if (payload.userErrors.length) {
-      throw new ApiError(payload.userErrors[0].message, payload.userErrors[0].code, payload.userErrors);
+      throw new ApiError(payload.userErrors[0].message, payload.userErrors[0].errorCode, payload.userErrors);
     }
     state.result = payload.determination;
     await showResult(resultBox);

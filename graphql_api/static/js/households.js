@@ -111,10 +111,10 @@ export async function renderHousehold(main, id, flash = "") {
       try {
         const out = await gql(`mutation($id: ID!, $asOf: Date!, $lang: Lang!) {
           householdDetermine(id: $id, asOf: $asOf) { record { ${RECORD_FIELDS} }
-          determination { ${DETERMINATION_FIELDS} } userErrors { field code message } } }`,
+          determination { ${DETERMINATION_FIELDS} } userErrors { field errorCode message } } }`,
         { id: hh.id, asOf: asOf.value, lang: apiLang() });
         const p = out.householdDetermine;
-        if (p.userErrors.length) throw new ApiError(p.userErrors[0].message, p.userErrors[0].code);
+        if (p.userErrors.length) throw new ApiError(p.userErrors[0].message, p.userErrors[0].errorCode);
         hh.determinations.unshift(p.record);
         showRecords(hh.determinations);
         fill(status, t("recorded"));

@@ -11,7 +11,8 @@ import { apiLang, currentLang, label, t } from "./i18n.js";
 const TREE_LEVELS = 7;
 const NODE = "expression kind result actual expected decided memberIds";
 
-function treeSelection(levels) {
+/** A condition node's fields and its children's, ``levels`` deep. */
+export function treeSelection(levels) {
   return levels === 0 ? NODE : `${NODE} children { ${treeSelection(levels - 1)} }`;
 }
 

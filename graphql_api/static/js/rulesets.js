@@ -40,7 +40,7 @@ export async function renderRuleSets(main) {
         class: "primary", "data-action": "new-draft", onclick: async () => {
           try {
             const out = userErrorsOf((await gql(`mutation($code: String!) {
-              ruleSetDraftCreate(ruleSet: $code) { version { id } userErrors { field code message } } }`,
+              ruleSetDraftCreate(ruleSet: $code) { version { id } userErrors { field errorCode message } } }`,
             { code: rs.code })).ruleSetDraftCreate);
             location.hash = `#/versions/${encodeURIComponent(out.version.id)}`;
           } catch (exc) {
@@ -116,7 +116,7 @@ export async function renderVersion(main, id) {
   const save = async () => {
     const out = userErrorsOf((await gql(`mutation($id: ID!, $rev: Int!, $doc: JSON!) {
       ruleSetDraftUpdate(id: $id, expectedRevision: $rev, document: $doc) {
-        version { ${VERSION_FIELDS} document } userErrors { field code message } } }`,
+        version { ${VERSION_FIELDS} document } userErrors { field errorCode message } } }`,
     { id: page.v.id, rev: page.v.revision, doc: page.doc })).ruleSetDraftUpdate);
     page.v = out.version;
     // The editor's inputs write into page.doc: draw them again on the saved document.
@@ -127,7 +127,7 @@ export async function renderVersion(main, id) {
   const validate = async () => {
     const out = userErrorsOf((await gql(`mutation($id: ID!, $doc: JSON) {
       ruleSetDraftValidate(id: $id, document: $doc) { valid
-        issues { field code message severity column } userErrors { field code message } } }`,
+        issues { field errorCode message severity column } userErrors { field errorCode message } } }`,
     { id: page.v.id, doc: page.editable ? page.doc : null })).ruleSetDraftValidate);
     page.issues = out.issues;
     drawEditor();
@@ -136,7 +136,7 @@ export async function renderVersion(main, id) {
   const runTests = async () => {
     if (page.editable) await save();
     const out = userErrorsOf((await gql(`mutation($id: ID!) { ruleSetDraftTest(id: $id) {
-      passed total failed cases { index name passed failures } userErrors { field code message } } }`,
+      passed total failed cases { index name passed failures } userErrors { field errorCode message } } }`,
     { id: page.v.id })).ruleSetDraftTest);
     page.testResults = out;
     for (const c of out.cases) if (!c.passed) page.openTests.add(c.index);
@@ -166,7 +166,7 @@ export async function renderVersion(main, id) {
         byRegion { regionCode households gained lost changed annualAmountBefore annualAmountAfter }
         changedHouseholds { householdId regionCode kind annualAmountBefore annualAmountAfter
           outcomes { code memberId kind before { ...side } after { ...side } } } }
-        userErrors { field code message } } }
+        userErrors { field errorCode message } } }
       fragment side on Outcome { status amount period terms { key value unit sample }
         title(lang: $lang) reasons { text(lang: $lang) } }`,
     { id: page.v.id, asOf, lang: apiLang() })).ruleSetDraftImpact);
@@ -222,7 +222,7 @@ export async function renderVersion(main, id) {
         id: "show-diff", onclick: act(showDiff) }, t("showDiff")) : null,
       inDraft && (editable || ownApprover) ? h("button", { type: "button", id: "submit",
         onclick: transition(`mutation($id: ID!, $rev: Int) { ruleSetVersionSubmit(id: $id,
-          expectedRevision: $rev) { version { id } userErrors { field code message } } }`,
+          expectedRevision: $rev) { version { id } userErrors { field errorCode message } } }`,
         { id: v.id, rev: null }) }, t("submit")) : null),
     can("approve") && !ownApprover && (inDraft || v.status === "IN_REVIEW" || v.status === "PUBLISHED")
       ? h("p", { class: "help", id: "other-department" },
@@ -233,7 +233,7 @@ export async function renderVersion(main, id) {
         "aria-describedby": sameApprover ? "four-eyes" : null,
         onclick: () => (effDate.value ? transition(`mutation($id: ID!, $from: Date!) {
           ruleSetVersionPublish(id: $id, effectiveFrom: $from) { version { id }
-          userErrors { field code message } } }`, { id: v.id, from: effDate.value })()
+          userErrors { field errorCode message } } }`, { id: v.id, from: effDate.value })()
           : say(`${t("effectiveFrom")}?`, "error")) }, t("publish")),
       sameApprover ? h("p", { id: "four-eyes", class: "error" }, t("fourEyes")) : null) : null,
     v.status === "PUBLISHED" && ownApprover ? h("div", { class: "card row", id: "retire-box" },
@@ -241,7 +241,7 @@ export async function renderVersion(main, id) {
       h("button", { type: "button", id: "retire", class: "danger",
         onclick: () => transition(`mutation($id: ID!, $reason: String) {
           ruleSetVersionRetire(id: $id, reason: $reason) { version { id }
-          userErrors { field code message } } }`, { id: v.id, reason: retireReason.value || null })() },
+          userErrors { field errorCode message } } }`, { id: v.id, reason: retireReason.value || null })() },
       t("retire"))) : null,
     status,
     editor,
@@ -269,7 +269,7 @@ function issueList(page, path) {
   const found = issueFor(page, path);
   return h("ul", { class: "issues", id: `${pathId(path)}-error`, role: "alert" },
     found.map((i) => h("li", { class: i.severity },
-      `${i.code}: ${i.message}${i.column ? ` (${currentLang() === "zh" ? "第" : "column "}${i.column}${currentLang() === "zh" ? "列" : ""})` : ""}`)));
+      `${i.errorCode}: ${i.message}${i.column ? ` (${currentLang() === "zh" ? "第" : "column "}${i.column}${currentLang() === "zh" ? "列" : ""})` : ""}`)));
 }
 
 function textField(path, labelText, value, onInput, opts = {}) {
@@ -339,7 +339,7 @@ function renderEditor(el, page) {
     otherIssues.length ? h("section", { class: "card", id: "all-issues" },
       h("h2", {}, t("error")),
       h("ul", { class: "issues" }, otherIssues.map((i) => h("li", { class: i.severity },
-        `${i.field}: ${i.code}: ${i.message}`)))) : null);
+        `${i.field}: ${i.errorCode}: ${i.message}`)))) : null);
 }
 
 function renderTests(page, ro) {

@@ -135,7 +135,7 @@ export function visitForm(hh, reload) {
     try {
       const out = userErrorsOf((await gql(`mutation($input: VisitInput!) { visitRecord(input: $input) {
         visit { id factsChanged householdRevision } monitoringCase { id }
-        userErrors { field code message } } }`, { input })).visitRecord);
+        userErrors { field errorCode message } } }`, { input })).visitRecord);
       if (out.monitoringCase) {
         location.hash = `#/cases/${encodeURIComponent(out.monitoringCase.id)}`;
         return;
@@ -200,7 +200,7 @@ export function assistanceBox(hh, reload) {
       }
       try {
         userErrorsOf((await gql(`mutation($input: AssistanceMeasureInput!) {
-          assistanceMeasureRecord(input: $input) { measure { id } userErrors { field code message } } }`,
+          assistanceMeasureRecord(input: $input) { measure { id } userErrors { field errorCode message } } }`,
         { input: { householdId: hh.id, risk: risk.value, measure: measure.value.trim(),
           startedOn: started.value, note: note.value.trim() || null } })).assistanceMeasureRecord);
         await reload(t("measureSaved"));
