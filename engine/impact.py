@@ -22,9 +22,12 @@ from typing import Any, Literal
 
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from engine.batch import EvaluationFailed, evaluator_for
 from engine.batch.frames import input_frames
+from engine.batch.table import STATUS_TEXT
+from engine.batch.unusual import EvaluationError
 from engine.testcases import draft_ref
 from policy.catalog import VersionRef
 from policy.document import Program
@@ -113,12 +116,13 @@ class FrameImpact:
     tables: dict[int, tuple[Table, Table]]   # household row -> (before, after)
     errors: dict[int, str]                   # household row -> message
     frames: tuple[pl.DataFrame, pl.DataFrame] = field(repr=False)  # each version's outcomes
+    texts: dict[str, pl.Series] = field(repr=False)  # the frames' text columns' codes
 
     def tables_of(self, rows: Sequence[int]) -> dict[int, tuple[Table, Table]]:
         """The two versions' outcome tables of these household rows."""
         wanted = sorted(set(rows))
         summaries = _Summaries()
-        made = [_tables_of(frame, wanted, summaries) for frame in self.frames]
+        made = [_tables_of(frame, self.texts, wanted, summaries) for frame in self.frames]
         return {h: (tb, ta) for h, tb, ta in zip(wanted, *made, strict=True)}
 
 
@@ -140,19 +144,17 @@ def frame_impact(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
     more, an outcome listed twice) get their two tables, compared by ``compare`` as usual."""
     n = hh.height
     errors: dict[int, str] = {}
-    frames: list[pl.DataFrame] = []
+    outcomes: list[pa.Table | None] = []
     if n:
         hh = hh.with_columns(household_id=pl.int_range(n, dtype=pl.UInt32).cast(pl.String))
     for version in (before, after):
-        if version is None or not n:
-            frames.append(_outcome_frame(None))
-            continue
-        result = evaluator_for([version], as_of).evaluate(hh, members, terms=True,
-                                                           rule_ids=True)
-        for e in result.errors:
+        table, failed = _outcomes(hh, members, as_of, version)
+        for e in failed:
             errors.setdefault(e.household, e.message)
-        frames.append(_outcome_frame(result.outcomes))
-    b, a = frames
+        outcomes.append(table)
+    (b, a), texts = _coded(outcomes)
+    status = texts["status"].to_list()
+    granted, not_granted = status.index("GRANTED"), status.index("NOT_GRANTED")
     # One row per outcome of either version: its status and values under both (an outcome a
     # version does not list is NOT_GRANTED there, with no amount, period or rule).
     if b.height == a.height and b.select(_KEY).equals(a.select(_KEY)):
@@ -161,18 +163,18 @@ def frame_impact(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
     else:
         pairs = b.join(a, on=_KEY, how="full", nulls_equal=True, coalesce=True,
                        suffix="_after").with_columns(
-            pl.col("status").fill_null("NOT_GRANTED"),
-            pl.col("status_after").fill_null("NOT_GRANTED"))
+            pl.col("status").fill_null(not_granted),
+            pl.col("status_after").fill_null(not_granted))
     amounts = [pl.col("amount"), pl.col("amount_after")]
     odd_rows = pl.any_horizontal([x.is_nan() | (x.abs() >= _FEN_LIMIT) for x in amounts])
     odd = set(pairs.filter(odd_rows.fill_null(False))["household_id"].to_list())
     for frame in (b, a):  # an outcome listed twice: its table keeps the last one
-        odd.update(frame.filter(pl.struct(_KEY).is_duplicated())["household_id"].to_list())
+        odd.update(frame.filter(_key(frame, texts).is_duplicated())["household_id"].to_list())
     odd.difference_update(errors)
     left_out = pl.Series(sorted(odd | set(errors)), dtype=pl.UInt32)
     differs = pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"{c}_after")) for c in _VALUES])
-    granted_b = pl.col("status") == "GRANTED"
-    granted_a = pl.col("status_after") == "GRANTED"
+    granted_b = pl.col("status") == granted
+    granted_a = pl.col("status_after") == granted
     kinds = (pairs.filter(differs & ~pl.col("household_id").is_in(left_out.implode()))
              .group_by("household_id")
              .agg(gained=(granted_a & ~granted_b).any(), lost=(granted_b & ~granted_a).any())
@@ -183,40 +185,106 @@ def frame_impact(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
     counted = (pl.DataFrame({"h": pl.int_range(n, dtype=pl.UInt32, eager=True)})
                .filter(~pl.col("h").is_in(left_out.implode()))
                .join(kinds, on="h", how="left")
-               .join(_money_frame(b, "before"), on="h", how="left")
-               .join(_money_frame(a, "after"), on="h", how="left")
+               .join(_money_frame(b, texts, "before"), on="h", how="left")
+               .join(_money_frame(a, texts, "after"), on="h", how="left")
                .with_columns(pl.col("annual_before", "once_before", "annual_after",
                                     "once_after").fill_null(0))
                .sort("h").select(list(COUNTED)).cast(COUNTED))  # type: ignore[arg-type]
     rows = sorted(odd)
     summaries = _Summaries()
-    made = [_tables_of(frame, rows, summaries) for frame in (b, a)]
+    made = [_tables_of(frame, texts, rows, summaries) for frame in (b, a)]
     tables = {h: (tb, ta) for h, tb, ta in zip(rows, *made, strict=True)}
-    return FrameImpact(counted, tables, errors, (b, a))
+    return FrameImpact(counted, tables, errors, (b, a), texts)
 
 
-def _outcome_frame(outcomes: pa.Table | None) -> pl.DataFrame:
-    """An evaluator's outcome rows (households numbered by their row, in order), text
-    columns as plain strings; an empty frame for None."""
-    schema = {"household_id": pl.UInt32, "code": pl.String, "member_id": pl.String,
-              "status": pl.String, "amount": pl.Float64, "period": pl.String,
-              "rule_id": pl.String}
-    if outcomes is None:
-        return pl.DataFrame(schema=schema)
-    frame = pl.from_arrow(outcomes.select(list(schema)))
-    assert isinstance(frame, pl.DataFrame)
-    return frame.with_columns(  # text columns may come dictionary-encoded
-        pl.col("household_id").cast(pl.String).cast(pl.UInt32),
-        pl.col("code", "member_id", "status", "period", "rule_id").cast(pl.String),
-        pl.col("amount").cast(pl.Float64))
+def _outcomes(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
+              version: tuple[Program, VersionRef] | None
+              ) -> tuple[pa.Table | None, Sequence[EvaluationError]]:
+    """A version's outcome table of the households (None: no version, or no household) and
+    the households the engine could not evaluate."""
+    if version is None or not hh.height:
+        return None, ()
+    result = evaluator_for([version], as_of).evaluate(hh, members, terms=True, rule_ids=True)
+    return result.outcomes, result.errors
 
 
-def _tables_of(frame: pl.DataFrame, rows: list[int], summaries: _Summaries) -> list[Table]:
-    """The tables of the households ``rows`` (sorted) of an outcome frame."""
+_TEXTS = ["code", "member_id", "status", "period", "rule_id"]
+
+
+def _coded(outcomes: Sequence[pa.Table | None]
+           ) -> tuple[list[pl.DataFrame], dict[str, pl.Series]]:
+    """The outcome tables' rows as frames (households numbered by their row, in order) whose
+    text columns hold codes (UInt32) into texts shared by the frames, one list per column
+    (every status is in its list): comparing codes is comparing the texts. An empty frame for
+    None. The evaluator's text columns are dictionary-encoded: only their dictionaries (a
+    few values, or the members' ids) are looked at as texts."""
+    given = [t for t in outcomes if t is not None]
+    texts: dict[str, pl.Series] = {}
+    codes: dict[str, list[pl.Series]] = {}
+    for c in _TEXTS:
+        chunks = [[_dictionary_encoded(x) for x in t.column(c).chunks] for t in given]
+        known = [STATUS_TEXT] if c == "status" else []
+        values = pc.unique(pa.concat_arrays(
+            [v.cast(pa.large_string()) for v in known]
+            + [x.dictionary.cast(pa.large_string()) for per_table in chunks for x in per_table]
+        ) if known or any(chunks) else pa.array([], pa.large_string()))
+        texts[c] = _series(values, pl.String)
+        codes[c] = [_series(pa.chunked_array(
+            [pc.take(pc.cast(pc.index_in(x.dictionary.cast(pa.large_string()), values),
+                             pa.uint32()), x.indices) for x in per_table], pa.uint32()),
+            pl.UInt32) for per_table in chunks]
+    frames: list[pl.DataFrame] = []
+    k = 0
+    for t in outcomes:
+        if t is None:
+            frames.append(pl.DataFrame(schema=_CODED))
+            continue
+        # Households are numbered by their row: the ids are the rows' numbers as text.
+        hid = pa.chunked_array(
+            [pc.take(pc.cast(x.dictionary, pa.uint32()), x.indices) for x in
+             (_dictionary_encoded(y) for y in t.column("household_id").chunks)], pa.uint32())
+        frames.append(pl.DataFrame({
+            "household_id": _series(hid, pl.UInt32),
+            **{c: codes[c][k] for c in _TEXTS},
+            "amount": _series(t.column("amount"), pl.Float64),
+        }).select(list(_CODED)))
+        k += 1
+    return frames, texts
+
+
+_CODED = {"household_id": pl.UInt32, "code": pl.UInt32, "member_id": pl.UInt32,
+          "status": pl.UInt32, "amount": pl.Float64, "period": pl.UInt32, "rule_id": pl.UInt32}
+
+
+def _dictionary_encoded(a: pa.Array) -> pa.DictionaryArray:
+    return a if pa.types.is_dictionary(a.type) else pc.dictionary_encode(a)
+
+
+def _series(values: pa.Array | pa.ChunkedArray, dtype: type[pl.DataType]) -> pl.Series:
+    out = pl.Series(values) if len(values) else pl.Series(dtype=dtype)
+    return out.cast(dtype)
+
+
+def _key(frame: pl.DataFrame, texts: dict[str, pl.Series]) -> pl.Expr:
+    """An outcome's key (household row, code, member) as one number when the codes fit in
+    64 bits (a struct of the three columns otherwise)."""
+    code_bits = max(len(texts["code"]), 1).bit_length()
+    member_bits = (len(texts["member_id"]) + 1).bit_length()
+    if 32 + code_bits + member_bits > 64:
+        return pl.struct(_KEY)
+    return ((pl.col("household_id").cast(pl.UInt64) * (1 << (code_bits + member_bits)))
+            | (pl.col("code").cast(pl.UInt64) * (1 << member_bits))
+            | (pl.col("member_id").cast(pl.UInt64) + 1).fill_null(0))
+
+
+def _tables_of(frame: pl.DataFrame, texts: dict[str, pl.Series], rows: list[int],
+               summaries: _Summaries) -> list[Table]:
+    """The tables of the households ``rows`` (sorted) of a coded outcome frame."""
     if not rows:
         return []
     wanted = pl.Series(rows, dtype=pl.UInt32)
-    part = frame.filter(pl.col("household_id").is_in(wanted.implode()))
+    part = frame.filter(pl.col("household_id").is_in(wanted.implode())).with_columns(
+        pl.lit(texts[c]).gather(pl.col(c)).alias(c) for c in _TEXTS)
     ids = part["household_id"]
     starts = ids.search_sorted(wanted, side="left").to_list()
     ends = ids.search_sorted(wanted, side="right").to_list()
@@ -228,17 +296,22 @@ def _tables_of(frame: pl.DataFrame, rows: list[int], summaries: _Summaries) -> l
     return [dict(pairs[s:e]) for s, e in zip(starts, ends, strict=True)]
 
 
-def _money_frame(frame: pl.DataFrame, version: str) -> pl.DataFrame:
+def _money_frame(frame: pl.DataFrame, texts: dict[str, pl.Series], version: str
+                 ) -> pl.DataFrame:
     """Per household row (``h``) with a granted amount in ``frame``, ``money`` of its table
     as ``annual_<version>`` and ``once_<version>`` (no outcome listed twice, no amount of
     ``_FEN_LIMIT`` yuan or more: those households are counted from their tables)."""
-    granted = frame.filter((pl.col("status") == "GRANTED") & pl.col("amount").is_not_null())
+    status, periods = texts["status"].to_list(), texts["period"].to_list()
+    granted = frame.filter((pl.col("status") == status.index("GRANTED"))
+                           & pl.col("amount").is_not_null())
     amounts = granted["amount"].unique()
     fen = pl.DataFrame({"amount": amounts,
                         "_fen": pl.Series([round(x * 100) if abs(x) < _FEN_LIMIT else 0
                                            for x in amounts.to_list()], dtype=pl.Int64)})
-    once = pl.col("period") == "ONCE"
-    factor = pl.when(pl.col("period") == "MONTH").then(12).otherwise(1)
+    period = pl.col("period").replace_strict(
+        list(range(len(periods))), periods, default=None, return_dtype=pl.String)
+    once = (period == "ONCE").fill_null(False)
+    factor = pl.when(period == "MONTH").then(12).otherwise(1)
     return (granted.join(fen, on="amount", how="left", nulls_equal=True)
             .group_by("household_id")
             .agg(pl.when(once).then(0).otherwise(pl.col("_fen") * factor).sum()
