@@ -42,7 +42,7 @@ from services.errors import Conflict, InvalidInput, NotFoundError
 from store.errors import ConflictError, InvalidCursor
 from store.models import Alert, AlertStatus, CaseChannel, CaseKind, Event
 from store.pagination import Page
-from store.repositories import AlertUpsert, EventRow
+from store.repositories import AlertRow, AlertUpsert, EventRow
 from store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -312,7 +312,8 @@ class EarlyWarning:
                             member_id=latest.member_id,
                             replace_explanation=_later_or_same(latest)))
                     raised, updated = [], []
-                    for result, changed in uow.alerts.upsert_many(upserts):
+                    for result, changed in uow.alerts.upsert_many(upserts,
+                                                                  order_keys=ORDER_KEYS):
                         if result.created:
                             raised.append(alert_view(result.item))
                         elif changed:
@@ -532,13 +533,17 @@ def _order(a: RaisedAlert) -> tuple[date, str]:
     return (a.event.occurred_on, a.event.key)
 
 
+# The keys of a stored explanation that order firings (all ``_later_or_same`` reads).
+ORDER_KEYS = ("occurredOn", "eventKey")
+
+
 def _later_or_same(firing: RaisedAlert) -> Callable[[Mapping[str, Any]], bool]:
     # An alert explains its latest firing event (by date, then key): whatever order the events
     # arrived in, the same event's explanation ends up stored.
     mine = (firing.event.occurred_on.isoformat(), firing.event.key)
 
     def replaces(stored: Mapping[str, Any]) -> bool:
-        return mine >= (stored.get("occurredOn", ""), stored.get("eventKey", ""))
+        return mine >= (stored.get(ORDER_KEYS[0], ""), stored.get(ORDER_KEYS[1], ""))
 
     return replaces
 
@@ -577,7 +582,7 @@ def _node_from(d: Mapping[str, Any]) -> ConditionNode:
                          tuple(_node_from(c) for c in d["children"]))
 
 
-def alert_view(a: Alert) -> AlertView:
+def alert_view(a: Alert | AlertRow) -> AlertView:
     x = a.explanation or {}
     return AlertView(
         id=a.id, rule=a.rule, cause=a.cause, status=AlertStatus(a.status).value,

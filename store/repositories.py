@@ -19,6 +19,7 @@ from typing import Any, Generic, NamedTuple, TypedDict, TypeVar
 from sqlalchemy import (
     ColumnElement,
     String,
+    Table,
     and_,
     any_,
     bindparam,
@@ -1090,56 +1091,163 @@ class AlertUpsert(NamedTuple):
     replace_explanation: Callable[[Mapping[str, Any]], bool] | None = None
 
 
+class AlertRow(NamedTuple):
+    """An alert's columns as ``AlertRepository.upsert_many`` wrote or read them."""
+
+    id: str
+    household_id: str
+    rule: str
+    cause: str
+    region_code: str
+    status: AlertStatus
+    member_id: str | None
+    explanation: Mapping[str, Any]
+    event_ids: list[str]
+    created_at: datetime
+    updated_at: datetime
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution_note: str | None
+
+
 class AlertRepository(_Repository):
     """Early-warning alerts, one per (household, alert rule, cause)."""
 
-    def upsert_many(self, items: Sequence[AlertUpsert]) -> list[tuple[Upserted[Alert], bool]]:
-        """``upsert`` for many alerts in a few statements: each with whether it changed. The
-        explanations are handed over (not copied): the caller builds them for this call."""
+    def upsert_many(self, items: Sequence[AlertUpsert], *, order_keys: Sequence[str] = ()
+                    ) -> list[tuple[Upserted[AlertRow], bool]]:
+        """``upsert`` for many alerts in a few statements (no ORM objects): each as the row now
+        stored, with whether it changed. The explanations are handed over (not copied): the
+        caller builds them for this call. Keys must be distinct.
+
+        ``order_keys`` names the top-level keys of an explanation that ``replace_explanation``
+        reads: of a stored explanation only those are read back (a mapping without the keys
+        whose value is null), and the whole of it only where it is kept or where those keys
+        hold the same values as the new one's (where they differ, so do the explanations).
+        Without ``order_keys`` the whole stored explanation is read."""
         if not items:
             return []
         now = self._clock()
-        rows = [{"id": new_id(), "household_id": i.household_id, "rule": i.rule,
-                 "cause": i.cause, "region_code": i.region_code, "status": AlertStatus.OPEN,
-                 "member_id": i.member_id, "explanation": dict(i.explanation),
-                 "event_ids": list(dict.fromkeys(i.event_ids)), "created_at": now,
-                 "updated_at": now} for i in items]
         unique = ["household_id", "rule", "cause"]
+        keys = [(i.household_id, i.rule, i.cause) for i in items]
+        # The stored alerts are read and locked first, so only the new ones are sent.
+        stored = self._locked(set(keys), order_keys)
+        rows: dict[tuple[str, str, str], dict[str, Any]] = {
+            k: {"id": new_id(), "household_id": i.household_id, "rule": i.rule,
+                "cause": i.cause, "region_code": i.region_code, "status": AlertStatus.OPEN,
+                "member_id": i.member_id, "explanation": dict(i.explanation),
+                "event_ids": list(dict.fromkeys(i.event_ids)), "created_at": now,
+                "updated_at": now}
+            for k, i in zip(keys, items, strict=True) if k not in stored}
         created: set[tuple[str, str, str]] = set()
-        for part in _chunks(rows, 500):
+        for part in _chunks(list(rows.values()), 500):
             created.update(insert_many_unless_exist(self.session, Alert, part, unique,
                                                     returning=unique))
-        # The alerts inserted now are as given (not read back); the others are read and
-        # locked, those of the households that have one.
-        existing = {(i.household_id, i.rule, i.cause) for i in items} - created
-        stored: dict[tuple[str, str, str], Alert] = {}
-        for among in _among(self.session, Alert.household_id, {h for h, _, _ in existing}):
-            for alert in self.session.scalars(
-                select(Alert).where(among).with_for_update()
-                .execution_options(populate_existing=True)
-            ):
-                stored[(alert.household_id, alert.rule, alert.cause)] = alert
-        out = []
-        for i, row in zip(items, rows, strict=True):
-            key = (i.household_id, i.rule, i.cause)
-            if key in created:
-                out.append((Upserted(Alert(**row, resolved_by=None, resolved_at=None,
-                                           resolution_note=None), True), True))
+        if len(created) < len(rows):  # raised meanwhile by another transaction
+            stored.update(self._locked(set(rows) - created, order_keys))
+        decided: dict[tuple[str, str, str], bool] = {}  # replace?, where known from order
+        whole: set[str] = set()  # alerts whose whole stored explanation is needed
+        for k, i in zip(keys, items, strict=True):
+            if k in created:
                 continue
-            alert = stored[key]
-            merged = list(dict.fromkeys([*alert.event_ids, *i.event_ids]))
-            replace = (i.replace_explanation(alert.explanation)
-                       if i.replace_explanation is not None else True) and (
-                alert.explanation != dict(i.explanation) or alert.member_id != i.member_id)
-            changed = merged != alert.event_ids or replace
+            if not order_keys:
+                continue
+            row = stored[k]
+            partial = {key: row._mapping[f"order_{n}"] for n, key in enumerate(order_keys)
+                       if row._mapping[f"order_{n}"] is not None}
+            if i.replace_explanation is not None and not i.replace_explanation(partial):
+                decided[k] = False
+                whole.add(row.id)
+            elif any(partial.get(key) != i.explanation.get(key) for key in order_keys):
+                decided[k] = True  # a later firing: another explanation
+            else:
+                whole.add(row.id)
+        explanations = self._explanations(whole) if order_keys else {}
+        out: list[tuple[Upserted[AlertRow], bool]] = []
+        updates: list[dict[str, Any]] = []
+        replaced: list[dict[str, Any]] = []
+        for k, i in zip(keys, items, strict=True):
+            if k in created:
+                r = rows[k]
+                out.append((Upserted(AlertRow(**r, resolved_by=None, resolved_at=None,
+                                              resolution_note=None), True), True))
+                continue
+            row = stored[k]
+            explanation = row.explanation if not order_keys else explanations.get(row.id)
+            merged = list(dict.fromkeys([*row.event_ids, *i.event_ids]))
+            if k in decided:
+                replace = decided[k]
+            else:
+                assert explanation is not None
+                replace = (i.replace_explanation(explanation)
+                           if i.replace_explanation is not None else True) and (
+                    explanation != dict(i.explanation) or row.member_id != i.member_id)
+            changed = merged != row.event_ids or replace
+            member_id = row.member_id
+            updated_at = row.updated_at
             if changed:
-                alert.event_ids = merged
+                updated_at = now
                 if replace:  # the member goes with the explanation (the same firing)
-                    alert.explanation = dict(i.explanation)
-                    alert.member_id = i.member_id
-                alert.updated_at = now
-            out.append((Upserted(alert, False), changed))
-        self._flush("alerts")
+                    explanation = dict(i.explanation)
+                    member_id = i.member_id
+                    replaced.append({"b_id": row.id, "event_ids": merged,
+                                     "explanation": explanation, "member_id": member_id,
+                                     "updated_at": now})
+                else:
+                    updates.append({"b_id": row.id, "event_ids": merged, "updated_at": now})
+            assert explanation is not None
+            out.append((Upserted(AlertRow(
+                id=row.id, household_id=row.household_id, rule=row.rule, cause=row.cause,
+                region_code=row.region_code, status=row.status, member_id=member_id,
+                explanation=explanation, event_ids=merged,
+                created_at=row.created_at, updated_at=updated_at, resolved_by=row.resolved_by,
+                resolved_at=row.resolved_at, resolution_note=row.resolution_note), False),
+                changed))
+        table = Alert.__table__
+        assert isinstance(table, Table)
+        connection = self.session.connection()
+        if replaced:
+            connection.execute(
+                update(table).where(table.c.id == bindparam("b_id"))
+                .values(event_ids=bindparam("event_ids"), explanation=bindparam("explanation"),
+                        member_id=bindparam("member_id"), updated_at=bindparam("updated_at")),
+                replaced)
+        if updates:
+            connection.execute(
+                update(table).where(table.c.id == bindparam("b_id"))
+                .values(event_ids=bindparam("event_ids"), updated_at=bindparam("updated_at")),
+                updates)
+        return out
+
+    def _locked(self, keys: Collection[tuple[str, str, str]],
+                order_keys: Sequence[str]) -> dict[tuple[str, str, str], Any]:
+        """The stored alerts of these keys, locked (FOR UPDATE) until the transaction ends:
+        their columns, with the values of ``order_keys`` in the explanation (``order_0``,
+        ``order_1`` ...) or, without ``order_keys``, the whole explanation."""
+        if not keys:
+            return {}
+        columns: list[Any] = [
+            Alert.id, Alert.household_id, Alert.rule, Alert.cause, Alert.region_code,
+            Alert.member_id, Alert.status, Alert.event_ids, Alert.created_at,
+            Alert.updated_at, Alert.resolved_by, Alert.resolved_at, Alert.resolution_note]
+        columns += [Alert.explanation[k].label(f"order_{n}") for n, k in enumerate(order_keys)
+                    ] if order_keys else [Alert.explanation]
+        out: dict[tuple[str, str, str], Any] = {}
+        connection = self.session.connection()
+        for among in _among(self.session, Alert.household_id, {h for h, _, _ in keys}):
+            for row in connection.execute(select(*columns).where(among).with_for_update()
+                                          ).all():
+                key = (row.household_id, row.rule, row.cause)
+                if key in keys:
+                    out[key] = row
+        return out
+
+    def _explanations(self, alert_ids: Collection[str]) -> dict[str, Any]:
+        """The whole stored explanations of these alerts, by id."""
+        out: dict[str, Any] = {}
+        connection = self.session.connection()
+        for among in _among(self.session, Alert.id, alert_ids):
+            out.update((i, x) for i, x in connection.execute(
+                select(Alert.id, Alert.explanation).where(among)).all())
         return out
 
     def upsert(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from store.errors import ConflictError, InvalidCursor, RowNotFound
 from store.logins import InvalidLogin
 from store.models import AlertStatus, Role
 from store.pagination import encode_cursor
-from store.repositories import TOKEN_PREFIX, VersionUsed
+from store.repositories import TOKEN_PREFIX, AlertUpsert, VersionUsed
 from store.uow import UnitOfWork
 from tests.store.conftest import AS_OF, FakeClock, make_household
 
@@ -320,6 +321,94 @@ def test_a_dismissed_alert_stays_dismissed_when_its_cause_is_seen_again(
     assert not again.created
     assert again.item.status is AlertStatus.DISMISSED
     assert (again.item.resolved_by, again.item.resolution_note) == ("caseworker", "已核实，误报")
+
+
+def _firing(on: str, key: str, events: tuple[str, ...], member: str | None = "m1",
+            **more: Any) -> AlertUpsert:
+    # As correlation files them: an explanation names its firing event, and a stored one is
+    # replaced by the same or a later firing only.
+    def later_or_same(stored: Mapping[str, Any]) -> bool:
+        return (on, key) >= (stored.get("occurredOn", ""), stored.get("eventKey", ""))
+
+    return AlertUpsert(household_id="hh-001", region_code="371300-001",
+                       rule="alert.medical_burden", cause="2024",
+                       explanation={"occurredOn": on, "eventKey": key, "titleZh": "大额医疗",
+                                    **more},
+                       event_ids=events, member_id=member, replace_explanation=later_or_same)
+
+
+@pytest.mark.parametrize("order_keys", [(), ("occurredOn", "eventKey")])
+def test_alert_upsert_many_keeps_the_latest_firing_s_explanation(
+    uow: NewUow, clock: FakeClock, order_keys: tuple[str, ...]
+) -> None:
+    def upsert(item: AlertUpsert) -> tuple[Any, bool]:
+        with uow() as u:
+            [(result, changed)] = u.alerts.upsert_many([item], order_keys=order_keys)
+            u.commit()
+        with uow() as u:  # what is returned is what is stored
+            stored = u.alerts.get(result.item.id)
+            assert (stored.explanation, stored.event_ids, stored.member_id, stored.updated_at,
+                    stored.created_at, stored.status) == (
+                result.item.explanation, result.item.event_ids, result.item.member_id,
+                result.item.updated_at, result.item.created_at, result.item.status)
+        return result, changed
+
+    raised, changed = upsert(_firing("2024-03-01", "医保:b", ("e2",)))
+    assert raised.created and changed
+    # An earlier firing attaches its event; the later explanation and its member stay.
+    earlier, changed = upsert(_firing("2024-02-01", "医保:a", ("e1",), member="m2"))
+    assert not earlier.created and changed and earlier.item.id == raised.item.id
+    assert earlier.item.event_ids == ["e2", "e1"]
+    assert earlier.item.explanation == raised.item.explanation
+    assert earlier.item.member_id == "m1" and earlier.item.updated_at > raised.item.updated_at
+    # The same firing again: nothing changes.
+    same, changed = upsert(_firing("2024-03-01", "医保:b", ("e2",)))
+    assert not changed and same.item.updated_at == earlier.item.updated_at
+    assert same.item.explanation == raised.item.explanation
+    # The same firing explained otherwise (e.g. under a new version) replaces it.
+    again, changed = upsert(_firing("2024-03-01", "医保:b", (), version="v2"))
+    assert changed and again.item.explanation["version"] == "v2"
+    assert again.item.event_ids == ["e2", "e1"]
+    # A later firing replaces the explanation and the member.
+    later, changed = upsert(_firing("2024-04-01", "医保:c", ("e3",), member="m2"))
+    assert changed and later.item.explanation["eventKey"] == "医保:c"
+    assert later.item.member_id == "m2" and later.item.event_ids == ["e2", "e1", "e3"]
+
+
+def test_alert_upsert_many_finds_an_alert_raised_meanwhile(engine: Engine, uow: NewUow) -> None:
+    """Two correlations of one household at once: the second waits for the first's insert
+    and then adds its events to the alert the first raised (PostgreSQL: SQLite has one writer
+    at a time, and a transaction that read before another's commit is refused)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    first = uow()
+    first.__enter__()
+    try:
+        [(raised, _)] = first.alerts.upsert_many([_firing("2024-03-01", "医保:b", ("e2",))],
+                                                 order_keys=("occurredOn", "eventKey"))
+        results: list[Any] = []
+
+        def second() -> None:
+            with uow() as u:
+                results.extend(u.alerts.upsert_many(
+                    [_firing("2024-02-01", "医保:a", ("e1",))],
+                    order_keys=("occurredOn", "eventKey")))
+                u.commit()
+
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive()  # its insert waits for the first transaction
+        first.commit()
+    finally:
+        first.__exit__(None, None, None)
+    waiting.join(10)
+    [(found, changed)] = results
+    assert not found.created and changed and found.item.id == raised.item.id
+    assert found.item.event_ids == ["e2", "e1"]
+    assert found.item.explanation == raised.item.explanation
+    with uow() as u:
+        assert u.alerts.get(raised.item.id).event_ids == ["e2", "e1"]
 
 
 def test_alert_moves(uow: NewUow, clock: FakeClock) -> None:
