@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import NamedTuple
 
 from engine.evaluator import Traced as TracedRules
 from engine.evaluator import Verdicts
@@ -29,9 +31,24 @@ from policy.evaluation import Fn
 from policy.exact import Number, round_half_up, to_float
 from policy.facts import FactSet
 from policy.schema import Scope as FactScope
-from policy.semantics import UNKNOWN, VALUES, Value, effective, granting, k_or
+from policy.semantics import MEMBER_SUM, UNKNOWN, VALUES, Value, effective, granting, k_or
 from policy.semantics import outcome as outcome_verdict
 from policy.semantics import status as semantic_status
+
+_Reads = Callable[[Mapping[str, Value]], tuple[object, ...]]
+
+
+@dataclass(frozen=True)
+class _Code:
+    """One outcome code of a version: its rules by priority and what deciding it reads."""
+
+    index: int
+    rule_ids: tuple[int, ...]
+    per_member: bool
+    # Every rule whose verdict the outcome depends on (its own rules, then the higher-priority
+    # rules of their groups): the traces the outcome memo below is keyed by.
+    reads: tuple[int, ...]
+    single: bool  # one rule, in no group above which another rule stands
 
 
 @dataclass(frozen=True)
@@ -39,24 +56,33 @@ class _Plan:
     """What explaining a version needs that does not depend on the household, built once."""
 
     codes: tuple[tuple[tuple[int, ...], bool], ...]  # (rule ids by priority, per member)
+    decides: tuple[_Code, ...]                         # the same, with what deciding reads
     higher: tuple[tuple[int, ...], ...]                # per rule: rules above it in its group
-    # Per code: every rule whose verdict its outcome depends on (its own rules, then the
-    # higher-priority rules of their groups), the key of the outcome memo below.
-    reads: tuple[tuple[int, ...], ...]
     citations: tuple[Citation, ...]
     # Per rule: whether its amount, and each of its terms, reads a parameter marked sample.
     samples: tuple[tuple[bool, tuple[bool, ...]], ...]
     # Per rule: its amount's and its terms' closures (None: no amount).
     amounts: tuple[tuple[Fn | None, tuple[Fn, ...]], ...]
-    # Outcomes no rule of which applies, by (code index, member id, ids of the rules' traces).
-    unfired: dict[tuple[object, ...], tuple[tuple[object, ...], Outcome]] = field(
-        default_factory=dict, compare=False)
+    # Per rule: the values of the facts its amount and terms read, from the facts in scope
+    # (None: they read more than facts in scope, and a granted outcome is not remembered).
+    amount_reads: tuple[_Reads | None, ...]
+    # Outcomes decided, by (code index, member id, ids of the traces of the code's ``reads``):
+    # see ``explain_program``.
+    decided: dict[tuple[object, ...], _Decided] = field(default_factory=dict, compare=False)
+
+
+class _Decided(NamedTuple):
+    traced: tuple[Traced, ...]  # kept alive: their ids are in the key
+    outcome: Outcome | None     # the outcome, or None when it depends on the amount's reads
+    granted: int                # the granting rule (when ``outcome`` is None)
+    # The granted outcome by the values its amount and terms read (None: not remembered).
+    by_amount: dict[tuple[object, ...], Outcome] | None
 
 
 _PLANS: BoundedCache[str, _Plan] = BoundedCache("engine.explain_plans", 64)
 _REASONS: BoundedCache[tuple[str, int, int], tuple[LazyChecks, Reason]] = (
     BoundedCache("engine.reasons", 10_000))
-_UNFIRED_LIMIT = 50_000  # outcomes no rule of which applies, memoised per version's plan
+_DECIDED_LIMIT = 50_000  # outcomes remembered per version's plan
 
 
 def _plan(program: Program) -> _Plan:
@@ -77,17 +103,16 @@ def _plan(program: Program) -> _Plan:
         i = program.rules.index(r)
         higher.append(tuple(order[: order.index(i)]) if r.spec.group else ())
     codes = []
-    for rule_ids in by_code.values():
+    for index, rule_ids in enumerate(by_code.values()):
         rule_ids.sort(key=lambda i: (program.rules[i].spec.priority or 0, i))
-        codes.append((tuple(rule_ids), program.rules[rule_ids[0]].scope is FactScope.MEMBER))
+        reads = tuple(dict.fromkeys([*rule_ids, *(h for i in rule_ids for h in higher[i])]))
+        codes.append(_Code(index, tuple(rule_ids),
+                           program.rules[rule_ids[0]].scope is FactScope.MEMBER, reads,
+                           len(rule_ids) == 1 and not higher[rule_ids[0]]))
     citations = tuple(
         Citation(r.spec.citation.document, r.spec.citation.clause, r.spec.citation.quote,
                  r.spec.citation.url)
         for r in program.rules
-    )
-    reads = tuple(
-        tuple(dict.fromkeys([*rule_ids, *(h for i in rule_ids for h in higher[i])]))
-        for rule_ids, _ in codes
     )
     sample_params = {name for name, p in program.document.parameters.items() if p.sample}
 
@@ -99,9 +124,34 @@ def _plan(program: Program) -> _Plan:
                     for r in program.rules)
     amounts = tuple((None if r.amount is None else closure(r.amount),
                      tuple(closure(t.expr) for t in r.terms)) for r in program.rules)
-    plan = _Plan(tuple(codes), tuple(higher), reads, citations, samples, amounts)
+    amount_reads = tuple(
+        _fact_reads([*([] if r.amount is None else [r.amount]), *(t.expr for t in r.terms)])
+        for r in program.rules)
+    plan = _Plan(tuple((c.rule_ids, c.per_member) for c in codes), tuple(codes),
+                 tuple(higher), citations, samples, amounts, amount_reads)
     _PLANS.put(program.content_hash, plan)
     return plan
+
+
+def _fact_reads(nodes: Sequence[a.Node]) -> _Reads | None:
+    """A getter of the values of the facts ``nodes`` read in their own scope (their values are
+    a function of these and the version's parameters), or None when they read anything else (a
+    member's facts through a quantifier or a sum over members)."""
+    names: dict[str, None] = {}
+    for node in nodes:
+        for n in _walk(node):
+            if isinstance(n, a.Quantifier | a.Name) or (
+                    isinstance(n, a.Call) and n.func == MEMBER_SUM):
+                return None
+            if isinstance(n, a.FactRef):
+                names.setdefault(n.name, None)
+    if not names:
+        return lambda facts: ()
+    if len(names) == 1:
+        (name,) = names
+        return lambda facts: (facts[name],)
+    getter = itemgetter(*names)
+    return lambda facts: getter(facts)
 
 
 def explain_program(
@@ -111,93 +161,107 @@ def explain_program(
     verdicts: Verdicts,
     tree: TracedRules,
 ) -> ProgramResult:
+    """The version's outcomes for the household. ``verdicts`` are durable_rules' and must agree
+    with the condition tree's (``check_agreement``, which every caller runs first, or the
+    tree's own): the statuses are read from the tree's traces.
+
+    An outcome is a function of the member (its id), of the traces of its rules and of the
+    higher-priority rules of their groups (verdicts and checks, the trace memo's objects, which
+    also decide whether a rule is superseded), and, when granted, of the values the granting
+    rule's amount and terms read. Outcomes are remembered under all of these (an entry keeps
+    its traces alive, so a key found names these very objects): the answer never depends on
+    what was explained before."""
+    del verdicts  # equal to the tree's (see above)
     plan = _plan(program)
-    rules = program.rules
-    params = program.parameters
-    member_scopes = [Bindings(facts.member_context(i), params) for i in range(len(facts.members))]
-    hh_scope = Bindings(facts.household, params, [s.facts for s in member_scopes])
     ids = facts.member_ids
-
-    def scope_of(member: int | None) -> Bindings:
-        return hh_scope if member is None else member_scopes[member]
-
-    # The rule's own verdict comes from durable_rules when it fired; otherwise the tree tells a
-    # false condition from an unknown one.
-    verdict_of: dict[tuple[int, int | None], Value] = {key: t[0] for key, t in tree.items()}
-    for i in verdicts.household:
-        verdict_of[(i, None)] = True
-    for index, fired in enumerate(verdicts.members):
-        for i in fired:
-            verdict_of[(i, index)] = True
-
-    def effective_of(i: int, m: int | None) -> Value:
-        return effective(VALUES, verdict_of[(i, m)], [verdict_of[(h, m)] for h in plan.higher[i]])
-
-    def why(i: int, m: int | None) -> _Why:
-        """What the rule's reason for the member (or household) is built from, when read: its
-        trace and the verdicts of the rules above it in its group that may apply."""
-        higher = plan.higher[i]
-        return (i, tree[(i, m)],
-                tuple([(h, v) for h in higher if (v := verdict_of[(h, m)]) is not False])
-                if higher else ())
-
+    members = range(len(ids))
+    household: tuple[int | None, ...] = (None,)
+    decided = plan.decided
     outcomes: list[Outcome] = []
-    instances_all: Sequence[int | None] = range(len(member_scopes))
-    unfired = plan.unfired
-    for code_index, (rule_ids, per_member) in enumerate(plan.codes):
-        first = rules[rule_ids[0]]
-        single = len(rule_ids) == 1 and not plan.higher[rule_ids[0]]
-        read = plan.reads[code_index]
-        for m in (instances_all if per_member else (None,)):
-            # An outcome none of whose rules applies is a function of the member and of the
-            # traces (verdicts and checks, the trace memo's objects) of its rules and of the
-            # higher-priority rules of their groups, which decide whether a rule is superseded:
-            # remembered under all of them, so the answer never depends on what was explained
-            # before.
-            memo_key: tuple[object, ...] | None = None
-            member_id = None if m is None else ids[m]
+    append = outcomes.append
+    for code in plan.decides:
+        read = code.reads
+        single = code.single
+        for m in (members if code.per_member else household):
             if single:
-                only = rule_ids[0]
-                traced: tuple[object, ...] = (tree[(only, m)],)
-                if verdict_of[(only, m)] is not True:
-                    memo_key = (code_index, member_id, id(traced[0]))
+                traced: tuple[Traced, ...] = (tree[(read[0], m)],)
+                key: tuple[object, ...] = (code.index, None if m is None else ids[m],
+                                           id(traced[0]))
             else:
                 traced = tuple([tree[(i, m)] for i in read])
-                if not any(verdict_of[(i, m)] is True for i in rule_ids):
-                    memo_key = (code_index, member_id, *map(id, traced))
-            if memo_key is not None:
-                # An entry keeps its traces alive, so a key found names these very objects.
-                hit = unfired.get(memo_key)
-                if hit is not None:
-                    outcomes.append(hit[1])
-                    continue
-            effs = [effective_of(i, m) for i in rule_ids]
-            first_true = granting(effs)
-            if first_true is not None:
-                granted = rule_ids[first_true]
-                granting_rule = rules[granted]
-                # The reason is built when first read (most readers want statuses and amounts).
-                outcomes.append(_outcome(granting_rule, m, ids, Status.GRANTED,
-                                         Lazy(_granted, program, plan, *why(granted, m)), (),
-                                         *_amounts(granting_rule, scope_of(m),
-                                                   plan.samples[granted],
-                                                   plan.amounts[granted])))
-                continue
-            status = Status(semantic_status(outcome_verdict(VALUES, effs)))
-            open_ = [i for i, v in zip(rule_ids, effs, strict=True) if v is UNKNOWN]
-            explained = tuple([why(i, m) for i in (open_ or rule_ids)])
-            # The reasons and the missing facts are found when first read; they keep only the
-            # traces and verdicts they are built from (not the household's other rules).
-            missing: Sequence[str] = (
-                Lazy(_missing, *[w[1][1] for w in explained]) if open_ else ())
-            outcome = _outcome(first, m, ids, status, Lazy(_reasons, program, plan, *explained),
-                               missing, None, None, (), False)
-            if memo_key is not None:
-                if len(unfired) >= _UNFIRED_LIMIT:
-                    unfired.clear()
-                unfired[memo_key] = (traced, outcome)
-            outcomes.append(outcome)
+                key = (code.index, None if m is None else ids[m], *map(id, traced))
+            hit = decided.get(key)
+            if hit is None:
+                hit = _decide(program, plan, code, m, ids, traced, tree)
+                if len(decided) >= _DECIDED_LIMIT:
+                    decided.clear()
+                decided[key] = hit
+            outcome = hit.outcome
+            if outcome is None:  # granted
+                by_amount = hit.by_amount
+                if by_amount is None:
+                    outcome = _granted_outcome(program, plan, hit.granted, m, facts, tree)
+                else:
+                    amount_key = plan.amount_reads[hit.granted](  # type: ignore[misc]
+                        facts.household if m is None else facts.member_context(m))
+                    outcome = by_amount.get(amount_key)
+                    if outcome is None:
+                        if len(by_amount) >= _DECIDED_LIMIT:
+                            by_amount.clear()
+                        outcome = by_amount[amount_key] = _granted_outcome(
+                            program, plan, hit.granted, m, facts, tree)
+            append(outcome)
     return ProgramResult(program.code, version, tuple(outcomes))
+
+
+def _why(plan: _Plan, i: int, m: int | None, tree: TracedRules) -> _Why:
+    """What the rule's reason for the member (or household) is built from, when read: its
+    trace and the verdicts of the rules above it in its group that may apply."""
+    higher = plan.higher[i]
+    return (i, tree[(i, m)],
+            tuple([(h, v) for h in higher if (v := tree[(h, m)][0]) is not False])
+            if higher else ())
+
+
+def _decide(program: Program, plan: _Plan, code: _Code, m: int | None, ids: tuple[str, ...],
+            traced: tuple[Traced, ...], tree: TracedRules) -> _Decided:
+    """An outcome from its rules' traces; a granted one whose amount or terms read facts is
+    made for each of their values (``_granted_outcome``)."""
+    rules = program.rules
+    rule_ids = code.rule_ids
+    effs = [effective(VALUES, tree[(i, m)][0], [tree[(h, m)][0] for h in plan.higher[i]])
+            for i in rule_ids]
+    first_true = granting(effs)
+    if first_true is not None:
+        granted = rule_ids[first_true]
+        return _Decided(traced, None, granted,
+                        None if plan.amount_reads[granted] is None else {})
+    status = Status(semantic_status(outcome_verdict(VALUES, effs)))
+    open_ = [i for i, v in zip(rule_ids, effs, strict=True) if v is UNKNOWN]
+    explained = tuple([_why(plan, i, m, tree) for i in (open_ or rule_ids)])
+    # The reasons and the missing facts are found when first read; they keep only the
+    # traces and verdicts they are built from (not the household's other rules).
+    missing: Sequence[str] = Lazy(_missing, *[w[1][1] for w in explained]) if open_ else ()
+    return _Decided(traced, _outcome(rules[rule_ids[0]], m, ids, status,
+                                     Lazy(_reasons, program, plan, *explained), missing,
+                                     None, None, (), False), -1, None)
+
+
+def _granted_outcome(program: Program, plan: _Plan, granted: int, m: int | None,
+                     facts: FactSet, tree: TracedRules) -> Outcome:
+    """The outcome granted by rule ``granted``, its amount and terms computed in the member's
+    (or the household's) scope."""
+    rule = program.rules[granted]
+    params = program.parameters
+    if m is None:
+        scope = Bindings(facts.household, params,
+                         [facts.member_context(k) for k in range(len(facts.members))])
+    else:
+        scope = Bindings(facts.member_context(m), params)
+    # The reason is built when first read (most readers want statuses and amounts).
+    return _outcome(rule, m, facts.member_ids, Status.GRANTED,
+                    Lazy(_granted, program, plan, *_why(plan, granted, m, tree)), (),
+                    *_amounts(rule, scope, plan.samples[granted], plan.amounts[granted]))
 
 
 # A reason's sources: the rule's index, its trace, and (rule index, verdict) of each rule above

@@ -1,0 +1,78 @@
+"""The explainer remembers outcomes by the traces they are decided from (and a granted one by
+the values its amount and terms read): what it answers never depends on what it explained
+before."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from datetime import date
+from typing import Any
+
+from engine import explain, trace
+from engine.determine import determine
+from engine.results import Determination, Status, determination_json
+from policy.catalog import Catalog
+from testing.households import random_household
+
+AS_OF = date(2024, 6, 1)
+
+
+def _forget() -> None:
+    """Every memo an outcome is read from: the plans (with their outcomes) and the traces."""
+    explain._PLANS.clear()
+    trace._MEMO.clear()
+
+
+def _json(d: Determination) -> str:
+    return json.dumps(determination_json(d, "EN"), sort_keys=True, ensure_ascii=False)
+
+
+def test_outcomes_are_the_same_in_any_order_and_alone(catalog: Catalog) -> None:
+    versions = catalog.in_force(AS_OF)
+    rng = random.Random(2026)
+    households = [random_household(rng, AS_OF, hid=f"order-{k}", members=1 + k % 5)
+                  for k in range(36)]
+    alone = []
+    for raw in households:
+        _forget()
+        alone.append(_json(determine(raw, AS_OF, versions)))
+    _forget()
+    forward = [_json(determine(raw, AS_OF, versions)) for raw in households]
+    _forget()
+    backward = [_json(determine(raw, AS_OF, versions)) for raw in reversed(households)]
+    assert forward == alone
+    assert backward[::-1] == alone
+
+
+def _tier1(det: Determination) -> list[Any]:
+    return [o for o in det.outcomes() if o.status is Status.GRANTED and o.terms
+            and o.reasons[0].rule_id == "medical.tier1"]
+
+
+def test_a_granted_outcome_follows_the_facts_only_its_terms_read(catalog: Catalog) -> None:
+    # medical.tier1's condition does not read a member's medicalOutOfPocket, its terms do: two
+    # members whose traces are the same objects must still get their own terms.
+    versions = catalog.in_force(AS_OF)
+    rng = random.Random(7)
+    _forget()
+    found = None
+    for k in range(400):
+        raw = random_household(rng, AS_OF, hid=f"tier1-{k}", members=1)
+        if raw["members"][0].get("medicalOutOfPocket") and _tier1(determine(raw, AS_OF,
+                                                                          versions)):
+            found = raw
+            break
+    assert found is not None
+    other = copy.deepcopy(found)
+    other["members"][0]["medicalOutOfPocket"] = found["members"][0]["medicalOutOfPocket"] + 1234
+    first = determine(found, AS_OF, versions)
+    second = determine(other, AS_OF, versions)
+    a, b = _tier1(first)[0], _tier1(second)[0]
+    assert a.reasons[0] is b.reasons[0] or a.reasons == b.reasons  # the same decision...
+    assert a.terms != b.terms  # ...with each member's own terms
+    _forget()
+    assert _json(second) == _json(determine(other, AS_OF, versions))
+    _forget()
+    assert _json(first) == _json(determine(found, AS_OF, versions))
