@@ -178,11 +178,23 @@ def count_operation(codes: list[str]) -> None:
 
 
 def count_determination(det: Any) -> None:
-    for p in det.programs:
-        _child(EVALUATIONS, p.program).inc()
-        granted = p.granted_count
-        if granted:
-            _child(GRANTED, p.program).inc(granted)
+    count_determinations([det])
+
+
+def count_determinations(dets: Iterable[Any]) -> None:
+    """Count determinations' program evaluations and granted outcomes, one increment of each
+    program's counters for them all (an increment takes the counter's lock)."""
+    evaluations: dict[str, int] = {}
+    granted: dict[str, int] = {}
+    for det in dets:
+        for p in det.programs:
+            evaluations[p.program] = evaluations.get(p.program, 0) + 1
+            if p.granted_count:
+                granted[p.program] = granted.get(p.program, 0) + p.granted_count
+    for program, n in evaluations.items():
+        _child(EVALUATIONS, program).inc(n)
+    for program, n in granted.items():
+        _child(GRANTED, program).inc(n)
 
 
 class RequestLog:

@@ -24,7 +24,11 @@ from graphql_api.inputs import HOUSEHOLD_DEPRECATED, HouseholdJSON, coerced_to_j
 from graphql_api.limits import Limits, deadline_rule
 from graphql_api.messages import message
 from graphql_api.node import NodeQuery
-from graphql_api.observability import count_determination, log_internal_error
+from graphql_api.observability import (
+    count_determination,
+    count_determinations,
+    log_internal_error,
+)
 from graphql_api.projection import ProjectingExecutionContext
 from graphql_api.strings import string_rule
 from graphql_api.types import (
@@ -321,10 +325,9 @@ def _facts(household: Any, facts: Any) -> Any:
 def _evaluate_many(ctx: Context, items: list[BatchItem],
                    programs: list[str] | None) -> list[EvaluateResult]:
     results = call(lambda: ctx.app.evaluate_many(ctx.principal, items, programs))
+    count_determinations(r.determination for r in results if r.determination is not None)
     out = []
     for item, r in zip(items, results, strict=True):
-        if r.determination is not None:
-            count_determination(r.determination)
         out.append(EvaluateResult(
             key=r.key,
             determination=wrap_determination(

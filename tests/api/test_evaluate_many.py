@@ -140,3 +140,37 @@ def test_at_most_the_configured_number_of_items(tmp_path: Path) -> None:
     (err,) = body["errors"]
     assert err["extensions"]["code"] == "BATCH_TOO_LARGE"
     assert err["extensions"]["errors"][0]["field"] == "items"
+
+
+def _counts(api: Api) -> dict[str, float]:
+    counts = {}
+    for line in api.client.get("/metrics").text.splitlines():
+        if line.startswith(("policy_engine_evaluations_total{",
+                            "policy_engine_outcomes_granted_total{")):
+            name, value = line.rsplit(" ", 1)
+            counts[name] = float(value)
+    return counts
+
+
+def test_the_items_determinations_are_counted(api: Api) -> None:
+    # Counted once per call (each program's counters incremented by the call's totals): the
+    # same figures as counting each item's determination.
+    as_of = date(2024, 6, 1)
+    items = [{"key": f"c{i}", "household": h, "asOf": as_of.isoformat()}
+             for i, h in enumerate(HOUSEHOLDS)]
+    items.append({"key": "bad", "household": {**HOUSEHOLDS[0], "annualNetIncome": -5},
+                  "asOf": as_of.isoformat()})
+    before = _counts(api)
+    results = api.gql(MANY, {"items": items}, token="api_client")["data"]["evaluateMany"]
+    assert results[-1]["determination"] is None
+    after = _counts(api)
+    want: dict[str, float] = {}
+    for h in HOUSEHOLDS:
+        for p in determine(h, as_of, load_catalog().in_force(as_of)).programs:
+            evaluated = f'policy_engine_evaluations_total{{program="{p.program}"}}'
+            want[evaluated] = want.get(evaluated, 0) + 1
+            if p.granted_count:
+                granted = f'policy_engine_outcomes_granted_total{{program="{p.program}"}}'
+                want[granted] = want.get(granted, 0) + p.granted_count
+    assert want
+    assert {k: after[k] - before.get(k, 0) for k in want} == want
