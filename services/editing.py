@@ -33,7 +33,6 @@ from typing import Any, Protocol
 
 import polars as pl
 
-from engine.batch.lines import check_lines
 from engine.determine import determine
 from engine.impact import (
     FrameImpact,
@@ -55,6 +54,7 @@ from policy.facts import parse_household
 from policy.validation import Issue, errors, validate, validate_data
 from services.auth import Policy, Principal, covered_codes
 from services.errors import Conflict, InvalidInput, NotFoundError
+from services.impact_cache import CheckedBatches
 from services.pseudonyms import PSEUDONYM_KEY, Pseudonyms, changed_conditions, reduced
 from store.db import IMMEDIATE
 from store.errors import ConflictError, ImmutableError, RowNotFound
@@ -221,6 +221,8 @@ def _errors(issues: Sequence[Issue], prefix: str = "") -> list[FieldError]:
 class RuleSetEditing:
     def __init__(self, app: EditingHost):
         self.app = app
+        # Validated batches of stored households, for the next previews.
+        self.checked = CheckedBatches()
 
     @property
     def policy(self) -> Policy:
@@ -726,10 +728,12 @@ class RuleSetEditing:
                on_progress: Callable[[int], None] | None = None) -> ImpactReport:
         """Every stored household (or those of ``region_codes``) evaluated as of ``as_of``
         under this version and under the version of its program in force then, through the
-        batch backend (``engine.impact.frame_tables``), ``IMPACT_BATCH`` households at a time:
+        batch backend (``engine.impact.frame_impact``), ``IMPACT_BATCH`` households at a time:
         their stored facts go straight into the batch input frames, validated as
-        ``parse_household`` validates them. A household whose facts are invalid on ``as_of``
-        (e.g. a member born after it), or that the engine cannot evaluate, is skipped.
+        ``parse_household`` validates them (a batch whose exact text this process validated
+        for the same date before is taken as it was then: ``services.impact_cache``). A
+        household whose facts are invalid on ``as_of`` (e.g. a member born after it), or that
+        the engine cannot evaluate, is skipped.
         ``on_progress`` is told the households counted so far after each batch."""
         started = time.perf_counter()
         v, view = self._impact_version(p, version_id, first)
@@ -755,7 +759,8 @@ class RuleSetEditing:
             # The facts as stored (JSON texts), read in columns of three, not as objects.
             for batch in uow.households.facts_texts(region_codes=regions,
                                                     batch_size=IMPACT_BATCH):
-                pending.append(pool.submit(_evaluate, batch, as_of, versions))
+                pending.append(pool.submit(_evaluate, batch, as_of, versions,
+                                           self.checked))
                 if len(pending) > 1:
                     _count(tally, kept, skipped, pending.popleft().result())
                     if on_progress is not None:
@@ -846,7 +851,8 @@ _Evaluated = tuple[_Batch, list[int | None], FrameImpact]
 
 
 def _evaluate(batch: _Batch, as_of: date,
-              versions: Sequence[tuple[Program, VersionRef] | None]) -> _Evaluated:
+              versions: Sequence[tuple[Program, VersionRef] | None],
+              checked_batches: CheckedBatches) -> _Evaluated:
     """A batch of stored households, validated as ``parse_household`` validates them and
     evaluated under both versions (``engine.impact.frame_impact``: outcome tables only for
     the households whose outcomes may differ)."""
@@ -854,7 +860,7 @@ def _evaluate(batch: _Batch, as_of: date,
     # validated in columns; line n is the batch's household n - 1.
     block = "\n".join(facts if "\n" not in facts else json.dumps(json.loads(facts))
                       for _, _, facts in batch).encode("utf-8") + b"\n"
-    checked = check_lines(block, 1, as_of)
+    checked = checked_batches.check(block, len(batch), as_of)
     before, after = versions
     result = frame_impact(checked.households, checked.members, as_of, before, after)
     rows: list[int | None] = [None] * len(batch)
