@@ -20,6 +20,7 @@ from datetime import date
 from itertools import islice, pairwise
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
@@ -157,9 +158,11 @@ def frame_impact(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
     granted, not_granted = status.index("GRANTED"), status.index("NOT_GRANTED")
     # One row per outcome of either version: its status and values under both (an outcome a
     # version does not list is NOT_GRANTED there, with no amount, period or rule).
+    listed = [b, a]
     if b.height == a.height and b.select(_KEY).equals(a.select(_KEY)):
         # The same outcomes in the same order (e.g. a parameter changed): side by side.
         pairs = b.with_columns(a.select(pl.col(_VALUES).name.suffix("_after")))
+        listed = [b]  # the same keys in both
     else:
         pairs = b.join(a, on=_KEY, how="full", nulls_equal=True, coalesce=True,
                        suffix="_after").with_columns(
@@ -168,8 +171,8 @@ def frame_impact(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
     amounts = [pl.col("amount"), pl.col("amount_after")]
     odd_rows = pl.any_horizontal([x.is_nan() | (x.abs() >= _FEN_LIMIT) for x in amounts])
     odd = set(pairs.filter(odd_rows.fill_null(False))["household_id"].to_list())
-    for frame in (b, a):  # an outcome listed twice: its table keeps the last one
-        odd.update(frame.filter(_key(frame, texts).is_duplicated())["household_id"].to_list())
+    for frame in listed:  # an outcome listed twice: its table keeps the last one
+        odd.update(_listed_twice(frame, texts))
     odd.difference_update(errors)
     left_out = pl.Series(sorted(odd | set(errors)), dtype=pl.UInt32)
     differs = pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"{c}_after")) for c in _VALUES])
@@ -265,16 +268,20 @@ def _series(values: pa.Array | pa.ChunkedArray, dtype: type[pl.DataType]) -> pl.
     return out.cast(dtype)
 
 
-def _key(frame: pl.DataFrame, texts: dict[str, pl.Series]) -> pl.Expr:
-    """An outcome's key (household row, code, member) as one number when the codes fit in
-    64 bits (a struct of the three columns otherwise)."""
+def _listed_twice(frame: pl.DataFrame, texts: dict[str, pl.Series]) -> list[int]:
+    """The households of a coded outcome frame with an outcome (code, member) listed twice.
+    The three key columns are one 64-bit number when the codes fit, and sorted numbers show
+    a repeated one beside itself (numpy's sort is far cheaper than hashing every key)."""
     code_bits = max(len(texts["code"]), 1).bit_length()
     member_bits = (len(texts["member_id"]) + 1).bit_length()
     if 32 + code_bits + member_bits > 64:
-        return pl.struct(_KEY)
-    return ((pl.col("household_id").cast(pl.UInt64) * (1 << (code_bits + member_bits)))
-            | (pl.col("code").cast(pl.UInt64) * (1 << member_bits))
-            | (pl.col("member_id").cast(pl.UInt64) + 1).fill_null(0))
+        return frame.filter(pl.struct(_KEY).is_duplicated())["household_id"].to_list()
+    key = np.sort(frame.select(
+        (pl.col("household_id").cast(pl.UInt64) * (1 << (code_bits + member_bits)))
+        | (pl.col("code").cast(pl.UInt64) * (1 << member_bits))
+        | (pl.col("member_id").cast(pl.UInt64) + 1).fill_null(0)).to_series().to_numpy())
+    twice = key[1:][key[1:] == key[:-1]]
+    return sorted({int(k) >> (code_bits + member_bits) for k in twice})
 
 
 def _tables_of(frame: pl.DataFrame, texts: dict[str, pl.Series], rows: list[int],
