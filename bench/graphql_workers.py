@@ -2,7 +2,7 @@
 seen, 20 connections.
 
     python bench/graphql_workers.py [--seconds 15] [--connections 20] [--rounds 1]
-                                    [--baseline DIR]
+                                    [--warm 3] [--baseline DIR]
 
 Starts `policy-engine serve --workers 1`, then `--workers 2` (prod, SQLite seeded from
 fixtures/, an api_client token), each on a free loopback port, and drives each with wrk
@@ -167,14 +167,15 @@ def run(workers: int, folder: Path, args: argparse.Namespace, seed: int,
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        warm = bodies(folder / f"warm-{workers}-{seed}.txt", seed + 1000, 2000)
+        warm = bodies(folder / f"warm-{workers}-{seed}.txt", seed + 1000,
+                      2000 + 600 * args.warm)
         probe = httpx.post(f"{url}/graphql", content=warm.read_text().splitlines()[0],
                            headers={"content-type": "application/json",
                                     "authorization": f"Bearer {bearer}"}, timeout=60).json()
         assert "errors" not in probe and probe["data"]["evaluate"]["outcomes"], probe
         script = folder / f"warm-{workers}-{seed}.lua"
         script.write_text(LUA_AUTH % {"bodies": warm, "token": bearer, "threads": WRK_THREADS})
-        wrk(url, script, 3, args.connections)
+        wrk(url, script, args.warm, args.connections)
         pool = bodies(folder / f"run-{workers}-{seed}.txt", seed, args.households)
         script = folder / f"run-{workers}-{seed}.lua"
         script.write_text(LUA_AUTH % {"bodies": pool, "token": bearer, "threads": WRK_THREADS})
@@ -203,6 +204,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--households", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--warm", type=int, default=3,
+                        help="seconds of warm-up load (other households) before each run; "
+                             "the server's memos fill in the first few thousand requests")
     parser.add_argument("--baseline", type=Path, help="another checkout to run side by side")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
