@@ -48,15 +48,8 @@ from policy.semantics import (
     negate,
 )
 
-# A tree is built in two steps. ``Eval`` reads a scope once and records every node's value
-# (``Rec``: the value and what the node's children recorded); ``Make`` turns a record into nodes,
-# told whether the node is decided (which needs the children's values, already recorded). Each
-# node is evaluated once, whatever the depth of the tree.
-Rec = tuple[Value, Any]
-Eval = Callable[[Bindings], Rec]
-Make = Callable[[Rec, tuple[str, ...], bool], ConditionNode]
 Build = Callable[[Bindings, tuple[str, ...], bool], ConditionNode]
-_BUILDERS: dict[int, tuple[a.Node, tuple[Eval, Make]]] = {}
+_BUILDERS: dict[int, tuple[a.Node, Build]] = {}
 _new = tuple.__new__  # ConditionNode's own constructor, without the keyword handling
 
 
@@ -128,40 +121,8 @@ def reads(node: a.Node) -> Reads:
 # same age and school stage has the same ``schoolAgeOutOfSchool``). Bounded; an entry holds only
 # what the builders computed, so a hit and a miss give the same tree.
 SUBTREE_LIMIT = 50_000
-_SUBTREES: BoundedCache[tuple[int, bool, tuple[object, ...]], ConditionNode] = BoundedCache(
+_SUBTREES: BoundedCache[tuple[object, ...], ConditionNode] = BoundedCache(
     "engine.condition_subtrees", SUBTREE_LIMIT)
-
-
-def _memoised(node: a.Node, ev: Eval, mk: Make) -> tuple[Eval, Make]:
-    """The node's steps with its nodes remembered by the values it reads. A subtree already
-    remembered is not recorded: its value alone is read (through the engine's closure, which
-    stops at the first operand that decides), for its parent."""
-    _, outer, _, inner = reads(node)
-    node_id = id(node)  # ``reads`` keeps the node alive in ``_READS``: the id stays its own
-    whole = closure(node)
-
-    def memo_ev(s: Bindings) -> Rec:
-        if inner is None:  # the key does not depend on the member ids: look it up now
-            key = outer(s.facts)
-            if (node_id, True, key) in _SUBTREES or (node_id, False, key) in _SUBTREES:
-                return whole(s), (None, s, key)
-            r = ev(s)
-            return r[0], (r, s, key)
-        r = ev(s)
-        return r[0], (r, s, None)
-
-    def memo_mk(p: Rec, ids: tuple[str, ...], decided: bool) -> ConditionNode:
-        r, s, key = p[1]
-        if key is None:
-            assert inner is not None
-            key = (*outer(s.facts), ids, tuple(inner(m) for m in s.members))
-        full = (node_id, decided, key)
-        hit = _SUBTREES.get(full)
-        if hit is None:
-            hit = _SUBTREES.put(full, mk(ev(s) if r is None else r, ids, decided))
-        return hit
-
-    return memo_ev, memo_mk
 
 
 def build(node: a.Node, scope: Bindings, member_ids: tuple[str, ...] = ()) -> ConditionNode:
@@ -242,21 +203,12 @@ class Superseded:
 
 
 def builder(node: a.Node) -> Build:
-    """The node's tree builder (cached by identity; the cache keeps the node alive so an id is
-    never reused)."""
-    ev, mk = _steps(node)
-
-    def build_(s: Bindings, ids: tuple[str, ...], d: bool) -> ConditionNode:
-        return mk(ev(s), ids, d)
-
-    return build_
-
-
-def _steps(node: a.Node) -> tuple[Eval, Make]:
+    """The node's tree builder: Python source written for this condition and compiled once
+    (cached by identity; the cache keeps the node alive so an id is never reused)."""
     hit = _BUILDERS.get(id(node))
     if hit is not None and hit[0] is node:
         return hit[1]
-    made = _make(node)
+    made = _Writer().function(node)
     _BUILDERS[id(node)] = (node, made)
     return made
 
@@ -293,209 +245,352 @@ def _shown(nodes: Sequence[a.Node]) -> list[int]:
                     or (isinstance(x, a.FactRef) and definition(x.name) is None))]
 
 
-def _make(node: a.Node) -> tuple[Eval, Make]:
-    text = unparse(node)
-    match node:
-        case a.And(operands=ops) | a.Or(operands=ops):
-            kind = "AND" if isinstance(node, a.And) else "OR"
-            combine = k_and if kind == "AND" else k_or
-            steps = [_steps(x) for x in ops]
-            evs = [e for e, _ in steps]
-            mks = [m for _, m in steps]
-            undecided = [False] * len(steps)
+Member = Callable[[Mapping[str, Value], Mapping[str, Number], tuple[str, ...], bool, str],
+                 ConditionNode]
 
-            def junction_ev(s: Bindings) -> Rec:
-                recs = [e(s) for e in evs]
-                return combine([r[0] for r in recs]), recs
 
-            def junction(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                res, recs = r
-                flags = marks(kind, res, [x[0] for x in recs]) if d else undecided
-                return _node(text, kind, _result(res), fmt(res), None, d,
-                             tuple([m(x, ids, f) for m, x, f in zip(mks, recs, flags,
-                                                                       strict=True)]))
+def _memo(node: a.Node, make: Build) -> Member:
+    """A quantifier's body as one member's node (``make``'s tree with that member's id),
+    remembered by the values ``node`` reads: the body's tree, and the member's node by the
+    member's id as well."""
+    _, outer, _, inner = reads(node)
+    node_id = id(node)  # the closure keeps ``node`` alive: the id stays its own
+    get, put = _SUBTREES.get, _SUBTREES.put
 
-            return junction_ev, junction
-        case a.Not(operand=o):
-            sub_ev, sub_mk = _steps(o)
+    def member(facts: Mapping[str, Value], params: Mapping[str, Number],
+               ids: tuple[str, ...], d: bool, mid: str) -> ConditionNode:
+        key = outer(facts) if inner is None else (*outer(facts), ids, ())
+        labelled = (node_id, d, key, mid)
+        hit = get(labelled)
+        if hit is None:
+            full = (node_id, d, key)
+            k = get(full)
+            if k is None:
+                k = put(full, make(Bindings(facts, params), ids, d))
+            hit = put(labelled, _new(ConditionNode, (*k[:6], (mid,), k[7])))
+        return hit
 
-            def not_ev(s: Bindings) -> Rec:
-                r = sub_ev(s)
-                return k_not(r[0]), r
+    return member
 
-            def not_(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                res, p = r
-                return _node(text, "NOT", _result(res), fmt(res), None, d, (sub_mk(p, ids, d),))
 
-            return not_ev, not_
-        case a.Quantifier(kind=q, body=body):
-            every = q == "all"
-            kind = "ALL_MEMBERS" if every else "ANY_MEMBER"
-            quantify = QUANTIFIERS[q]
-            body_ev, body_mk = _memoised(body, *_steps(body))
+_MARKS: dict[tuple[str, str], object] = {}
 
-            def quantifier_ev(s: Bindings) -> Rec:
-                params = s.params
-                recs = [body_ev(Bindings(m, params)) for m in s.members]
-                return quantify([x[0] for x in recs]), recs
 
-            def quantifier(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                res, recs = r
-                vals = [x[0] for x in recs]
-                flags = marks(kind, res, vals) if d else [False] * len(vals)
-                kids = []
-                for x, f, mid in zip(recs, flags, ids, strict=True):
-                    k = body_mk(x, ids, f)
-                    kids.append(_new(ConditionNode, (*k[:6], (mid,), k[7])))
-                held = tuple(mid for mid, v in zip(ids, vals, strict=True) if v is True)
-                return _node(text, kind, _result(res), fmt(res), None, d, tuple(kids), held)
+def _mark(kind: str, name: str) -> object:
+    """An object standing for the leaves of one fact or parameter in ``_SUBTREES``' keys (kept
+    for good: its id stays its own)."""
+    return _MARKS.setdefault((kind, name), object())
 
-            return quantifier_ev, quantifier
-        case a.Compare(op=op, left=l, right=r):
-            cmp = COMPARISONS[op]
-            (lev, lmk), (rev, rmk) = _steps(l), _steps(r)
-            shown = [(0, lmk), (1, rmk)]
-            shown = [shown[i] for i in _shown((l, r))]
-            money = is_money(l) or is_money(r)
 
-            def compare_ev(s: Bindings) -> Rec:
-                lr, rr = lev(s), rev(s)
-                return cmp(lr[0], rr[0]), (lr, rr)
+# How a tree is built. For each condition (and each quantifier's body, built per member) the
+# builder is Python source written once and compiled: a first part computes the value of every
+# node as a local variable (each distinct sub-expression once: a derived fact's definition read
+# four times is computed once), a second part makes the nodes from those values, bottom-up, each
+# told whether it is decided (a local computed from its parent's mark and the operands' values,
+# as ``marks`` says). Every value is computed by the functions of ``policy.semantics`` that the
+# engine's closures use, so the tree cannot disagree with them; the nodes are those the
+# interpretive builder this replaced made (same fields, marks and member lists).
+# A derived fact's definition and a rule-set definition are remembered in ``_SUBTREES`` by the
+# values they read, as a quantifier's body per member is (``_memo``).
 
-            def compare_(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                res, sides = r
-                shown_r = fmt(sides[1][0], money)
-                return _node(text, "COMPARE", _result(res), fmt(sides[0][0], money),
-                             f"{op} {shown_r}" if shown_r is not None else None, d,
-                             tuple([m(sides[i], ids, d) for i, m in shown]))
+_FALSE_DECIDES = {"AND": False, "ALL_MEMBERS": False, "OR": True, "ANY_MEMBER": True}
 
-            return compare_ev, compare_
-        case a.In(subject=subj, items=items, negated=negated):
-            all_steps = [_steps(x) for x in (subj, *items)]
-            evs = [e for e, _ in all_steps]
-            shown = [(i, all_steps[i][1]) for i in _shown((subj, *items))]
-            kw = "not in" if negated else "in"
-            money_in = is_money(subj)
 
-            def in_ev(s: Bindings) -> Rec:
-                recs = [e(s) for e in evs]
-                return member_of(recs[0][0], [x[0] for x in recs[1:]], negated), recs
+class _Writer:
+    """Writes and compiles one scope's builder (``function``)."""
 
-            def in_(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                res, recs = r
-                listed = ", ".join(fmt(x[0], money_in) or "?" for x in recs[1:])
-                return _node(text, "IN", _result(res), fmt(recs[0][0], money_in),
-                             f"{kw} {{{listed}}}", d,
-                             tuple([m(recs[i], ids, d) for i, m in shown]))
+    def __init__(self) -> None:
+        self.ns: dict[str, Any] = {
+            "new": _new, "CN": ConditionNode, "fmt": fmt, "Bindings": Bindings,
+            "SUBGET": _SUBTREES.get, "SUBPUT": _SUBTREES.put, "negate": negate,
+            "arith": arith, "call": call, "member_of": member_of, "between": between,
+            "k_not": k_not, "k_and": k_and, "k_or": k_or,
+        }
+        self.first: list[str] = []   # computing the values the nodes outside definitions need
+        self.second: list[str] = []  # making the nodes
+        # Where a value is computed (the first part, or a block that makes a definition's
+        # tree when it is not remembered), at which indent, and the values computed there or
+        # before it, by node.
+        self.sink, self.indent = self.first, 1
+        self.values: dict[object, str] = {}
+        self.quantified: dict[int, str] = {}
+        self.count = 0
 
-            return in_ev, in_
-        case a.Between(subject=subj, low=lo, high=hi):
-            all_steps = [_steps(x) for x in (subj, lo, hi)]
-            (sev, _), (loev, _), (hiev, _) = all_steps
-            shown = [(i, all_steps[i][1]) for i in _shown((subj, lo, hi))]
-            mb = is_money(subj)
+    def name(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}{self.count}"
 
-            def between_ev(s: Bindings) -> Rec:
-                recs = (sev(s), loev(s), hiev(s))
-                return between(recs[0][0], recs[1][0], recs[2][0]), recs
+    def const(self, obj: object, prefix: str = "K") -> str:
+        n = self.name(prefix)
+        self.ns[n] = obj
+        return n
 
-            def between_(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                res, recs = r
-                return _node(text, "BETWEEN", _result(res), fmt(recs[0][0], mb),
-                             f"between {fmt(recs[1][0], mb) or '?'} and "
-                             f"{fmt(recs[2][0], mb) or '?'}", d,
-                             tuple([m(recs[i], ids, d) for i, m in shown]))
+    def function(self, node: a.Node) -> Build:
+        self.ns["ROOT"] = node  # keeps the node (and the ids of its parts) alive
+        self.value(node)
+        root = self.node(node, "d", 1)
+        source = "\n".join([
+            "def build(s, ids, d):",
+            "    F = s.facts",
+            "    P = s.params",
+            "    M = s.members",
+            *self.first, *self.second,
+            f"    return {root}",
+            "",
+        ])
+        code = compile(source, f"<tree of {unparse(node)[:60]}>", "exec")
+        exec(code, self.ns)
+        made: Build = self.ns["build"]
+        return made
 
-            return between_ev, between_
-        case a.FactRef(name=name):
-            body = definition(name)
-            money_fact = is_money(node)
-            if body is None:
-                def fact_ev(s: Bindings) -> Rec:
-                    return s.facts[name], None
+    # --- the values ------------------------------------------------------------------------
 
-                def fact(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                    v = r[0]
-                    return _node(text, "FACT", _result(v), fmt(v, money_fact), None, d, ())
+    def value(self, node: a.Node) -> str:
+        key: object
+        match node:
+            case a.FactRef(name=n):
+                key = ("F", n)
+            case a.ParamRef(name=n):
+                key = ("P", n)
+            case _:
+                key = id(node)
+        hit = self.values.get(key)
+        if hit is None:
+            hit = self.values[key] = self._value(node)
+        return hit
 
-                return fact_ev, fact
-            expand_ev, expand_mk = _memoised(body, *_steps(body))
+    def let(self, expression: str) -> str:
+        v = self.name("v")
+        self.sink.append(f"{'    ' * self.indent}{v} = {expression}")
+        return v
 
-            def derived_ev(s: Bindings) -> Rec:
-                return s.facts[name], expand_ev(s)
-
-            def derived(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                v, p = r
-                return _node(text, "FACT", _result(v), fmt(v, money_fact), None, d,
-                             (expand_mk(p, ids, d),))
-
-            return derived_ev, derived
-        case a.DefRef(name=name, body=body):
-            assert body is not None
-            inner_ev, inner_mk = _memoised(body, *_steps(body))
-
-            def definition_(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
-                kid = inner_mk(r, ids, d)
-                return _node(name, "DEFINITION", kid.result, kid.actual, None, d, (kid,))
-
-            return inner_ev, definition_
-        case a.ParamRef(name=name):
-            def param_ev(s: Bindings) -> Rec:
-                return s.params[name], None
-
-            return param_ev, _leaf(text, "PARAMETER")
-        case a.Num() | a.EnumLit() | a.Bool():
-            const = closure(node)(Bindings({}, {}))
-            constant: Rec = (const, None)
-
-            def const_ev(s: Bindings) -> Rec:
-                return constant
-
-            return const_ev, _leaf(text, "CONSTANT")
-    named = {a.Neg: "NEG", a.Arith: "ARITH", a.Call: "CALL"}.get(type(node))
-    if named is None:
+    def _value(self, node: a.Node) -> str:
+        match node:
+            case a.Num() | a.EnumLit() | a.Bool():
+                return self.const(closure(node)(Bindings({}, {})))
+            case a.FactRef(name=name):
+                return self.let(f"F[{name!r}]")
+            case a.ParamRef(name=name):
+                return self.let(f"P[{name!r}]")
+            case a.DefRef(body=body):
+                assert body is not None
+                return self.value(body)
+            case a.And(operands=ops) | a.Or(operands=ops):
+                combine = "k_and" if isinstance(node, a.And) else "k_or"
+                return self.let(f"{combine}([{', '.join(self.value(x) for x in ops)}])")
+            case a.Not(operand=o):
+                return self.let(f"k_not({self.value(o)})")
+            case a.Quantifier(kind=q, body=body):
+                each = self.name("q")
+                fb = self.const(closure(body), "FB")
+                self.sink.append(
+                    f"{'    ' * self.indent}{each} = [{fb}(Bindings(m, P)) for m in M]")
+                self.quantified[id(node)] = each
+                return self.let(f"{self.const(QUANTIFIERS[q], 'QF')}({each})")
+            case a.Compare(op=op, left=l, right=r):
+                cmp = self.const(COMPARISONS[op], "CMP")
+                return self.let(f"{cmp}({self.value(l)}, {self.value(r)})")
+            case a.In(subject=subj, items=items, negated=negated):
+                listed = ", ".join(self.value(x) for x in items)
+                return self.let(f"member_of({self.value(subj)}, [{listed}], {negated})")
+            case a.Between(subject=subj, low=lo, high=hi):
+                return self.let(
+                    f"between({self.value(subj)}, {self.value(lo)}, {self.value(hi)})")
+            case a.Neg(operand=o):
+                return self.let(f"negate({self.value(o)})")
+            case a.Arith(op=op, left=l, right=r):
+                return self.let(f"arith({op!r}, {self.value(l)}, {self.value(r)})")
+            case a.Call(func=func, args=args):
+                kids = [self.value(x) for x in args]
+                if func == MEMBER_SUM:
+                    return self.let(f"{self.const(closure(node), 'W')}(s)")
+                return self.let(f"call({func!r}, [{', '.join(kids)}])")
         raise TypeError(f"cannot explain {type(node).__name__}")
-    computed_kind: str = named
-    children = a.children(node)
-    kid_steps = [_steps(x) for x in children]
-    kid_evs = [e for e, _ in kid_steps]
-    shown_kids = [(i, kid_steps[i][1]) for i, x in enumerate(children) if not _literal(x)]
-    money_value = is_money(node)
-    compute: Callable[[Bindings, list[Value]], Value]
-    match node:
-        case a.Neg():
-            def compute(s: Bindings, vals: list[Value]) -> Value:
-                return negate(vals[0])
-        case a.Arith(op=op):
-            def compute(s: Bindings, vals: list[Value]) -> Value:
-                return arith(op, vals[0], vals[1])
-        case a.Call(func=func) if func != MEMBER_SUM:
-            def compute(s: Bindings, vals: list[Value]) -> Value:
-                return call(func, vals)
-        case _:
-            whole = closure(node)
 
-            def compute(s: Bindings, vals: list[Value]) -> Value:
-                return whole(s)
+    # --- the nodes -------------------------------------------------------------------------
 
-    def computed_ev(s: Bindings) -> Rec:
-        recs = [e(s) for e in kid_evs]
-        return compute(s, [x[0] for x in recs]), recs
+    def emit(self, indent: int, line: str) -> None:
+        self.second.append("    " * indent + line)
 
-    def computed(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
-        v, recs = r
-        return _node(text, computed_kind, _result(v), fmt(v, money_value), None, d,
-                     tuple([m(recs[i], ids, d) for i, m in shown_kids]))
+    def make(self, indent: int, text: str, kind: str, v: str, actual: str, expected: str,
+             d: str, kids: Sequence[str], member_ids: str = "()") -> str:
+        n = self.name("n")
+        children = f"({', '.join(kids)},)" if kids else "()"
+        self.emit(indent, f"{n} = new(CN, ({text}, {kind!r}, "
+                          f"({v} if {v}.__class__ is bool else None), {actual}, {expected}, "
+                          f"{d}, {member_ids}, {children}))")
+        return n
 
-    return computed_ev, computed
+    @staticmethod
+    def truth(v: str) -> str:
+        return f"('true' if {v} is True else 'false' if {v} is False else fmt({v}))"
 
+    def shown(self, v: str, money: bool) -> str:
+        return f"fmt({v}, True)" if money else f"fmt({v})"
 
-def _leaf(text: str, kind: str) -> Make:
-    def leaf(r: Rec, ids: tuple[str, ...], d: bool) -> ConditionNode:
-        v = r[0]
-        return _node(text, kind, _result(v), fmt(v), None, d, ())
+    def shown_or(self, node: a.Node, money: bool) -> str:
+        """``fmt(value) or '?'`` as a Python expression (a literal's text once and for all)."""
+        if _literal(node):
+            return repr(fmt(closure(node)(Bindings({}, {})), money) or "?")
+        return f"({self.shown(self.value(node), money)} or '?')"
 
-    return leaf
+    def node(self, node: a.Node, d: str, ind: int) -> str:
+        text = repr(unparse(node))
+        v = self.value(node)
+        match node:
+            case a.And() | a.Or() | a.Quantifier():
+                return self.junction(node, v, d, ind)
+            case a.Not(operand=o):
+                kid = self.node(o, d, ind)
+                return self.make(ind, text, "NOT", v, self.truth(v), "None", d, [kid])
+            case a.Compare(op=op, left=l, right=r):
+                money = is_money(l) or is_money(r)
+                kids = [self.node((l, r)[i], d, ind) for i in _shown((l, r))]
+                if _literal(r):
+                    right = fmt(closure(r)(Bindings({}, {})), money)
+                    expected = repr(f"{op} {right}") if right is not None else "None"
+                else:
+                    e = self.name("e")
+                    self.emit(ind, f"{e} = {self.shown(self.value(r), money)}")
+                    expected = f"({op!r} + ' ' + {e} if {e} is not None else None)"
+                return self.make(ind, text, "COMPARE", v, self.shown(self.value(l), money),
+                                 expected, d, kids)
+            case a.In(subject=subj, items=items, negated=negated):
+                money = is_money(subj)
+                every = (subj, *items)
+                kids = [self.node(every[i], d, ind) for i in _shown(every)]
+                kw = "not in" if negated else "in"
+                if all(_literal(x) for x in items):
+                    listed = ", ".join(
+                        fmt(closure(x)(Bindings({}, {})), money) or "?" for x in items)
+                    expected = repr(f"{kw} {{{listed}}}")
+                else:
+                    parts = ", ".join(self.shown_or(x, money) for x in items)
+                    expected = f"({kw!r} + ' {{' + ', '.join([{parts}]) + '}}')"
+                return self.make(ind, text, "IN", v, self.shown(self.value(subj), money),
+                                 expected, d, kids)
+            case a.Between(subject=subj, low=lo, high=hi):
+                money = is_money(subj)
+                every = (subj, lo, hi)
+                kids = [self.node(every[i], d, ind) for i in _shown(every)]
+                expected = (f"('between ' + {self.shown_or(lo, money)} + ' and ' + "
+                            f"{self.shown_or(hi, money)})")
+                return self.make(ind, text, "BETWEEN", v, self.shown(self.value(subj), money),
+                                 expected, d, kids)
+            case a.FactRef(name=name):
+                shown = self.shown(v, is_money(node))
+                body = definition(name)
+                if body is None:
+                    return self.leaf(ind, "FACT", name, text, v, shown, d)
+                expansion: a.Node = body
+
+                def fact(i: int) -> str:
+                    kid = self.node(expansion, d, i)
+                    return self.make(i, text, "FACT", v, shown, "None", d, [kid])
+
+                # Remembered by the values the definition reads and the fact's own.
+                return self.remembered(body, d, ind, f"{v}, ", fact)
+            case a.DefRef(name=name, body=body):
+                assert body is not None
+                inside: a.Node = body
+
+                def definition_(i: int) -> str:
+                    kid = self.node(inside, d, i)
+                    n = self.name("n")
+                    self.emit(i, f"{n} = new(CN, ({name!r}, 'DEFINITION', {kid}[2], {kid}[3], "
+                                 f"None, {d}, (), ({kid},)))")
+                    return n
+
+                return self.remembered(body, d, ind, "", definition_)
+            case a.ParamRef(name=name):
+                return self.leaf(ind, "PARAMETER", name, text, v, self.shown(v, False), d)
+            case a.Num() | a.EnumLit() | a.Bool():
+                const = closure(node)(Bindings({}, {}))
+                made = [_node(unparse(node), "CONSTANT", _result(const), fmt(const), None,
+                              decided, ()) for decided in (True, False)]
+                yes, no = self.const(made[0], "C"), self.const(made[1], "C")
+                n = self.name("n")
+                self.emit(ind, f"{n} = {yes} if {d} else {no}")
+                return n
+        kind = {a.Neg: "NEG", a.Arith: "ARITH", a.Call: "CALL"}[type(node)]
+        kids = [self.node(x, d, ind) for x in a.children(node) if not _literal(x)]
+        return self.make(ind, text, kind, v, self.shown(v, is_money(node)), "None", d, kids)
+
+    def junction(self, node: a.Node, v: str, d: str, ind: int) -> str:
+        """An ``and``, ``or`` or quantifier: the operands' marks from their values."""
+        text = repr(unparse(node))
+        if isinstance(node, a.Quantifier):
+            kind = "ALL_MEMBERS" if node.kind == "all" else "ANY_MEMBER"
+        else:
+            kind = "AND" if isinstance(node, a.And) else "OR"
+        x = _FALSE_DECIDES[kind]
+        first = self.name("f")
+        if isinstance(node, a.Quantifier):
+            each = self.quantified[id(node)]
+            body = self.const(_memo(node.body, _Writer().function(node.body)), "BODY")
+            found, held = self.name("c"), self.name("h")
+            self.emit(ind, f"{first} = -1 if not ({d} and {v} is {x}) else "
+                           f"next(i for i, x in enumerate({each}) if x is {x})")
+            self.emit(ind, f"{found} = []")
+            self.emit(ind, f"for j, (m, x, mid) in enumerate(zip(M, {each}, ids, strict=True)):")
+            self.emit(ind + 1, f"{found}.append({body}(m, P, ids, "
+                               f"{d} if {first} < 0 else {first} == j, mid))")
+            self.emit(ind, f"{held} = tuple([mid for mid, x in zip(ids, {each}, strict=True) "
+                           f"if x is True])")
+            n = self.name("n")
+            self.emit(ind, f"{n} = new(CN, ({text}, {kind!r}, "
+                           f"({v} if {v}.__class__ is bool else None), {self.truth(v)}, None, "
+                           f"{d}, {held}, tuple({found})))")
+            return n
+        ops = node.operands  # type: ignore[attr-defined]
+        vals = [self.value(o) for o in ops]
+        chain = " ".join(f"{i} if {vals[i]} is {x} else" for i in range(len(ops) - 1))
+        self.emit(ind, f"{first} = -1 if not ({d} and {v} is {x}) else {chain} {len(ops) - 1}")
+        kids = []
+        for i, o in enumerate(ops):
+            flag = self.name("d")
+            self.emit(ind, f"{flag} = {d} if {first} < 0 else {first} == {i}")
+            kids.append(self.node(o, flag, ind))
+        return self.make(ind, text, kind, v, self.truth(v), "None", d, kids)
+
+    def leaf(self, ind: int, kind: str, name: str, text: str, v: str, shown: str,
+             d: str) -> str:
+        """A fact's or a parameter's node, remembered by its value (and whether it is a truth
+        value: ``True == 1``)."""
+        key, n = self.name("key"), self.name("n")
+        self.emit(ind, f"{key} = ({id(_mark(kind, name))}, {d}, ({v}, {v}.__class__ is bool))")
+        self.emit(ind, f"{n} = SUBGET({key})")
+        self.emit(ind, f"if {n} is None:")
+        made = self.make(ind + 1, text, kind, v, shown, "None", d, [])
+        self.emit(ind + 1, f"{n} = SUBPUT({key}, {made})")
+        return n
+
+    def remembered(self, body: a.Node, d: str, ind: int, extra: str,
+                   make: Callable[[int], str]) -> str:
+        """A definition's node (``make``, at an indent), looked up by the values the definition
+        reads (and ``extra``) and made when not found; the values only the definition's tree
+        shows are computed there."""
+        names = reads(body)
+        self.const(body, "B")  # keeps the body alive: its id stays its own
+        outer = "".join(f"F[{n!r}], " for n in names.outer_names) + extra
+        key = self.name("key")
+        if names.inner is None:
+            self.emit(ind, f"{key} = ({id(body)}, {d}, ({outer}))")
+        else:
+            inner = "".join(f"m[{n!r}], " for n in names.inner_names)
+            self.emit(ind, f"{key} = ({id(body)}, {d}, ({outer}ids, "
+                           f"tuple([({inner}) for m in M])))")
+        n = self.name("n")
+        self.emit(ind, f"{n} = SUBGET({key})")
+        self.emit(ind, f"if {n} is None:")
+        outside = self.sink, self.indent, self.values
+        self.sink, self.indent, self.values = self.second, ind + 1, dict(self.values)
+        try:
+            made = make(ind + 1)
+        finally:
+            self.sink, self.indent, self.values = outside
+        self.emit(ind + 1, f"{n} = SUBPUT({key}, {made})")
+        return n
 
 
 def priority(tree: ConditionNode, group: str, applies: Value, outcomes: str) -> ConditionNode:
