@@ -156,6 +156,23 @@ class LazyTree:
             self._args = None
         return tree
 
+    def joined(self, applies: Value) -> ConditionNode | None:
+        """The tree as ``priority`` joins it with a guard whose rules' verdict is ``applies``:
+        decided when it still decides the joined condition, built undecided otherwise (rather
+        than built decided and re-marked). None when it is already built."""
+        args = self._args
+        if self._tree is not None or args is None:
+            return None
+        node, outer, inner, params, ids = args
+        scope = scope_of(node, outer, inner, params)
+        own, clear = closure(node)(scope), k_not(applies)
+        keep = marks("AND", k_and([own, clear]), [own, clear])[0]
+        tree = builder(node)(scope, ids, keep)
+        if keep:  # the tree ``get`` gives
+            self._tree = tree
+            self._args = None
+        return tree
+
 
 def scope_of(node: a.Node, outer: tuple[object, ...], inner: tuple[object, ...],
              params: Mapping[str, Number]) -> Bindings:
@@ -197,7 +214,12 @@ class Superseded:
         if tree is None:
             assert self._args is not None
             inner, group, applies, outcomes = self._args
-            tree = self._tree = priority(inner.get(), group, applies, outcomes)
+            made = inner.joined(applies) if isinstance(inner, LazyTree) else None
+            if made is not None:
+                tree = priority(made, group, applies, outcomes, marked=True)
+            else:
+                tree = priority(inner.get(), group, applies, outcomes)
+            self._tree = tree
             self._args = None
         return tree
 
@@ -593,21 +615,22 @@ class _Writer:
         return n
 
 
-def priority(tree: ConditionNode, group: str, applies: Value, outcomes: str) -> ConditionNode:
+def priority(tree: ConditionNode, group: str, applies: Value, outcomes: str,
+             marked: bool = False) -> ConditionNode:
     """A rule's tree joined with the condition that no higher-priority rule of its exclusive
     group applies (whose verdict ``applies`` is, naming those rules' ``outcomes``); the marks
-    are those of the joined tree."""
+    are those of the joined tree (``marked``: ``tree`` was built with them already)."""
     clear = k_not(applies)
-    guard = ConditionNode(f"no higher-priority rule of group {group} applies", "PRIORITY",
-                          _result(clear), outcomes, "none", False, (), ())
+    guard_text = f"no higher-priority rule of group {group} applies"
     root_value = effective(VALUES, _value(tree), [applies])
     text = tree.expression if tree.kind not in ("OR",) else f"({tree.expression})"
     # The joined tree's marks: a tree built decided keeps its own marks when it stays decided
     # (they are a function of its values), so only a tree that no longer decides is re-marked.
     inner, outer = marks("AND", root_value, [_value(tree), clear])
-    kept = tree if inner and tree.decided else remark(tree, inner)
-    return ConditionNode(f"{text} and {guard.expression}", "AND", _result(root_value),
-                         fmt(root_value), None, True, (), (kept, guard._replace(decided=outer)))
+    kept = tree if marked or (inner and tree.decided) else remark(tree, inner)
+    guard = _node(guard_text, "PRIORITY", _result(clear), outcomes, "none", outer, ())
+    return _node(f"{text} and {guard_text}", "AND", _result(root_value), fmt(root_value), None,
+                 True, (kept, guard))
 
 
 def remark(node: ConditionNode, decided: bool) -> ConditionNode:
