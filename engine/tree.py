@@ -337,6 +337,8 @@ class _Writer:
         self.values: dict[object, str] = {}
         self.quantified: dict[int, str] = {}
         self.count = 0
+        self.texts: dict[tuple[str, bool], str] = {}  # a value's text, once per value
+        self.scoped = False  # the source reads the scope ``s`` itself (``memberSum``)
 
     def name(self, prefix: str) -> str:
         self.count += 1
@@ -356,6 +358,7 @@ class _Writer:
             "    F = s.facts",
             "    P = s.params",
             "    M = s.members",
+            *[f"    {t} = None" for t in self.texts.values()],
             *self.first, *self.second,
             f"    return {root}",
             "",
@@ -363,6 +366,21 @@ class _Writer:
         code = compile(source, f"<tree of {unparse(node)[:60]}>", "exec")
         exec(code, self.ns)
         made: Build = self.ns["build"]
+        return made
+
+    def member_value(self, node: a.Node) -> Callable[[Mapping[str, Value], Mapping[str, Number]],
+                                               Value]:
+        """The value of ``node`` in a member's scope (its facts, the parameters), as straight
+        Python (a quantifier's body, evaluated for each member); ``closure``'s when it reads
+        the scope itself."""
+        root = self.value(node)
+        if self.scoped:
+            whole = closure(node)
+            return lambda facts, params: whole(Bindings(facts, params))
+        source = "\n".join(["def value(F, P):", "    M = ()", *self.first,
+                            f"    return {root}", ""])
+        exec(compile(source, f"<value of {unparse(node)[:60]}>", "exec"), self.ns)
+        made: Callable[[Mapping[str, Value], Mapping[str, Number]], Value] = self.ns["value"]
         return made
 
     # --- the values ------------------------------------------------------------------------
@@ -404,9 +422,8 @@ class _Writer:
                 return self.let(f"k_not({self.value(o)})")
             case a.Quantifier(kind=q, body=body):
                 each = self.name("q")
-                fb = self.const(closure(body), "FB")
-                self.sink.append(
-                    f"{'    ' * self.indent}{each} = [{fb}(Bindings(m, P)) for m in M]")
+                fb = self.const(_Writer().member_value(body), "FB")
+                self.sink.append(f"{'    ' * self.indent}{each} = [{fb}(m, P) for m in M]")
                 self.quantified[id(node)] = each
                 return self.let(f"{self.const(QUANTIFIERS[q], 'QF')}({each})")
             case a.Compare(op=op, left=l, right=r):
@@ -425,6 +442,7 @@ class _Writer:
             case a.Call(func=func, args=args):
                 kids = [self.value(x) for x in args]
                 if func == MEMBER_SUM:
+                    self.scoped = True
                     return self.let(f"{self.const(closure(node), 'W')}(s)")
                 return self.let(f"call({func!r}, [{', '.join(kids)}])")
         raise TypeError(f"cannot explain {type(node).__name__}")
@@ -448,7 +466,11 @@ class _Writer:
         return f"('true' if {v} is True else 'false' if {v} is False else fmt({v}))"
 
     def shown(self, v: str, money: bool) -> str:
-        return f"fmt({v}, True)" if money else f"fmt({v})"
+        """``fmt`` of a value, computed once (the first time a node shows it)."""
+        t = self.texts.get((v, money))
+        if t is None:
+            t = self.texts[(v, money)] = self.name("t")
+        return f"({t} if {t} is not None else ({t} := fmt({v}{', True' if money else ''})))"
 
     def shown_or(self, node: a.Node, money: bool) -> str:
         """``fmt(value) or '?'`` as a Python expression (a literal's text once and for all)."""
