@@ -13,8 +13,9 @@ unknown ``and``/``or`` needs every operand (any other value of one of them could
 ``any member`` is an ``or`` over the members, ``all members`` an ``and``. A decided comparison
 needs its operands, a decided fact its definition. Nodes under an undecided node are undecided.
 
-Each node's builder is made once per typed tree (like ``engine.values.closure``) and reads the
-values through the same closures that decide the rules, so the tree cannot disagree with them.
+A condition's builder is Python source written for it once and compiled (``builder``); it
+computes every value with the functions of ``policy.semantics`` that the engine's closures use,
+so the tree cannot disagree with them.
 """
 
 from __future__ import annotations
@@ -116,10 +117,11 @@ def reads(node: a.Node) -> Reads:
     return found
 
 
-# Subtrees by the values they read: a rule-set definition, a derived fact's definition and a
-# quantifier's body for one member recur across rules and households (every member with the
-# same age and school stage has the same ``schoolAgeOutOfSchool``). Bounded; an entry holds only
-# what the builders computed, so a hit and a miss give the same tree.
+# Nodes by the values they read: a fact's or a parameter's node (by its value), a derived fact's
+# node with its definition, a rule-set definition's node and a quantifier's body for one member
+# (by the member's id as well) recur across rules and households (every member with the same
+# age and school stage has the same ``schoolAgeOutOfSchool``). Bounded; an entry holds only what
+# the builders computed from the values in its key, so a hit and a miss give the same tree.
 SUBTREE_LIMIT = 50_000
 _SUBTREES: BoundedCache[tuple[object, ...], ConditionNode] = BoundedCache(
     "engine.condition_subtrees", SUBTREE_LIMIT)
@@ -306,14 +308,11 @@ def _mark(kind: str, name: str) -> object:
 
 # How a tree is built. For each condition (and each quantifier's body, built per member) the
 # builder is Python source written once and compiled: a first part computes the value of every
-# node as a local variable (each distinct sub-expression once: a derived fact's definition read
-# four times is computed once), a second part makes the nodes from those values, bottom-up, each
-# told whether it is decided (a local computed from its parent's mark and the operands' values,
-# as ``marks`` says). Every value is computed by the functions of ``policy.semantics`` that the
-# engine's closures use, so the tree cannot disagree with them; the nodes are those the
-# interpretive builder this replaced made (same fields, marks and member lists).
-# A derived fact's definition and a rule-set definition are remembered in ``_SUBTREES`` by the
-# values they read, as a quantifier's body per member is (``_memo``).
+# node as a local variable (each distinct sub-expression once), a second part makes the nodes
+# from those values, bottom-up, each told whether it is decided (a local computed from its
+# parent's mark and the operands' values, as ``marks`` says). The remembered nodes (above) are
+# looked up first; the values only a derived fact's definition shows are computed in the block
+# that makes its node when it is not found, and a value's text once however many nodes show it.
 
 _FALSE_DECIDES = {"AND": False, "ALL_MEMBERS": False, "OR": True, "ANY_MEMBER": True}
 
