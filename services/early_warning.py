@@ -271,7 +271,8 @@ class EarlyWarning:
                     pending = uow.events.pending_rows(household_ids)
                     if not pending:
                         return Correlation()
-                    households = uow.households.facts_of({e.household_id for e in pending})
+                    households = uow.households.facts_text_of(
+                        {e.household_id for e in pending})
                     start: dict[str, date] = {}
                     for e in pending:
                         if e.household_id in households:
@@ -285,7 +286,7 @@ class EarlyWarning:
                     found: dict[tuple[str, str, str], list[RaisedAlert]] = {}
                     ids: dict[str, str] = {}  # idempotency key -> stored event id
                     for household_id, rows in windows.items():
-                        hh = Household.model_validate(households[household_id][1])
+                        hh = Household.model_validate_json(households[household_id][1])
                         ids.update((r.idempotency_key, r.id) for r in rows)
                         events = [from_stored(r.source, r.kind, r.household_id, r.member_id,
                                               r.occurred_on, r.payload) for r in rows]
