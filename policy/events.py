@@ -49,6 +49,10 @@ _VALUES: dict[str, tuple[str, ...]] = {
 }
 _FIELDS = ("source", "eventId", "kind", "householdId", "memberId", "occurredOn", "amount",
            "value")
+# The kinds of a household's other events that an event's facts read (the window's sums:
+# ``event_facts``, ``suggested_facts``): correlation reads the other kinds of the window's
+# earlier events no further.
+WINDOW_KINDS = frozenset({"INPATIENT_COST"})
 MAX_ID = 64
 MAX_EVENT_ID = 100
 MAX_VALUE = 32

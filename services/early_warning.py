@@ -32,6 +32,7 @@ from engine.warning import RaisedAlert, evaluate_event, window_days
 from policy.errors import FactsInvalid, FieldError
 from policy.events import (
     DEFAULT_WINDOW_DAYS,
+    WINDOW_KINDS,
     DepartmentEvent,
     from_stored,
     parse_event,
@@ -280,9 +281,11 @@ class EarlyWarning:
                             start[e.household_id] = (e.occurred_on if first is None
                                                      else min(first, e.occurred_on))
                     # Evaluated: every event on or after the household's earliest new one
-                    # (their windows may now hold more); read: a window before that too.
+                    # (their windows may now hold more); read: a window before that too, of
+                    # the kinds an event's facts sum.
                     windows = uow.events.window_rows(
-                        {h: d - timedelta(days=days - 1) for h, d in start.items()})
+                        {h: d - timedelta(days=days - 1) for h, d in start.items()},
+                        every_kind_from=start, kinds=WINDOW_KINDS)
                     found: dict[tuple[str, str, str], list[RaisedAlert]] = {}
                     ids: dict[str, str] = {}  # idempotency key -> stored event id
                     for household_id, rows in windows.items():

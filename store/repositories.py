@@ -1027,13 +1027,20 @@ class EventRepository(_Repository):
                 .where(Event.correlated_at.is_(None), among)))
         return out
 
-    def window_rows(self, since: Mapping[str, date]) -> dict[str, list[WindowRow]]:
+    def window_rows(self, since: Mapping[str, date], *,
+                    every_kind_from: Mapping[str, date] | None = None,
+                    kinds: Collection[str] = ()) -> dict[str, list[WindowRow]]:
         """For each household, (id, idempotency_key, source, kind, household_id, member_id,
-        occurred_on, payload) of its events on or after its date in ``since``, by date."""
+        occurred_on, payload) of its events on or after its date in ``since``, by date; with
+        ``every_kind_from``, those before the household's date there only of ``kinds``."""
         out: dict[str, list[WindowRow]] = {h: [] for h in since}
         if not since:
             return out
         earliest = min(since.values())
+        where: list[ColumnElement[bool]] = [Event.occurred_on >= earliest]
+        if every_kind_from is not None:
+            where.append(or_(Event.occurred_on >= min(every_kind_from.values()),
+                             Event.kind.in_(sorted(kinds))))
         # The payload as its JSON text, parsed here: small objects, which orjson reads several
         # times as fast as the driver's json.loads.
         payload: ColumnElement[str] = (
@@ -1045,8 +1052,10 @@ class EventRepository(_Repository):
                  text) in connection.execute(
                     select(Event.id, Event.idempotency_key, Event.source, Event.kind,
                            Event.household_id, Event.member_id, Event.occurred_on, payload)
-                    .where(among, Event.occurred_on >= earliest)).all():
-                if occurred_on >= since[household_id]:
+                    .where(among, *where)).all():
+                if occurred_on >= since[household_id] and (
+                        every_kind_from is None or kind in kinds
+                        or occurred_on >= every_kind_from[household_id]):
                     out[household_id].append(WindowRow(
                         id_, key, source, kind, household_id, member_id, occurred_on,
                         _json_loads(text)))

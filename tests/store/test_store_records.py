@@ -269,6 +269,33 @@ def test_a_household_s_event_window(uow: NewUow) -> None:
                                               date(2024, 3, 1)]
 
 
+def test_a_window_s_earlier_events_of_the_kinds_asked_for(uow: NewUow) -> None:
+    with uow() as u:
+        for n, (kind, day) in enumerate([
+                ("INPATIENT_COST", date(2023, 3, 1)), ("DIBAO_GRANTED", date(2023, 6, 1)),
+                ("INPATIENT_COST", date(2024, 1, 5)), ("DIBAO_GRANTED", date(2024, 3, 1)),
+                ("HOUSING_REGRADED", date(2024, 3, 2)), ("INPATIENT_COST", date(2022, 1, 1))]):
+            _event(u, f"k{n}", kind=kind, occurred_on=day, payload={"eventId": f"k{n}"})
+        _event(u, "other", household_id="hh-002", kind="DIBAO_GRANTED",
+               occurred_on=date(2023, 7, 1))
+        u.commit()
+    with uow() as u:
+        every = u.events.window_rows({"hh-001": date(2023, 3, 1), "hh-002": date(2023, 1, 1)})
+        some = u.events.window_rows({"hh-001": date(2023, 3, 1), "hh-002": date(2023, 1, 1)},
+                                    every_kind_from={"hh-001": date(2024, 3, 1),
+                                                     "hh-002": date(2023, 7, 1)},
+                                    kinds={"INPATIENT_COST"})
+    assert [(r.kind, r.occurred_on) for r in every["hh-001"]] == [
+        ("INPATIENT_COST", date(2023, 3, 1)), ("DIBAO_GRANTED", date(2023, 6, 1)),
+        ("INPATIENT_COST", date(2024, 1, 5)), ("DIBAO_GRANTED", date(2024, 3, 1)),
+        ("HOUSING_REGRADED", date(2024, 3, 2))]
+    assert [(r.kind, r.occurred_on) for r in some["hh-001"]] == [
+        ("INPATIENT_COST", date(2023, 3, 1)), ("INPATIENT_COST", date(2024, 1, 5)),
+        ("DIBAO_GRANTED", date(2024, 3, 1)), ("HOUSING_REGRADED", date(2024, 3, 2))]
+    assert [r.idempotency_key for r in some["hh-002"]] == ["other"]
+    assert some["hh-001"][0].payload == {"eventId": "k0"}
+
+
 # --- alerts ---------------------------------------------------------------------------------
 
 
