@@ -18,6 +18,9 @@ the time from the start of the ingest call to the subscription's delivery of eac
 (p50, p99, max), and the server's live Python objects (allocated blocks, after a full garbage
 collection) at 10 % and at the end. ``--no-subscriber`` runs without the websocket client;
 ``--no-ws-deflate`` has the server decline the websocket's permessage-deflate compression.
+The server keeps the interpreter's garbage-collector policy; ``--gc-policy`` runs it under
+``policy-engine serve``'s (``graphql_api.collector``: start-up and the survivors of full
+collections frozen). The collections of each generation during the stream are reported.
 With ``EW_TRACEMALLOC=1`` the server also traces its allocations and reports the 25 sources
 that grew most between 10 % and the end (after a garbage collection). The database is a fresh
 PostgreSQL schema, dropped afterwards.
@@ -49,6 +52,7 @@ import uvicorn  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
 from engine import explain, results, trace  # noqa: E402
+from graphql_api import collector  # noqa: E402
 from graphql_api.app import create_app  # noqa: E402
 from policy.facts import parse_household  # noqa: E402
 from services.application import Application, Tokens  # noqa: E402
@@ -123,6 +127,10 @@ def main() -> int:
     parser.add_argument("--no-ws-deflate", action="store_true",
                         help="the server declines websocket permessage-deflate (what "
                              "compressing each push costs)")
+    parser.add_argument("--gc-policy", action="store_true",
+                        help="the server runs under the garbage-collector policy of "
+                             "`policy-engine serve` (graphql_api.collector) instead of the "
+                             "interpreter's default")
     parser.add_argument("--url", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_URL))
     args = parser.parse_args()
     rng = random.Random(16)
@@ -162,7 +170,8 @@ def run(args: argparse.Namespace, rng: random.Random, engine: Any, schema: str) 
     port = _free_port()
     control, child_end = multiprocessing.get_context("spawn").Pipe()
     server = multiprocessing.get_context("spawn").Process(
-        target=serve, args=(args.url, schema, port, child_end, not args.no_ws_deflate), daemon=True)
+        target=serve, args=(args.url, schema, port, child_end, not args.no_ws_deflate,
+                            args.gc_policy), daemon=True)
     server.start()
     base = f"http://127.0.0.1:{port}"
     _wait(base)
@@ -212,6 +221,7 @@ def run(args: argparse.Namespace, rng: random.Random, engine: Any, schema: str) 
     load = os.getloadavg()[0]
     started = time.perf_counter()
     cpu_start = ask("cpu")
+    collections_start = ask("gc")
     for k in range(0, len(stream), args.batch):
         t = time.perf_counter()
         r = client.post(f"{base}/graphql", json={"query": INGEST,
@@ -229,6 +239,7 @@ def run(args: argparse.Namespace, rng: random.Random, engine: Any, schema: str) 
                     blocks_at_10 = ask("blocks")
     elapsed = time.perf_counter() - started
     cpu = ask("cpu") - cpu_start
+    collections = {k: v - collections_start[k] for k, v in ask("gc").items()}
     load_end = os.getloadavg()[0]
     rss[100] = round(ask("rss"))
     time.sleep(1.0)  # the last deliveries
@@ -252,6 +263,7 @@ def run(args: argparse.Namespace, rng: random.Random, engine: Any, schema: str) 
         "seconds": round(elapsed, 2), "eventsPerSecond": round(len(stream) / elapsed),
         "serverCpuSeconds": round(cpu, 2),
         "serverCpuEventsPerSecond": round(len(stream) / cpu) if cpu else None,
+        "gcPolicy": args.gc_policy, "serverCollections": collections,
         "engineOnlyEventsPerSecond": round(engine_rate),
         "serverRssMiBAt": {f"{mark}%": value for mark, value in sorted(rss.items())},
         "engineMemoEntries": report["memos"],
@@ -270,7 +282,8 @@ def run(args: argparse.Namespace, rng: random.Random, engine: Any, schema: str) 
     return 0
 
 
-def serve(url: str, schema: str, port: int, control: Any, ws_deflate: bool = True) -> None:
+def serve(url: str, schema: str, port: int, control: Any, ws_deflate: bool = True,
+          gc_policy: bool = False) -> None:
     """The server process: uvicorn over the bench's schema, answering the bench's questions
     about itself (resident memory, CPU time, allocations) on ``control``."""
     tracing = os.environ.get("EW_TRACEMALLOC") == "1"
@@ -279,6 +292,9 @@ def serve(url: str, schema: str, port: int, control: Any, ws_deflate: bool = Tru
     engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"},
                          pool_size=10)
     settings = Settings(env="prod", seed_fixtures=True)
+    if gc_policy and settings.gc_complete_seconds > 0:
+        # The garbage collector's policy of `policy-engine serve` (graphql_api.served_app).
+        collector.install(settings.gc_complete_seconds)
     application = Application(settings, engine)
     server = uvicorn.Server(uvicorn.Config(create_app(settings, application), host="127.0.0.1",
                                            port=port, log_level="warning",
@@ -292,10 +308,13 @@ def serve(url: str, schema: str, port: int, control: Any, ws_deflate: bool = Tru
                 control.send(rss_mib())
             elif command == "cpu":
                 control.send(time.process_time())
+            elif command == "gc":
+                control.send({**collector.stats, **{
+                    f"gen{g}": s["collections"] for g, s in enumerate(gc.get_stats())}})
             elif command == "listeners":
                 control.send(len(application.warning.listeners._items))
             elif command == "blocks":
-                gc.collect()
+                collector.complete_collection()
                 control.send(sys.getallocatedblocks())
             elif command == "mark":
                 control.send(rss_mib())
@@ -305,7 +324,7 @@ def serve(url: str, schema: str, port: int, control: Any, ws_deflate: bool = Tru
                     marks["types"] = _type_counts()
             elif command == "collect":
                 before = rss_mib()
-                found = gc.collect()
+                found = collector.complete_collection()  # frozen objects included
                 control.send({"rssMiB": round(before), "unreachableObjects": found,
                               "rssMiBAfter": round(rss_mib()),
                               "allocatedBlocks": sys.getallocatedblocks()})
