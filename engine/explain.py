@@ -229,6 +229,16 @@ def _decide(program: Program, plan: _Plan, code: _Code, m: int | None, ids: tupl
     made for each of their values (``_granted_outcome``)."""
     rules = program.rules
     rule_ids = code.rule_ids
+    if code.single:  # the outcome's verdict is its rule's own
+        i = rule_ids[0]
+        own = traced[0]
+        verdict = own[0]
+        if verdict is True:
+            return _Decided(traced, None, i, None if plan.amount_reads[i] is None else {})
+        why: _Why = (i, own, ())
+        return _Decided(traced, _outcome(
+            rules[i], m, ids, Status(semantic_status(verdict)), Lazy(_reasons, program, plan, why),
+            Lazy(_missing, own[1]) if verdict is UNKNOWN else (), None, None, (), False), -1, None)
     effs = [effective(VALUES, tree[(i, m)][0], [tree[(h, m)][0] for h in plan.higher[i]])
             for i in rule_ids]
     first_true = granting(effs)
@@ -370,17 +380,8 @@ def _outcome(
     reasons: Sequence[Reason], missing: Sequence[str], amount: float | None,
     period: str | None, terms: tuple[Term, ...], amount_is_sample: bool,
 ) -> Outcome:
-    return Outcome(
-        code=rule.spec.outcome,
-        title_zh=rule.spec.title.zh,
-        title_en=rule.spec.title.en,
-        member_id=None if member is None else ids[member],
-        status=status,
-        amount=amount,
-        period=period,
-        terms=terms,
-        reasons=reasons,
-        missing_facts=missing,
-        flags_monitoring=rule.spec.flagsMonitoring and status is Status.GRANTED,
-        amount_is_sample=amount_is_sample,
-    )
+    spec = rule.spec
+    return Outcome(spec.outcome, spec.title.zh, spec.title.en,
+                   None if member is None else ids[member], status, amount, period, terms,
+                   reasons, missing, spec.flagsMonitoring and status is Status.GRANTED,
+                   amount_is_sample)

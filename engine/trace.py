@@ -210,9 +210,13 @@ class LazyChecks:
 
 Traced = tuple[Value, LazyChecks, LazyTree]
 # An entry keeps its node (the id in its key) and a hit checks it: a node whose tracer was
-# evicted may be freed and its id reused.
+# evicted may be freed and its id reused. The explainer remembers outcomes by the identity of
+# these traces (engine.explain), so an evicted trace that comes back is a new object and the
+# outcomes decided from it are decided again: 60,000 entries hold what a stream of a few thousand
+# never-seen households reads (about 10 new entries each; 20,000 evicted traces the outcome memo
+# still kept alive, for about the same memory).
 _MEMO: BoundedCache[tuple[int, tuple[object, ...]], tuple[a.Node, Traced]] = BoundedCache(
-    "engine.trace_memo", 20_000)
+    "engine.trace_memo", 60_000)
 
 
 Tracer = Callable[[Bindings, tuple[str, ...]], Traced]
