@@ -24,9 +24,11 @@ from engine import durable
 from engine.compiler import HOUSEHOLD_TAG, MEMBER_TAG, CompiledRuleset, compile_program, encode
 from engine.trace import Traced as TracedRule
 from engine.trace import Tracer, tracer
-from engine.values import Bindings, evaluate
+from engine.values import Bindings, closure
 from policy.cache import BoundedCache
 from policy.document import Program
+from policy.evaluation import Fn
+from policy.exact import Number
 from policy.facts import FactSet
 from policy.schema import Scope as FactScope
 from policy.semantics import UNKNOWN, Value
@@ -46,6 +48,10 @@ class Loaded:
     has_member_rules: bool
     member_fields: tuple[str, ...]     # what member facts carry
     household_fields: tuple[str, ...]  # what the household fact carries
+    # Per version: its parameters and its lifted values' names and closures, for members and
+    # for the household (read in this order by ``fire_all``).
+    member_lifts: tuple[tuple[Mapping[str, Number], tuple[tuple[str, Fn], ...]], ...] = ()
+    household_lifts: tuple[tuple[Mapping[str, Number], tuple[tuple[str, Fn], ...]], ...] = ()
 
     @property
     def program(self) -> Program:
@@ -69,7 +75,14 @@ def load(*programs: Program) -> Loaded:
         loaded = Loaded(programs, compiled, handle,
                         any(c.has_member_rules for c in compiled),
                         tuple(sorted(set().union(*(c.member_fields for c in compiled)))),
-                        tuple(sorted(set().union(*(c.household_fields for c in compiled)))))
+                        tuple(sorted(set().union(*(c.household_fields for c in compiled)))),
+                        tuple((p.parameters, tuple((name, closure(node))
+                                                   for name, node in c.member_lifts))
+                              for c, p in zip(compiled, programs, strict=True)
+                              if c.member_lifts),
+                        tuple((p.parameters, tuple((name, closure(node))
+                                                   for name, node in c.household_lifts))
+                              for c, p in zip(compiled, programs, strict=True)))
         _LOADED[key] = loaded
     return loaded
 
@@ -100,13 +113,11 @@ def _fact(values: Mapping[str, Value], fields: Sequence[str],
     return fact
 
 
-def _lifted(lifts: list[tuple[str, Any]], scope: Bindings) -> dict[str, Any]:
-    out = {}
-    for name, node in lifts:
-        value = evaluate(node, scope)
+def _lift(lifts: tuple[tuple[str, Fn], ...], scope: Bindings, out: dict[str, Any]) -> None:
+    for name, fn in lifts:
+        value = fn(scope)
         if value is not UNKNOWN:
             out[name] = encode(value)
-    return out
 
 
 def fire_all(loaded: Loaded, facts: FactSet) -> tuple[Verdicts, ...]:
@@ -119,18 +130,16 @@ def fire_all(loaded: Loaded, facts: FactSet) -> tuple[Verdicts, ...]:
             member_facts = []
             for i, ctx in enumerate(member_scopes):
                 lifted: dict[str, Any] = {}
-                for c, p in zip(loaded.compiled, loaded.programs, strict=True):
-                    if c.member_lifts:
-                        lifted.update(_lifted(c.member_lifts, Bindings(ctx, p.parameters)))
+                for params, lifts in loaded.member_lifts:
+                    _lift(lifts, Bindings(ctx, params), lifted)
                 member_facts.append(_fact(ctx, loaded.member_fields,
                                           {"id": durable.member_fact_id(i), "t": MEMBER_TAG},
                                           lifted))
             member_fired = s.assert_facts(member_facts)
         extra: dict[str, Any] = {}
-        for c, p in zip(loaded.compiled, loaded.programs, strict=True):
-            if c.household_lifts:
-                extra.update(_lifted(c.household_lifts,
-                                     Bindings(facts.household, p.parameters, member_scopes)))
+        for c, (params, lifts) in zip(loaded.compiled, loaded.household_lifts, strict=True):
+            if lifts:
+                _lift(lifts, Bindings(facts.household, params, member_scopes), extra)
             for q in c.quantifiers:
                 fired_members = member_fired.get(q.rule, ())
                 extra[q.field] = len(fired_members) == n if q.every else bool(fired_members)
