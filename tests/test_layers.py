@@ -36,6 +36,7 @@ _IO_MODULES = {"os", "pathlib", "shutil", "tempfile", "socket", "urllib", "http"
 # Calls that look like I/O and are not: (file, call) with the reason.
 _IN_MEMORY = {
     ("engine/batch/lines.py", "read_json"): "Arrow's JSON reader on bytes it is given (BytesIO)",
+    ("engine/impact.py", "rename"): "polars' DataFrame.rename of a frame's columns",
 }
 
 
