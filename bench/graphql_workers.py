@@ -31,14 +31,10 @@ import argparse
 import json
 import os
 import random
-import re
-import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
@@ -47,41 +43,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.graphql_load import QUERY_B, free_port  # noqa: E402
+from bench.graphql_load import QUERY_B, lua_script, wrk  # noqa: E402
 from testing.households import random_household  # noqa: E402
-
-# query B's script with a token, the errors split (non-2xx answers apart from timeouts), and
-# each of wrk's threads (a Lua state of its own) taking its own households: thread k of n posts
-# lines k, k + n, k + 2n, ... (with one counter per thread, both threads posted every line, and
-# the second post of a household was often answered from the determination cache)
-LUA_AUTH = """
-local bodies = {}
-local f = io.open("%(bodies)s", "r")
-for line in f:lines() do bodies[#bodies + 1] = line end
-f:close()
-local threads = 0
-function setup(thread)
-  thread:set("first", threads)
-  thread:set("step", %(threads)d)
-  threads = threads + 1
-end
-local i = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer %(token)s"
-request = function()
-  local n = first + i * step
-  i = i + 1
-  return wrk.format(nil, "/graphql", nil, bodies[(n %% #bodies) + 1])
-end
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %%d %%d %%.3f %%.3f %%.3f %%d %%d\\n", summary.requests,
-    summary.duration, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    latency.mean / 1000, summary.errors.status, summary.errors.connect + summary.errors.read
-    + summary.errors.write + summary.errors.timeout))
-end
-"""
-WRK_THREADS = 2
+from testing.serving import served  # noqa: E402
 
 
 def bodies(path: Path, seed: int, count: int) -> Path:
@@ -92,24 +56,6 @@ def bodies(path: Path, seed: int, count: int) -> Path:
             f.write(json.dumps({"query": QUERY_B, "variables": {"h": hh}},
                                ensure_ascii=False) + "\n")
     return path
-
-
-def wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run(
-        ["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{seconds}s", "--latency",
-         "--timeout", "30s", "-s", str(script), url], capture_output=True, text=True,
-        check=True)
-    m = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+) (\d+)", done.stdout)
-    assert m, done.stdout
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    requests, micros = int(m.group(1)), int(m.group(2))
-    return {"requests": requests, "rps": requests / (micros / 1e6), "p50": float(m.group(3)),
-            "p99": float(m.group(4)), "status_errors": int(m.group(6)),
-            "socket_errors": int(m.group(7)),
-            # the load generator's own CPU per request (it shares the two cores)
-            "wrk_ms": (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-            * 1000 / max(requests, 1)}
 
 
 def _descendants(pid: int) -> list[int]:
@@ -152,33 +98,19 @@ def run(workers: int, folder: Path, args: argparse.Namespace, seed: int,
         code: Path = ROOT) -> dict[str, float]:
     database = f"sqlite:///{folder / f'w{workers}-{seed}-{code.name}.sqlite3'}"
     bearer = token(database, code)
-    port = free_port()
     env = {**os.environ, "DATABASE_URL": database, "POLICY_ENGINE_ENV": "prod",
            "POLICY_ENGINE_LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers",
-         str(workers)], cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+    with served(env, ["--workers", str(workers)], code=code, ready_seconds=30) as (url, server):
         warm = bodies(folder / f"warm-{workers}-{seed}.txt", seed + 1000,
                       2000 + 600 * args.warm)
         probe = httpx.post(f"{url}/graphql", content=warm.read_text().splitlines()[0],
                            headers={"content-type": "application/json",
                                     "authorization": f"Bearer {bearer}"}, timeout=60).json()
         assert "errors" not in probe and probe["data"]["evaluate"]["outcomes"], probe
-        script = folder / f"warm-{workers}-{seed}.lua"
-        script.write_text(LUA_AUTH % {"bodies": warm, "token": bearer, "threads": WRK_THREADS})
+        script = lua_script(folder / f"warm-{workers}-{seed}.lua", warm, bearer)
         wrk(url, script, args.warm, args.connections)
         pool = bodies(folder / f"run-{workers}-{seed}.txt", seed, args.households)
-        script = folder / f"run-{workers}-{seed}.lua"
-        script.write_text(LUA_AUTH % {"bodies": pool, "token": bearer, "threads": WRK_THREADS})
+        script = lua_script(folder / f"run-{workers}-{seed}.lua", pool, bearer)
         before = cpu_seconds(server.pid)
         result = wrk(url, script, args.seconds, args.connections)
         # CPU the server spent per answer: unlike requests/s, hardly moved by what else the
@@ -193,9 +125,6 @@ def run(workers: int, folder: Path, args: argparse.Namespace, seed: int,
             print(f"warning: {result['requests']} requests but {args.households} households: "
                   "some were seen twice; raise --households", file=sys.stderr)
         return result
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
 
 
 def main() -> None:

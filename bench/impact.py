@@ -27,10 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -112,24 +108,11 @@ def over_graphql(app: Application, url: str, drafts: dict[str, str]) -> None:
     import httpx
 
     from services.tokens import Tokens
+    from testing.serving import served
 
     env = {**os.environ, "DATABASE_URL": url, "POLICY_ENGINE_ENV": "dev",
            "POLICY_ENGINE_LOG_LEVEL": "WARNING"}
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
-                              cwd=Path(__file__).resolve().parent.parent, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+    with served(env, ready_seconds=60) as (base, server):
         client = httpx.Client(base_url=base, timeout=600)
         for program, draft_id in drafts.items():
             department = CHANGES[program][0]
@@ -168,9 +151,6 @@ def over_graphql(app: Application, url: str, drafts: dict[str, str]) -> None:
                   f"{whole:.2f} s, cpu {job_cpu:.2f} s, {polls} polls (load {load_job:.1f}); "
                   f"gained {impact['gained']}, lost {impact['lost']}, changed "
                   f"{impact['changed']}")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
 
 
 def main() -> None:

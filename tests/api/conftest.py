@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from graphql_api.app import create_app
 from services.application import Application, Tokens
 from services.config import Settings
 from services.rulesets import FIXTURES
+from testing.serving import free_port, wait_until_ready
 from tests import databases
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -137,26 +136,6 @@ def own_api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
 def prod_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """The app as deployed (POLICY_ENGINE_ENV=prod)."""
     yield from _api("sqlite", tmp_path_factory.mktemp("prod"), "prod")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_until_ready(base: str, seconds: float = 60.0) -> None:
-    """Poll /readyz of a server that is starting until it answers 200 (or time runs out: a
-    generous bound, since a loaded 2-core machine can take many seconds to import)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
