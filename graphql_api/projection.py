@@ -24,6 +24,7 @@ from typing import Any, cast
 
 import orjson
 from graphql import (
+    ExecutionResult,
     GraphQLEnumType,
     GraphQLError,
     GraphQLInputObjectType,
@@ -260,6 +261,29 @@ class ProjectingExecutionContext(HouseholdCheckingExecutionContext):
         self._signed: dict[int, tuple[object, _Signed | None]] = {}
         self._local: dict[int, tuple[object, _Plan]] = {}
         self._variables_key: Hashable = None
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        result = super().execute_operation(serially)
+        if self.is_awaitable(result):
+            return self._released_after(result)
+        if isinstance(result, ExecutionResult):
+            self._release()
+        return result
+
+    async def _released_after(self, result: Any) -> Any:
+        done = await result
+        if isinstance(done, ExecutionResult):
+            self._release()
+        return done
+
+    def _release(self) -> None:
+        # graphql-core's executor refers to itself through its async helpers (bound methods of
+        # its own), so a finished request's executor, with its variables (an eventsIngest's
+        # thousand events) and context, is a reference cycle that only a collection frees. Once
+        # the operation is done nothing reads the helpers: with the cycle broken, reference
+        # counting frees the request at once, and the server's collector policy (freezing what
+        # survives a full collection) cannot freeze a request that was in flight for good.
+        self.async_helpers = None  # type: ignore[assignment]
 
     def build_per_event_executor(self, payload: Any) -> ProjectingExecutionContext:
         # graphql-core copies a subscription's executor for each event it pushes, sharing the

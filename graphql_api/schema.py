@@ -382,6 +382,22 @@ class Schema(strawberry.Schema):
                 context = getattr(execution_context, "context", None)
                 log = getattr(context, "log", None)
                 log_internal_error(error, log.get("request_id") if log else None)
+            _drop_traceback(error)
+
+
+def _drop_traceback(error: BaseException) -> None:
+    """Once an error is logged, its traceback (and its causes') goes: the traceback's frames
+    hold the executor, variables and context of the request in a reference cycle, which only a
+    collection would free (see ProjectingExecutionContext._release)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        e.__traceback__ = None
+        todo += [e.__cause__, e.__context__, getattr(e, "original_error", None)]
 
 
 _RFC3339 = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
