@@ -18,9 +18,10 @@ the time from the start of the ingest call to the subscription's delivery of eac
 (p50, p99, max), and the server's live Python objects (allocated blocks, after a full garbage
 collection) at 10 % and at the end. ``--no-subscriber`` runs without the websocket client;
 ``--no-ws-deflate`` has the server decline the websocket's permessage-deflate compression.
-The server keeps the interpreter's garbage-collector policy; ``--gc-policy`` runs it under
-``policy-engine serve``'s (``graphql_api.collector``: start-up and the survivors of full
-collections frozen). The collections of each generation during the stream are reported.
+The server runs under ``policy-engine serve``'s garbage-collector policy
+(``graphql_api.collector``: start-up and the survivors of full collections frozen), as in
+production; ``--interpreter-gc`` keeps the interpreter's default instead. The collections of
+each generation during the stream are reported.
 With ``EW_TRACEMALLOC=1`` the server also traces its allocations and reports the 25 sources
 that grew most between 10 % and the end (after a garbage collection). The database is a fresh
 PostgreSQL schema, dropped afterwards.
@@ -127,10 +128,9 @@ def main() -> int:
     parser.add_argument("--no-ws-deflate", action="store_true",
                         help="the server declines websocket permessage-deflate (what "
                              "compressing each push costs)")
-    parser.add_argument("--gc-policy", action="store_true",
-                        help="the server runs under the garbage-collector policy of "
-                             "`policy-engine serve` (graphql_api.collector) instead of the "
-                             "interpreter's default")
+    parser.add_argument("--interpreter-gc", dest="gc_policy", action="store_false",
+                        help="the server keeps the interpreter's garbage-collector policy "
+                             "instead of `policy-engine serve`'s (graphql_api.collector)")
     parser.add_argument("--url", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_URL))
     args = parser.parse_args()
     rng = random.Random(16)

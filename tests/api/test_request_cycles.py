@@ -7,6 +7,7 @@ collection: the memory growth measured under a stream of eventsIngest calls."""
 from __future__ import annotations
 
 import gc
+import logging
 import random
 from collections.abc import Iterator
 from datetime import date
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from graphql import GraphQLError
 
 from graphql_api.schema import Context, build_schema
 from services.application import Application
@@ -85,3 +87,30 @@ def test_a_refused_evaluation_leaves_no_executor_behind(served: tuple[Any, Appli
     run()
     left = _garbage_after(run)
     assert not {"VariableValues", "Context", "_QuietExecutionContext"} & set(left), left
+
+
+def test_an_internal_error_is_logged_with_its_stack_before_the_stack_goes(
+        served: tuple[Any, Application], caplog: pytest.LogCaptureFixture) -> None:
+    schema, _ = served
+
+    def fail() -> None:
+        raise KeyError("never shown")
+
+    try:
+        try:
+            fail()
+        except KeyError as inner:
+            raise RuntimeError("wrapped") from inner
+    except RuntimeError as exc:
+        error = GraphQLError("internal", original_error=exc)
+    assert error.original_error is not None and error.original_error.__traceback__ is not None
+    with caplog.at_level(logging.ERROR, logger="policy_engine"):
+        schema.process_errors([error])
+    logged = [r for r in caplog.records if r.getMessage() == "internal error"]
+    assert len(logged) == 1
+    fields = logged[0].fields  # type: ignore[attr-defined]
+    assert "raise RuntimeError(\"wrapped\") from inner" in fields["traceback"]
+    assert fields["exception"] == ["builtins.RuntimeError", "builtins.KeyError"]
+    original = error.original_error
+    assert original.__traceback__ is None and original.__cause__ is not None
+    assert original.__cause__.__traceback__ is None
