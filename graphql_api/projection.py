@@ -446,9 +446,11 @@ class ProjectingExecutionContext(HouseholdCheckingExecutionContext):
         namespace = dict(code.names)
         exec(compile(source, f"<projection of {parent_type.name}>", "exec"), namespace)
         run: Callable[[Any], dict[str, Any]] = namespace["run"]
-        if parent_type.name in SHARED_TYPES and signature is not None:
-            # A flat selection is cheap to write: only a nested one keeps its JSON.
-            run = _shared(run, signature, SharedJSON if nested else dict)
+        if parent_type.name in SHARED_TYPES and signature is not None and nested:
+            # A flat selection (an outcome's code, status and amount) is written anew: cheaper
+            # than looking it up, and it keeps no entry alive for the collector to walk. A
+            # nested one is shared, with its JSON.
+            run = _shared(run, signature, SharedJSON)
         return _Plan(run, signature)
 
     def _asks_what_would_change(self, gql_type: Any, field_details_list: Any) -> bool:
