@@ -90,6 +90,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield Served(base, folder, tokens)
 
 
+@pytest.fixture(scope="module")
+def served_defaults(served: Served) -> Iterator[str]:
+    """A second server on the same database with the default read timeout (10 s, what a county
+    runs) instead of 2 s: the load test's clients share one process with 20 connections on a
+    loaded 2-core machine, and a client starved for 2 s between a request's head and its body
+    is, rightly, refused with 408 by a server that allows only 2 s."""
+    with serve(served.folder, "--workers", "2",
+               database_url=f"sqlite:///{served.folder / 'served.sqlite3'}") as base:
+        yield base
+
+
 DRAFT = """mutation { ruleSetDraftCreate(ruleSet: "monitoring") {
   version { id revision status } userErrors { code message } } }"""
 IMPACT = """mutation($id: ID!) { ruleSetDraftImpact(id: $id, asOf: "2024-06-01", first: 5) {
@@ -275,9 +286,11 @@ LOAD_QUERY = """query($h: HouseholdInput!) { evaluate(household: $h, asOf: "2024
   outcomes { code status memberId amount reasons { ruleId } } } }"""
 
 
-def test_load_20_connections_for_20_seconds_without_an_error(served: Served) -> None:
-    """The CI load test (bounded, loopback): 20 connections, 20 s, two workers, full
-    evaluations of distinct households; every answer must be a 200 with data and no error."""
+def test_load_20_connections_for_20_seconds_without_an_error(
+        served: Served, served_defaults: str) -> None:
+    """The CI load test (bounded, loopback): 20 connections, 20 s, two workers with the default
+    settings, full evaluations of distinct households; every answer must be a 200 with data and
+    no error."""
     rng = random.Random(5)
     bodies = [{"query": LOAD_QUERY,
                "variables": {"h": random_household(rng, date(2024, 6, 1), hid=f"load-{i}")}}
@@ -287,7 +300,7 @@ def test_load_20_connections_for_20_seconds_without_an_error(served: Served) -> 
     problems: list[str] = []
 
     async def client(index: int, until: float) -> None:
-        async with httpx.AsyncClient(base_url=served.base, timeout=30, headers=headers) as c:
+        async with httpx.AsyncClient(base_url=served_defaults, timeout=30, headers=headers) as c:
             i = index
             while time.monotonic() < until:
                 try:
