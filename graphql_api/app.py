@@ -260,6 +260,11 @@ def _refuse(status: int, code: str, message: str, scope: Scope | None = None,
                         status_code=status, headers=headers)
 
 
+def _content_length(headers: dict[bytes, bytes]) -> int | None:
+    value = headers.get(b"content-length", b"")
+    return int(value) if value.isdigit() else None
+
+
 class JsonOnly:
     """A POST to /graphql must be one JSON object (no CSRF through simple requests: a form post
     or text/plain cannot be; no batching: an array is refused) of at most 1 MiB. GET never
@@ -291,8 +296,15 @@ class JsonOnly:
         # (the server keeps what arrived for the next one).
         waited = 0.0
         step = self.read_seconds / 20
+        began = anyio.current_time()
         while more:
             if waited >= self.read_seconds:
+                # The log line says how much came and over how long (sizes and times only), so
+                # a client that sent its body late can be told from a server that read it late.
+                scope.setdefault("state", {}).setdefault("graphql", {})["body_read"] = {
+                    "bytes": len(body), "declared": _content_length(headers),
+                    "counted_s": round(waited, 3),
+                    "elapsed_s": round(anyio.current_time() - began, 3)}
                 await _refuse(408, "REQUEST_TIMEOUT", f"the request body did not arrive within "
                               f"{self.read_seconds:g} s", scope)(scope, receive, send)
                 return

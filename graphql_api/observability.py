@@ -202,8 +202,9 @@ class RequestLog:
     line per request, and the latency histogram.
 
     The line: request id, method, path, status, duration, and for /graphql the operation's
-    name, the caller's token id and the error codes of the answer. Never a body, a query text,
-    a variable or a person's name."""
+    name, the caller's token id and the error codes of the answer; for a body that did not
+    arrive in time (408), its size so far, its declared size and the wait counted and taken.
+    Never a body, a query text, a variable or a person's name."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -238,7 +239,7 @@ class RequestLog:
             if log.isEnabledFor(logging.INFO):
                 fields = {"request_id": request_id, "method": scope["method"], "path": path,
                           "status": status["code"], "ms": round(elapsed * 1000, 2)}
-                for key in ("operation", "principal", "errors"):
+                for key in ("operation", "principal", "errors", "body_read"):
                     if key in graphql:
                         fields[key] = graphql[key]
                 log.info("request", extra={"fields": fields})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import socket
 import threading
 import time
@@ -278,6 +279,19 @@ def test_slow_clients_are_cut_off(served: Served) -> None:
             answer += chunk
         assert answer.startswith(b"HTTP/1.1 408") and b"REQUEST_TIMEOUT" in answer
     assert time.monotonic() - started < 15
+    # Its log line says how much of the body came, and how long the wait was counted and took.
+    found = re.search(rb"x-request-id: (\w+)", answer, re.IGNORECASE)
+    assert found is not None, answer
+    request_id = found.group(1).decode()
+    deadline = time.monotonic() + 15
+    while request_id not in server_log(served.folder) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    line = next(json.loads(x) for x in server_log(served.folder).splitlines()
+                if x.startswith("{") and request_id in x)
+    assert line["status"] == 408 and line["errors"] == ["REQUEST_TIMEOUT"]
+    read = line["body_read"]
+    assert read["bytes"] == len(b'{"query":') and read["declared"] == 100
+    assert 2 <= read["counted_s"] <= read["elapsed_s"] + 0.01
     with httpx.Client() as c:  # the server itself is fine
         assert c.get(f"{served.base}/healthz").status_code == 200
 
