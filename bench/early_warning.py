@@ -59,6 +59,7 @@ from policy.facts import parse_household  # noqa: E402
 from services.application import Application, Tokens  # noqa: E402
 from services.config import Settings  # noqa: E402
 from store.db import make_engine  # noqa: E402
+from testing.serving import free_port, wait_until_ready  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 INGEST = """mutation($e: [EventInput!]!) { eventsIngest(events: $e) { accepted duplicates
@@ -167,14 +168,14 @@ def run(args: argparse.Namespace, rng: random.Random, engine: Any, schema: str) 
     feed = tokens.create(role="api_client", name="bench-feed", regions=["371300"])
     watcher = tokens.create(role="auditor", name="bench-watch")
 
-    port = _free_port()
+    port = free_port()
     control, child_end = multiprocessing.get_context("spawn").Pipe()
     server = multiprocessing.get_context("spawn").Process(
         target=serve, args=(args.url, schema, port, child_end, not args.no_ws_deflate,
                             args.gc_policy), daemon=True)
     server.start()
     base = f"http://127.0.0.1:{port}"
-    _wait(base)
+    wait_until_ready(base, 30)
 
     def ask(command: str) -> Any:
         control.send(command)
@@ -383,26 +384,6 @@ def engine_only(application: Application, sample: list[dict[str, Any]],
     for e in parsed:
         evaluate_event(record.program, ref, hhs[e.household_id], e, [e])
     return len(parsed) / (time.perf_counter() - started)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _wait(base: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
 
 
 if __name__ == "__main__":
