@@ -59,6 +59,19 @@ def raised(program: Program, version: int, factor: float = 1.1) -> Program:
     return compile_document(doc.model_copy(update={"version": version, "parameters": params}))
 
 
+def records_of(catalog: Catalog, code: str) -> list[Program]:
+    """Every version of program ``code``, in the catalogue's order."""
+    return [r.program for r in catalog.records if r.program.code == code]
+
+
+def with_income_line(program: Program, value: int) -> Program:
+    """Version 2 of ``program`` with its income line at ``value`` (and nothing else changed)."""
+    doc = program.document
+    line = doc.parameters["incomeLine"].model_copy(update={"value": value})
+    return compile_document(doc.model_copy(update={
+        "version": 2, "parameters": {**doc.parameters, "incomeLine": line}}))
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_summaries_agree_with_determinations(catalog: Catalog, seed: int) -> None:
     rng = random.Random(seed)
@@ -133,12 +146,9 @@ def test_versions_evaluated_together_each_give_their_own_answer(catalog: Catalog
     rng = random.Random(3)
     as_of = AS_OF_DATES[4]
     households = generated(rng, as_of, 200)
-    monitoring = next(r.program for r in catalog.records if r.program.code == "monitoring")
-    doc = monitoring.document
-    line = doc.parameters["incomeLine"].model_copy(update={"value": 6600})
-    higher = compile_document(doc.model_copy(update={
-        "version": 2, "parameters": {**doc.parameters, "incomeLine": line}}))
-    education = [r.program for r in catalog.records if r.program.code == "education"]
+    monitoring = records_of(catalog, "monitoring")[0]
+    higher = with_income_line(monitoring, 6600)
+    education = records_of(catalog, "education")
     for programs in ([monitoring, higher], education):
         together = outcome_tables(households, as_of, programs)
         for i, program in enumerate(programs):
@@ -179,13 +189,10 @@ def test_frame_impact_counts_every_household_as_its_tables_compare(
     rng = random.Random(8)
     as_of = AS_OF_DATES[4]
     households = generated(rng, as_of, 300)
-    monitoring = next(r.program for r in catalog.records if r.program.code == "monitoring")
-    disability = next(r.program for r in catalog.records if r.program.code == "disability")
-    doc = monitoring.document
-    line = doc.parameters["incomeLine"].model_copy(update={"value": 6600})
-    higher = compile_document(doc.model_copy(update={
-        "version": 2, "parameters": {**doc.parameters, "incomeLine": line}}))
-    education = [r.program for r in catalog.records if r.program.code == "education"]
+    monitoring = records_of(catalog, "monitoring")[0]
+    disability = records_of(catalog, "disability")[0]
+    higher = with_income_line(monitoring, 6600)
+    education = records_of(catalog, "education")
     hh, members = input_frames(households)
     pairs = [(monitoring, higher), (higher, monitoring), (monitoring, monitoring),
              (education[0], education[-1]), (monitoring, disability), (None, disability),
@@ -231,7 +238,7 @@ def test_frame_impact_leaves_odd_outcomes_to_the_tables(
     # One version's texts dictionary-encoded (as the evaluator gives them), the other's not.
     tables = iter([b.to_arrow(), a.with_columns(pl.col(pl.String).cast(pl.Categorical))
                    .to_arrow()])
-    monitoring = next(r.program for r in catalog.records if r.program.code == "monitoring")
+    monitoring = records_of(catalog, "monitoring")[0]
     ref = draft_ref(monitoring)
     households = generated(random.Random(3), AS_OF_DATES[4], 4)
     hh, members = input_frames(households)
