@@ -7,12 +7,22 @@ CPython's full (generation 2) collection walks every tracked object: measured he
 a request's p99 latency in the hundreds of milliseconds. Reference counting frees those caches'
 evicted entries anyway (they hold no cycles), so walking them buys nothing.
 
-So, after start-up and after every full collection, what survived is frozen
-(``gc.freeze``): it is long-lived, and the next full collection walks only what was made since
-(milliseconds). A cycle that dies among frozen objects would never be found that way, so every
-``full_every`` seconds one complete collection runs (unfreeze, collect, freeze): one pause of
-about a second per period instead of several a minute. ``stats`` counts what happened, for
-/metrics.
+So, after start-up and after every middle (generation 1) or full collection, what survived is
+frozen (``gc.freeze``): it has lived through two collections and is long-lived, so the oldest
+generation stays nearly empty and a full collection walks next to nothing. A cycle that dies
+among frozen objects would never be found that way, so every ``full_every`` seconds one
+complete collection runs (unfreeze, collect, freeze): one pause of about a second per period.
+``stats`` counts what happened, for /metrics.
+
+Freezing after full collections only (the policy until 2026-12-05) still let the oldest
+generation fill with the memos' new entries between full collections: in a warm worker under
+never-seen households, a full collection of about 90-140 ms of CPU every 140 or so requests,
+which held every request of that worker and kept p99 above 100 ms. Freezing after middle
+collections as well also freezes the request-scope objects alive at that moment; they are
+freed by reference counting as usual, and only those in a reference cycle wait for the complete
+collection. A finished request leaves no cycle (tests/api/test_request_cycles.py): measured,
+about 0.5 unreachable objects a never-seen explained ``evaluate`` were left for it
+(docs/performance.md, "The oldest generation's pauses").
 
 Measured on a stream of never-seen households (docs/performance.md, "The collector policy"):
 collections took about 30 % of the CPU time under the interpreter's default policy, 10-12 %
@@ -33,13 +43,14 @@ _lock = threading.Lock()
 
 
 def _after_collection(phase: str, info: dict[str, int]) -> None:
-    if phase == "stop" and info["generation"] == 2:
+    if phase == "stop" and info["generation"] >= 1:
         gc.freeze()
         stats["freezes"] += 1
 
 
 def install(full_every: float = 600.0) -> None:
-    """Freeze what start-up made and keep freezing after full collections (idempotent).
+    """Freeze what start-up made and keep freezing after middle and full collections
+    (idempotent).
     Called once loading is done: by a worker at start, and by bench/determination.py so that
     its figures are the service's."""
     with _lock:

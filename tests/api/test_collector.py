@@ -1,5 +1,6 @@
-"""The server's garbage-collector policy: survivors of a full collection are frozen, and a
-complete collection still finds cycles that died among frozen objects."""
+"""The server's garbage-collector policy: survivors of a middle or full collection are frozen
+(the oldest generation stays nearly empty, so a full collection is short), and a complete
+collection still finds cycles that died among frozen objects."""
 
 from __future__ import annotations
 
@@ -39,6 +40,32 @@ def test_survivors_of_a_full_collection_are_frozen(installed: None) -> None:
     gc.collect(2)
     assert collector.stats["freezes"] == before + 1
     assert gc.get_count()[0] < 1000 and gc.get_freeze_count() >= len(keep)
+
+
+def test_survivors_of_a_middle_collection_are_frozen(installed: None) -> None:
+    keep = [Node() for _ in range(1000)]
+    before, frozen = collector.stats["freezes"], gc.get_freeze_count()
+    gc.collect(1)
+    assert collector.stats["freezes"] == before + 1
+    assert gc.get_freeze_count() >= frozen + len(keep)
+    # nothing reaches the oldest generation: what a full collection would walk stays small
+    assert len(gc.get_objects(generation=2)) < 100
+    young = [Node() for _ in range(1000)]
+    gc.collect(0)  # a young collection moves survivors on, but does not freeze
+    assert collector.stats["freezes"] == before + 1
+    assert len(gc.get_objects(generation=1)) >= len(young)
+
+
+def test_a_cycle_frozen_by_a_middle_collection_is_found_by_the_complete_one(
+        installed: None) -> None:
+    alive = [cycle()]
+    dead = weakref.ref(alive[0])
+    gc.collect(1)  # alive then: frozen with the survivors
+    alive.clear()
+    gc.collect()
+    assert dead() is not None  # frozen garbage: only the complete collection looks at it
+    assert collector.complete_collection() >= 2
+    assert dead() is None
 
 
 def test_a_complete_collection_finds_cycles_among_frozen_objects(installed: None) -> None:
