@@ -280,12 +280,26 @@ class Evaluator:
     def _vectorised(self, hh_in: pl.DataFrame, m_in: pl.DataFrame, statuses: frozenset[str],
                     terms: bool, by_outcome: bool = False
                     ) -> tuple[_Rows, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-        hh, m, seg = derive_frames(hh_in, m_in, self.as_of, self.member_reads)
         wanted = frozenset(STATUS_CODE[x] for x in statuses)
         # The household figures (GRANTED and UNDETERMINED outcomes, flagged) are counted on
         # the selected rows when those are exactly the GRANTED and UNDETERMINED outcomes, else
         # on the frames.
         from_rows = wanted == {0, 2}
+        hh, m, seg = self.frames(hh_in, m_in, from_rows)
+        counts = self._counts(hh, m)
+        # 3. the outcome rows asked for, in the order asked for
+        rows = self._select(hh, m, seg, wanted, terms, by_outcome)
+        if from_rows:
+            hh = hh.with_columns(**self._figures_from_rows(rows, hh.height))
+        return rows, hh, m, self.household_summary(hh), counts
+
+    def frames(self, hh_in: pl.DataFrame, m_in: pl.DataFrame, from_rows: bool = False
+               ) -> tuple[pl.DataFrame, pl.DataFrame, Segments]:
+        """The household and member frames with every rule's verdict and every code's
+        columns (``_code_columns``); unless ``from_rows``, also each household's figures
+        (``_granted``, ``_undetermined``, ``_flagged``). The wide layout
+        (``engine.batch.wide``) reads its columns from them."""
+        hh, m, seg = derive_frames(hh_in, m_in, self.as_of, self.member_reads)
         stages = self._stages(from_rows)
         # 1. On the member frame: member rules and the bodies of quantifiers, the statuses of
         # codes with several rules, and what each member adds to its household's figures.
@@ -299,13 +313,12 @@ class Evaluator:
         lazy_h = hh.hstack([c for f in per_household for c in f.get_columns()]).lazy()
         for exprs in stages.household:
             lazy_h = lazy_h.with_columns(exprs)
-        hh = lazy_h.collect(engine=ENGINE)
-        counts = self._counts(hh, m)
-        # 3. the outcome rows asked for, in the order asked for
-        rows = self._select(hh, m, seg, wanted, terms, by_outcome)
-        if from_rows:
-            hh = hh.with_columns(**self._figures_from_rows(rows, hh.height))
-        summary = hh.select(
+        return lazy_h.collect(engine=ENGINE), m, seg
+
+    @staticmethod
+    def household_summary(hh: pl.DataFrame) -> pl.DataFrame:
+        """``HOUSEHOLD_SUMMARY`` of the household frame (with its figures)."""
+        return hh.select(
             household_id=pl.col("household_id"),
             region_code=pl.col("regionCode"),
             members=pl.col("householdSize").cast(pl.UInt32),
@@ -313,7 +326,6 @@ class Evaluator:
             granted=pl.col("_granted").cast(pl.UInt32),
             undetermined=pl.col("_undetermined").cast(pl.UInt32),
         )
-        return rows, hh, m, summary, counts
 
     @per_instance
     def _stages(self, from_rows: bool) -> _Stages:

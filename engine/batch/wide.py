@@ -1,0 +1,327 @@
+"""Every outcome in the wide layout: a row per household and a row per member, a column per
+outcome code (docs/decisions/0012-wide-outcome-layout.md).
+
+A household's row holds its household-level outcomes (``member_id`` empty), each of its
+members' rows that member's member-level outcomes; the rows come in the register's order, a
+household's row first and then its members' in order. The columns: ``household_id``,
+``member_id``, ``region_code``, ``flags_monitoring`` (on the household's row: whether an
+outcome flags it for monitoring), then per program and outcome code in the versions' order the
+code's status (``G`` GRANTED, ``N`` NOT_GRANTED, ``U`` UNDETERMINED: ``WIDE_STATUSES``; empty
+on the rows of the other level), ``<code>.amount`` where a rule of the code has an amount
+(yuan, on GRANTED outcomes), ``<code>.period`` only where the code's amounts have more than one
+period (otherwise the period is the code's, named in the summary's ``columns``), then
+``missing_facts`` (the row's UNDETERMINED outcomes' facts to collect, as one JSON object
+``{"code": ["fact", ...]}``) and, with terms, ``terms`` (the same for the GRANTED outcomes'
+terms).
+
+The columns are read from the evaluator's household and member frames (each code's status,
+amount and texts are expressions on them, as for the long table), not pivoted from outcome
+rows: the long table of every outcome is never built. The households the interactive engine
+evaluates (``engine.batch.unusual``, one in millions) are put in the same columns from their
+outcome rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from engine.batch.evaluate import Evaluator, _Part
+from engine.batch.execution import ENGINE
+from engine.batch.table import ALL_STATUSES, PERIOD, STATUSES
+from engine.batch.unusual import EvaluationError, evaluate_interactively, subset
+from engine.batch.unusual import unusual as unusual_households
+
+IDENTIFYING: dict[str, pl.DataType] = {
+    "household_id": pl.String(), "member_id": pl.String(), "region_code": pl.String(),
+    "flags_monitoring": pl.Boolean(),
+}
+# A status in the wide layout: one letter (the file is a third the size of the words and a third
+# cheaper to write; decision 0012), in the order of ``STATUSES``.
+WIDE_STATUSES = ("G", "N", "U")
+WIDE_STATUS = pl.Enum(list(WIDE_STATUSES))
+WIDE_STATUS_OF = dict(zip(STATUSES, WIDE_STATUSES, strict=True))
+PERIOD_ZH = {"YEAR": "元/年", "MONTH": "元/月", "ONCE": "元/次"}
+
+
+@dataclass(frozen=True)
+class CodeColumns:
+    """An outcome code's columns in the wide layout."""
+
+    program: str
+    code: str
+    title_zh: str
+    per_member: bool
+    amount: bool                # a ``<code>.amount`` column
+    period: str | None          # the period of every amount of the code (None: none, or several)
+    period_column: bool         # a ``<code>.period`` column (the amounts' periods differ)
+
+
+@dataclass(frozen=True)
+class WideLayout:
+    codes: tuple[CodeColumns, ...]
+    terms: bool
+
+    @property
+    def schema(self) -> dict[str, pl.DataType]:
+        schema = dict(IDENTIFYING)
+        for c in self.codes:
+            schema[c.code] = WIDE_STATUS
+            if c.amount:
+                schema[f"{c.code}.amount"] = pl.Float64()
+            if c.period_column:
+                schema[f"{c.code}.period"] = PERIOD
+        schema["missing_facts"] = pl.String()
+        if self.terms:
+            schema["terms"] = pl.String()
+        return schema
+
+    def zh_headers(self) -> dict[str, str]:
+        """The columns' Chinese headers (a workbook's): the code's title with the code in
+        brackets, its amount with the period's unit."""
+        headers = {"household_id": "家庭编号", "member_id": "成员编号",
+                   "region_code": "行政区划代码", "flags_monitoring": "纳入监测",
+                   "missing_facts": "缺失事实", "terms": "条款"}
+        for c in self.codes:
+            headers[c.code] = f"{c.title_zh}（{c.code}）"
+            unit = PERIOD_ZH.get(c.period or "", "元")
+            headers[f"{c.code}.amount"] = f"{c.title_zh} 金额（{unit}）"
+            headers[f"{c.code}.period"] = f"{c.title_zh} 周期"
+        return headers
+
+    def described(self) -> list[dict[str, Any]]:
+        """The code columns as the summary lists them."""
+        return [{"column": c.code, "program": c.program, "code": c.code,
+                 "level": "member" if c.per_member else "household",
+                 "amountColumn": f"{c.code}.amount" if c.amount else None,
+                 "period": c.period,
+                 "periodColumn": f"{c.code}.period" if c.period_column else None}
+                for c in self.codes]
+
+
+@dataclass(frozen=True)
+class Wide:
+    outcomes: pl.DataFrame      # ``WideLayout.schema``, a household's row then its members'
+    households: pl.DataFrame    # HOUSEHOLD_SUMMARY, as ``Evaluator.evaluate`` gives it
+    counts: pl.DataFrame        # COUNTS
+    errors: tuple[EvaluationError, ...]
+
+
+def wide_layout(ev: Evaluator, terms: bool = False) -> WideLayout:
+    codes = []
+    for p in ev.parts:
+        cv = ev.compiled[p.version]
+        rules = ev._rules[p.version]
+        periods = list(dict.fromkeys(rules[i].period for i in p.plan.rules
+                                     if rules[i].amount is not None))
+        title = next(r.title.zh for r in cv.program.document.rules
+                     if r.outcome == p.plan.code)
+        codes.append(CodeColumns(cv.code, p.plan.code, title, p.plan.per_member,
+                                 bool(periods), periods[0] if len(periods) == 1 else None,
+                                 len(periods) > 1))
+    return WideLayout(tuple(codes), terms)
+
+
+def evaluate_wide(ev: Evaluator, hh: pl.DataFrame, members: pl.DataFrame,
+                  terms: bool = False) -> Wide:
+    """Every outcome of validated households (the input frames of ``Evaluator.evaluate``) in
+    the wide layout."""
+    layout = wide_layout(ev, terms)
+    unusual = unusual_households(hh, members)
+    if not unusual.any():
+        table, summary, counts = _vectorised(ev, layout, hh, members, keys=False)
+        return Wide(table, summary, counts, ())
+    sub_hh, sub_m, orig = subset(hh, members, ~unusual)
+    fast, summary, counts = _vectorised(ev, layout, sub_hh, sub_m, keys=True)
+    fast = fast.with_columns(_h=orig.gather(fast["_h"]))
+    long, py_summary, py_counts, errors = evaluate_interactively(
+        hh, members, unusual, ALL_STATUSES, ev.as_of, ev.versions, ev.schema)
+    slow = _from_rows(layout, long, py_summary, members)
+    table = pl.concat([fast, slow]).sort("_h", "_k").drop("_h", "_k")
+    all_summary = pl.concat([summary.with_columns(_h=orig), py_summary], how="diagonal"
+                            ).sort("_h").drop("_h")
+    return Wide(table, all_summary, pl.concat([counts, py_counts]), errors)
+
+
+def _vectorised(ev: Evaluator, layout: WideLayout, hh_in: pl.DataFrame, m_in: pl.DataFrame,
+                keys: bool) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The wide table of households the vectorised path evaluates, its summary and counts.
+    A household's row goes to place ``h + s`` (``s`` its first member's row in the member
+    frame), member row ``r`` of household ``h`` to ``h + r + 1``: the places are the rows'
+    order, made by one scatter. With ``keys``, the rows keep ``_h`` and ``_k`` (0 for the
+    household's row, 1 + the member's index) instead, to be merged with other rows."""
+    hh, m, seg = ev.frames(hh_in, m_in)
+    counts = ev._counts(hh, m)
+    summary = ev.household_summary(hh)
+    h_exprs, m_exprs = _expressions(ev, layout)
+    if keys:
+        h_key = [pl.col("_h"), pl.lit(0, pl.UInt32).alias("_k")]
+        m_key = [pl.col("_h"), (pl.col("_m").cast(pl.UInt32) + 1).alias("_k")]
+    else:
+        h_key = [(pl.col("_h").cast(pl.UInt32) + pl.col("_start").cast(pl.UInt32)
+                  ).alias("_pos")]
+        m_key = [(pl.col("_m_row").cast(pl.UInt32) + pl.col("_h").cast(pl.UInt32) + 1
+                  ).alias("_pos")]
+    hh = hh.with_columns(_start=seg.start)
+    h_texts, m_texts = _texts(ev, layout)
+    queries = [hh.lazy().select(*h_key, *h_exprs),
+               m.lazy().select(*m_key, pl.col("_h").alias("_of"), *m_exprs)]
+    # The JSON texts only on the rows that have one (a few): each is made on those rows and
+    # put in place.
+    for frame, texts in ((hh, h_texts), (m, m_texts)):
+        if texts is not None:
+            has, columns = texts
+            queries.append(frame.lazy().with_row_index("_i").filter(has).select("_i", *columns))
+    found = pl.collect_all(queries, engine=ENGINE)
+    h_rows, m_rows = found[0], found[1]
+    rest = iter(found[2:])
+    if h_texts is not None:
+        h_rows = _placed(h_rows, next(rest))
+    if m_texts is not None:
+        m_rows = _placed(m_rows, next(rest))
+    of = m_rows["_of"]
+    m_rows = m_rows.with_columns(household_id=hh["household_id"].gather(of),
+                                 region_code=hh["regionCode"].gather(of)).drop("_of")
+    names = [*(["_h", "_k"] if keys else ["_pos"]), *layout.schema]
+    table = pl.concat([h_rows.select(names), m_rows.select(names)], rechunk=True)
+    if keys:
+        return table, summary, counts
+    n = table.height
+    order = pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(
+        table["_pos"], pl.int_range(n, dtype=pl.UInt32, eager=True))
+    return table.drop("_pos")[order], summary, counts
+
+
+def _expressions(ev: Evaluator, layout: WideLayout) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """The columns of the household rows (on the household frame) and of the member rows (on
+    the member frame, but ``household_id`` and ``region_code``, taken from the household)."""
+    h: list[pl.Expr] = [pl.col("household_id"), pl.lit(None, pl.String).alias("member_id"),
+                        pl.col("regionCode").alias("region_code"),
+                        pl.col("_flagged").alias("flags_monitoring")]
+    m: list[pl.Expr] = [pl.lit(None, pl.String).alias("household_id"), pl.col("member_id"),
+                        pl.lit(None, pl.String).alias("region_code"),
+                        pl.lit(None, pl.Boolean).alias("flags_monitoring")]
+    for p, c in zip(ev.parts, layout.codes, strict=True):
+        own, other = (m, h) if p.plan.per_member else (h, m)
+        own.append(_status(ev, p).alias(c.code))
+        other.append(pl.lit(None, WIDE_STATUS).alias(c.code))
+        if c.amount:
+            own.append(ev._amount(p).cast(pl.Float64).alias(f"{c.code}.amount"))
+            other.append(pl.lit(None, pl.Float64).alias(f"{c.code}.amount"))
+        if c.period_column:
+            own.append(_period(ev, p).alias(f"{c.code}.period"))
+            other.append(pl.lit(None, PERIOD).alias(f"{c.code}.period"))
+    for exprs in (h, m):
+        exprs.append(pl.lit(None, pl.String).alias("missing_facts"))
+        if layout.terms:
+            exprs.append(pl.lit(None, pl.String).alias("terms"))
+    return h, m
+
+
+def _texts(ev: Evaluator, layout: WideLayout
+           ) -> tuple[tuple[pl.Expr, list[pl.Expr]] | None, tuple[pl.Expr, list[pl.Expr]] | None]:
+    """Per side (household rows, member rows): which rows have a JSON text (an UNDETERMINED
+    outcome with facts to collect, a GRANTED one with terms), and the texts' columns."""
+    sides: list[tuple[pl.Expr, list[pl.Expr]] | None] = []
+    for per_member in (False, True):
+        missing: list[tuple[str, pl.Expr]] = []
+        terms: list[tuple[str, pl.Expr]] = []
+        has: list[pl.Expr] = []
+        for p in ev.parts:
+            if p.plan.per_member != per_member:
+                continue
+            text = ev._missingtext_array(p)
+            if text is not None:
+                undetermined = ev._is_status(p, 2)
+                missing.append((p.plan.code, pl.when(undetermined).then(text)))
+                has.append(undetermined)
+            if layout.terms:
+                text = ev._termstext_array(p)
+                if text is not None:
+                    terms.append((p.plan.code, text))
+                    has.append(ev._is_status(p, 0))
+        if not has:
+            sides.append(None)
+            continue
+        columns = [_object(missing).alias("missing_facts")]
+        if layout.terms:
+            columns.append(_object(terms).alias("terms"))
+        sides.append((pl.any_horizontal(has), columns))
+    return sides[0], sides[1]
+
+
+def _placed(rows: pl.DataFrame, texts: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` with the text columns of ``texts`` put at their rows (``_i``)."""
+    return rows.with_columns(
+        rows[name].scatter(texts["_i"], texts[name]) for name in texts.columns if name != "_i")
+
+
+def _status(ev: Evaluator, p: _Part) -> pl.Expr:
+    return ev._status(p).replace_strict([0, 1, 2], list(WIDE_STATUSES), return_dtype=WIDE_STATUS)
+
+
+def _period(ev: Evaluator, p: _Part) -> pl.Expr:
+    """The period of a GRANTED outcome's amount (a code whose rules' periods differ)."""
+    rules = ev._rules[p.version]
+    granting = ev._granting(p)
+    out: pl.Expr = pl.lit(None, PERIOD)
+    for i in p.plan.rules:
+        if rules[i].amount is not None:
+            out = pl.when(granting == i).then(pl.lit(rules[i].period, PERIOD)).otherwise(out)
+    return pl.when(ev._amount(p).is_not_null()).then(out)
+
+
+def _object(pieces: list[tuple[str, pl.Expr]]) -> pl.Expr:
+    """One JSON object of the codes' JSON texts that are not null (null when none is)."""
+    if not pieces:
+        return pl.lit(None, pl.String)
+    body = pl.concat_str([pl.lit(json.dumps(code) + ":") + text for code, text in pieces],
+                         separator=",", ignore_nulls=True)
+    return pl.when(body != "").then(pl.concat_str([pl.lit("{"), body, pl.lit("}")]))
+
+
+def _from_rows(layout: WideLayout, long: pl.DataFrame, summary: pl.DataFrame,
+               members: pl.DataFrame) -> pl.DataFrame:
+    """The wide rows of households the interactive engine evaluated, from their outcome rows
+    (``_h``, ``_k`` and the long table's columns; a few households, so in Python)."""
+    schema = layout.schema
+    flagged = dict(zip(summary["_h"].to_list(), summary["flagged"].to_list(), strict=True))
+    index: dict[tuple[int, str], int] = {}
+    picked = members.filter(pl.col("_h").is_in(summary["_h"].implode()))
+    last, k = None, 0
+    for h, member_id in picked.select("_h", "member_id").iter_rows():
+        k = k + 1 if h == last else 1
+        last = h
+        index[(h, member_id)] = k
+    rows: dict[tuple[int, int], dict[str, Any]] = {}
+    # The codes' JSON texts as the vectorised path joins them: {"code":text,...}
+    missing: dict[tuple[int, int], list[str]] = {}
+    terms: dict[tuple[int, int], list[str]] = {}
+    for r in long.with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.String)
+                               ).iter_rows(named=True):
+        h, member_id = r["_h"], r["member_id"]
+        key = (h, 0 if member_id is None else index[(h, member_id)])
+        row = rows.setdefault(key, {
+            "_h": h, "_k": key[1], "household_id": r["household_id"], "member_id": member_id,
+            "region_code": r["region_code"],
+            "flags_monitoring": flagged[h] if member_id is None else None})
+        code = r["code"]
+        row[code] = WIDE_STATUS_OF[r["status"]]
+        if f"{code}.amount" in schema:
+            row[f"{code}.amount"] = r["amount"]
+        if f"{code}.period" in schema:
+            row[f"{code}.period"] = r["period"]
+        if r["missing_facts"] is not None:
+            missing.setdefault(key, []).append(f"{json.dumps(code)}:{r['missing_facts']}")
+        if layout.terms and r.get("terms") is not None:
+            terms.setdefault(key, []).append(f"{json.dumps(code)}:{r['terms']}")
+    for key, row in rows.items():
+        if key in missing:
+            row["missing_facts"] = "{" + ",".join(missing[key]) + "}"
+        if key in terms:
+            row["terms"] = "{" + ",".join(terms[key]) + "}"
+    return pl.DataFrame(list(rows.values()),
+                        schema={"_h": pl.UInt32(), "_k": pl.UInt32(), **schema}, orient="row")
