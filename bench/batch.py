@@ -22,11 +22,12 @@ One run, side by side:
 
 ``--inputs`` compares the ways in instead: the same households as JSON Lines, flat Parquet and
 flat CSV (generated once beside the Parquet register), screened to GRANTED+UNDETERMINED
-Parquet, and JSON Lines to every-outcome CSV; wall time from each child's start, its peak
+Parquet, and JSON Lines to every-outcome CSV (the screen command's default for it, the wide
+layout, and the long layout beside it); wall time from each child's start, its peak
 memory, its CPU seconds (the least of the runs) and the load average before each run.
 ``--against DIR`` runs every child also from another checkout (e.g. ``git archive`` of the
 commit before a change, its bench/out linked to this one's), alternating, before and after
-side by side; ``--kinds`` picks some of the four.
+side by side; ``--kinds`` picks some of the five.
 """
 
 from __future__ import annotations
@@ -84,14 +85,18 @@ def sample(n: int) -> list[dict[str, object]]:
 def child(args: argparse.Namespace) -> None:
     """Screen the register (in this process) and report time and peak memory as JSON."""
     from engine.batch.table import ALL_STATUSES
-    from screening.runner import screen_file
+    from screening.runner import default_layout, screen_file
+    from screening.writers import output_format
     from services.rulesets import load_catalog
 
     statuses = ALL_STATUSES if args.statuses == "all" else frozenset(args.statuses.split(","))
+    # The layout the screen command writes unless asked (wide for every outcome to CSV).
+    layout = args.layout or default_layout(output_format(args.output), statuses)
     versions = load_catalog().in_force(AS_OF)
     started = time.perf_counter()
     summary = screen_file(args.register, args.output, AS_OF, versions, statuses=statuses,
-                          chunk_rows=args.chunk_size or None, order=args.order or None)
+                          chunk_rows=args.chunk_size or None, order=args.order or None,
+                          layout=layout)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"seconds": seconds, "households": summary["households"]["read"],
@@ -164,12 +169,16 @@ def per_household(households: list[dict[str, object]]) -> tuple[float, float]:
 
 
 INPUT_KINDS = (
-    # name, input suffix, output, statuses
-    ("JSON Lines -> Parquet, GRANTED+UNDETERMINED", ".jsonl", "parquet", "GRANTED,UNDETERMINED"),
-    ("Parquet -> Parquet, GRANTED+UNDETERMINED", ".parquet", "parquet", "GRANTED,UNDETERMINED"),
+    # name, input suffix, output, statuses, layout ("": the screen command's default)
+    ("JSON Lines -> Parquet, GRANTED+UNDETERMINED", ".jsonl", "parquet", "GRANTED,UNDETERMINED",
+     ""),
+    ("Parquet -> Parquet, GRANTED+UNDETERMINED", ".parquet", "parquet", "GRANTED,UNDETERMINED",
+     ""),
     ("CSV (a row a member) -> Parquet, GRANTED+UNDETERMINED", ".csv", "parquet",
-     "GRANTED,UNDETERMINED"),
-    ("JSON Lines -> CSV, every outcome", ".jsonl", "csv", "all"),
+     "GRANTED,UNDETERMINED", ""),
+    # What --status all --out x.csv writes: the wide layout (decision 0012).
+    ("JSON Lines -> CSV, every outcome", ".jsonl", "csv", "all", ""),
+    ("JSON Lines -> CSV, every outcome, long layout", ".jsonl", "csv", "all", "long"),
 )
 
 
@@ -208,15 +217,18 @@ def inputs(args: argparse.Namespace, register: Path) -> None:
     tries: dict[tuple[str, str], list[dict[str, float]]] = {
         (name, label): [] for name, *_ in kinds for label, _ in trees}
     for _ in range(args.repeat):
-        for name, suffix, out, statuses in kinds:
+        for name, suffix, out, statuses, layout in kinds:
             for label, tree in trees:
                 output = OUT / f"batch-inputs.{out}"
+                # A checkout from before --layout writes the long layout without being told.
+                asked = ["--layout", layout] if layout and label != "before" else []
                 tries[(name, label)].append(run_timed(
                     [sys.executable, str(tree / "bench" / "batch.py"), "--child", "--register",
                      str(register.with_suffix(suffix)), "--output", str(output), "--statuses",
-                     statuses, "--order", "", "--chunk-size", str(args.chunk_size)], tree))
+                     statuses, "--order", "", "--chunk-size", str(args.chunk_size), *asked],
+                    tree))
                 if out == "csv":
-                    output.unlink()  # every outcome of 1,000,000 households is 11 GB
+                    output.unlink()  # every outcome of 1,000,000 households, long, is 11 GB
     w = 56 + (8 if args.against else 0)
     print(f"{'input -> output':<{w}} {'households/s':>13} {'wall s':>7} {'CPU s':>7} "
           f"{'peak MiB':>9} {'rows':>11}  load (1 min) per run")
@@ -257,12 +269,14 @@ def main() -> None:
                         "alternating, and reported side by side")
     parser.add_argument("--kinds", default="", help="with --inputs: which kinds, by number "
                         "(1 JSON Lines, 2 Parquet, 3 CSV -> Parquet, 4 JSON Lines -> CSV every "
-                        "outcome), e.g. 1,2,3; default all")
+                        "outcome as the screen command writes it, wide; 5 the same in the long "
+                        "layout), e.g. 1,2,3; default all")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--register", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
     parser.add_argument("--statuses", default="all", help=argparse.SUPPRESS)
     parser.add_argument("--order", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--layout", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)

@@ -596,16 +596,31 @@ def cmd_screen(args: argparse.Namespace) -> int:
         if unknown:
             return _fail(f"error: unknown status {', '.join(unknown)}; one of GRANTED, "
                          "NOT_GRANTED, UNDETERMINED or all [BAD_ARGUMENT]")
-    if args.chunk_size is None:
-        # Every outcome is about 67 rows a household: smaller chunks keep memory bounded.
-        args.chunk_size = 100_000 if "NOT_GRANTED" in statuses else 400_000
-    if args.chunk_size < 1:
+    if args.chunk_size is not None and args.chunk_size < 1:
         return _fail("error: --chunk-size must be at least 1 [BAD_ARGUMENT]")
     try:
         input_format = detect_format(args.input, args.format)
         out_format = output_format(args.out, args.out_format)
     except ValueError as exc:
         return _fail(f"error: {exc} [BAD_ARGUMENT]")
+    # Every outcome to CSV or a workbook is wide unless asked
+    # (docs/decisions/0012-wide-outcome-layout.md).
+    from screening.runner import check_layout, default_layout
+
+    layout = args.layout or ("long" if args.backend == "spark"
+                             else default_layout(out_format, statuses))
+    try:
+        check_layout(layout, statuses)
+    except ValueError as exc:
+        return _fail(f"error: {exc} [BAD_ARGUMENT]")
+    if layout == "wide" and args.order:
+        return _fail("error: --order is for the long layout; the wide layout has a row per "
+                     "household and per member, in the register's order [BAD_ARGUMENT]")
+    if args.chunk_size is None:
+        # Every outcome in the long layout is about 67 rows a household: smaller chunks keep
+        # memory bounded (the wide layout is about 5 rows a household).
+        args.chunk_size = 100_000 if "NOT_GRANTED" in statuses and layout == "long" \
+            else 400_000
     try:
         catalog = _catalog(args)
         versions = catalog.in_force(args.as_of, args.program or None)
@@ -615,6 +630,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
         return _fail(f"error: no program has a version in force on {args.as_of.isoformat()} "
                      "[NO_VERSION_IN_FORCE]")
     if args.backend == "spark":
+        if layout == "wide":
+            return _fail("error: the wide layout is written by the local backend; give "
+                         "--layout long (Spark writes a row per outcome) [BAD_ARGUMENT]")
         if args.order:
             return _fail("error: --order is for the local backend; Spark writes each "
                          "household's rows together [BAD_ARGUMENT]")
@@ -656,7 +674,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
             args.input, args.out, args.as_of, versions, statuses=statuses,
             errors_path=args.errors, output_format_=out_format, source=source,
             on_progress=hook, terms=args.terms, compression=args.compression,
-            order=args.order)
+            order=args.order, layout=layout)
     except OSError as exc:
         return _fail(f"error: {exc.filename or ''}: {exc.strerror or exc} [IO_ERROR]")
     except LayoutError as exc:
@@ -693,11 +711,20 @@ def cmd_rescreen(args: argparse.Namespace) -> int:
         if statuses - ALL_STATUSES:
             return _fail(f"error: unknown status {', '.join(sorted(statuses - ALL_STATUSES))}"
                          " [BAD_ARGUMENT]")
+    from screening.runner import check_layout, default_layout
+    from screening.writers import output_format
+
+    try:
+        layout = args.layout or default_layout(output_format(args.out), statuses)
+        check_layout(layout, statuses)
+    except ValueError as exc:
+        return _fail(f"error: {exc} [BAD_ARGUMENT]")
     app = Application(Settings())
     app.start()
     try:
         summary = rescreen_stored(app, args.as_of, args.out, programs=args.program or None,
-                                  statuses=statuses, region_codes=args.region or None)
+                                  statuses=statuses, region_codes=args.region or None,
+                                  layout=layout)
     except UnknownProgram as exc:
         return _fail(f"error: {exc} [UNKNOWN_PROGRAM]")
     except ServiceError as exc:
@@ -782,9 +809,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "program and outcome code; the default for Parquet) or household (the "
                    "API's order: household, program, code, member; the default for CSV); "
                    "local backend")
+    p.add_argument("--layout", choices=["long", "wide"],
+                   help="outcome table layout: long (a row per household and outcome) or "
+                   "wide (every outcome: a row per household and per member, a column per "
+                   "outcome code); default wide for --status all to .csv or .xlsx, else long")
     p.add_argument("--chunk-size", type=int, dest="chunk_size",
                    help="rows read at a time (default 400000; 100000 when NOT_GRANTED "
-                   "outcomes are written)")
+                   "outcomes are written in the long layout)")
     p.add_argument("--no-progress", action="store_true", dest="no_progress")
     p.add_argument("--backend", choices=["local", "spark"], default="local",
                    help="local (default) or spark (pyspark; see docs/screening.md)")
@@ -850,6 +881,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only these statuses in the output (GRANTED, NOT_GRANTED, UNDETERMINED, "
                    "or all; default GRANTED and UNDETERMINED)")
     p.add_argument("--region", action="append", help="only these region codes (repeatable)")
+    p.add_argument("--layout", choices=["long", "wide"],
+                   help="outcome table layout, as for screen (default wide for --status all "
+                   "to .csv or .xlsx, else long)")
     p.set_defaults(func=cmd_rescreen)
 
     p = sub.add_parser("verify", help="check the whole store for tampering (audit hash "

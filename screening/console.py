@@ -49,7 +49,9 @@ def print_summary(summary: dict[str, Any]) -> None:
     print(f"screened {h['screened']:,} of {h['read']:,} households as of {summary['asOf']} "
           f"in {summary['seconds']:.2f} s ({summary['householdsPerSecond']:,.0f} "
           f"households/s); {h['invalid']:,} invalid, {h['flagged']:,} flagged for monitoring")
-    print(f"outcomes: {summary['output']} ({summary['outcomeRows']:,} rows)")
+    wide = (", wide: a row per household and per member, a column per outcome code"
+            if summary.get("layout") == "wide" else "")
+    print(f"outcomes: {summary['output']} ({summary['outcomeRows']:,} rows{wide})")
     print(f"errors:   {summary['errors']} ({summary['errorRows']:,} rows)")
     for r in summary["byProgram"]:
         if r["status"] != "GRANTED":

@@ -29,6 +29,7 @@ from engine.batch.layout import ERRORS, Checked, check_flat
 from engine.batch.lines import check_lines
 from engine.batch.records import check_records
 from engine.batch.table import ALL_STATUSES, COUNTS, check_order
+from engine.batch.wide import Wide, WideLayout, evaluate_wide, wide_layout
 from policy.catalog import VersionRef
 from policy.document import Program
 from screening.sources import Chunk, Source, open_source
@@ -105,6 +106,28 @@ def _prefetch(it: Iterator[Any], size: int = 2) -> Iterator[Any]:
         raise failure[0]
 
 
+LAYOUTS = ("long", "wide")
+
+
+def default_layout(output_format_: str, statuses: frozenset[str]) -> str:
+    """The outcome table's layout when none is asked for (the command line's;
+    docs/decisions/0012-wide-outcome-layout.md): every outcome to CSV or a workbook is wide
+    (a row per household and per member, a column per outcome code); anything else, and every
+    Parquet output, is long (a row per outcome)."""
+    if statuses == ALL_STATUSES and output_format_ in ("csv", "xlsx"):
+        return "wide"
+    return "long"
+
+
+def check_layout(layout: str, statuses: frozenset[str]) -> None:
+    """Raises ``ValueError`` for an unknown layout, or a wide one of only some statuses."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; one of {', '.join(LAYOUTS)}")
+    if layout == "wide" and statuses != ALL_STATUSES:
+        raise ValueError("the wide layout holds every outcome (a column per outcome code): "
+                         "give --status all, or --layout long")
+
+
 class _BackgroundWriter:
     def __init__(self, writer: OutcomeWriter):
         self.writer = writer
@@ -125,7 +148,7 @@ class _BackgroundWriter:
             except BaseException as exc:
                 self.failure.append(exc)
 
-    def write(self, table: pa.Table) -> None:
+    def write(self, table: pa.Table | pl.DataFrame) -> None:
         if self.failure:
             raise self.failure[0]
         self.q.put(table)
@@ -170,32 +193,44 @@ def screen_file(
     workers: int = 2,
     compression: str = "lz4",
     order: str | None = None,
+    layout: str = "long",
 ) -> dict[str, Any]:
     """Screen every household of a register; returns the summary (also written beside the
     output as ``*.summary.json`` and ``*.summary.md``). ``order`` is the outcome rows' order
-    (``evaluate.ORDERS``); by default ``outcome`` for Parquet and ``household`` for CSV."""
+    (``evaluate.ORDERS``); by default ``outcome`` for Parquet and ``household`` for CSV.
+    ``layout`` is ``long`` (a row per outcome) or ``wide`` (every outcome: a row per
+    household and per member, ``engine.batch.wide``; always in household order)."""
     started = time.perf_counter()
     out = Path(output_path)
     fmt = output_format(out, output_format_)
-    order = order or default_order(fmt)
+    check_layout(layout, statuses)
+    wide = layout == "wide"
+    order = "household" if wide else order or default_order(fmt)
     check_order(order)  # before any file is opened
     if chunk_rows is None:
-        chunk_rows = 100_000 if "NOT_GRANTED" in statuses else 400_000
+        # Every outcome in the long layout is about 67 rows a household: smaller chunks keep
+        # memory bounded. The wide layout is about 5 rows a household.
+        chunk_rows = 100_000 if "NOT_GRANTED" in statuses and not wide else 400_000
     src = source or open_source(input_path, input_format, chunk_rows)
     errors_file = Path(errors_path) if errors_path else sibling(out, ".errors.csv")
     evaluator = evaluator_for(versions, as_of)
-    writer = _BackgroundWriter(OutcomeWriter(out, fmt, compression))
+    columns: WideLayout | None = wide_layout(evaluator, terms) if wide else None
+    writer = _BackgroundWriter(OutcomeWriter(
+        out, fmt, compression, headers=columns.zh_headers() if columns else None))
     errors = ErrorWriter(errors_file)
     totals = _Totals()
     progress = Progress(src.total, src.unit)
     try:
-        def work(box: list[Chunk]) -> tuple[int, Checked, Evaluated]:
+        def work(box: list[Chunk]) -> tuple[int, Checked, Evaluated | Wide]:
             # The box holds the only reference to the chunk: its rows are freed as soon as
             # they are checked, not when the chunk's outcomes have been written.
             chunk = box.pop()
             done = chunk.done
             checked = check_chunk(chunk, as_of)
             del chunk
+            if wide:
+                return done, checked, evaluate_wide(evaluator, checked.households,
+                                                    checked.members, terms)
             return done, checked, evaluator.evaluate(checked.households, checked.members,
                                                      statuses, terms, order=order)
 
@@ -203,7 +238,7 @@ def screen_file(
         # the GIL, so a second chunk uses the core the first leaves idle. Results are taken
         # in order.
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="screen") as pool:
-            pending: deque[Future[tuple[int, Checked, Evaluated]]] = deque()
+            pending: deque[Future[tuple[int, Checked, Evaluated | Wide]]] = deque()
             # One chunk read ahead: every chunk held costs memory, and memory first touched
             # costs the kernel time (page faults) that a second chunk ahead would not repay.
             for item in _prefetch(src.chunks(), 1):
@@ -221,21 +256,24 @@ def screen_file(
     finally:
         writer.close()
         errors.close()
-    schema = dict(evaluator.schema)
-    if not terms:
-        del schema["terms"]
+    if columns is not None:
+        schema = columns.schema
+    else:
+        schema = dict(evaluator.schema)
+        if not terms:
+            del schema["terms"]
     writer.writer.close(schema)
     totals.error_rows = errors.rows
     seconds = time.perf_counter() - started
     summary = _summary(totals, str(input_path), out, errors_file, as_of, versions, statuses,
-                       order, writer.writer.rows, seconds)
+                       order, writer.writer.rows, seconds, columns)
     write_summary(sibling(out, ".summary.json"), summary)
     if fmt == "xlsx":
         write_summary_xlsx(sibling(out, ".summary.xlsx"), summary)
     return summary
 
 
-def _finish(finished: tuple[int, Checked, Evaluated], errors: ErrorWriter,
+def _finish(finished: tuple[int, Checked, Evaluated | Wide], errors: ErrorWriter,
             writer: _BackgroundWriter, totals: _Totals, progress: Progress,
             on_progress: ProgressHook | None) -> None:
     done, checked, result = finished
@@ -249,14 +287,14 @@ def _finish(finished: tuple[int, Checked, Evaluated], errors: ErrorWriter,
         on_progress(progress)
 
 
-def _evaluation_errors(result: Evaluated, checked: Checked) -> pl.DataFrame:
+def _evaluation_errors(result: Evaluated | Wide, checked: Checked) -> pl.DataFrame:
     rows = [{"row": int(checked.first_rows[e.household]), "household_id": e.household_id,
              "field": "household", "code": "EVALUATION_ERROR", "message": e.message}
             for e in result.errors]
     return pl.DataFrame(rows, schema=ERRORS, orient="row")
 
 
-def _add(t: _Totals, checked: Checked, result: Evaluated) -> None:
+def _add(t: _Totals, checked: Checked, result: Evaluated | Wide) -> None:
     hh = result.households
     t.screened += hh.height
     t.invalid += checked.rejected + len(result.errors)
@@ -294,7 +332,8 @@ def _merge_counts(frames: list[pl.DataFrame]) -> pl.DataFrame:
 
 def _summary(t: _Totals, input_path: str, out: Path, errors_file: Path, as_of: date,
              versions: Sequence[tuple[Program, VersionRef]], statuses: frozenset[str],
-             order: str, outcome_rows: int, seconds: float) -> dict[str, Any]:
+             order: str, outcome_rows: int, seconds: float,
+             columns: WideLayout | None = None) -> dict[str, Any]:
     program_order = {p.code: i for i, (p, _) in enumerate(versions)}
     code_order = {(p.code, c): j for p, _ in versions for j, c in enumerate(p.outcome_codes())}
     status_order = {"GRANTED": 0, "UNDETERMINED": 1, "NOT_GRANTED": 2}
@@ -309,12 +348,15 @@ def _summary(t: _Totals, input_path: str, out: Path, errors_file: Path, as_of: d
         "output": str(out),
         "errors": str(errors_file),
         "statusesWritten": sorted(statuses, key=lambda s: status_order[s]),
+        "layout": "long" if columns is None else "wide",
         "order": order,
         "versions": [{"program": p.code, "version": p.document.version, "id": r.id,
                       "contentHash": p.content_hash} for p, r in versions],
         "households": {"read": t.households, "screened": t.screened, "invalid": t.invalid,
                        "flagged": t.flagged},
         "outcomeRows": outcome_rows,
+        # The wide layout's outcome columns (code, level, amount column, period).
+        **({"columns": columns.described()} if columns is not None else {}),
         "errorRows": t.error_rows,
         "byProgram": counts,
         "byRegion": regions,

@@ -60,9 +60,12 @@ def sibling(path: Path, suffix: str) -> Path:
 
 
 class OutcomeWriter:
-    """Appends chunks of the outcome table (Arrow tables) to one CSV or Parquet file."""
+    """Appends chunks of the outcome table (Arrow tables, or polars frames in the wide layout)
+    to one CSV, Parquet or xlsx file. ``headers`` are a workbook's Chinese headers (by default
+    the long layout's, ``ZH_HEADERS``)."""
 
-    def __init__(self, path: Path, fmt: str, compression: str = "lz4"):
+    def __init__(self, path: Path, fmt: str, compression: str = "lz4",
+                 headers: dict[str, str] | None = None):
         if compression not in COMPRESSIONS:
             raise ValueError(f"unknown compression {compression!r}; one of "
                              f"{', '.join(COMPRESSIONS)}")
@@ -76,62 +79,67 @@ class OutcomeWriter:
         self._schema: pa.Schema | None = None
         self._book: Any = None
         self._sheet: Any = None
+        self.headers = headers or ZH_HEADERS
         path.parent.mkdir(parents=True, exist_ok=True)
 
-    def write(self, table: pa.Table) -> None:
+    def write(self, table: pa.Table | pl.DataFrame) -> None:
         if self.fmt == "xlsx":
             self._write_xlsx(table)
             return
-        if self._schema is None:
+        if self.fmt == "csv":
+            frame = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table)
+            assert isinstance(frame, pl.DataFrame)
+            self._write_csv(frame)
+            return
+        if isinstance(table, pl.DataFrame):
+            table = table.to_arrow()
+        if self._parquet is None:
             self._schema = table.schema
-            if self.fmt == "csv":
-                # polars' CSV writer (native, quoting only the cells that need it: the JSON
-                # texts): about a fifth less time and a third smaller than pyarrow's, which
-                # quotes every text (docs/decisions/0010-screening-output.md).
-                self._csv = self.path.open("wb")
-                self._header = True
-            else:
-                # Dictionary-encoded columns are written as they are (their dictionary, then
-                # the indices): a page limit above the largest chunk's dictionary (a chunk's
-                # household or member ids) keeps Parquet from falling back to plain text. The
-                # other columns (numbers, flags, JSON texts) are written plain.
-                # No statistics: every chunk (row group) holds every program, code and status,
-                # so min/max would not let a reader skip anything, and they cost a quarter of
-                # the writing time.
-                dictionary = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
-                self._parquet = pq.ParquetWriter(self.path, table.schema,
-                                                 compression=self.compression,
-                                                 use_dictionary=dictionary,
-                                                 write_statistics=False,
-                                                 dictionary_pagesize_limit=DICTIONARY_PAGE)
+            # Dictionary-encoded columns are written as they are (their dictionary, then the
+            # indices): a page limit above the largest chunk's dictionary (a chunk's household
+            # or member ids) keeps Parquet from falling back to plain text. The other columns
+            # (numbers, flags, JSON texts) are written plain.
+            # No statistics: every chunk (row group) holds every program, code and status, so
+            # min/max would not let a reader skip anything, and they cost a quarter of the
+            # writing time.
+            dictionary = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
+            self._parquet = pq.ParquetWriter(self.path, table.schema,
+                                             compression=self.compression,
+                                             use_dictionary=dictionary,
+                                             write_statistics=False,
+                                             dictionary_pagesize_limit=DICTIONARY_PAGE)
         elif table.schema != self._schema:
             table = table.cast(self._schema)
-        if self._csv is not None:
-            frame = pl.from_arrow(table)
-            assert isinstance(frame, pl.DataFrame)
-            frame.write_csv(self._csv, include_header=self._header)
-            self._header = False
-        elif self._parquet is not None:
-            # One row group per chunk, however many rows (pyarrow would cut at 1Mi rows).
-            self._parquet.write_table(table, row_group_size=max(1, table.num_rows))
+        # One row group per chunk, however many rows (pyarrow would cut at 1Mi rows).
+        self._parquet.write_table(table, row_group_size=max(1, table.num_rows))
         self.rows += table.num_rows
 
-    def _write_xlsx(self, table: pa.Table) -> None:
-        """A sheet 筛查结果 with Chinese headers (``ZH_HEADERS``); a write-only workbook, so
+    def _write_csv(self, frame: pl.DataFrame) -> None:
+        if self._csv is None:
+            self._csv = self.path.open("wb")
+        # polars' CSV writer (native, quoting only the cells that need it: the JSON texts):
+        # about a fifth less time and a third smaller than pyarrow's, which quotes every text
+        # (docs/decisions/0010-screening-output.md).
+        frame.write_csv(self._csv, include_header=self._header)
+        self._header = False
+        self.rows += frame.height
+
+    def _write_xlsx(self, table: pa.Table | pl.DataFrame) -> None:
+        """A sheet 筛查结果 with Chinese headers (``headers``); a write-only workbook, so
         memory stays flat. A sheet holds at most 1,048,575 rows: more is an error that says
         to write CSV or Parquet instead."""
-        frame = pl.from_arrow(table)
+        frame = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         if self._book is None:
             from openpyxl import Workbook
 
             self._book = Workbook(write_only=True)
             self._sheet = self._book.create_sheet("筛查结果")
-            self._sheet.append([ZH_HEADERS.get(n, n) for n in frame.columns])
+            self._sheet.append([self.headers.get(n, n) for n in frame.columns])
         if self.rows + frame.height > XLSX_MAX_ROWS:
             raise OSError(f"{self.path}: more than {XLSX_MAX_ROWS:,} outcome rows do not fit "
                           "a spreadsheet; write .csv or .parquet")
-        frame = frame.with_columns(pl.col(pl.Categorical).cast(pl.String))
+        frame = frame.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
         for row in frame.iter_rows():
             self._sheet.append(list(row))
         self.rows += frame.height
@@ -143,7 +151,7 @@ class OutcomeWriter:
 
                 self._book = Workbook(write_only=True)
                 sheet = self._book.create_sheet("筛查结果")
-                sheet.append([ZH_HEADERS.get(n, n) for n in (empty_schema or {})])
+                sheet.append([self.headers.get(n, n) for n in (empty_schema or {})])
             self._book.save(self.path)
             return
         if self._csv is not None:
@@ -278,6 +286,9 @@ def summary_markdown(s: dict[str, Any]) -> str:
         "Versions: " + ", ".join(f"{v['program']} v{v['version']} (`{v['contentHash'][:12]}`)"
                                  for v in s["versions"]),
         "",
+        *(["Layout: wide (a row per household and per member, a column per outcome code: "
+           "G granted, N not granted, U undetermined; docs/decisions/0012-wide-outcome-layout.md)",
+           ""] if s.get("layout") == "wide" else []),
         "## By program and outcome",
         "",
         "| program | code | status | period | outcomes | amount |",

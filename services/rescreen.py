@@ -19,10 +19,11 @@ from services.errors import InvalidInput
 def rescreen_stored(
     app: Application, as_of: date, output: str | Path, *,
     programs: Sequence[str] | None = None, statuses: frozenset[str] = ALL_STATUSES,
-    region_codes: Sequence[str] | None = None, batch_size: int = 5000,
+    region_codes: Sequence[str] | None = None, batch_size: int = 5000, layout: str = "long",
 ) -> dict[str, Any]:
     """Screen the stored households (all, or those of ``region_codes``) as of a date and write
-    the outcome table, errors and summary beside ``output``, as ``policy-engine screen`` does.
+    the outcome table (in ``layout``, ``screening.runner.LAYOUTS``), errors and summary beside
+    ``output``, as ``policy-engine screen`` does.
     The households stream from the store into a JSON Lines register in a temporary folder,
     which the batch runner reads in chunks like any other register."""
     versions = app.catalog().in_force(as_of, programs)
@@ -38,4 +39,4 @@ def rescreen_stored(
                 f.writelines((facts if "\n" not in facts
                               else json.dumps(json.loads(facts), ensure_ascii=False)) + "\n"
                              for _, _, facts in rows)
-        return screen_file(register, output, as_of, versions, statuses=statuses)
+        return screen_file(register, output, as_of, versions, statuses=statuses, layout=layout)

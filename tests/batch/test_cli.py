@@ -68,7 +68,7 @@ FIXTURE_HOUSEHOLDS = [json.loads(p.read_text(encoding="utf-8"))
 def test_the_fixture_register_in_every_format(source: str, out: str, tmp_path: Path) -> None:
     target = tmp_path / out
     done = screen(str(SCREENING / source), "--as-of", AS_OF, "--out", str(target),
-                  "--no-progress", "--terms", "--status", "all")
+                  "--no-progress", "--terms", "--status", "all", "--layout", "long")
     assert done.returncode == 0, done.stderr
     assert "screened 11 of 11 households" in done.stdout
     got = read_outcomes(target)

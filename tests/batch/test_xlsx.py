@@ -57,7 +57,7 @@ def _xlsx_twin(csv_path: Path, out: Path, chinese: bool) -> Path:
 
 def _screen(register: Path, out: Path, *more: str) -> int:
     return main(["screen", str(register), "--as-of", "2024-06-01", "--out", str(out),
-                 "--no-progress", "--status", "all", *more])
+                 "--no-progress", "--status", "all", "--layout", "long", *more])
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
