@@ -63,6 +63,18 @@ def json_schema() -> pa.Schema:
     return pa.schema([*_struct_fields(HOUSEHOLD_COLUMNS), pa.field("members", pa.list_(member))])
 
 
+def _series(array: pa.Array | pa.ChunkedArray) -> pl.Series:
+    series = pl.from_arrow(array)
+    assert isinstance(series, pl.Series)
+    return series
+
+
+def _arrow_array(values: np.ndarray) -> pa.Array:
+    """A numpy array as Arrow's, through polars: ``pa.array`` and Arrow's Python scalars
+    import pandas when it is installed (about 0.3 CPU-seconds at a process's first call)."""
+    return pl.Series(values).to_arrow()
+
+
 def _lines(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each line's start and end (without its newline) and where the next line starts."""
     data = np.frombuffer(block, dtype=np.uint8)
@@ -90,14 +102,13 @@ def _candidates(block: bytes, starts: np.ndarray, ends: np.ndarray
     first_byte = data[np.minimum(starts, len(data) - 1)]
     last_byte = data[np.maximum(last - 1, 0)]
     ok = ~empty & (first_byte == ord("{")) & (last_byte == ord("}"))
-    # Lines with a null (looked for with bytes.find: no array the size of the block).
-    hits = []
-    at = block.find(b"null")
-    while at >= 0:
-        hits.append(at)
-        at = block.find(b"null", at + 4)
-    if hits:
-        ok[np.searchsorted(starts, np.array(hits, dtype=np.int64), side="right") - 1] = False
+    # Lines with a null, looked for by polars in each line's bytes (a view of the block: no
+    # copy in Python; about four times faster than bytes.find, and without the GIL).
+    if n:
+        offsets = np.append(starts, len(block)).astype(np.int64)
+        lines = pa.LargeBinaryArray.from_buffers(
+            pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(block)])
+        ok &= ~_series(lines).bin.contains(b"null").to_numpy()
     return ok, empty
 
 
@@ -145,10 +156,10 @@ def _nested(table: pa.Table, line_numbers: np.ndarray, first: int
     flat = members.flatten()
     heads = pl.from_arrow(pa.table(
         {**{c.name: table.column(c.field) for c in HOUSEHOLD_COLUMNS},
-         ROW: pa.array(line_numbers, type=pa.int64())}))
-    parent = pc.add(pc.list_parent_indices(members), first)
+         ROW: _arrow_array(line_numbers.astype(np.int64))}))
+    parent = _series(pc.list_parent_indices(members)).cast(pl.UInt32) + first
     member_frame = pl.from_arrow(pa.table(
-        {"_h": pc.cast(parent, pa.uint32()),
+        {"_h": parent.to_arrow(),
          **{c.name: flat.field(i) for i, c in enumerate(MEMBER_COLUMNS)}}))
     assert isinstance(heads, pl.DataFrame) and isinstance(member_frame, pl.DataFrame)
     return heads, member_frame
@@ -168,11 +179,11 @@ def check_lines(block: bytes, first_line: int, as_of: date) -> Checked:
         if table is None:
             slow.append(lines)
             continue
-        sizes = pc.fill_null(pc.list_value_length(table.column("members")), 0).to_numpy()
+        sizes = _series(pc.list_value_length(table.column("members"))).fill_null(0).to_numpy()
         fits = (sizes >= 1) & (sizes <= f.MAX_MEMBERS)
         if not fits.all():
             slow.append(lines[~fits])
-            table, lines = table.filter(pa.array(fits)), lines[fits]
+            table, lines = table.filter(_arrow_array(fits)), lines[fits]
         if lines.size:
             heads_raw, members_raw = _nested(table, numbers[lines], read)
             heads_parts.append(heads_raw)
