@@ -150,74 +150,72 @@ def _vectorised(ev: Evaluator, layout: WideLayout, hh_in: pl.DataFrame, m_in: pl
                 keys: bool) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The wide table of households the vectorised path evaluates, its summary and counts.
     A household's row goes to place ``h + s`` (``s`` its first member's row in the member
-    frame), member row ``r`` of household ``h`` to ``h + r + 1``: the places are the rows'
-    order, made by one scatter. With ``keys``, the rows keep ``_h`` and ``_k`` (0 for the
-    household's row, 1 + the member's index) instead, to be merged with other rows."""
+    frame), member row ``r`` of household ``h`` to ``h + r + 1``. The household rows'
+    columns are gathered into place (null on the member rows), the member rows' likewise, the
+    JSON texts (on a few rows) scattered. With ``keys`` the rows also have ``_h`` and ``_k``
+    (0 for the household's row, 1 + the member's index), to be merged with other rows."""
     hh, m, seg = ev.frames(hh_in, m_in)
     counts = ev._counts(hh, m)
     summary = ev.household_summary(hh)
     h_exprs, m_exprs = _expressions(ev, layout)
-    if keys:
-        h_key = [pl.col("_h"), pl.lit(0, pl.UInt32).alias("_k")]
-        m_key = [pl.col("_h"), (pl.col("_m").cast(pl.UInt32) + 1).alias("_k")]
-    else:
-        h_key = [(pl.col("_h").cast(pl.UInt32) + pl.col("_start").cast(pl.UInt32)
-                  ).alias("_pos")]
-        m_key = [(pl.col("_m_row").cast(pl.UInt32) + pl.col("_h").cast(pl.UInt32) + 1
-                  ).alias("_pos")]
     hh = hh.with_columns(_start=seg.start)
     h_texts, m_texts = _texts(ev, layout)
-    queries = [hh.lazy().select(*h_key, *h_exprs),
-               m.lazy().select(*m_key, pl.col("_h").alias("_of"), *m_exprs)]
-    # The JSON texts only on the rows that have one (a few): each is made on those rows and
-    # put in place.
-    for frame, texts in ((hh, h_texts), (m, m_texts)):
-        if texts is not None:
-            has, columns = texts
+    queries = [
+        hh.lazy().select((pl.col("_h").cast(pl.UInt32) + pl.col("_start").cast(pl.UInt32))
+                         .alias("_pos"), *h_exprs),
+        m.lazy().select((pl.col("_m_row").cast(pl.UInt32) + pl.col("_h").cast(pl.UInt32) + 1)
+                        .alias("_pos"), pl.col("_h").cast(pl.UInt32).alias("_of"),
+                        (pl.col("_m").cast(pl.UInt32) + 1).alias("_k"), *m_exprs)]
+    # The JSON texts only on the rows that have one (a few): made on those rows, then put in
+    # place.
+    for frame, side_texts in ((hh, h_texts), (m, m_texts)):
+        if side_texts is not None:
+            has, columns = side_texts
             queries.append(frame.lazy().with_row_index("_i").filter(has).select("_i", *columns))
     found = pl.collect_all(queries, engine=ENGINE)
     h_rows, m_rows = found[0], found[1]
+    n_h, n_m = h_rows.height, m_rows.height
+    n = n_h + n_m
+    h_pos, m_pos = h_rows["_pos"], m_rows["_pos"]
+    h_range = pl.int_range(n_h, dtype=pl.UInt32, eager=True)
+    owner = pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(h_pos, h_range).scatter(
+        m_pos, m_rows["_of"])
+    at_h = pl.repeat(None, n, dtype=pl.UInt32, eager=True).scatter(h_pos, h_range)
+    at_m = pl.repeat(None, n, dtype=pl.UInt32, eager=True).scatter(
+        m_pos, pl.int_range(n_m, dtype=pl.UInt32, eager=True))
+    parts = [hh.select("household_id", region_code="regionCode")[owner],
+             h_rows.drop("_pos")[at_h], m_rows.drop("_pos", "_of", "_k")[at_m]]
+    text_columns = ["missing_facts", *(["terms"] if layout.terms else [])]
+    texts: dict[str, pl.Series] = {name: pl.repeat(None, n, dtype=pl.String, eager=True)
+                                   for name in text_columns}
     rest = iter(found[2:])
-    if h_texts is not None:
-        h_rows = _placed(h_rows, next(rest))
-    if m_texts is not None:
-        m_rows = _placed(m_rows, next(rest))
-    of = m_rows["_of"]
-    m_rows = m_rows.with_columns(household_id=hh["household_id"].gather(of),
-                                 region_code=hh["regionCode"].gather(of)).drop("_of")
-    names = [*(["_h", "_k"] if keys else ["_pos"]), *layout.schema]
-    table = pl.concat([h_rows.select(names), m_rows.select(names)], rechunk=True)
+    for pos, side in ((h_pos, h_texts), (m_pos, m_texts)):
+        if side is not None:
+            found_texts = next(rest)
+            at = pos.gather(found_texts["_i"])
+            for name in text_columns:
+                texts[name] = texts[name].scatter(at, found_texts[name])
     if keys:
-        return table, summary, counts
-    n = table.height
-    order = pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(
-        table["_pos"], pl.int_range(n, dtype=pl.UInt32, eager=True))
-    return table.drop("_pos")[order], summary, counts
+        k = pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(m_pos, m_rows["_k"])
+        parts.append(pl.DataFrame({"_h": owner, "_k": k}))
+    parts.append(pl.DataFrame(texts))
+    table = pl.concat(parts, how="horizontal")
+    return table.select([*(["_h", "_k"] if keys else []), *layout.schema]), summary, counts
 
 
 def _expressions(ev: Evaluator, layout: WideLayout) -> tuple[list[pl.Expr], list[pl.Expr]]:
     """The columns of the household rows (on the household frame) and of the member rows (on
-    the member frame, but ``household_id`` and ``region_code``, taken from the household)."""
-    h: list[pl.Expr] = [pl.col("household_id"), pl.lit(None, pl.String).alias("member_id"),
-                        pl.col("regionCode").alias("region_code"),
-                        pl.col("_flagged").alias("flags_monitoring")]
-    m: list[pl.Expr] = [pl.lit(None, pl.String).alias("household_id"), pl.col("member_id"),
-                        pl.lit(None, pl.String).alias("region_code"),
-                        pl.lit(None, pl.Boolean).alias("flags_monitoring")]
+    the member frame): each side's own (``household_id`` and ``region_code`` are the
+    household's, the JSON texts are made apart)."""
+    h: list[pl.Expr] = [pl.col("_flagged").alias("flags_monitoring")]
+    m: list[pl.Expr] = [pl.col("member_id")]
     for p, c in zip(ev.parts, layout.codes, strict=True):
-        own, other = (m, h) if p.plan.per_member else (h, m)
+        own = m if p.plan.per_member else h
         own.append(_status(ev, p).alias(c.code))
-        other.append(pl.lit(None, WIDE_STATUS).alias(c.code))
         if c.amount:
             own.append(ev._amount(p).cast(pl.Float64).alias(f"{c.code}.amount"))
-            other.append(pl.lit(None, pl.Float64).alias(f"{c.code}.amount"))
         if c.period_column:
             own.append(_period(ev, p).alias(f"{c.code}.period"))
-            other.append(pl.lit(None, PERIOD).alias(f"{c.code}.period"))
-    for exprs in (h, m):
-        exprs.append(pl.lit(None, pl.String).alias("missing_facts"))
-        if layout.terms:
-            exprs.append(pl.lit(None, pl.String).alias("terms"))
     return h, m
 
 
@@ -251,12 +249,6 @@ def _texts(ev: Evaluator, layout: WideLayout
             columns.append(_object(terms).alias("terms"))
         sides.append((pl.any_horizontal(has), columns))
     return sides[0], sides[1]
-
-
-def _placed(rows: pl.DataFrame, texts: pl.DataFrame) -> pl.DataFrame:
-    """``rows`` with the text columns of ``texts`` put at their rows (``_i``)."""
-    return rows.with_columns(
-        rows[name].scatter(texts["_i"], texts[name]) for name in texts.columns if name != "_i")
 
 
 def _status(ev: Evaluator, p: _Part) -> pl.Expr:
