@@ -59,6 +59,20 @@ def test_rescreen_command(tmp_path: Path) -> None:
     assert rows.height > 0
     assert set(rows["status"].to_list()) == {"GRANTED"}
     assert set(rows["region_code"].to_list()) == {"371300-001"}
+    # Every outcome to CSV is written in the wide layout (decision 0012), as by screen.
+    every = subprocess.run(
+        [sys.executable, "-m", "cli.main", "rescreen", "--as-of", "2024-06-01", "--out",
+         str(tmp_path / "all.csv"), "--status", "all", "--region", "371300-001"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert every.returncode == 0, every.stderr
+    wide = pl.read_csv(tmp_path / "all.csv", infer_schema=False)
+    assert "code" not in wide.columns and "disability.living_subsidy" in wide.columns
+    households = wide.filter(pl.col("member_id").is_null())
+    assert households.height > 0
+    assert households["disability.living_subsidy"].null_count() == households.height
+    assert households["housing.repair"].null_count() == 0
+    assert set(wide["region_code"].to_list()) == {"371300-001"}
+    assert set(wide["disability.living_subsidy"].drop_nulls().to_list()) <= {"G", "N", "U"}
     bad = subprocess.run(
         [sys.executable, "-m", "cli.main", "rescreen", "--as-of", "2024-06-01", "--out",
          str(tmp_path / "o.csv"), "--program", "roads"],
