@@ -22,7 +22,7 @@ from engine.results import (
     VersionRef,
 )
 from engine.trace import LazyChecks, Traced
-from engine.tree import LazyTree, Superseded
+from engine.tree import Superseded
 from engine.values import Bindings, closure
 from policy.cache import BoundedCache
 from policy.conditions import ast as a
@@ -59,6 +59,8 @@ class _Plan:
     decides: tuple[_Code, ...]                         # the same, with what deciding reads
     higher: tuple[tuple[int, ...], ...]                # per rule: rules above it in its group
     citations: tuple[Citation, ...]
+    # Per rule: what its reasons share (rule id, texts, citation), in ``Reason``'s order.
+    heads: tuple[tuple[str, str, str, Citation], ...]
     # Per rule: whether its amount, and each of its terms, reads a parameter marked sample.
     samples: tuple[tuple[bool, tuple[bool, ...]], ...]
     # Per rule: its amount's and its terms' closures (None: no amount).
@@ -79,6 +81,8 @@ class _Decided(NamedTuple):
     by_amount: dict[tuple[object, ...], Outcome] | None
 
 
+_STATUS = {s.value: s for s in Status}  # ``Status(value)``, without the enum's call
+_new = tuple.__new__  # a named tuple's own constructor, without the keyword handling
 _PLANS: BoundedCache[str, _Plan] = BoundedCache("engine.explain_plans", 64)
 _REASONS: BoundedCache[tuple[str, int, int], tuple[LazyChecks, Reason]] = (
     BoundedCache("engine.reasons", 10_000))
@@ -127,8 +131,10 @@ def _plan(program: Program) -> _Plan:
     amount_reads = tuple(
         _fact_reads([*([] if r.amount is None else [r.amount]), *(t.expr for t in r.terms)])
         for r in program.rules)
+    heads = tuple((r.id, r.spec.reason.zh, r.spec.reason.en, c)
+                  for r, c in zip(program.rules, citations, strict=True))
     plan = _Plan(tuple((c.rule_ids, c.per_member) for c in codes), tuple(codes),
-                 tuple(higher), citations, samples, amounts, amount_reads)
+                 tuple(higher), citations, heads, samples, amounts, amount_reads)
     _PLANS.put(program.content_hash, plan)
     return plan
 
@@ -237,7 +243,8 @@ def _decide(program: Program, plan: _Plan, code: _Code, m: int | None, ids: tupl
             return _Decided(traced, None, i, None if plan.amount_reads[i] is None else {})
         why: _Why = (i, own, ())
         return _Decided(traced, _outcome(
-            rules[i], m, ids, Status(semantic_status(verdict)), Lazy(_reasons, program, plan, why),
+            rules[i], m, ids, _STATUS[semantic_status(verdict)],
+            Lazy(_reasons, program, plan, why),
             Lazy(_missing, own[1]) if verdict is UNKNOWN else (), None, None, (), False), -1, None)
     effs = [effective(VALUES, tree[(i, m)][0], [tree[(h, m)][0] for h in plan.higher[i]])
             for i in rule_ids]
@@ -246,7 +253,7 @@ def _decide(program: Program, plan: _Plan, code: _Code, m: int | None, ids: tupl
         granted = rule_ids[first_true]
         return _Decided(traced, None, granted,
                         None if plan.amount_reads[granted] is None else {})
-    status = Status(semantic_status(outcome_verdict(VALUES, effs)))
+    status = _STATUS[semantic_status(outcome_verdict(VALUES, effs))]
     open_ = [i for i, v in zip(rule_ids, effs, strict=True) if v is UNKNOWN]
     explained = tuple([_why(plan, i, m, tree) for i in (open_ or rule_ids)])
     # The reasons and the missing facts are found when first read; they keep only the
@@ -309,7 +316,7 @@ def _reason_of(program: Program, plan: _Plan, i: int, traced: Traced,
     entry = _REASONS.get(key)
     cached = entry[1] if entry is not None and entry[0] is found else None
     if cached is None:
-        cached = _reason(rules[i], plan.citations[i], Conditions(found.conditions), traced[2])
+        cached = _new(Reason, (*plan.heads[i], Conditions(found.conditions), traced[2]))
         _REASONS.put(key, (found, cached))
     if not above:
         return cached
@@ -334,18 +341,6 @@ def _walk(node: a.Node) -> list[a.Node]:
         if isinstance(n, a.DefRef) and n.body is not None:
             out.extend(_walk(n.body))
     return out
-
-
-def _reason(rule: CompiledRule, citation: Citation, conditions: Conditions,
-            tree: LazyTree) -> Reason:
-    return Reason(
-        rule_id=rule.id,
-        text_zh=rule.spec.reason.zh,
-        text_en=rule.spec.reason.en,
-        citation=citation,
-        conditions=conditions,
-        tree=tree,
-    )
 
 
 def _amounts(rule: CompiledRule, scope: Bindings, samples: tuple[bool, tuple[bool, ...]],

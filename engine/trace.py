@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from engine.results import ConditionCheck
-from engine.tree import LazyTree, reads, scope_of
+from engine.tree import LazyTree, Names, reads, scope_of
 from engine.values import Bindings, closure, fmt, is_money
 from policy.cache import BoundedCache
 from policy.conditions import ast as a
@@ -189,15 +189,17 @@ class LazyChecks:
     __slots__ = ("_args", "_found")
 
     def __init__(self, node: a.Node, outer: tuple[object, ...], inner: tuple[object, ...],
-                 params: Mapping[str, Number], member_ids: tuple[str, ...]):
-        self._args = (node, outer, inner, params, member_ids)
+                 params: Mapping[str, Number], member_ids: tuple[str, ...],
+                 names: Names | None = None):
+        self._args = (node, outer, inner, params, member_ids, names)
         self._found: tuple[Check, ...] | None = None
 
     def get(self) -> tuple[Check, ...]:
         found = self._found
         if found is None:
-            node, outer, inner, params, ids = self._args
-            found = self._found = tuple(checks(node, scope_of(node, outer, inner, params), ids))
+            node, outer, inner, params, ids, names = self._args
+            found = self._found = tuple(
+                checks(node, scope_of(node, outer, inner, params, names), ids))
         return found
 
     def conditions(self) -> tuple[ConditionCheck, ...]:
@@ -215,7 +217,7 @@ Traced = tuple[Value, LazyChecks, LazyTree]
 # outcomes decided from it are decided again: 60,000 entries hold what a stream of a few thousand
 # never-seen households reads (about 10 new entries each; 20,000 evicted traces the outcome memo
 # still kept alive, for about the same memory).
-_MEMO: BoundedCache[tuple[int, tuple[object, ...]], tuple[a.Node, Traced]] = BoundedCache(
+_MEMO: BoundedCache[tuple[object, ...], tuple[a.Node, Traced]] = BoundedCache(
     "engine.trace_memo", 60_000)
 
 
@@ -230,24 +232,28 @@ def tracer(node: a.Node) -> Tracer:
     hit = _TRACERS.get(id(node))
     if hit is not None and hit[0] is node:
         return hit[1]
-    _, outer, _, inner = reads(node)
+    found_reads = reads(node)
+    outer, inner = found_reads.outer, found_reads.inner
+    names: Names = (found_reads.outer_names, found_reads.inner_names)
     node_id = id(node)
     verdict = closure(node)
+    get, put = _MEMO.get, _MEMO.put
 
     def trace(scope: Bindings, member_ids: tuple[str, ...] = ()) -> Traced:
         values: tuple[object, ...] = outer(scope.facts)
-        key = values
-        members: tuple[object, ...] = ()
-        if inner is not None:
-            members = tuple(inner(m) for m in scope.members)
-            key += (member_ids, members)
-        full = (node_id, key)
-        found = _MEMO.get(full)
+        if inner is None:
+            members: tuple[object, ...] = ()
+            full: tuple[object, ...] = (node_id, values)
+        else:
+            members = tuple([inner(m) for m in scope.members])
+            full = (node_id, values, member_ids, members)
+        found = get(full)
         if found is not None and found[0] is node:
             return found[1]
-        result = (verdict(scope), LazyChecks(node, values, members, scope.params, member_ids),
-                  LazyTree(node, values, members, scope.params, member_ids))
-        _MEMO.put(full, (node, result))
+        params = scope.params
+        result = (verdict(scope), LazyChecks(node, values, members, params, member_ids, names),
+                  LazyTree(node, values, members, params, member_ids, names))
+        put(full, (node, result))
         return result
 
     _TRACERS.put(node_id, (node, trace))

@@ -74,6 +74,8 @@ class Reads(NamedTuple):
     inner: _Getter | None
 
 
+# The names of the facts a node reads in its own scope and in each member's (``Reads``').
+Names = tuple[tuple[str, ...], tuple[str, ...]]
 _READS: BoundedCache[int, tuple[a.Node, Reads]] = BoundedCache("engine.condition_reads", 2048)
 
 
@@ -141,10 +143,11 @@ class LazyTree:
     __slots__ = ("_args", "_tree")
 
     def __init__(self, node: a.Node, outer: tuple[object, ...], inner: tuple[object, ...],
-                 params: Mapping[str, Number], member_ids: tuple[str, ...]):
+                 params: Mapping[str, Number], member_ids: tuple[str, ...],
+                 names: Names | None = None):
         self._args: tuple[a.Node, tuple[object, ...], tuple[object, ...],
-                          Mapping[str, Number], tuple[str, ...]] | None = (
-            node, outer, inner, params, member_ids)
+                          Mapping[str, Number], tuple[str, ...], Names | None] | None = (
+            node, outer, inner, params, member_ids, names)
         self._tree: ConditionNode | None = None
 
     def get(self) -> ConditionNode:
@@ -153,8 +156,9 @@ class LazyTree:
             args = self._args
             if args is None:  # another thread built it meanwhile
                 return self._tree  # type: ignore[return-value]
-            node, outer, inner, params, ids = args
-            tree = self._tree = build(node, scope_of(node, outer, inner, params), ids)
+            node, outer, inner, params, ids, names = args
+            tree = self._tree = builder(node)(scope_of(node, outer, inner, params, names),
+                                              ids, True)
             self._args = None
         return tree
 
@@ -165,8 +169,8 @@ class LazyTree:
         args = self._args
         if self._tree is not None or args is None:
             return None
-        node, outer, inner, params, ids = args
-        scope = scope_of(node, outer, inner, params)
+        node, outer, inner, params, ids, names = args
+        scope = scope_of(node, outer, inner, params, names)
         own, clear = closure(node)(scope), k_not(applies)
         keep = marks("AND", k_and([own, clear]), [own, clear])[0]
         tree = builder(node)(scope, ids, keep)
@@ -177,12 +181,18 @@ class LazyTree:
 
 
 def scope_of(node: a.Node, outer: tuple[object, ...], inner: tuple[object, ...],
-             params: Mapping[str, Number]) -> Bindings:
-    """A scope holding only what ``node`` reads, from the values ``reads(node)`` got."""
-    names = reads(node)
-    facts: dict[str, Value] = dict(zip(names.outer_names, outer, strict=True))  # type: ignore[arg-type]
+             params: Mapping[str, Number], names: Names | None = None) -> Bindings:
+    """A scope holding only what ``node`` reads, from the values ``reads(node)`` got (``names``:
+    the names of ``reads(node)``, when the caller has them)."""
+    if names is None:
+        found = reads(node)
+        names = found.outer_names, found.inner_names
+    outer_names, inner_names = names
+    facts: dict[str, Value] = dict(zip(outer_names, outer, strict=True))  # type: ignore[arg-type]
+    if not inner:
+        return Bindings(facts, params)
     members: list[dict[str, Value]] = [
-        dict(zip(names.inner_names, values, strict=True))  # type: ignore[call-overload]
+        dict(zip(inner_names, values, strict=True))  # type: ignore[call-overload]
         for values in inner]
     return Bindings(facts, params, members)
 

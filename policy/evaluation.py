@@ -13,7 +13,7 @@ from policy import semantics as sem
 from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.exact import Number
-from policy.semantics import Value, k_and, k_not, k_or
+from policy.semantics import Value, k_not
 
 
 class Bindings:
@@ -111,11 +111,13 @@ def _build(node: a.Node) -> Fn:
             f = closure(o)
             return lambda s: k_not(f(s))
         case a.And(operands=ops):
-            fops = [closure(x) for x in ops]
-            return lambda s: k_and(f(s) for f in fops)  # not read past a false operand
+            fops = tuple([closure(x) for x in ops])
+            k_and_of = sem.k_and_of
+            return lambda s: k_and_of(fops, s)  # not read past a false operand
         case a.Or(operands=ops):
-            fops = [closure(x) for x in ops]
-            return lambda s: k_or(f(s) for f in fops)  # not read past a true operand
+            fops = tuple([closure(x) for x in ops])
+            k_or_of = sem.k_or_of
+            return lambda s: k_or_of(fops, s)  # not read past a true operand
         case a.Quantifier(kind=kind, body=b):
             fb = closure(b)
             quantify = sem.QUANTIFIERS[kind]

@@ -81,6 +81,7 @@ class _Unknown:
 UNKNOWN = _Unknown()
 # Numbers are exact (policy.exact): never a float.
 Value = Number | bool | str | date | _Unknown
+S = TypeVar("S")  # what a lazily read operand is computed from (a scope)
 
 
 # --- connectives -------------------------------------------------------------------------------
@@ -120,6 +121,40 @@ def k_or(values: Iterable[Value]) -> Value:
     """
     unknown = False
     for v in values:
+        if v is True:
+            return True
+        if v is UNKNOWN:
+            unknown = True
+    return UNKNOWN if unknown else False
+
+
+def k_and_of(operands: Sequence[Callable[[S], Value]], scope: S) -> Value:
+    """``k_and`` of the operands' values in ``scope``, each computed only when read (none past
+    a false one): what an ``and`` evaluates to, without a generator in between.
+
+    >>> k_and_of([lambda s: s, lambda s: 1 / 0], False), k_and_of([lambda s: s], UNKNOWN)
+    (False, UNKNOWN)
+    """
+    unknown = False
+    for f in operands:
+        v = f(scope)
+        if v is False:
+            return False
+        if v is UNKNOWN:
+            unknown = True
+    return UNKNOWN if unknown else True
+
+
+def k_or_of(operands: Sequence[Callable[[S], Value]], scope: S) -> Value:
+    """``k_or`` of the operands' values in ``scope``, each computed only when read (none past a
+    true one).
+
+    >>> k_or_of([lambda s: s, lambda s: 1 / 0], True), k_or_of([lambda s: s], UNKNOWN)
+    (True, UNKNOWN)
+    """
+    unknown = False
+    for f in operands:
+        v = f(scope)
         if v is True:
             return True
         if v is UNKNOWN:
