@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -52,6 +52,8 @@ class Loaded:
     # for the household (read in this order by ``fire_all``).
     member_lifts: tuple[tuple[Mapping[str, Number], tuple[tuple[str, Fn], ...]], ...] = ()
     household_lifts: tuple[tuple[Mapping[str, Number], tuple[tuple[str, Fn], ...]], ...] = ()
+    # Durable rule name -> (version's position, rule index in its Program.rules).
+    rule_of: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def program(self) -> Program:
@@ -82,7 +84,9 @@ def load(*programs: Program) -> Loaded:
                               if c.member_lifts),
                         tuple((p.parameters, tuple((name, closure(node))
                                                    for name, node in c.household_lifts))
-                              for c, p in zip(compiled, programs, strict=True)))
+                              for c, p in zip(compiled, programs, strict=True)),
+                        {name: (k, i) for k, c in enumerate(compiled)
+                         for name, i in c.rule_index.items()})
         _LOADED[key] = loaded
     return loaded
 
@@ -146,17 +150,22 @@ def fire_all(loaded: Loaded, facts: FactSet) -> tuple[Verdicts, ...]:
         household_fact = _fact(facts.household, loaded.household_fields,
                                {"id": durable.HOUSEHOLD_FACT_ID, "t": HOUSEHOLD_TAG}, extra)
         hh_fired = s.assert_facts([household_fact])
-    out = []
-    for c in loaded.compiled:
-        household = frozenset(c.rule_index[name] for name in hh_fired if name in c.rule_index)
-        per_member: list[set[int]] = [set() for _ in range(n)]
-        for name, ids in member_fired.items():
-            index = c.rule_index.get(name)
-            if index is not None:
-                for fid in ids:
-                    per_member[int(fid)].add(index)
-        out.append(Verdicts(household, tuple(frozenset(m) for m in per_member)))
-    return tuple(out)
+    # One pass over the firings (a quantifier's own rules are no version's rules).
+    rule_of = loaded.rule_of
+    households: list[set[int]] = [set() for _ in loaded.compiled]
+    for name in hh_fired:
+        found = rule_of.get(name)
+        if found is not None:
+            households[found[0]].add(found[1])
+    members: list[list[set[int]]] = [[set() for _ in range(n)] for _ in loaded.compiled]
+    for name, ids in member_fired.items():
+        found = rule_of.get(name)
+        if found is not None:
+            per_member, index = members[found[0]], found[1]
+            for fid in ids:
+                per_member[int(fid)].add(index)
+    return tuple([Verdicts(frozenset(h), tuple(map(frozenset, m)))
+                  for h, m in zip(households, members, strict=True)])
 
 
 def fire(loaded: Loaded, facts: FactSet) -> Verdicts:

@@ -584,16 +584,18 @@ class _Writer:
             found, held = self.name("c"), self.name("h")
             self.emit(ind, f"{first} = -1 if not ({d} and {v} is {x}) else "
                            f"next(i for i, x in enumerate({each}) if x is {x})")
-            self.emit(ind, f"{found} = []")
-            self.emit(ind, f"for j, (m, x, mid) in enumerate(zip(M, {each}, ids, strict=True)):")
-            self.emit(ind + 1, f"{found}.append({body}(m, P, ids, "
-                               f"{d} if {first} < 0 else {first} == j, mid))")
+            self.emit(ind, f"if {first} < 0:")
+            self.emit(ind + 1, f"{found} = tuple([{body}(m, P, ids, {d}, mid) "
+                               f"for m, mid in zip(M, ids, strict=True)])")
+            self.emit(ind, "else:")
+            self.emit(ind + 1, f"{found} = tuple([{body}(m, P, ids, {first} == j, mid) "
+                               f"for j, (m, mid) in enumerate(zip(M, ids, strict=True))])")
             self.emit(ind, f"{held} = tuple([mid for mid, x in zip(ids, {each}, strict=True) "
                            f"if x is True])")
             n = self.name("n")
             self.emit(ind, f"{n} = new(CN, ({text}, {kind!r}, "
                            f"({v} if {v}.__class__ is bool else None), {self.truth(v)}, None, "
-                           f"{d}, {held}, tuple({found})))")
+                           f"{d}, {held}, {found}))")
             return n
         ops = node.operands  # type: ignore[attr-defined]
         vals = [self.value(o) for o in ops]
