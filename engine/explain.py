@@ -28,7 +28,7 @@ from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.document import CompiledRule, Program
 from policy.evaluation import Fn
-from policy.exact import Number, round_half_up, to_float
+from policy.exact import result_number
 from policy.facts import FactSet
 from policy.schema import Scope as FactScope
 from policy.semantics import MEMBER_SUM, UNKNOWN, VALUES, Value, effective, granting, k_or
@@ -359,15 +359,6 @@ def _amounts(rule: CompiledRule, scope: Bindings, samples: tuple[bool, tuple[boo
                               sample))
     return (amount, rule.spec.period if amount is not None else None, tuple(terms),
             amount is not None and samples[0])
-
-
-def result_number(value: Number, unit: str) -> float:
-    """An exact amount or term as the result carries it (a JSON number): money to the cent
-    (half up; a no-op for the shipped rules, whose amounts are cents already), so the double
-    prints back as its two-decimal form (``25000.01``); other units as the nearest double."""
-    if unit.startswith("yuan"):
-        value = round_half_up(value, 2)
-    return to_float(value)
 
 
 def _outcome(

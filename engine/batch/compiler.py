@@ -26,7 +26,7 @@ is not Kleene in polars is written out so that it gives what ``engine.values`` g
 * ``x in {..}`` is unknown only when ``x`` is; an unknown item is simply not equal;
 * ``round`` is half up (a tie away from zero) on the exact value, in integers;
 * an amount or term leaves as the double nearest its exact value, money rounded half up to
-  the cent first (``engine.explain.result_number``);
+  the cent first (``policy.exact.result_number``);
 * ``any member(..)`` / ``all members(..)`` become per-household Kleene OR / AND aggregations
   (``Quantifier`` columns the evaluator computes on the member frame first).
 
@@ -48,7 +48,7 @@ from engine.batch.exact import RATIONAL_FACTS, Overflow, Rat, const_rat, fact_ra
 from policy.catalog import VersionRef
 from policy.conditions import ast as a
 from policy.document import Program
-from policy.exact import Number
+from policy.exact import Number, result_number
 from policy.schema import FACTS, Kind, Scope
 from policy.semantics import UNKNOWN, Value, arith, call, compare, k_and, k_not, k_or, negate
 
@@ -138,8 +138,6 @@ class _ColumnCompiler:
         if isinstance(c, Const):
             if c.value is UNKNOWN:
                 return pl.lit(None, pl.Float64)
-            from engine.explain import result_number
-
             return pl.lit(result_number(c.value, unit), pl.Float64)  # type: ignore[arg-type]
         if unit.startswith("yuan"):
             c = c.round_half_up(2)

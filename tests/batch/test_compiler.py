@@ -20,10 +20,10 @@ from engine.batch.exact import Rat
 from engine.batch.frames import ages
 from engine.batch.records import frames_of
 from engine.batch.segments import Segments
-from engine.explain import result_number
 from engine.values import Bindings, evaluate, k_and, k_or, round_half_up
 from policy.catalog import VersionRef
 from policy.document import compile_document, load_document
+from policy.exact import result_number
 from policy.facts import age_on, derive, parse_household
 from policy.semantics import UNKNOWN
 from testing.households import random_household
@@ -182,7 +182,7 @@ def test_compiled_trees_compute_what_engine_values_computes(seed: int) -> None:
                         value = evaluate(rule.amount, scope)  # type: ignore[arg-type]
                     except (ArithmeticError, ValueError):
                         continue  # the engine itself fails (e.g. rounding 1e300)
-                    # An amount leaves rounded to the cent (engine.explain.result_number).
+                    # An amount leaves rounded to the cent (policy.exact.result_number).
                     amount = (None if value is UNKNOWN
                               else result_number(value, "yuan"))  # type: ignore[arg-type]
                 g_status, g_amount = got[(hh["id"], mid, f"prop.c{i}")]
