@@ -5,7 +5,7 @@
 
 One run, side by side:
 
-* generates N households (``testing.households.random_household``, all four programs in force on
+* generates N households (``testing.households.random_household``, every program in force on
   2024-06-01) into a flat-layout Parquet register under bench/out/ (kept for the next run);
 * screens it end to end with ``policy-engine screen`` (read, validate, evaluate, write Parquet)
   in a child process, writing every outcome and writing only GRANTED and UNDETERMINED ones
@@ -73,6 +73,13 @@ def generate(n: int, path: Path) -> float:
     flat.write_parquet(path, row_group_size=100_000)
     flat.write_csv(path.with_suffix(".csv"))
     return time.perf_counter() - started
+
+
+def programs() -> int:
+    """How many programs are in force on AS_OF (each child evaluates them all)."""
+    from services.rulesets import load_catalog
+
+    return len(load_catalog().in_force(AS_OF))
 
 
 def sample(n: int) -> list[dict[str, object]]:
@@ -208,7 +215,7 @@ def inputs(args: argparse.Namespace, register: Path) -> None:
               "(.parquet, .jsonl, .csv)")
     sizes = ", ".join(f"{suffix} {register.with_suffix(suffix).stat().st_size / 2**20:,.0f} MiB"
                       for suffix in (".jsonl", ".parquet", ".csv"))
-    print(f"batch screening by input, 4 programs as of {AS_OF}, {args.households:,} "
+    print(f"batch screening by input, {programs()} programs as of {AS_OF}, {args.households:,} "
           f"households ({sizes}), {os.cpu_count()} cores; wall time from process start")
     kinds = [k for i, k in enumerate(INPUT_KINDS, 1)
              if not args.kinds or str(i) in args.kinds.split(",")]
@@ -289,7 +296,7 @@ def main() -> None:
     if not register.exists():
         seconds = generate(args.households, register)
         print(f"generated {args.households:,} households in {seconds:.1f} s -> {register}")
-    print(f"batch screening, 4 programs as of {AS_OF}, {args.households:,} households "
+    print(f"batch screening, {programs()} programs as of {AS_OF}, {args.households:,} households "
           f"(flat Parquet {register.stat().st_size / 2**20:.0f} MiB), "
           f"{os.cpu_count()} cores")
     runs: dict[str, dict[str, float]] = {}
