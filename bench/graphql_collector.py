@@ -1,8 +1,8 @@
 """One served worker's app in this process: CPU per answer, the collector's pauses per
 generation, and what the memos keep for the oldest generation to walk.
 
-    python bench/graphql_collector.py [--warm 2500] [--requests 3000] [--concurrency 20]
-                                      [--objects]
+    python bench/graphql_collector.py [--warm 2000] [--requests 2500] [--concurrency 20]
+                                      [--objects] [--full-only] [--threshold N]
 
 Builds the ASGI app as ``policy-engine serve`` does in a worker (prod, SQLite seeded from
 fixtures/, the service's collector policy installed after start-up, an api_client token) and
@@ -12,7 +12,9 @@ posted before, ``--concurrency`` at a time through the ASGI interface (no socket
 and per collector generation (a ``gc.callbacks`` timer) the collections per request, the ms per
 request spent in them and the longest pause. ``--objects`` also prints, at the end, the
 collector-tracked objects alive outside the frozen generation by type, and how many of them
-each memo (``policy.cache.caches``) keeps reachable.
+each memo (``policy.cache.caches``) keeps reachable, and the types of the garbage the complete
+collection at the end finds. ``--full-only`` runs the collector policy before 2026-12-05 (frozen
+after full collections only), ``--threshold`` another youngest-generation threshold.
 
 No HTTP and no second worker: the figures are a request's own costs, which the machine's load
 moves far less than it moves a wrk run's latency.
@@ -83,12 +85,15 @@ def reachable(roots: list[Any], made: set[int], seen: set[int]) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--warm", type=int, default=2500)
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--warm", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=2500)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--objects", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--views", type=int, help="bound of graphql.determination_views")
+    parser.add_argument("--threshold", type=int, default=0,
+                        help="the youngest generation's threshold (allocations between "
+                             "collections; 0: the interpreter's, 700)")
     parser.add_argument("--full-only", action="store_true",
                         help="the collector policy before 2026-12-05: freeze after full "
                              "collections only, not after middle ones")
@@ -112,6 +117,8 @@ def main() -> None:
     if args.views is not None:
         from graphql_api import types
         types._VIEWS.maxsize = args.views
+    if args.threshold:
+        gc.set_threshold(args.threshold, *gc.get_threshold()[1:])
     if args.full_only:
         def full_only(phase: str, info: dict[str, int]) -> None:
             if phase == "stop" and info["generation"] == 2:
@@ -199,11 +206,6 @@ def main() -> None:
               f"{len(alive) / (args.warm + n):.0f} a request so far")
         for name, count in Counter(type(o).__name__ for o in alive).most_common(25):
             print(f"  {count:>9} {name}")
-        if os.environ.get("SHOW_GARBAGE"):
-            for o in [o for o in gc.garbage if type(o) is tuple][:10]:
-                print("   tuple of", [type(x).__qualname__ for x in o][:8])
-            for o in [o for o in gc.garbage if type(o).__name__ == "function"][:10]:
-                print("   function", o.__module__, o.__qualname__)
         from policy import cache
         seen: set[int] = set()
         application = app.app.app.state.application  # RequestLog > JsonOnly > Starlette
