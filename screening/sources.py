@@ -254,21 +254,24 @@ class _Numbered:
 
 
 def line_blocks(f: BinaryIO, rows: int) -> Iterator[bytes]:
-    """Blocks of whole lines of ``f`` from where it stands (the last one as the file ends),
-    about ``rows`` lines each, sized from the length of the first lines. Each block is read
-    at once and its last line completed by ``readline``: one copy of the bytes read, not
-    three."""
+    """Blocks of whole lines of ``f`` (a file that can seek) from where it stands (the last
+    one as the file ends), about ``rows`` lines each, sized from the length of the first
+    lines. Where a block's last line ends is found first (``readline`` from the block's
+    end), then the block is read at once: one copy of its bytes, none to complete the line."""
     start = f.tell()
     head = f.read(1 << 20)
     per_line = len(head) / max(1, head.count(b"\n"))
     size = max(1 << 12, int(rows * per_line))
-    f.seek(start)
     while True:
-        block = f.read(size)
+        f.seek(start + size - 1)
+        # The rest of the line holding the block's last byte (a line longer than a block
+        # too); nothing when that byte ends a line or the file.
+        rest = f.readline()[1:]
+        f.seek(start)
+        block = f.read(size + len(rest))
         if not block:
             return
-        if not block.endswith(b"\n"):
-            block += f.readline()  # the rest of the last line (a line longer than a block too)
+        start += len(block)
         yield block
 
 
