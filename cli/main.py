@@ -783,8 +783,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "screen", help="screen a register (CSV, JSON Lines or Parquet) of households against "
-        "every program as of a date, with a progress bar; writes one row per household and "
-        "outcome (CSV, Parquet or .xlsx), an errors file and a summary")
+        "every program as of a date, with a progress bar; writes the outcomes (CSV, Parquet or "
+        ".xlsx: a row per household and outcome, or for every outcome to CSV or .xlsx a row "
+        "per household and per member), an errors file and a summary")
     p.add_argument("input", help="register: .csv, .parquet or .xlsx (one row per member, see "
                    "docs/screening.md) or .jsonl (one household JSON per line)")
     p.add_argument("--as-of", required=True, type=_date, dest="as_of")
