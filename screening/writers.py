@@ -253,6 +253,9 @@ def write_summary_xlsx(path: Path, s: dict[str, Any]) -> Path:
                          ("结果行数", s["outcomeRows"]), ("错误行数", s["errorRows"]),
                          ("用时（秒）", s["seconds"])):
         overview.append([label, value])
+    # The outcome table's layout (docs/decisions/0012-wide-outcome-layout.md).
+    wide = "宽表：每户一行、每名成员一行，每项结果一列（G 享受，N 不享受，U 待定）"
+    overview.append(["结果布局", wide if s.get("layout") == "wide" else "长表：每户每项结果一行"])
     for v in s["versions"]:
         overview.append([f"版本：{v['program']}", f"v{v['version']} {v['contentHash']}"])
     by_program = book.create_sheet("按项目")
