@@ -139,6 +139,14 @@ class OutcomeWriter:
         if self.rows + frame.height > XLSX_MAX_ROWS:
             raise OSError(f"{self.path}: more than {XLSX_MAX_ROWS:,} outcome rows do not fit "
                           "a spreadsheet; write .csv or .parquet")
+        # A workbook is read by people: the wide layout's one-letter statuses (kept short in
+        # CSV, decision 0012) are written as the words the long layout and the API use.
+        from engine.batch.wide import WIDE_STATUS, WIDE_STATUS_OF
+
+        words = {letter: status for status, letter in WIDE_STATUS_OF.items()}
+        frame = frame.with_columns(
+            pl.col(name).cast(pl.String).replace(words)
+            for name, dtype in frame.schema.items() if dtype == WIDE_STATUS)
         frame = frame.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
         for row in frame.iter_rows():
             self._sheet.append(list(row))
@@ -254,7 +262,8 @@ def write_summary_xlsx(path: Path, s: dict[str, Any]) -> Path:
                          ("用时（秒）", s["seconds"])):
         overview.append([label, value])
     # The outcome table's layout (docs/decisions/0012-wide-outcome-layout.md).
-    wide = "宽表：每户一行、每名成员一行，每项结果一列（G 享受，N 不享受，U 待定）"
+    wide = ("宽表：每户一行、每名成员一行，每项结果一列（GRANTED 享受，NOT_GRANTED 不享受，"
+            "UNDETERMINED 待定）")
     overview.append(["结果布局", wide if s.get("layout") == "wide" else "长表：每户每项结果一行"])
     for v in s["versions"]:
         overview.append([f"版本：{v['program']}", f"v{v['version']} {v['contentHash']}"])
