@@ -121,3 +121,12 @@ def test_line_blocks_are_whole_lines_and_every_byte_once(tmp_path: Path, end: by
     assert b"".join(blocks) == data
     assert len(blocks) > 10
     assert all(b.endswith(b"\n") for b in blocks[:-1])
+
+
+@pytest.mark.parametrize("data", [b"", b"\n", b"a,b\nc,d", b"\n" * 70_001, bytes(range(256)) * 300,
+                                  b",,\r\n,\n"])
+def test_count_byte_is_bytes_count(data: bytes) -> None:
+    from screening.sources import count_byte
+
+    for byte in (10, 13, ord(","), 0, 255):
+        assert count_byte(data, byte) == data.count(bytes([byte]))
