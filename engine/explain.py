@@ -323,16 +323,18 @@ def _reason_of(program: Program, plan: _Plan, i: int, traced: Traced,
     applies = k_or([v for _, v in above])
     group = rules[i].spec.group or ""
     outcomes_above = ", ".join(rules[h].spec.outcome for h, _ in above)
-    superseded = ConditionCheck(
-        expression=f"no higher-priority rule of group {group} applies",
-        actual=outcomes_above,
-        expected="none",
-        passed=None if applies is UNKNOWN else not applies,
-    )
+    superseded = _new(ConditionCheck, (f"no higher-priority rule of group {group} applies",
+                                       outcomes_above, "none",
+                                       None if applies is UNKNOWN else not applies))
     r = cached
-    return Reason(r.rule_id, r.text_zh, r.text_en, r.citation,
-                  Conditions(lambda: (*r.conditions, superseded)),
-                  Superseded(r.tree, group, applies, outcomes_above))
+    return _new(Reason, (r.rule_id, r.text_zh, r.text_en, r.citation,
+                         Conditions(_joined, r.conditions, superseded),
+                         Superseded(r.tree, group, applies, outcomes_above)))
+
+
+def _joined(conditions: Sequence[ConditionCheck], last: ConditionCheck,
+            ) -> tuple[ConditionCheck, ...]:
+    return (*conditions, last)
 
 
 def _walk(node: a.Node) -> list[a.Node]:

@@ -282,10 +282,19 @@ def _semantic_errors(hh: Mapping[str, Any], members: Sequence[tuple[int, Mapping
     return errors
 
 
+# Per scope, the input facts with anything to check beyond their type (a requirement, a
+# contradiction, money's or an integer's bounds, a check): the others cannot be in error here.
+_CHECKED: dict[str, tuple[InputFact, ...]] = {
+    scope: tuple(f for f in CATALOGUE.inputs(scope)
+                 if f.requires is not None or f.contradicts or f.type in ("money", "integer")
+                 or f.checks)
+    for scope in ("household", "member")}
+
+
 def _fact_errors(scope: FactScopeName, values: Mapping[str, Any], prefix: str, as_of: date
                  ) -> list[FieldError]:
     errors = []
-    for fact in CATALOGUE.inputs(scope):
+    for fact in _CHECKED[scope]:
         value = values[fact.name]
         if value is None or value is _INVALID:
             continue
