@@ -450,7 +450,9 @@ class ProjectingExecutionContext(HouseholdCheckingExecutionContext):
             # A flat selection (an outcome's code, status and amount) is written anew: cheaper
             # than looking it up, and it keeps no entry alive for the collector to walk. A
             # nested one is shared, with its JSON.
-            run = _shared(run, signature, SharedJSON)
+            plain, run = run, _shared(run, signature, SharedJSON)
+            if parent_type.name == "Determination":
+                run = _when_asked_again(run, plain)
         return _Plan(run, signature)
 
     def _asks_what_would_change(self, gql_type: Any, field_details_list: Any) -> bool:
@@ -530,6 +532,23 @@ def _shared(run: Callable[[Any], dict[str, Any]], signature: Hashable,
         return out
 
     return shared
+
+
+def _when_asked_again(shared: Callable[[Any], dict[str, Any]],
+                      plain: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    """A determination's projection is shared only once the determination is asked about again
+    (``asked_again``: served from the recent determinations). Most are never asked about again
+    (a stream of new households): kept, each would hold its whole answer and that answer's
+    JSON (about 130 KB for a 5-member household's full explanation) in the shared cache for
+    about a thousand requests, and push out the outcomes and reasons that other households
+    share. The first time, its projection is written and not kept (its outcomes' and reasons'
+    projections are shared as ever)."""
+    def when_asked_again(source: Any) -> dict[str, Any]:
+        if getattr(source, "asked_again", True):
+            return shared(source)
+        return plain(source)
+
+    return when_asked_again
 
 
 class SharedJSON(dict[str, Any]):

@@ -808,11 +808,14 @@ else:
 class _DeterminationView:
     """The engine's Determination, with the names the GraphQL types read."""
 
-    __slots__ = ("_d", "not_in_force", "programs_all")
+    __slots__ = ("_d", "asked_again", "not_in_force", "programs_all")
 
     def __init__(self, d: EngineDetermination,
                  not_in_force: list[ProgramNotInForce] | None = None):
         self._d = d
+        # Whether this determination was served before (remembered, and asked about again):
+        # only then is its projection kept for the next request (graphql_api.projection).
+        self.asked_again = False
         self.programs_all = [_ProgramView(p, d) for p in d.programs]
         self.not_in_force = not_in_force or []
 
@@ -875,4 +878,6 @@ def wrap_determination(d: EngineDetermination,
     view = _VIEWS.get(id(d))
     if view is None or view._d is not d:
         view = _VIEWS.put(id(d), _DeterminationView(d))
+    else:
+        view.asked_again = True
     return view

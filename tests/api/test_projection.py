@@ -223,12 +223,38 @@ def test_a_remembered_determination_is_projected_per_selection(schemas: Any) -> 
           reasons { text(lang: $lang) } } } }"""
     seen = []
     for yes, status, lang in [(True, None, "ZH"), (False, None, "ZH"), (True, "GRANTED", "EN"),
-                              (True, None, "ZH"), (False, "NOT_GRANTED", "EN")]:
-        variables = {"h": HOUSEHOLD, "yes": yes, "status": status, "lang": lang}
+                              (True, None, "ZH"), (False, "NOT_GRANTED", "EN"),
+                              (True, None, "ZH")]:
+        # a household no other test asks about (the recent determinations are the process's)
+        variables = {"h": {**HOUSEHOLD, "id": "projected-per-selection"}, "yes": yes,
+                     "status": status, "lang": lang}
         fast = projecting.execute_sync(query, variable_values=variables, context_value=ctx)
         slow = ordinary.execute_sync(query, variable_values=variables, context_value=ctx)
         assert fast.errors is None and slow.errors is None, (fast.errors, slow.errors)
         assert fast.data == slow.data
         seen.append(fast.data["evaluate"])
-    assert seen[0] is seen[3]  # the same selection of the same determination: shared
-    assert all(seen[0] is not other for other in seen[1:3] + seen[4:])
+    # The first answer about a determination is not kept (most are never asked about again);
+    # asked about again, its projection is shared, per selection.
+    assert not isinstance(seen[0], projection.SharedJSON)
+    assert isinstance(seen[3], projection.SharedJSON)
+    assert seen[3] is seen[5]  # the same selection of the same determination: shared
+    assert all(seen[3] is not other for other in seen[:3] + seen[4:5])
+
+
+def test_a_determination_asked_about_once_keeps_no_shared_projection(schemas: Any) -> None:
+    from graphql_api.types import _DeterminationView
+
+    projecting, _, ctx = schemas
+    projection._SHARED.clear()
+    query = """query($h: HouseholdInput!) { evaluate(household: $h, asOf: "2024-06-01") {
+      outcomes { code reasons { ruleId text } } } }"""
+    household = {**HOUSEHOLD, "id": "asked-once", "annualNetIncome": 12345.67}
+    fast = projecting.execute_sync(query, variable_values={"h": household}, context_value=ctx)
+    assert fast.errors is None, fast.errors
+    kept = [source for source, _ in projection._SHARED._data.values()]
+    assert kept  # the outcomes' and reasons' projections are shared as ever
+    assert not any(isinstance(source, _DeterminationView) for source in kept)
+    again = projecting.execute_sync(query, variable_values={"h": household}, context_value=ctx)
+    assert again.data == fast.data
+    kept = [source for source, _ in projection._SHARED._data.values()]
+    assert sum(isinstance(source, _DeterminationView) for source in kept) == 1
