@@ -12,8 +12,9 @@ household no earlier request of any run carried (a pool of distinct households p
 larger than the requests wrk can send), so no answer comes from the determination cache.
 Prints requests/s, p50 and p99 per run and the ratio; the targets are a ratio of at least 1.6
 and p99 under 50 ms with two workers. Also per run: the CPU time the server's processes spent
-per answer, the busiest process's share of it (0.50 when two workers did equal work), and
-wrk's own CPU time per request (it runs on the same two cores).
+per answer, the busiest process's share of it (0.50 when two workers did equal work),
+wrk's own CPU time per request (it runs on the same two cores), and the largest peak resident
+size of the server's processes (a worker's memos, full after the warm-up).
 
 With ``--baseline DIR`` (another checkout of this repository, e.g. ``git worktree add
 --detach /tmp/before HEAD~3``), every round runs the baseline's server and then this one's,
@@ -86,6 +87,19 @@ def cpu_seconds(pid: int) -> dict[int, float]:
     return used
 
 
+def peak_rss_mib(pid: int) -> float:
+    """The largest peak resident size (VmHWM) among the server's processes, MiB."""
+    peak = 0.0
+    for p in _descendants(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+        except OSError:
+            continue
+    return peak
+
+
 def token(database_url: str, code: Path = ROOT) -> str:
     env = {**os.environ, "DATABASE_URL": database_url, "POLICY_ENGINE_ENV": "prod"}
     done = subprocess.run([sys.executable, "-m", "cli.main", "token", "create", "--role",
@@ -121,6 +135,7 @@ def run(workers: int, folder: Path, args: argparse.Namespace, seed: int,
         # how the work split between the processes: the busiest one's share (one worker and
         # no supervisor: 1.0; two workers evenly loaded: 0.5)
         result["busiest"] = max(spent.values()) / max(sum(spent.values()), 1e-9)
+        result["rss"] = peak_rss_mib(server.pid)
         if result["requests"] > args.households:
             print(f"warning: {result['requests']} requests but {args.households} households: "
                   "some were seen twice; raise --households", file=sys.stderr)
@@ -153,7 +168,7 @@ def main() -> None:
         print(f"{name}: {code} at {commit[:70]}")
     print(f"{'round':>5} {'code':>8} {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'non-2xx':>7} {'socket':>6} {'cpu ms/req':>10} {'busiest':>7} {'wrk ms/req':>10}"
-          "   load")
+          f" {'rss MiB':>7}   load")
     for r in range(args.rounds):
         for name, code in codes.items():
             results = {}
@@ -162,7 +177,8 @@ def main() -> None:
                 x = results[workers]
                 print(f"{r + 1:>5} {name:>8} {workers:>7} {x['rps']:>8.0f} {x['p50']:>8.2f} "
                       f"{x['p99']:>8.2f} {x['status_errors']:>7.0f} {x['socket_errors']:>6.0f} "
-                      f"{x['cpu_ms']:>10.2f} {x['busiest']:>7.2f} {x['wrk_ms']:>10.2f}   "
+                      f"{x['cpu_ms']:>10.2f} {x['busiest']:>7.2f} {x['wrk_ms']:>10.2f} "
+                      f"{x['rss']:>7.0f}   "
                       f"{os.getloadavg()[0]:.1f}", flush=True)
             ratio = results[2]["rps"] / results[1]["rps"]
             print(f"round {r + 1} {name}: 2 workers / 1 worker = {ratio:.2f} (target >= 1.6); "
