@@ -3,6 +3,7 @@ Prometheus metrics."""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -91,6 +92,38 @@ class _CacheCollector(Collector):
 
 
 REGISTRY.register(_CacheCollector())
+
+
+class _PauseCollector(Collector):
+    """The serve collector policy (graphql_api.collector): pauses per generation, frozen
+    objects, complete collections and the unreachable objects they found (cycles that died
+    among frozen objects: a steady rise means something makes cycles per request)."""
+
+    def collect(self) -> Iterator[Metric]:
+        total = CounterMetricFamily(
+            "policy_engine_gc_pause_seconds",
+            "Time the process stood in garbage collections (wall clock), by generation",
+            labels=["generation"])
+        longest = GaugeMetricFamily(
+            "policy_engine_gc_longest_pause_seconds",
+            "The longest garbage-collection pause since start, by generation",
+            labels=["generation"])
+        for g in range(3):
+            total.add_metric([str(g)], collector.pause_seconds[g])
+            longest.add_metric([str(g)], collector.longest_pause[g])
+        frozen = GaugeMetricFamily("policy_engine_gc_frozen_objects",
+                                   "Objects in the collector's frozen generation",
+                                   value=gc.get_freeze_count())
+        complete = CounterMetricFamily("policy_engine_gc_complete_collections",
+                                       "Complete collections (frozen objects included)",
+                                       value=collector.stats["complete_collections"])
+        found = CounterMetricFamily("policy_engine_gc_complete_collected",
+                                    "Unreachable objects the complete collections found",
+                                    value=collector.stats["complete_collected"])
+        yield from (total, longest, frozen, complete, found)
+
+
+REGISTRY.register(_PauseCollector())
 
 log = logging.getLogger("policy_engine.http")
 

@@ -86,3 +86,23 @@ def test_the_complete_collection_runs_when_its_period_is_due(installed: None) ->
     assert not collector.maybe_complete_collection()
     assert collector.maybe_complete_collection(now=collector._state["last_complete"] + 601)
     assert collector.stats["complete_collections"] == runs + 1
+
+
+def test_pauses_are_timed_per_generation_and_published(installed: None) -> None:
+    from graphql_api.observability import metrics_text
+
+    before = list(collector.pause_seconds)
+    keep = [Node() for _ in range(20_000)]
+    gc.collect(1)
+    assert collector.pause_seconds[1] > before[1]
+    assert collector.longest_pause[1] > 0
+    text = metrics_text().decode()
+    lines = dict(line.rsplit(" ", 1) for line in text.splitlines()
+                 if line.startswith("policy_engine_gc_"))
+    assert float(lines['policy_engine_gc_pause_seconds_total{generation="1"}']) == \
+        collector.pause_seconds[1]
+    assert float(lines["policy_engine_gc_frozen_objects"]) >= len(keep)
+    runs = float(lines["policy_engine_gc_complete_collections_total"])
+    collector.complete_collection()
+    text = metrics_text().decode()
+    assert f"policy_engine_gc_complete_collections_total {runs + 1}" in text
