@@ -13,11 +13,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The project's own modules are compiled once here: an editable install leaves them as source,
+# and where PYTHONDONTWRITEBYTECODE is set every process (each `policy-engine` command, each
+# worker) would compile them again at start (about 0.09 CPU s).
+COMPILE := $(BIN)/python -m compileall -q cli engine graphql_api policy screening services store testing
+
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(COMPILE)
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,spark]'
+	$(COMPILE)
 
 serve: install
 	$(BIN)/policy-engine serve --host $(HOST) --port $(PORT)
