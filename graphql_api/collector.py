@@ -16,7 +16,7 @@ complete collection runs (unfreeze, collect, freeze): one pause of about a secon
 
 Freezing after full collections only (the policy until 2026-12-05) still let the oldest
 generation fill with the memos' new entries between full collections: in a warm worker under
-never-seen households, a full collection of about 90-140 ms of CPU every 140 or so requests,
+never-seen households, a full collection of 60-140 ms of CPU every 140 or so requests,
 which held every request of that worker and kept p99 above 100 ms. Freezing after middle
 collections as well also freezes the request-scope objects alive at that moment; they are
 freed by reference counting as usual, and only those in a reference cycle wait for the complete
