@@ -29,6 +29,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -230,6 +231,7 @@ def main() -> None:
         gc.set_debug(0)
         for name, count in Counter(type(o).__qualname__ for o in gc.garbage).most_common(30):
             print(f"  {count:>9} {name}")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
