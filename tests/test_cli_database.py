@@ -137,6 +137,7 @@ def test_evaluate_and_screen_use_the_versions_published_in_the_database(
         out = tmp_path / f"screened-{len(source)}.csv"
         assert main(["screen", str(register), "--as-of", as_of, "--out", str(out),
                      "--no-progress", "--program", "monitoring", "--status", "all",
+                     "--layout", "long",
                      *source]) == 0
         with out.open(encoding="utf-8") as f:
             versions = {row["version"] for row in csv.DictReader(f)}
