@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.graphql_load import QUERY_B  # noqa: E402
+from testing import asgi  # noqa: E402
 from testing.households import random_household  # noqa: E402
 
 
@@ -139,34 +140,7 @@ def main() -> None:
     raw_headers = [(k.encode(), v.encode()) for k, v in headers.items()]
 
     async def post(content: bytes) -> None:
-        # one request through the ASGI interface, as uvicorn makes it (no client library:
-        # its objects would be this process's garbage and CPU time)
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": "POST", "scheme": "http", "path": "/graphql", "raw_path":
-                 b"/graphql", "query_string": b"", "root_path": "",
-                 "headers": [*raw_headers, (b"content-length", str(len(content)).encode())],
-                 "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
-        sent = False
-        status = 0
-        out: list[bytes] = []
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": content, "more_body": False}
-            await asyncio.sleep(3600)
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            else:
-                out.append(message.get("body", b""))
-
-        await app(scope, receive, send)
-        answer = b"".join(out)
+        status, answer = await asgi.post(app, content, raw_headers)
         assert status == 200 and b'"errors"' not in answer[:20], answer[:500]
 
     async def drive(count: int, first: int) -> None:

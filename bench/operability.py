@@ -53,6 +53,7 @@ from graphql_api.app import create_app  # noqa: E402
 from graphql_api.operability import document_hash  # noqa: E402
 from services.application import Application, Tokens  # noqa: E402
 from services.config import Settings  # noqa: E402
+from testing import asgi  # noqa: E402
 
 QUERY = "{ __typename }"
 
@@ -62,38 +63,13 @@ class _Drop(SpanExporter):
         return SpanExportResult.SUCCESS
 
 
-async def _call(app: Any, body: bytes, headers: list[tuple[bytes, bytes]]) -> int:
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "POST", "scheme": "http", "path": "/graphql", "raw_path": b"/graphql",
-             "query_string": b"", "root_path": "", "headers": headers,
-             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
-    sent = False
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
-
-
 async def _rate(app: Any, headers: list[list[tuple[bytes, bytes]]], n: int) -> float:
     body = json.dumps({"query": QUERY}).encode()
     # CPU time of the process (the event loop and the worker threads): on a shared machine
     # it does not count the time other programs had the cores, as wall time would.
     start = time.process_time()
     for i in range(n):
-        status = await _call(app, body, headers[i % len(headers)])
+        status, _ = await asgi.post(app, body, headers[i % len(headers)])
         if status != 200:
             raise SystemExit(f"status {status}")
     return n / (time.process_time() - start)
