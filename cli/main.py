@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import json
+import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
@@ -29,8 +30,54 @@ def _date(text: str) -> date:
             f"expected a date such as 2024-03-01, got {text!r}") from None
 
 
+# What a command's error codes mean, in Chinese: printed before the English line that carries
+# the code (``[CODE]`` at its end). Codes of the facts' and documents' checks have their texts in
+# ``policy.messages``.
+CLI_ZH = {
+    "BAD_ARGUMENT": "命令参数有误",
+    "BAD_DATABASE": "数据库无法打开，或尚未建表（迁移）",
+    "BAD_ENCODING": "文件的文字编码不对（可用 --encoding 指定，例如 gb18030）",
+    "BAD_LAYOUT": "文件的列或格式不符合登记表的布局",
+    "BAD_RULESETS": "规则集目录无法读取，或其中的文档有误",
+    "CANNOT_READ": "无法读取文件",
+    "INVALID_DOCUMENT": "规则集文档无效",
+    "INVALID_JSON": "文件不是有效的 JSON",
+    "IO_ERROR": "无法读写文件",
+    "NOT_FOUND": "未找到",
+    "NO_VERSION_IN_FORCE": "评估日期没有生效的版本",
+    "SPARK_UNAVAILABLE": "Spark 不可用",
+    "UNKNOWN_ITEM": "本次评估中没有该项",
+    "UNKNOWN_PROGRAM": "未知项目",
+    "VERSION_INTEGRITY": "版本未通过完整性校验，不能使用",
+}
+_CODE_AT_END = re.compile(r"\[([A-Z][A-Z0-9_]*)\]\s*$")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _chinese_line(line: str) -> str | None:
+    """The Chinese line for an error line that ends with its code, if the code has a text and
+    the line does not already say it in Chinese."""
+    found = _CODE_AT_END.search(line)
+    if found is None or _HAN.search(line):
+        return None
+    code = found.group(1)
+    if code in CLI_ZH:
+        return f"错误：{CLI_ZH[code]}（{code}）"
+    from policy.messages import ZH, chinese
+
+    return f"错误：{chinese(code)}（{code}）" if code in ZH else None
+
+
 def _fail(message: str) -> int:
-    print(message, file=sys.stderr)
+    """Print the error (each line with a code preceded by its Chinese text) and return the
+    exit status of bad input, 2."""
+    lines = []
+    for line in message.splitlines():
+        zh = _chinese_line(line)
+        if zh is not None:
+            lines.append(zh)
+        lines.append(line)
+    print("\n".join(lines), file=sys.stderr)
     return 2
 
 

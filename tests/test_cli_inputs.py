@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -179,3 +180,39 @@ def test_no_traceback_in_a_real_process(tmp_path: Path) -> None:
                           check=False)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "nested too deeply" in done.stderr
+
+
+def test_every_code_the_command_line_reports_has_a_chinese_text() -> None:
+    from cli import main as cli_main
+    from policy.messages import ZH
+
+    source = Path(cli_main.__file__).read_text(encoding="utf-8")
+    # a code ends a message: ``... [CODE]"`` in the source
+    codes = set(re.findall(r"\[([A-Z][A-Z0-9_]+)\][\"']", source))
+    assert {"BAD_ARGUMENT", "CANNOT_READ", "BAD_LAYOUT", "UNKNOWN_PROGRAM"} <= codes
+    assert sorted(c for c in codes if c not in cli_main.CLI_ZH and c not in ZH) == []
+
+
+def test_an_error_says_what_went_wrong_in_chinese_first(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["screen", str(tmp_path / "missing.jsonl"), "--as-of", AS_OF,
+                        "--out", str(tmp_path / "out.csv")], capsys)
+    assert code == 2
+    first, second = err.splitlines()[:2]
+    assert first == "错误：无法读取文件（CANNOT_READ）"
+    assert second.startswith("error: cannot read ") and second.endswith("[CANNOT_READ]")
+    code, _, err = run(["screen", str(REGISTER), "--as-of", AS_OF, "--out",
+                        str(tmp_path / "out.csv"), "--layout", "wide"], capsys)
+    assert (code, err.splitlines()[0]) == (2, "错误：命令参数有误（BAD_ARGUMENT）")
+
+
+def test_a_line_already_in_chinese_is_not_said_twice(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = json.loads(household(chinese=False))
+    data["members"][0]["birthDate"] = "2030-01-01"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    code, _, err = run(["evaluate", str(path), "--as-of", AS_OF], capsys)
+    assert code == 2
+    assert "出生日期晚于评估日期" in err and "[BIRTH_AFTER_AS_OF]" in err
+    assert "错误：出生日期晚于评估日期" not in err
