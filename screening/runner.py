@@ -265,7 +265,7 @@ def screen_file(
     writer.writer.close(schema)
     totals.error_rows = errors.rows
     seconds = time.perf_counter() - started
-    summary = _summary(totals, str(input_path), out, errors_file, as_of, versions, statuses,
+    summary = _summary(totals, str(input_path), out, fmt, errors_file, as_of, versions, statuses,
                        order, writer.writer.rows, seconds, columns)
     write_summary(sibling(out, ".summary.json"), summary)
     if fmt == "xlsx":
@@ -330,7 +330,8 @@ def _merge_counts(frames: list[pl.DataFrame]) -> pl.DataFrame:
     ).select(list(COUNTS))
 
 
-def _summary(t: _Totals, input_path: str, out: Path, errors_file: Path, as_of: date,
+def _summary(t: _Totals, input_path: str, out: Path, fmt: str, errors_file: Path,
+             as_of: date,
              versions: Sequence[tuple[Program, VersionRef]], statuses: frozenset[str],
              order: str, outcome_rows: int, seconds: float,
              columns: WideLayout | None = None) -> dict[str, Any]:
@@ -346,6 +347,7 @@ def _summary(t: _Totals, input_path: str, out: Path, errors_file: Path, as_of: d
         "asOf": as_of.isoformat(),
         "input": input_path,
         "output": str(out),
+        "outputFormat": fmt,
         "errors": str(errors_file),
         "statusesWritten": sorted(statuses, key=lambda s: status_order[s]),
         "layout": "long" if columns is None else "wide",

@@ -281,6 +281,13 @@ def write_summary_xlsx(path: Path, s: dict[str, Any]) -> Path:
     return path
 
 
+def _wide_statuses(s: dict[str, Any]) -> str:
+    """How the wide layout's cells say a status: words in a workbook, letters elsewhere."""
+    if s.get("outputFormat") == "xlsx":
+        return "GRANTED, NOT_GRANTED or UNDETERMINED"
+    return "G granted, N not granted, U undetermined"
+
+
 def summary_markdown(s: dict[str, Any]) -> str:
     h = s["households"]
     lines = [
@@ -298,8 +305,8 @@ def summary_markdown(s: dict[str, Any]) -> str:
         "Versions: " + ", ".join(f"{v['program']} v{v['version']} (`{v['contentHash'][:12]}`)"
                                  for v in s["versions"]),
         "",
-        *(["Layout: wide (a row per household and per member, a column per outcome code: "
-           "G granted, N not granted, U undetermined; docs/decisions/0012-wide-outcome-layout.md)",
+        *([f"Layout: wide (a row per household and per member, a column per outcome code: "
+           f"{_wide_statuses(s)}; docs/decisions/0012-wide-outcome-layout.md)",
            ""] if s.get("layout") == "wide" else []),
         "## By program and outcome",
         "",

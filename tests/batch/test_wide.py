@@ -350,3 +350,17 @@ def test_an_unusual_household_goes_to_the_interactive_engine_and_the_rest_stay_i
         == [odd]
     assert wide.outcomes.equals(plain.outcomes.filter(pl.col("household_id") != odd))
     assert wide.households.equals(plain.households.filter(pl.col("household_id") != odd))
+
+
+@pytest.mark.parametrize(("name", "said"), [
+    ("out.csv", "G granted, N not granted, U undetermined"),
+    ("out.xlsx", "GRANTED, NOT_GRANTED or UNDETERMINED"),
+])
+def test_the_summary_says_how_the_cells_spell_a_status(name: str, said: str,
+                                                       tmp_path: Path) -> None:
+    out = tmp_path / name
+    assert _screen(SCREENING / "register.jsonl", out, "--status", "all") == 0
+    assert _summary(out)["outputFormat"] == out.suffix[1:]
+    layout = [line for line in out.with_name("out.summary.md").read_text(
+        encoding="utf-8").splitlines() if line.startswith("Layout: wide")]
+    assert len(layout) == 1 and said in layout[0]
