@@ -652,7 +652,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
         return _fail(f"error: {exc} [BAD_ARGUMENT]")
     # Every outcome to CSV or a workbook is wide unless asked
     # (docs/decisions/0012-wide-outcome-layout.md).
-    from screening.runner import check_layout, default_layout
+    from screening.runner import check_layout, default_chunk_rows, default_layout
 
     layout = args.layout or ("long" if args.backend == "spark"
                              else default_layout(out_format, statuses))
@@ -664,10 +664,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
         return _fail("error: --order is for the long layout; the wide layout has a row per "
                      "household and per member, in the register's order [BAD_ARGUMENT]")
     if args.chunk_size is None:
-        # Every outcome in the long layout is about 67 rows a household: smaller chunks keep
-        # memory bounded (the wide layout is about 5 rows a household).
-        args.chunk_size = 100_000 if "NOT_GRANTED" in statuses and layout == "long" \
-            else 400_000
+        args.chunk_size = default_chunk_rows(statuses, layout)
     try:
         catalog = _catalog(args)
         versions = catalog.in_force(args.as_of, args.program or None)

@@ -119,6 +119,13 @@ def default_layout(output_format_: str, statuses: frozenset[str]) -> str:
     return "long"
 
 
+def default_chunk_rows(statuses: frozenset[str], layout: str) -> int:
+    """Rows read at a time when none is asked for: every outcome in the long layout is about
+    67 rows a household, so smaller chunks keep memory bounded; the wide layout is about 5
+    rows a household."""
+    return 100_000 if "NOT_GRANTED" in statuses and layout == "long" else 400_000
+
+
 def check_layout(layout: str, statuses: frozenset[str]) -> None:
     """Raises ``ValueError`` for an unknown layout, or a wide one of only some statuses."""
     if layout not in LAYOUTS:
@@ -208,9 +215,7 @@ def screen_file(
     order = "household" if wide else order or default_order(fmt)
     check_order(order)  # before any file is opened
     if chunk_rows is None:
-        # Every outcome in the long layout is about 67 rows a household: smaller chunks keep
-        # memory bounded. The wide layout is about 5 rows a household.
-        chunk_rows = 100_000 if "NOT_GRANTED" in statuses and not wide else 400_000
+        chunk_rows = default_chunk_rows(statuses, layout)
     src = source or open_source(input_path, input_format, chunk_rows)
     errors_file = Path(errors_path) if errors_path else sibling(out, ".errors.csv")
     evaluator = evaluator_for(versions, as_of)
@@ -330,8 +335,7 @@ def _merge_counts(frames: list[pl.DataFrame]) -> pl.DataFrame:
     ).select(list(COUNTS))
 
 
-def _summary(t: _Totals, input_path: str, out: Path, fmt: str, errors_file: Path,
-             as_of: date,
+def _summary(t: _Totals, input_path: str, out: Path, fmt: str, errors_file: Path, as_of: date,
              versions: Sequence[tuple[Program, VersionRef]], statuses: frozenset[str],
              order: str, outcome_rows: int, seconds: float,
              columns: WideLayout | None = None) -> dict[str, Any]:
