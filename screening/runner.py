@@ -233,9 +233,9 @@ def screen_file(
             done = chunk.done
             checked = check_chunk(chunk, as_of)
             del chunk
-            if wide:
-                return done, checked, evaluate_wide(evaluator, checked.households,
-                                                    checked.members, terms)
+            if columns is not None:
+                return done, checked, evaluate_wide(evaluator, columns, checked.households,
+                                                    checked.members)
             return done, checked, evaluator.evaluate(checked.households, checked.members,
                                                      statuses, terms, order=order)
 

@@ -125,11 +125,10 @@ def wide_layout(ev: Evaluator, terms: bool = False) -> WideLayout:
     return WideLayout(tuple(codes), terms)
 
 
-def evaluate_wide(ev: Evaluator, hh: pl.DataFrame, members: pl.DataFrame,
-                  terms: bool = False) -> Wide:
+def evaluate_wide(ev: Evaluator, layout: WideLayout, hh: pl.DataFrame,
+                  members: pl.DataFrame) -> Wide:
     """Every outcome of validated households (the input frames of ``Evaluator.evaluate``) in
-    the wide layout."""
-    layout = wide_layout(ev, terms)
+    the wide ``layout`` (``wide_layout(ev, terms)``, made once for every chunk)."""
     unusual = unusual_households(hh, members)
     if not unusual.any():
         table, summary, counts = _vectorised(ev, layout, hh, members, keys=False)

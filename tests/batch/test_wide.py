@@ -342,8 +342,9 @@ def test_an_unusual_household_goes_to_the_interactive_engine_and_the_rest_stay_i
     hh = checked.households.with_columns(
         annualNetIncome=pl.when(pl.int_range(pl.len()) == 2).then(2e15)
         .otherwise(pl.col("annualNetIncome")))
-    wide = evaluate_wide(ev, hh, checked.members)
-    plain = evaluate_wide(ev, checked.households, checked.members)
+    layout = wide_layout(ev)
+    wide = evaluate_wide(ev, layout, hh, checked.members)
+    plain = evaluate_wide(ev, layout, checked.households, checked.members)
     long = ev.evaluate(hh, checked.members, ALL_STATUSES, terms=False)
     odd = hh["household_id"][2]
     assert [e.household_id for e in wide.errors] == [e.household_id for e in long.errors] \
