@@ -13,7 +13,7 @@ conditions with actual and expected values, citations). Reported side by side in
 
 - ``determination``: the Determination with every explanation (the engine's result);
 - ``+ JSON view``: the same plus its contract JSON (what the CLI prints);
-- ``cold``: the determination with the trace memo cleared before every call;
+- ``cold``: the determination with the trace memos cleared before every call;
 - ``never seen``: a stream of ``--fresh`` other generated households, each evaluated once (the
   process has not seen them before; its memos hold what the rows above left);
 - ``never seen + trees``: another such stream, every reason's condition tree read (built) as
@@ -39,7 +39,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from engine import trace
+from engine import evaluator, trace
 from engine.determine import determine
 from engine.results import determination_json
 from graphql_api import collector
@@ -144,7 +144,12 @@ def main() -> None:
     rows = [("determination", run(pool, args.seconds, det))]
     hits, misses = trace._MEMO.hits - hits0, trace._MEMO.misses - misses0
     rows.append(("+ JSON view", run(pool, args.seconds, det_json)))
-    rows.append(("cold", run(pool, args.seconds, det, before=trace._MEMO.clear)))
+
+    def forget() -> None:  # the traces, per rule and per member
+        trace._MEMO.clear()
+        evaluator._MEMBER_TRACES.clear()
+
+    rows.append(("cold", run(pool, args.seconds, det, before=forget)))
     fresh_rng = random.Random(20240602)
     fresh = [random_household(fresh_rng, as_of, hid=f"new-{i}", members=5)
              for i in range(args.fresh)]

@@ -15,7 +15,7 @@ disagreement at run time raises ``EngineDisagreement`` rather than answering wro
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -24,6 +24,7 @@ from engine import durable
 from engine.compiler import HOUSEHOLD_TAG, MEMBER_TAG, CompiledRuleset, compile_program, encode
 from engine.trace import Traced as TracedRule
 from engine.trace import Tracer, tracer
+from engine.tree import getter, reads
 from engine.values import Bindings, closure
 from policy.cache import BoundedCache
 from policy.document import Program
@@ -195,30 +196,71 @@ def trace_rules(program: Program, facts: FactSet) -> Traced:
     member_scopes = [facts.member_context(i) for i in range(len(facts.members))]
     hh_scope = Bindings(facts.household, params, member_scopes)
     out: Traced = {}
-    scopes = [Bindings(ctx, params) for ctx in member_scopes]
     ids = facts.member_ids
-    household_rules, member_rules = _tracers(program)
+    household_rules, member_rules, group = _tracers(program)
     for i, trace in household_rules:
         out[(i, None)] = trace(hh_scope, ids)
-    for i, trace in member_rules:
-        for m, scope in enumerate(scopes):
-            out[(i, m)] = trace(scope, ids)
+    if not member_rules:
+        return out
+    scopes = [Bindings(ctx, params) for ctx in member_scopes]
+    if group is None:
+        for i, trace in member_rules:
+            for m, scope in enumerate(scopes):
+                out[(i, m)] = trace(scope, ids)
+        return out
+    # One lookup per member for all the member rules' traces (see ``_Group``).
+    get, put, values = _MEMBER_TRACES.get, _MEMBER_TRACES.put, group.values
+    per_member = []
+    for scope in scopes:
+        key = (group, values(scope.facts))
+        found = get(key)
+        if found is None:
+            found = put(key, tuple([trace(scope, ids) for _, trace in member_rules]))
+        per_member.append(found)
+    for k, (i, _) in enumerate(member_rules):
+        for m, found in enumerate(per_member):
+            out[(i, m)] = found[k]
     return out
 
 
-_TRACERS: BoundedCache[str, tuple[list[tuple[int, Tracer]], list[tuple[int, Tracer]]]] = (
-    BoundedCache("engine.rule_tracers", 64))
+class _Group:
+    """The member rules of a version, whose traces are remembered together by the values of
+    every fact any of them reads in a member's scope: a member's traces are each rule's trace
+    memo's, which is a function of those values alone when no rule reads other members (no
+    quantifier), so one lookup per member finds them all instead of one per rule. An entry
+    keeps its traces (and so the ids the outcome memo is keyed by) alive."""
+
+    __slots__ = ("__weakref__", "values")
+
+    def __init__(self, values: Callable[[Mapping[str, Value]], tuple[object, ...]]):
+        self.values = values
 
 
-def _tracers(program: Program) -> tuple[list[tuple[int, Tracer]], list[tuple[int, Tracer]]]:
-    """The program's household and member rules, each with its condition's tracer."""
+# A version's member-rule traces per member, by (its ``_Group``, the values they read).
+_MEMBER_TRACES: BoundedCache[tuple[object, ...], tuple[TracedRule, ...]] = BoundedCache(
+    "engine.member_traces", 20_000)
+
+_Tracers = tuple[list[tuple[int, Tracer]], list[tuple[int, Tracer]], _Group | None]
+_TRACERS: BoundedCache[str, _Tracers] = BoundedCache("engine.rule_tracers", 64)
+
+
+def _tracers(program: Program) -> _Tracers:
+    """The program's household and member rules, each with its condition's tracer, and the
+    member rules' ``_Group`` (None when one of them reads other members)."""
     found = _TRACERS.get(program.content_hash)
     if found is None:
+        members = [r for r in program.rules if r.scope is not FactScope.HOUSEHOLD]
+        group = None
+        if members and all(reads(r.condition).inner is None for r in members):
+            names = tuple(dict.fromkeys(n for r in members
+                                        for n in reads(r.condition).outer_names))
+            group = _Group(getter(names))
         found = _TRACERS.put(program.content_hash, (
             [(i, tracer(r.condition)) for i, r in enumerate(program.rules)
              if r.scope is FactScope.HOUSEHOLD],
             [(i, tracer(r.condition)) for i, r in enumerate(program.rules)
              if r.scope is not FactScope.HOUSEHOLD],
+            group,
         ))
     return found
 

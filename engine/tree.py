@@ -79,7 +79,8 @@ Names = tuple[tuple[str, ...], tuple[str, ...]]
 _READS: BoundedCache[int, tuple[a.Node, Reads]] = BoundedCache("engine.condition_reads", 2048)
 
 
-def _getter(names: tuple[str, ...]) -> _Getter:
+def getter(names: tuple[str, ...]) -> _Getter:
+    """A function giving the values of these facts, in this order, as a tuple."""
     if not names:
         return lambda facts: ()
     if len(names) == 1:
@@ -113,8 +114,8 @@ def reads(node: a.Node) -> Reads:
 
     visit(node, False)
     quantified = bool(inner) or any(isinstance(x, a.Quantifier) for x in a.walk(node))
-    found = Reads(tuple(outer), _getter(tuple(outer)), tuple(inner),
-                  _getter(tuple(inner)) if quantified else None)
+    found = Reads(tuple(outer), getter(tuple(outer)), tuple(inner),
+                  getter(tuple(inner)) if quantified else None)
     _READS.put(id(node), (node, found))
     return found
 

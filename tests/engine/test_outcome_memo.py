@@ -10,7 +10,7 @@ import random
 from datetime import date
 from typing import Any
 
-from engine import explain, trace
+from engine import evaluator, explain, trace
 from engine.determine import determine
 from engine.results import Determination, Status, determination_json
 from policy.catalog import Catalog
@@ -20,9 +20,11 @@ AS_OF = date(2024, 6, 1)
 
 
 def _forget() -> None:
-    """Every memo an outcome is read from: the plans (with their outcomes) and the traces."""
+    """Every memo an outcome is read from: the plans (with their outcomes) and the traces
+    (per rule, and per member for a version's member rules)."""
     explain._PLANS.clear()
     trace._MEMO.clear()
+    evaluator._MEMBER_TRACES.clear()
 
 
 def _json(d: Determination) -> str:
