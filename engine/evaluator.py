@@ -17,8 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine import durable
 from engine.compiler import HOUSEHOLD_TAG, MEMBER_TAG, CompiledRuleset, compile_program, encode
@@ -27,12 +26,14 @@ from engine.trace import Tracer, tracer
 from engine.tree import getter, reads
 from engine.values import Bindings, closure
 from policy.cache import BoundedCache
+from policy.conditions import ast as a
 from policy.document import Program
 from policy.evaluation import Fn
 from policy.exact import Number
 from policy.facts import FactSet
+from policy.schema import FACTS, Kind
 from policy.schema import Scope as FactScope
-from policy.semantics import UNKNOWN, Value
+from policy.semantics import MEMBER_SUM, UNKNOWN, Value
 
 
 class EngineDisagreement(RuntimeError):
@@ -49,12 +50,16 @@ class Loaded:
     has_member_rules: bool
     member_fields: tuple[str, ...]     # what member facts carry
     household_fields: tuple[str, ...]  # what the household fact carries
-    # Per version: its parameters and its lifted values' names and closures, for members and
-    # for the household (read in this order by ``fire_all``).
-    member_lifts: tuple[tuple[Mapping[str, Number], tuple[tuple[str, Fn], ...]], ...] = ()
-    household_lifts: tuple[tuple[Mapping[str, Number], tuple[tuple[str, Fn], ...]], ...] = ()
+    # Per version: its parameters and its lifted values (``Lift``), for members and for the
+    # household (read in this order by ``fire_all``).
+    member_lifts: tuple[tuple[Mapping[str, Number], tuple[Lift, ...]], ...] = ()
+    household_lifts: tuple[tuple[Mapping[str, Number], tuple[Lift, ...]], ...] = ()
     # Durable rule name -> (version's position, rule index in its Program.rules).
     rule_of: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    # The facts of ``member_fields`` and ``household_fields`` that are dates (sent as day
+    # numbers).
+    member_dates: frozenset[str] = frozenset()
+    household_dates: frozenset[str] = frozenset()
 
     @property
     def program(self) -> Program:
@@ -62,6 +67,42 @@ class Loaded:
 
 
 _LOADED: dict[tuple[str, ...], Loaded] = {}
+_LIFTED_LIMIT = 4096  # values remembered per lifted value
+
+
+class Lift(NamedTuple):
+    """A value durable_rules reads that the compiler lifted out of a condition (a difference
+    whose sign is exact, a date): its field's name, its closure, the getter of the values of
+    the facts it reads (None: it reads the members), and its encoded values by those values
+    (the same for many members and households: a household fact every member's scope holds, a
+    parameter's date)."""
+
+    name: str
+    fn: Fn
+    reads: Callable[[Mapping[str, Value]], tuple[object, ...]] | None
+    memo: dict[tuple[object, ...], Any]
+
+
+def _lift_of(name: str, node: a.Node) -> Lift:
+    names: dict[str, None] = {}
+    pending = [node]
+    reads_members = False
+    while pending:
+        n = pending.pop()
+        if isinstance(n, a.Quantifier | a.Name) or (
+                isinstance(n, a.Call) and n.func == MEMBER_SUM):
+            reads_members = True
+            break
+        if isinstance(n, a.FactRef):
+            names.setdefault(n.name, None)
+        elif isinstance(n, a.DefRef) and n.body is not None:
+            pending.append(n.body)
+        pending.extend(a.children(n))
+    return Lift(name, closure(node), None if reads_members else getter(tuple(names)), {})
+
+
+def _dates(fields: Sequence[str]) -> frozenset[str]:
+    return frozenset(k for k in fields if k in FACTS and FACTS[k].type.kind is Kind.DATE)
 
 
 def load(*programs: Program) -> Loaded:
@@ -75,19 +116,21 @@ def load(*programs: Program) -> Loaded:
             definition.update(c.definition)
         digest = hashlib.sha256("".join(key).encode()).hexdigest()[:24]
         handle = durable.register(f"pe_{digest}", definition)
+        member_fields = tuple(sorted(set().union(*(c.member_fields for c in compiled))))
+        household_fields = tuple(sorted(set().union(*(c.household_fields for c in compiled))))
         loaded = Loaded(programs, compiled, handle,
                         any(c.has_member_rules for c in compiled),
-                        tuple(sorted(set().union(*(c.member_fields for c in compiled)))),
-                        tuple(sorted(set().union(*(c.household_fields for c in compiled)))),
-                        tuple((p.parameters, tuple((name, closure(node))
+                        member_fields, household_fields,
+                        tuple((p.parameters, tuple(_lift_of(name, node)
                                                    for name, node in c.member_lifts))
                               for c, p in zip(compiled, programs, strict=True)
                               if c.member_lifts),
-                        tuple((p.parameters, tuple((name, closure(node))
+                        tuple((p.parameters, tuple(_lift_of(name, node)
                                                    for name, node in c.household_lifts))
                               for c, p in zip(compiled, programs, strict=True)),
                         {name: (k, i) for k, c in enumerate(compiled)
-                         for name, i in c.rule_index.items()})
+                         for name, i in c.rule_index.items()},
+                        _dates(member_fields), _dates(household_fields))
         _LOADED[key] = loaded
     return loaded
 
@@ -105,24 +148,42 @@ class Verdicts:
         return rule_index in self.members[member]
 
 
-def _fact(values: Mapping[str, Value], fields: Sequence[str],
+def _fact(values: Mapping[str, Value], fields: Sequence[str], dates: frozenset[str],
           head: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     # Only the facts the ruleset reads: less JSON each way. ``head`` (id, t) goes first, which
     # durable.Session relies on to read firings without parsing whole facts.
     fact = dict(head)
+    get = values.get
     for k in fields:
-        v = values.get(k, UNKNOWN)
+        v = get(k, UNKNOWN)
         if v is not UNKNOWN:
-            fact[k] = v.toordinal() if isinstance(v, date) else v  # encode(v), inline: hot
+            fact[k] = v
+    for k in dates:  # encode(v), inline: hot
+        day = fact.get(k)
+        if day is not None:
+            fact[k] = day.toordinal()
     fact.update(extra)
     return fact
 
 
-def _lift(lifts: tuple[tuple[str, Fn], ...], scope: Bindings, out: dict[str, Any]) -> None:
-    for name, fn in lifts:
-        value = fn(scope)
-        if value is not UNKNOWN:
-            out[name] = encode(value)
+def _lift(lifts: tuple[Lift, ...], scope: Bindings, out: dict[str, Any]) -> None:
+    facts = scope.facts
+    for name, fn, reads_of, memo in lifts:
+        if reads_of is None:
+            value = fn(scope)
+            if value is not UNKNOWN:
+                out[name] = encode(value)
+            continue
+        key = reads_of(facts)
+        found = memo.get(key, memo)
+        if found is memo:  # not yet seen
+            value = fn(scope)
+            found = None if value is UNKNOWN else encode(value)
+            if len(memo) >= _LIFTED_LIMIT:
+                memo.clear()
+            memo[key] = found
+        if found is not None:
+            out[name] = found
 
 
 def fire_all(loaded: Loaded, facts: FactSet) -> tuple[Verdicts, ...]:
@@ -137,7 +198,7 @@ def fire_all(loaded: Loaded, facts: FactSet) -> tuple[Verdicts, ...]:
                 lifted: dict[str, Any] = {}
                 for params, lifts in loaded.member_lifts:
                     _lift(lifts, Bindings(ctx, params), lifted)
-                member_facts.append(_fact(ctx, loaded.member_fields,
+                member_facts.append(_fact(ctx, loaded.member_fields, loaded.member_dates,
                                           {"id": durable.member_fact_id(i), "t": MEMBER_TAG},
                                           lifted))
             member_fired = s.assert_facts(member_facts)
@@ -149,6 +210,7 @@ def fire_all(loaded: Loaded, facts: FactSet) -> tuple[Verdicts, ...]:
                 fired_members = member_fired.get(q.rule, ())
                 extra[q.field] = len(fired_members) == n if q.every else bool(fired_members)
         household_fact = _fact(facts.household, loaded.household_fields,
+                               loaded.household_dates,
                                {"id": durable.HOUSEHOLD_FACT_ID, "t": HOUSEHOLD_TAG}, extra)
         hh_fired = s.assert_facts([household_fact])
     # One pass over the firings (a quantifier's own rules are no version's rules).
