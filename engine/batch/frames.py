@@ -3,11 +3,12 @@
 ``HOUSEHOLD_INPUT`` and ``MEMBER_INPUT`` are the input facts after validation with the
 contract's defaults applied (``previousAnnualNetIncome`` and ``monitoredSince`` stay null when
 left out; ``disabilityGrade`` and ``disabilityKind`` stay null for a member without a
-certificate). ``derive_frames`` adds what ``policy.facts.derive`` adds, exactly
-(``engine.batch.exact``): money as integer fen (``_n_annualNetIncome``, ...); a member fact
-left out as the value conditions see (``disabilityGrade`` 0, ``disabilityKind`` NONE); and the
-derived facts, compiled from their definitions in the fact catalogue (``engine.batch.derived``),
-as ``policy.derivation`` evaluates the same definitions one household at a time.
+certificate); an enum fact is a polars enum of its values (``ENUMS``). ``derive_frames`` adds
+what ``policy.facts.derive`` adds, exactly (``engine.batch.exact``): money as integer fen
+(``_n_annualNetIncome``, ...); a member fact left out as the value conditions see
+(``disabilityGrade`` 0, ``disabilityKind`` NONE); and the derived facts, compiled from their
+definitions in the fact catalogue (``engine.batch.derived``), as ``policy.derivation``
+evaluates the same definitions one household at a time.
 
 Members are in household order: ``_h`` is the household's row in the household frame and
 ``_m`` the member's index in the household.
@@ -37,8 +38,28 @@ DTYPES: dict[str, pl.DataType] = {
 }
 
 
+def _enums(scope: FactScopeName) -> dict[str, pl.Enum]:
+    """The enum facts of a scope as polars enums: the catalogue's values in its order, then
+    the value conditions see when the fact is left out (``absentAs``) if it is not one."""
+    out: dict[str, pl.Enum] = {}
+    for f in CATALOGUE.inputs(scope):
+        if f.type == "enum" and f.enum is not None and f.condition:
+            values = list(CATALOGUE.values(f.enum))
+            if f.absentAs is not None and f.absentAs not in values:
+                values.append(f.absentAs)
+            out[f.name] = pl.Enum(values)
+    return out
+
+
+# Conditions compare enum facts only for (in)equality (``policy.conditions.typecheck``): as
+# polars enums each comparison is one of small integers, not of texts (docs/performance.md).
+ENUMS: dict[FactScopeName, dict[str, pl.Enum]] = {
+    "household": _enums("household"), "member": _enums("member")}
+
+
 def _input_columns(scope: FactScopeName) -> dict[str, pl.DataType]:
-    return {f.name: DTYPES[f.type] for f in CATALOGUE.inputs(scope) if f.condition}
+    return {f.name: ENUMS[scope][f.name] if f.type == "enum" else DTYPES[f.type]
+            for f in CATALOGUE.inputs(scope) if f.condition}
 
 
 HOUSEHOLD_INPUT: dict[str, pl.DataType] = {"household_id": pl.String(),
@@ -148,10 +169,15 @@ def derive_frames(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
     seg = Segments(size)
     # Member facts as conditions read them: money as fen, a fact left out as the value
     # conditions see (a disability grade of 0); then the derived member facts, in order.
+    # Enum facts as polars enums (a validated register's may already be).
+    typed = {name: pl.col(name).cast(dtype) for name, dtype in ENUMS["member"].items()
+             if name in members.columns}
     members = members.with_columns(
         _m_row=pl.int_range(pl.len(), dtype=pl.UInt32),
         **{f"_n_{name}": fen(pl.col(name)) for name in MONEY_MEMBER},
-        **{name: pl.col(name).fill_null(value) for name, value in _ABSENT_AS.items()},
+        **{name: typed.pop(name, pl.col(name)).fill_null(value)
+           for name, value in _ABSENT_AS.items()},
+        **typed,
     )
     idx = members["_h"]
     members = members.with_columns(
@@ -165,6 +191,8 @@ def derive_frames(hh: pl.DataFrame, members: pl.DataFrame, as_of: date,
     lazy = hh.lazy().with_columns(
         _h=pl.int_range(pl.len(), dtype=pl.UInt32),
         **{f"_n_{name}": fen(pl.col(name)) for name in MONEY_HOUSEHOLD},
+        **{name: pl.col(name).cast(dtype)
+           for name, dtype in ENUMS["household"].items() if name in hh.columns},
     )
     for step in HOUSEHOLD_STEPS:
         if step.kind == "sum":

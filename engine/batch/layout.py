@@ -37,7 +37,7 @@ from typing import Any
 import polars as pl
 
 from engine.batch.execution import ENGINE
-from engine.batch.frames import DTYPES, oldest_birth
+from engine.batch.frames import DTYPES, ENUMS, oldest_birth
 from policy import facts as f
 from policy.errors import FactsInvalid, FieldError
 from policy.fact_catalogue import CATALOGUE, InputFact
@@ -181,10 +181,13 @@ def _typed(col: Column, raw: pl.Expr, dtype: pl.DataType, text: bool
             value, ok = pl.lit(None, pl.Date), pl.lit(False)
     elif kind == "enum":
         if is_str:
-            ok = raw.is_in(list(col.values))
-            value = raw
+            # Cast to the fact's polars enum (what evaluation compares): a text that is none
+            # of its values becomes null, and so does one the enum holds only for conditions
+            # (the value of a fact left out, ``frames.ENUMS``), after the fact's own values.
+            value = raw.cast(_dtype(col), strict=False)
+            ok = value.to_physical() < len(col.values)
         else:
-            value, ok = pl.lit(None, pl.String), pl.lit(False)
+            value, ok = pl.lit(None, _dtype(col)), pl.lit(False)
     else:  # pragma: no cover - every kind is listed above
         raise ValueError(kind)
     if col.required:
@@ -192,7 +195,8 @@ def _typed(col: Column, raw: pl.Expr, dtype: pl.DataType, text: bool
     else:
         ok = raw.is_null() | ok.fill_null(False)
     if col.default is not None:
-        value = pl.when(raw.is_null()).then(pl.lit(col.default)).otherwise(value)
+        default = pl.lit(col.default, _dtype(col)) if kind == "enum" else pl.lit(col.default)
+        value = pl.when(raw.is_null()).then(default).otherwise(value)
     return value, ok
 
 
@@ -397,6 +401,9 @@ def _checks(columns: tuple[Column, ...], as_of: date) -> pl.Expr:
 
 
 def _dtype(c: Column) -> pl.DataType:
+    """A column's type in the checked frames (an enum fact's is its polars enum)."""
+    if c.kind == "enum":
+        return ENUMS["member" if c.member else "household"][c.name]
     return DTYPES[c.kind]
 
 
@@ -426,6 +433,8 @@ def _merge(hh: pl.DataFrame, m: pl.DataFrame, first: pl.Series, hh2: pl.DataFram
            ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
     """Both sets of households, in record order."""
     n1 = hh.height
+    # The second set's enum facts as the first's (text from ``input_frames``, say).
+    hh2, m2 = hh2.cast(dict(hh.schema)), m2.cast(dict(m.schema))  # type: ignore[arg-type]
     m2 = m2.with_columns(_h=pl.col("_h") + n1)
     all_first = pl.concat([first, first2])
     order = all_first.arg_sort()
@@ -504,7 +513,8 @@ def flat_frame(households: Iterable[dict[str, Any]]) -> pl.DataFrame:
                 data[c.name].append(m.get(c.field))
     frame = pl.DataFrame({
         c.name: pl.Series(c.name, data[c.name],
-                          dtype=pl.String() if c.kind == "date" else _dtype(c), strict=False)
+                          dtype=pl.String() if c.kind == "date" else DTYPES[c.kind],
+                          strict=False)
         for c in COLUMNS
     })
     return frame.with_columns(pl.col(c.name).str.to_date("%Y-%m-%d")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from engine.batch.frames import HOUSEHOLD_INPUT, MEMBER_INPUT
+from engine.batch.frames import ENUMS, HOUSEHOLD_INPUT, MEMBER_INPUT
 from engine.batch.layout import COLUMNS, HOUSEHOLD_COLUMNS, MEMBER_COLUMNS
-from policy.fact_catalogue import CATALOGUE
+from policy.fact_catalogue import CATALOGUE, FactScopeName
 
 # The layout as released before the catalogue (engine/batch/layout.py and frames.py by hand):
 # (column, field, kind, member, values, default, required); kinds were named id, region, bool,
@@ -80,9 +80,24 @@ def test_released_columns_are_generated_unchanged() -> None:
     assert limits["regionCode"] == (1, 32) and limits["disabilityGrade"] == (1, 4)
 
 
+def _as_now(released: dict[str, pl.DataType], scope: FactScopeName) -> dict[str, pl.DataType]:
+    """The released types with an enum fact's text as its polars enum (the frames' type of an
+    enum fact since it is compared as one; ``frames.ENUMS``)."""
+    return {k: ENUMS[scope].get(k, t) for k, t in released.items()}
+
+
 def test_released_frame_types_are_generated_unchanged() -> None:
-    assert {k: HOUSEHOLD_INPUT[k] for k in RELEASED_HOUSEHOLD_INPUT} == RELEASED_HOUSEHOLD_INPUT
-    assert {k: MEMBER_INPUT[k] for k in RELEASED_MEMBER_INPUT} == RELEASED_MEMBER_INPUT
+    assert {k: HOUSEHOLD_INPUT[k] for k in RELEASED_HOUSEHOLD_INPUT} == \
+        _as_now(RELEASED_HOUSEHOLD_INPUT, "household")
+    assert {k: MEMBER_INPUT[k] for k in RELEASED_MEMBER_INPUT} == \
+        _as_now(RELEASED_MEMBER_INPUT, "member")
+    # An enum fact's polars enum: its released values in order, then the value conditions see
+    # when it is left out (disabilityKind NONE), if that is not one of them.
+    for column, _, kind, member, values, _, _ in RELEASED:
+        if kind == "enum":
+            enum = ENUMS["member" if member else "household"][column]
+            assert list(enum.categories) in (list(values), [*values, "NONE"]), column
+    assert list(ENUMS["member"]["disabilityKind"].categories) == [*_KINDS, "NONE"]
     assert list(HOUSEHOLD_INPUT)[:len(RELEASED_HOUSEHOLD_INPUT)] == list(RELEASED_HOUSEHOLD_INPUT)
 
 
