@@ -91,6 +91,12 @@ def sample(n: int) -> list[dict[str, object]]:
 
 def child(args: argparse.Namespace) -> None:
     """Screen the register (in this process) and report time and peak memory as JSON."""
+    try:  # as the screen command does, before polars is loaded (a checkout may predate it)
+        from screening.allocator import keep_freed_memory
+    except ImportError:
+        pass
+    else:
+        keep_freed_memory()
     from engine.batch.table import ALL_STATUSES
     from screening.runner import default_layout, screen_file
     from screening.writers import output_format
@@ -238,7 +244,7 @@ def inputs(args: argparse.Namespace, register: Path) -> None:
                     output.unlink()  # every outcome of 1,000,000 households, long, is 11 GB
     w = 56 + (8 if args.against else 0)
     print(f"{'input -> output':<{w}} {'households/s':>13} {'wall s':>7} {'CPU s':>7} "
-          f"{'peak MiB':>9} {'rows':>11}  load (1 min) per run")
+          f"{'peak MiB':>9} {'rows':>11}  per run: households/s@load (1 min) CPU s")
     rates: dict[tuple[str, str], float] = {}
     for (name, label), runs in tries.items():
         runs.sort(key=lambda r: r["wall"])
@@ -248,7 +254,8 @@ def inputs(args: argparse.Namespace, register: Path) -> None:
         print(f"{shown:<{w}} {rates[(name, label)]:>13,.0f} {mid['wall']:>7.2f} "
               f"{min(r['cpu'] for r in runs):>7.2f} "
               f"{max(r['peak'] for r in runs) / 2**20:>9,.0f} {int(mid['rows']):>11,}  "
-              + " ".join(f"{r['households'] / r['wall']:,.0f}@{r['load']:.1f}" for r in runs))
+              + " ".join(f"{r['households'] / r['wall']:,.0f}@{r['load']:.1f} {r['cpu']:.2f}"
+                         for r in runs))
     names = [n for n, *_ in INPUT_KINDS]
     for label, _ in trees:
         if (names[0], label) in rates and (names[1], label) in rates:

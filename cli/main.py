@@ -626,6 +626,9 @@ def cmd_export_docs(args: argparse.Namespace) -> int:
 def cmd_screen(args: argparse.Namespace) -> int:
     """Batch screening of a register (CSV, JSON Lines or Parquet) with the vectorised backend
     (or on Apache Spark with ``--backend spark``)."""
+    from screening.allocator import keep_freed_memory
+
+    keep_freed_memory()  # before polars is loaded
     from engine.batch.layout import LayoutError
     from engine.batch.table import ALL_STATUSES, DEFAULT_STATUSES
     from policy.catalog import UnknownProgram
@@ -739,6 +742,9 @@ _GB_HINT = ("; if it was saved as GB18030/GBK (as Chinese spreadsheets do), give
 
 def cmd_rescreen(args: argparse.Namespace) -> int:
     """Screen every stored household (DATABASE_URL) with the batch backend."""
+    from screening.allocator import keep_freed_memory
+
+    keep_freed_memory()  # before polars is loaded
     from engine.batch.table import ALL_STATUSES, DEFAULT_STATUSES
     from policy.catalog import UnknownProgram
     from screening.console import print_summary
