@@ -251,8 +251,9 @@ def tracer(node: a.Node) -> Tracer:
         if found is not None and found[0] is node:
             return found[1]
         params = scope.params
-        result = (verdict(scope), LazyChecks(node, values, members, params, member_ids, names),
-                  LazyTree(node, values, members, params, member_ids, names))
+        value = verdict(scope)
+        result = (value, LazyChecks(node, values, members, params, member_ids, names),
+                  LazyTree(node, values, members, params, member_ids, names, value))
         put(full, (node, result))
         return result
 

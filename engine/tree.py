@@ -141,15 +141,18 @@ class LazyTree:
     It keeps only what the tree reads: the values of the facts it reads (the explanation memo's
     key), the parameters and the member ids, not the household."""
 
-    __slots__ = ("_args", "_tree")
+    __slots__ = ("_args", "_tree", "_verdict")
 
     def __init__(self, node: a.Node, outer: tuple[object, ...], inner: tuple[object, ...],
                  params: Mapping[str, Number], member_ids: tuple[str, ...],
-                 names: Names | None = None):
+                 names: Names | None = None, verdict: Value | None = None):
         self._args: tuple[a.Node, tuple[object, ...], tuple[object, ...],
                           Mapping[str, Number], tuple[str, ...], Names | None] | None = (
             node, outer, inner, params, member_ids, names)
         self._tree: ConditionNode | None = None
+        # The condition's value, when the caller has it (the trace computed it): ``joined``
+        # does not compute it again.
+        self._verdict = verdict
 
     def get(self) -> ConditionNode:
         tree = self._tree
@@ -172,7 +175,10 @@ class LazyTree:
             return None
         node, outer, inner, params, ids, names = args
         scope = scope_of(node, outer, inner, params, names)
-        own, clear = closure(node)(scope), k_not(applies)
+        own = self._verdict
+        if own is None:
+            own = closure(node)(scope)
+        clear = k_not(applies)
         keep = marks("AND", k_and([own, clear]), [own, clear])[0]
         tree = builder(node)(scope, ids, keep)
         if keep:  # the tree ``get`` gives
