@@ -101,6 +101,10 @@ def main() -> None:
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     parser.add_argument("--fresh", type=int, default=5000,
                         help="households of the never-seen stream")
+    parser.add_argument("--member-ids", choices=["shared", "own"], default="shared",
+                        help="the never-seen streams' member ids: m1..m5 in every household "
+                        "(shared, the default) or each household's own (own: as real person "
+                        "ids are, so nothing keyed by a member's id is found again)")
     parser.add_argument("--programs", default="",
                         help="comma-separated program codes to evaluate (default: all in force)")
     parser.add_argument("--gc", choices=["service", "default", "off"], default="service",
@@ -151,7 +155,14 @@ def main() -> None:
 
     rows.append(("cold", run(pool, args.seconds, det, before=forget)))
     fresh_rng = random.Random(20240602)
-    fresh = [random_household(fresh_rng, as_of, hid=f"new-{i}", members=5)
+
+    def own_ids(hh: dict[str, Any]) -> dict[str, Any]:
+        if args.member_ids == "own":  # the household's id in each member's
+            for m in hh["members"]:
+                m["id"] = f"{hh['id']}-{m['id']}"
+        return hh
+
+    fresh = [own_ids(random_household(fresh_rng, as_of, hid=f"new-{i}", members=5))
              for i in range(args.fresh)]
     full0, paused0, cpu0 = gc.get_stats()[2]["collections"], paused[0], time.process_time_ns()
     rows.append(("never seen", stream(fresh, det)))
@@ -163,14 +174,15 @@ def main() -> None:
                 r.condition  # noqa: B018 - reading it builds the tree
         return d
 
-    more = [random_household(fresh_rng, as_of, hid=f"new2-{i}", members=5)
+    more = [own_ids(random_household(fresh_rng, as_of, hid=f"new2-{i}", members=5))
             for i in range(args.fresh)]
     rows.append(("never seen + trees", stream(more, det_trees)))
     full, cpu = gc.get_stats()[2]["collections"] - full0, time.process_time_ns() - cpu0
     in_gc = paused[0] - paused0
     print(f"full explained determination, {len(versions)} programs "
           f"({', '.join(p.code for p, _ in versions)}), 5-member households "
-          f"({args.households} distinct), one core, {args.clock} clock")
+          f"({args.households} distinct), one core, {args.clock} clock, "
+          f"never-seen member ids {args.member_ids}")
     print(f"{'':>19} {'n':>7} {'median ms':>10} {'p99 ms':>8} {'households/s':>13}")
     for name, r in rows:
         print(f"{name:>19} {r['n']:>7.0f} {r['median_ms']:>10.3f} {r['p99_ms']:>8.3f} "

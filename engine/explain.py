@@ -175,8 +175,9 @@ def explain_program(
     higher-priority rules of their groups (verdicts and checks, the trace memo's objects, which
     also decide whether a rule is superseded), and, when granted, of the values the granting
     rule's amount and terms read. Outcomes are remembered under all of these (an entry keeps
-    its traces alive, so a key found names these very objects): the answer never depends on
-    what was explained before."""
+    its traces alive, so a key found names these very objects), and a member's outcome also
+    without its id, so that another member's (of another household) is that outcome with its
+    own id: the answer never depends on what was explained before."""
     del verdicts  # equal to the tree's (see above)
     plan = _plan(program)
     ids = facts.member_ids
@@ -198,9 +199,21 @@ def explain_program(
                 key = (code.index, None if m is None else ids[m], *map(id, traced))
             hit = decided.get(key)
             if hit is None:
-                hit = _decide(program, plan, code, m, ids, traced, tree)
                 if len(decided) >= _DECIDED_LIMIT:
                     decided.clear()
+                if m is None:
+                    hit = _decide(program, plan, code, m, ids, traced, tree)
+                else:
+                    # Decided for another member (its id aside) with the same traces: the
+                    # same outcome with this member's id (members' ids are never seen twice
+                    # in a stream of real households).
+                    other = (code.index, _ANY_MEMBER, *key[2:])
+                    found = decided.get(other)
+                    if found is None:
+                        hit = decided[other] = _decide(program, plan, code, m, ids, traced,
+                                                       tree)
+                    else:
+                        hit = _for_member(found, ids[m])
                 decided[key] = hit
             outcome = hit.outcome
             if outcome is None:  # granted
@@ -218,6 +231,21 @@ def explain_program(
                             program, plan, hit.granted, m, facts, tree)
             append(outcome)
     return ProgramResult(program.code, version, tuple(outcomes))
+
+
+_ANY_MEMBER = object()  # in the outcome memo's keys: decided for a member, whichever
+
+
+def _for_member(found: _Decided, member_id: str) -> _Decided:
+    """An outcome decided for another member, for this one: its member id is the only field
+    that depends on the member beyond the traces (a granted outcome's amount and terms are
+    computed for the member, by the values they read)."""
+    outcome = found.outcome
+    if outcome is None:
+        return _Decided(found.traced, None, found.granted,
+                        None if found.by_amount is None else {})
+    return _Decided(found.traced, _new(Outcome, (*outcome[:3], member_id, *outcome[4:])),
+                    -1, None)
 
 
 def _why(plan: _Plan, i: int, m: int | None, tree: TracedRules) -> _Why:

@@ -48,6 +48,32 @@ def test_outcomes_are_the_same_in_any_order_and_alone(catalog: Catalog) -> None:
     assert backward[::-1] == alone
 
 
+def test_an_outcome_decided_for_another_member_id_has_its_own_id(catalog: Catalog) -> None:
+    # A member's outcome is remembered without the member's id as well: households whose
+    # members have ids never seen before get the outcomes decided for other members (the same
+    # traces), each with its own id, as if evaluated alone.
+    versions = catalog.in_force(AS_OF)
+    rng = random.Random(1515)
+    households = [random_household(rng, AS_OF, hid=f"ids-{k}", members=1 + k % 5)
+                  for k in range(24)]
+    renamed = copy.deepcopy(households)
+    for raw in renamed:
+        for j, member in enumerate(raw["members"]):
+            member["id"] = f"{raw['id']}-p{j}"
+    alone = []
+    for raw in renamed:
+        _forget()
+        alone.append(_json(determine(raw, AS_OF, versions)))
+    _forget()
+    for raw in households:
+        determine(raw, AS_OF, versions)
+    again = [determine(raw, AS_OF, versions) for raw in renamed]
+    assert [_json(d) for d in again] == alone
+    for raw, det in zip(renamed, again, strict=True):
+        own = {m["id"] for m in raw["members"]}
+        assert {o.member_id for o in det.outcomes() if o.member_id is not None} <= own
+
+
 def _tier1(det: Determination) -> list[Any]:
     return [o for o in det.outcomes() if o.status is Status.GRANTED and o.terms
             and o.reasons[0].rule_id == "medical.tier1"]
