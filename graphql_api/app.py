@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
+import time
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
@@ -36,6 +37,7 @@ from graphql_api.observability import (
     count_overdue_cases,
     error_codes,
     metrics_text,
+    time_operation,
 )
 from graphql_api.operability import (
     RateLimiter,
@@ -95,8 +97,18 @@ class GraphQLApp(GraphQL[Context, None]):
             self._limiter = anyio.CapacityLimiter(self.threads)
 
         traceparent = request_adapter.headers.get("traceparent")
+        # When the operation was handed to the pool, started and ended in its thread
+        # (observability.time_operation: queueing told from work on /metrics).
+        stages = [time.perf_counter(), 0.0, 0.0]
 
         def run() -> Any:
+            stages[1] = time.perf_counter()
+            try:
+                return operate()
+            finally:
+                stages[2] = time.perf_counter()
+
+        def operate() -> Any:
             LANGUAGE.set(context.language)  # this thread's copy of the context only
             context.principal = self.principal(context.authorization)
             if self.rate_limiter is not None:
@@ -141,7 +153,11 @@ class GraphQLApp(GraphQL[Context, None]):
             return result
 
         try:
-            result = await anyio.to_thread.run_sync(run, limiter=self._limiter)
+            try:
+                result = await anyio.to_thread.run_sync(run, limiter=self._limiter)
+            finally:
+                if stages[2]:
+                    time_operation(stages[0], stages[1], stages[2], time.perf_counter())
         except CannotGetOperationTypeError as exc:
             raise _Refused(400, exc.as_http_error_reason(), "OPERATION_NOT_FOUND") from exc
         except InvalidOperationTypeError as exc:

@@ -57,6 +57,31 @@ def count_overdue_cases(by_county: dict[str, int]) -> None:
         OVERDUE_CASES.labels(county).set(n)
 
 
+# Where a GraphQL operation's time went, in the worker that served it (wall clock): "queued",
+# from its hand-over to the pool of threads until a thread started it (waiting for a free
+# thread, then for the interpreter lock); "running", the thread running it (parsing,
+# validation, resolvers, the database; including the time other threads held the lock);
+# "resumed", from its end until the event loop took the result up (waiting for the lock).
+# Only "running" is the operation's own work: the other two are queueing, which a request's
+# latency shows but its CPU time does not.
+OPERATION_SECONDS = Histogram(
+    "policy_engine_graphql_operation_seconds",
+    "GraphQL operations: time queued for a thread, running in it, and until the event loop "
+    "resumed with the result", ["stage"], registry=REGISTRY,
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+_QUEUED, _RUNNING, _RESUMED = (OPERATION_SECONDS.labels(stage)
+                               for stage in ("queued", "running", "resumed"))
+
+
+def time_operation(handed: float, started: float, ended: float, resumed: float) -> None:
+    """One operation's stages (``time.perf_counter`` readings: handed to the pool, started
+    in a thread, ended there, taken up by the event loop)."""
+    _QUEUED.observe(started - handed)
+    _RUNNING.observe(ended - started)
+    _RESUMED.observe(resumed - ended)
+
+
 # GraphQL answers with errors are HTTP 200: these count them, by the code the client saw.
 OPERATIONS = Counter(
     "policy_engine_graphql_operations_total", "GraphQL requests answered, by outcome",

@@ -38,6 +38,30 @@ def test_evaluations_are_counted(api: Api) -> None:
     assert counted and float(counted[0].split()[-1]) >= 1
 
 
+def test_an_operations_queueing_and_work_are_timed(api: Api) -> None:
+    """/metrics tells an operation's wait for a thread and for the event loop from its run."""
+    def counts() -> dict[str, tuple[float, float]]:
+        found: dict[str, tuple[float, float]] = {}
+        metrics = api.client.get("/metrics").text
+        for stage in ("queued", "running", "resumed"):
+            values = {}
+            for suffix in ("count", "sum"):
+                prefix = f'policy_engine_graphql_operation_seconds_{suffix}{{stage="{stage}"}}'
+                line = [x for x in metrics.splitlines() if x.startswith(prefix)]
+                values[suffix] = float(line[0].split()[-1]) if line else 0.0
+            found[stage] = (values["count"], values["sum"])
+        return found
+
+    before = counts()
+    api.gql(Q, {"h": HH})
+    api.gql("{ __typename }")
+    after = counts()
+    for stage in ("queued", "running", "resumed"):
+        assert after[stage][0] - before[stage][0] == 2, stage
+        assert after[stage][1] >= before[stage][1], stage
+    assert after["running"][1] > before["running"][1]
+
+
 def test_logs_carry_a_request_id_and_no_personal_data(api: Api,
                                                       caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="policy_engine"):
