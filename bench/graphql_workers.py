@@ -13,8 +13,17 @@ larger than the requests wrk can send), so no answer comes from the determinatio
 Prints requests/s, p50 and p99 per run and the ratio; the targets are a ratio of at least 1.6
 and p99 under 50 ms with two workers. Also per run: the CPU time the server's processes spent
 per answer, the busiest process's share of it (0.50 when two workers did equal work),
-wrk's own CPU time per request (it runs on the same two cores), and the largest peak resident
-size of the server's processes (a worker's memos, full after the warm-up).
+wrk's own CPU time per request (it runs on the same two cores), the largest peak resident
+size of the server's processes (a worker's memos, full after the warm-up), and how wrk's
+keep-alive connections were spread over the workers: each second of the run the established
+connections each worker process holds (`ss -tnp`), the most frequent split ("11/9": one
+worker held 11 of the 20) and the largest number one worker held at any sample. A worker
+holding more connections than another answers them later, whatever its speed: its requests
+make the p99. Below each run of this checkout (when its /metrics has them), per worker: the
+operations it ran and where their time went on average (graphql_api.observability's
+``policy_engine_graphql_operation_seconds``): queued (handed to the pool of threads until a
+thread started it), running (in the thread), resumed (until the event loop took the result
+up), and the mean latency of its /graphql requests as the server saw them.
 
 With ``--baseline DIR`` (another checkout of this repository, e.g. ``git worktree add
 --detach /tmp/before HEAD~3``), every round runs the baseline's server and then this one's,
@@ -32,12 +41,16 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from collections import Counter
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -100,6 +113,98 @@ def peak_rss_mib(pid: int) -> float:
     return peak
 
 
+def connections_by_worker(port: int) -> list[int]:
+    """The established connections to ``port`` each process holds, largest first (`ss`)."""
+    out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                         capture_output=True, text=True, check=False).stdout
+    return sorted(Counter(re.findall(r"pid=(\d+)", out)).values(), reverse=True)
+
+
+class SpreadSampler:
+    """Samples ``connections_by_worker`` once a second while a run lasts."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.samples: list[tuple[int, ...]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(1.0):
+            found = tuple(connections_by_worker(self.port))
+            if found:
+                self.samples.append(found)
+
+    def __enter__(self) -> SpreadSampler:
+        if shutil.which("ss") is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def split(self) -> str:
+        """The most frequent split over the samples, e.g. "11/9" ("-" without samples)."""
+        if not self.samples:
+            return "-"
+        return "/".join(map(str, Counter(self.samples).most_common(1)[0][0]))
+
+    def most(self) -> int:
+        """The most connections one worker held at any sample (0 without samples)."""
+        return max((s[0] for s in self.samples), default=0)
+
+
+STAGES = ("queued", "running", "resumed")
+
+
+def worker_metrics(url: str, workers: int, tries: int = 60) -> dict[str, dict[str, float]]:
+    """Each worker's operation stage sums and counts from its /metrics (a new connection per
+    fetch, so each lands on one worker or another), by the worker's start time; empty when
+    the server does not publish the stages or two workers cannot be told apart."""
+    seen: dict[str, dict[str, float]] = {}
+    for _ in range(tries):
+        text = httpx.get(f"{url}/metrics", timeout=30).text
+        figures: dict[str, float] = {}
+        start = ""
+        for line in text.splitlines():
+            if line.startswith("process_start_time_seconds "):
+                start = line.split()[-1]
+            m = re.match(r'policy_engine_graphql_operation_seconds_(sum|count)\{stage="(\w+)"\}'
+                         r" (\S+)", line)
+            if m:
+                figures[f"{m.group(2)}_{m.group(1)}"] = float(m.group(3))
+            m = re.match(r"policy_engine_request_seconds_(sum|count)\{([^}]*)\} (\S+)", line)
+            if m and 'path="/graphql"' in m.group(2) and 'status="200"' in m.group(2):
+                figures[f"request_{m.group(1)}"] = float(m.group(3))
+        if not figures or not start:
+            return {}
+        seen[start] = figures
+        if len(seen) == workers:
+            return seen
+    return {}
+
+
+def stage_lines(before: dict[str, dict[str, float]],
+                after: dict[str, dict[str, float]]) -> list[str]:
+    """Per worker, what its operations did between two ``worker_metrics`` readings."""
+    lines = []
+    for i, start in enumerate(sorted(after), 1):
+        a, b = after[start], before.get(start, {})
+        ops = a.get("running_count", 0) - b.get("running_count", 0)
+        if ops <= 0:
+            continue
+        means = [(a.get(f"{s}_sum", 0) - b.get(f"{s}_sum", 0)) * 1000 / ops for s in STAGES]
+        requests = a.get("request_count", 0) - b.get("request_count", 0)
+        latency = ((a.get("request_sum", 0) - b.get("request_sum", 0)) * 1000 / requests
+                   if requests else 0.0)
+        lines.append(f"      worker {i}: {ops:,.0f} operations, mean ms queued {means[0]:.1f}, "
+                     f"running {means[1]:.1f}, resumed {means[2]:.1f}; "
+                     f"request {latency:.1f} as served")
+    return lines
+
+
 def token(database_url: str, code: Path = ROOT) -> str:
     env = {**os.environ, "DATABASE_URL": database_url, "POLICY_ENGINE_ENV": "prod"}
     done = subprocess.run([sys.executable, "-m", "cli.main", "token", "create", "--role",
@@ -109,7 +214,7 @@ def token(database_url: str, code: Path = ROOT) -> str:
 
 
 def run(workers: int, folder: Path, args: argparse.Namespace, seed: int,
-        code: Path = ROOT) -> dict[str, float]:
+        code: Path = ROOT) -> dict[str, Any]:
     database = f"sqlite:///{folder / f'w{workers}-{seed}-{code.name}.sqlite3'}"
     bearer = token(database, code)
     env = {**os.environ, "DATABASE_URL": database, "POLICY_ENGINE_ENV": "prod",
@@ -125,8 +230,10 @@ def run(workers: int, folder: Path, args: argparse.Namespace, seed: int,
         wrk(url, script, args.warm, args.connections)
         pool = bodies(folder / f"run-{workers}-{seed}.txt", seed, args.households)
         script = lua_script(folder / f"run-{workers}-{seed}.lua", pool, bearer)
+        stages = worker_metrics(url, workers)
         before = cpu_seconds(server.pid)
-        result = wrk(url, script, args.seconds, args.connections)
+        with SpreadSampler(int(url.rsplit(":", 1)[1])) as spread:
+            result = wrk(url, script, args.seconds, args.connections)
         # CPU the server spent per answer: unlike requests/s, hardly moved by what else the
         # machine runs (it is what a request costs, not how much of the machine it got)
         after = cpu_seconds(server.pid)
@@ -136,6 +243,8 @@ def run(workers: int, folder: Path, args: argparse.Namespace, seed: int,
         # no supervisor: 1.0; two workers evenly loaded: 0.5)
         result["busiest"] = max(spent.values()) / max(sum(spent.values()), 1e-9)
         result["rss"] = peak_rss_mib(server.pid)
+        result["split"], result["most"] = spread.split(), spread.most()
+        result["stages"] = stage_lines(stages, worker_metrics(url, workers)) if stages else []
         if result["requests"] > args.households:
             print(f"warning: {result['requests']} requests but {args.households} households: "
                   "some were seen twice; raise --households", file=sys.stderr)
@@ -168,7 +277,7 @@ def main() -> None:
         print(f"{name}: {code} at {commit[:70]}")
     print(f"{'round':>5} {'code':>8} {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'non-2xx':>7} {'socket':>6} {'cpu ms/req':>10} {'busiest':>7} {'wrk ms/req':>10}"
-          f" {'rss MiB':>7}   load")
+          f" {'rss MiB':>7} {'conns':>6} {'most':>4}   load")
     for r in range(args.rounds):
         for name, code in codes.items():
             results = {}
@@ -178,8 +287,10 @@ def main() -> None:
                 print(f"{r + 1:>5} {name:>8} {workers:>7} {x['rps']:>8.0f} {x['p50']:>8.2f} "
                       f"{x['p99']:>8.2f} {x['status_errors']:>7.0f} {x['socket_errors']:>6.0f} "
                       f"{x['cpu_ms']:>10.2f} {x['busiest']:>7.2f} {x['wrk_ms']:>10.2f} "
-                      f"{x['rss']:>7.0f}   "
+                      f"{x['rss']:>7.0f} {x['split']:>6} {x['most']:>4}   "
                       f"{os.getloadavg()[0]:.1f}", flush=True)
+                for line in x["stages"]:
+                    print(line, flush=True)
             ratio = results[2]["rps"] / results[1]["rps"]
             print(f"round {r + 1} {name}: 2 workers / 1 worker = {ratio:.2f} (target >= 1.6); "
                   f"p99 with 2 workers {results[2]['p99']:.1f} ms (target < 50 ms)", flush=True)
