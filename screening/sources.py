@@ -29,6 +29,11 @@ from engine.batch.layout import ERRORS, ROW, LayoutError, check_columns
 
 FORMATS = ("csv", "jsonl", "parquet", "xlsx")
 HOLD_LIMIT = 10_000  # rows of one household held back at most (more is invalid anyway)
+# A CSV register is read in blocks of at most about 30 MiB (about 290,000 rows of the
+# generated register), whatever the chunk size: glibc's malloc gives a bytes object of up to
+# 32 MiB from its heap, reused block after block, and maps a larger one afresh every time
+# (pages the kernel zeroes first); the frames of a smaller block also take less memory.
+CSV_BLOCK = 30 << 20
 
 
 @dataclass(frozen=True)
@@ -265,15 +270,18 @@ def count_byte(data: bytes | memoryview, byte: int) -> int:
     return int(pl.Series(np.frombuffer(data, dtype=np.uint8)).eq(byte).sum())
 
 
-def line_blocks(f: BinaryIO, rows: int) -> Iterator[bytes]:
+def line_blocks(f: BinaryIO, rows: int, most: int | None = None) -> Iterator[bytes]:
     """Blocks of whole lines of ``f`` (a file that can seek) from where it stands (the last
     one as the file ends), about ``rows`` lines each, sized from the length of the first
-    lines. Where a block's last line ends is found first (``readline`` from the block's
-    end), then the block is read at once: one copy of its bytes, none to complete the line."""
+    lines, and about ``most`` bytes at most when given. Where a block's last line ends is
+    found first (``readline`` from the block's end), then the block is read at once: one
+    copy of its bytes, none to complete the line."""
     start = f.tell()
     head = f.read(1 << 20)
     per_line = len(head) / max(1, head.count(b"\n"))
     size = max(1 << 12, int(rows * per_line))
+    if most is not None:
+        size = max(1 << 12, min(size, most))
     while True:
         f.seek(start + size - 1)
         # The rest of the line holding the block's last byte (a line longer than a block
@@ -370,7 +378,7 @@ class CsvSource(Source):
             f.seek(self.data_start)
             line = 2
             done = self.data_start
-            for block in line_blocks(f, max(1, self.chunk_rows)):
+            for block in line_blocks(f, max(1, self.chunk_rows), CSV_BLOCK):
                 lines = count_byte(block, 10) + (not block.endswith(b"\n"))
                 frame = self._plain_block(block, lines)
                 if frame is None:

@@ -106,8 +106,10 @@ def test_csv_blocks_read_by_polars_equal_arrows_reading(tmp_path: Path, damage: 
 
 
 @pytest.mark.parametrize("end", [b"\n", b""])
-def test_line_blocks_are_whole_lines_and_every_byte_once(tmp_path: Path, end: bytes) -> None:
-    from screening.sources import line_blocks
+@pytest.mark.parametrize("how", ["rows", "bytes", "mapped"])
+def test_line_blocks_are_whole_lines_and_every_byte_once(tmp_path: Path, end: bytes,
+                                                         how: str) -> None:
+    from screening.sources import line_blocks, mapped_line_blocks
 
     rng = random.Random(3)
     lines = [b"x" * rng.randrange(0, 300) for _ in range(2000)]
@@ -117,7 +119,15 @@ def test_line_blocks_are_whole_lines_and_every_byte_once(tmp_path: Path, end: by
     path.write_bytes(b"header\n" + data)
     with path.open("rb") as f:
         f.readline()
-        blocks = list(line_blocks(f, 50))
+        if how == "rows":
+            blocks = list(line_blocks(f, 50))
+        elif how == "bytes":  # at most about 8 KiB (one line more), however many rows asked
+            blocks = list(line_blocks(f, 10**6, 8192))
+            assert all(len(b) < 8192 + 300 for b in blocks if b"y" not in b)
+        else:  # views of the file mapped in memory: the same blocks as read
+            blocks = [bytes(b) for b in mapped_line_blocks(f, 50)]
+            f.seek(len(b"header\n"))
+            assert blocks == list(line_blocks(f, 50))
     assert b"".join(blocks) == data
     assert len(blocks) > 10
     assert all(b.endswith(b"\n") for b in blocks[:-1])
