@@ -1,7 +1,7 @@
 """Latency and throughput of a full explained determination, in-process.
 
     python bench/determination.py [--households 2000] [--seconds 8] [--programs CODES]
-        [--clock cpu] [--gc service|default|off]
+        [--clock cpu] [--gc service|default|off] [--member-ids shared|own]
 
 A pool of distinct generated 5-member households is evaluated round-robin as of 2024-06-01
 under every program in force that day (seven: monitoring, medical_relief, education v2,
@@ -18,6 +18,10 @@ conditions with actual and expected values, citations). Reported side by side in
   process has not seen them before; its memos hold what the rows above left);
 - ``never seen + trees``: another such stream, every reason's condition tree read (built) as
   well: the determination with its tree explanations in full.
+
+The never-seen households' members are m1..m5 in each (``--member-ids shared``), or have ids
+of their own (``--member-ids own``), as real households' members do: memos keyed by a member's
+id then find nothing of earlier households.
 
 Each row but the last first evaluates the whole pool once (warm memos, as in a service that has
 been running), then measures for ``--seconds``.
