@@ -68,7 +68,7 @@ class _Plan:
     # Per rule: the values of the facts its amount and terms read, from the facts in scope
     # (None: they read more than facts in scope, and a granted outcome is not remembered).
     amount_reads: tuple[_Reads | None, ...]
-    # Outcomes decided, by (code index, member id, ids of the traces of the code's ``reads``):
+    # Outcomes decided, by (code index, ids of the traces of the code's ``reads``):
     # see ``explain_program``.
     decided: dict[tuple[object, ...], _Decided] = field(default_factory=dict, compare=False)
 
@@ -79,6 +79,9 @@ class _Decided(NamedTuple):
     granted: int                # the granting rule (when ``outcome`` is None)
     # The granted outcome by the values its amount and terms read (None: not remembered).
     by_amount: dict[tuple[object, ...], Outcome] | None
+    # The outcome (or a granted one) given another member's id, by that id: (the outcome,
+    # with the id). A few: members' ids recur within a household, rarely beyond.
+    stamped: dict[str, tuple[Outcome, Outcome]]
 
 
 _STATUS = {s.value: s for s in Status}  # ``Status(value)``, without the enum's call
@@ -87,6 +90,7 @@ _PLANS: BoundedCache[str, _Plan] = BoundedCache("engine.explain_plans", 64)
 _REASONS: BoundedCache[tuple[str, int, int], tuple[LazyChecks, Reason]] = (
     BoundedCache("engine.reasons", 10_000))
 _DECIDED_LIMIT = 50_000  # outcomes remembered per version's plan
+_STAMPED_LIMIT = 8  # an outcome given other members' ids, remembered per decided outcome
 
 
 def _plan(program: Program) -> _Plan:
@@ -174,10 +178,13 @@ def explain_program(
     An outcome is a function of the member (its id), of the traces of its rules and of the
     higher-priority rules of their groups (verdicts and checks, the trace memo's objects, which
     also decide whether a rule is superseded), and, when granted, of the values the granting
-    rule's amount and terms read. Outcomes are remembered under all of these (an entry keeps
-    its traces alive, so a key found names these very objects), and a member's outcome also
-    without its id, so that another member's (of another household) is that outcome with its
-    own id: the answer never depends on what was explained before."""
+    rule's amount and terms read. Outcomes are remembered under all of these but the member's
+    id (an entry keeps its traces alive, so a key found names these very objects): a member's
+    outcome found is the one decided for the member it was first decided for, given this
+    member's id (the only field that depends on the member beyond the traces and, granted, the
+    values its amount and terms read), so members whose ids were never seen, as real
+    households' are, find the outcomes of others. The answer never depends on what was
+    explained before."""
     del verdicts  # equal to the tree's (see above)
     plan = _plan(program)
     ids = facts.member_ids
@@ -192,28 +199,15 @@ def explain_program(
         for m in (members if code.per_member else household):
             if single:
                 traced: tuple[Traced, ...] = (tree[(read[0], m)],)
-                key: tuple[object, ...] = (code.index, None if m is None else ids[m],
-                                           id(traced[0]))
+                key: tuple[object, ...] = (code.index, id(traced[0]))
             else:
                 traced = tuple([tree[(i, m)] for i in read])
-                key = (code.index, None if m is None else ids[m], *map(id, traced))
+                key = (code.index, *map(id, traced))
             hit = decided.get(key)
             if hit is None:
+                hit = _decide(program, plan, code, m, ids, traced, tree)
                 if len(decided) >= _DECIDED_LIMIT:
                     decided.clear()
-                if m is None:
-                    hit = _decide(program, plan, code, m, ids, traced, tree)
-                else:
-                    # Decided for another member (its id aside) with the same traces: the
-                    # same outcome with this member's id (members' ids are never seen twice
-                    # in a stream of real households).
-                    other = (code.index, _ANY_MEMBER, *key[2:])
-                    found = decided.get(other)
-                    if found is None:
-                        hit = decided[other] = _decide(program, plan, code, m, ids, traced,
-                                                       tree)
-                    else:
-                        hit = _for_member(found, ids[m])
                 decided[key] = hit
             outcome = hit.outcome
             if outcome is None:  # granted
@@ -229,23 +223,22 @@ def explain_program(
                             by_amount.clear()
                         outcome = by_amount[amount_key] = _granted_outcome(
                             program, plan, hit.granted, m, facts, tree)
+            if m is not None and outcome[3] != ids[m]:
+                # Decided for another member (of this household or another) with the same
+                # traces: the same outcome with this member's id.
+                mid = ids[m]
+                stamped = hit.stamped
+                found = stamped.get(mid)
+                if found is not None and found[0] is outcome:
+                    outcome = found[1]
+                else:
+                    if len(stamped) >= _STAMPED_LIMIT:
+                        stamped.clear()
+                    made = _new(Outcome, (*outcome[:3], mid, *outcome[4:]))
+                    stamped[mid] = (outcome, made)
+                    outcome = made
             append(outcome)
     return ProgramResult(program.code, version, tuple(outcomes))
-
-
-_ANY_MEMBER = object()  # in the outcome memo's keys: decided for a member, whichever
-
-
-def _for_member(found: _Decided, member_id: str) -> _Decided:
-    """An outcome decided for another member, for this one: its member id is the only field
-    that depends on the member beyond the traces (a granted outcome's amount and terms are
-    computed for the member, by the values they read)."""
-    outcome = found.outcome
-    if outcome is None:
-        return _Decided(found.traced, None, found.granted,
-                        None if found.by_amount is None else {})
-    return _Decided(found.traced, _new(Outcome, (*outcome[:3], member_id, *outcome[4:])),
-                    -1, None)
 
 
 def _why(plan: _Plan, i: int, m: int | None, tree: TracedRules) -> _Why:
@@ -268,19 +261,20 @@ def _decide(program: Program, plan: _Plan, code: _Code, m: int | None, ids: tupl
         own = traced[0]
         verdict = own[0]
         if verdict is True:
-            return _Decided(traced, None, i, None if plan.amount_reads[i] is None else {})
+            return _Decided(traced, None, i, None if plan.amount_reads[i] is None else {}, {})
         why: _Why = (i, own, ())
         return _Decided(traced, _outcome(
             rules[i], m, ids, _STATUS[semantic_status(verdict)],
             Lazy(_reasons, program, plan, why),
-            Lazy(_missing, own[1]) if verdict is UNKNOWN else (), None, None, (), False), -1, None)
+            Lazy(_missing, own[1]) if verdict is UNKNOWN else (), None, None, (), False), -1, None,
+            {})
     effs = [effective(VALUES, tree[(i, m)][0], [tree[(h, m)][0] for h in plan.higher[i]])
             for i in rule_ids]
     first_true = granting(effs)
     if first_true is not None:
         granted = rule_ids[first_true]
         return _Decided(traced, None, granted,
-                        None if plan.amount_reads[granted] is None else {})
+                        None if plan.amount_reads[granted] is None else {}, {})
     status = _STATUS[semantic_status(outcome_verdict(VALUES, effs))]
     open_ = [i for i, v in zip(rule_ids, effs, strict=True) if v is UNKNOWN]
     explained = tuple([_why(plan, i, m, tree) for i in (open_ or rule_ids)])
@@ -289,7 +283,7 @@ def _decide(program: Program, plan: _Plan, code: _Code, m: int | None, ids: tupl
     missing: Sequence[str] = Lazy(_missing, *[w[1][1] for w in explained]) if open_ else ()
     return _Decided(traced, _outcome(rules[rule_ids[0]], m, ids, status,
                                      Lazy(_reasons, program, plan, *explained), missing,
-                                     None, None, (), False), -1, None)
+                                     None, None, (), False), -1, None, {})
 
 
 def _granted_outcome(program: Program, plan: _Plan, granted: int, m: int | None,

@@ -49,9 +49,9 @@ def test_outcomes_are_the_same_in_any_order_and_alone(catalog: Catalog) -> None:
 
 
 def test_an_outcome_decided_for_another_member_id_has_its_own_id(catalog: Catalog) -> None:
-    # A member's outcome is remembered without the member's id as well: households whose
-    # members have ids never seen before get the outcomes decided for other members (the same
-    # traces), each with its own id, as if evaluated alone.
+    # A member's outcome is remembered without the member's id: households whose members have
+    # ids never seen before get the outcomes decided for other members (the same traces), each
+    # with its own id, as if evaluated alone.
     versions = catalog.in_force(AS_OF)
     rng = random.Random(1515)
     households = [random_household(rng, AS_OF, hid=f"ids-{k}", members=1 + k % 5)
