@@ -12,7 +12,9 @@ household no earlier request of any run carried (a pool of distinct households p
 larger than the requests wrk can send), so no answer comes from the determination cache.
 Prints requests/s, p50 and p99 per run and the ratio; the targets are a ratio of at least 1.6
 and p99 under 50 ms with two workers. Also per run: the CPU time the server's processes spent
-per answer, the busiest process's share of it (0.50 when two workers did equal work),
+per answer and, of it, the workers' event loops' (``loop``: HTTP, the body's JSON,
+strawberry's view, encoding and writing the answer; the rest is the operations' threads and
+the collector), the busiest process's share of it (0.50 when two workers did equal work),
 wrk's own CPU time per request (it runs on the same two cores), the largest peak resident
 size of the server's processes (a worker's memos, full after the warm-up), and how wrk's
 keep-alive connections were spread over the workers: each second of the run the established
@@ -100,6 +102,26 @@ def cpu_seconds(pid: int) -> dict[int, float]:
     return used
 
 
+def loop_cpu_seconds(pid: int, workers: int) -> float:
+    """CPU time the workers' main threads, each worker's event loop (HTTP, the body's JSON,
+    strawberry's view, encoding and writing the answers), have used so far: with one worker
+    uvicorn serves in ``pid`` itself, with several in its child processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    served_by = [pid]
+    if workers > 1:
+        served_by = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            served_by += [int(c) for c in (task / "children").read_text().split()]
+    used = 0.0
+    for p in served_by:
+        try:
+            fields = Path(f"/proc/{p}/task/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used += (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
 def peak_rss_mib(pid: int) -> float:
     """The largest peak resident size (VmHWM) among the server's processes, MiB."""
     peak = 0.0
@@ -161,16 +183,17 @@ STAGES = ("queued", "running", "resumed")
 
 def worker_metrics(url: str, workers: int, tries: int = 60) -> dict[str, dict[str, float]]:
     """Each worker's operation stage sums and counts from its /metrics (a new connection per
-    fetch, so each lands on one worker or another), by the worker's start time; empty when
-    the server does not publish the stages or two workers cannot be told apart."""
+    fetch, so each lands on one worker or another), by the worker's pid; empty when the
+    server does not publish them, or one worker was not reached."""
     seen: dict[str, dict[str, float]] = {}
     for _ in range(tries):
         text = httpx.get(f"{url}/metrics", timeout=30).text
         figures: dict[str, float] = {}
-        start = ""
+        pid = ""
         for line in text.splitlines():
-            if line.startswith("process_start_time_seconds "):
-                start = line.split()[-1]
+            m = re.match(r'policy_engine_worker_info\{pid="(\d+)"\}', line)
+            if m:
+                pid = m.group(1)
             m = re.match(r'policy_engine_graphql_operation_seconds_(sum|count)\{stage="(\w+)"\}'
                          r" (\S+)", line)
             if m:
@@ -178,9 +201,9 @@ def worker_metrics(url: str, workers: int, tries: int = 60) -> dict[str, dict[st
             m = re.match(r"policy_engine_request_seconds_(sum|count)\{([^}]*)\} (\S+)", line)
             if m and 'path="/graphql"' in m.group(2) and 'status="200"' in m.group(2):
                 figures[f"request_{m.group(1)}"] = float(m.group(3))
-        if not figures or not start:
+        if not figures or not pid:
             return {}
-        seen[start] = figures
+        seen[pid] = figures
         if len(seen) == workers:
             return seen
     return {}
@@ -190,8 +213,8 @@ def stage_lines(before: dict[str, dict[str, float]],
                 after: dict[str, dict[str, float]]) -> list[str]:
     """Per worker, what its operations did between two ``worker_metrics`` readings."""
     lines = []
-    for i, start in enumerate(sorted(after), 1):
-        a, b = after[start], before.get(start, {})
+    for i, pid in enumerate(sorted(after), 1):
+        a, b = after[pid], before.get(pid, {})
         ops = a.get("running_count", 0) - b.get("running_count", 0)
         if ops <= 0:
             continue
@@ -232,6 +255,7 @@ def run(workers: int, folder: Path, args: argparse.Namespace, seed: int,
         script = lua_script(folder / f"run-{workers}-{seed}.lua", pool, bearer)
         stages = worker_metrics(url, workers)
         before = cpu_seconds(server.pid)
+        loop_before = loop_cpu_seconds(server.pid, workers)
         with SpreadSampler(int(url.rsplit(":", 1)[1])) as spread:
             result = wrk(url, script, args.seconds, args.connections)
         # CPU the server spent per answer: unlike requests/s, hardly moved by what else the
@@ -239,6 +263,9 @@ def run(workers: int, folder: Path, args: argparse.Namespace, seed: int,
         after = cpu_seconds(server.pid)
         spent = {p: after[p] - before.get(p, 0.0) for p in after}
         result["cpu_ms"] = sum(spent.values()) * 1000 / max(result["requests"], 1)
+        # of which the event loops' (the rest: the operations' threads, the collector)
+        result["loop_ms"] = ((loop_cpu_seconds(server.pid, workers) - loop_before) * 1000
+                             / max(result["requests"], 1))
         # how the work split between the processes: the busiest one's share (one worker and
         # no supervisor: 1.0; two workers evenly loaded: 0.5)
         result["busiest"] = max(spent.values()) / max(sum(spent.values()), 1e-9)
@@ -276,8 +303,8 @@ def main() -> None:
                                 capture_output=True, text=True, check=False).stdout.strip()
         print(f"{name}: {code} at {commit[:70]}")
     print(f"{'round':>5} {'code':>8} {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'non-2xx':>7} {'socket':>6} {'cpu ms/req':>10} {'busiest':>7} {'wrk ms/req':>10}"
-          f" {'rss MiB':>7} {'conns':>6} {'most':>4}   load")
+          f"{'non-2xx':>7} {'socket':>6} {'cpu ms/req':>10} {'loop':>5} {'busiest':>7} "
+          f"{'wrk ms/req':>10} {'rss MiB':>7} {'conns':>6} {'most':>4}   load")
     for r in range(args.rounds):
         for name, code in codes.items():
             results = {}
@@ -286,7 +313,8 @@ def main() -> None:
                 x = results[workers]
                 print(f"{r + 1:>5} {name:>8} {workers:>7} {x['rps']:>8.0f} {x['p50']:>8.2f} "
                       f"{x['p99']:>8.2f} {x['status_errors']:>7.0f} {x['socket_errors']:>6.0f} "
-                      f"{x['cpu_ms']:>10.2f} {x['busiest']:>7.2f} {x['wrk_ms']:>10.2f} "
+                      f"{x['cpu_ms']:>10.2f} {x['loop_ms']:>5.2f} {x['busiest']:>7.2f} "
+                      f"{x['wrk_ms']:>10.2f} "
                       f"{x['rss']:>7.0f} {x['split']:>6} {x['most']:>4}   "
                       f"{os.getloadavg()[0]:.1f}", flush=True)
                 for line in x["stages"]:

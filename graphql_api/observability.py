@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import os
 import sys
 import time
 import traceback
@@ -168,6 +169,21 @@ class _IntegrityCollector:
 
 
 REGISTRY.register(_IntegrityCollector())
+
+
+class _WorkerCollector:
+    """``policy_engine_worker_info{pid}``: the process that answered the scrape. Each worker
+    of `serve --workers N` serves its own figures, and a scrape reaches one of them: the pid
+    (as in the log lines) tells them apart."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("policy_engine_worker_info",
+                                   "The worker process that answered (its pid)", labels=["pid"])
+        family.add_metric([str(os.getpid())], 1)
+        yield family
+
+
+REGISTRY.register(_WorkerCollector())
 
 
 class JsonFormatter(logging.Formatter):

@@ -62,6 +62,11 @@ def test_an_operations_queueing_and_work_are_timed(api: Api) -> None:
     assert after["running"][1] > before["running"][1]
 
 
+def test_metrics_name_the_worker_that_answered(api: Api) -> None:
+    assert f'policy_engine_worker_info{{pid="{os.getpid()}"}} 1.0' in api.client.get(
+        "/metrics").text
+
+
 def test_logs_carry_a_request_id_and_no_personal_data(api: Api,
                                                       caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="policy_engine"):
