@@ -155,6 +155,7 @@ def main() -> None:
 
     def forget() -> None:  # the traces, per rule and per member
         trace._MEMO.clear()
+        trace._OVER_MEMBERS.clear()
         evaluator._MEMBER_TRACES.clear()
 
     rows.append(("cold", run(pool, args.seconds, det, before=forget)))

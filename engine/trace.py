@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from engine.results import ConditionCheck
-from engine.tree import LazyTree, Names, reads, scope_of
+from engine.tree import LazyTree, Names, Relabelled, reads, scope_of
 from engine.values import Bindings, closure, fmt, is_money
 from policy.cache import BoundedCache
 from policy.conditions import ast as a
@@ -210,7 +210,7 @@ class LazyChecks:
         return tuple(dict.fromkeys(f for c in self.get() for f in c.missing))
 
 
-Traced = tuple[Value, LazyChecks, LazyTree]
+Traced = tuple[Value, LazyChecks, LazyTree | Relabelled]
 # An entry keeps its node (the id in its key) and a hit checks it: a node whose tracer was
 # evicted may be freed and its id reused. The explainer remembers outcomes by the identity of
 # these traces (engine.explain), so an evicted trace that comes back is a new object and the
@@ -222,6 +222,12 @@ _MEMO: BoundedCache[tuple[object, ...], tuple[a.Node, Traced]] = BoundedCache(
 
 
 Tracer = Callable[[Bindings, tuple[str, ...]], Traced]
+# A condition over members by its values and its members' values, whatever their ids: the
+# trace made for some members' ids, and those ids. Members whose ids are never seen again (real
+# households') get that trace's verdict and its tree with their own ids (``Relabelled``)
+# instead of evaluating and building them again; their checks show ids and are made afresh.
+_OVER_MEMBERS: BoundedCache[tuple[object, ...], tuple[a.Node, Traced, tuple[str, ...]]] = (
+    BoundedCache("engine.trace_memo_over_members", 20_000))
 _TRACERS: BoundedCache[int, tuple[a.Node, Tracer]] = BoundedCache(
     "engine.condition_tracers", 2048)
 
@@ -238,6 +244,7 @@ def tracer(node: a.Node) -> Tracer:
     node_id = id(node)
     verdict = closure(node)
     get, put = _MEMO.get, _MEMO.put
+    get_over, put_over = _OVER_MEMBERS.get, _OVER_MEMBERS.put
 
     def trace(scope: Bindings, member_ids: tuple[str, ...] = ()) -> Traced:
         values: tuple[object, ...] = outer(scope.facts)
@@ -251,10 +258,22 @@ def tracer(node: a.Node) -> Tracer:
         if found is not None and found[0] is node:
             return found[1]
         params = scope.params
+        if inner is not None:
+            over = (node_id, values, members)
+            other = get_over(over)
+            if other is not None and other[0] is node and other[2] != member_ids:
+                value, _, tree = other[1]
+                result: Traced = (
+                    value, LazyChecks(node, values, members, params, member_ids, names),
+                    Relabelled(tree, dict(zip(other[2], member_ids, strict=True))))
+                put(full, (node, result))
+                return result
         value = verdict(scope)
         result = (value, LazyChecks(node, values, members, params, member_ids, names),
                   LazyTree(node, values, members, params, member_ids, names, value))
         put(full, (node, result))
+        if inner is not None:
+            put_over(over, (node, result, member_ids))
         return result
 
     _TRACERS.put(node_id, (node, trace))

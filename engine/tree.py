@@ -216,15 +216,51 @@ class Ready:
         return self._tree
 
 
+class Relabelled:
+    """The tree of a condition over members, read from the tree of the same condition with the
+    same values for members whose ids were others (``ids``: theirs -> these): the member ids it
+    shows are the only part of a tree that depends on them. Built when first read."""
+
+    __slots__ = ("_args", "_tree")
+
+    def __init__(self, other: LazyTree | Relabelled, ids: Mapping[str, str]):
+        self._args: tuple[LazyTree | Relabelled, Mapping[str, str]] | None = (other, ids)
+        self._tree: ConditionNode | None = None
+
+    def get(self) -> ConditionNode:
+        tree = self._tree
+        if tree is None:
+            args = self._args
+            if args is None:  # another thread built it meanwhile
+                return self._tree  # type: ignore[return-value]
+            other, ids = args
+            tree = self._tree = relabel(other.get(), ids)
+            self._args = None
+        return tree
+
+
+def relabel(node: ConditionNode, ids: Mapping[str, str]) -> ConditionNode:
+    """The same tree with each member id shown replaced as ``ids`` says (nodes without one
+    below them are the same objects)."""
+    kids = node.children
+    made = tuple([relabel(c, ids) for c in kids]) if kids else kids
+    shown = node.member_ids
+    if shown:
+        return _new(ConditionNode, (*node[:6], tuple([ids[i] for i in shown]), made))
+    if all(a is b for a, b in zip(made, kids, strict=True)):
+        return node
+    return _new(ConditionNode, (*node[:6], shown, made))
+
+
 class Superseded:
     """A rule's tree joined with the condition that no higher-priority rule of its group
     applies (``priority``), built when first read."""
 
     __slots__ = ("_args", "_tree")
 
-    def __init__(self, inner: LazyTree | Ready | Superseded, group: str, applies: Value,
-                 outcomes: str):
-        self._args: tuple[LazyTree | Ready | Superseded, str, Value, str] | None = (
+    def __init__(self, inner: LazyTree | Ready | Superseded | Relabelled, group: str,
+                 applies: Value, outcomes: str):
+        self._args: tuple[LazyTree | Ready | Superseded | Relabelled, str, Value, str] | None = (
             inner, group, applies, outcomes)
         self._tree: ConditionNode | None = None
 

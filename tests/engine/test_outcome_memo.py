@@ -12,7 +12,7 @@ from typing import Any
 
 from engine import evaluator, explain, trace
 from engine.determine import determine
-from engine.results import Determination, Status, determination_json
+from engine.results import Determination, Status, condition_json, determination_json
 from policy.catalog import Catalog
 from testing.households import random_household
 
@@ -21,14 +21,20 @@ AS_OF = date(2024, 6, 1)
 
 def _forget() -> None:
     """Every memo an outcome is read from: the plans (with their outcomes) and the traces
-    (per rule, and per member for a version's member rules)."""
+    (per rule, per member for a version's member rules, and over members whatever their
+    ids)."""
     explain._PLANS.clear()
     trace._MEMO.clear()
+    trace._OVER_MEMBERS.clear()
     evaluator._MEMBER_TRACES.clear()
 
 
-def _json(d: Determination) -> str:
-    return json.dumps(determination_json(d, "EN"), sort_keys=True, ensure_ascii=False)
+def _json(d: Determination, trees: bool = False) -> str:
+    """The contract JSON (and, with ``trees``, every reason's tree at full depth)."""
+    data: dict[str, Any] = {"determination": determination_json(d, "EN")}
+    if trees:
+        data["trees"] = [condition_json(r.condition) for o in d.outcomes() for r in o.reasons]
+    return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
 
 def test_outcomes_are_the_same_in_any_order_and_alone(catalog: Catalog) -> None:
@@ -63,12 +69,12 @@ def test_an_outcome_decided_for_another_member_id_has_its_own_id(catalog: Catalo
     alone = []
     for raw in renamed:
         _forget()
-        alone.append(_json(determine(raw, AS_OF, versions)))
+        alone.append(_json(determine(raw, AS_OF, versions), trees=True))
     _forget()
     for raw in households:
         determine(raw, AS_OF, versions)
     again = [determine(raw, AS_OF, versions) for raw in renamed]
-    assert [_json(d) for d in again] == alone
+    assert [_json(d, trees=True) for d in again] == alone
     for raw, det in zip(renamed, again, strict=True):
         own = {m["id"] for m in raw["members"]}
         assert {o.member_id for o in det.outcomes() if o.member_id is not None} <= own
