@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import codecs
 import io
-import mmap
 import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,10 +32,12 @@ HOLD_LIMIT = 10_000  # rows of one household held back at most (more is invalid 
 # 32 MiB from its heap, reused block after block, and maps a larger one afresh every time
 # (pages the kernel zeroes first); the frames of a smaller block also take less memory.
 CSV_BLOCK = 30 << 20
-# A JSON Lines register in blocks of at most 40 MiB (about 57,000 generated households): the
-# last chunks of a run, done while the other core may wait, are shorter, and each chunk's
-# frames take less memory.
-JSONL_BLOCK = 40 << 20
+# A JSON Lines register in blocks of at most 30 MiB (about 43,000 generated households), read
+# into bytes for the same reason (reading into memory glibc reuses costs what mapping the file
+# costs, and a file cut short while it is screened ends the blocks instead of stopping the
+# process at a page that is gone); the last chunks of a run, done while the other core may
+# wait, are shorter, and each chunk's frames take less memory.
+JSONL_BLOCK = 30 << 20
 
 
 @dataclass(frozen=True)
@@ -299,32 +299,6 @@ def line_blocks(f: BinaryIO, rows: int, most: int | None = None) -> Iterator[byt
         yield block
 
 
-def mapped_line_blocks(f: BinaryIO, rows: int, most: int | None = None
-                       ) -> Iterator[memoryview]:
-    """``line_blocks`` of a file, each block a view of the file mapped in memory instead of a
-    copy of its bytes: the bytes are read where the kernel keeps them (no block-sized copy
-    into fresh memory, which the kernel zeroes first), and a block's mapping goes when the
-    last view of it does."""
-    start = f.tell()
-    total = os.fstat(f.fileno()).st_size
-    head = f.read(1 << 20)
-    per_line = len(head) / max(1, head.count(b"\n"))
-    size = max(1 << 12, int(rows * per_line))
-    if most is not None:
-        size = max(1 << 12, min(size, most))
-    while start < total:
-        f.seek(start + size - 1)
-        # The rest of the line holding the block's last byte, as in ``line_blocks``.
-        rest = f.readline()[1:]
-        length = min(size + len(rest), total - start)
-        offset = start - start % mmap.ALLOCATIONGRANULARITY
-        mapped = mmap.mmap(f.fileno(), start - offset + length, access=mmap.ACCESS_READ,
-                           offset=offset)
-        yield memoryview(mapped)[start - offset:]
-        del mapped
-        start += length
-
-
 class CsvSource(Source):
     """A CSV register. Rows whose number of cells is not the header's (a truncated last row,
     a quote that is never closed) are skipped and listed in ``rejected``, for the errors
@@ -523,18 +497,11 @@ class JsonlSource(Source):
     def chunks(self) -> Iterator[Chunk]:
         """Blocks of whole lines, about ``chunk_rows / 4`` households each (a household is
         about four member rows) and ``JSONL_BLOCK`` bytes at most, sized from the length of
-        the file's first lines; views of the file mapped in memory (``mapped_line_blocks``).
-        The file must not be cut short while it is read (a mapped page that is gone stops
-        the process)."""
+        the file's first lines (``line_blocks``)."""
         line = 1
         done = 0
         with self.path.open("rb") as f:
-            # A file on disk is mapped; anything else (a pipe) is read.
-            regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)
-            blocks: Iterator[bytes | memoryview] = \
-                (mapped_line_blocks if regular else line_blocks)(
-                    f, max(1, self.chunk_rows // 4), JSONL_BLOCK)
-            for block in blocks:
+            for block in line_blocks(f, max(1, self.chunk_rows // 4), JSONL_BLOCK):
                 done += len(block)
                 yield Chunk(None, None, False, done, block, line)
                 line += count_byte(block, 10)

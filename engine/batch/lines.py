@@ -174,7 +174,7 @@ def _nested(table: pa.Table, line_numbers: np.ndarray, first: int
 
 def check_lines(block: Buffer, first_line: int, as_of: date) -> Checked:
     """Validate a block of whole JSON Lines (``first_line`` is the first one's number):
-    ``bytes``, or any buffer of them (a ``memoryview`` of a mapped file)."""
+    ``bytes``, or any buffer of them (a ``memoryview``)."""
     starts, ends, nxt = _lines(block)
     numbers = np.arange(first_line, first_line + len(starts), dtype=np.int64)
     ok, empty = _candidates(block, starts, ends)

@@ -106,10 +106,10 @@ def test_csv_blocks_read_by_polars_equal_arrows_reading(tmp_path: Path, damage: 
 
 
 @pytest.mark.parametrize("end", [b"\n", b""])
-@pytest.mark.parametrize("how", ["rows", "bytes", "mapped"])
+@pytest.mark.parametrize("how", ["rows", "bytes"])
 def test_line_blocks_are_whole_lines_and_every_byte_once(tmp_path: Path, end: bytes,
                                                          how: str) -> None:
-    from screening.sources import line_blocks, mapped_line_blocks
+    from screening.sources import line_blocks
 
     rng = random.Random(3)
     lines = [b"x" * rng.randrange(0, 300) for _ in range(2000)]
@@ -121,16 +121,30 @@ def test_line_blocks_are_whole_lines_and_every_byte_once(tmp_path: Path, end: by
         f.readline()
         if how == "rows":
             blocks = list(line_blocks(f, 50))
-        elif how == "bytes":  # at most about 8 KiB (one line more), however many rows asked
+        else:  # at most about 8 KiB (one line more), however many rows asked
             blocks = list(line_blocks(f, 10**6, 8192))
             assert all(len(b) < 8192 + 300 for b in blocks if b"y" not in b)
-        else:  # views of the file mapped in memory: the same blocks as read
-            blocks = [bytes(b) for b in mapped_line_blocks(f, 50)]
-            f.seek(len(b"header\n"))
-            assert blocks == list(line_blocks(f, 50))
     assert b"".join(blocks) == data
     assert len(blocks) > 10
     assert all(b.endswith(b"\n") for b in blocks[:-1])
+
+
+def test_a_json_lines_file_cut_short_while_it_is_read_ends_its_blocks(tmp_path: Path) -> None:
+    # The blocks are read, not mapped: a register truncated while it is screened (a copy
+    # still being written over it) ends the blocks where the file now ends, and what was read
+    # is whole lines of what the file held.
+    from screening.sources import JsonlSource
+
+    line = b'{"id": "h", "members": []}\n'
+    path = tmp_path / "register.jsonl"
+    path.write_bytes(line * 40_000)
+    chunks = JsonlSource(path, 4_000).chunks()
+    first = next(chunks)
+    assert first.lines is not None and len(first.lines) == 1_000 * len(line)  # 4,000 rows / 4
+    with path.open("r+b") as f:
+        f.truncate(len(first.lines) + 5 * len(line) + 7)
+    rest = [bytes(c.lines) for c in chunks if c.lines is not None]
+    assert b"".join(rest) == line * 5 + line[:7]
 
 
 @pytest.mark.parametrize("data", [b"", b"\n", b"a,b\nc,d", b"\n" * 70_001, bytes(range(256)) * 300,
