@@ -553,23 +553,30 @@ def _when_asked_again(shared: Callable[[Any], dict[str, Any]],
 
 class SharedJSON(dict[str, Any]):
     """A projection served to many requests: a plain dict to everyone, and to ``encode`` its JSON,
-    written once (most of a full explanation's ~120 KB are such projections)."""
+    written the second time it is encoded and copied from then on (most of a full explanation's
+    ~120 KB are such projections). The first time it is written in place, as a plain dict, and
+    keeps no JSON: many projections (a never-seen household's own outcomes) are encoded only
+    once, and their JSON, kept for nothing, made a worker's resident size about 140 MiB larger
+    for the same CPU (docs/performance.md, issue 13, "The event loop's encoding")."""
 
     __slots__ = ("_json",)
     _json: orjson.Fragment
 
-    def json(self) -> orjson.Fragment:
-        try:
-            return self._json
-        except AttributeError:
-            self._json = written = orjson.Fragment(encode(dict(self)))
-            return written
+
+# A shared projection's ``_json`` once it was encoded once (its JSON not written yet).
+_ONCE = orjson.Fragment(b"null")
 
 
 def _plain(value: Any) -> Any:
     # What orjson writes for a subclass of a type it knows, when it may not look inside.
-    if isinstance(value, SharedJSON):
-        return value.json()
+    if value.__class__ is SharedJSON:
+        written = getattr(value, "_json", None)
+        if written is None:
+            value._json = _ONCE
+            return dict(value)
+        if written is _ONCE:
+            value._json = written = orjson.Fragment(encode(dict(value)))
+        return written
     if isinstance(value, dict):
         return dict(value)
     if isinstance(value, str):

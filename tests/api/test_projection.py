@@ -158,8 +158,9 @@ def test_an_argument_that_does_not_coerce_is_reported_as_ordinary_execution_does
 
 
 def test_the_encoded_response_is_the_plain_json(schemas: Any) -> None:
-    # Shared projections carry their JSON, written once; the response must be byte for byte
-    # what orjson writes for the plain data, on first use and when served again.
+    # Shared projections carry their JSON, written the second time they are encoded; the
+    # response must be byte for byte what orjson writes for the plain data, on first use, when
+    # served again (the JSON written) and after (the JSON copied).
     import orjson
 
     from graphql_api.projection import SharedJSON, encode
@@ -170,7 +171,7 @@ def test_the_encoded_response_is_the_plain_json(schemas: Any) -> None:
         reasons { ruleId text citation { document clause quote url }
           conditions { expression actual expected passed } } missingFacts } } }"""
     slow = ordinary.execute_sync(query, variable_values={"h": HOUSEHOLD}, context_value=ctx)
-    for _ in range(2):
+    for _ in range(3):
         fast = projecting.execute_sync(query, variable_values={"h": HOUSEHOLD},
                                        context_value=ctx)
         outcomes = fast.data["evaluate"]["outcomes"]
@@ -207,6 +208,26 @@ def test_encode_writes_subclasses_as_their_plain_values() -> None:
              "s": {"a": {"b": "甲"}}}
     assert encode(data) == orjson.dumps(plain)
     assert encode([data, data]) == orjson.dumps([plain, plain])
+    assert encode([data, data, data]) == orjson.dumps([plain, plain, plain])
+
+
+def test_a_shared_projection_is_written_apart_only_when_encoded_again() -> None:
+    # Encoded once, a shared projection is written in place and keeps no JSON of its own (most
+    # are never encoded again); encoded again, its JSON is written apart, and copied after.
+    import orjson
+
+    from graphql_api.projection import _ONCE, SharedJSON, encode
+
+    inner = SharedJSON(b="乙", c=[1, 2.5, None])
+    outer = SharedJSON(a=inner, d=True)
+    plain = {"a": {"b": "乙", "c": [1, 2.5, None]}, "d": True}
+    assert encode(outer) == orjson.dumps(plain)
+    assert outer._json is _ONCE and inner._json is _ONCE
+    assert encode({"x": outer}) == orjson.dumps({"x": plain})
+    written = outer._json
+    assert written is not _ONCE and isinstance(written, orjson.Fragment)
+    assert encode([outer, outer]) == orjson.dumps([plain, plain])
+    assert outer._json is written
 
 
 def test_a_remembered_determination_is_projected_per_selection(schemas: Any) -> None:
