@@ -34,6 +34,13 @@ done, as a worker does); ``--gc default`` keeps the interpreter's, ``--gc off`` 
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# This checkout's code, not whichever the environment installed (another checkout's bench
+# measures that checkout).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import argparse
 import gc
 import random
