@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from engine.results import ConditionNode
 from engine.values import Bindings, closure, fmt, is_money
@@ -135,24 +135,16 @@ def build(node: a.Node, scope: Bindings, member_ids: tuple[str, ...] = ()) -> Co
     return builder(node)(scope, member_ids, True)
 
 
-class LazyTree:
-    """A condition's tree, built when first read (most explanations are never read in full).
+_Args = TypeVar("_Args")
 
-    It keeps only what the tree reads: the values of the facts it reads (the explanation memo's
-    key), the parameters and the member ids, not the household."""
 
-    __slots__ = ("_args", "_tree", "_verdict")
+class _Lazy(Generic[_Args]):
+    """A tree built from ``_args`` when first read (``_build``), which are dropped then."""
 
-    def __init__(self, node: a.Node, outer: tuple[object, ...], inner: tuple[object, ...],
-                 params: Mapping[str, Number], member_ids: tuple[str, ...],
-                 names: Names | None = None, verdict: Value | None = None):
-        self._args: tuple[a.Node, tuple[object, ...], tuple[object, ...],
-                          Mapping[str, Number], tuple[str, ...], Names | None] | None = (
-            node, outer, inner, params, member_ids, names)
-        self._tree: ConditionNode | None = None
-        # The condition's value, when the caller has it (the trace computed it): ``joined``
-        # does not compute it again.
-        self._verdict = verdict
+    __slots__ = ("_args", "_tree")
+
+    _args: _Args | None
+    _tree: ConditionNode | None
 
     def get(self) -> ConditionNode:
         tree = self._tree
@@ -160,11 +152,38 @@ class LazyTree:
             args = self._args
             if args is None:  # another thread built it meanwhile
                 return self._tree  # type: ignore[return-value]
-            node, outer, inner, params, ids, names = args
-            tree = self._tree = builder(node)(scope_of(node, outer, inner, params, names),
-                                              ids, True)
+            tree = self._tree = self._build(args)
             self._args = None
         return tree
+
+    def _build(self, args: _Args) -> ConditionNode:
+        raise NotImplementedError
+
+
+_TreeArgs = tuple[a.Node, tuple[object, ...], tuple[object, ...], Mapping[str, Number],
+                  tuple[str, ...], Names | None]
+
+
+class LazyTree(_Lazy[_TreeArgs]):
+    """A condition's tree, built when first read (most explanations are never read in full).
+
+    It keeps only what the tree reads: the values of the facts it reads (the explanation memo's
+    key), the parameters and the member ids, not the household."""
+
+    __slots__ = ("_verdict",)
+
+    def __init__(self, node: a.Node, outer: tuple[object, ...], inner: tuple[object, ...],
+                 params: Mapping[str, Number], member_ids: tuple[str, ...],
+                 names: Names | None = None, verdict: Value | None = None):
+        self._args = (node, outer, inner, params, member_ids, names)
+        self._tree = None
+        # The condition's value, when the caller has it (the trace computed it): ``joined``
+        # does not compute it again.
+        self._verdict = verdict
+
+    def _build(self, args: _TreeArgs) -> ConditionNode:
+        node, outer, inner, params, ids, names = args
+        return builder(node)(scope_of(node, outer, inner, params, names), ids, True)
 
     def joined(self, applies: Value) -> ConditionNode | None:
         """The tree as ``priority`` joins it with a guard whose rules' verdict is ``applies``:
@@ -216,27 +235,20 @@ class Ready:
         return self._tree
 
 
-class Relabelled:
+class Relabelled(_Lazy[tuple["LazyTree | Relabelled", Mapping[str, str]]]):
     """The tree of a condition over members, read from the tree of the same condition with the
     same values for members whose ids were others (``ids``: theirs -> these): the member ids it
     shows are the only part of a tree that depends on them. Built when first read."""
 
-    __slots__ = ("_args", "_tree")
+    __slots__ = ()
 
     def __init__(self, other: LazyTree | Relabelled, ids: Mapping[str, str]):
-        self._args: tuple[LazyTree | Relabelled, Mapping[str, str]] | None = (other, ids)
-        self._tree: ConditionNode | None = None
+        self._args = (other, ids)
+        self._tree = None
 
-    def get(self) -> ConditionNode:
-        tree = self._tree
-        if tree is None:
-            args = self._args
-            if args is None:  # another thread built it meanwhile
-                return self._tree  # type: ignore[return-value]
-            other, ids = args
-            tree = self._tree = relabel(other.get(), ids)
-            self._args = None
-        return tree
+    def _build(self, args: tuple[LazyTree | Relabelled, Mapping[str, str]]) -> ConditionNode:
+        other, ids = args
+        return relabel(other.get(), ids)
 
 
 def relabel(node: ConditionNode, ids: Mapping[str, str]) -> ConditionNode:
@@ -252,31 +264,24 @@ def relabel(node: ConditionNode, ids: Mapping[str, str]) -> ConditionNode:
     return _new(ConditionNode, (*node[:6], shown, made))
 
 
-class Superseded:
+class Superseded(_Lazy[tuple["LazyTree | Ready | Superseded | Relabelled", str, Value, str]]):
     """A rule's tree joined with the condition that no higher-priority rule of its group
     applies (``priority``), built when first read."""
 
-    __slots__ = ("_args", "_tree")
+    __slots__ = ()
 
     def __init__(self, inner: LazyTree | Ready | Superseded | Relabelled, group: str,
                  applies: Value, outcomes: str):
-        self._args: tuple[LazyTree | Ready | Superseded | Relabelled, str, Value, str] | None = (
-            inner, group, applies, outcomes)
-        self._tree: ConditionNode | None = None
+        self._args = (inner, group, applies, outcomes)
+        self._tree = None
 
-    def get(self) -> ConditionNode:
-        tree = self._tree
-        if tree is None:
-            assert self._args is not None
-            inner, group, applies, outcomes = self._args
-            made = inner.joined(applies) if isinstance(inner, LazyTree) else None
-            if made is not None:
-                tree = priority(made, group, applies, outcomes, marked=True)
-            else:
-                tree = priority(inner.get(), group, applies, outcomes)
-            self._tree = tree
-            self._args = None
-        return tree
+    def _build(self, args: tuple[LazyTree | Ready | Superseded | Relabelled, str, Value, str]
+               ) -> ConditionNode:
+        inner, group, applies, outcomes = args
+        made = inner.joined(applies) if isinstance(inner, LazyTree) else None
+        if made is not None:
+            return priority(made, group, applies, outcomes, marked=True)
+        return priority(inner.get(), group, applies, outcomes)
 
 
 def builder(node: a.Node) -> Build:
