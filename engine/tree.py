@@ -21,7 +21,7 @@ so the tree cannot disagree with them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from operator import itemgetter
+from operator import is_not, itemgetter
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from engine.results import ConditionNode
@@ -254,14 +254,18 @@ class Relabelled(_Lazy[tuple["LazyTree | Relabelled", Mapping[str, str]]]):
 def relabel(node: ConditionNode, ids: Mapping[str, str]) -> ConditionNode:
     """The same tree with each member id shown replaced as ``ids`` says (nodes without one
     below them are the same objects)."""
-    kids = node.children
-    made = tuple([relabel(c, ids) for c in kids]) if kids else kids
-    shown = node.member_ids
+    kids = node[7]
+    shown = node[6]
+    if not kids:  # most nodes: a leaf without a member id is itself
+        if not shown:
+            return node
+        return _new(ConditionNode, (*node[:6], tuple([ids[i] for i in shown]), kids))
+    made = [relabel(c, ids) for c in kids]
     if shown:
-        return _new(ConditionNode, (*node[:6], tuple([ids[i] for i in shown]), made))
-    if all(a is b for a, b in zip(made, kids, strict=True)):
-        return node
-    return _new(ConditionNode, (*node[:6], shown, made))
+        return _new(ConditionNode, (*node[:6], tuple([ids[i] for i in shown]), tuple(made)))
+    if any(map(is_not, made, kids)):
+        return _new(ConditionNode, (*node[:6], shown, tuple(made)))
+    return node
 
 
 class Superseded(_Lazy[tuple["LazyTree | Ready | Superseded | Relabelled", str, Value, str]]):
