@@ -336,18 +336,17 @@ Member = Callable[[Mapping[str, Value], Mapping[str, Number], tuple[str, ...], b
 
 
 # A quantifier's body for one member, by (the body's node id, decided, the values it reads): the
-# body's tree, and the member nodes made from it by member id (a few: a member's id recurs
-# within a household, where a condition over members shows in several trees, and across
-# households whose members share ids; real persons' ids seldom recur beyond). Apart from
-# ``_SUBTREES``, so that nodes carrying never-seen ids do not take the place of others there.
-_MEMBER_BODIES: BoundedCache[tuple[object, ...], tuple[ConditionNode, dict[str, ConditionNode]]] = (
-    BoundedCache("engine.member_bodies", 10_000))
-_LABELLED_LIMIT = 8  # member nodes remembered per body's tree
+# body's tree, from which each member's node is made with the member's id. Apart from
+# ``_SUBTREES``, so that bodies do not take the place of others there. A member's node itself is
+# made afresh each time, not remembered by the member's id: real persons' ids seldom recur, and
+# nodes kept for them only fed the collector.
+_MEMBER_BODIES: BoundedCache[tuple[object, ...], ConditionNode] = BoundedCache(
+    "engine.member_bodies", 10_000)
 
 
 def _memo(node: a.Node, make: Build) -> Member:
     """A quantifier's body as one member's node (``make``'s tree with that member's id),
-    remembered by the values ``node`` reads, and by the member's id beside it."""
+    the body's tree remembered by the values ``node`` reads."""
     _, outer, _, inner = reads(node)
     node_id = id(node)  # the closure keeps ``node`` alive: the id stays its own
     get, put = _MEMBER_BODIES.get, _MEMBER_BODIES.put
@@ -355,16 +354,10 @@ def _memo(node: a.Node, make: Build) -> Member:
     def member(facts: Mapping[str, Value], params: Mapping[str, Number],
                ids: tuple[str, ...], d: bool, mid: str) -> ConditionNode:
         key = (node_id, d, outer(facts) if inner is None else (*outer(facts), ids, ()))
-        found = get(key)
-        if found is None:
-            found = put(key, (make(Bindings(facts, params), ids, d), {}))
-        tree, labelled = found
-        hit = labelled.get(mid)
-        if hit is None:
-            if len(labelled) >= _LABELLED_LIMIT:
-                labelled.clear()
-            hit = labelled[mid] = _new(ConditionNode, (*tree[:6], (mid,), tree[7]))
-        return hit
+        tree = get(key)
+        if tree is None:
+            tree = put(key, make(Bindings(facts, params), ids, d))
+        return _new(ConditionNode, (*tree[:6], (mid,), tree[7]))
 
     return member
 
