@@ -6,7 +6,7 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import date
 from typing import Any
 
@@ -23,6 +23,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -176,9 +177,48 @@ class GraphQLApp(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        await self._respond(scope, receive, send, self.run(Request(scope=scope, receive=receive)))
+
+    async def answer_post(self, scope: Scope, receive: Receive, send: Send,
+                          data: dict[str, Any]) -> bool:
+        """``POST /graphql`` of one JSON object that ``JsonOnly`` has read and parsed: answered
+        here as strawberry's view (``run``) answers it, with the same hooks in the same order,
+        but without parsing the body again and without the view's branches for GET,
+        WebSockets, the IDE, batches, multipart and streamed answers. Returns False, having
+        sent nothing, where the view would refuse the body or stream the answer: the caller
+        then hands the request to the view."""
+        query = data.get("query")
+        variables = data.get("variables")
+        extensions = data.get("extensions")
+        if not (isinstance(query, str | None) and isinstance(variables, dict | None)
+                and isinstance(extensions, dict | None)):
+            return False  # the view says which (400)
         request = Request(scope=scope, receive=receive)
+        adapter = self.request_adapter_class(request)
+        if self._get_stream_transport_from_headers(adapter.headers) is not None:
+            return False
+        request_data = GraphQLRequestData(
+            query=query, variables=variables, operation_name=data.get("operationName"),
+            extensions=extensions, protocol="http")
+        await self._respond(scope, receive, send, self._run_post(request, adapter, request_data))
+        return True
+
+    async def _run_post(self, request: Request, adapter: Any,
+                        request_data: GraphQLRequestData) -> Response:
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, response=sub_response)
+        result = await self.execute_single(
+            request=request, request_adapter=adapter, sub_response=sub_response,
+            context=context, root_value=None, request_data=request_data)  # get_root_value's
+        response_data = await self.process_result(request=request, result=result)
+        if result.errors:
+            self._handle_errors(result.errors, response_data)
+        return self.create_response(response_data=response_data, sub_response=sub_response)
+
+    async def _respond(self, scope: Scope, receive: Receive, send: Send,
+                       answering: Awaitable[Response]) -> None:
         try:
-            response = await self.run(request)
+            response = await answering
         except HTTPException as exc:
             # strawberry answers these in plain text; every error here is JSON with a code
             code = exc.code if isinstance(exc, _Refused) else _HTTP_CODES.get(
@@ -284,11 +324,20 @@ def _content_length(headers: dict[bytes, bytes]) -> int | None:
 class JsonOnly:
     """A POST to /graphql must be one JSON object (no CSRF through simple requests: a form post
     or text/plain cannot be; no batching: an array is refused) of at most 1 MiB. GET never
-    executes operations."""
+    executes operations.
 
-    def __init__(self, app: ASGIApp, read_seconds: float = 30.0):
+    With ``graphql`` (the view the application routes ``/graphql`` to), such a POST to exactly
+    ``/graphql`` goes to it directly (``GraphQLApp.answer_post``) instead of through the
+    application's error and exception layers and router: about forty Python frames a request
+    on the event loop. What those layers would do for it is done here: the same scope
+    entries, and an exception that escapes is answered 500 "Internal Server Error" (text) when
+    nothing was sent yet, then raised on to the server, as Starlette's outermost layer does."""
+
+    def __init__(self, app: ASGIApp, read_seconds: float = 30.0,
+                 graphql: GraphQLApp | None = None):
         self.app = app
         self.read_seconds = read_seconds
+        self.graphql = graphql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not (scope["type"] == "http" and scope["path"].rstrip("/") == "/graphql"
@@ -351,6 +400,11 @@ class JsonOnly:
                 scope, receive, send)
             return
 
+        if (self.graphql is not None and scope["path"] == "/graphql"
+                and not scope.get("root_path")
+                and await self._answer_directly(self.graphql, scope, receive, send, data)):
+            return
+
         sent = False
 
         async def replay() -> Message:
@@ -361,6 +415,30 @@ class JsonOnly:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+    async def _answer_directly(self, graphql: GraphQLApp, scope: Scope, receive: Receive,
+                               send: Send, data: dict[str, Any]) -> bool:
+        # As the application's router and Starlette would have set them for /graphql.
+        scope["app"] = self.app
+        scope.setdefault("router", getattr(self.app, "router", None))
+        scope["endpoint"] = graphql
+        scope["path_params"] = {}
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            return await graphql.answer_post(scope, receive, tracked, data)
+        except Exception:
+            if not started:
+                await PlainTextResponse("Internal Server Error", status_code=500)(
+                    scope, receive, send)
+            raise
 
 
 def create_app(settings: Settings | None = None, application: Application | None = None,
@@ -426,7 +504,7 @@ def create_app(settings: Settings | None = None, application: Application | None
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.application = application
-    served: ASGIApp = JsonOnly(app, settings.read_timeout_seconds)
+    served: ASGIApp = JsonOnly(app, settings.read_timeout_seconds, graphql)
     if settings.cors_origins:
         # Browsers on these origins only; a preflight from any other is refused (400), and
         # without an allow-list there is no CORS at all (a preflight is 405).
