@@ -560,7 +560,12 @@ class SharedJSON(dict[str, Any]):
     for the same CPU (docs/performance.md, issue 13, "The event loop's encoding")."""
 
     __slots__ = ("_json",)
-    _json: orjson.Fragment
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # None until it is first encoded: set here, as reading an unset slot raises, and
+        # ``getattr`` with a default paid for that exception in every first encoding
+        self._json: orjson.Fragment | None = None
 
 
 # A shared projection's ``_json`` once it was encoded once (its JSON not written yet).
@@ -570,7 +575,7 @@ _ONCE = orjson.Fragment(b"null")
 def _plain(value: Any) -> Any:
     # What orjson writes for a subclass of a type it knows, when it may not look inside.
     if value.__class__ is SharedJSON:
-        written = getattr(value, "_json", None)
+        written = value._json
         if written is None:
             value._json = _ONCE
             return dict(value)
