@@ -91,7 +91,8 @@ def sample(n: int) -> list[dict[str, object]]:
 
 def child(args: argparse.Namespace) -> None:
     """Screen the register (in this process) and report time and peak memory as JSON."""
-    try:  # as the screen command does, before polars is loaded (a checkout may predate it)
+    try:  # as the screen command does, before polars and pyarrow are loaded (a checkout
+        # may predate it)
         from screening.allocator import keep_freed_memory
     except ImportError:
         pass

@@ -628,7 +628,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
     (or on Apache Spark with ``--backend spark``)."""
     from screening.allocator import keep_freed_memory
 
-    keep_freed_memory()  # before polars is loaded
+    keep_freed_memory()  # before polars and pyarrow are loaded
     from engine.batch.layout import LayoutError
     from engine.batch.table import ALL_STATUSES, DEFAULT_STATUSES
     from policy.catalog import UnknownProgram
@@ -744,7 +744,7 @@ def cmd_rescreen(args: argparse.Namespace) -> int:
     """Screen every stored household (DATABASE_URL) with the batch backend."""
     from screening.allocator import keep_freed_memory
 
-    keep_freed_memory()  # before polars is loaded
+    keep_freed_memory()  # before polars and pyarrow are loaded
     from engine.batch.table import ALL_STATUSES, DEFAULT_STATUSES
     from policy.catalog import UnknownProgram
     from screening.console import print_summary

@@ -1,13 +1,15 @@
 """How a screening process's memory is kept: pages freed by one chunk are reused by the next.
 
 polars allocates through jemalloc, which by default gives freed pages back to the system
-gradually (over ten seconds); a chunk's frames are allocated and freed every few hundred
-milliseconds, so the next chunk touches fresh pages again, each a page fault the kernel
-serves. A screening run is a process that ends when the register is screened: it keeps its
-freed pages (``dirty_decay_ms:-1``) and reuses them: on the benchmark register, about a third
-fewer page faults and less system time (docs/performance.md, issue 18). jemalloc reads the
-setting once, when polars is loaded: so it is made before polars is imported, by the commands
-that screen (not by the long-running service).
+gradually (over ten seconds); Arrow (its JSON reader, the Parquet writer) through mimalloc,
+which gives them back after ten milliseconds. A chunk's frames are allocated and freed every
+few hundred milliseconds, so the next chunk touches fresh pages again, each a page fault the
+kernel serves (and a page it zeroes). A screening run is a process that ends when the register
+is screened: it keeps its freed pages (jemalloc's ``dirty_decay_ms:-1``, mimalloc's
+``purge_delay`` of -1) and reuses them: on the benchmark register, about a third fewer page
+faults and less system time (docs/performance.md, issue 18). Each allocator reads its setting
+once, when its library is loaded: so the settings are made before polars and pyarrow are
+imported, by the commands that screen (not by the long-running service).
 """
 
 from __future__ import annotations
@@ -17,12 +19,20 @@ import sys
 
 SETTING = "_RJEM_MALLOC_CONF"  # polars' jemalloc reads its options from this variable
 KEEP_FREED = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
+ARROW_SETTING = "MIMALLOC_PURGE_DELAY"  # Arrow's mimalloc: ms before freed pages go back
+ARROW_KEEP_FREED = "-1"  # never
+
+# The library that reads each setting, the variable and the value.
+_SETTINGS = (("polars", SETTING, KEEP_FREED), ("pyarrow", ARROW_SETTING, ARROW_KEEP_FREED))
 
 
 def keep_freed_memory() -> bool:
-    """Have polars keep its freed pages for reuse; whether that was done (not when polars is
-    already loaded, or when the variable is given)."""
-    if "polars" in sys.modules or SETTING in os.environ:
-        return False
-    os.environ[SETTING] = KEEP_FREED
-    return True
+    """Have polars and Arrow keep their freed pages for reuse; whether a setting was made
+    (none for a library already loaded, or whose variable is given)."""
+    made = False
+    for module, variable, value in _SETTINGS:
+        if module in sys.modules or variable in os.environ:
+            continue
+        os.environ[variable] = value
+        made = True
+    return made

@@ -1,5 +1,6 @@
-"""A screening process keeps the pages polars frees (``screening.allocator``): the setting is
-made before polars is loaded, and never over one that is given or once polars is loaded."""
+"""A screening process keeps the pages polars and Arrow free (``screening.allocator``): each
+setting is made before its library is loaded, and never over one that is given or once the
+library is loaded."""
 
 from __future__ import annotations
 
@@ -9,17 +10,24 @@ import subprocess
 import sys
 from pathlib import Path
 
-from screening.allocator import KEEP_FREED, SETTING, keep_freed_memory
+from screening.allocator import (
+    ARROW_KEEP_FREED,
+    ARROW_SETTING,
+    KEEP_FREED,
+    SETTING,
+    keep_freed_memory,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 _PROGRAM = """
 import json, os, sys
-from screening.allocator import SETTING, keep_freed_memory
+from screening.allocator import ARROW_SETTING, SETTING, keep_freed_memory
 first = keep_freed_memory()
 setting = os.environ.get(SETTING)
-import polars
-print(json.dumps([first, setting, keep_freed_memory()]))
+arrow = os.environ.get(ARROW_SETTING)
+import polars, pyarrow
+print(json.dumps([first, setting, arrow, keep_freed_memory()]))
 """
 
 
@@ -30,19 +38,25 @@ def _run(env: dict[str, str]) -> list[object]:
     return result
 
 
-def test_set_before_polars_is_loaded_and_only_then() -> None:
-    env = {k: v for k, v in os.environ.items() if k != SETTING}
-    assert _run(env) == [True, KEEP_FREED, False]
+def _without_settings() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in (SETTING, ARROW_SETTING)}
+
+
+def test_set_before_polars_and_arrow_are_loaded_and_only_then() -> None:
+    assert _run(_without_settings()) == [True, KEEP_FREED, ARROW_KEEP_FREED, False]
 
 
 def test_a_given_setting_is_kept() -> None:
-    env = {**os.environ, SETTING: "dirty_decay_ms:1000"}
-    assert _run(env) == [False, "dirty_decay_ms:1000", False]
+    env = {**_without_settings(), SETTING: "dirty_decay_ms:1000"}
+    assert _run(env) == [True, "dirty_decay_ms:1000", ARROW_KEEP_FREED, False]
+    env = {**_without_settings(), SETTING: "dirty_decay_ms:1000", ARROW_SETTING: "100"}
+    assert _run(env) == [False, "dirty_decay_ms:1000", "100", False]
 
 
-def test_not_once_polars_is_loaded() -> None:
+def test_not_once_polars_and_arrow_are_loaded() -> None:
     import polars  # noqa: F401  (loaded in this process: too late to set)
+    import pyarrow  # type: ignore[import-untyped]  # noqa: F401
 
-    before = os.environ.get(SETTING)
+    before = os.environ.get(SETTING), os.environ.get(ARROW_SETTING)
     assert keep_freed_memory() is False
-    assert os.environ.get(SETTING) == before
+    assert (os.environ.get(SETTING), os.environ.get(ARROW_SETTING)) == before
