@@ -99,6 +99,9 @@ def main() -> None:
     parser.add_argument("--full-only", action="store_true",
                         help="the collector policy before 2026-12-05: freeze after full "
                              "collections only, not after middle ones")
+    parser.add_argument("--middle-up", action="store_true",
+                        help="the collector policy before 2026-12-06: freeze after middle "
+                             "and full collections, not after young ones")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="pe-collector-"))
     os.environ.update({"DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
@@ -127,6 +130,12 @@ def main() -> None:
                 gc.freeze()
         gc.callbacks.remove(collector._after_collection)
         gc.callbacks.append(full_only)
+    elif args.middle_up:
+        def middle_up(phase: str, info: dict[str, int]) -> None:
+            if phase == "stop" and info["generation"] >= 1:
+                gc.freeze()
+        gc.callbacks.remove(collector._after_collection)
+        gc.callbacks.append(middle_up)
     pauses = Pauses()
     gc.callbacks.append(pauses)
     rng = random.Random(args.seed)

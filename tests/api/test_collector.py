@@ -1,5 +1,5 @@
-"""The server's garbage-collector policy: survivors of a middle or full collection are frozen
-(the oldest generation stays nearly empty, so a full collection is short), and a complete
+"""The server's garbage-collector policy: survivors of every collection are frozen (the older
+generations stay nearly empty, so a middle or full collection is short), and a complete
 collection still finds cycles that died among frozen objects."""
 
 from __future__ import annotations
@@ -43,17 +43,37 @@ def test_survivors_of_a_full_collection_are_frozen(installed: None) -> None:
 
 
 def test_survivors_of_a_middle_collection_are_frozen(installed: None) -> None:
+    frozen = gc.get_freeze_count()  # young collections while they are made freeze some
     keep = [Node() for _ in range(1000)]
-    before, frozen = collector.stats["freezes"], gc.get_freeze_count()
+    before = collector.stats["freezes"]
     gc.collect(1)
     assert collector.stats["freezes"] == before + 1
     assert gc.get_freeze_count() >= frozen + len(keep)
     # nothing reaches the oldest generation: what a full collection would walk stays small
     assert len(gc.get_objects(generation=2)) < 100
+
+
+def test_survivors_of_a_young_collection_are_frozen(installed: None) -> None:
+    # a middle collection would walk what ten young ones let through (the answers in flight)
+    frozen = gc.get_freeze_count()  # young collections while they are made freeze some
     young = [Node() for _ in range(1000)]
-    gc.collect(0)  # a young collection moves survivors on, but does not freeze
+    before = collector.stats["freezes"]
+    gc.collect(0)
     assert collector.stats["freezes"] == before + 1
-    assert len(gc.get_objects(generation=1)) >= len(young)
+    assert gc.get_freeze_count() >= frozen + len(young)
+    assert len(gc.get_objects(generation=1)) < 100
+
+
+def test_a_cycle_frozen_by_a_young_collection_is_found_by_the_complete_one(
+        installed: None) -> None:
+    alive = [cycle()]
+    dead = weakref.ref(alive[0])
+    gc.collect(0)
+    alive.clear()
+    gc.collect()
+    assert dead() is not None
+    assert collector.complete_collection() >= 2
+    assert dead() is None
 
 
 def test_a_cycle_frozen_by_a_middle_collection_is_found_by_the_complete_one(
