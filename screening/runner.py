@@ -329,10 +329,19 @@ def _merge_regions(frames: list[pl.DataFrame]) -> pl.DataFrame:
 def _merge_counts(frames: list[pl.DataFrame]) -> pl.DataFrame:
     if not frames:
         return pl.DataFrame(schema=COUNTS)
-    return pl.concat(frames).group_by("program", "version", "code", "status", "period").agg(
+    # Sorted on every key: the summary's order does not depend on the grouping's.
+    keys = ["program", "version", "code", "status", "period"]
+    return pl.concat(frames).group_by(keys).agg(
         outcomes=pl.col("outcomes").sum(),
-        amount=pl.when(pl.col("amount").is_not_null().any()).then(pl.col("amount").sum()),
-    ).select(list(COUNTS))
+        amount_fen=pl.when(pl.col("amount_fen").is_not_null().any())
+        .then(pl.col("amount_fen").sum()),
+    ).select(list(COUNTS)).sort(keys, nulls_last=True)
+
+
+def _yuan(count: dict[str, Any]) -> dict[str, Any]:
+    """A count row of the summary: its exact sum of fen as yuan (the double nearest it)."""
+    fen = count.pop("amount_fen")
+    return {**count, "amount": None if fen is None else fen / 100}
 
 
 def _summary(t: _Totals, input_path: str, out: Path, fmt: str, errors_file: Path, as_of: date,
@@ -342,7 +351,7 @@ def _summary(t: _Totals, input_path: str, out: Path, fmt: str, errors_file: Path
     program_order = {p.code: i for i, (p, _) in enumerate(versions)}
     code_order = {(p.code, c): j for p, _ in versions for j, c in enumerate(p.outcome_codes())}
     status_order = {"GRANTED": 0, "UNDETERMINED": 1, "NOT_GRANTED": 2}
-    counts = _merge_counts(t.counts).to_dicts()
+    counts = [_yuan(r) for r in _merge_counts(t.counts).iter_rows(named=True)]
     counts.sort(key=lambda r: (program_order.get(r["program"], len(program_order)),
                                code_order.get((r["program"], r["code"]), 0),
                                status_order.get(r["status"], 3), r["period"] or ""))

@@ -56,6 +56,7 @@ RECORD_FIELDS: tuple[tuple[str, pa.DataType], ...] = (
     ("code", pa.string()),
     ("status", pa.string()),
     ("amount", pa.float64()),
+    ("amount_fen", pa.int64()),       # counts: the sum of the amounts in fen (exact)
     ("period", pa.string()),
     ("flags_monitoring", pa.bool_()),
     ("terms", pa.string()),
@@ -237,7 +238,7 @@ def screen_with_spark(input_path: str, output_path: str, as_of: date,
     ).orderBy("regionCode").collect()
     counts = records.filter(F.col("record") == "count").groupBy(
         "program", "version", "code", "status", "period").agg(
-        F.sum("members").alias("outcomes"), F.sum("amount").alias("amount")).collect()
+        F.sum("members").alias("outcomes"), F.sum("amount_fen").alias("amount_fen")).collect()
     sizes = {r["record"]: (int(r["rows"]), int(r["households"])) for r in records.filter(
         F.col("record").isin("outcome", "error")).groupBy("record").agg(
         F.count("*").alias("rows"), F.countDistinct("household_id").alias("households")
@@ -254,8 +255,8 @@ def screen_with_spark(input_path: str, output_path: str, as_of: date,
     by_program = sorted(
         ({"program": r["program"], "version": r["version"], "code": r["code"],
           "status": r["status"], "period": r["period"], "outcomes": int(r["outcomes"]),
-          "amount": None if r["amount"] is None or r["status"] != "GRANTED"
-          else float(r["amount"])} for r in counts),
+          "amount": None if r["amount_fen"] is None or r["status"] != "GRANTED"
+          else int(r["amount_fen"]) / 100} for r in counts),
         key=lambda r: (program_order.get(r["program"], 99), code_order.get(
             (r["program"], r["code"]), 0), status_order.get(r["status"], 3),
             r["period"] or ""))

@@ -50,6 +50,7 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from engine.batch.codes import COLUMNS, missing_expr, status_code, terms_expr
 from engine.batch.compiler import CodePlan, compile_version
+from engine.batch.exact import fen
 from engine.batch.execution import ENGINE
 from engine.batch.frames import derive_frames
 from engine.batch.segments import Segments, kleene
@@ -686,7 +687,7 @@ class Evaluator:
                 keys[side].append((p, "GRANTED", i))
                 if rules[i].amount is not None:
                     assert amount is not None
-                    aggs[side].append(amount.cast(pl.Float64).filter(granted).sum())
+                    aggs[side].append(fen(amount.cast(pl.Float64)).filter(granted).sum())
                     keys[side].append((p, "AMOUNT", i))
         for side in aggs:
             aggs[side] = [e.alias(f"c{j}") for j, e in enumerate(aggs[side])]
@@ -711,7 +712,7 @@ class Evaluator:
                 row = rows.setdefault(key, [0, None])
                 if what == "AMOUNT":
                     if v is not None:
-                        row[1] = (row[1] or 0.0) + float(v)
+                        row[1] = (row[1] or 0) + int(v)
                 else:
                     row[0] += int(v or 0)
         return pl.DataFrame(

@@ -73,7 +73,9 @@ COUNTS: dict[str, pl.DataType] = {
     "status": pl.String(),
     "period": pl.String(),
     "outcomes": pl.Int64(),
-    "amount": pl.Float64(),        # sum of the amounts (GRANTED outcomes with an amount)
+    # The sum of the amounts (GRANTED outcomes with an amount) in whole fen: money is summed
+    # exactly, so a total does not depend on the order rows, chunks or threads are added in.
+    "amount_fen": pl.Int64(),
 }
 
 

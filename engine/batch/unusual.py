@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from engine.batch.exact import fen
 from engine.batch.execution import ENGINE
 from engine.batch.frames import MONEY_HOUSEHOLD, household_json
 from engine.batch.table import COUNTS, HOUSEHOLD_SUMMARY, determination_rows
@@ -127,11 +128,11 @@ def evaluate_interactively(
     frame_schema = {"_h": pl.UInt32(), "_k": pl.UInt32(), **schema, "rule_id": pl.String()}
     frame = pl.DataFrame(rows, schema=frame_schema, orient="row")
     counts = frame.group_by("program", "version", "code", "status", "period").agg(
-        outcomes=pl.len().cast(pl.Int64), amount=pl.col("amount").sum()
+        outcomes=pl.len().cast(pl.Int64), amount_fen=fen(pl.col("amount")).sum()
     ).with_columns(
         pl.col("program", "code", "status", "period").cast(pl.String),
-        amount=pl.when(pl.col("status") == "GRANTED").then(
-            pl.when(pl.col("period").is_not_null()).then(pl.col("amount"))),
+        amount_fen=pl.when(pl.col("status") == "GRANTED").then(
+            pl.when(pl.col("period").is_not_null()).then(pl.col("amount_fen"))),
     ).select(list(COUNTS))
     return (frame.filter(pl.col("status").cast(pl.String).is_in(sorted(statuses))),
             pl.DataFrame(summary, schema={"_h": pl.UInt32(), **HOUSEHOLD_SUMMARY},
