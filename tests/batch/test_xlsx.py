@@ -106,8 +106,11 @@ def test_an_unknown_header_is_refused(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_outcomes_and_summary_as_xlsx_with_chinese_headers(tmp_path: Path) -> None:
     assert _screen(REGISTER, tmp_path / "out.csv") == 0
     assert _screen(REGISTER, tmp_path / "out.xlsx") == 0
-    sheet = load_workbook(tmp_path / "out.xlsx", read_only=True)["筛查结果"]
-    rows = list(sheet.iter_rows(values_only=True))
+    # Read-only workbooks hold their file open until closed (left to the garbage collector,
+    # the ResourceWarning fails whichever test happens to be running then).
+    book = load_workbook(tmp_path / "out.xlsx", read_only=True)
+    rows = list(book["筛查结果"].iter_rows(values_only=True))
+    book.close()
     header = list(rows[0])
     expected = _rows(tmp_path / "out.csv")
     assert header == [ZH_HEADERS[n] for n in expected[0]]
@@ -122,9 +125,10 @@ def test_outcomes_and_summary_as_xlsx_with_chinese_headers(tmp_path: Path) -> No
     summary = load_workbook(tmp_path / "out.summary.xlsx", read_only=True)
     assert summary.sheetnames == ["概况", "按项目", "按地区"]
     overview = dict(summary["概况"].iter_rows(values_only=True))
+    by_program = list(summary["按项目"].iter_rows(values_only=True))
+    summary.close()
     data = json.loads((tmp_path / "out.summary.json").read_text(encoding="utf-8"))
     assert overview["筛查户数"] == data["households"]["screened"]
     assert overview["结果行数"] == data["outcomeRows"] == len(expected)
-    by_program = list(summary["按项目"].iter_rows(values_only=True))
     assert by_program[0] == ("项目", "结果代码", "状态", "周期", "结果数", "金额（元）")
     assert len(by_program) - 1 == len(data["byProgram"])
