@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from engine.evaluator import check_agreement, fire_all, load, trace_rules, tree_fired
+from engine.evaluator import check_agreement, fire_all, load, trace_by_member, tree_fired
 from engine.explain import explain_program
 from engine.results import Determination, VersionRef
 from policy.document import Program
@@ -30,13 +30,13 @@ def determine(
     published = [program for program, ref in versions if ref.status == "PUBLISHED"]
     fired = iter(fire_all(load(*published), facts)) if published else iter(())
     for program, ref in versions:
-        tree = trace_rules(program, facts)
+        tree, members = trace_by_member(program, facts)
         if ref.status == "PUBLISHED":
             verdicts = next(fired)
             check_agreement(program, verdicts, tree)
         else:
             verdicts = tree_fired(tree, len(facts.members))
-        results.append(explain_program(program, ref, facts, verdicts, tree))
+        results.append(explain_program(program, ref, facts, verdicts, tree, members))
     flagged_by = tuple(
         dict.fromkeys(o.code for r in results for o in r.outcomes if o.flags_monitoring)
     )

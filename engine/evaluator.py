@@ -254,6 +254,17 @@ def tree_fired(tree: Traced, members: int) -> Verdicts:
 def trace_rules(program: Program, facts: FactSet) -> Traced:
     """The condition tree's Kleene verdict, checks and explanation tree for every (rule,
     member-or-None)."""
+    return trace_by_member(program, facts)[0]
+
+
+# Each member's traces of a version's member rules, in the rules' order, one tuple per member:
+# the ``_MEMBER_TRACES`` entry, the same object for every member whose facts the rules read
+# have the same values (None when the version's member rules are not traced together).
+MemberTraces = list[tuple[TracedRule, ...]] | None
+
+
+def trace_by_member(program: Program, facts: FactSet) -> tuple[Traced, MemberTraces]:
+    """``trace_rules``, with each member's traces of the member rules as found together."""
     params = program.parameters
     member_scopes = [facts.member_context(i) for i in range(len(facts.members))]
     hh_scope = Bindings(facts.household, params, member_scopes)
@@ -263,13 +274,13 @@ def trace_rules(program: Program, facts: FactSet) -> Traced:
     for i, trace in household_rules:
         out[(i, None)] = trace(hh_scope, ids)
     if not member_rules:
-        return out
+        return out, None
     scopes = [Bindings(ctx, params) for ctx in member_scopes]
     if group is None:
         for i, trace in member_rules:
             for m, scope in enumerate(scopes):
                 out[(i, m)] = trace(scope, ids)
-        return out
+        return out, None
     # One lookup per member for all the member rules' traces (see ``_Group``).
     get, put, values = _MEMBER_TRACES.get, _MEMBER_TRACES.put, group.values
     per_member = []
@@ -282,7 +293,7 @@ def trace_rules(program: Program, facts: FactSet) -> Traced:
     for k, (i, _) in enumerate(member_rules):
         for m, found in enumerate(per_member):
             out[(i, m)] = found[k]
-    return out
+    return out, per_member
 
 
 class _Group:

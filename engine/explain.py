@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import NamedTuple
 
+from engine.evaluator import MemberTraces, Verdicts
 from engine.evaluator import Traced as TracedRules
-from engine.evaluator import Verdicts
 from engine.results import (
     Citation,
     ConditionCheck,
@@ -49,6 +49,7 @@ class _Code:
     # rules of their groups): the traces the outcome memo below is keyed by.
     reads: tuple[int, ...]
     single: bool  # one rule, in no group above which another rule stands
+    slot: int  # a member code's place among the version's member codes (-1: a household code)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,12 @@ class _Plan:
     # Outcomes decided, by (code index, ids of the traces of the code's ``reads``):
     # see ``explain_program``.
     decided: dict[tuple[object, ...], _Decided] = field(default_factory=dict, compare=False)
+    # The member codes, in ``slot`` order.
+    member_codes: tuple[_Code, ...] = ()
+    # A member's outcomes of every member code, by the id of the member's traces of the
+    # version's member rules (``trace_by_member``'s tuple, kept alive in the entry).
+    by_member: dict[int, tuple[tuple[Traced, ...], tuple[_Decided, ...]]] = field(
+        default_factory=dict, compare=False)
 
 
 class _Decided(NamedTuple):
@@ -107,12 +114,15 @@ def _plan(program: Program) -> _Plan:
         i = program.rules.index(r)
         higher.append(tuple(order[: order.index(i)]) if r.spec.group else ())
     codes = []
+    slots = 0
     for index, rule_ids in enumerate(by_code.values()):
         rule_ids.sort(key=lambda i: (program.rules[i].spec.priority or 0, i))
         reads = tuple(dict.fromkeys([*rule_ids, *(h for i in rule_ids for h in higher[i])]))
-        codes.append(_Code(index, tuple(rule_ids),
-                           program.rules[rule_ids[0]].scope is FactScope.MEMBER, reads,
-                           len(rule_ids) == 1 and not higher[rule_ids[0]]))
+        per_member = program.rules[rule_ids[0]].scope is FactScope.MEMBER
+        codes.append(_Code(index, tuple(rule_ids), per_member, reads,
+                           len(rule_ids) == 1 and not higher[rule_ids[0]],
+                           slots if per_member else -1))
+        slots += per_member
     citations = tuple(
         Citation(r.spec.citation.document, r.spec.citation.clause, r.spec.citation.quote,
                  r.spec.citation.url)
@@ -134,7 +144,8 @@ def _plan(program: Program) -> _Plan:
     heads = tuple((r.id, r.spec.reason.zh, r.spec.reason.en, c)
                   for r, c in zip(program.rules, citations, strict=True))
     plan = _Plan(tuple((c.rule_ids, c.per_member) for c in codes), tuple(codes),
-                 tuple(higher), citations, heads, samples, amounts, amount_reads)
+                 tuple(higher), citations, heads, samples, amounts, amount_reads,
+                 member_codes=tuple(c for c in codes if c.per_member))
     _PLANS.put(program.content_hash, plan)
     return plan
 
@@ -166,6 +177,7 @@ def explain_program(
     facts: FactSet,
     verdicts: Verdicts,
     tree: TracedRules,
+    members: MemberTraces = None,
 ) -> ProgramResult:
     """The version's outcomes for the household. ``verdicts`` are durable_rules' and must agree
     with the condition tree's (``check_agreement``, which every caller runs first, or the
@@ -180,31 +192,36 @@ def explain_program(
     member's id (the only field that depends on the member beyond the traces and, granted, the
     values its amount and terms read), so members whose ids were never seen, as real
     households' are, find the outcomes of others. The answer never depends on what was
-    explained before."""
+    explained before.
+
+    ``members`` (``trace_by_member``'s): each member's traces of the member rules as one
+    object, the same for members with the same values: a member's outcomes of all member codes
+    are then found in one lookup by it (a member code's traces are among them) instead of one
+    per code."""
     del verdicts  # equal to the tree's (see above)
     plan = _plan(program)
     ids = facts.member_ids
-    members = range(len(ids))
+    in_household = range(len(ids))
     household: tuple[int | None, ...] = (None,)
-    decided = plan.decided
+    rows: list[tuple[_Decided, ...]] = []
+    if members is not None and plan.member_codes:
+        by_member = plan.by_member
+        for k, found in enumerate(members):
+            entry = by_member.get(id(found))
+            if entry is None or entry[0] is not found:
+                entry = (found, tuple([_hit(program, plan, code, k, ids, tree)
+                                       for code in plan.member_codes]))
+                if len(by_member) >= _DECIDED_LIMIT:
+                    by_member.clear()
+                by_member[id(found)] = entry
+            rows.append(entry[1])
     outcomes: list[Outcome] = []
     append = outcomes.append
     for code in plan.decides:
-        read = code.reads
-        single = code.single
-        for m in (members if code.per_member else household):
-            if single:
-                traced: tuple[Traced, ...] = (tree[(read[0], m)],)
-                key: tuple[object, ...] = (code.index, id(traced[0]))
-            else:
-                traced = tuple([tree[(i, m)] for i in read])
-                key = (code.index, *map(id, traced))
-            hit = decided.get(key)
-            if hit is None:
-                hit = _decide(program, plan, code, m, ids, traced, tree)
-                if len(decided) >= _DECIDED_LIMIT:
-                    decided.clear()
-                decided[key] = hit
+        slot = code.slot if rows else -1
+        for m in (in_household if code.per_member else household):
+            hit = rows[m][slot] if slot >= 0 else _hit(  # type: ignore[index]
+                program, plan, code, m, ids, tree)
             outcome = hit.outcome
             if outcome is None:  # granted
                 by_amount = hit.by_amount
@@ -228,6 +245,27 @@ def explain_program(
                 outcome = _new(Outcome, (*outcome[:3], ids[m], *outcome[4:]))
             append(outcome)
     return ProgramResult(program.code, version, tuple(outcomes))
+
+
+def _hit(program: Program, plan: _Plan, code: _Code, m: int | None, ids: tuple[str, ...],
+         tree: TracedRules) -> _Decided:
+    """The code's outcome for the member (or household) as decided from its traces: found by
+    their ids, decided (``_decide``) and remembered when not found."""
+    read = code.reads
+    if code.single:
+        traced: tuple[Traced, ...] = (tree[(read[0], m)],)
+        key: tuple[object, ...] = (code.index, id(traced[0]))
+    else:
+        traced = tuple([tree[(i, m)] for i in read])
+        key = (code.index, *map(id, traced))
+    decided = plan.decided
+    hit = decided.get(key)
+    if hit is None:
+        hit = _decide(program, plan, code, m, ids, traced, tree)
+        if len(decided) >= _DECIDED_LIMIT:
+            decided.clear()
+        decided[key] = hit
+    return hit
 
 
 def _why(plan: _Plan, i: int, m: int | None, tree: TracedRules) -> _Why:
