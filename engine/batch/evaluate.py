@@ -687,7 +687,7 @@ class Evaluator:
                 keys[side].append((p, "GRANTED", i))
                 if rules[i].amount is not None:
                     assert amount is not None
-                    aggs[side].append(fen(amount.cast(pl.Float64)).filter(granted).sum())
+                    aggs[side].append(fen(amount.cast(pl.Float64).filter(granted)).sum())
                     keys[side].append((p, "AMOUNT", i))
         for side in aggs:
             aggs[side] = [e.alias(f"c{j}") for j, e in enumerate(aggs[side])]
