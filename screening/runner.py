@@ -3,8 +3,8 @@
 Three stages overlap (polars and Arrow release the GIL while they work): a reader thread reads
 and re-cuts chunks of whole households, two worker threads validate and evaluate them, and a
 writer thread appends the outcome rows to the output. One chunk waits read, two are in the
-workers and one waits to be written, so memory is bounded by the chunk size, not the
-register's size.
+workers, one more waits for the first worker free and one waits to be written, so memory is
+bounded by the chunk size, not the register's size.
 """
 
 from __future__ import annotations
@@ -241,7 +241,10 @@ def screen_file(
 
         # Two chunks in flight: much of the work is single-threaded polars calls that release
         # the GIL, so a second chunk uses the core the first leaves idle. Results are taken
-        # in order.
+        # in order, and one chunk more than the workers is queued: a worker that finishes
+        # before the chunk ahead of it takes the queued one instead of waiting for the
+        # oldest to be finished (1,000,000 households, JSON Lines -> wide CSV: one worker
+        # busy alone 0.19-0.30 s of the run instead of 0.87-1.15; 40-50 MiB more memory).
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="screen") as pool:
             pending: deque[Future[tuple[int, Checked, Evaluated | Wide]]] = deque()
             # One chunk read ahead: every chunk held costs memory, and memory first touched
@@ -249,7 +252,7 @@ def screen_file(
             for item in _prefetch(src.chunks(), 1):
                 pending.append(pool.submit(work, [item]))
                 del item
-                if len(pending) >= workers:
+                if len(pending) > workers:
                     _finish(pending.popleft().result(), errors, writer, totals, progress,
                             on_progress)
             while pending:
