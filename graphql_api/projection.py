@@ -192,12 +192,15 @@ Completion = Callable[[str, _Code], str]
 # requests by signature (bounded).
 PLANS_LIMIT = 1024
 _PLANS: BoundedCache[Hashable, _Plan] = BoundedCache("graphql.plans", PLANS_LIMIT)
-# Projected outcomes and reasons are shared between requests: most are the explainer's
-# memoised values (the same object for every household whose rules read the same values: a
-# reason, or an outcome none of whose rules applies), and a projection depends only on the
-# object and the selection (the plan's signature). Bounded; an entry keeps its object alive so
-# the id in its key is not reused.
-SHARED_TYPES = frozenset({"Determination", "Outcome", "Reason"})
+# Projected reasons are shared between requests: most are the explainer's memoised values (the
+# same object for every household whose rules read the same values), and a projection depends
+# only on the object and the selection (the plan's signature). Bounded; an entry keeps its
+# object alive so the id in its key is not reused. Outcomes are not shared: for a never-seen
+# household about four in five are its own objects, never asked about again, and keeping their
+# projections (looked up, copied, put, evicted some 500 answers later, walked by the collector
+# meanwhile) cost more than the one in five found again saved (docs/performance.md, issue 13,
+# "Outcomes' projections not shared").
+SHARED_TYPES = frozenset({"Determination", "Reason"})
 SHARED_LIMIT = 50_000
 _SHARED: BoundedCache[tuple[int, int], tuple[Any, dict[str, Any]]] = BoundedCache(
     "graphql.shared_projections", SHARED_LIMIT)
@@ -540,9 +543,9 @@ def _when_asked_again(shared: Callable[[Any], dict[str, Any]],
     (``asked_again``: served from the recent determinations). Most are never asked about again
     (a stream of new households): kept, each would hold its whole answer and that answer's
     JSON (about 130 KB for a 5-member household's full explanation) in the shared cache for
-    about a thousand requests, and push out the outcomes and reasons that other households
-    share. The first time, its projection is written and not kept (its outcomes' and reasons'
-    projections are shared as ever)."""
+    about a thousand requests, and push out the reasons that other households share. The
+    first time, its projection is written and not kept (its reasons' projections are shared
+    as ever)."""
     def when_asked_again(source: Any) -> dict[str, Any]:
         if getattr(source, "asked_again", True):
             return shared(source)
@@ -555,7 +558,7 @@ class SharedJSON(dict[str, Any]):
     """A projection served to many requests: a plain dict to everyone, and to ``encode`` its JSON,
     written the second time it is encoded and copied from then on (most of a full explanation's
     ~120 KB are such projections). The first time it is written in place, as a plain dict, and
-    keeps no JSON: many projections (a never-seen household's own outcomes) are encoded only
+    keeps no JSON: many projections (a never-seen household's own reasons) are encoded only
     once, and their JSON, kept for nothing, made a worker's resident size about 140 MiB larger
     for the same CPU (docs/performance.md, issue 13, "The event loop's encoding")."""
 

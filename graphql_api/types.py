@@ -873,7 +873,7 @@ def wrap_determination(d: EngineDetermination,
         return _DeterminationView(d, [ProgramNotInForce(program=p, first_effective_from=f)
                                       for p, f in not_in_force])
     # One view per determination: a remembered determination is served as the same object,
-    # so, once it is asked about again, its projection is shared like its outcomes'
+    # so, once it is asked about again, its projection is shared like its reasons'
     # (graphql_api.projection). The view keeps its determination alive, so the id in the key
     # is not reused while the entry exists.
     view = _VIEWS.get(id(d))
