@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 
-async def post(app: Any, body: bytes, headers: Sequence[tuple[bytes, bytes]],
-               path: str = "/graphql") -> tuple[int, bytes]:
-    """POST ``body`` to ``path`` with ``headers`` (its content-length added): the status and the
-    whole answer."""
+async def exchange(app: Any, body: bytes, headers: Sequence[tuple[bytes, bytes]],
+                   path: str = "/graphql") -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """POST ``body`` to ``path`` with ``headers`` (its content-length added): the status, the
+    answer's headers and the whole answer."""
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
              "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
              "query_string": b"", "root_path": "",
@@ -20,6 +20,7 @@ async def post(app: Any, body: bytes, headers: Sequence[tuple[bytes, bytes]],
              "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
     sent = False
     status = 0
+    response_headers: list[tuple[bytes, bytes]] = []
     out: list[bytes] = []
 
     async def receive() -> dict[str, Any]:
@@ -34,8 +35,17 @@ async def post(app: Any, body: bytes, headers: Sequence[tuple[bytes, bytes]],
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
+            response_headers.extend(message.get("headers", []))
         else:
             out.append(message.get("body", b""))
 
     await app(scope, receive, send)
-    return status, b"".join(out)
+    return status, response_headers, b"".join(out)
+
+
+async def post(app: Any, body: bytes, headers: Sequence[tuple[bytes, bytes]],
+               path: str = "/graphql") -> tuple[int, bytes]:
+    """POST ``body`` to ``path`` with ``headers`` (its content-length added): the status and the
+    whole answer."""
+    status, _headers, answer = await exchange(app, body, headers, path)
+    return status, answer

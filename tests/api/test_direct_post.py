@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from graphql_api.app import GraphQLApp, JsonOnly
+from testing import asgi
 from tests.api.conftest import Api, fixture_household
 
 EXPLAINED = """query B($h: HouseholdInput!) { evaluate(household: $h, asOf: "2024-06-01") {
@@ -81,36 +82,10 @@ HEADERS = [
 
 async def _post(app: Any, body: bytes, headers: dict[str, str], path: str = "/graphql",
                 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
-             "query_string": b"", "root_path": "",
-             "headers": [(k.encode(), v.encode()) for k, v in headers.items()]
-             + [(b"content-length", str(len(body)).encode())],
-             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
-    sent = False
-    status = 0
-    out: list[bytes] = []
-    response_headers: list[tuple[bytes, bytes]] = []
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-            response_headers.extend((k, v) for k, v in message.get("headers", [])
-                                    if k.lower() != b"x-request-id")
-        else:
-            out.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, response_headers, b"".join(out)
+    """The status, the headers but the request id, and the answer."""
+    status, response_headers, answer = await asgi.exchange(
+        app, body, [(k.encode(), v.encode()) for k, v in headers.items()], path)
+    return status, [(k, v) for k, v in response_headers if k.lower() != b"x-request-id"], answer
 
 
 @pytest.fixture
