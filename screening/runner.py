@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -37,11 +37,15 @@ from screening.writers import (
     ErrorWriter,
     OutcomeWriter,
     output_format,
+    quoted_ahead,
+    quotes_needed,
     sibling,
     write_summary,
     write_summary_xlsx,
 )
 
+# The wide table's texts repeated from the households' and members' ids.
+WIDE_IDS = ("household_id", "region_code", "member_id")
 REGIONS: dict[str, pl.DataType] = {
     "regionCode": pl.String(),
     "households": pl.Int64(),
@@ -151,14 +155,14 @@ class _BackgroundWriter:
             if self.failure:
                 continue
             try:
-                self.writer.write(item)
+                self.writer.write(*item)
             except BaseException as exc:
                 self.failure.append(exc)
 
-    def write(self, table: pa.Table | pl.DataFrame) -> None:
+    def write(self, table: pa.Table | pl.DataFrame, quoted: bool = False) -> None:
         if self.failure:
             raise self.failure[0]
-        self.q.put(table)
+        self.q.put((table, quoted))
 
     def close(self) -> None:
         self.q.put(_END)
@@ -226,7 +230,7 @@ def screen_file(
     totals = _Totals()
     progress = Progress(src.total, src.unit)
     try:
-        def work(box: list[Chunk]) -> tuple[int, Checked, Evaluated | Wide]:
+        def work(box: list[Chunk]) -> tuple[int, Checked, Evaluated | Wide, bool]:
             # The box holds the only reference to the chunk: its rows are freed as soon as
             # they are checked, not when the chunk's outcomes have been written.
             chunk = box.pop()
@@ -234,10 +238,12 @@ def screen_file(
             checked = check_chunk(chunk, as_of)
             del chunk
             if columns is not None:
-                return done, checked, evaluate_wide(evaluator, columns, checked.households,
-                                                    checked.members)
+                wide = evaluate_wide(evaluator, columns, checked.households, checked.members)
+                if fmt == "csv":
+                    return (done, checked, *_quoted_ahead(wide, checked))
+                return done, checked, wide, False
             return done, checked, evaluator.evaluate(checked.households, checked.members,
-                                                     statuses, terms, order=order)
+                                                     statuses, terms, order=order), False
 
         # Two chunks in flight: much of the work is single-threaded polars calls that release
         # the GIL, so a second chunk uses the core the first leaves idle. Results are taken
@@ -246,7 +252,7 @@ def screen_file(
         # oldest to be finished (1,000,000 households, JSON Lines -> wide CSV: one worker
         # busy alone 0.19-0.30 s of the run instead of 0.87-1.15; 40-50 MiB more memory).
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="screen") as pool:
-            pending: deque[Future[tuple[int, Checked, Evaluated | Wide]]] = deque()
+            pending: deque[Future[tuple[int, Checked, Evaluated | Wide, bool]]] = deque()
             # One chunk read ahead: every chunk held costs memory, and memory first touched
             # costs the kernel time (page faults) that a second chunk ahead would not repay.
             for item in _prefetch(src.chunks(), 1):
@@ -281,13 +287,27 @@ def screen_file(
     return summary
 
 
-def _finish(finished: tuple[int, Checked, Evaluated | Wide], errors: ErrorWriter,
+def _quoted_ahead(wide: Wide, checked: Checked) -> tuple[Wide, bool]:
+    """The wide table with its CSV quotes put in ahead (``quoted_ahead``), in the worker
+    rather than the writer's thread: the CSV writer's check of every text cell costs more
+    than the checks here (the ids checked once each, before they are repeated on every row;
+    the JSON texts on their few rows). False: left to the writer's own quoting."""
+    hh, members = checked.households, checked.members
+    ids = (hh["household_id"], hh["regionCode"], members["member_id"])
+    plain = () if quotes_needed(*ids) else WIDE_IDS
+    frame = quoted_ahead(wide.outcomes, plain)
+    if frame is None:
+        return wide, False
+    return replace(wide, outcomes=frame), True
+
+
+def _finish(finished: tuple[int, Checked, Evaluated | Wide, bool], errors: ErrorWriter,
             writer: _BackgroundWriter, totals: _Totals, progress: Progress,
             on_progress: ProgressHook | None) -> None:
-    done, checked, result = finished
+    done, checked, result, quoted = finished
     errors.write(checked.errors)
     errors.write(_evaluation_errors(result, checked))
-    writer.write(result.outcomes)
+    writer.write(result.outcomes, quoted)
     _add(totals, checked, result)
     progress.done = done
     progress.households = totals.households

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -30,6 +31,13 @@ ZH_HEADERS = {
     "flags_monitoring": "纳入监测", "missing_facts": "缺失事实", "terms": "条款",
 }
 COMPRESSIONS = ("lz4", "zstd", "snappy", "none")
+# What polars' CSV writer quotes by default (``quote_style="necessary"``): a text holding the
+# separator, a quote, a line feed or a carriage return, or an empty text (a null is written
+# as nothing).
+CSV_SPECIAL = [",", '"', "\n", "\r"]
+# Types whose cells the CSV writer never quotes (an enum's are checked by its categories).
+_NEVER_QUOTED = (pl.Boolean, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16,
+                 pl.UInt32, pl.UInt64, pl.Float32, pl.Float64)
 DICTIONARY_PAGE = 1 << 27  # bytes
 
 
@@ -47,6 +55,49 @@ def output_format(path: str | os.PathLike[str], given: str | None = None) -> str
         return "xlsx"
     raise ValueError(f"cannot tell the output format of {path}: name it .csv, .parquet or "
                      ".xlsx")
+
+
+def _quoted_by_csv(texts: pl.Series) -> pl.Series:
+    return texts.str.contains_any(CSV_SPECIAL) | (texts == "")
+
+
+def quotes_needed(*texts: pl.Series) -> bool:
+    """Whether the CSV writer would quote a cell of these texts."""
+    return any(_quoted_by_csv(t).any() for t in texts)
+
+
+def _quoted_name(text: str) -> bool:
+    return text == "" or any(c in text for c in CSV_SPECIAL)
+
+
+def quoted_ahead(frame: pl.DataFrame, plain: Collection[str] = ()) -> pl.DataFrame | None:
+    """``frame`` with the text cells polars' CSV writer would quote already quoted (in quotes,
+    quotes doubled), to be written with ``quote_style="never"``: the same bytes as the default
+    writer's, without its check of every text cell. ``plain`` names text columns known to
+    need no quotes (checked where they are fewer, e.g. the ids before they are repeated on
+    every row). None when a name, a category or a column's type would need the writer's own
+    quoting."""
+    if any(_quoted_name(name) for name in frame.columns):
+        return None
+    enums: set[pl.Enum] = set()
+    quoted: list[pl.Series] = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Enum):
+            enums.add(dtype)
+        elif dtype == pl.String:
+            if name in plain:
+                continue
+            texts = frame.get_column(name)
+            at = _quoted_by_csv(texts).arg_true()
+            if at.len():
+                # Only the cells that need it (the JSON texts: a few rows of a chunk).
+                few = texts.gather(at).str.replace_all('"', '""', literal=True)
+                quoted.append(texts.clone().scatter(at, '"' + few + '"'))
+        elif not isinstance(dtype, _NEVER_QUOTED):
+            return None
+    if any(_quoted_name(c) for e in enums for c in e.categories.to_list()):
+        return None
+    return frame.with_columns(quoted) if quoted else frame
 
 
 def sibling(path: Path, suffix: str) -> Path:
@@ -82,14 +133,15 @@ class OutcomeWriter:
         self.headers = headers or ZH_HEADERS
         path.parent.mkdir(parents=True, exist_ok=True)
 
-    def write(self, table: pa.Table | pl.DataFrame) -> None:
+    def write(self, table: pa.Table | pl.DataFrame, quoted: bool = False) -> None:
+        """Appends a chunk; ``quoted``: a CSV chunk ``quoted_ahead`` made, written as it is."""
         if self.fmt == "xlsx":
             self._write_xlsx(table)
             return
         if self.fmt == "csv":
             frame = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table)
             assert isinstance(frame, pl.DataFrame)
-            self._write_csv(frame)
+            self._write_csv(frame, quoted)
             return
         if isinstance(table, pl.DataFrame):
             table = table.to_arrow()
@@ -114,13 +166,14 @@ class OutcomeWriter:
         self._parquet.write_table(table, row_group_size=max(1, table.num_rows))
         self.rows += table.num_rows
 
-    def _write_csv(self, frame: pl.DataFrame) -> None:
+    def _write_csv(self, frame: pl.DataFrame, quoted: bool = False) -> None:
         if self._csv is None:
             self._csv = self.path.open("wb")
         # polars' CSV writer (native, quoting only the cells that need it: the JSON texts):
         # about a fifth less time and a third smaller than pyarrow's, which quotes every text
         # (docs/decisions/0010-screening-output.md).
-        frame.write_csv(self._csv, include_header=self._header)
+        frame.write_csv(self._csv, include_header=self._header,
+                        quote_style="never" if quoted else None)
         self._header = False
         self.rows += frame.height
 

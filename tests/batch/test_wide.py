@@ -29,6 +29,7 @@ from engine.batch.wide import (
 )
 from engine.determine import determine
 from screening.runner import screen_file
+from screening.writers import quoted_ahead
 from services.rulesets import FIXTURES, load_catalog
 from testing.households import random_household
 
@@ -365,3 +366,63 @@ def test_the_summary_says_how_the_cells_spell_a_status(name: str, said: str,
     layout = [line for line in out.with_name("out.summary.md").read_text(
         encoding="utf-8").splitlines() if line.startswith("Layout: wide")]
     assert len(layout) == 1 and said in layout[0]
+
+
+def _awkward_texts(rng: random.Random, n: int) -> list[str | None]:
+    letters = ["a", "7", " ", ",", '"', "\n", "\r", "\t", "'", "家", "é", ";", "\\"]
+    return [None if rng.random() < 0.2 else
+            "".join(rng.choice(letters) for _ in range(rng.choice([0, 1, 2, 4, 9])))
+            for _ in range(n)]
+
+
+def test_texts_quoted_ahead_are_written_as_the_csv_writer_quotes_them() -> None:
+    # Written with quote_style="never", a frame quoted_ahead made gives the default writer's
+    # bytes: texts with separators, quotes, line ends, empty texts and nulls.
+    rng = random.Random(5)
+    n = 3000
+    frame = pl.DataFrame({
+        "household_id": _awkward_texts(rng, n),
+        "member_id": [f"m-{i}" if i % 3 else None for i in range(n)],
+        "flags_monitoring": [None if i % 4 == 0 else bool(i % 2) for i in range(n)],
+        "x.code": pl.Series([rng.choice(["G", "N", "U", None]) for _ in range(n)],
+                            dtype=pl.Enum(["G", "N", "U"])),
+        "x.code.amount": [rng.choice([None, 0.1, 12.5, 1e21, -3.0]) for _ in range(n)],
+        "missing_facts": [None if i % 5 else json.dumps({"x.code": ["a", 'b"c']})
+                          for i in range(n)],
+    })
+    default = frame.write_csv()
+    quoted = quoted_ahead(frame)
+    assert quoted is not None
+    assert quoted.write_csv(quote_style="never") == default
+    plain = frame.select("member_id", "x.code")
+    known = quoted_ahead(plain, plain=["member_id"])
+    assert known is not None and known.write_csv(quote_style="never") == plain.write_csv()
+    # What it cannot tell is left to the writer.
+    assert quoted_ahead(frame.rename({"x.code": "x,code"})) is None
+    assert quoted_ahead(frame.with_columns(pl.col("x.code").cast(pl.Enum(["G", "N", "U", "U,"])))
+                        ) is None
+    assert quoted_ahead(frame.with_columns(day=pl.lit(AS_OF))) is None
+
+
+@pytest.mark.parametrize("awkward", [False, True])
+def test_the_wide_csv_is_the_csv_writers_own_quoting(
+        awkward: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The wide CSV with its quotes put in ahead is byte for byte the file the writer's own
+    # quoting gives, whether the ids need no quotes or some do.
+    rng = random.Random(21)
+    households = [random_household(rng, AS_OF, hid=f"hh-{i:04d}") for i in range(200)]
+    if awkward:
+        for i, h in enumerate(households[::7]):
+            h["id"] = ['a,b', 'q"uote', "line\nend", "cr\r"][i % 4] + str(i)
+            h["members"][0]["id"] = ['m,1', 'm"2', ""][i % 3] + str(i)
+    register = tmp_path / "register.jsonl"
+    register.write_text("".join(json.dumps(h, ensure_ascii=False) + "\n" for h in households),
+                        encoding="utf-8")
+    assert _screen(register, tmp_path / "ahead.csv", "--status", "all", "--terms") == 0
+    monkeypatch.setattr("screening.runner.quoted_ahead", lambda frame, plain=(): None)
+    assert _screen(register, tmp_path / "writer.csv", "--status", "all", "--terms") == 0
+    ahead = (tmp_path / "ahead.csv").read_bytes()
+    assert ahead == (tmp_path / "writer.csv").read_bytes()
+    assert b'"{' in ahead  # JSON texts were quoted
+    if awkward:
+        assert b'"a,b0"' in ahead and b'"q""uote1"' in ahead
