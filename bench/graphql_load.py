@@ -34,18 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from testing.households import random_household  # noqa: E402
+from testing.queries import QUERY_A, QUERY_B  # noqa: E402
 from testing.serving import served  # noqa: E402
-
-QUERY_A = """query A($h: HouseholdInput!) { evaluate(household: $h, asOf: "2024-06-01") {
-  outcomes { code title status memberId amount period } } }"""
-QUERY_B = """query B($h: HouseholdInput!) { evaluate(household: $h, asOf: "2024-06-01") {
-  asOf flaggedForMonitoring flaggedBy
-  programs { program ruleSetVersion { id ruleSet version status effectiveFrom effectiveTo
-    contentHash } }
-  outcomes { code title memberId status amount period terms { key value unit }
-    reasons { ruleId text citation { document clause quote url }
-      conditions { expression actual expected passed } }
-    missingFacts } } }"""
 
 # wrk's request script: the bodies file's lines posted in turn, with a bearer token when one is
 # given, each of wrk's threads (a Lua state of its own) taking its own lines: thread k of n posts

@@ -14,16 +14,10 @@ import pytest
 
 from graphql_api.app import GraphQLApp, JsonOnly
 from testing import asgi
+from testing.queries import QUERY_B
 from tests.api.conftest import Api, fixture_household
 
-EXPLAINED = """query B($h: HouseholdInput!) { evaluate(household: $h, asOf: "2024-06-01") {
-  asOf flaggedForMonitoring flaggedBy
-  programs { program ruleSetVersion { id ruleSet version status effectiveFrom effectiveTo
-    contentHash } }
-  outcomes { code title memberId status amount period terms { key value unit }
-    reasons { ruleId text citation { document clause quote url }
-      conditions { expression actual expected passed } }
-    missingFacts } } }"""
+EXPLAINED = QUERY_B
 
 SHAPED = """query S($h: HouseholdInput!, $why: Boolean!, $terse: Boolean!) {
   first: evaluate(household: $h, asOf: "2024-06-01") { ...Outcomes __typename }
