@@ -66,10 +66,6 @@ def quotes_needed(*texts: pl.Series) -> bool:
     return any(_quoted_by_csv(t).any() for t in texts)
 
 
-def _quoted_name(text: str) -> bool:
-    return text == "" or any(c in text for c in CSV_SPECIAL)
-
-
 def quoted_ahead(frame: pl.DataFrame, plain: Collection[str] = ()) -> pl.DataFrame | None:
     """``frame`` with the text cells polars' CSV writer would quote already quoted (in quotes,
     quotes doubled), to be written with ``quote_style="never"``: the same bytes as the default
@@ -77,7 +73,7 @@ def quoted_ahead(frame: pl.DataFrame, plain: Collection[str] = ()) -> pl.DataFra
     need no quotes (checked where they are fewer, e.g. the ids before they are repeated on
     every row). None when a name, a category or a column's type would need the writer's own
     quoting."""
-    if any(_quoted_name(name) for name in frame.columns):
+    if quotes_needed(pl.Series(frame.columns, dtype=pl.String)):
         return None
     enums: set[pl.Enum] = set()
     quoted: list[pl.Series] = []
@@ -95,7 +91,7 @@ def quoted_ahead(frame: pl.DataFrame, plain: Collection[str] = ()) -> pl.DataFra
                 quoted.append(texts.clone().scatter(at, '"' + few + '"'))
         elif not isinstance(dtype, _NEVER_QUOTED):
             return None
-    if any(_quoted_name(c) for e in enums for c in e.categories.to_list()):
+    if quotes_needed(*(e.categories for e in enums)):
         return None
     return frame.with_columns(quoted) if quoted else frame
 
