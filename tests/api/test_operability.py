@@ -24,7 +24,7 @@ from graphql_api.operability import SharedRateLimiter, document_hash
 from services.application import Application, Tokens
 from services.config import Settings
 from tests.api.conftest import BACKENDS, Api, AppClient, _tokens, fresh_engine
-from tests.api.servers import serve, server_log
+from tests.api.servers import pids_of, serve, wait_for_workers
 from tests.api.test_households import hh, save
 
 JSON = {"content-type": "application/json"}
@@ -183,10 +183,10 @@ def test_the_shared_limit_holds_across_processes(tmp_path: Path) -> None:
 
 
 def test_429_across_the_workers_of_one_server(tmp_path: Path) -> None:
-    """`serve --workers 2`: the limit is the server's, not each worker's. Bursts of twice the
-    limit's requests at once, each on a connection of its own, until both workers have
-    answered some (their log lines say which; the kernel hands connections to either, so one
-    burst may all go to one): only the limit's worth go ahead in all."""
+    """`serve --workers 2`: the limit is the server's, not each worker's. Once both workers
+    serve, bursts of twice the limit's requests at once, each on a connection of its own, until
+    both workers have answered some (their log lines say which; the kernel hands connections
+    to either, so one burst may all go to one): only the limit's worth go ahead in all."""
     url = f"sqlite:///{tmp_path / 'limits.sqlite3'}"
     application = Application(Settings(database_url=url, env="prod"))
     application.start()
@@ -198,19 +198,18 @@ def test_429_across_the_workers_of_one_server(tmp_path: Path) -> None:
     workers: set[int] = set()
     with serve(tmp_path, "--workers", "2", database_url=url,
                env={"POLICY_ENGINE_RATE_LIMIT_PER_MINUTE": str(limit)}) as base:
+        wait_for_workers(base, tmp_path, 2)  # /healthz is not rate-limited
+
         def post(i: int) -> httpx.Response:
             with httpx.Client(timeout=30) as client:  # a fresh connection each
                 return client.post(f"{base}/graphql", json={"query": "{ __typename }"},
                                    headers={"authorization": f"Bearer {token}",
                                             "x-request-id": f"limit{i}"})
         start = time.monotonic()
-        for burst in range(5):
+        for burst in range(10):
             with ThreadPoolExecutor(max_workers=2 * limit) as pool:
                 answers += pool.map(post, range(burst * 2 * limit, (burst + 1) * 2 * limit))
-            lines = [json.loads(line) for line in server_log(tmp_path).splitlines()
-                     if line.startswith("{")]
-            workers = {line["pid"] for line in lines
-                       if str(line.get("request_id", "")).startswith("limit")}
+            workers = pids_of(tmp_path, [f"limit{i}" for i in range(len(answers))])
             if len(workers) == 2:
                 break
         elapsed = time.monotonic() - start

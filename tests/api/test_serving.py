@@ -28,7 +28,7 @@ from services.application import Application, Tokens
 from services.config import Settings
 from store.models import HouseholdFactRevision, StoredHousehold
 from testing.households import random_household
-from tests.api.servers import serve, server_log
+from tests.api.servers import pids_of, serve, server_log
 
 HOUSEHOLDS = 20_000
 MARKER = "1987-06-05"  # a birth date only the refused request below carries
@@ -176,19 +176,6 @@ def test_caches_follow_changes_made_through_the_other_worker(served: Served) -> 
         assert {v["id"]: v["status"] for v in versions}[draft] == "IN_REVIEW"
 
 
-def _pids_of(folder: Path, request_ids: list[str]) -> set[int]:
-    """The worker processes whose log lines name these requests (bounded wait for stderr)."""
-    deadline = time.monotonic() + 15
-    while True:
-        lines = [json.loads(line) for line in server_log(folder).splitlines()
-                 if line.startswith("{")]
-        found = {line["request_id"]: line["pid"] for line in lines
-                 if line.get("request_id") in request_ids}
-        if len(found) == len(request_ids) or time.monotonic() > deadline:
-            return set(found.values())
-        time.sleep(0.1)
-
-
 def test_a_revoked_token_is_refused_on_its_next_request_in_both_workers(served: Served) -> None:
     """Both workers remember the token (answered by two pids), then it is revoked from
     another process (the CLI's way): the next request to either worker is refused."""
@@ -204,7 +191,7 @@ def test_a_revoked_token_is_refused_on_its_next_request_in_both_workers(served: 
             r = httpx.post(f"{served.base}/graphql", json=query, headers=headers, timeout=30)
             assert r.status_code == 200 and "errors" not in r.json(), r.text
             ids.append(r.headers["x-request-id"])
-        assert len(_pids_of(served.folder, ids)) == 2
+        assert len(pids_of(served.folder, ids)) == 2
         [view] = [v for v in tokens.list() if v.login == "au-workers"]
         tokens.revoke(view.id)
         refused = []
@@ -212,7 +199,7 @@ def test_a_revoked_token_is_refused_on_its_next_request_in_both_workers(served: 
             r = httpx.post(f"{served.base}/graphql", json=query, headers=headers, timeout=30)
             assert r.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", r.text
             refused.append(r.headers["x-request-id"])
-        assert len(_pids_of(served.folder, refused)) == 2
+        assert len(pids_of(served.folder, refused)) == 2
     finally:
         application.engine.dispose()
 
