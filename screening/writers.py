@@ -7,17 +7,21 @@ English message with its details (the value found, the bound)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from engine.batch.layout import ERRORS
+from engine.batch.wide import WideSides
 from policy.messages import ZH, chinese
 
 OUTPUT_FORMATS = ("csv", "parquet", "xlsx")
@@ -96,6 +100,80 @@ def quoted_ahead(frame: pl.DataFrame, plain: Collection[str] = ()) -> pl.DataFra
     return frame.with_columns(quoted) if quoted else frame
 
 
+@dataclass(frozen=True)
+class CsvRows:
+    """Rows of a CSV table already written as text, one line a row (``columns`` its header's
+    names, none needing quotes)."""
+
+    text: bytes | memoryview | pa.Buffer
+    rows: int
+    columns: tuple[str, ...]
+
+
+def wide_csv(sides: WideSides, columns: Sequence[str], plain: Collection[str] = ()
+             ) -> CsvRows | None:
+    """The wide table's CSV rows, byte for byte what polars' CSV writer writes for the table
+    in place (``engine.batch.wide.evaluate_wide``, quoted as ``quoted_ahead`` quotes), from
+    its rows side by side (``wide_sides``): each side written on its own, a run of the other
+    side's columns (empty on its rows) written as one cell of its commas, and the lines put
+    in place by Arrow (a household's line, then its members'). Fewer cells to write and no
+    column gathered into place. ``plain``: text columns known to need no quotes. None when a
+    name needs quotes, or a text a line end (the lines could not be told apart)."""
+    if quotes_needed(pl.Series(list(columns), dtype=pl.String)):
+        return None
+    buffer = io.BytesIO()
+    heights = []
+    for side in (sides.households, sides.members):
+        quoted = quoted_ahead(side, plain)
+        if quoted is None:
+            return None
+        _with_empty_runs(quoted, columns).write_csv(buffer, include_header=False,
+                                                    quote_style="never")
+        heights.append(side.height)
+    n_h, n_m = heights
+    n = n_h + n_m
+    if n == 0:
+        return CsvRows(b"", 0, tuple(columns))
+    data = buffer.getbuffer()
+    ends = pl.Series(np.frombuffer(data, dtype=np.uint8)).eq(10).arg_true()
+    if ends.len() != n:  # a line end in a text: left to the table in place
+        return None
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    offsets[1:] = ends.to_numpy()
+    offsets[1:] += 1
+    lines = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    # Line i of the household rows, then line n_h + j of the member rows, in place.
+    order = np.empty(n, dtype=np.int64)
+    places = sides.places.to_numpy()
+    order[places] = np.arange(n_h, dtype=np.int64)
+    at_members = np.ones(n, dtype=bool)
+    at_members[places] = False
+    order[at_members] = np.arange(n_h, n, dtype=np.int64)
+    placed = lines.take(pl.Series(order).to_arrow())
+    end = int(np.frombuffer(placed.buffers()[1], dtype=np.int64)[placed.offset + n])
+    return CsvRows(placed.buffers()[2].slice(0, end), n, tuple(columns))
+
+
+def _with_empty_runs(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """``frame``'s columns in the order of ``columns``, each run of k of ``columns`` it lacks
+    as one text of k - 1 commas (written unquoted: the k empty cells)."""
+    have = set(frame.columns)
+    out: list[pl.Expr] = []
+    run = 0
+    for name in columns:
+        if name not in have:
+            run += 1
+            continue
+        if run:
+            out.append(pl.lit("," * (run - 1)).alias(f"_empty{len(out)}"))
+            run = 0
+        out.append(pl.col(name))
+    if run:
+        out.append(pl.lit("," * (run - 1)).alias(f"_empty{len(out)}"))
+    return frame.select(out)
+
+
 def sibling(path: Path, suffix: str) -> Path:
     """``out/screen.parquet`` -> ``out/screen.errors.csv`` for suffix ``.errors.csv``."""
     name = path.name
@@ -129,8 +207,12 @@ class OutcomeWriter:
         self.headers = headers or ZH_HEADERS
         path.parent.mkdir(parents=True, exist_ok=True)
 
-    def write(self, table: pa.Table | pl.DataFrame, quoted: bool = False) -> None:
-        """Appends a chunk; ``quoted``: a CSV chunk ``quoted_ahead`` made, written as it is."""
+    def write(self, table: pa.Table | pl.DataFrame | CsvRows, quoted: bool = False) -> None:
+        """Appends a chunk; ``quoted``: a CSV chunk ``quoted_ahead`` made, written as it is.
+        ``CsvRows`` (CSV only) are written as they are, after the header."""
+        if isinstance(table, CsvRows):
+            self._write_csv_rows(table)
+            return
         if self.fmt == "xlsx":
             self._write_xlsx(table)
             return
@@ -172,6 +254,18 @@ class OutcomeWriter:
                         quote_style="never" if quoted else None)
         self._header = False
         self.rows += frame.height
+
+    def _write_csv_rows(self, rows: CsvRows) -> None:
+        assert self.fmt == "csv"
+        if self._csv is None:
+            self._csv = self.path.open("wb")
+        if self._header:
+            # The header as the CSV writer writes a frame's (the names need no quotes).
+            pl.DataFrame(schema={name: pl.String() for name in rows.columns}).write_csv(
+                self._csv, quote_style="never")
+            self._header = False
+        self._csv.write(rows.text)
+        self.rows += rows.rows
 
     def _write_xlsx(self, table: pa.Table | pl.DataFrame) -> None:
         """A sheet 筛查结果 with Chinese headers (``headers``); a write-only workbook, so

@@ -146,6 +146,69 @@ def evaluate_wide(ev: Evaluator, layout: WideLayout, hh: pl.DataFrame,
     return Wide(table, all_summary, pl.concat([counts, py_counts]), errors)
 
 
+@dataclass(frozen=True)
+class WideSides:
+    """The wide table's rows of a chunk, not yet put in place: ``households`` a row per
+    household, ``members`` a row per member (in the households' order, a household's members
+    in order). Each holds, in the layout's order, ``household_id``, ``region_code``, the
+    layout's columns of its own side and the JSON texts (null on the rows without one); a
+    column of the other side is absent (empty on these rows). ``places`` is each household
+    row's place in the table; its members' rows follow it."""
+
+    households: pl.DataFrame
+    members: pl.DataFrame
+    places: pl.Series           # UInt32, ascending
+    summary: pl.DataFrame       # HOUSEHOLD_SUMMARY, as ``Evaluator.evaluate`` gives it
+    counts: pl.DataFrame        # COUNTS
+
+
+def wide_sides(ev: Evaluator, layout: WideLayout, hh_in: pl.DataFrame,
+               m_in: pl.DataFrame) -> WideSides | None:
+    """``evaluate_wide``'s rows side by side instead of in place (a writer that renders each
+    side on its own puts them in place cheaper than gathering every column into place: the
+    CSV output). None when a household goes to the interactive engine (``evaluate_wide``
+    then)."""
+    if unusual_households(hh_in, m_in).any():
+        return None
+    hh, m, seg = ev.frames(hh_in, m_in)
+    counts = ev._counts(hh, m)
+    summary = ev.household_summary(hh)
+    h_exprs, m_exprs = _expressions(ev, layout)
+    ids = ("household_id", "region_code")
+    own: tuple[dict[str, pl.Expr], dict[str, pl.Expr]] = (
+        {"household_id": pl.col("household_id"), "region_code": pl.col("regionCode"),
+         **{e.meta.output_name(): e for e in h_exprs}},
+        {**{name: pl.lit(hh[column]).gather(pl.col("_h"))
+            for name, column in zip(ids, ("household_id", "regionCode"), strict=True)},
+         **{e.meta.output_name(): e for e in m_exprs}})
+    text_columns = ["missing_facts", *(["terms"] if layout.terms else [])]
+    queries = [
+        hh.lazy().select(
+            (pl.col("_h").cast(pl.UInt32) + seg.start.cast(pl.UInt32)).alias("_pos"),
+            *(own[0][name].alias(name) for name in layout.schema if name in own[0])),
+        m.lazy().select(own[1][name].alias(name) for name in layout.schema if name in own[1])]
+    h_texts, m_texts = _texts(ev, layout)
+    for frame, side_texts in ((hh, h_texts), (m, m_texts)):
+        if side_texts is not None:
+            has, columns = side_texts
+            queries.append(frame.lazy().with_row_index("_i").filter(has).select("_i", *columns))
+    found = pl.collect_all(queries, engine=ENGINE)
+    sides = [found[0], found[1]]
+    rest = iter(found[2:])
+    for i, side_texts in enumerate((h_texts, m_texts)):
+        n = sides[i].height
+        if side_texts is None:
+            texts = [pl.repeat(None, n, dtype=pl.String, eager=True).alias(name)
+                     for name in text_columns]
+        else:
+            few = next(rest)
+            texts = [pl.repeat(None, n, dtype=pl.String, eager=True).scatter(few["_i"], few[name])
+                     .alias(name) for name in text_columns]
+        sides[i] = sides[i].with_columns(texts)
+    places = sides[0].get_column("_pos")
+    return WideSides(sides[0].drop("_pos"), sides[1], places, summary, counts)
+
+
 def _vectorised(ev: Evaluator, layout: WideLayout, hh_in: pl.DataFrame, m_in: pl.DataFrame,
                 keys: bool) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The wide table of households the vectorised path evaluates, its summary and counts.

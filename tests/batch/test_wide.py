@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,11 @@ from engine.batch.wide import (
     _vectorised,
     evaluate_wide,
     wide_layout,
+    wide_sides,
 )
 from engine.determine import determine
-from screening.runner import screen_file
-from screening.writers import quoted_ahead
+from screening.runner import WIDE_IDS, screen_file
+from screening.writers import quoted_ahead, wide_csv
 from services.rulesets import FIXTURES, load_catalog
 from testing.households import random_household
 
@@ -407,8 +409,9 @@ def test_texts_quoted_ahead_are_written_as_the_csv_writer_quotes_them() -> None:
 @pytest.mark.parametrize("awkward", [False, True])
 def test_the_wide_csv_is_the_csv_writers_own_quoting(
         awkward: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The wide CSV with its quotes put in ahead is byte for byte the file the writer's own
-    # quoting gives, whether the ids need no quotes or some do.
+    # The wide CSV written side by side (writers.wide_csv), and the table in place with its
+    # quotes put in ahead, are byte for byte the file the writer's own quoting gives, whether
+    # the ids need no quotes or some do.
     rng = random.Random(21)
     households = [random_household(rng, AS_OF, hid=f"hh-{i:04d}") for i in range(200)]
     if awkward:
@@ -418,11 +421,59 @@ def test_the_wide_csv_is_the_csv_writers_own_quoting(
     register = tmp_path / "register.jsonl"
     register.write_text("".join(json.dumps(h, ensure_ascii=False) + "\n" for h in households),
                         encoding="utf-8")
+    written: list[int] = []
+
+    def counted(*args: Any) -> Any:
+        rows = wide_csv(*args)
+        written.append(0 if rows is None else rows.rows)
+        return rows
+
+    monkeypatch.setattr("screening.runner.wide_csv", counted)
+    assert _screen(register, tmp_path / "sides.csv", "--status", "all", "--terms") == 0
+    # Ids that need quotes: the table in place; otherwise side by side.
+    assert sum(written) == (0 if awkward else _summary(tmp_path / "sides.csv")["outcomeRows"])
+    monkeypatch.setattr("screening.runner.wide_sides", lambda *args: None)
     assert _screen(register, tmp_path / "ahead.csv", "--status", "all", "--terms") == 0
     monkeypatch.setattr("screening.runner.quoted_ahead", lambda frame, plain=(): None)
     assert _screen(register, tmp_path / "writer.csv", "--status", "all", "--terms") == 0
     ahead = (tmp_path / "ahead.csv").read_bytes()
-    assert ahead == (tmp_path / "writer.csv").read_bytes()
+    assert ahead == (tmp_path / "writer.csv").read_bytes() == \
+        (tmp_path / "sides.csv").read_bytes()
     assert b'"{' in ahead  # JSON texts were quoted
     if awkward:
         assert b'"a,b0"' in ahead and b'"q""uote1"' in ahead
+
+
+@pytest.mark.parametrize("terms", [False, True])
+def test_the_rows_side_by_side_written_are_the_table_in_place_written(terms: bool) -> None:
+    # Each side written on its own, the other side's columns as runs of commas, and the lines
+    # put in place: the bytes the CSV writer writes for the table in place (quoted ahead).
+    rng = random.Random(33)
+    households = [*FIXTURE_HOUSEHOLDS,
+                  *(random_household(rng, AS_OF, hid=f"hh-{i:04d}") for i in range(300))]
+    ev = evaluator_for(load_catalog().in_force(AS_OF), AS_OF)
+    layout = wide_layout(ev, terms)
+    checked = _checked(households)
+    hh, members = checked.households, checked.members
+    table = quoted_ahead(evaluate_wide(ev, layout, hh, members).outcomes)
+    assert table is not None
+    sides = wide_sides(ev, layout, hh, members)
+    assert sides is not None
+    rows = wide_csv(sides, list(layout.schema), WIDE_IDS)
+    assert rows is not None and rows.rows == table.height
+    assert bytes(rows.text) == table.write_csv(include_header=False,
+                                               quote_style="never").encode()
+    assert b'"{' in bytes(rows.text)  # JSON texts, quoted
+    # No households: no rows.
+    none = wide_sides(ev, layout, hh.head(0), members.head(0))
+    assert none is not None
+    empty = wide_csv(none, list(layout.schema))
+    assert empty is not None and (empty.rows, bytes(empty.text)) == (0, b"")
+    # A text with a line end: the lines could not be told apart, left to the table in place.
+    broken = replace(sides, households=sides.households.with_columns(
+        missing_facts=pl.col("missing_facts").fill_null("line\nend")))
+    assert wide_csv(broken, list(layout.schema), WIDE_IDS) is None
+    # A household for the interactive engine: the table in place (evaluate_wide).
+    odd = hh.with_columns(annualNetIncome=pl.when(pl.int_range(pl.len()) == 2).then(2e15)
+                          .otherwise(pl.col("annualNetIncome")))
+    assert wide_sides(ev, layout, odd, members) is None
