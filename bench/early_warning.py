@@ -52,7 +52,7 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
-from engine import explain, results, trace  # noqa: E402
+from engine import results, trace  # noqa: E402
 from graphql_api import collector  # noqa: E402
 from graphql_api.app import create_app  # noqa: E402
 from policy.facts import parse_household  # noqa: E402
@@ -344,7 +344,6 @@ def serve(url: str, schema: str, port: int, control: Any, ws_deflate: bool = Tru
                         ((k, now[k] - marks["types"].get(k, 0)) for k in now),
                         key=lambda kv: -kv[1])[:15])
                 control.send({"memos": {"trace": len(trace._MEMO),
-                                        "reasons": len(explain._REASONS),
                                         "reasonJson": len(results._REASON_JSON)},
                               "growth": growth})
             elif command == "stop":

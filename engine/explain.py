@@ -91,8 +91,6 @@ class _Decided(NamedTuple):
 _STATUS = {s.value: s for s in Status}  # ``Status(value)``, without the enum's call
 _new = tuple.__new__  # a named tuple's own constructor, without the keyword handling
 _PLANS: BoundedCache[str, _Plan] = BoundedCache("engine.explain_plans", 64)
-_REASONS: BoundedCache[tuple[str, int, int], tuple[LazyChecks, Reason]] = (
-    BoundedCache("engine.reasons", 10_000))
 _DECIDED_LIMIT = 50_000  # outcomes remembered per version's plan
 
 
@@ -355,29 +353,19 @@ def _missing(*found: LazyChecks) -> tuple[str, ...]:
 def _reason_of(program: Program, plan: _Plan, i: int, traced: Traced,
                above: tuple[tuple[int, Value], ...]) -> Reason:
     """The rule's reason from its trace, with the condition that no rule above it applies when
-    one may."""
-    rules = program.rules
-    found = traced[1]
-    # The checks are the trace memo's own object: its identity is the key (the entry keeps
-    # it alive, so the id cannot be reused while the entry exists).
-    key = (program.content_hash, i, id(found))
-    entry = _REASONS.get(key)
-    cached = entry[1] if entry is not None and entry[0] is found else None
-    if cached is None:
-        cached = _new(Reason, (*plan.heads[i], Conditions(found.conditions), traced[2]))
-        _REASONS.put(key, (found, cached))
+    one may. Made for each outcome decided (an outcome found again keeps its reasons)."""
+    conditions = Conditions(traced[1].conditions)
     if not above:
-        return cached
+        return _new(Reason, (*plan.heads[i], conditions, traced[2]))
+    rules = program.rules
     applies = k_or([v for _, v in above])
     group = rules[i].spec.group or ""
     outcomes_above = ", ".join(rules[h].spec.outcome for h, _ in above)
     superseded = _new(ConditionCheck, (f"no higher-priority rule of group {group} applies",
                                        outcomes_above, "none",
                                        None if applies is UNKNOWN else not applies))
-    r = cached
-    return _new(Reason, (r.rule_id, r.text_zh, r.text_en, r.citation,
-                         Conditions(_joined, r.conditions, superseded),
-                         Superseded(r.tree, group, applies, outcomes_above)))
+    return _new(Reason, (*plan.heads[i], Conditions(_joined, conditions, superseded),
+                         Superseded(traced[2], group, applies, outcomes_above)))
 
 
 def _joined(conditions: Sequence[ConditionCheck], last: ConditionCheck,
