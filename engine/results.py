@@ -127,7 +127,8 @@ class Lazy(Sequence[T]):
         return len(self._get())
 
     def __iter__(self) -> Iterator[T]:
-        return iter(self._get())
+        items = self._items  # computed already (an outcome found again): no second call
+        return iter(items if items is not None else self._get())
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Lazy):
@@ -268,8 +269,9 @@ def fact_change_json(c: FactChange, lang: str = "ZH") -> dict[str, Any]:
 
 
 def _reason_json(r: Reason, lang: str) -> dict[str, Any]:
-    # Reasons are shared between outcomes and determinations (the explainer memoises them),
-    # so their JSON is too. The entry keeps the reason alive, so its id is not reused.
+    # Reasons are shared between outcomes and determinations (an outcome the explainer finds
+    # again keeps its reasons), so their JSON is too. The entry keeps the reason alive, so its
+    # id is not reused.
     key = (id(r), lang)
     hit = _REASON_JSON.get(key)
     if hit is not None and hit[0] is r:

@@ -260,7 +260,8 @@ def relabel(node: ConditionNode, ids: Mapping[str, str]) -> ConditionNode:
         if not shown:
             return node
         return _new(ConditionNode, (*node[:6], tuple([ids[i] for i in shown]), kids))
-    made = [relabel(c, ids) for c in kids]
+    # A leaf without a member id (most children) is itself: not a call each.
+    made = [c if not (c[7] or c[6]) else relabel(c, ids) for c in kids]
     if shown:
         return _new(ConditionNode, (*node[:6], tuple([ids[i] for i in shown]), tuple(made)))
     if any(map(is_not, made, kids)):
