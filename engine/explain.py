@@ -405,7 +405,7 @@ def _outcome(
     period: str | None, terms: tuple[Term, ...], amount_is_sample: bool,
 ) -> Outcome:
     spec = rule.spec
-    return Outcome(spec.outcome, spec.title.zh, spec.title.en,
-                   None if member is None else ids[member], status, amount, period, terms,
-                   reasons, missing, spec.flagsMonitoring and status is Status.GRANTED,
-                   amount_is_sample)
+    return _new(Outcome, (spec.outcome, spec.title.zh, spec.title.en,
+                          None if member is None else ids[member], status, amount, period,
+                          terms, reasons, missing,
+                          spec.flagsMonitoring and status is Status.GRANTED, amount_is_sample))

@@ -165,8 +165,10 @@ class Reason(NamedTuple):
     @property
     def condition(self) -> ConditionNode:
         """The rule's condition as a tree (``engine.tree``)."""
-        tree: ConditionNode = self.tree.get()
-        return tree
+        # A tree already built is its holder's ``_tree`` (what ``get`` returns first): read
+        # without a second call, as most reads are (outcomes and trees are shared).
+        tree: ConditionNode | None = getattr(self.tree, "_tree", None)
+        return tree if tree is not None else self.tree.get()
 
     def text(self, lang: str = "ZH") -> str:
         return self.text_en if lang.upper() == "EN" else self.text_zh
