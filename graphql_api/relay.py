@@ -84,16 +84,27 @@ class Relay:
                     finally:
                         self._lock.acquire()
                         del self._running[me]
+                    taken = threading.Event()
                     # (a closed event loop refuses it: nobody waits for the outcome then)
                     with contextlib.suppress(RuntimeError):
-                        loop.call_soon_threadsafe(_settle, future, outcome)
+                        loop.call_soon_threadsafe(_settle, future, outcome, taken)
+                        # The loop's turn: until it has taken the result up, this thread lets
+                        # go of the interpreter lock, so that the loop's callbacks (each read
+                        # and write) do not each wait a switch interval for it.
+                        self._lock.release()
+                        try:
+                            taken.wait(0.05)
+                        finally:
+                            self._lock.acquire()
                     continue
                 self._idle += 1
                 self._lock.wait(wait)
                 self._idle -= 1
 
 
-def _settle(future: asyncio.Future[Any], outcome: tuple[bool, Any]) -> None:
+def _settle(future: asyncio.Future[Any], outcome: tuple[bool, Any],
+            taken: threading.Event) -> None:
+    taken.set()
     if future.cancelled():
         return
     ok, value = outcome
