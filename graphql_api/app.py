@@ -492,6 +492,8 @@ def create_app(settings: Settings | None = None, application: Application | None
         # The webhook worker runs while the server does (a server started without lifespan
         # events, as some tests do, starts it itself).
         application.webhooks.start()
+        if settings.impact_process_at_start:
+            application.impacts.start_early()
         try:
             yield
         finally:

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # Impact preview jobs (services/impact_jobs.py) finished more than this many days ago are
     # deleted with their reports when a new one starts (and by `policy-engine jobs purge`).
     impact_job_retention_days: float = 7.0
+    # serve: start each worker's impact preview process with the worker when more households
+    # are stored than a preview evaluates in-process (services/impact_pool.py), so that an
+    # editor's first preview does not wait for it to start
+    impact_process_at_start: bool = True
     read_timeout_seconds: float = 10.0
     idle_timeout_seconds: int = 5
     # Outgoing webhooks (services/webhooks.py): attempts per delivery, the first retry's delay

@@ -4,13 +4,16 @@ An impact preview re-evaluates every stored household twice; over 20,000 househo
 second or more of work, much of it Python holding the interpreter lock. Run in a thread of the
 serving process it slows every other request of that process (a /healthz waited 50 ms behind
 it). Previews over more than ``IN_PROCESS_HOUSEHOLDS`` households therefore run in a child
-process of their own (one per serving process, started on first use, with its own engine on
-the same database URL), and the serving thread only waits for the answer.
+process of their own (one per serving process, with its own engine on the same database URL),
+and the serving thread only waits for the answer. ``serve`` starts it with the worker when
+the store already holds that many households (``ImpactPool.start_early``), otherwise the first
+large preview does.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing
 import os
 import threading
@@ -89,15 +92,42 @@ class ImpactPool:
         self.enabled = enabled
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._closed = False
 
-    def _executor(self) -> ProcessPoolExecutor:
+    def _executor(self, early: bool = False) -> ProcessPoolExecutor | None:
+        """The pool, started if it is not; ``early``: None once the pool was closed (a server
+        shutting down before the early start got here starts nothing)."""
         with self._lock:
+            if early and self._closed:
+                return None
             if self._pool is None:
                 settings = self.app.settings.model_dump()
                 self._pool = ProcessPoolExecutor(
                     1, mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start_child, initargs=(settings,))
             return self._pool
+
+    def start_early(self) -> threading.Thread | None:
+        """Start the child process now, in the background, if previews here would run in it
+        (the store holds more than ``IN_PROCESS_HOUSEHOLDS`` households): starting it
+        (imports, the application, the compiled rule sets) takes about 2 s of the first
+        large preview otherwise. Returns the thread that starts it, or None."""
+        if not self.enabled:
+            return None
+
+        def start() -> None:
+            try:
+                if self.app.household_count() > IN_PROCESS_HOUSEHOLDS:
+                    pool = self._executor(early=True)
+                    if pool is not None:
+                        pool.submit(os.getpid).result()
+            except Exception:  # the first preview starts it, and says what went wrong
+                logging.getLogger("policy_engine.impact").warning(
+                    "the impact preview process did not start early", exc_info=True)
+
+        thread = threading.Thread(target=start, name="impact-start", daemon=True)
+        thread.start()
+        return thread
 
     def impact(self, principal: Principal, version_id: str, as_of: date,
                region_codes: Sequence[str] | None = None, first: int = 100,
@@ -109,11 +139,14 @@ class ImpactPool:
             return editing.impact(principal, version_id, as_of, region_codes, first,
                                   on_progress=_progress(self.app, job_id))
         # Refusals come back as the ServiceError they were (services.errors pickles them).
-        return self._executor().submit(_impact_in_child, principal, version_id, as_of,
+        pool = self._executor()
+        assert pool is not None
+        return pool.submit(_impact_in_child, principal, version_id, as_of,
                                        region_codes, first, job_id).result()
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._pool is not None:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None

@@ -8,6 +8,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 SCRIPT = """
 import os, sys
@@ -48,3 +51,51 @@ def test_the_child_exits_when_its_parent_is_killed(tmp_path: Path) -> None:
     if _alive(child):
         os.kill(child, 9)
         raise AssertionError("the impact child outlived the process that started it")
+
+
+def _application(tmp_path: Path) -> Any:
+    from services.application import Application
+    from services.config import Settings
+
+    app = Application(Settings(database_url=f"sqlite:///{tmp_path / 'early.sqlite3'}",
+                               env="test"))
+    app.start()
+    return app
+
+
+def test_a_store_larger_than_an_in_process_preview_starts_the_process_early(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import services.impact_pool as impact_pool
+
+    app = _application(tmp_path)
+    monkeypatch.setattr(impact_pool, "IN_PROCESS_HOUSEHOLDS", 0)
+    try:
+        started = app.impacts.start_early()
+        assert started is not None
+        started.join(60)
+        assert not started.is_alive()
+        pool = app.impacts._pool
+        assert pool is not None, "the preview process was not started early"
+        child = pool.submit(os.getpid).result(timeout=60)
+        assert child != os.getpid() and _alive(child)
+    finally:
+        app.impacts.close()
+
+
+def test_a_small_store_or_a_closed_pool_starts_no_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import services.impact_pool as impact_pool
+
+    app = _application(tmp_path)
+    assert 0 < app.household_count() <= impact_pool.IN_PROCESS_HOUSEHOLDS
+    started = app.impacts.start_early()
+    assert started is not None
+    started.join(60)
+    assert app.impacts._pool is None  # previews of so few households run in the worker
+
+    monkeypatch.setattr(impact_pool, "IN_PROCESS_HOUSEHOLDS", 0)
+    app.impacts.close()  # a server stopping before the early start got its turn
+    started = app.impacts.start_early()
+    assert started is not None
+    started.join(60)
+    assert app.impacts._pool is None
