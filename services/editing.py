@@ -78,6 +78,10 @@ class EditingHost(Protocol):
 OPEN_STATUSES = (VersionStatus.DRAFT, VersionStatus.IN_REVIEW)
 FROZEN = (VersionStatus.PUBLISHED, VersionStatus.RETIRED)
 IMPACT_BATCH = 5000        # households evaluated per call of the batch evaluator
+# Batches validated and evaluated at once: a batch not validated before (a fresh process,
+# changed households) spends most of its time in Arrow's JSON reader, which a second thread
+# runs on the other core.
+IMPACT_THREADS = 2
 MAX_IMPACT_EXAMPLES = 1000  # changed households listed in full, at most
 
 
@@ -750,9 +754,11 @@ class RuleSetEditing:
         tally = Tally(keep=first)
         kept: dict[str, dict[str, Any]] = {}  # the facts of the households listed in full
         skipped: list[str] = []
-        # A batch is evaluated in a worker thread (much of it in polars, which releases the
-        # GIL) while the next is read from the database; batches are counted in order.
-        with self.uow() as uow, ThreadPoolExecutor(1, thread_name_prefix="impact") as pool:
+        # Batches are validated and evaluated in worker threads (most of it in Arrow's JSON
+        # reader and polars, which release the GIL) while the next is read from the
+        # database; they are counted in order.
+        with self.uow() as uow, ThreadPoolExecutor(IMPACT_THREADS,
+                                                   thread_name_prefix="impact") as pool:
             regions = covered_codes(region_codes, uow.households.region_codes()) if region_codes \
                 else None
             pending: deque[Future[_Evaluated]] = deque()
@@ -761,7 +767,7 @@ class RuleSetEditing:
                                                     batch_size=IMPACT_BATCH):
                 pending.append(pool.submit(_evaluate, batch, as_of, versions,
                                            self.checked))
-                if len(pending) > 1:
+                if len(pending) > IMPACT_THREADS:
                     _count(tally, kept, skipped, pending.popleft().result())
                     if on_progress is not None:
                         on_progress(tally.households + len(skipped))

@@ -9,9 +9,11 @@ their own (``own_api``), so every test runs alone and in any order."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from policy.errors import FactsInvalid
@@ -472,6 +474,38 @@ def test_amount_changes_by_region(own_api: Api) -> None:
     body = ok(api.gql(IMPACT, {"id": did, "asOf": "2024-04-01"}, token=editor),
               "ruleSetDraftImpact")["impact"]
     assert (body["skipped"], body["households"]) == (report.skipped, report.households)
+
+
+def test_batches_evaluated_side_by_side_are_counted_as_in_one(
+        own_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A preview's batches are validated and evaluated in several threads and counted in
+    order: one household a batch (every batch in flight beside another) reports exactly what
+    one batch of all of them does, in one thread or several."""
+    import services.editing as editing
+
+    api = own_api
+    editor, draft = disability_draft(api, "ed-dis-batches")
+    did = draft["id"]
+    ok(api.gql(UPDATE, {"id": did, "rev": draft["revision"], "params": [
+        {"name": "livingSubsidySevere", "value": 180}]}, token=editor), "ruleSetDraftUpdate")
+    for i in range(6):  # three whose living subsidy changes, three whose does not
+        saved = household(f"a-rs-batch-{i}", "371300-002", 9000 + i, dibao=True)
+        if i % 2:
+            saved["members"][1].update(disabilityGrade=1, disabilityKind="PHYSICAL")
+        ok(api.gql(SAVE, {"h": saved}, token="caseworker2"), "householdSave")
+    auditor = Principal(name="au-1", role="auditor")
+
+    def report(batch: int, threads: int) -> Any:
+        monkeypatch.setattr(editing, "IMPACT_BATCH", batch)
+        monkeypatch.setattr(editing, "IMPACT_THREADS", threads)
+        return dataclasses.replace(api.application.editing.impact(
+            auditor, did, date(2024, 6, 1), first=1), seconds=0.0)
+
+    whole = report(5000, 1)
+    assert whole.households > 10 and whole.changed >= 3 and len(whole.changed_households) == 1
+    assert report(1, 2) == whole
+    assert report(1, 4) == whole
+    assert report(2, 1) == whole
 
 
 def test_broken_documents_are_stored_as_drafts_but_not_submitted(own_api: Api) -> None:
