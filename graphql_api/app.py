@@ -48,7 +48,6 @@ from graphql_api.operability import (
     retry_after,
 )
 from graphql_api.projection import encode
-from graphql_api.relay import Relay
 from graphql_api.schema import Context, build_schema
 from graphql_api.strings import check_variables
 from services.application import Application, Tokens
@@ -68,7 +67,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.threads = app.settings.threads
         self.max_string_length = app.settings.max_string_length
         self.max_cost = app.settings.max_fields
-        self._relay = Relay(self.threads)
+        self._limiter: anyio.CapacityLimiter | None = None
         settings = app.settings
         self.rate_limiter: RateLimiter | SharedRateLimiter | None = None
         if settings.rate_limit_per_minute > 0:
@@ -95,6 +94,8 @@ class GraphQLApp(GraphQL[Context, None]):
         allowed = OperationType.from_http(request_adapter.method)
         if not self.allow_queries_via_get and request_adapter.method == "GET":
             allowed = allowed - {OperationType.QUERY}
+        if self._limiter is None:  # made in the event loop that serves
+            self._limiter = anyio.CapacityLimiter(self.threads)
 
         traceparent = request_adapter.headers.get("traceparent")
         # When the operation was handed to the pool, started and ended in its thread
@@ -154,7 +155,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
         try:
             try:
-                result = await self._relay.run(run)  # in order (graphql_api.relay)
+                result = await anyio.to_thread.run_sync(run, limiter=self._limiter)
             finally:
                 if stages[2]:
                     time_operation(stages[0], stages[1], stages[2], time.perf_counter())

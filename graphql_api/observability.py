@@ -59,8 +59,8 @@ def count_overdue_cases(by_county: dict[str, int]) -> None:
 
 
 # Where a GraphQL operation's time went, in the worker that served it (wall clock): "queued",
-# from its hand-over to the pool of threads until a thread started it (waiting for its turn,
-# graphql_api.relay, then for the interpreter lock); "running", the thread running it (parsing,
+# from its hand-over to the pool of threads until a thread started it (waiting for a free
+# thread, then for the interpreter lock); "running", the thread running it (parsing,
 # validation, resolvers, the database; including the time other threads held the lock);
 # "resumed", from its end until the event loop took the result up (waiting for the lock).
 # Only "running" is the operation's own work: the other two are queueing, which a request's
