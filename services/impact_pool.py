@@ -141,8 +141,8 @@ class ImpactPool:
         # Refusals come back as the ServiceError they were (services.errors pickles them).
         pool = self._executor()
         assert pool is not None
-        return pool.submit(_impact_in_child, principal, version_id, as_of,
-                                       region_codes, first, job_id).result()
+        return pool.submit(_impact_in_child, principal, version_id, as_of, region_codes, first,
+                           job_id).result()
 
     def close(self) -> None:
         with self._lock:
