@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.results import ConditionNode, Determination, Outcome, Status
 from engine.whatif import what_would_change
+from policy.schema import FACTS, Kind
 
 _TEXT: dict[str, dict[Any, Any]] = {
     "ZH": {
@@ -19,11 +20,13 @@ _TEXT: dict[str, dict[Any, Any]] = {
         "YEAR": "元/年", "MONTH": "元/月", "ONCE": "元（一次性）",
         "totals": "符合 {g} 项，不符合 {n} 项，待定 {u} 项",
         "sample": "* 示例值：该金额依据标注为示例（sample）的参数，并非本县核定标准。",
+        "sample_terms": "（标 * 的金额或条款为示例值：依据标注为示例（sample）的参数，"
+                        "并非本县核定标准。）",
         "missing": "缺少：{facts}",
         "needs": "{expr}（实为 {actual}，需 {expected}）",
         "is": "{expr}：{value}",
         "superseded": "已适用更高优先级规则：{outcomes}",
-        "none_shown": "（无符合条件的项目）",
+        "none_shown": "（没有所选状态的项目）",
         "explain_head": "{title}（{code}）{member}：{status}{amount}",
         "member": " 成员 {id}",
         "reason": "理由：{text}",
@@ -44,11 +47,13 @@ _TEXT: dict[str, dict[Any, Any]] = {
         "totals": "{g} granted, {n} not granted, {u} undetermined",
         "sample": "* Sample figure: the amount comes from a parameter marked sample, not a figure "
                   "the county has decided.",
+        "sample_terms": "(An amount or term marked * is a sample figure: it comes from a parameter "
+                        "marked sample, not a figure the county has decided.)",
         "missing": "missing: {facts}",
         "needs": "{expr} (is {actual}, needs {expected})",
         "is": "{expr}: {value}",
         "superseded": "a higher-priority rule applies: {outcomes}",
-        "none_shown": "(no items)",
+        "none_shown": "(no items with the chosen status)",
         "explain_head": "{title} ({code}){member}: {status}{amount}",
         "member": " member {id}",
         "reason": "Reason: {text}",
@@ -171,12 +176,27 @@ def summary(det: Determination, titles: dict[str, str], lang: str,
     return "\n".join(lines) + "\n"
 
 
+_CONDITION_KINDS = frozenset({"AND", "OR", "NOT", "ANY_MEMBER", "ALL_MEMBERS", "COMPARE", "IN",
+                              "BETWEEN", "PRIORITY"})
+
+
+def is_condition(node: ConditionNode) -> bool:
+    """Whether a node is true, false or unknown rather than a value: an unknown node says it
+    only by its kind, a derived fact's or definition's by its definition, a leaf fact's by its
+    type (``suddenHardship`` unknown is a condition that is unknown, not a missing value)."""
+    if node.result is not None or node.kind in _CONDITION_KINDS:
+        return True
+    if node.kind in ("FACT", "DEFINITION") and node.children:
+        return is_condition(node.children[0])
+    fact = FACTS.get(node.expression)
+    return node.kind == "FACT" and fact is not None and fact.type.kind is Kind.BOOL
+
+
 def tree_lines(node: ConditionNode, lang: str, indent: int = 0) -> list[str]:
     """A condition tree, one node a line, the deciding ones starred."""
     t = _TEXT[lang]
     mark = {True: "✓", False: "✗", None: "?"}[node.result]
-    boolean = node.result is not None or node.kind in (
-        "AND", "OR", "NOT", "ANY_MEMBER", "ALL_MEMBERS", "COMPARE", "IN", "BETWEEN", "PRIORITY")
+    boolean = is_condition(node)
     head = f"{'*' if node.decided else ' '} {'  ' * indent}"
     if not boolean:
         text = f"{head}= {node.expression}: {node.actual if node.actual is not None else '?'}"
@@ -202,9 +222,10 @@ def explain(det: Determination, code: str, lang: str, depth: int | None,
 
     t = _TEXT[lang]
     out: list[str] = []
-    for o in det.outcomes():
-        if o.code != code or (member is not None and o.member_id != member):
-            continue
+    sample = False
+    for o in explained(det, code, member):
+        sample = sample or (o.amount_is_sample and o.amount is not None) or any(
+            term.sample for term in o.terms)
         amount = _amount(t, o)
         out.append(t["explain_head"].format(
             title=o.title(lang), code=o.code,
@@ -231,12 +252,20 @@ def explain(det: Determination, code: str, lang: str, depth: int | None,
         out.append("")
     if out:
         out.append(t["legend"])
+    if sample:
+        out.append(t["sample_terms"])
     return "\n".join(out) + "\n"
+
+
+def explained(det: Determination, code: str, member: str | None = None) -> list[Outcome]:
+    """The outcomes ``explain`` shows: the item's, only the member's with ``member``."""
+    return [o for o in det.outcomes()
+            if o.code == code and (member is None or o.member_id == member)]
 
 
 def outcome_codes(det: Determination) -> list[str]:
     return list(dict.fromkeys(o.code for o in det.outcomes()))
 
 
-__all__ = ["deciding_atoms", "explain", "one_line", "outcome_codes", "summary", "tree_lines",
-           "width"]
+__all__ = ["deciding_atoms", "explain", "explained", "is_condition", "one_line", "outcome_codes",
+           "summary", "tree_lines", "width"]

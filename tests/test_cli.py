@@ -6,8 +6,12 @@ import json
 import re
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
+from cli.summary import explain, explained, is_condition, summary, tree_lines
+from engine.results import Determination, Status, at_depth
+from engine.tree import walk
 from services.rulesets import FIXTURES
 
 HH = FIXTURES / "households" / "hh-001.json"
@@ -73,6 +77,50 @@ def test_explain_one_item_with_what_would_change() -> None:
     assert "granted if member m1 schoolStage == SENIOR (now NONE)" in out
     unknown = run("evaluate", str(HH), "--as-of", "2024-06-01", "--explain", "education.nope")
     assert unknown.returncode == 2 and "[UNKNOWN_ITEM]" in unknown.stderr
+
+
+def _determination(hh: dict[str, object]) -> Determination:
+    from engine.determine import determine
+    from services.rulesets import load_catalog
+
+    return determine(hh, date(2024, 6, 1), load_catalog().in_force(date(2024, 6, 1)))
+
+
+def test_explain_marks_sample_terms_and_says_what_the_mark_means() -> None:
+    det = _determination({"id": "x", "members": [{"id": "m1", "birthDate": "1950-01-01",
+                                                   "tekun": True}]})
+    notes = (("ZH", "（标 * 的金额或条款为示例值"), ("EN", "(An amount or term marked *"))
+    for lang, note in notes:
+        out = explain(det, "medical.tier1", lang, 1, "m1").splitlines()
+        assert "  annualCap = 50,000.00 yuan*" in out
+        assert out[-1].startswith(note), out[-1]
+    # No sample figure shown, no note.
+    assert "示例" not in explain(det, "housing.repair", "ZH", 1)
+
+
+def test_an_unknown_definition_reads_as_an_unknown_condition() -> None:
+    """``suddenHardship`` left unknown by last year's income is a condition that is unknown
+    (``? suddenHardship``), not a value that is missing (``= suddenHardship: ?``)."""
+    det = _determination({"id": "x", "annualNetIncome": 14000,
+                          "members": [{"id": "m1", "birthDate": "1980-01-01"},
+                                      {"id": "m2", "birthDate": "1982-01-01"}]})
+    (outcome,) = explained(det, "monitoring.sudden_hardship")
+    root = at_depth(outcome.reasons[0].condition, 0)
+    assert (root.expression, root.result) == ("suddenHardship", None)
+    lines = tree_lines(root, "EN")
+    assert lines[0] == "* ? suddenHardship"
+    # A value that is unknown stays a value.
+    assert [x.split("= ")[1] for x in lines if "incomeDropRatio:" in x] == ["incomeDropRatio: ?"]
+    ratio = next(n for n in walk(root) if n.expression == "incomeDropRatio")
+    assert is_condition(root) and not is_condition(ratio)
+
+
+def test_a_status_filter_that_leaves_a_program_empty_says_so() -> None:
+    det = _determination({"id": "x", "members": [{"id": "m1", "birthDate": "1980-01-01"}]})
+    zh = summary(det, {}, "ZH", [Status.UNDETERMINED]).splitlines()
+    en = summary(det, {}, "EN", [Status.UNDETERMINED]).splitlines()
+    assert zh[zh.index("【housing】housing v1") + 1] == "（没有所选状态的项目）"
+    assert en[en.index("【housing】housing v1") + 1] == "(no items with the chosen status)"
 
 
 def test_a_reader_that_stops_early_ends_it_quietly() -> None:
