@@ -47,6 +47,7 @@ CLI_ZH = {
     "NO_VERSION_IN_FORCE": "评估日期没有生效的版本",
     "SPARK_UNAVAILABLE": "Spark 不可用",
     "UNKNOWN_ITEM": "本次评估中没有该项",
+    "UNKNOWN_MEMBER": "该项没有所指成员的结果",
     "UNKNOWN_PROGRAM": "未知项目",
     "VERSION_INTEGRITY": "版本未通过完整性校验，不能使用",
 }
@@ -214,6 +215,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         lines += [f"  {e.field}: {chinese(e.code)} / {e.message} [{e.code}]"
                   for e in exc.errors]
         return _fail("\n".join(lines))
+    if args.explain is None and (args.member is not None or args.depth is not None):
+        return _fail("error: --member and --depth apply to one item's explanation; give "
+                     "--explain CODE with them [BAD_ARGUMENT]")
+    if args.explain is not None and args.format == "json":
+        return _fail("error: --explain prints one item's explanation as text; --format json "
+                     "prints the whole Determination, trees included: give one of them "
+                     "[BAD_ARGUMENT]")
     if args.format == "json":
         json.dump(determination_json(det, args.lang, what_would_change=True), sys.stdout,
                   ensure_ascii=False, indent=2)
@@ -223,7 +231,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _print_readable(args: argparse.Namespace, det: Any, versions: Any) -> int:
-    from cli.summary import explain, outcome_codes, summary
+    from cli.summary import explain, explained, outcome_codes, summary
     from engine.results import Status
 
     statuses = None
@@ -238,7 +246,15 @@ def _print_readable(args: argparse.Namespace, det: Any, versions: Any) -> int:
         if args.explain not in codes:
             return _fail(f"error: no item {args.explain!r} in this determination; items: "
                          f"{', '.join(codes)} [UNKNOWN_ITEM]")
-        depth = None if args.depth < 0 else args.depth
+        if args.member is not None and not explained(det, args.explain, args.member):
+            # The member's id is not repeated: ids stay out of error messages.
+            per_member = any(o.member_id for o in explained(det, args.explain))
+            return _fail(f"error: item {args.explain!r} has no outcome for the member given "
+                         "with --member; " + (
+                             "check the member's id in the household file" if per_member
+                             else "the item is about the household: leave --member out")
+                         + " [UNKNOWN_MEMBER]")
+        depth = 1 if args.depth is None else (None if args.depth < 0 else args.depth)
         sys.stdout.write(explain(det, args.explain, args.lang, depth, args.member))
         return 0
     titles = {program.code: program.document.title.get(args.lang) for program, _ in versions}
@@ -819,7 +835,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one item's explanation: its conditions as a tree and what would "
                    "change the answer, e.g. --explain education.compulsory_living_subsidy")
     p.add_argument("--member", help="with --explain: only this member's outcome")
-    p.add_argument("--depth", type=int, default=1,
+    p.add_argument("--depth", type=int, default=None,
                    help="with --explain: levels of derived facts opened into their "
                    "definitions (default 1; -1 for all)")
     p.add_argument("--rulesets", default=str(RULESETS), help="directory of rule-set documents")

@@ -79,6 +79,26 @@ def test_explain_one_item_with_what_would_change() -> None:
     assert unknown.returncode == 2 and "[UNKNOWN_ITEM]" in unknown.stderr
 
 
+def test_explain_refuses_a_member_without_the_item_and_options_without_explain() -> None:
+    """A member the item has no outcome for, or options that only --explain reads, are errors
+    (exit 2, Chinese first), not an empty page; the member's id is not repeated."""
+    base = ("evaluate", str(HH), "--as-of", "2024-06-01")
+    stranger = run(*base, "--explain", "education.senior_grant", "--member", "m77")
+    assert stranger.returncode == 2 and stranger.stdout == ""
+    lines = stranger.stderr.splitlines()
+    assert lines[0] == "错误：该项没有所指成员的结果（UNKNOWN_MEMBER）"
+    assert lines[1].endswith("check the member's id in the household file [UNKNOWN_MEMBER]")
+    assert "m77" not in stranger.stderr
+    household_item = run(*base, "--explain", "housing.repair", "--member", "m1")
+    assert household_item.returncode == 2
+    assert "the item is about the household: leave --member out" in household_item.stderr
+    for extra in (("--member", "m1"), ("--depth", "2"), ("--explain", "housing.repair",
+                                                         "--format", "json")):
+        done = run(*base, *extra)
+        assert done.returncode == 2 and done.stdout == "", extra
+        assert done.stderr.startswith("错误：命令参数有误（BAD_ARGUMENT）"), extra
+
+
 def _determination(hh: dict[str, object]) -> Determination:
     from engine.determine import determine
     from services.rulesets import load_catalog
