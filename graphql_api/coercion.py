@@ -13,11 +13,18 @@ takes none), and the answer gets one more error, ``INVALID_FACTS``, whose ``exte
 list every problem with its field path (``facts.members[0].relation``,
 ``items[2].facts.annualNetIncome``) and code, as an ``INVALID_FACTS`` of the evaluation does.
 graphql-core's own errors come first, unchanged.
+
+Authentication first, then the role, then validation: a caller who may not run the operation
+at all learns nothing from its variables. When they do not coerce, a caller without a valid
+token (anonymous outside ``dev``, or for a mutation or subscription in any environment, or an
+unknown or revoked token) gets ``UNAUTHENTICATED`` alone, and a caller whose role may not run a
+root field that takes a household (``householdSave`` for any role but a caseworker) gets that
+field's ``FORBIDDEN`` alone, instead of the coercion errors and the household's problems.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
@@ -28,17 +35,27 @@ from graphql import (
     GraphQLInputObjectType,
     GraphQLSchema,
     OperationDefinitionNode,
+    OperationType,
     StringValueNode,
     VariableNode,
     get_named_type,
 )
 
+from graphql_api.errors import service_error
 from graphql_api.variables import CompiledVariablesExecutionContext
 from policy.errors import FactsInvalid, FieldError
 from policy.facts import parse_household
+from services.auth import INVALID_ROLE, Policy, Principal
+from services.errors import ServiceError
 
 HOUSEHOLD_TYPES = frozenset({"HouseholdInput", "HouseholdFactsInput"})
 _ITEM_FIELDS = ("household", "facts")
+# The root fields that take households, with the access check each resolver makes first.
+_ACCESS: dict[str, Callable[[Policy, Principal], None]] = {
+    "evaluate": Policy.evaluate,
+    "evaluateMany": Policy.evaluate,
+    "householdSave": Policy.write_households,
+}
 
 
 class HouseholdCheckingExecutionContext(CompiledVariablesExecutionContext):
@@ -51,6 +68,10 @@ class HouseholdCheckingExecutionContext(CompiledVariablesExecutionContext):
               operation_name: str | None = None, *args: Any, **kwargs: Any) -> Any:
         built = super().build(schema, document, root_value, context_value,
                               raw_variable_values, operation_name, *args, **kwargs)
+        if isinstance(built, list):
+            refused = refusal(document, operation_name, context_value)
+            if refused is not None:
+                return [refused]
         if isinstance(built, list) and raw_variable_values:
             today = getattr(context_value, "today", None) or date.today()
             problems = household_problems(schema, document, operation_name,
@@ -58,6 +79,29 @@ class HouseholdCheckingExecutionContext(CompiledVariablesExecutionContext):
             if problems:
                 return [*built, invalid_facts(problems)]
         return built
+
+
+def refusal(document: DocumentNode, operation_name: str | None,
+            context: Any) -> GraphQLError | None:
+    """The access refusal that answers an operation whose variables do not coerce, if the
+    caller may not run it (None: the coercion errors are theirs to see)."""
+    principal = getattr(context, "principal", None)
+    app = getattr(context, "app", None)
+    operation = _operation(document, operation_name)
+    if not isinstance(principal, Principal) or app is None or operation is None:
+        return None
+    policy: Policy = app.policy
+    try:
+        # Anonymous callers may run queries (evaluate, rule sets) in dev only.
+        anonymous_allowed = policy.dev and operation.operation is OperationType.QUERY
+        if principal.role == INVALID_ROLE or (principal.anonymous and not anonymous_allowed):
+            policy.require_token(principal)
+        for node in operation.selection_set.selections:
+            if isinstance(node, FieldNode) and node.name.value in _ACCESS:
+                _ACCESS[node.name.value](policy, principal)
+    except ServiceError as exc:
+        return service_error(exc)
+    return None
 
 
 def invalid_facts(problems: list[FieldError]) -> GraphQLError:

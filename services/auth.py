@@ -88,6 +88,11 @@ class Policy:
             raise Unauthenticated("a bearer token is required (Authorization: Bearer <token>)")
         self._valid(p)
 
+    def require_token(self, p: Principal) -> None:
+        """A valid token, whatever its role: what every mutation and subscription, and outside
+        ``dev`` every query, needs before anything else is looked at."""
+        self._known(p)
+
     @staticmethod
     def _valid(p: Principal) -> None:
         if p.role == INVALID_ROLE:

@@ -124,3 +124,59 @@ def test_draft_mutations_do_not_tell_anonymous_callers_what_exists(api: Api) -> 
     for rule_set in ("monitoring", "no-such-rule-set"):
         assert codes(api.gql(CREATE, {"rs": rule_set})) == ["UNAUTHENTICATED"]
         assert codes(api.gql(CREATE, {"rs": rule_set}, token="auditor")) == ["FORBIDDEN"]
+
+
+COERCE_SAVE = """mutation($f: HouseholdFactsInput) { householdSave(facts: $f) {
+  household { id } userErrors { field code } } }"""
+COERCE_EVALUATE = """query($f: HouseholdFactsInput!) { evaluate(facts: $f, asOf: "2024-06-01") {
+  flaggedForMonitoring } }"""
+
+
+def _ill_typed(hid: str) -> dict[str, Any]:
+    """A household GraphQL's coercion refuses (an enum value it does not know, a wrong type),
+    with a problem only the household validation finds (negative money) as well."""
+    data = hh(hid, "371300-001", annualNetIncome=-5, housingSafetyGrade="Z")
+    data["members"][0]["disabilityGrade"] = "two"
+    return data
+
+
+@pytest.mark.parametrize("where", ["dev", "prod"])
+def test_variables_that_do_not_coerce_are_refused_for_who_may_not_run_the_operation(
+        api: Api, prod_api: Api, where: str) -> None:
+    served = api if where == "dev" else prod_api
+    data = _ill_typed("t-coerce")
+    # No token, or one that is unknown: UNAUTHENTICATED alone, nothing about the input.
+    for token in (None, "not-a-token"):
+        body = served.gql(COERCE_SAVE, {"f": data}, token=token)
+        assert codes(body) == ["UNAUTHENTICATED"], body
+        assert "annualNetIncome" not in str(body) and "disabilityGrade" not in str(body)
+    # A role that may not save households: its FORBIDDEN alone.
+    for role in ("auditor", "policy_editor", "api_client"):
+        body = served.gql(COERCE_SAVE, {"f": data}, token=role)
+        assert codes(body) == ["FORBIDDEN"], (role, body)
+        assert "annualNetIncome" not in str(body)
+    # Who may save it is told every problem, as before.
+    body = served.gql(COERCE_SAVE, {"f": data}, token="caseworker")
+    assert codes(body)[-1] == "INVALID_FACTS" and set(codes(body)[:-1]) == {"BAD_USER_INPUT"}
+    fields = {e["field"] for e in body["errors"][-1]["extensions"]["errors"]}
+    assert {"facts.annualNetIncome", "facts.members[0].disabilityGrade"} <= fields, body
+    # evaluate: anonymous callers may run it in dev only.
+    body = served.gql(COERCE_EVALUATE, {"f": data})
+    if where == "dev":
+        assert codes(body)[-1] == "INVALID_FACTS", body
+    else:
+        assert codes(body) == ["UNAUTHENTICATED"], body
+    body = served.gql(COERCE_EVALUATE, {"f": data}, token="not-a-token")
+    assert codes(body) == ["UNAUTHENTICATED"], body
+    body = served.gql(COERCE_EVALUATE, {"f": data}, token="api_client")
+    assert codes(body)[-1] == "INVALID_FACTS", body
+
+
+def test_an_anonymous_mutation_whose_variables_do_not_coerce_is_unauthenticated(
+        api: Api) -> None:
+    # In dev too: no mutation is anonymous, whatever the variables hold.
+    body = api.gql(UPDATE, {"id": "no-such-version", "rev": "one"})
+    assert codes(body) == ["UNAUTHENTICATED"], body
+    # A token's caller sees what is wrong with the variable.
+    body = api.gql(UPDATE, {"id": "no-such-version", "rev": "one"}, token="policy_editor")
+    assert codes(body) == ["BAD_USER_INPUT"], body
