@@ -1,4 +1,5 @@
-"""Registers read in chunks: CSV and Parquet (the flat layout) and JSON Lines.
+"""Registers read in chunks: CSV and Parquet (the flat layout) and JSON Lines (CSV and JSON
+Lines also gzip-compressed, decompressed as they are read).
 
 Every source yields ``Chunk`` objects of whole households, each record numbered (``_row``,
 1-based: the data row of a CSV file after its header, the row of a Parquet file, the line of a
@@ -9,12 +10,15 @@ whose rows straddle two reads is held back and completed by the next read.
 from __future__ import annotations
 
 import codecs
+import gzip
 import io
 import os
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 import polars as pl
@@ -93,6 +97,9 @@ def open_source(path: str | os.PathLike[str], fmt: str | None = None,
     CSV's header is not in its encoding."""
     p = Path(path)
     kind = detect_format(p, fmt)
+    if kind in ("parquet", "xlsx") and p.is_file() and gzipped(p):
+        raise LayoutError(f"a gzip-compressed {kind} file is not read: decompress it first "
+                          "(only CSV and JSON Lines registers may be gzip-compressed)")
     if kind == "parquet":
         return ParquetSource(p, chunk_rows)
     if kind == "csv":
@@ -274,6 +281,97 @@ def count_byte(data: bytes | memoryview, byte: int) -> int:
     return int(pl.Series(np.frombuffer(data, dtype=np.uint8)).eq(byte).sum())
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def gzipped(path: Path) -> bool:
+    """Whether the file is gzip-compressed (by its first bytes, whatever its name)."""
+    with path.open("rb") as f:
+        return f.read(2) == GZIP_MAGIC
+
+
+@contextmanager
+def open_register(path: Path) -> Iterator[tuple[BinaryIO, Callable[[], int], bool]]:
+    """The register's bytes (decompressed as they are read when the file is gzip-compressed),
+    how many bytes of the file have been read so far (for the progress bar, which counts the
+    file's size), and whether it is compressed. A damaged or truncated compressed file raises
+    ``OSError`` naming it when its bytes are read."""
+    with path.open("rb") as raw:
+        if raw.read(2) != GZIP_MAGIC:
+            raw.seek(0)
+            yield raw, raw.tell, False
+            return
+        raw.seek(0)
+        with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+            yield cast(BinaryIO, _GzipStream(unzipped, path)), raw.tell, True
+
+
+class _GzipStream(io.RawIOBase):
+    """A gzip file's decompressed bytes, whose errors at a damaged or truncated end are an
+    ``OSError`` naming the file (``EOFError`` and ``zlib.error`` are not ``OSError``: the
+    command would end with a traceback instead of its message)."""
+
+    def __init__(self, f: gzip.GzipFile, path: Path):
+        self.f = f
+        self.path = path
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._named(self.f.read, size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._named(self.f.readline, size)
+
+    def readinto(self, b: Any) -> int:
+        data = self.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+    def _named(self, read: Callable[[int], bytes], size: int | None) -> bytes:
+        try:
+            return read(-1 if size is None else size)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise OSError(None, f"a damaged or truncated gzip file ({exc})",
+                          str(self.path)) from None
+
+
+def _block_size(head: bytes, rows: int, most: int | None) -> int:
+    """The bytes of a block of about ``rows`` lines (from the length of the first lines in
+    ``head``), at most about ``most``."""
+    per_line = len(head) / max(1, head.count(b"\n"))
+    size = max(1 << 12, int(rows * per_line))
+    if most is not None:
+        size = max(1 << 12, min(size, most))
+    return size
+
+
+def streamed_line_blocks(f: BinaryIO, rows: int, most: int | None = None
+                         ) -> Iterator[bytes]:
+    """``line_blocks`` of a file read once from where it stands to its end, without seeking
+    (e.g. decompressed as it is read): the same blocks for the same bytes."""
+    buffer = bytearray(f.read(1 << 20))
+    size = _block_size(bytes(buffer), rows, most)
+    ended = False
+    while True:
+        # A block ends with the line holding its size-th byte (or with the file).
+        end = buffer.find(b"\n", size - 1) if len(buffer) >= size else -1
+        if end < 0 and not ended:
+            more = f.read(max(size, 1 << 16))
+            if more:
+                buffer += more
+            else:
+                ended = True
+            continue
+        if end < 0:
+            if buffer:
+                yield bytes(buffer)
+            return
+        yield bytes(buffer[:end + 1])
+        del buffer[:end + 1]
+
+
 def line_blocks(f: BinaryIO, rows: int, most: int | None = None) -> Iterator[bytes]:
     """Blocks of whole lines of ``f`` (a file that can seek) from where it stands (the last
     one as the file ends), about ``rows`` lines each, sized from the length of the first
@@ -281,11 +379,7 @@ def line_blocks(f: BinaryIO, rows: int, most: int | None = None) -> Iterator[byt
     found first (``readline`` from the block's end), then the block is read at once: one
     copy of its bytes, none to complete the line."""
     start = f.tell()
-    head = f.read(1 << 20)
-    per_line = len(head) / max(1, head.count(b"\n"))
-    size = max(1 << 12, int(rows * per_line))
-    if most is not None:
-        size = max(1 << 12, min(size, most))
+    size = _block_size(f.read(1 << 20), rows, most)
     while True:
         f.seek(start + size - 1)
         # The rest of the line holding the block's last byte (a line longer than a block
@@ -310,7 +404,7 @@ class CsvSource(Source):
         super().__init__(path, chunk_rows)
         self.encoding = encoding or "utf-8"
         utf8 = codecs.lookup(self.encoding).name == "utf-8"
-        with path.open("rb") as f:
+        with open_register(path) as (f, _, _):
             first = f.readline()
         self.bom = len(codecs.BOM_UTF8) if utf8 and first.startswith(codecs.BOM_UTF8) else 0
         header = first.decode("utf-8-sig" if utf8 else self.encoding).strip("\r\n")
@@ -355,11 +449,13 @@ class CsvSource(Source):
         block by Arrow's, one thread, which numbers and skips the misshapen rows. Both read
         every cell as text, an empty cell as null."""
         row = 0
-        with self.path.open("rb") as f:
-            f.seek(self.data_start)
+        with open_register(self.path) as (f, position, compressed):
+            f.read(self.data_start)  # the header
             line = 2
             done = self.data_start
-            for block in line_blocks(f, max(1, self.chunk_rows), CSV_BLOCK):
+            blocks = (streamed_line_blocks if compressed else line_blocks)(
+                f, max(1, self.chunk_rows), CSV_BLOCK)
+            for block in blocks:
                 lines = count_byte(block, 10) + (not block.endswith(b"\n"))
                 frame = self._plain_block(block, lines)
                 if frame is None:
@@ -368,7 +464,7 @@ class CsvSource(Source):
                     pl.int_range(row + 1, row + 1 + frame.height, dtype=pl.Int64).alias(ROW))
                 row += frame.height
                 line += lines
-                done += len(block)
+                done = position() if compressed else done + len(block)
                 yield frame, done
 
     def _plain_block(self, block: bytes, lines: int) -> pl.DataFrame | None:
@@ -407,8 +503,8 @@ class CsvSource(Source):
 
     def _arrow_frames(self) -> Iterator[tuple[pl.DataFrame, int]]:
         row = 0
-        with self.path.open("rb") as raw:
-            raw.seek(self.bom)
+        with open_register(self.path) as (raw, position, compressed):
+            raw.read(self.bom)
             counting = _Counting(raw)
             reader = pa_csv.open_csv(
                 io.BufferedReader(counting, buffer_size=1 << 20),
@@ -426,7 +522,7 @@ class CsvSource(Source):
                 frame = frame.with_columns(
                     pl.int_range(row + 1, row + 1 + frame.height, dtype=pl.Int64).alias(ROW))
                 row += frame.height
-                yield frame, counting.count
+                yield frame, position() if compressed else counting.count
 
     def chunks(self) -> Iterator[Chunk]:
         return complete_households(with_last(self._frames()), text=True)
@@ -500,8 +596,10 @@ class JsonlSource(Source):
         the file's first lines (``line_blocks``)."""
         line = 1
         done = 0
-        with self.path.open("rb") as f:
-            for block in line_blocks(f, max(1, self.chunk_rows // 4), JSONL_BLOCK):
-                done += len(block)
+        with open_register(self.path) as (f, position, compressed):
+            blocks = (streamed_line_blocks if compressed else line_blocks)(
+                f, max(1, self.chunk_rows // 4), JSONL_BLOCK)
+            for block in blocks:
+                done = position() if compressed else done + len(block)
                 yield Chunk(None, None, False, done, block, line)
                 line += count_byte(block, 10)

@@ -3,6 +3,8 @@ chunks of even size (no small chunk of the last household at the end)."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import random
 from datetime import date
 from pathlib import Path
@@ -10,8 +12,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from engine.batch.layout import ROW, flat_frame
-from screening.sources import complete_households, open_source, with_last
+from engine.batch.layout import ROW, LayoutError, flat_frame
+from screening.runner import screen_file
+from screening.sources import complete_households, open_source, streamed_line_blocks, with_last
+from services.rulesets import load_catalog
 from testing.households import random_household
 
 AS_OF = date(2024, 6, 1)
@@ -117,16 +121,79 @@ def test_line_blocks_are_whole_lines_and_every_byte_once(tmp_path: Path, end: by
     data = b"\n".join(lines) + end
     path = tmp_path / "lines.txt"
     path.write_bytes(b"header\n" + data)
+    args = (50,) if how == "rows" else (10**6, 8192)
     with path.open("rb") as f:
         f.readline()
-        if how == "rows":
-            blocks = list(line_blocks(f, 50))
-        else:  # at most about 8 KiB (one line more), however many rows asked
-            blocks = list(line_blocks(f, 10**6, 8192))
+        blocks = list(line_blocks(f, *args))
+        if how == "bytes":  # at most about 8 KiB (one line more), however many rows asked
             assert all(len(b) < 8192 + 300 for b in blocks if b"y" not in b)
     assert b"".join(blocks) == data
     assert len(blocks) > 10
     assert all(b.endswith(b"\n") for b in blocks[:-1])
+    # Read once without seeking (a compressed register), the same blocks.
+    with gzip.open(_gzip(path), "rb") as f:
+        f.readline()
+        assert list(streamed_line_blocks(f, *args)) == blocks  # type: ignore[arg-type]
+
+
+def _gzip(path: Path) -> Path:
+    out = path.with_name(path.name + ".gz")
+    out.write_bytes(gzip.compress(path.read_bytes()))
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_gzip_compressed_register_reads_as_the_plain_one(tmp_path: Path, fmt: str) -> None:
+    rng = random.Random(8)
+    households = [random_household(rng, AS_OF, hid=f"hh-{i:04d}") for i in range(300)]
+    households[5]["annualNetIncome"] = -1  # an error, on the same row either way
+    path = tmp_path / f"register.{fmt}"
+    if fmt == "csv":
+        flat_frame(households).write_csv(path)
+    else:
+        path.write_text("".join(json.dumps(h) + "\n" for h in households), encoding="utf-8")
+    compressed = _gzip(path)  # register.csv.gz, register.jsonl.gz
+    # Named by its format alone, a compressed file is read as well.
+    renamed = tmp_path / f"renamed.{fmt}"
+    renamed.write_bytes(compressed.read_bytes())
+    plain = list(open_source(path, chunk_rows=100).chunks())
+    for name in (compressed, renamed):
+        source = open_source(name, chunk_rows=100)
+        chunks = list(source.chunks())
+        assert source.total == name.stat().st_size < path.stat().st_size
+        assert chunks[-1].done == name.stat().st_size  # the progress counts the file
+        assert len(chunks) == len(plain) > 1
+        for got, want in zip(chunks, plain, strict=True):
+            if fmt == "csv":
+                assert got.frame is not None and want.frame is not None
+                assert got.frame.equals(want.frame)
+            else:
+                assert got.lines == want.lines and got.first_line == want.first_line
+    out, out_plain = tmp_path / "gz.csv", tmp_path / "plain.csv"
+    versions = load_catalog().in_force(AS_OF)
+    summary = screen_file(compressed, out, AS_OF, versions)
+    screen_file(path, out_plain, AS_OF, versions)
+    assert out.read_bytes() == out_plain.read_bytes()
+    assert (tmp_path / "gz.errors.csv").read_bytes() == \
+        (tmp_path / "plain.errors.csv").read_bytes()
+    assert summary["households"]["invalid"] == 1
+
+
+def test_a_damaged_compressed_register_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "register.jsonl"
+    rng = random.Random(9)
+    path.write_text("".join(json.dumps(random_household(rng, AS_OF, hid=f"h{i}")) + "\n"
+                            for i in range(200)), encoding="utf-8")
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(_gzip(path).read_bytes()[:2000])
+    with pytest.raises(OSError, match="damaged or truncated gzip") as raised:
+        list(open_source(cut).chunks())
+    assert raised.value.filename == str(cut)
+    # Parquet and workbooks compress themselves: a gzip-compressed one is refused at once.
+    parquet = tmp_path / "register.parquet"
+    flat_frame(json.loads(line) for line in path.read_text().splitlines()).write_parquet(parquet)
+    with pytest.raises(LayoutError, match="decompress it first"):
+        open_source(_gzip(parquet))
 
 
 def test_a_json_lines_file_cut_short_while_it_is_read_ends_its_blocks(tmp_path: Path) -> None:
