@@ -51,10 +51,22 @@ def print_summary(summary: dict[str, Any]) -> None:
           f"households/s); {h['invalid']:,} invalid, {h['flagged']:,} flagged for monitoring")
     wide = (", wide: a row per household and per member, a column per outcome code"
             if summary.get("layout") == "wide" else "")
-    print(f"outcomes: {summary['output']} ({summary['outcomeRows']:,} rows{wide})")
+    print(f"outcomes: {summary['output']} ({summary['outcomeRows']:,} rows{wide}"
+          f"{_left_out(summary)})")
     print(f"errors:   {summary['errors']} ({summary['errorRows']:,} rows)")
     for r in summary["byProgram"]:
         if r["status"] != "GRANTED":
             continue
         amount = "" if r["amount"] is None else f", {r['amount']:,.2f} yuan/{r['period']}"
         print(f"  {r['code']}: {r['outcomes']:,} granted{amount}")
+
+
+def _left_out(summary: dict[str, Any]) -> str:
+    """When only some statuses were written (GRANTED and UNDETERMINED by default), which, and
+    how many outcomes there were in all: the rows left out are easy to miss otherwise."""
+    written = summary.get("statusesWritten") or []
+    if not written or {"GRANTED", "NOT_GRANTED", "UNDETERMINED"} <= set(written):
+        return ""
+    total = sum(r["outcomes"] for r in summary["byProgram"])
+    return (f": {' and '.join(written)} outcomes, {total:,} in all; --status all writes "
+            "every one")

@@ -99,8 +99,15 @@ def test_by_default_granted_and_undetermined_rows_are_written_and_every_outcome_
     assert summary["statusesWritten"] == ["GRANTED", "UNDETERMINED"]
     counted = {r["status"] for r in summary["byProgram"]}
     assert counted == {"GRANTED", "NOT_GRANTED", "UNDETERMINED"}
-    assert summary["outcomeRows"] == len(expected) < sum(r["outcomes"]
-                                                         for r in summary["byProgram"])
+    total = sum(r["outcomes"] for r in summary["byProgram"])
+    assert summary["outcomeRows"] == len(expected) < total
+    # The command says which rows it left out, and how to have them.
+    assert f"({len(expected)} rows: GRANTED and UNDETERMINED outcomes, {total} in all; " \
+        "--status all writes every one)" in done.stdout
+    every = screen(str(SCREENING / "register.jsonl"), "--as-of", AS_OF, "--out",
+                   str(tmp_path / "every.parquet"), "--status", "all", "--no-progress")
+    assert every.returncode == 0, every.stderr
+    assert f"every.parquet ({total} rows)\n" in every.stdout
 
 
 def test_parquet_in_and_small_chunks_give_the_same_table(tmp_path: Path) -> None:
