@@ -332,6 +332,9 @@ DESCRIPTIONS: dict[str, str] = {
     "ValidationIssue.code": "A stable code, e.g. UNKNOWN_FACT.",
     "ValidationIssue.message": "What is wrong, in English with the details.",
     "ValidationIssue.severity": "ERROR or WARNING.",
+    "ValidationIssue.text": "What is wrong, for people, in the language asked for: in Chinese "
+                            "the code's text, then the English details. 问题说明。",
+    "ValidationIssue.text(lang)": "The language: ZH (default) or EN.",
     "TestCaseResult": "One test case's result. 测试用例结果。",
     "TestCaseResult.index": "Its position in the document's test cases (0-based).",
     "TestCaseResult.name": "Its name.",

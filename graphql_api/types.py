@@ -17,6 +17,7 @@ from graphql_api import inputs
 from graphql_api.errors import CODE_DEPRECATED, ERROR_CODE, ErrorCode, call, error_code
 from graphql_api.node import Node, global_id
 from policy.cache import BoundedCache
+from policy.messages import chinese
 
 if TYPE_CHECKING:
     from engine.results import Determination as EngineDetermination
@@ -536,6 +537,12 @@ class ValidationIssue:
     @strawberry.field(graphql_type=ErrorCode, description=ERROR_CODE)
     def error_code(self) -> Any:
         return error_code(self.code)
+
+    @strawberry.field
+    def text(self, lang: Lang = Lang.ZH) -> str:
+        # Chinese first with the English details, as `policy-engine validate` prints them:
+        # the details (names, figures, columns) are only in the English message.
+        return self.message if lang is Lang.EN else f"{chinese(self.code)} / {self.message}"
 
 
 @strawberry.type

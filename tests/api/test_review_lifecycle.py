@@ -32,7 +32,7 @@ PUBLISH = f"""mutation($id: ID!, $from: Date!, $retro: Boolean, $reason: String)
   {{ version {{ {VERSION} }} {ERRORS} }} }}"""
 READ = """query($id: ID!) { ruleSetVersion(id: $id) { revision document } }"""
 VALIDATE = f"""mutation($id: ID!, $doc: JSON) {{ ruleSetDraftValidate(id: $id, document: $doc) {{
-  valid issues {{ field code message severity }} {ERRORS} }} }}"""
+  valid issues {{ field code message severity zh: text en: text(lang: EN) }} {ERRORS} }} }}"""
 
 
 @pytest.fixture
@@ -127,6 +127,9 @@ def test_a_citation_quoting_the_old_figure_is_warned_about(api: Api) -> None:
     assert [(i["field"], i["severity"]) for i in stale] == [
         ("parameters.tier1PremiumSubsidy.citation.quote", "WARNING")]
     assert "380" in stale[0]["message"] and "350" in stale[0]["message"]
+    # For people: Chinese first (the code's text), then the English details; or English.
+    assert stale[0]["zh"] == f"引文中的数值与参数不一致 / {stale[0]['message']}"
+    assert stale[0]["en"] == stale[0]["message"]
     assert checked["valid"] is True  # a warning does not block
     # Quoting the new figure clears it.
     raised["parameters"]["tier1PremiumSubsidy"]["citation"]["quote"] = "个人缴费标准为每人每年380元"

@@ -90,6 +90,9 @@ def test_editor_changes_a_parameter_and_a_test_case_runs_tests_sees_diff_and_imp
     issue = c.page.locator("#field-rules_0__condition-error li")
     issue.first.wait_for()
     assert "lowIncom" in issue.first.inner_text()
+    # Chinese first, then the English details (the console is in Chinese).
+    assert issue.first.inner_text().startswith("UNKNOWN_NAME: 未知名称 / "), \
+        issue.first.inner_text()
     condition.fill("povertyAlleviated and lowIncome")
     c.page.get_by_role("button", name="校验").click()
     c.page.get_by_text("校验通过").wait_for()

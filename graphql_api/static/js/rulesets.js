@@ -125,10 +125,11 @@ export async function renderVersion(main, id) {
     return page.v.revision;
   };
   const validate = async () => {
-    const out = userErrorsOf((await gql(`mutation($id: ID!, $doc: JSON) {
+    const out = userErrorsOf((await gql(`mutation($id: ID!, $doc: JSON, $lang: Lang!) {
       ruleSetDraftValidate(id: $id, document: $doc) { valid
-        issues { field errorCode message severity column } userErrors { field errorCode message } } }`,
-    { id: page.v.id, doc: page.editable ? page.doc : null })).ruleSetDraftValidate);
+        issues { field errorCode text(lang: $lang) severity column }
+        userErrors { field errorCode message } } }`,
+    { id: page.v.id, doc: page.editable ? page.doc : null, lang: apiLang() })).ruleSetDraftValidate);
     page.issues = out.issues;
     drawEditor();
     return out.valid;
@@ -269,7 +270,7 @@ function issueList(page, path) {
   const found = issueFor(page, path);
   return h("ul", { class: "issues", id: `${pathId(path)}-error`, role: "alert" },
     found.map((i) => h("li", { class: i.severity },
-      `${i.errorCode}: ${i.message}${i.column ? ` (${currentLang() === "zh" ? "第" : "column "}${i.column}${currentLang() === "zh" ? "列" : ""})` : ""}`)));
+      `${i.errorCode}: ${i.text}${i.column ? ` (${currentLang() === "zh" ? "第" : "column "}${i.column}${currentLang() === "zh" ? "列" : ""})` : ""}`)));
 }
 
 function textField(path, labelText, value, onInput, opts = {}) {
@@ -339,7 +340,7 @@ function renderEditor(el, page) {
     otherIssues.length ? h("section", { class: "card", id: "all-issues" },
       h("h2", {}, t("error")),
       h("ul", { class: "issues" }, otherIssues.map((i) => h("li", { class: i.severity },
-        `${i.field}: ${i.errorCode}: ${i.message}`)))) : null);
+        `${i.field}: ${i.errorCode}: ${i.text}`)))) : null);
 }
 
 function renderTests(page, ro) {
