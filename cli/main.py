@@ -942,12 +942,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rescreen", help="screen every stored household (DATABASE_URL) with the "
                        "batch backend, under the versions in force in the database")
     p.add_argument("--as-of", required=True, type=_date, dest="as_of")
-    p.add_argument("--out", required=True, help="output file (.csv or .parquet)")
+    p.add_argument("--out", required=True, help="outcome table: .csv, .parquet or .xlsx")
     p.add_argument("--program", action="append", help="restrict to a program (repeatable)")
     p.add_argument("--status", action="append",
                    help="only these statuses in the output (GRANTED, NOT_GRANTED, UNDETERMINED, "
                    "or all; default GRANTED and UNDETERMINED)")
-    p.add_argument("--region", action="append", help="only these region codes (repeatable)")
+    p.add_argument("--region", action="append",
+                   help="only the households of these regions and of the villages below them "
+                   "(371300 covers 371300-001; repeatable)")
     p.add_argument("--layout", choices=["long", "wide"],
                    help="outcome table layout, as for screen (default wide for --status all "
                    "to .csv or .xlsx, else long)")

@@ -74,6 +74,14 @@ def test_stored_households_rescreened_like_determine(engine: Engine, tmp_path: P
     got = [(r["household_id"], r["member_id"], r["code"], r["status"], r["amount"], r["period"])
            for r in table.iter_rows(named=True)]
     assert sorted(got, key=repr) == sorted(expected, key=repr)
+    # A county's code covers its villages' households (as the impact preview's regionCodes).
+    county = rescreen_stored(app, AS_OF, tmp_path / "county.parquet", region_codes=["371300"])
+    with app.uow() as uow:
+        villages = {h.id for h in uow.households.iterate()
+                    if h.region_code.startswith("371300-")}
+    assert 0 < len(villages) < len(stored)
+    assert county["households"]["read"] == len(villages)
+    assert set(pl.read_parquet(tmp_path / "county.parquet")["household_id"]) <= villages
 
 
 def test_rescreen_command(engine: Engine, tmp_path: Path) -> None:
