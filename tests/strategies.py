@@ -22,6 +22,7 @@ SCHOOL_STAGES = ("NONE", "PRESCHOOL", "PRIMARY", "JUNIOR", "SENIOR", "SECONDARY_
 DISABILITY_KINDS = ("VISUAL", "HEARING", "SPEECH", "PHYSICAL", "INTELLECTUAL", "MENTAL",
                     "MULTIPLE")
 RELATIONS = ("HEAD", "SPOUSE", "CHILD", "PARENT", "GRANDCHILD", "OTHER")
+EMPLOYMENT_STATUSES = ("EMPLOYED", "UNEMPLOYED", "NOT_SEEKING")
 
 
 def money(*pivots: float, spread: int = 2000) -> st.SearchStrategy[float]:
@@ -60,6 +61,9 @@ def members(draw: st.DrawFn, index: int, as_of: date = AS_OF) -> dict[str, Any]:
     capacity = draw(st.sampled_from(("FULL", "PARTIAL", "NONE")))
     if capacity != "FULL":
         m["laborCapacity"] = capacity
+    employment = draw(st.sampled_from(EMPLOYMENT_STATUSES))
+    if employment != "EMPLOYED":
+        m["employmentStatus"] = employment
     return m
 
 
@@ -89,6 +93,8 @@ def households(draw: st.DrawFn, as_of: date = AS_OF, max_members: int = 5) -> di
     for flag in ("foodAndClothingSecure", "drinkingWaterSafe"):
         if draw(st.booleans()):
             hh[flag] = False
+    if draw(st.booleans()):
+        hh["temporaryAssistanceLast12Months"] = True
     grade = draw(st.sampled_from("ABCD"))
     if grade != "A":
         hh["housingSafetyGrade"] = grade
