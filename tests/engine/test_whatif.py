@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from engine.determine import determine
 from engine.results import Determination, FactChange, Status
 from engine.whatif import what_would_change
+from policy.schema import ENUMS, FACTS, Kind
 from services.rulesets import load_catalog
 from tests.strategies import households
 
@@ -51,11 +52,34 @@ def _native(v: Any) -> Any:
     return v.isoformat() if isinstance(v, date) else float(v)
 
 
+def closed_set(path: str) -> tuple[Any, ...]:
+    """Every value of a yes/no or closed-set fact."""
+    m = _PATH.match(path)
+    assert m is not None, path
+    fact = FACTS[m.group(2)]
+    if fact.type.kind is Kind.BOOL:
+        return (True, False)
+    if fact.name == "disabilityGrade":
+        return (1, 2, 3, 4)
+    assert fact.type.kind is Kind.ENUM and fact.type.enum is not None, path
+    # NONE stands for a kind left out in conditions; household JSON leaves the field out.
+    return tuple(v for v in ENUMS[fact.type.enum]
+                 if not (fact.name == "disabilityKind" and v == "NONE"))
+
+
+def _text(v: Any) -> str:
+    """A value as ``FactChange.current`` shows it."""
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)
+
+
 def inside_and_outside(change: FactChange) -> tuple[list[Any], list[Any]]:
-    """Values the change says grant, and values just short of it (which must not)."""
+    """Values the change says grant, and values just short of it (which must not): for a
+    closed set, the values it leaves out (but the current one)."""
     raw = json.loads(change.value)
     if change.operator in ("==", "in"):
-        return (raw if isinstance(raw, list) else [raw]), []
+        grants = raw if isinstance(raw, list) else [raw]
+        return grants, [v for v in closed_set(change.fact)
+                        if v not in grants and _text(v) != change.current]
     if change.operator == "between":
         (lo, step), (hi, _) = _step(str(raw[0])), _step(str(raw[1]))
         return [_native(lo), _native(hi)], [_native(lo - step), _native(hi + step)]
