@@ -34,8 +34,8 @@ _POSTGRESQL = {
 }
 
 # What the service does to each table (tables not listed: SELECT, INSERT and UPDATE). No
-# DELETE anywhere but on the drafts' table, whose triggers refuse it for published versions,
-# and on the impact jobs (previews' working state, not records).
+# DELETE anywhere but on the impact jobs (previews' working state, not records): the service
+# deletes no version, not even a draft.
 _PRIVILEGES = {
     "installation_secrets": "SELECT, INSERT",
     "audit_log": "SELECT, INSERT",

@@ -107,6 +107,7 @@ def test_the_service_role_owns_nothing_and_cannot_bypass_the_protections(
                 "UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log",
                 "DELETE FROM determinations", "UPDATE household_fact_revisions SET facts = '{}'",
                 "DELETE FROM rule_set_versions WHERE status = 'PUBLISHED'",
+                "DELETE FROM rule_set_versions WHERE status = 'DRAFT'",  # no DELETE at all
                 "SET session_replication_role = replica",
             ):
                 with pytest.raises(DBAPIError, match=r"permission denied|must be owner"), \
