@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from engine.batch.wide import PERIOD_ZH
 from screening.runner import Progress, ProgressHook
 from screening.sources import Source
 
@@ -45,28 +46,44 @@ def progress_bar(source: Source, enabled: bool = True
 
 
 def print_summary(summary: dict[str, Any]) -> None:
+    """The run's headline figures, each line in Chinese and then in English, and what each
+    outcome code granted."""
     h = summary["households"]
+    print(f"筛查 {h['read']:,} 户中的 {h['screened']:,} 户，评估日期 {summary['asOf']}，用时 "
+          f"{summary['seconds']:.2f} 秒（每秒 {summary['householdsPerSecond']:,.0f} 户）；"
+          f"无效 {h['invalid']:,} 户，纳入防止返贫监测 {h['flagged']:,} 户")
     print(f"screened {h['screened']:,} of {h['read']:,} households as of {summary['asOf']} "
           f"in {summary['seconds']:.2f} s ({summary['householdsPerSecond']:,.0f} "
           f"households/s); {h['invalid']:,} invalid, {h['flagged']:,} flagged for monitoring")
-    wide = (", wide: a row per household and per member, a column per outcome code"
-            if summary.get("layout") == "wide" else "")
-    print(f"outcomes: {summary['output']} ({summary['outcomeRows']:,} rows{wide}"
-          f"{_left_out(summary)})")
+    wide = summary.get("layout") == "wide"
+    wide_zh = "，宽表：每户一行、每名成员一行，每个结果代码一列" if wide else ""
+    wide_en = ", wide: a row per household and per member, a column per outcome code" \
+        if wide else ""
+    zh, en = _left_out(summary)
+    print(f"结果表：{summary['output']}（{summary['outcomeRows']:,} 行{wide_zh}{zh}）")
+    print(f"outcomes: {summary['output']} ({summary['outcomeRows']:,} rows{wide_en}{en})")
+    print(f"错误文件：{summary['errors']}（{summary['errorRows']:,} 行）")
     print(f"errors:   {summary['errors']} ({summary['errorRows']:,} rows)")
     for r in summary["byProgram"]:
         if r["status"] != "GRANTED":
             continue
-        amount = "" if r["amount"] is None else f", {r['amount']:,.2f} yuan/{r['period']}"
-        print(f"  {r['code']}: {r['outcomes']:,} granted{amount}")
+        if r["amount"] is None:
+            amount_zh = amount_en = ""
+        else:
+            amount_zh = f"，{r['amount']:,.2f} {PERIOD_ZH.get(r['period'], '元')}"
+            amount_en = f", {r['amount']:,.2f} yuan/{r['period']}"
+        print(f"  {r['code']}：获批 {r['outcomes']:,} 项{amount_zh} / "
+              f"{r['outcomes']:,} granted{amount_en}")
 
 
-def _left_out(summary: dict[str, Any]) -> str:
+def _left_out(summary: dict[str, Any]) -> tuple[str, str]:
     """When only some statuses were written (GRANTED and UNDETERMINED by default), which, and
-    how many outcomes there were in all: the rows left out are easy to miss otherwise."""
+    how many outcomes there were in all (in Chinese, in English): the rows left out are easy
+    to miss otherwise."""
     written = summary.get("statusesWritten") or []
     if not written or {"GRANTED", "NOT_GRANTED", "UNDETERMINED"} <= set(written):
-        return ""
+        return "", ""
     total = sum(r["outcomes"] for r in summary["byProgram"])
-    return (f": {' and '.join(written)} outcomes, {total:,} in all; --status all writes "
+    return (f"：只含 {'、'.join(written)} 结果，共 {total:,} 项结果；--status all 写出全部",
+            f": {' and '.join(written)} outcomes, {total:,} in all; --status all writes "
             "every one")

@@ -101,9 +101,14 @@ def test_by_default_granted_and_undetermined_rows_are_written_and_every_outcome_
     assert counted == {"GRANTED", "NOT_GRANTED", "UNDETERMINED"}
     total = sum(r["outcomes"] for r in summary["byProgram"])
     assert summary["outcomeRows"] == len(expected) < total
-    # The command says which rows it left out, and how to have them.
-    assert f"({len(expected)} rows: GRANTED and UNDETERMINED outcomes, {total} in all; " \
-        "--status all writes every one)" in done.stdout
+    # The command says which rows it left out, and how to have them, in Chinese first.
+    lines = done.stdout.splitlines()
+    assert lines[2] == f"结果表：{target}（{len(expected)} 行：只含 GRANTED、UNDETERMINED " \
+        f"结果，共 {total} 项结果；--status all 写出全部）"
+    assert lines[3] == f"outcomes: {target} ({len(expected)} rows: GRANTED and UNDETERMINED " \
+        f"outcomes, {total} in all; --status all writes every one)"
+    assert lines[0].startswith("筛查 11 户中的 11 户，评估日期 2024-06-01，")
+    assert lines[1].startswith("screened 11 of 11 households as of 2024-06-01 ")
     every = screen(str(SCREENING / "register.jsonl"), "--as-of", AS_OF, "--out",
                    str(tmp_path / "every.parquet"), "--status", "all", "--no-progress")
     assert every.returncode == 0, every.stderr
