@@ -34,10 +34,12 @@ def test_no_one_who_touched_a_draft_publishes_it(api: Api) -> None:
     submitted = ok(api.gql(SUBMIT, {"id": did, "rev": edited["revision"]},
                            token=t["fe-submitter"]), "ruleSetVersionSubmit")["version"]
     assert submitted["submittedBy"] == "policy_approver:fe-submitter"
-    # Each person who touched it, holding an approver's token, is refused: the author, the
-    # editor and the submitter (whose own token is an approver's).
+    # Each person who touched it, holding an approver's token, is refused: the author (under
+    # any spelling of their login: case, spaces, full-width forms), the editor and the
+    # submitter (whose own token is an approver's).
     same = Tokens(api.application)
-    for person in ("fe-author", "fe-editor"):
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in "fe-author")  # ｆｅ－ａｕｔｈｏｒ
+    for person in ("fe-author", "FE-Author ", full_width, "fe-editor"):
         token = same.create(role="policy_approver", name=person, department="县医保局")
         body = api.gql(PUBLISH, {"id": did, "from": "2031-01-01"}, token=token)
         assert user_errors(body, "ruleSetVersionPublish") == [("id", "SAME_PERSON")], person
