@@ -853,7 +853,8 @@ def build_parser() -> argparse.ArgumentParser:
         ".xlsx: a row per household and outcome, or for every outcome to CSV or .xlsx a row "
         "per household and per member), an errors file and a summary")
     p.add_argument("input", help="register: .csv, .parquet or .xlsx (one row per member, see "
-                   "docs/screening.md) or .jsonl (one household JSON per line)")
+                   "docs/screening.md) or .jsonl (one household JSON per line); a .csv or "
+                   ".jsonl may be gzip-compressed (.csv.gz, .jsonl.gz)")
     p.add_argument("--as-of", required=True, type=_date, dest="as_of")
     p.add_argument("--out", required=True, help="outcome table: .csv, .parquet or .xlsx")
     p.add_argument("--program", action="append", help="restrict to a program (repeatable)")
