@@ -64,3 +64,28 @@ def test_conditions_is_deprecated_with_its_successor_named(api: Api) -> None:
     assert fields["conditions"]["isDeprecated"] is True
     assert "condition" in fields["conditions"]["deprecationReason"]
     assert fields["condition"]["isDeprecated"] is False
+
+
+def test_sample_figures_are_marked_through_the_api(api: Api) -> None:
+    """A sample amount (the nursing subsidy's 146 yuan a month) and sample terms (tier 1's
+    ratio and cap) say so; a statutory amount and terms do not."""
+    hh = {"id": "s", "povertyAlleviated": True,
+          "members": [{"id": "m1", "birthDate": "1960-01-01", "tekun": True,
+                       "disabilityGrade": 1, "disabilityKind": "PHYSICAL",
+                       "needsLongTermCare": True, "medicalOutOfPocket": 10000},
+                      {"id": "m2", "birthDate": "2008-01-01", "schoolStage": "SENIOR"}]}
+    q = """query($h: HouseholdInput!) {
+      evaluate(household: $h, asOf: "2024-06-01",
+               programs: ["disability", "medical_relief", "education"]) {
+        outcomes(status: GRANTED) { code memberId amount amountIsSample
+                                    terms { key sample } } } }"""
+    body = api.gql(q, {"h": hh})
+    assert "errors" not in body, body
+    got = {(o["code"], o["memberId"]): o for o in body["data"]["evaluate"]["outcomes"]}
+    nursing = got[("disability.nursing_subsidy", "m1")]
+    assert (nursing["amount"], nursing["amountIsSample"]) == (146.0, True)
+    assert {t["key"]: t["sample"] for t in got[("medical.tier1", "m1")]["terms"]} == {
+        "premiumSubsidy": False, "deductible": False, "ratio": True, "annualCap": True,
+        "estimatedRelief": True}
+    grant = got[("education.senior_grant", "m2")]
+    assert (grant["amount"], grant["amountIsSample"]) == (2000.0, False)

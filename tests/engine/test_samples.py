@@ -51,3 +51,20 @@ def test_a_statutory_amount_is_not_marked() -> None:
     params = next(p for p, _ in VERSIONS if p.code == "education").document.parameters
     assert params["seniorGrant"].sample is False  # the national average standard
     assert grant.amount == 2000 and grant.amount_is_sample is False
+
+
+def test_the_summary_marks_sample_amounts_and_says_what_the_mark_means() -> None:
+    from cli.summary import summary
+
+    hh = {"id": "s", "povertyAlleviated": True,
+          "members": [{"id": "m1", "birthDate": "1960-01-01", "disabilityGrade": 1,
+                       "disabilityKind": "PHYSICAL", "needsLongTermCare": True},
+                      {"id": "m2", "birthDate": "2008-01-01", "schoolStage": "SENIOR"}]}
+    det = determine(hh, AS_OF, VERSIONS)
+    for lang, sample, statutory, note in (
+            ("ZH", "146.00 元/月*", "2,000.00 元/年  ", "* 示例值："),
+            ("EN", "146.00 yuan/month*", "2,000.00 yuan/year  ", "* Sample figure:")):
+        lines = summary(det, {}, lang, [Status.GRANTED]).splitlines()
+        assert any(f"  {sample}  " in x and " m1 " in x for x in lines), lines
+        assert any(statutory in x and " m2 " in x for x in lines), lines
+        assert lines[-1].startswith(note)
