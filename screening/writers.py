@@ -430,45 +430,57 @@ def write_summary_xlsx(path: Path, s: dict[str, Any]) -> Path:
     return path
 
 
-def _wide_statuses(s: dict[str, Any]) -> str:
-    """How the wide layout's cells say a status: words in a workbook, letters elsewhere."""
+def _wide_statuses(s: dict[str, Any]) -> tuple[str, str]:
+    """How the wide layout's cells say a status (in Chinese, in English): words in a workbook,
+    letters elsewhere."""
     if s.get("outputFormat") == "xlsx":
-        return "GRANTED, NOT_GRANTED or UNDETERMINED"
-    return "G granted, N not granted, U undetermined"
+        return ("GRANTED 享受，NOT_GRANTED 不享受，UNDETERMINED 待定",
+                "GRANTED, NOT_GRANTED or UNDETERMINED")
+    return "G 享受，N 不享受，U 待定", "G granted, N not granted, U undetermined"
 
 
 def summary_markdown(s: dict[str, Any]) -> str:
+    """The summary as Markdown: every heading and sentence in Chinese, then in English."""
     h = s["households"]
+    zh, en = _wide_statuses(s)
     lines = [
-        f"# Screening as of {s['asOf']}",
+        f"# 筛查概况 / Screening as of {s['asOf']}",
+        "",
+        f"评估日期 {s['asOf']}；输入文件 `{s['input']}`；结果文件 `{s['output']}`；错误文件 "
+        f"`{s['errors']}`。",
         "",
         f"Input `{s['input']}`; outcomes in `{s['output']}`; errors in `{s['errors']}`.",
         "",
-        "| households | screened | invalid | flagged for monitoring | outcome rows written "
-        "| error rows | seconds | households/s |",
+        "| 读入户数 households | 筛查户数 screened | 无效户数 invalid "
+        "| 纳入监测户数 flagged for monitoring | 结果行数 outcome rows written "
+        "| 错误行数 error rows | 用时（秒） seconds | 每秒户数 households/s |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
         f"| {h['read']:,} | {h['screened']:,} | {h['invalid']:,} | {h['flagged']:,} "
         f"| {s['outcomeRows']:,} | {s['errorRows']:,} | {s['seconds']:.2f} "
         f"| {s['householdsPerSecond']:,.0f} |",
         "",
-        "Versions: " + ", ".join(f"{v['program']} v{v['version']} (`{v['contentHash'][:12]}`)"
-                                 for v in s["versions"]),
+        "版本 Versions: " + ", ".join(
+            f"{v['program']} v{v['version']} (`{v['contentHash'][:12]}`)" for v in s["versions"]),
         "",
-        *([f"Layout: wide (a row per household and per member, a column per outcome code: "
-           f"{_wide_statuses(s)}; docs/decisions/0012-wide-outcome-layout.md)",
+        *([f"结果布局：宽表（每户一行、每名成员一行，每个结果代码一列：{zh}；"
+           "docs/decisions/0012-wide-outcome-layout.md）",
+           "",
+           f"Layout: wide (a row per household and per member, a column per outcome code: "
+           f"{en}; docs/decisions/0012-wide-outcome-layout.md)",
            ""] if s.get("layout") == "wide" else []),
-        "## By program and outcome",
+        "## 按项目和结果 / By program and outcome",
         "",
-        "| program | code | status | period | outcomes | amount |",
+        "| 项目 program | 结果代码 code | 状态 status | 周期 period | 结果数 outcomes "
+        "| 金额（元） amount |",
         "|---|---|---|---|---:|---:|",
     ]
     for r in s["byProgram"]:
         amount = "" if r["amount"] is None else f"{r['amount']:,.2f}"
         lines.append(f"| {r['program']} | {r['code']} | {r['status']} | {r['period'] or ''} "
                      f"| {r['outcomes']:,} | {amount} |")
-    lines += ["", "## By region", "",
-              "| region | households | members | flagged | granted outcomes "
-              "| undetermined outcomes |",
+    lines += ["", "## 按地区 / By region", "",
+              "| 行政区划代码 region | 户数 households | 人数 members | 纳入监测户数 flagged "
+              "| 享受结果数 granted outcomes | 待定结果数 undetermined outcomes |",
               "|---|---:|---:|---:|---:|---:|"]
     for r in s["byRegion"]:
         lines.append(f"| {r['regionCode']} | {r['households']:,} | {r['members']:,} "

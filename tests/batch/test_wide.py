@@ -356,18 +356,25 @@ def test_an_unusual_household_goes_to_the_interactive_engine_and_the_rest_stay_i
     assert wide.households.equals(plain.households.filter(pl.col("household_id") != odd))
 
 
-@pytest.mark.parametrize(("name", "said"), [
-    ("out.csv", "G granted, N not granted, U undetermined"),
-    ("out.xlsx", "GRANTED, NOT_GRANTED or UNDETERMINED"),
+@pytest.mark.parametrize(("name", "said", "said_zh"), [
+    ("out.csv", "G granted, N not granted, U undetermined", "G 享受，N 不享受，U 待定"),
+    ("out.xlsx", "GRANTED, NOT_GRANTED or UNDETERMINED",
+     "GRANTED 享受，NOT_GRANTED 不享受，UNDETERMINED 待定"),
 ])
-def test_the_summary_says_how_the_cells_spell_a_status(name: str, said: str,
+def test_the_summary_says_how_the_cells_spell_a_status(name: str, said: str, said_zh: str,
                                                        tmp_path: Path) -> None:
     out = tmp_path / name
     assert _screen(SCREENING / "register.jsonl", out, "--status", "all") == 0
     assert _summary(out)["outputFormat"] == out.suffix[1:]
-    layout = [line for line in out.with_name("out.summary.md").read_text(
-        encoding="utf-8").splitlines() if line.startswith("Layout: wide")]
-    assert len(layout) == 1 and said in layout[0]
+    lines = out.with_name("out.summary.md").read_text(encoding="utf-8").splitlines()
+    layout = [i for i, line in enumerate(lines) if line.startswith("Layout: wide")]
+    assert len(layout) == 1 and said in lines[layout[0]]
+    # In Chinese first, as every heading of the summary.
+    chinese = [i for i, line in enumerate(lines) if line.startswith("结果布局：宽表")]
+    assert len(chinese) == 1 and said_zh in lines[chinese[0]] and chinese[0] < layout[0]
+    headings = [line for line in lines if line.startswith("#")]
+    assert headings == ["# 筛查概况 / Screening as of 2024-06-01",
+                        "## 按项目和结果 / By program and outcome", "## 按地区 / By region"]
 
 
 def _awkward_texts(rng: random.Random, n: int) -> list[str | None]:
