@@ -226,7 +226,8 @@ def explain(det: Determination, code: str, lang: str, depth: int | None,
     for o in explained(det, code, member):
         sample = sample or (o.amount_is_sample and o.amount is not None) or any(
             term.sample for term in o.terms)
-        amount = _amount(t, o)
+        # The table's "—" (granted, no amount: in kind, or the terms below) says nothing here.
+        amount = "" if o.amount is None else _amount(t, o)
         out.append(t["explain_head"].format(
             title=o.title(lang), code=o.code,
             member=t["member"].format(id=o.member_id) if o.member_id else "",

@@ -112,6 +112,7 @@ def test_explain_marks_sample_terms_and_says_what_the_mark_means() -> None:
     notes = (("ZH", "（标 * 的金额或条款为示例值"), ("EN", "(An amount or term marked *"))
     for lang, note in notes:
         out = explain(det, "medical.tier1", lang, 1, "m1").splitlines()
+        assert out[0].endswith(("：符合", ": GRANTED")), out[0]  # no amount, no "—"
         assert "  annualCap = 50,000.00 yuan*" in out
         assert out[-1].startswith(note), out[-1]
     # No sample figure shown, no note.
