@@ -1,7 +1,9 @@
 """Rule sets in the console, beyond the draft editor: an approver retires a published version
 with a reason; an approver of another department is offered no submit, publish or retire (the
 API would refuse them) and finds the version apart in the queue, while the department's own
-approver publishes it; the editor's pages in English, adding and removing test cases."""
+approver publishes it; the author withdraws a version from review, an approver sends it back
+with a comment and publishes it retroactively with a reason; the editor's pages in English,
+adding and removing test cases."""
 
 from __future__ import annotations
 
@@ -119,6 +121,68 @@ def test_another_departments_approver_is_offered_no_publish_submit_or_retire(
     c.page.locator("main h1", has_text="已发布").wait_for()
     assert c.page.locator("#retire-box").count() == 1
     assert c.requests.other_origins(c.server.base) == []
+
+
+def test_a_version_in_review_is_withdrawn_sent_back_and_published_retroactively(
+        console: Console) -> None:
+    """The lifecycle in the console: the author withdraws a version from review, an approver
+    of the department sends it back with a comment, and publishes it from a day in the past
+    only once that is confirmed with a reason (employment, 县人社局: no other test's draft)."""
+    c = console
+    _token(c.server, "employment_editor", role="policy_editor", name="ed-emp",
+           department="县人社局")
+    _token(c.server, "employment_approver", role="policy_approver", name="ap-emp",
+           department="县人社局")
+    version_id = _in_review(c.server, "employment_editor", "employment")
+    page = f"{c.server.base}/#/versions/{version_id}"
+
+    # Its author takes it back; nothing to send back or publish is offered to them.
+    c.sign_in("employment_editor")
+    c.page.goto(page)
+    c.page.locator("#withdraw-box").wait_for()
+    assert c.page.locator("#reject-box").count() == 0
+    assert c.page.locator("#publish-box").count() == 0
+    c.page.get_by_label("撤回原因").fill("补充测试用例")
+    c.page.get_by_role("button", name="撤回审核").click()
+    c.page.locator("main h1", has_text="草稿").wait_for()
+    assert c.page.locator("#withdraw-box").count() == 0
+
+    # Submitted again, the department's approver sends it back: a comment is required.
+    c.server.gql("employment_editor", SUBMIT, id=version_id)
+    c.sign_in("employment_approver")
+    c.page.goto(page)
+    c.page.locator("#reject-box").wait_for()
+    assert c.page.locator("#withdraw-box").count() == 0  # they did not write it
+    c.page.get_by_role("button", name="退回修改").click()
+    expect(c.page.locator("#version-status")).to_contain_text("缺少必填项")
+    c.page.get_by_label("退回意见（须修改之处）").fill("请补充就业补助的政策依据")
+    c.page.get_by_role("button", name="退回修改").click()
+    c.page.locator("main h1", has_text="草稿").wait_for()
+
+    # Submitted once more: a date in the past is refused until confirmed with a reason.
+    c.server.gql("employment_editor", SUBMIT, id=version_id)
+    c.page.reload()  # the same address: read it again
+    c.page.locator("#publish-box").wait_for()
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    c.page.get_by_label("生效日期").fill(yesterday)
+    c.page.locator("#publish").click()
+    expect(c.page.locator("#version-status")).to_contain_text("须明确确认并说明理由")
+    c.page.get_by_label("追溯生效（自今天以前的某日起）").check()
+    c.page.get_by_label("追溯生效的理由").fill("文件自昨日起执行")
+    c.page.locator("#publish").click()
+    c.page.locator("main h1", has_text="已发布").wait_for()
+
+    log = c.server.gql("auditor", """query($id: String!) { auditLog(first: 10,
+        filter: {objectId: $id}) { edges { node { action details } } } }""",
+        id=version_id)["auditLog"]["edges"]
+    by_action = {e["node"]["action"]: e["node"]["details"] for e in log}
+    assert by_action["ruleset.version.withdraw"]["reason"] == "补充测试用例"
+    assert by_action["ruleset.version.reject"]["comment"] == "请补充就业补助的政策依据"
+    published = by_action["ruleset.version.publish"]
+    assert (published["effectiveFrom"], published["retroactive"], published["reason"]) == (
+        yesterday, True, "文件自昨日起执行")
+    assert c.requests.other_origins(c.server.base) == []
+    assert c.requests.console_errors == []
 
 
 def test_an_editor_works_in_english_adding_and_removing_test_cases(console: Console) -> None:

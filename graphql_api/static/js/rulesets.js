@@ -195,6 +195,11 @@ export async function renderVersion(main, id) {
     value: new Date().toISOString().slice(0, 10) });
   const effDate = h("input", { id: "effective-from", type: "date" });
   const retireReason = h("input", { id: "retire-reason", type: "text" });
+  // A date before today needs an explicit confirmation and a reason (both audited).
+  const retroactive = h("input", { id: "retroactive", type: "checkbox" });
+  const retroactiveReason = h("input", { id: "retroactive-reason", type: "text" });
+  const rejectComment = h("textarea", { id: "reject-comment", rows: 2 });
+  const withdrawReason = h("input", { id: "withdraw-reason", type: "text" });
   const writers = [personOf(v.author), personOf(v.submittedBy)];
   const sameApprover = writers.includes(viewer.name);
   const transition = (mutation, vars) => act(async () => {
@@ -208,6 +213,11 @@ export async function renderVersion(main, id) {
   const ownApprover = can("approve") && viewer.department === rs.owner;
   // Approvers check what they are asked to submit or publish: validation and the tests.
   const mayWork = editable || (ownApprover && (inDraft || v.status === "IN_REVIEW"));
+  const inReview = v.status === "IN_REVIEW";
+  // Its author (or whoever submitted it) takes a version in review back; an approver of the
+  // department sends it back with a comment.
+  const mayWithdraw = inReview && sameApprover
+    && ((can("editRuleSets") && viewer.department === rs.owner) || ownApprover);
   fill(main,
     h("p", {}, h("a", { href: "#/rulesets" }, `← ${t("ruleSetsTitle")}`)),
     h("h1", {}, `${rs.title} v${v.version} `, badge(v.status)),
@@ -232,11 +242,35 @@ export async function renderVersion(main, id) {
       h("div", { class: "field" }, h("label", { for: "effective-from" }, t("effectiveFrom")), effDate),
       h("button", { type: "button", id: "publish", class: "primary", disabled: sameApprover,
         "aria-describedby": sameApprover ? "four-eyes" : null,
-        onclick: () => (effDate.value ? transition(`mutation($id: ID!, $from: Date!) {
-          ruleSetVersionPublish(id: $id, effectiveFrom: $from) { version { id }
-          userErrors { field errorCode message } } }`, { id: v.id, from: effDate.value })()
+        onclick: () => (effDate.value ? transition(`mutation($id: ID!, $from: Date!,
+          $retroactive: Boolean!, $reason: String) {
+          ruleSetVersionPublish(id: $id, effectiveFrom: $from, retroactive: $retroactive,
+          reason: $reason) { version { id } userErrors { field errorCode message } } }`,
+          { id: v.id, from: effDate.value, retroactive: retroactive.checked,
+            reason: retroactive.checked ? retroactiveReason.value || null : null })()
           : say(`${t("effectiveFrom")}?`, "error")) }, t("publish")),
+      h("div", { class: "field" }, h("label", { for: "retroactive" }, retroactive,
+        ` ${t("retroactive")}`)),
+      h("div", { class: "field" }, h("label", { for: "retroactive-reason" },
+        t("retroactiveReason")), retroactiveReason),
       sameApprover ? h("p", { id: "four-eyes", class: "error" }, t("fourEyes")) : null) : null,
+    inReview && ownApprover ? h("div", { class: "card row", id: "reject-box" },
+      h("div", { class: "field" }, h("label", { for: "reject-comment" }, t("rejectComment")),
+        rejectComment),
+      h("button", { type: "button", id: "reject",
+        onclick: () => transition(`mutation($id: ID!, $comment: String!) {
+          ruleSetVersionReject(id: $id, comment: $comment) { version { id }
+          userErrors { field errorCode message } } }`, { id: v.id, comment: rejectComment.value })() },
+      t("reject"))) : null,
+    mayWithdraw ? h("div", { class: "card row", id: "withdraw-box" },
+      h("div", { class: "field" }, h("label", { for: "withdraw-reason" }, t("withdrawReason")),
+        withdrawReason),
+      h("button", { type: "button", id: "withdraw",
+        onclick: () => transition(`mutation($id: ID!, $reason: String) {
+          ruleSetVersionWithdraw(id: $id, reason: $reason) { version { id }
+          userErrors { field errorCode message } } }`,
+        { id: v.id, reason: withdrawReason.value || null })() },
+      t("withdraw"))) : null,
     v.status === "PUBLISHED" && ownApprover ? h("div", { class: "card row", id: "retire-box" },
       h("div", { class: "field" }, h("label", { for: "retire-reason" }, t("retireReason")), retireReason),
       h("button", { type: "button", id: "retire", class: "danger",
