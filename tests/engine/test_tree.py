@@ -14,6 +14,7 @@ from engine.determine import determine
 from engine.results import ConditionNode, Determination, Status, at_depth
 from engine.tree import walk
 from engine.values import k_and, k_not, k_or
+from engine.warning import determine_events, parse_case_events
 from policy.semantics import UNKNOWN, Value
 from services.rulesets import load_catalog
 from tests.strategies import households
@@ -117,13 +118,33 @@ def test_trees_of_each_versions_own_test_cases(record, case) -> None:  # type: i
     check_trees(determine(case.household, case.asOf, [(record.program, CATALOG.ref(record))]))
 
 
+# The early-warning rules read a department's event with the household: their trees are
+# checked on their version's own cases, each a household with its events.
+WARNING = load_catalog(events=True)
+EVENT_CASES = [(record, case) for record in WARNING.records
+               for case in record.program.document.tests if case.events]
+
+
+@pytest.mark.parametrize(("record", "case"), EVENT_CASES,
+                         ids=[f"{r.id}: {c.name}" for r, c in EVENT_CASES])
+def test_trees_of_the_early_warning_rules(record, case) -> None:  # type: ignore[no-untyped-def]
+    det = determine_events(record.program, WARNING.ref(record), case.household,
+                           parse_case_events(case.events, case.asOf), case.asOf)
+    check_trees(det)
+
+
 def test_the_test_cases_grant_and_refuse_every_outcome() -> None:
     seen: dict[tuple[str, str], set[Status]] = {}
     for record, case in CASES:
         det = determine(case.household, case.asOf, [(record.program, CATALOG.ref(record))])
         for o in det.outcomes():
             seen.setdefault((record.id, o.code), set()).add(o.status)
-    for record in RECORDS:
+    for record, case in EVENT_CASES:
+        det = determine_events(record.program, WARNING.ref(record), case.household,
+                               parse_case_events(case.events, case.asOf), case.asOf)
+        for o in det.outcomes():
+            seen.setdefault((record.id, o.code), set()).add(o.status)
+    for record in [*RECORDS, *WARNING.records]:
         for code in record.program.outcome_codes():
             got = seen.get((record.id, code), set())
             assert {Status.GRANTED, Status.NOT_GRANTED} <= got, (record.id, code, got)
