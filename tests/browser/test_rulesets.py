@@ -4,6 +4,9 @@ it; another approver finds it in the queue and publishes it."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from store.models import ImpactJob
 from tests.browser.conftest import Console, expect
 
 
@@ -71,6 +74,11 @@ def test_editor_changes_a_parameter_and_a_test_case_runs_tests_sees_diff_and_imp
     stats.wait_for()
     assert "户数" in stats.inner_text()
     c.page.locator("#impact .bars").wait_for()
+    # It ran as a background job (started, then polled), the editor's own.
+    with c.server.application.uow() as uow:
+        jobs = uow.session.scalars(select(ImpactJob).where(
+            ImpactJob.actor == "policy_editor:ed-1")).all()
+    assert [(j.status, str(j.as_of)) for j in jobs][-1:] == [("DONE", "2024-06-01")], jobs
     # The first changed households, with the reasons on both sides.
     changed = c.page.locator("#changed-households tbody tr")
     assert changed.count() >= 1

@@ -172,6 +172,7 @@ const T = {
   noDiff: ["内容相同", "Same content"],
   impact: ["影响预估", "Impact preview"],
   runImpact: ["预估影响", "Preview impact"],
+  impactProgress: ["正在预估，已评估家庭", "Previewing: households evaluated"],
   households: ["户数", "Households"],
   gained: ["新增享受", "Gain"],
   lost: ["不再享受", "Lose"],

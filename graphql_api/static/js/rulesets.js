@@ -157,21 +157,38 @@ export async function renderVersion(main, id) {
     { id: page.v.id, lang: apiLang() })).ruleSetVersion.diff;
     renderDiff(diffBox, d, page.v.version);
   };
+  // The preview runs in the background (a county's households take seconds): started, then
+  // polled for its progress until its report is there.
   const showImpact = async (asOf) => {
     if (page.editable) await save();
-    const out = userErrorsOf((await gql(`mutation($id: ID!, $asOf: Date!, $lang: Lang!) {
-      ruleSetDraftImpact(id: $id, asOf: $asOf, first: 20) { impact {
+    const started = userErrorsOf((await gql(`mutation($id: ID!, $asOf: Date!) {
+      ruleSetDraftImpactStart(id: $id, asOf: $asOf, first: 20) { job { id }
+        userErrors { field errorCode message } } }`,
+    { id: page.v.id, asOf })).ruleSetDraftImpactStart);
+    for (let wait = 200; ; wait = Math.min(wait * 2, 1000)) {
+      const job = (await gql(`query($id: ID!, $lang: Lang!) { ruleSetDraftImpactJob(id: $id) {
+        status householdsDone householdsTotal error { errorCode message }
+        result { ...report } } }
+      fragment report on ImpactReport {
         asOf households skipped gained lost changed unchanged changedTotal
         annualAmountBefore annualAmountAfter oneOffAmountBefore oneOffAmountAfter
         baseline { version }
         byRegion { regionCode households gained lost changed annualAmountBefore annualAmountAfter }
         changedHouseholds { householdId regionCode kind annualAmountBefore annualAmountAfter
           outcomes { code memberId kind before { ...side } after { ...side } } } }
-        userErrors { field errorCode message } } }
       fragment side on Outcome { status amount period terms { key value unit sample }
         title(lang: $lang) reasons { text(lang: $lang) } }`,
-    { id: page.v.id, asOf, lang: apiLang() })).ruleSetDraftImpact);
-    renderImpact(impactBox, out.impact);
+      { id: started.job.id, lang: apiLang() })).ruleSetDraftImpactJob;
+      if (job.status === "DONE") {
+        renderImpact(impactBox, job.result);
+        return;
+      }
+      if (job.status === "FAILED") throw new ApiError(job.error.message, job.error.errorCode);
+      fill(impactBox, h("p", { id: "impact-progress", class: "help", role: "status" },
+        `${t("impactProgress")} ${job.householdsDone} / ${job.householdsTotal}`,
+        " ", h("progress", { max: Math.max(1, job.householdsTotal), value: job.householdsDone })));
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   };
 
   // One operation at a time: each saves the draft at the revision the previous one left, so
