@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.results import ConditionNode, Determination, Outcome, Status
 from engine.whatif import what_would_change
+from policy.fact_catalogue import CATALOGUE
 from policy.schema import FACTS, Kind
 
 _TEXT: dict[str, dict[Any, Any]] = {
@@ -122,12 +123,26 @@ def _atom(t: dict[Any, Any], n: ConditionNode) -> str:
     return str(t["is"].format(expr=n.expression, value=_truth(t, n.result)))
 
 
+_LABELS_ZH = {f.name: f.label.zh for _, f in CATALOGUE.all_inputs()}
+
+
+def _fact_name(path: str, lang: str) -> str:
+    """A missing fact as a caseworker knows it: its catalogue label in Chinese, with the path
+    a household file names it by (``上年度家庭纯收入（previousAnnualNetIncome）``)."""
+    name = path.rsplit(".", 1)[-1]
+    if lang != "ZH" or name not in _LABELS_ZH:
+        return path
+    return f"{_LABELS_ZH[name]}（{path}）"
+
+
 def one_line(t: dict[Any, Any], o: Outcome, lang: str) -> str:
     """The deciding reason of an outcome in one line."""
     if o.status is Status.GRANTED:
         return o.reasons[0].text(lang) if o.reasons else ""
     if o.status is Status.UNDETERMINED:
-        return str(t["missing"].format(facts=", ".join(o.missing_facts)))
+        sep = "、" if lang == "ZH" else ", "
+        return str(t["missing"].format(facts=sep.join(
+            _fact_name(path, lang) for path in o.missing_facts)))
     parts = [_atom(t, n) for n in deciding_atoms(o.reasons[0].condition)] if o.reasons else []
     return ("；" if lang == "ZH" else "; ").join(dict.fromkeys(parts))
 

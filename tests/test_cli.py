@@ -136,6 +136,18 @@ def test_an_unknown_definition_reads_as_an_unknown_condition() -> None:
     assert is_condition(root) and not is_condition(ratio)
 
 
+def test_an_undetermined_item_names_the_missing_fact_by_its_label_in_chinese() -> None:
+    det = _determination({"id": "x", "annualNetIncome": 14000,
+                          "members": [{"id": "m1", "birthDate": "1980-01-01"},
+                                      {"id": "m2", "birthDate": "1982-01-01"}]})
+    zh = [x for x in summary(det, {}, "ZH", [Status.UNDETERMINED]).splitlines()
+          if x.startswith("突发严重困难户")]
+    en = [x for x in summary(det, {}, "EN", [Status.UNDETERMINED]).splitlines()
+          if x.startswith("Household in sudden severe hardship")]
+    assert zh[0].endswith("待定        缺少：上年度家庭纯收入（previousAnnualNetIncome）"), zh
+    assert en[0].endswith("UNDETERMINED          missing: previousAnnualNetIncome"), en
+
+
 def test_a_status_filter_that_leaves_a_program_empty_says_so() -> None:
     det = _determination({"id": "x", "members": [{"id": "m1", "birthDate": "1980-01-01"}]})
     zh = summary(det, {}, "ZH", [Status.UNDETERMINED]).splitlines()
