@@ -255,7 +255,7 @@ def _print_readable(args: argparse.Namespace, det: Any, versions: Any) -> int:
                              else "the item is about the household: leave --member out")
                          + " [UNKNOWN_MEMBER]")
         depth = 1 if args.depth is None else (None if args.depth < 0 else args.depth)
-        sys.stdout.write(explain(det, args.explain, args.lang, depth, args.member))
+        sys.stdout.write(explain(det, args.explain, args.lang, depth, args.member, statuses))
         return 0
     titles = {program.code: program.document.title.get(args.lang) for program, _ in versions}
     sys.stdout.write(summary(det, titles, args.lang, statuses))
@@ -830,7 +830,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "every field, as data.evaluate of a GraphQL query selecting every field")
     p.add_argument("--status", action="append", metavar="STATUS",
                    help="show only items with this status (GRANTED, NOT_GRANTED, "
-                   "UNDETERMINED; repeatable)")
+                   "UNDETERMINED; repeatable), in the table or with --explain")
     p.add_argument("--explain", metavar="CODE",
                    help="one item's explanation: its conditions as a tree and what would "
                    "change the answer, e.g. --explain education.compulsory_living_subsidy")

@@ -230,15 +230,20 @@ def tree_lines(node: ConditionNode, lang: str, indent: int = 0) -> list[str]:
 
 
 def explain(det: Determination, code: str, lang: str, depth: int | None,
-            member: str | None = None) -> str:
-    """One item's outcomes (per member unless ``member``): status, amount and terms, each
-    reason's tree, and for items not granted the changes that would grant them."""
+            member: str | None = None, statuses: Iterable[Status] | None = None) -> str:
+    """One item's outcomes (per member unless ``member``; only those of ``statuses`` when
+    given): status, amount and terms, each reason's tree, and for items not granted the
+    changes that would grant them."""
     from engine.results import at_depth
 
     t = _TEXT[lang]
     out: list[str] = []
     sample = False
-    for o in explained(det, code, member):
+    keep = set(statuses) if statuses else set(Status)
+    shown = [o for o in explained(det, code, member) if o.status in keep]
+    if not shown:
+        return str(t["none_shown"]) + "\n"
+    for o in shown:
         sample = sample or (o.amount_is_sample and o.amount is not None) or any(
             term.sample for term in o.terms)
         # The table's "—" (granted, no amount: in kind, or the terms below) says nothing here.

@@ -148,6 +148,21 @@ def test_an_undetermined_item_names_the_missing_fact_by_its_label_in_chinese() -
     assert en[0].endswith("UNDETERMINED          missing: previousAnnualNetIncome"), en
 
 
+def test_explain_keeps_to_the_chosen_statuses() -> None:
+    det = _determination({"id": "x", "povertyAlleviated": True,
+                          "members": [{"id": "m1", "birthDate": "1980-01-01"},
+                                      {"id": "m2", "birthDate": "2008-01-01",
+                                       "schoolStage": "SENIOR"}]})
+    heads = [x for x in explain(det, "education.senior_grant", "EN", 1, None,
+                                [Status.GRANTED]).splitlines() if "(education.senior_grant)" in x]
+    assert heads == ["National grant for senior-high students (education.senior_grant) member "
+                     "m2: GRANTED, 2,000.00 yuan/year"]
+    both = explain(det, "education.senior_grant", "EN", 1).splitlines()
+    assert sum("(education.senior_grant)" in x for x in both) == 2
+    assert explain(det, "housing.repair", "ZH", 1, None, [Status.GRANTED]) == (
+        "（没有所选状态的项目）\n")
+
+
 def test_a_status_filter_that_leaves_a_program_empty_says_so() -> None:
     det = _determination({"id": "x", "members": [{"id": "m1", "birthDate": "1980-01-01"}]})
     zh = summary(det, {}, "ZH", [Status.UNDETERMINED]).splitlines()
