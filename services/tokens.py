@@ -31,6 +31,26 @@ if TYPE_CHECKING:
     from services.application import Application
 
 
+# The longest department and region code a token can name: the columns' widths (the token's
+# department column; the households' region code column, which a region must match).
+DEPARTMENT_LENGTH = 100
+REGION_LENGTH = 32
+
+
+def _scope(value: str, field: str, limit: int, problems: list[FieldError]) -> str | None:
+    """``value`` without surrounding spaces, or None with a problem added when it is empty,
+    too long for its column or holds a control character (checked here, so that SQLite and
+    PostgreSQL refuse the same values)."""
+    trimmed = value.strip()
+    if not trimmed or len(trimmed) > limit or any(ord(c) < 32 or ord(c) == 127
+                                                 for c in trimmed):
+        problems.append(FieldError(field, "INVALID_VALUE",
+                                   f"a {field} is 1 to {limit} characters, none of them a "
+                                   f"control character; got {len(trimmed)} characters"))
+        return None
+    return trimmed
+
+
 @dataclass(frozen=True)
 class TokenView:
     """A token as ``token list`` shows it (never the token itself)."""
@@ -115,6 +135,10 @@ class Tokens:
         if role in ("policy_editor", "policy_approver") and not department:
             problems.append(FieldError("department", "REQUIRED",
                                        f"a {role} needs a department (e.g. 县教体局)"))
+        department = _scope(department, "department", DEPARTMENT_LENGTH, problems) \
+            if department else None
+        regions = [r for r in (_scope(r, "region", REGION_LENGTH, problems) for r in regions)
+                   if r is not None]
         if expires_at is not None:
             if expires_at.tzinfo is None:
                 problems.append(FieldError("expires", "INVALID_VALUE",

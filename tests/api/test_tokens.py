@@ -227,3 +227,40 @@ def test_a_remembered_token_expires_by_the_clock(
     later = datetime.now(UTC) + timedelta(hours=2)
     monkeypatch.setattr("services.tokens.utc_now", lambda: later)
     assert Tokens(first).principal(token) is None
+
+
+@pytest.fixture(params=BACKENDS)
+def store_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Application]:
+    for engine in fresh_engine(request.param, tmp_path):
+        application = Application(Settings(env="prod", seed_fixtures=False), engine)
+        application.start()
+        yield application
+
+
+def test_a_department_or_region_that_cannot_be_stored_is_refused_alike_on_both_databases(
+        store_app: Application) -> None:
+    """A department longer than its column (100) failed on PostgreSQL only, with an internal
+    error, and was stored on SQLite; a NUL or an empty region made a token nobody could use.
+    Each is refused with a field error before anything is stored, on both databases."""
+    tokens = Tokens(store_app)
+    cases = [
+        ({"role": "policy_editor", "department": "县" * 101}, "department"),
+        ({"role": "policy_editor", "department": "县教\u0000体局"}, "department"),
+        ({"role": "policy_approver", "department": "   "}, "department"),
+        ({"role": "caseworker", "regions": ["371300-001", "3" * 33]}, "region"),
+        ({"role": "caseworker", "regions": [" "]}, "region"),
+        ({"role": "caseworker", "regions": ["371300\u0000"]}, "region"),
+    ]
+    for claims, field in cases:
+        with pytest.raises(InvalidInput) as refused:
+            tokens.create(name="bad-scope", **claims)  # type: ignore[arg-type]
+        assert [(e.field, e.code) for e in refused.value.errors] == [
+            (field, "INVALID_VALUE")], claims
+        assert "\u0000" not in str(refused.value)
+    assert [v for v in tokens.list() if v.login == "bad-scope"] == []
+    # Surrounding spaces are not part of a department or a region: trimmed, the scope
+    # matches the rule sets' owners and the households' region codes.
+    token = tokens.create(role="policy_editor", name="ed-trim", department=" 县教体局 ")
+    token2 = tokens.create(role="caseworker", name="cw-trim", regions=[" 371300-001 "])
+    assert tokens.principal(token).department == "县教体局"  # type: ignore[union-attr]
+    assert tokens.principal(token2).regions == frozenset({"371300-001"})  # type: ignore[union-attr]
