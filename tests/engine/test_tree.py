@@ -83,6 +83,20 @@ def check_decided(node: ConditionNode, decided: bool = True) -> None:
             check_decided(c, True)
 
 
+def check_cut(full: ConditionNode, cut: ConditionNode, depth: int | None = 0) -> None:
+    """``cut`` is ``full`` with derived facts opened ``depth`` levels (None: all): the same
+    nodes down to the cut, a derived fact below it without its definition."""
+    assert full._replace(children=()) == cut._replace(children=()), full.expression
+    if full.kind == "FACT" and full.children:
+        if depth == 0:
+            assert cut.children == (), cut.expression
+            return
+        depth = None if depth is None else depth - 1
+    assert len(full.children) == len(cut.children), full.expression
+    for f, c in zip(full.children, cut.children, strict=True):
+        check_cut(f, c, depth)
+
+
 def check_trees(det: Determination) -> None:
     for outcome in det.outcomes():
         assert outcome.reasons
@@ -92,9 +106,9 @@ def check_trees(det: Determination) -> None:
             check_logic(tree)
             check_decided(tree)
             # Cutting derived facts' expansions keeps every node above the cut as it was.
-            shallow = at_depth(tree, 0)
-            assert all(not c.children for n in walk(shallow) if n.kind == "FACT"
-                       for c in [n])
+            check_cut(tree, at_depth(tree, 0))
+            check_cut(tree, at_depth(tree, None), None)
+            check_cut(tree, at_depth(tree, 1), 1)
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=lambda r: r.id)
