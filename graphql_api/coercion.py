@@ -91,6 +91,10 @@ def refusal(document: DocumentNode, operation_name: str | None,
     if not isinstance(principal, Principal) or app is None or operation is None:
         return None
     policy: Policy = app.policy
+    authorization: str = getattr(context, "authorization", "")
+    if (operation.operation is OperationType.SUBSCRIPTION and principal.anonymous
+            and authorization):
+        return None  # its token is looked up when it starts (graphql_api.warning._subscriber)
     try:
         # Anonymous callers may run queries (evaluate, rule sets) in dev only.
         anonymous_allowed = policy.dev and operation.operation is OperationType.QUERY

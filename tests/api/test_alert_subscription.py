@@ -115,3 +115,39 @@ def test_an_anonymous_subscription_is_refused(live: tuple[str, Application]) -> 
     # with errors (its "error" message is for requests that do not validate).
     assert message["type"] == "next" and message["payload"]["data"] is None, message
     assert message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def _subscribe_once(base: str, query: str, variables: dict[str, Any],
+                    token: str | None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with connect(base.replace("http://", "ws://") + "/graphql",
+                 subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                 additional_headers=headers, open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        ws.send(json.dumps({"id": "1", "type": "subscribe",
+                            "payload": {"query": query, "variables": variables}}))
+        message: dict[str, Any] = json.loads(ws.recv(timeout=10))
+        return message
+
+
+def test_a_subscribers_variables_that_do_not_coerce_are_told_to_whom_may_subscribe(
+        live: tuple[str, Application]) -> None:
+    """The token of a subscription is looked up when it starts: a subscriber with a valid
+    token whose variables do not coerce is told what is wrong with them; without a token,
+    the answer is UNAUTHENTICATED alone."""
+    base, application = live
+    token = Tokens(application).create(role="caseworker", name="ws-vars",
+                                       regions=["371300-001"])
+    query = "subscription($r: [String!]) { alertRaised(regionCodes: $r) { id } }"
+
+    # graphql-transport-ws sends a request that does not validate as an "error" message,
+    # the errors as graphql-core words them; a refusal comes as a result with its code.
+    told = _subscribe_once(base, query, {"r": [5]}, token)
+    assert told["type"] == "error", told
+    assert [e["message"] for e in told["payload"]] == [
+        "Variable '$r' has invalid value at [0]: String cannot represent a non string value: 5"]
+    refused = _subscribe_once(base, query, {"r": [5]}, None)
+    errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
+    assert [e.get("extensions", {}).get("code") for e in errors] == [
+        "UNAUTHENTICATED"], refused
