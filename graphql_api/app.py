@@ -50,6 +50,7 @@ from graphql_api.operability import (
 from graphql_api.projection import encode
 from graphql_api.schema import Context, build_schema
 from graphql_api.strings import check_variables
+from graphql_api.websocket import LegacyWSHandler, TransportWSHandler
 from services.application import Application, Tokens
 from services.auth import ANONYMOUS, INVALID_ROLE, Principal
 from services.config import Settings
@@ -59,6 +60,10 @@ class GraphQLApp(GraphQL[Context, None]):
     """strawberry's ASGI view, with every operation (the token lookup, parsing, validation,
     resolvers and their database work) run in a bounded pool of threads: the event loop only
     moves bytes, so one long request never holds up another, or /healthz."""
+
+    # Subscriptions' errors with codes and in the handshake's language, as HTTP answers'.
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, app: Application, tokens: Tokens, **kwargs: Any):
         super().__init__(build_schema(app.settings), **kwargs)

@@ -117,37 +117,54 @@ def test_an_anonymous_subscription_is_refused(live: tuple[str, Application]) -> 
     assert message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-def _subscribe_once(base: str, query: str, variables: dict[str, Any],
-                    token: str | None) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+def _subscribe_once(base: str, query: str, variables: dict[str, Any], token: str | None,
+                    protocol: str = "graphql-transport-ws", **headers: str) -> dict[str, Any]:
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     with connect(base.replace("http://", "ws://") + "/graphql",
-                 subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                 subprotocols=[protocol],  # type: ignore[list-item]
                  additional_headers=headers, open_timeout=10) as ws:
         ws.send(json.dumps({"type": "connection_init", "payload": {}}))
         assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
-        ws.send(json.dumps({"id": "1", "type": "subscribe",
+        start = "subscribe" if protocol == "graphql-transport-ws" else "start"
+        ws.send(json.dumps({"id": "1", "type": start,
                             "payload": {"query": query, "variables": variables}}))
         message: dict[str, Any] = json.loads(ws.recv(timeout=10))
         return message
 
 
-def test_a_subscribers_variables_that_do_not_coerce_are_told_to_whom_may_subscribe(
+def _errors(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """graphql-transport-ws sends a request that does not validate as an "error" message (a
+    list), the older graphql-ws as one error; a refusal comes as a result with errors."""
+    payload = message["payload"]
+    if isinstance(payload, list):
+        return payload
+    return payload.get("errors", [payload])  # type: ignore[no-any-return]
+
+
+def test_a_subscribers_errors_have_codes_and_the_handshakes_language(
         live: tuple[str, Application]) -> None:
-    """The token of a subscription is looked up when it starts: a subscriber with a valid
-    token whose variables do not coerce is told what is wrong with them; without a token,
-    the answer is UNAUTHENTICATED alone."""
+    """Every error a subscription gets has its code and speaks the language of the
+    handshake's Accept-Language, as over HTTP: a document that does not validate (no
+    suggestion), variables that do not coerce (told to a subscriber with a valid token: its
+    token is looked up when the subscription starts) and a refusal (UNAUTHENTICATED alone
+    without a token)."""
     base, application = live
     token = Tokens(application).create(role="caseworker", name="ws-vars",
                                        regions=["371300-001"])
-    query = "subscription($r: [String!]) { alertRaised(regionCodes: $r) { id } }"
-
-    # graphql-transport-ws sends a request that does not validate as an "error" message,
-    # the errors as graphql-core words them; a refusal comes as a result with its code.
-    told = _subscribe_once(base, query, {"r": [5]}, token)
-    assert told["type"] == "error", told
-    assert [e["message"] for e in told["payload"]] == [
-        "Variable '$r' has invalid value at [0]: String cannot represent a non string value: 5"]
-    refused = _subscribe_once(base, query, {"r": [5]}, None)
-    errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
-    assert [e.get("extensions", {}).get("code") for e in errors] == [
-        "UNAUTHENTICATED"], refused
+    variables = "subscription($r: [String!]) { alertRaised(regionCodes: $r) { id } }"
+    typo = "subscription { alertRaised { idd } }"
+    for protocol in ("graphql-transport-ws", "graphql-ws"):
+        told = _errors(_subscribe_once(base, variables, {"r": [5]}, token, protocol))
+        assert [e["extensions"]["code"] for e in told] == ["BAD_USER_INPUT"], told
+        assert told[0]["message"] == "变量 $r 的值不符合其类型"
+        refused = _errors(_subscribe_once(base, variables, {"r": [5]}, None, protocol))
+        assert [e["extensions"]["code"] for e in refused] == ["UNAUTHENTICATED"], refused
+        assert refused[0]["message"].startswith("需要有效的访问令牌")
+        wrong = _errors(_subscribe_once(base, typo, {}, token, protocol))
+        assert [e["extensions"]["code"] for e in wrong] == ["GRAPHQL_VALIDATION_FAILED"]
+        assert wrong[0]["message"] == "类型 Alert 没有字段 idd"
+        english = _errors(_subscribe_once(base, typo, {}, token, protocol,
+                                          **{"Accept-Language": "en"}))
+        assert english[0]["message"].startswith("Cannot query field 'idd' on type 'Alert'")
+        assert english[0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
