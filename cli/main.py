@@ -210,8 +210,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except FactsInvalid as exc:
         from policy.messages import chinese
 
-        # Chinese first (the API's text for the code), then the English message's details.
-        lines = [f"error: {args.file}: invalid household facts 家庭事实无效"]
+        # Chinese first (the API's text for the code), then the English message's details;
+        # _fail puts the header's Chinese line before it.
+        lines = [f"error: {args.file}: invalid household facts [INVALID_FACTS]"]
         lines += [f"  {e.field}: {chinese(e.code)} / {e.message} [{e.code}]"
                   for e in exc.errors]
         return _fail("\n".join(lines))
@@ -282,7 +283,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         except DocumentInvalid as exc:
             from policy.messages import chinese
 
-            lines = [f"{name}: invalid 规则集文档无效"]
+            lines = [f"error: {name}: invalid rule-set document [INVALID_DOCUMENT]"]
             lines += [f"  {e.field}: {chinese(e.code)} / {e.message} [{e.code}]"
                       for e in _every_problem(path, exc.errors)]
             status = max(status, _fail("\n".join(lines)))
@@ -328,8 +329,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
         try:
             docs.append(load_document(read_text(name, args.encoding)))
         except DocumentInvalid as exc:
-            lines = [f"{name}: invalid"]
-            lines += [f"  {e.field}: {e.message} [{e.code}]" for e in exc.errors]
+            from policy.messages import chinese
+
+            lines = [f"error: {name}: invalid rule-set document [INVALID_DOCUMENT]"]
+            lines += [f"  {e.field}: {chinese(e.code)} / {e.message} [{e.code}]"
+                      for e in exc.errors]
             return _fail("\n".join(lines))
     diff = diff_documents(docs[0], docs[1])
     if args.json:

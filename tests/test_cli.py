@@ -218,10 +218,12 @@ def test_every_problem_of_a_household_is_reported_at_once(tmp_path: Path) -> Non
     done = run("evaluate", str(bad), "--as-of", "2024-06-01", "--format", "json")
     assert done.returncode == 2 and done.stdout == ""
     lines = done.stderr.splitlines()
-    assert lines[0] == f"error: {bad}: invalid household facts 家庭事实无效"
-    assert all(re.search(r"^  \S+: [\u4e00-\u9fff].* / \S", x) for x in lines[1:]), lines
+    # Chinese first: the header's Chinese line, then its English, then a line per problem.
+    assert lines[:2] == ["错误：家庭事实无效（INVALID_FACTS）",
+                         f"error: {bad}: invalid household facts [INVALID_FACTS]"]
+    assert all(re.search(r"^  \S+: [\u4e00-\u9fff].* / \S", x) for x in lines[2:]), lines
     found = [(line.split(":")[0].strip(), line.rsplit("[", 1)[1].rstrip("]"))
-             for line in lines[1:]]
+             for line in lines[2:]]
     assert found == [
         ("accidentLoss", "TOO_MANY_DECIMALS"), ("annualNetIncome", "NEGATIVE_AMOUNT"),
         ("colour", "UNKNOWN_FIELD"), ("dibaoMarginal", "CONTRADICTORY_FACTS"),
@@ -271,11 +273,16 @@ def test_validate_reports_every_problem_of_a_document_at_once(tmp_path: Path) ->
     done = run("validate", str(broken))
     assert done.returncode == 2
     lines = done.stderr.splitlines()
-    assert lines[0] == f"{broken}: invalid 规则集文档无效"
-    assert [(x.split(":")[0].strip(), x.rsplit("[", 1)[1].rstrip("]")) for x in lines[1:]] == [
+    assert lines[:2] == ["错误：规则集文档无效（INVALID_DOCUMENT）",
+                         f"error: {broken}: invalid rule-set document [INVALID_DOCUMENT]"]
+    assert [(x.split(":")[0].strip(), x.rsplit("[", 1)[1].rstrip("]")) for x in lines[2:]] == [
         ("rules[0].citation", "REQUIRED"), ("rules[1].condition", "UNKNOWN_NAME")]
-    assert lines[2].startswith("  rules[1].condition: 未知名称 / unknown fact, parameter")
-    assert "(also used in rules[2].condition)" in lines[2]
+    assert lines[3].startswith("  rules[1].condition: 未知名称 / unknown fact, parameter")
+    assert "(also used in rules[2].condition)" in lines[3]
+    # diff says the same of a document it cannot read, in the same order.
+    other = run("diff", str(broken), str(FIXTURES / "rulesets" / "monitoring" / "v1.yaml"))
+    assert other.returncode == 2
+    assert other.stderr.splitlines()[:3] == lines[:3]
 
 
 def test_validate_fails_on_a_failing_test_case(tmp_path: Path) -> None:
