@@ -410,7 +410,10 @@ class CsvSource(Source):
         header = first.decode("utf-8-sig" if utf8 else self.encoding).strip("\r\n")
         import csv
 
-        self.names = next(csv.reader([header])) if header else []
+        # A column headed by a documented name or by its fact's Chinese label (as a workbook's
+        # may be, and as a Chinese spreadsheet saves it as CSV), spaces around it ignored.
+        self.header = next(csv.reader([header])) if header else []  # as written
+        self.names = [column_name(h) for h in self.header]
         self.utf8 = utf8
         self.data_start = len(first)
         check_columns(self.names)
@@ -492,13 +495,13 @@ class CsvSource(Source):
             read_options=pa_csv.ReadOptions(column_names=self.names, use_threads=False,
                                             block_size=len(block) + 1),
             parse_options=pa_csv.ParseOptions(invalid_row_handler=invalid),
-            convert_options=self._convert())
+            convert_options=self._convert(self.names))
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         return frame
 
-    def _convert(self) -> Any:
-        return pa_csv.ConvertOptions(column_types={n: pa.string() for n in self.names},
+    def _convert(self, names: list[str]) -> Any:
+        return pa_csv.ConvertOptions(column_types={n: pa.string() for n in names},
                                      strings_can_be_null=True, quoted_strings_can_be_null=True)
 
     def _arrow_frames(self) -> Iterator[tuple[pl.DataFrame, int]]:
@@ -514,11 +517,13 @@ class CsvSource(Source):
                     # errors file), and on this kind of machine it was no slower
                     encoding=self.encoding, use_threads=False),
                 parse_options=pa_csv.ParseOptions(invalid_row_handler=self._invalid_row),
-                convert_options=self._convert(),
+                # the header read from the file, as written; its columns renamed after
+                convert_options=self._convert(self.header),
             )
             for batch in reader:
                 frame = pl.from_arrow(pa.Table.from_batches([batch]))
                 assert isinstance(frame, pl.DataFrame)
+                frame.columns = list(self.names)
                 frame = frame.with_columns(
                     pl.int_range(row + 1, row + 1 + frame.height, dtype=pl.Int64).alias(ROW))
                 row += frame.height

@@ -128,6 +128,42 @@ def test_a_gbk_register(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 2 and "[BAD_ENCODING]" in err
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_a_register_headed_in_chinese_screens_as_with_the_documented_names(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], encoding: str) -> None:
+    """A spreadsheet saved as CSV heads its columns with the facts' Chinese labels (家庭编号,
+    出生日期, ...), sometimes with spaces around them: the same columns as the documented names."""
+    from screening.sources import HEADER_ALIASES
+
+    zh = {name: label for label, name in HEADER_ALIASES.items()}
+    lines = _register_lines()
+    names = lines[0].split(",")
+    assert set(names) <= set(zh), set(names) - set(zh)  # every column has a Chinese label
+    headed = tmp_path / "headed.csv"
+    headed.write_bytes(("\n".join([",".join(f" {zh[n]} " if i % 2 else zh[n]
+                                             for i, n in enumerate(names)), *lines[1:]])
+                        + "\n").encode(encoding))
+    extra = ["--encoding", encoding] if encoding != "utf-8" else []
+    code, err, rows = _screen(tmp_path, REGISTER, capsys, "--status", "all")
+    assert code == 0 and rows == [], err
+    expected = (tmp_path / "o.csv").read_bytes()
+    code, err, rows = _screen(tmp_path, headed, capsys, "--status", "all", *extra)
+    assert code == 0 and rows == [], err
+    assert (tmp_path / "o.csv").read_bytes() == expected and expected.count(b"\n") > 20
+
+
+def test_a_column_given_twice_is_refused(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _register_lines()
+    register = tmp_path / "twice.csv"
+    register.write_text("\n".join([lines[0] + ",家庭编号",
+                                   *(line + "," + line.split(",")[0] for line in lines[1:])])
+                        + "\n", encoding="utf-8")
+    code, err, _ = _screen(tmp_path, register, capsys)
+    assert code == 2 and "[BAD_LAYOUT]" in err and "'householdId'" in err
+    assert "more than once" in err
+
+
 def test_a_register_with_a_bom(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     register = tmp_path / "bom.csv"
     register.write_text(REGISTER.read_text(encoding="utf-8"), encoding="utf-8-sig")

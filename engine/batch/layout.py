@@ -94,6 +94,11 @@ class LayoutError(ValueError):
 
 def check_columns(names: Iterable[str]) -> None:
     names = list(names)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise LayoutError(
+            f"column(s) {', '.join(map(repr, twice))} given more than once (a documented name "
+            "and its Chinese header name the same column)")
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
         raise LayoutError(
