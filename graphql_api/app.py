@@ -38,6 +38,7 @@ from graphql_api.observability import (
     count_overdue_cases,
     error_codes,
     metrics_text,
+    principal_id,
     time_operation,
 )
 from graphql_api.operability import (
@@ -150,7 +151,7 @@ class GraphQLApp(GraphQL[Context, None]):
                     allowed_operation_types=allowed,
                     operation_extensions=request_data.extensions)
                 attributes = {"graphql.operation.name": context.log.get("operation") or "",
-                              "policy_engine.principal": _principal_id(context.principal)}
+                              "policy_engine.principal": principal_id(context.principal)}
                 if result.errors:
                     attributes["policy_engine.error_codes"] = error_codes(result.errors)
                 span.set_attributes(attributes)
@@ -171,7 +172,7 @@ class GraphQLApp(GraphQL[Context, None]):
                            "OPERATION_NOT_ALLOWED") from exc
         except MissingQueryError as exc:
             raise _Refused(400, "No GraphQL query found in the request", "NO_QUERY") from exc
-        context.log["principal"] = _principal_id(context.principal)
+        context.log["principal"] = principal_id(context.principal)
         codes = error_codes(result.errors) if result.errors else []
         if codes:
             context.log["errors"] = codes
@@ -278,15 +279,6 @@ class GraphQLApp(GraphQL[Context, None]):
 
 # A caller that sent a token we do not know is not anonymous: it gets nothing, even in dev.
 _INVALID = Principal(name="invalid-token", role=INVALID_ROLE)
-
-
-def _principal_id(p: Principal) -> str:
-    """How a request log names the caller: the token's id (never a person's name)."""
-    if p.anonymous:
-        return "anonymous"
-    if p.role == INVALID_ROLE:
-        return "invalid-token"
-    return p.token_id or "unknown"
 
 
 MAX_BODY_BYTES = 1 << 20

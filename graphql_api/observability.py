@@ -33,6 +33,7 @@ from graphql_api import collector
 from graphql_api.messages import classify
 from policy.cache import caches
 from services import integrity
+from services.auth import INVALID_ROLE, Principal
 
 REGISTRY = CollectorRegistry()
 REQUEST_SECONDS = Histogram(
@@ -284,6 +285,9 @@ class RequestLog:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -320,4 +324,44 @@ class RequestLog:
             collector.maybe_complete_collection()  # between requests, when its period is due
 
 
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A websocket connection (subscriptions) gets one line when it ends: status 101 once
+        accepted (403 when refused before), how long it lasted, the subscriber's token id and
+        the error codes of every message sent on it (graphql_api.websocket)."""
+        request_id = uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        graphql: dict[str, Any] = state.setdefault("graphql", {})
+        graphql["request_id"] = request_id
+        status = {"code": 403}
+        start = time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "websocket.accept":
+                status["code"] = 101
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            if log.isEnabledFor(logging.INFO):
+                fields = {"request_id": request_id, "method": "WEBSOCKET",
+                          "path": scope["path"] if scope["path"] in KNOWN_PATHS else "other",
+                          "status": status["code"],
+                          "ms": round((time.perf_counter() - start) * 1000, 2)}
+                for key in ("principal", "errors"):
+                    if key in graphql:
+                        fields[key] = graphql[key]
+                log.info("request", extra={"fields": fields})
+
+
 KNOWN_PATHS = {"/graphql", "/healthz", "/readyz", "/metrics", "/"}
+
+
+def principal_id(p: Principal) -> str:
+    """How a request log names the caller: the token's id (never a person's name)."""
+    if p.anonymous:
+        return "anonymous"
+    if p.role == INVALID_ROLE:
+        return "invalid-token"
+    return p.token_id or "unknown"

@@ -26,6 +26,7 @@ from graphql_api.errors import (
 )
 from graphql_api.messages import message
 from graphql_api.node import Node, global_id
+from graphql_api.observability import principal_id
 from graphql_api.types import (
     Determination,
     Household,
@@ -426,15 +427,19 @@ class Subscription:
 async def _subscriber(ctx: Any) -> Principal:
     """Who subscribes: the bearer token sent with the websocket handshake (HTTP operations
     resolve it in the server's worker threads; a subscription is served by the event loop, so
-    the lookup runs in a thread here)."""
-    if not ctx.principal.anonymous or not ctx.authorization:
-        return ctx.principal  # type: ignore[no-any-return]
-    scheme, _, token = ctx.authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return Principal(name="invalid-token", role=INVALID_ROLE)
-    found = await anyio.to_thread.run_sync(
-        lambda: Tokens(ctx.app).principal(token.strip(), time.monotonic()))
-    return found if found is not None else Principal(name="invalid-token", role=INVALID_ROLE)
+    the lookup runs in a thread here). The connection's log line names them by token id."""
+    principal: Principal = ctx.principal
+    if principal.anonymous and ctx.authorization:
+        scheme, _, token = ctx.authorization.partition(" ")
+        found = None
+        if scheme.lower() == "bearer" and token.strip():
+            found = await anyio.to_thread.run_sync(
+                lambda: Tokens(ctx.app).principal(token.strip(), time.monotonic()))
+        principal = found if found is not None else Principal(name="invalid-token",
+                                                              role=INVALID_ROLE)
+    if isinstance(getattr(ctx, "log", None), dict):
+        ctx.log["principal"] = principal_id(principal)
+    return principal
 
 
 def household_alerts(info: strawberry.Info, household_id: str) -> list[Alert]:

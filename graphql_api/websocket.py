@@ -6,7 +6,8 @@ document that does not validate or variables that do not coerce, the English tex
 refusal), while ``GraphQLApp.process_result`` localises an HTTP answer's. Each handler here
 localises the errors of every message it sends with the same ``localise_error``:
 graphql-transport-ws's ``error`` (a list) and ``next`` (a result), and the older graphql-ws's
-``error`` (one error) and ``data`` (a result).
+``error`` (one error) and ``data`` (a result); their codes go into the connection's log line
+(``graphql_api.observability.RequestLog``).
 """
 
 from __future__ import annotations
@@ -52,11 +53,27 @@ def _language(handler: Any) -> str:
     return str(getattr(handler.context, "language", "zh"))
 
 
+def _sent(handler: Any, message: Any) -> Any:
+    """``message`` localised, its error codes added to the connection's log line."""
+    done = localised(dict(message), _language(handler))
+    payload = done.get("payload")
+    errors = payload if isinstance(payload, list) else (
+        payload.get("errors") if isinstance(payload, dict) and "errors" in payload
+        else [payload] if isinstance(payload, dict) and "message" in payload else [])
+    codes = [e["extensions"]["code"] for e in errors or []
+             if isinstance(e, dict) and isinstance(e.get("extensions"), dict)
+             and "code" in e["extensions"]]
+    log = getattr(handler.context, "log", None)
+    if codes and isinstance(log, dict):
+        log.setdefault("errors", []).extend(codes)
+    return cast(Any, done)
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
     async def send_message(self, message: Any) -> None:
-        await super().send_message(cast(Any, localised(dict(message), _language(self))))
+        await super().send_message(_sent(self, message))
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
     async def send_message(self, message: Any) -> None:
-        await super().send_message(cast(Any, localised(dict(message), _language(self))))
+        await super().send_message(_sent(self, message))

@@ -4,6 +4,7 @@ server gets the alerts of its region as they are raised, and not another region'
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -168,3 +169,45 @@ def test_a_subscribers_errors_have_codes_and_the_handshakes_language(
                                           **{"Accept-Language": "en"}))
         assert english[0]["message"].startswith("Cannot query field 'idd' on type 'Alert'")
         assert english[0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+def test_a_websocket_connection_is_one_log_line_without_variables(
+        live: tuple[str, Application], caplog: pytest.LogCaptureFixture) -> None:
+    """A subscriber's connection is logged once, when it ends: its token id (never the
+    person's name), status 101 and the error codes of what it was sent; never the query or
+    a variable."""
+    base, application = live
+    token = Tokens(application).create(role="caseworker", name="ws-logged",
+                                       regions=["371300-001"])
+    [view] = [t for t in Tokens(application).list() if t.login == "ws-logged"]
+    query = "subscription($r: [String!]) { alertRaised(regionCodes: $r) { id } }"
+    caplog.set_level(logging.INFO, logger="policy_engine.http")
+    with connect(base.replace("http://", "ws://") + "/graphql",
+                 subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                 additional_headers={"Authorization": f"Bearer {token}"},
+                 open_timeout=10) as ws:  # subscribed, then closed
+        ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        listeners = application.warning.listeners
+        before = len(listeners._items)
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+            "query": query, "variables": {"r": ["371300-001"]}}}))
+        deadline = time.monotonic() + 10
+        while len(listeners._items) == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        ws.send(json.dumps({"id": "1", "type": "complete"}))
+    _subscribe_once(base, query, {"r": [54321]}, token)  # variables refused
+    _subscribe_once(base, query, {"r": ["371300-001"]}, None)  # anonymous: refused
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        lines = [r.fields for r in caplog.records  # type: ignore[attr-defined]
+                 if getattr(r, "fields", {}).get("method") == "WEBSOCKET"]
+        if len(lines) >= 3:
+            break
+        time.sleep(0.05)
+    assert [(x["status"], x.get("principal"), x.get("errors")) for x in lines] == [
+        (101, view.id, None), (101, None, ["BAD_USER_INPUT"]),
+        (101, "anonymous", ["UNAUTHENTICATED"])], lines
+    assert all(x["path"] == "/graphql" and x["ms"] >= 0 for x in lines)
+    text = caplog.text + repr([r.__dict__ for r in caplog.records])
+    assert "54321" not in text and "ws-logged" not in text and "alertRaised" not in text
