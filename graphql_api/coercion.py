@@ -43,6 +43,7 @@ from graphql import (
 
 from graphql_api.errors import service_error
 from graphql_api.variables import CompiledVariablesExecutionContext
+from graphql_api.what_if import what_if_refusal
 from policy.errors import FactsInvalid, FieldError
 from policy.facts import parse_household
 from services.auth import INVALID_ROLE, Policy, Principal
@@ -60,7 +61,8 @@ _ACCESS: dict[str, Callable[[Policy, Principal], None]] = {
 
 class HouseholdCheckingExecutionContext(CompiledVariablesExecutionContext):
     """The execution context that adds the household validation's problems to the errors of
-    variables that do not coerce."""
+    variables that do not coerce, and refuses an operation that asks ``whatWouldChange`` of
+    more households than ``max_what_if_items`` (``graphql_api.what_if``) before it runs."""
 
     @classmethod
     def build(cls, schema: GraphQLSchema, document: DocumentNode, root_value: Any = None,
@@ -78,6 +80,13 @@ class HouseholdCheckingExecutionContext(CompiledVariablesExecutionContext):
                                           raw_variable_values, today)
             if problems:
                 return [*built, invalid_facts(problems)]
+        if not isinstance(built, list):
+            app = getattr(context_value, "app", None)
+            limit = getattr(getattr(app, "settings", None), "max_what_if_items", None)
+            if limit is not None:
+                refused = what_if_refusal(built, limit)
+                if refused is not None:
+                    return [refused]
         return built
 
 

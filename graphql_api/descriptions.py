@@ -42,7 +42,10 @@ DESCRIPTIONS: dict[str, str] = {
     "Query.determinationRecord(id)": "The record's id (its id field).",
     "Query.alert(id)": "The alert's id (its id field).",
     "Query.evaluateMany(items)": "The households, each with the caller's key and its date "
-                                 "(at most POLICY_ENGINE_MAX_BATCH_ITEMS, default 500).",
+                                 "(at most POLICY_ENGINE_MAX_BATCH_ITEMS, default 500; at "
+                                 "most POLICY_ENGINE_MAX_WHAT_IF_ITEMS, default 20, over all "
+                                 "evaluateMany fields of a request whose selection asks "
+                                 "whatWouldChange, else WHAT_IF_LIMIT).",
     "Query.evaluateMany(programs)": "Only these programs (rule-set codes) for every item; "
                                     "null: every program. An unknown code is an "
                                     "UNKNOWN_PROGRAM error of the call.",

@@ -103,8 +103,12 @@ class Query(EditingQuery, ViewerQuery, AuditQuery, WarningQuery, NodeQuery, Case
     @strawberry.field(description="Evaluate many households (not stored), each as of its own "
                       "date: one result per item, in order, each its determination or its own "
                       "errors (an invalid item does not stop the others). At most "
-                      "POLICY_ENGINE_MAX_BATCH_ITEMS items (default 500). 批量评估：每项一个结果，"
-                      "顺序不变；某项无效只影响该项。")
+                      "POLICY_ENGINE_MAX_BATCH_ITEMS items (default 500); a request that asks "
+                      "whatWouldChange of more than POLICY_ENGINE_MAX_WHAT_IF_ITEMS of them "
+                      "(default 20, counted over its evaluateMany fields) is refused before "
+                      "anything is evaluated (WHAT_IF_LIMIT). 批量评估：每项一个结果，"
+                      "顺序不变；某项无效只影响该项；一次请求最多为 20 户（默认）"
+                      "计算怎样会改变结果。")
     def evaluate_many(
         self, info: strawberry.Info, items: list[EvaluateItem],
         programs: list[str] | None = None,

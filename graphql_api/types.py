@@ -156,7 +156,9 @@ class Outcome:
 
     @strawberry.field(description="For NOT_GRANTED and UNDETERMINED outcomes of an evaluation: "
                       "the smallest single changes of one input fact that would grant it (empty "
-                      "when no single fact suffices, and for granted outcomes).")
+                      "when no single fact suffices, and for granted outcomes). Through "
+                      "evaluateMany, for at most POLICY_ENGINE_MAX_WHAT_IF_ITEMS households a "
+                      "request (default 20; WHAT_IF_LIMIT).")
     def what_would_change(self) -> list[FactChange]:
         return outcome_changes(self)
 

@@ -93,6 +93,8 @@ ZH: dict[str, str] = {
     "EVENT_ID_REUSED": "事件编号已用于内容不同的事件",
     "ID_TAKEN": "该编号已被使用",
     "BATCH_TOO_LARGE": "一次评估的家庭过多",
+    "WHAT_IF_LIMIT": ("一次请求为过多家庭计算怎样会改变结果（whatWouldChange）："
+                      "最多 {max} 户，本次 {count} 户"),
     "DUPLICATE_KEY": "与前面某项的 key 重复",
     "TOO_MANY_IDS": "一次读取的标识过多：最多 100 个",
     "TOO_MANY_JOBS": "正在运行的影响预览过多，请待其中一个完成后再开始",
@@ -246,6 +248,8 @@ EN: dict[str, str] = {
     "EVENT_ID_REUSED": "The event id was used for an event with other content.",
     "ID_TAKEN": "The id is taken.",
     "BATCH_TOO_LARGE": "Too many households in one evaluation.",
+    "WHAT_IF_LIMIT": ("whatWouldChange asked for too many households of evaluateMany in one "
+                      "request."),
     "DUPLICATE_KEY": "The key repeats an earlier item's.",
     "TOO_MANY_IDS": "Too many ids in one read (at most 100).",
     "TOO_MANY_JOBS": "Too many impact previews running: wait for one to finish.",
