@@ -43,7 +43,7 @@ from graphql import (
 
 from graphql_api.errors import service_error
 from graphql_api.variables import CompiledVariablesExecutionContext
-from graphql_api.what_if import what_if_refusal
+from graphql_api.what_if import WhatIfCount, counting, what_if_refusal
 from policy.errors import FactsInvalid, FieldError
 from policy.facts import parse_household
 from services.auth import INVALID_ROLE, Policy, Principal
@@ -62,7 +62,8 @@ _ACCESS: dict[str, Callable[[Policy, Principal], None]] = {
 class HouseholdCheckingExecutionContext(CompiledVariablesExecutionContext):
     """The execution context that adds the household validation's problems to the errors of
     variables that do not coerce, and refuses an operation that asks ``whatWouldChange`` of
-    more households than ``max_what_if_items`` (``graphql_api.what_if``) before it runs."""
+    more households than ``max_what_if_items`` (``graphql_api.what_if``) before it runs; while
+    it runs, whatever the route, ``whatWouldChange`` is computed for at most that many."""
 
     @classmethod
     def build(cls, schema: GraphQLSchema, document: DocumentNode, root_value: Any = None,
@@ -88,6 +89,24 @@ class HouseholdCheckingExecutionContext(CompiledVariablesExecutionContext):
                 if refused is not None:
                     return [refused]
         return built
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        # One count an execution: a request's operation, or one event of a subscription
+        # (graphql-core builds an executor for each and runs this).
+        limit = getattr(getattr(getattr(self.context_value, "app", None), "settings", None),
+                        "max_what_if_items", None)
+        if limit is None:
+            return super().execute_operation(serially)
+        count = WhatIfCount(limit)
+        with counting(count):
+            result = super().execute_operation(serially)
+        if self.is_awaitable(result):
+            return self._counted_while(result, count)
+        return result
+
+    async def _counted_while(self, result: Any, count: WhatIfCount) -> Any:
+        with counting(count):
+            return await result
 
 
 def refusal(document: DocumentNode, operation_name: str | None,

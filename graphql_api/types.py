@@ -16,6 +16,7 @@ from engine.results import Status
 from graphql_api import inputs
 from graphql_api.errors import CODE_DEPRECATED, ERROR_CODE, ErrorCode, call, error_code
 from graphql_api.node import Node, global_id
+from graphql_api.what_if import admit
 from policy.cache import BoundedCache
 from policy.messages import chinese
 
@@ -156,20 +157,26 @@ class Outcome:
 
     @strawberry.field(description="For NOT_GRANTED and UNDETERMINED outcomes of an evaluation: "
                       "the smallest single changes of one input fact that would grant it (empty "
-                      "when no single fact suffices, and for granted outcomes). Through "
-                      "evaluateMany, for at most POLICY_ENGINE_MAX_WHAT_IF_ITEMS households a "
-                      "request (default 20; WHAT_IF_LIMIT).")
+                      "when no single fact suffices, and for granted outcomes). For at most "
+                      "POLICY_ENGINE_MAX_WHAT_IF_ITEMS households a request (default 20), "
+                      "whatever the route: an evaluateMany that asks more is refused before it "
+                      "runs, and past the limit each further household's is a WHAT_IF_LIMIT "
+                      "error instead. 一次请求最多为 20 户（默认）计算。")
     def what_would_change(self) -> list[FactChange]:
         return outcome_changes(self)
 
 
 def outcome_changes(outcome: Any) -> list[Any]:
-    """What would grant an outcome served with its determination (``_InContext``)."""
+    """What would grant an outcome served with its determination (``_InContext``): computed
+    only for a household the operation's count admits (``graphql_api.what_if``), counted
+    where there is something to compute (not for a granted outcome)."""
     det = getattr(outcome, "determination", None)
     if det is None:
         return []
     from engine.whatif import what_would_change
 
+    if outcome.status is not Status.GRANTED and det.inputs is not None:
+        admit(det)
     return list(what_would_change(det, outcome))
 
 

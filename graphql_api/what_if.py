@@ -17,10 +17,24 @@ nothing is evaluated. A caller who may not evaluate at all is told that first. O
 
 The walk visits each field of the expanded selection once: its work is bounded by the
 document limits (``max_fields``).
+
+That walk sees only ``evaluateMany``. Every other route to a determination's outcomes (a
+record's ``replay``, ``householdDetermine`` under aliases, an alert's ``reevaluation``,
+``nodes``, pages of records under pages of households) is bounded while the operation runs:
+each operation executed (one a request; one a subscription's event) has a ``WhatIfCount``,
+current in the thread that executes it (``counting``), and ``outcome_changes`` asks it before
+computing what would grant an outcome (``admit``). The count is of distinct determinations
+(households) computed for; past ``max_what_if_items`` each further one is refused with
+``WHAT_IF_LIMIT``, the limit and the households asked so far in the message, instead of being
+computed. A selection without ``whatWouldChange`` never reaches the count.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from graphql import (
@@ -139,3 +153,63 @@ def what_if_refusal(executor: Any, limit: int) -> GraphQLError | None:
     assert error.extensions is not None
     error.extensions["params"] = {"max": limit, "count": count}
     return error
+
+
+class WhatIfCount:
+    """The determinations (households) one operation has computed ``whatWouldChange`` for, at
+    most ``limit``. Thread-safe: the lock is taken only when it is computed."""
+
+    __slots__ = ("_admitted", "_lock", "_seen", "limit")
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._lock = threading.Lock()
+        # id -> (the determination, kept so that its id is not reused; whether admitted)
+        self._seen: dict[int, tuple[object, bool]] = {}
+        self._admitted = 0
+
+    def admit(self, determination: object) -> None:
+        """Returns when ``whatWouldChange`` may be computed for ``determination`` (asking again
+        for one admitted costs nothing more: the engine remembers its work by determination);
+        raises ``WHAT_IF_LIMIT`` past the limit."""
+        key = id(determination)
+        with self._lock:
+            seen = self._seen.get(key)
+            if seen is None or seen[0] is not determination:
+                admitted = self._admitted < self.limit
+                self._admitted += admitted
+                seen = self._seen[key] = (determination, admitted)
+            if seen[1]:
+                return
+            asked = len(self._seen)
+        raise over_the_limit(self.limit, asked)
+
+
+def over_the_limit(limit: int, asked: int) -> GraphQLError:
+    """The error of a ``whatWouldChange`` refused while the operation runs: the limit and the
+    households asked so far, nothing of the household itself."""
+    msg = (f"whatWouldChange is computed for at most {limit} households a request; this one "
+           f"has asked it for {asked} so far: ask for fewer households (records, aliases, "
+           "items), or leave whatWouldChange out")
+    return GraphQLError(msg, extensions={"code": CODE, "params": {"max": limit, "count": asked}})
+
+
+_CURRENT: ContextVar[WhatIfCount | None] = ContextVar("what_if_count", default=None)
+
+
+@contextmanager
+def counting(count: WhatIfCount) -> Iterator[None]:
+    """``count`` is the current operation's while the block runs (in this thread or task)."""
+    token = _CURRENT.set(count)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
+def admit(determination: object) -> None:
+    """``WhatIfCount.admit`` of the operation being executed (none outside an operation: the
+    command line and the engine's own callers are not limited)."""
+    count = _CURRENT.get()
+    if count is not None:
+        count.admit(determination)

@@ -248,8 +248,7 @@ EN: dict[str, str] = {
     "EVENT_ID_REUSED": "The event id was used for an event with other content.",
     "ID_TAKEN": "The id is taken.",
     "BATCH_TOO_LARGE": "Too many households in one evaluation.",
-    "WHAT_IF_LIMIT": ("whatWouldChange asked for too many households of evaluateMany in one "
-                      "request."),
+    "WHAT_IF_LIMIT": "whatWouldChange asked for too many households in one request.",
     "DUPLICATE_KEY": "The key repeats an earlier item's.",
     "TOO_MANY_IDS": "Too many ids in one read (at most 100).",
     "TOO_MANY_JOBS": "Too many impact previews running: wait for one to finish.",

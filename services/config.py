@@ -30,8 +30,9 @@ class Settings(BaseSettings):
     validation_seconds: float = 0.5  # graphql-core's validation of one document, at most
     max_page_size: int = 100
     max_batch_items: int = 500  # evaluateMany: households a call, at most
-    # evaluateMany: households a request may ask whatWouldChange of (over all its
-    # evaluateMany fields), at most: about 40 ms of CPU a household when every outcome asks it
+    # households a request may have whatWouldChange computed for, at most (evaluateMany's
+    # items counted before it runs, every route while it runs): about 40 ms of CPU a household
+    # when every outcome asks it
     max_what_if_items: int = 20
     determination_cache_size: int = 4096  # recent evaluate results kept (0: none)
     # serve: seconds between complete garbage collections (graphql_api/collector.py); 0: the

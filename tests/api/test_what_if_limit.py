@@ -179,7 +179,7 @@ def test_skipped_what_would_change_is_not_counted(limited: Api) -> None:
              before, LIMIT + 1)
 
 
-def test_one_household_is_not_limited(limited: Api) -> None:
+def test_evaluate_is_not_counted_before_it_runs(limited: Api) -> None:
     one = """
     query One($h: HouseholdInput!) {
       a: evaluate(asOf: "2024-06-01", household: $h) { outcomes { whatWouldChange { fact } } }
@@ -188,8 +188,11 @@ def test_one_household_is_not_limited(limited: Api) -> None:
       d: evaluate(asOf: "2024-03-01", household: $h) { outcomes { whatWouldChange { fact } } }
     }"""
     body = limited.gql(one, {"h": HOUSEHOLDS[1]}, token="api_client")
-    assert "errors" not in body, body
-    assert set(body["data"]) == {"a", "b", "c", "d"}
+    # evaluated, and refused only at the household past the limit, while the operation runs
+    # (tests/api/test_what_if_count.py): no error on the field items
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "WHAT_IF_LIMIT"}
+    assert error["path"] == ["d"]
 
 
 def test_a_caller_without_a_token_learns_that_first(limited: Api) -> None:
