@@ -25,6 +25,9 @@ published; a WARNING is shown and does not block.
     NO_TEST_CASES          a version without test cases
     CITATION_FIGURE_STALE  compared with the version it is based on, a parameter whose value
                            changed while its citation still quotes the old figure (WARNING)
+    UNLABELLED_TERM        a term key the term catalogue (fixtures/terms.yaml) has no label
+                           for: people would read the key itself (WARNING)
+    UNLABELLED_UNIT        the same for a term's unit (WARNING)
 
 How the exclusive-group checks read a group is written down in
 docs/decisions/0003-validation.md: they enumerate the finite domain of the facts the group's
@@ -67,6 +70,7 @@ from policy.exact import sub as x_sub
 from policy.fact_catalogue import CATALOGUE
 from policy.schema import ENUMS, FACTS, Kind
 from policy.semantics import UNKNOWN, Value, k_and, k_not, k_or, round_half_up
+from policy.term_catalogue import TERMS
 
 Severity = Literal["ERROR", "WARNING"]
 
@@ -229,6 +233,7 @@ def validate(doc: RuleSetDocument, *, based_on: RuleSetDocument | None = None) -
         issues.extend(_from_field_error(e) for e in exc.errors)
     issues.extend(_citations(doc))
     issues.extend(_test_cases(doc))
+    issues.extend(_unlabelled_terms(doc))
     if based_on is not None:
         issues.extend(_meaning_changes(based_on, doc))
         issues.extend(_stale_citation_figures(based_on, doc))
@@ -274,6 +279,26 @@ _FIGURE = re.compile(r"\d+(?:[,，]\d{3})*(?:\.\d+)?")
 def _figures(text: str) -> set[Decimal]:
     """The numbers a text quotes ("6,000元" and "6000" are both 6000)."""
     return {Decimal(m.replace(",", "").replace("，", "")) for m in _FIGURE.findall(text)}
+
+
+def _unlabelled_terms(doc: RuleSetDocument) -> Iterator[Issue]:
+    """A term key or unit the term catalogue has no label for, once, where it is first used
+    (WARNING: the label is added to the catalogue, with the code, not to the rule set)."""
+    seen: set[tuple[str, str]] = set()
+    for i, r in enumerate(doc.rules):
+        for j, t in enumerate(r.terms):
+            if t.key not in TERMS.terms and ("key", t.key) not in seen:
+                seen.add(("key", t.key))
+                yield Issue(f"rules[{i}].terms[{j}].key", "UNLABELLED_TERM",
+                            f"rule {r.id}: term {t.key} has no Chinese and English label in "
+                            "the term catalogue (fixtures/terms.yaml), so people read the key "
+                            "itself; add one there", "WARNING")
+            if t.unit not in TERMS.units and ("unit", t.unit) not in seen:
+                seen.add(("unit", t.unit))
+                yield Issue(f"rules[{i}].terms[{j}].unit", "UNLABELLED_UNIT",
+                            f"rule {r.id}: unit {t.unit!r} of term {t.key} has no Chinese and "
+                            "English label in the term catalogue (fixtures/terms.yaml), so "
+                            "people read the unit itself; add one there", "WARNING")
 
 
 def _stale_citation_figures(based_on: RuleSetDocument,

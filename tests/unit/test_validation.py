@@ -252,7 +252,7 @@ def test_amount_that_can_be_negative() -> None:
 def test_term_that_can_be_negative_and_the_fix() -> None:
     data = base()
     rule(data, "subsidy.day")["terms"] = [
-        {"key": "relief", "value": "(medicalOutOfPocket - 3000) * 0.5", "unit": "yuan"}]
+        {"key": "estimatedRelief", "value": "(medicalOutOfPocket - 3000) * 0.5", "unit": "yuan"}]
     assert only(issues_of(data), "NEGATIVE_AMOUNT").field == "rules[2].terms[0].value"
     rule(data, "subsidy.day")["terms"][0]["value"] = "max(0, medicalOutOfPocket - 3000) * 0.5"
     assert issues_of(data) == []
