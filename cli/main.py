@@ -224,7 +224,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                      "prints the whole Determination, trees included: give one of them "
                      "[BAD_ARGUMENT]")
     if args.format == "json":
-        json.dump(determination_json(det, args.lang, what_would_change=True), sys.stdout,
+        json.dump(determination_json(det, args.lang, what_would_change=True,
+                                     term_labels=True), sys.stdout,
                   ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return 0

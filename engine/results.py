@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, TypeVar, overload
 
 from policy.cache import BoundedCache
 from policy.catalog import VersionRef
+from policy.term_catalogue import TERMS
 
 __all__ = ["VersionRef"]  # re-exported: determinations carry it
 
@@ -295,12 +296,23 @@ def _reason_json(r: Reason, lang: str) -> dict[str, Any]:
 
 
 def determination_json(d: Determination, lang: str = "ZH", *,
-                       what_would_change: bool = False) -> dict[str, Any]:
+                       what_would_change: bool = False,
+                       term_labels: bool = False) -> dict[str, Any]:
     """The Determination as JSON with the contract's field names: the same object as
     ``data.evaluate`` of a GraphQL query that selects every field (condition trees at the
     default depth; ``whatWouldChange`` only when asked for, since it evaluates the household
-    again for every outcome not granted). The JSON shares sub-objects (an outcome appears under
-    its program and in the flattened list); serialise it, do not mutate it."""
+    again for every outcome not granted; the terms' ``label`` and ``unitLabel`` only when asked
+    for, since they are the term catalogue's view, not part of the determination a record
+    keeps). The JSON shares sub-objects (an outcome appears under its program and in the
+    flattened list); serialise it, do not mutate it."""
+
+    def term(t: Term) -> dict[str, Any]:
+        data: dict[str, Any] = {"key": t.key, "value": t.value, "unit": t.unit,
+                                "sample": t.sample}
+        if term_labels:
+            data["label"] = TERMS.label(t.key, lang)
+            data["unitLabel"] = TERMS.unit_label(t.unit, lang)
+        return data
 
     def outcome(o: Outcome) -> dict[str, Any]:
         extra: dict[str, Any] = {}
@@ -316,8 +328,7 @@ def determination_json(d: Determination, lang: str = "ZH", *,
             "amount": o.amount,
             "period": o.period,
             "amountIsSample": o.amount_is_sample,
-            "terms": [{"key": t.key, "value": t.value, "unit": t.unit, "sample": t.sample}
-                      for t in o.terms],
+            "terms": [term(t) for t in o.terms],
             "reasons": [_reason_json(r, lang) for r in o.reasons],
             "missingFacts": list(o.missing_facts),
             **extra,

@@ -107,6 +107,20 @@ def _condition(args: Mapping[str, Any]) -> Callable[[Any], Any]:
     return lambda reason: at_depth(reason.condition, depth)
 
 
+def _term_label(args: Mapping[str, Any]) -> Callable[[Any], Any]:
+    from policy.term_catalogue import TERMS
+
+    lang = _lang(args)
+    return lambda term: TERMS.label(term.key, lang)
+
+
+def _term_unit_label(args: Mapping[str, Any]) -> Callable[[Any], Any]:
+    from policy.term_catalogue import TERMS
+
+    lang = _lang(args)
+    return lambda term: TERMS.unit_label(term.unit, lang)
+
+
 def _what_would_change(args: Mapping[str, Any]) -> Callable[[Any], Any]:
     from graphql_api.types import outcome_changes
 
@@ -128,6 +142,7 @@ RESOLVED: dict[str, dict[str, Getter]] = {
     "Outcome": {"title": Attr(_in_language("title")), "whatWouldChange": _what_would_change},
     "Reason": {"text": Attr(_in_language("text")), "condition": _condition},
     "FactChange": {"text": Attr(_in_language("text"))},
+    "Term": {"label": _term_label, "unitLabel": _term_unit_label},
     "RuleSetVersion": {"nodeId": lambda args: _version_node_id},
 }
 

@@ -19,6 +19,7 @@ from graphql_api.node import Node, global_id
 from graphql_api.what_if import admit
 from policy.cache import BoundedCache
 from policy.messages import chinese
+from policy.term_catalogue import TERMS
 
 if TYPE_CHECKING:
     from engine.results import Determination as EngineDetermination
@@ -58,6 +59,17 @@ class Term:
     sample: bool = strawberry.field(
         description="Computed from a parameter marked sample: a sample figure, not the "
         "county's decided one.")
+
+    @strawberry.field(description="The term as people name it, e.g. 起付线 / Deductible for "
+                      "deductible (the term catalogue, fixtures/terms.yaml); the key itself "
+                      "when the catalogue has no label for it.")
+    def label(self, lang: Lang = Lang.ZH) -> str:
+        return TERMS.label(self.key, lang.value)
+
+    @strawberry.field(description="The unit as people name it, e.g. 元 / yuan for yuan, 比例 / "
+                      "ratio for ratio; the unit itself when the catalogue has no label for it.")
+    def unit_label(self, lang: Lang = Lang.ZH) -> str:
+        return TERMS.unit_label(self.unit, lang.value)
 
 
 @strawberry.type

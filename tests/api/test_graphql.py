@@ -50,7 +50,7 @@ query Full($h: HouseholdInput!, $asOf: Date!, $programs: [String!]) {
 }
 fragment O on Outcome {
   code title memberId status amount amountIsSample period
-  terms { key value unit sample }
+  terms { key value unit sample label unitLabel }
   reasons { ruleId text citation { document clause quote url }
             conditions { expression actual expected passed }
             condition { TREE } }
@@ -70,10 +70,34 @@ def test_full_explanation_matches_the_engine(api: Api) -> None:
     body = api.gql(FULL, {"h": HH2, "asOf": as_of.isoformat()})
     assert "errors" not in body, body
     expected = determination_json(determine(HH2, as_of, load_catalog().in_force(as_of)),
-                                  what_would_change=True)
+                                  what_would_change=True, term_labels=True)
     expected.pop("flaggedBy")
     got = body["data"]["evaluate"]
     assert got == expected
+
+
+def test_terms_are_labelled_in_both_languages(api: Api) -> None:
+    hh3 = json.loads((FIXTURES / "households" / "hh-003.json").read_text(encoding="utf-8"))
+    q = """query($h: HouseholdInput!) { evaluate(household: $h, asOf: "2024-06-01",
+      programs: ["medical_relief"]) { outcomes(status: GRANTED) { code memberId
+        terms { key unit label zh: label(lang: ZH) en: label(lang: EN)
+                unitLabel unitEn: unitLabel(lang: EN) } } } }"""
+    body = api.gql(q, {"h": hh3})
+    assert "errors" not in body, body
+    outcomes = body["data"]["evaluate"]["outcomes"]
+    tier2 = next(o for o in outcomes if (o["code"], o["memberId"]) == ("medical.tier2", "m1"))
+    assert tier2["terms"] == [
+        {"key": "premiumSubsidy", "unit": "yuan", "label": "参保资助", "zh": "参保资助",
+         "en": "Premium subsidy", "unitLabel": "元", "unitEn": "yuan"},
+        {"key": "deductible", "unit": "yuan", "label": "起付线", "zh": "起付线",
+         "en": "Deductible", "unitLabel": "元", "unitEn": "yuan"},
+        {"key": "ratio", "unit": "ratio", "label": "救助比例", "zh": "救助比例",
+         "en": "Relief ratio", "unitLabel": "比例", "unitEn": "ratio"},
+        {"key": "annualCap", "unit": "yuan", "label": "年度救助限额", "zh": "年度救助限额",
+         "en": "Annual cap", "unitLabel": "元", "unitEn": "yuan"},
+        {"key": "estimatedRelief", "unit": "yuan", "label": "预计救助金额",
+         "zh": "预计救助金额", "en": "Estimated relief", "unitLabel": "元", "unitEn": "yuan"},
+    ]
 
 
 def test_outcome_filters_and_languages(api: Api) -> None:

@@ -27,7 +27,8 @@ HOUSEHOLD = json.loads((FIXTURES / "households" / "hh-002.json").read_text(encod
 
 CONDITION = ["expression", "actual", "expected", "passed", "__typename"]
 CITATION = ["document", "clause", "quote", "url"]
-TERM = ["key", "value", "unit"]
+TERM = ["key", "value", "unit", "label", "labelEn: label(lang: EN)", "unitLabel",
+        "unitEn: unitLabel(lang: EN)"]
 VERSION = ["id", "ruleSet", "version", "status", "effectiveFrom", "effectiveTo", "contentHash"]
 
 
