@@ -11,6 +11,7 @@ from engine.results import ConditionNode, Determination, Outcome, Status
 from engine.whatif import what_would_change
 from policy.fact_catalogue import CATALOGUE
 from policy.schema import FACTS, Kind
+from policy.term_catalogue import TERMS
 
 _TEXT: dict[str, dict[Any, Any]] = {
     "ZH": {
@@ -36,7 +37,7 @@ _TEXT: dict[str, dict[Any, Any]] = {
         "no_change": "没有哪一项事实单独改变就能使其符合。",
         "legend": "（* 为决定结果的条件；✓ 成立，✗ 不成立，? 未知）",
         "for_members": "成员 {ids}",
-        "term": "{key} = {value} {unit}{sample}",
+        "term": "{name}：{value}{sample}",
     },
     "EN": {
         "household": "Household {id}, as of {as_of}; flagged for monitoring: {flagged}",
@@ -63,7 +64,7 @@ _TEXT: dict[str, dict[Any, Any]] = {
         "no_change": "No single fact change would grant it.",
         "legend": "(* the conditions that decided the result; ✓ true, ✗ false, ? unknown)",
         "for_members": "members {ids}",
-        "term": "{key} = {value} {unit}{sample}",
+        "term": "{name}: {value}{sample}",
     },
 }
 REASON_WIDTH = 72
@@ -133,6 +134,16 @@ def _fact_name(path: str, lang: str) -> str:
     if lang != "ZH" or name not in _LABELS_ZH:
         return path
     return f"{_LABELS_ZH[name]}（{path}）"
+
+
+def _term_name(key: str, lang: str) -> str:
+    """A term as a caseworker knows it, with the key the rule set names it by, as facts are
+    named (``起付线（deductible）``, ``Deductible (deductible)``); the key alone when the term
+    catalogue has no label for it."""
+    name = TERMS.label(key, lang)
+    if name == key:
+        return key
+    return f"{name}（{key}）" if lang == "ZH" else f"{name} ({key})"
 
 
 def one_line(t: dict[Any, Any], o: Outcome, lang: str) -> str:
@@ -254,8 +265,9 @@ def explain(det: Determination, code: str, lang: str, depth: int | None,
             status=t[o.status], amount=f"，{amount}" if amount and lang == "ZH"
             else (f", {amount}" if amount else "")))
         for term in o.terms:
-            out.append("  " + t["term"].format(key=term.key, value=f"{term.value:,.2f}",
-                                               unit=term.unit,
+            out.append("  " + t["term"].format(name=_term_name(term.key, lang),
+                                               value=TERMS.value_text(term.value, term.unit,
+                                                                      lang),
                                                sample="*" if term.sample else ""))
         for r in o.reasons:
             out.append("  " + t["reason"].format(text=r.text(lang)))

@@ -109,14 +109,59 @@ def _determination(hh: dict[str, object]) -> Determination:
 def test_explain_marks_sample_terms_and_says_what_the_mark_means() -> None:
     det = _determination({"id": "x", "members": [{"id": "m1", "birthDate": "1950-01-01",
                                                    "tekun": True}]})
-    notes = (("ZH", "（标 * 的金额或条款为示例值"), ("EN", "(An amount or term marked *"))
-    for lang, note in notes:
+    notes = (("ZH", "（标 * 的金额或条款为示例值", "  年度救助限额（annualCap）：50,000.00 元*"),
+             ("EN", "(An amount or term marked *", "  Annual cap (annualCap): 50,000.00 yuan*"))
+    for lang, note, cap in notes:
         out = explain(det, "medical.tier1", lang, 1, "m1").splitlines()
         assert out[0].endswith(("：符合", ": GRANTED")), out[0]  # no amount, no "—"
-        assert "  annualCap = 50,000.00 yuan*" in out
+        assert cap in out
         assert out[-1].startswith(note), out[-1]
     # No sample figure shown, no note.
     assert "示例" not in explain(det, "housing.repair", "ZH", 1)
+
+
+def test_explain_names_terms_and_units_by_their_labels() -> None:
+    det = _determination({"id": "x", "dibao": True, "members": [
+        {"id": "m1", "birthDate": "1970-01-01", "medicalOutOfPocket": 3200}]})
+    zh = explain(det, "medical.tier2", "ZH", 1, "m1").splitlines()
+    assert zh[1:6] == ["  参保资助（premiumSubsidy）：150.00 元",
+                       "  起付线（deductible）：0.00 元",
+                       "  救助比例（ratio）：75%*",
+                       "  年度救助限额（annualCap）：30,000.00 元*",
+                       "  预计救助金额（estimatedRelief）：2,400.00 元*"], zh
+    en = explain(det, "medical.tier2", "EN", 1, "m1").splitlines()
+    assert en[1:6] == ["  Premium subsidy (premiumSubsidy): 150.00 yuan",
+                       "  Deductible (deductible): 0.00 yuan",
+                       "  Relief ratio (ratio): 75%*",
+                       "  Annual cap (annualCap): 30,000.00 yuan*",
+                       "  Estimated relief (estimatedRelief): 2,400.00 yuan*"], en
+
+
+def test_a_term_without_a_label_is_shown_by_its_key_and_unit() -> None:
+    from cli.summary import _term_name
+    from policy.term_catalogue import TERMS
+
+    assert _term_name("notInTheCatalogue", "ZH") == "notInTheCatalogue"
+    assert _term_name("notInTheCatalogue", "EN") == "notInTheCatalogue"
+    assert TERMS.value_text(12, "visits", "ZH") == "12 visits"
+
+
+def test_evaluate_json_gives_the_terms_labels_in_the_chosen_language() -> None:
+    path = FIXTURES / "households" / "hh-003.json"
+    for lang, label, unit in (("ZH", "起付线", "元"), ("EN", "Deductible", "yuan")):
+        done = run("evaluate", str(path), "--as-of", "2024-06-01", "--format", "json",
+                   "--program", "medical_relief", "--lang", lang)
+        assert done.returncode == 0, done.stderr
+        terms = [t for o in json.loads(done.stdout)["outcomes"] for t in o["terms"]]
+        assert terms, "hh-003 has granted medical tiers"
+        deductible = next(t for t in terms if t["key"] == "deductible")
+        assert (deductible["label"], deductible["unitLabel"]) == (label, unit)
+        assert {t["label"] for t in terms} == {
+            {"ZH": "参保资助", "EN": "Premium subsidy"}[lang],
+            {"ZH": "起付线", "EN": "Deductible"}[lang],
+            {"ZH": "救助比例", "EN": "Relief ratio"}[lang],
+            {"ZH": "年度救助限额", "EN": "Annual cap"}[lang],
+            {"ZH": "预计救助金额", "EN": "Estimated relief"}[lang]}
 
 
 def test_an_unknown_definition_reads_as_an_unknown_condition() -> None:
