@@ -3,7 +3,7 @@ replays a determination, and cannot open a household of another region."""
 
 from __future__ import annotations
 
-from tests.browser.conftest import Console
+from tests.browser.conftest import Console, expect
 
 
 def test_caseworker_lists_only_own_region_and_cannot_open_another(console: Console) -> None:
@@ -59,3 +59,14 @@ def test_a_saved_household_opens_in_the_check_page_with_medical_relief_terms(
     tier.wait_for()
     text = tier.locator("summary").inner_text()
     assert "救助比例" in text and "起付线" in text and "%" in text
+    assert "参保资助 350.00 元" in text and "ratio" not in text
+    # In English, the API's English labels (Term.label, Term.unitLabel).
+    c.page.get_by_label("语言").select_option("en")
+    c.page.get_by_label("As of").fill("2024-06-01")
+    c.page.get_by_role("button", name="Evaluate", exact=True).click()
+    tier = c.page.locator('#results li.outcome.granted[data-code="medical.tier1"]')
+    expect(tier.locator("summary")).to_contain_text("Relief ratio")
+    text = tier.locator("summary").inner_text()
+    assert "Premium subsidy 350.00 yuan" in text and "Deductible 0.00 yuan" in text
+    assert "救助" not in text
+    c.page.get_by_label("Language").select_option("zh")

@@ -485,11 +485,6 @@ export const ENUMS = {
     townshipReview: ["乡镇审核", "township review"], countyApproval: ["县级审定", "county approval"],
     readAlerts: ["查看预警", "read alerts"], resolveAlerts: ["处理本辖区预警", "act on your regions' alerts"],
   },
-  termKey: {
-    premiumSubsidy: ["参保资助", "Premium subsidy"], deductible: ["起付线", "Deductible"],
-    ratio: ["救助比例", "Relief ratio"], annualCap: ["年度救助限额", "Annual cap"],
-    estimatedRelief: ["预计救助金额", "Estimated relief"],
-  },
   changeKind: {
     ADDED: ["新增", "added"], REMOVED: ["删除", "removed"], CHANGED: ["修改", "changed"],
     GAINED: ["新增享受", "gains"], LOST: ["不再享受", "loses"], AMOUNT: ["金额变化", "amount"],

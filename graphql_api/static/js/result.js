@@ -23,7 +23,7 @@ export const DETERMINATION_FIELDS = `
     ruleSetVersion { id ruleSet version contentHash effectiveFrom }
     outcomes {
       code title(lang: $lang) memberId status amount period missingFacts amountIsSample
-      terms { key value unit sample }
+      terms { key value unit sample label(lang: $lang) unitLabel(lang: $lang) }
       whatWouldChange { fact operator value current text(lang: $lang) }
       reasons {
         ruleId text(lang: $lang)
@@ -78,12 +78,13 @@ export function totals(det) {
   return { yearly, once };
 }
 
-/** A tier's term in words: 救助比例 70%, 起付线 0.00 元. */
+/** A tier's term in words, by the labels the API gives (the term catalogue,
+ * fixtures/terms.yaml): 救助比例 70%, 起付线 0.00 元. */
 export function termText(x) {
-  const name = label("termKey", x.key);
   const value = x.unit === "ratio" ? `${Math.round(x.value * 10000) / 100}%`
-    : x.unit === "yuan" ? `${yuan(cents(x.value))} ${t("yuan")}` : `${x.value} ${x.unit}`;
-  return `${name} ${value}${x.sample ? `（${t("sample")}）` : ""}`;
+    : x.unit.startsWith("yuan") ? `${yuan(cents(x.value))} ${x.unitLabel}`
+      : `${x.value} ${x.unitLabel}`;
+  return `${x.label} ${value}${x.sample ? `（${t("sample")}）` : ""}`;
 }
 
 export function amountText(o) {

@@ -176,7 +176,8 @@ export async function renderVersion(main, id) {
         byRegion { regionCode households gained lost changed annualAmountBefore annualAmountAfter }
         changedHouseholds { householdId regionCode kind annualAmountBefore annualAmountAfter
           outcomes { code memberId kind before { ...side } after { ...side } } } }
-      fragment side on Outcome { status amount period terms { key value unit sample }
+      fragment side on Outcome { status amount period
+        terms { key value unit sample label(lang: $lang) unitLabel(lang: $lang) }
         title(lang: $lang) reasons { text(lang: $lang) } }`,
       { id: started.job.id, lang: apiLang() })).ruleSetDraftImpactJob;
       if (job.status === "DONE") {
