@@ -14,6 +14,7 @@ from policy.conditions import ast as a
 from policy.document import Citation, Program
 from policy.fact_catalogue import CATALOGUE, DerivedFact, InputFact
 from policy.schema import EVENT_FACTS, FACTS, definition_tree
+from policy.term_catalogue import TERMS
 
 
 def _cell(text: str) -> str:
@@ -186,7 +187,8 @@ def _value(v: float) -> str:
 
 def policy_reference(catalog: Catalog) -> str:
     """``docs/policy.md``: every published program version with its parameters (unit, citation,
-    sample mark), rules and outcome codes, in Chinese and English."""
+    sample mark), rules and outcome codes, in Chinese and English, and the outcome terms'
+    labels."""
     out = [
         "# Policy reference 政策规则目录",
         "",
@@ -204,7 +206,35 @@ def policy_reference(catalog: Catalog) -> str:
                 f"Owner 责任单位: {doc.owner}", ""]
         for p in versions:
             out += _version_section(p)
+    out += _terms_section(_published(catalog))
     return "\n".join(out)
+
+
+def _terms_section(programs: list[Program]) -> list[str]:
+    """The term catalogue (``fixtures/terms.yaml``): each term's and unit's labels, with the
+    published rules that give the term."""
+    users: dict[str, dict[str, dict[str, None]]] = {}
+    for p in programs:
+        for rule in p.rules:
+            for t in rule.terms:
+                users.setdefault(t.key, {}).setdefault(p.code, {})[rule.id] = None
+    out = ["## Outcome terms 结果条款", "",
+           "An outcome's terms (`Outcome.terms`) are shown by these labels (`Term.label`, "
+           "`Term.unitLabel`, `policy-engine evaluate --explain`, the web console), from "
+           "`fixtures/terms.yaml`; a rule set keeps naming them by key and unit.", "",
+           "| term | 名称 / name | description 说明 | given by |", "|---|---|---|---|"]
+    for key, entry in TERMS.terms.items():
+        given = "; ".join(f"{code} ({', '.join(rules)})"
+                          for code, rules in sorted(users.get(key, {}).items()))
+        out.append(f"| `{key}` | {entry.label.zh} / {entry.label.en} | "
+                   f"{_cell(entry.description.zh)} / {_cell(entry.description.en)} | "
+                   f"{_cell(given) or '—'} |")
+    out += ["", "| unit | 名称 / name | shown as |", "|---|---|---|"]
+    for unit, u in TERMS.units.items():
+        shown = "a percentage (0.75: 75%)" if u.percent else "the value and the unit's name"
+        out.append(f"| `{unit}` | {u.label.zh} / {u.label.en} | {shown} |")
+    out.append("")
+    return out
 
 
 def _version_section(p: Program) -> list[str]:

@@ -54,3 +54,16 @@ def test_policy_reference_lists_every_rule_parameter_and_outcome() -> None:
         for r in doc.rules:
             assert f"| `{r.id}`" in text and f"`{r.outcome}`" in text
             assert r.title.zh in text and r.title.en in text
+
+
+def test_policy_reference_lists_every_term_and_unit_label() -> None:
+    from policy.term_catalogue import TERMS
+
+    text = policy_reference(CATALOG)
+    for key, entry in TERMS.terms.items():
+        assert f"| `{key}` | {entry.label.zh} / {entry.label.en} | " in text
+    assert "| `deductible` | 起付线 / Deductible | " in text
+    assert "medical_relief (medical.tier1, medical.tier2, medical.tier3, medical.tier4) |" in text
+    for unit, u in TERMS.units.items():
+        assert f"| `{unit}` | {u.label.zh} / {u.label.en} | " in text
+    assert "| `ratio` | 比例 / ratio | a percentage (0.75: 75%) |" in text
