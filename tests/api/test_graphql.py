@@ -18,6 +18,7 @@ from tests.api.conftest import Api
 ROOT = Path(__file__).resolve().parents[2]
 HH1 = json.loads((FIXTURES / "households" / "hh-001.json").read_text(encoding="utf-8"))
 HH2 = json.loads((FIXTURES / "households" / "hh-002.json").read_text(encoding="utf-8"))
+HH3 = json.loads((FIXTURES / "households" / "hh-003.json").read_text(encoding="utf-8"))
 
 NODE = "expression kind result actual expected decided memberIds"
 
@@ -50,7 +51,7 @@ query Full($h: HouseholdInput!, $asOf: Date!, $programs: [String!]) {
 }
 fragment O on Outcome {
   code title memberId status amount amountIsSample period
-  terms { key value unit sample label unitLabel }
+  terms { key value unit sample }
   reasons { ruleId text citation { document clause quote url }
             conditions { expression actual expected passed }
             condition { TREE } }
@@ -58,6 +59,9 @@ fragment O on Outcome {
   whatWouldChange { fact operator value current text }
 }
 """.replace("TREE", tree_selection())
+# Every field, the terms' labels included (what `policy-engine evaluate --format json` gives).
+FULL_LABELLED = FULL.replace("terms { key value unit sample }",
+                             "terms { key value unit sample label unitLabel }")
 
 
 def test_committed_schema_is_the_served_schema() -> None:
@@ -67,22 +71,25 @@ def test_committed_schema_is_the_served_schema() -> None:
 
 def test_full_explanation_matches_the_engine(api: Api) -> None:
     as_of = date(2024, 6, 1)
-    body = api.gql(FULL, {"h": HH2, "asOf": as_of.isoformat()})
-    assert "errors" not in body, body
-    expected = determination_json(determine(HH2, as_of, load_catalog().in_force(as_of)),
-                                  what_would_change=True, term_labels=True)
-    expected.pop("flaggedBy")
-    got = body["data"]["evaluate"]
-    assert got == expected
+    for hh in (HH2, HH3):  # hh-003 has granted medical tiers, with terms
+        body = api.gql(FULL_LABELLED, {"h": hh, "asOf": as_of.isoformat()})
+        assert "errors" not in body, body
+        expected = determination_json(determine(hh, as_of, load_catalog().in_force(as_of)),
+                                      what_would_change=True, term_labels=True)
+        expected.pop("flaggedBy")
+        got = body["data"]["evaluate"]
+        assert got == expected
+    terms = [t for o in got["outcomes"] for t in o["terms"]]
+    assert terms and all(set(t) == {"key", "value", "unit", "sample", "label", "unitLabel"}
+                         for t in terms)
 
 
 def test_terms_are_labelled_in_both_languages(api: Api) -> None:
-    hh3 = json.loads((FIXTURES / "households" / "hh-003.json").read_text(encoding="utf-8"))
     q = """query($h: HouseholdInput!) { evaluate(household: $h, asOf: "2024-06-01",
       programs: ["medical_relief"]) { outcomes(status: GRANTED) { code memberId
         terms { key unit label zh: label(lang: ZH) en: label(lang: EN)
                 unitLabel unitEn: unitLabel(lang: EN) } } } }"""
-    body = api.gql(q, {"h": hh3})
+    body = api.gql(q, {"h": HH3})
     assert "errors" not in body, body
     outcomes = body["data"]["evaluate"]["outcomes"]
     tier2 = next(o for o in outcomes if (o["code"], o["memberId"]) == ("medical.tier2", "m1"))
