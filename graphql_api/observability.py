@@ -272,6 +272,16 @@ def count_determinations(dets: Iterable[Any]) -> None:
         _child(GRANTED, program).inc(n)
 
 
+def _request_state(scope: Scope, request_id: str) -> dict[str, Any]:
+    """The request's id in its ASGI state, and the state's ``graphql`` entries (what the
+    operation adds to the request's log line), with the id among them."""
+    state = scope.setdefault("state", {})
+    state["request_id"] = request_id
+    graphql: dict[str, Any] = state.setdefault("graphql", {})
+    graphql["request_id"] = request_id
+    return graphql
+
+
 class RequestLog:
     """ASGI middleware: a request id (X-Request-Id, kept if the client sent a sane one), one log
     line per request, and the latency histogram.
@@ -293,10 +303,7 @@ class RequestLog:
             return
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if incoming.isalnum() and len(incoming) <= 64 else uuid.uuid4().hex
-        state = scope.setdefault("state", {})
-        state["request_id"] = request_id
-        graphql: dict[str, Any] = state.setdefault("graphql", {})
-        graphql["request_id"] = request_id
+        graphql = _request_state(scope, request_id)
         status = {"code": 500}
         start = time.perf_counter()
 
@@ -329,10 +336,7 @@ class RequestLog:
         accepted (403 when refused before), how long it lasted, the subscriber's token id and
         the error codes of every message sent on it (graphql_api.websocket)."""
         request_id = uuid.uuid4().hex
-        state = scope.setdefault("state", {})
-        state["request_id"] = request_id
-        graphql: dict[str, Any] = state.setdefault("graphql", {})
-        graphql["request_id"] = request_id
+        graphql = _request_state(scope, request_id)
         status = {"code": 403}
         start = time.perf_counter()
 
