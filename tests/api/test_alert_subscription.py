@@ -158,7 +158,7 @@ def test_a_subscribers_errors_have_codes_and_the_handshakes_language(
     for protocol in ("graphql-transport-ws", "graphql-ws"):
         told = _errors(_subscribe_once(base, variables, {"r": [5]}, token, protocol))
         assert [e["extensions"]["code"] for e in told] == ["BAD_USER_INPUT"], told
-        assert told[0]["message"] == "变量 $r 的值不符合其类型"
+        assert told[0]["message"] == "变量 $r 中 [0] 的值不符合其类型"
         refused = _errors(_subscribe_once(base, variables, {"r": [5]}, None, protocol))
         assert [e["extensions"]["code"] for e in refused] == ["UNAUTHENTICATED"], refused
         assert refused[0]["message"].startswith("需要有效的访问令牌")

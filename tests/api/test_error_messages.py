@@ -111,6 +111,42 @@ def test_field_errors_keep_their_paths_in_chinese(api: Api) -> None:
     assert zh["message"] == f"家庭事实无效：共 {len(fields)} 处问题"
 
 
+ONE = '{ evaluate(household: {id: "p", members: [{id: "m", birthDate: "1970-01-01"%s}]%s}, ' \
+    'asOf: "2024-06-01"%s) { asOf } }'
+
+
+# graphql-core's words for a value of another type, and their Chinese text.
+@pytest.mark.parametrize("query, variables, code, chinese_text", [
+    (ONE % (", relation: HEAD", "", ""), None, "GRAPHQL_VALIDATION_FAILED",
+     "HEAD 不是 String 类型的值"),
+    (ONE % (", disabilityGrade: 2.5", "", ""), None, "GRAPHQL_VALIDATION_FAILED",
+     "2.5 不是 Int 类型的值"),
+    (ONE % ("", ", dibao: 1", ""), None, "GRAPHQL_VALIDATION_FAILED",
+     "1 不是 Boolean 类型的值"),
+    (ONE % ("", ", colour: \"red\"", ""), None, "GRAPHQL_VALIDATION_FAILED",
+     "输入类型 HouseholdInput 没有字段 colour"),
+    (ONE % (", birthDate: 5", "", ""), None, "GRAPHQL_VALIDATION_FAILED",
+     '"5" 不是 Date 类型的值'),
+    (ONE % (', relation: "HEAD", relation: "SPOUSE"', "", ""), None,
+     "GRAPHQL_VALIDATION_FAILED", "输入字段 relation 重复"),
+    ('{ evaluate(household: {members: []}, asOf: "2024-06-01") { asOf } }', None,
+     "GRAPHQL_VALIDATION_FAILED", "输入类型 HouseholdInput 缺少必填字段 id"),
+    ('{ evaluate(household: {id: "p", members: [{id: "m", birthDate: "1970-01-01"}]}, '
+     'asOf: "2024-06-01") { outcomes { title(lang: FR) } } }', None, "GRAPHQL_VALIDATION_FAILED",
+     "FR 不是枚举 Lang 的取值"),
+    (EVALUATE, {"h": {"id": 1, "members": []}}, "BAD_USER_INPUT",
+     "变量 $h 中 .id 的值不符合其类型"),
+])
+def test_a_value_of_another_type_is_said_in_chinese(
+        api: Api, query: str, variables: dict[str, Any] | None, code: str,
+        chinese_text: str) -> None:
+    zh = _errors(_post(api, _q(query, variables), None))[0]
+    en = _errors(_post(api, _q(query, variables), "en"))[0]
+    assert zh["extensions"]["code"] == en["extensions"]["code"] == code
+    assert zh["message"] == chinese_text, (zh, en)
+    assert not HAN.search(en["message"]) and en["message"] != chinese_text
+
+
 def test_user_errors_follow_the_language(api: Api) -> None:
     zh = _post(api, _q(SAVE, {"h": BAD_HH}), None, "caseworker").json()
     en = _post(api, _q(SAVE, {"h": BAD_HH}), "en", "caseworker").json()
