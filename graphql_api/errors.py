@@ -63,6 +63,8 @@ def service_error(exc: ServiceError) -> GraphQLError:
         extensions["errors"] = [
             {"field": e.field, "code": e.code, "message": e.message} for e in exc.errors
         ]
+    if exc.zh:  # the reason, for the Chinese message
+        extensions.setdefault("params", {})["reason"] = exc.zh
     return GraphQLError(exc.message, extensions=extensions, original_error=exc)
 
 

@@ -52,7 +52,7 @@ ZH: dict[str, str] = {
     "INTERNAL": "内部错误",
     # -- access
     "UNAUTHENTICATED": "需要有效的访问令牌（Authorization: Bearer <令牌>）",
-    "FORBIDDEN": "无权执行此操作",
+    "FORBIDDEN": "无权执行此操作：{reason}",
     "NOT_FOUND": "对象不存在",
     "INVALID_LOGIN": "登录名无效",
     "UNKNOWN_ROLE": "未知角色",

@@ -28,6 +28,20 @@ REGIONAL_ROLES = ("caseworker", "township_officer", "county_officer")
 STEP_ROLES = {"VERIFICATION": "caseworker", "COMPARISON": "caseworker",
               "VILLAGE_REVIEW": "caseworker", "TOWNSHIP_REVIEW": "township_officer",
               "COUNTY_APPROVAL": "county_officer"}
+# What a refusal calls roles, steps and actions in Chinese (the console's names).
+ROLE_ZH = {"caseworker": "乡镇/村干部", "policy_editor": "政策编辑",
+           "policy_approver": "政策审批人", "auditor": "审计人员", "api_client": "接口客户端",
+           "township_officer": "乡镇审核人员", "county_officer": "县级审定人员"}
+STEP_ZH = {"VERIFICATION": "入户核实", "COMPARISON": "信息比对", "VILLAGE_REVIEW": "村级评议",
+           "TOWNSHIP_REVIEW": "乡镇审核", "COUNTY_APPROVAL": "县级审定"}
+ACTION_ZH = {"publish": "发布", "retire": "停用", "reject": "退回", "review": "审核",
+             "submit": "提交"}
+CASE_WORK_ZH = {"open monitoring cases": "发起监测案件", "record visits": "记录走访",
+                "record assistance measures": "记录帮扶措施"}
+
+
+def _role(role: str | None) -> str:
+    return ROLE_ZH.get(role or "", role or "匿名用户")
 
 
 @dataclass(frozen=True)
@@ -106,7 +120,8 @@ class Policy:
             return
         if p.role not in ("caseworker", "api_client", "policy_editor", "policy_approver",
                           "auditor", "township_officer", "county_officer"):
-            raise Forbidden(f"role {p.role} may not evaluate")
+            raise Forbidden(f"role {p.role} may not evaluate",
+                            zh=f"{_role(p.role)}不能核查家庭")
 
     def read_rule_sets(self, p: Principal) -> None:
         self._valid(p)
@@ -119,7 +134,8 @@ class Policy:
     def read_households(self, p: Principal) -> None:
         self._known(p)
         if p.role not in (*REGIONAL_ROLES, "auditor"):
-            raise Forbidden(f"role {p.role} may not read stored households")
+            raise Forbidden(f"role {p.role} may not read stored households",
+                            zh=f"{_role(p.role)}不能查看已存储的家庭")
 
     def household_visible(self, p: Principal, region_code: str) -> bool:
         if p.role == "auditor":
@@ -147,37 +163,46 @@ class Policy:
     def write_households(self, p: Principal) -> None:
         self._known(p)
         if p.role != "caseworker":
-            raise Forbidden(f"role {p.role} may not save households")
+            raise Forbidden(f"role {p.role} may not save households",
+                            zh=f"{_role(p.role)}不能保存家庭信息")
 
     def edit_rule_sets(self, p: Principal) -> None:
         self._known(p)
         if p.role != "policy_editor":
-            raise Forbidden(f"role {p.role} may not edit rule sets")
+            raise Forbidden(f"role {p.role} may not edit rule sets",
+                            zh=f"{_role(p.role)}不能编辑规则集")
 
     def review_rule_sets(self, p: Principal) -> None:
         self._known(p)
         if p.role not in ("policy_editor", "policy_approver", "auditor"):
-            raise Forbidden(f"role {p.role} may not validate, test or preview rule sets")
+            raise Forbidden(f"role {p.role} may not validate, test or preview rule sets",
+                            zh=f"{_role(p.role)}不能校验、测试或预览规则集")
 
     def submit_rule_sets(self, p: Principal) -> None:
         self._known(p)
         if p.role not in ("policy_editor", "policy_approver"):
-            raise Forbidden(f"role {p.role} may not submit versions")
+            raise Forbidden(f"role {p.role} may not submit versions",
+                            zh=f"{_role(p.role)}不能提交版本")
 
     def write_household(self, p: Principal, region_code: str) -> None:
         self._known(p)
         if p.role != "caseworker":
-            raise Forbidden(f"role {p.role} may not save households")
+            raise Forbidden(f"role {p.role} may not save households",
+                            zh=f"{_role(p.role)}不能保存家庭信息")
         if not in_region(region_code, p.regions):
             raise Forbidden(f"region {region_code} is not one of your regions "
-                            f"({', '.join(sorted(p.regions)) or 'none'})")
+                            f"({', '.join(sorted(p.regions)) or 'none'})",
+                            zh=f"行政区划 {region_code} 不在您的管辖区域内"
+                            f"（{'、'.join(sorted(p.regions)) or '无'}）")
 
     def edit_rule_set(self, p: Principal, owner: str) -> None:
         self._known(p)
         if p.role != "policy_editor":
-            raise Forbidden(f"role {p.role} may not edit rule sets")
+            raise Forbidden(f"role {p.role} may not edit rule sets",
+                            zh=f"{_role(p.role)}不能编辑规则集")
         if p.department != owner:
-            raise Forbidden(f"this rule set belongs to {owner}; you edit {p.department}'s")
+            raise Forbidden(f"this rule set belongs to {owner}; you edit {p.department}'s",
+                            zh=f"该规则集属于{owner}，您只能编辑{p.department}的规则集")
 
     def may_approve(self, p: Principal, action: str) -> None:
         """The role check of ``approve``, made before the version is looked up, so a caller
@@ -185,7 +210,9 @@ class Policy:
         self._known(p)
         if p.role != "policy_approver":
             raise Forbidden(f"role {p.role} may not {action} versions; the policy approvers "
-                            "of the rule set's department do")
+                            "of the rule set's department do",
+                            zh=f"{_role(p.role)}不能{ACTION_ZH.get(action, action)}版本，"
+                            "须由规则集所属部门的政策审批人办理")
 
     def approve(self, p: Principal, owner: str, action: str) -> None:
         """Publish, retire or reject (``action``) a version of a rule set of ``owner``: the
@@ -193,7 +220,9 @@ class Policy:
         self.may_approve(p, action)
         if p.department != owner:
             raise Forbidden(f"this rule set belongs to {owner}; you approve "
-                            f"{p.department or 'no department'}'s")
+                            f"{p.department or 'no department'}'s",
+                            zh=f"该规则集属于{owner}，您只能审批"
+                            f"{p.department or '（无部门）'}的规则集")
 
     def submit(self, p: Principal, owner: str) -> None:
         """Send a draft for review: the department's editors and approvers."""
@@ -203,18 +232,20 @@ class Policy:
             return
         if p.role != "policy_editor":
             raise Forbidden(f"role {p.role} may not submit versions; the policy editors and "
-                            f"approvers of the owning department ({owner}) do")
+                            f"approvers of the owning department ({owner}) do",
+                            zh=f"{_role(p.role)}不能提交版本，须由{owner}的政策编辑或政策审批人提交")
         self.edit_rule_set(p, owner)
 
     def read_audit(self, p: Principal) -> None:
         self._known(p)
         if p.role != "auditor":
-            raise Forbidden("only auditors read the audit log")
+            raise Forbidden("only auditors read the audit log", zh="只有审计人员可以查看审计日志")
 
     def ingest_events(self, p: Principal) -> None:
         self._known(p)
         if p.role not in ("api_client", "caseworker"):
-            raise Forbidden(f"role {p.role} may not ingest events")
+            raise Forbidden(f"role {p.role} may not ingest events",
+                            zh=f"{_role(p.role)}不能上报部门事件")
 
     # -- early warning -----------------------------------------------------------------------
 
@@ -223,7 +254,8 @@ class Policy:
         api_clients read the alerts of their regions, auditors all; nobody else."""
         self._known(p)
         if p.role not in (*REGIONAL_ROLES, "auditor", "api_client"):
-            raise Forbidden(f"role {p.role} may not read alerts")
+            raise Forbidden(f"role {p.role} may not read alerts",
+                            zh=f"{_role(p.role)}不能查看预警")
 
     def alert_visible(self, p: Principal, region_code: str) -> bool:
         if p.role == "auditor":
@@ -240,7 +272,8 @@ class Policy:
         officers and auditors read, never act."""
         self.read_alert(p, region_code, ident)
         if p.role != "caseworker":
-            raise Forbidden(f"role {p.role} may read alerts but not act on them")
+            raise Forbidden(f"role {p.role} may read alerts but not act on them",
+                            zh=f"{_role(p.role)}可以查看预警，但不能处理")
 
     # -- monitoring cases --------------------------------------------------------------------
 
@@ -248,7 +281,8 @@ class Policy:
         """Caseworkers, township and county officers (their regions) and auditors (all)."""
         self._known(p)
         if p.role not in (*REGIONAL_ROLES, "auditor"):
-            raise Forbidden(f"role {p.role} may not read monitoring cases")
+            raise Forbidden(f"role {p.role} may not read monitoring cases",
+                            zh=f"{_role(p.role)}不能查看监测案件")
 
     def case_visible(self, p: Principal, region_code: str) -> bool:
         return self.household_visible(p, region_code)
@@ -262,13 +296,16 @@ class Policy:
         """Open cases, record visits and measures: caseworkers (checked before any lookup)."""
         self._known(p)
         if p.role != "caseworker":
-            raise Forbidden(f"role {p.role} may not {what}; caseworkers do")
+            raise Forbidden(f"role {p.role} may not {what}; caseworkers do",
+                            zh=f"{_role(p.role)}不能{CASE_WORK_ZH.get(what, what)}，"
+                            "须由乡镇/村干部办理")
 
     def may_act_on_cases(self, p: Principal) -> None:
         """Record or decide a step of some case (before the case is looked up)."""
         self._known(p)
         if p.role not in REGIONAL_ROLES:
-            raise Forbidden(f"role {p.role} may not act on monitoring cases")
+            raise Forbidden(f"role {p.role} may not act on monitoring cases",
+                            zh=f"{_role(p.role)}不能办理监测案件")
 
     def act_on_case(self, p: Principal, region_code: str, ident: str, step: str) -> None:
         """Record or decide ``step`` of a case of ``region_code``: the step's role, of the
@@ -278,7 +315,9 @@ class Policy:
         role = STEP_ROLES[step]
         if p.role != role:
             raise Forbidden(f"the {step} step is recorded and decided by a {role}, not a "
-                            f"{p.role}")
+                            f"{p.role}",
+                            zh=f"{STEP_ZH.get(step, step)}环节由{_role(role)}办理，"
+                            f"{_role(p.role)}不能办理")
 
 
 # What the console offers each caller; each ability is the decision above that guards it, so the

@@ -20,17 +20,20 @@ class ServiceError(Exception):
     code = "ERROR"
 
     def __init__(self, message: str, errors: list[FieldError] | None = None,
-                 code: str | None = None):
+                 code: str | None = None, zh: str | None = None):
         super().__init__(message)
         self.message = message
         self.errors = errors or []
         if code is not None:
             self.code = code
+        # The reason in Chinese, where the code's Chinese text has a place for it
+        # (``无权执行此操作：{reason}``); the English ``message`` says the same.
+        self.zh = zh
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Whole across a process boundary (an impact preview in a child process): the
         # default pickles only the message.
-        return (type(self), (self.message, self.errors, self.code))
+        return (type(self), (self.message, self.errors, self.code, self.zh))
 
 
 class Unauthenticated(ServiceError):

@@ -147,6 +147,16 @@ def test_a_value_of_another_type_is_said_in_chinese(
     assert not HAN.search(en["message"]) and en["message"] != chinese_text
 
 
+def test_a_refusal_says_why_in_chinese(api: Api) -> None:
+    query = _q("{ households(first: 1) { totalCount } }")
+    zh = _errors(_post(api, query, None, "policy_editor"))[0]
+    en = _errors(_post(api, query, "en", "policy_editor"))[0]
+    assert zh["extensions"]["code"] == en["extensions"]["code"] == "FORBIDDEN"
+    assert zh["message"] == "无权执行此操作：政策编辑不能查看已存储的家庭"
+    assert en["message"] == "role policy_editor may not read stored households"
+    assert "params" not in zh["extensions"]
+
+
 def test_user_errors_follow_the_language(api: Api) -> None:
     zh = _post(api, _q(SAVE, {"h": BAD_HH}), None, "caseworker").json()
     en = _post(api, _q(SAVE, {"h": BAD_HH}), "en", "caseworker").json()
