@@ -569,8 +569,7 @@ def changes_for(program: Program, code: str, member: int | None, household: Hous
     """The single-fact changes that would grant outcome ``code`` (of ``member``) of this
     household under ``program``."""
     hh = hh or _Household(household, as_of)
-    facts = derive(household, as_of)
-    member_ids = facts.member_ids
+    member_ids = tuple(m.id for m in household.members)  # as derive() names them
     out: list[FactChange] = []
     for target in _targets(program, code, member, len(household.members)):
         member_id = None if target.member is None else member_ids[target.member]
