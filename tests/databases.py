@@ -48,3 +48,14 @@ def second_engine(engine: Engine) -> Engine:
     with engine.connect() as connection:
         schema = connection.scalar(text("SELECT current_schema()"))
     return make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+
+
+def database_url(engine: Engine) -> str:
+    """``engine``'s database as a DATABASE_URL another process can use (on PostgreSQL, with
+    the engine's schema as its search path)."""
+    url = engine.url
+    if url.get_backend_name() == "postgresql":
+        with engine.connect() as conn:
+            schema = conn.execute(text("SELECT current_schema()")).scalar()
+        url = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)

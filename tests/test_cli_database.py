@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
 
 from cli.main import main
 from policy.document import content_hash, load_document
@@ -21,20 +20,11 @@ from services.application import Application
 from services.auth import Principal
 from services.config import Settings
 from services.rulesets import FIXTURES, RULESETS, document_files, load_file
-from tests.databases import fresh_engine
+from tests.databases import database_url, fresh_engine
 
 ANYONE = Principal(name="cli-test", role="caseworker", regions=frozenset({"371300"}))
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 HH = FIXTURES / "households" / "hh-002.json"
-
-
-def _url(engine: Engine) -> str:
-    url = engine.url
-    if url.get_backend_name() == "postgresql":
-        with engine.connect() as conn:
-            schema = conn.execute(text("SELECT current_schema()")).scalar()
-        url = url.update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -48,7 +38,7 @@ def database(request: pytest.FixtureRequest,
                       prefix="cli_db") as engine:
         app = Application(Settings(env="prod"), engine)
         app.start()
-        yield _url(engine), app
+        yield database_url(engine), app
 
 
 def _stored(app: Application) -> list[tuple[str, str]]:

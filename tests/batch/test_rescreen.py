@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from engine.determine import determine
 from policy.facts import parse_household
@@ -22,7 +22,7 @@ from services.application import Application
 from services.config import Settings
 from services.rescreen import rescreen_stored
 from testing.households import random_household
-from tests.databases import fresh_engine
+from tests.databases import database_url, fresh_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2024, 6, 1)
@@ -37,16 +37,6 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     with fresh_engine(request.param, tmp_path, postgres_url=postgres,
                       prefix="rescreen") as fresh:
         yield fresh
-
-
-def _url(engine: Engine) -> str:
-    """The engine's database as a DATABASE_URL (on PostgreSQL, with its schema)."""
-    url = engine.url
-    if url.get_backend_name() == "postgresql":
-        with engine.connect() as conn:
-            schema = conn.execute(text("SELECT current_schema()")).scalar()
-        url = url.update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False)
 
 
 def test_stored_households_rescreened_like_determine(engine: Engine, tmp_path: Path) -> None:
@@ -86,7 +76,7 @@ def test_stored_households_rescreened_like_determine(engine: Engine, tmp_path: P
 
 def test_rescreen_command(engine: Engine, tmp_path: Path) -> None:
     Application(Settings(env="test"), engine).start()  # migrated and seeded from fixtures/
-    env = {"DATABASE_URL": _url(engine), "PATH": "/usr/bin:/bin"}
+    env = {"DATABASE_URL": database_url(engine), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
         [sys.executable, "-m", "cli.main", "rescreen", "--as-of", "2024-06-01", "--out",
          str(tmp_path / "o.csv"), "--status", "GRANTED", "--region", "371300-001"],
