@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import logging
@@ -34,6 +35,7 @@ from graphql_api.graphiql import offline_page
 from graphql_api.messages import LANGUAGE, chinese, language, localise_error
 from graphql_api.observability import (
     RequestLog,
+    count_lane,
     count_operation,
     count_overdue_cases,
     error_codes,
@@ -51,6 +53,7 @@ from graphql_api.operability import (
 from graphql_api.projection import encode
 from graphql_api.schema import Context, build_schema
 from graphql_api.strings import check_variables
+from graphql_api.turns import Turns, in_loop
 from graphql_api.websocket import LegacyWSHandler, TransportWSHandler
 from services.application import Application, Tokens
 from services.auth import ANONYMOUS, INVALID_ROLE, Principal
@@ -59,21 +62,28 @@ from services.config import Settings
 
 class GraphQLApp(GraphQL[Context, None]):
     """strawberry's ASGI view, with every operation (the token lookup, parsing, validation,
-    resolvers and their database work) run in a bounded pool of threads: the event loop only
-    moves bytes, so one long request never holds up another, or /healthz."""
+    resolvers and their database work) run in a bounded pool of threads, so one long request
+    never holds up another, or /healthz; but a short query of a text validated before runs in
+    the event loop, one per turn of the loop, in the order the requests came
+    (graphql_api.turns)."""
 
     # Subscriptions' errors with codes and in the handshake's language, as HTTP answers'.
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, app: Application, tokens: Tokens, **kwargs: Any):
-        super().__init__(build_schema(app.settings), **kwargs)
+        schema = build_schema(app.settings)
+        super().__init__(schema, **kwargs)
+        self._graphql_schema = schema._schema  # graphql-core's, as validation sees it
         self.app = app
         self.tokens = tokens
         self.threads = app.settings.threads
         self.max_string_length = app.settings.max_string_length
         self.max_cost = app.settings.max_fields
         self._limiter: anyio.CapacityLimiter | None = None
+        # short queries run in the event loop, in turn (graphql_api.turns)
+        self.loop_queries = app.settings.loop_queries
+        self._turns: Turns | None = None
         settings = app.settings
         self.rate_limiter: RateLimiter | SharedRateLimiter | None = None
         if settings.rate_limit_per_minute > 0:
@@ -116,7 +126,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 stages[2] = time.perf_counter()
 
         def operate() -> Any:
-            LANGUAGE.set(context.language)  # this thread's copy of the context only
+            LANGUAGE.set(context.language)  # this operation's copy of the context only
             context.principal = self.principal(context.authorization)
             if self.rate_limiter is not None:
                 key = context.principal.token_id or f"address:{context.client}"
@@ -161,7 +171,15 @@ class GraphQLApp(GraphQL[Context, None]):
 
         try:
             try:
-                result = await anyio.to_thread.run_sync(run, limiter=self._limiter)
+                if self.loop_queries and in_loop(self._graphql_schema, request_data.query,
+                                                 request_data.operation_name):
+                    if self._turns is None or self._turns.loop is not asyncio.get_running_loop():
+                        self._turns = Turns(asyncio.get_running_loop())
+                    count_lane("loop")
+                    result = await self._turns.run(run)
+                else:
+                    count_lane("threads")
+                    result = await anyio.to_thread.run_sync(run, limiter=self._limiter)
             finally:
                 if stages[2]:
                     time_operation(stages[0], stages[1], stages[2], time.perf_counter())

@@ -91,6 +91,10 @@ OPERATIONS = Counter(
 ERRORS = Counter(
     "policy_engine_graphql_errors_total", "GraphQL errors given, by extensions.code", ["code"],
     registry=REGISTRY)
+LANES = Counter(
+    "policy_engine_graphql_operation_lanes_total",
+    "GraphQL operations run, by where: the event loop in turn (loop) or the pool of threads",
+    ["lane"], registry=REGISTRY)
 # The process (CPU, memory, open files, start time), the interpreter and its collector: the
 # default registry's collectors, registered on ours too.
 for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
@@ -243,6 +247,12 @@ def _child(counter: Counter, program: str) -> Any:
     if child is None:
         child = _CHILDREN[(id(counter), program)] = counter.labels(program)
     return child
+
+
+def count_lane(lane: str) -> None:
+    """One GraphQL operation run in the event loop (``loop``, graphql_api.turns) or in the pool
+    of threads (``threads``)."""
+    _child(LANES, lane).inc()
 
 
 def count_operation(codes: list[str]) -> None:

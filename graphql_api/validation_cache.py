@@ -25,6 +25,7 @@ so a repeated hostile document costs a dictionary lookup.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache, lru_cache
@@ -37,6 +38,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from graphql_api import turns
 from graphql_api.limits import Limits, ValidationTimeout, measure_document, timeout_error
 
 _Key = tuple[int, int, tuple[int, ...]]
@@ -90,6 +92,7 @@ class DocumentCache(SchemaExtension):
             ctx.pre_execution_errors = hit[3]
             cost = hit[4]
         else:
+            started = time.thread_time()
             errors, cost = measure_document(document, self.limits)
             if not errors:
                 try:
@@ -102,6 +105,11 @@ class DocumentCache(SchemaExtension):
                 while len(_RESULTS) > self.maxsize:
                     _RESULTS.popitem(last=False)
             ctx.pre_execution_errors = errors
+            if not errors and not _ambiguous(ctx) and ctx.query is not None:
+                # a later request of this text may run in the event loop (graphql_api.turns)
+                turns.validated(schema, ctx.query,
+                                getattr(ctx, "_provided_operation_name", None), document,
+                                time.thread_time() - started)
         log = getattr(ctx.context, "log", None)
         if log is not None:
             log["cost"] = cost  # reported in the response's extensions

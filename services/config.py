@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # body must arrive within read_timeout_seconds; an idle connection closes after
     # idle_timeout_seconds
     threads: int = 8
+    # serve: a query of one evaluate (no whatWouldChange) whose text was validated before runs
+    # in the worker's event loop, in turn, not in a thread (graphql_api/turns.py)
+    loop_queries: bool = True
     # Impact preview jobs (services/impact_jobs.py) finished more than this many days ago are
     # deleted with their reports when a new one starts (and by `policy-engine jobs purge`).
     impact_job_retention_days: float = 7.0

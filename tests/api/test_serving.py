@@ -159,6 +159,55 @@ def test_an_impact_preview_over_20000_households_does_not_stall_healthz(served: 
     raise AssertionError(f"/healthz waited longer than 50 ms in every round: {rounds}")
 
 
+EVALUATE = """query Full($h: HouseholdInput!) { evaluate(household: $h, asOf: "2024-06-01") {
+  asOf outcomes { code title memberId status amount period terms { key value unit }
+    reasons { ruleId text citation { document clause } conditions { expression actual
+      expected passed } } missingFacts } } }"""
+
+
+def test_evaluations_in_the_event_loop_do_not_stall_healthz(served: Served) -> None:
+    """Eight clients post full explanations without pause; once a worker has validated the
+    text, they run in its event loop (graphql_api.turns), one per turn: /healthz waits for the
+    one running, not for every one queued behind it."""
+    rng = random.Random(21)
+    households = []
+    for i in range(8 * 40):
+        data = random_household(rng, date(2024, 6, 1), hid=f"loop-{i}", members=5)
+        data["regionCode"] = "371300-001"
+        households.append(data)
+    headers = {"authorization": f"Bearer {served.tokens['caseworker']}"}
+
+    def post_all() -> list[int]:
+        def client(part: list[dict[str, Any]], codes: list[int]) -> None:
+            with httpx.Client(timeout=60) as c:
+                for h in part:
+                    r = c.post(f"{served.base}/graphql", headers=headers,
+                               json={"query": EVALUATE, "variables": {"h": h}})
+                    codes.append(r.status_code if "errors" not in r.json() else 0)
+
+        codes: list[int] = []
+        threads = [threading.Thread(target=client, args=(households[k::8], codes))
+                   for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return codes
+
+    rounds = []
+    for _ in range(3):  # the machine is shared: repeated until a round meets the figure
+        codes, latencies = _health_during(served.base, post_all)
+        assert codes == [200] * len(households)
+        assert len(latencies) >= 5
+        latencies.sort()
+        median, worst = latencies[len(latencies) // 2], latencies[-1]
+        rounds.append((round(median, 4), round(worst, 4)))
+        assert worst < 2, rounds
+        if median < 0.05:
+            return
+    raise AssertionError(f"/healthz waited longer than 50 ms in every round: {rounds}")
+
+
 def test_caches_follow_changes_made_through_the_other_worker(served: Served) -> None:
     """Every worker has built its catalog (new connections land on both); a draft submitted
     through one is IN_REVIEW on the next request to either."""
