@@ -122,11 +122,15 @@ def _selects(document: DocumentNode, name: str) -> bool:
 def validated(schema: object, query: str, operation_name: str | None, document: DocumentNode,
               seconds: float) -> None:
     """Note a document text that validated against ``schema`` without errors in ``seconds``
-    of CPU (graphql_api.validation_cache): it may run in the loop if it is loop-shaped and its
-    validation, should it run again (the validation cache forgot it), is short."""
-    _IN_LOOP.put((id(schema), query, operation_name),
-                 (schema, seconds < VALIDATION_IN_LOOP_SECONDS
-                  and loop_shaped(document, operation_name)))
+    of CPU (graphql_api.validation_cache; called for every request that the validation cache
+    answers too, so a text this memo has forgotten is noted again): it may run in the loop if
+    it is loop-shaped and its validation, should it run again (the validation cache forgot
+    it), is short."""
+    key = (id(schema), query, operation_name)
+    found = _IN_LOOP.get(key)
+    if found is None or found[0] is not schema:
+        _IN_LOOP.put(key, (schema, seconds < VALIDATION_IN_LOOP_SECONDS
+                           and loop_shaped(document, operation_name)))
 
 
 def in_loop(schema: object, query: str | None, operation_name: str | None) -> bool:

@@ -42,7 +42,8 @@ from graphql_api import turns
 from graphql_api.limits import Limits, ValidationTimeout, measure_document, timeout_error
 
 _Key = tuple[int, int, tuple[int, ...]]
-_RESULTS: OrderedDict[_Key, tuple[object, object, tuple[Any, ...], list[Any], int]] = \
+# a validation's result: schema, document, rules, errors, cost, CPU seconds it took
+_RESULTS: OrderedDict[_Key, tuple[object, object, tuple[Any, ...], list[Any], int, float]] = \
     OrderedDict()
 _LOCK = threading.Lock()
 
@@ -90,7 +91,7 @@ class DocumentCache(SchemaExtension):
                 _RESULTS.move_to_end(key)
         if hit is not None and hit[0] is schema and hit[1] is document and hit[2] == rules:
             ctx.pre_execution_errors = hit[3]
-            cost = hit[4]
+            cost, seconds = hit[4], hit[5]
         else:
             started = time.thread_time()
             errors, cost = measure_document(document, self.limits)
@@ -100,21 +101,21 @@ class DocumentCache(SchemaExtension):
                                       hide_suggestions=self.hide_suggestions)
                 except ValidationTimeout:
                     errors = [timeout_error(self.seconds)]
+            seconds = time.thread_time() - started
             with _LOCK:
-                _RESULTS[key] = (schema, document, rules, errors, cost)
+                _RESULTS[key] = (schema, document, rules, errors, cost, seconds)
                 while len(_RESULTS) > self.maxsize:
                     _RESULTS.popitem(last=False)
             ctx.pre_execution_errors = errors
-            if not errors and not _ambiguous(ctx) and ctx.query is not None:
-                # a later request of this text may run in the event loop (graphql_api.turns)
-                turns.validated(schema, ctx.query,
-                                getattr(ctx, "_provided_operation_name", None), document,
-                                time.thread_time() - started)
         log = getattr(ctx.context, "log", None)
         if log is not None:
             log["cost"] = cost  # reported in the response's extensions
         if not ctx.pre_execution_errors and _ambiguous(ctx):
             ctx.pre_execution_errors = [_NAME_NEEDED]
+        if not ctx.pre_execution_errors and ctx.query is not None:
+            # this text's later requests may run in the event loop (graphql_api.turns)
+            turns.validated(schema, ctx.query, getattr(ctx, "_provided_operation_name", None),
+                            document, seconds)
         yield
 
 

@@ -189,3 +189,18 @@ def test_a_slowly_validated_document_never_runs_in_the_loop() -> None:
     assert not turns.in_loop(schema, "quick text", "E")  # another operationName
     assert not turns.in_loop(other, "quick text", None)  # validated against another schema
     assert not turns.in_loop(schema, None, None)
+
+
+def test_a_text_the_loop_memo_forgot_is_noted_again_on_its_next_request(api: Api) -> None:
+    """The validation cache still knows the text (no validation runs again): the next request
+    runs in a thread and notes it, the one after runs in the loop."""
+    text = EVALUATE + "    "
+    _, lane = _ran(api, text, {"h": HH}, token="caseworker")
+    assert lane == "threads"
+    _, lane = _ran(api, text, {"h": HH}, token="caseworker")
+    assert lane == "loop"
+    turns._IN_LOOP.clear()
+    _, lane = _ran(api, text, {"h": HH}, token="caseworker")
+    assert lane == "threads"
+    _, lane = _ran(api, text, {"h": HH}, token="caseworker")
+    assert lane == "loop"
