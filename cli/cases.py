@@ -116,18 +116,31 @@ def _fail(message: str) -> int:
 
 def add_commands(sub: Any) -> None:
     """Add ``cases`` to the ``policy-engine`` parser."""
-    p = sub.add_parser("cases", help="monitoring cases (监测对象识别)")
-    csub = p.add_subparsers(dest="cases_command", required=True)
-    c = csub.add_parser("list", help="cases newest first; --overdue: overdue open cases and "
+    p = sub.add_parser("cases", help="监测案件（监测对象识别）。 monitoring cases")
+    csub = p.add_subparsers(dest="cases_command", required=True, help="子命令。 the subcommand")
+    c = csub.add_parser("list", help="列出案件，最新的在前；--overdue：逾期的在办案件，及其按乡镇和"
+                        "县统计的件数。 cases newest first; --overdue: overdue open cases and "
                         "their numbers per township and county")
-    c.add_argument("--overdue", action="store_true", help="only open cases past a due day")
-    c.add_argument("--region", action="append", help="region code (repeatable)")
-    c.add_argument("--status", choices=list(STATUSES))
-    c.add_argument("--kind", choices=list(KINDS), help="with --overdue: of the cases listed "
-                   "(the counts per county and township are of all overdue cases)")
-    c.add_argument("--as-of", type=_date, help="the day overdue is judged on (default today)")
-    c.add_argument("--limit", type=int, default=1000, help="list at most this many cases")
-    c.add_argument("--format", choices=["table", "json"], default="table")
-    c.add_argument("--lang", choices=["ZH", "EN"], default="ZH")
-    c.add_argument("--actor", default="cli")
+    c.add_argument("--overdue", action="store_true", help="只列已过期限的在办案件。 only open "
+                   "cases past a due day")
+    c.add_argument("--region", action="append", help="行政区划代码（可重复）。 region code "
+                   "(repeatable)")
+    c.add_argument("--status", choices=list(STATUSES), help="只列该状态的案件（OPEN 在办、"
+                   "APPROVED 已审定、REJECTED 不予通过）。 only cases with this status")
+    c.add_argument("--kind", choices=list(KINDS), help="只列该类型的案件（INCLUSION 纳入监测、"
+                   "RISK_ELIMINATION 风险消除）；与 --overdue 同用时只筛选所列案件（按县和乡镇统计"
+                   "的件数仍含全部逾期案件）。 only cases of this kind; with --overdue: of the "
+                   "cases listed (the counts per county and township are of all overdue cases)")
+    c.add_argument("--as-of", type=_date, help="判断是否逾期所依据的日期（默认今天）。 the day "
+                   "overdue is judged on (default today)")
+    c.add_argument("--limit", type=int, default=1000, help="最多列出的案件数（默认 1000）。 list "
+                   "at most this many cases (default 1000)")
+    c.add_argument("--format", choices=["table", "json"], default="table",
+                   help="输出格式：table 表格（默认）或 json。 output format: table (default) or "
+                   "json")
+    c.add_argument("--lang", choices=["ZH", "EN"], default="ZH",
+                   help="输出语言：ZH 中文（默认）或 EN 英文。 output language: ZH Chinese "
+                   "(default) or EN English")
+    c.add_argument("--actor", default="cli", help="以审计人员身份读取时使用的名称（默认 cli）。 "
+                   "the name the cases are read under, as an auditor (default cli)")
     c.set_defaults(func=cmd_cases_list)

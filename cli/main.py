@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cli.bilingual import Parser
 from policy.errors import DocumentInvalid, FactsInvalid
 from services.rulesets import RULESETS
 
@@ -806,204 +807,298 @@ def cmd_rescreen(args: argparse.Namespace) -> int:
     return 0
 
 
-ENCODING_HELP = ("the input's encoding when it has no byte-order mark, e.g. gb18030 (GBK "
-                 "included) as Chinese spreadsheets export; default UTF-8")
+# Help texts: Chinese ending with "。", a space, then the English (cli.bilingual).
+ENCODING_HELP = ("输入文件没有字节顺序标记（BOM）时的文字编码，例如中文电子表格导出的 gb18030（含 "
+                 "GBK）；默认 UTF-8。 the input's encoding when it has no byte-order mark, e.g. "
+                 "gb18030 (GBK included) as Chinese spreadsheets export; default UTF-8")
+AS_OF_HELP = "评估日期（YYYY-MM-DD）。 the date to evaluate on (YYYY-MM-DD)"
+PROGRAM_HELP = "只评估该项目（可重复）。 restrict to a program (repeatable)"
+LANG_HELP = ("输出语言：ZH 中文（默认）或 EN 英文。 output language: ZH Chinese (default) or EN "
+             "English")
+RULESETS_HELP = "规则集文档所在目录。 directory of rule-set documents"
+OUT_HELP = "结果表：.csv、.parquet 或 .xlsx。 outcome table: .csv, .parquet or .xlsx"
+JSON_HELP = "以 JSON 输出。 print as JSON"
+SUBCOMMAND_HELP = "子命令。 the subcommand"
 
 
 def _database_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--database", nargs="?", const="", metavar="URL",
-                   help="use the versions published in this database (URL; DATABASE_URL when "
-                   "none is given) instead of --rulesets, as the API does")
+                   help="使用该数据库中已发布的版本（URL；未给出时用 DATABASE_URL）代替 "
+                   "--rulesets，与 API 相同。 use the versions published in this database (URL; "
+                   "DATABASE_URL when none is given) instead of --rulesets, as the API does")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """The parser of every ``policy-engine`` command (each help text in Chinese and
+    English)."""
+    parser = Parser(
         prog="policy-engine",
-        description="Rules-as-code eligibility engine (防止返贫监测与帮扶政策引擎).",
+        description="防止返贫监测与帮扶政策引擎：以规则即代码判定帮扶政策资格。 Rules-as-code "
+        "eligibility engine.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True,
+                                help="要执行的命令。 the command to run")
 
-    p = sub.add_parser("evaluate", help="evaluate a household JSON file: a summary table per "
-                       "program, one item's explanation (--explain), or the Determination as "
-                       "JSON (--format json)")
-    p.add_argument("file")
-    p.add_argument("--as-of", required=True, type=_date, dest="as_of")
-    p.add_argument("--program", action="append", help="restrict to a program (repeatable)")
-    p.add_argument("--lang", choices=["ZH", "EN"], default="ZH")
+    p = sub.add_parser("evaluate", help="评估一个家庭 JSON 文件：按项目输出汇总表，输出某一项的解释"
+                       "（--explain），或以 JSON 输出评估结果 Determination（--format json）。 "
+                       "evaluate a household JSON file: a summary table per program, one item's "
+                       "explanation (--explain), or the Determination as JSON (--format json)")
+    p.add_argument("file", help="家庭 JSON 文件。 the household JSON file")
+    p.add_argument("--as-of", required=True, type=_date, dest="as_of", help=AS_OF_HELP)
+    p.add_argument("--program", action="append", help=PROGRAM_HELP)
+    p.add_argument("--lang", choices=["ZH", "EN"], default="ZH", help=LANG_HELP)
     p.add_argument("--format", choices=["text", "json"], default="text",
-                   help="text: a table per program (default); json: the Determination with "
-                   "every field, as data.evaluate of a GraphQL query selecting every field")
+                   help="text：每个项目一张表（默认）；json：含全部字段的评估结果 Determination，"
+                   "与选择全部字段的 GraphQL 查询的 data.evaluate 相同。 text: a table per program "
+                   "(default); json: the Determination with every field, as data.evaluate of a "
+                   "GraphQL query selecting every field")
     p.add_argument("--status", action="append", metavar="STATUS",
-                   help="show only items with this status (GRANTED, NOT_GRANTED, "
-                   "UNDETERMINED; repeatable), in the table or with --explain")
+                   help="只显示该状态的项（GRANTED 符合、NOT_GRANTED 不符合、UNDETERMINED 待定；"
+                   "可重复），用于汇总表或 --explain。 show only items with this status (GRANTED, "
+                   "NOT_GRANTED, UNDETERMINED; repeatable), in the table or with --explain")
     p.add_argument("--explain", metavar="CODE",
-                   help="one item's explanation: its conditions as a tree and what would "
-                   "change the answer, e.g. --explain education.compulsory_living_subsidy")
-    p.add_argument("--member", help="with --explain: only this member's outcome")
+                   help="某一项的解释：以树形列出其条件，以及哪些变化会改变结果，例如 --explain "
+                   "education.compulsory_living_subsidy。 one item's explanation: its conditions "
+                   "as a tree and what would change the answer, e.g. --explain "
+                   "education.compulsory_living_subsidy")
+    p.add_argument("--member", help="与 --explain 同用：只看该成员的结果。 with --explain: only "
+                   "this member's outcome")
     p.add_argument("--depth", type=int, default=None,
-                   help="with --explain: levels of derived facts opened into their "
-                   "definitions (default 1; -1 for all)")
-    p.add_argument("--rulesets", default=str(RULESETS), help="directory of rule-set documents")
+                   help="与 --explain 同用：派生事实展开为其定义的层数（默认 1；-1 为全部展开）。 "
+                   "with --explain: levels of derived facts opened into their definitions "
+                   "(default 1; -1 for all)")
+    p.add_argument("--rulesets", default=str(RULESETS), help=RULESETS_HELP)
     _database_option(p)
     p.add_argument("--encoding", help=ENCODING_HELP)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("validate", help="check rule-set documents and run their test cases")
-    p.add_argument("files", nargs="+")
+    p = sub.add_parser("validate", help="检查规则集文档并运行其测试用例。 check rule-set documents "
+                       "and run their test cases")
+    p.add_argument("files", nargs="+", help="要检查的规则集文档（一个或多个）。 the rule-set "
+                   "documents to check (one or more)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(
-        "screen", help="screen a register (CSV, JSON Lines or Parquet) of households against "
-        "every program as of a date, with a progress bar; writes the outcomes (CSV, Parquet or "
-        ".xlsx: a row per household and outcome, or for every outcome to CSV or .xlsx a row "
-        "per household and per member), an errors file and a summary")
-    p.add_argument("input", help="register: .csv, .parquet or .xlsx (one row per member, see "
-                   "docs/screening.md) or .jsonl (one household JSON per line); a .csv or "
-                   ".jsonl may be gzip-compressed (.csv.gz, .jsonl.gz)")
-    p.add_argument("--as-of", required=True, type=_date, dest="as_of")
-    p.add_argument("--out", required=True, help="outcome table: .csv, .parquet or .xlsx")
-    p.add_argument("--program", action="append", help="restrict to a program (repeatable)")
+        "screen", help="按评估日期对照全部项目筛查一份家庭登记表（CSV、JSON Lines 或 Parquet），"
+        "显示进度条；写出结果表（CSV、Parquet 或 .xlsx：每户每项结果一行；全部结果写为 CSV 或 "
+        ".xlsx 时也可每户一行、每名成员一行）、错误文件和汇总。 screen a register (CSV, JSON "
+        "Lines or Parquet) of households against every program as of a date, with a progress "
+        "bar; writes the outcomes (CSV, Parquet or .xlsx: a row per household and outcome, or "
+        "for every outcome to CSV or .xlsx a row per household and per member), an errors file "
+        "and a summary")
+    p.add_argument("input", help="登记表：.csv、.parquet 或 .xlsx（每名成员一行，见 "
+                   "docs/screening.md），或 .jsonl（每行一个家庭 JSON）；.csv 和 .jsonl 可用 gzip "
+                   "压缩（.csv.gz、.jsonl.gz）。 register: .csv, .parquet or .xlsx (one row per "
+                   "member, see docs/screening.md) or .jsonl (one household JSON per line); a "
+                   ".csv or .jsonl may be gzip-compressed (.csv.gz, .jsonl.gz)")
+    p.add_argument("--as-of", required=True, type=_date, dest="as_of", help=AS_OF_HELP)
+    p.add_argument("--out", required=True, help=OUT_HELP)
+    p.add_argument("--program", action="append", help=PROGRAM_HELP)
     p.add_argument("--status", action="append", metavar="STATUS",
-                   help="write only outcomes with this status (GRANTED, NOT_GRANTED, "
-                   "UNDETERMINED, or all; repeatable; default GRANTED and UNDETERMINED); the "
-                   "summary counts every outcome")
+                   help="只写出该状态的结果（GRANTED、NOT_GRANTED、UNDETERMINED 或 all；可重复；"
+                   "默认 GRANTED 和 UNDETERMINED）；汇总统计全部结果。 write only outcomes with "
+                   "this status (GRANTED, NOT_GRANTED, UNDETERMINED, or all; repeatable; default "
+                   "GRANTED and UNDETERMINED); the summary counts every outcome")
     p.add_argument("--terms", action="store_true",
-                   help="add the terms column (e.g. medical tiers' estimatedRelief, as JSON)")
-    p.add_argument("--errors", help="errors file (default: OUT with .errors.csv)")
+                   help="增加条款列（例如医疗救助各档的 estimatedRelief，JSON 格式）。 "
+                   "add the terms column (e.g. medical tiers' estimatedRelief, as JSON)")
+    p.add_argument("--errors", help="错误文件（默认：OUT 改用 .errors.csv 后缀）。 errors file "
+                   "(default: OUT with .errors.csv)")
     p.add_argument("--format", choices=["csv", "jsonl", "parquet", "xlsx"],
-                   help="input format (default: from the file name)")
+                   help="输入格式（默认：按文件名判断）。 input format (default: from the file "
+                   "name)")
     p.add_argument("--out-format", choices=["csv", "parquet", "xlsx"], dest="out_format",
-                   help="output format (default: from the file name)")
+                   help="输出格式（默认：按文件名判断）。 output format (default: from the file "
+                   "name)")
     p.add_argument("--compression", choices=["lz4", "zstd", "snappy", "none"], default="lz4",
-                   help="Parquet output compression (default lz4; zstd writes smaller files "
+                   help="Parquet 输出的压缩方式（默认 lz4；zstd 文件更小但写得较慢，none 文件更大"
+                   "但稍快）。 Parquet output compression (default lz4; zstd writes smaller files "
                    "more slowly, none larger ones a little faster)")
     p.add_argument("--order", choices=["outcome", "household"],
-                   help="order of the outcome rows: outcome (each chunk's rows grouped by "
+                   help="结果行的顺序：outcome（每批的行按项目和结果代码分组；Parquet 的默认）或 "
+                   "household（与 API 相同：家庭、项目、结果代码、成员；CSV 的默认）；仅限本地"
+                   "后端。 order of the outcome rows: outcome (each chunk's rows grouped by "
                    "program and outcome code; the default for Parquet) or household (the "
                    "API's order: household, program, code, member; the default for CSV); "
                    "local backend")
     p.add_argument("--layout", choices=["long", "wide"],
-                   help="outcome table layout: long (a row per household and outcome) or "
+                   help="结果表布局：long（每户每项结果一行）或 wide（全部结果：每户一行、每名成员"
+                   "一行，每个结果代码一列）；--status all 写出 .csv 或 .xlsx 时默认 wide，否则"
+                   "默认 long。 outcome table layout: long (a row per household and outcome) or "
                    "wide (every outcome: a row per household and per member, a column per "
                    "outcome code); default wide for --status all to .csv or .xlsx, else long")
     p.add_argument("--chunk-size", type=int, dest="chunk_size",
-                   help="rows read at a time (default 400000; 100000 when NOT_GRANTED "
+                   help="每次读取的行数（默认 400000；以 long 布局写出 NOT_GRANTED 结果时为 "
+                   "100000）。 rows read at a time (default 400000; 100000 when NOT_GRANTED "
                    "outcomes are written in the long layout)")
-    p.add_argument("--no-progress", action="store_true", dest="no_progress")
+    p.add_argument("--no-progress", action="store_true", dest="no_progress",
+                   help="不显示进度条。 do not show the progress bar")
     p.add_argument("--backend", choices=["local", "spark"], default="local",
-                   help="local (default) or spark (pyspark; see docs/screening.md)")
+                   help="运行后端：local 本机（默认）或 spark（pyspark；见 docs/screening.md）。 "
+                   "local (default) or spark (pyspark; see docs/screening.md)")
     p.add_argument("--spark-master", dest="spark_master",
-                   help="Spark master for --backend spark (default: spark-submit's, or local[*])")
-    p.add_argument("--partitions", type=int, help="Spark partitions (default: Spark's)")
-    p.add_argument("--rulesets", default=str(RULESETS), help="directory of rule-set documents")
+                   help="--backend spark 时的 Spark master（默认：spark-submit 所设，否则 "
+                   "local[*]）。 Spark master for --backend spark (default: spark-submit's, or "
+                   "local[*])")
+    p.add_argument("--partitions", type=int, help="Spark 分区数（默认：由 Spark 决定）。 Spark "
+                   "partitions (default: Spark's)")
+    p.add_argument("--rulesets", default=str(RULESETS), help=RULESETS_HELP)
     _database_option(p)
-    p.add_argument("--encoding", help=ENCODING_HELP + " (CSV registers)")
+    p.add_argument("--encoding", help="输入文件没有字节顺序标记（BOM）时的文字编码，例如中文"
+                   "电子表格导出的 gb18030（含 GBK）；默认 UTF-8（CSV 登记表）。 the input's "
+                   "encoding when it has no byte-order mark, e.g. gb18030 (GBK included) as "
+                   "Chinese spreadsheets export; default UTF-8 (CSV registers)")
     p.set_defaults(func=cmd_screen)
 
-    p = sub.add_parser("diff", help="what changed from rule-set document A to document B "
-                       "(parameters, definitions, rules, test cases)")
-    p.add_argument("a", metavar="A")
-    p.add_argument("b", metavar="B")
-    p.add_argument("--lang", choices=["ZH", "EN"], default="ZH")
-    p.add_argument("--json", action="store_true", help="print the structured diff as JSON")
+    p = sub.add_parser("diff", help="规则集文档 A 到文档 B 的变化（参数、定义、规则、测试用例）。 "
+                       "what changed from rule-set document A to document B (parameters, "
+                       "definitions, rules, test cases)")
+    p.add_argument("a", metavar="A", help="规则集文档 A（变化前）。 rule-set document A (before)")
+    p.add_argument("b", metavar="B", help="规则集文档 B（变化后）。 rule-set document B (after)")
+    p.add_argument("--lang", choices=["ZH", "EN"], default="ZH", help=LANG_HELP)
+    p.add_argument("--json", action="store_true", help="以 JSON 输出结构化的差异。 print the "
+                   "structured diff as JSON")
     p.add_argument("--encoding", help=ENCODING_HELP)
     p.set_defaults(func=cmd_diff)
 
-    p = sub.add_parser("serve", help="run the API (GraphiQL in dev) on SQLite by default; "
-                       "DATABASE_URL selects PostgreSQL")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p = sub.add_parser("serve", help="运行 API（开发环境带 GraphiQL），默认使用 SQLite；设置 "
+                       "DATABASE_URL 则使用 PostgreSQL。 run the API (GraphiQL in dev) on SQLite "
+                       "by default; DATABASE_URL selects PostgreSQL")
+    p.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）。 the address "
+                   "to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="监听端口（默认 8000）。 the port to "
+                   "listen on (default 8000)")
     p.add_argument("--workers", type=int, default=1,
-                   help="worker processes (default 1; e.g. one per CPU core)")
+                   help="工作进程数（默认 1；例如每个 CPU 核一个）。 worker processes (default 1; "
+                   "e.g. one per CPU core)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("token", help="API tokens")
-    tsub = p.add_subparsers(dest="token_command", required=True)
-    t = tsub.add_parser("create", help="print a new bearer token")
-    t.add_argument("--role", required=True)
-    t.add_argument("--name", required=True)
-    t.add_argument("--region", action="append", help="region code (repeatable)")
-    t.add_argument("--department", help="the department whose rule sets a policy_editor "
-                   "edits or a policy_approver approves (required for both)")
-    t.add_argument("--expires", type=_expiry, help="expiry: a date (00:00 UTC that day) or an "
-                   "ISO date and time with a zone; default: none")
+    p = sub.add_parser("token", help="API 令牌。 API tokens")
+    tsub = p.add_subparsers(dest="token_command", required=True, help=SUBCOMMAND_HELP)
+    t = tsub.add_parser("create", help="输出一个新的 bearer 令牌。 print a new bearer token")
+    t.add_argument("--role", required=True, help="令牌的角色（例如 caseworker、policy_editor、"
+                   "policy_approver、auditor、api_client）。 the token's role (e.g. caseworker, "
+                   "policy_editor, policy_approver, auditor, api_client)")
+    t.add_argument("--name", required=True, help="令牌的名称（使用者或客户端）。 the token's name "
+                   "(its user or client)")
+    t.add_argument("--region", action="append", help="行政区划代码（可重复）。 region code "
+                   "(repeatable)")
+    t.add_argument("--department", help="政策编辑所编辑、政策审批人所审批的规则集所属部门"
+                   "（二者必填）。 the department whose rule sets a policy_editor edits or a "
+                   "policy_approver approves (required for both)")
+    t.add_argument("--expires", type=_expiry, help="到期时间：日期（当日 00:00 UTC）或带时区的 ISO "
+                   "日期时间；默认不过期。 expiry: a date (00:00 UTC that day) or an ISO date and "
+                   "time with a zone; default: none")
     t.set_defaults(func=cmd_token_create)
-    t = tsub.add_parser("list", help="list tokens (never the tokens themselves)")
-    t.add_argument("--all", action="store_true", help="include revoked and expired tokens")
-    t.add_argument("--json", action="store_true")
+    t = tsub.add_parser("list", help="列出令牌（从不显示令牌本身）。 list tokens (never the tokens "
+                        "themselves)")
+    t.add_argument("--all", action="store_true", help="包括已吊销和已过期的令牌。 include revoked "
+                   "and expired tokens")
+    t.add_argument("--json", action="store_true", help=JSON_HELP)
     t.set_defaults(func=cmd_token_list)
-    t = tsub.add_parser("revoke", help="revoke a token: refused from its next request on")
-    t.add_argument("id", help="the token's id (see token list)")
-    t.add_argument("--reason", help="why (kept in the audit log)")
+    t = tsub.add_parser("revoke", help="吊销令牌：自其下一次请求起即被拒绝。 revoke a token: "
+                        "refused from its next request on")
+    t.add_argument("id", help="令牌编号（见 token list）。 the token's id (see token list)")
+    t.add_argument("--reason", help="吊销原因（记入审计日志）。 why (kept in the audit log)")
     t.set_defaults(func=cmd_token_revoke)
 
-    p = sub.add_parser("jobs", help="impact preview jobs")
-    jsub = p.add_subparsers(dest="jobs_command", required=True)
-    j = jsub.add_parser("purge", help="delete the jobs (and their reports) finished more than "
-                        "--older-than days ago (the service also does on every new job, after "
+    p = sub.add_parser("jobs", help="影响预览任务。 impact preview jobs")
+    jsub = p.add_subparsers(dest="jobs_command", required=True, help=SUBCOMMAND_HELP)
+    j = jsub.add_parser("purge", help="删除完成已超过 --older-than 天的任务及其报告（服务每次新建"
+                        "任务时也会按 POLICY_ENGINE_IMPACT_JOB_RETENTION_DAYS 删除）。 delete the "
+                        "jobs (and their reports) finished more than --older-than days ago (the "
+                        "service also does on every new job, after "
                         "POLICY_ENGINE_IMPACT_JOB_RETENTION_DAYS)")
-    j.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+    j.add_argument("--older-than", type=float, required=True, metavar="DAYS",
+                   help="删除完成已超过这么多天的任务。 delete the jobs finished more than this "
+                   "many days ago")
     j.set_defaults(func=cmd_jobs_purge)
 
-    p = sub.add_parser("rescreen", help="screen every stored household (DATABASE_URL) with the "
+    p = sub.add_parser("rescreen", help="用批处理后端，按数据库中生效的版本重新筛查全部已存储的家庭"
+                       "（DATABASE_URL）。 screen every stored household (DATABASE_URL) with the "
                        "batch backend, under the versions in force in the database")
-    p.add_argument("--as-of", required=True, type=_date, dest="as_of")
-    p.add_argument("--out", required=True, help="outcome table: .csv, .parquet or .xlsx")
-    p.add_argument("--program", action="append", help="restrict to a program (repeatable)")
+    p.add_argument("--as-of", required=True, type=_date, dest="as_of", help=AS_OF_HELP)
+    p.add_argument("--out", required=True, help=OUT_HELP)
+    p.add_argument("--program", action="append", help=PROGRAM_HELP)
     p.add_argument("--status", action="append",
-                   help="only these statuses in the output (GRANTED, NOT_GRANTED, UNDETERMINED, "
-                   "or all; default GRANTED and UNDETERMINED)")
+                   help="输出中只含这些状态（GRANTED、NOT_GRANTED、UNDETERMINED 或 all；默认 "
+                   "GRANTED 和 UNDETERMINED）。 only these statuses in the output (GRANTED, "
+                   "NOT_GRANTED, UNDETERMINED, or all; default GRANTED and UNDETERMINED)")
     p.add_argument("--region", action="append",
-                   help="only the households of these regions and of the villages below them "
+                   help="只含这些行政区划及其下辖村的家庭（371300 包括 371300-001；可重复）。 "
+                   "only the households of these regions and of the villages below them "
                    "(371300 covers 371300-001; repeatable)")
     p.add_argument("--layout", choices=["long", "wide"],
-                   help="outcome table layout, as for screen (default wide for --status all "
-                   "to .csv or .xlsx, else long)")
+                   help="结果表布局，同 screen（--status all 写出 .csv 或 .xlsx 时默认 wide，否则"
+                   "默认 long）。 outcome table layout, as for screen (default wide for --status "
+                   "all to .csv or .xlsx, else long)")
     p.set_defaults(func=cmd_rescreen)
 
-    p = sub.add_parser("verify", help="check the whole store for tampering (audit hash "
-                       "chain, content hashes, published versions, determinations, fact "
-                       "history, the database's triggers); exit 1 when anything is found")
+    p = sub.add_parser("verify", help="检查整个存储是否被篡改（审计哈希链、内容哈希、已发布版本、"
+                       "评估结果、事实历史、数据库触发器）；发现问题时退出码为 1。 check the whole "
+                       "store for tampering (audit hash chain, content hashes, published "
+                       "versions, determinations, fact history, the database's triggers); exit 1 "
+                       "when anything is found")
     p.add_argument("--database-url", dest="database_url",
-                   help="default: DATABASE_URL")
+                   help="数据库 URL（默认：DATABASE_URL）。 the database's URL (default: "
+                   "DATABASE_URL)")
     p.add_argument("--anchor", action="append", type=_anchor, metavar="ENTRY_ID:SHA256",
-                   help="an audit entry and hash kept from an earlier run (its head); "
-                   "repeatable")
-    p.add_argument("--json", action="store_true")
+                   help="此前运行时保存的审计条目及其哈希（当时的链头）；可重复。 an audit entry "
+                   "and hash kept from an earlier run (its head); repeatable")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("audit", help="print the audit log, newest first (DATABASE_URL)")
-    p.add_argument("--actor", help="a login (every role the user acted in) or an exact actor "
-                   "such as policy_approver:ap-1")
-    p.add_argument("--object", help="ID, or TYPE:ID (e.g. rule_set_version:education-v4)")
-    p.add_argument("--action", help="e.g. ruleset.version.publish")
-    p.add_argument("--since", type=_date, help="from this day (UTC)")
-    p.add_argument("--until", type=_date, help="up to and including this day (UTC)")
-    p.add_argument("--limit", type=int, default=100, help="entries at most (default 100)")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("audit", help="输出审计日志，最新的在前（DATABASE_URL）。 print the audit "
+                       "log, newest first (DATABASE_URL)")
+    p.add_argument("--actor", help="登录名（该用户以任一角色所做的操作）或确切的操作者，例如 "
+                   "policy_approver:ap-1。 a login (every role the user acted in) or an exact "
+                   "actor such as policy_approver:ap-1")
+    p.add_argument("--object", help="对象编号，或 类型:编号（例如 "
+                   "rule_set_version:education-v4）。 ID, or TYPE:ID (e.g. "
+                   "rule_set_version:education-v4)")
+    p.add_argument("--action", help="操作，例如 ruleset.version.publish。 the action, e.g. "
+                   "ruleset.version.publish")
+    p.add_argument("--since", type=_date, help="自该日起（UTC）。 from this day (UTC)")
+    p.add_argument("--until", type=_date, help="截至该日，含当日（UTC）。 up to and including "
+                   "this day (UTC)")
+    p.add_argument("--limit", type=int, default=100, help="最多列出的条目数（默认 100）。 entries "
+                   "at most (default 100)")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_audit)
 
-    p = sub.add_parser("migrate", help="upgrade the database to the newest schema (run as the "
-                       "tables' owner); --grant-to gives the service's PostgreSQL role what it "
-                       "needs")
+    p = sub.add_parser("migrate", help="将数据库升级到最新的表结构（以表的所有者身份运行）；"
+                       "--grant-to 授予服务的 PostgreSQL 角色所需的权限。 upgrade the database to "
+                       "the newest schema (run as the tables' owner); --grant-to gives the "
+                       "service's PostgreSQL role what it needs")
     p.add_argument("--database-url", dest="database_url",
-                   help="the owner's URL (default: DATABASE_URL)")
-    p.add_argument("--grant-to", dest="grant_to", metavar="ROLE")
+                   help="表所有者的数据库 URL（默认：DATABASE_URL）。 the owner's URL (default: "
+                   "DATABASE_URL)")
+    p.add_argument("--grant-to", dest="grant_to", metavar="ROLE",
+                   help="要授予所需权限的服务 PostgreSQL 角色。 the service's PostgreSQL role to "
+                   "give what it needs")
     p.set_defaults(func=cmd_migrate)
 
-    p = sub.add_parser("export", help="write a stored rule-set version (DATABASE_URL) as a "
-                       "YAML document that validate accepts, with the same contentHash")
-    p.add_argument("version_id", metavar="VERSION_ID", help="e.g. education-v4")
+    p = sub.add_parser("export", help="将已存储的规则集版本（DATABASE_URL）写为 validate 接受的 "
+                       "YAML 文档，contentHash 不变。 write a stored rule-set version "
+                       "(DATABASE_URL) as a YAML document that validate accepts, with the same "
+                       "contentHash")
+    p.add_argument("version_id", metavar="VERSION_ID", help="版本编号，例如 education-v4。 the "
+                   "version's id, e.g. education-v4")
     p.add_argument("--database-url", "--database", dest="database_url",
-                   help="the database (default: DATABASE_URL)")
-    p.add_argument("--out", help="file to write (default: standard output)")
+                   help="数据库（默认：DATABASE_URL）。 the database (default: DATABASE_URL)")
+    p.add_argument("--out", help="写入的文件（默认：标准输出）。 file to write (default: standard "
+                   "output)")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("export-schema", help="print the GraphQL schema (SDL) as served")
+    p = sub.add_parser("export-schema", help="输出对外提供的 GraphQL 模式（SDL）。 print the "
+                       "GraphQL schema (SDL) as served")
     p.set_defaults(func=cmd_export_schema)
-    p = sub.add_parser("export-docs", help="print a reference generated from the shipped data: "
-                       "facts (docs/facts.md) or policy (docs/policy.md)")
-    p.add_argument("document", choices=("facts", "policy"))
+    p = sub.add_parser("export-docs", help="输出由随附数据生成的参考文档：facts（docs/facts.md）或 "
+                       "policy（docs/policy.md）。 print a reference generated from the shipped "
+                       "data: facts (docs/facts.md) or policy (docs/policy.md)")
+    p.add_argument("document", choices=("facts", "policy"),
+                   help="要输出的参考文档：facts 事实目录或 policy 政策参考。 the "
+                   "reference to print: facts or policy")
     p.set_defaults(func=cmd_export_docs)
 
     from cli.warning import add_commands

@@ -291,38 +291,57 @@ def _date(text: str) -> date:
 
 def add_commands(sub: Any) -> None:
     """Add ``events``, ``alerts`` and ``webhook`` to the ``policy-engine`` parser."""
-    p = sub.add_parser("events", help="department events for early warning (预警监测)")
-    esub = p.add_subparsers(dest="events_command", required=True)
-    e = esub.add_parser("ingest", help="store the events of a file (JSON Lines, CSV or .xlsx; "
-                        "idempotent by source and eventId) and correlate them")
-    e.add_argument("file")
-    e.add_argument("--json", action="store_true", help="print the summary as JSON")
-    e.add_argument("--actor", default="cli", help="the name the audit log records")
+    p = sub.add_parser("events", help="预警监测的部门事件。 department events for early warning")
+    esub = p.add_subparsers(dest="events_command", required=True, help="子命令。 the subcommand")
+    e = esub.add_parser("ingest", help="存储文件中的事件（JSON Lines、CSV 或 .xlsx；按 source 和 "
+                        "eventId 幂等）并进行关联。 store the events of a file (JSON Lines, CSV or "
+                        ".xlsx; idempotent by source and eventId) and correlate them")
+    e.add_argument("file", help="事件文件：.jsonl、.csv 或 .xlsx。 the events file: .jsonl, .csv "
+                   "or .xlsx")
+    e.add_argument("--json", action="store_true", help="以 JSON 输出汇总。 print the summary as "
+                   "JSON")
+    e.add_argument("--actor", default="cli", help="审计日志记录的名称（默认 cli）。 the name the "
+                   "audit log records (default cli)")
     e.set_defaults(func=cmd_events_ingest)
-    e = esub.add_parser("recorrelate", help="correlate stored events that were not (e.g. after "
-                        "a crash)")
+    e = esub.add_parser("recorrelate", help="关联此前未关联的已存储事件（例如程序崩溃之后）。 "
+                        "correlate stored events that were not (e.g. after a crash)")
     e.set_defaults(func=cmd_events_recorrelate)
 
-    p = sub.add_parser("alerts", help="early-warning alerts")
-    asub = p.add_subparsers(dest="alerts_command", required=True)
-    a = asub.add_parser("list", help="alerts newest first")
-    a.add_argument("--status", choices=["OPEN", "VERIFIED", "INCLUDED", "DISMISSED"])
-    a.add_argument("--region", action="append", help="region code (repeatable)")
-    a.add_argument("--rule", help="e.g. alert.large_medical_expense")
-    a.add_argument("--since", type=_date, help="raised on or after this date")
-    a.add_argument("--limit", type=int, default=1000)
-    a.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    a.add_argument("--lang", choices=["ZH", "EN"], default="ZH")
-    a.add_argument("--actor", default="cli")
+    p = sub.add_parser("alerts", help="预警。 early-warning alerts")
+    asub = p.add_subparsers(dest="alerts_command", required=True, help="子命令。 the subcommand")
+    a = asub.add_parser("list", help="列出预警，最新的在前。 alerts newest first")
+    a.add_argument("--status", choices=["OPEN", "VERIFIED", "INCLUDED", "DISMISSED"],
+                   help="只列该状态的预警（OPEN 待核实、VERIFIED 已核实、INCLUDED 已纳入监测、"
+                   "DISMISSED 已排除）。 only alerts with this status")
+    a.add_argument("--region", action="append", help="行政区划代码（可重复）。 region code "
+                   "(repeatable)")
+    a.add_argument("--rule", help="预警规则，例如 alert.large_medical_expense。 the alert rule, "
+                   "e.g. alert.large_medical_expense")
+    a.add_argument("--since", type=_date, help="只列该日期当天或之后产生的预警。 raised on or "
+                   "after this date")
+    a.add_argument("--limit", type=int, default=1000, help="最多列出的预警数（默认 1000）。 list "
+                   "at most this many alerts (default 1000)")
+    a.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                   help="输出格式：table 表格（默认）、csv 或 json。 output format: table "
+                   "(default), csv or json")
+    a.add_argument("--lang", choices=["ZH", "EN"], default="ZH",
+                   help="输出语言：ZH 中文（默认）或 EN 英文。 output language: ZH Chinese "
+                   "(default) or EN English")
+    a.add_argument("--actor", default="cli", help="以审计人员身份读取时使用的名称（默认 cli）。 "
+                   "the name the alerts are read under, as an auditor (default cli)")
     a.set_defaults(func=cmd_alerts_list)
 
-    p = sub.add_parser("webhook", help="outgoing webhooks of api_client tokens")
-    wsub = p.add_subparsers(dest="webhook_command", required=True)
-    w = wsub.add_parser("set", help="set a token's webhook URL; prints the signing secret")
-    w.add_argument("token", help="the api_client token's id or name")
-    w.add_argument("url")
+    p = sub.add_parser("webhook", help="api_client 令牌的外发 Webhook。 outgoing webhooks of "
+                       "api_client tokens")
+    wsub = p.add_subparsers(dest="webhook_command", required=True, help="子命令。 the subcommand")
+    w = wsub.add_parser("set", help="设置令牌的 Webhook URL；输出签名密钥。 set a token's webhook "
+                        "URL; prints the signing secret")
+    w.add_argument("token", help="api_client 令牌的编号或名称。 the api_client token's id or name")
+    w.add_argument("url", help="接收该令牌所辖地区预警推送（POST）的 URL。 the URL the alerts of "
+                   "the token's regions are POSTed to")
     w.set_defaults(func=cmd_webhook_set)
-    w = wsub.add_parser("deliveries", help="the delivery log as JSON: each delivery's status "
-                        "and every attempt (time, HTTP status or error, duration)")
-    w.add_argument("--alert", help="only the deliveries of this alert")
+    w = wsub.add_parser("deliveries", help="以 JSON 输出推送记录：每次推送的状态及每次尝试（时间、"
+                        "HTTP 状态或错误、耗时）。 the delivery log as JSON: each delivery's "
+                        "status and every attempt (time, HTTP status or error, duration)")
+    w.add_argument("--alert", help="只看该预警的推送。 only the deliveries of this alert")
     w.set_defaults(func=cmd_webhook_deliveries)
