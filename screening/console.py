@@ -1,5 +1,5 @@
-"""What the ``screen`` command shows: a progress bar (households, households/s, ETA) on
-stderr while it runs, and the summary's headline figures at the end."""
+"""What the ``screen`` command shows: a progress bar (households, households/s, ETA; Chinese
+first, then English) on stderr while it runs, and the summary's headline figures at the end."""
 
 from __future__ import annotations
 
@@ -27,11 +27,13 @@ def progress_bar(source: Source, enabled: bool = True
     )
     from rich.progress import Progress as Bar
 
+    # Chinese first, then English, as the summary printed at the end
     bar = Bar(
-        TextColumn("screening"), BarColumn(), TaskProgressColumn(),
-        TextColumn("{task.fields[households]:>12,} households"),
-        TextColumn("{task.fields[rate]:>10,.0f} households/s"),
-        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        TextColumn("筛查 screening"), BarColumn(), TaskProgressColumn(),
+        TextColumn("{task.fields[households]:>12,} 户 households"),
+        TextColumn("{task.fields[rate]:>10,.0f} 户/秒 households/s"),
+        TextColumn("用时 elapsed"), TimeElapsedColumn(),
+        TextColumn("剩余 ETA"), TimeRemainingColumn(),
         console=Console(stderr=True), transient=False,
     )
     task = bar.add_task("screen", total=source.total, households=0, rate=0.0)

@@ -264,7 +264,8 @@ def test_unreadable_or_misshapen_input_exits_2(tmp_path: Path,
     assert "format" in capsys.readouterr().err
 
 
-def test_the_progress_bar_shows_households_per_second(tmp_path: Path) -> None:
+def test_the_progress_bar_shows_households_per_second_in_chinese_and_english(
+        tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c",
          "import sys; from rich.console import Console; import screening.console as c;"
@@ -274,7 +275,9 @@ def test_the_progress_bar_shows_households_per_second(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120, check=False,
         env={"COLUMNS": "200", "TERM": "xterm", "FORCE_COLOR": "0", "PATH": "/usr/bin"})
     assert done.returncode == 0, done.stderr
-    assert "households/s" in done.stderr
+    for words in ("筛查 screening", "户 households", "户/秒 households/s", "用时 elapsed",
+                  "剩余 ETA"):
+        assert words in done.stderr, words
 
 
 @pytest.mark.parametrize("codec", ["none", "zstd"])
