@@ -214,7 +214,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         # Chinese first (the API's text for the code), then the English message's details;
         # _fail puts the header's Chinese line before it.
         lines = [f"error: {args.file}: invalid household facts [INVALID_FACTS]"]
-        lines += [f"  {e.field}: {chinese(e.code)} / {e.message} [{e.code}]"
+        lines += [f"  {e.field}: {chinese(e.code, e.params)} / {e.message} [{e.code}]"
                   for e in exc.errors]
         return _fail("\n".join(lines))
     if args.explain is None and (args.member is not None or args.depth is not None):

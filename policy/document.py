@@ -400,7 +400,7 @@ class ConditionFieldError(FieldError):
 
 def _condition_error(path: str, exc: ConditionError) -> FieldError:
     return ConditionFieldError(path, exc.code, f"{exc.message} at column {exc.position + 1}: "
-                               f"{exc.text!r}", exc.position + 1)
+                               f"{exc.text!r}", column=exc.position + 1)
 
 
 def _structural_errors(doc: RuleSetDocument) -> list[FieldError]:

@@ -13,17 +13,22 @@ A ``FieldError`` is one problem, not an exception: where (a field path such as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as _field
+from typing import Any
 
 
 @dataclass(frozen=True)
 class FieldError:
     """One problem: where (a field path such as ``members[1].birthDate``), a stable code, and
-    a message that says what was expected and what was found."""
+    a message that says what was expected and what was found; ``params`` fill the code's
+    Chinese text (``policy.messages.chinese``) where it has details of its own."""
 
     field: str
     code: str
     message: str
+    params: Mapping[str, Any] | None = _field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message} [{self.code}]"

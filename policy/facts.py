@@ -144,6 +144,20 @@ _CODES = {
 }
 
 
+# What a field of each pydantic type error should hold, in Chinese (WRONG_TYPE's details).
+_EXPECTED_ZH = {
+    "float_type": "数字", "float_parsing": "数字",
+    "int_type": "整数", "int_parsing": "整数", "int_from_float": "整数",
+    "bool_type": "布尔值（true 或 false）", "bool_parsing": "布尔值（true 或 false）",
+    "date_type": "日期（年-月-日）", "date_parsing": "日期（年-月-日）",
+    "date_from_datetime_parsing": "日期（年-月-日）",
+    "date_from_datetime_inexact": "日期（年-月-日）",
+    "string_type": "文本", "list_type": "列表", "dict_type": "对象", "model_type": "对象",
+}
+_KIND_ZH = {"str": "文本", "int": "整数", "float": "数字", "bool": "布尔值", "list": "列表",
+            "dict": "对象", "NoneType": "空值"}
+
+
 def _from_pydantic(exc: ValidationError) -> list[FieldError]:
     errors = []
     for err in exc.errors(include_url=False):
@@ -155,13 +169,19 @@ def _from_pydantic(exc: ValidationError) -> list[FieldError]:
             code = "WRONG_TYPE"
         got = err.get("input")
         msg = err["msg"]
+        params = None
         if code == "UNKNOWN_FIELD":
             msg = f"unknown field {loc[-1]!r}"
         elif code == "WRONG_TYPE":
             msg = f"{msg}; got {type(got).__name__} {_short(got)}"
+            expected = _EXPECTED_ZH.get(err["type"])
+            if expected is not None:
+                kind = type(got).__name__
+                params = {"expected": expected,
+                          "got": f"{_KIND_ZH.get(kind, kind)} {_short(got)}"}
         elif code == "INVALID_VALUE":
             msg = f"{msg}; got {_short(got)}"
-        errors.append(FieldError(_path(loc), code, msg))
+        errors.append(FieldError(_path(loc), code, msg, params))
     return errors
 
 

@@ -63,7 +63,7 @@ ZH: dict[str, str] = {
     "UNKNOWN_PROGRAM": "未知项目",
     "UNKNOWN_FIELD": "未知字段",
     "REQUIRED": "缺少必填项",
-    "WRONG_TYPE": "类型错误",
+    "WRONG_TYPE": "类型错误：应为{expected}，实为 {got}",
     "INVALID_VALUE": "取值无效",
     "INVALID_ENUM_VALUE": "不是可选值之一",
     "NOT_FINITE": "须为有限数",

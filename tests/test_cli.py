@@ -248,6 +248,19 @@ def test_invalid_household_exits_2_with_field_paths(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_a_value_of_the_wrong_type_is_said_in_chinese_first(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"id": "x", "annualNetIncome": "abc",
+                               "members": [{"id": "a", "birthDate": "1970-13-01"}]}))
+    done = run("evaluate", str(bad), "--as-of", "2024-06-01")
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert ("  annualNetIncome: 类型错误：应为数字，实为 文本 'abc' / Input should be a valid "
+            "number; got str 'abc' [WRONG_TYPE]") in lines, lines
+    assert any(line.startswith("  members[0].birthDate: 类型错误：应为日期（年-月-日），实为 文本 "
+                               "'1970-13-01' / Input should be a valid date") for line in lines)
+
+
 def test_every_problem_of_a_household_is_reported_at_once(tmp_path: Path) -> None:
     """Structural problems (no id, an unknown key, a value outside a closed set) do not hide
     the others (negative money, a birth date after asOf, a grade out of range, money below the

@@ -201,3 +201,40 @@ def test_structural_problems_do_not_hide_the_others() -> None:
     messages = {e.field: e.message for e in info.value.errors}
     assert messages["accidentLoss"] == "yuan to the cent (at most two decimals), got 10.001"
     assert messages["dibaoMarginal"].startswith("dibaoMarginal contradicts dibao = true")
+
+
+@pytest.mark.parametrize(("field", "value", "chinese_text"), [
+    ("annualNetIncome", "abc", "类型错误：应为数字，实为 文本 'abc'"),
+    ("annualNetIncome", True, "类型错误：应为数字，实为 布尔值 True"),
+    ("povertyAlleviated", "x", "类型错误：应为布尔值（true 或 false），实为 文本 'x'"),
+    ("regionCode", 5, "类型错误：应为文本，实为 整数 5"),
+    ("members", "x", "类型错误：应为列表，实为 文本 'x'"),
+])
+def test_a_value_of_the_wrong_type_is_said_in_chinese(field: str, value: Any,
+                                                      chinese_text: str) -> None:
+    """What the field should hold and what it held, in Chinese as in English; the error
+    compares equal to one without the Chinese details."""
+    from policy.errors import FieldError
+    from policy.messages import chinese
+
+    data = {"id": "h", "regionCode": "371300-001",
+            "members": [{"id": "m", "birthDate": "1980-01-01"}], field: value}
+    with pytest.raises(FactsInvalid) as raised:
+        parse_household(data, date(2024, 1, 1))
+    [error] = raised.value.errors
+    assert (error.field, error.code) == (field, "WRONG_TYPE")
+    assert chinese(error.code, error.params) == chinese_text
+    assert chinese(error.code) == "类型错误"  # the code's general words
+    assert error == FieldError(field, "WRONG_TYPE", error.message)
+
+
+def test_a_member_value_of_the_wrong_type_is_said_in_chinese() -> None:
+    from policy.messages import chinese
+
+    data = {"id": "h", "members": [{"id": "m", "birthDate": "1970-13-01",
+                                    "disabilityGrade": 2.5}]}
+    with pytest.raises(FactsInvalid) as raised:
+        parse_household(data, date(2024, 1, 1))
+    said = {e.field: chinese(e.code, e.params) for e in raised.value.errors}
+    assert said["members[0].birthDate"] == "类型错误：应为日期（年-月-日），实为 文本 '1970-13-01'"
+    assert said["members[0].disabilityGrade"] == "类型错误：应为整数，实为 数字 2.5"
