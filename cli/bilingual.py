@@ -20,6 +20,8 @@ USAGE = "用法 usage: "
 POSITIONALS = "位置参数 positional arguments"
 OPTIONALS = "选项 options"
 HELP = "显示此帮助并退出。 show this help message and exit"
+LANG_HELP = ("输出语言：ZH 中文（默认）或 EN 英文。 output language: ZH Chinese (default) or EN "
+             "English")
 
 _WIDE = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
 _CLOSING = "、。，；：！？）」』】》"
@@ -106,3 +108,8 @@ class Parser(argparse.ArgumentParser):
     def add_subparsers(self, **kwargs: Any) -> Any:
         kwargs.setdefault("action", _Commands)
         return super().add_subparsers(**kwargs)
+
+
+def add_lang(parser: argparse.ArgumentParser) -> None:
+    """The ``--lang`` option of a command whose output is Chinese by default."""
+    parser.add_argument("--lang", choices=["ZH", "EN"], default="ZH", help=LANG_HELP)

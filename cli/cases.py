@@ -15,6 +15,7 @@ import sys
 from datetime import date
 from typing import Any
 
+from cli.bilingual import add_lang
 from cli.warning import _app, _date, _pad, _width
 
 KINDS = {"INCLUSION": ("纳入监测", "inclusion"),
@@ -138,9 +139,7 @@ def add_commands(sub: Any) -> None:
     c.add_argument("--format", choices=["table", "json"], default="table",
                    help="输出格式：table 表格（默认）或 json。 output format: table (default) or "
                    "json")
-    c.add_argument("--lang", choices=["ZH", "EN"], default="ZH",
-                   help="输出语言：ZH 中文（默认）或 EN 英文。 output language: ZH Chinese "
-                   "(default) or EN English")
+    add_lang(c)
     c.add_argument("--actor", default="cli", help="以审计人员身份读取时使用的名称（默认 cli）。 "
                    "the name the cases are read under, as an auditor (default cli)")
     c.set_defaults(func=cmd_cases_list)

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.bilingual import Parser
+from cli.bilingual import Parser, add_lang
 from policy.errors import DocumentInvalid, FactsInvalid
 from services.rulesets import RULESETS
 
@@ -813,8 +813,6 @@ ENCODING_HELP = ("输入文件没有字节顺序标记（BOM）时的文字编�
                  "gb18030 (GBK included) as Chinese spreadsheets export; default UTF-8")
 AS_OF_HELP = "评估日期（YYYY-MM-DD）。 the date to evaluate on (YYYY-MM-DD)"
 PROGRAM_HELP = "只评估该项目（可重复）。 restrict to a program (repeatable)"
-LANG_HELP = ("输出语言：ZH 中文（默认）或 EN 英文。 output language: ZH Chinese (default) or EN "
-             "English")
 RULESETS_HELP = "规则集文档所在目录。 directory of rule-set documents"
 OUT_HELP = "结果表：.csv、.parquet 或 .xlsx。 outcome table: .csv, .parquet or .xlsx"
 JSON_HELP = "以 JSON 输出。 print as JSON"
@@ -846,7 +844,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="家庭 JSON 文件。 the household JSON file")
     p.add_argument("--as-of", required=True, type=_date, dest="as_of", help=AS_OF_HELP)
     p.add_argument("--program", action="append", help=PROGRAM_HELP)
-    p.add_argument("--lang", choices=["ZH", "EN"], default="ZH", help=LANG_HELP)
+    add_lang(p)
     p.add_argument("--format", choices=["text", "json"], default="text",
                    help="text：每个项目一张表（默认）；json：含全部字段的评估结果 Determination，"
                    "与选择全部字段的 GraphQL 查询的 data.evaluate 相同。 text: a table per program "
@@ -955,7 +953,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "definitions, rules, test cases)")
     p.add_argument("a", metavar="A", help="规则集文档 A（变化前）。 rule-set document A (before)")
     p.add_argument("b", metavar="B", help="规则集文档 B（变化后）。 rule-set document B (after)")
-    p.add_argument("--lang", choices=["ZH", "EN"], default="ZH", help=LANG_HELP)
+    add_lang(p)
     p.add_argument("--json", action="store_true", help="以 JSON 输出结构化的差异。 print the "
                    "structured diff as JSON")
     p.add_argument("--encoding", help=ENCODING_HELP)

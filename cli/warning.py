@@ -21,6 +21,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from cli.bilingual import add_lang
+
 FIELDS = ("source", "eventId", "kind", "householdId", "memberId", "occurredOn", "amount",
           "value")
 BATCH = 1000
@@ -324,9 +326,7 @@ def add_commands(sub: Any) -> None:
     a.add_argument("--format", choices=["table", "csv", "json"], default="table",
                    help="输出格式：table 表格（默认）、csv 或 json。 output format: table "
                    "(default), csv or json")
-    a.add_argument("--lang", choices=["ZH", "EN"], default="ZH",
-                   help="输出语言：ZH 中文（默认）或 EN 英文。 output language: ZH Chinese "
-                   "(default) or EN English")
+    add_lang(a)
     a.add_argument("--actor", default="cli", help="以审计人员身份读取时使用的名称（默认 cli）。 "
                    "the name the alerts are read under, as an auditor (default cli)")
     a.set_defaults(func=cmd_alerts_list)
