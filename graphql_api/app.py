@@ -173,8 +173,9 @@ class GraphQLApp(GraphQL[Context, None]):
             try:
                 if self.loop_queries and in_loop(self._graphql_schema, request_data.query,
                                                  request_data.operation_name):
-                    if self._turns is None or self._turns.loop is not asyncio.get_running_loop():
-                        self._turns = Turns(asyncio.get_running_loop())
+                    loop = asyncio.get_running_loop()
+                    if self._turns is None or self._turns.loop is not loop:
+                        self._turns = Turns(loop)
                     count_lane("loop")
                     result = await self._turns.run(run)
                 else:

@@ -34,11 +34,11 @@ from graphql import (
     GraphQLError,
     GraphQLInputObjectType,
     GraphQLSchema,
-    OperationDefinitionNode,
     OperationType,
     StringValueNode,
     VariableNode,
     get_named_type,
+    get_operation_ast,
 )
 
 from graphql_api.errors import service_error
@@ -115,7 +115,7 @@ def refusal(document: DocumentNode, operation_name: str | None,
     caller may not run it (None: the coercion errors are theirs to see)."""
     principal = getattr(context, "principal", None)
     app = getattr(context, "app", None)
-    operation = _operation(document, operation_name)
+    operation = get_operation_ast(document, operation_name)
     if not isinstance(principal, Principal) or app is None or operation is None:
         return None
     policy: Policy = app.policy
@@ -149,7 +149,7 @@ def household_problems(schema: GraphQLSchema, document: DocumentNode,
                        operation_name: str | None, raw: dict[str, Any],
                        today: date) -> list[FieldError]:
     """Every problem of the households the operation's root fields take from variables."""
-    operation = _operation(document, operation_name)
+    operation = get_operation_ast(document, operation_name)
     root = schema.get_root_type(operation.operation) if operation is not None else None
     if operation is None or root is None:
         return []
@@ -196,13 +196,6 @@ def _problems(data: Any, as_of: date, prefix: str) -> list[FieldError]:
         return [FieldError(f"{prefix}.{e.field}" if e.field != "household" else prefix,
                            e.code, e.message) for e in exc.errors]
     return []
-
-
-def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if name is None:
-        return operations[0] if len(operations) == 1 else None
-    return next((o for o in operations if o.name and o.name.value == name), None)
 
 
 def _date(value: Any, raw: dict[str, Any]) -> date | None:

@@ -41,6 +41,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    get_operation_ast,
 )
 
 from policy.cache import BoundedCache
@@ -65,18 +66,15 @@ def loop_shaped(document: DocumentNode, operation_name: str | None) -> bool:
     """Whether the operation ``operation_name`` of ``document`` (the only one when None) is a
     query of at most one ``evaluate`` (and ``__typename``) at its root, and the document
     selects ``whatWouldChange`` nowhere."""
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        operations = [d for d in operations if d.name is not None
-                      and d.name.value == operation_name]
-    if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
+    operation = get_operation_ast(document, operation_name)
+    if operation is None or operation.operation is not OperationType.QUERY:
         return False
     fragments = {d.name.value: d for d in document.definitions
                  if isinstance(d, FragmentDefinitionNode)}
     if _selects(document, NOT_IN_LOOP):
         return False
     roots: list[str] = []
-    if not _root_fields(operations[0].selection_set, fragments, set(), roots):
+    if not _root_fields(operation.selection_set, fragments, set(), roots):
         return False
     return roots.count(LOOP_ROOT) <= 1 and all(r in (LOOP_ROOT, "__typename") for r in roots)
 
