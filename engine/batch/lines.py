@@ -1,6 +1,9 @@
-"""JSON Lines validated in columns: a block of lines parsed by Arrow's native JSON reader with
-the layout's schema, members unnested in columns, and checked by the flat layout's vectorised
-checks (``layout.fast_nested``, the household columns checked once a line).
+"""JSON Lines validated in columns: a block of lines read into household and member columns
+by this package's strict reader (``engine/batch/_lines.c``, compiled when the project is
+installed), and checked by the flat layout's vectorised checks (``layout.fast_nested``, the
+household columns checked once a line). Where the reader is not compiled (a source tree run
+without installing), Arrow's native JSON reader with the layout's schema reads the block and
+the members are unnested in columns: the same frames, about three times the CPU.
 
 The columnar path is conservative in the same way as the flat layout's: a household it passes
 is one ``policy.facts.parse_household`` accepts with the same values. Every other line goes
@@ -8,11 +11,14 @@ to the record-by-record path (``records.check_records``) with its bytes as read,
 field paths and line numbers are that path's, exactly:
 
 * a line that does not start with ``{`` and end with ``}`` (blank lines are skipped, as
-  there), or that holds ``null`` anywhere (Arrow reads an explicit null and a field left out
-  alike; the contract does not);
-* lines Arrow refuses to read with the schema (not JSON, a value of another type, an
-  unknown or repeated field, an invalid escape): the block is read again in smaller pieces,
-  and pieces of a few hundred lines that still fail go record by record;
+  there), or that holds a ``null`` (the columns hold a field left out as a null; the
+  contract refuses an explicit one), or, for Arrow's reader, a byte ED (see ``_candidates``);
+* lines that are not JSON or not the contract's shape: a value of another type, an unknown or
+  repeated field, an invalid escape or UTF-8. The strict reader also leaves to that path what
+  it does not read exactly: a number with an exponent or more than 15 digits (money) or 18
+  (integers), a ``\u0000`` or a lone surrogate. With Arrow's reader, a block it refuses is
+  read again in smaller pieces, and pieces of a few hundred lines that still fail go record
+  by record;
 * households without members or with more than the contract allows, and every household the
   vectorised checks do not pass.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from datetime import date
+from types import ModuleType
 from typing import TypeAlias
 
 import numpy as np
@@ -43,6 +50,12 @@ from engine.batch.layout import (
 from engine.batch.records import check_records
 from policy import facts as f
 
+native: ModuleType | None
+try:
+    from engine.batch import _lines as native
+except ImportError:  # pragma: no cover - a source tree run without installing the project
+    native = None
+
 Buffer: TypeAlias = bytes | memoryview  # the bytes of a block of lines
 
 SMALLEST_PIECE = 256  # lines: a piece this small that Arrow refuses goes record by record
@@ -52,6 +65,14 @@ _ARROW: dict[str, pa.DataType] = {
     "id": pa.string(), "text": pa.string(), "bool": pa.bool_(), "money": pa.float64(),
     "integer": pa.int64(), "date": pa.string(), "enum": pa.string(),
 }
+
+
+# The strict reader's kinds of value (engine/batch/_lines.c).
+_NATIVE: dict[str, int] = {"id": 0, "text": 0, "date": 0, "enum": 0, "bool": 1, "money": 2,
+                           "integer": 3}
+READ, SLOW, EMPTY = 0, 1, 2  # a line's status from the strict reader
+
+Frames: TypeAlias = tuple[pl.DataFrame, pl.DataFrame]
 
 
 def _struct_fields(columns: tuple[Column, ...]) -> list[pa.Field]:
@@ -113,7 +134,11 @@ def _candidates(block: Buffer, starts: np.ndarray, ends: np.ndarray
         offsets = np.append(starts, len(block)).astype(np.int64)
         lines = pa.LargeBinaryArray.from_buffers(
             pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(block)])
-        ok &= ~_series(lines).bin.contains(b"null").to_numpy()
+        binary = _series(lines).bin
+        ok &= ~binary.contains(b"null").to_numpy()
+        # Arrow's reader lets half a surrogate pair written as UTF-8 bytes (ED A0..BF ..)
+        # through; the record path refuses it. ED is the first byte of no Chinese character.
+        ok &= ~binary.contains(b"\xed").to_numpy()
     return ok, empty
 
 
@@ -172,9 +197,60 @@ def _nested(table: pa.Table, line_numbers: np.ndarray, first: int
     return heads, member_frame
 
 
-def check_lines(block: Buffer, first_line: int, as_of: date) -> Checked:
-    """Validate a block of whole JSON Lines (``first_line`` is the first one's number):
-    ``bytes``, or any buffer of them (a ``memoryview``)."""
+@functools.cache
+def _native_fields() -> tuple[tuple[tuple[bytes, int], ...], tuple[tuple[bytes, int], ...]]:
+    def level(columns: tuple[Column, ...]) -> tuple[tuple[bytes, int], ...]:
+        return tuple((c.field.encode(), _NATIVE[c.kind]) for c in columns)
+    return level(HOUSEHOLD_COLUMNS), level(MEMBER_COLUMNS)
+
+
+def _column(kind: str, rows: int, data: bytes, offsets: bytes | None, valid: bytes
+            ) -> pa.Array:
+    """One of the strict reader's columns as an Arrow array: its values, as bytes (a text
+    column's UTF-8 and int32 offsets), and a byte a row saying whether the field was there."""
+    present = np.frombuffer(valid, dtype=np.bool_)
+    nulls = None if present.all() else pa.py_buffer(np.packbits(present, bitorder="little"))
+    if offsets is not None:
+        buffers = [nulls, pa.py_buffer(offsets), pa.py_buffer(data)]
+    elif kind == "bool":
+        bits = np.packbits(np.frombuffer(data, dtype=np.bool_), bitorder="little")
+        buffers = [nulls, pa.py_buffer(bits)]
+    else:
+        buffers = [nulls, pa.py_buffer(data)]
+    return pa.Array.from_buffers(_ARROW[kind], rows, buffers)
+
+
+def _read_native(block: Buffer, first_line: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Frames | None]:
+    """(each line's start, its end, the lines to go record by record, the lines read, and
+    the frames of what was read) by the strict reader."""
+    household_fields, member_fields = _native_fields()
+    assert native is not None
+    (starts_b, ends_b, status_b, households, members, parent, household_columns,
+     member_columns) = native.parse(block, household_fields, member_fields, b"members",
+                                    f.MAX_MEMBERS)
+    starts = np.frombuffer(starts_b, dtype=np.int64)
+    ends = np.frombuffer(ends_b, dtype=np.int64)
+    status = np.frombuffer(status_b, dtype=np.uint8)
+    read = np.flatnonzero(status == READ)
+    slow = np.flatnonzero(status == SLOW)
+    if read.size == 0:
+        return starts, ends, slow, read, None
+    heads = pl.from_arrow(pa.table(
+        {**{c.name: _column(c.kind, households, *data)
+            for c, data in zip(HOUSEHOLD_COLUMNS, household_columns, strict=True)},
+         ROW: _arrow_array(read + first_line)}))
+    member_frame = pl.from_arrow(pa.table(
+        {"_h": pa.Array.from_buffers(pa.uint32(), members, [None, pa.py_buffer(parent)]),
+         **{c.name: _column(c.kind, members, *data)
+            for c, data in zip(MEMBER_COLUMNS, member_columns, strict=True)}}))
+    assert isinstance(heads, pl.DataFrame) and isinstance(member_frame, pl.DataFrame)
+    return starts, ends, slow, read, (heads, member_frame)
+
+
+def _read_arrow(block: Buffer, first_line: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Frames | None]:
+    """What ``_read_native`` gives, by Arrow's JSON reader."""
     starts, ends, nxt = _lines(block)
     numbers = np.arange(first_line, first_line + len(starts), dtype=np.int64)
     ok, empty = _candidates(block, starts, ends)
@@ -198,10 +274,23 @@ def check_lines(block: Buffer, first_line: int, as_of: date) -> Checked:
             member_parts.append(members_raw)
             read_lines.append(lines)
             read += lines.size
-    if heads_parts:
-        line_of = np.concatenate(read_lines)
-        members, heads, bad_h = fast_nested(pl.concat(heads_parts, rechunk=True),
-                                            pl.concat(member_parts, rechunk=True), as_of)
+    slow_lines = np.sort(np.concatenate(slow))
+    if not heads_parts:
+        return starts, ends, slow_lines, np.zeros(0, dtype=np.int64), None
+    return starts, ends, slow_lines, np.concatenate(read_lines), (
+        pl.concat(heads_parts, rechunk=True), pl.concat(member_parts, rechunk=True))
+
+
+def check_lines(block: Buffer, first_line: int, as_of: date, *, strict_reader: bool = True
+                ) -> Checked:
+    """Validate a block of whole JSON Lines (``first_line`` is the first one's number):
+    ``bytes``, or any buffer of them (a ``memoryview``). ``strict_reader=False`` reads with
+    Arrow's reader, as where the strict one is not compiled."""
+    reader = _read_native if strict_reader and native is not None else _read_arrow
+    starts, ends, slow_lines, line_of, frames = reader(block, first_line)
+    slow = [slow_lines]
+    if frames is not None:
+        members, heads, bad_h = fast_nested(*frames, as_of)
         if bad_h.len():
             bad = bad_h.to_numpy()
             slow.append(line_of[bad])
@@ -224,7 +313,7 @@ def check_lines(block: Buffer, first_line: int, as_of: date) -> Checked:
     slow_lines = np.sort(np.concatenate(slow))
     if slow_lines.size == 0:
         return Checked(hh_frame, m_frame, pl.DataFrame(schema=ERRORS), 0, first_rows)
-    records = [(int(numbers[i]), bytes(block[starts[i]:ends[i]])) for i in slow_lines
+    records = [(first_line + int(i), bytes(block[starts[i]:ends[i]])) for i in slow_lines
                if bytes(block[starts[i]:ends[i]]).strip()]
     other = check_records(records, as_of)
     if other.households.height:

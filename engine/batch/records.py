@@ -239,7 +239,10 @@ class FrameBuilder:
 def _no_lone_surrogates(text: str | bytes, data: Any) -> None:
     """JSON may escape half of a surrogate pair (``"\\ud800"``), which is no character: such
     a text cannot be written as UTF-8 (``UnicodeEncodeError``). Only texts with such an
-    escape are looked at."""
+    escape are looked at. Half a pair written as bytes (``ED A0 80``: not UTF-8) is refused
+    too, as any byte that is not UTF-8 is (``json.loads`` reads bytes with "surrogatepass")."""
+    if isinstance(text, bytes) and b"\xed" in text:
+        text.decode("utf-8")
     raw = text.lower() if isinstance(text, bytes) else text.lower().encode("utf-8", "replace")
     if b"\\ud" in raw:
         json.dumps(data, ensure_ascii=False).encode("utf-8")

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from engine.batch import lines as lines_module
 from engine.batch.layout import Checked
 from engine.batch.lines import check_lines
 from engine.batch.records import check_records
@@ -42,6 +43,7 @@ ODD_LINES = [
     b'{"id": "hh-a", "members": [{"id": "m1", "birthDate": "1980-01-01"}]} '
     b'{"id": "hh-b", "members": [{"id": "m1", "birthDate": "1980-01-01"}]}',
     b'{"id": "hh-\xff", "members": [{"id": "m1", "birthDate": "1980-01-01"}]}',
+    b'{"id": "hh-\xed\xa0\x80", "members": [{"id": "m1", "birthDate": "1980-01-01"}]}',
     b'{"id": "hh-\\ud800", "members": [{"id": "m1", "birthDate": "1980-01-01"}]}',
     b'{"id": "hh-\\ud83d\\ude00", "members": [{"id": "m1", "birthDate": "1980-01-01"}]}',
     b'{"id": "hh-\\u00e9\\u0000", "members": [{"id": "m1", "birthDate": "1980-01-01"}]}',
@@ -89,28 +91,56 @@ def _by_records(lines: list[bytes], first: int = 1) -> Checked:
                           if line.strip()], AS_OF)
 
 
-def test_columns_give_the_record_paths_households_errors_and_lines() -> None:
+# Both readers: the strict one compiled with the project, and Arrow's where it is not.
+READERS = pytest.mark.parametrize("strict_reader", [True, False], ids=["strict", "arrow"])
+
+
+def test_the_installed_project_reads_lines_with_its_strict_reader() -> None:
+    # Installing the project compiles engine/batch/_lines.c; without it every block would
+    # go through Arrow's reader, correct but about three times the CPU.
+    assert lines_module.native is not None
+
+
+@READERS
+def test_columns_give_the_record_paths_households_errors_and_lines(strict_reader: bool) -> None:
     lines = _corpus(1, len(SEEDS))
     want = _by_records(lines)
-    got = check_lines(b"\n".join(lines) + b"\n", 1, AS_OF)
+    got = check_lines(b"\n".join(lines) + b"\n", 1, AS_OF, strict_reader=strict_reader)
     assert want.rejected > 1000 and want.households.height > 500  # a fair mix
     _same(got, want)
 
 
-def test_a_block_numbers_its_lines_from_its_first_and_may_lack_the_last_newline() -> None:
+@READERS
+def test_a_block_numbers_its_lines_from_its_first_and_may_lack_the_last_newline(
+        strict_reader: bool) -> None:
     lines = _corpus(2, 200)
     want = _by_records(lines, first=41)
-    _same(check_lines(b"\n".join(lines), 41, AS_OF), want)
+    _same(check_lines(b"\n".join(lines), 41, AS_OF, strict_reader=strict_reader), want)
 
 
-def test_clean_households_are_all_read_in_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+def _written(rng: random.Random, hh: dict[str, object]) -> bytes:
+    """A household as one line, written as exporters do: key order, spacing, escapes."""
+    def shuffled(d: dict[str, object]) -> dict[str, object]:
+        keys = list(d)
+        rng.shuffle(keys)
+        return {k: [shuffled(m) if isinstance(m, dict) else m for m in d[k]]
+                if isinstance(d[k], list) else d[k] for k in keys}
+
+    separators = rng.choice([(", ", ": "), (",", ":"), (" ,", " : ")])
+    return json.dumps(shuffled(hh), ensure_ascii=rng.random() < 0.5,
+                      separators=separators).encode()
+
+
+@READERS
+def test_clean_households_are_all_read_in_columns(monkeypatch: pytest.MonkeyPatch,
+                                                  strict_reader: bool) -> None:
     # Generated households are valid and written without nulls: none of them may need the
-    # record-by-record path (which would make the columnar path pointless).
-    from engine.batch import lines as lines_module
+    # record-by-record path (which would make the columnar path pointless), whatever the
+    # order of their fields, the spaces between them, and whether texts are escaped.
     from testing.households import random_household
 
     rng = random.Random(3)
-    lines = [json.dumps(random_household(rng, AS_OF, hid=f"hh-{i}")).encode()
+    lines = [_written(rng, random_household(rng, AS_OF, hid=f"hh-{i}-村"))
              for i in range(500)]
     seen: list[int] = []
 
@@ -119,9 +149,66 @@ def test_clean_households_are_all_read_in_columns(monkeypatch: pytest.MonkeyPatc
         return check_records(records, as_of)
 
     monkeypatch.setattr(lines_module, "check_records", counting)
-    got = check_lines(b"\n".join(lines) + b"\n", 1, AS_OF)
+    got = check_lines(b"\n".join(lines) + b"\n", 1, AS_OF, strict_reader=strict_reader)
     assert sum(seen) == 0
     _same(got, _by_records(lines))
+
+
+# Bytes that make a valid line something else: JSON's tokens, numbers the strict reader
+# leaves to the record path, escapes, bytes that are not UTF-8 or not allowed in a string.
+SPLICES = [b"null", b"true", b"false", b"1e3", b"-0", b"0.1", b"1.", b".5", b"01", b"2.0",
+           b"1234567890123456", b"9" * 19, b'"', b"\\", b"\\u0000", b"\\ud800", b"\\n",
+           b"\\x", b"\xff", b"\xc0\x80", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\x01",
+           b"\t", b"\r", b" ", b",", b":", b"{", b"}", b"[", b"]", b"{}", b"[]",
+           b'"members"', b'"id"', b'"x"', "村".encode()]
+
+
+def _spliced(rng: random.Random, line: bytes) -> bytes:
+    """A line with up to three random edits: a byte dropped, a splice put in or put over."""
+    for _ in range(rng.choice([0, 1, 1, 2, 3])):
+        at = rng.randrange(len(line) + 1)
+        what = rng.random()
+        if what < 0.3 and line:
+            line = line[:at] + line[at + 1:]
+        elif what < 0.65:
+            line = line[:at] + rng.choice(SPLICES) + line[at:]
+        else:
+            piece = rng.choice(SPLICES)
+            line = line[:at] + piece + line[at + len(piece):]
+    return line
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_broken_bytes_give_the_record_paths_answers(seed: int) -> None:
+    # Whatever a line's bytes, the strict reader either reads it with the values the record
+    # path gives or leaves it to that path: the households, errors and lines are its.
+    from testing.households import random_household
+
+    rng = random.Random(seed)
+    lines = [_spliced(rng, _written(rng, random_household(rng, AS_OF, hid=f"hh-{i}")))
+             for i in range(1500)]
+    want = _by_records(lines)
+    assert want.rejected > 300 and want.households.height > 100  # both kinds
+    _same(check_lines(b"\n".join(lines) + b"\n", 1, AS_OF), want)
+
+
+@pytest.mark.parametrize("text", [
+    "0", "-0", "0.1", "0.2", "0.3", "1.005", "2.675", "18000", "18599.99", "18600.01",
+    "1234567.89", "9999999999999.99", "999999999999999", "0.000000000000001",
+    "4503599627370497", "123456789012345.6", "1e2", "1E-2", "0.10", "100.00",
+])
+@READERS
+def test_money_is_read_as_the_record_path_reads_it(text: str, strict_reader: bool) -> None:
+    # The nearest double to the decimal written, as Python's float() gives it, for every
+    # amount the strict reader reads itself (up to 15 digits, no exponent); the rest is the
+    # record path's to read or refuse.
+    line = (f'{{"id": "hh-1", "annualNetIncome": {text}, "members": [{{"id": "m1", '
+            f'"birthDate": "1980-01-01", "medicalOutOfPocket": {text}}}]}}').encode()
+    got = check_lines(line, 1, AS_OF, strict_reader=strict_reader)
+    _same(got, _by_records([line]))
+    if got.households.height:
+        assert got.households["annualNetIncome"].to_list() == [float(text)]
+        assert got.members["medicalOutOfPocket"].to_list() == [float(text)]
 
 
 @pytest.mark.parametrize("chunk_rows", [1, 37, 400, 10**6])
@@ -151,3 +238,16 @@ def test_half_a_surrogate_pair_is_invalid_json_and_a_whole_pair_a_character() ->
     assert [(r["row"], r["code"]) for r in checked.errors.to_dicts()] == [(1, "INVALID_JSON")]
     assert "surrogate" in checked.errors["message"][0]
     assert checked.households["household_id"].to_list() == ["hh-\U0001F600"]
+
+
+def test_half_a_surrogate_pair_written_as_bytes_is_not_utf8() -> None:
+    # ED A0 80 would be U+D800 in UTF-8's pattern, which UTF-8 forbids; Python's json reads
+    # bytes with "surrogatepass" and would let it through to a text no column can hold.
+    line = b'{"id": "hh-1", "regionCode": "\xed\xa0\x80", "members": [{"id": "m1", ' \
+        b'"birthDate": "1980-01-01"}]}'
+    for strict_reader in (True, False):
+        checked = check_lines(line, 1, AS_OF, strict_reader=strict_reader)
+        assert [(r["row"], r["code"]) for r in checked.errors.to_dicts()] == [
+            (1, "INVALID_JSON")]
+        assert "can't decode byte 0xed" in checked.errors["message"][0]
+        assert checked.households.height == 0
