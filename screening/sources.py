@@ -26,8 +26,9 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
+from engine.batch import native
 from engine.batch.execution import ENGINE
-from engine.batch.layout import ERRORS, ROW, LayoutError, check_columns
+from engine.batch.layout import BY_NAME, ERRORS, EXACT, ROW, TYPED, LayoutError, check_columns
 
 FORMATS = ("csv", "jsonl", "parquet", "xlsx")
 HOLD_LIMIT = 10_000  # rows of one household held back at most (more is invalid anyway)
@@ -460,7 +461,9 @@ class CsvSource(Source):
                 f, max(1, self.chunk_rows), CSV_BLOCK)
             for block in blocks:
                 lines = count_byte(block, 10) + (not block.endswith(b"\n"))
-                frame = self._plain_block(block, lines)
+                frame = self._strict_block(block, lines)
+                if frame is None:
+                    frame = self._plain_block(block, lines)
                 if frame is None:
                     frame = self._arrow_block(block, line)
                 frame = frame.with_columns(
@@ -469,6 +472,32 @@ class CsvSource(Source):
                 line += lines
                 done = position() if compressed else done + len(block)
                 yield frame, done
+
+    def _strict_block(self, block: bytes, lines: int) -> pl.DataFrame | None:
+        """The strict reader's reading of a block of plain lines: each cell's text as
+        ``_plain_block`` gives it, and the exact values of the booleans, money and integers
+        beside them (``layout.TYPED``, ``layout.EXACT``); None when the reader is not compiled
+        or leaves the block to polars' reader."""
+        if native.reader is None:
+            return None
+        kinds = [BY_NAME[n].kind for n in self.names]
+        got = native.reader.parse_csv(block, tuple(native.KINDS[k] for k in kinds))
+        if got is None:
+            return None
+        rows, flags, text_columns, typed_columns = got
+        if rows != lines:  # pragma: no cover - the reader reads every line or none
+            return None
+        typed = [(n, k) for n, k in zip(self.names, kinds, strict=True)
+                 if native.KINDS[k] != native.KINDS["text"]]
+        exact = np.logical_not(np.frombuffer(flags, dtype=np.bool_))
+        frame = pl.from_arrow(pa.table({
+            **{n: native.arrow_column("text", rows, *data)
+               for n, data in zip(self.names, text_columns, strict=True)},
+            **{TYPED + n: native.arrow_column(k, rows, *data)
+               for (n, k), data in zip(typed, typed_columns, strict=True)},
+        }))
+        assert isinstance(frame, pl.DataFrame)
+        return frame.with_columns(pl.Series(EXACT, exact))
 
     def _plain_block(self, block: bytes, lines: int) -> pl.DataFrame | None:
         """polars' reading of a block of plain lines, or None when the block is not plain."""

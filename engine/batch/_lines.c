@@ -1,4 +1,7 @@
-/* The contract's household JSON Lines read into columns, strictly, in one pass.
+/* The contract's household JSON Lines, and the flat layout's CSV, read into columns,
+ * strictly, in one pass (parse_csv: see "CSV" below). Texts are written as Arrow's string
+ * views (16 bytes a row; up to 12 bytes in the view, longer texts in the column's data), the
+ * layout polars keeps texts in.
  *
  * engine.batch.lines calls parse() with a block of whole lines and the fields of the two
  * levels (household and member) from the fact catalogue. Each line is either read whole into
@@ -60,9 +63,10 @@ typedef struct {
     const char *name;
     size_t name_len;
     int kind;
-    buf_t data;    /* text bytes, or one value a row: 1 byte (bool), 8 (money, integer) */
-    buf_t offsets; /* texts: int32, rows + 1 */
-    buf_t valid;   /* one byte a row */
+    buf_t data;  /* texts longer than a view holds, or one value a row: 1 byte (bool), 8 */
+    buf_t views; /* texts: Arrow's string views, 16 bytes a row */
+    buf_t valid; /* one byte a row */
+    size_t mark; /* data's length when the line being read began */
 } column_t;
 
 typedef struct {
@@ -93,11 +97,10 @@ static int add_row(level_t *lv)
             return NOMEM;
         c->valid.p[c->valid.len++] = 0;
         if (c->kind == K_TEXT) {
-            if (reserve(&c->offsets, 4) != OK)
+            if (reserve(&c->views, 16) != OK)
                 return NOMEM;
-            int32_t at = (int32_t)c->data.len;
-            memcpy(c->offsets.p + c->offsets.len, &at, 4);
-            c->offsets.len += 4;
+            memset(c->views.p + c->views.len, 0, 16);
+            c->views.len += 16;
         } else {
             size_t size = c->kind == K_BOOL ? 1 : 8;
             if (reserve(&c->data, size) != OK)
@@ -110,17 +113,45 @@ static int add_row(level_t *lv)
     return OK;
 }
 
-/* Back to `rows` rows: a line that turned out SLOW leaves nothing behind. */
+/* Where a line begins: `truncate_level` goes back there. */
+static void mark_level(level_t *lv)
+{
+    for (int i = 0; i < lv->n; i++)
+        lv->cols[i].mark = lv->cols[i].data.len;
+}
+
+/* Arrow's view of the text data[start:] (just written): up to 12 bytes in the view itself
+ * (data goes back to start), a longer one as its length, first 4 bytes and offset in data. */
+static int set_view(column_t *c, size_t row, size_t start)
+{
+    size_t len = c->data.len - start;
+    if (c->data.len > INT32_MAX)
+        return NOMEM;
+    char *view = c->views.p + row * 16;
+    int32_t n = (int32_t)len;
+    memcpy(view, &n, 4);
+    if (len <= 12) {
+        memcpy(view + 4, c->data.p + start, len);
+        c->data.len = start;
+    } else {
+        int32_t buffer = 0, offset = (int32_t)start;
+        memcpy(view + 4, c->data.p + start, 4);
+        memcpy(view + 8, &buffer, 4);
+        memcpy(view + 12, &offset, 4);
+    }
+    return OK;
+}
+
+/* Back to `rows` rows (and the data of the line's start, `mark_level`): a line that turned
+ * out SLOW leaves nothing behind. */
 static void truncate_level(level_t *lv, size_t rows)
 {
     for (int i = 0; i < lv->n; i++) {
         column_t *c = &lv->cols[i];
         c->valid.len = rows;
         if (c->kind == K_TEXT) {
-            c->offsets.len = (rows + 1) * 4;
-            int32_t at;
-            memcpy(&at, c->offsets.p + rows * 4, 4);
-            c->data.len = (size_t)at;
+            c->views.len = rows * 16;
+            c->data.len = c->mark;
         } else {
             c->data.len = rows * (c->kind == K_BOOL ? 1 : 8);
         }
@@ -167,6 +198,37 @@ static void init_plain(void)
 {
     for (int c = 0x20; c < 0x80; c++)
         PLAIN[c] = c != '"' && c != '\\';
+}
+
+/* The length of the UTF-8 sequence at p (its first byte 0x80 or above), or 0 where it is
+ * not one as RFC 3629 says (no overlong forms, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_length(cursor p, cursor end)
+{
+    unsigned char c = *p;
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else
+        return 0;
+    if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF)
+            return 0;
+    return n;
 }
 
 /* A JSON string's contents (p after the opening quote) appended to out as UTF-8. */
@@ -242,31 +304,9 @@ static int read_text(cursor *pp, cursor end, buf_t *out)
             }
             continue;
         }
-        /* A UTF-8 sequence, checked as RFC 3629 says (no overlong forms, no surrogates,
-         * nothing above U+10FFFF). */
-        size_t n;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF)
-            n = 2;
-        else if (c >= 0xE0 && c <= 0xEF) {
-            n = 3;
-            if (c == 0xE0)
-                lo = 0xA0;
-            else if (c == 0xED)
-                hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 4;
-            if (c == 0xF0)
-                lo = 0x90;
-            else if (c == 0xF4)
-                hi = 0x8F;
-        } else
+        size_t n = utf8_length(p, end);
+        if (n == 0)
             return FAIL;
-        if (p + n > end || p[1] < lo || p[1] > hi)
-            return FAIL;
-        for (size_t i = 2; i < n; i++)
-            if (p[i] < 0x80 || p[i] > 0xBF)
-                return FAIL;
         memcpy(w, p, n);
         w += n;
         p += n;
@@ -353,13 +393,12 @@ static int read_value(cursor *pp, cursor end, column_t *c, size_t row)
         if (p >= end || *p != '"')
             return FAIL;
         p++;
-        if ((r = read_text(&p, end, &c->data)) != OK)
-            return r;
-        if (c->data.len > INT32_MAX)
-            return NOMEM;
         {
-            int32_t at = (int32_t)c->data.len;
-            memcpy(c->offsets.p + (row + 1) * 4, &at, 4);
+            size_t start = c->data.len;
+            if ((r = read_text(&p, end, &c->data)) != OK)
+                return r;
+            if ((r = set_view(c, row, start)) != OK)
+                return r;
         }
         break;
     case K_BOOL:
@@ -578,6 +617,8 @@ static int read_block(reader_t *rd, const unsigned char *data, size_t size, line
             status = S_EMPTY;
         } else {
             size_t households = rd->household.rows, members = rd->member.rows;
+            mark_level(&rd->household);
+            mark_level(&rd->member);
             cursor p = data + pos, end = data + stop;
             int r = read_object(rd, &rd->household, &p, end, 1);
             if (r == NOMEM)
@@ -601,7 +642,7 @@ static void free_level(level_t *lv)
 {
     for (int i = 0; i < lv->n; i++) {
         free(lv->cols[i].data.p);
-        free(lv->cols[i].offsets.p);
+        free(lv->cols[i].views.p);
         free(lv->cols[i].valid.p);
     }
 }
@@ -632,14 +673,6 @@ static int init_level(level_t *lv, PyObject *fields, const char *what)
         c->name = name;
         c->name_len = (size_t)len;
         c->kind = kind;
-        if (kind == K_TEXT) {
-            if (reserve(&c->offsets, 4) != OK) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            memset(c->offsets.p, 0, 4);
-            c->offsets.len = 4;
-        }
     }
     return 0;
 }
@@ -658,7 +691,7 @@ static PyObject *columns_of(const level_t *lv)
         const column_t *c = &lv->cols[i];
         PyObject *item;
         if (c->kind == K_TEXT)
-            item = Py_BuildValue("(NNN)", bytes_of(&c->data), bytes_of(&c->offsets),
+            item = Py_BuildValue("(NNN)", bytes_of(&c->data), bytes_of(&c->views),
                                  bytes_of(&c->valid));
         else
             item = Py_BuildValue("(NON)", bytes_of(&c->data), Py_None, bytes_of(&c->valid));
@@ -716,10 +749,222 @@ out:
     return result;
 }
 
+/* --- CSV ---------------------------------------------------------------------------------
+ *
+ * parse_csv() reads a block of the flat layout's lines (one row a member, no header) into a
+ * text column a header column, each cell as polars' CSV reader gives it (an empty cell is a
+ * null), and, for the columns of booleans, money and integers, a typed column beside it: the
+ * value where the cell is one this reader reads exactly (true or false in any case; money as
+ * above; an integer of at most 18 digits, no sign but a minus, no leading zero), and a flag on
+ * every row with a cell it does not. A block it cannot read as polars would, cell for cell,
+ * it leaves whole (returns None): a quote anywhere, a carriage return but before a newline, an
+ * empty line, a row with another number of cells than the header, bytes that are not UTF-8.
+ */
+
+typedef struct {
+    level_t text, typed; /* text: every header column; typed: the non-text ones */
+    int typed_of[MAX_FIELDS]; /* a header column's typed column, or -1 */
+    buf_t flags;
+} csv_t;
+
+/* The cell [p, end) as an exact value of the column's kind into its typed column's last row;
+ * FAIL when it is not one this reader reads exactly. */
+static int typed_cell(column_t *c, size_t row, cursor p, cursor end)
+{
+    size_t len = (size_t)(end - p);
+    cursor q = p;
+    switch (c->kind) {
+    case K_BOOL:
+        if (len == 4 && (p[0] | 0x20) == 't' && (p[1] | 0x20) == 'r' && (p[2] | 0x20) == 'u' &&
+            (p[3] | 0x20) == 'e')
+            c->data.p[row] = 1;
+        else if (len == 5 && (p[0] | 0x20) == 'f' && (p[1] | 0x20) == 'a' &&
+                 (p[2] | 0x20) == 'l' && (p[3] | 0x20) == 's' && (p[4] | 0x20) == 'e')
+            c->data.p[row] = 0;
+        else
+            return FAIL;
+        break;
+    case K_MONEY: {
+        double d;
+        if (read_money(&q, end, &d) != OK || q != end)
+            return FAIL;
+        memcpy(c->data.p + row * 8, &d, 8);
+        break;
+    }
+    default: {
+        int64_t v;
+        if (read_integer(&q, end, &v) != OK || q != end)
+            return FAIL;
+        memcpy(c->data.p + row * 8, &v, 8);
+        break;
+    }
+    }
+    c->valid.p[row] = 1;
+    return OK;
+}
+
+/* Room for `rows` rows in every column at once (a block's rows are its lines): no column
+ * grows row by row, and a cell left empty is already a null (zeroed). */
+static int reserve_rows(level_t *lv, size_t rows)
+{
+    for (int i = 0; i < lv->n; i++) {
+        column_t *c = &lv->cols[i];
+        if (reserve(&c->valid, rows) != OK)
+            return NOMEM;
+        memset(c->valid.p, 0, rows);
+        if (c->kind == K_TEXT) {
+            if (reserve(&c->views, rows * 16) != OK)
+                return NOMEM;
+            memset(c->views.p, 0, rows * 16);
+        } else {
+            size_t size = rows * (c->kind == K_BOOL ? 1 : 8);
+            if (reserve(&c->data, size) != OK)
+                return NOMEM;
+            memset(c->data.p, 0, size);
+        }
+    }
+    return OK;
+}
+
+static void set_rows(level_t *lv, size_t rows)
+{
+    for (int i = 0; i < lv->n; i++) {
+        column_t *c = &lv->cols[i];
+        c->valid.len = rows;
+        if (c->kind == K_TEXT)
+            c->views.len = rows * 16;
+        else
+            c->data.len = rows * (c->kind == K_BOOL ? 1 : 8);
+    }
+    lv->rows = rows;
+}
+
+static int read_csv_block(csv_t *cv, const unsigned char *data, size_t size)
+{
+    if (memchr(data, '"', size) != NULL)
+        return FAIL;
+    size_t most = 1;
+    for (const unsigned char *q = data; (q = memchr(q, '\n', size - (size_t)(q - data))); q++)
+        most++;
+    if (reserve_rows(&cv->text, most) != OK || reserve_rows(&cv->typed, most) != OK ||
+        reserve(&cv->flags, most) != OK)
+        return NOMEM;
+    int columns = cv->text.n;
+    size_t pos = 0, row = 0;
+    while (pos < size) {
+        const unsigned char *nl = memchr(data + pos, '\n', size - pos);
+        size_t line_end = nl ? (size_t)(nl - data) : size;
+        size_t stop = line_end;
+        if (stop > pos && data[stop - 1] == '\r')
+            stop--;
+        if (stop == pos)
+            return FAIL;
+        char flag = 0;
+        cursor p = data + pos, end = data + stop;
+        for (int i = 0; i < columns; i++) {
+            column_t *t = &cv->text.cols[i];
+            cursor cell = p;
+            while (p < end && *p != ',') {
+                if (*p < 0x80) {
+                    if (*p == '\r')
+                        return FAIL;
+                    p++;
+                } else {
+                    size_t n = utf8_length(p, end);
+                    if (n == 0)
+                        return FAIL;
+                    p += n;
+                }
+            }
+            if ((p < end) != (i < columns - 1))
+                return FAIL; /* fewer or more cells than the header */
+            cursor cell_end = p;
+            if (p < end)
+                p++; /* the comma */
+            if (cell_end > cell) { /* an empty cell is a null in every column */
+                size_t len = (size_t)(cell_end - cell);
+                if (reserve(&t->data, len) != OK)
+                    return NOMEM;
+                size_t start = t->data.len;
+                memcpy(t->data.p + start, cell, len);
+                t->data.len += len;
+                if (set_view(t, row, start) != OK)
+                    return NOMEM;
+                t->valid.p[row] = 1;
+                int k = cv->typed_of[i];
+                if (k >= 0 && typed_cell(&cv->typed.cols[k], row, cell, cell_end) != OK)
+                    flag = 1;
+            }
+        }
+        cv->flags.p[row] = flag;
+        row++;
+        pos = nl ? line_end + 1 : size;
+    }
+    set_rows(&cv->text, row);
+    set_rows(&cv->typed, row);
+    cv->flags.len = row;
+    return OK;
+}
+
+static PyObject *parse_csv(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer block;
+    PyObject *kinds;
+    if (!PyArg_ParseTuple(args, "y*O!", &block, &PyTuple_Type, &kinds))
+        return NULL;
+    csv_t cv;
+    memset(&cv, 0, sizeof cv);
+    PyObject *result = NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(kinds);
+    if (n < 1 || n > MAX_FIELDS) {
+        PyErr_Format(PyExc_ValueError, "columns: 1 to %d", MAX_FIELDS);
+        goto out;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(kinds, i));
+        if (kind == -1 && PyErr_Occurred())
+            goto out;
+        if (kind < K_TEXT || kind > K_INTEGER) {
+            PyErr_Format(PyExc_ValueError, "column %zd: kind %ld unknown", i, kind);
+            goto out;
+        }
+        column_t *t = &cv.text.cols[cv.text.n++];
+        t->kind = K_TEXT;
+        cv.typed_of[i] = -1;
+        if (kind != K_TEXT) {
+            cv.typed_of[i] = cv.typed.n;
+            cv.typed.cols[cv.typed.n++].kind = (int)kind;
+        }
+    }
+    int r;
+    Py_BEGIN_ALLOW_THREADS
+    r = read_csv_block(&cv, (const unsigned char *)block.buf, (size_t)block.len);
+    Py_END_ALLOW_THREADS
+    if (r == NOMEM) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    if (r != OK) {
+        result = Py_NewRef(Py_None);
+        goto out;
+    }
+    result = Py_BuildValue("(nNNN)", (Py_ssize_t)cv.text.rows, bytes_of(&cv.flags),
+                           columns_of(&cv.text), columns_of(&cv.typed));
+out:
+    free_level(&cv.text);
+    free_level(&cv.typed);
+    free(cv.flags.p);
+    PyBuffer_Release(&block);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"parse", parse, METH_VARARGS,
      "parse(block, household_fields, member_fields, members_key, max_members) -> (starts, ends, "
      "status, households, members, parent, household_columns, member_columns)"},
+    {"parse_csv", parse_csv, METH_VARARGS,
+     "parse_csv(block, kinds) -> (rows, flags, text_columns, typed_columns) or None"},
     {NULL, NULL, 0, NULL},
 };
 

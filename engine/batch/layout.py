@@ -329,16 +329,57 @@ def fast_nested(heads_raw: pl.DataFrame, members_raw: pl.DataFrame, as_of: date
     return members, heads, _bad_households(members, heads)
 
 
+# CSV text read by the strict reader (``engine.batch.native``) comes with the exact values of
+# its booleans, money and integers beside it: a column ``TYPED + name`` each, and ``EXACT``
+# saying the row's cells were all read exactly (null on rows other readers read).
+TYPED = "_typed_"
+EXACT = "_exact"
+
+
+def _exact_parts(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """(the text frame, the same with the exact values in place of the texts, and which rows
+    the exact values stand for). A row whose household columns repeat the row before's
+    values but not its text (``9336.0`` then ``9336.00``) is not one of them: the layout asks
+    for the same cells."""
+    typed_names = [n for n in raw.columns if n.startswith(TYPED)]
+    text = raw.drop(EXACT, *typed_names)
+    typed = text.with_columns(raw.get_column(n).alias(n.removeprefix(TYPED))
+                              for n in typed_names)
+    hid = pl.col("householdId")
+    continued = (hid == hid.shift(1)).fill_null(False)
+    same = pl.lit(True)
+    for n in typed_names:
+        name = n.removeprefix(TYPED)
+        if not BY_NAME[name].member:
+            same = same & pl.col(name).eq_missing(pl.col(name).shift(1))
+    exact = raw.select(pl.col(EXACT).fill_null(False) & (~continued | same)).to_series()
+    return text, typed, exact
+
+
 def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
     """Validate a chunk of the flat layout (complete households only; ``_row`` numbers the
     records). ``text`` says the cells are CSV text.
 
     Member columns are checked on every row; household columns on each household's first row,
-    and every other row of the household must repeat that row's cells exactly."""
+    and every other row of the household must repeat that row's cells exactly. Where the
+    strict reader gave exact values beside the text (``EXACT``), the checks run on them, and
+    the households with a row it did not read exactly are validated from their text, as every
+    household the checks do not pass is."""
+    typed = exact = None
+    if text and EXACT in raw.columns:
+        raw, typed, exact = _exact_parts(raw)
     raw = prepare(raw)
     if len(set(raw.n_chunks("all"))) > 1:
         raw = raw.rechunk()  # columns cut into different pieces slow every kernel down
-    members, heads, bad_h = fast_flat(raw, as_of, text)
+    if typed is None or exact is None:
+        members, heads, bad_h = fast_flat(raw, as_of, text)
+    else:
+        if len(set(typed.n_chunks("all"))) > 1:
+            typed = typed.rechunk()
+        members, heads, bad_h = fast_flat(typed, as_of, False)
+        if not exact.all():
+            bad_h = pl.concat([bad_h, members["_h"].filter(~exact).cast(bad_h.dtype)]) \
+                .unique().sort()
     if bad_h.len():
         keep = pl.Series([True], dtype=pl.Boolean).extend_constant(
             True, heads.height - 1).scatter(bad_h, False)

@@ -28,7 +28,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from datetime import date
-from types import ModuleType
 from typing import TypeAlias
 
 import numpy as np
@@ -47,36 +46,23 @@ from engine.batch.layout import (
     _merge,
     fast_nested,
 )
+from engine.batch.native import ARROW, KINDS, arrow_column
+from engine.batch.native import reader as native
 from engine.batch.records import check_records
 from policy import facts as f
-
-native: ModuleType | None
-try:
-    from engine.batch import _lines as native
-except ImportError:  # pragma: no cover - a source tree run without installing the project
-    native = None
 
 Buffer: TypeAlias = bytes | memoryview  # the bytes of a block of lines
 
 SMALLEST_PIECE = 256  # lines: a piece this small that Arrow refuses goes record by record
 PIECES = 16           # a refused block is read again in this many pieces
 
-_ARROW: dict[str, pa.DataType] = {
-    "id": pa.string(), "text": pa.string(), "bool": pa.bool_(), "money": pa.float64(),
-    "integer": pa.int64(), "date": pa.string(), "enum": pa.string(),
-}
-
-
-# The strict reader's kinds of value (engine/batch/_lines.c).
-_NATIVE: dict[str, int] = {"id": 0, "text": 0, "date": 0, "enum": 0, "bool": 1, "money": 2,
-                           "integer": 3}
 READ, SLOW, EMPTY = 0, 1, 2  # a line's status from the strict reader
 
 Frames: TypeAlias = tuple[pl.DataFrame, pl.DataFrame]
 
 
 def _struct_fields(columns: tuple[Column, ...]) -> list[pa.Field]:
-    return [pa.field(c.field, _ARROW[c.kind]) for c in columns]
+    return [pa.field(c.field, ARROW[c.kind]) for c in columns]
 
 
 @functools.cache
@@ -200,24 +186,8 @@ def _nested(table: pa.Table, line_numbers: np.ndarray, first: int
 @functools.cache
 def _native_fields() -> tuple[tuple[tuple[bytes, int], ...], tuple[tuple[bytes, int], ...]]:
     def level(columns: tuple[Column, ...]) -> tuple[tuple[bytes, int], ...]:
-        return tuple((c.field.encode(), _NATIVE[c.kind]) for c in columns)
+        return tuple((c.field.encode(), KINDS[c.kind]) for c in columns)
     return level(HOUSEHOLD_COLUMNS), level(MEMBER_COLUMNS)
-
-
-def _column(kind: str, rows: int, data: bytes, offsets: bytes | None, valid: bytes
-            ) -> pa.Array:
-    """One of the strict reader's columns as an Arrow array: its values, as bytes (a text
-    column's UTF-8 and int32 offsets), and a byte a row saying whether the field was there."""
-    present = np.frombuffer(valid, dtype=np.bool_)
-    nulls = None if present.all() else pa.py_buffer(np.packbits(present, bitorder="little"))
-    if offsets is not None:
-        buffers = [nulls, pa.py_buffer(offsets), pa.py_buffer(data)]
-    elif kind == "bool":
-        bits = np.packbits(np.frombuffer(data, dtype=np.bool_), bitorder="little")
-        buffers = [nulls, pa.py_buffer(bits)]
-    else:
-        buffers = [nulls, pa.py_buffer(data)]
-    return pa.Array.from_buffers(_ARROW[kind], rows, buffers)
 
 
 def _read_native(block: Buffer, first_line: int
@@ -237,12 +207,12 @@ def _read_native(block: Buffer, first_line: int
     if read.size == 0:
         return starts, ends, slow, read, None
     heads = pl.from_arrow(pa.table(
-        {**{c.name: _column(c.kind, households, *data)
+        {**{c.name: arrow_column(c.kind, households, *data)
             for c, data in zip(HOUSEHOLD_COLUMNS, household_columns, strict=True)},
          ROW: _arrow_array(read + first_line)}))
     member_frame = pl.from_arrow(pa.table(
         {"_h": pa.Array.from_buffers(pa.uint32(), members, [None, pa.py_buffer(parent)]),
-         **{c.name: _column(c.kind, members, *data)
+         **{c.name: arrow_column(c.kind, members, *data)
             for c, data in zip(MEMBER_COLUMNS, member_columns, strict=True)}}))
     assert isinstance(heads, pl.DataFrame) and isinstance(member_frame, pl.DataFrame)
     return starts, ends, slow, read, (heads, member_frame)

