@@ -16,6 +16,7 @@ import pytest
 
 from engine.batch import native
 from engine.batch.layout import BY_NAME, COLUMNS, EXACT, TYPED, Checked
+from screening import sources
 from screening.runner import check_chunk
 from screening.sources import open_source
 from tests.batch.test_validation import SEEDS, _flat_rows, mutated
@@ -95,8 +96,12 @@ def _damaged(seed: int) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("halves", [sources.STRICT_HALVES, 300])
 def test_damaged_cells_screen_as_the_text_path_screens_them(
-        tmp_path: Path, seed: int, newline: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, seed: int, newline: str, halves: int,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # (Blocks longer than ``halves`` bytes are read in two halves side by side.)
+    monkeypatch.setattr(sources, "STRICT_HALVES", halves)
     path = _write(tmp_path / "r.csv", _damaged(seed), newline=newline)
     frames = [f for f, _ in open_source(path, chunk_rows=1000)._frames()]  # type: ignore[attr-defined]
     assert all(EXACT in f.columns for f in frames)  # the strict reader read every block
