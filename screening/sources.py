@@ -510,7 +510,7 @@ class CsvSource(Source):
         rows, flags, text_columns, typed_columns = got
         typed = [(n, k) for n, k in zip(self.names, kinds, strict=True)
                  if native.KINDS[k] != native.KINDS["text"]]
-        exact = np.logical_not(np.frombuffer(flags, dtype=np.bool_))
+        exact = np.logical_not(np.frombuffer(flags, dtype=np.bool_)[:rows])
         frame = pl.from_arrow(pa.table({
             **{n: native.arrow_column("text", rows, *data)
                for n, data in zip(self.names, text_columns, strict=True)},

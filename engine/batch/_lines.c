@@ -759,17 +759,29 @@ out:
  * every row with a cell it does not. A block it cannot read as polars would, cell for cell,
  * it leaves whole (returns None): a quote anywhere, a carriage return but before a newline, an
  * empty line, a row with another number of cells than the header, bytes that are not UTF-8.
+ *
+ * A block's rows are its lines, counted first: every column is written once, in place, into
+ * the bytes objects returned (a row's cell, null or not, written whatever it holds), with no
+ * buffer grown, zeroed or copied but the texts longer than a view holds.
  */
 
 typedef struct {
-    level_t text, typed; /* text: every header column; typed: the non-text ones */
-    int typed_of[MAX_FIELDS]; /* a header column's typed column, or -1 */
-    buf_t flags;
+    int kind;             /* the typed column's kind; K_TEXT: none */
+    char *views, *valid;  /* the text: 16 bytes and 1 a row */
+    buf_t data;           /* texts longer than 12 bytes */
+    char *values, *exact; /* the typed column: 1 or 8 bytes a row, and 1 */
+} csv_column_t;
+
+typedef struct {
+    int n;
+    csv_column_t cols[MAX_FIELDS];
+    char *flags;
+    size_t rows;
 } csv_t;
 
-/* The cell [p, end) as an exact value of the column's kind into its typed column's last row;
- * FAIL when it is not one this reader reads exactly. */
-static int typed_cell(column_t *c, size_t row, cursor p, cursor end)
+/* The cell [p, end) as an exact value of the column's kind in its typed column; FAIL when it
+ * is not one this reader reads exactly. */
+static int typed_cell(csv_column_t *c, size_t row, cursor p, cursor end)
 {
     size_t len = (size_t)(end - p);
     cursor q = p;
@@ -777,10 +789,10 @@ static int typed_cell(column_t *c, size_t row, cursor p, cursor end)
     case K_BOOL:
         if (len == 4 && (p[0] | 0x20) == 't' && (p[1] | 0x20) == 'r' && (p[2] | 0x20) == 'u' &&
             (p[3] | 0x20) == 'e')
-            c->data.p[row] = 1;
+            c->values[row] = 1;
         else if (len == 5 && (p[0] | 0x20) == 'f' && (p[1] | 0x20) == 'a' &&
                  (p[2] | 0x20) == 'l' && (p[3] | 0x20) == 's' && (p[4] | 0x20) == 'e')
-            c->data.p[row] = 0;
+            c->values[row] = 0;
         else
             return FAIL;
         break;
@@ -788,68 +800,59 @@ static int typed_cell(column_t *c, size_t row, cursor p, cursor end)
         double d;
         if (read_money(&q, end, &d) != OK || q != end)
             return FAIL;
-        memcpy(c->data.p + row * 8, &d, 8);
+        memcpy(c->values + row * 8, &d, 8);
         break;
     }
     default: {
         int64_t v;
         if (read_integer(&q, end, &v) != OK || q != end)
             return FAIL;
-        memcpy(c->data.p + row * 8, &v, 8);
+        memcpy(c->values + row * 8, &v, 8);
         break;
     }
     }
-    c->valid.p[row] = 1;
+    c->exact[row] = 1;
     return OK;
 }
 
-/* Room for `rows` rows in every column at once (a block's rows are its lines): no column
- * grows row by row, and a cell left empty is already a null (zeroed). */
-static int reserve_rows(level_t *lv, size_t rows)
+static void typed_null(csv_column_t *c, size_t row)
 {
-    for (int i = 0; i < lv->n; i++) {
-        column_t *c = &lv->cols[i];
-        if (reserve(&c->valid, rows) != OK)
-            return NOMEM;
-        memset(c->valid.p, 0, rows);
-        if (c->kind == K_TEXT) {
-            if (reserve(&c->views, rows * 16) != OK)
-                return NOMEM;
-            memset(c->views.p, 0, rows * 16);
-        } else {
-            size_t size = rows * (c->kind == K_BOOL ? 1 : 8);
-            if (reserve(&c->data, size) != OK)
-                return NOMEM;
-            memset(c->data.p, 0, size);
+    c->exact[row] = 0;
+    if (c->kind == K_BOOL)
+        c->values[row] = 0;
+    else
+        memset(c->values + row * 8, 0, 8);
+}
+
+/* Whether [p, end) is UTF-8 throughout: ASCII eight bytes at a time, sequences checked. */
+static int all_utf8(cursor p, cursor end)
+{
+    while (p < end) {
+        if ((size_t)(end - p) >= 8) {
+            uint64_t word;
+            memcpy(&word, p, 8);
+            if ((word & 0x8080808080808080ULL) == 0) {
+                p += 8;
+                continue;
+            }
         }
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        size_t n = utf8_length(p, end);
+        if (n == 0)
+            return 0;
+        p += n;
     }
-    return OK;
-}
-
-static void set_rows(level_t *lv, size_t rows)
-{
-    for (int i = 0; i < lv->n; i++) {
-        column_t *c = &lv->cols[i];
-        c->valid.len = rows;
-        if (c->kind == K_TEXT)
-            c->views.len = rows * 16;
-        else
-            c->data.len = rows * (c->kind == K_BOOL ? 1 : 8);
-    }
-    lv->rows = rows;
+    return 1;
 }
 
 static int read_csv_block(csv_t *cv, const unsigned char *data, size_t size)
 {
-    if (memchr(data, '"', size) != NULL)
+    if (memchr(data, '"', size) != NULL || !all_utf8(data, data + size))
         return FAIL;
-    size_t most = 1;
-    for (const unsigned char *q = data; (q = memchr(q, '\n', size - (size_t)(q - data))); q++)
-        most++;
-    if (reserve_rows(&cv->text, most) != OK || reserve_rows(&cv->typed, most) != OK ||
-        reserve(&cv->flags, most) != OK)
-        return NOMEM;
-    int columns = cv->text.n;
+    int returns = memchr(data, '\r', size) != NULL;
     size_t pos = 0, row = 0;
     while (pos < size) {
         const unsigned char *nl = memchr(data + pos, '\n', size - pos);
@@ -857,53 +860,65 @@ static int read_csv_block(csv_t *cv, const unsigned char *data, size_t size)
         size_t stop = line_end;
         if (stop > pos && data[stop - 1] == '\r')
             stop--;
-        if (stop == pos)
+        if (stop == pos || (returns && memchr(data + pos, '\r', stop - pos) != NULL))
             return FAIL;
         char flag = 0;
         cursor p = data + pos, end = data + stop;
-        for (int i = 0; i < columns; i++) {
-            column_t *t = &cv->text.cols[i];
+        for (int i = 0; i < cv->n; i++) {
+            csv_column_t *c = &cv->cols[i];
             cursor cell = p;
-            while (p < end && *p != ',') {
-                if (*p < 0x80) {
-                    if (*p == '\r')
-                        return FAIL;
-                    p++;
-                } else {
-                    size_t n = utf8_length(p, end);
-                    if (n == 0)
-                        return FAIL;
-                    p += n;
-                }
-            }
-            if ((p < end) != (i < columns - 1))
+            while (p < end && *p != ',')
+                p++;
+            if ((p < end) != (i < cv->n - 1))
                 return FAIL; /* fewer or more cells than the header */
             cursor cell_end = p;
             if (p < end)
                 p++; /* the comma */
-            if (cell_end > cell) { /* an empty cell is a null in every column */
-                size_t len = (size_t)(cell_end - cell);
-                if (reserve(&t->data, len) != OK)
+            char *view = c->views + row * 16;
+            size_t len = (size_t)(cell_end - cell);
+            if (len == 0) { /* an empty cell is a null in every column */
+                memset(view, 0, 16);
+                c->valid[row] = 0;
+                if (c->kind != K_TEXT)
+                    typed_null(c, row);
+                continue;
+            }
+            int32_t n = (int32_t)len;
+            memcpy(view, &n, 4);
+            if (len <= 12) {
+                memset(view + 4, 0, 12);
+                memcpy(view + 4, cell, len);
+            } else {
+                if (reserve(&c->data, len) != OK)
                     return NOMEM;
-                size_t start = t->data.len;
-                memcpy(t->data.p + start, cell, len);
-                t->data.len += len;
-                if (set_view(t, row, start) != OK)
+                if (c->data.len > INT32_MAX - len)
                     return NOMEM;
-                t->valid.p[row] = 1;
-                int k = cv->typed_of[i];
-                if (k >= 0 && typed_cell(&cv->typed.cols[k], row, cell, cell_end) != OK)
-                    flag = 1;
+                int32_t buffer = 0, offset = (int32_t)c->data.len;
+                memcpy(c->data.p + c->data.len, cell, len);
+                c->data.len += len;
+                memcpy(view + 4, cell, 4);
+                memcpy(view + 8, &buffer, 4);
+                memcpy(view + 12, &offset, 4);
+            }
+            c->valid[row] = 1;
+            if (c->kind != K_TEXT && typed_cell(c, row, cell, cell_end) != OK) {
+                typed_null(c, row);
+                flag = 1;
             }
         }
-        cv->flags.p[row] = flag;
+        cv->flags[row] = flag;
         row++;
         pos = nl ? line_end + 1 : size;
     }
-    set_rows(&cv->text, row);
-    set_rows(&cv->typed, row);
-    cv->flags.len = row;
+    cv->rows = row;
     return OK;
+}
+
+/* A new bytes object of `size` bytes to be written (its contents are not set). */
+static char *new_bytes(PyObject **out, size_t size)
+{
+    *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(size ? size : 1));
+    return *out ? PyBytes_AS_STRING(*out) : NULL;
 }
 
 static PyObject *parse_csv(PyObject *self, PyObject *args)
@@ -913,14 +928,22 @@ static PyObject *parse_csv(PyObject *self, PyObject *args)
     PyObject *kinds;
     if (!PyArg_ParseTuple(args, "y*O!", &block, &PyTuple_Type, &kinds))
         return NULL;
+    const unsigned char *data = (const unsigned char *)block.buf;
+    size_t size = (size_t)block.len;
     csv_t cv;
     memset(&cv, 0, sizeof cv);
-    PyObject *result = NULL;
+    /* The bytes objects written: per column views, valid, values, exact; and the flags. */
+    PyObject *objects[MAX_FIELDS * 4 + 1];
+    memset(objects, 0, sizeof objects);
+    PyObject *result = NULL, *text = NULL, *typed = NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(kinds);
     if (n < 1 || n > MAX_FIELDS) {
         PyErr_Format(PyExc_ValueError, "columns: 1 to %d", MAX_FIELDS);
         goto out;
     }
+    size_t most = 1;
+    for (const unsigned char *q = data; (q = memchr(q, '\n', size - (size_t)(q - data))); q++)
+        most++;
     for (Py_ssize_t i = 0; i < n; i++) {
         long kind = PyLong_AsLong(PyTuple_GET_ITEM(kinds, i));
         if (kind == -1 && PyErr_Occurred())
@@ -929,17 +952,21 @@ static PyObject *parse_csv(PyObject *self, PyObject *args)
             PyErr_Format(PyExc_ValueError, "column %zd: kind %ld unknown", i, kind);
             goto out;
         }
-        column_t *t = &cv.text.cols[cv.text.n++];
-        t->kind = K_TEXT;
-        cv.typed_of[i] = -1;
-        if (kind != K_TEXT) {
-            cv.typed_of[i] = cv.typed.n;
-            cv.typed.cols[cv.typed.n++].kind = (int)kind;
-        }
+        csv_column_t *c = &cv.cols[cv.n++];
+        c->kind = (int)kind;
+        if (!(c->views = new_bytes(&objects[i * 4], most * 16)) ||
+            !(c->valid = new_bytes(&objects[i * 4 + 1], most)))
+            goto out;
+        if (kind != K_TEXT &&
+            (!(c->values = new_bytes(&objects[i * 4 + 2], most * (kind == K_BOOL ? 1 : 8))) ||
+             !(c->exact = new_bytes(&objects[i * 4 + 3], most))))
+            goto out;
     }
+    if (!(cv.flags = new_bytes(&objects[MAX_FIELDS * 4], most)))
+        goto out;
     int r;
     Py_BEGIN_ALLOW_THREADS
-    r = read_csv_block(&cv, (const unsigned char *)block.buf, (size_t)block.len);
+    r = read_csv_block(&cv, data, size);
     Py_END_ALLOW_THREADS
     if (r == NOMEM) {
         PyErr_NoMemory();
@@ -949,12 +976,34 @@ static PyObject *parse_csv(PyObject *self, PyObject *args)
         result = Py_NewRef(Py_None);
         goto out;
     }
-    result = Py_BuildValue("(nNNN)", (Py_ssize_t)cv.text.rows, bytes_of(&cv.flags),
-                           columns_of(&cv.text), columns_of(&cv.typed));
+    if (!(text = PyList_New(0)) || !(typed = PyList_New(0)))
+        goto out;
+    for (int i = 0; i < cv.n; i++) {
+        csv_column_t *c = &cv.cols[i];
+        PyObject *item = Py_BuildValue("(NOO)", bytes_of(&c->data), objects[i * 4],
+                                       objects[i * 4 + 1]);
+        if (item == NULL || PyList_Append(text, item) != 0) {
+            Py_XDECREF(item);
+            goto out;
+        }
+        Py_DECREF(item);
+        if (c->kind == K_TEXT)
+            continue;
+        item = Py_BuildValue("(OOO)", objects[i * 4 + 2], Py_None, objects[i * 4 + 3]);
+        if (item == NULL || PyList_Append(typed, item) != 0) {
+            Py_XDECREF(item);
+            goto out;
+        }
+        Py_DECREF(item);
+    }
+    result = Py_BuildValue("(nOOO)", (Py_ssize_t)cv.rows, objects[MAX_FIELDS * 4], text, typed);
 out:
-    free_level(&cv.text);
-    free_level(&cv.typed);
-    free(cv.flags.p);
+    Py_XDECREF(text);
+    Py_XDECREF(typed);
+    for (size_t i = 0; i < sizeof objects / sizeof objects[0]; i++)
+        Py_XDECREF(objects[i]);
+    for (int i = 0; i < cv.n; i++)
+        free(cv.cols[i].data.p);
     PyBuffer_Release(&block);
     return result;
 }

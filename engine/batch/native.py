@@ -33,13 +33,13 @@ def arrow_column(kind: str, rows: int, data: bytes, views: bytes | None, valid: 
     bytes a row, texts of up to 12 bytes in the view itself, longer ones in ``data``), the
     layout polars keeps its texts in: polars takes it as it is, where Arrow's plain strings
     would be copied into views (about a third of a CSV block's reading)."""
-    present = np.frombuffer(valid, dtype=np.bool_)
+    present = np.frombuffer(valid, dtype=np.bool_)[:rows]  # (the CSV reader's may be longer)
     nulls = None if present.all() else pa.py_buffer(np.packbits(present, bitorder="little"))
     if views is not None:
         return pa.Array.from_buffers(pa.string_view(), rows,
                                      [nulls, pa.py_buffer(views), pa.py_buffer(data)])
     elif kind == "bool":
-        bits = np.packbits(np.frombuffer(data, dtype=np.bool_), bitorder="little")
+        bits = np.packbits(np.frombuffer(data, dtype=np.bool_)[:rows], bitorder="little")
         buffers = [nulls, pa.py_buffer(bits)]
     else:
         buffers = [nulls, pa.py_buffer(data)]
