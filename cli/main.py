@@ -28,7 +28,8 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected a date such as 2024-03-01, got {text!r}") from None
+            f"应为日期，例如 2024-03-01，实为 {text!r}。 expected a date such as 2024-03-01, "
+            f"got {text!r}") from None
 
 
 # What a command's error codes mean, in Chinese: printed before the English line that carries
@@ -414,10 +415,12 @@ def _expiry(text: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected a date (2027-01-01) or a date and time with a zone "
+            f"应为日期（2027-01-01）或带时区的日期时间（2027-01-01T08:00:00+08:00），实为 "
+            f"{text!r}。 expected a date (2027-01-01) or a date and time with a zone "
             f"(2027-01-01T08:00:00+08:00), got {text!r}") from None
     if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no time zone (add Z or +08:00)")
+        raise argparse.ArgumentTypeError(f"{text!r} 没有时区（请加上 Z 或 +08:00）。 {text!r} has "
+                                         "no time zone (add Z or +08:00)")
     return moment
 
 
@@ -493,7 +496,8 @@ def _anchor(text: str) -> tuple[int, str]:
     entry, _, digest = text.partition(":")
     if not entry.isdigit() or len(digest) != 64:
         raise argparse.ArgumentTypeError(
-            f"expected ENTRY_ID:SHA256 (as verify prints the head), got {text!r}")
+            f"应为 ENTRY_ID:SHA256（即 verify 输出的链头），实为 {text!r}。 expected "
+            f"ENTRY_ID:SHA256 (as verify prints the head), got {text!r}")
     return int(entry), digest.lower()
 
 

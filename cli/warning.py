@@ -288,7 +288,8 @@ def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"不是日期（YYYY-MM-DD）：{text!r}。 not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def add_commands(sub: Any) -> None:
