@@ -314,42 +314,53 @@ static int read_text(cursor *pp, cursor end, buf_t *out)
     return FAIL;
 }
 
+/* The digits at p appended to m, no more than `most` in all (`*digits` counts them). */
+static int read_digits(cursor *pp, cursor end, uint64_t *m, int *digits, int most)
+{
+    cursor p = *pp;
+    while (p < end && is_digit(*p)) {
+        if (++*digits > most)
+            return FAIL;
+        *m = *m * 10 + (uint64_t)(*p++ - '0');
+    }
+    *pp = p;
+    return OK;
+}
+
+/* A JSON number's sign and integer part: a minus or not, then 0 or digits not led by 0. */
+static int read_integer_part(cursor *pp, cursor end, int *negative, uint64_t *m, int *digits,
+                             int most)
+{
+    cursor p = *pp;
+    *negative = p < end && *p == '-';
+    p += *negative;
+    if (p >= end || !is_digit(*p))
+        return FAIL;
+    if (*p == '0') {
+        p++;
+        *digits = 1;
+    } else if (read_digits(&p, end, m, digits, most) != OK)
+        return FAIL;
+    *pp = p;
+    return OK;
+}
+
 static int read_money(cursor *pp, cursor end, double *out)
 {
     cursor p = *pp;
-    int negative = 0;
-    if (p < end && *p == '-') {
-        negative = 1;
-        p++;
-    }
-    if (p >= end || !is_digit(*p))
-        return FAIL;
+    int negative, digits = 0;
     uint64_t m = 0;
-    int digits = 0, fraction = 0;
-    if (*p == '0') {
-        p++;
-        digits = 1;
-    } else {
-        while (p < end && is_digit(*p)) {
-            if (++digits > MAX_DIGITS)
-                return FAIL;
-            m = m * 10 + (uint64_t)(*p++ - '0');
-        }
-    }
+    if (read_integer_part(&p, end, &negative, &m, &digits, MAX_DIGITS) != OK)
+        return FAIL;
+    int whole = digits;
     if (p < end && *p == '.') {
         p++;
-        if (p >= end || !is_digit(*p))
+        if (p >= end || !is_digit(*p) || read_digits(&p, end, &m, &digits, MAX_DIGITS) != OK)
             return FAIL;
-        while (p < end && is_digit(*p)) {
-            if (++digits > MAX_DIGITS)
-                return FAIL;
-            m = m * 10 + (uint64_t)(*p++ - '0');
-            fraction++;
-        }
     }
     if (p < end && (*p == 'e' || *p == 'E' || is_digit(*p)))
         return FAIL;
-    double d = (double)m / POW10[fraction];
+    double d = (double)m / POW10[digits - whole];
     *out = negative ? -d : d;
     *pp = p;
     return OK;
@@ -358,27 +369,13 @@ static int read_money(cursor *pp, cursor end, double *out)
 static int read_integer(cursor *pp, cursor end, int64_t *out)
 {
     cursor p = *pp;
-    int negative = 0;
-    if (p < end && *p == '-') {
-        negative = 1;
-        p++;
-    }
-    if (p >= end || !is_digit(*p))
+    int negative, digits = 0;
+    uint64_t m = 0;
+    if (read_integer_part(&p, end, &negative, &m, &digits, MAX_INT_DIGITS) != OK)
         return FAIL;
-    int64_t v = 0;
-    int digits = 0;
-    if (*p == '0') {
-        p++;
-    } else {
-        while (p < end && is_digit(*p)) {
-            if (++digits > MAX_INT_DIGITS)
-                return FAIL;
-            v = v * 10 + (*p++ - '0');
-        }
-    }
     if (p < end && (*p == '.' || *p == 'e' || *p == 'E' || is_digit(*p)))
         return FAIL;
-    *out = negative ? -v : v;
+    *out = negative ? -(int64_t)m : (int64_t)m;
     *pp = p;
     return OK;
 }
@@ -487,6 +484,22 @@ static int read_field(const reader_t *rd, level_t *lv, int household, int previo
     return i;
 }
 
+/* After an item of an object or array: 1 at a comma (p then after it and the spaces after
+ * it), 0 at the closing `close` (p after it), FAIL at anything else. */
+static int next_item(cursor *pp, cursor end, char close)
+{
+    cursor p = skip_ws(*pp, end);
+    if (p < end && *p == ',') {
+        *pp = skip_ws(p + 1, end);
+        return 1;
+    }
+    if (p < end && *p == close) {
+        *pp = p + 1;
+        return 0;
+    }
+    return FAIL;
+}
+
 static int read_members(reader_t *rd, cursor *pp, cursor end, uint32_t household);
 
 /* An object (p at its "{") as a new row of the level; for the household level, `members`
@@ -534,16 +547,11 @@ static int read_object(reader_t *rd, level_t *lv, cursor *pp, cursor end, int ho
             if ((r = read_members(rd, &p, end, (uint32_t)row)) != OK)
                 return r;
         }
-        p = skip_ws(p, end);
-        if (p < end && *p == ',') {
-            p = skip_ws(p + 1, end);
-            continue;
-        }
-        if (p < end && *p == '}') {
-            p++;
+        int more = next_item(&p, end, '}');
+        if (more == FAIL)
+            return FAIL;
+        if (!more)
             break;
-        }
-        return FAIL;
     }
 done:
     if (household && !seen_members)
@@ -571,16 +579,11 @@ static int read_members(reader_t *rd, cursor *pp, cursor end, uint32_t household
         rd->parent.len += 4;
         if ((r = read_object(rd, &rd->member, &p, end, 0)) != OK)
             return r;
-        p = skip_ws(p, end);
-        if (p < end && *p == ',') {
-            p = skip_ws(p + 1, end);
-            continue;
-        }
-        if (p < end && *p == ']') {
-            p++;
+        int more = next_item(&p, end, ']');
+        if (more == FAIL)
+            return FAIL;
+        if (!more)
             break;
-        }
-        return FAIL;
     }
     *pp = p;
     return OK;
