@@ -29,7 +29,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -48,6 +48,20 @@ class CacheStats:
     maxsize: int
 
 
+class Counted(Protocol):
+    """A cache of another kind that publishes its counts with the memos."""
+
+    @property
+    def name(self) -> str: ...
+
+    def stats(self) -> CacheStats: ...
+
+
+def register(cache: Counted) -> None:
+    """Publish ``cache``'s counts with the memos', under its name (unique; held weakly)."""
+    _REGISTRY[cache.name] = cache
+
+
 class BoundedCache(Generic[K, V]):
     """A memo of at most ``maxsize`` entries, registered under ``name`` (unique)."""
 
@@ -61,7 +75,7 @@ class BoundedCache(Generic[K, V]):
         self.hits = 0
         self.misses = 0
         self._data: OrderedDict[K, V] = OrderedDict()
-        _REGISTRY[name] = self
+        register(self)
 
     def __len__(self) -> int:
         return len(self._data)

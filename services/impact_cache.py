@@ -24,18 +24,31 @@ from datetime import date
 
 from engine.batch.layout import Checked
 from engine.batch.lines import check_lines
+from policy.cache import CacheStats, register
 
 CACHED_HOUSEHOLDS = 500_000
 
 
 class CheckedBatches:
-    """``check_lines(block, 1, as_of)``, remembered for the last ``limit`` households' lines."""
+    """``check_lines(block, 1, as_of)``, remembered for the last ``limit`` households' lines.
+
+    Its counts are on /metrics with the memos' (``policy_engine_cache_*{cache="impact.
+    checked_households"}``): batches found and validated anew, and, as its entries and bound,
+    the households held and the most it holds."""
+
+    name = "impact.checked_households"
 
     def __init__(self, limit: int = CACHED_HOUSEHOLDS):
         self.limit = limit
         self._kept: OrderedDict[tuple[date, bytes], tuple[Checked, int]] = OrderedDict()
         self._lines = 0
         self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+        register(self)
+
+    def stats(self) -> CacheStats:
+        return CacheStats(self.name, self.hits, self.misses, self._lines, self.limit)
 
     def __len__(self) -> int:
         return len(self._kept)
@@ -47,7 +60,9 @@ class CheckedBatches:
             found = self._kept.get(key)
             if found is not None:
                 self._kept.move_to_end(key)
+                self.hits += 1
                 return found[0]
+            self.misses += 1
         checked = check_lines(block, 1, as_of)
         if lines > self.limit:
             return checked

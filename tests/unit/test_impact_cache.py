@@ -59,3 +59,21 @@ def test_no_more_than_the_limit_is_kept() -> None:
     small = CheckedBatches(limit=5)
     small.check(texts[0], 10, AS_OF)  # larger than the whole limit: not kept
     assert len(small) == 0
+
+
+def test_its_counts_are_published_with_the_memos() -> None:
+    from prometheus_client import generate_latest
+
+    from graphql_api.observability import REGISTRY
+    from policy.cache import caches
+
+    cache = CheckedBatches(limit=100)
+    text = block(7, 12)
+    cache.check(text, 12, AS_OF)
+    cache.check(text, 12, AS_OF)
+    cache.check(block(8, 3), 3, AS_OF)
+    (stats,) = [s for s in caches() if s.name == "impact.checked_households"]
+    assert (stats.hits, stats.misses, stats.size, stats.maxsize) == (1, 2, 15, 100)
+    metrics = generate_latest(REGISTRY).decode()
+    assert 'policy_engine_cache_hits_total{cache="impact.checked_households"} 1.0' in metrics
+    assert 'policy_engine_cache_entries{cache="impact.checked_households"} 15.0' in metrics
