@@ -120,25 +120,33 @@ static void mark_level(level_t *lv)
         lv->cols[i].mark = lv->cols[i].data.len;
 }
 
-/* Arrow's view of the text data[start:] (just written): up to 12 bytes in the view itself
- * (data goes back to start), a longer one as its length, first 4 bytes and offset in data. */
-static int set_view(column_t *c, size_t row, size_t start)
+/* Arrow's string view of `len` bytes of text: up to 12 of them in the view itself, a longer
+ * text as its length, its first 4 bytes and its offset in the column's data (buffer 0). */
+static void write_view(char *view, const void *text, size_t len, int32_t offset)
 {
-    size_t len = c->data.len - start;
-    if (c->data.len > INT32_MAX)
-        return NOMEM;
-    char *view = c->views.p + row * 16;
     int32_t n = (int32_t)len;
     memcpy(view, &n, 4);
     if (len <= 12) {
-        memcpy(view + 4, c->data.p + start, len);
-        c->data.len = start;
+        memset(view + 4, 0, 12);
+        memcpy(view + 4, text, len);
     } else {
-        int32_t buffer = 0, offset = (int32_t)start;
-        memcpy(view + 4, c->data.p + start, 4);
+        int32_t buffer = 0;
+        memcpy(view + 4, text, 4);
         memcpy(view + 8, &buffer, 4);
         memcpy(view + 12, &offset, 4);
     }
+}
+
+/* The view of the text data[start:] (just written); a text the view holds itself leaves the
+ * data (back to start). */
+static int set_view(column_t *c, size_t row, size_t start)
+{
+    if (c->data.len > INT32_MAX)
+        return NOMEM;
+    size_t len = c->data.len - start;
+    write_view(c->views.p + row * 16, c->data.p + start, len, (int32_t)start);
+    if (len <= 12)
+        c->data.len = start;
     return OK;
 }
 
@@ -380,6 +388,23 @@ static int read_integer(cursor *pp, cursor end, int64_t *out)
     return OK;
 }
 
+/* A number of the column's kind (money or an integer) at p, into its 8-byte slot. */
+static int read_number(int kind, cursor *pp, cursor end, char *slot)
+{
+    if (kind == K_MONEY) {
+        double d;
+        if (read_money(pp, end, &d) != OK)
+            return FAIL;
+        memcpy(slot, &d, 8);
+    } else {
+        int64_t v;
+        if (read_integer(pp, end, &v) != OK)
+            return FAIL;
+        memcpy(slot, &v, 8);
+    }
+    return OK;
+}
+
 /* One field's value into the level's last row. */
 static int read_value(cursor *pp, cursor end, column_t *c, size_t row)
 {
@@ -408,20 +433,10 @@ static int read_value(cursor *pp, cursor end, column_t *c, size_t row)
         } else
             return FAIL;
         break;
-    case K_MONEY: {
-        double d;
-        if (read_money(&p, end, &d) != OK)
+    default:
+        if (read_number(c->kind, &p, end, c->data.p + row * 8) != OK)
             return FAIL;
-        memcpy(c->data.p + row * 8, &d, 8);
         break;
-    }
-    default: {
-        int64_t v;
-        if (read_integer(&p, end, &v) != OK)
-            return FAIL;
-        memcpy(c->data.p + row * 8, &v, 8);
-        break;
-    }
     }
     c->valid.p[row] = 1;
     *pp = p;
@@ -593,6 +608,19 @@ typedef struct {
     buf_t starts, ends, status;
 } lines_t;
 
+/* The line at pos: its end (its newline, or the block's end) and where its text stops (before
+ * a carriage return ending it); returns where the next line starts. */
+static size_t next_line(const unsigned char *data, size_t size, size_t pos, size_t *line_end,
+                        size_t *stop)
+{
+    const unsigned char *nl = memchr(data + pos, '\n', size - pos);
+    *line_end = nl ? (size_t)(nl - data) : size;
+    *stop = *line_end;
+    if (*stop > pos && data[*stop - 1] == '\r')
+        (*stop)--;
+    return nl ? *line_end + 1 : size;
+}
+
 static int push64(buf_t *b, int64_t v)
 {
     if (reserve(b, 8) != OK)
@@ -607,14 +635,10 @@ static int read_block(reader_t *rd, const unsigned char *data, size_t size, line
 {
     size_t pos = 0;
     while (pos < size) {
-        const unsigned char *nl = memchr(data + pos, '\n', size - pos);
-        size_t line_end = nl ? (size_t)(nl - data) : size;
+        size_t line_end, stop, next = next_line(data, size, pos, &line_end, &stop);
         if (push64(&out->starts, (int64_t)pos) != OK || push64(&out->ends, (int64_t)line_end) != OK ||
             reserve(&out->status, 1) != OK)
             return NOMEM;
-        size_t stop = line_end;
-        if (stop > pos && data[stop - 1] == '\r')
-            stop--;
         unsigned char status;
         if (stop == pos) {
             status = S_EMPTY;
@@ -636,7 +660,7 @@ static int read_block(reader_t *rd, const unsigned char *data, size_t size, line
             }
         }
         out->status.p[out->status.len++] = (char)status;
-        pos = nl ? line_end + 1 : size;
+        pos = next;
     }
     return OK;
 }
@@ -799,20 +823,10 @@ static int typed_cell(csv_column_t *c, size_t row, cursor p, cursor end)
         else
             return FAIL;
         break;
-    case K_MONEY: {
-        double d;
-        if (read_money(&q, end, &d) != OK || q != end)
+    default:
+        if (read_number(c->kind, &q, end, c->values + row * 8) != OK || q != end)
             return FAIL;
-        memcpy(c->values + row * 8, &d, 8);
         break;
-    }
-    default: {
-        int64_t v;
-        if (read_integer(&q, end, &v) != OK || q != end)
-            return FAIL;
-        memcpy(c->values + row * 8, &v, 8);
-        break;
-    }
     }
     c->exact[row] = 1;
     return OK;
@@ -858,11 +872,7 @@ static int read_csv_block(csv_t *cv, const unsigned char *data, size_t size)
     int returns = memchr(data, '\r', size) != NULL;
     size_t pos = 0, row = 0;
     while (pos < size) {
-        const unsigned char *nl = memchr(data + pos, '\n', size - pos);
-        size_t line_end = nl ? (size_t)(nl - data) : size;
-        size_t stop = line_end;
-        if (stop > pos && data[stop - 1] == '\r')
-            stop--;
+        size_t line_end, stop, next = next_line(data, size, pos, &line_end, &stop);
         if (stop == pos || (returns && memchr(data + pos, '\r', stop - pos) != NULL))
             return FAIL;
         char flag = 0;
@@ -886,23 +896,15 @@ static int read_csv_block(csv_t *cv, const unsigned char *data, size_t size)
                     typed_null(c, row);
                 continue;
             }
-            int32_t n = (int32_t)len;
-            memcpy(view, &n, 4);
-            if (len <= 12) {
-                memset(view + 4, 0, 12);
-                memcpy(view + 4, cell, len);
-            } else {
-                if (reserve(&c->data, len) != OK)
+            int32_t offset = 0;
+            if (len > 12) {
+                if (reserve(&c->data, len) != OK || c->data.len > INT32_MAX - len)
                     return NOMEM;
-                if (c->data.len > INT32_MAX - len)
-                    return NOMEM;
-                int32_t buffer = 0, offset = (int32_t)c->data.len;
+                offset = (int32_t)c->data.len;
                 memcpy(c->data.p + c->data.len, cell, len);
                 c->data.len += len;
-                memcpy(view + 4, cell, 4);
-                memcpy(view + 8, &buffer, 4);
-                memcpy(view + 12, &offset, 4);
             }
+            write_view(view, cell, len, offset);
             c->valid[row] = 1;
             if (c->kind != K_TEXT && typed_cell(c, row, cell, cell_end) != OK) {
                 typed_null(c, row);
@@ -911,7 +913,7 @@ static int read_csv_block(csv_t *cv, const unsigned char *data, size_t size)
         }
         cv->flags[row] = flag;
         row++;
-        pos = nl ? line_end + 1 : size;
+        pos = next;
     }
     cv->rows = row;
     return OK;
