@@ -245,6 +245,20 @@ ERRORS: dict[str, pl.DataType] = {
 }
 
 
+def _new_household(hid: pl.Expr) -> pl.Expr:
+    """Whether a row starts a household: adjacent rows with the same id are one household; a
+    row without an id is its own."""
+    return (hid != hid.shift(1)).fill_null(True) | hid.is_null()
+
+
+def _as_row_before(names: Iterable[str]) -> pl.Expr:
+    """Whether a row's cells in these columns are the row before's (a null as a null)."""
+    same = pl.lit(True)
+    for name in names:
+        same = same & pl.col(name).eq_missing(pl.col(name).shift(1))
+    return same
+
+
 def fast_flat(raw: pl.DataFrame, as_of: date, text: bool, grouped: str | None = None
               ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
     """The vectorised checks of a chunk of the flat layout (``raw`` after ``prepare``): the
@@ -255,15 +269,11 @@ def fast_flat(raw: pl.DataFrame, as_of: date, text: bool, grouped: str | None = 
     Households are runs of adjacent rows with the same ``householdId``, or, when ``grouped``
     names a column, runs of the same value in it (JSON Lines: one household per line, whatever
     its id)."""
-    hid = pl.col(grouped or "householdId")
-    # Adjacent rows with the same id are one household; a row without an id is its own.
-    new = (hid != hid.shift(1)).fill_null(True) | hid.is_null()
+    new = _new_household(pl.col(grouped or "householdId"))
     # The household's cells are the same on all its rows (each row as the one before it).
     # (The ids are, by the definition of a household.)
-    same = pl.lit(True)
-    for c in HOUSEHOLD_COLUMNS[1 if grouped is None else 0:]:
-        if c.name in raw.columns:
-            same = same & pl.col(c.name).eq_missing(pl.col(c.name).shift(1))
+    same = _as_row_before(c.name for c in HOUSEHOLD_COLUMNS[1 if grouped is None else 0:]
+                          if c.name in raw.columns)
     columns, oks = _typed_columns(lambda c: raw.schema, text)
     base = raw.lazy().with_columns(_new=new, _h=(new.cum_sum() - 1).cast(pl.UInt32)) \
         .collect(engine=ENGINE).lazy()
@@ -336,6 +346,12 @@ TYPED = "_typed_"
 EXACT = "_exact"
 
 
+def _one_piece(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with its columns in one piece each where they are cut differently (columns
+    cut into different pieces slow every kernel down)."""
+    return frame.rechunk() if len(set(frame.n_chunks("all"))) > 1 else frame
+
+
 def _exact_parts(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
     """(the text frame, the same with the exact values in place of the texts, and which rows
     the exact values stand for). A row whose household columns repeat the row before's
@@ -345,14 +361,10 @@ def _exact_parts(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Seri
     text = raw.drop(EXACT, *typed_names)
     typed = text.with_columns(raw.get_column(n).alias(n.removeprefix(TYPED))
                               for n in typed_names)
-    hid = pl.col("householdId")
-    continued = (hid == hid.shift(1)).fill_null(False)
-    same = pl.lit(True)
-    for n in typed_names:
-        name = n.removeprefix(TYPED)
-        if not BY_NAME[name].member:
-            same = same & pl.col(name).eq_missing(pl.col(name).shift(1))
-    exact = raw.select(pl.col(EXACT).fill_null(False) & (~continued | same)).to_series()
+    same = _as_row_before(n.removeprefix(TYPED) for n in typed_names
+                          if not BY_NAME[n.removeprefix(TYPED)].member)
+    exact = raw.select(pl.col(EXACT).fill_null(False)
+                       & (_new_household(pl.col("householdId")) | same)).to_series()
     return text, typed, exact
 
 
@@ -365,21 +377,17 @@ def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
     strict reader gave exact values beside the text (``EXACT``), the checks run on them, and
     the households with a row it did not read exactly are validated from their text, as every
     household the checks do not pass is."""
-    typed = exact = None
     if text and EXACT in raw.columns:
+        # The checks run on the typed frame; the text is read only for the households it
+        # sends to the slow path below.
         raw, typed, exact = _exact_parts(raw)
-    raw = prepare(raw)
-    if len(set(raw.n_chunks("all"))) > 1:
-        raw = raw.rechunk()  # columns cut into different pieces slow every kernel down
-    if typed is None or exact is None:
-        members, heads, bad_h = fast_flat(raw, as_of, text)
-    else:
-        if len(set(typed.n_chunks("all"))) > 1:
-            typed = typed.rechunk()
-        members, heads, bad_h = fast_flat(typed, as_of, False)
+        members, heads, bad_h = fast_flat(_one_piece(typed), as_of, False)
         if not exact.all():
             bad_h = pl.concat([bad_h, members["_h"].filter(~exact).cast(bad_h.dtype)]) \
                 .unique().sort()
+    else:
+        raw = _one_piece(prepare(raw))
+        members, heads, bad_h = fast_flat(raw, as_of, text)
     if bad_h.len():
         keep = pl.Series([True], dtype=pl.Boolean).extend_constant(
             True, heads.height - 1).scatter(bad_h, False)
