@@ -23,11 +23,13 @@ One run, side by side:
 ``--inputs`` compares the ways in instead: the same households as JSON Lines, flat Parquet and
 flat CSV (generated once beside the Parquet register), screened to GRANTED+UNDETERMINED
 Parquet, and JSON Lines to every-outcome CSV (the screen command's default for it, the wide
-layout, and the long layout beside it); wall time from each child's start, its peak
-memory, its CPU seconds (the least of the runs) and the load average before each run.
+layout, and the long layout beside it), and the flat CSV as a Chinese spreadsheet saves it
+(GB18030, the facts' Chinese labels as its header; ``--encoding gb18030``); wall time from
+each child's start, its peak memory, its CPU seconds (the least of the runs) and the load
+average before each run.
 ``--against DIR`` runs every child also from another checkout (e.g. ``git archive`` of the
 commit before a change, its bench/out linked to this one's), alternating, before and after
-side by side; ``--kinds`` picks some of the five.
+side by side; ``--kinds`` picks some of the six.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -54,7 +57,8 @@ OUT = ROOT / "bench" / "out"
 
 def generate(n: int, path: Path) -> float:
     """The same generated households as a flat Parquet register (``path``), as JSON Lines
-    (``.jsonl`` beside it) and as a flat CSV (``.csv``, one row per member)."""
+    (``.jsonl`` beside it), as a flat CSV (``.csv``, one row per member) and as that CSV in
+    GB18030 headed by the facts' Chinese labels (``.gb18030.csv``, a spreadsheet's export)."""
     import polars as pl
 
     from engine.batch.layout import flat_frame
@@ -72,6 +76,14 @@ def generate(n: int, path: Path) -> float:
     flat = pl.concat(frames)
     flat.write_parquet(path, row_group_size=100_000)
     flat.write_csv(path.with_suffix(".csv"))
+    from screening.sources import HEADER_ALIASES
+
+    labels = {name: label for label, name in HEADER_ALIASES.items()}
+    with path.with_suffix(".csv").open("rb") as plain, \
+            path.with_suffix(GB_CSV).open("wb") as gb:
+        header = plain.readline().decode("utf-8").rstrip("\n").split(",")
+        gb.write((",".join(labels[name] for name in header) + "\n").encode("gb18030"))
+        shutil.copyfileobj(plain, gb, 1 << 24)  # the rows: ASCII, the same bytes in GB18030
     return time.perf_counter() - started
 
 
@@ -108,9 +120,16 @@ def child(args: argparse.Namespace) -> None:
     layout = args.layout or default_layout(output_format(args.output), statuses)
     versions = load_catalog().in_force(AS_OF)
     started = time.perf_counter()
+    source = None
+    if args.register.endswith(GB_CSV):  # as `screen --encoding gb18030` opens it
+        from screening.runner import default_chunk_rows
+        from screening.sources import open_source
+
+        source = open_source(args.register, None,
+                             args.chunk_size or default_chunk_rows(statuses, layout), "gb18030")
     summary = screen_file(args.register, args.output, AS_OF, versions, statuses=statuses,
                           chunk_rows=args.chunk_size or None, order=args.order or None,
-                          layout=layout)
+                          layout=layout, source=source)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"seconds": seconds, "households": summary["households"]["read"],
@@ -193,7 +212,10 @@ INPUT_KINDS = (
     # What --status all --out x.csv writes: the wide layout (decision 0012).
     ("JSON Lines -> CSV, every outcome", ".jsonl", "csv", "all", ""),
     ("JSON Lines -> CSV, every outcome, long layout", ".jsonl", "csv", "all", "long"),
+    ("CSV GB18030, Chinese header -> Parquet, GRANTED+UNDETERMINED", ".gb18030.csv",
+     "parquet", "GRANTED,UNDETERMINED", ""),
 )
+GB_CSV = ".gb18030.csv"
 
 
 def run_timed(argv: list[str], cwd: Path = ROOT) -> dict[str, float]:
@@ -216,10 +238,10 @@ def inputs(args: argparse.Namespace, register: Path) -> None:
     """Each input and output side by side, ``--repeat`` rounds, the kinds alternating (and,
     with ``--against``, the two checkouts alternating within each kind)."""
     if not (register.exists() and register.with_suffix(".jsonl").exists()
-            and register.with_suffix(".csv").exists()):
+            and register.with_suffix(".csv").exists() and register.with_suffix(GB_CSV).exists()):
         seconds = generate(args.households, register)
         print(f"generated {args.households:,} households in {seconds:.1f} s -> {register} "
-              "(.parquet, .jsonl, .csv)")
+              "(.parquet, .jsonl, .csv, .gb18030.csv)")
     sizes = ", ".join(f"{suffix} {register.with_suffix(suffix).stat().st_size / 2**20:,.0f} MiB"
                       for suffix in (".jsonl", ".parquet", ".csv"))
     print(f"batch screening by input, {programs()} programs as of {AS_OF}, {args.households:,} "

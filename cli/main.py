@@ -726,7 +726,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
     from pyarrow.lib import ArrowInvalid  # type: ignore[import-untyped]
 
     from screening.runner import screen_file
-    from screening.sources import open_source
+    from screening.sources import RegisterEncodingError, open_source
 
     try:
         source = open_source(args.input, input_format, args.chunk_size, args.encoding)
@@ -756,6 +756,14 @@ def cmd_screen(args: argparse.Namespace) -> int:
         hint = _GB_HINT if "UTF8" in str(exc) and not args.encoding else ""
         return _fail(f"error: {args.input} cannot be read past a point: {exc}{hint}; the "
                      "outcomes written so far are incomplete [CANNOT_READ]")
+    except RegisterEncodingError as exc:  # a GB18030/GBK register's line, mid-file
+        return _fail(f"error: {args.input} cannot be read past a point: {exc}; the outcomes "
+                     "written so far are incomplete [CANNOT_READ]")
+    except UnicodeDecodeError as exc:  # another encoding's, as Arrow's reader decodes it
+        return _fail(f"error: {args.input} cannot be read past a point: it is not valid "
+                     f"{(args.encoding or 'UTF-8').upper()} (byte "
+                     f"0x{bytes(exc.object[exc.start:exc.start + 1]).hex().upper()}"
+                     "); the outcomes written so far are incomplete [CANNOT_READ]")
     finally:
         stop()
     print_summary(summary)

@@ -40,6 +40,12 @@ HOLD_LIMIT = 10_000  # rows of one household held back at most (more is invalid 
 CSV_BLOCK = 30 << 20
 # A CSV block longer than this is read by the strict reader in two halves, side by side.
 STRICT_HALVES = 1 << 20
+# Encodings whose bytes below 0x80 are ASCII and never part of a longer character: a newline,
+# a comma or a quote in a register saved in one of them is that character (GBK's and GB18030's
+# trail bytes are 0x30-0x39 and 0x40-0xFE). A block of such a register is the same text in
+# UTF-8 once transcoded (nothing to do for a block that is all ASCII, as a register exported
+# from a Chinese spreadsheet is but for its header), so it is read as a UTF-8 register is.
+SPLIT_LIKE_ASCII = frozenset({"gb18030", "gbk", "gb2312"})
 # A JSON Lines register in blocks of at most 30 MiB (about 43,000 generated households), read
 # into bytes for the same reason (reading into memory glibc reuses costs what mapping the file
 # costs, and a file cut short while it is screened ends the blocks instead of stopping the
@@ -397,6 +403,15 @@ def line_blocks(f: BinaryIO, rows: int, most: int | None = None) -> Iterator[byt
         yield block
 
 
+class RegisterEncodingError(ValueError):
+    """A line of a register is not in the register's encoding (mid-file: what was read before it
+    has been screened)."""
+
+    def __init__(self, line: int, encoding: str, byte: int):
+        self.line, self.encoding, self.byte = line, encoding, byte
+        super().__init__(f"line {line} is not valid {encoding.upper()} (byte 0x{byte:02X})")
+
+
 class CsvSource(Source):
     """A CSV register. Rows whose number of cells is not the header's (a truncated last row,
     a quote that is never closed) are skipped and listed in ``rejected``, for the errors
@@ -419,6 +434,8 @@ class CsvSource(Source):
         self.header = next(csv.reader([header])) if header else []  # as written
         self.names = [column_name(h) for h in self.header]
         self.utf8 = utf8
+        # Read as UTF-8 once transcoded, block by block (SPLIT_LIKE_ASCII).
+        self.transcoded = codecs.lookup(self.encoding).name in SPLIT_LIKE_ASCII
         self.data_start = len(first)
         check_columns(self.names)
         if "memberId" not in self.names:
@@ -446,7 +463,7 @@ class CsvSource(Source):
             schema=ERRORS, orient="row")
 
     def _frames(self) -> Iterator[tuple[pl.DataFrame, int]]:
-        if self.utf8 and len(self.names) > 1:
+        if (self.utf8 or self.transcoded) and len(self.names) > 1:
             return self._plain_frames()
         return self._arrow_frames()
 
@@ -454,7 +471,8 @@ class CsvSource(Source):
         """Blocks of whole lines: a block of plain lines (no quote, every line the header's
         number of cells) is read by polars' CSV reader (native, on every core); any other
         block by Arrow's, one thread, which numbers and skips the misshapen rows. Both read
-        every cell as text, an empty cell as null."""
+        every cell as text, an empty cell as null. A register in one of SPLIT_LIKE_ASCII's
+        encodings is read the same way, each block transcoded to UTF-8 first."""
         row = 0
         with open_register(self.path) as (f, position, compressed), \
                 ThreadPoolExecutor(max_workers=2, thread_name_prefix="screen-csv") as pool:
@@ -464,6 +482,9 @@ class CsvSource(Source):
             blocks = (streamed_line_blocks if compressed else line_blocks)(
                 f, max(1, self.chunk_rows), CSV_BLOCK)
             for block in blocks:
+                size = len(block)  # in the file (progress counts the file's bytes)
+                if self.transcoded:
+                    block = self._as_utf8(block, line)
                 lines = count_byte(block, 10) + (not block.endswith(b"\n"))
                 frames = self._strict_frames(block, pool)
                 if frames is None:
@@ -472,13 +493,24 @@ class CsvSource(Source):
                         frame = self._arrow_block(block, line)
                     frames = [frame]
                 before = done
-                done = position() if compressed else done + len(block)
+                done = position() if compressed else done + size
                 for i, frame in enumerate(frames):
                     frame = frame.with_columns(pl.int_range(
                         row + 1, row + 1 + frame.height, dtype=pl.Int64).alias(ROW))
                     row += frame.height
                     yield frame, done if i == len(frames) - 1 else before
                 line += lines
+
+    def _as_utf8(self, block: bytes, first_line: int) -> bytes:
+        """A block of the register's lines (in its encoding, one of SPLIT_LIKE_ASCII) in UTF-8;
+        ``RegisterEncodingError`` names the first line that is not in the encoding."""
+        if block.isascii():
+            return block
+        try:
+            return block.decode(self.encoding).encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RegisterEncodingError(first_line + block.count(b"\n", 0, exc.start),
+                                        self.encoding, block[exc.start]) from None
 
     def _strict_frames(self, block: bytes, pool: ThreadPoolExecutor
                        ) -> list[pl.DataFrame] | None:

@@ -152,6 +152,61 @@ def test_a_register_headed_in_chinese_screens_as_with_the_documented_names(
     assert (tmp_path / "o.csv").read_bytes() == expected and expected.count(b"\n") > 20
 
 
+@pytest.mark.parametrize("chunk", ["2", "100000"])
+def test_a_gb18030_register_reads_as_its_utf8_twin(tmp_path: Path, chunk: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A register saved as GB18030 (a Chinese header, Chinese text in its cells, a truncated
+    row) screens to the same outcomes and the same errors, row numbers included, as the same
+    text in UTF-8, whichever block a line falls in."""
+    from screening.sources import HEADER_ALIASES
+
+    zh = {name: label for label, name in HEADER_ALIASES.items()}
+    lines = _register_lines()
+    lines[0] = ",".join(zh[n] for n in lines[0].split(","))
+    lines = [line.replace("hh-00", "户-") for line in lines]
+    lines[6] = lines[6][: len(lines[6]) // 2]
+    results = []
+    for encoding in ("utf-8", "gb18030"):
+        register = tmp_path / f"{encoding}.csv"
+        register.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+        extra = ["--encoding", encoding] if encoding != "utf-8" else []
+        code, err, rows = _screen(tmp_path, register, capsys, "--status", "all",
+                                  "--chunk-size", chunk, *extra)
+        assert code == 0, err
+        results.append(((tmp_path / "o.csv").read_bytes(), rows))
+    assert results[0] == results[1]
+    outcomes, rows = results[0]
+    assert "户-".encode() in outcomes and [r["row"] for r in rows] == ["6"]
+
+
+@pytest.mark.parametrize("chunk", ["2", "100000"])
+def test_a_byte_not_in_gb18030_mid_file_names_its_line(
+        tmp_path: Path, chunk: str, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _register_lines()
+    register = tmp_path / "gb.csv"
+    data = [line.encode("gb18030") for line in lines]
+    data[8] = data[8].replace(b"hh-", b"\xff-", 1)  # 0xFF begins no GB18030 character
+    register.write_bytes(b"\n".join(data) + b"\n")
+    code, err, _ = _screen(tmp_path, register, capsys, "--encoding", "gb18030",
+                           "--chunk-size", chunk)
+    assert code == 2 and "Traceback" not in err
+    assert "line 9 is not valid GB18030 (byte 0xFF)" in err and "[CANNOT_READ]" in err
+
+
+def test_a_byte_not_in_another_encoding_mid_file_is_an_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Big5 is read by Arrow's reader, which decodes it with Python's codec: its decoding
+    error is an error of the run too, not a traceback."""
+    lines = _register_lines()
+    register = tmp_path / "big5.csv"
+    data = [line.encode("big5") for line in lines]
+    data[8] = data[8].replace(b"hh-", b"\xff-", 1)
+    register.write_bytes(b"\n".join(data) + b"\n")
+    code, err, _ = _screen(tmp_path, register, capsys, "--encoding", "big5")
+    assert code == 2 and "Traceback" not in err
+    assert "not valid BIG5 (byte 0xFF)" in err and "[CANNOT_READ]" in err
+
+
 def test_a_column_given_twice_is_refused(tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     lines = _register_lines()
