@@ -69,6 +69,17 @@ typedef struct {
     size_t mark; /* data's length when the line being read began */
 } column_t;
 
+/* The bytes a row of the column takes in its values (`views` for a text, `data` otherwise). */
+static size_t row_size(const column_t *c)
+{
+    return c->kind == K_TEXT ? 16 : c->kind == K_BOOL ? 1 : 8;
+}
+
+static buf_t *values_of(column_t *c)
+{
+    return c->kind == K_TEXT ? &c->views : &c->data;
+}
+
 typedef struct {
     column_t cols[MAX_FIELDS];
     int n;
@@ -76,6 +87,7 @@ typedef struct {
      * MAX_FIELDS + 1) the last time: the one `read_field` tries first; -1 before any. */
     signed char after[MAX_FIELDS + 2];
     size_t rows;
+    size_t cap; /* rows every column has room for, zeroed past `rows` */
 } level_t;
 
 typedef struct {
@@ -89,26 +101,47 @@ typedef struct {
 static const double POW10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
                                1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
-static int add_row(level_t *lv)
+/* Room for `rows` rows of `size` bytes in b (which has room for `old`), the new ones zeroed:
+ * a first allocation is calloc's, whose pages cost nothing until they are written. */
+static int grow_zeroed(buf_t *b, size_t old, size_t rows, size_t size)
+{
+    if (rows > SIZE_MAX / size)
+        return NOMEM;
+    if (b->p == NULL) {
+        b->p = calloc(rows, size);
+        if (b->p == NULL)
+            return NOMEM;
+    } else {
+        char *p = realloc(b->p, rows * size);
+        if (p == NULL)
+            return NOMEM;
+        memset(p + old * size, 0, (rows - old) * size);
+        b->p = p;
+    }
+    b->cap = rows * size;
+    return OK;
+}
+
+/* Room for `cap` rows (at least 1) in every column of the level. A row not written is a
+ * null in every column: its bytes are zero. */
+static int grow_level(level_t *lv, size_t cap)
 {
     for (int i = 0; i < lv->n; i++) {
         column_t *c = &lv->cols[i];
-        if (reserve(&c->valid, 1) != OK)
+        if (grow_zeroed(&c->valid, lv->cap, cap, 1) != OK ||
+            grow_zeroed(values_of(c), lv->cap, cap, row_size(c)) != OK)
             return NOMEM;
-        c->valid.p[c->valid.len++] = 0;
-        if (c->kind == K_TEXT) {
-            if (reserve(&c->views, 16) != OK)
-                return NOMEM;
-            memset(c->views.p + c->views.len, 0, 16);
-            c->views.len += 16;
-        } else {
-            size_t size = c->kind == K_BOOL ? 1 : 8;
-            if (reserve(&c->data, size) != OK)
-                return NOMEM;
-            memset(c->data.p + c->data.len, 0, size);
-            c->data.len += size;
-        }
     }
+    lv->cap = cap;
+    return OK;
+}
+
+/* A new row, every value null: the columns are sized ahead (`parse` counts the lines and the
+ * objects of the block), and grown only should that count fall short. */
+static int add_row(level_t *lv)
+{
+    if (lv->rows == lv->cap && grow_level(lv, lv->cap ? lv->cap * 2 : 1024) != OK)
+        return NOMEM;
     lv->rows++;
     return OK;
 }
@@ -154,17 +187,28 @@ static int set_view(column_t *c, size_t row, size_t start)
  * out SLOW leaves nothing behind. */
 static void truncate_level(level_t *lv, size_t rows)
 {
-    for (int i = 0; i < lv->n; i++) {
-        column_t *c = &lv->cols[i];
-        c->valid.len = rows;
-        if (c->kind == K_TEXT) {
-            c->views.len = rows * 16;
-            c->data.len = c->mark;
-        } else {
-            c->data.len = rows * (c->kind == K_BOOL ? 1 : 8);
+    if (lv->rows > rows) {
+        for (int i = 0; i < lv->n; i++) {
+            column_t *c = &lv->cols[i];
+            size_t size = row_size(c), dropped = lv->rows - rows;
+            memset(c->valid.p + rows, 0, dropped);
+            memset(values_of(c)->p + rows * size, 0, dropped * size);
         }
     }
+    for (int i = 0; i < lv->n; i++)
+        if (lv->cols[i].kind == K_TEXT)
+            lv->cols[i].data.len = lv->cols[i].mark;
     lv->rows = rows;
+}
+
+/* The columns' lengths once the block is read: `rows` rows each. */
+static void finish_level(level_t *lv)
+{
+    for (int i = 0; i < lv->n; i++) {
+        column_t *c = &lv->cols[i];
+        c->valid.len = lv->rows;
+        values_of(c)->len = lv->rows * row_size(c);
+    }
 }
 
 typedef const unsigned char *cursor;
@@ -665,6 +709,34 @@ static int read_block(reader_t *rd, const unsigned char *data, size_t size, line
     return OK;
 }
 
+/* How many times byte c occurs in the block. */
+static size_t count_of(const unsigned char *data, size_t size, int c)
+{
+    size_t n = 0;
+    const unsigned char *p = data, *end = data + size;
+    while (p < end && (p = memchr(p, c, (size_t)(end - p))) != NULL) {
+        n++;
+        p++;
+    }
+    return n;
+}
+
+/* Every buffer sized for the block at once, from its lines (a household a line at most) and
+ * its opening braces (an object each at most: a member's is one): the columns are written in
+ * place, with no buffer grown and copied as the block is read. */
+static int size_for(reader_t *rd, const unsigned char *data, size_t size, lines_t *out)
+{
+    size_t lines = count_of(data, size, '\n') + 1, objects = count_of(data, size, '{') + 1;
+#ifdef LINES_TINY_START /* a build that grows every buffer as it goes (its tests run once so) */
+    lines = objects = 1;
+#endif
+    if (grow_level(&rd->household, lines) != OK || grow_level(&rd->member, objects) != OK ||
+        reserve(&out->starts, lines * 8) != OK || reserve(&out->ends, lines * 8) != OK ||
+        reserve(&out->status, lines) != OK || reserve(&rd->parent, objects * 4) != OK)
+        return NOMEM;
+    return OK;
+}
+
 static void free_level(level_t *lv)
 {
     for (int i = 0; i < lv->n; i++) {
@@ -709,19 +781,67 @@ static PyObject *bytes_of(const buf_t *b)
     return PyBytes_FromStringAndSize(b->len ? b->p : "", (Py_ssize_t)b->len);
 }
 
-static PyObject *columns_of(const level_t *lv)
+/* Memory a reader wrote, handed to Python as it is (no copy): a read-only buffer, freed when
+ * the last view of it goes. */
+typedef struct {
+    PyObject_HEAD
+    char *p;
+    Py_ssize_t len;
+} block_t;
+
+static void block_dealloc(PyObject *self)
+{
+    free(((block_t *)self)->p);
+    Py_TYPE(self)->tp_free(self);
+}
+
+static int block_getbuffer(PyObject *self, Py_buffer *view, int flags)
+{
+    block_t *b = (block_t *)self;
+    return PyBuffer_FillInfo(view, self, b->p ? b->p : (char *)"", b->len, 1, flags);
+}
+
+static PyBufferProcs block_buffer = {block_getbuffer, NULL};
+
+static PyTypeObject BlockType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "engine.batch._lines.Block",
+    .tp_basicsize = sizeof(block_t),
+    .tp_dealloc = block_dealloc,
+    .tp_as_buffer = &block_buffer,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Memory a reader wrote: a read-only buffer, freed with its last view.",
+};
+
+/* The buffer's bytes as a read-only memoryview of memory handed over to it (b owns nothing
+ * after: a NULL on failure, the memory freed). */
+static PyObject *view_of(buf_t *b)
+{
+    block_t *o = PyObject_New(block_t, &BlockType);
+    if (o == NULL)
+        return NULL;
+    o->p = b->p;
+    o->len = (Py_ssize_t)b->len;
+    b->p = NULL;
+    b->len = b->cap = 0;
+    PyObject *view = PyMemoryView_FromObject((PyObject *)o);
+    Py_DECREF(o);
+    return view;
+}
+
+static PyObject *columns_of(level_t *lv)
 {
     PyObject *list = PyList_New(lv->n);
     if (list == NULL)
         return NULL;
     for (int i = 0; i < lv->n; i++) {
-        const column_t *c = &lv->cols[i];
+        column_t *c = &lv->cols[i];
         PyObject *item;
         if (c->kind == K_TEXT)
-            item = Py_BuildValue("(NNN)", bytes_of(&c->data), bytes_of(&c->views),
-                                 bytes_of(&c->valid));
+            item = Py_BuildValue("(NNN)", view_of(&c->data), view_of(&c->views),
+                                 view_of(&c->valid));
         else
-            item = Py_BuildValue("(NON)", bytes_of(&c->data), Py_None, bytes_of(&c->valid));
+            item = Py_BuildValue("(NON)", view_of(&c->data), Py_None, view_of(&c->valid));
         if (item == NULL) {
             Py_DECREF(list);
             return NULL;
@@ -755,15 +875,19 @@ static PyObject *parse(PyObject *self, PyObject *args)
     rd.max_members = max_members;
     int r;
     Py_BEGIN_ALLOW_THREADS
-    r = read_block(&rd, (const unsigned char *)block.buf, (size_t)block.len, &lines);
+    r = size_for(&rd, (const unsigned char *)block.buf, (size_t)block.len, &lines);
+    if (r == OK)
+        r = read_block(&rd, (const unsigned char *)block.buf, (size_t)block.len, &lines);
     Py_END_ALLOW_THREADS
     if (r != OK) {
         PyErr_NoMemory();
         goto out;
     }
-    result = Py_BuildValue("(NNNnnNNN)", bytes_of(&lines.starts), bytes_of(&lines.ends),
-                           bytes_of(&lines.status), (Py_ssize_t)rd.household.rows,
-                           (Py_ssize_t)rd.member.rows, bytes_of(&rd.parent),
+    finish_level(&rd.household);
+    finish_level(&rd.member);
+    result = Py_BuildValue("(NNNnnNNN)", view_of(&lines.starts), view_of(&lines.ends),
+                           view_of(&lines.status), (Py_ssize_t)rd.household.rows,
+                           (Py_ssize_t)rd.member.rows, view_of(&rd.parent),
                            columns_of(&rd.household), columns_of(&rd.member));
 out:
     free_level(&rd.household);
@@ -1030,5 +1154,7 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__lines(void)
 {
     init_plain();
+    if (PyType_Ready(&BlockType) < 0)
+        return NULL;
     return PyModule_Create(&module);
 }

@@ -1,6 +1,8 @@
 """Household JSON Lines read into columns, strictly (engine/batch/_lines.c)."""
 
 Column = tuple[bytes, bytes | None, bytes]  # values, a text column's string views, presence
+# parse's: read-only views of the memory the reader wrote (no copy), freed with the last view
+Written = tuple[memoryview, memoryview | None, memoryview]
 
 def parse(
     block: bytes | memoryview,
@@ -9,7 +11,8 @@ def parse(
     members_key: bytes,
     max_members: int,
     /,
-) -> tuple[bytes, bytes, bytes, int, int, bytes, list[Column], list[Column]]: ...
+) -> tuple[memoryview, memoryview, memoryview, int, int, memoryview, list[Written],
+           list[Written]]: ...
 
 def parse_csv(
     block: bytes | memoryview, kinds: tuple[int, ...], /

@@ -26,9 +26,10 @@ ARROW: dict[str, pa.DataType] = {
 }
 
 
-def arrow_column(kind: str, rows: int, data: bytes, views: bytes | None, valid: bytes
-                 ) -> pa.Array:
-    """One of a reader's columns as an Arrow array: its values, as bytes, and a byte a row
+def arrow_column(kind: str, rows: int, data: bytes | memoryview,
+                 views: bytes | memoryview | None, valid: bytes | memoryview) -> pa.Array:
+    """One of a reader's columns as an Arrow array (its buffers taken as they are, not copied):
+    its values, as bytes, and a byte a row
     saying whether the value is there. A text column is Arrow's string views (``views``, 16
     bytes a row, texts of up to 12 bytes in the view itself, longer ones in ``data``), the
     layout polars keeps its texts in: polars takes it as it is, where Arrow's plain strings
