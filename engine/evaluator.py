@@ -15,6 +15,7 @@ disagreement at run time raises ``EngineDisagreement`` rather than answering wro
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -25,7 +26,7 @@ from engine.trace import Traced as TracedRule
 from engine.trace import Tracer, tracer
 from engine.tree import getter, reads
 from engine.values import Bindings, closure
-from policy.cache import BoundedCache
+from policy.cache import BoundedCache, remember
 from policy.conditions import ast as a
 from policy.document import Program
 from policy.evaluation import Fn
@@ -80,7 +81,7 @@ class Lift(NamedTuple):
     name: str
     fn: Fn
     reads: Callable[[Mapping[str, Value]], tuple[object, ...]] | None
-    memo: dict[tuple[object, ...], Any]
+    memo: OrderedDict[tuple[object, ...], Any]
 
 
 def _lift_of(name: str, node: a.Node) -> Lift:
@@ -98,7 +99,8 @@ def _lift_of(name: str, node: a.Node) -> Lift:
         elif isinstance(n, a.DefRef) and n.body is not None:
             pending.append(n.body)
         pending.extend(a.children(n))
-    return Lift(name, closure(node), None if reads_members else getter(tuple(names)), {})
+    return Lift(name, closure(node), None if reads_members else getter(tuple(names)),
+                OrderedDict())
 
 
 def _dates(fields: Sequence[str]) -> frozenset[str]:
@@ -179,9 +181,7 @@ def _lift(lifts: tuple[Lift, ...], scope: Bindings, out: dict[str, Any]) -> None
         if found is memo:  # not yet seen
             value = fn(scope)
             found = None if value is UNKNOWN else encode(value)
-            if len(memo) >= _LIFTED_LIMIT:
-                memo.clear()
-            memo[key] = found
+            remember(memo, key, found, _LIFTED_LIMIT)
         if found is not None:
             out[name] = found
 

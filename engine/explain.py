@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -24,7 +25,7 @@ from engine.results import (
 from engine.trace import LazyChecks, Traced
 from engine.tree import Superseded
 from engine.values import Bindings, closure
-from policy.cache import BoundedCache
+from policy.cache import BoundedCache, remember
 from policy.conditions import ast as a
 from policy.document import CompiledRule, Program
 from policy.evaluation import Fn
@@ -71,13 +72,14 @@ class _Plan:
     amount_reads: tuple[_Reads | None, ...]
     # Outcomes decided, by (code index, ids of the traces of the code's ``reads``):
     # see ``explain_program``.
-    decided: dict[tuple[object, ...], _Decided] = field(default_factory=dict, compare=False)
+    decided: OrderedDict[tuple[object, ...], _Decided] = field(default_factory=OrderedDict,
+                                                                compare=False)
     # The member codes, in ``slot`` order.
     member_codes: tuple[_Code, ...] = ()
     # A member's outcomes of every member code, by the id of the member's traces of the
     # version's member rules (``trace_by_member``'s tuple, kept alive in the entry).
-    by_member: dict[int, tuple[tuple[Traced, ...], tuple[_Decided, ...]]] = field(
-        default_factory=dict, compare=False)
+    by_member: OrderedDict[int, tuple[tuple[Traced, ...], tuple[_Decided, ...]]] = field(
+        default_factory=OrderedDict, compare=False)
 
 
 class _Decided(NamedTuple):
@@ -85,7 +87,7 @@ class _Decided(NamedTuple):
     outcome: Outcome | None     # the outcome, or None when it depends on the amount's reads
     granted: int                # the granting rule (when ``outcome`` is None)
     # The granted outcome by the values its amount and terms read (None: not remembered).
-    by_amount: dict[tuple[object, ...], Outcome] | None
+    by_amount: OrderedDict[tuple[object, ...], Outcome] | None
 
 
 _STATUS = {s.value: s for s in Status}  # ``Status(value)``, without the enum's call
@@ -209,9 +211,7 @@ def explain_program(
             if entry is None or entry[0] is not found:
                 entry = (found, tuple([_hit(program, plan, code, k, ids, tree)
                                        for code in plan.member_codes]))
-                if len(by_member) >= _DECIDED_LIMIT:
-                    by_member.clear()
-                by_member[id(found)] = entry
+                remember(by_member, id(found), entry, _DECIDED_LIMIT)
             rows.append(entry[1])
     outcomes: list[Outcome] = []
     append = outcomes.append
@@ -230,10 +230,8 @@ def explain_program(
                         facts.household if m is None else facts.member_context(m))
                     outcome = by_amount.get(amount_key)
                     if outcome is None:
-                        if len(by_amount) >= _DECIDED_LIMIT:
-                            by_amount.clear()
-                        outcome = by_amount[amount_key] = _granted_outcome(
-                            program, plan, hit.granted, m, facts, tree)
+                        outcome = remember(by_amount, amount_key, _granted_outcome(
+                            program, plan, hit.granted, m, facts, tree), _DECIDED_LIMIT)
             if m is not None and outcome[3] != ids[m]:
                 # Decided for another member (of this household or another) with the same
                 # traces: the same outcome with this member's id. Made afresh, not remembered
@@ -260,9 +258,7 @@ def _hit(program: Program, plan: _Plan, code: _Code, m: int | None, ids: tuple[s
     hit = decided.get(key)
     if hit is None:
         hit = _decide(program, plan, code, m, ids, traced, tree)
-        if len(decided) >= _DECIDED_LIMIT:
-            decided.clear()
-        decided[key] = hit
+        remember(decided, key, hit, _DECIDED_LIMIT)
     return hit
 
 
@@ -286,7 +282,8 @@ def _decide(program: Program, plan: _Plan, code: _Code, m: int | None, ids: tupl
         own = traced[0]
         verdict = own[0]
         if verdict is True:
-            return _Decided(traced, None, i, None if plan.amount_reads[i] is None else {})
+            return _Decided(traced, None, i,
+                            None if plan.amount_reads[i] is None else OrderedDict())
         why: _Why = (i, own, ())
         return _Decided(traced, _outcome(
             rules[i], m, ids, _STATUS[semantic_status(verdict)],
@@ -298,7 +295,7 @@ def _decide(program: Program, plan: _Plan, code: _Code, m: int | None, ids: tupl
     if first_true is not None:
         granted = rule_ids[first_true]
         return _Decided(traced, None, granted,
-                        None if plan.amount_reads[granted] is None else {})
+                        None if plan.amount_reads[granted] is None else OrderedDict())
     status = _STATUS[semantic_status(outcome_verdict(VALUES, effs))]
     open_ = [i for i, v in zip(rule_ids, effs, strict=True) if v is UNKNOWN]
     explained = tuple([_why(plan, i, m, tree) for i in (open_ or rule_ids)])

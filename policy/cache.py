@@ -24,6 +24,7 @@ entry too many. The counts are best-effort figures for monitoring.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import weakref
 from collections import OrderedDict
@@ -114,6 +115,23 @@ class BoundedCache(Generic[K, V]):
 
     def stats(self) -> CacheStats:
         return CacheStats(self.name, self.hits, self.misses, len(self._data), self.maxsize)
+
+
+def remember(memo: OrderedDict[K, V], key: K, value: V, limit: int) -> V:
+    """Put ``value`` in ``memo`` under ``key`` and return it; past ``limit`` entries the oldest
+    goes, one at a time. Never the whole memo at once: emptying a memo of 50,000 explained
+    outcomes frees them all in one go, 50-120 ms during which the process answers nobody
+    (docs/performance.md, "Memos emptied at once").
+
+    >>> m: OrderedDict[str, int] = OrderedDict()
+    >>> [remember(m, k, v, 2) for k, v in (("a", 1), ("b", 2), ("c", 3))], list(m)
+    ([1, 2, 3], ['b', 'c'])
+    """
+    memo[key] = value
+    if len(memo) > limit:
+        with contextlib.suppress(KeyError):  # another thread emptied it
+            memo.popitem(last=False)
+    return value
 
 
 def caches() -> list[CacheStats]:
