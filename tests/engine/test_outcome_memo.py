@@ -110,3 +110,46 @@ def test_a_granted_outcome_follows_the_facts_only_its_terms_read(catalog: Catalo
     assert _json(second) == _json(determine(other, AS_OF, versions))
     _forget()
     assert _json(first) == _json(determine(found, AS_OF, versions))
+
+
+def test_full_memos_drop_their_oldest_entries_one_at_a_time(
+        catalog: Catalog, monkeypatch: Any) -> None:
+    """A full memo of outcomes (or of lifted values) loses its oldest entry as a new one comes,
+    never all at once: emptying 50,000 explained outcomes in one go freed them all in one call
+    and held the process for 50-120 ms. The answers stay those of a process that remembers
+    nothing."""
+    monkeypatch.setattr(explain, "_DECIDED_LIMIT", 40)
+    monkeypatch.setattr(evaluator, "_LIFTED_LIMIT", 8)
+    _forget()
+    versions = catalog.in_force(AS_OF)
+    rng = random.Random(41)
+    households = [random_household(rng, AS_OF, hid=f"full-{k}", members=5) for k in range(40)]
+    for raw in households:
+        for m in raw["members"]:
+            m["id"] = f"{raw['id']}-{m['id']}"
+    loaded = evaluator.load(*[p for p, ref in versions if ref.status == "PUBLISHED"])
+    lifts = [lift for _, group in (*loaded.member_lifts, *loaded.household_lifts)
+             for lift in group if lift.reads is not None]
+    assert lifts, "the shipped rule sets lift values"
+    for lift in lifts:
+        lift.memo.clear()
+
+    def memos() -> list[tuple[list[Any], int]]:
+        plans = [explain._plan(p) for p, _ in versions]
+        return ([(list(p.decided), 40) for p in plans] + [(list(p.by_member), 40) for p in plans]
+                + [(list(lift.memo), 8) for lift in lifts])
+
+    answers, before = [], memos()
+    for raw in households:
+        answers.append(_json(determine(raw, AS_OF, versions)))
+        after = memos()
+        for (old, _), (new, limit) in zip(before, after, strict=True):
+            # it grows to its bound, then stays there: never emptied
+            assert len(old) <= len(new) <= limit
+            if old and old[-1] not in new:  # the newest entry of before went only if
+                assert len(new) == limit  # a whole memo's worth came after it
+        before = after
+    assert {len(m) for m, limit in before if len(m) == limit}, "the test fills a memo"
+    for raw, answer in zip(households, answers, strict=True):
+        _forget()
+        assert _json(determine(raw, AS_OF, versions)) == answer
