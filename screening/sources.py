@@ -10,11 +10,12 @@ whose rows straddle two reads is held back and completed by the next read.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import gzip
 import io
 import os
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -146,10 +147,10 @@ def column_name(header: str) -> str:
 def _cell_text(value: Any) -> str | None:
     """A spreadsheet cell as the text a CSV register would hold for it: dates as ISO dates,
     booleans as true/false, whole numbers without a decimal point."""
-    import datetime as dt
-
     if value is None:
         return None
+    if type(value) is str:  # most cells (an empty one is "" from calamine)
+        return value.strip() or None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
@@ -160,6 +161,51 @@ def _cell_text(value: Any) -> str | None:
         return str(int(value))
     text = str(value).strip()
     return text or None
+
+
+def _header_text(value: Any) -> str:
+    """A header cell's text as openpyxl gives it (a whole number without a decimal point)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _from_a1(rows: Iterable[Sequence[Any]], top: int, left: int) -> Iterator[Sequence[Any]]:
+    """calamine's rows of a sheet's used range (from row ``top``, column ``left``, 0-based) as
+    rows from cell A1 on, as openpyxl gives them: the empty rows above and cells to the left
+    put back."""
+    for _ in range(top):
+        yield ()
+    pad = (None,) * left
+    for row in rows:
+        yield (*pad, *row) if left else row
+
+
+_ERROR_CELL = (b't="e"', b"t='e'")  # a cell whose value is an error (#N/A, #DIV/0!, ...)
+
+
+def _has_error_cells(path: Path) -> bool:
+    """Whether a worksheet of the workbook holds a cell with an error value (read as its
+    XML is inflated, in blocks, without parsing it). A file that is not a zip archive says
+    no: the reader that opens it next says what it is."""
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile):
+        return False
+    with archive:
+        for name in archive.namelist():
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            with archive.open(name) as part:
+                tail = b""
+                while block := part.read(1 << 20):
+                    text = tail + block
+                    if any(marker in text for marker in _ERROR_CELL):
+                        return True
+                    tail = text[-6:]
+    return False
 
 
 def complete_households(frames: Iterator[tuple[pl.DataFrame, int, bool]], text: bool
@@ -618,34 +664,72 @@ class CsvSource(Source):
 class XlsxSource(Source):
     """An Excel register (.xlsx): the first sheet, the CSV layout (one row per member, a
     header row of column names or their Chinese aliases). Cells are read as the text a CSV
-    export of the sheet would hold, so a register screens the same either way."""
+    export of the sheet would hold, so a register screens the same either way.
+
+    The sheet is read by calamine (``python-calamine``, native: about 100,000 rows a second,
+    ten times openpyxl's pace), or by openpyxl when the workbook holds a cell with an error
+    value (``#N/A``, ``#DIV/0!``), which calamine gives as an empty cell: such a cell is read
+    as its text, as a CSV export holds it, and refused where a value is expected rather than
+    taken for a fact left out."""
 
     def __init__(self, path: Path, chunk_rows: int):
         super().__init__(path, chunk_rows)
-        from openpyxl import load_workbook
-
         try:
-            book = load_workbook(path, read_only=True, data_only=True)
+            self._open(path)
+        except (OSError, LayoutError):
+            raise
         except Exception as exc:  # zip or XML errors: not a workbook
             raise OSError(f"{path} is not a readable .xlsx workbook "
                           f"({type(exc).__name__})") from None
-        self.book = book
+        try:
+            header = next(self._rows, ())
+            self.names = [column_name(_header_text(h)) if h is not None else ""
+                          for h in header]
+            while self.names and not self.names[-1]:
+                self.names.pop()
+            check_columns(self.names)
+            if "memberId" not in self.names:
+                raise LayoutError("the input needs a memberId column (one row per member)")
+        except BaseException:
+            self._close()  # the workbook's file, left open otherwise
+            raise
+
+    def _open(self, path: Path) -> None:
+        """The sheet's rows (each as its cells from column A on, the header first), its number
+        of rows after the header, and what to close once they are read."""
+        self._close: Callable[[], None] = lambda: None
+        if not _has_error_cells(path):
+            try:
+                from python_calamine import CalamineWorkbook
+            except ImportError:  # pragma: no cover - a dependency; openpyxl reads as well
+                pass
+            else:
+                book = CalamineWorkbook.from_path(str(path))
+                self._close = book.close
+                sheet = book.get_sheet_by_index(0)
+                top, left = sheet.start or (0, 0)  # None: an empty sheet
+                self.total = max(0, sheet.height + top - 1)
+                self._rows = _from_a1(sheet.iter_rows(), top, left)
+                return
+        from openpyxl import load_workbook
+
+        book = load_workbook(path, read_only=True, data_only=True)
         sheet = book.worksheets[0]
-        self.sheet = sheet
-        header = next(sheet.iter_rows(max_row=1, values_only=True), ())
-        self.names = [column_name(str(h)) if h is not None else "" for h in header]
-        while self.names and not self.names[-1]:
-            self.names.pop()
-        check_columns(self.names)
-        if "memberId" not in self.names:
-            raise LayoutError("the input needs a memberId column (one row per member)")
         self.total = max(0, (sheet.max_row or 1) - 1)
+        rows = sheet.iter_rows(values_only=True)
+        self._rows = rows
+
+        def close() -> None:  # the rows' reader holds the file open, and then the workbook
+            rows.close()
+            book.close()
+
+        self._close = close
 
     def _frames(self) -> Iterator[tuple[pl.DataFrame, int]]:
         width = len(self.names)
         rows: list[list[str | None]] = []
         number = 0
-        for values in self.sheet.iter_rows(min_row=2, values_only=True):
+        for values in self._rows:
             cells = [_cell_text(v) for v in values[:width]]
             if not any(c is not None for c in cells):
                 continue  # an empty row (spreadsheets keep formatted ones)
@@ -657,7 +741,7 @@ class XlsxSource(Source):
                 rows = []
         if rows or number == 0:
             yield self._frame(rows, number), number
-        self.book.close()
+        self._close()
 
     def _frame(self, rows: list[list[str | None]], last: int) -> pl.DataFrame:
         frame = pl.DataFrame(rows, schema={n: pl.String for n in self.names}, orient="row")

@@ -94,6 +94,84 @@ def test_errors_of_an_xlsx_register_name_its_rows(tmp_path: Path) -> None:
     assert len(_rows(tmp_path / "xlsx-out.errors.csv")) >= 1
 
 
+def _read(path: Path) -> list[list[Any]]:
+    """Every chunk's rows, as the screen command reads the register."""
+    from screening.sources import XlsxSource
+
+    return [row for chunk in XlsxSource(path, 4).chunks() if chunk.frame is not None
+            for row in chunk.frame.rows()]
+
+
+def test_both_readers_read_every_kind_of_cell_alike(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """calamine (the fast reader) and openpyxl (the one for workbooks with error cells) give
+    the same text for every cell: numbers whole and not, large and tiny, dates, date-times,
+    times, durations, percentages, booleans, texts with spaces, formulas' cached values, empty
+    rows between households, and a sheet whose columns start in column B."""
+    import datetime as dt
+
+    import screening.sources as sources
+
+    for left in (0, 1):
+        book = Workbook()
+        sheet = book.active
+        pad: list[Any] = [None] * left
+        sheet.append([*pad, "householdId", "memberId", "relation", "birthDate",
+                      "annualNetIncome", "medicalOutOfPocket", "tekun", "regionCode"])
+        rows = [
+            ["hh-1", "m1", "HEAD", dt.date(1970, 1, 2), 9336, 0.1, True, " 371311 "],
+            ["hh-1", "m2", "SPOUSE", dt.datetime(1971, 5, 6), 9336.5, 1e20, False, 371311],
+            [],
+            ["hh-2", "m1", "HEAD", dt.datetime(1980, 1, 2, 13, 5), -0.0, 1 / 3, None, "中文"],
+            ["hh-2", 2, "CHILD", dt.time(12, 30), 12345678901234567890, dt.timedelta(hours=5),
+             "TRUE", None],
+            ["hh-3", "m1", "HEAD", 44000, "=1+1", 0.25, 1, "x"],
+        ]
+        for row in rows:
+            sheet.append([*pad, *row] if row else [])
+        sheet.cell(7, left + 5).number_format = "yyyy-mm-dd"
+        sheet.cell(7, left + 6).number_format = "0%"
+        path = tmp_path / f"cells-{left}.xlsx"
+        book.save(path)
+        if left:  # a column left empty before the header: refused alike by both
+            with pytest.raises(sources.LayoutError) as fast:
+                sources.XlsxSource(path, 4)
+            monkeypatch.setattr(sources, "_has_error_cells", lambda _: True)
+            with pytest.raises(sources.LayoutError) as slow:
+                sources.XlsxSource(path, 4)
+            monkeypatch.undo()
+            assert str(fast.value) == str(slow.value)
+            continue
+        fast_rows = _read(path)
+        monkeypatch.setattr(sources, "_has_error_cells", lambda _: True)
+        slow_rows = _read(path)
+        monkeypatch.undo()
+        assert fast_rows == slow_rows and len(fast_rows) == 5
+
+
+def test_an_error_cell_is_its_text_as_in_a_csv_export(tmp_path: Path) -> None:
+    """A cell holding an error value (#N/A, say a lookup that found nothing) is read as its
+    text, as a CSV export of the sheet holds it: refused where an amount is expected, as in
+    the CSV twin, not taken for an amount left out."""
+    bad = tmp_path / "bad.csv"
+    lines = REGISTER.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    row[header.index("annualNetIncome")] = "#N/A"
+    bad.write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n", encoding="utf-8")
+    assert _screen(bad, tmp_path / "csv-out.csv") == 0
+    twin = _xlsx_twin(bad, tmp_path / "bad.xlsx", chinese=False)
+    assert b't="e"' in __import__("zipfile").ZipFile(twin).read("xl/worksheets/sheet1.xml")
+    assert _screen(twin, tmp_path / "xlsx-out.csv") == 0
+    def said(path: Path) -> list[tuple[str, ...]]:  # (the texts quote whole amounts as
+        # a spreadsheet shows them: 16800, where the CSV says 16800.0)
+        return [(e["row"], e["household_id"], e["field"], e["code"]) for e in _rows(path)]
+
+    errors = said(tmp_path / "xlsx-out.errors.csv")
+    assert errors == said(tmp_path / "csv-out.errors.csv")
+    assert errors and {e[2] for e in errors} == {"annualNetIncome"}
+
+
 def test_an_unknown_header_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                       ) -> None:
     book = Workbook()
