@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zipfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -80,16 +81,23 @@ def test_an_xlsx_register_screens_as_its_csv_twin(tmp_path: Path, chinese: bool)
     assert summaries[0] == summaries[1]
 
 
-def test_errors_of_an_xlsx_register_name_its_rows(tmp_path: Path) -> None:
+def _damaged_twins(tmp_path: Path, field: str, text: str, chinese: bool) -> Path:
+    """The fixture register with the first row's ``field`` written ``text``, screened as CSV
+    (to csv-out.csv) and as its .xlsx twin (to xlsx-out.csv); the twin."""
     bad = tmp_path / "bad.csv"
     lines = REGISTER.read_text(encoding="utf-8").splitlines()
     header = lines[0].split(",")
     row = lines[1].split(",")
-    row[header.index("birthDate")] = "not-a-date"
+    row[header.index(field)] = text
     bad.write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n", encoding="utf-8")
     assert _screen(bad, tmp_path / "csv-out.csv") == 0
-    twin = _xlsx_twin(bad, tmp_path / "bad.xlsx", chinese=True)
+    twin = _xlsx_twin(bad, tmp_path / "bad.xlsx", chinese=chinese)
     assert _screen(twin, tmp_path / "xlsx-out.csv") == 0
+    return twin
+
+
+def test_errors_of_an_xlsx_register_name_its_rows(tmp_path: Path) -> None:
+    _damaged_twins(tmp_path, "birthDate", "not-a-date", chinese=True)
     assert _rows(tmp_path / "xlsx-out.errors.csv") == _rows(tmp_path / "csv-out.errors.csv")
     assert len(_rows(tmp_path / "xlsx-out.errors.csv")) >= 1
 
@@ -153,16 +161,8 @@ def test_an_error_cell_is_its_text_as_in_a_csv_export(tmp_path: Path) -> None:
     """A cell holding an error value (#N/A, say a lookup that found nothing) is read as its
     text, as a CSV export of the sheet holds it: refused where an amount is expected, as in
     the CSV twin, not taken for an amount left out."""
-    bad = tmp_path / "bad.csv"
-    lines = REGISTER.read_text(encoding="utf-8").splitlines()
-    header = lines[0].split(",")
-    row = lines[1].split(",")
-    row[header.index("annualNetIncome")] = "#N/A"
-    bad.write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n", encoding="utf-8")
-    assert _screen(bad, tmp_path / "csv-out.csv") == 0
-    twin = _xlsx_twin(bad, tmp_path / "bad.xlsx", chinese=False)
-    assert b't="e"' in __import__("zipfile").ZipFile(twin).read("xl/worksheets/sheet1.xml")
-    assert _screen(twin, tmp_path / "xlsx-out.csv") == 0
+    twin = _damaged_twins(tmp_path, "annualNetIncome", "#N/A", chinese=False)
+    assert b't="e"' in zipfile.ZipFile(twin).read("xl/worksheets/sheet1.xml")
     def said(path: Path) -> list[tuple[str, ...]]:  # (the texts quote whole amounts as
         # a spreadsheet shows them: 16800, where the CSV says 16800.0)
         return [(e["row"], e["household_id"], e["field"], e["code"]) for e in _rows(path)]
