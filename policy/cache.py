@@ -24,7 +24,6 @@ entry too many. The counts are best-effort figures for monitoring.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import weakref
 from collections import OrderedDict
@@ -96,14 +95,7 @@ class BoundedCache(Generic[K, V]):
 
     def put(self, key: K, value: V) -> V:
         """Remember a value (the oldest entry goes when the cache is full); returns it."""
-        data = self._data
-        data[key] = value
-        while len(data) > self.maxsize:
-            try:
-                data.popitem(last=False)
-            except KeyError:  # another thread emptied it
-                break
-        return value
+        return remember(self._data, key, value, self.maxsize)
 
     def get_or_make(self, key: K, make: Callable[[], V]) -> V:
         """The value remembered for ``key``, or ``make()`` remembered."""
@@ -128,9 +120,11 @@ def remember(memo: OrderedDict[K, V], key: K, value: V, limit: int) -> V:
     ([1, 2, 3], ['b', 'c'])
     """
     memo[key] = value
-    if len(memo) > limit:
-        with contextlib.suppress(KeyError):  # another thread emptied it
+    while len(memo) > limit:  # (more than one over when threads put at once)
+        try:
             memo.popitem(last=False)
+        except KeyError:  # another thread emptied it
+            break
     return value
 
 
