@@ -29,12 +29,11 @@ def _all_fine(variables: Any, max_length: int) -> bool:
     while stack:
         value = stack.pop()
         if isinstance(value, str):
-            if "\x00" in value or len(value) > max_length:
+            if _problem(value, max_length) is not None:
                 return False
         elif isinstance(value, dict):
             for key, item in value.items():
-                text = str(key)
-                if "\x00" in text or len(text) > max_length:
+                if _problem(str(key), max_length) is not None:
                     return False
                 stack.append(item)
         elif isinstance(value, list):
