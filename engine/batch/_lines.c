@@ -187,17 +187,17 @@ static int set_view(column_t *c, size_t row, size_t start)
  * out SLOW leaves nothing behind. */
 static void truncate_level(level_t *lv, size_t rows)
 {
-    if (lv->rows > rows) {
-        for (int i = 0; i < lv->n; i++) {
-            column_t *c = &lv->cols[i];
-            size_t size = row_size(c), dropped = lv->rows - rows;
+    size_t dropped = lv->rows - rows;
+    for (int i = 0; i < lv->n; i++) {
+        column_t *c = &lv->cols[i];
+        if (dropped) {
+            size_t size = row_size(c);
             memset(c->valid.p + rows, 0, dropped);
             memset(values_of(c)->p + rows * size, 0, dropped * size);
         }
+        if (c->kind == K_TEXT)
+            c->data.len = c->mark;
     }
-    for (int i = 0; i < lv->n; i++)
-        if (lv->cols[i].kind == K_TEXT)
-            lv->cols[i].data.len = lv->cols[i].mark;
     lv->rows = rows;
 }
 
@@ -1070,9 +1070,7 @@ static PyObject *parse_csv(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "columns: 1 to %d", MAX_FIELDS);
         goto out;
     }
-    size_t most = 1;
-    for (const unsigned char *q = data; (q = memchr(q, '\n', size - (size_t)(q - data))); q++)
-        most++;
+    size_t most = count_of(data, size, '\n') + 1;
     for (Py_ssize_t i = 0; i < n; i++) {
         long kind = PyLong_AsLong(PyTuple_GET_ITEM(kinds, i));
         if (kind == -1 && PyErr_Occurred())
