@@ -754,20 +754,22 @@ def cmd_screen(args: argparse.Namespace) -> int:
         return _fail(f"error: {args.input}: {exc} [BAD_LAYOUT]")
     except ArrowInvalid as exc:  # a cell that is not in the encoding, mid-file
         hint = _GB_HINT if "UTF8" in str(exc) and not args.encoding else ""
-        return _fail(f"error: {args.input} cannot be read past a point: {exc}{hint}; the "
-                     "outcomes written so far are incomplete [CANNOT_READ]")
+        return _cut_short(args.input, f"{exc}{hint}")
     except RegisterEncodingError as exc:  # a GB18030/GBK register's line, mid-file
-        return _fail(f"error: {args.input} cannot be read past a point: {exc}; the outcomes "
-                     "written so far are incomplete [CANNOT_READ]")
+        return _cut_short(args.input, str(exc))
     except UnicodeDecodeError as exc:  # another encoding's, as Arrow's reader decodes it
-        return _fail(f"error: {args.input} cannot be read past a point: it is not valid "
-                     f"{(args.encoding or 'UTF-8').upper()} (byte "
-                     f"0x{bytes(exc.object[exc.start:exc.start + 1]).hex().upper()}"
-                     "); the outcomes written so far are incomplete [CANNOT_READ]")
+        return _cut_short(args.input, f"it is not valid {(args.encoding or 'UTF-8').upper()} "
+                          f"(byte 0x{bytes(exc.object[exc.start:exc.start + 1]).hex().upper()})")
     finally:
         stop()
     print_summary(summary)
     return 0
+
+
+def _cut_short(path: str, why: str) -> int:
+    """A register that cannot be read past a point, mid-run: exit 2, saying why."""
+    return _fail(f"error: {path} cannot be read past a point: {why}; the outcomes written so "
+                 "far are incomplete [CANNOT_READ]")
 
 
 _GB_HINT = ("; if it was saved as GB18030/GBK (as Chinese spreadsheets do), give "

@@ -676,7 +676,7 @@ class XlsxSource(Source):
         super().__init__(path, chunk_rows)
         try:
             self._open(path)
-        except (OSError, LayoutError):
+        except OSError:
             raise
         except Exception as exc:  # zip or XML errors: not a workbook
             raise OSError(f"{path} is not a readable .xlsx workbook "
