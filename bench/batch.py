@@ -76,9 +76,8 @@ def generate(n: int, path: Path) -> float:
     flat = pl.concat(frames)
     flat.write_parquet(path, row_group_size=100_000)
     flat.write_csv(path.with_suffix(".csv"))
-    from screening.sources import HEADER_ALIASES
+    from screening.sources import COLUMN_LABELS as labels
 
-    labels = {name: label for label, name in HEADER_ALIASES.items()}
     with path.with_suffix(".csv").open("rb") as plain, \
             path.with_suffix(GB_CSV).open("wb") as gb:
         header = plain.readline().decode("utf-8").rstrip("\n").split(",")

@@ -135,6 +135,8 @@ def _header_aliases() -> dict[str, str]:
 
 
 HEADER_ALIASES = _header_aliases()
+# Each column's Chinese header, as a spreadsheet heads it (the inverse of HEADER_ALIASES).
+COLUMN_LABELS = {name: label for label, name in HEADER_ALIASES.items()}
 
 
 def column_name(header: str) -> str:

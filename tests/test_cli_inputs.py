@@ -133,9 +133,8 @@ def test_a_register_headed_in_chinese_screens_as_with_the_documented_names(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], encoding: str) -> None:
     """A spreadsheet saved as CSV heads its columns with the facts' Chinese labels (家庭编号,
     出生日期, ...), sometimes with spaces around them: the same columns as the documented names."""
-    from screening.sources import HEADER_ALIASES
+    from screening.sources import COLUMN_LABELS as zh
 
-    zh = {name: label for label, name in HEADER_ALIASES.items()}
     lines = _register_lines()
     names = lines[0].split(",")
     assert set(names) <= set(zh), set(names) - set(zh)  # every column has a Chinese label
@@ -158,9 +157,8 @@ def test_a_gb18030_register_reads_as_its_utf8_twin(tmp_path: Path, chunk: str,
     """A register saved as GB18030 (a Chinese header, Chinese text in its cells, a truncated
     row) screens to the same outcomes and the same errors, row numbers included, as the same
     text in UTF-8, whichever block a line falls in."""
-    from screening.sources import HEADER_ALIASES
+    from screening.sources import COLUMN_LABELS as zh
 
-    zh = {name: label for label, name in HEADER_ALIASES.items()}
     lines = _register_lines()
     lines[0] = ",".join(zh[n] for n in lines[0].split(","))
     lines = [line.replace("hh-00", "户-") for line in lines]

@@ -15,12 +15,12 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from cli.main import main
-from screening.sources import HEADER_ALIASES
+from screening.sources import COLUMN_LABELS
 from screening.writers import ZH_HEADERS
 from services.rulesets import FIXTURES
 
 REGISTER = FIXTURES / "screening" / "register.csv"
-ZH = {name: zh for zh, name in HEADER_ALIASES.items()}
+ZH = COLUMN_LABELS
 BOOLS = {"true": True, "false": False}
 
 
