@@ -367,12 +367,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     application.start()
     application.engine.dispose()
     shared = None
-    if args.workers > 1 and settings.rate_limit_per_minute > 0 and not settings.rate_limit_file:
-        # The workers count each token's requests together, in a file they all map.
+    if args.workers > 1:
         import tempfile
 
-        shared = tempfile.mkdtemp(prefix="policy-engine-limits-")
-        os.environ["POLICY_ENGINE_RATE_LIMIT_FILE"] = os.path.join(shared, "rate-limits")
+        from graphql_api import balance
+
+        shared = tempfile.mkdtemp(prefix="policy-engine-workers-")
+        # The workers spread kept-alive connections evenly, by counts in a file they all map.
+        board = settings.worker_balance_file or os.path.join(shared, "connections")
+        balance.create(board, args.workers)
+        os.environ["POLICY_ENGINE_WORKER_BALANCE_FILE"] = board
+        # The workers count each token's requests together, in a file they all map.
+        if settings.rate_limit_per_minute > 0 and not settings.rate_limit_file:
+            os.environ["POLICY_ENGINE_RATE_LIMIT_FILE"] = os.path.join(shared, "rate-limits")
     print(f"policy-engine: serving on http://{args.host}:{args.port}/graphql "
           f"(env {settings.env}, {args.workers} worker(s), database "
           f"{_safe_url(settings.database_url)})", file=sys.stderr)

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     # `serve --workers N` (N > 1) makes one for its workers when this is unset. Unset with one
     # worker: the limits are kept in its memory.
     rate_limit_file: str | None = None
+    # The file in which the workers of one server publish how many connections each holds, so
+    # that a worker holding more than its share hands some back (graphql_api/balance.py);
+    # `serve --workers N` (N > 1) makes one. Unset: connections stay where they were accepted.
+    worker_balance_file: str | None = None
     # A JSON file {"<sha256 of the document>": "<document>", ...}: the registered (trusted)
     # operations. In prod, api_client tokens may then run only these (by text, or by hash as
     # extensions.persistedQuery.sha256Hash); other roles and dev are not restricted.

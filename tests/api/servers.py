@@ -43,9 +43,14 @@ def server_log(folder: Path) -> str:
 
 
 def pids_of(folder: Path, request_ids: list[str], seconds: float = 15.0) -> set[int]:
-    """The worker processes whose log lines name these requests. A worker writes a request's
-    line after it has sent the answer, so a line may come after the client has its answer:
-    waits (at most ``seconds``) until every request's line is there."""
+    """The worker processes whose log lines name these requests (``workers_of``)."""
+    return set(workers_of(folder, request_ids, seconds).values())
+
+
+def workers_of(folder: Path, request_ids: list[str], seconds: float = 15.0) -> dict[str, int]:
+    """The worker process (its pid) whose log line names each of these requests. A worker
+    writes a request's line after it has sent the answer, so a line may come after the client
+    has its answer: waits (at most ``seconds``) until every request's line is there."""
     deadline = time.monotonic() + seconds
     while True:
         text = server_log(folder)
@@ -54,7 +59,7 @@ def pids_of(folder: Path, request_ids: list[str], seconds: float = 15.0) -> set[
         found = {line["request_id"]: line["pid"] for line in lines
                  if line.get("request_id") in request_ids}
         if len(found) == len(request_ids) or time.monotonic() > deadline:
-            return set(found.values())
+            return found
         time.sleep(0.1)
 
 

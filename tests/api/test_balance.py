@@ -1,0 +1,98 @@
+"""Kept-alive connections spread evenly over the workers of one server
+(``graphql_api.balance``): a worker holding more than its share answers with
+``Connection: close`` until it holds its share, and two workers given 20 connections end
+with 10 each, whichever way the kernel first handed them out."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from graphql_api.balance import Board, create
+from tests.api.servers import serve, wait_for_workers, workers_of
+
+
+def _connections(base: str, n: int) -> list[http.client.HTTPConnection]:
+    address = urlsplit(base)
+    conns = [http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=30)
+             for _ in range(n)]
+    for c in conns:
+        c.connect()
+    return conns
+
+
+def _get(c: http.client.HTTPConnection, request_id: str) -> str:
+    """GET /healthz over ``c`` (opened again if the server closed it after its last answer);
+    the answer's Connection header."""
+    if c.sock is None:
+        c.connect()
+    c.request("GET", "/healthz", headers={"x-request-id": request_id})
+    response = c.getresponse()
+    response.read()
+    assert response.status == 200
+    connection = (response.getheader("connection") or "").lower()
+    if connection == "close":
+        c.close()
+    return connection
+
+
+def test_the_board_counts_live_workers_only(tmp_path: Path) -> None:
+    path = tmp_path / "board"
+    create(path, 3)
+    alive = {11: True, 12: True, 13: True}
+    a, b, c = (Board(path, pid=pid, alive=lambda pid: alive.get(pid, True))
+               for pid in (11, 12, 13))
+    assert (a.slot, b.slot, c.slot) == (0, 1, 2)
+    a.publish(7)
+    b.publish(5)
+    c.publish(6)
+    assert a.over_share(7) and not b.over_share(5) and not c.over_share(6)
+    assert not a.over_share(6)  # one more than the fewest is a fair share
+    # A worker that died is no measure; the worker started in its place takes its slot
+    # (its count 0 until it publishes its own).
+    alive[12] = False
+    d = Board(path, pid=14, alive=lambda pid: alive.get(pid, True))
+    assert d.slot == 1
+    d.publish(6)
+    assert not Board(path, pid=15, alive=lambda pid: True).slot  # no slot left: no part
+    assert not a.over_share(7)  # the live others hold 6 each
+    assert a.over_share(8)
+
+
+def test_a_worker_over_its_share_gives_connections_back(tmp_path: Path) -> None:
+    # One worker, told of another live one (this test's process) that holds no connection:
+    # holding three, it closes connections after their answers until it holds one.
+    path = tmp_path / "board"
+    create(path, 2)
+    Board(path).publish(0)
+    with serve(tmp_path, env={"POLICY_ENGINE_WORKER_BALANCE_FILE": str(path)}) as base:
+        conns = _connections(base, 3)
+        time.sleep(0.5)  # all three accepted
+        said = [_get(c, f"share{i}") for i, c in enumerate(conns)]
+        assert said == ["close", "close", "keep-alive"] or said == ["close", "close", ""]
+        # The connection kept stays kept: one is this worker's share.
+        assert _get(conns[2], "shareagain") in ("keep-alive", "")
+        for c in conns:
+            c.close()
+
+
+def test_two_workers_end_with_ten_connections_each(tmp_path: Path) -> None:
+    with serve(tmp_path, "--workers", "2") as base:
+        wait_for_workers(base, tmp_path, 2)
+        conns = _connections(base, 20)
+        for n in range(60):
+            for i, c in enumerate(conns):
+                _get(c, f"round{n}x{i}")
+        last = [f"last{i}" for i in range(len(conns))]
+        for c, request_id in zip(conns, last, strict=True):
+            _get(c, request_id)
+        held = workers_of(tmp_path, last)
+        assert len(held) == 20
+        assert sorted(Counter(held.values()).values()) == [10, 10]
+        assert os.getpid() not in held.values()
+        for c in conns:
+            c.close()
