@@ -86,6 +86,9 @@ typedef struct {
     /* The field that followed each field (or the members, index n, or the object's start,
      * MAX_FIELDS + 1) the last time: the one `read_field` tries first; -1 before any. */
     signed char after[MAX_FIELDS + 2];
+    /* The field of each key's hash (`key_hash`): its index, `n` for the members, -1 for no
+     * field, COLLIDING where two names share the hash (`find` then compares them all). */
+    signed char by_hash[256];
     size_t rows;
     size_t cap; /* rows every column has room for, zeroed past `rows` */
 } level_t;
@@ -460,6 +463,15 @@ static int read_value(cursor *pp, cursor end, column_t *c, size_t row)
             return FAIL;
         p++;
         {
+            /* Most texts are short and plain (ids, codes, dates): into the view at once. */
+            cursor q = p;
+            while (q < end && q - p <= 12 && PLAIN[*q])
+                q++;
+            if (q < end && *q == '"' && q - p <= 12) {
+                write_view(c->views.p + row * 16, p, (size_t)(q - p), 0);
+                p = q + 1;
+                break;
+            }
             size_t start = c->data.len;
             if ((r = read_text(&p, end, &c->data)) != OK)
                 return r;
@@ -487,21 +499,12 @@ static int read_value(cursor *pp, cursor end, column_t *c, size_t row)
     return OK;
 }
 
-/* A key (p after its opening quote): plain bytes up to the closing quote, no escapes. */
-static int read_key(cursor *pp, cursor end, cursor *key, size_t *len)
+#define COLLIDING (-2)
+
+/* A key's slot in `by_hash`, from its length and its first and last bytes. */
+static inline unsigned key_hash(cursor key, size_t len)
 {
-    cursor p = *pp, start = p;
-    while (p < end && *p != '"') {
-        if (*p == '\\' || *p < 0x20)
-            return FAIL;
-        p++;
-    }
-    if (p >= end)
-        return FAIL;
-    *key = start;
-    *len = (size_t)(p - start);
-    *pp = p + 1;
-    return OK;
+    return len ? (unsigned)(len * 5 + key[0] * 3 + key[len - 1]) & 255u : 0u;
 }
 
 /* The level's field of that name: its index, `n` for the household's members, or -1. */
@@ -513,6 +516,20 @@ static int find(const reader_t *rd, const level_t *lv, int household, cursor key
     if (household && len == rd->members_key_len && memcmp(key, rd->members_key, len) == 0)
         return lv->n;
     return -1;
+}
+
+/* Fill `by_hash` with the level's fields (and, for the household level, the members). */
+static void index_level(const reader_t *rd, level_t *lv, int household)
+{
+    memset(lv->by_hash, -1, sizeof lv->by_hash);
+    for (int i = 0; i <= lv->n; i++) {
+        if (i == lv->n && !household)
+            break;
+        cursor name = (cursor)(i < lv->n ? lv->cols[i].name : rd->members_key);
+        size_t len = i < lv->n ? lv->cols[i].name_len : rd->members_key_len;
+        signed char *slot = &lv->by_hash[key_hash(name, len)];
+        *slot = *slot == -1 ? (signed char)i : COLLIDING;
+    }
 }
 
 /* The key at p (after its opening quote): its field, as `find` says, and p after its closing
@@ -532,14 +549,26 @@ static int read_field(const reader_t *rd, level_t *lv, int household, int previo
             return guess;
         }
     }
-    cursor key;
-    size_t len;
-    if (read_key(&p, end, &key, &len) != OK)
+    /* The key: printable ASCII but a quote or backslash, up to its closing quote (a key
+     * with anything else names no field of the catalogue's). */
+    cursor key = p;
+    while (p < end && PLAIN[*p])
+        p++;
+    if (p >= end || *p != '"')
         return -1;
-    int i = find(rd, lv, household, key, len);
+    size_t len = (size_t)(p - key);
+    *pp = p + 1;
+    int i = lv->by_hash[key_hash(key, len)];
+    if (i == COLLIDING)
+        i = find(rd, lv, household, key, len);
+    else if (i >= 0) {
+        const char *name = i < lv->n ? lv->cols[i].name : rd->members_key;
+        size_t name_len = i < lv->n ? lv->cols[i].name_len : rd->members_key_len;
+        if (name_len != len || memcmp(name, key, len) != 0)
+            i = -1;
+    }
     if (i >= 0)
         lv->after[previous] = (signed char)i;
-    *pp = p;
     return i;
 }
 
@@ -652,19 +681,6 @@ typedef struct {
     buf_t starts, ends, status;
 } lines_t;
 
-/* The line at pos: its end (its newline, or the block's end) and where its text stops (before
- * a carriage return ending it); returns where the next line starts. */
-static size_t next_line(const unsigned char *data, size_t size, size_t pos, size_t *line_end,
-                        size_t *stop)
-{
-    const unsigned char *nl = memchr(data + pos, '\n', size - pos);
-    *line_end = nl ? (size_t)(nl - data) : size;
-    *stop = *line_end;
-    if (*stop > pos && data[*stop - 1] == '\r')
-        (*stop)--;
-    return nl ? *line_end + 1 : size;
-}
-
 static int push64(buf_t *b, int64_t v)
 {
     if (reserve(b, 8) != OK)
@@ -674,27 +690,41 @@ static int push64(buf_t *b, int64_t v)
     return OK;
 }
 
-/* Every line of the block: its start, end (its newline's position) and status. */
+/* Where the text of the line at p stops: at its newline, or at a carriage return just
+ * before one or before the block's end, or at the block's end; NULL when p is not there. */
+static inline cursor line_stop(cursor p, cursor end)
+{
+    if (p == end || *p == '\n')
+        return p;
+    if (*p == '\r' && (p + 1 == end || p[1] == '\n'))
+        return p;
+    return NULL;
+}
+
+/* Every line of the block: its start, end (its newline's position) and status. A line is
+ * read from its start; its object read whole, the line must stop right after it (a JSON
+ * object holds no newline: its strings cannot, and its spaces are no newlines), so the
+ * newline of a line read is found without searching for it. */
 static int read_block(reader_t *rd, const unsigned char *data, size_t size, lines_t *out)
 {
+    cursor end = data + size;
     size_t pos = 0;
     while (pos < size) {
-        size_t line_end, stop, next = next_line(data, size, pos, &line_end, &stop);
-        if (push64(&out->starts, (int64_t)pos) != OK || push64(&out->ends, (int64_t)line_end) != OK ||
-            reserve(&out->status, 1) != OK)
+        if (push64(&out->starts, (int64_t)pos) != OK || reserve(&out->status, 1) != OK)
             return NOMEM;
+        cursor p = data + pos, stop = line_stop(p, end);
         unsigned char status;
-        if (stop == pos) {
+        if (stop != NULL) {
             status = S_EMPTY;
         } else {
             size_t households = rd->household.rows, members = rd->member.rows;
             mark_level(&rd->household);
             mark_level(&rd->member);
-            cursor p = data + pos, end = data + stop;
             int r = read_object(rd, &rd->household, &p, end, 1);
             if (r == NOMEM)
                 return NOMEM;
-            if (r == OK && p == end) {
+            stop = r == OK ? line_stop(p, end) : NULL;
+            if (stop != NULL) {
                 status = S_READ;
             } else {
                 truncate_level(&rd->household, households);
@@ -703,22 +733,36 @@ static int read_block(reader_t *rd, const unsigned char *data, size_t size, line
                 status = S_SLOW;
             }
         }
+        cursor nl = stop != NULL && stop < end && *stop == '\n' ? stop
+                    : memchr(stop != NULL ? stop : data + pos, '\n', (size_t)(end - (stop != NULL ? stop : data + pos)));
+        size_t line_end = nl != NULL ? (size_t)(nl - data) : size;
+        if (push64(&out->ends, (int64_t)line_end) != OK)
+            return NOMEM;
         out->status.p[out->status.len++] = (char)status;
-        pos = next;
+        pos = nl != NULL ? line_end + 1 : size;
     }
     return OK;
 }
 
-/* How many times byte c occurs in the block. */
-static size_t count_of(const unsigned char *data, size_t size, int c)
+/* How many times bytes a and b occur in the block, in one pass the compiler vectorises (byte
+ * counters summed every 255 bytes, before they can wrap). */
+static void count_two(const unsigned char *data, size_t size, int a, int b, size_t *na,
+                      size_t *nb)
 {
-    size_t n = 0;
-    const unsigned char *p = data, *end = data + size;
-    while (p < end && (p = memchr(p, c, (size_t)(end - p))) != NULL) {
-        n++;
-        p++;
+    size_t x = 0, y = 0, i = 0;
+    const unsigned char ca = (unsigned char)a, cb = (unsigned char)b;
+    while (i < size) {
+        size_t stop = size - i > 255 ? i + 255 : size;
+        unsigned char cx = 0, cy = 0;
+        for (; i < stop; i++) {
+            cx += data[i] == ca;
+            cy += data[i] == cb;
+        }
+        x += cx;
+        y += cy;
     }
-    return n;
+    *na = x;
+    *nb = y;
 }
 
 /* Every buffer sized for the block at once, from its lines (a household a line at most) and
@@ -726,7 +770,10 @@ static size_t count_of(const unsigned char *data, size_t size, int c)
  * place, with no buffer grown and copied as the block is read. */
 static int size_for(reader_t *rd, const unsigned char *data, size_t size, lines_t *out)
 {
-    size_t lines = count_of(data, size, '\n') + 1, objects = count_of(data, size, '{') + 1;
+    size_t lines, objects;
+    count_two(data, size, '\n', '{', &lines, &objects);
+    lines++;
+    objects++;
 #ifdef LINES_TINY_START /* a build that grows every buffer as it goes (its tests run once so) */
     lines = objects = 1;
 #endif
@@ -873,6 +920,8 @@ static PyObject *parse(PyObject *self, PyObject *args)
     rd.members_key = members_key;
     rd.members_key_len = (size_t)members_key_len;
     rd.max_members = max_members;
+    index_level(&rd, &rd.household, 1);
+    index_level(&rd, &rd.member, 0);
     int r;
     Py_BEGIN_ALLOW_THREADS
     r = size_for(&rd, (const unsigned char *)block.buf, (size_t)block.len, &lines);
@@ -915,6 +964,31 @@ out:
  * the bytes objects returned (a row's cell, null or not, written whatever it holds), with no
  * buffer grown, zeroed or copied but the texts longer than a view holds.
  */
+
+/* The line at pos: its end (its newline, or the block's end) and where its text stops (before
+ * a carriage return ending it); returns where the next line starts. */
+static size_t next_line(const unsigned char *data, size_t size, size_t pos, size_t *line_end,
+                        size_t *stop)
+{
+    const unsigned char *nl = memchr(data + pos, '\n', size - pos);
+    *line_end = nl ? (size_t)(nl - data) : size;
+    *stop = *line_end;
+    if (*stop > pos && data[*stop - 1] == '\r')
+        (*stop)--;
+    return nl ? *line_end + 1 : size;
+}
+
+/* How many times byte c occurs in the block. */
+static size_t count_of(const unsigned char *data, size_t size, int c)
+{
+    size_t n = 0;
+    const unsigned char *p = data, *end = data + size;
+    while (p < end && (p = memchr(p, c, (size_t)(end - p))) != NULL) {
+        n++;
+        p++;
+    }
+    return n;
+}
 
 typedef struct {
     int kind;             /* the typed column's kind; K_TEXT: none */
