@@ -46,7 +46,7 @@ from engine.batch.layout import (
     _merge,
     fast_nested,
 )
-from engine.batch.native import ARROW, KINDS, arrow_column
+from engine.batch.native import ARROW, LINES_KINDS, arrow_column
 from engine.batch.native import reader as native
 from engine.batch.records import check_records
 from policy import facts as f
@@ -186,7 +186,7 @@ def _nested(table: pa.Table, line_numbers: np.ndarray, first: int
 @functools.cache
 def _native_fields() -> tuple[tuple[tuple[bytes, int], ...], tuple[tuple[bytes, int], ...]]:
     def level(columns: tuple[Column, ...]) -> tuple[tuple[bytes, int], ...]:
-        return tuple((c.field.encode(), KINDS[c.kind]) for c in columns)
+        return tuple((c.field.encode(), LINES_KINDS[c.kind]) for c in columns)
     return level(HOUSEHOLD_COLUMNS), level(MEMBER_COLUMNS)
 
 

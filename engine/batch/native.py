@@ -17,13 +17,17 @@ try:
 except ImportError:  # pragma: no cover - a source tree run without installing the project
     reader = None
 
-# The readers' kinds of value, by the layout's column kinds.
+# The readers' kinds of value, by the layout's column kinds: the CSV reader's, and the JSON
+# Lines reader's (which reads dates itself, as Arrow's date32).
 KINDS: dict[str, int] = {"id": 0, "text": 0, "date": 0, "enum": 0, "bool": 1, "money": 2,
                          "integer": 3}
+LINES_KINDS: dict[str, int] = {**KINDS, "date": 4}
 ARROW: dict[str, pa.DataType] = {
     "id": pa.string(), "text": pa.string(), "bool": pa.bool_(), "money": pa.float64(),
     "integer": pa.int64(), "date": pa.string(), "enum": pa.string(),
 }
+# A column of values (no views) as a reader writes it: a date's is days, not its text.
+_VALUES = {**ARROW, "date": pa.date32()}
 
 
 def arrow_column(kind: str, rows: int, data: bytes | memoryview,
@@ -44,7 +48,7 @@ def arrow_column(kind: str, rows: int, data: bytes | memoryview,
         buffers = [nulls, pa.py_buffer(bits)]
     else:
         buffers = [nulls, pa.py_buffer(data)]
-    return pa.Array.from_buffers(ARROW[kind], rows, buffers)
+    return pa.Array.from_buffers(_VALUES[kind], rows, buffers)
 
 
-__all__ = ["ARROW", "KINDS", "arrow_column", "reader"]
+__all__ = ["ARROW", "KINDS", "LINES_KINDS", "arrow_column", "reader"]

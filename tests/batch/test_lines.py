@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import date
 from pathlib import Path
 
@@ -209,6 +210,28 @@ def test_money_is_read_as_the_record_path_reads_it(text: str, strict_reader: boo
     if got.households.height:
         assert got.households["annualNetIncome"].to_list() == [float(text)]
         assert got.members["medicalOutOfPocket"].to_list() == [float(text)]
+
+
+@pytest.mark.parametrize("text", [
+    "1980-01-01", "2024-02-29", "2023-02-29", "1900-02-29", "2000-02-29", "2100-02-28",
+    "0001-01-01", "0000-12-31", "9999-12-31", "1969-12-31", "1970-01-01", "2024-04-31",
+    "2024-13-01", "2024-00-10", "2024-06-00", "2024-6-01", "2024-06-1", "20240601",
+    "2024/06/01", " 2024-06-01", "2024-06-01 ", "2024-06-01T00:00", "２０２４-06-01",
+    "2024\u002d06-01", "", "2025-01-01",
+])
+@READERS
+def test_dates_are_read_as_the_record_path_reads_them(text: str, strict_reader: bool) -> None:
+    # The strict reader reads a "YYYY-MM-DD" day itself (as days since 1970, no text matched
+    # and parsed by polars) and leaves every other text to the record path: the households,
+    # the dates and the errors are the record path's either way (2025-01-01 is after asOf).
+    line = (f'{{"id": "hh-1", "monitored": true, "monitoredSince": "{text}", "members": '
+            f'[{{"id": "m1", "birthDate": "{text}"}}]}}').encode()
+    got = check_lines(line, 1, AS_OF, strict_reader=strict_reader)
+    _same(got, _by_records([line]))
+    if got.households.height and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        day = date.fromisoformat(text)
+        assert got.members["birthDate"].to_list() == [day]
+        assert got.households["monitoredSince"].to_list() == [day]
 
 
 @pytest.mark.parametrize("chunk_rows", [1, 37, 400, 10**6])
