@@ -43,7 +43,7 @@ def arrow_column(kind: str, rows: int, data: bytes | memoryview,
     if views is not None:
         return pa.Array.from_buffers(pa.string_view(), rows,
                                      [nulls, pa.py_buffer(views), pa.py_buffer(data)])
-    elif kind == "bool":
+    if kind == "bool":
         bits = np.packbits(np.frombuffer(data, dtype=np.bool_)[:rows], bitorder="little")
         buffers = [nulls, pa.py_buffer(bits)]
     else:
