@@ -132,10 +132,12 @@ def _len_ok(c: pl.Expr, lo: int, hi: int) -> pl.Expr:
     return (n >= lo) & (n <= hi)
 
 
-def _typed(col: Column, raw: pl.Expr, dtype: pl.DataType, text: bool
+def _typed(col: Column, raw: pl.Expr, dtype: pl.DataType, text: bool, coded: bool = False
            ) -> tuple[pl.Expr, pl.Expr]:
     """(the validated value or null, whether the cell passes the fast check) for one column.
-    Null cells pass unless the field is required; their value is the default."""
+    Null cells pass unless the field is required; their value is the default. ``coded``: an
+    enum's column holds the indexes of its values (the strict JSON Lines reader's, which
+    reads nothing else), not their texts."""
     kind = col.kind
     is_str = dtype == pl.String
     ok: pl.Expr
@@ -188,7 +190,11 @@ def _typed(col: Column, raw: pl.Expr, dtype: pl.DataType, text: bool
         else:
             value, ok = pl.lit(None, pl.Date), pl.lit(False)
     elif kind == "enum":
-        if is_str:
+        if coded and dtype == pl.UInt32:
+            # The enum's categories begin with the fact's values, in their order.
+            value = pl.lit(pl.Series(col.values, dtype=_dtype(col))).gather(raw)
+            ok = pl.lit(True)
+        elif is_str:
             # Cast to the fact's polars enum (what evaluation compares): a text that is none
             # of its values becomes null, and so does one the enum holds only for conditions
             # (the value of a fact left out, ``frames.ENUMS``), after the fact's own values.
@@ -294,7 +300,7 @@ def fast_flat(raw: pl.DataFrame, as_of: date, text: bool, grouped: str | None = 
     return members, heads, _bad_households(members, heads)
 
 
-def _typed_columns(schema_of: Callable[[Column], pl.Schema], text: bool,
+def _typed_columns(schema_of: Callable[[Column], pl.Schema], text: bool, coded: bool = False,
                    ) -> tuple[dict[str, pl.Expr], dict[bool, pl.Expr]]:
     """Every catalogue column typed from the raw frame ``schema_of`` gives for it (its default
     where the frame lacks it), and per scope (member or not) whether a row's values are all
@@ -304,7 +310,7 @@ def _typed_columns(schema_of: Callable[[Column], pl.Schema], text: bool,
     for c in COLUMNS:
         schema = schema_of(c)
         if c.name in schema:
-            value, ok = _typed(c, pl.col(c.name), schema[c.name], text)
+            value, ok = _typed(c, pl.col(c.name), schema[c.name], text, coded)
             oks[c.member] = oks[c.member] & ok
         else:
             value = pl.lit(c.default, dtype=_dtype(c))
@@ -314,14 +320,14 @@ def _typed_columns(schema_of: Callable[[Column], pl.Schema], text: bool,
     return columns, oks
 
 
-def fast_nested(heads_raw: pl.DataFrame, members_raw: pl.DataFrame, as_of: date
-                ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+def fast_nested(heads_raw: pl.DataFrame, members_raw: pl.DataFrame, as_of: date,
+                coded: bool = False) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
     """``fast_flat`` for households given nested (JSON Lines): ``heads_raw`` one row a
     household (its columns and ``_row``), ``members_raw`` one row a member (``_h`` numbering
     the households, members in order). The household's columns are checked once on its own
     row, not repeated on each member's row; the result is ``fast_flat``'s."""
     typed, oks = _typed_columns(
-        lambda c: members_raw.schema if c.member else heads_raw.schema, text=False)
+        lambda c: members_raw.schema if c.member else heads_raw.schema, text=False, coded=coded)
     members_q = members_raw.lazy().select(
         "_h",
         *(typed[c.name].alias(c.name) for c in MEMBER_COLUMNS),

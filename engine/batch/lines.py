@@ -46,7 +46,7 @@ from engine.batch.layout import (
     _merge,
     fast_nested,
 )
-from engine.batch.native import ARROW, LINES_KINDS, arrow_column
+from engine.batch.native import ARROW, LINES_KINDS, MAX_ENUM_VALUES, arrow_column
 from engine.batch.native import reader as native
 from engine.batch.records import check_records
 from policy import facts as f
@@ -183,11 +183,25 @@ def _nested(table: pa.Table, line_numbers: np.ndarray, first: int
     return heads, member_frame
 
 
+NativeField: TypeAlias = tuple[bytes, int] | tuple[bytes, int, tuple[bytes, ...]]
+
+
 @functools.cache
-def _native_fields() -> tuple[tuple[tuple[bytes, int], ...], tuple[tuple[bytes, int], ...]]:
-    def level(columns: tuple[Column, ...]) -> tuple[tuple[bytes, int], ...]:
-        return tuple((c.field.encode(), LINES_KINDS[c.kind]) for c in columns)
-    return level(HOUSEHOLD_COLUMNS), level(MEMBER_COLUMNS)
+def _native_fields() -> tuple[tuple[NativeField, ...], tuple[NativeField, ...]]:
+    """Each level's fields as the strict reader takes them: name and kind, and an enum's
+    values (read as their indexes; ``coded``)."""
+    def field(c: Column) -> NativeField:
+        if coded(c):
+            return c.field.encode(), LINES_KINDS["enum"], tuple(v.encode() for v in c.values)
+        return c.field.encode(), LINES_KINDS["text" if c.kind == "enum" else c.kind]
+
+    return tuple(map(field, HOUSEHOLD_COLUMNS)), tuple(map(field, MEMBER_COLUMNS))
+
+
+def coded(c: Column) -> bool:
+    """Whether the strict reader reads the column's values as their indexes among the enum's
+    values (an enum of at most ``MAX_ENUM_VALUES``; larger ones as texts)."""
+    return c.kind == "enum" and 0 < len(c.values) <= MAX_ENUM_VALUES
 
 
 def _read_native(block: Buffer, first_line: int
@@ -260,7 +274,7 @@ def check_lines(block: Buffer, first_line: int, as_of: date, *, strict_reader: b
     starts, ends, slow_lines, line_of, frames = reader(block, first_line)
     slow = [slow_lines]
     if frames is not None:
-        members, heads, bad_h = fast_nested(*frames, as_of)
+        members, heads, bad_h = fast_nested(*frames, as_of, coded=reader is _read_native)
         if bad_h.len():
             bad = bad_h.to_numpy()
             slow.append(line_of[bad])

@@ -21,13 +21,15 @@ except ImportError:  # pragma: no cover - a source tree run without installing t
 # Lines reader's (which reads dates itself, as Arrow's date32).
 KINDS: dict[str, int] = {"id": 0, "text": 0, "date": 0, "enum": 0, "bool": 1, "money": 2,
                          "integer": 3}
-LINES_KINDS: dict[str, int] = {**KINDS, "date": 4}
+LINES_KINDS: dict[str, int] = {**KINDS, "date": 4, "enum": 5}
+# Enums of more values than the JSON Lines reader takes are read as texts.
+MAX_ENUM_VALUES: int = getattr(reader, "MAX_ENUM_VALUES", 0)
 ARROW: dict[str, pa.DataType] = {
     "id": pa.string(), "text": pa.string(), "bool": pa.bool_(), "money": pa.float64(),
     "integer": pa.int64(), "date": pa.string(), "enum": pa.string(),
 }
 # A column of values (no views) as a reader writes it: a date's is days, not its text.
-_VALUES = {**ARROW, "date": pa.date32()}
+_VALUES = {**ARROW, "date": pa.date32(), "enum": pa.uint32()}
 
 
 def arrow_column(kind: str, rows: int, data: bytes | memoryview,
@@ -51,4 +53,4 @@ def arrow_column(kind: str, rows: int, data: bytes | memoryview,
     return pa.Array.from_buffers(_VALUES[kind], rows, buffers)
 
 
-__all__ = ["ARROW", "KINDS", "LINES_KINDS", "arrow_column", "reader"]
+__all__ = ["ARROW", "KINDS", "LINES_KINDS", "MAX_ENUM_VALUES", "arrow_column", "reader"]

@@ -239,6 +239,42 @@ def test_dates_are_read_as_the_record_path_reads_them(text: str, strict_reader: 
         assert got.households["monitoredSince"].to_list() == [day]
 
 
+@pytest.mark.parametrize("kind", [
+    "VISUAL", "MULTIPLE", "NONE", "visual", "Visual", " VISUAL", "VISUAL ", "", "VISUALS",
+    r"\u0056ISUAL", "视力", "HEAD",
+])
+@READERS
+def test_enum_values_are_read_as_the_record_path_reads_them(kind: str,
+                                                            strict_reader: bool) -> None:
+    # The strict reader reads one of an enum's values itself (as its index, gathered into the
+    # polars enum) and leaves every other text to the record path, NONE (what conditions see
+    # of a kind left out, not a kind one may give) and an escaped value included.
+    got = _as_the_record_path((
+        f'{{"id": "hh-1", "housingSafetyGrade": "C", "members": [{{"id": "m1", '
+        f'"birthDate": "1980-01-01", "relation": "HEAD", "disabilityGrade": 2, '
+        f'"disabilityKind": "{kind}"}}]}}').encode(), strict_reader)
+    if got.households.height and kind in ("VISUAL", "MULTIPLE"):
+        assert got.members["disabilityKind"].to_list() == [kind]
+        assert got.members["relation"].to_list() == ["HEAD"]
+        assert got.households["housingSafetyGrade"].to_list() == ["C"]
+
+
+def test_an_enum_of_more_values_than_the_reader_takes_is_read_as_text() -> None:
+    from engine.batch.layout import Column
+    from engine.batch.native import LINES_KINDS, MAX_ENUM_VALUES
+    from engine.batch.native import reader as native
+
+    assert native is not None and MAX_ENUM_VALUES == native.MAX_ENUM_VALUES > 0
+    small = Column("kind", "kind", "enum", True, ("A", "B"))
+    large = Column("kind", "kind", "enum", True, tuple(f"V{i}" for i in range(
+        MAX_ENUM_VALUES + 1)))
+    assert lines_module.coded(small) and not lines_module.coded(large)
+    values = tuple(v.encode() for v in large.values)
+    with pytest.raises(ValueError, match="an enum has 1 to"):
+        native.parse(b"", ((b"id", 0),), ((b"id", 0), (b"kind", LINES_KINDS["enum"], values)),
+                     b"members", 20)
+
+
 @pytest.mark.parametrize("chunk_rows", [1, 37, 400, 10**6])
 def test_a_json_lines_file_in_blocks_gives_the_record_paths_results(
         tmp_path: Path, chunk_rows: int) -> None:
