@@ -11,7 +11,8 @@
  * and ending at its last (a trailing carriage return aside), with:
  *
  *   - only the level's fields, each at most once, and a "members" array of 1..max_members
- *     member objects (the same rules for their fields);
+ *     member objects (the same rules for their fields), no two with the same id (the
+ *     member_id column, when given);
  *   - texts as JSON strings of valid UTF-8 (the escapes decoded; a \u0000 or a lone
  *     surrogate is left to the slow path), booleans as true or false;
  *   - money as a JSON number without an exponent and of at most 15 digits (read exactly as
@@ -111,6 +112,7 @@ typedef struct {
     const char *members_key;
     size_t members_key_len;
     long max_members;
+    int member_id; /* the member level's column of ids (-1: none) */
     buf_t parent; /* uint32 a member row: its household's row */
 } reader_t;
 
@@ -734,6 +736,40 @@ done:
     return OK;
 }
 
+/* The text of a text column's row (its string view's length and bytes). */
+static inline cursor view_text(const column_t *c, size_t row, size_t *len)
+{
+    const char *view = c->views.p + row * 16;
+    int32_t n, offset;
+    memcpy(&n, view, 4);
+    *len = (size_t)n;
+    if (n <= 12)
+        return (cursor)view + 4;
+    memcpy(&offset, view + 12, 4);
+    return (cursor)c->data.p + offset;
+}
+
+/* Whether the member row's id is that of an earlier member of its household (from row
+ * `first`): such a household is the slow path's, which says so. */
+static int repeated_id(const reader_t *rd, size_t first, size_t row)
+{
+    if (rd->member_id < 0)
+        return 0;
+    const column_t *ids = &rd->member.cols[rd->member_id];
+    if (!ids->valid.p[row])
+        return 0;
+    size_t len, other_len;
+    cursor id = view_text(ids, row, &len);
+    for (size_t r = first; r < row; r++) {
+        if (!ids->valid.p[r])
+            continue;
+        cursor other = view_text(ids, r, &other_len);
+        if (other_len == len && memcmp(other, id, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static int read_members(reader_t *rd, cursor *pp, cursor end, uint32_t household)
 {
     cursor p = *pp;
@@ -741,6 +777,7 @@ static int read_members(reader_t *rd, cursor *pp, cursor end, uint32_t household
         return FAIL;
     p = skip_ws(p + 1, end);
     long count = 0;
+    size_t first = rd->member.rows;
     int r;
     if (p < end && *p == ']')
         return FAIL; /* no members: the slow path says so */
@@ -753,6 +790,8 @@ static int read_members(reader_t *rd, cursor *pp, cursor end, uint32_t household
         rd->parent.len += 4;
         if ((r = read_object(rd, &rd->member, &p, end, 0)) != OK)
             return r;
+        if (repeated_id(rd, first, rd->member.rows - 1))
+            return FAIL;
         int more = next_item(&p, end, ']');
         if (more == FAIL)
             return FAIL;
@@ -1011,8 +1050,9 @@ static PyObject *parse(PyObject *self, PyObject *args)
     const char *members_key;
     Py_ssize_t members_key_len;
     long max_members;
-    if (!PyArg_ParseTuple(args, "y*OOy#l", &block, &household_fields, &member_fields,
-                          &members_key, &members_key_len, &max_members))
+    int member_id = -1;
+    if (!PyArg_ParseTuple(args, "y*OOy#l|i", &block, &household_fields, &member_fields,
+                          &members_key, &members_key_len, &max_members, &member_id))
         return NULL;
     reader_t rd;
     lines_t lines;
@@ -1025,6 +1065,11 @@ static PyObject *parse(PyObject *self, PyObject *args)
     rd.members_key = members_key;
     rd.members_key_len = (size_t)members_key_len;
     rd.max_members = max_members;
+    if (member_id >= rd.member.n || (member_id >= 0 && rd.member.cols[member_id].kind != K_TEXT)) {
+        PyErr_SetString(PyExc_ValueError, "member_id: the index of a text column of members");
+        goto out;
+    }
+    rd.member_id = member_id;
     index_level(&rd, &rd.household, 1);
     index_level(&rd, &rd.member, 0);
     int r;

@@ -321,18 +321,22 @@ def _typed_columns(schema_of: Callable[[Column], pl.Schema], text: bool, coded: 
 
 
 def fast_nested(heads_raw: pl.DataFrame, members_raw: pl.DataFrame, as_of: date,
-                coded: bool = False) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+                strict: bool = False) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
     """``fast_flat`` for households given nested (JSON Lines): ``heads_raw`` one row a
     household (its columns and ``_row``), ``members_raw`` one row a member (``_h`` numbering
     the households, members in order). The household's columns are checked once on its own
-    row, not repeated on each member's row; the result is ``fast_flat``'s."""
+    row, not repeated on each member's row; the result is ``fast_flat``'s. ``strict``: the
+    frames are the strict reader's (``engine.batch.lines``), whose enum columns hold the
+    indexes of their values, and whose households have at most ``MAX_MEMBERS`` members with
+    distinct ids (it leaves any other to the record path)."""
     typed, oks = _typed_columns(
-        lambda c: members_raw.schema if c.member else heads_raw.schema, text=False, coded=coded)
+        lambda c: members_raw.schema if c.member else heads_raw.schema, text=False,
+        coded=strict)
     members_q = members_raw.lazy().select(
         "_h",
         *(typed[c.name].alias(c.name) for c in MEMBER_COLUMNS),
         _ok=oks[True],
-        _id=pl.col("memberId").hash(1),
+        **({} if strict else {"_id": pl.col("memberId").hash(1)}),
     ).with_columns(
         _ok=(pl.col("_ok") & _checks(MEMBER_COLUMNS, as_of)).fill_null(False),
     )
@@ -342,7 +346,7 @@ def fast_nested(heads_raw: pl.DataFrame, members_raw: pl.DataFrame, as_of: date,
         _ok=oks[False],
     ).with_columns(_ok=(pl.col("_ok") & _checks(HOUSEHOLD_COLUMNS, as_of)).fill_null(False))
     members, heads = pl.collect_all([members_q, heads_q], engine=ENGINE)
-    return members, heads, _bad_households(members, heads)
+    return members, heads, _bad_households(members, heads, members_checked=strict)
 
 
 # CSV text read by the strict reader (``engine.batch.native``) comes with the exact values of
@@ -470,23 +474,27 @@ def _dtype(c: Column) -> pl.DataType:
     return DTYPES[c.kind]
 
 
-def _bad_households(members: pl.DataFrame, heads: pl.DataFrame) -> pl.Series:
+def _bad_households(members: pl.DataFrame, heads: pl.DataFrame, members_checked: bool = False
+                    ) -> pl.Series:
     """The households the fast checks do not pass: a cell, too many members, or member ids
     that may repeat (the same hash as one of the k members before it in the household; a
-    hash collision only sends a household to the slow path)."""
-    sizes = members["_h"].rle().struct.field("len")
-    most = min(int(sizes.max() or 0), f.MAX_MEMBERS + 1)  # type: ignore[arg-type]
-    household = pl.col("_h")
-    ids = pl.col("_id")
-    repeated = pl.lit(False)
-    for k in range(1, most):
-        repeated = repeated | ((ids == ids.shift(k)) & (household == household.shift(k)))
-    too_big = household == household.shift(f.MAX_MEMBERS)
+    hash collision only sends a household to the slow path). ``members_checked``: the reader
+    has seen to the last two (no ``_id`` column)."""
+    bad_members = ~pl.col("_ok")
+    if not members_checked:
+        sizes = members["_h"].rle().struct.field("len")
+        most = min(int(sizes.max() or 0), f.MAX_MEMBERS + 1)  # type: ignore[arg-type]
+        household = pl.col("_h")
+        ids = pl.col("_id")
+        repeated = pl.lit(False)
+        for k in range(1, most):
+            repeated = repeated | ((ids == ids.shift(k)) & (household == household.shift(k)))
+        too_big = household == household.shift(f.MAX_MEMBERS)
+        bad_members = bad_members | (repeated | too_big).fill_null(False)
     bad = pl.concat([
         heads.select(pl.int_range(pl.len(), dtype=pl.UInt32).filter(~pl.col("_ok")))
         .to_series(),
-        members.lazy().filter(~pl.col("_ok") | (repeated | too_big).fill_null(False))
-        .select("_h").collect(engine=ENGINE).to_series(),
+        members.lazy().filter(bad_members).select("_h").collect(engine=ENGINE).to_series(),
     ])
     return bad.unique().sort() if bad.len() else bad
 

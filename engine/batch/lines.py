@@ -198,6 +198,11 @@ def _native_fields() -> tuple[tuple[NativeField, ...], tuple[NativeField, ...]]:
     return tuple(map(field, HOUSEHOLD_COLUMNS)), tuple(map(field, MEMBER_COLUMNS))
 
 
+# The members' column of ids: the strict reader leaves a household whose members' ids repeat
+# to the record path.
+_MEMBER_ID = next(i for i, c in enumerate(MEMBER_COLUMNS) if c.kind == "id")
+
+
 def coded(c: Column) -> bool:
     """Whether the strict reader reads the column's values as their indexes among the enum's
     values (an enum of at most ``MAX_ENUM_VALUES``; larger ones as texts)."""
@@ -212,7 +217,7 @@ def _read_native(block: Buffer, first_line: int
     assert native is not None
     (starts_b, ends_b, status_b, households, members, parent, household_columns,
      member_columns) = native.parse(block, household_fields, member_fields, b"members",
-                                    f.MAX_MEMBERS)
+                                    f.MAX_MEMBERS, _MEMBER_ID)
     starts = np.frombuffer(starts_b, dtype=np.int64)
     ends = np.frombuffer(ends_b, dtype=np.int64)
     status = np.frombuffer(status_b, dtype=np.uint8)
@@ -274,7 +279,7 @@ def check_lines(block: Buffer, first_line: int, as_of: date, *, strict_reader: b
     starts, ends, slow_lines, line_of, frames = reader(block, first_line)
     slow = [slow_lines]
     if frames is not None:
-        members, heads, bad_h = fast_nested(*frames, as_of, coded=reader is _read_native)
+        members, heads, bad_h = fast_nested(*frames, as_of, strict=reader is _read_native)
         if bad_h.len():
             bad = bad_h.to_numpy()
             slow.append(line_of[bad])

@@ -259,6 +259,24 @@ def test_enum_values_are_read_as_the_record_path_reads_them(kind: str,
         assert got.households["housingSafetyGrade"].to_list() == ["C"]
 
 
+@pytest.mark.parametrize(("first", "second", "read"), [
+    ("m1", "m2", True), ("m1", "m1", False), ("m1", r"m\u0031", False), ("M1", "m1", True),
+    ("member-of-household-1", "member-of-household-1", False),
+    ("member-of-household-1", "member-of-household-2", True), ("村民甲", "村民甲", False),
+])
+@READERS
+def test_members_with_one_id_are_the_record_paths(first: str, second: str, read: bool,
+                                                  strict_reader: bool) -> None:
+    # Two members with one id (once decoded, short or long): the strict reader leaves the
+    # household to the record path, which refuses it; distinct ids are read in columns.
+    line = (f'{{"id": "hh-1", "members": [{{"id": "{first}", "birthDate": "1980-01-01"}}, '
+            f'{{"id": "{second}", "birthDate": "1981-01-01"}}]}}').encode()
+    got = _as_the_record_path(line, strict_reader)
+    assert got.households.height == (1 if read else 0)
+    if strict_reader:
+        assert (lines_module._read_native(line, 1)[2].size == 0) == read
+
+
 def test_an_enum_of_more_values_than_the_reader_takes_is_read_as_text() -> None:
     from engine.batch.layout import Column
     from engine.batch.native import LINES_KINDS, MAX_ENUM_VALUES
