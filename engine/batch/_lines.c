@@ -240,6 +240,25 @@ static inline cursor skip_ws(cursor p, cursor end)
     return p;
 }
 
+/* Whether n bytes at a and b are the same: the short names, values and ids compared here,
+ * eight bytes at a time, without a call into the C library's memcmp (a tenth of the
+ * reader's time went to those calls). */
+static inline int same_bytes(const void *a, const void *b, size_t n)
+{
+    const unsigned char *x = a, *y = b;
+    for (; n >= 8; n -= 8, x += 8, y += 8) {
+        uint64_t u, v;
+        memcpy(&u, x, 8);
+        memcpy(&v, y, 8);
+        if (u != v)
+            return 0;
+    }
+    for (; n; n--)
+        if (*x++ != *y++)
+            return 0;
+    return 1;
+}
+
 static inline int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
 static int hex4(cursor p, unsigned *out)
@@ -548,7 +567,7 @@ static int read_value(cursor *pp, cursor end, column_t *c, size_t row)
             size_t len = (size_t)(q - p);
             uint32_t code = 0;
             while ((int)code < c->n_values &&
-                   (c->value_lens[code] != len || memcmp(c->values[code], p, len) != 0))
+                   (c->value_lens[code] != len || !same_bytes(c->values[code], p, len)))
                 code++;
             if ((int)code == c->n_values)
                 return FAIL;
@@ -599,9 +618,9 @@ static inline unsigned key_hash(cursor key, size_t len)
 static int find(const reader_t *rd, const level_t *lv, int household, cursor key, size_t len)
 {
     for (int i = 0; i < lv->n; i++)
-        if (lv->cols[i].name_len == len && memcmp(lv->cols[i].name, key, len) == 0)
+        if (lv->cols[i].name_len == len && same_bytes(lv->cols[i].name, key, len))
             return i;
-    if (household && len == rd->members_key_len && memcmp(key, rd->members_key, len) == 0)
+    if (household && len == rd->members_key_len && same_bytes(key, rd->members_key, len))
         return lv->n;
     return -1;
 }
@@ -632,7 +651,7 @@ static int read_field(const reader_t *rd, level_t *lv, int household, int previo
     if (guess >= 0) {
         const char *name = guess < lv->n ? lv->cols[guess].name : rd->members_key;
         size_t len = guess < lv->n ? lv->cols[guess].name_len : rd->members_key_len;
-        if ((size_t)(end - p) > len && p[len] == '"' && memcmp(p, name, len) == 0) {
+        if ((size_t)(end - p) > len && p[len] == '"' && same_bytes(p, name, len)) {
             *pp = p + len + 1;
             return guess;
         }
@@ -652,7 +671,7 @@ static int read_field(const reader_t *rd, level_t *lv, int household, int previo
     else if (i >= 0) {
         const char *name = i < lv->n ? lv->cols[i].name : rd->members_key;
         size_t name_len = i < lv->n ? lv->cols[i].name_len : rd->members_key_len;
-        if (name_len != len || memcmp(name, key, len) != 0)
+        if (name_len != len || !same_bytes(name, key, len))
             i = -1;
     }
     if (i >= 0)
@@ -764,7 +783,7 @@ static int repeated_id(const reader_t *rd, size_t first, size_t row)
         if (!ids->valid.p[r])
             continue;
         cursor other = view_text(ids, r, &other_len);
-        if (other_len == len && memcmp(other, id, len) == 0)
+        if (other_len == len && same_bytes(other, id, len))
             return 1;
     }
     return 0;
