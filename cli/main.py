@@ -375,7 +375,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         shared = tempfile.mkdtemp(prefix="policy-engine-workers-")
         # The workers spread kept-alive connections evenly, by counts in a file they all map.
         board = settings.worker_balance_file or os.path.join(shared, "connections")
-        balance.create(board, args.workers)
+        try:
+            balance.create(board, args.workers)
+        except OSError as exc:
+            import shutil
+
+            shutil.rmtree(shared, ignore_errors=True)
+            return _fail(f"error: cannot write the workers' file {board} "
+                         f"(POLICY_ENGINE_WORKER_BALANCE_FILE): {exc.strerror or exc} "
+                         "[IO_ERROR]")
         os.environ["POLICY_ENGINE_WORKER_BALANCE_FILE"] = board
         # The workers count each token's requests together, in a file they all map.
         if settings.rate_limit_per_minute > 0 and not settings.rate_limit_file:
