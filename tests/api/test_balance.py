@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import struct
 import subprocess
 import sys
 import time
@@ -26,6 +27,19 @@ def _connections(base: str, n: int) -> list[http.client.HTTPConnection]:
     for c in conns:
         c.connect()
     return conns
+
+
+def _until_held(path: Path, connections: int, seconds: float = 30.0) -> None:
+    """Until the server's worker (the board's other slot than this process's) has published
+    that it holds ``connections``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        data = path.read_bytes()
+        slots = [struct.unpack_from("<qq", data, at) for at in range(0, len(data), 16)]
+        if any(pid not in (0, os.getpid()) and held == connections for pid, held in slots):
+            return
+        assert time.monotonic() < deadline, f"the worker never held {connections}: {slots}"
+        time.sleep(0.01)
 
 
 def _get(c: http.client.HTTPConnection, request_id: str) -> str:
@@ -74,7 +88,7 @@ def test_a_worker_over_its_share_gives_connections_back(tmp_path: Path) -> None:
     Board(path).publish(0)
     with serve(tmp_path, env={"POLICY_ENGINE_WORKER_BALANCE_FILE": str(path)}) as base:
         conns = _connections(base, 3)
-        time.sleep(0.5)  # all three accepted
+        _until_held(path, 3)  # all three accepted (as the worker published)
         said = [_get(c, f"share{i}") for i, c in enumerate(conns)]
         assert said == ["close", "close", "keep-alive"] or said == ["close", "close", ""]
         # The connection kept stays kept: one is this worker's share.
