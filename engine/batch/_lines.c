@@ -86,7 +86,12 @@ typedef struct {
 /* The bytes a row of the column takes in its values (`views` for a text, `data` otherwise). */
 static size_t row_size(const column_t *c)
 {
-    return c->kind == K_TEXT ? 16 : c->kind == K_BOOL ? 1 : c->kind == K_DATE || c->kind == K_ENUM ? 4 : 8;
+    switch (c->kind) {
+    case K_TEXT: return 16;
+    case K_BOOL: return 1;
+    case K_DATE: case K_ENUM: return 4;
+    default: return 8;
+    }
 }
 
 static buf_t *values_of(column_t *c)
@@ -287,6 +292,15 @@ static void init_plain(void)
 {
     for (int c = 0x20; c < 0x80; c++)
         PLAIN[c] = c != '"' && c != '\\';
+}
+
+/* The closing quote of a string written in printable ASCII without escapes (p after its
+ * opening quote), or NULL where it is not one. */
+static inline cursor plain_end(cursor p, cursor end)
+{
+    while (p < end && PLAIN[*p])
+        p++;
+    return p < end && *p == '"' ? p : NULL;
 }
 
 /* The length of the UTF-8 sequence at p (its first byte 0x80 or above), or 0 where it is
@@ -559,10 +573,8 @@ static int read_value(cursor *pp, cursor end, column_t *c, size_t row)
         {
             /* One of the values, written without escapes; anything else goes to the slow
              * path, which says what is wrong with it. */
-            cursor q = p;
-            while (q < end && PLAIN[*q])
-                q++;
-            if (q >= end || *q != '"')
+            cursor q = plain_end(p, end);
+            if (q == NULL)
                 return FAIL;
             size_t len = (size_t)(q - p);
             uint32_t code = 0;
@@ -625,6 +637,13 @@ static int find(const reader_t *rd, const level_t *lv, int household, cursor key
     return -1;
 }
 
+/* The name of the level's field i (`n`: the household's members) and its length. */
+static inline const char *field_name(const reader_t *rd, const level_t *lv, int i, size_t *len)
+{
+    *len = i < lv->n ? lv->cols[i].name_len : rd->members_key_len;
+    return i < lv->n ? lv->cols[i].name : rd->members_key;
+}
+
 /* Fill `by_hash` with the level's fields (and, for the household level, the members). */
 static void index_level(const reader_t *rd, level_t *lv, int household)
 {
@@ -632,8 +651,8 @@ static void index_level(const reader_t *rd, level_t *lv, int household)
     for (int i = 0; i <= lv->n; i++) {
         if (i == lv->n && !household)
             break;
-        cursor name = (cursor)(i < lv->n ? lv->cols[i].name : rd->members_key);
-        size_t len = i < lv->n ? lv->cols[i].name_len : rd->members_key_len;
+        size_t len;
+        cursor name = (cursor)field_name(rd, lv, i, &len);
         signed char *slot = &lv->by_hash[key_hash(name, len)];
         *slot = *slot == -1 ? (signed char)i : COLLIDING;
     }
@@ -649,8 +668,8 @@ static int read_field(const reader_t *rd, level_t *lv, int household, int previo
     cursor p = *pp;
     int guess = lv->after[previous];
     if (guess >= 0) {
-        const char *name = guess < lv->n ? lv->cols[guess].name : rd->members_key;
-        size_t len = guess < lv->n ? lv->cols[guess].name_len : rd->members_key_len;
+        size_t len;
+        const char *name = field_name(rd, lv, guess, &len);
         if ((size_t)(end - p) > len && p[len] == '"' && same_bytes(p, name, len)) {
             *pp = p + len + 1;
             return guess;
@@ -659,9 +678,7 @@ static int read_field(const reader_t *rd, level_t *lv, int household, int previo
     /* The key: printable ASCII but a quote or backslash, up to its closing quote (a key
      * with anything else names no field of the catalogue's). */
     cursor key = p;
-    while (p < end && PLAIN[*p])
-        p++;
-    if (p >= end || *p != '"')
+    if ((p = plain_end(p, end)) == NULL)
         return -1;
     size_t len = (size_t)(p - key);
     *pp = p + 1;
@@ -669,8 +686,8 @@ static int read_field(const reader_t *rd, level_t *lv, int household, int previo
     if (i == COLLIDING)
         i = find(rd, lv, household, key, len);
     else if (i >= 0) {
-        const char *name = i < lv->n ? lv->cols[i].name : rd->members_key;
-        size_t name_len = i < lv->n ? lv->cols[i].name_len : rd->members_key_len;
+        size_t name_len;
+        const char *name = field_name(rd, lv, i, &name_len);
         if (name_len != len || !same_bytes(name, key, len))
             i = -1;
     }
@@ -877,8 +894,9 @@ static int read_block(reader_t *rd, const unsigned char *data, size_t size, line
                 status = S_SLOW;
             }
         }
-        cursor nl = stop != NULL && stop < end && *stop == '\n' ? stop
-                    : memchr(stop != NULL ? stop : data + pos, '\n', (size_t)(end - (stop != NULL ? stop : data + pos)));
+        /* The newline: where a line read stops, or after its carriage return; else searched. */
+        cursor from = stop != NULL ? stop : data + pos;
+        cursor nl = from < end && *from == '\n' ? from : memchr(from, '\n', (size_t)(end - from));
         size_t line_end = nl != NULL ? (size_t)(nl - data) : size;
         if (push64(&out->ends, (int64_t)line_end) != OK)
             return NOMEM;
