@@ -368,6 +368,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     application.engine.dispose()
     shared = None
     if args.workers > 1:
+        import shutil
         import tempfile
 
         from graphql_api import balance
@@ -378,8 +379,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         try:
             balance.create(board, args.workers)
         except OSError as exc:
-            import shutil
-
             shutil.rmtree(shared, ignore_errors=True)
             return _fail(f"error: cannot write the workers' file {board} "
                          f"(POLICY_ENGINE_WORKER_BALANCE_FILE): {exc.strerror or exc} "
@@ -399,8 +398,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     timeout_graceful_shutdown=10, access_log=False)
     finally:
         if shared is not None:
-            import shutil
-
             shutil.rmtree(shared, ignore_errors=True)
     return 0
 
