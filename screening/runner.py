@@ -28,6 +28,7 @@ from engine.batch.evaluate import Evaluated, Evaluator
 from engine.batch.layout import ERRORS, Checked, check_flat
 from engine.batch.lines import check_lines
 from engine.batch.records import check_records
+from engine.batch.rows import check_rows
 from engine.batch.table import ALL_STATUSES, COUNTS, check_order
 from engine.batch.unusual import EvaluationError
 from engine.batch.wide import Wide, WideLayout, evaluate_wide, wide_layout, wide_sides
@@ -197,6 +198,8 @@ def default_order(output_format_: str) -> str:
 def check_chunk(chunk: Chunk, as_of: date) -> Checked:
     if chunk.frame is not None:
         return check_flat(chunk.frame, as_of, chunk.text)
+    if chunk.rows is not None:
+        return check_rows(chunk.rows, as_of)
     if chunk.lines is not None:
         return check_lines(chunk.lines, chunk.first_line, as_of)
     assert chunk.records is not None

@@ -13,6 +13,7 @@ import codecs
 import datetime as dt
 import gzip
 import io
+import itertools
 import os
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,6 +32,8 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from engine.batch import native
 from engine.batch.execution import ENGINE
 from engine.batch.layout import BY_NAME, ERRORS, EXACT, ROW, TYPED, LayoutError, check_columns
+from engine.batch.rows import Rows, read_rows
+from engine.batch.rows import available as rows_available
 
 FORMATS = ("csv", "jsonl", "parquet", "xlsx")
 HOLD_LIMIT = 10_000  # rows of one household held back at most (more is invalid anyway)
@@ -66,6 +69,7 @@ class Chunk:
     done: int       # progress units consumed so far (rows or bytes)
     lines: bytes | memoryview | None = None
     first_line: int = 1
+    rows: Rows | None = None  # a block of CSV rows read as households (``engine.batch.rows``)
 
 
 def detect_format(path: str | os.PathLike[str], given: str | None = None) -> str:
@@ -244,9 +248,9 @@ def complete_households(frames: Iterator[tuple[pl.DataFrame, int, bool]], text: 
         yield Chunk(held, None, text, done)
 
 
-def with_last(frames: Iterator[tuple[pl.DataFrame, int]]
-              ) -> Iterator[tuple[pl.DataFrame, int, bool]]:
-    """Each frame and its progress, and whether it is the last one (read one frame ahead)."""
+def with_last(frames: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """Each frame and its progress (or any other tuple), and whether it is the last one (read
+    one ahead)."""
     it = iter(frames)
     try:
         current = next(it)
@@ -521,9 +525,14 @@ class CsvSource(Source):
         block by Arrow's, one thread, which numbers and skips the misshapen rows. Both read
         every cell as text, an empty cell as null. A register in one of SPLIT_LIKE_ASCII's
         encodings is read the same way, each block transcoded to UTF-8 first."""
-        row = 0
-        with open_register(self.path) as (f, position, compressed), \
-                ThreadPoolExecutor(max_workers=2, thread_name_prefix="screen-csv") as pool:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="screen-csv") as pool:
+            blocks = self._blocks()
+            yield from self._block_frames(blocks, pool, 0, self.data_start)
+
+    def _blocks(self) -> Iterator[tuple[bytes, int, int]]:
+        """The register's blocks of whole lines in UTF-8, each with the number of its first
+        line and the progress once it is read (the file's bytes)."""
+        with open_register(self.path) as (f, position, compressed):
             f.read(self.data_start)  # the header
             line = 2
             done = self.data_start
@@ -533,21 +542,63 @@ class CsvSource(Source):
                 size = len(block)  # in the file (progress counts the file's bytes)
                 if self.transcoded:
                     block = self._as_utf8(block, line)
-                lines = count_byte(block, 10) + (not block.endswith(b"\n"))
-                frames = self._strict_frames(block, pool)
-                if frames is None:
-                    frame = self._plain_block(block, lines)
-                    if frame is None:
-                        frame = self._arrow_block(block, line)
-                    frames = [frame]
-                before = done
                 done = position() if compressed else done + size
-                for i, frame in enumerate(frames):
-                    frame = frame.with_columns(pl.int_range(
-                        row + 1, row + 1 + frame.height, dtype=pl.Int64).alias(ROW))
-                    row += frame.height
-                    yield frame, done if i == len(frames) - 1 else before
-                line += lines
+                yield block, line, done
+                line += count_byte(block, 10) + (not block.endswith(b"\n"))
+
+    def _block_frames(self, blocks: Iterable[tuple[bytes, int, int]], pool: ThreadPoolExecutor,
+                      row: int, done: int) -> Iterator[tuple[pl.DataFrame, int]]:
+        """``_plain_frames``' frames of these blocks, the rows numbered on from ``row``
+        (``done``: the progress before the first block)."""
+        for block, line, block_done in blocks:
+            lines = count_byte(block, 10) + (not block.endswith(b"\n"))
+            frames = self._strict_frames(block, pool)
+            if frames is None:
+                frame = self._plain_block(block, lines)
+                if frame is None:
+                    frame = self._arrow_block(block, line)
+                frames = [frame]
+            before, done = done, block_done
+            for i, frame in enumerate(frames):
+                frame = frame.with_columns(pl.int_range(
+                    row + 1, row + 1 + frame.height, dtype=pl.Int64).alias(ROW))
+                row += frame.height
+                yield frame, done if i == len(frames) - 1 else before
+
+    def _row_chunks(self) -> Iterator[Chunk]:
+        """Blocks of whole households' rows read as households and members
+        (``engine.batch.rows``): the rows of a block's last household wait for the next block.
+        From a block the reader cannot read on, the register is read as ``_plain_frames``
+        reads it."""
+        names = tuple(self.names)
+        carry = b""
+        row = 0
+        done = self.data_start
+        blocks = with_last(self._blocks())
+        for block, line, block_done, last in blocks:
+            data = carry + block if carry else block
+            first_line = line - count_byte(carry, 10)
+            got = read_rows(data, names, row, last)
+            if got is not None and got[1] == 0 and not last:
+                # One household so far: it waits for the next block, unless it is longer
+                # than any valid household.
+                if count_byte(data, 10) <= HOLD_LIMIT:
+                    carry = data
+                    continue
+                got = read_rows(data, names, row, True)
+            if got is None:
+                rest = ((b, n, d) for b, n, d, _ in blocks)
+                with ThreadPoolExecutor(max_workers=2, thread_name_prefix="screen-csv") as pool:
+                    frames = self._block_frames(
+                        itertools.chain([(data, first_line, block_done)], rest), pool, row,
+                        done)
+                    yield from complete_households(with_last(frames), text=True)
+                return
+            rows, cut = got
+            done = block_done
+            yield Chunk(None, None, True, done, rows=rows)
+            row += rows.rows
+            carry = bytes(memoryview(data)[cut:])
 
     def _as_utf8(self, block: bytes, first_line: int) -> bytes:
         """A block of the register's lines (in its encoding, one of SPLIT_LIKE_ASCII) in UTF-8;
@@ -660,6 +711,8 @@ class CsvSource(Source):
                 yield frame, position() if compressed else counting.count
 
     def chunks(self) -> Iterator[Chunk]:
+        if (self.utf8 or self.transcoded) and len(self.names) > 1 and rows_available():
+            return self._row_chunks()
         return complete_households(with_last(self._frames()), text=True)
 
 

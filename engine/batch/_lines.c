@@ -512,15 +512,26 @@ static int32_t days_from_civil(int y, int m, int d)
     return (int32_t)(era * 146097 + doe - 719468);
 }
 
+static int civil_date(cursor p, int32_t *out);
+
 /* A date written "YYYY-MM-DD" (p after the opening quote, exactly ten ASCII bytes and the
  * closing quote), a day of the calendar from the year 1 on, as the layout's checks take a
  * text (the pattern, then the calendar); anything else (an escape too) goes to the slow
  * path, which says what is wrong with it. */
 static int read_date(cursor *pp, cursor end, int32_t *out)
 {
-    static const int DAYS[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     cursor p = *pp;
-    if (end - p < 11 || p[10] != '"' || p[4] != '-' || p[7] != '-')
+    if (end - p < 11 || p[10] != '"' || civil_date(p, out) != OK)
+        return FAIL;
+    *pp = p + 11;
+    return OK;
+}
+
+/* The ten bytes at p as a date written "YYYY-MM-DD" (`read_date`'s). */
+static int civil_date(cursor p, int32_t *out)
+{
+    static const int DAYS[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (p[4] != '-' || p[7] != '-')
         return FAIL;
     static const int DIGITS[] = {0, 1, 2, 3, 5, 6, 8, 9};
     for (int i = 0; i < 8; i++)
@@ -535,7 +546,6 @@ static int read_date(cursor *pp, cursor end, int32_t *out)
     if (d > DAYS[m - 1] + (m == 2 && leap))
         return FAIL;
     *out = days_from_civil(y, m, d);
-    *pp = p + 11;
     return OK;
 }
 
@@ -1396,12 +1406,309 @@ out:
     return result;
 }
 
+/* --- CSV rows as households and members -----------------------------------------------------
+ *
+ * parse_rows() reads a block of the flat layout's lines (one row a member, the household's
+ * cells repeated on each of its rows, no header) into the household and member columns of
+ * `parse`: a household's cells once, from its first row, each member's from its own. The
+ * households are runs of adjacent rows with the same id (a row without one is its own), as
+ * the flat layout's checks take them. A cell is read as the strict CSV reader above reads it
+ * (an empty cell is a null; booleans in any case, money and integers exactly; a date written
+ * YYYY-MM-DD that is a day of the calendar; an enum's value as its index), and a household
+ * any of whose cells is not read so, whose rows differ in a household cell (byte for byte),
+ * that has more than `max_members` rows or a member id twice, is left whole to the text path
+ * (its rows' status S_SLOW), which says what is wrong with it. A block it cannot read as
+ * polars' reader would (a quote anywhere, a carriage return but before a newline, an empty
+ * line, a row with another number of cells than the header, bytes that are not UTF-8) it
+ * leaves whole: None.
+ *
+ * Unless `final`, the last household may go on in the next block: its rows are not read,
+ * and `cut` says where they begin (0: the block is one household).
+ */
+
+typedef struct {
+    int level;  /* 0: a household's cell, 1: a member's, -1: none */
+    int column; /* the level's column */
+} cell_target_t;
+
+static int read_cell(column_t *c, size_t row, cursor p, cursor end)
+{
+    size_t len = (size_t)(end - p);
+    switch (c->kind) {
+    case K_TEXT:
+        if (len <= 12) {
+            write_view(c->views.p + row * 16, p, len, 0);
+        } else {
+            if (reserve(&c->data, len) != OK || c->data.len > INT32_MAX - len)
+                return NOMEM;
+            int32_t offset = (int32_t)c->data.len;
+            memcpy(c->data.p + c->data.len, p, len);
+            c->data.len += len;
+            write_view(c->views.p + row * 16, p, len, offset);
+        }
+        break;
+    case K_ENUM: {
+        uint32_t code = 0;
+        while ((int)code < c->n_values &&
+               (c->value_lens[code] != len || !same_bytes(c->values[code], p, len)))
+            code++;
+        if ((int)code == c->n_values)
+            return FAIL;
+        memcpy(c->data.p + row * 4, &code, 4);
+        break;
+    }
+    case K_DATE: {
+        int32_t days;
+        if (len != 10 || civil_date(p, &days) != OK)
+            return FAIL;
+        memcpy(c->data.p + row * 4, &days, 4);
+        break;
+    }
+    case K_BOOL:
+        if (len == 4 && (p[0] | 0x20) == 't' && (p[1] | 0x20) == 'r' && (p[2] | 0x20) == 'u' &&
+            (p[3] | 0x20) == 'e')
+            c->data.p[row] = 1;
+        else if (len == 5 && (p[0] | 0x20) == 'f' && (p[1] | 0x20) == 'a' &&
+                 (p[2] | 0x20) == 'l' && (p[3] | 0x20) == 's' && (p[4] | 0x20) == 'e')
+            c->data.p[row] = 0;
+        else
+            return FAIL;
+        break;
+    default: {
+        cursor q = p;
+        if (read_number(c->kind, &q, end, c->data.p + row * 8) != OK || q != end)
+            return FAIL;
+        break;
+    }
+    }
+    c->valid.p[row] = 1;
+    return OK;
+}
+
+typedef struct {
+    reader_t rd;
+    int n;                            /* cells a row */
+    cell_target_t cells[MAX_FIELDS * 2];
+    int id;                           /* the cell of the household's id */
+    buf_t starts, status, firsts;     /* a row's start, its status; a household's first row */
+    size_t rows, cut;
+} rows_t;
+
+/* Back to the state before the household that began at row `first` (its level rows and its
+ * members'), its rows so far marked S_SLOW when `slow`. */
+static void drop_household(rows_t *rs, size_t households, size_t members, size_t first,
+                           size_t row, int slow)
+{
+    truncate_level(&rs->rd.household, households);
+    truncate_level(&rs->rd.member, members);
+    rs->rd.parent.len = members * 4;
+    rs->firsts.len = households * 8;
+    if (slow)
+        memset(rs->status.p + first, S_SLOW, row - first);
+}
+
+static int read_rows(rows_t *rs, const unsigned char *data, size_t size, int final)
+{
+    if (memchr(data, '"', size) != NULL || !all_utf8(data, data + size))
+        return FAIL;
+    int returns = memchr(data, '\r', size) != NULL;
+    reader_t *rd = &rs->rd;
+    cursor cp[MAX_FIELDS * 2], ce[MAX_FIELDS * 2]; /* the row's cells */
+    cursor hp[MAX_FIELDS * 2], he[MAX_FIELDS * 2]; /* the household's first row's cells */
+    size_t pos = 0, row = 0;
+    /* The household being read: its first row and where it begins, the level rows before it,
+     * its members so far, and whether it is left to the text path. */
+    size_t first = 0, start = 0, households = 0, members = 0;
+    long count = 0;
+    int slow = 0, open = 0;
+    while (pos < size) {
+        size_t line_end, stop, next = next_line(data, size, pos, &line_end, &stop);
+        if (stop == pos || (returns && memchr(data + pos, '\r', stop - pos) != NULL))
+            return FAIL;
+        cursor p = data + pos, end = data + stop;
+        for (int i = 0; i < rs->n; i++) {
+            cp[i] = p;
+            while (p < end && *p != ',')
+                p++;
+            if ((p < end) != (i < rs->n - 1))
+                return FAIL; /* fewer or more cells than the header */
+            ce[i] = p;
+            if (p < end)
+                p++;
+        }
+        size_t id_len = (size_t)(ce[rs->id] - cp[rs->id]);
+        size_t open_len = open ? (size_t)(he[rs->id] - hp[rs->id]) : 0;
+        int same = open && id_len != 0 && open_len == id_len &&
+                   same_bytes(cp[rs->id], hp[rs->id], id_len);
+        if (!same) { /* a new household */
+            first = row;
+            start = pos;
+            households = rd->household.rows;
+            members = rd->member.rows;
+            count = 0;
+            slow = 0;
+            open = 1;
+            mark_level(&rd->household);
+            mark_level(&rd->member);
+            memcpy(hp, cp, sizeof(cursor) * (size_t)rs->n);
+            memcpy(he, ce, sizeof(cursor) * (size_t)rs->n);
+            if (add_row(&rd->household) != OK || push64(&rs->firsts, (int64_t)row) != OK)
+                return NOMEM;
+            for (int i = 0; i < rs->n && !slow; i++) {
+                if (rs->cells[i].level != 0 || cp[i] == ce[i])
+                    continue;
+                int r = read_cell(&rd->household.cols[rs->cells[i].column], households, cp[i],
+                                  ce[i]);
+                if (r == NOMEM)
+                    return NOMEM;
+                slow = r != OK;
+            }
+        } else if (!slow) { /* the household's cells as on its first row */
+            for (int i = 0; i < rs->n && !slow; i++)
+                if (rs->cells[i].level == 0 &&
+                    (ce[i] - cp[i] != he[i] - hp[i] ||
+                     !same_bytes(cp[i], hp[i], (size_t)(ce[i] - cp[i]))))
+                    slow = 1;
+        }
+        if (!slow && ++count > rd->max_members)
+            slow = 1;
+        if (!slow) {
+            uint32_t h = (uint32_t)households;
+            if (add_row(&rd->member) != OK || reserve(&rd->parent, 4) != OK)
+                return NOMEM;
+            memcpy(rd->parent.p + rd->parent.len, &h, 4);
+            rd->parent.len += 4;
+            size_t m = rd->member.rows - 1;
+            for (int i = 0; i < rs->n && !slow; i++) {
+                if (rs->cells[i].level != 1 || cp[i] == ce[i])
+                    continue;
+                int r = read_cell(&rd->member.cols[rs->cells[i].column], m, cp[i], ce[i]);
+                if (r == NOMEM)
+                    return NOMEM;
+                slow = r != OK;
+            }
+            if (!slow && repeated_id(rd, rd->member.rows - count, m))
+                slow = 1;
+            if (slow) /* the household's rows so far, this one included */
+                drop_household(rs, households, members, first, row, 1);
+        } else if (rd->household.rows > households) {
+            drop_household(rs, households, members, first, row, 1);
+        }
+        if (push64(&rs->starts, (int64_t)pos) != OK || reserve(&rs->status, 1) != OK)
+            return NOMEM;
+        rs->status.p[rs->status.len++] = (char)(slow ? S_SLOW : S_READ);
+        row++;
+        pos = next;
+    }
+    rs->rows = row;
+    rs->cut = size;
+    if (!final && open) { /* the last household waits for the next block */
+        drop_household(rs, households, members, first, row, 0);
+        rs->rows = first;
+        rs->starts.len = first * 8;
+        rs->status.len = first;
+        rs->cut = start;
+    }
+    return OK;
+}
+
+static PyObject *parse_rows(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer block;
+    PyObject *household_fields, *member_fields, *cells;
+    int id, member_id, final;
+    long max_members;
+    if (!PyArg_ParseTuple(args, "y*OOO!iilp", &block, &household_fields, &member_fields,
+                          &PyTuple_Type, &cells, &id, &member_id, &max_members, &final))
+        return NULL;
+    rows_t *rs = calloc(1, sizeof *rs);
+    PyObject *result = NULL;
+    if (rs == NULL) {
+        PyBuffer_Release(&block);
+        return PyErr_NoMemory();
+    }
+    reader_t *rd = &rs->rd;
+    if (init_level(&rd->household, household_fields, "household") != 0 ||
+        init_level(&rd->member, member_fields, "member") != 0)
+        goto out;
+    Py_ssize_t n = PyTuple_GET_SIZE(cells);
+    if (n < 1 || n > MAX_FIELDS * 2 || id < 0 || id >= n) {
+        PyErr_SetString(PyExc_ValueError, "cells: 1 to 126 (level, column); id: one of them");
+        goto out;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        cell_target_t *t = &rs->cells[rs->n++];
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(cells, i), "ii", &t->level, &t->column))
+            goto out;
+        const level_t *lv = t->level == 0 ? &rd->household : &rd->member;
+        if (t->level < -1 || t->level > 1 || (t->level >= 0 &&
+                                              (t->column < 0 || t->column >= lv->n))) {
+            PyErr_Format(PyExc_ValueError, "cell %zd: no such column", i);
+            goto out;
+        }
+    }
+    if (rs->cells[id].level != 0) {
+        PyErr_SetString(PyExc_ValueError, "id: a household's cell");
+        goto out;
+    }
+    if (member_id >= rd->member.n || (member_id >= 0 && rd->member.cols[member_id].kind != K_TEXT)) {
+        PyErr_SetString(PyExc_ValueError, "member_id: the index of a text column of members");
+        goto out;
+    }
+    rs->id = id;
+    rd->member_id = member_id;
+    rd->max_members = max_members;
+    const unsigned char *data = (const unsigned char *)block.buf;
+    size_t size = (size_t)block.len;
+    int r;
+    Py_BEGIN_ALLOW_THREADS
+    size_t lines = count_of(data, size, '\n') + 1;
+#ifdef LINES_TINY_START
+    lines = 1;
+#endif
+    r = grow_level(&rd->household, lines) == OK && grow_level(&rd->member, lines) == OK &&
+        reserve(&rs->starts, lines * 8) == OK && reserve(&rs->status, lines) == OK &&
+        reserve(&rs->firsts, lines * 8) == OK && reserve(&rd->parent, lines * 4) == OK
+        ? read_rows(rs, data, size, final) : NOMEM;
+    Py_END_ALLOW_THREADS
+    if (r == NOMEM) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    if (r != OK) {
+        result = Py_NewRef(Py_None);
+        goto out;
+    }
+    finish_level(&rd->household);
+    finish_level(&rd->member);
+    result = Py_BuildValue("(nnNNnnNNNN)", (Py_ssize_t)rs->rows, (Py_ssize_t)rs->cut,
+                           view_of(&rs->starts), view_of(&rs->status),
+                           (Py_ssize_t)rd->household.rows, (Py_ssize_t)rd->member.rows,
+                           view_of(&rs->firsts), view_of(&rd->parent),
+                           columns_of(&rd->household), columns_of(&rd->member));
+out:
+    free_level(&rd->household);
+    free_level(&rd->member);
+    free(rd->parent.p);
+    free(rs->starts.p);
+    free(rs->status.p);
+    free(rs->firsts.p);
+    free(rs);
+    PyBuffer_Release(&block);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"parse", parse, METH_VARARGS,
      "parse(block, household_fields, member_fields, members_key, max_members) -> (starts, ends, "
      "status, households, members, parent, household_columns, member_columns)"},
     {"parse_csv", parse_csv, METH_VARARGS,
      "parse_csv(block, kinds) -> (rows, flags, text_columns, typed_columns) or None"},
+    {"parse_rows", parse_rows, METH_VARARGS,
+     "parse_rows(block, household_fields, member_fields, cells, id, member_id, max_members, "
+     "final) -> (rows, cut, starts, status, households, members, firsts, parent, "
+     "household_columns, member_columns) or None"},
     {NULL, NULL, 0, NULL},
 };
 

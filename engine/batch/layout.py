@@ -378,9 +378,11 @@ def _exact_parts(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Seri
     return text, typed, exact
 
 
-def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
+def check_flat(raw: pl.DataFrame, as_of: date, text: bool, grouped: str | None = None
+               ) -> Checked:
     """Validate a chunk of the flat layout (complete households only; ``_row`` numbers the
-    records). ``text`` says the cells are CSV text.
+    records). ``text`` says the cells are CSV text; ``grouped`` names a column whose runs are
+    the households, where adjacent rows of one id may be two (``fast_flat``).
 
     Member columns are checked on every row; household columns on each household's first row,
     and every other row of the household must repeat that row's cells exactly. Where the
@@ -397,7 +399,7 @@ def check_flat(raw: pl.DataFrame, as_of: date, text: bool) -> Checked:
                 .unique().sort()
     else:
         raw = _one_piece(prepare(raw))
-        members, heads, bad_h = fast_flat(raw, as_of, text)
+        members, heads, bad_h = fast_flat(raw, as_of, text, grouped)
     if bad_h.len():
         keep = pl.Series([True], dtype=pl.Boolean).extend_constant(
             True, heads.height - 1).scatter(bad_h, False)

@@ -78,10 +78,13 @@ BOOLS = ["true", "false", "TRUE", "False", "tRuE", "yes", "1", "0", "是", " tru
 GRADES = ["1", "2", "4", "5", "0", "02", "+2", "-1", "2.0", "2e0", " 2", "一",
           "999999999999999999999"]
 TEXTS = ["村", "hh-é", " padded ", "a;b", "\t", "ED", "x" * 70]
+DATES = ["2020-02-29", "2021-02-29", "1900-01-01", "0000-01-01", "0001-01-01", "2024-13-01",
+         "2024-1-01", "2030-01-01", "20240101", " 2020-01-01", "2020-01-01 ", "２０２０-01-01"]
+ENUMS = ["HEAD", "head", "SPOUSE", " SPOUSE", "X", "NONE", "PRIMARY", "A", "D", "FULL", "是"]
 # (No cell needs quoting: a quote sends its whole block to polars' reader, tested below.)
 
 
-def _damaged(seed: int) -> list[dict[str, str]]:
+def _damaged(seed: int, dates_and_enums: bool = False) -> list[dict[str, str]]:
     rng = random.Random(seed)
     rows = _flat_rows([mutated(s) for s in range(seed * 400, seed * 400 + 400)])
     for row in rows:
@@ -89,7 +92,8 @@ def _damaged(seed: int) -> list[dict[str, str]]:
             continue
         name = rng.choice([c.name for c in COLUMNS])
         kind = BY_NAME[name].kind
-        pool = {"money": MONEY, "bool": BOOLS, "integer": GRADES}.get(kind, TEXTS)
+        pool = {"money": MONEY, "bool": BOOLS, "integer": GRADES,
+                **({"date": DATES, "enum": ENUMS} if dates_and_enums else {})}.get(kind, TEXTS)
         row[name] = rng.choice(pool)
     return rows
 
@@ -184,3 +188,59 @@ def test_exact_values_are_the_texts_values(tmp_path: Path) -> None:
                 assert value == float(text)
             else:
                 assert value == int(text)
+
+
+# --- rows read as households (``engine.batch.rows``) --------------------------------------------
+
+
+def _rows_read(path: Path, chunk_rows: int = 1000) -> list[sources.Chunk]:
+    return list(open_source(path, chunk_rows=chunk_rows).chunks())
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 1000])
+def test_plain_blocks_are_read_as_households(tmp_path: Path, chunk_rows: int,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every block of a plain register is read as households, each block's last household
+    # waiting for the next; the households, errors and rows are the text path's.
+    path = _write(tmp_path / "r.csv", _damaged(5, dates_and_enums=True))
+    chunks = _rows_read(path, chunk_rows)
+    assert chunks and all(c.rows is not None and c.frame is None for c in chunks)
+    numbered = [n for c in chunks if c.rows is not None
+                for n in range(c.rows.first_row + 1, c.rows.first_row + c.rows.rows + 1)]
+    assert numbered == list(range(1, len(numbered) + 1))
+    _same(_screened(path, True, monkeypatch, chunk_rows),
+          _screened(path, False, monkeypatch, chunk_rows))
+
+
+def test_households_the_reader_leaves_are_the_text_paths(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from testing.households import random_household
+
+    rng = random.Random(11)
+    households = [random_household(rng, AS_OF, hid=f"hh-{i}", members=3) for i in range(12)]
+    rows = _flat_rows(households)
+    rows[1]["birthDate"] = "2021-02-29"          # not a day: its household's text path
+    rows[4]["relation"] = "head"                 # not a value of the enum
+    rows[7]["regionCode"] = rows[7]["regionCode"] + " "  # its rows disagree
+    rows[9]["memberId"] = rows[10]["memberId"]   # a member id twice
+    rows[13]["householdId"] = ""                 # a row without an id: its own household
+    rows[16]["householdId"] = rows[12]["householdId"]  # the same id, not adjacent
+    path = _write(tmp_path / "r.csv", rows)
+    got = _screened(path, True, monkeypatch)
+    assert all(c.rows is not None for c in _rows_read(path))
+    _same(got, _screened(path, False, monkeypatch))
+    assert sum(c.rejected for c in got) >= 5
+
+
+def test_a_household_longer_than_any_valid_one_is_not_held_for_ever(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from testing.households import random_household
+
+    monkeypatch.setattr(sources, "HOLD_LIMIT", 4)
+    rows = _flat_rows([random_household(random.Random(3), AS_OF, hid=f"hh-{i}", members=2)
+                       for i in range(6)])
+    long = [{**rows[4], "memberId": f"m{i}"} for i in range(9)]
+    path = _write(tmp_path / "r.csv", rows[:4] + long + rows[4:])
+    for chunk_rows in (1, 3, 1000):
+        _same(_screened(path, True, monkeypatch, chunk_rows),
+              _screened(path, False, monkeypatch, chunk_rows))

@@ -212,8 +212,9 @@ def _csv_frame(rows: list[dict[str, str]], tmp: Path) -> pl.DataFrame:
         writer = csv.DictWriter(f, fieldnames=[c.name for c in COLUMNS])
         writer.writeheader()
         writer.writerows(rows)
-    frames = [c.frame for c in open_source(path, chunk_rows=10**6).chunks()]
-    return pl.concat([f for f in frames if f is not None])
+    # (The frames of the rows: ``chunks`` gives blocks of rows read as households.)
+    frames = [f for f, _ in open_source(path, chunk_rows=10**6)._frames()]  # type: ignore[attr-defined]
+    return pl.concat(frames)
 
 
 def test_flat_csv_rejects_exactly_what_parse_household_rejects(tmp_path: Path) -> None:
