@@ -262,6 +262,30 @@ def with_last(frames: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
     yield (*current, True)
 
 
+def _household_start(data: bytes, at: int, column: int, most: int = 64) -> int:
+    """Where the household of the line ending just before ``at`` (a line's start) begins in a
+    block of plain lines: the first of the adjacent lines with its id (a line without one is a
+    household of its own); 0 where that is not found within ``most`` lines, or a line has
+    fewer cells than the id's column."""
+    def ident(start: int, end: int) -> bytes | None:
+        cells = data[start:end].rstrip(b"\r").split(b",")
+        return cells[column] if len(cells) > column else None
+
+    end = at - 1
+    start = data.rfind(b"\n", 0, end) + 1
+    own = ident(start, end)
+    if not own:
+        return start if own is not None else 0
+    for _ in range(most):
+        if start == 0:
+            return 0
+        before = data.rfind(b"\n", 0, start - 1) + 1
+        if ident(before, start - 1) != own:
+            return start
+        start = before
+    return 0
+
+
 def _trailing_run(ids: pl.Series, last: Any) -> int:
     """How many of the last ids are ``last``."""
     other = (ids != last).fill_null(True)
@@ -575,30 +599,51 @@ class CsvSource(Source):
         row = 0
         done = self.data_start
         blocks = with_last(self._blocks())
-        for block, line, block_done, last in blocks:
-            data = carry + block if carry else block
-            first_line = line - count_byte(carry, 10)
-            got = read_rows(data, names, row, last)
-            if got is not None and got[1] == 0 and not last:
-                # One household so far: it waits for the next block, unless it is longer
-                # than any valid household.
-                if count_byte(data, 10) <= HOLD_LIMIT:
-                    carry = data
-                    continue
-                got = read_rows(data, names, row, True)
-            if got is None:
-                rest = ((b, n, d) for b, n, d, _ in blocks)
-                with ThreadPoolExecutor(max_workers=2, thread_name_prefix="screen-csv") as pool:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="screen-csv") as pool:
+            for block, line, block_done, last in blocks:
+                data = carry + block if carry else block
+                first_line = line - count_byte(carry, 10)
+                got = self._read_rows(data, names, row, last, pool)
+                if got is not None and got[1] == 0 and not last:
+                    # One household so far: it waits for the next block, unless it is longer
+                    # than any valid household.
+                    if count_byte(data, 10) <= HOLD_LIMIT:
+                        carry = data
+                        continue
+                    got = self._read_rows(data, names, row, True, pool)
+                if got is None:
+                    rest = ((b, n, d) for b, n, d, _ in blocks)
                     frames = self._block_frames(
                         itertools.chain([(data, first_line, block_done)], rest), pool, row,
                         done)
                     yield from complete_households(with_last(frames), text=True)
-                return
-            rows, cut = got
-            done = block_done
-            yield Chunk(None, None, True, done, rows=rows)
-            row += rows.rows
-            carry = bytes(memoryview(data)[cut:])
+                    return
+                parts, cut = got
+                done = block_done
+                for part in parts:
+                    if part.rows:
+                        yield Chunk(None, None, True, done, rows=part)
+                    row += part.rows
+                carry = bytes(memoryview(data)[cut:])
+
+    def _read_rows(self, data: bytes, names: tuple[str, ...], row: int, last: bool,
+                   pool: ThreadPoolExecutor) -> tuple[list[Rows], int] | None:
+        """``read_rows`` of a block (its parts and where the rows it leaves begin); a block
+        longer than ``STRICT_HALVES`` read in two parts side by side (the reader runs without
+        the GIL), cut where a household begins near its middle."""
+        half = data.find(b"\n", len(data) // 2) + 1 if len(data) > STRICT_HALVES else 0
+        cut = _household_start(data, half, names.index("householdId")) \
+            if 0 < half < len(data) else 0
+        if cut == 0:
+            got = read_rows(data, names, row, last)
+            return None if got is None else ([got[0]], got[1])
+        view = memoryview(data)
+        first, second = pool.map(lambda args: read_rows(*args), [
+            (view[:cut], names, row, True),
+            (view[cut:], names, row + count_byte(view[:cut], 10), last)])
+        if first is None or second is None:
+            return None
+        return [first[0], second[0]], cut + second[1]
 
     def _as_utf8(self, block: bytes, first_line: int) -> bytes:
         """A block of the register's lines (in its encoding, one of SPLIT_LIKE_ASCII) in UTF-8;

@@ -198,13 +198,21 @@ def _rows_read(path: Path, chunk_rows: int = 1000) -> list[sources.Chunk]:
 
 
 @pytest.mark.parametrize("chunk_rows", [1, 7, 1000])
-def test_plain_blocks_are_read_as_households(tmp_path: Path, chunk_rows: int,
+@pytest.mark.parametrize("halves", [sources.STRICT_HALVES, 3000])
+def test_plain_blocks_are_read_as_households(tmp_path: Path, chunk_rows: int, halves: int,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     # Every block of a plain register is read as households, each block's last household
-    # waiting for the next; the households, errors and rows are the text path's.
+    # waiting for the next (a block longer than ``halves`` bytes in two parts side by side,
+    # cut where a household begins); the households, errors and rows are the text path's.
+    monkeypatch.setattr(sources, "STRICT_HALVES", halves)
     path = _write(tmp_path / "r.csv", _damaged(5, dates_and_enums=True))
     chunks = _rows_read(path, chunk_rows)
     assert chunks and all(c.rows is not None and c.frame is None for c in chunks)
+    if chunk_rows == 1000 and halves == 3000:  # each block of 1000 rows read in two parts
+        with monkeypatch.context() as m:
+            m.setattr(sources, "STRICT_HALVES", 1 << 30)
+            whole = _rows_read(path, chunk_rows)
+        assert len(chunks) >= 2 * len(whole) - 1 and len(whole) > 1
     numbered = [n for c in chunks if c.rows is not None
                 for n in range(c.rows.first_row + 1, c.rows.first_row + c.rows.rows + 1)]
     assert numbered == list(range(1, len(numbered) + 1))
