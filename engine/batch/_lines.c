@@ -1490,6 +1490,8 @@ typedef struct {
     int n;                            /* cells a row */
     cell_target_t cells[MAX_FIELDS * 2];
     int id;                           /* the cell of the household's id */
+    int run_end[MAX_FIELDS * 2];      /* a household's cell: the last of the household's
+                                         cells adjacent to it from it on; else -1 */
     buf_t starts, status, firsts;     /* a row's start, its status; a household's first row */
     size_t rows, cut;
 } rows_t;
@@ -1505,6 +1507,21 @@ static void drop_household(rows_t *rs, size_t households, size_t members, size_t
     rs->firsts.len = households * 8;
     if (slow)
         memset(rs->status.p + first, S_SLOW, row - first);
+}
+
+/* The cell i of a row of n (p at its start, the row's text ending at end) into cp and ce, p
+ * after its comma; FAIL where the row has another number of cells. */
+static inline int split_cell(cursor *pp, cursor end, int i, int n, cursor *cp, cursor *ce)
+{
+    cursor p = *pp;
+    cp[i] = p;
+    while (p < end && *p != ',')
+        p++;
+    if ((p < end) != (i < n - 1))
+        return FAIL; /* fewer or more cells than the header */
+    ce[i] = p;
+    *pp = p + (p < end);
+    return OK;
 }
 
 static int read_rows(rows_t *rs, const unsigned char *data, size_t size, int final)
@@ -1526,20 +1543,41 @@ static int read_rows(rows_t *rs, const unsigned char *data, size_t size, int fin
         if (stop == pos || (returns && memchr(data + pos, '\r', stop - pos) != NULL))
             return FAIL;
         cursor p = data + pos, end = data + stop;
-        for (int i = 0; i < rs->n; i++) {
-            cp[i] = p;
-            while (p < end && *p != ',')
-                p++;
-            if ((p < end) != (i < rs->n - 1))
-                return FAIL; /* fewer or more cells than the header */
-            ce[i] = p;
-            if (p < end)
-                p++;
-        }
+        int i = 0;
+        /* The cells up to the household's id. */
+        for (; i <= rs->id; i++)
+            if (split_cell(&p, end, i, rs->n, cp, ce) != OK)
+                return FAIL;
         size_t id_len = (size_t)(ce[rs->id] - cp[rs->id]);
         size_t open_len = open ? (size_t)(he[rs->id] - hp[rs->id]) : 0;
         int same = open && id_len != 0 && open_len == id_len &&
                    same_bytes(cp[rs->id], hp[rs->id], id_len);
+        if (same && !slow) /* the household's cells so far as on its first row */
+            for (int k = 0; k < i && !slow; k++)
+                if (rs->cells[k].level == 0 &&
+                    (ce[k] - cp[k] != he[k] - hp[k] ||
+                     !same_bytes(cp[k], hp[k], (size_t)(ce[k] - cp[k]))))
+                    slow = 1;
+        /* The rest; on another row of a household, each run of its cells compared with the
+         * same run of its first row at once (equal bytes up to a comma or the line's end are
+         * equal cells), without splitting it. */
+        while (i < rs->n) {
+            int j = rs->run_end[i];
+            if (same && !slow && j >= 0) {
+                size_t len = (size_t)(he[j] - hp[i]);
+                int last = j == rs->n - 1;
+                if ((size_t)(end - p) >= len && same_bytes(p, hp[i], len) &&
+                    (last ? p + len == end : p + len < end && p[len] == ',')) {
+                    p += len + !last;
+                    i = j + 1;
+                    continue;
+                }
+                slow = 1; /* split as any other: the cells differ, or their number */
+            }
+            if (split_cell(&p, end, i, rs->n, cp, ce) != OK)
+                return FAIL;
+            i++;
+        }
         if (!same) { /* a new household */
             first = row;
             start = pos;
@@ -1563,12 +1601,6 @@ static int read_rows(rows_t *rs, const unsigned char *data, size_t size, int fin
                     return NOMEM;
                 slow = r != OK;
             }
-        } else if (!slow) { /* the household's cells as on its first row */
-            for (int i = 0; i < rs->n && !slow; i++)
-                if (rs->cells[i].level == 0 &&
-                    (ce[i] - cp[i] != he[i] - hp[i] ||
-                     !same_bytes(cp[i], hp[i], (size_t)(ce[i] - cp[i]))))
-                    slow = 1;
         }
         if (!slow && ++count > rd->max_members)
             slow = 1;
@@ -1657,13 +1689,18 @@ static PyObject *parse_rows(PyObject *self, PyObject *args)
         goto out;
     }
     rs->id = id;
+    for (int i = rs->n - 1; i >= 0; i--)
+        rs->run_end[i] = rs->cells[i].level != 0 ? -1
+                         : i + 1 < rs->n && rs->run_end[i + 1] >= 0 ? rs->run_end[i + 1] : i;
     rd->member_id = member_id;
     rd->max_members = max_members;
     const unsigned char *data = (const unsigned char *)block.buf;
     size_t size = (size_t)block.len;
     int r;
     Py_BEGIN_ALLOW_THREADS
-    size_t lines = count_of(data, size, '\n') + 1;
+    size_t lines, commas;
+    count_two(data, size, '\n', ',', &lines, &commas);
+    lines++;
 #ifdef LINES_TINY_START
     lines = 1;
 #endif
