@@ -69,7 +69,8 @@ class Chunk:
     done: int       # progress units consumed so far (rows or bytes)
     lines: bytes | memoryview | None = None
     first_line: int = 1
-    rows: Rows | None = None  # a block of CSV rows read as households (``engine.batch.rows``)
+    # A block of CSV rows read as households, in parts read side by side (``engine.batch.rows``)
+    rows: tuple[Rows, ...] | None = None
 
 
 def detect_format(path: str | os.PathLike[str], given: str | None = None) -> str:
@@ -620,10 +621,10 @@ class CsvSource(Source):
                     return
                 parts, cut = got
                 done = block_done
-                for part in parts:
-                    if part.rows:
-                        yield Chunk(None, None, True, done, rows=part)
-                    row += part.rows
+                read = tuple(part for part in parts if part.rows)
+                if read:  # the parts checked together (a check's cost is mostly fixed)
+                    yield Chunk(None, None, True, done, rows=read)
+                row += sum(part.rows for part in parts)
                 carry = bytes(memoryview(data)[cut:])
 
     def _read_rows(self, data: bytes, names: tuple[str, ...], row: int, last: bool,

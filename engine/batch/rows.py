@@ -19,6 +19,7 @@ before (``screening.sources.CsvSource``).
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -92,32 +93,49 @@ def read_rows(data: bytes | memoryview, names: tuple[str, ...], first_row: int, 
     return Rows(memoryview(data)[:cut], names, first_row, got), cut
 
 
-def check_rows(block: Rows, as_of: date) -> Checked:
-    """Validate a block of whole households' rows read by ``read_rows``."""
-    (rows, _, starts_b, status_b, households, members, firsts_b, parent, household_columns,
-     member_columns) = block.got
-    status = np.frombuffer(status_b, dtype=np.uint8)[:rows]
-    slow = [np.flatnonzero(status == SLOW)]
-    hh_frame = m_frame = first_rows = None
-    if households:
-        firsts = np.frombuffer(firsts_b, dtype=np.int64)[:households]
-        heads_raw = pl.from_arrow(pa.table(
-            {**{c.name: arrow_column(c.kind, households, *data)
+def check_rows(parts: Rows | Sequence[Rows], as_of: date) -> Checked:
+    """Validate a block of whole households' rows read by ``read_rows`` (or the parts of one,
+    in order, checked together: each check costs about as much for a few households as for
+    many)."""
+    parts = [parts] if isinstance(parts, Rows) else list(parts)
+    # Rows are numbered as ``ROW`` is, from 1 after the header, across the parts.
+    slow: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    heads_parts: list[pl.DataFrame] = []
+    member_parts: list[pl.DataFrame] = []
+    sizes: list[np.ndarray] = []
+    households = 0
+    for part in parts:
+        (rows, _, _, status_b, n, members, firsts_b, parent_b, household_columns,
+         member_columns) = part.got
+        status = np.frombuffer(status_b, dtype=np.uint8)[:rows]
+        slow.append(np.flatnonzero(status == SLOW) + part.first_row + 1)
+        if not n:
+            continue
+        firsts = np.frombuffer(firsts_b, dtype=np.int64)[:n]
+        parent = np.frombuffer(parent_b, dtype=np.uint32)[:members]
+        sizes.append(np.bincount(parent, minlength=n))
+        heads_parts.append(_frame(pa.table(
+            {**{c.name: arrow_column(c.kind, n, *data)
                 for c, data in zip(HOUSEHOLD_COLUMNS, household_columns, strict=True)},
-             ROW: _arrow_array(firsts + block.first_row + 1)}))
-        members_raw = pl.from_arrow(pa.table(
-            {"_h": pa.Array.from_buffers(pa.uint32(), members, [None, pa.py_buffer(parent)]),
+             ROW: _arrow_array(firsts + part.first_row + 1)})))
+        member_parts.append(_frame(pa.table(
+            {"_h": _arrow_array(parent + np.uint32(households)) if households
+             else pa.Array.from_buffers(pa.uint32(), members, [None, pa.py_buffer(parent_b)]),
              **{c.name: arrow_column(c.kind, members, *data)
-                for c, data in zip(MEMBER_COLUMNS, member_columns, strict=True)}}))
-        assert isinstance(heads_raw, pl.DataFrame) and isinstance(members_raw, pl.DataFrame)
+                for c, data in zip(MEMBER_COLUMNS, member_columns, strict=True)}})))
+        households += n
+    hh_frame = m_frame = first_rows = None
+    if heads_parts:
+        heads_raw, members_raw = (pl.concat(heads_parts, rechunk=True),
+                                  pl.concat(member_parts, rechunk=True))
         m, heads, bad_h = fast_nested(heads_raw, members_raw, as_of, strict=True)
         if bad_h.len():
             bad = bad_h.to_numpy()
-            sizes = np.bincount(np.frombuffer(parent, dtype=np.uint32)[:members],
-                                minlength=households)
+            first_row = heads[ROW].to_numpy()[bad]
+            size = np.concatenate(sizes)[bad]
             # A household's rows are adjacent, from its first on.
-            slow.append(np.concatenate([np.arange(firsts[h], firsts[h] + sizes[h])
-                                        for h in bad]))
+            slow.append(np.concatenate([np.arange(r, r + k) for r, k in zip(first_row, size,
+                                                                             strict=True)]))
             keep = np.ones(heads.height, dtype=bool)
             keep[bad] = False
             keep_s = pl.Series(keep)
@@ -134,7 +152,7 @@ def check_rows(block: Rows, as_of: date) -> Checked:
     if slow_rows.size == 0 and hh_frame is not None:
         assert m_frame is not None and first_rows is not None
         return Checked(hh_frame, m_frame, pl.DataFrame(schema=ERRORS), 0, first_rows)
-    other = check_flat(_text_rows(block, starts_b, slow_rows), as_of, True, grouped=GROUP)
+    other = check_flat(_text_rows(parts, slow_rows), as_of, True, grouped=GROUP)
     if hh_frame is None:
         return other
     assert m_frame is not None and first_rows is not None
@@ -145,24 +163,36 @@ def check_rows(block: Rows, as_of: date) -> Checked:
     return Checked(hh_frame, m_frame, other.errors, other.rejected, first_rows)
 
 
-def _text_rows(block: Rows, starts_b: Any, rows: np.ndarray) -> pl.DataFrame:
-    """These rows of the block as polars' reader reads their text (``CsvSource``'s), with
-    their numbers (``ROW``) and their households told apart (``GROUP``): rows of one
-    household are adjacent in the block."""
-    names = list(block.names)
+def _frame(table: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _text_rows(parts: list[Rows], rows: np.ndarray) -> pl.DataFrame:
+    """These rows (numbered as ``ROW``) of the parts as polars' reader reads their text
+    (``CsvSource``'s), with their numbers (``ROW``) and their households told apart
+    (``GROUP``): rows of one household are adjacent."""
+    names = list(parts[0].names)
     if rows.size == 0:
         return pl.DataFrame(schema={**{n: pl.String for n in names}, ROW: pl.Int64,
                                     GROUP: pl.UInt32})
-    starts = np.frombuffer(starts_b, dtype=np.int64)[:block.rows]
-    ends = np.append(starts[1:] - 1, len(block.data))
-    data = memoryview(block.data)
-    text = b"\n".join(bytes(data[s:e]).rstrip(b"\n").removesuffix(b"\r")
-                      for s, e in zip(starts[rows], ends[rows], strict=True)) + b"\n"
-    frame = pl.read_csv(text, has_header=False, new_columns=names,
+    lines: list[bytes] = []
+    for part in parts:
+        mine = rows[(rows > part.first_row) & (rows <= part.first_row + part.rows)]
+        if not mine.size:
+            continue
+        starts = np.frombuffer(part.got[2], dtype=np.int64)[:part.rows]
+        ends = np.append(starts[1:] - 1, len(part.data))
+        data = memoryview(part.data)
+        at = mine - part.first_row - 1
+        lines.extend(bytes(data[s:e]).rstrip(b"\n").removesuffix(b"\r")
+                     for s, e in zip(starts[at], ends[at], strict=True))
+    frame = pl.read_csv(b"\n".join(lines) + b"\n", has_header=False, new_columns=names,
                         schema={n: pl.String for n in names}, quote_char=None)
     apart = pl.Series(np.diff(rows, prepend=rows[0] - 2) != 1)
     return frame.with_columns(
-        pl.Series(ROW, rows.astype(np.int64) + block.first_row + 1),
+        pl.Series(ROW, rows.astype(np.int64)),
         (pl.lit(apart) | _new_household(pl.col("householdId"))).cum_sum().cast(pl.UInt32)
         .alias(GROUP))
 

@@ -58,15 +58,18 @@ def test_chunks_hold_whole_households_and_every_record_once(tmp_path: Path, fmt:
 
 def _records(chunk: Chunk) -> pl.DataFrame | None:
     """A chunk's records: its frame, or the household ids and numbers of the CSV rows it
-    holds (``Chunk.rows``)."""
+    holds (``Chunk.rows``, in parts)."""
     if chunk.rows is None:
         return chunk.frame
-    rows = chunk.rows
-    column = rows.names.index("householdId")
-    lines = bytes(rows.data).decode().splitlines()
-    assert len(lines) == rows.rows
-    return pl.DataFrame({"householdId": [x.split(",")[column] for x in lines],
-                         ROW: list(range(rows.first_row + 1, rows.first_row + rows.rows + 1))})
+    ids: list[str] = []
+    numbers: list[int] = []
+    for rows in chunk.rows:
+        column = rows.names.index("householdId")
+        lines = bytes(rows.data).decode().splitlines()
+        assert len(lines) == rows.rows
+        ids += [x.split(",")[column] for x in lines]
+        numbers += range(rows.first_row + 1, rows.first_row + rows.rows + 1)
+    return pl.DataFrame({"householdId": ids, ROW: numbers})
 
 
 def test_parquet_chunks_are_even_and_the_last_household_is_not_alone(tmp_path: Path) -> None:
