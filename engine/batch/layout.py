@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from engine.batch.execution import ENGINE
@@ -499,6 +500,25 @@ def _bad_households(members: pl.DataFrame, heads: pl.DataFrame, members_checked:
         members.lazy().filter(bad_members).select("_h").collect(engine=ENGINE).to_series(),
     ])
     return bad.unique().sort() if bad.len() else bad
+
+
+def passed(heads: pl.DataFrame, members: pl.DataFrame, bad: np.ndarray
+           ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """``fast_nested``'s households but ``bad`` (their indexes) as ``Checked``'s frames: the
+    households, their members (``_h`` numbering them anew) and each one's first record."""
+    if bad.size:
+        keep = np.ones(heads.height, dtype=bool)
+        keep[bad] = False
+        keep_s = pl.Series(keep)
+        new_index = pl.Series(np.maximum(np.cumsum(keep) - 1, 0).astype(np.uint32))
+        heads = heads.filter(keep_s)
+        members = members.filter(pl.lit(keep_s).gather(pl.col("_h"))).with_columns(
+            _h=pl.lit(new_index).gather(pl.col("_h")))
+    return (heads.select(household_id=pl.col("householdId"),
+                         **{c.name: pl.col(c.name) for c in HOUSEHOLD_COLUMNS[1:]}),
+            members.select("_h", member_id=pl.col("memberId"),
+                           **{c.name: pl.col(c.name) for c in MEMBER_COLUMNS[1:]}),
+            heads[ROW].cast(pl.Int64))
 
 
 def _merge(hh: pl.DataFrame, m: pl.DataFrame, first: pl.Series, hh2: pl.DataFrame,

@@ -45,6 +45,7 @@ from engine.batch.layout import (
     Column,
     _merge,
     fast_nested,
+    passed,
 )
 from engine.batch.native import ARROW, LINES_KINDS, MAX_ENUM_VALUES, arrow_column
 from engine.batch.native import reader as native
@@ -280,21 +281,9 @@ def check_lines(block: Buffer, first_line: int, as_of: date, *, strict_reader: b
     slow = [slow_lines]
     if frames is not None:
         members, heads, bad_h = fast_nested(*frames, as_of, strict=reader is _read_native)
-        if bad_h.len():
-            bad = bad_h.to_numpy()
-            slow.append(line_of[bad])
-            keep = np.ones(heads.height, dtype=bool)
-            keep[bad] = False
-            keep_s = pl.Series(keep)
-            new_index = pl.Series(np.maximum(np.cumsum(keep) - 1, 0).astype(np.uint32))
-            heads = heads.filter(keep_s)
-            members = members.filter(pl.lit(keep_s).gather(pl.col("_h"))).with_columns(
-                _h=pl.lit(new_index).gather(pl.col("_h")))
-        hh_frame = heads.select(household_id=pl.col("householdId"),
-                                **{c.name: pl.col(c.name) for c in HOUSEHOLD_COLUMNS[1:]})
-        m_frame = members.select("_h", member_id=pl.col("memberId"),
-                                 **{c.name: pl.col(c.name) for c in MEMBER_COLUMNS[1:]})
-        first_rows = heads[ROW].cast(pl.Int64)
+        bad = bad_h.to_numpy()
+        slow.append(line_of[bad])
+        hh_frame, m_frame, first_rows = passed(heads, members, bad)
     else:
         empty_checked = check_records([], as_of)
         hh_frame, m_frame = empty_checked.households, empty_checked.members

@@ -39,6 +39,7 @@ from engine.batch.layout import (
     _new_household,
     check_flat,
     fast_nested,
+    passed,
 )
 from engine.batch.lines import _MEMBER_ID, _arrow_array, _native_fields
 from engine.batch.native import arrow_column
@@ -129,25 +130,14 @@ def check_rows(parts: Rows | Sequence[Rows], as_of: date) -> Checked:
         heads_raw, members_raw = (pl.concat(heads_parts, rechunk=True),
                                   pl.concat(member_parts, rechunk=True))
         m, heads, bad_h = fast_nested(heads_raw, members_raw, as_of, strict=True)
-        if bad_h.len():
-            bad = bad_h.to_numpy()
+        bad = bad_h.to_numpy()
+        if bad.size:
             first_row = heads[ROW].to_numpy()[bad]
             size = np.concatenate(sizes)[bad]
             # A household's rows are adjacent, from its first on.
             slow.append(np.concatenate([np.arange(r, r + k) for r, k in zip(first_row, size,
                                                                              strict=True)]))
-            keep = np.ones(heads.height, dtype=bool)
-            keep[bad] = False
-            keep_s = pl.Series(keep)
-            new_index = pl.Series(np.maximum(np.cumsum(keep) - 1, 0).astype(np.uint32))
-            heads = heads.filter(keep_s)
-            m = m.filter(pl.lit(keep_s).gather(pl.col("_h"))).with_columns(
-                _h=pl.lit(new_index).gather(pl.col("_h")))
-        hh_frame = heads.select(household_id=pl.col("householdId"),
-                                **{c.name: pl.col(c.name) for c in HOUSEHOLD_COLUMNS[1:]})
-        m_frame = m.select("_h", member_id=pl.col("memberId"),
-                           **{c.name: pl.col(c.name) for c in MEMBER_COLUMNS[1:]})
-        first_rows = heads[ROW].cast(pl.Int64)
+        hh_frame, m_frame, first_rows = passed(heads, m, bad)
     slow_rows = np.sort(np.concatenate(slow))
     if slow_rows.size == 0 and hh_frame is not None:
         assert m_frame is not None and first_rows is not None
