@@ -160,14 +160,14 @@ def _frame(table: pa.Table) -> pl.DataFrame:
 
 
 def _text_rows(parts: list[Rows], rows: np.ndarray) -> pl.DataFrame:
-    """These rows (numbered as ``ROW``) of the parts as polars' reader reads their text
+    """These rows (numbered as ``ROW``) of the parts as text, as polars' reader reads it
     (``CsvSource``'s), with their numbers (``ROW``) and their households told apart
     (``GROUP``): rows of one household are adjacent."""
     names = list(parts[0].names)
     if rows.size == 0:
         return pl.DataFrame(schema={**{n: pl.String for n in names}, ROW: pl.Int64,
                                     GROUP: pl.UInt32})
-    lines: list[bytes] = []
+    lines: list[list[str]] = []
     for part in parts:
         mine = rows[(rows > part.first_row) & (rows <= part.first_row + part.rows)]
         if not mine.size:
@@ -176,10 +176,12 @@ def _text_rows(parts: list[Rows], rows: np.ndarray) -> pl.DataFrame:
         ends = np.append(starts[1:] - 1, len(part.data))
         data = memoryview(part.data)
         at = mine - part.first_row - 1
-        lines.extend(bytes(data[s:e]).rstrip(b"\n").removesuffix(b"\r")
+        # Plain lines (the reader read the block: no quote, the header's number of cells,
+        # UTF-8): each cell its text, an empty one a null, as polars' reader gives them.
+        lines.extend(bytes(data[s:e]).rstrip(b"\n").removesuffix(b"\r").decode().split(",")
                      for s, e in zip(starts[at], ends[at], strict=True))
-    frame = pl.read_csv(b"\n".join(lines) + b"\n", has_header=False, new_columns=names,
-                        schema={n: pl.String for n in names}, quote_char=None)
+    frame = pl.DataFrame({n: [cells[i] or None for cells in lines] for i, n in enumerate(names)},
+                         schema={n: pl.String for n in names})
     apart = pl.Series(np.diff(rows, prepend=rows[0] - 2) != 1)
     return frame.with_columns(
         pl.Series(ROW, rows.astype(np.int64)),
