@@ -287,6 +287,18 @@ def _household_start(data: bytes, at: int, column: int, most: int = 64) -> int:
     return 0
 
 
+def _numbered(frame: pl.DataFrame, row: int, skipped: list[int]) -> tuple[pl.DataFrame, int]:
+    """The rows of a frame numbered (``ROW``) on from ``row``, counting the rows the reader
+    skipped among them (``skipped``: their numbers among the frame's and theirs, from 1), as
+    the file's data rows are numbered; and the last number."""
+    total = frame.height + len(skipped)
+    if not skipped or not all(1 <= n <= total for n in skipped):
+        return frame.with_columns(pl.int_range(row + 1, row + 1 + frame.height,
+                                               dtype=pl.Int64).alias(ROW)), row + frame.height
+    kept = np.setdiff1d(np.arange(1, total + 1, dtype=np.int64), np.asarray(skipped))
+    return frame.with_columns(pl.Series(ROW, kept + row, dtype=pl.Int64)), row + total
+
+
 def _trailing_run(ids: pl.Series, last: Any) -> int:
     """How many of the last ids are ``last``."""
     other = (ids != last).fill_null(True)
@@ -578,16 +590,15 @@ class CsvSource(Source):
         for block, line, block_done in blocks:
             lines = count_byte(block, 10) + (not block.endswith(b"\n"))
             frames = self._strict_frames(block, pool)
+            skipped: list[int] = []
             if frames is None:
                 frame = self._plain_block(block, lines)
                 if frame is None:
-                    frame = self._arrow_block(block, line)
+                    frame, skipped = self._arrow_block(block, line)
                 frames = [frame]
             before, done = done, block_done
             for i, frame in enumerate(frames):
-                frame = frame.with_columns(pl.int_range(
-                    row + 1, row + 1 + frame.height, dtype=pl.Int64).alias(ROW))
-                row += frame.height
+                frame, row = _numbered(frame, row, skipped)
                 yield frame, done if i == len(frames) - 1 else before
 
     def _row_chunks(self) -> Iterator[Chunk]:
@@ -711,9 +722,15 @@ class CsvSource(Source):
             return None  # e.g. not UTF-8: Arrow's reader gives the error
         return frame if frame.height == lines else None
 
-    def _arrow_block(self, block: bytes, first_line: int) -> pl.DataFrame:
+    def _arrow_block(self, block: bytes, first_line: int) -> tuple[pl.DataFrame, list[int]]:
+        """Arrow's reading of a block, and the numbers of the rows it skipped among the
+        block's (from 1; empty if one's is not known)."""
+        skipped: list[int | None] = []
+
         def invalid(row: Any) -> str:
-            if row.number is not None and row.number >= 0:
+            known = row.number is not None and row.number >= 0
+            skipped.append(row.number if known else None)
+            if known:
                 row = _Numbered(row, first_line + row.number - 1)
             return self._invalid_row(row)
 
@@ -725,7 +742,7 @@ class CsvSource(Source):
             convert_options=self._convert(self.names))
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
-        return frame
+        return frame, [] if None in skipped else cast(list[int], skipped)
 
     def _convert(self, names: list[str]) -> Any:
         return pa_csv.ConvertOptions(column_types={n: pa.string() for n in names},
@@ -733,6 +750,12 @@ class CsvSource(Source):
 
     def _arrow_frames(self) -> Iterator[tuple[pl.DataFrame, int]]:
         row = 0
+        skipped: list[int | None] = []
+
+        def invalid(row: Any) -> str:
+            skipped.append(row.number if row.number is not None and row.number >= 0 else None)
+            return self._invalid_row(row)
+
         with open_register(self.path) as (raw, position, compressed):
             raw.read(self.bom)
             counting = _Counting(raw)
@@ -743,7 +766,7 @@ class CsvSource(Source):
                     # one thread: the parser then knows every row's line number (for the
                     # errors file), and on this kind of machine it was no slower
                     encoding=self.encoding, use_threads=False),
-                parse_options=pa_csv.ParseOptions(invalid_row_handler=self._invalid_row),
+                parse_options=pa_csv.ParseOptions(invalid_row_handler=invalid),
                 # the header read from the file, as written; its columns renamed after
                 convert_options=self._convert(self.header),
             )
@@ -751,9 +774,12 @@ class CsvSource(Source):
                 frame = pl.from_arrow(pa.Table.from_batches([batch]))
                 assert isinstance(frame, pl.DataFrame)
                 frame.columns = list(self.names)
-                frame = frame.with_columns(
-                    pl.int_range(row + 1, row + 1 + frame.height, dtype=pl.Int64).alias(ROW))
-                row += frame.height
+                # The rows skipped while this batch was read, among the batch's (the file's
+                # rows are numbered from 1 with the header's).
+                known = None not in skipped
+                mine = [n - 1 - row for n in skipped if n is not None] if known else []
+                skipped.clear()
+                frame, row = _numbered(frame, row, mine)
                 yield frame, position() if compressed else counting.count
 
     def chunks(self) -> Iterator[Chunk]:

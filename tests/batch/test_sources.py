@@ -246,3 +246,24 @@ def test_count_byte_is_bytes_count(data: bytes) -> None:
 
     for byte in (10, 13, ord(","), 0, 255):
         assert count_byte(data, byte) == data.count(bytes([byte]))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+@pytest.mark.parametrize("before", ["", '"h0",m1,1980-01-01,HEAD,"10\n00"\n', "\n"])
+def test_rows_after_a_skipped_row_keep_their_numbers(tmp_path: Path, encoding: str,
+                                                     before: str) -> None:
+    """A row the reader skips (cut short) is still a data row: the rows after it keep their
+    numbers in the errors file (a record over two lines one row, an empty line none)."""
+    path = tmp_path / "register.csv"
+    rows = ["h1,m1,1980-01-01,HEAD,1000", "h2,m1,1980-01-01", "h3,m1,1980-01-01,HEAD,1000",
+            "h4,m1,1980-01-01,HEAD,-5"]
+    path.write_text("householdId,memberId,birthDate,relation,annualNetIncome\n" + before
+                    + "\n".join(rows) + "\n", encoding=encoding)
+    source = open_source(path, chunk_rows=100, encoding=encoding)
+    out = tmp_path / "out.csv"
+    screen_file(path, out, AS_OF, load_catalog().in_force(AS_OF), source=source)
+    errors = pl.read_csv(tmp_path / "out.errors.csv")
+    first = 2 if before.startswith('"') else 1  # the data row of h1
+    got = {code: row for code, row in zip(errors["code"], errors["row"], strict=True)}
+    assert got["MALFORMED_ROW"] == first + 1 or before == "\n"
+    assert got["NEGATIVE_AMOUNT"] == first + 3
