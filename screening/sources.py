@@ -299,6 +299,13 @@ def _numbered(frame: pl.DataFrame, row: int, skipped: list[int]) -> tuple[pl.Dat
     return frame.with_columns(pl.Series(ROW, kept + row, dtype=pl.Int64)), row + total
 
 
+def _among(numbers: Sequence[int | None], first: int) -> list[int]:
+    """Rows' numbers counted from the row numbered ``first`` (as 1); none where one of them
+    is not known."""
+    known = [n - first + 1 for n in numbers if n is not None]
+    return known if len(known) == len(numbers) else []
+
+
 def _trailing_run(ids: pl.Series, last: Any) -> int:
     """How many of the last ids are ``last``."""
     other = (ids != last).fill_null(True)
@@ -614,7 +621,6 @@ class CsvSource(Source):
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="screen-csv") as pool:
             for block, line, block_done, last in blocks:
                 data = carry + block if carry else block
-                first_line = line - count_byte(carry, 10)
                 got = self._read_rows(data, names, row, last, pool)
                 if got is not None and got[1] == 0 and not last:
                     # One household so far: it waits for the next block, unless it is longer
@@ -625,6 +631,7 @@ class CsvSource(Source):
                     got = self._read_rows(data, names, row, True, pool)
                 if got is None:
                     rest = ((b, n, d) for b, n, d, _ in blocks)
+                    first_line = line - count_byte(carry, 10)  # the carried rows' first
                     frames = self._block_frames(
                         itertools.chain([(data, first_line, block_done)], rest), pool, row,
                         done)
@@ -725,12 +732,10 @@ class CsvSource(Source):
     def _arrow_block(self, block: bytes, first_line: int) -> tuple[pl.DataFrame, list[int]]:
         """Arrow's reading of a block, and the numbers of the rows it skipped among the
         block's (from 1; empty if one's is not known)."""
-        skipped: list[int | None] = []
+        before = len(self.rejected)
 
         def invalid(row: Any) -> str:
-            known = row.number is not None and row.number >= 0
-            skipped.append(row.number if known else None)
-            if known:
+            if row.number is not None and row.number >= 0:
                 row = _Numbered(row, first_line + row.number - 1)
             return self._invalid_row(row)
 
@@ -742,7 +747,7 @@ class CsvSource(Source):
             convert_options=self._convert(self.names))
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
-        return frame, [] if None in skipped else cast(list[int], skipped)
+        return frame, _among([line for line, *_ in self.rejected[before:]], first_line)
 
     def _convert(self, names: list[str]) -> Any:
         return pa_csv.ConvertOptions(column_types={n: pa.string() for n in names},
@@ -750,12 +755,7 @@ class CsvSource(Source):
 
     def _arrow_frames(self) -> Iterator[tuple[pl.DataFrame, int]]:
         row = 0
-        skipped: list[int | None] = []
-
-        def invalid(row: Any) -> str:
-            skipped.append(row.number if row.number is not None and row.number >= 0 else None)
-            return self._invalid_row(row)
-
+        seen = 0  # the rejected rows of the batches before
         with open_register(self.path) as (raw, position, compressed):
             raw.read(self.bom)
             counting = _Counting(raw)
@@ -766,7 +766,7 @@ class CsvSource(Source):
                     # one thread: the parser then knows every row's line number (for the
                     # errors file), and on this kind of machine it was no slower
                     encoding=self.encoding, use_threads=False),
-                parse_options=pa_csv.ParseOptions(invalid_row_handler=invalid),
+                parse_options=pa_csv.ParseOptions(invalid_row_handler=self._invalid_row),
                 # the header read from the file, as written; its columns renamed after
                 convert_options=self._convert(self.header),
             )
@@ -776,10 +776,9 @@ class CsvSource(Source):
                 frame.columns = list(self.names)
                 # The rows skipped while this batch was read, among the batch's (the file's
                 # rows are numbered from 1 with the header's).
-                known = None not in skipped
-                mine = [n - 1 - row for n in skipped if n is not None] if known else []
-                skipped.clear()
-                frame, row = _numbered(frame, row, mine)
+                skipped = _among([n for n, *_ in self.rejected[seen:]], row + 2)
+                seen = len(self.rejected)
+                frame, row = _numbered(frame, row, skipped)
                 yield frame, position() if compressed else counting.count
 
     def chunks(self) -> Iterator[Chunk]:

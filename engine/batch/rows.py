@@ -94,11 +94,9 @@ def read_rows(data: bytes | memoryview, names: tuple[str, ...], first_row: int, 
     return Rows(memoryview(data)[:cut], names, first_row, got), cut
 
 
-def check_rows(parts: Rows | Sequence[Rows], as_of: date) -> Checked:
-    """Validate a block of whole households' rows read by ``read_rows`` (or the parts of one,
-    in order, checked together: each check costs about as much for a few households as for
-    many)."""
-    parts = [parts] if isinstance(parts, Rows) else list(parts)
+def check_rows(parts: Sequence[Rows], as_of: date) -> Checked:
+    """Validate a block of whole households' rows read by ``read_rows``, in parts, in order,
+    checked together (each check costs about as much for a few households as for many)."""
     # Rows are numbered as ``ROW`` is, from 1 after the header, across the parts.
     slow: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     heads_parts: list[pl.DataFrame] = []
@@ -159,7 +157,7 @@ def _frame(table: pa.Table) -> pl.DataFrame:
     return frame
 
 
-def _text_rows(parts: list[Rows], rows: np.ndarray) -> pl.DataFrame:
+def _text_rows(parts: Sequence[Rows], rows: np.ndarray) -> pl.DataFrame:
     """These rows (numbered as ``ROW``) of the parts as text, as polars' reader reads it
     (``CsvSource``'s), with their numbers (``ROW``) and their households told apart
     (``GROUP``): rows of one household are adjacent."""
