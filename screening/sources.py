@@ -34,6 +34,7 @@ from engine.batch.execution import ENGINE
 from engine.batch.layout import BY_NAME, ERRORS, EXACT, ROW, TYPED, LayoutError, check_columns
 from engine.batch.rows import Rows, read_rows
 from engine.batch.rows import available as rows_available
+from screening.record_lines import line_pieces, record_lines
 
 FORMATS = ("csv", "jsonl", "parquet", "xlsx")
 HOLD_LIMIT = 10_000  # rows of one household held back at most (more is invalid anyway)
@@ -369,7 +370,8 @@ class _Counting(io.RawIOBase):
 
 @dataclass(frozen=True)
 class _Numbered:
-    """A misshapen row Arrow's reader reports, numbered as a line of the whole file."""
+    """A misshapen row Arrow's reader reports, numbered as a record of the whole file (the
+    header's 1)."""
 
     row: Any
     number: int
@@ -537,7 +539,7 @@ class CsvSource(Source):
         if "memberId" not in self.names:
             raise LayoutError("the input needs a memberId column (one row per member)")
         self.total = path.stat().st_size
-        # (line, cells expected, cells found, lines it spans)
+        # (the record's number, the header's 1; cells expected; cells found; lines it spans)
         self.rejected: list[tuple[int | None, int, int, int]] = []
 
     def _invalid_row(self, row: Any) -> str:
@@ -547,16 +549,31 @@ class CsvSource(Source):
         return "skip"
 
     def rejected_frame(self) -> pl.DataFrame:
-        """The skipped rows as errors-file rows (by line number; the cells are not repeated,
-        a misshapen row's household id cannot be trusted)."""
+        """The skipped rows as errors-file rows (by data row, the message naming the line it
+        begins on; the cells are not repeated, a misshapen row's household id cannot be
+        trusted)."""
+        lines = self._lines_of([n - 1 for n, *_ in self.rejected if n is not None])
         return pl.DataFrame(
-            [(None if line is None else line - 1, None, "row", "MALFORMED_ROW",
-              f"line {line if line is not None else '?'} has {found} cell(s), the header "
-              f"{expected}: a truncated row or an unclosed quote; the row was not screened"
+            [(None if number is None else number - 1, None, "row", "MALFORMED_ROW",
+              f"line {lines.get(number - 1, '?') if number is not None else '?'} has {found} "
+              f"cell(s), the header {expected}: a truncated row or an unclosed quote; the row "
+              "was not screened"
               + (f" (an unclosed quote ran it over {spans} lines, none of them screened)"
                  if spans > 1 else ""))
-             for line, expected, found, spans in self.rejected],
+             for number, expected, found, spans in self.rejected],
             schema=ERRORS, orient="row")
+
+    def _lines_of(self, rows: Sequence[int]) -> dict[int, int]:
+        """The line of the file on which each of these data rows begins (read again, up to
+        the last of them: rows and lines differ after a cell over several lines or an empty
+        line). The file's own bytes are read: in the encodings a register is read in (the
+        header is read up to a byte 0x0A), a line break, a comma and a quote are those ASCII
+        bytes."""
+        if not rows:
+            return {}
+        with open_register(self.path) as (f, _, _):
+            f.read(self.data_start)
+            return record_lines(line_pieces(f.read), 2, rows)
 
     def _frames(self) -> Iterator[tuple[pl.DataFrame, int]]:
         if (self.utf8 or self.transcoded) and len(self.names) > 1:
@@ -594,14 +611,14 @@ class CsvSource(Source):
                       row: int, done: int) -> Iterator[tuple[pl.DataFrame, int]]:
         """``_plain_frames``' frames of these blocks, the rows numbered on from ``row``
         (``done``: the progress before the first block)."""
-        for block, line, block_done in blocks:
+        for block, _, block_done in blocks:
             lines = count_byte(block, 10) + (not block.endswith(b"\n"))
             frames = self._strict_frames(block, pool)
             skipped: list[int] = []
             if frames is None:
                 frame = self._plain_block(block, lines)
                 if frame is None:
-                    frame, skipped = self._arrow_block(block, line)
+                    frame, skipped = self._arrow_block(block, row)
                 frames = [frame]
             before, done = done, block_done
             for i, frame in enumerate(frames):
@@ -729,15 +746,15 @@ class CsvSource(Source):
             return None  # e.g. not UTF-8: Arrow's reader gives the error
         return frame if frame.height == lines else None
 
-    def _arrow_block(self, block: bytes, first_line: int) -> tuple[pl.DataFrame, list[int]]:
-        """Arrow's reading of a block, and the numbers of the rows it skipped among the
-        block's (from 1; empty if one's is not known)."""
+    def _arrow_block(self, block: bytes, row: int) -> tuple[pl.DataFrame, list[int]]:
+        """Arrow's reading of a block that follows ``row`` data rows, and the numbers of the
+        rows it skipped among the block's (from 1; empty if one's is not known)."""
         before = len(self.rejected)
 
-        def invalid(row: Any) -> str:
-            if row.number is not None and row.number >= 0:
-                row = _Numbered(row, first_line + row.number - 1)
-            return self._invalid_row(row)
+        def invalid(found: Any) -> str:
+            if found.number is not None and found.number >= 0:
+                found = _Numbered(found, row + 1 + found.number)  # as the whole file's
+            return self._invalid_row(found)
 
         table = pa_csv.read_csv(
             io.BytesIO(block),
@@ -747,7 +764,7 @@ class CsvSource(Source):
             convert_options=self._convert(self.names))
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
-        return frame, _among([line for line, *_ in self.rejected[before:]], first_line)
+        return frame, _among([number for number, *_ in self.rejected[before:]], row + 2)
 
     def _convert(self, names: list[str]) -> Any:
         return pa_csv.ConvertOptions(column_types={n: pa.string() for n in names},

@@ -249,11 +249,14 @@ def test_count_byte_is_bytes_count(data: bytes) -> None:
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
-@pytest.mark.parametrize("before", ["", '"h0",m1,1980-01-01,HEAD,"10\n00"\n', "\n"])
+@pytest.mark.parametrize(("before", "line"), [("", 3), ('"h0",m1,1980-01-01,HEAD,"10\n00"\n', 5),
+                                              ("\n", 4),
+                                              ('\n"h0",m1,1980-01-01,HEAD,"1""0\n\n0"\n\r\n', 8)])
 def test_rows_after_a_skipped_row_keep_their_numbers(tmp_path: Path, encoding: str,
-                                                     before: str) -> None:
+                                                     before: str, line: int) -> None:
     """A row the reader skips (cut short) is still a data row: the rows after it keep their
-    numbers in the errors file (a record over two lines one row, an empty line none)."""
+    numbers in the errors file (a record over several lines one row, an empty line none); the
+    skipped row's message names the line of the file it is on."""
     path = tmp_path / "register.csv"
     rows = ["h1,m1,1980-01-01,HEAD,1000", "h2,m1,1980-01-01", "h3,m1,1980-01-01,HEAD,1000",
             "h4,m1,1980-01-01,HEAD,-5"]
@@ -263,7 +266,31 @@ def test_rows_after_a_skipped_row_keep_their_numbers(tmp_path: Path, encoding: s
     out = tmp_path / "out.csv"
     screen_file(path, out, AS_OF, load_catalog().in_force(AS_OF), source=source)
     errors = pl.read_csv(tmp_path / "out.errors.csv")
-    first = 2 if before.startswith('"') else 1  # the data row of h1
+    first = 2 if '"' in before else 1  # the data row of h1
     got = {code: row for code, row in zip(errors["code"], errors["row"], strict=True)}
-    assert got["MALFORMED_ROW"] == first + 1 or before == "\n"
+    assert got["MALFORMED_ROW"] == first + 1
     assert got["NEGATIVE_AMOUNT"] == first + 3
+    (message,) = errors.filter(pl.col("code") == "MALFORMED_ROW")["message_en"]
+    assert message.startswith(f"line {line} has 3 cell(s)")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_a_skipped_row_after_a_record_over_lines_in_an_earlier_block(tmp_path: Path,
+                                                                     encoding: str) -> None:
+    """Rows and lines part where a cell holds a line break or a line is empty: a row skipped
+    blocks later is numbered by rows counted, and named by the line it is on."""
+    path = tmp_path / "register.csv"
+    quoted = '"h0",m1,1980-01-01,HEAD,"10\n00"\n\n'  # row 1 on lines 2-3, line 4 empty
+    fill = [f"f{i},m1,1980-01-01,HEAD,1000" for i in range(400)]  # rows 2-401, lines 5-404
+    path.write_text("householdId,memberId,birthDate,relation,annualNetIncome\n" + quoted
+                    + "\n".join([*fill, "h2,m1,1980-01-01", "h4,m1,1980-01-01,HEAD,-5"])
+                    + "\n", encoding=encoding)
+    assert path.stat().st_size > 2 * 4096  # blocks of 4 KiB at least: the rows are blocks on
+    source = open_source(path, chunk_rows=20, encoding=encoding)
+    screen_file(path, tmp_path / "out.csv", AS_OF, load_catalog().in_force(AS_OF),
+                source=source)
+    errors = pl.read_csv(tmp_path / "out.errors.csv")
+    got = {code: (row, message) for code, row, message
+           in zip(errors["code"], errors["row"], errors["message_en"], strict=True)}
+    assert got["MALFORMED_ROW"][0] == 402 and got["MALFORMED_ROW"][1].startswith("line 405 ")
+    assert got["NEGATIVE_AMOUNT"][0] == 403
