@@ -541,6 +541,7 @@ class CsvSource(Source):
         self.total = path.stat().st_size
         # (the record's number, the header's 1; cells expected; cells found; lines it spans)
         self.rejected: list[tuple[int | None, int, int, int]] = []
+        self._lines: dict[int, int] = {}  # a skipped record's line, by its number, if found
 
     def _invalid_row(self, row: Any) -> str:
         number = row.number if row.number is not None and row.number >= 0 else None
@@ -552,7 +553,10 @@ class CsvSource(Source):
         """The skipped rows as errors-file rows (by data row, the message naming the line it
         begins on; the cells are not repeated, a misshapen row's household id cannot be
         trusted)."""
-        lines = self._lines_of([n - 1 for n, *_ in self.rejected if n is not None])
+        known = self._lines
+        rest = self._lines_of([n - 1 for n, *_ in self.rejected
+                               if n is not None and n not in known])
+        lines = {**{n - 1: at for n, at in known.items()}, **rest}
         return pl.DataFrame(
             [(None if number is None else number - 1, None, "row", "MALFORMED_ROW",
               f"line {lines.get(number - 1, '?') if number is not None else '?'} has {found} "
@@ -566,9 +570,9 @@ class CsvSource(Source):
     def _lines_of(self, rows: Sequence[int]) -> dict[int, int]:
         """The line of the file on which each of these data rows begins (read again, up to
         the last of them: rows and lines differ after a cell over several lines or an empty
-        line). The file's own bytes are read: in the encodings a register is read in (the
-        header is read up to a byte 0x0A), a line break, a comma and a quote are those ASCII
-        bytes."""
+        line), for rows skipped where the file is streamed. The file's own bytes are read: in
+        the encodings a register is read in (the header is read up to a byte 0x0A), a line
+        break, a comma and a quote are those ASCII bytes."""
         if not rows:
             return {}
         with open_register(self.path) as (f, _, _):
@@ -611,14 +615,14 @@ class CsvSource(Source):
                       row: int, done: int) -> Iterator[tuple[pl.DataFrame, int]]:
         """``_plain_frames``' frames of these blocks, the rows numbered on from ``row``
         (``done``: the progress before the first block)."""
-        for block, _, block_done in blocks:
+        for block, line, block_done in blocks:
             lines = count_byte(block, 10) + (not block.endswith(b"\n"))
             frames = self._strict_frames(block, pool)
             skipped: list[int] = []
             if frames is None:
                 frame = self._plain_block(block, lines)
                 if frame is None:
-                    frame, skipped = self._arrow_block(block, row)
+                    frame, skipped = self._arrow_block(block, row, line)
                 frames = [frame]
             before, done = done, block_done
             for i, frame in enumerate(frames):
@@ -746,9 +750,11 @@ class CsvSource(Source):
             return None  # e.g. not UTF-8: Arrow's reader gives the error
         return frame if frame.height == lines else None
 
-    def _arrow_block(self, block: bytes, row: int) -> tuple[pl.DataFrame, list[int]]:
-        """Arrow's reading of a block that follows ``row`` data rows, and the numbers of the
-        rows it skipped among the block's (from 1; empty if one's is not known)."""
+    def _arrow_block(self, block: bytes, row: int, line: int
+                     ) -> tuple[pl.DataFrame, list[int]]:
+        """Arrow's reading of a block that follows ``row`` data rows and begins on line
+        ``line``, and the numbers of the rows it skipped among the block's (from 1; empty if
+        one's is not known). The lines the skipped rows begin on are found in the block."""
         before = len(self.rejected)
 
         def invalid(found: Any) -> str:
@@ -764,7 +770,10 @@ class CsvSource(Source):
             convert_options=self._convert(self.names))
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
-        return frame, _among([number for number, *_ in self.rejected[before:]], row + 2)
+        skipped = _among([number for number, *_ in self.rejected[before:]], row + 2)
+        found = record_lines(line_pieces(io.BytesIO(block).read), line, skipped)
+        self._lines.update((row + 1 + k, at) for k, at in found.items())
+        return frame, skipped
 
     def _convert(self, names: list[str]) -> Any:
         return pa_csv.ConvertOptions(column_types={n: pa.string() for n in names},
