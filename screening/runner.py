@@ -197,7 +197,12 @@ def default_order(output_format_: str) -> str:
 
 def check_chunk(chunk: Chunk, as_of: date) -> Checked:
     if chunk.frame is not None:
-        return check_flat(chunk.frame, as_of, chunk.text)
+        checked = check_flat(chunk.frame, as_of, chunk.text)
+        if chunk.incomplete is None:
+            return checked
+        # Households the source took out: refused, with their errors.
+        return replace(checked, errors=pl.concat([checked.errors, chunk.incomplete]).sort(
+            "row", maintain_order=True), rejected=checked.rejected + chunk.incomplete.height)
     if chunk.rows is not None:
         return check_rows(chunk.rows, as_of)
     if chunk.lines is not None:

@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -72,6 +72,8 @@ class Chunk:
     first_line: int = 1
     # A block of CSV rows read as households, in parts read side by side (``engine.batch.rows``)
     rows: tuple[Rows, ...] | None = None
+    # Households taken out of ``frame`` (one of their rows could not be read), as errors.
+    incomplete: pl.DataFrame | None = None
 
 
 def detect_format(path: str | os.PathLike[str], given: str | None = None) -> str:
@@ -305,6 +307,20 @@ def _among(numbers: Sequence[int | None], first: int) -> list[int]:
     is not known."""
     known = [n - first + 1 for n in numbers if n is not None]
     return known if len(known) == len(numbers) else []
+
+
+def _cell(text: str, index: int) -> str | None:
+    """The cell at ``index`` of a CSV row's text when the row holds it whole (another cell
+    follows it), else None."""
+    if index < 0:
+        return None
+    import csv
+
+    try:
+        cells = next(csv.reader([text.rstrip("\r\n")]), [])
+    except csv.Error:  # e.g. a quote that is never closed
+        return None
+    return cells[index] if len(cells) > index + 1 else None
 
 
 def _trailing_run(ids: pl.Series, last: Any) -> int:
@@ -542,12 +558,44 @@ class CsvSource(Source):
         # (the record's number, the header's 1; cells expected; cells found; lines it spans)
         self.rejected: list[tuple[int | None, int, int, int]] = []
         self._lines: dict[int, int] = {}  # a skipped record's line, by its number, if found
+        # The households a skipped row names (its household id cell, when the row holds it
+        # whole), by id: the data row skipped. Their other rows are not screened either.
+        self._damaged: dict[str, int] = {}
+        self._id_cell = self.names.index("householdId") if "householdId" in self.names else -1
 
     def _invalid_row(self, row: Any) -> str:
         number = row.number if row.number is not None and row.number >= 0 else None
-        spans = 1 + (row.text or "").rstrip("\r\n").count("\n")
+        text = row.text or ""
+        spans = 1 + text.rstrip("\r\n").count("\n")
         self.rejected.append((number, row.expected_columns, row.actual_columns, spans))
+        household = _cell(text, self._id_cell)
+        if household and number is not None:
+            self._damaged.setdefault(household, number - 1)
         return "skip"
+
+    def _without_damaged(self, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+        """The chunks without the rows of households one of whose rows was skipped: such a
+        household is not screened with the members that remain (its per-capita income and
+        its members' outcomes would be wrong), but refused, ``INCOMPLETE_HOUSEHOLD``."""
+        for chunk in chunks:
+            damaged = self._damaged
+            if chunk.frame is None or not damaged:
+                yield chunk
+                continue
+            ids = chunk.frame["householdId"]
+            hit = ids.is_in(list(damaged)).fill_null(False)
+            if not hit.any():
+                yield chunk
+                continue
+            first = chunk.frame.filter(hit).group_by("householdId", maintain_order=True).agg(
+                pl.col(ROW).min())
+            incomplete = pl.DataFrame(
+                [(row, household, "household", "INCOMPLETE_HOUSEHOLD",
+                  f"data row {damaged[household]} of this household could not be read "
+                  "(MALFORMED_ROW): the household was not screened")
+                 for household, row in first.iter_rows()],
+                schema=ERRORS, orient="row")
+            yield replace(chunk, frame=chunk.frame.filter(~hit), incomplete=incomplete)
 
     def rejected_frame(self) -> pl.DataFrame:
         """The skipped rows as errors-file rows (by data row, the message naming the line it
@@ -809,8 +857,8 @@ class CsvSource(Source):
 
     def chunks(self) -> Iterator[Chunk]:
         if (self.utf8 or self.transcoded) and len(self.names) > 1 and rows_available():
-            return self._row_chunks()
-        return complete_households(with_last(self._frames()), text=True)
+            return self._without_damaged(self._row_chunks())
+        return self._without_damaged(complete_households(with_last(self._frames()), text=True))
 
 
 class XlsxSource(Source):

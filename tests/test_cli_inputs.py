@@ -174,7 +174,11 @@ def test_a_gb18030_register_reads_as_its_utf8_twin(tmp_path: Path, chunk: str,
         results.append(((tmp_path / "o.csv").read_bytes(), rows))
     assert results[0] == results[1]
     outcomes, rows = results[0]
-    assert "户-".encode() in outcomes and [r["row"] for r in rows] == ["6"]
+    # The truncated row's household (data rows 3-6) is refused whole, not screened without it.
+    assert "户-".encode() in outcomes
+    assert [(r["row"], r["code"]) for r in rows] == [("3", "INCOMPLETE_HOUSEHOLD"),
+                                                     ("6", "MALFORMED_ROW")]
+    assert rows[0]["household_id"].encode() not in outcomes
 
 
 @pytest.mark.parametrize("chunk", ["2", "100000"])

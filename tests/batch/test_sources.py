@@ -294,3 +294,52 @@ def test_a_skipped_row_after_a_record_over_lines_in_an_earlier_block(tmp_path: P
            in zip(errors["code"], errors["row"], errors["message_en"], strict=True)}
     assert got["MALFORMED_ROW"][0] == 402 and got["MALFORMED_ROW"][1].startswith("line 405 ")
     assert got["NEGATIVE_AMOUNT"][0] == 403
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+@pytest.mark.parametrize("across", [False, True])
+def test_a_household_with_a_skipped_row_is_refused_whole(tmp_path: Path, encoding: str,
+                                                         across: bool) -> None:
+    """A household one of whose rows cannot be read is not screened with the members that
+    remain: it is refused (``INCOMPLETE_HOUSEHOLD`` on its first row) and counted as invalid,
+    in whichever block its other rows are (``across``: its first row in the block before the
+    one holding the skipped row); the households around it are screened."""
+    head = "householdId,memberId,birthDate,relation,annualNetIncome\n"
+    fill: list[str] = []
+    if across:  # the damaged household's first row ends past the first 4 KiB block's end
+        while len(head) + sum(len(r) + 1 for r in fill) < 4096 - 20:
+            fill.append(f"f{len(fill)},m1,1980-01-01,HEAD,1000")
+    damaged = ["h2,m1,1980-01-01,HEAD,1000", "h2,m2,1982", "h2,m3,2010-01-01,CHILD,1000"]
+    rows = [*fill, "h1,m1,1980-01-01,HEAD,1000", *damaged, "h3,m1,1980-01-01,HEAD,1000"]
+    if across:
+        rows = [*fill, *damaged, "h3,m1,1980-01-01,HEAD,1000"]
+        first = head + "\n".join(rows[:len(fill) + 1])
+        assert len(first) > 4096 > len(first) - len(damaged[0])
+    path = tmp_path / "register.csv"
+    path.write_text(head + "\n".join(rows) + "\n", encoding=encoding)
+    source = open_source(path, chunk_rows=20, encoding=encoding)
+    summary = screen_file(path, tmp_path / "out.parquet", AS_OF,
+                          load_catalog().in_force(AS_OF), source=source,
+                          statuses=frozenset({"GRANTED", "NOT_GRANTED", "UNDETERMINED"}))
+    errors = pl.read_csv(tmp_path / "out.errors.csv")
+    at = rows.index(damaged[0]) + 1  # the household's first data row
+    assert errors.select("row", "household_id", "code").rows() == [
+        (at, "h2", "INCOMPLETE_HOUSEHOLD"), (at + 1, None, "MALFORMED_ROW")]
+    screened = set(pl.read_parquet(tmp_path / "out.parquet")["household_id"].unique())
+    assert "h2" not in screened and "h3" in screened and ("h1" in screened or across)
+    assert summary["households"]["invalid"] == 1
+    assert summary["households"]["screened"] == len(screened) == len(rows) - 3
+
+
+def test_a_row_cut_inside_its_household_id_names_no_household(tmp_path: Path) -> None:
+    path = tmp_path / "register.csv"
+    path.write_text("householdId,memberId,birthDate,relation,annualNetIncome\n"
+                    "h1,m1,1980-01-01,HEAD,1000\nh2,m1,1980-01-01,HEAD,1000\nh2\n"
+                    "h3,m1,1980-01-01,HEAD,1000\n", encoding="utf-8")
+    screen_file(path, tmp_path / "out.parquet", AS_OF, load_catalog().in_force(AS_OF),
+                source=open_source(path, chunk_rows=100),
+                statuses=frozenset({"GRANTED", "NOT_GRANTED", "UNDETERMINED"}))
+    errors = pl.read_csv(tmp_path / "out.errors.csv")
+    assert errors["code"].to_list() == ["MALFORMED_ROW"]
+    screened = set(pl.read_parquet(tmp_path / "out.parquet")["household_id"].unique())
+    assert screened == {"h1", "h2", "h3"}
