@@ -330,6 +330,7 @@ FILE_ZH = {
     "INVALID_JSON": "该行不是有效的 JSON",
     "MALFORMED_ROW": "该行格式错误（单元格数与表头不符，可能被截断或引号未闭合），未筛查",
     "INCOMPLETE_HOUSEHOLD": "该户有一行未能读取（见 MALFORMED_ROW），该户未筛查",
+    "DUPLICATE_HOUSEHOLD": "登记表中此前已有相同户编号的家庭（已筛查），此户未筛查",
     "EVALUATION_ERROR": "评估出错，该户未筛查",
 }
 
