@@ -74,10 +74,11 @@ def _chinese_line(line: str) -> str | None:
 def _fail(message: str) -> int:
     """Print the error (each line with a code preceded by its Chinese text) and return the
     exit status of bad input, 2."""
-    lines = []
+    lines: list[str] = []
     for line in message.splitlines():
         zh = _chinese_line(line)
-        if zh is not None:
+        # (none where the line before is this line in Chinese already)
+        if zh is not None and not (lines and _HAN.search(lines[-1])):
             lines.append(zh)
         lines.append(line)
     print("\n".join(lines), file=sys.stderr)
@@ -747,6 +748,12 @@ def cmd_screen(args: argparse.Namespace) -> int:
     except LookupError:
         return _fail(f"error: unknown encoding {args.encoding!r} [BAD_ENCODING]")
     except UnicodeDecodeError:
+        wide = _wide_unicode(args.input)
+        if wide is not None:  # a register is read a line at a time, as bytes ending in 0x0A
+            return _fail(f"错误：登记表保存为 {wide} 编码，请另存为 CSV UTF-8（或 GB18030）后"
+                         "重新筛查（BAD_ENCODING）\n"
+                         f"error: {args.input} is saved as {wide}: save the register as CSV "
+                         "UTF-8 (or GB18030) and screen it again [BAD_ENCODING]")
         return _fail(f"error: {args.input}'s header is not valid {args.encoding or 'UTF-8'}"
                      f"{_GB_HINT if not args.encoding else ''} [BAD_ENCODING]")
     except OSError as exc:
@@ -786,6 +793,17 @@ def _cut_short(path: str, why: str) -> int:
 
 _GB_HINT = ("; if it was saved as GB18030/GBK (as Chinese spreadsheets do), give "
             "--encoding gb18030")
+
+
+def _wide_unicode(name: str) -> str | None:
+    """"UTF-16" or "UTF-32" when the file begins with one of their byte-order marks."""
+    try:
+        with open(name, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return None
+    found = next((enc for bom, enc in _BOMS if head.startswith(bom)), "")
+    return found.upper() if found in ("utf-16", "utf-32") else None
 
 
 def cmd_rescreen(args: argparse.Namespace) -> int:

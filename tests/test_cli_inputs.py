@@ -128,6 +128,19 @@ def test_a_gbk_register(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 2 and "[BAD_ENCODING]" in err
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_a_register_saved_as_utf16_or_utf32_is_refused_with_what_to_do(
+        tmp_path: Path, encoding: str, capsys: pytest.CaptureFixture[str]) -> None:
+    register = tmp_path / "wide.csv"
+    register.write_bytes("\n".join(_register_lines()[:3]).encode(encoding))  # with its BOM
+    code, err, _ = _screen(tmp_path, register, capsys)
+    zh = f"错误：登记表保存为 {encoding.upper()} 编码，请另存为 CSV UTF-8（或 GB18030）后重新筛查"
+    lines = err.splitlines()
+    assert code == 2 and len(lines) == 2 and lines[0] == zh + "（BAD_ENCODING）"
+    assert f"is saved as {encoding.upper()}: save the register as CSV UTF-8" in lines[1]
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
 def test_a_register_headed_in_chinese_screens_as_with_the_documented_names(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], encoding: str) -> None:
