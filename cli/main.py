@@ -96,6 +96,11 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF16_BE, "utf-16"))
 
 
+def _bom_encoding(raw: bytes) -> str | None:
+    """The encoding a byte-order mark at the start of ``raw`` says, if there is one."""
+    return next((enc for bom, enc in _BOMS if raw.startswith(bom)), None)
+
+
 def read_text(name: str, encoding: str | None = None) -> str:
     """A text file's contents: UTF-8 (with or without a BOM), UTF-16 or UTF-32 with a BOM,
     or ``encoding`` (e.g. gb18030, which Chinese spreadsheets export; GBK is part of it)."""
@@ -104,8 +109,7 @@ def read_text(name: str, encoding: str | None = None) -> str:
     except OSError as exc:
         raise BadInput(f"error: cannot read {name}: {exc.strerror or exc} [CANNOT_READ]") \
             from None
-    chosen = next((enc for bom, enc in _BOMS if raw.startswith(bom)), None) or encoding \
-        or "utf-8"
+    chosen = _bom_encoding(raw) or encoding or "utf-8"
     try:
         return raw.decode(chosen)
     except LookupError:
@@ -802,7 +806,7 @@ def _wide_unicode(name: str) -> str | None:
             head = f.read(4)
     except OSError:
         return None
-    found = next((enc for bom, enc in _BOMS if head.startswith(bom)), "")
+    found = _bom_encoding(head)
     return found.upper() if found in ("utf-16", "utf-32") else None
 
 

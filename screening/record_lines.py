@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-_QUOTE, _COMMA = 0x22, 0x2C
+_QUOTE = 0x22
 
 
 def _still_quoted(line: bytes, quoted: bool) -> bool:

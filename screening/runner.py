@@ -262,10 +262,16 @@ class _Once:
              for row, household in zip(rows, ids.filter(again), strict=True)],
             schema=ERRORS, orient="row")
         households, members, kept = subset(checked.households, checked.members, ~again)
-        return self.evaluate(done, Checked(
-            households, members,
-            pl.concat([checked.errors, refused]).sort("row", maintain_order=True),
-            checked.rejected + refused.height, checked.first_rows.gather(kept)))
+        return self.evaluate(done, _refusing(replace(
+            checked, households=households, members=members,
+            first_rows=checked.first_rows.gather(kept)), refused))
+
+
+def _refusing(checked: Checked, refused: pl.DataFrame) -> Checked:
+    """``checked`` with more households refused: their errors (``ERRORS`` rows) among the
+    others in row order, and their number."""
+    return replace(checked, errors=pl.concat([checked.errors, refused]).sort(
+        "row", maintain_order=True), rejected=checked.rejected + refused.height)
 
 
 def check_chunk(chunk: Chunk, as_of: date) -> Checked:
@@ -273,9 +279,7 @@ def check_chunk(chunk: Chunk, as_of: date) -> Checked:
         checked = check_flat(chunk.frame, as_of, chunk.text)
         if chunk.incomplete is None:
             return checked
-        # Households the source took out: refused, with their errors.
-        return replace(checked, errors=pl.concat([checked.errors, chunk.incomplete]).sort(
-            "row", maintain_order=True), rejected=checked.rejected + chunk.incomplete.height)
+        return _refusing(checked, chunk.incomplete)  # households the source took out
     if chunk.rows is not None:
         return check_rows(chunk.rows, as_of)
     if chunk.lines is not None:

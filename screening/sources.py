@@ -10,6 +10,7 @@ whose rows straddle two reads is held back and completed by the next read.
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import gzip
 import io
@@ -314,8 +315,6 @@ def _cell(text: str, index: int) -> str | None:
     follows it), else None."""
     if index < 0:
         return None
-    import csv
-
     try:
         cells = next(csv.reader([text.rstrip("\r\n")]), [])
     except csv.Error:  # e.g. a quote that is never closed
@@ -541,8 +540,6 @@ class CsvSource(Source):
             first = f.readline()
         self.bom = len(codecs.BOM_UTF8) if utf8 and first.startswith(codecs.BOM_UTF8) else 0
         header = first.decode("utf-8-sig" if utf8 else self.encoding).strip("\r\n")
-        import csv
-
         # A column headed by a documented name or by its fact's Chinese label (as a workbook's
         # may be, and as a Chinese spreadsheet saves it as CSV), spaces around it ignored.
         self.header = next(csv.reader([header])) if header else []  # as written
@@ -557,7 +554,7 @@ class CsvSource(Source):
         self.total = path.stat().st_size
         # (the record's number, the header's 1; cells expected; cells found; lines it spans)
         self.rejected: list[tuple[int | None, int, int, int]] = []
-        self._lines: dict[int, int] = {}  # a skipped record's line, by its number, if found
+        self._lines: dict[int, int] = {}  # a skipped row's line, by its data row, if found
         # The households a skipped row names (its household id cell, when the row holds it
         # whole), by id: the data row skipped. Their other rows are not screened either.
         self._damaged: dict[str, int] = {}
@@ -601,10 +598,8 @@ class CsvSource(Source):
         """The skipped rows as errors-file rows (by data row, the message naming the line it
         begins on; the cells are not repeated, a misshapen row's household id cannot be
         trusted)."""
-        known = self._lines
-        rest = self._lines_of([n - 1 for n, *_ in self.rejected
-                               if n is not None and n not in known])
-        lines = {**{n - 1: at for n, at in known.items()}, **rest}
+        lines = {**self._lines, **self._lines_of(
+            [n - 1 for n, *_ in self.rejected if n is not None and n - 1 not in self._lines])}
         return pl.DataFrame(
             [(None if number is None else number - 1, None, "row", "MALFORMED_ROW",
               f"line {lines.get(number - 1, '?') if number is not None else '?'} has {found} "
@@ -820,7 +815,7 @@ class CsvSource(Source):
         assert isinstance(frame, pl.DataFrame)
         skipped = _among([number for number, *_ in self.rejected[before:]], row + 2)
         found = record_lines(line_pieces(io.BytesIO(block).read), line, skipped)
-        self._lines.update((row + 1 + k, at) for k, at in found.items())
+        self._lines.update((row + k, at) for k, at in found.items())
         return frame, skipped
 
     def _convert(self, names: list[str]) -> Any:

@@ -39,6 +39,7 @@ import polars as pl
 
 from engine.batch.execution import ENGINE
 from engine.batch.frames import DTYPES, ENUMS, oldest_birth
+from engine.batch.unusual import subset
 from policy import facts as f
 from policy.errors import FactsInvalid, FieldError
 from policy.fact_catalogue import CATALOGUE, InputFact
@@ -509,11 +510,7 @@ def passed(heads: pl.DataFrame, members: pl.DataFrame, bad: np.ndarray
     if bad.size:
         keep = np.ones(heads.height, dtype=bool)
         keep[bad] = False
-        keep_s = pl.Series(keep)
-        new_index = pl.Series(np.maximum(np.cumsum(keep) - 1, 0).astype(np.uint32))
-        heads = heads.filter(keep_s)
-        members = members.filter(pl.lit(keep_s).gather(pl.col("_h"))).with_columns(
-            _h=pl.lit(new_index).gather(pl.col("_h")))
+        heads, members, _ = subset(heads, members, pl.Series(keep))
     return (heads.select(household_id=pl.col("householdId"),
                          **{c.name: pl.col(c.name) for c in HOUSEHOLD_COLUMNS[1:]}),
             members.select("_h", member_id=pl.col("memberId"),
