@@ -27,7 +27,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from engine.batch import evaluator_for
 from engine.batch.evaluate import Evaluated, Evaluator
 from engine.batch.layout import ERRORS, Checked, check_flat
-from engine.batch.lines import check_lines
+from engine.batch.lines import check_blocks
 from engine.batch.records import check_records
 from engine.batch.rows import check_rows
 from engine.batch.table import ALL_STATUSES, COUNTS, check_order
@@ -283,7 +283,7 @@ def check_chunk(chunk: Chunk, as_of: date) -> Checked:
     if chunk.rows is not None:
         return check_rows(chunk.rows, as_of)
     if chunk.lines is not None:
-        return check_lines(chunk.lines, chunk.first_line, as_of)
+        return check_blocks(chunk.lines, as_of, chunk.checked)
     assert chunk.records is not None
     return check_records(chunk.records, as_of)
 

@@ -16,13 +16,14 @@ import gzip
 import io
 import itertools
 import os
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, TypeVar, cast
 
 import numpy as np
 import polars as pl
@@ -62,15 +63,18 @@ JSONL_BLOCK = 30 << 20
 
 @dataclass(frozen=True)
 class Chunk:
-    """Whole households: flat-layout rows (``frame``), JSON records (``records``) or a block of
-    whole JSON lines (``lines``, the first of them line ``first_line``)."""
+    """Whole households: flat-layout rows (``frame``), JSON records (``records``) or blocks of
+    whole JSON lines (``lines``)."""
 
     frame: pl.DataFrame | None
     records: list[tuple[int, bytes]] | None
     text: bool      # CSV: the cells are text
     done: int       # progress units consumed so far (rows or bytes)
-    lines: bytes | memoryview | None = None
-    first_line: int = 1
+    # Blocks of whole JSON lines, each with the number of its first line, in the file's order
+    # (taken out of the list as they are checked: ``engine.batch.lines.check_blocks``), and
+    # what is called with each block once it is checked (its memory read into again).
+    lines: list[tuple[bytes | memoryview, int]] | None = None
+    checked: Callable[[bytes | memoryview], None] | None = None
     # A block of CSV rows read as households, in parts read side by side (``engine.batch.rows``)
     rows: tuple[Rows, ...] | None = None
     # Households taken out of ``frame`` (one of their rows could not be read), as errors.
@@ -495,12 +499,63 @@ def streamed_line_blocks(f: BinaryIO, rows: int, most: int | None = None
         del buffer[:end + 1]
 
 
+_B = TypeVar("_B", bytes, memoryview)
+
+
+class Buffers:
+    """Memory that blocks of a register are read into, and read into again once a block is
+    done with (``give``). A block read into fresh memory costs the kernel a page fault for
+    each 4 KiB (a page it zeroes first) on top of the copy; glibc gives a block of 30 MiB
+    from its heap block after block only while no more than one is held at a time."""
+
+    def __init__(self) -> None:
+        self._free: list[bytearray] = []
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> bytearray:
+        """A buffer of at least ``size`` bytes: one given back, or a new one (with room for
+        the next blocks, which differ in the length of their last line)."""
+        with self._lock:
+            for i, buffer in enumerate(self._free):
+                if len(buffer) >= size:
+                    return self._free.pop(i)
+        return bytearray(size + (size >> 6))
+
+    def give(self, block: bytes | memoryview) -> None:
+        """The block is done with (nothing refers to its bytes any more): its memory is read
+        into again. A block that is not a view of one of these buffers is left alone."""
+        if isinstance(block, memoryview) and isinstance(block.obj, bytearray):
+            buffer = block.obj
+            block.release()
+            with self._lock:
+                self._free.append(buffer)
+
+
 def line_blocks(f: BinaryIO, rows: int, most: int | None = None) -> Iterator[bytes]:
     """Blocks of whole lines of ``f`` (a file that can seek) from where it stands (the last
     one as the file ends), about ``rows`` lines each, sized from the length of the first
     lines, and about ``most`` bytes at most when given. Where a block's last line ends is
     found first (``readline`` from the block's end), then the block is read at once: one
     copy of its bytes, none to complete the line."""
+    return _line_blocks(f, rows, most, f.read)
+
+
+def pooled_line_blocks(f: BinaryIO, rows: int, most: int | None,
+                       buffers: Buffers) -> Iterator[memoryview]:
+    """``line_blocks``, each block a view of memory taken from ``buffers`` (given back by
+    whoever is done with the block)."""
+    def read(size: int) -> memoryview:
+        buffer = buffers.take(size)
+        view = memoryview(buffer)[:size]
+        got = f.readinto(view) or 0  # type: ignore[attr-defined]
+        view.release()
+        return memoryview(buffer)[:got]
+
+    return _line_blocks(f, rows, most, read)
+
+
+def _line_blocks(f: BinaryIO, rows: int, most: int | None,
+                 read: Callable[[int], _B]) -> Iterator[_B]:
     start = f.tell()
     size = _block_size(f.read(1 << 20), rows, most)
     while True:
@@ -509,8 +564,8 @@ def line_blocks(f: BinaryIO, rows: int, most: int | None = None) -> Iterator[byt
         # too); nothing when that byte ends a line or the file.
         rest = f.readline()[1:]
         f.seek(start)
-        block = f.read(size + len(rest))
-        if not block:
+        block = read(size + len(rest))
+        if not len(block):
             return
         start += len(block)
         yield block
@@ -957,15 +1012,35 @@ class JsonlSource(Source):
             pass
 
     def chunks(self) -> Iterator[Chunk]:
-        """Blocks of whole lines, about ``chunk_rows / 4`` households each (a household is
-        about four member rows) and ``JSONL_BLOCK`` bytes at most, sized from the length of
-        the file's first lines (``line_blocks``)."""
+        """About ``chunk_rows / 4`` households a chunk (a household is about four member
+        rows), in blocks of whole lines of ``JSONL_BLOCK`` bytes at most, sized from the
+        length of the file's first lines (``line_blocks``). Where a block holds fewer
+        households, a chunk is that many blocks as the first block's lines fit in (blocks are
+        checked one by one, and their households evaluated together: an evaluation has a
+        fixed cost, about 20 ms, a block's check little). The last chunks of a file read as it
+        is (the bytes not yet read fewer than two chunks') are a block each: they are done
+        while the other core may have nothing left to do."""
         line = 1
         done = 0
+        group: list[tuple[bytes | memoryview, int]] = []
+        per_chunk = 0  # blocks a chunk, from the first block's lines
+        buffers = Buffers()
         with open_register(self.path) as (f, position, compressed):
-            blocks = (streamed_line_blocks if compressed else line_blocks)(
-                f, max(1, self.chunk_rows // 4), JSONL_BLOCK)
+            wanted = max(1, self.chunk_rows // 4)
+            blocks: Iterator[bytes | memoryview] = \
+                streamed_line_blocks(f, wanted, JSONL_BLOCK) if compressed else \
+                pooled_line_blocks(f, wanted, JSONL_BLOCK, buffers)
             for block in blocks:
                 done = position() if compressed else done + len(block)
-                yield Chunk(None, None, False, done, block, line)
-                line += count_byte(block, 10)
+                lines = count_byte(block, 10)
+                group.append((block, line))
+                line += lines
+                if not per_chunk:
+                    per_chunk = max(1, round(wanted / max(1, lines)))
+                near_end = (not compressed and self.total is not None
+                            and self.total - done < 2 * per_chunk * len(block))
+                if len(group) >= per_chunk or near_end:
+                    yield Chunk(None, None, False, done, group, buffers.give)
+                    group = []
+            if group:
+                yield Chunk(None, None, False, done, group, buffers.give)

@@ -26,7 +26,7 @@ field paths and line numbers are that path's, exactly:
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import TypeAlias
 
@@ -301,4 +301,30 @@ def check_lines(block: Buffer, first_line: int, as_of: date, *, strict_reader: b
     return Checked(hh_frame, m_frame, other.errors, other.rejected, first_rows)
 
 
-__all__ = ["check_lines", "json_schema"]
+def check_blocks(blocks: list[tuple[Buffer, int]], as_of: date,
+                 checked: Callable[[Buffer], None] | None = None) -> Checked:
+    """``check_lines`` of consecutive blocks of a file (each with its first line's number),
+    as one chunk: the households of each block after the previous block's. Each block is
+    taken out of the list as it is checked, so that its bytes are freed then (when the list
+    held the last reference), not once every block is checked, and given to ``checked``:
+    nothing ``check_lines`` gives refers to a block's bytes (the reader copies what it
+    reads, the record path a copy of its lines), so its memory may be read into again."""
+    parts = []
+    while blocks:
+        block, first_line = blocks.pop(0)
+        parts.append(check_lines(block, first_line, as_of))
+        if checked is not None:
+            checked(block)
+        del block
+    if len(parts) == 1:
+        return parts[0]
+    members, offset = [], 0
+    for p in parts:
+        members.append(p.members.with_columns(_h=pl.col("_h") + offset))
+        offset += p.households.height
+    return Checked(pl.concat([p.households for p in parts]), pl.concat(members),
+                   pl.concat([p.errors for p in parts]), sum(p.rejected for p in parts),
+                   pl.concat([p.first_rows for p in parts]))
+
+
+__all__ = ["check_blocks", "check_lines", "json_schema"]

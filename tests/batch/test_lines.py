@@ -118,6 +118,43 @@ def test_columns_give_the_record_paths_households_errors_and_lines(strict_reader
     _same(got, want)
 
 
+def test_a_chunk_of_several_blocks_is_checked_as_their_lines_together(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Blocks smaller than a chunk's households are checked one by one and their households
+    # put together: the chunk gives what its lines give read as one block (households,
+    # members, errors, line numbers), and the chunks give every line once. The last chunks
+    # are a block each. A checked block's memory is read into again: what its check gave
+    # is unchanged once later blocks have been read over it.
+    from screening import sources
+
+    lines = _corpus(5, 1200)
+    path = tmp_path / "register.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    monkeypatch.setattr(sources, "JSONL_BLOCK", 16_384)
+    taken: list[int] = []
+    take = sources.Buffers.take
+
+    def counted(self: sources.Buffers, size: int) -> bytearray:
+        buffer = take(self, size)
+        taken.append(id(buffer))
+        return buffer
+
+    monkeypatch.setattr(sources.Buffers, "take", counted)
+    sizes, results, seen = [], [], b""
+    for chunk in open_source(path, None, 4 * 100).chunks():
+        assert chunk.lines is not None
+        sizes.append(len(chunk.lines))
+        whole, first_line = b"".join(bytes(b) for b, _ in chunk.lines), chunk.lines[0][1]
+        results.append((check_chunk(chunk, AS_OF), check_lines(whole, first_line, AS_OF)))
+        assert chunk.lines == []  # each block let go once checked
+        seen += whole
+    assert seen == path.read_bytes()
+    assert max(sizes) > 1 and sizes[-2:] == [1, 1]
+    assert len(set(taken)) < len(taken) / 2  # the same memory, block after block
+    for got, want in results:
+        _same(got, want)
+
+
 @READERS
 def test_a_block_numbers_its_lines_from_its_first_and_may_lack_the_last_newline(
         strict_reader: bool) -> None:
@@ -300,9 +337,10 @@ def test_a_json_lines_file_in_blocks_gives_the_record_paths_results(
     path = tmp_path / "register.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
     chunks = list(open_source(path, chunk_rows=chunk_rows).chunks())
-    # Each block is a view of the file (mapped in memory), whole lines.
-    assert all(c.lines is not None and bytes(c.lines).endswith(b"\n") for c in chunks)
-    assert b"".join(c.lines or b"" for c in chunks) == path.read_bytes()
+    # Each chunk is blocks of whole lines, in the file's order.
+    blocks = [bytes(block) for c in chunks for block, _ in c.lines or []]
+    assert all(block.endswith(b"\n") for block in blocks)
+    assert b"".join(blocks) == path.read_bytes()
     checked = [check_chunk(c, AS_OF) for c in chunks]
     want = _by_records(lines)
     errors = pl.concat([c.errors for c in checked])

@@ -193,7 +193,7 @@ def test_a_gzip_compressed_register_reads_as_the_plain_one(tmp_path: Path, fmt: 
                 assert got_records is not None and want_records is not None
                 assert got_records.equals(want_records)
             else:
-                assert got.lines == want.lines and got.first_line == want.first_line
+                assert got.lines == want.lines
     out, out_plain = tmp_path / "gz.csv", tmp_path / "plain.csv"
     versions = load_catalog().in_force(AS_OF)
     summary = screen_file(compressed, out, AS_OF, versions)
@@ -232,10 +232,12 @@ def test_a_json_lines_file_cut_short_while_it_is_read_ends_its_blocks(tmp_path: 
     path.write_bytes(line * 40_000)
     chunks = JsonlSource(path, 4_000).chunks()
     first = next(chunks)
-    assert first.lines is not None and len(first.lines) == 1_000 * len(line)  # 4,000 rows / 4
+    assert first.lines is not None and len(first.lines) == 1
+    size = len(first.lines[0][0])
+    assert size == 1_000 * len(line)  # 4,000 rows / 4
     with path.open("r+b") as f:
-        f.truncate(len(first.lines) + 5 * len(line) + 7)
-    rest = [bytes(c.lines) for c in chunks if c.lines is not None]
+        f.truncate(size + 5 * len(line) + 7)
+    rest = [bytes(block) for c in chunks for block, _ in c.lines or []]
     assert b"".join(rest) == line * 5 + line[:7]
 
 
