@@ -1027,8 +1027,12 @@ class JsonlSource(Source):
         buffers = Buffers()
         with open_register(self.path) as (f, position, compressed):
             wanted = max(1, self.chunk_rows // 4)
+            # Blocks are read into memory read into again only for the strict reader, which
+            # copies what it reads (Arrow's reader, where it is not compiled, is not relied on
+            # to keep nothing of a block).
             blocks: Iterator[bytes | memoryview] = \
                 streamed_line_blocks(f, wanted, JSONL_BLOCK) if compressed else \
+                line_blocks(f, wanted, JSONL_BLOCK) if native.reader is None else \
                 pooled_line_blocks(f, wanted, JSONL_BLOCK, buffers)
             for block in blocks:
                 done = position() if compressed else done + len(block)
