@@ -59,6 +59,9 @@ SPLIT_LIKE_ASCII = frozenset({"gb18030", "gbk", "gb2312"})
 # process at a page that is gone); the last chunks of a run, done while the other core may
 # wait, are shorter, and each chunk's frames take less memory.
 JSONL_BLOCK = 30 << 20
+# A JSON Lines chunk is at most this many blocks (about 90 MiB): a register of long lines
+# (large households) has few households a block, and memory is bounded by the bytes held.
+JSONL_CHUNK_BLOCKS = 3
 
 
 @dataclass(frozen=True)
@@ -1015,9 +1018,10 @@ class JsonlSource(Source):
         """About ``chunk_rows / 4`` households a chunk (a household is about four member
         rows), in blocks of whole lines of ``JSONL_BLOCK`` bytes at most, sized from the
         length of the file's first lines (``line_blocks``). Where a block holds fewer
-        households, a chunk is that many blocks as the first block's lines fit in (blocks are
-        checked one by one, and their households evaluated together: an evaluation has a
-        fixed cost, about 20 ms, a block's check little). The last chunks of a file read as it
+        households, a chunk is that many blocks as the first block's lines fit in, at most
+        ``JSONL_CHUNK_BLOCKS`` (blocks are checked one by one, and their households evaluated
+        together: an evaluation has a fixed cost, about 20 ms, a block's check little). The
+        last chunks of a file read as it
         is (the bytes not yet read fewer than two chunks') are a block each: they are done
         while the other core may have nothing left to do."""
         line = 1
@@ -1040,7 +1044,7 @@ class JsonlSource(Source):
                 group.append((block, line))
                 line += lines
                 if not per_chunk:
-                    per_chunk = max(1, round(wanted / max(1, lines)))
+                    per_chunk = min(JSONL_CHUNK_BLOCKS, max(1, round(wanted / max(1, lines))))
                 near_end = (not compressed and self.total is not None
                             and self.total - done < 2 * per_chunk * len(block))
                 if len(group) >= per_chunk or near_end:

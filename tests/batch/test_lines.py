@@ -141,7 +141,7 @@ def test_a_chunk_of_several_blocks_is_checked_as_their_lines_together(
 
     monkeypatch.setattr(sources.Buffers, "take", counted)
     sizes, results, seen = [], [], b""
-    for chunk in open_source(path, None, 4 * 100).chunks():
+    for chunk in open_source(path, None, 4 * 1000).chunks():  # many blocks of households
         assert chunk.lines is not None
         sizes.append(len(chunk.lines))
         whole, first_line = b"".join(bytes(b) for b, _ in chunk.lines), chunk.lines[0][1]
@@ -149,7 +149,7 @@ def test_a_chunk_of_several_blocks_is_checked_as_their_lines_together(
         assert chunk.lines == []  # each block let go once checked
         seen += whole
     assert seen == path.read_bytes()
-    assert max(sizes) > 1 and sizes[-2:] == [1, 1]
+    assert max(sizes) == sources.JSONL_CHUNK_BLOCKS and sizes[-2:] == [1, 1]
     assert len(set(taken)) < len(taken) / 2  # the same memory, block after block
     for got, want in results:
         _same(got, want)
