@@ -109,6 +109,12 @@ def child(args: argparse.Namespace) -> None:
         pass
     else:
         keep_freed_memory()
+    try:  # as the screen command does: the process ends without the last collections
+        from screening.allocator import skip_final_collection
+    except ImportError:
+        pass
+    else:
+        skip_final_collection()
     from engine.batch.table import ALL_STATUSES
     from screening.runner import default_layout, screen_file
     from screening.writers import output_format

@@ -669,9 +669,10 @@ def cmd_export_docs(args: argparse.Namespace) -> int:
 def cmd_screen(args: argparse.Namespace) -> int:
     """Batch screening of a register (CSV, JSON Lines or Parquet) with the vectorised backend
     (or on Apache Spark with ``--backend spark``)."""
-    from screening.allocator import keep_freed_memory
+    from screening.allocator import keep_freed_memory, skip_final_collection
 
     keep_freed_memory()  # before polars and pyarrow are loaded
+    skip_final_collection()
     from engine.batch.layout import LayoutError
     from engine.batch.table import ALL_STATUSES, DEFAULT_STATUSES
     from policy.catalog import UnknownProgram
@@ -812,9 +813,10 @@ def _wide_unicode(name: str) -> str | None:
 
 def cmd_rescreen(args: argparse.Namespace) -> int:
     """Screen every stored household (DATABASE_URL) with the batch backend."""
-    from screening.allocator import keep_freed_memory
+    from screening.allocator import keep_freed_memory, skip_final_collection
 
     keep_freed_memory()  # before polars and pyarrow are loaded
+    skip_final_collection()
     from engine.batch.table import ALL_STATUSES, DEFAULT_STATUSES
     from policy.catalog import UnknownProgram
     from screening.console import print_summary
