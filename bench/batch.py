@@ -35,6 +35,7 @@ side by side; ``--kinds`` picks some of the six.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -46,6 +47,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -109,21 +111,25 @@ def child(args: argparse.Namespace) -> None:
         pass
     else:
         keep_freed_memory()
-    try:  # as the screen command does: the process ends without the last collections
-        from screening.allocator import skip_final_collection
+    try:  # as the screen command does: no collections while it starts, and the process
+        # ends without the last ones
+        from screening.allocator import collections_paused, skip_final_collection
     except ImportError:
-        pass
+        paused: Any = contextlib.nullcontext(lambda: None)
     else:
         skip_final_collection()
-    from engine.batch.table import ALL_STATUSES
-    from screening.runner import default_layout, screen_file
-    from screening.writers import output_format
-    from services.rulesets import load_catalog
+        paused = collections_paused()
+    with paused as started:
+        from engine.batch.table import ALL_STATUSES
+        from screening.runner import default_layout, screen_file
+        from screening.writers import output_format
+        from services.rulesets import load_catalog
 
-    statuses = ALL_STATUSES if args.statuses == "all" else frozenset(args.statuses.split(","))
-    # The layout the screen command writes unless asked (wide for every outcome to CSV).
-    layout = args.layout or default_layout(output_format(args.output), statuses)
-    versions = load_catalog().in_force(AS_OF)
+        statuses = ALL_STATUSES if args.statuses == "all" else frozenset(args.statuses.split(","))
+        # The layout the screen command writes unless asked (wide for every outcome to CSV).
+        layout = args.layout or default_layout(output_format(args.output), statuses)
+        versions = load_catalog().in_force(AS_OF)
+        started()
     started = time.perf_counter()
     source = None
     if args.register.endswith(GB_CSV):  # as `screen --encoding gb18030` opens it

@@ -10,7 +10,7 @@ import codecs
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -669,10 +669,19 @@ def cmd_export_docs(args: argparse.Namespace) -> int:
 def cmd_screen(args: argparse.Namespace) -> int:
     """Batch screening of a register (CSV, JSON Lines or Parquet) with the vectorised backend
     (or on Apache Spark with ``--backend spark``)."""
-    from screening.allocator import keep_freed_memory, skip_final_collection
+    from screening.allocator import (
+        collections_paused,
+        keep_freed_memory,
+        skip_final_collection,
+    )
 
     keep_freed_memory()  # before polars and pyarrow are loaded
     skip_final_collection()
+    with collections_paused() as started:  # the start's objects live to the end
+        return _screen(args, started)
+
+
+def _screen(args: argparse.Namespace, started: Callable[[], None]) -> int:
     from engine.batch.layout import LayoutError
     from engine.batch.table import ALL_STATUSES, DEFAULT_STATUSES
     from policy.catalog import UnknownProgram
@@ -729,6 +738,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
                          "household's rows together [BAD_ARGUMENT]")
         from screening.spark import SparkUnavailable, screen_with_spark
 
+        started()
         try:
             summary = screen_with_spark(
                 args.input, args.out, args.as_of, versions, statuses=statuses,
@@ -766,6 +776,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
     except Exception as exc:  # an unreadable file, reported without a traceback
         return _fail(f"error: cannot read {args.input}: {exc} [CANNOT_READ]")
     hook, stop = progress_bar(source, enabled=not args.no_progress)
+    started()
     try:
         summary = screen_file(
             args.input, args.out, args.as_of, versions, statuses=statuses,

@@ -94,3 +94,41 @@ def test_a_screening_process_ends_without_its_last_collections() -> None:
 
     assert ending("keep") == ["done", "collected"]
     assert ending("skip") == ["done"]
+
+
+def test_collections_are_paused_while_a_screening_command_starts_and_back_after() -> None:
+    import gc
+
+    from screening.allocator import collections_paused
+
+    assert gc.isenabled()
+    with collections_paused() as started:
+        assert not gc.isenabled()
+        started()
+        assert gc.isenabled()
+    assert gc.isenabled()
+    with collections_paused():  # an error or an early return: back on all the same
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collections_paused() as started:
+            started()
+            assert not gc.isenabled()  # as they were: off
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_screen_command_leaves_collections_on_whatever_it_answers(tmp_path: Path) -> None:
+    import gc
+
+    from cli.main import main
+
+    assert main(["screen", str(tmp_path / "none.csv"), "--out", str(tmp_path / "out.parquet"),
+                 "--as-of", "2024-06-01"]) == 2
+    assert gc.isenabled()
+    register = ROOT / "fixtures" / "screening" / "register.jsonl"
+    assert main(["screen", str(register), "--out", str(tmp_path / "out.parquet"),
+                 "--as-of", "2024-06-01", "--no-progress"]) == 0
+    assert gc.isenabled()
