@@ -104,8 +104,11 @@ def test_collections_are_paused_while_a_screening_command_starts_and_back_after(
     assert gc.isenabled()
     with collections_paused() as started:
         assert not gc.isenabled()
+        made = [[] for _ in range(1000)]  # what the start makes, frozen when it is done
+        frozen = gc.get_freeze_count()
         started()
         assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + len(made) and gc.get_count()[0] < 100
     assert gc.isenabled()
     with collections_paused():  # an error or an early return: back on all the same
         assert not gc.isenabled()
