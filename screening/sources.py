@@ -1021,13 +1021,14 @@ class JsonlSource(Source):
         households, a chunk is that many blocks as the first block's lines fit in, at most
         ``JSONL_CHUNK_BLOCKS`` (blocks are checked one by one, and their households evaluated
         together: an evaluation has a fixed cost, about 20 ms, a block's check little). The
-        last chunks of a file read as it
-        is (the bytes not yet read fewer than two chunks') are a block each: they are done
-        while the other core may have nothing left to do."""
+        first chunk is a block (the first worker starts once it is read), and so are the last
+        chunks of a file read as it is (the bytes not yet read fewer than two chunks'): they
+        are done while the other core may have nothing left to do."""
         line = 1
         done = 0
         group: list[tuple[bytes | memoryview, int]] = []
         per_chunk = 0  # blocks a chunk, from the first block's lines
+        first = True  # the first chunk is a block: the first worker starts sooner
         buffers = Buffers()
         with open_register(self.path) as (f, position, compressed):
             wanted = max(1, self.chunk_rows // 4)
@@ -1047,7 +1048,8 @@ class JsonlSource(Source):
                     per_chunk = min(JSONL_CHUNK_BLOCKS, max(1, round(wanted / max(1, lines))))
                 near_end = (not compressed and self.total is not None
                             and self.total - done < 2 * per_chunk * len(block))
-                if len(group) >= per_chunk or near_end:
+                if len(group) >= per_chunk or near_end or first:
+                    first = False
                     yield Chunk(None, None, False, done, group, buffers.give)
                     group = []
             if group:

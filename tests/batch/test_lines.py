@@ -122,9 +122,9 @@ def test_a_chunk_of_several_blocks_is_checked_as_their_lines_together(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Blocks smaller than a chunk's households are checked one by one and their households
     # put together: the chunk gives what its lines give read as one block (households,
-    # members, errors, line numbers), and the chunks give every line once. The last chunks
-    # are a block each. A checked block's memory is read into again: what its check gave
-    # is unchanged once later blocks have been read over it.
+    # members, errors, line numbers), and the chunks give every line once. The first chunk
+    # and the last ones are a block each. A checked block's memory is read into again: what
+    # its check gave is unchanged once later blocks have been read over it.
     from screening import sources
 
     lines = _corpus(5, 1200)
@@ -149,7 +149,7 @@ def test_a_chunk_of_several_blocks_is_checked_as_their_lines_together(
         assert chunk.lines == []  # each block let go once checked
         seen += whole
     assert seen == path.read_bytes()
-    assert max(sizes) == sources.JSONL_CHUNK_BLOCKS and sizes[-2:] == [1, 1]
+    assert sizes[0] == 1 and max(sizes) == sources.JSONL_CHUNK_BLOCKS and sizes[-2:] == [1, 1]
     assert len(set(taken)) < len(taken) / 2  # the same memory, block after block
     for got, want in results:
         _same(got, want)
