@@ -120,7 +120,7 @@ def child(args: argparse.Namespace) -> None:
     else:
         skip_final_collection()
         paused = collections_paused()
-    with paused as started:
+    with paused as resume:
         from engine.batch.table import ALL_STATUSES
         from screening.runner import default_layout, screen_file
         from screening.writers import output_format
@@ -130,7 +130,7 @@ def child(args: argparse.Namespace) -> None:
         # The layout the screen command writes unless asked (wide for every outcome to CSV).
         layout = args.layout or default_layout(output_format(args.output), statuses)
         versions = load_catalog().in_force(AS_OF)
-        started()
+        resume()
     started = time.perf_counter()
     source = None
     if args.register.endswith(GB_CSV):  # as `screen --encoding gb18030` opens it

@@ -331,7 +331,7 @@ def screen_file(
     totals = _Totals()
     progress = Progress(src.total, src.unit)
     try:
-        def work(box: list[Chunk]) -> tuple[int, Checked, _Result, bool]:
+        def work(box: list[Chunk]) -> _Evaluated:
             # The box holds the only reference to the chunk: its rows are freed as soon as
             # they are checked, not when the chunk's outcomes have been written.
             chunk = box.pop()
@@ -340,7 +340,7 @@ def screen_file(
             del chunk
             return evaluated(done, checked)
 
-        def evaluated(done: int, checked: Checked) -> tuple[int, Checked, _Result, bool]:
+        def evaluated(done: int, checked: Checked) -> _Evaluated:
             if columns is not None:
                 if fmt == "csv":
                     rows = _wide_csv(evaluator, columns, checked)
@@ -362,7 +362,7 @@ def screen_file(
         # oldest to be finished (1,000,000 households, JSON Lines -> wide CSV: one worker
         # busy alone 0.19-0.30 s of the run instead of 0.87-1.15; 40-50 MiB more memory).
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="screen") as pool:
-            pending: deque[Future[tuple[int, Checked, _Result, bool]]] = deque()
+            pending: deque[Future[_Evaluated]] = deque()
             # One chunk read ahead: every chunk held costs memory, and memory first touched
             # costs the kernel time (page faults) that a second chunk ahead would not repay.
             for item in _prefetch(src.chunks(), 1):
@@ -427,7 +427,7 @@ def _quoted_ahead(wide: Wide, checked: Checked) -> tuple[Wide, bool]:
     return replace(wide, outcomes=frame), True
 
 
-def _finish(finished: tuple[int, Checked, _Result, bool], errors: ErrorWriter,
+def _finish(finished: _Evaluated, errors: ErrorWriter,
             writer: _BackgroundWriter, totals: _Totals, progress: Progress,
             on_progress: ProgressHook | None) -> None:
     done, checked, result, quoted = finished

@@ -1028,7 +1028,6 @@ class JsonlSource(Source):
         done = 0
         group: list[tuple[bytes | memoryview, int]] = []
         per_chunk = 0  # blocks a chunk, from the first block's lines
-        first = True  # the first chunk is a block: the first worker starts sooner
         buffers = Buffers()
         with open_register(self.path) as (f, position, compressed):
             wanted = max(1, self.chunk_rows // 4)
@@ -1044,12 +1043,12 @@ class JsonlSource(Source):
                 lines = count_byte(block, 10)
                 group.append((block, line))
                 line += lines
-                if not per_chunk:
+                first = not per_chunk  # a chunk of its own: the first worker starts sooner
+                if first:
                     per_chunk = min(JSONL_CHUNK_BLOCKS, max(1, round(wanted / max(1, lines))))
                 near_end = (not compressed and self.total is not None
                             and self.total - done < 2 * per_chunk * len(block))
-                if len(group) >= per_chunk or near_end or first:
-                    first = False
+                if first or len(group) >= per_chunk or near_end:
                     yield Chunk(None, None, False, done, group, buffers.give)
                     group = []
             if group:
