@@ -34,9 +34,11 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* K_DATE and K_ENUM: the JSON reader's only (the CSV reader reads them as texts). */
 enum { K_TEXT = 0, K_BOOL = 1, K_MONEY = 2, K_INTEGER = 3, K_DATE = 4, K_ENUM = 5 };
@@ -1763,6 +1765,52 @@ out:
     return result;
 }
 
+/* A register mapped into memory (screening.sources.MappedLines) that is cut short while it
+ * is read: touching a page past its new end raises SIGBUS, which would stop the process with
+ * "Bus error". exit_on_bus_error(message) has the process write the message to stderr and exit
+ * with status 2 instead (only async-signal-safe calls in the handler); the message is the
+ * last one given. */
+#define BUS_MESSAGE_MAX 4096
+static char bus_message[BUS_MESSAGE_MAX];
+static volatile size_t bus_length = 0;
+static int bus_guarded = 0;
+
+static void on_bus_error(int sig)
+{
+    (void)sig;
+    size_t done = 0, length = bus_length;
+    while (done < length) {
+        ssize_t n = write(2, bus_message + done, length - done);
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    _exit(2);
+}
+
+static PyObject *exit_on_bus_error(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer message;
+    if (!PyArg_ParseTuple(args, "y*", &message))
+        return NULL;
+    size_t length = (size_t)message.len < BUS_MESSAGE_MAX ? (size_t)message.len : BUS_MESSAGE_MAX;
+    bus_length = 0;
+    memcpy(bus_message, message.buf, length);
+    bus_length = length;
+    PyBuffer_Release(&message);
+    if (!bus_guarded) {
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = on_bus_error;
+        sigemptyset(&action.sa_mask);
+        if (sigaction(SIGBUS, &action, NULL) != 0)
+            return PyErr_SetFromErrno(PyExc_OSError);
+        bus_guarded = 1;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"parse", parse, METH_VARARGS,
      "parse(block, household_fields, member_fields, members_key, max_members) -> (starts, ends, "
@@ -1773,6 +1821,8 @@ static PyMethodDef methods[] = {
      "parse_rows(block, household_fields, member_fields, cells, id, member_id, max_members, "
      "final) -> (rows, cut, starts, status, households, members, firsts, parent, "
      "household_columns, member_columns) or None"},
+    {"exit_on_bus_error", exit_on_bus_error, METH_VARARGS,
+     "exit_on_bus_error(message) -> None: on SIGBUS, write message to stderr and exit 2"},
     {NULL, NULL, 0, NULL},
 };
 

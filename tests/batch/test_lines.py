@@ -6,6 +6,7 @@ broken."""
 from __future__ import annotations
 
 import json
+import mmap
 import random
 import re
 from datetime import date
@@ -123,23 +124,24 @@ def test_a_chunk_of_several_blocks_is_checked_as_their_lines_together(
     # Blocks smaller than a chunk's households are checked one by one and their households
     # put together: the chunk gives what its lines give read as one block (households,
     # members, errors, line numbers), and the chunks give every line once. The first chunk
-    # and the last ones are a block each. A checked block's memory is read into again: what
-    # its check gave is unchanged once later blocks have been read over it.
+    # and the last ones are a block each. The blocks are views of the file mapped into
+    # memory, each let go once checked: what its check gave is unchanged once it is.
     from screening import sources
 
     lines = _corpus(5, 1200)
     path = tmp_path / "register.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
     monkeypatch.setattr(sources, "JSONL_BLOCK", 16_384)
-    taken: list[int] = []
-    take = sources.Buffers.take
+    given: list[tuple[int, int]] = []
+    give = sources.MappedLines.give
 
-    def counted(self: sources.Buffers, size: int) -> bytearray:
-        buffer = take(self, size)
-        taken.append(id(buffer))
-        return buffer
-
-    monkeypatch.setattr(sources.Buffers, "take", counted)
+    def counted(self: sources.MappedLines, block: bytes | memoryview) -> None:
+        assert isinstance(block, memoryview) and isinstance(block.obj, mmap.mmap)
+        given.append((len(block), self._ranges[id(block)][0]))
+        give(self, block)
+        with pytest.raises(ValueError, match="released"):
+            len(block)
+    monkeypatch.setattr(sources.MappedLines, "give", counted)
     sizes, results, seen = [], [], b""
     for chunk in open_source(path, None, 4 * 1000).chunks():  # many blocks of households
         assert chunk.lines is not None
@@ -150,7 +152,8 @@ def test_a_chunk_of_several_blocks_is_checked_as_their_lines_together(
         seen += whole
     assert seen == path.read_bytes()
     assert sizes[0] == 1 and max(sizes) == sources.JSONL_CHUNK_BLOCKS and sizes[-2:] == [1, 1]
-    assert len(set(taken)) < len(taken) / 2  # the same memory, block after block
+    assert sum(n for n, _ in given) == len(seen)  # every block given back, once
+    assert [at for _, at in given] == sorted({at for _, at in given})
     for got, want in results:
         _same(got, want)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from screening.sources import (
 )
 from services.rulesets import load_catalog
 from testing.households import random_household
+
+ROOT = Path(__file__).resolve().parents[2]
 
 AS_OF = date(2024, 6, 1)
 
@@ -221,24 +225,63 @@ def test_a_damaged_compressed_register_is_an_error_naming_it(tmp_path: Path) -> 
         open_source(_gzip(parquet))
 
 
-def test_a_json_lines_file_cut_short_while_it_is_read_ends_its_blocks(tmp_path: Path) -> None:
-    # The blocks are read, not mapped: a register truncated while it is screened (a copy
-    # still being written over it) ends the blocks where the file now ends, and what was read
-    # is whole lines of what the file held.
-    from screening.sources import JsonlSource
+def test_a_json_lines_file_cut_short_while_it_is_read_stops_the_process_saying_so(
+        tmp_path: Path) -> None:
+    # The blocks are views of the file mapped into memory: a register truncated while it is
+    # screened (a copy being written over it) would stop the process at a page that is gone
+    # ("Bus error"); the process says what happened instead, in Chinese and English, and
+    # exits 2 as for a register that cannot be read past a point. In a child process: the
+    # first chunk read, the file cut short, the next block's first byte read.
+    from screening.sources import cut_short_message
 
     line = b'{"id": "h", "members": []}\n'
     path = tmp_path / "register.jsonl"
-    path.write_bytes(line * 40_000)
-    chunks = JsonlSource(path, 4_000).chunks()
-    first = next(chunks)
-    assert first.lines is not None and len(first.lines) == 1
-    size = len(first.lines[0][0])
-    assert size == 1_000 * len(line)  # 4,000 rows / 4
-    with path.open("r+b") as f:
-        f.truncate(size + 5 * len(line) + 7)
-    rest = [bytes(block) for c in chunks for block, _ in c.lines or []]
-    assert b"".join(rest) == line * 5 + line[:7]
+    path.write_bytes(line * 400_000)
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from screening.sources import JsonlSource\n"
+        "path = Path(sys.argv[1])\n"
+        "chunks = JsonlSource(path, 4_000).chunks()\n"
+        "first = next(chunks)\n"
+        "with path.open('r+b') as f:\n"
+        "    f.truncate(0)\n"
+        "print('cut', flush=True)\n"
+        "next(chunks)\n"
+        "print('read on')\n")
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
+                          cwd=ROOT, timeout=60)
+    assert done.stdout == b"cut\n"
+    assert done.returncode == 2
+    assert done.stderr == cut_short_message(path)
+    assert "登记表" in done.stderr.decode() and "Traceback" not in done.stderr.decode()
+
+
+def test_a_json_lines_register_is_read_from_its_mapped_pages(tmp_path: Path) -> None:
+    # Each block a view of the file's pages, whole lines, every byte once; a block given
+    # back is released and its pages are no longer the process's.
+    from screening.sources import MappedLines, line_blocks
+
+    rng = random.Random(5)
+    data = b"".join(b"x" * rng.randrange(0, 3000) + b"\n" for _ in range(3000)) + b"tail"
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"head\n" + data)
+    with path.open("rb") as f:
+        f.readline()
+        mapped = MappedLines.of(f, 40, 1 << 16)
+        assert mapped is not None
+        blocks = list(mapped)
+        f.seek(5)
+        assert [bytes(b) for b in blocks] == list(line_blocks(f, 40, 1 << 16))
+    assert b"".join(bytes(b) for b in blocks) == data and len(blocks) > 10
+    for block in blocks:
+        mapped.give(block)
+        with pytest.raises(ValueError, match="released"):
+            bytes(block)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    with empty.open("rb") as f:
+        assert MappedLines.of(f, 40, None) is None and f.tell() == 0
 
 
 @pytest.mark.parametrize("data", [b"", b"\n", b"a,b\nc,d", b"\n" * 70_001, bytes(range(256)) * 300,
