@@ -10,6 +10,7 @@ whose rows straddle two reads is held back and completed by the next read.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import gzip
@@ -19,6 +20,7 @@ import mmap
 import os
 import threading
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -46,6 +48,10 @@ HOLD_LIMIT = 10_000  # rows of one household held back at most (more is invalid 
 # 32 MiB from its heap, reused block after block, and maps a larger one afresh every time
 # (pages the kernel zeroes first); the frames of a smaller block also take less memory.
 CSV_BLOCK = 30 << 20
+# A mapped CSV register's blocks are unmapped this many blocks behind the one being read (the
+# blocks in flight: read, waiting to be checked, being checked; one unmapped early is read
+# again from the page cache).
+MAPPED_BLOCKS_HELD = 6
 # A CSV block longer than this is read by the strict reader in two halves, side by side.
 STRICT_HALVES = 1 << 20
 # Encodings whose bytes below 0x80 are ASCII and never part of a longer character: a newline,
@@ -273,24 +279,51 @@ def with_last(frames: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
     yield (*current, True)
 
 
-def _household_start(data: bytes, at: int, column: int, most: int = 64) -> int:
+_WINDOW = 1 << 16  # bytes of a view searched at a time (a line is much shorter)
+
+
+def _find(data: bytes | memoryview, byte: bytes, start: int) -> int:
+    """``data.find(byte, start)`` for a view too (a byte's first place from ``start``)."""
+    if isinstance(data, bytes):
+        return data.find(byte, start)
+    for at in range(start, len(data), _WINDOW):
+        found = bytes(data[at:at + _WINDOW]).find(byte)
+        if found >= 0:
+            return at + found
+    return -1
+
+
+def _rfind(data: bytes | memoryview, byte: bytes, end: int) -> int:
+    """``data.rfind(byte, 0, end)`` for a view too (a byte's last place before ``end``)."""
+    if isinstance(data, bytes):
+        return data.rfind(byte, 0, end)
+    while end > 0:
+        at = max(0, end - _WINDOW)
+        found = bytes(data[at:end]).rfind(byte)
+        if found >= 0:
+            return at + found
+        end = at
+    return -1
+
+
+def _household_start(data: bytes | memoryview, at: int, column: int, most: int = 64) -> int:
     """Where the household of the line ending just before ``at`` (a line's start) begins in a
     block of plain lines: the first of the adjacent lines with its id (a line without one is a
     household of its own); 0 where that is not found within ``most`` lines, or a line has
     fewer cells than the id's column."""
     def ident(start: int, end: int) -> bytes | None:
-        cells = data[start:end].rstrip(b"\r").split(b",")
+        cells = bytes(data[start:end]).rstrip(b"\r").split(b",")
         return cells[column] if len(cells) > column else None
 
     end = at - 1
-    start = data.rfind(b"\n", 0, end) + 1
+    start = _rfind(data, b"\n", end) + 1
     own = ident(start, end)
     if not own:
         return start if own is not None else 0
     for _ in range(most):
         if start == 0:
             return 0
-        before = data.rfind(b"\n", 0, start - 1) + 1
+        before = _rfind(data, b"\n", start - 1) + 1
         if ident(before, start - 1) != own:
             return start
         start = before
@@ -554,9 +587,16 @@ class MappedLines:
             yield block
             start = end
 
+    def extended(self, block: memoryview, before: int) -> memoryview:
+        """A view of the ``before`` bytes just before a block of these and the block."""
+        with self._lock:
+            start, end = self._ranges[id(block)]
+        return self._view[start - before:end]
+
     def give(self, block: bytes | memoryview) -> None:
         """The block is done with: its view is released and its whole pages unmapped from the
-        process (read again from the page cache, were anything to read them)."""
+        process (read again from the page cache, were anything to read them: a view of the
+        same bytes still held reads them as they were)."""
         with self._lock:
             where = self._ranges.pop(id(block), None)
         if where is None:
@@ -565,7 +605,8 @@ class MappedLines:
         first = -(-where[0] // page) * page
         last = where[1] // page * page
         if isinstance(block, memoryview):
-            block.release()
+            with contextlib.suppress(BufferError):  # a view exported to another (numpy)
+                block.release()
         if last > first and hasattr(mmap, "MADV_DONTNEED"):
             self._map.madvise(mmap.MADV_DONTNEED, first, last - first)
 
@@ -709,25 +750,39 @@ class CsvSource(Source):
         every cell as text, an empty cell as null. A register in one of SPLIT_LIKE_ASCII's
         encodings is read the same way, each block transcoded to UTF-8 first."""
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="screen-csv") as pool:
-            blocks = self._blocks()
+            blocks = ((bytes(b), n, d) for b, n, d in self._blocks())  # (bytes: not copied)
             yield from self._block_frames(blocks, pool, 0, self.data_start)
 
-    def _blocks(self) -> Iterator[tuple[bytes, int, int]]:
+    def _blocks(self, mapped: list[MappedLines] | None = None
+                ) -> Iterator[tuple[bytes | memoryview, int, int]]:
         """The register's blocks of whole lines in UTF-8, each with the number of its first
-        line and the progress once it is read (the file's bytes)."""
+        line and the progress once it is read (the file's bytes). Given a list (for the
+        strict reader, which copies what it reads), a UTF-8 file as it is on disk is mapped
+        into memory (``MappedLines``, put in the list) and its blocks are views of it."""
         with open_register(self.path) as (f, position, compressed):
             f.read(self.data_start)  # the header
             line = 2
             done = self.data_start
-            blocks = (streamed_line_blocks if compressed else line_blocks)(
-                f, max(1, self.chunk_rows), CSV_BLOCK)
+            lines = None
+            if mapped is not None and not compressed and not self.transcoded \
+                    and native.reader is not None:
+                lines = MappedLines.of(f, max(1, self.chunk_rows), CSV_BLOCK)
+            blocks: Iterable[bytes | memoryview]
+            if lines is not None:
+                assert mapped is not None and native.reader is not None
+                native.reader.exit_on_bus_error(cut_short_message(self.path))
+                mapped.append(lines)
+                blocks = lines
+            else:
+                blocks = (streamed_line_blocks if compressed else line_blocks)(
+                    f, max(1, self.chunk_rows), CSV_BLOCK)
             for block in blocks:
                 size = len(block)  # in the file (progress counts the file's bytes)
                 if self.transcoded:
-                    block = self._as_utf8(block, line)
+                    block = self._as_utf8(bytes(block), line)
                 done = position() if compressed else done + size
                 yield block, line, done
-                line += count_byte(block, 10) + (not block.endswith(b"\n"))
+                line += count_byte(block, 10) + (bytes(block[-1:]) != b"\n")
 
     def _block_frames(self, blocks: Iterable[tuple[bytes, int, int]], pool: ThreadPoolExecutor,
                       row: int, done: int) -> Iterator[tuple[pl.DataFrame, int]]:
@@ -753,13 +808,22 @@ class CsvSource(Source):
         From a block the reader cannot read on, the register is read as ``_plain_frames``
         reads it."""
         names = tuple(self.names)
-        carry = b""
+        carry: bytes | memoryview = b""
         row = 0
         done = self.data_start
-        blocks = with_last(self._blocks())
+        mapped: list[MappedLines] = []  # the file, where ``_blocks`` maps it
+        blocks = with_last(self._blocks(mapped))
+        held: deque[memoryview] = deque()  # the last blocks read, mapped
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="screen-csv") as pool:
             for block, line, block_done, last in blocks:
-                data = carry + block if carry else block
+                if mapped and isinstance(block, memoryview):
+                    # The carried rows are the bytes just before the block: one view of both.
+                    data: bytes | memoryview = mapped[0].extended(block, len(carry))
+                    held.append(block)
+                    if len(held) > MAPPED_BLOCKS_HELD:
+                        mapped[0].give(held.popleft())
+                else:
+                    data = bytes(carry) + block if carry else block
                 got = self._read_rows(data, names, row, last, pool)
                 if got is not None and got[1] == 0 and not last:
                     # One household so far: it waits for the next block, unless it is longer
@@ -769,11 +833,11 @@ class CsvSource(Source):
                         continue
                     got = self._read_rows(data, names, row, True, pool)
                 if got is None:
-                    rest = ((b, n, d) for b, n, d, _ in blocks)
+                    rest = ((bytes(b), n, d) for b, n, d, _ in blocks)
                     first_line = line - count_byte(carry, 10)  # the carried rows' first
                     frames = self._block_frames(
-                        itertools.chain([(data, first_line, block_done)], rest), pool, row,
-                        done)
+                        itertools.chain([(bytes(data), first_line, block_done)], rest), pool,
+                        row, done)
                     yield from complete_households(with_last(frames), text=True)
                     return
                 parts, cut = got
@@ -782,14 +846,14 @@ class CsvSource(Source):
                 if read:  # the parts checked together (a check's cost is mostly fixed)
                     yield Chunk(None, None, True, done, rows=read)
                 row += sum(part.rows for part in parts)
-                carry = bytes(memoryview(data)[cut:])
+                carry = memoryview(data)[cut:] if mapped else bytes(memoryview(data)[cut:])
 
-    def _read_rows(self, data: bytes, names: tuple[str, ...], row: int, last: bool,
+    def _read_rows(self, data: bytes | memoryview, names: tuple[str, ...], row: int, last: bool,
                    pool: ThreadPoolExecutor) -> tuple[list[Rows], int] | None:
         """``read_rows`` of a block (its parts and where the rows it leaves begin); a block
         longer than ``STRICT_HALVES`` read in two parts side by side (the reader runs without
         the GIL), cut where a household begins near its middle."""
-        half = data.find(b"\n", len(data) // 2) + 1 if len(data) > STRICT_HALVES else 0
+        half = _find(data, b"\n", len(data) // 2) + 1 if len(data) > STRICT_HALVES else 0
         cut = _household_start(data, half, names.index("householdId")) \
             if 0 < half < len(data) else 0
         if cut == 0:

@@ -225,24 +225,29 @@ def test_a_damaged_compressed_register_is_an_error_naming_it(tmp_path: Path) -> 
         open_source(_gzip(parquet))
 
 
-def test_a_json_lines_file_cut_short_while_it_is_read_stops_the_process_saying_so(
-        tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_register_cut_short_while_it_is_read_stops_the_process_saying_so(
+        tmp_path: Path, fmt: str) -> None:
     # The blocks are views of the file mapped into memory: a register truncated while it is
     # screened (a copy being written over it) would stop the process at a page that is gone
     # ("Bus error"); the process says what happened instead, in Chinese and English, and
     # exits 2 as for a register that cannot be read past a point. In a child process: the
-    # first chunk read, the file cut short, the next block's first byte read.
+    # first chunk read, the file cut short, the next block's bytes read.
     from screening.sources import cut_short_message
 
-    line = b'{"id": "h", "members": []}\n'
-    path = tmp_path / "register.jsonl"
-    path.write_bytes(line * 400_000)
+    path = tmp_path / f"register.{fmt}"
+    if fmt == "jsonl":
+        path.write_bytes(b'{"id": "h", "members": []}\n' * 400_000)
+    else:
+        rng = random.Random(4)
+        flat_frame(random_household(rng, AS_OF, hid=f"hh-{i:05d}")
+                   for i in range(20_000)).write_csv(path)
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from screening.sources import JsonlSource\n"
+        "from screening.sources import open_source\n"
         "path = Path(sys.argv[1])\n"
-        "chunks = JsonlSource(path, 4_000).chunks()\n"
+        "chunks = open_source(path, None, 4_000).chunks()\n"
         "first = next(chunks)\n"
         "with path.open('r+b') as f:\n"
         "    f.truncate(0)\n"
@@ -255,6 +260,21 @@ def test_a_json_lines_file_cut_short_while_it_is_read_stops_the_process_saying_s
     assert done.returncode == 2
     assert done.stderr == cut_short_message(path)
     assert "登记表" in done.stderr.decode() and "Traceback" not in done.stderr.decode()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_find_and_rfind_read_a_view_as_bytes_are_read(seed: int) -> None:
+    from screening.sources import _find, _rfind
+
+    rng = random.Random(seed)
+    data = bytes(rng.choice(b"ab\n" if seed % 2 else b"abcdefgh") for _ in range(200_000))
+    data = data[:150_000] + b"\n" + data[150_001:]
+    view = memoryview(data)[7:]
+    raw = data[7:]
+    for at in [0, 1, 65_535, 65_536, 100_000, len(raw) - 1, len(raw), *rng.sample(
+            range(len(raw)), 20)]:
+        assert _find(view, b"\n", at) == raw.find(b"\n", at) == _find(raw, b"\n", at)
+        assert _rfind(view, b"\n", at) == raw.rfind(b"\n", 0, at) == _rfind(raw, b"\n", at)
 
 
 def test_a_json_lines_register_is_read_from_its_mapped_pages(tmp_path: Path) -> None:
