@@ -279,6 +279,13 @@ def with_last(frames: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
     yield (*current, True)
 
 
+def _ascii(data: bytes | memoryview) -> bool:
+    """Whether every byte is below 0x80 (``bytes.isascii`` for a view too)."""
+    if isinstance(data, bytes):
+        return data.isascii()
+    return not len(data) or int(np.frombuffer(data, dtype=np.uint8).max()) < 0x80
+
+
 _WINDOW = 1 << 16  # bytes of a view searched at a time (a line is much shorter)
 
 
@@ -757,15 +764,16 @@ class CsvSource(Source):
                 ) -> Iterator[tuple[bytes | memoryview, int, int]]:
         """The register's blocks of whole lines in UTF-8, each with the number of its first
         line and the progress once it is read (the file's bytes). Given a list (for the
-        strict reader, which copies what it reads), a UTF-8 file as it is on disk is mapped
-        into memory (``MappedLines``, put in the list) and its blocks are views of it."""
+        strict reader, which copies what it reads), a file as it is on disk is mapped into
+        memory (``MappedLines``, put in the list) and its blocks are views of it (of a
+        register in another encoding, the blocks that are all ASCII: the others are
+        transcoded)."""
         with open_register(self.path) as (f, position, compressed):
             f.read(self.data_start)  # the header
             line = 2
             done = self.data_start
             lines = None
-            if mapped is not None and not compressed and not self.transcoded \
-                    and native.reader is not None:
+            if mapped is not None and not compressed and native.reader is not None:
                 lines = MappedLines.of(f, max(1, self.chunk_rows), CSV_BLOCK)
             blocks: Iterable[bytes | memoryview]
             if lines is not None:
@@ -778,7 +786,7 @@ class CsvSource(Source):
                     f, max(1, self.chunk_rows), CSV_BLOCK)
             for block in blocks:
                 size = len(block)  # in the file (progress counts the file's bytes)
-                if self.transcoded:
+                if self.transcoded and not (isinstance(block, memoryview) and _ascii(block)):
                     block = self._as_utf8(bytes(block), line)
                 done = position() if compressed else done + size
                 yield block, line, done
@@ -816,14 +824,19 @@ class CsvSource(Source):
         held: deque[memoryview] = deque()  # the last blocks read, mapped
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="screen-csv") as pool:
             for block, line, block_done, last in blocks:
-                if mapped and isinstance(block, memoryview):
-                    # The carried rows are the bytes just before the block: one view of both.
-                    data: bytes | memoryview = mapped[0].extended(block, len(carry))
+                if isinstance(block, memoryview):
                     held.append(block)
                     if len(held) > MAPPED_BLOCKS_HELD:
                         mapped[0].give(held.popleft())
+                data: bytes | memoryview
+                if isinstance(block, memoryview) and (isinstance(carry, memoryview)
+                                                      or _ascii(carry)):
+                    # The carried rows are the file's bytes just before the block (a view of
+                    # them, or rows transcoded that were ASCII): one view of both.
+                    data = mapped[0].extended(block, len(carry))
                 else:
-                    data = bytes(carry) + block if carry else block
+                    data = bytes(carry) + bytes(block) if carry else block
+                in_file = isinstance(data, memoryview)
                 got = self._read_rows(data, names, row, last, pool)
                 if got is not None and got[1] == 0 and not last:
                     # One household so far: it waits for the next block, unless it is longer
@@ -846,7 +859,7 @@ class CsvSource(Source):
                 if read:  # the parts checked together (a check's cost is mostly fixed)
                     yield Chunk(None, None, True, done, rows=read)
                 row += sum(part.rows for part in parts)
-                carry = memoryview(data)[cut:] if mapped else bytes(memoryview(data)[cut:])
+                carry = memoryview(data)[cut:] if in_file else bytes(memoryview(data)[cut:])
 
     def _read_rows(self, data: bytes | memoryview, names: tuple[str, ...], row: int, last: bool,
                    pool: ThreadPoolExecutor) -> tuple[list[Rows], int] | None:

@@ -408,3 +408,47 @@ def test_a_row_cut_inside_its_household_id_names_no_household(tmp_path: Path) ->
     assert errors["code"].to_list() == ["MALFORMED_ROW"]
     screened = set(pl.read_parquet(tmp_path / "out.parquet")["household_id"].unique())
     assert screened == {"h1", "h2", "h3"}
+
+
+@pytest.mark.parametrize("chunk", [40, 47])
+def test_a_gb18030_register_of_ascii_and_chinese_blocks_reads_as_its_utf8_twin(
+        tmp_path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A register saved as GB18030 whose blocks are all ASCII but some: the ASCII blocks are
+    # views of the mapped file, the others transcoded, and a household's rows carried from
+    # one kind of block into the other (a household of one member, its id in Chinese, is
+    # often a block's last: its row, transcoded, is carried into an ASCII block). The same
+    # outcomes and errors as the UTF-8 twin.
+    from screening import sources
+
+    rng = random.Random(12)
+    households = [random_household(rng, AS_OF, hid=f"hh-{i:05d}") for i in range(1_500)]
+    for i in [*range(300, 340), *range(5, 1_500, 29), 1_499]:
+        households[i]["id"] = f"户-{i:05d}"
+        if i % 29 == 5:
+            households[i]["members"] = households[i]["members"][:1]  # type: ignore[index]
+    households[900]["annualNetIncome"] = -1  # an error, on the same row either way
+    text = flat_frame(households).write_csv()
+    extended = sources.MappedLines.extended
+    views: list[int] = []
+
+    def counted(self: sources.MappedLines, block: memoryview, before: int) -> memoryview:
+        views.append(before)
+        return extended(self, block, before)
+
+    monkeypatch.setattr(sources.MappedLines, "extended", counted)
+    versions = load_catalog().in_force(AS_OF)
+    outputs = []
+    for encoding in ("utf-8", "gb18030"):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes(text.encode(encoding))
+        out = tmp_path / f"{encoding}.out.csv"
+        source = open_source(path, None, chunk, encoding)
+        summary = screen_file(path, out, AS_OF, versions, source=source, chunk_rows=chunk)
+        assert summary["households"]["invalid"] == 1
+        outputs.append((out.read_bytes(), (tmp_path / f"{encoding}.out.errors.csv").read_bytes()))
+        if encoding == "utf-8":
+            assert views and any(views)  # mapped, rows carried as views
+            views.clear()
+    assert outputs[0] == outputs[1]
+    assert "户-00300".encode() in outputs[0][0]
+    assert views and any(views)  # the ASCII blocks mapped
