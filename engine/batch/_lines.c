@@ -1773,7 +1773,6 @@ out:
 #define BUS_MESSAGE_MAX 4096
 static char bus_message[BUS_MESSAGE_MAX];
 static volatile size_t bus_length = 0;
-static int bus_guarded = 0;
 
 static void on_bus_error(int sig)
 {
@@ -1799,15 +1798,14 @@ static PyObject *exit_on_bus_error(PyObject *self, PyObject *args)
     memcpy(bus_message, message.buf, length);
     bus_length = length;
     PyBuffer_Release(&message);
-    if (!bus_guarded) {
-        struct sigaction action;
-        memset(&action, 0, sizeof action);
-        action.sa_handler = on_bus_error;
-        sigemptyset(&action.sa_mask);
-        if (sigaction(SIGBUS, &action, NULL) != 0)
-            return PyErr_SetFromErrno(PyExc_OSError);
-        bus_guarded = 1;
-    }
+    /* Installed at every call: another handler may have been set since (faulthandler's,
+     * whose disable() puts back the one before it). */
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_bus_error;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(SIGBUS, &action, NULL) != 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
     Py_RETURN_NONE;
 }
 
