@@ -232,7 +232,9 @@ def test_a_register_cut_short_while_it_is_read_stops_the_process_saying_so(
     # screened (a copy being written over it) would stop the process at a page that is gone
     # ("Bus error"); the process says what happened instead, in Chinese and English, and
     # exits 2 as for a register that cannot be read past a point. In a child process: the
-    # first chunk read, the file cut short, the next block's bytes read.
+    # first chunk read, the file cut short, the next block's bytes read. (The process had
+    # read the register once before with faulthandler on, which on leaving put back the
+    # handler it found: each mapping installs the message again.)
     from screening.sources import cut_short_message
 
     path = tmp_path / f"register.{fmt}"
@@ -243,10 +245,13 @@ def test_a_register_cut_short_while_it_is_read_stops_the_process_saying_so(
         flat_frame(random_household(rng, AS_OF, hid=f"hh-{i:05d}")
                    for i in range(20_000)).write_csv(path)
     script = (
-        "import sys\n"
+        "import faulthandler, sys\n"
         "from pathlib import Path\n"
         "from screening.sources import open_source\n"
         "path = Path(sys.argv[1])\n"
+        "faulthandler.enable()\n"
+        "next(open_source(path, None, 4_000).chunks())\n"
+        "faulthandler.disable()\n"
         "chunks = open_source(path, None, 4_000).chunks()\n"
         "first = next(chunks)\n"
         "with path.open('r+b') as f:\n"
