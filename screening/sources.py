@@ -560,7 +560,8 @@ class MappedLines:
     is done with (``give``), its pages are unmapped from the process (they stay in the page
     cache), so the process holds only the blocks in flight. The file is not to be written
     while it is read: a page cut off the end of the file stops the process (``SIGBUS``; the
-    JSON Lines source has it say so, ``cut_short_message``, and exit with status 2)."""
+    sources that map a register have it say so, ``cut_short_message``, and exit with status
+    2)."""
 
     def __init__(self, f: BinaryIO, rows: int, most: int | None) -> None:
         self._start = f.tell()
