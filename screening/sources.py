@@ -574,15 +574,23 @@ class MappedLines:
         self._lock = threading.Lock()
 
     @classmethod
-    def of(cls, f: BinaryIO, rows: int, most: int | None) -> MappedLines | None:
-        """The file's lines from where it stands, mapped; ``None`` for a file that cannot be
-        mapped (an empty one, or not a file on a disk)."""
+    def of(cls, f: BinaryIO, rows: int, most: int | None, path: Path) -> MappedLines | None:
+        """The lines of the register at ``path`` (open as ``f``) from where it stands, mapped,
+        for the strict reader: it copies what it reads (Arrow's reader, where it is not
+        compiled, is not relied on to keep nothing of a block), and its module has the
+        process say why it stops should the file be cut short (``cut_short_message``).
+        ``None`` where the reader is not compiled or the file cannot be mapped (an empty one,
+        or not a file on a disk)."""
+        if native.reader is None:
+            return None
         start = f.tell()
         try:
-            return cls(f, rows, most)
+            mapped = cls(f, rows, most)
         except (OSError, ValueError):
             f.seek(start)
             return None
+        native.reader.exit_on_bus_error(cut_short_message(path))
+        return mapped
 
     def __iter__(self) -> Iterator[memoryview]:
         start, length = self._start, len(self._map)
@@ -773,13 +781,11 @@ class CsvSource(Source):
             f.read(self.data_start)  # the header
             line = 2
             done = self.data_start
-            lines = None
-            if mapped is not None and not compressed and native.reader is not None:
-                lines = MappedLines.of(f, max(1, self.chunk_rows), CSV_BLOCK)
+            lines = None if mapped is None or compressed else \
+                MappedLines.of(f, max(1, self.chunk_rows), CSV_BLOCK, self.path)
             blocks: Iterable[bytes | memoryview]
             if lines is not None:
-                assert mapped is not None and native.reader is not None
-                native.reader.exit_on_bus_error(cut_short_message(self.path))
+                assert mapped is not None
                 mapped.append(lines)
                 blocks = lines
             else:
@@ -1125,13 +1131,7 @@ class JsonlSource(Source):
         per_chunk = 0  # blocks a chunk, from the first block's lines
         with open_register(self.path) as (f, position, compressed):
             wanted = max(1, self.chunk_rows // 4)
-            # The file is mapped, its blocks views of its pages, only for the strict reader,
-            # which copies what it reads (Arrow's reader, where it is not compiled, is not
-            # relied on to keep nothing of a block).
-            mapped = None if compressed or native.reader is None else \
-                MappedLines.of(f, wanted, JSONL_BLOCK)
-            if mapped is not None and native.reader is not None:
-                native.reader.exit_on_bus_error(cut_short_message(self.path))
+            mapped = None if compressed else MappedLines.of(f, wanted, JSONL_BLOCK, self.path)
             blocks: Iterable[bytes | memoryview] = \
                 streamed_line_blocks(f, wanted, JSONL_BLOCK) if compressed else \
                 mapped if mapped is not None else line_blocks(f, wanted, JSONL_BLOCK)

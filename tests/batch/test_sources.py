@@ -293,7 +293,7 @@ def test_a_json_lines_register_is_read_from_its_mapped_pages(tmp_path: Path) -> 
     path.write_bytes(b"head\n" + data)
     with path.open("rb") as f:
         f.readline()
-        mapped = MappedLines.of(f, 40, 1 << 16)
+        mapped = MappedLines.of(f, 40, 1 << 16, path)
         assert mapped is not None
         blocks = list(mapped)
         f.seek(5)
@@ -306,7 +306,7 @@ def test_a_json_lines_register_is_read_from_its_mapped_pages(tmp_path: Path) -> 
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")
     with empty.open("rb") as f:
-        assert MappedLines.of(f, 40, None) is None and f.tell() == 0
+        assert MappedLines.of(f, 40, None, empty) is None and f.tell() == 0
 
 
 @pytest.mark.parametrize("data", [b"", b"\n", b"a,b\nc,d", b"\n" * 70_001, bytes(range(256)) * 300,
