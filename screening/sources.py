@@ -793,8 +793,8 @@ class CsvSource(Source):
                     f, max(1, self.chunk_rows), CSV_BLOCK)
             for block in blocks:
                 size = len(block)  # in the file (progress counts the file's bytes)
-                if self.transcoded and not (isinstance(block, memoryview) and _ascii(block)):
-                    block = self._as_utf8(bytes(block), line)
+                if self.transcoded:
+                    block = self._as_utf8(block, line)
                 done = position() if compressed else done + size
                 yield block, line, done
                 line += count_byte(block, 10) + (bytes(block[-1:]) != b"\n")
@@ -887,16 +887,18 @@ class CsvSource(Source):
             return None
         return [first[0], second[0]], cut + second[1]
 
-    def _as_utf8(self, block: bytes, first_line: int) -> bytes:
-        """A block of the register's lines (in its encoding, one of SPLIT_LIKE_ASCII) in UTF-8;
+    def _as_utf8(self, block: bytes | memoryview, first_line: int) -> bytes | memoryview:
+        """A block of the register's lines (in its encoding, one of SPLIT_LIKE_ASCII) in UTF-8:
+        the block itself when it is all ASCII (a view of a mapped file stays one);
         ``RegisterEncodingError`` names the first line that is not in the encoding."""
-        if block.isascii():
+        if _ascii(block):
             return block
+        text = bytes(block)
         try:
-            return block.decode(self.encoding).encode("utf-8")
+            return text.decode(self.encoding).encode("utf-8")
         except UnicodeDecodeError as exc:
-            raise RegisterEncodingError(first_line + block.count(b"\n", 0, exc.start),
-                                        self.encoding, block[exc.start]) from None
+            raise RegisterEncodingError(first_line + text.count(b"\n", 0, exc.start),
+                                        self.encoding, text[exc.start]) from None
 
     def _strict_frames(self, block: bytes, pool: ThreadPoolExecutor
                        ) -> list[pl.DataFrame] | None:
