@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -70,12 +71,25 @@ _SAFE_BUILTINS = {
 _OWN_PACKAGES = ("engine.", "policy.", "services.")
 
 
+def _enum_member(cls: object, name: object) -> Enum:
+    """``getattr(cls, name)`` for a member of an enumeration of the project's own packages, and
+    nothing else: how Python 3.11.0-3.11.3 pickle an enumeration's member (by name;
+    ``Enum.__reduce_ex__``), where later versions pickle it as ``cls(value)``."""
+    if (isinstance(cls, type) and issubclass(cls, Enum)
+            and cls.__module__.startswith(_OWN_PACKAGES)
+            and isinstance(name, str) and name in cls.__members__):
+        return cls[name]
+    raise pickle.UnpicklingError(f"getattr({cls!r}, {name!r}) is not part of an impact report")
+
+
 class _ReportUnpickler(pickle.Unpickler):
     """Builds only classes of the project's own packages and plain value types."""
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _SAFE_BUILTINS:
             return super().find_class(module, name)
+        if (module, name) == ("builtins", "getattr"):
+            return _enum_member
         if module.startswith(_OWN_PACKAGES) and "." not in name:
             found = super().find_class(module, name)
             if isinstance(found, type):

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import pickle
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
+from engine.results import Status
 from services.impact_jobs import MAX_ACTIVE_JOBS, STALE_SECONDS, load_report
 from store.models import AuditEntry, ImpactJob
 from store.types import utc_now
@@ -197,11 +200,38 @@ class _Boom:
         return (os.system, ("true",))
 
 
+class _ByName:
+    """Pickles as ``getattr(cls, name)``: an enumeration's member as Python 3.11.0-3.11.3 pickle
+    it (later versions: ``cls(value)``)."""
+
+    def __init__(self, cls: object, name: str):
+        self.cls, self.name = cls, name
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (getattr, (self.cls, self.name))
+
+
 def test_a_stored_report_builds_nothing_but_report_classes() -> None:
     with pytest.raises(pickle.UnpicklingError):
         load_report(pickle.dumps(_Boom()))
     with pytest.raises(pickle.UnpicklingError):
         load_report(pickle.dumps(print))  # a function of builtins, not a report class
+    # getattr only gives a member of one of the project's enumerations
+    for cls, name in ((Status, "__init__"), (Status, "__class__"), (Status, "granted"),
+                      (Path, "GRANTED"), (date, "today")):
+        with pytest.raises(pickle.UnpicklingError):
+            load_report(pickle.dumps(_ByName(cls, name)))
+
+
+@pytest.mark.parametrize("pickled", [
+    pytest.param(lambda s: pickle.dumps(s), id="as this Python pickles it"),
+    pytest.param(lambda s: pickle.dumps(_ByName(type(s), s.name)), id="by name, as 3.11.0-3.11.3"),
+])
+def test_a_report_reads_back_its_statuses_however_python_pickled_them(
+        pickled: Callable[[Status], bytes]) -> None:
+    for status in Status:
+        read: object = load_report(pickled(status))
+        assert read is status
 
 
 def test_stored_facts_are_read_as_their_json_texts(api: Api) -> None:
