@@ -73,8 +73,8 @@ _OWN_PACKAGES = ("engine.", "policy.", "services.")
 
 def _enum_member(cls: object, name: object) -> Enum:
     """``getattr(cls, name)`` for a member of an enumeration of the project's own packages, and
-    nothing else: how Python 3.11.0-3.11.3 pickle an enumeration's member (by name;
-    ``Enum.__reduce_ex__``), where later versions pickle it as ``cls(value)``."""
+    nothing else: how some Python 3.11 releases pickle an enumeration's member (by name,
+    ``Enum.__reduce_ex__``: Debian's 3.11.2), where others pickle it as ``cls(value)`` (3.11.7)."""
     if (isinstance(cls, type) and issubclass(cls, Enum)
             and cls.__module__.startswith(_OWN_PACKAGES)
             and isinstance(name, str) and name in cls.__members__):
