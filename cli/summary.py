@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.results import ConditionNode, Determination, Outcome, Status
 from engine.whatif import what_would_change
+from engine.words import actual_text, node_text
 from policy.fact_catalogue import CATALOGUE
 from policy.schema import FACTS, Kind
 from policy.term_catalogue import TERMS
@@ -25,7 +26,8 @@ _TEXT: dict[str, dict[Any, Any]] = {
         "sample_terms": "（标 * 的金额或条款为示例值：依据标注为示例（sample）的参数，"
                         "并非本县核定标准。）",
         "missing": "缺少：{facts}",
-        "needs": "{expr}（实为 {actual}，需 {expected}）",
+        "needs": "{expr}（实为 {actual}）",
+        "actual": "实为 {actual}",
         "is": "{expr}：{value}",
         "superseded": "已适用更高优先级规则：{outcomes}",
         "none_shown": "（没有所选状态的项目）",
@@ -52,7 +54,8 @@ _TEXT: dict[str, dict[Any, Any]] = {
         "sample_terms": "(An amount or term marked * is a sample figure: it comes from a parameter "
                         "marked sample, not a figure the county has decided.)",
         "missing": "missing: {facts}",
-        "needs": "{expr} (is {actual}, needs {expected})",
+        "needs": "{expr} (is {actual})",
+        "actual": "is {actual}",
         "is": "{expr}: {value}",
         "superseded": "a higher-priority rule applies: {outcomes}",
         "none_shown": "(no items with the chosen status)",
@@ -115,13 +118,17 @@ def deciding_atoms(tree: ConditionNode) -> list[ConditionNode]:
     return out
 
 
-def _atom(t: dict[Any, Any], n: ConditionNode) -> str:
+def _atom(t: dict[Any, Any], n: ConditionNode, lang: str) -> str:
+    """A deciding condition in words, with its actual value: "就学阶段为普通高中（实为初中）",
+    "特困人员：是" (a negated flag is said by the flag)."""
     if n.kind == "PRIORITY":
         return str(t["superseded"].format(outcomes=n.actual))
     if n.kind in ("COMPARE", "IN", "BETWEEN"):
-        return str(t["needs"].format(expr=n.expression, actual=n.actual or t["unknown"],
-                                     expected=n.expected or t["unknown"]))
-    return str(t["is"].format(expr=n.expression, value=_truth(t, n.result)))
+        return str(t["needs"].format(expr=node_text(n, lang),
+                                     actual=actual_text(n, lang) or t["unknown"]))
+    if n.kind == "NOT" and n.children and n.children[0].kind == "FACT":
+        n = n.children[0]
+    return str(t["is"].format(expr=node_text(n, lang), value=_truth(t, n.result)))
 
 
 _LABELS_ZH = {f.name: f.label.zh for _, f in CATALOGUE.all_inputs()}
@@ -154,7 +161,8 @@ def one_line(t: dict[Any, Any], o: Outcome, lang: str) -> str:
         sep = "、" if lang == "ZH" else ", "
         return str(t["missing"].format(facts=sep.join(
             _fact_name(path, lang) for path in o.missing_facts)))
-    parts = [_atom(t, n) for n in deciding_atoms(o.reasons[0].condition)] if o.reasons else []
+    parts = ([_atom(t, n, lang) for n in deciding_atoms(o.reasons[0].condition)]
+             if o.reasons else [])
     return ("；" if lang == "ZH" else "; ").join(dict.fromkeys(parts))
 
 
@@ -219,19 +227,22 @@ def is_condition(node: ConditionNode) -> bool:
 
 
 def tree_lines(node: ConditionNode, lang: str, indent: int = 0) -> list[str]:
-    """A condition tree, one node a line, the deciding ones starred."""
+    """A condition tree, one node a line in words, the deciding ones starred: a condition with
+    its mark, a comparison with its actual value, a value (arithmetic, a parameter) with it."""
     t = _TEXT[lang]
     mark = {True: "✓", False: "✗", None: "?"}[node.result]
     boolean = is_condition(node)
     head = f"{'*' if node.decided else ' '} {'  ' * indent}"
+    words = node_text(node, lang)
     if not boolean:
-        text = f"{head}= {node.expression}: {node.actual if node.actual is not None else '?'}"
+        text = f"{head}= {words}: {actual_text(node, lang) or '?'}"
     elif node.kind == "PRIORITY":
-        text = f"{head}{mark} {node.expression}  [{node.actual or '?'}]"
+        text = f"{head}{mark} {words}  [{node.actual or '?'}]"
     elif node.kind in ("COMPARE", "IN", "BETWEEN"):
-        text = f"{head}{mark} {node.expression}  [{node.actual or '?'} {node.expected or ''}]"
+        shown = t["actual"].format(actual=actual_text(node, lang) or t["unknown"])
+        text = f"{head}{mark} {words}  [{shown}]"
     else:
-        text = f"{head}{mark} {node.expression}"
+        text = f"{head}{mark} {words}"
     if node.member_ids:
         text += f"  ({t['for_members'].format(ids=', '.join(node.member_ids))})"
     out = [text.rstrip()]

@@ -32,6 +32,7 @@ from typing import Any, get_args
 from engine.explain import _plan as explain_plan
 from engine.results import Determination, FactChange, Outcome, Status
 from engine.values import Bindings, closure
+from engine.words import value_text
 from policy import semantics
 from policy.cache import BoundedCache
 from policy.conditions import ast as a
@@ -447,20 +448,25 @@ def _zh(text: str) -> str:
 
 
 def _texts(target: _Target, op: str, shown: str, current: str | None, member_id: str | None,
-           unit: str) -> tuple[str, str]:
+           unit: str, zh_shown: str | None = None,
+           zh_current: str | None = None) -> tuple[str, str]:
     """The change in words: ZH as "家庭年纯收入低于 18000.00 元（现为 18600.00 元）", EN as
-    "granted if annualNetIncome < 18000.00 (now 18600.00)"."""
+    "granted if annualNetIncome < 18000.00 (now 18600.00)". ``zh_shown`` and ``zh_current``:
+    the values as the Chinese text names them (an enumeration value by its label), when not
+    as ``shown`` and ``current``."""
     zh_name = LABELS[target.name]
     who_zh = f"成员 {member_id} 的" if member_id is not None else ""
     who_en = f"member {member_id} " if member_id is not None else ""
     zh_op = {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于", "==": "为",
              "in": "为以下之一", "between": "在以下区间内（含两端）", "known": "已知"}[op]
-    zh = f"{who_zh}{zh_name}{zh_op}{'' if op == 'known' else ' ' + _zh(shown) + unit}"
+    zh_value = _zh(shown) if zh_shown is None else zh_shown
+    zh = f"{who_zh}{zh_name}{zh_op}{'' if op == 'known' else ' ' + zh_value + unit}"
     en = f"{who_en}{target.name} {op}{'' if op == 'known' else ' ' + shown}"
     if current is None:
         return (f"{who_zh}{zh_name}明确后即可判定：{zh}则符合",
                 f"decided once {who_en}{target.name} is known: granted if {en}")
-    return (f"{zh}（现为 {_zh(current)}{unit}）", f"granted if {en} (now {current})")
+    zh_now = _zh(current) if zh_current is None else zh_current
+    return (f"{zh}（现为 {zh_now}{unit}）", f"granted if {en} (now {current})")
 
 
 def _intervals(points: Sequence[Fraction], granted: Sequence[bool],
@@ -555,12 +561,19 @@ def _choice_change(target: _Target, program: Program, code: str, member: int | N
     if not granting:
         return []
     now = _shown(current)
+
+    def label(v: object) -> str:  # an enumeration value by its label, a flag as 是 or 否
+        return value_text(_shown(v), target.name, "ZH") or _shown(v)
+
     if len(granting) == 1:
         op, value, shown = "==", json.dumps(granting[0]), _shown(granting[0])
+        zh_shown = label(granting[0])
     else:
         op, value = "in", json.dumps(granting)
         shown = "{" + ", ".join(_shown(v) for v in granting) + "}"
-    zh, en = _texts(target, op, shown, now, member_id, "")
+        zh_shown = "{" + "、".join(label(v) for v in granting) + "}"
+    zh, en = _texts(target, op, shown, now, member_id, "", zh_shown,
+                    None if current is None else label(current))
     return [FactChange(target.path(), op, value, now, zh, en)]
 
 

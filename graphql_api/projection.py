@@ -121,6 +121,20 @@ def _term_unit_label(args: Mapping[str, Any]) -> Callable[[Any], Any]:
     return lambda term: TERMS.unit_label(term.unit, lang)
 
 
+def _node_text(args: Mapping[str, Any]) -> Callable[[Any], Any]:
+    from engine.words import node_text
+
+    lang = _lang(args)
+    return lambda node: node_text(node, lang)
+
+
+def _node_actual_text(args: Mapping[str, Any]) -> Callable[[Any], Any]:
+    from engine.words import actual_text
+
+    lang = _lang(args)
+    return lambda node: actual_text(node, lang)
+
+
 def _what_would_change(args: Mapping[str, Any]) -> Callable[[Any], Any]:
     from graphql_api.types import outcome_changes
 
@@ -141,6 +155,7 @@ RESOLVED: dict[str, dict[str, Getter]] = {
     },
     "Outcome": {"title": Attr(_in_language("title")), "whatWouldChange": _what_would_change},
     "Reason": {"text": Attr(_in_language("text")), "condition": _condition},
+    "ConditionNode": {"text": _node_text, "actualText": _node_actual_text},
     "FactChange": {"text": Attr(_in_language("text"))},
     "Term": {"label": _term_label, "unitLabel": _term_unit_label},
     "RuleSetVersion": {"nodeId": lambda args: _version_node_id},

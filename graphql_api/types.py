@@ -110,6 +110,23 @@ class ConditionNode:
     children: list[ConditionNode] = strawberry.field(
         description="Operands; a derived fact's or a definition's child is its definition.")
 
+    @strawberry.field(description="This node's condition in words, e.g. "
+                      "\"年人均纯收入低于 6,000.00 元\" (EN: \"Per-capita net income is below "
+                      "6,000.00 yuan\"): facts and enumeration values by their labels in the "
+                      "fact catalogue, a comparison's threshold by its value.")
+    def text(self, lang: Lang = Lang.ZH) -> str:
+        from engine.words import node_text
+
+        return node_text(self, lang.value)  # type: ignore[arg-type]
+
+    @strawberry.field(description="actual in words: a truth value as 是/否 (yes/no), an "
+                      "enumeration value by its label, an amount with its unit; null when "
+                      "unknown.")
+    def actual_text(self, lang: Lang = Lang.ZH) -> str | None:
+        from engine.words import actual_text
+
+        return actual_text(self, lang.value)  # type: ignore[arg-type]
+
 
 @strawberry.type(description="A single change of one input fact that would grant the outcome.")
 class FactChange:

@@ -73,7 +73,9 @@ def test_explain_one_item_with_what_would_change() -> None:
     out = done.stdout
     assert out.startswith("National grant for senior-high students (education.senior_grant) "
                           "member m1: NOT GRANTED")
-    assert "* ✗ eligibleStudent and schoolStage == SENIOR" in out
+    # The tree in words: facts and enumeration values by their labels, actual values beside.
+    assert "* ✗ eligibleStudent and School stage is Senior secondary school" in out
+    assert "*         ✗ School stage is not Not in school  [is Not in school]" in out
     assert "granted if member m1 schoolStage == SENIOR (now NONE)" in out
     unknown = run("evaluate", str(HH), "--as-of", "2024-06-01", "--explain", "education.nope")
     assert unknown.returncode == 2 and "[UNKNOWN_ITEM]" in unknown.stderr
@@ -175,8 +177,9 @@ def test_an_unknown_definition_reads_as_an_unknown_condition() -> None:
     assert (root.expression, root.result) == ("suddenHardship", None)
     lines = tree_lines(root, "EN")
     assert lines[0] == "* ? suddenHardship"
-    # A value that is unknown stays a value.
-    assert [x.split("= ")[1] for x in lines if "incomeDropRatio:" in x] == ["incomeDropRatio: ?"]
+    # A value that is unknown stays a value (the fact by its label).
+    assert [x.split("= ")[1] for x in lines if "Income drop ratio:" in x] == [
+        "Income drop ratio: ?"]
     ratio = next(n for n in walk(root) if n.expression == "incomeDropRatio")
     assert is_condition(root) and not is_condition(ratio)
 

@@ -89,3 +89,34 @@ def test_sample_figures_are_marked_through_the_api(api: Api) -> None:
         "estimatedRelief": True}
     grant = got[("education.senior_grant", "m2")]
     assert (grant["amount"], grant["amountIsSample"]) == (2000.0, False)
+
+
+def test_each_node_in_words_with_its_actual_value(api: Api) -> None:
+    """``text`` and ``actualText``: a caseworker's reading of a node, in Chinese by default and
+    in English, served through the projection and the ordinary resolvers alike (an aliased,
+    nested selection)."""
+    q = """query($h: HouseholdInput!) {
+      evaluate(household: $h, asOf: "2024-06-01", programs: ["monitoring", "education"]) {
+        outcomes { code memberId reasons { condition(depth: 1) {
+          text en: text(lang: EN) actualText
+          children { kind text actualText enActual: actualText(lang: EN)
+            children { kind text actualText children { kind text actualText } } } } } } } }"""
+    hh = {**HH, "members": [{"id": "m0", "birthDate": "1980-01-01"},
+                            {"id": "m1", "birthDate": "2009-03-01", "schoolStage": "JUNIOR"}]}
+    body = api.gql(q, {"h": hh})
+    assert "errors" not in body, body
+    outcomes = body["data"]["evaluate"]["outcomes"]
+    marginal = next(o for o in outcomes if o["code"] == "monitoring.marginal_at_risk")
+    tree = marginal["reasons"][0]["condition"]
+    assert tree["text"] == "非脱贫户 且 lowIncome"  # a definition by its name, as written
+    assert tree["en"] == "not Poverty-alleviated household and lowIncome"
+    assert tree["actualText"] == "否"
+    compare = tree["children"][1]["children"][0]
+    # The threshold by its value (incomeLine is 6,000 yuan), the actual with its unit.
+    assert (compare["text"], compare["actualText"]) == ("年人均纯收入低于 6,000.00 元",
+                                                        "9,300.00 元")
+    senior = next(o for o in outcomes
+                  if o["code"] == "education.senior_grant" and o["memberId"] == "m1")
+    stage = senior["reasons"][0]["condition"]["children"][1]
+    assert (stage["kind"], stage["text"], stage["actualText"], stage["enActual"]) == (
+        "COMPARE", "就学阶段为普通高中", "初中", "Junior secondary school")

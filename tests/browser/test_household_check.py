@@ -90,6 +90,13 @@ def test_caseworker_fills_in_a_household_and_sees_granted_items_with_reasons(
     assert "pass" in (tree.get_attribute("class") or "")
     assert first.locator("li.node.pass.decided").count() >= 2
     assert "实际值" in first.locator("li.node.decided .cond-values").first.inner_text()
+    # Each condition in words, the rule set's text in its title: hh-001's m2 is a junior
+    # boarding student (就学阶段为初中, 寄宿), whatever the expression says.
+    worded = first.locator("li.node .cond-text")
+    texts = [worded.nth(i).inner_text() for i in range(worded.count())]
+    titles = [worded.nth(i).get_attribute("title") for i in range(worded.count())]
+    assert "就学阶段为初中" in texts and "寄宿" in texts, texts
+    assert "schoolStage == JUNIOR" in titles, titles
     assert "政策依据" in first.locator("blockquote.citation").first.inner_text()
     # An item not granted says what would change the answer.
     refused = results.locator("li.outcome.not-granted .what-would-change")

@@ -186,7 +186,8 @@ def test_every_changeable_fact_of_the_catalogue_is_suggested() -> None:
     job = what_would_change(det, _outcome(det, "employment.public_welfare_job", "m1"))
     assert [(c.fact, c.operator, c.value) for c in job] == [
         ("members[0].employmentStatus", "==", '"UNEMPLOYED"')]
-    assert job[0].text_zh.startswith("成员 m1 的就业状态为 UNEMPLOYED")
+    # An enumeration value by its label in the catalogue, the current one too.
+    assert job[0].text_zh == "成员 m1 的就业状态为 失业（有就业意愿）（现为 在业）"
     assert status(with_value(hh, "members[0].employmentStatus", "UNEMPLOYED"),
                   "employment.public_welfare_job", "m1") is Status.GRANTED
     assistance = [o for o in det.outcomes() if o.code.startswith("temporary_assistance.")

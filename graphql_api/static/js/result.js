@@ -9,7 +9,8 @@ import { apiLang, currentLang, label, t } from "./i18n.js";
 // A condition tree to this many levels (GraphQL has no recursive selections); deeper nodes are
 // shown by their expression and result only.
 const TREE_LEVELS = 7;
-const NODE = "expression kind result actual expected decided memberIds";
+const NODE = "expression text(lang: $lang) actualText(lang: $lang) kind result actual expected "
+  + "decided memberIds";
 
 /** A condition node's fields and its children's, ``levels`` deep. */
 export function treeSelection(levels) {
@@ -103,21 +104,26 @@ function mark(result) {
   return result === true ? "✓" : result === false ? "✗" : "?";
 }
 
-/** A condition tree as nested lists: which branch carried it, actual values against thresholds. */
+/** A condition tree as nested lists: which branch carried it, actual values against thresholds.
+ * Each condition in words (facts and values by their labels, the threshold by its value), the
+ * condition as the rule set writes it in the node's title. */
 export function conditionTree(node) {
   const state = node.result === true ? "pass" : node.result === false ? "fail" : "unknown";
   const logical = LOGICAL.has(node.kind) || (node.kind === "FACT" && node.children.length
     && node.children.some((c) => c.result !== null));
   const members = node.memberIds.length ? ` [${node.memberIds.join(", ")}]` : "";
+  const worded = node.text !== undefined;
+  const actual = worded ? node.actualText : node.actual;
   const detail = !LOGICAL.has(node.kind) && (node.actual !== null || node.expected)
-    ? h("span", { class: "cond-values" }, ` — ${t("actual")} ${node.actual ?? t("unknown")}`
-      + (node.expected ? `，${t("expected")} ${node.expected}` : "")) : null;
+    ? h("span", { class: "cond-values" }, ` — ${t("actual")} ${actual ?? t("unknown")}`
+      + (node.expected && !worded ? `，${t("expected")} ${node.expected}` : "")) : null;
   const children = logical ? (node.children || []).filter((c) => c.result !== null || LOGICAL.has(c.kind)) : [];
   return h("li", { class: `node ${state} ${node.decided ? "decided" : "undecided"}`,
     "data-kind": node.kind },
   h("span", { class: "mark", "aria-label": node.result === true ? t("passed")
     : node.result === false ? t("failed") : t("unknown") }, mark(node.result)), " ",
-  h("code", {}, node.expression), members, detail,
+  worded ? h("span", { class: "cond-text", title: node.expression }, node.text)
+    : h("code", {}, node.expression), members, detail,
   node.kind === "OR" && node.result === true ? h("span", { class: "help" }, ` (${t("orCarried")})`) : null,
   children.length ? h("ul", { class: "tree" }, children.map(conditionTree)) : null);
 }

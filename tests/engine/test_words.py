@@ -1,0 +1,124 @@
+"""Conditions in words (engine.words): a node of an explanation tree as a caseworker reads it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+
+from engine.determine import determine
+from engine.results import ConditionNode
+from engine.tree import walk
+from engine.words import actual_text, node_text, value_text
+from policy.schema import ENUMS, FACTS, Kind
+from services.rulesets import load_catalog
+from tests.strategies import households
+
+AS_OF = date(2024, 6, 1)
+VERSIONS = load_catalog().in_force(AS_OF)
+
+
+def node(expression: str, kind: str, result: bool | None = None, actual: str | None = None,
+         expected: str | None = None, children: tuple[ConditionNode, ...] = ()) -> ConditionNode:
+    return ConditionNode(expression, kind, result, actual, expected, True, (), children)
+
+
+# (the node, its words in Chinese and in English, its actual value in Chinese and in English)
+CASES: list[tuple[ConditionNode, str, str, str | None, str | None]] = [
+    (node("perCapitaNetIncome < incomeLine", "COMPARE", False, "6200.00", "< 6000.00"),
+     "年人均纯收入低于 6,000.00 元", "Per-capita net income is below 6,000.00 yuan",
+     "6,200.00 元", "6,200.00 yuan"),
+    (node("schoolStage != NONE", "COMPARE", False, "NONE", "!= NONE"),
+     "就学阶段不为不在学", "School stage is not Not in school", "不在学", "Not in school"),
+    (node("housingSafetyGrade in {C, D}", "IN", False, "B", "in {C, D}"),
+     "住房安全等级为以下之一：C级（局部危险）、D级（整体危险）",
+     "Housing safety grade is one of Grade C (partly unsafe), Grade D (unsafe as a whole)",
+     "B级（基本安全）", "Grade B (basically safe)"),
+    (node("age between 0 and rehabMaxAge", "BETWEEN", False, "48", "between 0 and 6"),
+     "年龄在 0 至 6 之间", "Age is between 0 and 6", "48", "48"),
+    (node("monitoredSince <= addMonths(asOf, -minMonitoredMonths)", "COMPARE", None, None,
+          "<= 2023-12-01"),
+     "纳入监测日期不晚于 2023-12-01", "Monitored since is on or before 2023-12-01", None, None),
+    (node("disabled", "FACT", False, "false"), "持证残疾人", "Disabled", "否", "no"),
+    (node("not tekun", "NOT", True, "true"), "非特困人员", "not Destitute person", "是", "yes"),
+    (node("any member(schoolAgeOutOfSchool)", "ANY_MEMBER", None, None),
+     "任一成员：schoolAgeOutOfSchool", "some member: schoolAgeOutOfSchool", None, None),
+    (node("povertyAlleviated or monitored and dibao", "OR", True, "true"),
+     "脱贫户 或 （监测对象 且 低保户）",
+     "Poverty-alleviated household or (Monitored household and Dibao household)", "是", "yes"),
+    (node("(annualNetIncome - rigidExpenses) / householdSize", "ARITH", None, "4000.00"),
+     "（家庭年纯收入 − 刚性支出） ÷ 家庭人口数",
+     "(Annual net income − Rigid expenses) ÷ Household size", "4000.00", "4000.00"),
+    (node("lowIncome", "DEFINITION", True, "5200.00"), "lowIncome", "lowIncome", "是", "yes"),
+    (node("no higher-priority rule of group assistance applies", "PRIORITY", False,
+          "temporary_assistance.emergency", "none"),
+     "同组（assistance）没有更高优先级的规则适用",
+     "no higher-priority rule of group assistance applies",
+     "temporary_assistance.emergency", "temporary_assistance.emergency"),
+]
+
+
+@pytest.mark.parametrize(("n", "zh", "en", "actual_zh", "actual_en"), CASES,
+                         ids=[c[0].expression for c in CASES])
+def test_a_node_in_words(n: ConditionNode, zh: str, en: str, actual_zh: str | None,
+                         actual_en: str | None) -> None:
+    assert node_text(n) == zh
+    assert node_text(n, "EN") == en
+    assert actual_text(n) == actual_zh
+    assert actual_text(n, "EN") == actual_en
+
+
+def test_a_joined_root_is_said_by_its_parts() -> None:
+    """A rule's condition joined with its group's priority guard is not the condition language:
+    its words are its parts' joined."""
+    guard = node("no higher-priority rule of group g applies", "PRIORITY", True, "x.y", "none")
+    rule = node("dibao", "FACT", True, "true")
+    root = node("dibao and no higher-priority rule of group g applies", "AND", True, "true",
+                None, (rule, guard))
+    assert node_text(root) == "低保户 且 同组（g）没有更高优先级的规则适用"
+    assert node_text(root, "EN") == "Dibao household and no higher-priority rule of group g applies"
+
+
+def test_values_in_words() -> None:
+    assert value_text("1500", "annualNetIncome", "ZH") == "1,500.00 元"
+    assert value_text("JUNIOR", "schoolStage", "EN") == "Junior secondary school"
+    assert value_text("false", None, "ZH") == "否"
+    assert value_text(None, "schoolStage", "ZH") is None
+    # Not a value the catalogue knows: as given, never an error.
+    assert value_text("MAYBE", "schoolStage", "ZH") == "MAYBE"
+    assert value_text("abc", "annualNetIncome", "ZH") == "abc"
+
+
+def _enum_subject(n: ConditionNode) -> tuple[str, tuple[str, ...]] | None:
+    from engine.words import subject_fact
+
+    fact = subject_fact(n)
+    if fact is None or FACTS[fact].type.kind is not Kind.ENUM:
+        return None
+    return fact, ENUMS[FACTS[fact].type.enum or ""]
+
+
+@settings(max_examples=25, deadline=None)
+@given(households())
+def test_every_node_of_every_shipped_rule_reads_in_words(hh: dict[str, Any]) -> None:
+    """Every node of every tree of generated households has words in both languages; a
+    comparison with an enumeration fact names no raw value, neither in its words nor in its
+    actual value; a known truth value reads as 是 or 否."""
+    det = determine(hh, AS_OF, VERSIONS)
+    for o in det.outcomes():
+        for r in o.reasons:
+            for n in walk(r.condition):
+                zh, en = node_text(n), node_text(n, "EN")
+                assert zh and en, n
+                shown = actual_text(n)
+                if n.kind in ("AND", "OR", "NOT", "ANY_MEMBER", "ALL_MEMBERS"):
+                    assert shown == {True: "是", False: "否", None: None}[n.result], n
+                enum = _enum_subject(n) if n.kind in ("COMPARE", "IN") else None
+                if enum is not None:
+                    fact, values = enum
+                    raw = {v for v in values if v in n.expression.split()
+                           or f"{v}," in n.expression or f"{v}}}" in n.expression}
+                    assert not any(f"{v}" == part for v in raw for part in zh.split()), n
+                    assert shown not in values or shown is None, (fact, shown)
