@@ -85,6 +85,43 @@ def test_console_is_served_at_the_root_with_a_same_origin_policy(api: Api) -> No
     assert api.client.get("/healthz").json() == {"status": "ok"}  # routes before the console
 
 
+def test_the_console_forms_ask_for_every_input_fact_of_the_catalogue(api: Api) -> None:
+    """``/js/catalogue.js``, generated from the fact catalogue, under the same policy as the
+    console's own files: every household and member input fact with its labels and kind, and
+    every closed set with its values' labels."""
+    import json
+    import re
+
+    from policy.fact_catalogue import CATALOGUE
+
+    module = api.client.get("/js/catalogue.js")
+    assert module.status_code == 200
+    assert module.headers["content-type"].startswith("text/javascript")
+    assert "default-src 'self'" in module.headers["content-security-policy"]
+    found = re.search(r"export const FACTS = (.*?);\nexport const FACT_ENUMS = (.*?);\n$",
+                      module.text, re.S)
+    assert found is not None, module.text[:200]
+    facts, enums = json.loads(found.group(1)), json.loads(found.group(2))
+    for scope in ("household", "member"):
+        fields = {f["name"]: f for f in facts[scope]}
+        assert list(fields) == [f.name for f in CATALOGUE.inputs(scope)]
+        for f in CATALOGUE.inputs(scope):
+            assert (fields[f.name]["zh"], fields[f.name]["en"]) == (f.label.zh, f.label.en)
+    member = {f["name"]: f for f in facts["member"]}
+    assert member["employmentStatus"] == {
+        "name": "employmentStatus", "zh": "就业状态", "en": "Employment status",
+        "kind": "select", "set": "EmploymentStatus", "default": "EMPLOYED"}
+    assert member["disabilityGrade"]["values"] == [1, 2, 3, 4]
+    assert member["disabilityGrade"]["optional"] is True
+    household = {f["name"]: f for f in facts["household"]}
+    assert household["temporaryAssistanceLast12Months"]["kind"] == "bool"
+    assert household["id"]["required"] is True
+    assert enums["EmploymentStatus"]["UNEMPLOYED"] == [
+        CATALOGUE.enums["EmploymentStatus"]["UNEMPLOYED"].zh,
+        CATALOGUE.enums["EmploymentStatus"]["UNEMPLOYED"].en]
+    assert set(enums) == set(CATALOGUE.enums)
+
+
 def test_graphiql_in_dev_loads_only_vendored_files_with_their_integrity(
         api: Api, prod_api: Api) -> None:
     import base64

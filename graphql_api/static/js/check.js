@@ -41,7 +41,7 @@ function control(f, path, get, set, onChange) {
     input = h("input", { ...common, type: "checkbox", checked: Boolean(get()),
       onchange: (e) => { set(e.target.checked); onChange(path); } });
   } else if (f.kind === "select") {
-    const options = Object.keys(ENUMS[f.set]);
+    const options = f.values ? f.values.map(String) : Object.keys(ENUMS[f.set] || {});
     input = h("select", { ...common, onchange: (e) => { set(e.target.value); onChange(path); } },
       f.optional || f.default === undefined ? h("option", { value: "" }, f.optional ? "—" : "") : null,
       options.map((v) => h("option", { value: v, selected: String(get()) === String(v) },

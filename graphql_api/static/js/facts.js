@@ -1,38 +1,13 @@
-// The household facts the form asks for (CONTRACT.md, Household JSON): name, kind, default,
-// Chinese and English labels. Kinds: text, bool, money, date, select (a closed set of i18n.ENUMS).
+// The household facts the form asks for: every input fact of the fact catalogue
+// (fixtures/facts.yaml), which the service serves as ./catalogue.js: name, kind (text, bool,
+// money, date, select), Chinese and English labels, default, optional (left out: unknown), the
+// closed set a select draws its values from. A fact the catalogue adds is asked for here too,
+// and a saved household opened and saved again keeps every fact it has.
 
-export const HOUSEHOLD_FIELDS = [
-  { name: "id", kind: "text", required: true, zh: "户编号", en: "Household id" },
-  { name: "regionCode", kind: "text", zh: "行政区划代码", en: "Region code" },
-  { name: "povertyAlleviated", kind: "bool", zh: "脱贫户", en: "Poverty-alleviated" },
-  { name: "monitored", kind: "bool", zh: "监测对象", en: "Monitored" },
-  { name: "monitoredSince", kind: "date", zh: "纳入监测日期", en: "Monitored since", optional: true },
-  { name: "dibao", kind: "bool", zh: "低保户", en: "Dibao (minimum living allowance)" },
-  { name: "dibaoMarginal", kind: "bool", zh: "低保边缘户", en: "Dibao-marginal" },
-  { name: "annualNetIncome", kind: "money", zh: "家庭年纯收入", en: "Annual net income" },
-  { name: "previousAnnualNetIncome", kind: "money", optional: true, zh: "上年家庭纯收入", en: "Previous year's net income" },
-  { name: "disasterLoss", kind: "money", zh: "自然灾害损失", en: "Disaster loss" },
-  { name: "accidentLoss", kind: "money", zh: "意外事故损失", en: "Accident loss" },
-  { name: "foodAndClothingSecure", kind: "bool", default: true, zh: "不愁吃、不愁穿", en: "Food and clothing secure" },
-  { name: "housingSafetyGrade", kind: "select", set: "housingSafetyGrade", default: "A", zh: "住房安全等级", en: "Housing safety grade" },
-  { name: "drinkingWaterSafe", kind: "bool", default: true, zh: "饮水安全", en: "Drinking water safe" },
-];
+import { FACTS } from "./catalogue.js";
 
-export const MEMBER_FIELDS = [
-  { name: "id", kind: "text", required: true, zh: "成员编号", en: "Member id" },
-  { name: "relation", kind: "select", set: "relation", default: "OTHER", zh: "与户主关系", en: "Relation" },
-  { name: "birthDate", kind: "date", required: true, zh: "出生日期", en: "Birth date" },
-  { name: "laborCapacity", kind: "select", set: "laborCapacity", default: "FULL", zh: "劳动能力", en: "Labour capacity" },
-  { name: "schoolStage", kind: "select", set: "schoolStage", default: "NONE", zh: "在读学段", en: "School stage" },
-  { name: "boarding", kind: "bool", zh: "寄宿", en: "Boarding" },
-  { name: "disabilityKind", kind: "select", set: "disabilityKind", optional: true, zh: "残疾类别", en: "Disability kind" },
-  { name: "disabilityGrade", kind: "select", set: "disabilityGrade", optional: true, number: true, zh: "残疾等级", en: "Disability grade" },
-  { name: "needsLongTermCare", kind: "bool", zh: "需长期照护", en: "Needs long-term care" },
-  { name: "medicallyInsured", kind: "bool", default: true, zh: "参加基本医保", en: "Medically insured" },
-  { name: "medicalOutOfPocket", kind: "money", zh: "医疗自付费用（年）", en: "Medical out-of-pocket (year)" },
-  { name: "tekun", kind: "bool", zh: "特困人员", en: "Destitute (tekun)" },
-  { name: "orphan", kind: "bool", zh: "孤儿", en: "Orphan" },
-];
+export const HOUSEHOLD_FIELDS = FACTS.household;
+export const MEMBER_FIELDS = FACTS.member;
 
 /** A blank member with the contract's defaults. */
 export function blankMember(index) {

@@ -1,5 +1,7 @@
 // Texts of the console, Chinese first with English. Closed sets carry their Chinese labels here
-// (the values are the API's, policy/facts.py).
+// (the values are the API's, policy/facts.py); the fact catalogue's come from the service.
+
+import { FACT_ENUMS } from "./catalogue.js";
 
 const KEY = "policy-engine.lang";
 let lang = localStorage.getItem(KEY) === "en" ? "en" : "zh";
@@ -395,35 +397,12 @@ export function t(key) {
   return lang === "zh" ? pair[0] : pair[1];
 }
 
-// Closed sets: value -> [zh, en].
+// Closed sets: value -> [zh, en]. The fact catalogue's (SchoolStage, HousingSafetyGrade, ...)
+// come from the service (./catalogue.js), the console's own below.
 export const ENUMS = {
-  relation: {
-    HEAD: ["户主", "Head"], SPOUSE: ["配偶", "Spouse"], CHILD: ["子女", "Child"],
-    CHILD_IN_LAW: ["儿媳/女婿", "Child-in-law"], GRANDCHILD: ["孙子女", "Grandchild"],
-    PARENT: ["父母", "Parent"], PARENT_IN_LAW: ["岳父母/公婆", "Parent-in-law"],
-    GRANDPARENT: ["祖父母", "Grandparent"], SIBLING: ["兄弟姐妹", "Sibling"], OTHER: ["其他", "Other"],
-  },
-  schoolStage: {
-    NONE: ["未在读", "Not in school"], PRESCHOOL: ["学前教育", "Preschool"],
-    PRIMARY: ["小学", "Primary"], JUNIOR: ["初中", "Junior high"], SENIOR: ["普通高中", "Senior high"],
-    SECONDARY_VOCATIONAL: ["中等职业教育", "Secondary vocational"],
-    HIGHER_VOCATIONAL: ["高等职业教育", "Higher vocational"], UNDERGRADUATE: ["本科", "Undergraduate"],
-  },
-  disabilityKind: {
-    VISUAL: ["视力残疾", "Visual"], HEARING: ["听力残疾", "Hearing"], SPEECH: ["言语残疾", "Speech"],
-    PHYSICAL: ["肢体残疾", "Physical"], INTELLECTUAL: ["智力残疾", "Intellectual"],
-    MENTAL: ["精神残疾", "Mental"], MULTIPLE: ["多重残疾", "Multiple"],
-  },
+  ...FACT_ENUMS,
   disabilityGrade: {
     1: ["一级", "Grade 1"], 2: ["二级", "Grade 2"], 3: ["三级", "Grade 3"], 4: ["四级", "Grade 4"],
-  },
-  laborCapacity: {
-    FULL: ["有劳动能力", "Full"], PARTIAL: ["部分丧失劳动能力", "Partial"],
-    NONE: ["无劳动能力", "None"],
-  },
-  housingSafetyGrade: {
-    A: ["A级（安全）", "A (safe)"], B: ["B级（基本安全）", "B (basically safe)"],
-    C: ["C级（局部危险）", "C (partly unsafe)"], D: ["D级（整体危险）", "D (unsafe)"],
   },
   status: {
     GRANTED: ["符合", "Granted"], NOT_GRANTED: ["不符合", "Not granted"],

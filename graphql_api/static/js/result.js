@@ -4,6 +4,7 @@
 
 import { gql } from "./api.js";
 import { fill, h } from "./dom.js";
+import { HOUSEHOLD_FIELDS, MEMBER_FIELDS } from "./facts.js";
 import { apiLang, currentLang, label, t } from "./i18n.js";
 
 // A condition tree to this many levels (GraphQL has no recursive selections); deeper nodes are
@@ -166,6 +167,15 @@ function sampleMark(o) {
     ? h("span", { class: "badge undetermined sample", title: t("sampleNote") }, t("sample")) : null;
 }
 
+/** A fact to collect by its label in the catalogue, with the path a household file names it by:
+ * 上年度家庭纯收入（previousAnnualNetIncome）. */
+export function factName(path) {
+  const name = path.split(".").pop();
+  const field = [...HOUSEHOLD_FIELDS, ...MEMBER_FIELDS].find((f) => f.name === name);
+  if (!field) return path;
+  return currentLang() === "zh" ? `${field.zh}（${path}）` : `${field.en} (${path})`;
+}
+
 function who(o) {
   return o.memberId ? `${t("member")} ${o.memberId}` : t("household");
 }
@@ -187,7 +197,7 @@ function outcomeItem(o) {
       h("details", { open },
         h("summary", {}, h("span", { class: "badge undetermined" }, label("status", o.status)),
           " ", h("strong", {}, o.title), " · ", who(o), " · ",
-          `${t("missing")}：${o.missingFacts.join("、")}`),
+          `${t("missing")}：${o.missingFacts.map(factName).join("、")}`),
         changes(o),
         o.reasons.map((r) => reasonBlock(r))));
   }

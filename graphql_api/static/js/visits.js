@@ -43,7 +43,7 @@ function factsNote(detail) {
 // Day-to-day monitoring (日常监测) facts a visit looks at: income, housing, water, food and clothing.
 const VISIT_FACTS = [
   { name: "annualNetIncome", kind: "money" },
-  { name: "housingSafetyGrade", kind: "select", set: "housingSafetyGrade" },
+  { name: "housingSafetyGrade", kind: "select", set: "HousingSafetyGrade" },
   { name: "drinkingWaterSafe", kind: "bool" },
   { name: "foodAndClothingSecure", kind: "bool" },
 ];
