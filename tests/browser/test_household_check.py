@@ -270,3 +270,22 @@ def test_an_undetermined_item_names_the_facts_to_collect_by_their_labels(
     item.wait_for()
     assert "需补充的信息：上年度家庭纯收入（previousAnnualNetIncome）" in item.locator(
         "summary").inner_text()
+
+
+def test_what_flagged_a_household_is_named_by_its_title(console: Console) -> None:
+    c = console
+    c.sign_in("caseworker")
+    c.page.goto(f"{c.server.base}/#/check")
+    page = c.page
+    page.get_by_label("核查日期").fill(AS_OF)
+    page.get_by_label("家庭编号").fill("hh-flagged")
+    page.get_by_label("脱贫户").check()
+    page.get_by_label("家庭年纯收入").fill("3000")
+    m1 = _member(c, 0)
+    m1.get_by_label("成员编号").fill("m1")
+    m1.get_by_label("出生日期").fill("1980-01-01")
+    page.get_by_role("button", name="开始核查").click()
+    flag = page.locator("#results .flag.on")
+    flag.wait_for()
+    assert "触发依据：脱贫不稳定户" in flag.inner_text()
+    assert "monitoring." not in flag.inner_text()

@@ -211,13 +211,21 @@ function outcomeItem(o) {
 }
 
 /** The determination, grouped by program, into el. */
+/** The monitoring categories and risk items that flagged the household, by their titles
+ * (the outcomes' own), their codes when a selection left the outcome out. */
+function flaggedBy(det) {
+  const titles = Object.fromEntries(det.programs.flatMap((p) => p.outcomes)
+    .map((o) => [o.code, o.title]));
+  return det.flaggedBy.map((code) => titles[code] || code).join("、");
+}
+
 export async function renderDetermination(el, det) {
   const names = await programTitles();
   const sum = totals(det);
   fill(el,
     h("div", { class: `flag ${det.flaggedForMonitoring ? "on" : "off"}`, role: "status" },
       det.flaggedForMonitoring ? t("flagged") : t("notFlagged"),
-      det.flaggedBy.length ? ` — ${t("flaggedBy")}：${det.flaggedBy.join("、")}` : ""),
+      det.flaggedBy.length ? ` — ${t("flaggedBy")}：${flaggedBy(det)}` : ""),
     h("p", { class: "total", "data-testid": "yearly-total" },
       `${t("yearlyTotal")}：`, h("strong", {}, `${yuan(sum.yearly)} ${t("yuan")}`),
       h("span", { class: "help" }, `（${t("monthlyTimes12")}）`),
@@ -250,7 +258,7 @@ export async function renderPrintSummary(det, household) {
     h("p", {}, `${t("household")} ${household.id} · ${household.regionCode || ""} · `
       + `${t("asOf")} ${det.asOf} · ${t("printedOn")} ${new Date().toISOString().slice(0, 10)}`),
     h("p", {}, det.flaggedForMonitoring ? t("flagged") : t("notFlagged"),
-      det.flaggedBy.length ? `（${det.flaggedBy.join("、")}）` : ""),
+      det.flaggedBy.length ? `（${flaggedBy(det)}）` : ""),
     h("table", { class: "print-table" },
       h("thead", {}, h("tr", {}, h("th", {}, t("program")), h("th", {}, t("item")),
         h("th", {}, t("who")), h("th", {}, t("amount")), h("th", {}, t("citation")))),
