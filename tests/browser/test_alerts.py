@@ -128,7 +128,10 @@ def test_caseworker_dismisses_an_alert_with_a_reason_and_filters_by_status(
     c.sign_in("caseworker")
     c.page.goto(f"{c.server.base}/#/alerts/{alert['id']}")
     # What including it would change: the household re-evaluated with the suggested facts.
-    assert "medicalOutOfPocket" in c.page.locator("#suggested-facts li").first.inner_text()
+    # Each by its label, with the path it has in the household JSON, and its value in words.
+    suggested = c.page.locator("#suggested-facts li").first.inner_text()
+    assert "个人自付医疗费用（members[0].medicalOutOfPocket）：" in suggested, suggested
+    assert suggested.endswith(" 元"), suggested
     c.page.get_by_role("button", name="预览认定结果").click()
     c.page.locator("#reevaluation section.program").first.wait_for()
     assert c.page.locator("#reevaluation .flag").count() == 1

@@ -6,6 +6,7 @@ import { ApiError, gql, today } from "./api.js";
 import { can, session } from "./app.js";
 import { fill, h, showPage } from "./dom.js";
 import { apiLang, currentLang, label, t } from "./i18n.js";
+import { factName, factValue } from "./facts.js";
 import { DETERMINATION_FIELDS, reasonBlock, renderDetermination, treeSelection, yuan } from "./result.js";
 
 const PAGE = 20;
@@ -189,7 +190,7 @@ export async function renderAlert(main, id, flash = "") {
     a.suggestedFacts.length ? h("section", { class: "card", id: "suggested-facts" },
       h("h2", {}, t("suggestedFacts")),
       h("p", { class: "help" }, t("suggestedHelp")),
-      h("ul", {}, a.suggestedFacts.map((f) => h("li", {}, h("code", {}, `${f.fact} = ${f.value}`)))),
+      h("ul", {}, a.suggestedFacts.map((f) => h("li", {}, `${factName(f.fact)}：${factValue(f.fact, f.value)}`))),
       can("readHouseholds") ? h("form", { class: "row", onsubmit: async (e) => {
         e.preventDefault();
         try {

@@ -5,9 +5,39 @@
 // and a saved household opened and saved again keeps every fact it has.
 
 import { FACTS } from "./catalogue.js";
+import { currentLang, label, t } from "./i18n.js";
 
 export const HOUSEHOLD_FIELDS = FACTS.household;
 export const MEMBER_FIELDS = FACTS.member;
+
+function fieldOf(path) {
+  const name = String(path).split(".").pop();
+  return [...HOUSEHOLD_FIELDS, ...MEMBER_FIELDS].find((f) => f.name === name);
+}
+
+/** A fact by its label in the catalogue, with the path a household file names it by:
+ * 上年度家庭纯收入（previousAnnualNetIncome）, 残疾等级（members[1].disabilityGrade）. */
+export function factName(path) {
+  const field = fieldOf(path);
+  if (!field) return String(path);
+  return currentLang() === "zh" ? `${field.zh}（${path}）` : `${field.en} (${path})`;
+}
+
+/** A value of a fact (JSON text, as the API gives suggested facts) in words: a closed set's
+ * value by its label, a flag as 是/否, an amount with its unit. */
+export function factValue(path, json) {
+  const field = fieldOf(path);
+  let value;
+  try {
+    value = JSON.parse(json);
+  } catch (exc) {
+    return String(json);
+  }
+  if (typeof value === "boolean") return t(value ? "yes" : "no");
+  if (field && field.kind === "select") return label(field.set, value);
+  if (field && field.kind === "money") return `${value} ${t("yuan")}`;
+  return String(value);
+}
 
 /** A blank member with the contract's defaults. */
 export function blankMember(index) {

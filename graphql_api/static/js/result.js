@@ -4,7 +4,7 @@
 
 import { gql } from "./api.js";
 import { fill, h } from "./dom.js";
-import { HOUSEHOLD_FIELDS, MEMBER_FIELDS } from "./facts.js";
+import { factName } from "./facts.js";
 import { apiLang, currentLang, label, t } from "./i18n.js";
 
 // A condition tree to this many levels (GraphQL has no recursive selections); deeper nodes are
@@ -165,15 +165,6 @@ function changes(o) {
 function sampleMark(o) {
   return o.amountIsSample || (o.terms || []).some((x) => x.sample)
     ? h("span", { class: "badge undetermined sample", title: t("sampleNote") }, t("sample")) : null;
-}
-
-/** A fact to collect by its label in the catalogue, with the path a household file names it by:
- * 上年度家庭纯收入（previousAnnualNetIncome）. */
-export function factName(path) {
-  const name = path.split(".").pop();
-  const field = [...HOUSEHOLD_FIELDS, ...MEMBER_FIELDS].find((f) => f.name === name);
-  if (!field) return path;
-  return currentLang() === "zh" ? `${field.zh}（${path}）` : `${field.en} (${path})`;
 }
 
 function who(o) {

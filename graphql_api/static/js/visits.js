@@ -6,6 +6,7 @@
 import { ApiError, gql, personOf, today, userErrorsOf } from "./api.js";
 import { can } from "./app.js";
 import { fill, h } from "./dom.js";
+import { factName } from "./facts.js";
 import { ENUMS, label, t } from "./i18n.js";
 
 export const HOUSEHOLD_HISTORY_FIELDS = `
@@ -37,7 +38,7 @@ export function timeline(entries) {
 
 function factsNote(detail) {
   const changed = (detail && detail.factsChanged) || [];
-  return changed.length ? h("div", { class: "help" }, `${t("factsChanged")}：${changed.join("、")}`) : null;
+  return changed.length ? h("div", { class: "help" }, `${t("factsChanged")}：${changed.map(factName).join("、")}`) : null;
 }
 
 // Day-to-day monitoring (日常监测) facts a visit looks at: income, housing, water, food and clothing.
@@ -141,7 +142,7 @@ export function visitForm(hh, reload) {
         return;
       }
       await reload(`${t("visitRecorded")}${out.visit.factsChanged.length
-        ? `：${t("factsChanged")} ${out.visit.factsChanged.join("、")}` : ""}`);
+        ? `：${t("factsChanged")} ${out.visit.factsChanged.map(factName).join("、")}` : ""}`);
     } catch (exc) {
       const other = [];
       for (const fe of (exc instanceof ApiError ? exc.fieldErrors : [])) {
