@@ -131,16 +131,17 @@ def _atom(t: dict[Any, Any], n: ConditionNode, lang: str) -> str:
     return str(t["is"].format(expr=node_text(n, lang), value=_truth(t, n.result)))
 
 
-_LABELS_ZH = {f.name: f.label.zh for _, f in CATALOGUE.all_inputs()}
+_LABELS = {f.name: f.label for _, f in CATALOGUE.all_inputs()}
 
 
 def _fact_name(path: str, lang: str) -> str:
-    """A missing fact as a caseworker knows it: its catalogue label in Chinese, with the path
-    a household file names it by (``上年度家庭纯收入（previousAnnualNetIncome）``)."""
-    name = path.rsplit(".", 1)[-1]
-    if lang != "ZH" or name not in _LABELS_ZH:
+    """A missing fact as a caseworker knows it: its catalogue label, with the path a household
+    file names it by (``上年度家庭纯收入（previousAnnualNetIncome）``, ``Previous annual net
+    income (previousAnnualNetIncome)``)."""
+    label = _LABELS.get(path.rsplit(".", 1)[-1])
+    if label is None:
         return path
-    return f"{_LABELS_ZH[name]}（{path}）"
+    return f"{label.zh}（{path}）" if lang == "ZH" else f"{label.en} ({path})"
 
 
 def _term_name(key: str, lang: str) -> str:

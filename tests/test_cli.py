@@ -184,7 +184,7 @@ def test_an_unknown_definition_reads_as_an_unknown_condition() -> None:
     assert is_condition(root) and not is_condition(ratio)
 
 
-def test_an_undetermined_item_names_the_missing_fact_by_its_label_in_chinese() -> None:
+def test_an_undetermined_item_names_the_missing_fact_by_its_label() -> None:
     det = _determination({"id": "x", "annualNetIncome": 14000,
                           "members": [{"id": "m1", "birthDate": "1980-01-01"},
                                       {"id": "m2", "birthDate": "1982-01-01"}]})
@@ -193,7 +193,8 @@ def test_an_undetermined_item_names_the_missing_fact_by_its_label_in_chinese() -
     en = [x for x in summary(det, {}, "EN", [Status.UNDETERMINED]).splitlines()
           if x.startswith("Household in sudden severe hardship")]
     assert zh[0].endswith("待定        缺少：上年度家庭纯收入（previousAnnualNetIncome）"), zh
-    assert en[0].endswith("UNDETERMINED          missing: previousAnnualNetIncome"), en
+    assert en[0].endswith(
+        "UNDETERMINED          missing: Previous annual net income (previousAnnualNetIncome)"), en
 
 
 def test_explain_keeps_to_the_chosen_statuses() -> None:
