@@ -122,3 +122,33 @@ def test_every_node_of_every_shipped_rule_reads_in_words(hh: dict[str, Any]) -> 
                            or f"{v}," in n.expression or f"{v}}}" in n.expression}
                     assert not any(f"{v}" == part for v in raw for part in zh.split()), n
                     assert shown not in values or shown is None, (fact, shown)
+
+
+def test_every_node_of_every_version_s_own_cases_reads_in_words() -> None:
+    """The versions' own test cases grant and refuse every outcome, early-warning alerts (which
+    read an event's facts) included: each of their nodes has words, and a fact's node never
+    shows its name where the catalogue has a label for it."""
+    from engine.testcases import draft_ref
+    from engine.warning import determine_events, parse_case_events
+    from policy.fact_catalogue import CATALOGUE
+
+    labelled = {e.name for e in CATALOGUE.event} | set(FACTS)
+    seen = 0
+    for record in load_catalog().records:
+        program = record.program
+        for case in program.document.tests:
+            if case.events:
+                det = determine_events(program, draft_ref(program), case.household,
+                                       parse_case_events(case.events, case.asOf), case.asOf)
+            else:
+                det = determine(case.household, case.asOf, [(program, draft_ref(program))])
+            for o in det.outcomes():
+                for r in o.reasons:
+                    for n in walk(r.condition):
+                        seen += 1
+                        for lang in ("ZH", "EN"):
+                            words = node_text(n, lang)
+                            assert words, n
+                            if n.kind == "FACT" and n.expression in labelled:
+                                assert words != n.expression, n
+    assert seen > 1000
