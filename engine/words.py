@@ -198,11 +198,28 @@ def _expected_value(expected: str | None, op: str) -> str | None:
     return expected[len(op) + 1:]
 
 
+# Words by what they are made of (the node's kind, text and threshold, the language): most
+# nodes recur from household to household with the same words.
+_SAID: BoundedCache[tuple[str, str, str | None, str], str] = BoundedCache("engine.words", 8192)
+
+
 def node_text(node: ConditionNode, lang: str = ZH) -> str:
     """A node's condition in words, e.g. "家庭年人均纯收入低于 6,000.00 元": a comparison's
     threshold by its value as this node shows it, a fact by its label. A node whose text is not
     the condition language (a priority guard, a joined root) is said from its parts."""
     lang = _lang(lang)
+    if node.kind in ("AND", "OR") and _parsed(node.expression) is None:
+        return _said(node, lang)  # said from its children, whose words are remembered
+    key = (node.kind, node.expression, node.expected, lang)
+    said = _SAID.get(key)
+    if said is None:
+        said = _SAID.put(key, _said(node, lang))
+    return said
+
+
+def _said(node: ConditionNode, lang: str) -> str:
+    """``node_text``'s words, made afresh (a function of the node's kind, expression and
+    expected, and of its children's words for a joined root)."""
     t = _TEXT[lang]
     if node.kind == "PRIORITY":
         group = node.expression.removeprefix(_PRIORITY).removesuffix(" applies")
