@@ -52,16 +52,15 @@ _ARITH = {"+": "+", "-": "−", "*": "×", "/": "÷"}
 _TEXT = {
     ZH: {"and": "且", "or": "或", "not": "非", "true": "是", "false": "否",
          "in": "为以下之一：", "not in": "不为以下任何一项：", "sep": "、",
-         "between": "在 {low} 至 {high} 之间", "not between": "不在 {low} 至 {high} 之间",
+         "between": "在 {low} 至 {high} 之间",
          "any": "任一成员：{body}", "all": "所有成员均：{body}",
-         "priority": "同组（{group}）没有更高优先级的规则适用", "yuan": " 元",
-         "members": "成员 {ids}", "none": "无"},
+         "priority": "同组（{group}）没有更高优先级的规则适用", "yuan": " 元", "none": "无"},
     EN: {"and": "and", "or": "or", "not": "not", "true": "yes", "false": "no",
          "in": "is one of ", "not in": "is none of ", "sep": ", ",
-         "between": "is between {low} and {high}", "not between": "is not between {low} "
-         "and {high}", "any": "some member: {body}", "all": "every member: {body}",
+         "between": "is between {low} and {high}", "any": "some member: {body}",
+         "all": "every member: {body}",
          "priority": "no higher-priority rule of group {group} applies", "yuan": " yuan",
-         "members": "members {ids}", "none": "none"},
+         "none": "none"},
 }
 _PRIORITY = "no higher-priority rule of group "
 
@@ -204,7 +203,7 @@ _SAID: BoundedCache[tuple[str, str, str | None, str], str] = BoundedCache("engin
 
 
 def node_text(node: ConditionNode, lang: str = ZH) -> str:
-    """A node's condition in words, e.g. "家庭年人均纯收入低于 6,000.00 元": a comparison's
+    """A node's condition in words, e.g. "年人均纯收入低于 6,000.00 元": a comparison's
     threshold by its value as this node shows it, a fact by its label. A node whose text is not
     the condition language (a priority guard, a joined root) is said from its parts."""
     lang = _lang(lang)
