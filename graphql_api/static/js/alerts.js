@@ -7,7 +7,8 @@ import { can, session } from "./app.js";
 import { fill, h, showPage } from "./dom.js";
 import { apiLang, currentLang, label, t } from "./i18n.js";
 import { factName, factValue } from "./facts.js";
-import { DETERMINATION_FIELDS, reasonBlock, renderDetermination, treeSelection, yuan } from "./result.js";
+import { cents, yuan } from "./money.js";
+import { DETERMINATION_FIELDS, reasonBlock, renderDetermination, treeSelection } from "./result.js";
 
 const PAGE = 20;
 const STATUSES = ["OPEN", "VERIFIED", "INCLUDED", "DISMISSED"];
@@ -221,7 +222,7 @@ function alertCase(a) {
 
 function eventValue(e) {
   if (e.amount !== null && e.amount !== undefined) {
-    return `${yuan(Math.round(Number(e.amount) * 100))} ${t("yuan")}`;
+    return `${yuan(cents(e.amount))} ${t("yuan")}`;
   }
   return e.value ?? "—";
 }

@@ -6,6 +6,7 @@
 
 import { FACTS } from "./catalogue.js";
 import { currentLang, label, t } from "./i18n.js";
+import { cents, yuan } from "./money.js";
 
 export const HOUSEHOLD_FIELDS = FACTS.household;
 export const MEMBER_FIELDS = FACTS.member;
@@ -35,7 +36,7 @@ export function factValue(path, json) {
   }
   if (typeof value === "boolean") return t(value ? "yes" : "no");
   if (field && field.kind === "select") return label(field.set, value);
-  if (field && field.kind === "money") return `${value} ${t("yuan")}`;
+  if (field && field.kind === "money") return `${yuan(cents(value))} ${t("yuan")}`;
   return String(value);
 }
 

@@ -10,7 +10,8 @@ import { fromJson } from "./facts.js";
 import { householdAlerts } from "./alerts.js";
 import { householdCases } from "./cases.js";
 import { HOUSEHOLD_HISTORY_FIELDS, assistanceBox, timeline, visitForm } from "./visits.js";
-import { DETERMINATION_FIELDS, renderDetermination, totals, yuan } from "./result.js";
+import { yuan } from "./money.js";
+import { DETERMINATION_FIELDS, renderDetermination, totals } from "./result.js";
 
 const PAGE = 20;
 const search = { idPrefix: "", region: "" };

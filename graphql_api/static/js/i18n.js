@@ -90,7 +90,6 @@ const T = {
   whatWouldChange: ["怎样会改变结果", "What would change the answer"],
   condition: ["条件", "Condition"],
   actual: ["实际值", "Actual"],
-  expected: ["标准", "Threshold"],
   passed: ["通过", "passed"],
   failed: ["未通过", "failed"],
   unknown: ["未知", "unknown"],

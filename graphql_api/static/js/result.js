@@ -6,6 +6,7 @@ import { gql } from "./api.js";
 import { fill, h } from "./dom.js";
 import { factName } from "./facts.js";
 import { apiLang, currentLang, label, t } from "./i18n.js";
+import { cents, yuan } from "./money.js";
 
 // A condition tree to this many levels (GraphQL has no recursive selections); deeper nodes are
 // shown by their expression and result only.
@@ -50,19 +51,6 @@ export async function programTitles() {
     }
   }
   return titles[lang];
-}
-
-/** Cents, exactly: amounts are yuan with at most two decimals. */
-function cents(amount) {
-  return Math.round(Number(amount) * 100);
-}
-
-export function yuan(centsValue) {
-  const negative = centsValue < 0;
-  const abs = Math.abs(centsValue);
-  const whole = Math.floor(abs / 100).toLocaleString("en-US");
-  const frac = String(abs % 100).padStart(2, "0");
-  return `${negative ? "-" : ""}${whole}.${frac}`;
 }
 
 /** Yearly total (monthly amounts twelve times) and one-off total, in cents. */
@@ -113,18 +101,15 @@ export function conditionTree(node) {
   const logical = LOGICAL.has(node.kind) || (node.kind === "FACT" && node.children.length
     && node.children.some((c) => c.result !== null));
   const members = node.memberIds.length ? ` [${node.memberIds.join(", ")}]` : "";
-  const worded = node.text !== undefined;
-  const actual = worded ? node.actualText : node.actual;
   const detail = !LOGICAL.has(node.kind) && (node.actual !== null || node.expected)
-    ? h("span", { class: "cond-values" }, ` — ${t("actual")} ${actual ?? t("unknown")}`
-      + (node.expected && !worded ? `，${t("expected")} ${node.expected}` : "")) : null;
+    ? h("span", { class: "cond-values" }, ` — ${t("actual")} ${node.actualText ?? t("unknown")}`)
+    : null;
   const children = logical ? (node.children || []).filter((c) => c.result !== null || LOGICAL.has(c.kind)) : [];
   return h("li", { class: `node ${state} ${node.decided ? "decided" : "undecided"}`,
     "data-kind": node.kind },
   h("span", { class: "mark", "aria-label": node.result === true ? t("passed")
     : node.result === false ? t("failed") : t("unknown") }, mark(node.result)), " ",
-  worded ? h("span", { class: "cond-text", title: node.expression }, node.text)
-    : h("code", {}, node.expression), members, detail,
+  h("span", { class: "cond-text", title: node.expression }, node.text), members, detail,
   node.kind === "OR" && node.result === true ? h("span", { class: "help" }, ` (${t("orCarried")})`) : null,
   children.length ? h("ul", { class: "tree" }, children.map(conditionTree)) : null);
 }
@@ -201,7 +186,6 @@ function outcomeItem(o) {
       o.reasons.map((r) => reasonBlock(r))));
 }
 
-/** The determination, grouped by program, into el. */
 /** The monitoring categories and risk items that flagged the household, by their titles
  * (the outcomes' own), their codes when a selection left the outcome out. */
 function flaggedBy(det) {
@@ -210,6 +194,7 @@ function flaggedBy(det) {
   return det.flaggedBy.map((code) => titles[code] || code).join("、");
 }
 
+/** The determination, grouped by program, into el. */
 export async function renderDetermination(el, det) {
   const names = await programTitles();
   const sum = totals(det);

@@ -7,7 +7,8 @@ import { ApiError, gql, personOf, userErrorsOf } from "./api.js";
 import { can, session } from "./app.js";
 import { fill, h, pathId } from "./dom.js";
 import { ENUMS, apiLang, currentLang, label, t } from "./i18n.js";
-import { amountText, yuan } from "./result.js";
+import { cents, yuan } from "./money.js";
+import { amountText } from "./result.js";
 
 const VERSION_FIELDS = `id ruleSet version status effectiveFrom effectiveTo contentHash revision
   author submittedBy submittedAt publishedBy publishedAt retiredBy createdAt
@@ -507,10 +508,6 @@ function renderDiff(el, d, version) {
       h("tbody", {}, rows.map((r) => h("tr", {}, h("td", {}, r[0]), h("td", {}, h("code", {}, r[1])),
         h("td", {}, label("changeKind", r[2])), h("td", {}, r[3]), h("td", {}, r[4])))))),
     h("details", {}, h("summary", {}, "Text"), h("pre", { class: "diff" }, d.text))));
-}
-
-function cents(x) {
-  return Math.round(Number(x) * 100);
 }
 
 function renderImpact(el, r) {
