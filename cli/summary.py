@@ -9,8 +9,7 @@ from typing import Any
 
 from engine.results import ConditionNode, Determination, Outcome, Status
 from engine.whatif import what_would_change
-from engine.words import actual_text, node_text
-from policy.fact_catalogue import CATALOGUE
+from engine.words import actual_text, fact_label, node_text
 from policy.schema import FACTS, Kind
 from policy.term_catalogue import TERMS
 
@@ -131,17 +130,15 @@ def _atom(t: dict[Any, Any], n: ConditionNode, lang: str) -> str:
     return str(t["is"].format(expr=node_text(n, lang), value=_truth(t, n.result)))
 
 
-_LABELS = {f.name: f.label for _, f in CATALOGUE.all_inputs()}
-
-
 def _fact_name(path: str, lang: str) -> str:
     """A missing fact as a caseworker knows it: its catalogue label, with the path a household
     file names it by (``上年度家庭纯收入（previousAnnualNetIncome）``, ``Previous annual net
     income (previousAnnualNetIncome)``)."""
-    label = _LABELS.get(path.rsplit(".", 1)[-1])
-    if label is None:
+    name = path.rsplit(".", 1)[-1]
+    label = fact_label(name, lang)
+    if label == name:
         return path
-    return f"{label.zh}（{path}）" if lang == "ZH" else f"{label.en} ({path})"
+    return f"{label}（{path}）" if lang == "ZH" else f"{label} ({path})"
 
 
 def _term_name(key: str, lang: str) -> str:
