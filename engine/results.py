@@ -55,6 +55,10 @@ class ConditionNode(NamedTuple):
     decided: bool            # in the minimal set of nodes that justify the root's result
     member_ids: tuple[str, ...]  # quantifiers: the members it held for; a member's body: it
     children: tuple[ConditionNode, ...]
+    # The rule set's parameters and definitions this node's expression names, with their words
+    # (name, Chinese, English, whether an amount of money): what ``engine.words`` says them by.
+    # A function of the version, like the expression itself.
+    names: tuple[tuple[str, str, str, bool], ...] = ()
 
 
 _DEPTHS: BoundedCache[tuple[int, int], tuple[ConditionNode, ConditionNode]] = BoundedCache(

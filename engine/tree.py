@@ -54,11 +54,35 @@ _BUILDERS: dict[int, tuple[a.Node, Build]] = {}
 _new = tuple.__new__  # ConditionNode's own constructor, without the keyword handling
 
 
+Said = tuple[tuple[str, str, str, bool], ...]
+
+
 def _node(expression: str, kind: str, result: bool | None, actual: str | None,
           expected: str | None, decided: bool, children: tuple[ConditionNode, ...],
-          member_ids: tuple[str, ...] = ()) -> ConditionNode:
+          member_ids: tuple[str, ...] = (), names: Said = ()) -> ConditionNode:
     return _new(ConditionNode, (expression, kind, result, actual, expected, decided,
-                                member_ids, children))
+                                member_ids, children, names))
+
+
+def names_of(node: a.Node) -> Said:
+    """The rule set's parameters and definitions that ``node``'s expression names, with their
+    words (``ConditionNode.names``): those with a label, once each, in the order written (a
+    definition's body is its own node's expression, not this one's)."""
+    found: dict[str, tuple[str, str, str, bool]] = {}
+
+    def visit(n: a.Node) -> None:
+        if isinstance(n, a.ParamRef | a.DefRef):
+            if n.label is not None:
+                found.setdefault(n.name, (n.name, *n.label))
+            return
+        if isinstance(n, a.Quantifier):
+            visit(n.body)
+            return
+        for c in a.children(n):
+            visit(c)
+
+    visit(node)
+    return tuple(found.values())
 
 
 _Getter = Callable[[Mapping[str, Value]], tuple[Value, ...]]
@@ -259,13 +283,14 @@ def relabel(node: ConditionNode, ids: Mapping[str, str]) -> ConditionNode:
     if not kids:  # most nodes: a leaf without a member id is itself
         if not shown:
             return node
-        return _new(ConditionNode, (*node[:6], tuple([ids[i] for i in shown]), kids))
+        return _new(ConditionNode, (*node[:6], tuple([ids[i] for i in shown]), kids, node[8]))
     # A leaf without a member id (most children) is itself: not a call each.
     made = [c if not (c[7] or c[6]) else relabel(c, ids) for c in kids]
     if shown:
-        return _new(ConditionNode, (*node[:6], tuple([ids[i] for i in shown]), tuple(made)))
+        return _new(ConditionNode, (*node[:6], tuple([ids[i] for i in shown]), tuple(made),
+                                    node[8]))
     if any(map(is_not, made, kids)):
-        return _new(ConditionNode, (*node[:6], shown, tuple(made)))
+        return _new(ConditionNode, (*node[:6], shown, tuple(made), node[8]))
     return node
 
 
@@ -358,18 +383,18 @@ def _memo(node: a.Node, make: Build) -> Member:
         tree = get(key)
         if tree is None:
             tree = put(key, make(Bindings(facts, params), ids, d))
-        return _new(ConditionNode, (*tree[:6], (mid,), tree[7]))
+        return _new(ConditionNode, (*tree[:6], (mid,), tree[7], tree[8]))
 
     return member
 
 
-_MARKS: dict[tuple[str, str], object] = {}
+_MARKS: dict[tuple[str, str, object], object] = {}
 
 
-def _mark(kind: str, name: str) -> object:
-    """An object standing for the leaves of one fact or parameter in ``_SUBTREES``' keys (kept
-    for good: its id stays its own)."""
-    return _MARKS.setdefault((kind, name), object())
+def _mark(kind: str, name: str, label: object = None) -> object:
+    """An object standing for the leaves of one fact or parameter (with its label: its words)
+    in ``_SUBTREES``' keys (kept for good: its id stays its own)."""
+    return _MARKS.setdefault((kind, name, label), object())
 
 
 # How a tree is built. For each condition (and each quantifier's body, built per member) the
@@ -518,12 +543,14 @@ class _Writer:
         self.second.append("    " * indent + line)
 
     def make(self, indent: int, text: str, kind: str, v: str, actual: str, expected: str,
-             d: str, kids: Sequence[str], member_ids: str = "()") -> str:
+             d: str, kids: Sequence[str], source: a.Node | None = None) -> str:
+        """A node of ``source`` (whose names it carries with their words)."""
         n = self.name("n")
         children = f"({', '.join(kids)},)" if kids else "()"
+        said = repr(names_of(source)) if source is not None else "()"
         self.emit(indent, f"{n} = new(CN, ({text}, {kind!r}, "
                           f"({v} if {v}.__class__ is bool else None), {actual}, {expected}, "
-                          f"{d}, {member_ids}, {children}))")
+                          f"{d}, (), {children}, {said}))")
         return n
 
     @staticmethod
@@ -551,7 +578,7 @@ class _Writer:
                 return self.junction(node, v, d, ind)
             case a.Not(operand=o):
                 kid = self.node(o, d, ind)
-                return self.make(ind, text, "NOT", v, self.truth(v), "None", d, [kid])
+                return self.make(ind, text, "NOT", v, self.truth(v), "None", d, [kid], node)
             case a.Compare(op=op, left=l, right=r):
                 money = is_money(l) or is_money(r)
                 kids = [self.node((l, r)[i], d, ind) for i in _shown((l, r))]
@@ -563,7 +590,7 @@ class _Writer:
                     self.emit(ind, f"{e} = {self.shown(self.value(r), money)}")
                     expected = f"({op!r} + ' ' + {e} if {e} is not None else None)"
                 return self.make(ind, text, "COMPARE", v, self.shown(self.value(l), money),
-                                 expected, d, kids)
+                                 expected, d, kids, node)
             case a.In(subject=subj, items=items, negated=negated):
                 money = is_money(subj)
                 every = (subj, *items)
@@ -577,7 +604,7 @@ class _Writer:
                     parts = ", ".join(self.shown_or(x, money) for x in items)
                     expected = f"({kw!r} + ' {{' + ', '.join([{parts}]) + '}}')"
                 return self.make(ind, text, "IN", v, self.shown(self.value(subj), money),
-                                 expected, d, kids)
+                                 expected, d, kids, node)
             case a.Between(subject=subj, low=lo, high=hi):
                 money = is_money(subj)
                 every = (subj, lo, hi)
@@ -585,12 +612,12 @@ class _Writer:
                 expected = (f"('between ' + {self.shown_or(lo, money)} + ' and ' + "
                             f"{self.shown_or(hi, money)})")
                 return self.make(ind, text, "BETWEEN", v, self.shown(self.value(subj), money),
-                                 expected, d, kids)
+                                 expected, d, kids, node)
             case a.FactRef(name=name):
                 shown = self.shown(v, is_money(node))
                 body = definition(name)
                 if body is None:
-                    return self.leaf(ind, "FACT", name, text, v, shown, d)
+                    return self.leaf(ind, "FACT", name, text, v, shown, d, None)
                 expansion: a.Node = body
 
                 def fact(i: int) -> str:
@@ -607,12 +634,12 @@ class _Writer:
                     kid = self.node(inside, d, i)
                     n = self.name("n")
                     self.emit(i, f"{n} = new(CN, ({name!r}, 'DEFINITION', {kid}[2], {kid}[3], "
-                                 f"None, {d}, (), ({kid},)))")
+                                 f"None, {d}, (), ({kid},), {names_of(node)!r}))")
                     return n
 
                 return self.remembered(body, d, ind, "", definition_)
             case a.ParamRef(name=name):
-                return self.leaf(ind, "PARAMETER", name, text, v, self.shown(v, False), d)
+                return self.leaf(ind, "PARAMETER", name, text, v, self.shown(v, False), d, node)
             case a.Num() | a.EnumLit() | a.Bool():
                 const = closure(node)(Bindings({}, {}))
                 made = [_node(unparse(node), "CONSTANT", _result(const), fmt(const), None,
@@ -623,7 +650,8 @@ class _Writer:
                 return n
         kind = {a.Neg: "NEG", a.Arith: "ARITH", a.Call: "CALL"}[type(node)]
         kids = [self.node(x, d, ind) for x in a.children(node) if not _literal(x)]
-        return self.make(ind, text, kind, v, self.shown(v, is_money(node)), "None", d, kids)
+        return self.make(ind, text, kind, v, self.shown(v, is_money(node)), "None", d, kids,
+                         node)
 
     def junction(self, node: a.Node, v: str, d: str, ind: int) -> str:
         """An ``and``, ``or`` or quantifier: the operands' marks from their values."""
@@ -651,7 +679,7 @@ class _Writer:
             n = self.name("n")
             self.emit(ind, f"{n} = new(CN, ({text}, {kind!r}, "
                            f"({v} if {v}.__class__ is bool else None), {self.truth(v)}, None, "
-                           f"{d}, {held}, {found}))")
+                           f"{d}, {held}, {found}, {names_of(node)!r}))")
             return n
         ops = node.operands  # type: ignore[attr-defined]
         vals = [self.value(o) for o in ops]
@@ -662,17 +690,18 @@ class _Writer:
             flag = self.name("d")
             self.emit(ind, f"{flag} = {d} if {first} < 0 else {first} == {i}")
             kids.append(self.node(o, flag, ind))
-        return self.make(ind, text, kind, v, self.truth(v), "None", d, kids)
+        return self.make(ind, text, kind, v, self.truth(v), "None", d, kids, node)
 
     def leaf(self, ind: int, kind: str, name: str, text: str, v: str, shown: str,
-             d: str) -> str:
+             d: str, source: a.ParamRef | None) -> str:
         """A fact's or a parameter's node, remembered by its value (and whether it is a truth
-        value: ``True == 1``)."""
+        value: ``True == 1``) and, for a parameter (``source``), its words."""
         key, n = self.name("key"), self.name("n")
-        self.emit(ind, f"{key} = ({id(_mark(kind, name))}, {d}, ({v}, {v}.__class__ is bool))")
+        mark = _mark(kind, name, None if source is None else source.label)
+        self.emit(ind, f"{key} = ({id(mark)}, {d}, ({v}, {v}.__class__ is bool))")
         self.emit(ind, f"{n} = SUBGET({key})")
         self.emit(ind, f"if {n} is None:")
-        made = self.make(ind + 1, text, kind, v, shown, "None", d, [])
+        made = self.make(ind + 1, text, kind, v, shown, "None", d, [], source)
         self.emit(ind + 1, f"{n} = SUBPUT({key}, {made})")
         return n
 
@@ -727,13 +756,14 @@ def remark(node: ConditionNode, decided: bool) -> ConditionNode:
     kids = node.children
     if not kids:
         return node if node.decided is decided else _new(
-            ConditionNode, (*node[:5], decided, node.member_ids, kids))
+            ConditionNode, (*node[:5], decided, node.member_ids, kids, node.names))
     if decided and node.kind in ("AND", "OR", "ANY_MEMBER", "ALL_MEMBERS"):
         flags = marks(node.kind, _value(node), [_value(c) for c in kids])
     else:
         flags = [decided] * len(kids)
     return _new(ConditionNode, (*node[:5], decided, node.member_ids,
-                                tuple([remark(c, f) for c, f in zip(kids, flags, strict=True)])))
+                                tuple([remark(c, f) for c, f in zip(kids, flags, strict=True)]),
+                                node.names))
 
 
 def walk(node: ConditionNode) -> list[ConditionNode]:

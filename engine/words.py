@@ -7,11 +7,16 @@ its values as the engine shows them (``NONE``). A caseworker reads the same node
 unit, and a comparison's threshold by its value (``低于 6,000.00 元``, not ``incomeLine``),
 in Chinese (``ZH``) or English (``EN``).
 
+A rule set's parameters and definitions are said by the words their version's document gives
+them (``ConditionNode.names``: the description, without a trailing remark in parentheses or
+what follows a colon that explains it); one without a description is shown as written. An
+``and``, ``or``, ``not`` or quantifier is said by its children's words, so a comparison inside
+it shows its threshold by value there too ("年人均纯收入不低于 6,000.00 元 且 ...").
+
 Everything here is a function of the node and the catalogue: the words of one node are the
-same whichever process, request or household shows it. A name that is not a fact (a rule set's
-definition or parameter) is shown as written. The expression is parsed again to find its
-parts (a few microseconds, remembered by its text): the engine builds its trees without words,
-so that only the explanations somebody reads pay for them.
+same whichever process, request or household shows it. The expression is parsed again to find
+its parts (a few microseconds, remembered by its text): the engine builds its trees without
+words, so that only the explanations somebody reads pay for them.
 """
 
 from __future__ import annotations
@@ -49,6 +54,20 @@ _DATE_OPS = {
     EN: {"<": "is before", "<=": "is on or before", ">": "is after", ">=": "is on or after"},
 }
 _ARITH = {"+": "+", "-": "−", "*": "×", "/": "÷"}
+# Functions in words: (Chinese, English) templates of their arguments' words.
+_CALLS = {
+    ZH: {"min": "{args}中的较小者", "max": "{args}中的较大者",
+         "round": "{0}（四舍五入保留 {1} 位小数）", "later": "{0}往后 {1} 个月",
+         "earlier": "{0}往前 {1} 个月", "later by": "{0}往后推{1}", "earlier by": "{0}往前推{1}",
+         "fullYears": "{0}至{1}的周岁数",
+         "memberSum": "各成员{0}之和"},
+    EN: {"min": "the lesser of {args}", "max": "the greater of {args}",
+         "round": "{0} rounded to {1} decimals", "later": "{1} months after {0}",
+         "earlier": "{1} months before {0}", "later by": "{0} plus {1}",
+         "earlier by": "{0} minus {1}", "fullYears": "full years from {0} to {1}",
+         "memberSum": "the sum of {0} over the members"},
+}
+_AND_ALSO = {ZH: "与", EN: " and "}
 _TEXT = {
     ZH: {"and": "且", "or": "或", "not": "非", "true": "是", "false": "否",
          "in": "为以下之一：", "not in": "不为以下任何一项：", "sep": "、",
@@ -82,14 +101,29 @@ def _parsed(expression: str) -> a.Node | None:
 
 
 def _lang(lang: str) -> str:
+    if lang == ZH or lang == EN:  # nearly always: no new string
+        return lang
     return EN if lang.upper() == EN else ZH
 
 
-def fact_label(name: str, lang: str) -> str:
-    """A fact by its label in the catalogue; any other name (a definition, a parameter) as
-    written."""
-    labels = _LABELS.get(name)
-    return name if labels is None else labels[_lang(lang) == EN]
+# A node's rule-set names with their words: name -> (Chinese, English, an amount of money).
+Labels = dict[str, tuple[str, str, bool]]
+_NO_LABELS: Labels = {}
+
+
+def _labels(node: ConditionNode) -> Labels:
+    names = node.names
+    return {n: (zh, en, money) for n, zh, en, money in names} if names else _NO_LABELS
+
+
+def fact_label(name: str, lang: str, labels: Labels = _NO_LABELS) -> str:
+    """A fact by its label in the catalogue, a rule set's parameter or definition by its words
+    (``labels``); any other name as written."""
+    own = labels.get(name)
+    if own is not None:
+        return own[1] if _lang(lang) == EN else own[0]
+    found = _LABELS.get(name)
+    return name if found is None else found[_lang(lang) == EN]
 
 
 def _fact_of(node: a.Node) -> str | None:
@@ -97,10 +131,34 @@ def _fact_of(node: a.Node) -> str | None:
     return node.name if isinstance(node, a.Name) and node.name in FACTS else None
 
 
-def value_text(value: str | None, fact: str | None, lang: str) -> str | None:
+def _money(node: a.Node, labels: Labels) -> bool:
+    """Whether a value expression is an amount of money (``engine.values.is_money``, with the
+    rule set's parameters in yuan)."""
+    match node:
+        case a.Name(name=n):
+            fact = FACTS.get(n)
+            if fact is not None:
+                return fact.money
+            return n in labels and labels[n][2]
+        case a.Neg(operand=o):
+            return _money(o, labels)
+        case a.Arith(op="/", left=l, right=r):
+            return _money(l, labels) and not _money(r, labels)
+        case a.Arith(left=l, right=r):
+            return _money(l, labels) or _money(r, labels)
+        case a.Call(func="round" | "memberSum", args=args):
+            return _money(args[0], labels)
+        case a.Call(func="min" | "max", args=args):
+            return any(_money(x, labels) for x in args)
+    return False
+
+
+def value_text(value: str | None, fact: str | None, lang: str,
+               money: bool = False) -> str | None:
     """A value as the engine shows it (``NONE``, ``true``, ``6000.00``), in words for the fact
     it is a value of: an enumeration value by its label, a truth value as yes or no, an amount
-    with its unit and thousands separated. None stays None (unknown)."""
+    (of a money fact, or ``money``) with its unit and thousands separated. None stays None
+    (unknown)."""
     if value is None:
         return None
     lang = _lang(lang)
@@ -108,14 +166,13 @@ def value_text(value: str | None, fact: str | None, lang: str) -> str | None:
     if value in ("true", "false"):
         return str(t[value])
     definition = FACTS.get(fact) if fact is not None else None
-    if definition is None:
-        return value
-    if definition.type.kind is Kind.ENUM and definition.type.enum is not None:
+    if definition is not None and definition.type.kind is Kind.ENUM and (
+            definition.type.enum is not None):
         labels = _ENUM_LABELS.get(definition.type.enum, {}).get(value)
         if labels is None and value in ENUMS.get(definition.type.enum, ()):
             return str(t["none"])  # the value a left-out fact takes (``absentAs``: no kind)
         return value if labels is None else labels[lang == EN]
-    if definition.money:
+    if money or (definition is not None and definition.money):
         try:
             return f"{Decimal(value):,.2f}{t['yuan']}"
         except (InvalidOperation, ValueError):
@@ -123,12 +180,12 @@ def value_text(value: str | None, fact: str | None, lang: str) -> str | None:
     return value
 
 
-def _words(node: a.Node, lang: str, top: bool = True) -> str:
+def _words(node: a.Node, lang: str, labels: Labels, top: bool = True) -> str:
     """An expression in words (``top``: not inside another, so not parenthesised)."""
     t = _TEXT[lang]
     match node:
         case a.Name(name=name):
-            return fact_label(name, lang)
+            return fact_label(name, lang, labels)
         case a.Num(value=v):
             return str(v)
         case a.Bool(value=v):
@@ -136,34 +193,63 @@ def _words(node: a.Node, lang: str, top: bool = True) -> str:
         case a.EnumLit(name=name):
             return name
         case a.Neg(operand=o):
-            return f"−{_words(o, lang, False)}"
+            return f"−{_words(o, lang, labels, False)}"
         case a.Arith(op=op, left=l, right=r):
-            text = f"{_words(l, lang, False)} {_ARITH[op]} {_words(r, lang, False)}"
-            return text if top else f"（{text}）" if lang == ZH else f"({text})"
+            text = (f"{_words(l, lang, labels, False)} {_ARITH[op]} "
+                    f"{_words(r, lang, labels, False)}")
+            return text if top else _parenthesised(text, lang)
         case a.Call(func=func, args=args):
-            return f"{func}({', '.join(_words(x, lang) for x in args)})"
+            return _call(func, args, lang, labels)
         case a.Compare(op=op, left=l, right=r):
-            return _comparison(l, op, _operand(r, l, lang), lang)
+            return _comparison(l, op, _operand(r, l, lang, labels), lang, labels)
         case a.In(subject=s, items=items, negated=negated):
-            listed = str(t["sep"]).join(_operand(x, s, lang) for x in items)
-            return _joined(_words(s, lang, False), f"{t['not in' if negated else 'in']}{listed}",
-                           lang)
+            listed = str(t["sep"]).join(_operand(x, s, lang, labels) for x in items)
+            return _joined(_words(s, lang, labels, False),
+                           f"{t['not in' if negated else 'in']}{listed}", lang)
         case a.Between(subject=s, low=lo, high=hi):
-            return _joined(_words(s, lang, False), str(t["between"]).format(
-                low=_operand(lo, s, lang), high=_operand(hi, s, lang)), lang)
+            return _joined(_words(s, lang, labels, False), str(t["between"]).format(
+                low=_operand(lo, s, lang, labels), high=_operand(hi, s, lang, labels)), lang)
         case a.Not(operand=o):
-            inner = _words(o, lang, False)
-            return f"{t['not']}{inner}" if lang == ZH else f"not {inner}"
+            return _negated(_words(o, lang, labels, False), lang)
         case a.And(operands=ops) | a.Or(operands=ops):
             joiner = t["and" if isinstance(node, a.And) else "or"]
-            text = f" {joiner} ".join(_words(x, lang, False) for x in ops)
-            return text if top else f"（{text}）" if lang == ZH else f"({text})"
+            text = f" {joiner} ".join(_words(x, lang, labels, False) for x in ops)
+            return text if top else _parenthesised(text, lang)
         case a.Quantifier(kind=kind, body=body):
-            return str(t[kind]).format(body=_words(body, lang))
+            return str(t[kind]).format(body=_words(body, lang, labels))
     return str(node)
 
 
-def _operand(node: a.Node, subject: a.Node, lang: str) -> str:
+def _parenthesised(text: str, lang: str) -> str:
+    return f"（{text}）" if lang == ZH else f"({text})"
+
+
+def _negated(text: str, lang: str) -> str:
+    return f"{_TEXT[lang]['not']}{text}" if lang == ZH else f"not {text}"
+
+
+def _call(func: str, args: tuple[a.Node, ...], lang: str, labels: Labels) -> str:
+    """A function's call in words: ``addMonths(asOf, -6)`` as "评估日期往前 6 个月", and
+    ``addMonths(asOf, -minMonitoredMonths)`` as "评估日期往前推" and the parameter's words
+    (which name the months already)."""
+    said = _CALLS[lang]
+    if func == "addMonths" and len(args) == 2:
+        date_, months = args
+        back = isinstance(months, a.Neg)
+        count = months.operand if isinstance(months, a.Neg) else months
+        which = ("earlier" if back else "later") + ("" if isinstance(count, a.Num) else " by")
+        return said[which].format(
+            _words(date_, lang, labels, False), _words(count, lang, labels, False))
+    words = [_words(x, lang, labels, False) for x in args]
+    if func in ("min", "max"):
+        return said[func].format(args=_AND_ALSO[lang].join(words))
+    template = said.get(func)
+    if template is None or template.count("{") != len(words):
+        return f"{func}({', '.join(_words(x, lang, labels) for x in args)})"
+    return template.format(*words)
+
+
+def _operand(node: a.Node, subject: a.Node, lang: str, labels: Labels) -> str:
     """The other side of a comparison with ``subject``: an enumeration value by the label of
     the subject's enumeration, an amount with its unit, anything else in words."""
     fact = _fact_of(subject)
@@ -171,7 +257,7 @@ def _operand(node: a.Node, subject: a.Node, lang: str) -> str:
         return value_text(node.name, fact, lang) or node.name
     if isinstance(node, a.Num):
         return value_text(str(node.value), fact, lang) or str(node.value)
-    return _words(node, lang, False)
+    return _words(node, lang, labels, False)
 
 
 def _is_date(subject: a.Node) -> bool:
@@ -179,11 +265,11 @@ def _is_date(subject: a.Node) -> bool:
     return fact is not None and FACTS[fact].type.kind is Kind.DATE
 
 
-def _comparison(subject: a.Node, op: str, other: str, lang: str) -> str:
+def _comparison(subject: a.Node, op: str, other: str, lang: str, labels: Labels) -> str:
     ops = _DATE_OPS[lang] if _is_date(subject) and op in _DATE_OPS[lang] else _OPS[lang]
     # Chinese runs words together, but not a word and a figure: "低于 6,000.00 元", "为小学".
     gap = " " if lang == EN or other[:1].isdigit() or other[:1] in "-−" else ""
-    return _joined(_words(subject, lang, False), f"{ops[op]}{gap}{other}", lang)
+    return _joined(_words(subject, lang, labels, False), f"{ops[op]}{gap}{other}", lang)
 
 
 def _joined(subject: str, predicate: str, lang: str) -> str:
@@ -197,53 +283,97 @@ def _expected_value(expected: str | None, op: str) -> str | None:
     return expected[len(op) + 1:]
 
 
-# Words by what they are made of (the node's kind, text and threshold, the language): most
-# nodes recur from household to household with the same words.
-_SAID: BoundedCache[tuple[str, str, str | None, str], str] = BoundedCache("engine.words", 8192)
+# Words by what they are made of (the node's kind, text, threshold and names, the language):
+# most nodes recur from household to household with the same words.
+_SAID: BoundedCache[tuple[object, ...], str] = BoundedCache("engine.words", 8192)
+# The words of an ``and``, ``or``, ``not`` or quantifier, made of its children's, by the node
+# (kept alive in the entry, so the id is its own): trees are shared, and so are their words.
+_COMPOSED: BoundedCache[tuple[int, str], tuple[ConditionNode, str]] = BoundedCache(
+    "engine.words_composed", 8192)
+_JUNCTIONS = frozenset({"AND", "OR", "NOT", "ANY_MEMBER", "ALL_MEMBERS"})
+# Whether a parameter's, an arithmetic's or a call's value is an amount of money, by its text
+# and names.
+_IN_YUAN: BoundedCache[tuple[str, tuple[tuple[str, str, str, bool], ...]], bool] = BoundedCache(
+    "engine.words_in_yuan", 4096)
 
 
 def node_text(node: ConditionNode, lang: str = ZH) -> str:
     """A node's condition in words, e.g. "年人均纯收入低于 6,000.00 元": a comparison's
-    threshold by its value as this node shows it, a fact by its label. A node whose text is not
-    the condition language (a priority guard, a joined root) is said from its parts."""
+    threshold by its value as this node shows it, a fact by its label, a rule set's parameter
+    or definition by its words; an ``and``, ``or``, ``not`` or quantifier by its children's."""
     lang = _lang(lang)
-    if node.kind in ("AND", "OR") and _parsed(node.expression) is None:
-        return _said(node, lang)  # said from its children, whose words are remembered
-    key = (node.kind, node.expression, node.expected, lang)
-    said = _SAID.get(key)
+    if node.kind in _JUNCTIONS and node.children:
+        key = (id(node), lang)
+        hit = _COMPOSED.get(key)
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        composed = _composed(node, lang)
+        if composed is not None:
+            return _COMPOSED.put(key, (node, composed))[1]
+    memo = (node.kind, node.expression, node.expected, lang, node.names)
+    said = _SAID.get(memo)
     if said is None:
-        said = _SAID.put(key, _said(node, lang))
+        said = _SAID.put(memo, _said(node, lang))
     return said
 
 
-def _said(node: ConditionNode, lang: str) -> str:
-    """``node_text``'s words, made afresh (a function of the node's kind, expression and
-    expected, and of its children's words for a joined root)."""
+def _inner(node: ConditionNode, lang: str) -> str:
+    """A child's words inside its parent's: an ``and`` or ``or`` in parentheses."""
+    said = node_text(node, lang)
+    return _parenthesised(said, lang) if node.kind in ("AND", "OR") else said
+
+
+def _composed(node: ConditionNode, lang: str) -> str | None:
+    """An ``and``, ``or``, ``not`` or quantifier said by its children (a joined root, whose
+    text is not the condition language, too); None when its children are not its operands."""
     t = _TEXT[lang]
+    kids = node.children
+    parsed = _parsed(node.expression)
+    match node.kind:
+        case "AND" | "OR":
+            if parsed is not None and not (isinstance(parsed, a.And | a.Or)
+                                           and len(parsed.operands) == len(kids)):
+                return None
+            joiner = t["and" if node.kind == "AND" else "or"]
+            return f" {joiner} ".join(_inner(c, lang) for c in kids)
+        case "NOT":
+            if not isinstance(parsed, a.Not) or len(kids) != 1:
+                return None
+            return _negated(_inner(kids[0], lang), lang)
+        case _:  # a quantifier: its body, as the first member's node says it
+            if not isinstance(parsed, a.Quantifier):
+                return None
+            return str(t[parsed.kind]).format(body=node_text(kids[0], lang))
+
+
+def _said(node: ConditionNode, lang: str) -> str:
+    """``node_text``'s words for a node not said by its children, made afresh (a function of
+    the node's kind, expression, expected and names)."""
+    t = _TEXT[lang]
+    labels = _labels(node)
     if node.kind == "PRIORITY":
         group = node.expression.removeprefix(_PRIORITY).removesuffix(" applies")
         return str(t["priority"]).format(group=group)
     if node.kind == "DEFINITION":
-        return node.expression
+        return fact_label(node.expression, lang, labels)
     parsed = _parsed(node.expression)
     if parsed is None:
-        if node.kind in ("AND", "OR") and node.children:
-            joiner = t["and" if node.kind == "AND" else "or"]
-            return f" {joiner} ".join(node_text(c, lang) for c in node.children)
         return node.expression
     match parsed:
         case a.Compare(op=op, left=l, right=r) if not _fact_of(r):
             shown = _expected_value(node.expected, op)
-            other = (value_text(shown, _fact_of(l), lang) if shown is not None
-                     else _operand(r, l, lang))
-            return _comparison(l, op, other or "?", lang)
+            other = (value_text(shown, _fact_of(l), lang, _money(l, labels))
+                     if shown is not None else _operand(r, l, lang, labels))
+            return _comparison(l, op, other or "?", lang, labels)
         case a.Between(subject=s) if node.expected is not None and not node.expected.startswith(
                 "not "):
             low, _, high = node.expected.removeprefix("between ").partition(" and ")
             fact = _fact_of(s)
-            return _joined(_words(s, lang, False), str(t["between"]).format(
-                low=value_text(low, fact, lang), high=value_text(high, fact, lang)), lang)
-    return _words(parsed, lang)
+            money = _money(s, labels)
+            return _joined(_words(s, lang, labels, False), str(t["between"]).format(
+                low=value_text(low, fact, lang, money),
+                high=value_text(high, fact, lang, money)), lang)
+    return _words(parsed, lang, labels)
 
 
 def subject_fact(node: ConditionNode) -> str | None:
@@ -266,11 +396,20 @@ def actual_text(node: ConditionNode, lang: str = ZH) -> str | None:
     if node.kind in _TRUTHS:  # (a definition's own actual is its definition's)
         return None if node.result is None else str(_TEXT[_lang(lang)][
             "true" if node.result else "false"])
+    if node.kind in _VALUES:  # a parameter, arithmetic or a call: an amount when in yuan
+        key = (node.expression, node.names)
+        money = _IN_YUAN.get(key)
+        if money is None:
+            parsed = _parsed(node.expression)
+            money = _IN_YUAN.put(key, parsed is not None and _money(parsed, _labels(node)))
+        return value_text(node.actual, None, lang, money)
     return value_text(node.actual, subject_fact(node), lang)
 
 
 # Kinds whose value is their result: a truth value, whatever ``actual`` says.
 _TRUTHS = frozenset({"AND", "OR", "NOT", "ANY_MEMBER", "ALL_MEMBERS", "DEFINITION"})
+# Kinds whose value is a number or a date computed from others (or a parameter's).
+_VALUES = frozenset({"PARAMETER", "ARITH", "NEG", "CALL"})
 
 
 __all__ = ["EN", "ZH", "actual_text", "fact_label", "node_text", "subject_fact", "value_text"]

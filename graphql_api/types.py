@@ -113,7 +113,10 @@ class ConditionNode:
     @strawberry.field(description="This node's condition in words, e.g. "
                       "\"年人均纯收入低于 6,000.00 元\" (EN: \"Per-capita net income is below "
                       "6,000.00 yuan\"): facts and enumeration values by their labels in the "
-                      "fact catalogue, a comparison's threshold by its value.")
+                      "fact catalogue, a comparison's threshold by its value, the rule set's "
+                      "parameters and definitions by the words of their version's document "
+                      "(its description), an and, or, not or quantifier by its children's "
+                      "words.")
     def text(self, lang: Lang = Lang.ZH) -> str:
         from engine.words import node_text
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
@@ -236,6 +237,42 @@ class Program:
         return list(seen)
 
 
+# A trailing remark in parentheses, full-width or not: "监测收入标准（年人均纯收入）".
+_REMARK = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
+
+
+def short_label(text: str) -> str:
+    """A description as a name in a sentence: what comes before a colon that explains it, and
+    without a trailing remark in parentheses.
+
+    >>> short_label("监测收入标准（年人均纯收入）"), short_label("Monitoring line (per year)")
+    ('监测收入标准', 'Monitoring line')
+    >>> short_label("家庭经济困难学生：家庭为脱贫户"), short_label("A student: one who studies")
+    ('家庭经济困难学生', 'A student')
+    >>> short_label("（示例值）")
+    '（示例值）'
+    """
+    head = re.split(r"：|: ", text, maxsplit=1)[0].strip()
+    shorter = _REMARK.sub("", head)
+    return shorter or head or text
+
+
+def document_labels(doc: RuleSetDocument) -> dict[str, a.Label]:
+    """The words for the document's parameters and definitions that have a description (an
+    explanation shows the others by name): the description without a trailing remark in
+    parentheses, and whether the name is an amount of money (a parameter in yuan)."""
+    labels: dict[str, a.Label] = {}
+    for name, p in doc.parameters.items():
+        if p.description is not None:
+            labels[name] = (short_label(p.description.zh), short_label(p.description.en),
+                            p.unit.startswith("yuan"))
+    for name, d in doc.definitions.items():
+        if d.description is not None:
+            labels[name] = (short_label(d.description.zh), short_label(d.description.en),
+                            False)
+    return labels
+
+
 def _scope(name: str) -> Scope:
     return Scope.MEMBER if name == "member" else Scope.HOUSEHOLD
 
@@ -256,6 +293,7 @@ def compile_document(doc: RuleSetDocument) -> Program:
     used_params: set[str] = set()
     definitions: dict[str, tuple[Scope, a.Node]] = {}
     events = doc.program in EVENT_PROGRAMS
+    labels = document_labels(doc)
     for name in _definition_order(doc, errors):
         d = doc.definitions[name]
         path = f"definitions.{name}.condition"
@@ -263,7 +301,7 @@ def compile_document(doc: RuleSetDocument) -> Program:
             errors.append(FieldError(f"definitions.{name}", "NAME_CLASH",
                                      f"definition {name!r} has the name of a fact or parameter"))
             continue
-        env = Environment(params, dict(definitions), events=events)
+        env = Environment(params, dict(definitions), events=events, labels=labels)
         try:
             checked = check(parse(d.condition), env, _scope(d.scope), text=d.condition)
         except ConditionError as exc:
@@ -272,7 +310,7 @@ def compile_document(doc: RuleSetDocument) -> Program:
             continue
         used_params |= checked.used_parameters
         definitions[name] = (_scope(d.scope), checked.tree)
-    env = Environment(params, definitions, events=events)
+    env = Environment(params, definitions, events=events, labels=labels)
     rules: list[CompiledRule] = []
     for i, r in enumerate(doc.rules):
         scope = _scope(r.per)

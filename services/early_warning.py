@@ -577,13 +577,18 @@ def _node_json(n: ConditionNode) -> dict[str, Any]:
     """An explanation tree as JSON (stored with the alert, read back by ``_node_from``)."""
     return {"expression": n.expression, "kind": n.kind, "result": n.result,
             "actual": n.actual, "expected": n.expected, "decided": n.decided,
-            "memberIds": list(n.member_ids), "children": [_node_json(c) for c in n.children]}
+            "memberIds": list(n.member_ids), "children": [_node_json(c) for c in n.children],
+            "names": [list(x) for x in n.names]}
 
 
 def _node_from(d: Mapping[str, Any]) -> ConditionNode:
+    # ``names`` (the words of the version's names) is absent from alerts stored before it was
+    # kept: their words show those names as written.
     return ConditionNode(d["expression"], d["kind"], d["result"], d["actual"], d["expected"],
                          d["decided"], tuple(d["memberIds"]),
-                         tuple(_node_from(c) for c in d["children"]))
+                         tuple(_node_from(c) for c in d["children"]),
+                         tuple((str(n), str(zh), str(en), bool(m))
+                               for n, zh, en, m in d.get("names", ())))
 
 
 def alert_view(a: Alert | AlertRow) -> AlertView:

@@ -46,9 +46,16 @@ class FactRef(Node):
     scope: Scope = Scope.HOUSEHOLD
 
 
+# A rule set's parameter or definition in words, from its document's description: (Chinese,
+# English, whether it is an amount of money). Explanations show the name by it
+# (``engine.words``); it takes no part in a node's equality.
+Label = tuple[str, str, bool]
+
+
 @dataclass(frozen=True)
 class ParamRef(Node):
     name: str
+    label: Label | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class DefRef(Node):
 
     name: str
     body: Node | None = field(default=None, compare=False)
+    label: Label | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ and the position of the offending node.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from policy.conditions import ast as a
@@ -25,6 +26,9 @@ class Environment:
     # True for the rule sets of event programs (early warning), the only ones that may name
     # an event's facts (policy.schema.EVENT_FACTS).
     events: bool = False
+    # Parameters' and definitions' labels (``ast.Label``), from the version's document: the
+    # names ``ParamRef`` and ``DefRef`` carry for explanations in words.
+    labels: Mapping[str, a.Label] = field(default_factory=dict)
 
 
 class _Checker:
@@ -107,7 +111,7 @@ class _Checker:
             return a.FactRef(name, fact.scope, pos=node.pos, type=fact.type)
         if name in self.env.parameters:
             self.used_parameters.add(name)
-            return a.ParamRef(name, pos=node.pos, type=NUMBER)
+            return a.ParamRef(name, self.env.labels.get(name), pos=node.pos, type=NUMBER)
         if name in self.env.definitions:
             def_scope, body = self.env.definitions[name]
             if def_scope is Scope.MEMBER and scope is Scope.HOUSEHOLD:
@@ -118,7 +122,8 @@ class _Checker:
                     node,
                 )
             self.used_definitions.add(name)
-            return a.DefRef(name, body, pos=node.pos, type=body.type)
+            return a.DefRef(name, body, self.env.labels.get(name), pos=node.pos,
+                            type=body.type)
         known = [*(f for f in FACTS if self.env.events or f not in EVENT_FACTS),
                  *self.env.parameters, *self.env.definitions]
         close = difflib.get_close_matches(name, known, n=3)

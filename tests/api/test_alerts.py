@@ -19,7 +19,7 @@ ALERTS = """query($first: Int!, $after: String, $f: AlertFilter) {
     edges { cursor node { id rule status householdId regionCode memberId raisedAt
       title(lang: EN)
       reasons { ruleId text citation { clause } conditions { expression actual expected passed }
-        condition { expression result children { expression result } } }
+        condition { expression result text children { expression result } } }
       suggestedFacts { fact value }
       events { source eventId kind eventKind occurredOn amount value } } } } }"""
 ALERT = """query($id: ID!) { alert(id: $id) { id status household { id revision facts } } }"""
@@ -93,6 +93,11 @@ def test_ingest_lists_and_explains_alerts(api: Api) -> None:
     (reason,) = node["reasons"]
     assert reason["citation"]["clause"] == "二、2"
     assert reason["condition"]["result"] is True and reason["condition"]["children"]
+    # The stored explanation keeps the words of the version's names: the definition atRisk by
+    # its description, a parameter's threshold by its value.
+    assert "脱贫户或监测对象" in reason["condition"]["text"], reason["condition"]["text"]
+    assert "atRisk" not in reason["condition"]["text"]
+    assert "medicalLarge" not in reason["condition"]["text"]
     checks = {c["expression"]: (c["actual"], c["passed"]) for c in reason["conditions"]}
     assert checks["windowInpatientSelfPaid >= medicalLargeOther"] == ("20000.5", True)
     assert node["suggestedFacts"] == [{"fact": "members[0].medicalOutOfPocket",

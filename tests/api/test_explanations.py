@@ -108,8 +108,12 @@ def test_each_node_in_words_with_its_actual_value(api: Api) -> None:
     outcomes = body["data"]["evaluate"]["outcomes"]
     marginal = next(o for o in outcomes if o["code"] == "monitoring.marginal_at_risk")
     tree = marginal["reasons"][0]["condition"]
-    assert tree["text"] == "非脱贫户 且 lowIncome"  # a definition by its name, as written
-    assert tree["en"] == "not Poverty-alleviated household and lowIncome"
+    # A definition by the words its version's document gives it, not by its name.
+    assert tree["text"] == "非脱贫户 且 年人均纯收入低于监测标准"
+    assert tree["en"] == ("not Poverty-alleviated household and Per-capita net income below the "
+                          "monitoring line")
+    low = tree["children"][1]
+    assert (low["kind"], low["text"]) == ("DEFINITION", "年人均纯收入低于监测标准")
     assert tree["actualText"] == "否"
     compare = tree["children"][1]["children"][0]
     # The threshold by its value (incomeLine is 6,000 yuan), the actual with its unit.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -12,6 +13,7 @@ from engine.determine import determine
 from engine.results import ConditionNode
 from engine.tree import walk
 from engine.words import actual_text, node_text, value_text
+from policy.document import document_labels
 from policy.schema import ENUMS, FACTS, Kind
 from services.rulesets import load_catalog
 from tests.strategies import households
@@ -21,8 +23,16 @@ VERSIONS = load_catalog().in_force(AS_OF)
 
 
 def node(expression: str, kind: str, result: bool | None = None, actual: str | None = None,
-         expected: str | None = None, children: tuple[ConditionNode, ...] = ()) -> ConditionNode:
-    return ConditionNode(expression, kind, result, actual, expected, True, (), children)
+         expected: str | None = None, children: tuple[ConditionNode, ...] = (),
+         names: tuple[tuple[str, str, str, bool], ...] = ()) -> ConditionNode:
+    return ConditionNode(expression, kind, result, actual, expected, True, (), children, names)
+
+
+# Words a version's document gives its parameters and definitions (``ConditionNode.names``).
+INCOME_LINE = ("incomeLine", "监测收入标准", "Monitoring income line", True)
+MIN_MONTHS = ("minMonitoredMonths", "最短监测期", "Minimum months under monitoring", False)
+LOW_INCOME = ("lowIncome", "年人均纯收入低于监测标准",
+              "Per-capita net income below the monitoring line", False)
 
 
 # (the node, its words in Chinese and in English, its actual value in Chinese and in English)
@@ -50,7 +60,34 @@ CASES: list[tuple[ConditionNode, str, str, str | None, str | None]] = [
      "Poverty-alleviated household or (Monitored household and Dibao household)", "是", "yes"),
     (node("(annualNetIncome - rigidExpenses) / householdSize", "ARITH", None, "4000.00"),
      "（家庭年纯收入 − 刚性支出） ÷ 家庭人口数",
-     "(Annual net income − Rigid expenses) ÷ Household size", "4000.00", "4000.00"),
+     "(Annual net income − Rigid expenses) ÷ Household size", "4,000.00 元", "4,000.00 yuan"),
+    # A rule set's parameters and definitions by the words of their version's document.
+    (node("incomeLine", "PARAMETER", None, "6000", names=(INCOME_LINE,)),
+     "监测收入标准", "Monitoring income line", "6,000.00 元", "6,000.00 yuan"),
+    (node("minMonitoredMonths", "PARAMETER", None, "6", names=(MIN_MONTHS,)),
+     "最短监测期", "Minimum months under monitoring", "6", "6"),
+    (node("lowIncome", "DEFINITION", True, "true", names=(LOW_INCOME,)),
+     "年人均纯收入低于监测标准", "Per-capita net income below the monitoring line", "是", "yes"),
+    (node("hardshipBand * incomeLine", "ARITH", None, "9000", names=(INCOME_LINE,)),
+     "hardshipBand × 监测收入标准", "hardshipBand × Monitoring income line",
+     "9,000.00 元", "9,000.00 yuan"),
+    (node("perCapitaNetIncome >= incomeLine", "COMPARE", False, "5200.00", ">= 6000",
+          names=(INCOME_LINE,)),
+     "年人均纯收入不低于 6,000.00 元", "Per-capita net income is at least 6,000.00 yuan",
+     "5,200.00 元", "5,200.00 yuan"),
+    # Functions in words.
+    (node("addMonths(asOf, -minMonitoredMonths)", "CALL", None, "2023-12-01",
+          names=(MIN_MONTHS,)),
+     "评估日期往前推最短监测期", "Evaluation date minus Minimum months under monitoring",
+     "2023-12-01", "2023-12-01"),
+    (node("addMonths(asOf, 6)", "CALL", None, "2024-12-01"),
+     "评估日期往后 6 个月", "6 months after Evaluation date", "2024-12-01", "2024-12-01"),
+    (node("min(medicalOutOfPocket, 5000)", "CALL", None, "5000.00"),
+     "个人自付医疗费用与5000中的较小者", "the lesser of Medical out-of-pocket cost and 5000",
+     "5,000.00 元", "5,000.00 yuan"),
+    (node("round(annualNetIncome / 3, 2)", "CALL", None, "6666.67"),
+     "（家庭年纯收入 ÷ 3）（四舍五入保留 2 位小数）",
+     "(Annual net income ÷ 3) rounded to 2 decimals", "6,666.67 元", "6,666.67 yuan"),
     (node("lowIncome", "DEFINITION", True, "5200.00"), "lowIncome", "lowIncome", "是", "yes"),
     (node("no higher-priority rule of group assistance applies", "PRIORITY", False,
           "temporary_assistance.emergency", "none"),
@@ -79,6 +116,37 @@ def test_a_joined_root_is_said_by_its_parts() -> None:
                 None, (rule, guard))
     assert node_text(root) == "低保户 且 同组（g）没有更高优先级的规则适用"
     assert node_text(root, "EN") == "Dibao household and no higher-priority rule of group g applies"
+
+
+def test_a_junction_is_said_by_its_children() -> None:
+    """An and, or, not or quantifier is said by its children's words, so a comparison inside
+    shows its threshold by value there too, and a definition by its words."""
+    income = node("perCapitaNetIncome >= incomeLine", "COMPARE", False, "5200.00", ">= 6000",
+                  names=(INCOME_LINE,))
+    low = node("lowIncome", "DEFINITION", True, "true", names=(LOW_INCOME,),
+               children=(node("perCapitaNetIncome < incomeLine", "COMPARE", True, "5200.00",
+                              "< 6000", names=(INCOME_LINE,)),))
+    water = node("drinkingWaterSafe", "FACT", True, "true")
+    either = node("lowIncome or drinkingWaterSafe", "OR", True, "true", None, (low, water),
+                  names=(LOW_INCOME,))
+    both = node("perCapitaNetIncome >= incomeLine and (lowIncome or drinkingWaterSafe)", "AND",
+                False, "false", None, (income, either), names=(INCOME_LINE, LOW_INCOME))
+    assert node_text(both) == ("年人均纯收入不低于 6,000.00 元 且 （年人均纯收入低于监测标准 或 "
+                               "饮水安全）")
+    assert node_text(both, "EN") == (
+        "Per-capita net income is at least 6,000.00 yuan and (Per-capita net income below the "
+        "monitoring line or Drinking water safe)")
+    negated = node("not (lowIncome or drinkingWaterSafe)", "NOT", False, "false", None,
+                   (either,), names=(LOW_INCOME,))
+    assert node_text(negated) == "非（年人均纯收入低于监测标准 或 饮水安全）"
+    adult = node("age >= labourMinAge", "COMPARE", True, "48", ">= 16")
+    some = node("any member(age >= labourMinAge)", "ANY_MEMBER", True, "true", None,
+                (adult._replace(member_ids=("m1",)),))
+    assert node_text(some) == "任一成员：年龄不低于 16"
+    assert node_text(some, "EN") == "some member: Age is at least 16"
+    # Without children (a tree cut short), from the expression: names by their words.
+    assert node_text(both._replace(children=())) == (
+        "年人均纯收入不低于监测收入标准 且 （年人均纯收入低于监测标准 或 饮水安全）")
 
 
 def test_values_in_words() -> None:
@@ -136,6 +204,8 @@ def test_every_node_of_every_version_s_own_cases_reads_in_words() -> None:
     seen = 0
     for record in load_catalog().records:
         program = record.program
+        # The version's parameters and definitions that its document describes.
+        described = set(document_labels(program.document))
         for case in program.document.tests:
             if case.events:
                 det = determine_events(program, draft_ref(program), case.household,
@@ -151,4 +221,9 @@ def test_every_node_of_every_version_s_own_cases_reads_in_words() -> None:
                             assert words, n
                             if n.kind == "FACT" and n.expression in labelled:
                                 assert words != n.expression, n
+                            # A described name is said by its words, never as written (in
+                            # Chinese, where an English word can only be a name).
+                            if lang == "ZH":
+                                shown = set(re.findall(r"[A-Za-z][A-Za-z0-9]*", words))
+                                assert not shown & described, (program.code, n, words)
     assert seen > 1000
