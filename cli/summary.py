@@ -28,7 +28,7 @@ _TEXT: dict[str, dict[Any, Any]] = {
         "needs": "{expr}（实为 {actual}）",
         "actual": "实为 {actual}",
         "is": "{expr}：{value}",
-        "superseded": "已适用更高优先级规则：{outcomes}",
+        "superseded": "已适用更高优先级的项目：{outcomes}",
         "none_shown": "（没有所选状态的项目）",
         "explain_head": "{title}（{code}）{member}：{status}{amount}",
         "member": " 成员 {id}",
@@ -56,7 +56,7 @@ _TEXT: dict[str, dict[Any, Any]] = {
         "needs": "{expr} (is {actual})",
         "actual": "is {actual}",
         "is": "{expr}: {value}",
-        "superseded": "a higher-priority rule applies: {outcomes}",
+        "superseded": "a higher-priority item applies: {outcomes}",
         "none_shown": "(no items with the chosen status)",
         "explain_head": "{title} ({code}){member}: {status}{amount}",
         "member": " member {id}",
@@ -121,7 +121,7 @@ def _atom(t: dict[Any, Any], n: ConditionNode, lang: str) -> str:
     """A deciding condition in words, with its actual value: "就学阶段为普通高中（实为初中）",
     "特困人员：是" (a negated flag is said by the flag)."""
     if n.kind == "PRIORITY":
-        return str(t["superseded"].format(outcomes=n.actual))
+        return str(t["superseded"].format(outcomes=actual_text(n, lang)))
     if n.kind in ("COMPARE", "IN", "BETWEEN"):
         return str(t["needs"].format(expr=node_text(n, lang),
                                      actual=actual_text(n, lang) or t["unknown"]))
@@ -234,8 +234,8 @@ def tree_lines(node: ConditionNode, lang: str, indent: int = 0) -> list[str]:
     words = node_text(node, lang)
     if not boolean:
         text = f"{head}= {words}: {actual_text(node, lang) or '?'}"
-    elif node.kind == "PRIORITY":
-        text = f"{head}{mark} {words}  [{node.actual or '?'}]"
+    elif node.kind == "PRIORITY":  # its words name the items above, or its codes follow
+        text = f"{head}{mark} {words}" + ("" if node.names else f"  [{node.actual or '?'}]")
     elif node.kind in ("COMPARE", "IN", "BETWEEN"):
         shown = t["actual"].format(actual=actual_text(node, lang) or t["unknown"])
         text = f"{head}{mark} {words}  [{shown}]"

@@ -361,8 +361,12 @@ def _reason_of(program: Program, plan: _Plan, i: int, traced: Traced,
     superseded = _new(ConditionCheck, (f"no higher-priority rule of group {group} applies",
                                        outcomes_above, "none",
                                        None if applies is UNKNOWN else not applies))
+    # The outcomes above by their titles: the words of the guard's names (engine.words).
+    titles = tuple({rules[h].spec.outcome: (rules[h].spec.outcome, rules[h].spec.title.zh,
+                                            rules[h].spec.title.en, False)
+                    for h, _ in above}.values())
     return _new(Reason, (*plan.heads[i], Conditions(_joined, conditions, superseded),
-                         Superseded(traced[2], group, applies, outcomes_above)))
+                         Superseded(traced[2], group, applies, outcomes_above, titles)))
 
 
 def _joined(conditions: Sequence[ConditionCheck], last: ConditionCheck,

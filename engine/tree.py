@@ -294,24 +294,25 @@ def relabel(node: ConditionNode, ids: Mapping[str, str]) -> ConditionNode:
     return node
 
 
-class Superseded(_Lazy[tuple["LazyTree | Ready | Superseded | Relabelled", str, Value, str]]):
+class Superseded(_Lazy[tuple["LazyTree | Ready | Superseded | Relabelled", str, Value, str,
+                             Said]]):
     """A rule's tree joined with the condition that no higher-priority rule of its group
     applies (``priority``), built when first read."""
 
     __slots__ = ()
 
     def __init__(self, inner: LazyTree | Ready | Superseded | Relabelled, group: str,
-                 applies: Value, outcomes: str):
-        self._args = (inner, group, applies, outcomes)
+                 applies: Value, outcomes: str, titles: Said = ()):
+        self._args = (inner, group, applies, outcomes, titles)
         self._tree = None
 
-    def _build(self, args: tuple[LazyTree | Ready | Superseded | Relabelled, str, Value, str]
-               ) -> ConditionNode:
-        inner, group, applies, outcomes = args
+    def _build(self, args: tuple[LazyTree | Ready | Superseded | Relabelled, str, Value, str,
+                                 Said]) -> ConditionNode:
+        inner, group, applies, outcomes, titles = args
         made = inner.joined(applies) if isinstance(inner, LazyTree) else None
         if made is not None:
-            return priority(made, group, applies, outcomes, marked=True)
-        return priority(inner.get(), group, applies, outcomes)
+            return priority(made, group, applies, outcomes, marked=True, titles=titles)
+        return priority(inner.get(), group, applies, outcomes, titles=titles)
 
 
 def builder(node: a.Node) -> Build:
@@ -734,10 +735,11 @@ class _Writer:
 
 
 def priority(tree: ConditionNode, group: str, applies: Value, outcomes: str,
-             marked: bool = False) -> ConditionNode:
+             marked: bool = False, titles: Said = ()) -> ConditionNode:
     """A rule's tree joined with the condition that no higher-priority rule of its exclusive
-    group applies (whose verdict ``applies`` is, naming those rules' ``outcomes``); the marks
-    are those of the joined tree (``marked``: ``tree`` was built with them already)."""
+    group applies (whose verdict ``applies`` is, naming those rules' ``outcomes``, with their
+    ``titles`` as the guard's names); the marks are those of the joined tree (``marked``:
+    ``tree`` was built with them already)."""
     clear = k_not(applies)
     guard_text = f"no higher-priority rule of group {group} applies"
     root_value = effective(VALUES, _value(tree), [applies])
@@ -746,7 +748,8 @@ def priority(tree: ConditionNode, group: str, applies: Value, outcomes: str,
     # (they are a function of its values), so only a tree that no longer decides is re-marked.
     inner, outer = marks("AND", root_value, [_value(tree), clear])
     kept = tree if marked or (inner and tree.decided) else remark(tree, inner)
-    guard = _node(guard_text, "PRIORITY", _result(clear), outcomes, "none", outer, ())
+    guard = _node(guard_text, "PRIORITY", _result(clear), outcomes, "none", outer, (),
+                  names=titles)
     return _node(f"{text} and {guard_text}", "AND", _result(root_value), fmt(root_value), None,
                  True, (kept, guard))
 

@@ -73,12 +73,15 @@ _TEXT = {
          "in": "为以下之一：", "not in": "不为以下任何一项：", "sep": "、",
          "between": "在 {low} 至 {high} 之间",
          "any": "任一成员：{body}", "all": "所有成员均：{body}",
-         "priority": "同组（{group}）没有更高优先级的规则适用", "yuan": " 元", "none": "无"},
+         "priority": "同组（{group}）没有更高优先级的规则适用",
+         "superseded by": "同组更高优先级的项目（{titles}）不适用", "yuan": " 元", "none": "无"},
     EN: {"and": "and", "or": "or", "not": "not", "true": "yes", "false": "no",
          "in": "is one of ", "not in": "is none of ", "sep": ", ",
          "between": "is between {low} and {high}", "any": "some member: {body}",
          "all": "every member: {body}",
-         "priority": "no higher-priority rule of group {group} applies", "yuan": " yuan",
+         "priority": "no higher-priority rule of group {group} applies",
+         "superseded by": "no higher-priority item of the group applies ({titles})",
+         "yuan": " yuan",
          "none": "none"},
 }
 _PRIORITY = "no higher-priority rule of group "
@@ -101,7 +104,7 @@ def _parsed(expression: str) -> a.Node | None:
 
 
 def _lang(lang: str) -> str:
-    if lang == ZH or lang == EN:  # nearly always: no new string
+    if lang in (ZH, EN):  # nearly always: no new string
         return lang
     return EN if lang.upper() == EN else ZH
 
@@ -352,6 +355,8 @@ def _said(node: ConditionNode, lang: str) -> str:
     t = _TEXT[lang]
     labels = _labels(node)
     if node.kind == "PRIORITY":
+        if labels:  # the items above by their titles
+            return str(t["superseded by"]).format(titles=_titles(node, lang))
         group = node.expression.removeprefix(_PRIORITY).removesuffix(" applies")
         return str(t["priority"]).format(group=group)
     if node.kind == "DEFINITION":
@@ -388,11 +393,18 @@ def subject_fact(node: ConditionNode) -> str | None:
     return None
 
 
+def _titles(node: ConditionNode, lang: str) -> str:
+    """A priority guard's items (its ``actual``: outcome codes) by their titles, its names'."""
+    codes = (node.actual or "").split(", ")
+    return str(_TEXT[lang]["sep"]).join(fact_label(c, lang, _labels(node)) for c in codes if c)
+
+
 def actual_text(node: ConditionNode, lang: str = ZH) -> str | None:
     """A node's ``actual`` in words: a truth value as yes or no, an enumeration value by its
-    label, an amount with its unit; None when unknown."""
+    label, an amount with its unit, a priority guard's items by their titles; None when
+    unknown."""
     if node.kind == "PRIORITY":
-        return node.actual
+        return _titles(node, _lang(lang)) if node.names else node.actual
     if node.kind in _TRUTHS:  # (a definition's own actual is its definition's)
         return None if node.result is None else str(_TEXT[_lang(lang)][
             "true" if node.result else "false"])

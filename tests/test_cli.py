@@ -83,6 +83,23 @@ def test_explain_one_item_with_what_would_change() -> None:
     assert unknown.returncode == 2 and "[UNKNOWN_ITEM]" in unknown.stderr
 
 
+def test_an_item_superseded_by_a_higher_priority_one_names_it_by_its_title() -> None:
+    """Member m3 of hh-003 is destitute (tier 1), so the dibao tier is refused for that: the
+    table and the tree name tier 1 by its title, not by its code or its group's."""
+    hh = FIXTURES / "households" / "hh-003.json"
+    title = "医疗救助第一档（特困人员、孤儿）"
+    table = run("evaluate", str(hh), "--as-of", "2024-06-01")
+    assert table.returncode == 0, table.stderr
+    (row,) = [x for x in table.stdout.splitlines()
+              if x.startswith("医疗救助第二档") and " m3 " in x]
+    assert f"已适用更高优先级的项目：{title}" in row
+    tree = run("evaluate", str(hh), "--as-of", "2024-06-01", "--explain", "medical.tier2",
+               "--member", "m3")
+    assert tree.returncode == 0, tree.stderr
+    assert f"*   ✗ 同组更高优先级的项目（{title}）不适用" in tree.stdout
+    assert "medical.tier1" not in tree.stdout
+
+
 def test_explain_refuses_a_member_without_the_item_and_options_without_explain() -> None:
     """A member the item has no outcome for, or options that only --explain reads, are errors
     (exit 2, Chinese first), not an empty page; the member's id is not repeated."""

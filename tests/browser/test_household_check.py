@@ -97,6 +97,9 @@ def test_caseworker_fills_in_a_household_and_sees_granted_items_with_reasons(
     titles = [worded.nth(i).get_attribute("title") for i in range(worded.count())]
     assert "就学阶段为初中" in texts and "寄宿" in texts, texts
     assert "schoolStage == JUNIOR" in titles, titles
+    # The rule set's definition by the words its version gives it, its name in the title.
+    assert "家庭经济困难学生" in texts and "eligibleStudent" in titles, (texts, titles)
+    assert not any("eligibleStudent" in x for x in texts), texts
     assert "政策依据" in first.locator("blockquote.citation").first.inner_text()
     # An item not granted says what would change the answer.
     refused = results.locator("li.outcome.not-granted .what-would-change")

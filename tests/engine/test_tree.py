@@ -210,3 +210,12 @@ def test_a_superseded_rule_says_so_in_its_tree() -> None:
     guard = tree.children[1]
     assert guard.kind == "PRIORITY" and guard.decided and guard.actual == "medical.tier1"
     assert not tree.children[0].decided
+    # In words, the item above by its title, not its code or its group's.
+    from engine.words import actual_text, node_text
+
+    title = "医疗救助第一档（特困人员、孤儿）"
+    assert node_text(guard) == f"同组更高优先级的项目（{title}）不适用"
+    assert actual_text(guard) == title
+    assert node_text(tree) == f"低保户 且 同组更高优先级的项目（{title}）不适用"
+    assert node_text(guard, "EN").startswith("no higher-priority item of the group applies "
+                                             "(Medical relief tier 1")

@@ -107,6 +107,18 @@ def test_a_node_in_words(n: ConditionNode, zh: str, en: str, actual_zh: str | No
     assert actual_text(n, "EN") == actual_en
 
 
+def test_a_priority_guard_names_the_items_above_by_their_titles() -> None:
+    tier1 = ("medical.tier1", "医疗救助第一档", "Medical relief tier 1", False)
+    tier2 = ("medical.tier2", "医疗救助第二档", "Medical relief tier 2", False)
+    guard = node("no higher-priority rule of group tier applies", "PRIORITY", False,
+                 "medical.tier1, medical.tier2", "none", names=(tier1, tier2))
+    assert node_text(guard) == "同组更高优先级的项目（医疗救助第一档、医疗救助第二档）不适用"
+    assert node_text(guard, "EN") == ("no higher-priority item of the group applies (Medical "
+                                      "relief tier 1, Medical relief tier 2)")
+    assert actual_text(guard) == "医疗救助第一档、医疗救助第二档"
+    assert actual_text(guard, "EN") == "Medical relief tier 1, Medical relief tier 2"
+
+
 def test_a_joined_root_is_said_by_its_parts() -> None:
     """A rule's condition joined with its group's priority guard is not the condition language:
     its words are its parts' joined."""
