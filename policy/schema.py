@@ -163,8 +163,10 @@ def definition_tree(name: str) -> Node:
 
 def _event_def(e: EventFact) -> FactDef:
     t = enum_type(e.enum) if e.enum is not None else _TYPES[e.type]
+    # An amount in yuan is money like any other (shown with two decimals and its unit).
+    unit = YUAN if (e.unit or "").startswith("yuan") else RATIO if e.unit == "ratio" else ""
     return FactDef(e.name, t, Scope(e.scope), derived=True, optional=e.unknownWhen is not None,
-                   sources=e.sources, doc=e.description.en, since=e.since)
+                   sources=e.sources, doc=e.description.en, since=e.since, unit=unit)
 
 
 # --- early warning (预警监测) ---------------------------------------------------------------------

@@ -99,7 +99,7 @@ def test_ingest_lists_and_explains_alerts(api: Api) -> None:
     assert "atRisk" not in reason["condition"]["text"]
     assert "medicalLarge" not in reason["condition"]["text"]
     checks = {c["expression"]: (c["actual"], c["passed"]) for c in reason["conditions"]}
-    assert checks["windowInpatientSelfPaid >= medicalLargeOther"] == ("20000.5", True)
+    assert checks["windowInpatientSelfPaid >= medicalLargeOther"] == ("20000.50", True)
     assert node["suggestedFacts"] == [{"fact": "members[0].medicalOutOfPocket",
                                        "value": "8000"}]
     assert [(e["eventId"], e["occurredOn"], e["source"], e["amount"]) for e in node["events"]] \

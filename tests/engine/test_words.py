@@ -61,6 +61,10 @@ CASES: list[tuple[ConditionNode, str, str, str | None, str | None]] = [
     (node("(annualNetIncome - rigidExpenses) / householdSize", "ARITH", None, "4000.00"),
      "（家庭年纯收入 − 刚性支出） ÷ 家庭人口数",
      "(Annual net income − Rigid expenses) ÷ Household size", "4,000.00 元", "4,000.00 yuan"),
+    # An event's amount is money too.
+    (node("eventAmount >= medicalLargeAtRisk", "COMPARE", True, "25000.00", ">= 5000.00"),
+     "事件金额不低于 5,000.00 元", "Event amount is at least 5,000.00 yuan", "25,000.00 元",
+     "25,000.00 yuan"),
     # A rule set's parameters and definitions by the words of their version's document.
     (node("incomeLine", "PARAMETER", None, "6000", names=(INCOME_LINE,)),
      "监测收入标准", "Monitoring income line", "6,000.00 元", "6,000.00 yuan"),

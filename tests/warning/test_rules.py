@@ -130,7 +130,8 @@ def test_an_alert_is_explained_like_an_outcome() -> None:
     (reason,) = alert.outcome.reasons
     assert reason.citation.clause == "二、2" and "预警监测" in (reason.citation.quote or "")
     checks = {c.expression: (c.actual, c.expected, c.passed) for c in reason.conditions}
-    assert checks["eventAmount >= medicalLargeOther"] == ("21000", ">= 20000", True)
+    # An event amount is money: two decimals, as every amount.
+    assert checks["eventAmount >= medicalLargeOther"] == ("21000.00", ">= 20000.00", True)
     assert alert.suggested == (("members[0].medicalOutOfPocket", "21000"),)
 
 
