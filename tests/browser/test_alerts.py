@@ -77,6 +77,18 @@ def test_caseworker_reads_an_alert_verifies_it_and_includes_the_household(
     assert reasons.locator("li.node.pass").count() >= 1
     assert "实际值" in reasons.locator(".cond-values").first.inner_text()
     assert "政策依据" in reasons.locator("blockquote.citation").first.inner_text()
+    # The explanation in words: the event's amount as money, the thresholds by value.
+    assert "事件金额不低于 5,000.00 元" in reasons.inner_text(), reasons.inner_text()
+    assert "实际值 25,000.00 元" in reasons.inner_text()
+    # What the alert gathers its events under, in words (the key itself in the title).
+    cause = c.page.locator("#alert-meta [data-cause]")
+    key = cause.get_attribute("data-cause") or ""
+    assert key.isdigit() and cause.inner_text() == f"{key} 年度", (key, cause.inner_text())
+    said = c.page.evaluate("""async () => {
+      const { causeText } = await import("/js/alerts.js");
+      return ["member:m2", "member:m2:2024", "DIBAO_GRANTED:2024-02-01", "odd"].map(causeText);
+    }""")
+    assert said == ["成员 m2", "成员 m2，2024 年度", "纳入低保 2024-02-01", "odd"]
     c.shot("alert-detail")
 
     # Dismissing needs a reason: the message stands beside the note field, nothing is sent.

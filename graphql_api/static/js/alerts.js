@@ -15,6 +15,21 @@ const STATUSES = ["OPEN", "VERIFIED", "INCLUDED", "DISMISSED"];
 // The inbox opens on the alerts that wait for someone; the choice is kept while the tab lives.
 const filter = { status: "OPEN", region: "", rule: "" };
 
+/** What one alert gathers its events under (the key it is filed by, engine/warning.py's
+ * causes) in words: a year, a member, a member in a year, or a grant's kind and day. */
+export function causeText(cause) {
+  const zh = currentLang() === "zh";
+  let m = /^(\d{4})$/.exec(cause);
+  if (m) return zh ? `${m[1]} 年度` : `Year ${m[1]}`;
+  m = /^member:([^:]+)$/.exec(cause);
+  if (m) return zh ? `成员 ${m[1]}` : `Member ${m[1]}`;
+  m = /^member:([^:]+):(\d{4})$/.exec(cause);
+  if (m) return zh ? `成员 ${m[1]}，${m[2]} 年度` : `Member ${m[1]}, year ${m[2]}`;
+  m = /^([A-Z_]+):(\d{4}-\d{2}-\d{2})$/.exec(cause);
+  if (m) return `${label("eventKind", m[1])} ${m[2]}`;
+  return cause;
+}
+
 const REASON_FIELDS = `ruleId text(lang: $lang) citation { document clause quote url }
   condition(depth: null) { ${treeSelection(6)} }`;
 
@@ -169,7 +184,8 @@ export async function renderAlert(main, id, flash = "") {
         : a.householdId),
       meta(t("regionFilter"), a.regionCode), meta(t("member"), a.memberId),
       meta(t("raisedAt"), when(a.raisedAt)), meta(t("updatedAt"), when(a.updatedAt)),
-      meta(t("alertRule"), h("code", {}, a.rule)), meta(t("alertCause"), h("code", {}, a.cause)),
+      meta(t("alertRule"), h("code", {}, a.rule)),
+      meta(t("alertCause"), h("span", { title: a.cause, "data-cause": a.cause }, causeText(a.cause))),
       a.resolvedBy ? meta(t("resolvedBy"), `${a.resolvedBy.split(":").slice(-1)[0]} · ${when(a.resolvedAt)}`) : null),
     a.resolutionNote ? h("p", { class: "card", id: "resolution-note" },
       h("strong", {}, `${t("resolutionNote")}：`), a.resolutionNote) : null,
