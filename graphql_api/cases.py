@@ -93,6 +93,19 @@ def _entry(e: EntryView) -> MonitoringCaseEntry:
                                details=cast(JSON, e.details))
 
 
+@strawberry.type(description="An outcome of a case's attached determination that meets its "
+                 "criteria (a monitoring category or risk item, or risk elimination).")
+class CaseCriterion:
+    code: str = strawberry.field(description="The outcome's code, e.g. "
+                                 "monitoring.unstable_alleviated.")
+    title_zh: strawberry.Private[str]
+    title_en: strawberry.Private[str]
+
+    @strawberry.field(description="The outcome's title in its version.")
+    def title(self, lang: Lang = Lang.ZH) -> str:
+        return self.title_en if lang is Lang.EN else self.title_zh
+
+
 @strawberry.type(description="A monitoring case (监测对象识别): one household, one kind, the "
                  "procedure's steps in order.")
 class MonitoringCase(Node):
@@ -177,6 +190,23 @@ class MonitoringCase(Node):
                 info.context.principal, self.determination_id)
         except ServiceError:
             return None
+
+    @strawberry.field(description="criteriaGranted with each outcome's title, from the "
+                      "versions the attached determination used. 符合认定标准的项目及名称。")
+    def criteria(self, info: strawberry.Info) -> list[CaseCriterion]:
+        titles: dict[str, tuple[str, str]] = {}
+        if self.criteria_granted and self.determination_id is not None:
+            try:
+                record = info.context.app.determination_record(info.context.principal,
+                                                               self.determination_id)
+            except ServiceError:
+                record = None
+            if record is not None:
+                titles = info.context.app.catalog().outcome_titles(
+                    v.content_hash for v in record.versions)
+        return [CaseCriterion(code=c, title_zh=titles.get(c, (c, c))[0],
+                              title_en=titles.get(c, (c, c))[1])
+                for c in self.criteria_granted]
 
     @strawberry.field(description="The department events the (latest) comparison attached, "
                       "oldest first.")

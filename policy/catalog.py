@@ -158,3 +158,15 @@ class Catalog:
 
     def by_hash(self, content_hash: str) -> VersionRecord | None:
         return next((r for r in self.records if r.program.content_hash == content_hash), None)
+
+    def outcome_titles(self, content_hashes: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Outcome code -> (Chinese, English) title, from the versions of these content hashes
+        (a determination's): the first version that names a code gives its title."""
+        out: dict[str, tuple[str, str]] = {}
+        for content_hash in content_hashes:
+            found = self.by_hash(content_hash)
+            if found is None:
+                continue
+            for rule in found.program.document.rules:
+                out.setdefault(rule.outcome, (rule.title.zh, rule.title.en))
+        return out

@@ -70,15 +70,7 @@ def _risks(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _titles(app: Application, versions: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
     """Outcome code -> (ZH, EN) titles, from the versions a determination recorded."""
-    out: dict[str, tuple[str, str]] = {}
-    catalog = app.catalog()
-    for v in versions:
-        found = catalog.by_hash(v["contentHash"])
-        if found is None:
-            continue
-        for rule in found.program.document.rules:
-            out.setdefault(rule.outcome, (rule.title.zh, rule.title.en))
-    return out
+    return app.catalog().outcome_titles(v["contentHash"] for v in versions)
 
 
 class Assistance:

@@ -19,6 +19,7 @@ CASE = """
 fragment C on MonitoringCase {
   id householdId regionCode kind channel status step stepRecorded stepDueOn dueOn overdue
   noticeStartedOn noticeEndsOn objections criteriaGranted criteriaReason criteriaMet
+  criteria { code title en: title(lang: EN) }
   townshipReviewer closedOn householdRevision revision
   entries { step action on actor details }
   determination { id asOf householdRevision }
@@ -125,6 +126,9 @@ def test_verification_and_its_user_errors_over_http(api: Api) -> None:
                    token="caseworker")
     done = body["data"]["monitoringCaseRecordStep"]["monitoringCase"]
     assert done["criteriaGranted"] == ["monitoring.unstable_alleviated"] and done["criteriaMet"]
+    # The same with its title in the version the attached determination used.
+    assert done["criteria"] == [{"code": "monitoring.unstable_alleviated", "title": "脱贫不稳定户",
+                                 "en": "Unstable poverty-alleviated household"}]
     assert done["determination"]["householdRevision"] == 2
     assert done["entries"][-1]["details"]["factsChanged"] == ["annualNetIncome"]
     # A stale revision is refused.

@@ -124,7 +124,15 @@ def test_a_case_through_every_step_to_the_county_approval(
     # The determination of the verified facts, under the versions in force, is attached with
     # what it grants.
     criteria = c.page.locator("#case-criteria")
-    assert "符合条件" in criteria.inner_text() and "monitoring." in criteria.inner_text()
+    assert "符合条件" in criteria.inner_text()
+    # What it grants by its title (边缘易致贫户 or 脱贫不稳定户: the income is below the line),
+    # the code in the title; the same in the log's record of the step.
+    granted = criteria.locator("#criteria-granted [data-code]")
+    codes = [granted.nth(i).get_attribute("data-code") for i in range(granted.count())]
+    assert codes and all(code and code.startswith("monitoring.") for code in codes), codes
+    assert "monitoring." not in criteria.inner_text(), criteria.inner_text()
+    assert "易致贫户" in criteria.inner_text() or "脱贫不稳定户" in criteria.inner_text()
+    assert "monitoring." not in c.page.locator("#case-entries").inner_text()
     c.page.get_by_role("button", name="查看认定及理由").click()
     c.page.locator("#case-determination section.program").first.wait_for()
     c.shot("case-verification")

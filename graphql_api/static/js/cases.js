@@ -7,7 +7,7 @@
 import { ApiError, gql, personOf, today, userErrorsOf } from "./api.js";
 import { can, session } from "./app.js";
 import { fill, h, showPage } from "./dom.js";
-import { apiLang, label, t } from "./i18n.js";
+import { apiLang, currentLang, label, t } from "./i18n.js";
 import { DETERMINATION_FIELDS, renderDetermination } from "./result.js";
 import { factsFound } from "./visits.js";
 
@@ -28,6 +28,7 @@ const LIST_FIELDS = `id householdId regionCode kind channel status step openedOn
 export const CASE_FIELDS = `id householdId regionCode kind channel status step alertId visitId
   applicationSignedOn note procedureVersion openedOn openedAt openedBy dueOn stepStartedOn
   stepDueOn stepRecorded noticeStartedOn noticeEndsOn objections criteriaGranted
+  criteria { code titleZh: title(lang: ZH) titleEn: title(lang: EN) }
   criteriaReason criteriaReasonBy criteriaMet townshipReviewer closedOn closedBy closeReason
   householdRevision revision determinationId overdue
   household { revision facts }
@@ -308,7 +309,7 @@ export async function renderCase(main, id, flash = "") {
         h("tbody", {}, c.entries.map((e) => h("tr", { "data-action": e.action, "data-step": e.step },
           h("td", {}, e.on), h("td", {}, label("caseStep", e.step)),
           h("td", {}, label("caseAction", e.action)), h("td", {}, personOf(e.actor)),
-          h("td", {}, entryDetails(e.details)))))))));
+          h("td", {}, entryDetails(e.details, c)))))))));
 }
 
 function meta(name, value) {
@@ -330,24 +331,34 @@ function criteriaBox(c) {
   return h("section", { class: `card criteria ${c.criteriaMet ? "met" : "unmet"}`, id: "case-criteria" },
     h("h2", {}, t("criteria")),
     h("p", { "data-testid": "criteria-met" }, c.criteriaMet ? t("criteriaMet") : t("criteriaUnmet")),
-    c.criteriaGranted.length ? h("p", {}, `${t("criteriaGranted")}：`,
-      c.criteriaGranted.map((code, i) => [i ? "、" : "", h("code", {}, code)])) : null,
+    c.criteriaGranted.length ? h("p", { id: "criteria-granted" }, `${t("criteriaGranted")}：`,
+      c.criteriaGranted.map((code, i) => [i ? "、" : "",
+        h("span", { title: code, "data-code": code }, criterionTitle(c, code))])) : null,
     c.criteriaReason ? h("blockquote", { class: "citation", id: "criteria-reason" },
       `${t("criteriaReasonLabel")}（${personOf(c.criteriaReasonBy)}）：${c.criteriaReason}`) : null);
+}
+
+/** An outcome code the case's criteria name, by its title in the attached determination's
+ * version (the code when the case does not know it). */
+function criterionTitle(c, code) {
+  const found = (c.criteria || []).find((x) => x.code === code);
+  if (!found) return code;
+  return currentLang() === "zh" ? found.titleZh : found.titleEn;
 }
 
 const DETAIL_KEYS = ["verifiers", "reason", "returnTo", "noticeStartedOn", "noticeEndsOn",
   "objections", "note", "criteriaReason", "granted", "householdRevision", "window", "eventIds",
   "alertIds"];
 
-function entryDetails(details) {
+function entryDetails(details, c) {
   const d = details || {};
   const items = DETAIL_KEYS.filter((k) => d[k] !== undefined && d[k] !== null
     && !(Array.isArray(d[k]) && !d[k].length)).map((k) => {
     const v = d[k];
     const text = k === "returnTo" ? label("caseStep", v)
       : (k === "eventIds" || k === "alertIds") ? String(v.length)
-        : Array.isArray(v) ? v.join("、") : String(v);
+        : k === "granted" ? v.map((code) => criterionTitle(c, code)).join("、")
+          : Array.isArray(v) ? v.join("、") : String(v);
     return h("li", {}, `${t(`detail_${k}`)}：${text}`);
   });
   return items.length ? h("ul", { class: "entry-details" }, items) : "";
