@@ -66,6 +66,9 @@ def test_editor_changes_a_parameter_and_a_test_case_runs_tests_sees_diff_and_imp
     text = diff.inner_text()
     assert "incomeLine" in text and "6000" in text and "6500" in text
     assert "脱贫户收入低于新监测线" in text
+    # The text of the diff beneath, under a Chinese summary.
+    summary = diff.locator("xpath=ancestor::div[contains(@class, 'card')]//details/summary")
+    assert summary.inner_text() == "文本差异"
 
     # The impact on the stored households as of a date.
     c.page.locator("#impact-as-of").fill("2024-06-01")

@@ -169,6 +169,7 @@ const T = {
   testsPassed: ["全部通过", "All passed"],
   testsFailed: ["未通过", "failed"],
   diff: ["与在用版本的差异", "Diff against the version in force"],
+  diffText: ["文本差异", "Text"],
   showDiff: ["查看差异", "Show diff"],
   noDiff: ["内容相同", "Same content"],
   impact: ["影响预估", "Impact preview"],

@@ -507,7 +507,7 @@ function renderDiff(el, d, version) {
         h("th", {}, t("before")), h("th", {}, t("after")))),
       h("tbody", {}, rows.map((r) => h("tr", {}, h("td", {}, r[0]), h("td", {}, h("code", {}, r[1])),
         h("td", {}, label("changeKind", r[2])), h("td", {}, r[3]), h("td", {}, r[4])))))),
-    h("details", {}, h("summary", {}, "Text"), h("pre", { class: "diff" }, d.text))));
+    h("details", {}, h("summary", {}, t("diffText")), h("pre", { class: "diff" }, d.text))));
 }
 
 function renderImpact(el, r) {
