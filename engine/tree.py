@@ -69,19 +69,9 @@ def names_of(node: a.Node) -> Said:
     words (``ConditionNode.names``): those with a label, once each, in the order written (a
     definition's body is its own node's expression, not this one's)."""
     found: dict[str, tuple[str, str, str, bool]] = {}
-
-    def visit(n: a.Node) -> None:
-        if isinstance(n, a.ParamRef | a.DefRef):
-            if n.label is not None:
-                found.setdefault(n.name, (n.name, *n.label))
-            return
-        if isinstance(n, a.Quantifier):
-            visit(n.body)
-            return
-        for c in a.children(n):
-            visit(c)
-
-    visit(node)
+    for n in a.walk(node):  # a definition's body is not among its children
+        if isinstance(n, a.ParamRef | a.DefRef) and n.label is not None:
+            found.setdefault(n.name, (n.name, *n.label))
     return tuple(found.values())
 
 
