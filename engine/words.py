@@ -218,8 +218,8 @@ def _words(node: a.Node, lang: str, labels: Labels, top: bool = True) -> str:
             joiner = t["and" if isinstance(node, a.And) else "or"]
             text = f" {joiner} ".join(_words(x, lang, labels, False) for x in ops)
             return text if top else _parenthesised(text, lang)
-        case a.Quantifier(kind=kind, body=body):
-            return str(t[kind]).format(body=_words(body, lang, labels))
+        case a.Quantifier(kind=kind, body=body):  # a compound body in parentheses
+            return str(t[kind]).format(body=_words(body, lang, labels, False))
     return str(node)
 
 
@@ -321,7 +321,11 @@ def node_text(node: ConditionNode, lang: str = ZH) -> str:
 
 
 def _inner(node: ConditionNode, lang: str) -> str:
-    """A child's words inside its parent's: an ``and`` or ``or`` in parentheses."""
+    """A child's words inside its parent's: an ``and`` or ``or`` in parentheses, a definition
+    its version gives no words by its definition's."""
+    while node.kind == "DEFINITION" and node.children and not any(
+            n[0] == node.expression for n in node.names):
+        node = node.children[0]
     said = node_text(node, lang)
     return _parenthesised(said, lang) if node.kind in ("AND", "OR") else said
 
@@ -346,7 +350,7 @@ def _composed(node: ConditionNode, lang: str) -> str | None:
         case _:  # a quantifier: its body, as the first member's node says it
             if not isinstance(parsed, a.Quantifier):
                 return None
-            return str(t[parsed.kind]).format(body=node_text(kids[0], lang))
+            return str(t[parsed.kind]).format(body=_inner(kids[0], lang))
 
 
 def _said(node: ConditionNode, lang: str) -> str:

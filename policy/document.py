@@ -258,18 +258,21 @@ def short_label(text: str) -> str:
 
 
 def document_labels(doc: RuleSetDocument) -> dict[str, a.Label]:
-    """The words for the document's parameters and definitions that have a description (an
-    explanation shows the others by name): the description without a trailing remark in
-    parentheses, and whether the name is an amount of money (a parameter in yuan)."""
+    """The words for the document's parameters and definitions (``short_label`` of their
+    description), and whether the name is an amount of money (a parameter in yuan). A
+    definition without a description that is a rule's whole condition is said by that rule's
+    title (monitoring's ``suddenHardship``: 突发严重困难户); an explanation shows any other name
+    without a description as written."""
     labels: dict[str, a.Label] = {}
     for name, p in doc.parameters.items():
         if p.description is not None:
             labels[name] = (short_label(p.description.zh), short_label(p.description.en),
                             p.unit.startswith("yuan"))
+    titled = {r.condition.strip(): r.title for r in reversed(doc.rules)}
     for name, d in doc.definitions.items():
-        if d.description is not None:
-            labels[name] = (short_label(d.description.zh), short_label(d.description.en),
-                            False)
+        text = d.description or titled.get(name)
+        if text is not None:
+            labels[name] = (short_label(text.zh), short_label(text.en), False)
     return labels
 
 

@@ -187,7 +187,9 @@ def test_evaluate_json_gives_the_terms_labels_in_the_chosen_language() -> None:
 
 def test_an_unknown_definition_reads_as_an_unknown_condition() -> None:
     """``suddenHardship`` left unknown by last year's income is a condition that is unknown
-    (``? suddenHardship``), not a value that is missing (``= suddenHardship: ?``)."""
+    (``? Household in sudden severe hardship``: the definition has no description, and the
+    rule whose whole condition it is gives it its title), not a value that is missing
+    (``= suddenHardship: ?``)."""
     det = _determination({"id": "x", "annualNetIncome": 14000,
                           "members": [{"id": "m1", "birthDate": "1980-01-01"},
                                       {"id": "m2", "birthDate": "1982-01-01"}]})
@@ -195,7 +197,7 @@ def test_an_unknown_definition_reads_as_an_unknown_condition() -> None:
     root = at_depth(outcome.reasons[0].condition, 0)
     assert (root.expression, root.result) == ("suddenHardship", None)
     lines = tree_lines(root, "EN")
-    assert lines[0] == "* ? suddenHardship"
+    assert lines[0] == "* ? Household in sudden severe hardship"
     # A value that is unknown stays a value (the fact by its label).
     assert [x.split("= ")[1] for x in lines if "Income drop ratio:" in x] == [
         "Income drop ratio: ?"]

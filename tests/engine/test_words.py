@@ -165,6 +165,41 @@ def test_a_junction_is_said_by_its_children() -> None:
         "年人均纯收入不低于监测收入标准 且 （年人均纯收入低于监测标准 或 饮水安全）")
 
 
+def test_a_definition_without_words_is_said_by_its_definition_inside_another() -> None:
+    """A definition its version gives no words (no description) keeps its name on its own
+    node, and is said by its definition inside a junction; a quantifier's compound body is in
+    parentheses, so that what follows it is not read as part of it."""
+    age = node("age between 6 and 15", "BETWEEN", False, "48", "between 6 and 15")
+    stage = node("schoolStage == NONE", "COMPARE", True, "NONE", "== NONE")
+    body = node("age between 6 and 15 and schoolStage == NONE", "AND", False, "false", None,
+                (age, stage))
+    out = node("schoolAgeOutOfSchool", "DEFINITION", False, "false", None, (body,))
+    some = node("any member(schoolAgeOutOfSchool)", "ANY_MEMBER", False, "false", None,
+                (out._replace(member_ids=("m1",)),))
+    water = node("not drinkingWaterSafe", "NOT", False, "false", None,
+                 (node("drinkingWaterSafe", "FACT", True, "true"),))
+    either = node("any member(schoolAgeOutOfSchool) or not drinkingWaterSafe", "OR", False,
+                  "false", None, (some, water))
+    assert node_text(out) == "schoolAgeOutOfSchool"
+    assert node_text(some) == "任一成员：（年龄在 6 至 15 之间 且 就学阶段为不在学）"
+    assert node_text(either) == ("任一成员：（年龄在 6 至 15 之间 且 就学阶段为不在学） 或 "
+                                 "非饮水安全")
+    assert node_text(either, "EN") == (
+        "some member: (Age is between 6 and 15 and School stage is Not in school) or not "
+        "Drinking water safe")
+
+
+def test_a_version_s_names_in_words() -> None:
+    """What a version's document gives its names to be said by: a description cut to a name,
+    or, for a definition without one that is a rule's whole condition, that rule's title."""
+    (record,) = [r for r in load_catalog().records if r.program.code == "monitoring"]
+    labels = document_labels(record.program.document)
+    assert labels["incomeLine"] == ("监测收入标准", "Monitoring income line", True)
+    assert labels["suddenHardship"] == ("突发严重困难户", "Household in sudden severe hardship",
+                                        False)
+    assert "schoolAgeOutOfSchool" not in labels  # no description, no rule of its own
+
+
 def test_values_in_words() -> None:
     assert value_text("1500", "annualNetIncome", "ZH") == "1,500.00 元"
     assert value_text("JUNIOR", "schoolStage", "EN") == "Junior secondary school"
