@@ -213,18 +213,32 @@ def _words(node: a.Node, lang: str, labels: Labels, top: bool = True) -> str:
             return _joined(_words(s, lang, labels, False), str(t["between"]).format(
                 low=_operand(lo, s, lang, labels), high=_operand(hi, s, lang, labels)), lang)
         case a.Not(operand=o):
-            return _negated(_words(o, lang, labels, False), lang)
+            return _negated(_within(_words(o, lang, labels, False), lang), lang)
         case a.And(operands=ops) | a.Or(operands=ops):
             joiner = t["and" if isinstance(node, a.And) else "or"]
-            text = f" {joiner} ".join(_words(x, lang, labels, False) for x in ops)
+            text = f" {joiner} ".join(
+                _within(_words(x, lang, labels, False), lang, i == 0) for i, x in enumerate(ops))
             return text if top else _parenthesised(text, lang)
         case a.Quantifier(kind=kind, body=body):  # a compound body in parentheses
-            return str(t[kind]).format(body=_words(body, lang, labels, False))
+            return str(t[kind]).format(body=_within(_words(body, lang, labels, False), lang))
     return str(node)
 
 
 def _parenthesised(text: str, lang: str) -> str:
     return f"（{text}）" if lang == ZH else f"({text})"
+
+
+def _within(text: str, lang: str, first: bool = False) -> str:
+    """Words inside a sentence: in English a label's capital lowered ("not destitute person",
+    "disabled and dibao household"), unless they begin it (``first``) or begin with an
+    abbreviation (two capitals)."""
+    if lang == ZH or first:
+        return text
+    at = 1 if text[:1] in "(（" else 0
+    head = text[at:at + 2]
+    if len(head) == 2 and head[0].isupper() and not head[1].isupper():
+        return text[:at] + head[0].lower() + text[at + 1:]
+    return text
 
 
 def _negated(text: str, lang: str) -> str:
@@ -320,13 +334,13 @@ def node_text(node: ConditionNode, lang: str = ZH) -> str:
     return said
 
 
-def _inner(node: ConditionNode, lang: str) -> str:
-    """A child's words inside its parent's: an ``and`` or ``or`` in parentheses, a definition
-    its version gives no words by its definition's."""
+def _inner(node: ConditionNode, lang: str, first: bool = False) -> str:
+    """A child's words inside its parent's (``_within``; ``first``: they begin it): an ``and``
+    or ``or`` in parentheses, a definition its version gives no words by its definition's."""
     while node.kind == "DEFINITION" and node.children and not any(
             n[0] == node.expression for n in node.names):
         node = node.children[0]
-    said = node_text(node, lang)
+    said = _within(node_text(node, lang), lang, first)
     return _parenthesised(said, lang) if node.kind in ("AND", "OR") else said
 
 
@@ -342,7 +356,7 @@ def _composed(node: ConditionNode, lang: str) -> str | None:
                                            and len(parsed.operands) == len(kids)):
                 return None
             joiner = t["and" if node.kind == "AND" else "or"]
-            return f" {joiner} ".join(_inner(c, lang) for c in kids)
+            return f" {joiner} ".join(_inner(c, lang, i == 0) for i, c in enumerate(kids))
         case "NOT":
             if not isinstance(parsed, a.Not) or len(kids) != 1:
                 return None

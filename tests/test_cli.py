@@ -74,7 +74,7 @@ def test_explain_one_item_with_what_would_change() -> None:
     assert out.startswith("National grant for senior-high students (education.senior_grant) "
                           "member m1: NOT GRANTED")
     # The tree in words: facts and enumeration values by their labels, actual values beside.
-    assert "* ✗ A student in economic hardship and School stage is Senior secondary school" in out
+    assert "* ✗ A student in economic hardship and school stage is Senior secondary school" in out
     # A definition by the words its version gives it, not by its name.
     assert "eligibleStudent" not in out
     assert "*         ✗ School stage is not Not in school  [is Not in school]" in out

@@ -110,7 +110,8 @@ def test_each_node_in_words_with_its_actual_value(api: Api) -> None:
     tree = marginal["reasons"][0]["condition"]
     # A definition by the words its version's document gives it, not by its name.
     assert tree["text"] == "非脱贫户 且 年人均纯收入低于监测标准"
-    assert tree["en"] == ("not Poverty-alleviated household and Per-capita net income below the "
+    # In English, a label inside the sentence without its capital.
+    assert tree["en"] == ("not poverty-alleviated household and per-capita net income below the "
                           "monitoring line")
     low = tree["children"][1]
     assert (low["kind"], low["text"]) == ("DEFINITION", "年人均纯收入低于监测标准")

@@ -52,12 +52,12 @@ CASES: list[tuple[ConditionNode, str, str, str | None, str | None]] = [
           "<= 2023-12-01"),
      "纳入监测日期不晚于 2023-12-01", "Monitored since is on or before 2023-12-01", None, None),
     (node("disabled", "FACT", False, "false"), "持证残疾人", "Disabled", "否", "no"),
-    (node("not tekun", "NOT", True, "true"), "非特困人员", "not Destitute person", "是", "yes"),
+    (node("not tekun", "NOT", True, "true"), "非特困人员", "not destitute person", "是", "yes"),
     (node("any member(schoolAgeOutOfSchool)", "ANY_MEMBER", None, None),
      "任一成员：schoolAgeOutOfSchool", "some member: schoolAgeOutOfSchool", None, None),
     (node("povertyAlleviated or monitored and dibao", "OR", True, "true"),
      "脱贫户 或 （监测对象 且 低保户）",
-     "Poverty-alleviated household or (Monitored household and Dibao household)", "是", "yes"),
+     "Poverty-alleviated household or (monitored household and dibao household)", "是", "yes"),
     (node("(annualNetIncome - rigidExpenses) / householdSize", "ARITH", None, "4000.00"),
      "（家庭年纯收入 − 刚性支出） ÷ 家庭人口数",
      "(Annual net income − Rigid expenses) ÷ Household size", "4,000.00 元", "4,000.00 yuan"),
@@ -150,8 +150,8 @@ def test_a_junction_is_said_by_its_children() -> None:
     assert node_text(both) == ("年人均纯收入不低于 6,000.00 元 且 （年人均纯收入低于监测标准 或 "
                                "饮水安全）")
     assert node_text(both, "EN") == (
-        "Per-capita net income is at least 6,000.00 yuan and (Per-capita net income below the "
-        "monitoring line or Drinking water safe)")
+        "Per-capita net income is at least 6,000.00 yuan and (per-capita net income below the "
+        "monitoring line or drinking water safe)")
     negated = node("not (lowIncome or drinkingWaterSafe)", "NOT", False, "false", None,
                    (either,), names=(LOW_INCOME,))
     assert node_text(negated) == "非（年人均纯收入低于监测标准 或 饮水安全）"
@@ -159,7 +159,7 @@ def test_a_junction_is_said_by_its_children() -> None:
     some = node("any member(age >= labourMinAge)", "ANY_MEMBER", True, "true", None,
                 (adult._replace(member_ids=("m1",)),))
     assert node_text(some) == "任一成员：年龄不低于 16"
-    assert node_text(some, "EN") == "some member: Age is at least 16"
+    assert node_text(some, "EN") == "some member: age is at least 16"
     # Without children (a tree cut short), from the expression: names by their words.
     assert node_text(both._replace(children=())) == (
         "年人均纯收入不低于监测收入标准 且 （年人均纯收入低于监测标准 或 饮水安全）")
@@ -185,8 +185,8 @@ def test_a_definition_without_words_is_said_by_its_definition_inside_another() -
     assert node_text(either) == ("任一成员：（年龄在 6 至 15 之间 且 就学阶段为不在学） 或 "
                                  "非饮水安全")
     assert node_text(either, "EN") == (
-        "some member: (Age is between 6 and 15 and School stage is Not in school) or not "
-        "Drinking water safe")
+        "some member: (age is between 6 and 15 and school stage is Not in school) or not "
+        "drinking water safe")
 
 
 def test_a_version_s_names_in_words() -> None:
@@ -198,6 +198,17 @@ def test_a_version_s_names_in_words() -> None:
     assert labels["suddenHardship"] == ("突发严重困难户", "Household in sudden severe hardship",
                                         False)
     assert "schoolAgeOutOfSchool" not in labels  # no description, no rule of its own
+
+
+def test_english_words_inside_a_sentence_lose_a_label_s_capital() -> None:
+    from engine.words import _within
+
+    assert _within("Destitute person", "EN") == "destitute person"
+    assert _within("(Dibao household or monitored household)", "EN") == (
+        "(dibao household or monitored household)")
+    assert _within("ID card number", "EN") == "ID card number"  # an abbreviation stays
+    assert _within("Destitute person", "EN", first=True) == "Destitute person"
+    assert _within("特困人员", "ZH") == "特困人员"
 
 
 def test_values_in_words() -> None:
