@@ -64,7 +64,15 @@ def test_editor_changes_a_parameter_and_a_test_case_runs_tests_sees_diff_and_imp
     diff = c.page.locator("#diff-table")
     diff.wait_for()
     text = diff.inner_text()
-    assert "incomeLine" in text and "6000" in text and "6500" in text
+    assert "incomeLine" in text
+    # The values with their unit in words, amounts to the fen.
+    assert "6,000.00 元/人/年" in text and "6,500.00 元/人/年" in text, text
+    said = c.page.evaluate("""async () => {
+      const { parameterText } = await import("/js/rulesets.js");
+      return [parameterText(6, "months"), parameterText(0.5, "ratio"),
+              parameterText(1.5, "multiple of incomeLine"), parameterText(null, "yuan")];
+    }""")
+    assert said == ["6 个月", "0.5（比例）", "1.5 multiple of incomeLine", "—"]
     assert "脱贫户收入低于新监测线" in text
     # The text of the diff beneath, under a Chinese summary.
     summary = diff.locator("xpath=ancestor::div[contains(@class, 'card')]//details/summary")

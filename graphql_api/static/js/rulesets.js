@@ -484,6 +484,29 @@ function renderTests(page, ro) {
 
 // ------------------------------------------------------------------ diff and impact
 
+// A parameter's unit as the rule set writes it ("yuan/person/year", "months") in Chinese.
+const UNIT_WORDS = {
+  yuan: "元", person: "人", student: "生", child: "儿童", household: "户", year: "年",
+  month: "月", months: "个月", years: "年", days: "天", ratio: "（比例）", grade: "级",
+};
+
+/** A unit in words: 元/人/年 for yuan/person/year; as written in English, or when any part
+ * of it has no words. */
+export function unitText(unit) {
+  if (!unit || currentLang() !== "zh") return unit || "";
+  const parts = unit.split("/").map((x) => UNIT_WORDS[x.trim()]);
+  return parts.every(Boolean) ? parts.join("/") : unit;
+}
+
+/** A parameter's value with its unit: an amount in yuan to the fen, with thousands
+ * separated (6,000.00 元/人/年); "—" when there is none (added or removed). */
+export function parameterText(value, unit) {
+  if (value === null || value === undefined) return "—";
+  const shown = (unit || "").startsWith("yuan") ? yuan(cents(value)) : String(value);
+  const words = unitText(unit);
+  return !words ? shown : words.startsWith("（") ? `${shown}${words}` : `${shown} ${words}`;
+}
+
 function renderDiff(el, d, version) {
   if (!d) {
     fill(el, h("p", { class: "help" }, "—"));
@@ -491,7 +514,7 @@ function renderDiff(el, d, version) {
   }
   const rows = [
     ...d.parameters.map((p) => [t("parameters"), p.name, p.kind,
-      `${p.oldValue ?? "—"} ${p.oldUnit || ""}`, `${p.newValue ?? "—"} ${p.newUnit || ""}`]),
+      parameterText(p.oldValue, p.oldUnit), parameterText(p.newValue, p.newUnit)]),
     ...d.definitions.map((x) => [t("definitions"), x.name, x.kind, x.oldCondition || "—", x.newCondition || "—"]),
     ...d.rules.map((r) => [t("rules"), r.ruleId, r.kind,
       [r.oldCondition, r.oldAmount].filter(Boolean).join(" · ") || "—",
