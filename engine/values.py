@@ -7,6 +7,7 @@ the engine's modules; this module adds how a value is shown (``fmt``, ``is_money
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -21,10 +22,11 @@ __all__ = ["UNKNOWN", "Bindings", "Value", "closure", "compare", "evaluate", "fm
            "k_and", "k_not", "k_or", "round_half_up"]
 
 
-def is_money(node: a.Node) -> bool:
+def is_money(node: a.Node, yuan: Container[str] = ()) -> bool:
     """Whether a number expression is an amount of money (shown with two decimals): a money
-    fact, or a sum, difference, product, quotient by a non-money number, min, max or rounding
-    of one.
+    fact (or a name in ``yuan``: a rule set's parameters in yuan, for words said from the
+    expression's text), or a sum, difference, product, quotient by a non-money number, min,
+    max, rounding or sum over the members of one.
 
     >>> from policy.conditions.parser import parse
     >>> is_money(parse("perCapitaNetIncome")), is_money(parse("0.5 * (accidentLoss + 1)"))
@@ -35,19 +37,19 @@ def is_money(node: a.Node) -> bool:
     match node:
         case a.FactRef(name=n) | a.Name(name=n):
             f = FACTS.get(n)
-            return f is not None and f.money
+            return f.money if f is not None else n in yuan
         case a.DefRef(body=body):
-            return body is not None and is_money(body)
+            return body is not None and is_money(body, yuan)
         case a.Neg(operand=o):
-            return is_money(o)
+            return is_money(o, yuan)
         case a.Arith(op="/", left=l, right=r):
-            return is_money(l) and not is_money(r)
+            return is_money(l, yuan) and not is_money(r, yuan)
         case a.Arith(left=l, right=r):
-            return is_money(l) or is_money(r)
-        case a.Call(func="round", args=args):
-            return is_money(args[0])
+            return is_money(l, yuan) or is_money(r, yuan)
+        case a.Call(func="round" | "memberSum", args=args):
+            return is_money(args[0], yuan)
         case a.Call(func="min" | "max", args=args):
-            return any(is_money(x) for x in args)
+            return any(is_money(x, yuan) for x in args)
     return False
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from engine.results import ConditionNode
+from engine.values import is_money
 from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.conditions.parser import parse
@@ -134,26 +135,9 @@ def _fact_of(node: a.Node) -> str | None:
     return node.name if isinstance(node, a.Name) and node.name in FACTS else None
 
 
-def _money(node: a.Node, labels: Labels) -> bool:
-    """Whether a value expression is an amount of money (``engine.values.is_money``, with the
-    rule set's parameters in yuan)."""
-    match node:
-        case a.Name(name=n):
-            fact = FACTS.get(n)
-            if fact is not None:
-                return fact.money
-            return n in labels and labels[n][2]
-        case a.Neg(operand=o):
-            return _money(o, labels)
-        case a.Arith(op="/", left=l, right=r):
-            return _money(l, labels) and not _money(r, labels)
-        case a.Arith(left=l, right=r):
-            return _money(l, labels) or _money(r, labels)
-        case a.Call(func="round" | "memberSum", args=args):
-            return _money(args[0], labels)
-        case a.Call(func="min" | "max", args=args):
-            return any(_money(x, labels) for x in args)
-    return False
+def _yuan(node: ConditionNode) -> frozenset[str]:
+    """The node's names that are amounts of money (a rule set's parameters in yuan)."""
+    return frozenset(n for n, _, _, money in node.names if money)
 
 
 def value_text(value: str | None, fact: str | None, lang: str,
@@ -385,14 +369,14 @@ def _said(node: ConditionNode, lang: str) -> str:
     match parsed:
         case a.Compare(op=op, left=l, right=r) if not _fact_of(r):
             shown = _expected_value(node.expected, op)
-            other = (value_text(shown, _fact_of(l), lang, _money(l, labels))
+            other = (value_text(shown, _fact_of(l), lang, is_money(l, _yuan(node)))
                      if shown is not None else _operand(r, l, lang, labels))
             return _comparison(l, op, other or "?", lang, labels)
         case a.Between(subject=s) if node.expected is not None and not node.expected.startswith(
                 "not "):
             low, _, high = node.expected.removeprefix("between ").partition(" and ")
             fact = _fact_of(s)
-            money = _money(s, labels)
+            money = is_money(s, _yuan(node))
             return _joined(_words(s, lang, labels, False), str(t["between"]).format(
                 low=value_text(low, fact, lang, money),
                 high=value_text(high, fact, lang, money)), lang)
@@ -413,8 +397,8 @@ def subject_fact(node: ConditionNode) -> str | None:
 
 def _titles(node: ConditionNode, lang: str) -> str:
     """A priority guard's items (its ``actual``: outcome codes) by their titles, its names'."""
-    codes = (node.actual or "").split(", ")
-    return str(_TEXT[lang]["sep"]).join(fact_label(c, lang, _labels(node)) for c in codes if c)
+    codes, labels = (node.actual or "").split(", "), _labels(node)
+    return str(_TEXT[lang]["sep"]).join(fact_label(c, lang, labels) for c in codes if c)
 
 
 def actual_text(node: ConditionNode, lang: str = ZH) -> str | None:
@@ -431,7 +415,7 @@ def actual_text(node: ConditionNode, lang: str = ZH) -> str | None:
         money = _IN_YUAN.get(key)
         if money is None:
             parsed = _parsed(node.expression)
-            money = _IN_YUAN.put(key, parsed is not None and _money(parsed, _labels(node)))
+            money = _IN_YUAN.put(key, parsed is not None and is_money(parsed, _yuan(node)))
         return value_text(node.actual, None, lang, money)
     return value_text(node.actual, subject_fact(node), lang)
 

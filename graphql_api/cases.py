@@ -204,9 +204,8 @@ class MonitoringCase(Node):
             if record is not None:
                 titles = info.context.app.catalog().outcome_titles(
                     v.content_hash for v in record.versions)
-        return [CaseCriterion(code=c, title_zh=titles.get(c, (c, c))[0],
-                              title_en=titles.get(c, (c, c))[1])
-                for c in self.criteria_granted]
+        return [CaseCriterion(code=c, title_zh=zh, title_en=en)
+                for c in self.criteria_granted for zh, en in [titles.get(c, (c, c))]]
 
     @strawberry.field(description="The department events the (latest) comparison attached, "
                       "oldest first.")

@@ -115,12 +115,16 @@ _MEMBER_SUM = re.compile(r"^memberSum\(([a-z][A-Za-z0-9]*)\)$")
 _DERIVATION_ONLY = re.compile(r"\b(memberSum|fullYears)\(")
 
 
+def _unit(unit: str | None) -> str:
+    """A computed fact's unit from the catalogue's: money (any ``yuan...``), a ratio, or none."""
+    return YUAN if (unit or "").startswith("yuan") else RATIO if unit == "ratio" else ""
+
+
 def _derived_def(d: DerivedFact) -> FactDef:
     scope = Scope(d.scope)
     total = _MEMBER_SUM.match(d.definition)
     sayable = d.definition != d.name and not _DERIVATION_ONLY.search(d.definition)
-    unit = (INTEGER if d.integer else YUAN if (d.unit or "").startswith("yuan")
-            else RATIO if d.unit == "ratio" else "")
+    unit = INTEGER if d.integer else _unit(d.unit)
     return FactDef(d.name, _TYPES[d.type], scope, derived=True,
                    optional=d.unknownWhen is not None, sources=d.sources,
                    doc=d.description.en, definition=d.definition if sayable else "",
@@ -164,9 +168,8 @@ def definition_tree(name: str) -> Node:
 def _event_def(e: EventFact) -> FactDef:
     t = enum_type(e.enum) if e.enum is not None else _TYPES[e.type]
     # An amount in yuan is money like any other (shown with two decimals and its unit).
-    unit = YUAN if (e.unit or "").startswith("yuan") else RATIO if e.unit == "ratio" else ""
     return FactDef(e.name, t, Scope(e.scope), derived=True, optional=e.unknownWhen is not None,
-                   sources=e.sources, doc=e.description.en, since=e.since, unit=unit)
+                   sources=e.sources, doc=e.description.en, since=e.since, unit=_unit(e.unit))
 
 
 # --- early warning (预警监测) ---------------------------------------------------------------------

@@ -68,11 +68,6 @@ def _risks(result: dict[str, Any]) -> list[dict[str, Any]]:
             if o.get("status") == "GRANTED" and o.get("code") != RISK_ELIMINATION_OUTCOME]
 
 
-def _titles(app: Application, versions: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
-    """Outcome code -> (ZH, EN) titles, from the versions a determination recorded."""
-    return app.catalog().outcome_titles(v["contentHash"] for v in versions)
-
-
 class Assistance:
     """The assistance use cases of an ``Application``."""
 
@@ -122,7 +117,8 @@ class Assistance:
         if current is None:
             return AssistanceView(household_id, None, None, ())
         procedure = self.app.cases.procedure(today)
-        titles = _titles(self.app, list(current.versions))
+        # Outcome code -> (ZH, EN) titles, from the versions the determination recorded.
+        titles = self.app.catalog().outcome_titles(v["contentHash"] for v in current.versions)
 
         def title(o: dict[str, Any]) -> tuple[str, str]:
             return titles.get(o["code"], (str(o.get("title") or o["code"]), o["code"]))
