@@ -9,7 +9,7 @@ from typing import Any
 
 from engine.results import ConditionNode, Determination, Outcome, Status
 from engine.whatif import what_would_change
-from engine.words import actual_text, fact_label, node_text
+from engine.words import actual_text, fact_label, node_text, subject_fact
 from policy.schema import FACTS, Kind
 from policy.term_catalogue import TERMS
 
@@ -122,6 +122,11 @@ def _atom(t: dict[Any, Any], n: ConditionNode, lang: str) -> str:
     "特困人员：是" (a negated flag is said by the flag)."""
     if n.kind == "PRIORITY":
         return str(t["superseded"].format(outcomes=actual_text(n, lang)))
+    fact = subject_fact(n)
+    if n.result is False and fact is not None and (n.expected or "").startswith("!= "):
+        # A fact that failed "is not X" is X: said once ("就学阶段：不在学"), not as "就学阶段不为
+        # 不在学（实为 不在学）".
+        return str(t["is"].format(expr=fact_label(fact, lang), value=actual_text(n, lang)))
     if n.kind in ("COMPARE", "IN", "BETWEEN"):
         return str(t["needs"].format(expr=node_text(n, lang),
                                      actual=actual_text(n, lang) or t["unknown"]))

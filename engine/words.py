@@ -21,7 +21,9 @@ words, so that only the explanations somebody reads pay for them.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
 from engine.results import ConditionNode
 from engine.values import is_money
@@ -29,8 +31,9 @@ from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.conditions.parser import parse
 from policy.errors import ConditionError
+from policy.exact import round_half_up
 from policy.fact_catalogue import CATALOGUE
-from policy.schema import ENUMS, FACTS, Kind
+from policy.schema import ENUMS, FACTS, RATIO, Kind
 
 ZH, EN = "ZH", "EN"
 
@@ -38,6 +41,13 @@ _LABELS: dict[str, tuple[str, str]] = {
     **{f.name: (f.label.zh, f.label.en) for _, f in CATALOGUE.all_inputs() if f.condition},
     **{d.name: (d.label.zh, d.label.en) for d in CATALOGUE.derived},
     **{e.name: (e.label.zh, e.label.en) for e in CATALOGUE.event},
+}
+# A number fact's value standing for "left out" (``absentAs``) when no given value can be it
+# (a disability grade of 0: no certificate): said as "none", not as a grade.
+_ABSENT: dict[str, str] = {
+    f.name: str(f.absentAs) for _, f in CATALOGUE.all_inputs()
+    if f.condition and isinstance(f.absentAs, int) and not isinstance(f.absentAs, bool)
+    and f.bounds.min is not None and f.absentAs < f.bounds.min
 }
 _ENUM_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     enum: {v: (label.zh, label.en) for v, label in values.items()}
@@ -75,7 +85,8 @@ _TEXT = {
          "between": "在 {low} 至 {high} 之间",
          "any": "任一成员：{body}", "all": "所有成员均：{body}",
          "priority": "同组（{group}）没有更高优先级的规则适用",
-         "superseded by": "同组更高优先级的项目（{titles}）不适用", "yuan": " 元", "none": "无"},
+         "superseded by": "同组更高优先级的项目（{titles}）不适用", "yuan": " 元", "none": "无",
+         "about": "约 "},
     EN: {"and": "and", "or": "or", "not": "not", "true": "yes", "false": "no",
          "in": "is one of ", "not in": "is none of ", "sep": ", ",
          "between": "is between {low} and {high}", "any": "some member: {body}",
@@ -83,7 +94,7 @@ _TEXT = {
          "priority": "no higher-priority rule of group {group} applies",
          "superseded by": "no higher-priority item of the group applies ({titles})",
          "yuan": " yuan",
-         "none": "none"},
+         "none": "none", "about": "about "},
 }
 _PRIORITY = "no higher-priority rule of group "
 
@@ -142,10 +153,21 @@ def _yuan(node: ConditionNode) -> frozenset[str]:
 
 def value_text(value: str | None, fact: str | None, lang: str,
                money: bool = False) -> str | None:
-    """A value as the engine shows it (``NONE``, ``true``, ``6000.00``), in words for the fact
-    it is a value of: an enumeration value by its label, a truth value as yes or no, an amount
-    (of a money fact, or ``money``) with its unit and thousands separated. None stays None
-    (unknown)."""
+    """A value as the engine shows it (``NONE``, ``true``, ``6000.00``, ``3/35 (≈0.09)``), in
+    words for the fact it is a value of: an enumeration value by its label, a truth value as
+    yes or no, an amount (of a money fact, or ``money``) with its unit and thousands
+    separated, a ratio as a percentage (as terms in a ratio are shown), the value a left-out
+    fact takes as "none". A quotient that does not terminate is said as its value to two
+    decimals, "about" it. None stays None (unknown).
+
+    >>> ratio = "incomeDropRatio"
+    >>> value_text("0.5", ratio, "ZH"), value_text("3/35 (≈0.09)", ratio, "EN")
+    ('50%', 'about 8.57%')
+    >>> value_text("20000/3 (≈6666.67)", None, "ZH", True), value_text("3/35 (≈0.09)", None, "EN")
+    ('约 6,666.67 元', 'about 0.09')
+    >>> value_text("0", "disabilityGrade", "ZH"), value_text("3", "disabilityGrade", "ZH")
+    ('无', '3')
+    """
     if value is None:
         return None
     lang = _lang(lang)
@@ -159,12 +181,43 @@ def value_text(value: str | None, fact: str | None, lang: str,
         if labels is None and value in ENUMS.get(definition.type.enum, ()):
             return str(t["none"])  # the value a left-out fact takes (``absentAs``: no kind)
         return value if labels is None else labels[lang == EN]
-    if money or (definition is not None and definition.money):
-        try:
-            return f"{Decimal(value):,.2f}{t['yuan']}"
-        except (InvalidOperation, ValueError):
-            return value
-    return value
+    if fact is not None and _ABSENT.get(fact) == value:
+        return str(t["none"])
+    ratio = definition is not None and definition.unit == RATIO
+    if not (ratio or money or (definition is not None and definition.money)):
+        found = _QUOTIENT.fullmatch(value)
+        return value if found is None else f"{t['about']}{found[3]}"
+    number = _number(value)
+    if number is None:
+        return value
+    about = "" if isinstance(number, Decimal) else str(t["about"])
+    if ratio:
+        percent = _decimal(number * 100)
+        text = format(percent.normalize(), "f") if about == "" else f"{percent:.2f}"
+        return f"{about}{text}%"
+    return f"{about}{_decimal(number):,.2f}{t['yuan']}"
+
+
+# A quotient that does not terminate, as the engine shows it: "20000/3 (≈6666.67)".
+_QUOTIENT = re.compile(r"(-?\d+)/(\d+) \(≈(-?[\d.]+)\)")
+
+
+def _number(value: str) -> Decimal | Fraction | None:
+    """The exact number a value's text shows (a Fraction for a quotient that does not
+    terminate), or None when it is no number."""
+    found = _QUOTIENT.fullmatch(value)
+    if found is not None:
+        return Fraction(int(found[1]), int(found[2]))
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _decimal(number: Decimal | Fraction) -> Decimal:
+    """A number as a Decimal: exact, or a quotient rounded half up to two decimals."""
+    return number if isinstance(number, Decimal) else round_half_up(number, 2)
 
 
 def _words(node: a.Node, lang: str, labels: Labels, top: bool = True) -> str:

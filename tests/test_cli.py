@@ -56,6 +56,21 @@ def test_evaluate_prints_a_table_per_program_by_default() -> None:
     assert len(lines) < 150  # a summary, not the ~10,000 lines of JSON
 
 
+def test_a_deciding_reason_reads_as_a_caseworker_says_it() -> None:
+    """A member out of school fails "is in school" because their stage is 不在学: said once,
+    not as "就学阶段不为不在学（实为 不在学）"; a ratio as a percentage, an inexact quotient
+    about its value."""
+    hh4 = FIXTURES / "households" / "hh-004.json"
+    zh = run("evaluate", str(hh4), "--as-of", "2024-06-01").stdout.splitlines()
+    row = next(x for x in zh if x.startswith("普通高中国家助学金") and " m1 " in x)
+    assert row.split()[-1] == "就学阶段：不在学"
+    row = next(x for x in zh if x.startswith("一般临时救助"))
+    assert row.split(None, 3)[-1] == "收入下降比例不低于 50%（实为 约 8.57%）"
+    en = run("evaluate", str(hh4), "--as-of", "2024-06-01", "--lang", "EN").stdout
+    assert "School stage: Not in school" in en
+    assert "Income drop ratio is at least 50% (is about 8.57%)" in en
+
+
 def test_evaluate_in_english_filtered_by_status() -> None:
     done = run("evaluate", str(HH), "--as-of", "2024-06-01", "--lang", "EN", "--status",
                "GRANTED")
