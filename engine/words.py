@@ -42,6 +42,12 @@ _LABELS: dict[str, tuple[str, str]] = {
     **{d.name: (d.label.zh, d.label.en) for d in CATALOGUE.derived},
     **{e.name: (e.label.zh, e.label.en) for e in CATALOGUE.event},
 }
+# A yes/no fact's words when it is not so, where the catalogue gives them (未参加基本医保).
+_NEGATED: dict[str, tuple[str, str]] = {
+    **{f.name: (f.negated.zh, f.negated.en) for _, f in CATALOGUE.all_inputs()
+       if f.condition and f.negated is not None},
+    **{d.name: (d.negated.zh, d.negated.en) for d in CATALOGUE.derived if d.negated is not None},
+}
 # A number fact's value standing for "left out" (``absentAs``) when no given value can be it
 # (a disability grade of 0: no certificate): said as "none", not as a grade.
 _ABSENT: dict[str, str] = {
@@ -249,6 +255,8 @@ def _words(node: a.Node, lang: str, labels: Labels, top: bool = True) -> str:
         case a.Between(subject=s, low=lo, high=hi):
             return _joined(_words(s, lang, labels, False), str(t["between"]).format(
                 low=_operand(lo, s, lang, labels), high=_operand(hi, s, lang, labels)), lang)
+        case a.Not(operand=a.Name(name=name)) if name in _NEGATED:
+            return _NEGATED[name][lang == EN]
         case a.Not(operand=o):
             return _negated(_within(_words(o, lang, labels, False), lang), lang)
         case a.And(operands=ops) | a.Or(operands=ops):
@@ -397,6 +405,9 @@ def _composed(node: ConditionNode, lang: str) -> str | None:
         case "NOT":
             if not isinstance(parsed, a.Not) or len(kids) != 1:
                 return None
+            own = _NEGATED.get(kids[0].expression) if kids[0].kind == "FACT" else None
+            if own is not None:  # 未参加基本医保, not 非参加基本医保
+                return own[lang == EN]
             return _negated(_inner(kids[0], lang), lang)
         case _:  # a quantifier: its body, as the first member's node says it
             if not isinstance(parsed, a.Quantifier):

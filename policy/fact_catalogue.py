@@ -96,6 +96,9 @@ class InputFact(_Model):
     unit: str | None = None
     since: int = 1
     label: Label
+    # A yes/no fact's words when it is not so, where 非/"not" before its label does not read
+    # (未参加基本医保 rather than 非参加基本医保); conditions' ``not`` says it so.
+    negated: Label | None = None
     description: Label
 
     @model_validator(mode="after")
@@ -106,6 +109,8 @@ class InputFact(_Model):
                              "unknownWhenLeftOut says what happens when it is left out")
         if (self.type == "enum") != (self.enum is not None):
             raise ValueError(f"fact {self.name}: an enum fact (and only one) names its enum")
+        if self.negated is not None and self.type != "bool":
+            raise ValueError(f"fact {self.name}: only a yes/no fact has negated words")
         return self
 
     @property
@@ -128,7 +133,14 @@ class DerivedFact(_Model):
     unit: str | None = None
     since: int = 1
     label: Label
+    negated: Label | None = None  # as an input fact's
     description: Label
+
+    @model_validator(mode="after")
+    def _negated_only_for_bool(self) -> DerivedFact:
+        if self.negated is not None and self.type != "bool":
+            raise ValueError(f"fact {self.name}: only a yes/no fact has negated words")
+        return self
 
 
 class EventFact(_Model):

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from policy.catalog import Catalog
 from policy.conditions import ast as a
 from policy.document import Citation, Program
-from policy.fact_catalogue import CATALOGUE, DerivedFact, InputFact
+from policy.fact_catalogue import CATALOGUE, DerivedFact, InputFact, Label
 from policy.schema import EVENT_FACTS, FACTS, definition_tree
 from policy.term_catalogue import TERMS
 
@@ -106,6 +106,13 @@ def _type(f: InputFact) -> str:
     return f"enum `{f.enum}`" if f.enum is not None else f.type
 
 
+def _name(label: Label, negated: Label | None) -> str:
+    """A fact's label, and its words when it is not so where the catalogue gives them."""
+    if negated is None:
+        return f"{label.zh} / {label.en}"
+    return f"{label.zh} / {label.en}（否：{negated.zh} / not: {negated.en}）"
+
+
 def fact_reference(catalog: Catalog) -> str:
     """``docs/facts.md``: every input, derived and event fact of the catalogue, in Chinese and
     English, with the published rules that read it."""
@@ -131,7 +138,7 @@ def fact_reference(catalog: Catalog) -> str:
         for f in c.inputs(scope):  # type: ignore[arg-type]
             read_by = "; ".join(users.get(f.name, [])) if f.condition else "(identifier)"
             out.append(
-                f"| `{f.name}` | {f.label.zh} / {f.label.en} | {_type(f)} | {_left_out(f)} | "
+                f"| `{f.name}` | {_name(f.label, f.negated)} | {_type(f)} | {_left_out(f)} | "
                 f"{_cell(_bounds(f))} | {f.unit or ''} | {_cell(f.description.zh)} / "
                 f"{_cell(f.description.en)} | {_cell(read_by) or '—'} |")
         out.append("")
@@ -163,7 +170,7 @@ def fact_reference(catalog: Catalog) -> str:
 
 def _derived_row(d: DerivedFact, users: dict[str, list[str]]) -> str:
     unit = f" ({d.unit})" if d.unit else ""
-    return (f"| `{d.name}` | {d.scope} | {d.label.zh} / {d.label.en} | {d.type}{unit} | "
+    return (f"| `{d.name}` | {d.scope} | {_name(d.label, d.negated)} | {d.type}{unit} | "
             f"`{_cell(d.definition)}` | {_cell(d.unknownWhen or '')} | "
             f"{_cell(d.description.zh)} / {_cell(d.description.en)} | "
             f"{_cell('; '.join(users.get(d.name, []))) or '—'} |")

@@ -53,6 +53,18 @@ CASES: list[tuple[ConditionNode, str, str, str | None, str | None]] = [
      "纳入监测日期不晚于 2023-12-01", "Monitored since is on or before 2023-12-01", None, None),
     (node("disabled", "FACT", False, "false"), "持证残疾人", "Disabled", "否", "no"),
     (node("not tekun", "NOT", True, "true"), "非特困人员", "not destitute person", "是", "yes"),
+    # A yes/no fact with words of its own for "not so" in the catalogue is said by them.
+    (node("not medicallyInsured", "NOT", False, "false"), "未参加基本医保",
+     "Not medically insured", "否", "no"),
+    (node("not drinkingWaterSafe", "NOT", True, "true",
+          children=(node("drinkingWaterSafe", "FACT", False, "false"),)),
+     "饮水不安全", "Drinking water not safe", "是", "yes"),
+    (node("any member(not medicallyInsured)", "ANY_MEMBER", False, "false",
+          children=(node("not medicallyInsured", "NOT", False, "false"),)),
+     "任一成员：未参加基本医保", "some member: not medically insured", "否", "no"),
+    (node("dibao and not temporaryAssistanceLast12Months", "AND", True, "true"),
+     "低保户 且 近12个月未获临时救助",
+     "Dibao household and no temporary assistance in the last 12 months", "是", "yes"),
     (node("any member(schoolAgeOutOfSchool)", "ANY_MEMBER", None, None),
      "任一成员：schoolAgeOutOfSchool", "some member: schoolAgeOutOfSchool", None, None),
     (node("povertyAlleviated or monitored and dibao", "OR", True, "true"),
@@ -201,10 +213,10 @@ def test_a_definition_without_words_is_said_by_its_definition_inside_another() -
     assert node_text(out) == "schoolAgeOutOfSchool"
     assert node_text(some) == "任一成员：（年龄在 6 至 15 之间 且 就学阶段为不在学）"
     assert node_text(either) == ("任一成员：（年龄在 6 至 15 之间 且 就学阶段为不在学） 或 "
-                                 "非饮水安全")
+                                 "饮水不安全")
     assert node_text(either, "EN") == (
-        "some member: (age is between 6 and 15 and school stage is Not in school) or not "
-        "drinking water safe")
+        "some member: (age is between 6 and 15 and school stage is Not in school) or drinking "
+        "water not safe")
 
 
 def test_a_version_s_names_in_words() -> None:

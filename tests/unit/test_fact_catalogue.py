@@ -37,6 +37,9 @@ def test_shipped_catalogue_loads_and_names_each_fact_once() -> None:
     (lambda d: d["member"][7]["requires"].update(fact="nothing"), "requires an unknown fact"),
     (lambda d: d["household"][2].update(since=d["version"] + 1), "newer than the catalogue"),
     (lambda d: d["household"][2].update(colour="red"), "Extra inputs"),
+    # Words for "not so" belong to yes/no facts only (the region code is text).
+    (lambda d: d["household"][1].update(negated={"zh": "非", "en": "not"}), "yes/no fact"),
+    (lambda d: d["derived"][0].update(negated={"zh": "非", "en": "not"}), "yes/no fact"),
 ])
 def test_an_inconsistent_catalogue_is_refused(change: Any, message: str) -> None:
     data = _data()
