@@ -21,7 +21,7 @@ _TEXT: dict[str, dict[Any, Any]] = {
         Status.GRANTED: "符合", Status.NOT_GRANTED: "不符合", Status.UNDETERMINED: "待定",
         "YEAR": "元/年", "MONTH": "元/月", "ONCE": "元（一次性）",
         "totals": "符合 {g} 项，不符合 {n} 项，待定 {u} 项",
-        "sample": "* 示例值：该金额依据标注为示例（sample）的参数，并非本县核定标准。",
+        "sample": "* 示例值：该金额或条款依据标注为示例（sample）的参数，并非本县核定标准。",
         "sample_terms": "（标 * 的金额或条款为示例值：依据标注为示例（sample）的参数，"
                         "并非本县核定标准。）",
         "missing": "缺少：{facts}",
@@ -48,8 +48,8 @@ _TEXT: dict[str, dict[Any, Any]] = {
         Status.UNDETERMINED: "UNDETERMINED",
         "YEAR": "yuan/year", "MONTH": "yuan/month", "ONCE": "yuan once",
         "totals": "{g} granted, {n} not granted, {u} undetermined",
-        "sample": "* Sample figure: the amount comes from a parameter marked sample, not a figure "
-                  "the county has decided.",
+        "sample": "* Sample figure: the amount or term comes from a parameter marked sample, not "
+                  "a figure the county has decided.",
         "sample_terms": "(An amount or term marked * is a sample figure: it comes from a parameter "
                         "marked sample, not a figure the county has decided.)",
         "missing": "missing: {facts}",
@@ -176,6 +176,17 @@ def _amount(t: dict[Any, Any], o: Outcome) -> str:
     return f"{o.amount:,.2f} {unit}{'*' if o.amount_is_sample else ''}"
 
 
+def _terms_line(t: dict[Any, Any], o: Outcome, lang: str) -> str:
+    """A granted item's terms in one line under its row (a medical relief tier's deductible,
+    ratio, cap and estimated relief: its figures, where it has no amount of its own)."""
+    sep = "；" if lang == "ZH" else "; "
+    return "    " + sep.join(
+        t["term"].format(name=TERMS.label(term.key, lang),
+                         value=TERMS.value_text(term.value, term.unit, lang),
+                         sample="*" if term.sample else "")
+        for term in o.terms)
+
+
 def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> list[str]:
     cols = [max(width(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
     out = []
@@ -199,11 +210,23 @@ def summary(det: Determination, titles: dict[str, str], lang: str,
                      f"v{p.version.version}")
         shown = [o for o in p.outcomes if o.status in keep]
         rows = []
+        below: dict[int, str] = {}  # a granted item's terms, on the line under its row
         for o in shown:
             sample = sample or (o.amount_is_sample and o.amount is not None)
+            if o.status is Status.GRANTED and o.terms:
+                below[len(rows)] = _terms_line(t, o, lang)
+                sample = sample or any(term.sample for term in o.terms)
             rows.append((o.title(lang), o.member_id or "—", t[o.status],
                          _amount(t, o), _cut(one_line(t, o, lang), REASON_WIDTH)))
-        lines.extend(_table(rows, t["header"]) if rows else [t["none_shown"]])
+        if rows:
+            table = _table(rows, t["header"])
+            lines.append(table[0])
+            for i, line in enumerate(table[1:]):
+                lines.append(line)
+                if i in below:
+                    lines.append(below[i])
+        else:
+            lines.append(t["none_shown"])
         counts = {s: sum(1 for o in p.outcomes if o.status is s) for s in Status}
         lines.append(t["totals"].format(g=counts[Status.GRANTED],
                                         n=counts[Status.NOT_GRANTED],

@@ -71,6 +71,25 @@ def test_a_deciding_reason_reads_as_a_caseworker_says_it() -> None:
     assert "Income drop ratio is at least 50% (is about 8.57%)" in en
 
 
+def test_a_granted_item_without_an_amount_shows_its_terms_under_its_row() -> None:
+    """A medical relief tier has no amount of its own: its figures are its terms, shown on the
+    line under its row (sample ones marked, and the mark explained)."""
+    hh3 = FIXTURES / "households" / "hh-003.json"
+    for lang, relief, note in (
+            ("ZH", "预计救助金额：6,800.00 元*", "* 示例值：该金额或条款"),
+            ("EN", "Estimated relief: 6,800.00 yuan*", "* Sample figure: the amount or term")):
+        done = run("evaluate", str(hh3), "--as-of", "2024-06-01", "--program", "medical_relief",
+                   "--lang", lang)
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        granted = ("  符合  ", "  GRANTED  ")
+        row = next(i for i, x in enumerate(lines) if " m3 " in x and any(g in x for g in granted))
+        assert lines[row + 1].startswith("    ") and lines[row + 1].endswith(relief), lines[row + 1]
+        assert lines[-1].startswith(note)
+        # Items not granted have no such line.
+        assert sum(1 for x in lines if x.startswith("    ")) == 4
+
+
 def test_evaluate_in_english_filtered_by_status() -> None:
     done = run("evaluate", str(HH), "--as-of", "2024-06-01", "--lang", "EN", "--status",
                "GRANTED")
