@@ -123,8 +123,9 @@ class ConditionNode:
         return node_text(self, lang.value)  # type: ignore[arg-type]
 
     @strawberry.field(description="actual in words: a truth value as 是/否 (yes/no), an "
-                      "enumeration value by its label, an amount with its unit; null when "
-                      "unknown.")
+                      "enumeration value by its label, an amount with its unit, a ratio as a "
+                      "percentage, a quotient that does not terminate about its value to two "
+                      "decimals (约 8.57%); null when unknown.")
     def actual_text(self, lang: Lang = Lang.ZH) -> str | None:
         from engine.words import actual_text
 

@@ -125,3 +125,29 @@ def test_each_node_in_words_with_its_actual_value(api: Api) -> None:
     stage = senior["reasons"][0]["condition"]["children"][1]
     assert (stage["kind"], stage["text"], stage["actualText"], stage["enActual"]) == (
         "COMPARE", "就学阶段为普通高中", "初中", "Junior secondary school")
+
+
+def test_a_ratio_reads_as_a_percentage_and_the_exact_fraction_stays_in_actual(api: Api) -> None:
+    """Income 64,000 against 70,000 the year before: a drop of 3/35. ``actual`` keeps the exact
+    fraction; ``actualText`` says it as a percentage about its value, the threshold 0.5 as
+    50%."""
+    hh = {"id": "r", "annualNetIncome": 64000, "previousAnnualNetIncome": 70000,
+          "members": [{"id": "m1", "birthDate": "1980-01-01"}]}
+    q = """query($h: HouseholdInput!) {
+      evaluate(household: $h, asOf: "2024-06-01", programs: ["temporary_assistance"]) {
+        outcomes { code reasons { condition { ...N children { ...N children { ...N } } } } } } }
+    fragment N on ConditionNode {
+      expression actual expected text actualText en: actualText(lang: EN) }"""
+    body = api.gql(q, {"h": hh})
+    assert "errors" not in body, body
+    ordinary = next(o for o in body["data"]["evaluate"]["outcomes"]
+                    if o["code"] == "temporary_assistance.ordinary")
+    root = ordinary["reasons"][0]["condition"]
+    nodes = [root, *root["children"], *(n for c in root["children"] for n in c["children"])]
+    for n in nodes:
+        n.pop("children", None)
+    drop = next(n for n in nodes if n["expression"] == "incomeDropRatio >= sharpDropRatio")
+    assert drop == {"expression": "incomeDropRatio >= sharpDropRatio",
+                    "actual": "3/35 (≈0.09)", "expected": ">= 0.5",
+                    "text": "收入下降比例不低于 50%", "actualText": "约 8.57%",
+                    "en": "about 8.57%"}
