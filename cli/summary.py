@@ -209,7 +209,7 @@ def summary(det: Determination, titles: dict[str, str], lang: str,
         lines.append(f"【{titles.get(p.program, p.program)}】{p.program} "
                      f"v{p.version.version}")
         shown = [o for o in p.outcomes if o.status in keep]
-        rows = []
+        rows: list[tuple[str, str, str, str, str]] = []
         below: dict[int, str] = {}  # a granted item's terms, on the line under its row
         for o in shown:
             sample = sample or (o.amount_is_sample and o.amount is not None)
