@@ -17,6 +17,7 @@ _TEXT: dict[str, dict[Any, Any]] = {
     "ZH": {
         "household": "家庭 {id}，评估日期 {as_of}；纳入防止返贫监测：{flagged}",
         "yes": "是", "no": "否", "unknown": "未知",
+        "not_evaluated": "未评估（所选项目中没有监测认定）",
         "header": ("项目", "成员", "状态", "金额", "理由"),
         Status.GRANTED: "符合", Status.NOT_GRANTED: "不符合", Status.UNDETERMINED: "待定",
         "YEAR": "元/年", "MONTH": "元/月", "ONCE": "元（一次性）",
@@ -43,6 +44,7 @@ _TEXT: dict[str, dict[Any, Any]] = {
     "EN": {
         "household": "Household {id}, as of {as_of}; flagged for monitoring: {flagged}",
         "yes": "yes", "no": "no", "unknown": "unknown",
+        "not_evaluated": "not evaluated (none of the chosen programs decides it)",
         "header": ("Item", "Member", "Status", "Amount", "Reason"),
         Status.GRANTED: "GRANTED", Status.NOT_GRANTED: "NOT GRANTED",
         Status.UNDETERMINED: "UNDETERMINED",
@@ -187,6 +189,13 @@ def _terms_line(t: dict[Any, Any], o: Outcome, lang: str) -> str:
         for term in o.terms)
 
 
+def _decides_monitoring(det: Determination) -> bool:
+    """Whether a program evaluated has an item that flags a household for monitoring: with
+    ``--program housing`` alone, "not flagged" would say what was never asked."""
+    versions = det.inputs[2] if det.inputs is not None else ()
+    return not versions or any(r.spec.flagsMonitoring for p, _ in versions for r in p.rules)
+
+
 def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> list[str]:
     cols = [max(width(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
     out = []
@@ -201,8 +210,10 @@ def summary(det: Determination, titles: dict[str, str], lang: str,
     """A table per program: item, member, status, amount, the deciding reason in one line."""
     t = _TEXT[lang]
     keep = set(statuses) if statuses else set(Status)
+    flagged = (t["yes"] if det.flagged_for_monitoring else
+               t["no"] if _decides_monitoring(det) else t["not_evaluated"])
     lines = [t["household"].format(id=det.household_id, as_of=det.as_of.isoformat(),
-                                   flagged=t["yes"] if det.flagged_for_monitoring else t["no"])]
+                                   flagged=flagged)]
     sample = False
     for p in det.programs:
         lines.append("")

@@ -90,6 +90,19 @@ def test_a_granted_item_without_an_amount_shows_its_terms_under_its_row() -> Non
         assert sum(1 for x in lines if x.startswith("    ")) == 4
 
 
+def test_a_household_is_not_said_unflagged_when_monitoring_was_not_evaluated() -> None:
+    """hh-003 is flagged by monitoring; evaluated under temporary assistance alone, the header
+    says the flag was not evaluated rather than 否."""
+    hh3 = FIXTURES / "households" / "hh-003.json"
+    only = run("evaluate", str(hh3), "--as-of", "2024-06-01", "--program",
+               "temporary_assistance").stdout.splitlines()
+    assert only[0] == ("家庭 hh-003，评估日期 2024-06-01；纳入防止返贫监测：未评估（所选项目中没有"
+                       "监测认定）")
+    with_monitoring = run("evaluate", str(hh3), "--as-of", "2024-06-01", "--program",
+                          "monitoring", "--lang", "EN").stdout.splitlines()
+    assert with_monitoring[0] == "Household hh-003, as of 2024-06-01; flagged for monitoring: yes"
+
+
 def test_evaluate_in_english_filtered_by_status() -> None:
     done = run("evaluate", str(HH), "--as-of", "2024-06-01", "--lang", "EN", "--status",
                "GRANTED")
