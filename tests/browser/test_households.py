@@ -69,6 +69,12 @@ def test_a_saved_household_opens_in_the_check_page_with_medical_relief_terms(
     text = tier.locator("summary").inner_text()
     assert "Premium subsidy 350.00 yuan" in text and "Deductible 0.00 yuan" in text
     assert "救助" not in text
+    # English punctuation in English: the terms, the flag and the totals.
+    assert "; Deductible" in text and "；" not in text
+    flag = c.page.locator("#results .flag").inner_text()
+    total = c.page.get_by_test_id("yearly-total").inner_text()
+    assert "Flagged by: " in flag and total.startswith("Household yearly total: ")
+    assert not any(mark in flag + total for mark in "：、；（）"), (flag, total)
     c.page.get_by_label("Language").select_option("zh")
 
 

@@ -102,7 +102,7 @@ export async function renderAlerts(main) {
           onclick: () => { status.value = ""; search(); } })),
       c.byRule.length ? h("details", { class: "card", id: "alert-rule-counts" },
         h("summary", {}, t("byRule")),
-        h("ul", {}, c.byRule.map((x) => h("li", {}, `${titles[x.key] || x.key}：${x.count}`))))
+        h("ul", {}, c.byRule.map((x) => h("li", {}, `${titles[x.key] || x.key}${t("colon")}${x.count}`))))
         : null);
   };
   const load = async (after) => {
@@ -188,7 +188,7 @@ export async function renderAlert(main, id, flash = "") {
       meta(t("alertCause"), h("span", { title: a.cause, "data-cause": a.cause }, causeText(a.cause))),
       a.resolvedBy ? meta(t("resolvedBy"), `${a.resolvedBy.split(":").slice(-1)[0]} · ${when(a.resolvedAt)}`) : null),
     a.resolutionNote ? h("p", { class: "card", id: "resolution-note" },
-      h("strong", {}, `${t("resolutionNote")}：`), a.resolutionNote) : null,
+      h("strong", {}, `${t("resolutionNote")}${t("colon")}`), a.resolutionNote) : null,
     alertCase(a),
     resolveBox(main, a),
     h("section", { class: "card", id: "alert-events" },
@@ -207,7 +207,7 @@ export async function renderAlert(main, id, flash = "") {
     a.suggestedFacts.length ? h("section", { class: "card", id: "suggested-facts" },
       h("h2", {}, t("suggestedFacts")),
       h("p", { class: "help" }, t("suggestedHelp")),
-      h("ul", {}, a.suggestedFacts.map((f) => h("li", {}, `${factName(f.fact)}：${factValue(f.fact, f.value)}`))),
+      h("ul", {}, a.suggestedFacts.map((f) => h("li", {}, `${factName(f.fact)}${t("colon")}${factValue(f.fact, f.value)}`))),
       can("readHouseholds") ? h("form", { class: "row", onsubmit: async (e) => {
         e.preventDefault();
         try {
@@ -230,7 +230,7 @@ function alertCase(a) {
   const cases = (a.household && a.household.monitoringCases) || [];
   const opened = cases.find((c) => c.alertId === a.id);
   if (!opened) return null;
-  return h("p", { class: "card", id: "alert-case" }, `${t("alertCaseOpened")}：`,
+  return h("p", { class: "card", id: "alert-case" }, `${t("alertCaseOpened")}${t("colon")}`,
     h("a", { href: `#/cases/${encodeURIComponent(opened.id)}` },
       `${label("caseKind", opened.kind)} · ${label("caseStatus", opened.status)}`
       + (opened.status === "OPEN" ? ` · ${label("caseStep", opened.step)}` : "")));
@@ -280,7 +280,7 @@ function resolveBox(main, a) {
         const e = out.userErrors[0];
         throw new ApiError(out.userErrors.map((x) => x.message).join("; "), e.errorCode, out.userErrors);
       }
-      await renderAlert(main, a.id, `${t("done")}：${label("alertStatus", out.alert.status)}`);
+      await renderAlert(main, a.id, `${t("done")}${t("colon")}${label("alertStatus", out.alert.status)}`);
     } catch (exc) {
       const onNote = exc instanceof ApiError && exc.fieldErrors.find((f) => f.field === "note");
       if (onNote) markNote(onNote.message);

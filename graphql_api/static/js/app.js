@@ -115,7 +115,7 @@ function abilitiesNote() {
   const v = session.viewer;
   if (!v || !v.role) return null;
   return h("p", { class: "help abilities" },
-    `${t("mayDo")}: ${v.abilities.map((a) => label("ability", a)).join("、")}`);
+    `${t("mayDo")}: ${v.abilities.map((a) => label("ability", a)).join(t("listSep"))}`);
 }
 
 const ROUTES = [

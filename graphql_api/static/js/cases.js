@@ -7,7 +7,7 @@
 import { ApiError, gql, personOf, today, userErrorsOf } from "./api.js";
 import { can, session } from "./app.js";
 import { fill, h, showPage } from "./dom.js";
-import { apiLang, currentLang, label, t } from "./i18n.js";
+import { apiLang, currentLang, label, paren, t } from "./i18n.js";
 import { DETERMINATION_FIELDS, renderDetermination } from "./result.js";
 import { factsFound } from "./visits.js";
 
@@ -231,7 +231,7 @@ function showFieldErrors(exc, errors, status) {
     }
   }
   if (!fieldErrors.length) other.push(exc.message);
-  fill(status, other.length ? h("span", { class: "error", role: "alert" }, other.join("；")) : "");
+  fill(status, other.length ? h("span", { class: "error", role: "alert" }, other.join(t("semi"))) : "");
 }
 
 async function householdVisits(id) {
@@ -278,9 +278,9 @@ export async function renderCase(main, id, flash = "") {
       c.closedOn ? meta(t("closedOn"), `${c.closedOn} · ${personOf(c.closedBy)}`) : null,
       c.householdRevision ? meta(t("householdRevisionWritten"), c.householdRevision) : null,
       meta(t("procedureVersion"), `v${c.procedureVersion}`)),
-    c.note ? h("p", { class: "card" }, h("strong", {}, `${t("caseNote")}：`), c.note) : null,
+    c.note ? h("p", { class: "card" }, h("strong", {}, `${t("caseNote")}${t("colon")}`), c.note) : null,
     c.closeReason ? h("p", { class: "card", id: "close-reason" },
-      h("strong", {}, `${t("closeReason")}：`), c.closeReason) : null,
+      h("strong", {}, `${t("closeReason")}${t("colon")}`), c.closeReason) : null,
     criteriaBox(c),
     c.objections.length ? h("section", { class: "card", id: "objections" },
       h("h2", {}, t("objections")), h("ul", {}, c.objections.map((o) => h("li", {}, o)))) : null,
@@ -289,7 +289,7 @@ export async function renderCase(main, id, flash = "") {
       h("h2", {}, t("caseDetermination")),
       h("p", { class: "help" }, `${t("asOf")} ${c.determination.asOf} · ${t("createdBy")} `
         + `${personOf(c.determination.createdBy)} · ${t("revision")} ${c.determination.householdRevision ?? "—"} · `
-        + c.determination.versions.map((v) => `${v.ruleSet} v${v.version} ${v.contentHash.slice(0, 8)}`).join("；")),
+        + c.determination.versions.map((v) => `${v.ruleSet} v${v.version} ${v.contentHash.slice(0, 8)}`).join(t("semi"))),
       h("button", { type: "button", id: "show-determination", onclick: async () => {
         try {
           const out = await gql(`query($id: ID!, $lang: Lang!) { determinationRecord(id: $id) {
@@ -331,11 +331,11 @@ function criteriaBox(c) {
   return h("section", { class: `card criteria ${c.criteriaMet ? "met" : "unmet"}`, id: "case-criteria" },
     h("h2", {}, t("criteria")),
     h("p", { "data-testid": "criteria-met" }, c.criteriaMet ? t("criteriaMet") : t("criteriaUnmet")),
-    c.criteriaGranted.length ? h("p", { id: "criteria-granted" }, `${t("criteriaGranted")}：`,
-      c.criteriaGranted.map((code, i) => [i ? "、" : "",
+    c.criteriaGranted.length ? h("p", { id: "criteria-granted" }, `${t("criteriaGranted")}${t("colon")}`,
+      c.criteriaGranted.map((code, i) => [i ? t("listSep") : "",
         h("span", { title: code, "data-code": code }, criterionTitle(c, code))])) : null,
     c.criteriaReason ? h("blockquote", { class: "citation", id: "criteria-reason" },
-      `${t("criteriaReasonLabel")}（${personOf(c.criteriaReasonBy)}）：${c.criteriaReason}`) : null);
+      `${t("criteriaReasonLabel")}${paren(personOf(c.criteriaReasonBy))}${t("colon")}${c.criteriaReason}`) : null);
 }
 
 /** An outcome code the case's criteria name, by its title in the attached determination's
@@ -357,9 +357,9 @@ function entryDetails(details, c) {
     const v = d[k];
     const text = k === "returnTo" ? label("caseStep", v)
       : (k === "eventIds" || k === "alertIds") ? String(v.length)
-        : k === "granted" ? v.map((code) => criterionTitle(c, code)).join("、")
-          : Array.isArray(v) ? v.join("、") : String(v);
-    return h("li", {}, `${t(`detail_${k}`)}：${text}`);
+        : k === "granted" ? v.map((code) => criterionTitle(c, code)).join(t("listSep"))
+          : Array.isArray(v) ? v.join(t("listSep")) : String(v);
+    return h("li", {}, `${t(`detail_${k}`)}${t("colon")}${text}`);
   });
   return items.length ? h("ul", { class: "entry-details" }, items) : "";
 }
@@ -371,7 +371,7 @@ function actionBox(main, c) {
   const ability = STEP_ABILITY[c.step];
   if (!can(ability)) {
     return h("p", { class: "help", id: "case-waiting" },
-      `${t("waitingFor")}：${label("caseStepActor", c.step)}`);
+      `${t("waitingFor")}${t("colon")}${label("caseStepActor", c.step)}`);
   }
   const status = h("p", { id: "case-action-status", role: "status", "aria-live": "polite" });
   const errors = {};
@@ -454,12 +454,12 @@ function actionBox(main, c) {
           monitoringCaseRecordStep(id: $id, step: $step, record: $record, expectedRevision: $rev) {
           monitoringCase { id } userErrors { field errorCode message } } }`,
         { id: c.id, step: c.step, record, rev: c.revision })).monitoringCaseRecordStep);
-        await done(`${t("stepRecorded")}：${label("caseStep", c.step)}`);
+        await done(`${t("stepRecorded")}${t("colon")}${label("caseStep", c.step)}`);
       } catch (exc) {
         showFieldErrors(exc, errors, status);
       }
     } },
-    h("h2", {}, `${t("recordStep")}：${label("caseStep", c.step)}`),
+    h("h2", {}, `${t("recordStep")}${t("colon")}${label("caseStep", c.step)}`),
     c.stepRecorded ? h("p", { class: "help" }, t("recordAgain")) : null,
     body,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", id: "record-submit" },
@@ -496,13 +496,13 @@ function actionBox(main, c) {
           userErrors { field errorCode message } } }`,
       { id: c.id, decision, reason: reason.value.trim() || null,
         returnTo: decision === "RETURN" ? returnTo.value : null, rev: c.revision })).monitoringCaseDecide);
-      await done(`${t("decided")}：${label("caseDecision", decision)}`);
+      await done(`${t("decided")}${t("colon")}${label("caseDecision", decision)}`);
     } catch (exc) {
       showFieldErrors(exc, errors, status);
     }
   };
   const decideBox = h("section", { class: "card", id: "decide-step" },
-    h("h2", {}, `${t("decideStep")}：${label("caseStep", c.step)}`),
+    h("h2", {}, `${t("decideStep")}${t("colon")}${label("caseStep", c.step)}`),
     c.step === "COUNTY_APPROVAL" || c.step === "TOWNSHIP_REVIEW"
       ? h("p", { class: "help" }, t("reviewHelp")) : null,
     field("reason", t("decisionReason"), reason),

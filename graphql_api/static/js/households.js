@@ -90,7 +90,7 @@ export async function renderHousehold(main, id, flash = "") {
         h("td", {}, r.asOf), h("td", {}, r.createdAt.slice(0, 19).replace("T", " ")),
         h("td", {}, r.createdBy), h("td", {}, r.householdRevision ?? ""),
         h("td", {}, r.versions.map((v) => `${v.ruleSet} v${v.version} ${v.contentHash.slice(0, 8)}`)
-          .join("；")),
+          .join(t("semi"))),
         h("td", {}, h("button", { type: "button", class: "link",
           onclick: () => replay(detail, r.id) }, t("replay")))))))) : h("p", { class: "help" }, "—"));
   showRecords(hh.determinations);

@@ -22,6 +22,8 @@ export function apiLang() {
 }
 
 const T = {
+  // Punctuation: Chinese full-width marks, or their English forms.
+  colon: ["：", ": "], listSep: ["、", ", "], semi: ["；", "; "],
   appTitle: ["防返贫监测与帮扶政策引擎", "Poverty-relapse prevention policy engine"],
   skip: ["跳到正文", "Skip to content"],
   language: ["语言", "Language"],
@@ -389,6 +391,12 @@ const T = {
   response: ["响应", "Response"],
   graphiqlLink: ["完整的 GraphiQL（开发模式，资源由本服务提供）", "Full GraphiQL (dev mode, assets served here)"],
 };
+
+/** Words in parentheses as the current language writes them: 示例值 as "（示例值）" after the
+ * word before it, "sample" as " (sample)". */
+export function paren(text) {
+  return lang === "zh" ? `（${text}）` : ` (${text})`;
+}
 
 /** The text for key in the current language (the key itself when unknown). */
 export function t(key) {

@@ -5,7 +5,7 @@
 import { gql } from "./api.js";
 import { fill, h } from "./dom.js";
 import { factName } from "./facts.js";
-import { apiLang, currentLang, label, t } from "./i18n.js";
+import { apiLang, currentLang, label, paren, t } from "./i18n.js";
 import { cents, yuan } from "./money.js";
 
 // A condition tree to this many levels (GraphQL has no recursive selections); deeper nodes are
@@ -74,12 +74,12 @@ export function termText(x) {
   const value = x.unit === "ratio" ? `${Math.round(x.value * 10000) / 100}%`
     : x.unit.startsWith("yuan") ? `${yuan(cents(x.value))} ${x.unitLabel}`
       : `${x.value} ${x.unitLabel}`;
-  return `${x.label} ${value}${x.sample ? `（${t("sample")}）` : ""}`;
+  return `${x.label} ${value}${x.sample ? paren(t("sample")) : ""}`;
 }
 
 export function amountText(o) {
   if (o.amount === null || o.amount === undefined) {
-    return o.terms.length ? o.terms.map(termText).join("；") : t("inKind");
+    return o.terms.length ? o.terms.map(termText).join(t("semi")) : t("inKind");
   }
   const unit = o.period === "MONTH" ? t("perMonth") : o.period === "YEAR" ? t("perYear") : t("once");
   return `${yuan(cents(o.amount))} ${unit}`;
@@ -127,7 +127,7 @@ function conditionRow(c) {
 
 function citationBlock(c) {
   return h("blockquote", { class: "citation" },
-    h("div", { class: "cite-doc" }, `${t("citation")}：${c.document}${c.clause ? ` ${c.clause}` : ""}`),
+    h("div", { class: "cite-doc" }, `${t("citation")}${t("colon")}${c.document}${c.clause ? ` ${c.clause}` : ""}`),
     c.quote ? h("div", { class: "cite-quote" }, c.quote) : null);
 }
 
@@ -173,7 +173,7 @@ function outcomeItem(o) {
       h("details", { open },
         h("summary", {}, h("span", { class: "badge undetermined" }, label("status", o.status)),
           " ", h("strong", {}, o.title), " · ", who(o), " · ",
-          `${t("missing")}：${o.missingFacts.map(factName).join("、")}`),
+          `${t("missing")}${t("colon")}${o.missingFacts.map(factName).join(t("listSep"))}`),
         changes(o),
         o.reasons.map((r) => reasonBlock(r))));
   }
@@ -191,7 +191,7 @@ function outcomeItem(o) {
 function flaggedBy(det) {
   const titles = Object.fromEntries(det.programs.flatMap((p) => p.outcomes)
     .map((o) => [o.code, o.title]));
-  return det.flaggedBy.map((code) => titles[code] || code).join("、");
+  return det.flaggedBy.map((code) => titles[code] || code).join(t("listSep"));
 }
 
 /** The determination, grouped by program, into el. */
@@ -201,11 +201,11 @@ export async function renderDetermination(el, det) {
   fill(el,
     h("div", { class: `flag ${det.flaggedForMonitoring ? "on" : "off"}`, role: "status" },
       det.flaggedForMonitoring ? t("flagged") : t("notFlagged"),
-      det.flaggedBy.length ? ` — ${t("flaggedBy")}：${flaggedBy(det)}` : ""),
+      det.flaggedBy.length ? ` — ${t("flaggedBy")}${t("colon")}${flaggedBy(det)}` : ""),
     h("p", { class: "total", "data-testid": "yearly-total" },
-      `${t("yearlyTotal")}：`, h("strong", {}, `${yuan(sum.yearly)} ${t("yuan")}`),
-      h("span", { class: "help" }, `（${t("monthlyTimes12")}）`),
-      sum.once ? ` · ${t("oneOffTotal")}：${yuan(sum.once)} ${t("yuan")}` : ""),
+      `${t("yearlyTotal")}${t("colon")}`, h("strong", {}, `${yuan(sum.yearly)} ${t("yuan")}`),
+      h("span", { class: "help" }, paren(t("monthlyTimes12"))),
+      sum.once ? ` · ${t("oneOffTotal")}${t("colon")}${yuan(sum.once)} ${t("yuan")}` : ""),
     det.programs.map((p) => {
       const granted = p.outcomes.filter((o) => o.status === "GRANTED");
       const open = p.outcomes.filter((o) => o.status === "UNDETERMINED");
@@ -234,23 +234,23 @@ export async function renderPrintSummary(det, household) {
     h("p", {}, `${t("household")} ${household.id} · ${household.regionCode || ""} · `
       + `${t("asOf")} ${det.asOf} · ${t("printedOn")} ${new Date().toISOString().slice(0, 10)}`),
     h("p", {}, det.flaggedForMonitoring ? t("flagged") : t("notFlagged"),
-      det.flaggedBy.length ? `（${flaggedBy(det)}）` : ""),
+      det.flaggedBy.length ? paren(flaggedBy(det)) : ""),
     h("table", { class: "print-table" },
       h("thead", {}, h("tr", {}, h("th", {}, t("program")), h("th", {}, t("item")),
         h("th", {}, t("who")), h("th", {}, t("amount")), h("th", {}, t("citation")))),
       h("tbody", {}, granted.map(([p, o]) => h("tr", {},
         h("td", {}, names[p.program] || p.program), h("td", {}, o.title), h("td", {}, who(o)),
-        h("td", {}, amountText(o), o.amountIsSample ? `（${t("sample")}）` : ""),
+        h("td", {}, amountText(o), o.amountIsSample ? paren(t("sample")) : ""),
         h("td", {}, o.reasons.map((r) => `${r.citation.document} ${r.citation.clause || ""}`)
-          .join("；")))))),
-    h("p", { class: "total" }, `${t("yearlyTotal")}：${yuan(sum.yearly)} ${t("yuan")}`,
-      sum.once ? `；${t("oneOffTotal")}：${yuan(sum.once)} ${t("yuan")}` : ""),
+          .join(t("semi"))))))),
+    h("p", { class: "total" }, `${t("yearlyTotal")}${t("colon")}${yuan(sum.yearly)} ${t("yuan")}`,
+      sum.once ? `${t("semi")}${t("oneOffTotal")}${t("colon")}${yuan(sum.once)} ${t("yuan")}` : ""),
     h("h2", {}, t("versionsUsed")),
     h("ul", {}, det.programs.map((p) => h("li", {},
       `${names[p.program] || p.program} ${t("version")} ${p.ruleSetVersion.version}`
-      + `（${t("effectiveFrom")} ${p.ruleSetVersion.effectiveFrom || "-"}） `
+      + `${paren(`${t("effectiveFrom")} ${p.ruleSetVersion.effectiveFrom || "-"}`)} `
       + `${t("contentHash")} ${p.ruleSetVersion.contentHash}`))),
-    h("p", { class: "signature" }, `${t("signature")}：________________`));
+    h("p", { class: "signature" }, `${t("signature")}${t("colon")}________________`));
   area.setAttribute("aria-hidden", "false");
 }
 

@@ -26,7 +26,7 @@ export async function renderRuleSets(main) {
   fill(main, h("h1", {}, t("ruleSetsTitle")), status,
     data.ruleSets.map((rs) => h("section", { class: "card", "data-ruleset": rs.code },
       h("h2", {}, `${rs.title} `, h("code", {}, rs.code)),
-      h("p", { class: "help" }, `${t("owner")}：${rs.owner}`),
+      h("p", { class: "help" }, `${t("owner")}${t("colon")}${rs.owner}`),
       h("div", { class: "table-wrap" }, h("table", {},
         h("thead", {}, h("tr", {}, h("th", {}, t("version")), h("th", {}, t("status")),
           h("th", {}, t("effectiveFrom")), h("th", {}, t("effectiveTo")),
@@ -65,7 +65,7 @@ export async function renderQueue(main) {
     ` · ${rs.owner} · ${t("author")} ${personOf(v.author)} · ${t("submittedBy")} `
     + `${personOf(v.submittedBy)} · ${(v.submittedAt || "").slice(0, 10)}`));
   fill(main, h("h1", {}, t("queueTitle")),
-    department ? h("p", { class: "help" }, `${t("department")}：${department}`) : null,
+    department ? h("p", { class: "help" }, `${t("department")}${t("colon")}${department}`) : null,
     mine.length ? h("ul", { id: "queue" }, entries(mine)) : h("p", {}, t("queueEmpty")),
     others.length ? h("section", { id: "queue-others" },
       h("h2", {}, t("queueOthers")),
@@ -256,7 +256,7 @@ export async function renderVersion(main, id) {
         { id: v.id, rev: null }) }, t("submit")) : null),
     can("approve") && !ownApprover && (inDraft || v.status === "IN_REVIEW" || v.status === "PUBLISHED")
       ? h("p", { class: "help", id: "other-department" },
-        `${t("otherDepartment")}：${rs.owner}`) : null,
+        `${t("otherDepartment")}${t("colon")}${rs.owner}`) : null,
     v.status === "IN_REVIEW" && ownApprover ? h("div", { class: "card row", id: "publish-box" },
       h("div", { class: "field" }, h("label", { for: "effective-from" }, t("effectiveFrom")), effDate),
       h("button", { type: "button", id: "publish", class: "primary", disabled: sameApprover,

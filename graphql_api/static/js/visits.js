@@ -7,7 +7,7 @@ import { ApiError, gql, personOf, today, userErrorsOf } from "./api.js";
 import { can } from "./app.js";
 import { fill, h } from "./dom.js";
 import { factName } from "./facts.js";
-import { ENUMS, label, t } from "./i18n.js";
+import { ENUMS, label, paren, t } from "./i18n.js";
 
 export const HOUSEHOLD_HISTORY_FIELDS = `
   timeline { at on kind ref actor detail title(lang: $lang) }
@@ -38,7 +38,7 @@ export function timeline(entries) {
 
 function factsNote(detail) {
   const changed = (detail && detail.factsChanged) || [];
-  return changed.length ? h("div", { class: "help" }, `${t("factsChanged")}：${changed.map(factName).join("、")}`) : null;
+  return changed.length ? h("div", { class: "help" }, `${t("factsChanged")}${t("colon")}${changed.map(factName).join(t("listSep"))}`) : null;
 }
 
 // Day-to-day monitoring (日常监测) facts a visit looks at: income, housing, water, food and clothing.
@@ -81,7 +81,7 @@ export function factsFound(facts, prefix) {
   };
   return {
     fields: (field) => VISIT_FACTS.map((f) => field(f.name,
-      f.kind === "money" ? `${t(`fact_${f.name}`)}（${t("yuan")}）` : t(`fact_${f.name}`), inputs[f.name])),
+      f.kind === "money" ? `${t(`fact_${f.name}`)}${paren(t("yuan"))}` : t(`fact_${f.name}`), inputs[f.name])),
     found: () => {
       const out = { ...facts };
       let changed = false;
@@ -142,7 +142,7 @@ export function visitForm(hh, reload) {
         return;
       }
       await reload(`${t("visitRecorded")}${out.visit.factsChanged.length
-        ? `：${t("factsChanged")} ${out.visit.factsChanged.map(factName).join("、")}` : ""}`);
+        ? `${t("colon")}${t("factsChanged")} ${out.visit.factsChanged.map(factName).join(t("listSep"))}` : ""}`);
     } catch (exc) {
       const other = [];
       for (const fe of (exc instanceof ApiError ? exc.fieldErrors : [])) {
@@ -151,7 +151,7 @@ export function visitForm(hh, reload) {
         else other.push(fe.message);
       }
       if (!(exc instanceof ApiError) || !exc.fieldErrors.length) other.push(exc.message);
-      if (other.length) fill(status, h("span", { class: "error", role: "alert" }, other.join("；")));
+      if (other.length) fill(status, h("span", { class: "error", role: "alert" }, other.join(t("semi"))));
     }
   };
   return h("form", { class: "card", id: "visit-form", novalidate: true, onsubmit: submit },
