@@ -378,6 +378,7 @@ const T = {
   measureBenefit: ["认定享受的政策", "granted benefit"],
   measureRecorded: ["人工登记", "recorded by"],
   measureRisk: ["针对的风险", "Against the risk"],
+  measureExample: ["公益性岗位安置", "Public welfare job"],
   measureName: ["帮扶措施", "Measure"],
   measureStarted: ["开始日期", "Started on"],
   measureRequired: ["请填写帮扶措施", "Name the measure"],

@@ -175,7 +175,7 @@ export function assistanceBox(hh, reload) {
     a.risks.map((r) => h("option", { value: r.code }, r.title)));
   const uncovered = a.risks.find((r) => !r.covered);
   if (uncovered) risk.value = uncovered.code;
-  const measure = h("input", { id: "measure-name", type: "text", placeholder: "公益性岗位安置" });
+  const measure = h("input", { id: "measure-name", type: "text", placeholder: t("measureExample") });
   const started = h("input", { id: "measure-started", type: "date", value: today() });
   const note = h("input", { id: "measure-note", type: "text" });
   return h("section", { class: "card", id: "assistance" },
