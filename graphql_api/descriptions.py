@@ -58,7 +58,9 @@ DESCRIPTIONS: dict[str, str] = {
                      "their reasons, under the versions in force then. 认定结果。",
     "Determination.asOf": "The day evaluated (the versions in force then).",
     "Determination.flaggedForMonitoring": "The household meets a monitoring category or risk "
-                                          "item (防止返贫监测对象): see flaggedBy.",
+                                          "item (防止返贫监测对象): see flaggedBy. Decided by "
+                                          "the monitoring program: false as well when the "
+                                          "programs asked for leave it out.",
     "Determination.programs": "One result per program with a version in force on asOf.",
     "Determination.outcomes(status)": "Only outcomes of this status (null: all).",
     "ProgramResult": "One program's outcomes and the version that decided them. 单个项目的结果。",
