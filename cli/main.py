@@ -685,7 +685,7 @@ def _screen(args: argparse.Namespace, started: Callable[[], None]) -> int:
     from engine.batch.layout import LayoutError
     from engine.batch.table import ALL_STATUSES, DEFAULT_STATUSES
     from policy.catalog import UnknownProgram
-    from screening.console import print_summary, progress_bar
+    from screening.console import outcome_titles, print_summary, progress_bar
     from screening.sources import detect_format
     from screening.writers import output_format
 
@@ -748,7 +748,7 @@ def _screen(args: argparse.Namespace, started: Callable[[], None]) -> int:
             return _fail(f"error: {exc} [SPARK_UNAVAILABLE]")
         except LayoutError as exc:
             return _fail(f"error: {args.input}: {exc} [BAD_LAYOUT]")
-        print_summary(summary)
+        print_summary(summary, outcome_titles(versions))
         return 0
 
     from pyarrow.lib import ArrowInvalid  # type: ignore[import-untyped]
@@ -797,7 +797,7 @@ def _screen(args: argparse.Namespace, started: Callable[[], None]) -> int:
                           f"(byte 0x{bytes(exc.object[exc.start:exc.start + 1]).hex().upper()})")
     finally:
         stop()
-    print_summary(summary)
+    print_summary(summary, outcome_titles(versions))
     return 0
 
 
@@ -830,7 +830,7 @@ def cmd_rescreen(args: argparse.Namespace) -> int:
     skip_final_collection()
     from engine.batch.table import ALL_STATUSES, DEFAULT_STATUSES
     from policy.catalog import UnknownProgram
-    from screening.console import print_summary
+    from screening.console import outcome_titles, print_summary
     from services.application import Application
     from services.config import Settings
     from services.errors import ServiceError
@@ -864,7 +864,8 @@ def cmd_rescreen(args: argparse.Namespace) -> int:
         return _fail(f"error: {exc.message} [{exc.code}]")
     except OSError as exc:
         return _fail(f"error: {exc.filename or ''}: {exc.strerror or exc} [IO_ERROR]")
-    print_summary(summary)
+    print_summary(summary, outcome_titles(app.catalog().in_force(args.as_of,
+                                                                 args.program or None)))
     return 0
 
 

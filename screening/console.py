@@ -4,10 +4,11 @@ first, then English) on stderr while it runs, and the summary's headline figures
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from engine.batch.wide import PERIOD_ZH
+from policy.document import Program
 from screening.runner import Progress, ProgressHook
 from screening.sources import Source
 
@@ -47,9 +48,20 @@ def progress_bar(source: Source, enabled: bool = True
     return hook, bar.stop
 
 
-def print_summary(summary: dict[str, Any]) -> None:
+# A period in English, after an amount: "131.00 yuan/month".
+PERIOD_EN = {"YEAR": "yuan/year", "MONTH": "yuan/month", "ONCE": "yuan once"}
+
+
+def outcome_titles(versions: Iterable[tuple[Program, object]]) -> dict[str, tuple[str, str]]:
+    """Each outcome code of the versions screened with its title (Chinese, English)."""
+    return {r.spec.outcome: (r.spec.title.zh, r.spec.title.en)
+            for program, _ in versions for r in program.rules}
+
+
+def print_summary(summary: dict[str, Any],
+                  titles: Mapping[str, tuple[str, str]] | None = None) -> None:
     """The run's headline figures, each line in Chinese and then in English, and what each
-    outcome code granted."""
+    outcome granted, by its title (``titles``) with its code."""
     h = summary["households"]
     print(f"筛查 {h['read']:,} 户中的 {h['screened']:,} 户，评估日期 {summary['asOf']}，用时 "
           f"{summary['seconds']:.2f} 秒（每秒 {summary['householdsPerSecond']:,.0f} 户）；"
@@ -73,9 +85,13 @@ def print_summary(summary: dict[str, Any]) -> None:
             amount_zh = amount_en = ""
         else:
             amount_zh = f"，{r['amount']:,.2f} {PERIOD_ZH.get(r['period'], '元')}"
-            amount_en = f", {r['amount']:,.2f} yuan/{r['period']}"
-        print(f"  {r['code']}：获批 {r['outcomes']:,} 项{amount_zh} / "
-              f"{r['outcomes']:,} granted{amount_en}")
+            amount_en = f", {r['amount']:,.2f} {PERIOD_EN.get(r['period'], 'yuan')}"
+        code = r["code"]
+        zh, en = (titles or {}).get(code, (code, code))
+        # The code once, after the Chinese title: the same line in English names the title.
+        named = f"{zh}（{code}）" if zh != code else code
+        print(f"  {named}：获批 {r['outcomes']:,} 项{amount_zh} / "
+              f"{en}: {r['outcomes']:,} granted{amount_en}")
 
 
 def _left_out(summary: dict[str, Any]) -> tuple[str, str]:

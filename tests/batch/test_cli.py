@@ -109,6 +109,11 @@ def test_by_default_granted_and_undetermined_rows_are_written_and_every_outcome_
         f"outcomes, {total} in all; --status all writes every one)"
     assert lines[0].startswith("筛查 11 户中的 11 户，评估日期 2024-06-01，")
     assert lines[1].startswith("screened 11 of 11 households as of 2024-06-01 ")
+    # What each item granted, by its title with its code, the period in words in both.
+    assert "  困难残疾人生活补贴（disability.living_subsidy）：获批 1 项，131.00 元/月 / Living " \
+        "subsidy for disabled persons in hardship: 1 granted, 131.00 yuan/month" in lines
+    assert any(x.startswith("  危房加固维修补助（housing.repair）：获批 1 项，10,000.00 元/次 / ")
+               and x.endswith(": 1 granted, 10,000.00 yuan once") for x in lines)
     every = screen(str(SCREENING / "register.jsonl"), "--as-of", AS_OF, "--out",
                    str(tmp_path / "every.parquet"), "--status", "all", "--no-progress")
     assert every.returncode == 0, every.stderr

@@ -86,6 +86,10 @@ def test_rescreen_command(engine: Engine, tmp_path: Path) -> None:
     assert rows.height > 0
     assert set(rows["status"].to_list()) == {"GRANTED"}
     assert set(rows["region_code"].to_list()) == {"371300-001"}
+    # What each item granted, by the title of the version in force (the database's catalogue).
+    assert any(line.startswith("  医疗救助第二档（低保对象）（medical.tier2）：获批 ")
+               and " / Medical relief tier 2 (dibao recipients): " in line
+               for line in done.stdout.splitlines()), done.stdout
     # Every outcome to CSV is written in the wide layout (decision 0012), as by screen.
     every = subprocess.run(
         [sys.executable, "-m", "cli.main", "rescreen", "--as-of", "2024-06-01", "--out",
