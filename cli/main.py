@@ -685,9 +685,9 @@ def _screen(args: argparse.Namespace, started: Callable[[], None]) -> int:
     from engine.batch.layout import LayoutError
     from engine.batch.table import ALL_STATUSES, DEFAULT_STATUSES
     from policy.catalog import UnknownProgram
-    from screening.console import outcome_titles, print_summary, progress_bar
+    from screening.console import print_summary, progress_bar
     from screening.sources import detect_format
-    from screening.writers import output_format
+    from screening.writers import outcome_titles, output_format
 
     # GRANTED and UNDETERMINED rows unless asked (docs/decisions/0010-screening-output.md)
     statuses = DEFAULT_STATUSES
@@ -830,7 +830,8 @@ def cmd_rescreen(args: argparse.Namespace) -> int:
     skip_final_collection()
     from engine.batch.table import ALL_STATUSES, DEFAULT_STATUSES
     from policy.catalog import UnknownProgram
-    from screening.console import outcome_titles, print_summary
+    from screening.console import print_summary
+    from screening.writers import outcome_titles
     from services.application import Application
     from services.config import Settings
     from services.errors import ServiceError

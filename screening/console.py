@@ -4,11 +4,10 @@ first, then English) on stderr while it runs, and the summary's headline figures
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.batch.wide import PERIOD_ZH
-from policy.document import Program
 from screening.runner import Progress, ProgressHook
 from screening.sources import Source
 
@@ -50,12 +49,6 @@ def progress_bar(source: Source, enabled: bool = True
 
 # A period in English, after an amount: "131.00 yuan/month".
 PERIOD_EN = {"YEAR": "yuan/year", "MONTH": "yuan/month", "ONCE": "yuan once"}
-
-
-def outcome_titles(versions: Iterable[tuple[Program, object]]) -> dict[str, tuple[str, str]]:
-    """Each outcome code of the versions screened with its title (Chinese, English)."""
-    return {r.spec.outcome: (r.spec.title.zh, r.spec.title.en)
-            for program, _ in versions for r in program.rules}
 
 
 def print_summary(summary: dict[str, Any],

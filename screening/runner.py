@@ -40,6 +40,7 @@ from screening.writers import (
     CsvRows,
     ErrorWriter,
     OutcomeWriter,
+    outcome_titles,
     output_format,
     quoted_ahead,
     quotes_needed,
@@ -391,9 +392,10 @@ def screen_file(
     seconds = time.perf_counter() - started
     summary = _summary(totals, str(input_path), out, fmt, errors_file, as_of, versions, statuses,
                        order, writer.writer.rows, seconds, columns)
-    write_summary(sibling(out, ".summary.json"), summary)
+    titles = outcome_titles(versions)
+    write_summary(sibling(out, ".summary.json"), summary, titles)
     if fmt == "xlsx":
-        write_summary_xlsx(sibling(out, ".summary.xlsx"), summary)
+        write_summary_xlsx(sibling(out, ".summary.xlsx"), summary, titles)
     return summary
 
 

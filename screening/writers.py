@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,6 +22,7 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from engine.batch.layout import ERRORS
 from engine.batch.wide import WideSides
+from policy.document import Program
 from policy.messages import ZH, chinese
 
 OUTPUT_FORMATS = ("csv", "parquet", "xlsx")
@@ -388,15 +389,29 @@ class ErrorWriter:
         self._f.close()
 
 
-def write_summary(path: Path, summary: dict[str, Any]) -> Path:
-    """The summary as JSON beside the output, and as Markdown beside that."""
+Titles = Mapping[str, tuple[str, str]]  # an outcome code's title (Chinese, English)
+
+
+def outcome_titles(versions: Iterable[tuple[Program, object]]) -> dict[str, tuple[str, str]]:
+    """Each outcome code of the versions screened with its title (Chinese, English)."""
+    return {r.spec.outcome: (r.spec.title.zh, r.spec.title.en)
+            for program, _ in versions for r in program.rules}
+
+
+# A status in words, the code after them (as the wide layout's workbook says it).
+STATUS_ZH = {"GRANTED": "享受", "NOT_GRANTED": "不享受", "UNDETERMINED": "待定"}
+
+
+def write_summary(path: Path, summary: dict[str, Any], titles: Titles | None = None) -> Path:
+    """The summary as JSON beside the output, and as Markdown beside that (items by their
+    ``titles`` there)."""
     path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     md = path.with_suffix(".md")
-    md.write_text(summary_markdown(summary), encoding="utf-8")
+    md.write_text(summary_markdown(summary, titles), encoding="utf-8")
     return md
 
 
-def write_summary_xlsx(path: Path, s: dict[str, Any]) -> Path:
+def write_summary_xlsx(path: Path, s: dict[str, Any], titles: Titles | None = None) -> Path:
     """The summary as a workbook with Chinese headers: 概况 (the figures), 按项目 (by program
     and outcome), 按地区 (by region)."""
     from openpyxl import Workbook
@@ -419,10 +434,10 @@ def write_summary_xlsx(path: Path, s: dict[str, Any]) -> Path:
     for v in s["versions"]:
         overview.append([f"版本：{v['program']}", f"v{v['version']} {v['contentHash']}"])
     by_program = book.create_sheet("按项目")
-    by_program.append(["项目", "结果代码", "状态", "周期", "结果数", "金额（元）"])
+    by_program.append(["项目", "结果代码", "名称", "状态", "周期", "结果数", "金额（元）"])
     for r in s["byProgram"]:
-        by_program.append([r["program"], r["code"], r["status"], r["period"], r["outcomes"],
-                           r["amount"]])
+        by_program.append([r["program"], r["code"], (titles or {}).get(r["code"], ("",))[0],
+                           r["status"], r["period"], r["outcomes"], r["amount"]])
     by_region = book.create_sheet("按地区")
     by_region.append(["行政区划代码", "户数", "人数", "纳入监测户数", "享受结果数", "待定结果数"])
     for r in s["byRegion"]:
@@ -441,8 +456,9 @@ def _wide_statuses(s: dict[str, Any]) -> tuple[str, str]:
     return "G 享受，N 不享受，U 待定", "G granted, N not granted, U undetermined"
 
 
-def summary_markdown(s: dict[str, Any]) -> str:
-    """The summary as Markdown: every heading and sentence in Chinese, then in English."""
+def summary_markdown(s: dict[str, Any], titles: Titles | None = None) -> str:
+    """The summary as Markdown: every heading and sentence in Chinese, then in English; each
+    outcome code with its title (``titles``) and each status in words."""
     h = s["households"]
     zh, en = _wide_statuses(s)
     lines = [
@@ -472,14 +488,17 @@ def summary_markdown(s: dict[str, Any]) -> str:
            ""] if s.get("layout") == "wide" else []),
         "## 按项目和结果 / By program and outcome",
         "",
-        "| 项目 program | 结果代码 code | 状态 status | 周期 period | 结果数 outcomes "
-        "| 金额（元） amount |",
-        "|---|---|---|---|---:|---:|",
+        "| 项目 program | 结果代码 code | 名称 item | 状态 status | 周期 period "
+        "| 结果数 outcomes | 金额（元） amount |",
+        "|---|---|---|---|---|---:|---:|",
     ]
     for r in s["byProgram"]:
         amount = "" if r["amount"] is None else f"{r['amount']:,.2f}"
-        lines.append(f"| {r['program']} | {r['code']} | {r['status']} | {r['period'] or ''} "
-                     f"| {r['outcomes']:,} | {amount} |")
+        zh, en = (titles or {}).get(r["code"], ("", ""))
+        item = f"{zh} / {en}" if zh else ""
+        status = f"{STATUS_ZH.get(r['status'], '')} {r['status']}".strip()
+        lines.append(f"| {r['program']} | {r['code']} | {item} | {status} "
+                     f"| {r['period'] or ''} | {r['outcomes']:,} | {amount} |")
     lines += ["", "## 按地区 / By region", "",
               "| 行政区划代码 region | 户数 households | 人数 members | 纳入监测户数 flagged "
               "| 享受结果数 granted outcomes | 待定结果数 undetermined outcomes |",

@@ -97,6 +97,10 @@ def test_by_default_granted_and_undetermined_rows_are_written_and_every_outcome_
     assert normalise(read_outcomes(target)) == normalise(expected)
     summary = json.loads(target.with_name("outcomes.summary.json").read_text())
     assert summary["statusesWritten"] == ["GRANTED", "UNDETERMINED"]
+    # The Markdown summary names each item by its title and each status in words.
+    markdown = target.with_name("outcomes.summary.md").read_text(encoding="utf-8").splitlines()
+    assert ("| disability | disability.living_subsidy | 困难残疾人生活补贴 / Living subsidy for "
+            "disabled persons in hardship | 享受 GRANTED | MONTH | 1 | 131.00 |") in markdown
     counted = {r["status"] for r in summary["byProgram"]}
     assert counted == {"GRANTED", "NOT_GRANTED", "UNDETERMINED"}
     total = sum(r["outcomes"] for r in summary["byProgram"])

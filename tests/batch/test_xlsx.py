@@ -208,5 +208,8 @@ def test_outcomes_and_summary_as_xlsx_with_chinese_headers(tmp_path: Path) -> No
     data = json.loads((tmp_path / "out.summary.json").read_text(encoding="utf-8"))
     assert overview["筛查户数"] == data["households"]["screened"]
     assert overview["结果行数"] == data["outcomeRows"] == len(expected)
-    assert by_program[0] == ("项目", "结果代码", "状态", "周期", "结果数", "金额（元）")
+    assert by_program[0] == ("项目", "结果代码", "名称", "状态", "周期", "结果数", "金额（元）")
     assert len(by_program) - 1 == len(data["byProgram"])
+    # Each item by its title beside its code.
+    titles = {row[1]: row[2] for row in by_program[1:]}
+    assert titles["disability.living_subsidy"] == "困难残疾人生活补贴"
