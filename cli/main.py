@@ -685,9 +685,10 @@ def _screen(args: argparse.Namespace, started: Callable[[], None]) -> int:
     from engine.batch.layout import LayoutError
     from engine.batch.table import ALL_STATUSES, DEFAULT_STATUSES
     from policy.catalog import UnknownProgram
+    from policy.document import outcome_titles
     from screening.console import print_summary, progress_bar
     from screening.sources import detect_format
-    from screening.writers import outcome_titles, output_format
+    from screening.writers import output_format
 
     # GRANTED and UNDETERMINED rows unless asked (docs/decisions/0010-screening-output.md)
     statuses = DEFAULT_STATUSES
@@ -748,7 +749,7 @@ def _screen(args: argparse.Namespace, started: Callable[[], None]) -> int:
             return _fail(f"error: {exc} [SPARK_UNAVAILABLE]")
         except LayoutError as exc:
             return _fail(f"error: {args.input}: {exc} [BAD_LAYOUT]")
-        print_summary(summary, outcome_titles(versions))
+        print_summary(summary, outcome_titles(p for p, _ in versions))
         return 0
 
     from pyarrow.lib import ArrowInvalid  # type: ignore[import-untyped]
@@ -797,7 +798,7 @@ def _screen(args: argparse.Namespace, started: Callable[[], None]) -> int:
                           f"(byte 0x{bytes(exc.object[exc.start:exc.start + 1]).hex().upper()})")
     finally:
         stop()
-    print_summary(summary, outcome_titles(versions))
+    print_summary(summary, outcome_titles(p for p, _ in versions))
     return 0
 
 
@@ -831,7 +832,6 @@ def cmd_rescreen(args: argparse.Namespace) -> int:
     from engine.batch.table import ALL_STATUSES, DEFAULT_STATUSES
     from policy.catalog import UnknownProgram
     from screening.console import print_summary
-    from screening.writers import outcome_titles
     from services.application import Application
     from services.config import Settings
     from services.errors import ServiceError
@@ -865,8 +865,9 @@ def cmd_rescreen(args: argparse.Namespace) -> int:
         return _fail(f"error: {exc.message} [{exc.code}]")
     except OSError as exc:
         return _fail(f"error: {exc.filename or ''}: {exc.strerror or exc} [IO_ERROR]")
-    print_summary(summary, outcome_titles(app.catalog().in_force(args.as_of,
-                                                                 args.program or None)))
+    # The titles of the versions screened, as the summary names them.
+    print_summary(summary, app.catalog().outcome_titles(
+        v["contentHash"] for v in summary["versions"]))
     return 0
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from policy.document import Program
+from policy.document import Program, outcome_titles
 from policy.errors import PolicyError
 from policy.events import EVENT_PROGRAMS
 
@@ -162,11 +162,5 @@ class Catalog:
     def outcome_titles(self, content_hashes: Iterable[str]) -> dict[str, tuple[str, str]]:
         """Outcome code -> (Chinese, English) title, from the versions of these content hashes
         (a determination's): the first version that names a code gives its title."""
-        out: dict[str, tuple[str, str]] = {}
-        for content_hash in content_hashes:
-            found = self.by_hash(content_hash)
-            if found is None:
-                continue
-            for rule in found.program.document.rules:
-                out.setdefault(rule.outcome, (rule.title.zh, rule.title.en))
-        return out
+        found = (self.by_hash(content_hash) for content_hash in content_hashes)
+        return outcome_titles(r.program for r in found if r is not None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
@@ -235,6 +236,16 @@ class Program:
         for r in self.rules:
             seen.setdefault(r.spec.outcome, None)
         return list(seen)
+
+
+def outcome_titles(programs: Iterable[Program]) -> dict[str, tuple[str, str]]:
+    """Outcome code -> (Chinese, English) title in these versions: the first version that
+    names a code gives its title."""
+    out: dict[str, tuple[str, str]] = {}
+    for program in programs:
+        for rule in program.document.rules:
+            out.setdefault(rule.outcome, (rule.title.zh, rule.title.en))
+    return out
 
 
 # A trailing remark in parentheses, full-width or not: "监测收入标准（年人均纯收入）".

@@ -34,13 +34,12 @@ from engine.batch.table import ALL_STATUSES, COUNTS, check_order
 from engine.batch.unusual import EvaluationError, subset
 from engine.batch.wide import Wide, WideLayout, evaluate_wide, wide_layout, wide_sides
 from policy.catalog import VersionRef
-from policy.document import Program
+from policy.document import Program, outcome_titles
 from screening.sources import Chunk, Source, open_source
 from screening.writers import (
     CsvRows,
     ErrorWriter,
     OutcomeWriter,
-    outcome_titles,
     output_format,
     quoted_ahead,
     quotes_needed,
@@ -392,7 +391,7 @@ def screen_file(
     seconds = time.perf_counter() - started
     summary = _summary(totals, str(input_path), out, fmt, errors_file, as_of, versions, statuses,
                        order, writer.writer.rows, seconds, columns)
-    titles = outcome_titles(versions)
+    titles = outcome_titles(p for p, _ in versions)
     write_summary(sibling(out, ".summary.json"), summary, titles)
     if fmt == "xlsx":
         write_summary_xlsx(sibling(out, ".summary.xlsx"), summary, titles)

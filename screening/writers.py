@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,7 +22,6 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from engine.batch.layout import ERRORS
 from engine.batch.wide import WideSides
-from policy.document import Program
 from policy.messages import ZH, chinese
 
 OUTPUT_FORMATS = ("csv", "parquet", "xlsx")
@@ -390,12 +389,6 @@ class ErrorWriter:
 
 
 Titles = Mapping[str, tuple[str, str]]  # an outcome code's title (Chinese, English)
-
-
-def outcome_titles(versions: Iterable[tuple[Program, object]]) -> dict[str, tuple[str, str]]:
-    """Each outcome code of the versions screened with its title (Chinese, English)."""
-    return {r.spec.outcome: (r.spec.title.zh, r.spec.title.en)
-            for program, _ in versions for r in program.rules}
 
 
 # A status in words, the code after them (as the wide layout's workbook says it).
