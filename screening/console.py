@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.batch.wide import PERIOD_ZH
+from engine.batch.wide import PERIOD_EN, PERIOD_ZH
 from screening.runner import Progress, ProgressHook
 from screening.sources import Source
 
@@ -45,10 +45,6 @@ def progress_bar(source: Source, enabled: bool = True
                    rate=p.households / elapsed)
 
     return hook, bar.stop
-
-
-# A period in English, after an amount: "131.00 yuan/month".
-PERIOD_EN = {"YEAR": "yuan/year", "MONTH": "yuan/month", "ONCE": "yuan once"}
 
 
 def print_summary(summary: dict[str, Any],

@@ -391,8 +391,10 @@ class ErrorWriter:
 Titles = Mapping[str, tuple[str, str]]  # an outcome code's title (Chinese, English)
 
 
-# A status in words, the code after them (as the wide layout's workbook says it).
+# A status in words (the summary and the wide layout say each with its code or its letter).
 STATUS_ZH = {"GRANTED": "享受", "NOT_GRANTED": "不享受", "UNDETERMINED": "待定"}
+# "GRANTED 享受，NOT_GRANTED 不享受，UNDETERMINED 待定"
+STATUSES_ZH = "，".join(f"{code} {words}" for code, words in STATUS_ZH.items())
 
 
 def write_summary(path: Path, summary: dict[str, Any], titles: Titles | None = None) -> Path:
@@ -421,8 +423,7 @@ def write_summary_xlsx(path: Path, s: dict[str, Any], titles: Titles | None = No
                          ("用时（秒）", s["seconds"])):
         overview.append([label, value])
     # The outcome table's layout (docs/decisions/0012-wide-outcome-layout.md).
-    wide = ("宽表：每户一行、每名成员一行，每项结果一列（GRANTED 享受，NOT_GRANTED 不享受，"
-            "UNDETERMINED 待定）")
+    wide = f"宽表：每户一行、每名成员一行，每项结果一列（{STATUSES_ZH}）"
     overview.append(["结果布局", wide if s.get("layout") == "wide" else "长表：每户每项结果一行"])
     for v in s["versions"]:
         overview.append([f"版本：{v['program']}", f"v{v['version']} {v['contentHash']}"])
@@ -444,8 +445,7 @@ def _wide_statuses(s: dict[str, Any]) -> tuple[str, str]:
     """How the wide layout's cells say a status (in Chinese, in English): words in a workbook,
     letters elsewhere."""
     if s.get("outputFormat") == "xlsx":
-        return ("GRANTED 享受，NOT_GRANTED 不享受，UNDETERMINED 待定",
-                "GRANTED, NOT_GRANTED or UNDETERMINED")
+        return STATUSES_ZH, "GRANTED, NOT_GRANTED or UNDETERMINED"
     return "G 享受，N 不享受，U 待定", "G granted, N not granted, U undetermined"
 
 

@@ -46,6 +46,7 @@ WIDE_STATUS = pl.Enum(list(WIDE_STATUSES))
 WIDE_STATUS_OF = dict(zip(STATUSES, WIDE_STATUSES, strict=True))
 _LETTERS = pl.Series(list(WIDE_STATUSES), dtype=WIDE_STATUS)
 PERIOD_ZH = {"YEAR": "元/年", "MONTH": "元/月", "ONCE": "元/次"}
+PERIOD_EN = {"YEAR": "yuan/year", "MONTH": "yuan/month", "ONCE": "yuan once"}
 
 
 @dataclass(frozen=True)
