@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from engine.results import ConditionNode, Determination, Outcome, Status
+from engine.results import ConditionNode, Determination, Outcome, Status, Term
 from engine.whatif import what_would_change
 from engine.words import actual_text, fact_label, node_text, subject_fact
 from policy.schema import FACTS, Kind
@@ -124,8 +124,8 @@ def _atom(t: dict[Any, Any], n: ConditionNode, lang: str) -> str:
     "特困人员：是" (a negated flag is said by the flag)."""
     if n.kind == "PRIORITY":
         return str(t["superseded"].format(outcomes=actual_text(n, lang)))
-    fact = subject_fact(n)
-    if n.result is False and fact is not None and (n.expected or "").startswith("!= "):
+    fact = subject_fact(n) if n.result is False and (n.expected or "").startswith("!= ") else None
+    if fact is not None:
         # A fact that failed "is not X" is X: said once ("就学阶段：不在学"), not as "就学阶段不为
         # 不在学（实为 不在学）".
         return str(t["is"].format(expr=fact_label(fact, lang), value=actual_text(n, lang)))
@@ -182,11 +182,13 @@ def _terms_line(t: dict[Any, Any], o: Outcome, lang: str) -> str:
     """A granted item's terms in one line under its row (a medical relief tier's deductible,
     ratio, cap and estimated relief: its figures, where it has no amount of its own)."""
     sep = "；" if lang == "ZH" else "; "
-    return "    " + sep.join(
-        t["term"].format(name=TERMS.label(term.key, lang),
-                         value=TERMS.value_text(term.value, term.unit, lang),
-                         sample="*" if term.sample else "")
-        for term in o.terms)
+    return "    " + sep.join(_term(t, term, TERMS.label(term.key, lang), lang) for term in o.terms)
+
+
+def _term(t: dict[Any, Any], term: Term, name: str, lang: str) -> str:
+    """A term by ``name``, with its value and unit in words, a sample figure starred."""
+    return str(t["term"].format(name=name, value=TERMS.value_text(term.value, term.unit, lang),
+                                sample="*" if term.sample else ""))
 
 
 def _decides_monitoring(det: Determination) -> bool:
@@ -313,10 +315,7 @@ def explain(det: Determination, code: str, lang: str, depth: int | None,
             status=t[o.status], amount=f"，{amount}" if amount and lang == "ZH"
             else (f", {amount}" if amount else "")))
         for term in o.terms:
-            out.append("  " + t["term"].format(name=_term_name(term.key, lang),
-                                               value=TERMS.value_text(term.value, term.unit,
-                                                                      lang),
-                                               sample="*" if term.sample else ""))
+            out.append("  " + _term(t, term, _term_name(term.key, lang), lang))
         for r in o.reasons:
             out.append("  " + t["reason"].format(text=r.text(lang)))
             c = r.citation

@@ -74,6 +74,12 @@ class Contradiction(_Model):
     reason: Label
 
 
+def _negated_words(name: str, kind: str, negated: Label | None) -> None:
+    """Words for a fact that is not so belong to yes/no facts only."""
+    if negated is not None and kind != "bool":
+        raise ValueError(f"fact {name}: only a yes/no fact has negated words")
+
+
 class InputFact(_Model):
     """A fact of the household JSON (a field of ``HouseholdInput`` or ``MemberInput``)."""
 
@@ -109,8 +115,7 @@ class InputFact(_Model):
                              "unknownWhenLeftOut says what happens when it is left out")
         if (self.type == "enum") != (self.enum is not None):
             raise ValueError(f"fact {self.name}: an enum fact (and only one) names its enum")
-        if self.negated is not None and self.type != "bool":
-            raise ValueError(f"fact {self.name}: only a yes/no fact has negated words")
+        _negated_words(self.name, self.type, self.negated)
         return self
 
     @property
@@ -138,8 +143,7 @@ class DerivedFact(_Model):
 
     @model_validator(mode="after")
     def _negated_only_for_bool(self) -> DerivedFact:
-        if self.negated is not None and self.type != "bool":
-            raise ValueError(f"fact {self.name}: only a yes/no fact has negated words")
+        _negated_words(self.name, self.type, self.negated)
         return self
 
 
