@@ -21,7 +21,6 @@ words, so that only the explanations somebody reads pay for them.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
@@ -31,7 +30,7 @@ from policy.cache import BoundedCache
 from policy.conditions import ast as a
 from policy.conditions.parser import parse
 from policy.errors import ConditionError
-from policy.exact import round_half_up
+from policy.exact import QUOTIENT, round_half_up
 from policy.fact_catalogue import CATALOGUE
 from policy.schema import ENUMS, FACTS, RATIO, Kind
 
@@ -191,7 +190,7 @@ def value_text(value: str | None, fact: str | None, lang: str,
         return str(t["none"])
     ratio = definition is not None and definition.unit == RATIO
     if not (ratio or money or (definition is not None and definition.money)):
-        found = _QUOTIENT.fullmatch(value)
+        found = QUOTIENT.fullmatch(value)
         return value if found is None else f"{t['about']}{found[3]}"
     number = _number(value)
     if number is None:
@@ -204,14 +203,10 @@ def value_text(value: str | None, fact: str | None, lang: str,
     return f"{about}{_decimal(number):,.2f}{t['yuan']}"
 
 
-# A quotient that does not terminate, as the engine shows it: "20000/3 (≈6666.67)".
-_QUOTIENT = re.compile(r"(-?\d+)/(\d+) \(≈(-?[\d.]+)\)")
-
-
 def _number(value: str) -> Decimal | Fraction | None:
     """The exact number a value's text shows (a Fraction for a quotient that does not
     terminate), or None when it is no number."""
-    found = _QUOTIENT.fullmatch(value)
+    found = QUOTIENT.fullmatch(value)
     if found is not None:
         return Fraction(int(found[1]), int(found[2]))
     try:

@@ -16,6 +16,7 @@ was computed: ``6000``, ``Decimal("6000.00")`` and ``Fraction(6000)`` print alik
 from __future__ import annotations
 
 import math
+import re
 from decimal import (
     ROUND_HALF_UP,
     Context,
@@ -202,6 +203,11 @@ def is_integral(x: Number) -> bool:
     return type(x) is int or (x == int(x))
 
 
+# ``fmt``'s text of a quotient that does not terminate (numerator, denominator, the value to
+# two decimals), for readers of explanations that say it in other words (engine.words).
+QUOTIENT = re.compile(r"(-?\d+)/(\d+) \(≈(-?[\d.]+)\)")
+
+
 def fmt(value: Number, money: bool = False) -> str:
     """A number as explanations show it, from its value alone: money with (at least) two
     decimals (``6000.00``), other numbers as short as they are exact (``16``, ``0.5``). A
@@ -212,6 +218,8 @@ def fmt(value: Number, money: bool = False) -> str:
     ('6000.00', '6000.00', '0.5')
     >>> fmt(Fraction(20000, 3), money=True), fmt(Fraction(1, 8)), fmt(Decimal("-0"))
     ('20000/3 (≈6666.67)', '0.125', '0')
+    >>> QUOTIENT.fullmatch(fmt(Fraction(-3, 35))).groups()
+    ('-3', '35', '-0.09')
     """
     if isinstance(value, int):
         return f"{value}.00" if money else str(value)

@@ -5,7 +5,7 @@
 // and a saved household opened and saved again keeps every fact it has.
 
 import { FACTS } from "./catalogue.js";
-import { currentLang, label, t } from "./i18n.js";
+import { currentLang, label, paren, t } from "./i18n.js";
 import { cents, yuan } from "./money.js";
 
 export const HOUSEHOLD_FIELDS = FACTS.household;
@@ -21,7 +21,7 @@ function fieldOf(path) {
 export function factName(path) {
   const field = fieldOf(path);
   if (!field) return String(path);
-  return currentLang() === "zh" ? `${field.zh}（${path}）` : `${field.en} (${path})`;
+  return `${currentLang() === "zh" ? field.zh : field.en}${paren(path)}`;
 }
 
 /** A value of a fact (JSON text, as the API gives suggested facts) in words: a closed set's
